@@ -1,0 +1,114 @@
+"""CloudFair: monthly themed online investment fairs."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Flask, g, request
+from flask_login import current_user
+
+from config import Config, config_for_environment
+
+from .extensions import api, babel, csrf, db, limiter, login, migrate
+
+
+def create_app(config_class: type[Config] | None = None) -> Flask:
+    config_class = config_class or config_for_environment()
+    app = Flask(
+        __name__,
+        template_folder=os.path.join(os.path.dirname(os.path.dirname(__file__)), "templates"),
+        instance_relative_config=True,
+    )
+    app.config.from_object(config_class)
+    if not app.config.get("SECRET_KEY"):
+        raise RuntimeError("SECRET_KEY must be set outside development (CLOUDFAIR_ENV=development).")
+    os.makedirs(app.instance_path, exist_ok=True)
+    logging.basicConfig(level=logging.INFO)
+
+    _register_models()
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"))
+    login.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale, timezone_selector=_select_timezone)
+    api.init_app(app)
+
+    from .accounts.access import init_access
+    from .accounts.views import init_auth
+
+    init_auth(app)
+    init_access(app)
+    _protect_api_cookies(app)
+
+    from .accounts.views import api as accounts_api
+    from .accounts.views import bp as accounts_bp
+    from .core.views import bp as core_bp
+    from .fairs.api import api as fairs_api
+    from .fairs.views import bp as fairs_bp
+    from .reference.views import api as reference_api
+
+    for blueprint in (accounts_api, fairs_api, reference_api):
+        api.register_blueprint(blueprint)
+        csrf.exempt(blueprint)  # _protect_api_cookies checks cookie-authenticated API writes
+    app.register_blueprint(core_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(fairs_bp)
+
+    from .errors import register_error_handlers
+    from .templating import init_templating
+
+    register_error_handlers(app)
+    init_templating(app)
+
+    from .cli import register_cli
+
+    register_cli(app)
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "connect-src 'self'; frame-ancestors 'none'",
+        )
+        return response
+
+    return app
+
+
+def _register_models() -> None:
+    """Import every model module so metadata (and Alembic) sees all tables."""
+    from .accounts import models as _accounts  # noqa: F401
+    from .core import models as _core  # noqa: F401
+    from .fairs import models as _fairs  # noqa: F401
+    from .projects import models as _projects  # noqa: F401
+    from .reference import models as _reference  # noqa: F401
+
+
+def _protect_api_cookies(app: Flask) -> None:
+    """API writes authenticated by the browser's session cookie need the CSRF token too."""
+
+    @app.before_request
+    def check_api_csrf():
+        if not request.path.startswith("/api/") or request.method in ("GET", "HEAD", "OPTIONS"):
+            return None
+        if current_user.is_authenticated and g.get("auth_via") != "token":
+            csrf.protect()
+        return None
+
+
+def _select_locale() -> str:
+    if current_user and current_user.is_authenticated:
+        return current_user.locale
+    return request.accept_languages.best_match(["zh", "en"]) or "en"
+
+
+def _select_timezone() -> str:
+    from .templating import viewer_timezone
+
+    return viewer_timezone()

@@ -1,0 +1,1 @@
+"""Users, organisations, roles, API tokens, login pages and `flask user create`."""

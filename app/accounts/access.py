@@ -1,0 +1,76 @@
+"""Who may call which route: one mechanism, deny by default.
+
+Every view declares its audience with `@allow(...)`. A `before_request` hook
+reads that declaration for the matched endpoint; an endpoint without one is
+refused (403) for everyone, so a forgotten declaration fails closed.
+
+Audiences: "public" (anyone), "user" (anyone logged in), or role codes.
+Object-level rules (whose lead, which draft) live in the services, which take
+the acting user.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from flask import Flask, current_app, redirect, request, url_for
+from flask_login import current_user
+
+from ..errors import Forbidden, Unauthorized, wants_json
+
+log = logging.getLogger(__name__)
+
+PUBLIC = "public"
+USER = "user"
+
+#: Endpoints of other libraries that are public by nature.
+_LIBRARY_PUBLIC_ENDPOINTS = {"static", "api-docs.openapi_json"}
+
+
+def allow(*audiences: str) -> Callable:
+    """Declare who may call a view: `@allow("organiser")`, `@allow(PUBLIC)`."""
+    if not audiences:
+        raise ValueError("allow() needs at least one audience")
+
+    def decorate(view: Callable) -> Callable:
+        view.access = frozenset(audiences)  # type: ignore[attr-defined]
+        return view
+
+    return decorate
+
+
+def audience_of(endpoint: str) -> frozenset[str] | None:
+    if endpoint in _LIBRARY_PUBLIC_ENDPOINTS:
+        return frozenset({PUBLIC})
+    view = current_app.view_functions.get(endpoint)
+    return getattr(view, "access", None)
+
+
+def check_request_access() -> object | None:
+    endpoint = request.endpoint
+    if endpoint is None:  # no route matched: let routing answer 404/405
+        return None
+    audience = audience_of(endpoint)
+    if audience is None:
+        log.error("Endpoint %s declares no audience; refused", endpoint)
+        raise Forbidden("This address is not open to anyone.")
+    if PUBLIC in audience:
+        return None
+    if not current_user.is_authenticated:
+        if wants_json():
+            raise Unauthorized("Log in or send a valid API token.")
+        return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
+    if USER in audience or current_user.role in audience:
+        return None
+    raise Forbidden("Your role may not do this.")
+
+
+def require_role(actor, *roles: str) -> None:
+    """Service-level guard for calls that do not come through a route (jobs, sockets)."""
+    if actor is None or getattr(actor, "role", None) not in roles:
+        raise Forbidden("Your role may not do this.")
+
+
+def init_access(app: Flask) -> None:
+    app.before_request(check_request_access)

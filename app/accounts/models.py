@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ..types import UTCDateTime, utcnow
+
+
+class Organisation(db.Model):
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    #: An `OrganisationKind` code.
+    kind: Mapped[str] = mapped_column(String(20))
+    city: Mapped[str | None] = mapped_column(String(100))
+    #: ISO 3166-1 alpha-2.
+    country: Mapped[str] = mapped_column(String(2))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    users: Mapped[list["User"]] = relationship(back_populates="organisation")
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Stored lower-cased; the login key.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    #: A `Role` code.
+    role: Mapped[str] = mapped_column(String(20))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    #: IANA zone name, e.g. "Europe/Berlin".
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    locale: Mapped[str] = mapped_column(String(5), default="zh")
+    bio: Mapped[str | None] = mapped_column(String(2000))
+    #: The secret in the private calendar feed URL; regenerating it revokes the old link.
+    calendar_token: Mapped[str] = mapped_column(String(64), unique=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    #: Bumped when the password changes, so older login cookies stop working.
+    session_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    organisation: Mapped[Organisation] = relationship(back_populates="users", lazy="joined")
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return self.active
+
+    def get_id(self) -> str:  # Flask-Login: the cookie names the user and the password version
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def is_organiser(self) -> bool:
+        return self.role == "organiser"
+
+
+class ApiToken(db.Model):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: SHA-256 of the token; the token itself is shown once and never stored.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(lazy="joined")

@@ -1,0 +1,65 @@
+from marshmallow import Schema, fields, validate
+
+from ..schemas import PageQuery, page_of
+from .enums import OrganisationKind, Role
+
+
+class OrganisationSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    kind = fields.String(required=True, validate=validate.OneOf([k.value for k in OrganisationKind]))
+    city = fields.String(allow_none=True, validate=validate.Length(max=100))
+    country = fields.String(required=True, validate=validate.Length(equal=2))
+
+
+class UserSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    email = fields.String()
+    name = fields.String()
+    role = fields.String()
+    organisation = fields.Function(lambda u: u.organisation.name)
+    organisation_id = fields.Integer()
+    timezone = fields.String()
+    locale = fields.String()
+    active = fields.Boolean()
+
+
+class UserCreateSchema(Schema):
+    email = fields.String(required=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    role = fields.String(required=True, validate=validate.OneOf([r.value for r in Role]))
+    organisation = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    kind = fields.String(load_default=None)
+    city = fields.String(load_default=None)
+    country = fields.String(load_default=None)
+    timezone = fields.String(load_default=None)
+    locale = fields.String(load_default=None)
+    password = fields.String(load_default=None, load_only=True)
+
+
+class UserPatchSchema(Schema):
+    name = fields.String()
+    role = fields.String()
+    timezone = fields.String()
+    locale = fields.String()
+    active = fields.Boolean()
+
+
+class UserQuery(PageQuery):
+    role = fields.String(load_default=None)
+    organisation_id = fields.Integer(load_default=None)
+
+
+class TokenRequestSchema(Schema):
+    email = fields.String(required=True)
+    password = fields.String(required=True, load_only=True)
+
+
+class TokenSchema(Schema):
+    token = fields.String()
+    expires_at = fields.DateTime()
+    user = fields.Nested(UserSchema)
+
+
+UserPage = page_of(UserSchema, "UserPage")
+OrganisationPage = page_of(OrganisationSchema, "OrganisationPage")

@@ -1,0 +1,192 @@
+"""Login pages and the accounts API (tokens, me, users, organisations)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask_login import current_user, login_user, logout_user
+from flask_smorest import Blueprint as ApiBlueprint
+
+from ..errors import NotFound, Unauthorized
+from ..extensions import limiter
+from ..schemas import page_body
+from . import services
+from .access import PUBLIC, USER, allow
+from .forms import LoginForm, LogoutForm
+from .schemas import (
+    OrganisationPage,
+    OrganisationSchema,
+    TokenRequestSchema,
+    TokenSchema,
+    UserCreateSchema,
+    UserPage,
+    UserPatchSchema,
+    UserQuery,
+    UserSchema,
+)
+from ..schemas import PageQuery
+
+bp = Blueprint("accounts", __name__)
+api = ApiBlueprint("accounts_api", __name__, url_prefix="/api/v1", description="Accounts and tokens")
+
+
+def _login_limit() -> str:
+    from flask import current_app
+
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _safe_next(target: str | None) -> str:
+    if target and urlsplit(target).netloc == "" and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("fairs.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@allow(PUBLIC)
+@limiter.limit(_login_limit, methods=["POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("fairs.index"))
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            user = services.authenticate(form.email.data, form.password.data)
+        except Unauthorized as exc:
+            error = exc.message
+        else:
+            login_user(user, remember=form.remember.data)
+            flash(f"Welcome, {user.name}.", "success")
+            return redirect(_safe_next(request.args.get("next")))
+    status = 401 if error else 200
+    return render_template("accounts/login.html", form=form, error=error), status
+
+
+@bp.route("/logout", methods=["POST"])
+@allow(USER)
+def logout():
+    form = LogoutForm()
+    if form.validate_on_submit():
+        logout_user()
+        flash("You are logged out.", "info")
+    return redirect(url_for("fairs.index"))
+
+
+@bp.route("/me/calendar", methods=["POST"])
+@allow(USER)
+def regenerate_calendar():
+    form = LogoutForm()  # an empty CSRF-checked form
+    if form.validate_on_submit():
+        services.regenerate_calendar_token(current_user)
+        flash("Your private calendar link was replaced; the old one no longer works.", "info")
+    return redirect(url_for("fairs.my_calendar"))
+
+
+# ---------------------------------------------------------------- API
+
+
+@api.route("/auth/token", methods=["POST"])
+@allow(PUBLIC)
+@limiter.limit(_login_limit)
+@api.arguments(TokenRequestSchema)
+@api.response(201, TokenSchema)
+def create_token(body):
+    """Exchange an e-mail address and password for an API token."""
+    user = services.authenticate(body["email"], body["password"])
+    plain, token = services.issue_token(user)
+    return {"token": plain, "expires_at": token.expires_at, "user": user}
+
+
+@api.route("/auth/token", methods=["DELETE"])
+@allow(USER)
+@api.response(204)
+def revoke_token():
+    """Revoke the bearer token this request was made with."""
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer ") or not services.revoke_token(header[7:].strip()):
+        raise NotFound("This request carries no live API token.")
+    return None
+
+
+@api.route("/me", methods=["GET"])
+@allow(USER)
+@api.response(200, UserSchema)
+def me():
+    """Who am I."""
+    return current_user
+
+
+@api.route("/users", methods=["GET"])
+@allow("organiser")
+@api.arguments(UserQuery, location="query")
+@api.response(200, UserPage)
+def list_users(args):
+    items, total = services.list_users(
+        current_user, page=args["page"], per_page=args["per_page"], role=args["role"],
+        organisation_id=args["organisation_id"],
+    )
+    return page_body(items, total, args)
+
+
+@api.route("/users", methods=["POST"])
+@allow("organiser")
+@api.arguments(UserCreateSchema)
+@api.response(201, UserSchema)
+def create_user(body):
+    return services.create_user(current_user, **body)
+
+
+@api.route("/users/<int:user_id>", methods=["PATCH"])
+@allow("organiser")
+@api.arguments(UserPatchSchema)
+@api.response(200, UserSchema)
+def update_user(body, user_id):
+    return services.update_user(current_user, services.get_user(user_id), body)
+
+
+@api.route("/organisations", methods=["GET"])
+@allow("organiser")
+@api.arguments(PageQuery, location="query")
+@api.response(200, OrganisationPage)
+def list_organisations(args):
+    items, total = services.list_organisations(current_user, page=args["page"], per_page=args["per_page"])
+    return page_body(items, total, args)
+
+
+@api.route("/organisations", methods=["POST"])
+@allow("organiser")
+@api.arguments(OrganisationSchema)
+@api.response(201, OrganisationSchema)
+def create_organisation(body):
+    return services.create_organisation(current_user, **body)
+
+
+def init_auth(app) -> None:
+    """Flask-Login: session cookies for pages, bearer tokens for programs."""
+    from ..extensions import login
+
+    @app.before_request
+    def forget_previous_user():
+        # Each request authenticates afresh, even when it shares an app context
+        # (as in tests that hold one open around the test client).
+        g.pop("_login_user", None)
+        g.pop("auth_via", None)
+
+    login.login_view = "accounts.login"
+    login.session_protection = "basic"
+
+    @login.user_loader
+    def load_user(cookie_id: str):
+        return services.load_session_user(cookie_id)
+
+    @login.request_loader
+    def load_user_from_request(req):
+        header = req.headers.get("Authorization", "")
+        if header.startswith("Bearer "):
+            user = services.user_for_token(header[7:].strip())
+            if user is not None:
+                g.auth_via = "token"
+            return user
+        return None

@@ -1,0 +1,1 @@
+"""What belongs to no one domain: health, the home of background heartbeats."""

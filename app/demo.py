@@ -1,0 +1,201 @@
+"""The demo province, from the Hebei "cloud investment promotion" story.
+
+Dates are relative to today so the demo always has an upcoming Europe fair,
+an upcoming America fair and one that has already happened.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from werkzeug.security import generate_password_hash
+
+from .accounts.models import User
+from .accounts.services import create_user
+from .extensions import db
+from .fairs import services as fairs
+from .fairs.enums import FairStatus
+from .fairs.models import Registration
+from .projects.models import Project
+from .reference.services import ensure_default_sectors
+from .types import utcnow
+
+ORGANISER = ("organiser", "organiser@cloudfair.example", "Wang Li 王丽", "Hebei Department of Commerce 河北省商务厅",
+             "agency", "Shijiazhuang", "CN", "Asia/Shanghai", "zh")
+
+PRESENTERS = [
+    ("presenter", "k.weber@cloudfair.example", "Klaus Weber", "Weber Consulting GmbH", "agency", "Berlin", "DE", "Europe/Berlin", "en"),
+    ("presenter", "a.peeters@cloudfair.example", "An Peeters", "Flanders Membrane Partners", "agency", "Brussels", "BE", "Europe/Brussels", "en"),
+    ("presenter", "j.devries@cloudfair.example", "Jan de Vries", "Holland Modular Housing Agency", "agency", "Amsterdam", "NL", "Europe/Amsterdam", "en"),
+    ("presenter", "p.novak@cloudfair.example", "Petr Novák", "Czech Winter Sports Trade Office", "agency", "Prague", "CZ", "Europe/Prague", "en"),
+    ("presenter", "s.tremblay@cloudfair.example", "Sophie Tremblay", "Maple Health Investment Agency", "agency", "Toronto", "CA", "America/Toronto", "en"),
+    ("presenter", "m.chen@cloudfair.example", "Michael Chen", "Pacific MedTech Investment Agency", "agency", "Los Angeles", "US", "America/Los_Angeles", "en"),
+]
+
+ATTENDEES = [
+    ("attendee", "sjz@cloudfair.example", "Zhao Min 赵敏", "Shijiazhuang Commerce Bureau 石家庄市商务局", "city_bureau", "Shijiazhuang", "CN", "Asia/Shanghai", "zh"),
+    ("attendee", "zjk@cloudfair.example", "Liu Yang 刘洋", "Zhangjiakou Commerce Bureau 张家口市商务局", "city_bureau", "Zhangjiakou", "CN", "Asia/Shanghai", "zh"),
+    ("attendee", "zjk-park@cloudfair.example", "Sun Hao 孙浩", "Zhangjiakou High-tech Zone Investment Bureau 张家口高新区招商局", "park", "Zhangjiakou", "CN", "Asia/Shanghai", "zh"),
+    ("attendee", "ts@cloudfair.example", "Zhou Qiang 周强", "Tangshan Commerce Bureau 唐山市商务局", "city_bureau", "Tangshan", "CN", "Asia/Shanghai", "zh"),
+    ("attendee", "cfd@cloudfair.example", "Wu Jing 吴静", "Caofeidian Industrial Park 曹妃甸工业区", "park", "Tangshan", "CN", "Asia/Shanghai", "zh"),
+    ("attendee", "xt@cloudfair.example", "Zheng Lei 郑磊", "Xingtai Commerce Bureau 邢台市商务局", "city_bureau", "Xingtai", "CN", "Asia/Shanghai", "zh"),
+    ("attendee", "lf@cloudfair.example", "Feng Yu 冯雨", "Langfang Commerce Bureau 廊坊市商务局", "city_bureau", "Langfang", "CN", "Asia/Shanghai", "zh"),
+    ("attendee", "cz@cloudfair.example", "Chen Tao 陈涛", "Cangzhou Commerce Bureau 沧州市商务局", "city_bureau", "Cangzhou", "CN", "Asia/Shanghai", "zh"),
+    ("attendee", "cd@cloudfair.example", "He Ping 何平", "Chengde Shuangluan District Investment Bureau 承德双滦区招商局", "park", "Chengde", "CN", "Asia/Shanghai", "zh"),
+    ("attendee", "jichuang@cloudfair.example", "Ma Lin 马琳", "Hebei Jichuang Medical Devices Co. 河北冀创医疗器械有限公司", "enterprise", "Shijiazhuang", "CN", "Asia/Shanghai", "zh"),
+]
+
+#: (presenter email, title, summary, sector, country, amount, currency)
+PROJECTS = [
+    ("a.peeters@cloudfair.example", "Wastewater-treatment membrane technology",
+     "Belgian ceramic membrane modules for industrial wastewater reuse, presented with Weber Consulting.",
+     "energy_saving_environment", "BE", "45000000", "EUR"),
+    ("k.weber@cloudfair.example", "Wearable diagnostic devices",
+     "German wearable ECG and vital-sign patches seeking a manufacturing partner in Hebei.",
+     "biomedicine_health", "DE", "28000000", "EUR"),
+    ("j.devries@cloudfair.example", "Container (box-type) modular housing",
+     "Dutch prefabricated container housing for parks, construction camps and emergency use.",
+     "new_materials", "NL", "15000000", "EUR"),
+    ("p.novak@cloudfair.example", "Mobile ice-rink blanket",
+     "Czech mobile ice-rink cooling blanket: a rink anywhere in hours, for winter-sports towns.",
+     "ice_snow", "CZ", "12000000", "EUR"),
+    ("s.tremblay@cloudfair.example", "Community health and rehabilitation centres",
+     "Canadian operators of medical and rehabilitation centres looking for city partners.",
+     "biomedicine_health", "CA", "60000000", "CAD"),
+    ("m.chen@cloudfair.example", "Portable ECMO device",
+     "A US portable extracorporeal membrane oxygenation device for emergency and transport use.",
+     "biomedicine_health", "US", "80000000", "USD"),
+    ("m.chen@cloudfair.example", "Digital health scanning equipment",
+     "Body-scanning kiosks with AI screening for clinics and health checks.",
+     "information_intelligence", "US", "25000000", "USD"),
+]
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def _at(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=SHANGHAI)
+
+
+def _next_weekday(start: date, weekday: int) -> date:
+    return start + timedelta(days=(weekday - start.weekday()) % 7)
+
+
+def seed(password: str) -> list[tuple[str, str, str]]:
+    """Create the demo once; a second run changes nothing. Returns the demo accounts."""
+    ensure_default_sectors()
+    people = [ORGANISER, *PRESENTERS, *ATTENDEES]
+    existing = db.session.scalar(select(User).where(User.email == ORGANISER[1]))
+    if existing is None:
+        _seed_everything(password, people)
+    return [(p[0], p[1], p[2]) for p in people]
+
+
+def _seed_everything(password: str, people) -> None:
+    users = {}
+    for role, email, name, org, kind, city, country, tz, locale in people:
+        users[email] = create_user(
+            None, email=email, name=name, role=role, organisation=org, password=None,
+            kind=kind, city=city, country=country, timezone=tz, locale=locale,
+        )
+    for user in users.values():  # the demo password is short on purpose, so it skips the policy
+        user.password_hash = generate_password_hash(password)
+    organiser = users[ORGANISER[1]]
+    projects = {}
+    for owner, title, summary, sector, country, amount, currency in PROJECTS:
+        project = Project(title=title, summary=summary, sector=sector, country=country,
+                          investment_amount=Decimal(amount), currency=currency, owner=users[owner])
+        db.session.add(project)
+        projects[title] = project
+    db.session.commit()
+
+    today = utcnow().astimezone(SHANGHAI).date()
+    europe_day = _next_weekday(today + timedelta(days=14), 3)  # a Thursday two weeks on
+    america_day = _next_weekday(today + timedelta(days=35), 3)
+    past_day = _next_weekday(today - timedelta(days=30), 3)
+
+    europe = fairs.create_fair(organiser, {
+        "title": "Europe online investment fair: new materials & energy saving",
+        "theme": "New materials, energy saving & environmental protection, ice & snow",
+        "focus_countries": ["DE", "BE", "NL", "CZ"],
+        "focus_sectors": ["new_materials", "energy_saving_environment", "ice_snow", "biomedicine_health"],
+        "starts_at": _at(europe_day, 15), "ends_at": _at(europe_day, 21),
+        "timezone": "Asia/Shanghai", "capacity": 500, "tracks": ["main", "cities"],
+        "stream_url": "https://live.cloudfair.example/europe",
+    })
+    s = fairs.create_session
+    s(organiser, europe, {"title": "Opening: Hebei's investment environment", "kind": "city_promotion",
+                          "starts_at": _at(europe_day, 15), "ends_at": _at(europe_day, 15, 30), "track": "main"})
+    s(organiser, europe, {"title": "Belgian wastewater membrane technology", "kind": "pitch",
+                          "starts_at": _at(europe_day, 15, 30), "ends_at": _at(europe_day, 16, 15), "track": "main",
+                          "presenter_ids": [users["k.weber@cloudfair.example"].id, users["a.peeters@cloudfair.example"].id],
+                          "project_ids": [projects["Wastewater-treatment membrane technology"].id],
+                          "join_url": "https://meet.cloudfair.example/eu-membrane"})
+    s(organiser, europe, {"title": "Dutch container housing", "kind": "pitch",
+                          "starts_at": _at(europe_day, 16, 30), "ends_at": _at(europe_day, 17, 15), "track": "main",
+                          "presenter_ids": [users["j.devries@cloudfair.example"].id],
+                          "project_ids": [projects["Container (box-type) modular housing"].id]})
+    s(organiser, europe, {"title": "Czech mobile ice-rink blanket", "kind": "pitch",
+                          "starts_at": _at(europe_day, 17, 30), "ends_at": _at(europe_day, 18, 15), "track": "main",
+                          "presenter_ids": [users["p.novak@cloudfair.example"].id],
+                          "project_ids": [projects["Mobile ice-rink blanket"].id]})
+    s(organiser, europe, {"title": "German wearable diagnostics", "kind": "pitch",
+                          "starts_at": _at(europe_day, 18, 30), "ends_at": _at(europe_day, 19, 15), "track": "main",
+                          "presenter_ids": [users["k.weber@cloudfair.example"].id],
+                          "project_ids": [projects["Wearable diagnostic devices"].id]})
+    s(organiser, europe, {"title": "Four cities present: Shijiazhuang, Xingtai, Zhangjiakou, Tangshan",
+                          "kind": "city_promotion", "starts_at": _at(europe_day, 16), "ends_at": _at(europe_day, 17),
+                          "track": "cities"})
+    s(organiser, europe, {"title": "Online signing ceremony", "kind": "signing",
+                          "starts_at": _at(europe_day, 20), "ends_at": _at(europe_day, 20, 45), "track": "main"})
+    fairs.publish_fair(organiser, europe)
+
+    america = fairs.create_fair(organiser, {
+        "title": "North America online investment fair: biomedicine & health",
+        "theme": "Biomedicine & health, digital health",
+        "focus_countries": ["US", "CA"], "focus_sectors": ["biomedicine_health", "information_intelligence"],
+        "starts_at": _at(america_day, 8), "ends_at": _at(america_day, 11),
+        "timezone": "Asia/Shanghai", "capacity": 400,
+    })
+    s(organiser, america, {"title": "Canadian health and rehabilitation centres", "kind": "pitch",
+                           "starts_at": _at(america_day, 8), "ends_at": _at(america_day, 8, 45),
+                           "presenter_ids": [users["s.tremblay@cloudfair.example"].id],
+                           "project_ids": [projects["Community health and rehabilitation centres"].id]})
+    s(organiser, america, {"title": "US portable ECMO", "kind": "pitch",
+                           "starts_at": _at(america_day, 9), "ends_at": _at(america_day, 9, 45),
+                           "presenter_ids": [users["m.chen@cloudfair.example"].id],
+                           "project_ids": [projects["Portable ECMO device"].id,
+                                           projects["Digital health scanning equipment"].id]})
+    s(organiser, america, {"title": "Investment promotion practice training", "kind": "training",
+                           "starts_at": _at(america_day, 10), "ends_at": _at(america_day, 10, 45)})
+    fairs.publish_fair(organiser, america)
+
+    past = fairs.create_fair(organiser, {
+        "title": "First online investment fair (网上投洽会)",
+        "theme": "Europe, the USA and Canada: overseas agents present",
+        "focus_countries": ["DE", "US", "CA"], "focus_sectors": ["biomedicine_health", "new_materials"],
+        "starts_at": _at(past_day, 15), "ends_at": _at(past_day, 18), "timezone": "Asia/Shanghai",
+    })
+    s(organiser, past, {"title": "Overseas agents' round of pitches", "kind": "panel",
+                        "starts_at": _at(past_day, 15), "ends_at": _at(past_day, 17),
+                        "presenter_ids": [users["k.weber@cloudfair.example"].id, users["m.chen@cloudfair.example"].id]})
+    fairs.publish_fair(organiser, past)
+    past.status = FairStatus.CLOSED
+    for session in past.sessions:
+        session.status = "ended"
+    now = utcnow()
+    for email in ("sjz@cloudfair.example", "zjk-park@cloudfair.example", "ts@cloudfair.example"):
+        db.session.add(Registration(fair_id=europe.id, user_id=users[email].id))
+        db.session.add(Registration(fair_id=past.id, user_id=users[email].id, attended_at=now))
+    db.session.commit()
+
+    fairs.create_fair(organiser, {
+        "title": "Europe online investment fair: energy saving & environment (draft)",
+        "theme": "Energy saving & environmental protection",
+        "focus_countries": ["DE", "FR", "IT"], "focus_sectors": ["energy_saving_environment"],
+        "starts_at": _at(america_day + timedelta(days=28), 15), "ends_at": _at(america_day + timedelta(days=28), 20),
+        "timezone": "Asia/Shanghai",
+    })

@@ -1,0 +1,188 @@
+"""The ServiceError family and the handlers that turn errors into one shape.
+
+Services raise these; the HTTP API answers
+`{"error": {"code", "message", "details"}}`, pages render `errors/<status>.html`,
+and Socket.IO handlers acknowledge `{"ok": false, "error": {...}}`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class ServiceError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, code: str | None = None, details: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        self.details = details or {}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "details": self.details}
+
+
+class BadRequest(ServiceError):
+    status = 400
+    code = "bad_request"
+
+
+class Unauthorized(ServiceError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(ServiceError):
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(ServiceError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(ServiceError):
+    status = 409
+    code = "conflict"
+
+
+class ValidationFailed(ServiceError):
+    """422; `fields` maps each bad field to its messages."""
+
+    status = 422
+    code = "validation_failed"
+
+    def __init__(self, fields: dict[str, str | list[str]], message: str | None = None):
+        normalised = {k: v if isinstance(v, list) else [v] for k, v in fields.items()}
+        if message is None:
+            message = "; ".join(f"{k}: {' '.join(v)}" for k, v in normalised.items())
+        super().__init__(message, details={"fields": normalised})
+        self.fields = normalised
+
+
+class TooLarge(ServiceError):
+    status = 413
+    code = "too_large"
+
+
+class UnsupportedType(ServiceError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+class RateLimited(ServiceError):
+    status = 429
+    code = "rate_limited"
+
+
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "validation_failed",
+    429: "rate_limited",
+    500: "internal_error",
+}
+
+
+def error_body(status: int, code: str, message: str, details: dict | None = None) -> dict:
+    return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
+def wants_json() -> bool:
+    """API paths and clients that ask for JSON get JSON errors."""
+    if request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+
+
+def _flatten_webargs(messages: dict) -> dict[str, list[str]]:
+    """webargs nests messages by location ({"json": {"field": [...]}}); keep the fields."""
+    fields: dict[str, list[str]] = {}
+    for location, location_messages in messages.items():
+        if not isinstance(location_messages, dict):
+            # A message about the whole body, e.g. {"json": ["Invalid JSON body."]}.
+            items = location_messages if isinstance(location_messages, list) else [location_messages]
+            fields[str(location)] = [str(m) for m in items]
+            continue
+        for field, msgs in location_messages.items():
+            if isinstance(msgs, dict):  # nested schema or list index
+                msgs = [f"{k}: {v}" for k, v in msgs.items()]
+            fields[str(field)] = [str(m) for m in (msgs if isinstance(msgs, list) else [msgs])]
+    return fields
+
+
+def _respond(status: int, code: str, message: str, details: dict | None = None, headers=None):
+    if wants_json():
+        response = jsonify(error_body(status, code, message, details))
+        response.status_code = status
+    else:
+        from jinja2 import TemplateNotFound
+
+        try:
+            html = render_template(f"errors/{status}.html", message=message, details=details or {})
+        except TemplateNotFound:
+            html = render_template("errors/generic.html", status=status, message=message, details=details or {})
+        response = (html, status)
+        from flask import make_response
+
+        response = make_response(response)
+    if headers:
+        for key, value in headers:
+            if key.lower() in {"allow", "retry-after", "www-authenticate"}:
+                response.headers[key] = value
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    from .extensions import db
+
+    @app.errorhandler(ServiceError)
+    def handle_service_error(exc: ServiceError):
+        return _respond(exc.status, exc.code, exc.message, exc.details)
+
+    @app.errorhandler(HTTPException)
+    def handle_http_exception(exc: HTTPException):
+        status = exc.code or 500
+        code = HTTP_CODES.get(status, "error")
+        message = exc.description or exc.name
+        details: dict = {}
+        data = getattr(exc, "data", None)  # flask-smorest / webargs attach their messages here
+        if isinstance(data, dict) and data.get("messages"):
+            fields = _flatten_webargs(data["messages"])
+            if status == 422 and fields:
+                details = {"fields": fields}
+                message = "; ".join(f"{k}: {' '.join(v)}" for k, v in fields.items())
+            elif fields:
+                details = {"fields": fields}
+                message = "; ".join(" ".join(v) for v in fields.values())
+        if status == 400 and "invalid json" in str(message).lower():
+            code = "invalid_json"
+            message = "The request body is not valid JSON."
+        if status == 413:
+            message = "The request body is too large."
+        return _respond(status, code, message, details, headers=exc.get_headers())
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(exc: Exception):
+        if isinstance(exc, HTTPException):
+            return handle_http_exception(exc)
+        db.session.rollback()
+        log.exception("Unhandled error on %s %s", request.method, request.path)
+        return _respond(500, "internal_error", "Something went wrong on our side; it has been logged.")

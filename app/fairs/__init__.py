@@ -1,0 +1,1 @@
+"""Series, fairs, tracks, sessions, registrations, scheduling rules and calendar feeds."""

@@ -1,0 +1,172 @@
+"""The fairs API under /api/v1: fairs, sessions, slot suggestions, registrations."""
+
+from __future__ import annotations
+
+from flask_login import current_user
+from flask_smorest import Blueprint
+
+from ..accounts.access import PUBLIC, allow
+from ..schemas import PageQuery, page_body
+from . import services
+from .schemas import (
+    FairDetailSchema,
+    FairPage,
+    FairQuery,
+    FairSchema,
+    FairPatchSchema,
+    FairWriteSchema,
+    RegistrationPage,
+    RegistrationSchema,
+    SessionPage,
+    SessionSchema,
+    SessionPatchSchema,
+    SessionWriteSchema,
+    SlotList,
+    SlotQuery,
+)
+
+api = Blueprint("fairs_api", __name__, url_prefix="/api/v1", description="Fairs, sessions and registrations")
+
+
+def _actor():
+    return current_user if current_user.is_authenticated else None
+
+
+@api.route("/fairs", methods=["GET"])
+@allow(PUBLIC)
+@api.arguments(FairQuery, location="query")
+@api.response(200, FairPage)
+def list_fairs(args):
+    """Fairs, soonest first; filters `status`, `from`, `to` (drafts: organisers only)."""
+    items, total = services.list_fairs(
+        _actor(), status=args["status"], starts_from=args["from_"], starts_to=args["to"],
+        page=args["page"], per_page=args["per_page"],
+    )
+    return page_body(items, total, args)
+
+
+@api.route("/fairs", methods=["POST"])
+@allow("organiser")
+@api.arguments(FairWriteSchema)
+@api.response(201, FairDetailSchema)
+def create_fair(body):
+    """Create a draft fair."""
+    fair = services.create_fair(current_user, body)
+    return _detail(fair)
+
+
+def _detail(fair):
+    return fair
+
+
+@api.route("/fairs/<int:fair_id>", methods=["GET"])
+@allow(PUBLIC)
+@api.response(200, FairDetailSchema)
+def get_fair(fair_id):
+    """One fair with its agenda."""
+    return _detail(services.get_fair(_actor(), fair_id))
+
+
+@api.route("/fairs/<int:fair_id>", methods=["PATCH"])
+@allow("organiser")
+@api.arguments(FairPatchSchema(partial=True))
+@api.response(200, FairDetailSchema)
+def update_fair(body, fair_id):
+    fair = services.update_fair(current_user, services.get_fair(current_user, fair_id), body)
+    return _detail(fair)
+
+
+@api.route("/fairs/<int:fair_id>/publish", methods=["POST"])
+@allow("organiser")
+@api.response(200, FairDetailSchema)
+def publish_fair(fair_id):
+    return _detail(services.publish_fair(current_user, services.get_fair(current_user, fair_id)))
+
+
+@api.route("/fairs/<int:fair_id>/cancel", methods=["POST"])
+@allow("organiser")
+@api.response(200, FairDetailSchema)
+def cancel_fair(fair_id):
+    return _detail(services.cancel_fair(current_user, services.get_fair(current_user, fair_id)))
+
+
+@api.route("/fairs/<int:fair_id>/sessions", methods=["GET"])
+@allow(PUBLIC)
+@api.arguments(PageQuery, location="query")
+@api.response(200, SessionPage)
+def list_sessions(args, fair_id):
+    sessions = services.agenda(services.get_fair(_actor(), fair_id))
+    start = (args["page"] - 1) * args["per_page"]
+    return page_body(sessions[start : start + args["per_page"]], len(sessions), args)
+
+
+@api.route("/fairs/<int:fair_id>/sessions", methods=["POST"])
+@allow("organiser")
+@api.arguments(SessionWriteSchema)
+@api.response(201, SessionSchema)
+def create_session(body, fair_id):
+    """Add a session; 409 `schedule_conflict` names the clashing sessions."""
+    return services.create_session(current_user, services.get_fair(current_user, fair_id), body)
+
+
+@api.route("/sessions/<int:session_id>", methods=["GET"])
+@allow(PUBLIC)
+@api.response(200, SessionSchema)
+def get_session(session_id):
+    return services.get_session(_actor(), session_id)
+
+
+@api.route("/sessions/<int:session_id>", methods=["PATCH"])
+@allow("organiser")
+@api.arguments(SessionPatchSchema(partial=True))
+@api.response(200, SessionSchema)
+def update_session(body, session_id):
+    return services.update_session(current_user, services.get_session(current_user, session_id), body)
+
+
+@api.route("/sessions/<int:session_id>/cancel", methods=["POST"])
+@allow("organiser")
+@api.response(200, SessionSchema)
+def cancel_session(session_id):
+    return services.cancel_session(current_user, services.get_session(current_user, session_id))
+
+
+@api.route("/fairs/<int:fair_id>/slot-suggestions", methods=["GET"])
+@allow("organiser")
+@api.arguments(SlotQuery, location="query")
+@api.response(200, SlotList)
+def slot_suggestions(args, fair_id):
+    """Free slots in working hours in both the fair's and the presenter's zone."""
+    fair = services.get_fair(current_user, fair_id)
+    slots = services.suggest_slots(current_user, fair, args["presenter_id"], args["minutes"])
+    return {"items": slots, "total": len(slots)}
+
+
+@api.route("/fairs/<int:fair_id>/registrations", methods=["POST"])
+@allow("attendee")
+@api.response(201, RegistrationSchema)
+@api.alt_response(200, schema=RegistrationSchema, description="Already registered")
+def register(fair_id):
+    """Register for a fair; 409 `fair_full` when no place is left."""
+    registration, created = services.register(current_user, fair_id)
+    return registration, (201 if created else 200)
+
+
+@api.route("/fairs/<int:fair_id>/registrations", methods=["DELETE"])
+@allow("attendee")
+@api.response(204)
+def withdraw(fair_id):
+    services.withdraw(current_user, fair_id)
+    return None
+
+
+@api.route("/fairs/<int:fair_id>/registrations", methods=["GET"])
+@allow("organiser")
+@api.arguments(PageQuery, location="query")
+@api.response(200, RegistrationPage)
+def list_registrations(args, fair_id):
+    fair = services.get_fair(current_user, fair_id)
+    items, total = services.list_registrations(current_user, fair, page=args["page"], per_page=args["per_page"])
+    return page_body(items, total, args)
+
+

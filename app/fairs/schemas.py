@@ -1,0 +1,145 @@
+from marshmallow import Schema, fields, validate
+
+from ..schemas import PageQuery, page_of
+from .enums import SessionKind
+
+
+class FairWriteSchema(Schema):
+    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    theme = fields.String(validate=validate.Length(max=300))
+    focus_countries = fields.List(fields.String())
+    focus_sectors = fields.List(fields.String())
+    starts_at = fields.AwareDateTime(required=True)
+    ends_at = fields.AwareDateTime(required=True)
+    timezone = fields.String(load_default="Asia/Shanghai")
+    capacity = fields.Integer(allow_none=True, strict=True)
+    stream_url = fields.String(allow_none=True)
+    tracks = fields.List(fields.String())
+    fair_day_start = fields.String(metadata={"description": "HH:MM, fair's zone; default 08:00"})
+    fair_day_end = fields.String(metadata={"description": "HH:MM, fair's zone; default 20:00"})
+    presenter_day_start = fields.String(metadata={"description": "HH:MM, presenter's zone; default 08:00"})
+    presenter_day_end = fields.String(metadata={"description": "HH:MM, presenter's zone; default 20:00"})
+
+
+
+
+class SessionWriteSchema(Schema):
+    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    kind = fields.String(load_default=SessionKind.PITCH.value)
+    description = fields.String()
+    starts_at = fields.AwareDateTime(required=True)
+    ends_at = fields.AwareDateTime(required=True)
+    track = fields.String()
+    presenter_ids = fields.List(fields.Integer(strict=True))
+    project_ids = fields.List(fields.Integer(strict=True))
+    join_url = fields.String(allow_none=True)
+
+
+class FairPatchSchema(FairWriteSchema):
+    pass
+
+
+class SessionPatchSchema(SessionWriteSchema):
+    pass
+
+
+class PersonSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    timezone = fields.String()
+    organisation = fields.Function(lambda u: u.organisation.name)
+
+
+class ProjectBriefSchema(Schema):
+    id = fields.Integer()
+    title = fields.String()
+    sector = fields.String()
+    country = fields.String()
+
+
+class SessionSchema(Schema):
+    id = fields.Integer()
+    fair_id = fields.Integer()
+    title = fields.String()
+    kind = fields.String()
+    description = fields.String()
+    starts_at = fields.DateTime()
+    ends_at = fields.DateTime()
+    track = fields.Function(lambda s: s.track.name)
+    presenter_ids = fields.Function(lambda s: [p.id for p in s.presenters])
+    presenters = fields.List(fields.Nested(PersonSchema))
+    project_ids = fields.Function(lambda s: [p.id for p in s.projects])
+    projects = fields.List(fields.Nested(ProjectBriefSchema))
+    join_url = fields.String(allow_none=True)
+    status = fields.String()
+    sequence = fields.Integer()
+
+
+class FairSchema(Schema):
+    id = fields.Integer()
+    title = fields.String()
+    theme = fields.String()
+    focus_countries = fields.List(fields.String())
+    focus_sectors = fields.List(fields.String())
+    starts_at = fields.DateTime()
+    ends_at = fields.DateTime()
+    timezone = fields.String()
+    status = fields.String()
+    capacity = fields.Integer(allow_none=True)
+    stream_url = fields.String(allow_none=True)
+    tracks = fields.Function(lambda f: [t.name for t in f.tracks])
+    fair_day_start = fields.Function(lambda f: f.fair_day_start.strftime("%H:%M"))
+    fair_day_end = fields.Function(lambda f: f.fair_day_end.strftime("%H:%M"))
+    presenter_day_start = fields.Function(lambda f: f.presenter_day_start.strftime("%H:%M"))
+    presenter_day_end = fields.Function(lambda f: f.presenter_day_end.strftime("%H:%M"))
+    published_at = fields.DateTime(allow_none=True)
+
+
+class FairDetailSchema(FairSchema):
+    sessions = fields.Method("dump_sessions")
+
+    def dump_sessions(self, fair):
+        from .services import agenda
+
+        return SessionSchema(many=True).dump(agenda(fair))
+
+
+class FairQuery(PageQuery):
+    status = fields.String(load_default=None)
+    from_ = fields.AwareDateTime(data_key="from", load_default=None)
+    to = fields.AwareDateTime(load_default=None)
+
+
+class SlotQuery(Schema):
+    presenter_id = fields.Integer(required=True)
+    minutes = fields.Integer(required=True)
+
+
+class SlotSchema(Schema):
+    starts_at = fields.String()
+    ends_at = fields.String()
+    tracks = fields.List(fields.String())
+    fair_local = fields.String()
+    presenter_local = fields.String()
+
+
+class SlotList(Schema):
+    items = fields.List(fields.Nested(SlotSchema))
+    total = fields.Integer()
+
+
+class RegistrationSchema(Schema):
+    id = fields.Integer()
+    fair_id = fields.Integer()
+    user_id = fields.Integer()
+    user_name = fields.Function(lambda r: r.user.name)
+    organisation = fields.Function(lambda r: r.user.organisation.name)
+    status = fields.Function(lambda r: "withdrawn" if r.withdrawn_at else "registered")
+    registered_at = fields.DateTime()
+    withdrawn_at = fields.DateTime(allow_none=True)
+    attended_at = fields.DateTime(allow_none=True)
+
+
+FairPage = page_of(FairSchema, "FairPage")
+SessionPage = page_of(SessionSchema, "SessionPage")
+RegistrationPage = page_of(RegistrationSchema, "RegistrationPage")

@@ -1,0 +1,703 @@
+"""Fairs, tracks, sessions and registrations, and the scheduling rules that guard them.
+
+Every public function takes the acting user (`actor`, None for anonymous
+visitors) and plain values, commits once, and raises `ServiceError`s.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import selectinload
+
+from ..accounts.access import require_role
+from ..accounts.enums import Role
+from ..accounts.models import User
+from ..errors import Conflict, NotFound, ValidationFailed
+from ..extensions import db
+from ..pagination import paginate
+from ..projects.models import Project
+from ..reference.services import check_country, check_sectors, check_timezone
+from ..types import utcnow
+from .enums import FairStatus, SessionKind, SessionStatus
+from .models import Fair, FairSession, Registration, Track, session_presenters
+
+_URL = re.compile(r"^https?://[^\s]+$")
+MAX_SLOT_SUGGESTIONS = 50
+SLOT_STEP = timedelta(minutes=15)
+
+
+# ---------------------------------------------------------------- visibility
+
+
+def is_organiser(actor) -> bool:
+    return actor is not None and getattr(actor, "role", None) == Role.ORGANISER
+
+
+def fair_is_public(fair: Fair) -> bool:
+    return fair.published_at is not None
+
+
+def get_fair(actor, fair_id: int) -> Fair:
+    """A fair the actor may see; drafts exist only for organisers (404 otherwise)."""
+    fair = db.session.get(Fair, fair_id)
+    if fair is None or not (fair_is_public(fair) or is_organiser(actor)):
+        raise NotFound("No such fair.")
+    return fair
+
+
+def get_session(actor, session_id: int) -> FairSession:
+    session = db.session.get(FairSession, session_id)
+    if session is None or not (fair_is_public(session.fair) or is_organiser(actor)):
+        raise NotFound("No such session.")
+    return session
+
+
+def list_fairs(
+    actor,
+    *,
+    status: str | None = None,
+    starts_from: datetime | None = None,
+    starts_to: datetime | None = None,
+    page: int = 1,
+    per_page: int = 20,
+) -> tuple[list[Fair], int]:
+    """Fairs the actor may see, soonest first, filtered by status and a time window."""
+    query = select(Fair).order_by(Fair.starts_at, Fair.id)
+    if not is_organiser(actor):
+        query = query.where(Fair.published_at.is_not(None))
+    if status:
+        if status not in {s.value for s in FairStatus}:
+            raise ValidationFailed({"status": f"Must be one of: {', '.join(s.value for s in FairStatus)}."})
+        query = query.where(Fair.status == status)
+    if starts_from:
+        query = query.where(Fair.ends_at >= starts_from)
+    if starts_to:
+        query = query.where(Fair.starts_at <= starts_to)
+    return paginate(query, page, per_page)
+
+
+def upcoming_fairs(actor, limit: int = 50) -> list[Fair]:
+    query = (
+        select(Fair)
+        .where(Fair.ends_at >= utcnow(), Fair.status != FairStatus.CANCELLED)
+        .order_by(Fair.starts_at)
+        .limit(limit)
+    )
+    if not is_organiser(actor):
+        query = query.where(Fair.published_at.is_not(None))
+    return list(db.session.scalars(query))
+
+
+def past_fairs(actor, limit: int = 20) -> list[Fair]:
+    query = select(Fair).where(Fair.ends_at < utcnow()).order_by(Fair.starts_at.desc()).limit(limit)
+    if not is_organiser(actor):
+        query = query.where(Fair.published_at.is_not(None))
+    return list(db.session.scalars(query))
+
+
+def agenda(fair: Fair) -> list[FairSession]:
+    """The fair's sessions in time order, with presenters and projects loaded."""
+    return list(
+        db.session.scalars(
+            select(FairSession)
+            .where(FairSession.fair_id == fair.id)
+            .options(selectinload(FairSession.presenters), selectinload(FairSession.projects))
+            .order_by(FairSession.starts_at, FairSession.id)
+        )
+    )
+
+
+# ---------------------------------------------------------------- fairs
+
+
+def _aware(value: object, field: str) -> datetime:
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise ValidationFailed({field: "Give a date and time with a UTC offset (ISO 8601)."})
+    return value.astimezone(timezone.utc)
+
+
+def _parse_hhmm(value: object, field: str) -> time:
+    if isinstance(value, time):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\d{2}:\d{2}", value):
+        try:
+            return time.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValidationFailed({field: "Give a local time as HH:MM."})
+
+
+def _check_url(value: object, field: str) -> str | None:
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str) or not _URL.match(value) or len(value) > 500:
+        raise ValidationFailed({field: "Give an http:// or https:// address."})
+    return value
+
+
+def _apply_fair_fields(fair: Fair, data: dict, *, creating: bool) -> None:
+    """Validate and copy fair fields; collects every field error into one 422."""
+    errors: dict[str, list[str]] = {}
+
+    def attempt(field: str, fn):
+        if field not in data:
+            if creating and field in {"title", "starts_at", "ends_at"}:
+                errors[field] = ["This field is required."]
+            return
+        try:
+            setattr(fair, field, fn(data[field]))
+        except ValidationFailed as exc:
+            errors.update(exc.fields)
+
+    def title(value):
+        if not isinstance(value, str) or not value.strip():
+            raise ValidationFailed({"title": "A title is required."})
+        return value.strip()[:200]
+
+    attempt("title", title)
+    attempt("theme", lambda v: (v or "").strip()[:300])
+    attempt("timezone", lambda v: check_timezone(v))
+    attempt("focus_countries", lambda v: list(dict.fromkeys(check_country(c, "focus_countries") for c in (v or []))))
+    attempt("focus_sectors", lambda v: check_sectors(list(v or []), "focus_sectors"))
+    attempt("starts_at", lambda v: _aware(v, "starts_at"))
+    attempt("ends_at", lambda v: _aware(v, "ends_at"))
+    attempt("stream_url", lambda v: _check_url(v, "stream_url"))
+
+    def capacity(value):
+        if value in (None, ""):
+            return None
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValidationFailed({"capacity": "Give a whole number of at least 1, or leave it empty."})
+        return value
+
+    attempt("capacity", capacity)
+    for field in ("fair_day_start", "fair_day_end", "presenter_day_start", "presenter_day_end"):
+        attempt(field, lambda v, f=field: _parse_hhmm(v, f))
+    if not errors:
+        if fair.ends_at <= fair.starts_at:
+            errors["ends_at"] = ["The fair must end after it starts."]
+        if fair.fair_day_end <= fair.fair_day_start:
+            errors["fair_day_end"] = ["Working hours must end after they start."]
+        if fair.presenter_day_end <= fair.presenter_day_start:
+            errors["presenter_day_end"] = ["Working hours must end after they start."]
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def _check_track_names(names: object) -> list[str]:
+    if names is None:
+        return ["main"]
+    if not isinstance(names, list) or not names:
+        raise ValidationFailed({"tracks": "Give at least one track name."})
+    cleaned = [n.strip() for n in names if isinstance(n, str) and n.strip()]
+    if len(cleaned) != len(names) or any(len(n) > 100 for n in cleaned):
+        raise ValidationFailed({"tracks": "Track names are non-empty text of at most 100 characters."})
+    if len(set(cleaned)) != len(cleaned):
+        raise ValidationFailed({"tracks": "Track names must differ."})
+    return cleaned
+
+
+def create_fair(actor, data: dict) -> Fair:
+    """Create a draft fair with its tracks (organisers)."""
+    require_role(actor, Role.ORGANISER)
+    fair = Fair(
+        timezone=data.get("timezone") or "Asia/Shanghai",
+        status=FairStatus.DRAFT,
+        focus_countries=[],
+        focus_sectors=[],
+        theme="",
+        fair_day_start=time(8, 0),
+        fair_day_end=time(20, 0),
+        presenter_day_start=time(8, 0),
+        presenter_day_end=time(20, 0),
+        revision=0,
+    )
+    _apply_fair_fields(fair, {**data, "timezone": fair.timezone}, creating=True)
+    names = _check_track_names(data.get("tracks"))
+    fair.tracks = [Track(name=name, position=i) for i, name in enumerate(names)]
+    db.session.add(fair)
+    db.session.commit()
+    return fair
+
+
+def update_fair(actor, fair: Fair, data: dict) -> Fair:
+    """Change a fair; its sessions must still lie inside it, tracks in use stay."""
+    require_role(actor, Role.ORGANISER)
+    try:
+        with db.session.no_autoflush:
+            _apply_fair_fields(fair, data, creating=False)
+            if "tracks" in data:
+                _sync_tracks(fair, _check_track_names(data["tracks"]))
+            outside = [
+                s for s in fair.sessions
+                if s.status != SessionStatus.CANCELLED and (s.starts_at < fair.starts_at or s.ends_at > fair.ends_at)
+            ]
+            if outside:
+                names = ", ".join(f"“{s.title}”" for s in outside)
+                raise ValidationFailed(
+                    {"starts_at": f"Sessions would lie outside the fair: {names}."}
+                )
+    except ValidationFailed:
+        db.session.rollback()
+        raise
+    fair.revision += 1
+    db.session.commit()
+    return fair
+
+
+def _sync_tracks(fair: Fair, names: list[str]) -> None:
+    by_name = {t.name: t for t in fair.tracks}
+    keep = []
+    for position, name in enumerate(names):
+        track = by_name.pop(name, None) or Track(name=name)
+        track.position = position
+        keep.append(track)
+    in_use = [t.name for t in by_name.values() if any(s.track_id == t.id for s in fair.sessions)]
+    if in_use:
+        raise ValidationFailed({"tracks": f"Tracks with sessions cannot be removed: {', '.join(in_use)}."})
+    fair.tracks = keep
+
+
+def publish_fair(actor, fair: Fair) -> Fair:
+    """Publish a draft fair: its agenda and calendar become public."""
+    require_role(actor, Role.ORGANISER)
+    if fair.status != FairStatus.DRAFT:
+        raise Conflict(f"Only a draft can be published; this fair is {fair.status}.", code="invalid_state")
+    fair.status = FairStatus.PUBLISHED
+    fair.published_at = utcnow()
+    fair.revision += 1
+    db.session.commit()
+    return fair
+
+
+def cancel_fair(actor, fair: Fair) -> Fair:
+    """Cancel a fair and all its sessions (calendar feeds show them cancelled)."""
+    require_role(actor, Role.ORGANISER)
+    if fair.status in (FairStatus.CANCELLED, FairStatus.CLOSED):
+        raise Conflict(f"This fair is already {fair.status}.", code="invalid_state")
+    fair.status = FairStatus.CANCELLED
+    for session in fair.sessions:
+        if session.status != SessionStatus.CANCELLED:
+            session.status = SessionStatus.CANCELLED
+            session.sequence += 1
+    fair.revision += 1
+    db.session.commit()
+    return fair
+
+
+# ---------------------------------------------------------------- sessions
+
+
+@dataclass(frozen=True)
+class Clash:
+    session: FairSession
+    reason: str  # "track" or "presenter"
+    presenter: User | None = None
+
+    def to_dict(self) -> dict:
+        s = self.session
+        out = {
+            "session_id": s.id,
+            "title": s.title,
+            "fair_id": s.fair_id,
+            "track": s.track.name,
+            "starts_at": s.starts_at.isoformat(),
+            "ends_at": s.ends_at.isoformat(),
+            "reason": self.reason,
+        }
+        if self.presenter is not None:
+            out["presenter_id"] = self.presenter.id
+            out["presenter_name"] = self.presenter.name
+        return out
+
+    def sentence(self, zone: ZoneInfo) -> str:
+        s = self.session
+        when = f"{s.starts_at.astimezone(zone):%Y-%m-%d %H:%M}–{s.ends_at.astimezone(zone):%H:%M}"
+        if self.reason == "track":
+            return f"track “{s.track.name}” already holds “{s.title}” ({when})"
+        return f"{self.presenter.name} already presents “{s.title}” ({when})"
+
+
+def find_clashes(
+    *,
+    track: Track,
+    starts_at: datetime,
+    ends_at: datetime,
+    presenters: list[User],
+    exclude_session_id: int | None = None,
+) -> list[Clash]:
+    """Sessions that overlap in the same track, or that share a presenter (in any fair)."""
+    live = and_(
+        FairSession.status != SessionStatus.CANCELLED,
+        FairSession.starts_at < ends_at,
+        FairSession.ends_at > starts_at,
+    )
+    if exclude_session_id is not None:
+        live = and_(live, FairSession.id != exclude_session_id)
+    clashes: list[Clash] = [
+        Clash(s, "track")
+        for s in db.session.scalars(
+            select(FairSession).where(live, FairSession.track_id == track.id).order_by(FairSession.starts_at)
+        )
+    ]
+    if presenters:
+        by_id = {p.id: p for p in presenters}
+        rows = db.session.execute(
+            select(FairSession, session_presenters.c.user_id)
+            .join(session_presenters, session_presenters.c.session_id == FairSession.id)
+            .join(Fair, Fair.id == FairSession.fair_id)
+            .where(live, session_presenters.c.user_id.in_(by_id), Fair.status != FairStatus.CANCELLED)
+            .order_by(FairSession.starts_at)
+        )
+        clashes += [Clash(s, "presenter", by_id[user_id]) for s, user_id in rows]
+    return clashes
+
+
+def _raise_clashes(fair: Fair, clashes: list[Clash]) -> None:
+    zone = fair.zone
+    message = "This time clashes: " + "; ".join(c.sentence(zone) for c in clashes) + "."
+    raise Conflict(message, code="schedule_conflict", details={"conflicts": [c.to_dict() for c in clashes]})
+
+
+def _resolve_session_fields(fair: Fair, data: dict, current: FairSession | None) -> dict:
+    """Check every session field; returns resolved values or raises one 422 with all field errors."""
+    errors: dict[str, list[str]] = {}
+    out: dict = {}
+
+    def get(field, default=None):
+        if field in data:
+            return data[field]
+        return getattr(current, field) if current is not None and hasattr(current, field) else default
+
+    title = get("title")
+    if not isinstance(title, str) or not title.strip():
+        errors["title"] = ["A title is required."]
+    else:
+        out["title"] = title.strip()[:200]
+    kind = get("kind", SessionKind.PITCH.value)
+    if kind not in {k.value for k in SessionKind}:
+        errors["kind"] = [f"Must be one of: {', '.join(k.value for k in SessionKind)}."]
+    else:
+        out["kind"] = kind
+    for field in ("starts_at", "ends_at"):
+        value = get(field)
+        if value is None:
+            errors[field] = ["This field is required."]
+        else:
+            try:
+                out[field] = _aware(value, field)
+            except ValidationFailed as exc:
+                errors.update(exc.fields)
+    if "starts_at" in out and "ends_at" in out:
+        if out["ends_at"] <= out["starts_at"]:
+            errors["ends_at"] = ["The session must end after it starts."]
+        elif out["starts_at"] < fair.starts_at:
+            errors["starts_at"] = [f"The session starts before its fair ({_local(fair.starts_at, fair)})."]
+        elif out["ends_at"] > fair.ends_at:
+            errors["ends_at"] = [f"The session ends after its fair ({_local(fair.ends_at, fair)})."]
+    track_name = data.get("track")
+    if track_name is None:
+        out["track"] = current.track if current is not None else fair.tracks[0]
+    else:
+        track = next((t for t in fair.tracks if t.name == track_name), None)
+        if track is None:
+            errors["track"] = [f"The fair has no track {track_name!r}; it has: {', '.join(t.name for t in fair.tracks)}."]
+        else:
+            out["track"] = track
+    if "presenter_ids" in data or current is None:
+        ids = data.get("presenter_ids") or []
+        presenters = _load_ids(User, ids)
+        if presenters is None or any(p.role != Role.PRESENTER for p in presenters):
+            errors["presenter_ids"] = ["Every presenter_id must be an existing presenter."]
+        else:
+            out["presenters"] = presenters
+    else:
+        out["presenters"] = list(current.presenters)
+    if "project_ids" in data or current is None:
+        projects = _load_ids(Project, data.get("project_ids") or [])
+        if projects is None:
+            errors["project_ids"] = ["Every project_id must be an existing project."]
+        else:
+            out["projects"] = projects
+    try:
+        if "join_url" in data:
+            out["join_url"] = _check_url(data["join_url"], "join_url")
+    except ValidationFailed as exc:
+        errors.update(exc.fields)
+    if "description" in data:
+        out["description"] = (data["description"] or "").strip()
+    if errors:
+        raise ValidationFailed(errors)
+    return out
+
+
+def _load_ids(model, ids) -> list | None:
+    if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+        return None
+    ids = list(dict.fromkeys(ids))
+    if not ids:
+        return []
+    found = list(db.session.scalars(select(model).where(model.id.in_(ids))).unique())
+    return found if len(found) == len(ids) else None
+
+
+def _local(moment: datetime, fair: Fair) -> str:
+    return f"{moment.astimezone(fair.zone):%Y-%m-%d %H:%M} {fair.timezone}"
+
+
+def create_session(actor, fair: Fair, data: dict) -> FairSession:
+    """Add a session to a fair; 422 for bad fields, 409 `schedule_conflict` for clashes."""
+    require_role(actor, Role.ORGANISER)
+    if fair.status in (FairStatus.CANCELLED, FairStatus.CLOSED):
+        raise Conflict(f"This fair is {fair.status}; it takes no new sessions.", code="invalid_state")
+    values = _resolve_session_fields(fair, data, None)
+    clashes = find_clashes(
+        track=values["track"], starts_at=values["starts_at"], ends_at=values["ends_at"], presenters=values["presenters"]
+    )
+    if clashes:
+        _raise_clashes(fair, clashes)
+    session = FairSession(
+        fair=fair,
+        track=values["track"],
+        kind=values["kind"],
+        title=values["title"],
+        description=values.get("description", ""),
+        starts_at=values["starts_at"],
+        ends_at=values["ends_at"],
+        join_url=values.get("join_url"),
+        status=SessionStatus.SCHEDULED,
+        sequence=0,
+        presenters=values["presenters"],
+        projects=values["projects"],
+    )
+    db.session.add(session)
+    fair.revision += 1
+    db.session.commit()
+    return session
+
+
+def update_session(actor, session: FairSession, data: dict) -> FairSession:
+    """Change a session under the same rules as creating one."""
+    require_role(actor, Role.ORGANISER)
+    if session.status == SessionStatus.CANCELLED:
+        raise Conflict("A cancelled session cannot be changed.", code="invalid_state")
+    fair = session.fair
+    values = _resolve_session_fields(fair, data, session)
+    clashes = find_clashes(
+        track=values["track"],
+        starts_at=values["starts_at"],
+        ends_at=values["ends_at"],
+        presenters=values["presenters"],
+        exclude_session_id=session.id,
+    )
+    if clashes:
+        _raise_clashes(fair, clashes)
+    for field in ("title", "kind", "starts_at", "ends_at", "track", "presenters", "description", "join_url"):
+        if field in values:
+            setattr(session, field, values[field])
+    if "projects" in values:
+        session.projects = values["projects"]
+    session.sequence += 1
+    fair.revision += 1
+    db.session.commit()
+    return session
+
+
+def cancel_session(actor, session: FairSession) -> FairSession:
+    """Cancel a session; it stays in calendar feeds as STATUS:CANCELLED."""
+    require_role(actor, Role.ORGANISER)
+    if session.status == SessionStatus.CANCELLED:
+        raise Conflict("This session is already cancelled.", code="invalid_state")
+    if session.status == SessionStatus.ENDED:
+        raise Conflict("This session has ended.", code="invalid_state")
+    session.status = SessionStatus.CANCELLED
+    session.sequence += 1
+    session.fair.revision += 1
+    db.session.commit()
+    return session
+
+
+# ---------------------------------------------------------------- slot suggestions
+
+
+def suggest_slots(actor, fair: Fair, presenter_id: int, minutes: int, limit: int = MAX_SLOT_SUGGESTIONS) -> list[dict]:
+    """Free slots of `minutes` inside the fair, in working hours in both zones.
+
+    A slot must avoid the presenter's other sessions (in any fair) and leave
+    at least one track free; it lists the free tracks.
+    """
+    require_role(actor, Role.ORGANISER)
+    if not isinstance(minutes, int) or not 5 <= minutes <= 12 * 60:
+        raise ValidationFailed({"minutes": "Give a length between 5 and 720 minutes."})
+    presenter = db.session.get(User, presenter_id)
+    if presenter is None or presenter.role != Role.PRESENTER:
+        raise ValidationFailed({"presenter_id": "No such presenter."})
+    length = timedelta(minutes=minutes)
+    fair_zone, presenter_zone = fair.zone, ZoneInfo(presenter.timezone)
+    busy_presenter = [
+        (s.starts_at, s.ends_at)
+        for s in db.session.scalars(
+            select(FairSession)
+            .join(session_presenters, session_presenters.c.session_id == FairSession.id)
+            .join(Fair, Fair.id == FairSession.fair_id)
+            .where(
+                session_presenters.c.user_id == presenter.id,
+                FairSession.status != SessionStatus.CANCELLED,
+                Fair.status != FairStatus.CANCELLED,
+                FairSession.starts_at < fair.ends_at,
+                FairSession.ends_at > fair.starts_at,
+            )
+        )
+    ]
+    busy_track: dict[int, list[tuple[datetime, datetime]]] = {t.id: [] for t in fair.tracks}
+    for s in fair.sessions:
+        if s.status != SessionStatus.CANCELLED:
+            busy_track.setdefault(s.track_id, []).append((s.starts_at, s.ends_at))
+
+    def overlaps(spans, start, end) -> bool:
+        return any(a < end and b > start for a, b in spans)
+
+    def in_hours(start: datetime, end: datetime, zone: ZoneInfo, day_start: time, day_end: time) -> bool:
+        local_start, local_end = start.astimezone(zone), end.astimezone(zone)
+        return (
+            local_start.date() == local_end.date()
+            and local_start.time() >= day_start
+            and local_end.time() <= day_end
+        )
+
+    slots: list[dict] = []
+    start = _round_up(fair.starts_at, SLOT_STEP)
+    while start + length <= fair.ends_at and len(slots) < limit:
+        end = start + length
+        if (
+            in_hours(start, end, fair_zone, fair.fair_day_start, fair.fair_day_end)
+            and in_hours(start, end, presenter_zone, fair.presenter_day_start, fair.presenter_day_end)
+            and not overlaps(busy_presenter, start, end)
+        ):
+            free = [t.name for t in fair.tracks if not overlaps(busy_track.get(t.id, []), start, end)]
+            if free:
+                slots.append(
+                    {
+                        "starts_at": start.isoformat(),
+                        "ends_at": end.isoformat(),
+                        "tracks": free,
+                        "fair_local": f"{start.astimezone(fair_zone):%Y-%m-%d %H:%M}–{end.astimezone(fair_zone):%H:%M}",
+                        "presenter_local": f"{start.astimezone(presenter_zone):%Y-%m-%d %H:%M}–{end.astimezone(presenter_zone):%H:%M}",
+                    }
+                )
+        start += SLOT_STEP
+    return slots
+
+
+def _round_up(moment: datetime, step: timedelta) -> datetime:
+    epoch = datetime(2000, 1, 1, tzinfo=timezone.utc)
+    remainder = (moment - epoch) % step
+    return moment if not remainder else moment + (step - remainder)
+
+
+# ---------------------------------------------------------------- registrations
+
+
+def _active_registration_count(fair_id: int) -> int:
+    return db.session.scalar(
+        select(func.count(Registration.id)).where(Registration.fair_id == fair_id, Registration.withdrawn_at.is_(None))
+    ) or 0
+
+
+def registration_for(user, fair: Fair) -> Registration | None:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return db.session.scalar(
+        select(Registration).where(
+            Registration.fair_id == fair.id, Registration.user_id == user.id, Registration.withdrawn_at.is_(None)
+        )
+    )
+
+
+def register(actor, fair_id: int) -> tuple[Registration, bool]:
+    """Register the actor for a fair; returns (registration, created). 409 `fair_full`."""
+    require_role(actor, Role.ATTENDEE)
+    # Lock the fair row so two last-seat registrations cannot both pass (PostgreSQL).
+    fair = db.session.scalar(select(Fair).where(Fair.id == fair_id).with_for_update())
+    if fair is None or not fair_is_public(fair):
+        raise NotFound("No such fair.")
+    if fair.status not in (FairStatus.PUBLISHED, FairStatus.LIVE):
+        raise Conflict(f"Registration is closed: this fair is {fair.status}.", code="registration_closed")
+    existing = db.session.scalar(
+        select(Registration).where(Registration.fair_id == fair.id, Registration.user_id == actor.id)
+    )
+    if existing is not None and existing.withdrawn_at is None:
+        db.session.commit()
+        return existing, False
+    if fair.capacity is not None and _active_registration_count(fair.id) >= fair.capacity:
+        db.session.rollback()
+        raise Conflict(
+            f"This fair is full ({fair.capacity} places).", code="fair_full", details={"capacity": fair.capacity}
+        )
+    if existing is None:
+        existing = Registration(fair_id=fair.id, user_id=actor.id)
+        db.session.add(existing)
+    else:
+        existing.withdrawn_at = None
+        existing.registered_at = utcnow()
+    db.session.commit()
+    return existing, True
+
+
+def withdraw(actor, fair_id: int) -> None:
+    """Withdraw the actor's registration; 404 when there is none."""
+    require_role(actor, Role.ATTENDEE)
+    fair = get_fair(actor, fair_id)
+    registration = registration_for(actor, fair)
+    if registration is None:
+        raise NotFound("You are not registered for this fair.")
+    registration.withdrawn_at = utcnow()
+    db.session.commit()
+
+
+def list_registrations(actor, fair: Fair, *, page: int, per_page: int) -> tuple[list[Registration], int]:
+    """Who registered (and withdrew, and attended): organisers."""
+    require_role(actor, Role.ORGANISER)
+    query = select(Registration).where(Registration.fair_id == fair.id).order_by(Registration.registered_at)
+    return paginate(query, page, per_page)
+
+
+def registration_counts(fair: Fair) -> dict[str, int]:
+    row = db.session.execute(
+        select(
+            func.count(Registration.id).filter(Registration.withdrawn_at.is_(None)),
+            func.count(Registration.id).filter(Registration.attended_at.is_not(None)),
+        ).where(Registration.fair_id == fair.id)
+    ).one()
+    return {"registered": row[0] or 0, "attended": row[1] or 0}
+
+
+# ---------------------------------------------------------------- a person's calendar
+
+
+def sessions_presented_by(user: User) -> list[FairSession]:
+    return list(
+        db.session.scalars(
+            select(FairSession)
+            .join(session_presenters, session_presenters.c.session_id == FairSession.id)
+            .join(Fair, Fair.id == FairSession.fair_id)
+            .where(session_presenters.c.user_id == user.id, Fair.published_at.is_not(None))
+            .order_by(FairSession.starts_at)
+        )
+    )
+
+
+def registered_fairs(user: User) -> list[Fair]:
+    return list(
+        db.session.scalars(
+            select(Fair)
+            .join(Registration, Registration.fair_id == Fair.id)
+            .where(Registration.user_id == user.id, Registration.withdrawn_at.is_(None))
+            .order_by(Fair.starts_at)
+        )
+    )

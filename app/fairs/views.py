@@ -1,0 +1,364 @@
+"""Fair pages (agenda, registration, organiser forms) and the calendar feeds."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..accounts.access import PUBLIC, USER, allow
+from ..accounts.models import User
+from ..accounts.services import user_by_calendar_token
+from ..errors import Conflict, NotFound, ValidationFailed
+from ..extensions import db
+from ..projects.models import Project
+from ..reference.services import country_codes, country_name, list_sectors
+from . import calendar, services
+from .forms import ActionForm, FairForm, SessionForm
+from .models import Fair, FairSession
+
+bp = Blueprint("fairs", __name__)
+
+
+def _actor():
+    return current_user if current_user.is_authenticated else None
+
+
+def _fair_link(fair: Fair) -> str:
+    return url_for("fairs.fair_page", fair_id=fair.id, _external=True)
+
+
+# ---------------------------------------------------------------- public pages
+
+
+@bp.route("/")
+@allow(PUBLIC)
+def index():
+    actor = _actor()
+    return render_template(
+        "fairs/index.html",
+        upcoming=services.upcoming_fairs(actor),
+        past=services.past_fairs(actor),
+        action_form=ActionForm(),
+    )
+
+
+@bp.route("/fairs/<int:fair_id>")
+@allow(PUBLIC)
+def fair_page(fair_id: int):
+    actor = _actor()
+    fair = services.get_fair(actor, fair_id)
+    sessions = services.agenda(fair)
+    return render_template(
+        "fairs/fair.html",
+        fair=fair,
+        sessions=sessions,
+        registration=services.registration_for(actor, fair),
+        counts=services.registration_counts(fair),
+        action_form=ActionForm(),
+    )
+
+
+# ---------------------------------------------------------------- registration
+
+
+@bp.route("/fairs/<int:fair_id>/register", methods=["POST"])
+@allow("attendee")
+def register(fair_id: int):
+    if ActionForm().validate_on_submit():
+        try:
+            _, created = services.register(current_user, fair_id)
+            flash("You are registered." if created else "You were already registered.", "success")
+        except Conflict as exc:
+            flash(exc.message, "error")
+    return redirect(url_for("fairs.fair_page", fair_id=fair_id))
+
+
+@bp.route("/fairs/<int:fair_id>/withdraw", methods=["POST"])
+@allow("attendee")
+def withdraw(fair_id: int):
+    if ActionForm().validate_on_submit():
+        try:
+            services.withdraw(current_user, fair_id)
+            flash("Your registration is withdrawn.", "info")
+        except NotFound as exc:
+            flash(exc.message, "error")
+    return redirect(url_for("fairs.fair_page", fair_id=fair_id))
+
+
+# ---------------------------------------------------------------- organiser forms
+
+
+def _fair_choices(form: FairForm) -> None:
+    form.focus_countries.choices = sorted(
+        ((c, f"{country_name(c)} ({c})") for c in country_codes()), key=lambda pair: pair[1]
+    )
+    form.focus_sectors.choices = [(s.code, f"{s.name_en} · {s.name_zh}") for s in list_sectors()]
+
+
+def _local_to_aware(value: datetime | None, zone_name: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return value.replace(tzinfo=ZoneInfo(zone_name))
+    except Exception:
+        return value.replace(tzinfo=ZoneInfo("UTC"))
+
+
+def _fair_data(form: FairForm) -> dict:
+    zone = form.timezone.data.strip()
+    data = {
+        "title": form.title.data,
+        "theme": form.theme.data or "",
+        "timezone": zone,
+        "starts_at": _local_to_aware(form.starts_at.data, zone),
+        "ends_at": _local_to_aware(form.ends_at.data, zone),
+        "focus_countries": form.focus_countries.data or [],
+        "focus_sectors": form.focus_sectors.data or [],
+        "capacity": form.capacity.data,
+        "stream_url": form.stream_url.data or None,
+        "tracks": [t.strip() for t in (form.tracks.data or "").split(",") if t.strip()] or ["main"],
+    }
+    for field in ("fair_day_start", "fair_day_end", "presenter_day_start", "presenter_day_end"):
+        value: time | None = getattr(form, field).data
+        if value is not None:
+            data[field] = value.strftime("%H:%M")
+    return data
+
+
+def _attach_errors(form, exc: ValidationFailed) -> list[str]:
+    """Put field errors beside their fields; return those that have no field on the form."""
+    leftover = []
+    for field, messages in exc.fields.items():
+        target = getattr(form, field, None)
+        if target is not None and hasattr(target, "errors"):
+            target.errors = list(target.errors) + messages
+        else:
+            leftover += [f"{field}: {m}" for m in messages]
+    return leftover
+
+
+@bp.route("/fairs/new", methods=["GET", "POST"])
+@allow("organiser")
+def new_fair():
+    form = FairForm()
+    _fair_choices(form)
+    problems: list[str] = []
+    if form.validate_on_submit():
+        try:
+            fair = services.create_fair(current_user, _fair_data(form))
+        except ValidationFailed as exc:
+            problems = _attach_errors(form, exc)
+        else:
+            flash("The fair was created as a draft.", "success")
+            return redirect(url_for("fairs.fair_page", fair_id=fair.id))
+    status = 422 if form.errors or problems else 200
+    return render_template("fairs/fair_form.html", form=form, fair=None, problems=problems), status
+
+
+@bp.route("/fairs/<int:fair_id>/edit", methods=["GET", "POST"])
+@allow("organiser")
+def edit_fair(fair_id: int):
+    fair = services.get_fair(current_user, fair_id)
+    form = FairForm()
+    _fair_choices(form)
+    problems: list[str] = []
+    if request.method == "GET":
+        zone = fair.zone
+        form.title.data, form.theme.data, form.timezone.data = fair.title, fair.theme, fair.timezone
+        form.starts_at.data = fair.starts_at.astimezone(zone).replace(tzinfo=None)
+        form.ends_at.data = fair.ends_at.astimezone(zone).replace(tzinfo=None)
+        form.focus_countries.data, form.focus_sectors.data = fair.focus_countries, fair.focus_sectors
+        form.capacity.data, form.stream_url.data = fair.capacity, fair.stream_url
+        form.tracks.data = ", ".join(t.name for t in fair.tracks)
+        for field in ("fair_day_start", "fair_day_end", "presenter_day_start", "presenter_day_end"):
+            getattr(form, field).data = getattr(fair, field)
+    elif form.validate_on_submit():
+        try:
+            services.update_fair(current_user, fair, _fair_data(form))
+        except ValidationFailed as exc:
+            problems = _attach_errors(form, exc)
+        else:
+            flash("The fair was saved.", "success")
+            return redirect(url_for("fairs.fair_page", fair_id=fair.id))
+    status = 422 if form.errors or problems else 200
+    return render_template("fairs/fair_form.html", form=form, fair=fair, problems=problems), status
+
+
+@bp.route("/fairs/<int:fair_id>/publish", methods=["POST"])
+@allow("organiser")
+def publish(fair_id: int):
+    fair = services.get_fair(current_user, fair_id)
+    if ActionForm().validate_on_submit():
+        try:
+            services.publish_fair(current_user, fair)
+            flash("The fair is published.", "success")
+        except Conflict as exc:
+            flash(exc.message, "error")
+    return redirect(url_for("fairs.fair_page", fair_id=fair_id))
+
+
+def _session_choices(form: SessionForm, fair: Fair) -> None:
+    form.track.choices = [(t.name, t.name) for t in fair.tracks]
+    presenters = db.session.scalars(select(User).where(User.role == "presenter").order_by(User.name))
+    form.presenter_ids.choices = [(p.id, f"{p.name} ({p.timezone})") for p in presenters]
+    form.project_ids.choices = [(p.id, p.title) for p in db.session.scalars(select(Project).order_by(Project.title))]
+
+
+def _session_data(form: SessionForm, fair: Fair) -> dict:
+    return {
+        "title": form.title.data,
+        "kind": form.kind.data,
+        "starts_at": _local_to_aware(form.starts_at.data, fair.timezone),
+        "ends_at": _local_to_aware(form.ends_at.data, fair.timezone),
+        "track": form.track.data,
+        "presenter_ids": list(form.presenter_ids.data or []),
+        "project_ids": list(form.project_ids.data or []),
+        "join_url": form.join_url.data or None,
+        "description": form.description.data or "",
+    }
+
+
+def _suggestions(fair: Fair) -> tuple[list[dict], str | None]:
+    presenter_id = request.args.get("presenter_id", type=int)
+    minutes = request.args.get("minutes", type=int)
+    if not presenter_id or not minutes:
+        return [], None
+    try:
+        return services.suggest_slots(current_user, fair, presenter_id, minutes, limit=20), None
+    except ValidationFailed as exc:
+        return [], exc.message
+
+
+def _render_session_form(form, fair, session, conflict, problems, status):
+    suggestions, suggestion_error = _suggestions(fair)
+    return render_template(
+        "fairs/session_form.html", form=form, fair=fair, session=session, conflict=conflict,
+        problems=problems, suggestions=suggestions, suggestion_error=suggestion_error,
+        presenters=[c for c in form.presenter_ids.choices],
+    ), status
+
+
+@bp.route("/fairs/<int:fair_id>/sessions/new", methods=["GET", "POST"])
+@allow("organiser")
+def new_session(fair_id: int):
+    fair = services.get_fair(current_user, fair_id)
+    form = SessionForm()
+    _session_choices(form, fair)
+    if request.method == "GET" and request.args.get("starts_at"):
+        try:
+            start = datetime.fromisoformat(request.args["starts_at"]).astimezone(fair.zone)
+            end = datetime.fromisoformat(request.args["ends_at"]).astimezone(fair.zone)
+            form.starts_at.data, form.ends_at.data = start.replace(tzinfo=None), end.replace(tzinfo=None)
+            form.track.data = request.args.get("track")
+            form.presenter_ids.data = [request.args.get("presenter_id", type=int)]
+        except (KeyError, ValueError):
+            pass
+    conflict, problems = None, []
+    if form.validate_on_submit():
+        try:
+            services.create_session(current_user, fair, _session_data(form, fair))
+        except ValidationFailed as exc:
+            problems = _attach_errors(form, exc)
+        except Conflict as exc:
+            conflict = exc
+        else:
+            flash("The session was added.", "success")
+            return redirect(url_for("fairs.fair_page", fair_id=fair.id))
+    status = 409 if conflict else (422 if form.errors or problems else 200)
+    return _render_session_form(form, fair, None, conflict, problems, status)
+
+
+@bp.route("/sessions/<int:session_id>/edit", methods=["GET", "POST"])
+@allow("organiser")
+def edit_session(session_id: int):
+    session = services.get_session(current_user, session_id)
+    fair = session.fair
+    form = SessionForm()
+    _session_choices(form, fair)
+    if request.method == "GET":
+        form.title.data, form.kind.data, form.track.data = session.title, session.kind, session.track.name
+        form.starts_at.data = session.starts_at.astimezone(fair.zone).replace(tzinfo=None)
+        form.ends_at.data = session.ends_at.astimezone(fair.zone).replace(tzinfo=None)
+        form.presenter_ids.data = [p.id for p in session.presenters]
+        form.project_ids.data = [p.id for p in session.projects]
+        form.join_url.data, form.description.data = session.join_url, session.description
+    conflict, problems = None, []
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            services.update_session(current_user, session, _session_data(form, fair))
+        except ValidationFailed as exc:
+            problems = _attach_errors(form, exc)
+        except Conflict as exc:
+            conflict = exc
+        else:
+            flash("The session was saved.", "success")
+            return redirect(url_for("fairs.fair_page", fair_id=fair.id))
+    status = 409 if conflict else (422 if form.errors or problems else 200)
+    return _render_session_form(form, fair, session, conflict, problems, status)
+
+
+@bp.route("/sessions/<int:session_id>/cancel", methods=["POST"])
+@allow("organiser")
+def cancel_session(session_id: int):
+    session = services.get_session(current_user, session_id)
+    if ActionForm().validate_on_submit():
+        try:
+            services.cancel_session(current_user, session)
+            flash(f"“{session.title}” is cancelled; calendar feeds show it.", "info")
+        except Conflict as exc:
+            flash(exc.message, "error")
+    return redirect(url_for("fairs.fair_page", fair_id=session.fair_id))
+
+
+@bp.route("/me/calendar")
+@allow(USER)
+def my_calendar():
+    feed = url_for("fairs.personal_feed", token=current_user.calendar_token, _external=True)
+    return render_template("fairs/my_calendar.html", feed=feed, action_form=ActionForm())
+
+
+# ---------------------------------------------------------------- calendar feeds
+
+
+def _ics(body: bytes | None, etag: str, filename: str, build=None) -> Response:
+    if etag in request.if_none_match:
+        response = Response(status=304)
+    else:
+        response = Response(body if body is not None else build(), mimetype="text/calendar")
+        response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    response.headers["ETag"] = etag
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.route("/fairs/<int:fair_id>.ics")
+@allow(PUBLIC)
+def fair_feed(fair_id: int):
+    fair = services.get_fair(_actor(), fair_id)
+    return _ics(None, calendar.fair_etag(fair), f"fair-{fair.id}.ics",
+                build=lambda: calendar.fair_calendar(fair, services.agenda(fair), _fair_link))
+
+
+@bp.route("/sessions/<int:session_id>.ics")
+@allow(PUBLIC)
+def session_feed(session_id: int):
+    session: FairSession = services.get_session(_actor(), session_id)
+    etag = f'"session-{session.id}-s{session.sequence}-r{session.fair.revision}"'
+    return _ics(None, etag, f"session-{session.id}.ics",
+                build=lambda: calendar.session_calendar(session, _fair_link))
+
+
+@bp.route("/calendar/<token>.ics")
+@allow(PUBLIC)  # the secret token is the credential
+def personal_feed(token: str):
+    user = user_by_calendar_token(token)
+    if user is None:
+        abort(404)
+    body = calendar.personal_calendar(
+        f"CloudFair · {user.name}", services.registered_fairs(user), services.sessions_presented_by(user), _fair_link
+    )
+    return _ics(body, calendar.content_etag(body), "cloudfair.ics")

@@ -1,0 +1,1 @@
+"""Projects that presenters pitch, their material and its storage."""

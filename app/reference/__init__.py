@@ -1,0 +1,1 @@
+"""Reference data: the sector taxonomy, ISO 3166 countries, ISO 4217 currencies, IANA zones."""

@@ -1,0 +1,115 @@
+"""Checks and names for countries, currencies, time zones and sectors."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from babel import Locale
+from babel.numbers import list_currencies
+from sqlalchemy import select
+
+from ..errors import Conflict, ValidationFailed
+from ..extensions import db
+from .models import Sector
+
+#: The taxonomy every installation starts with (the migration seeds the same rows).
+DEFAULT_SECTORS = [
+    ("new_materials", "New materials", "新材料"),
+    ("biomedicine_health", "Biomedicine & health", "生物医药健康"),
+    ("energy_saving_environment", "Energy saving & environmental protection", "节能环保"),
+    ("ice_snow", "Ice & snow industry", "冰雪产业"),
+    ("information_intelligence", "Information & intelligent technology", "信息智能"),
+    ("high_end_equipment", "High-end equipment manufacturing", "高端装备制造"),
+    ("modern_logistics", "Modern commerce & logistics", "现代商贸物流"),
+]
+
+#: Babel's territory keys that are not ISO 3166-1 alpha-2 countries.
+_NOT_ISO_3166 = {"EU", "EZ", "UN", "QO", "XA", "XB", "XK", "ZZ"}
+
+
+@lru_cache(maxsize=1)
+def country_codes() -> frozenset[str]:
+    territories = Locale("en").territories
+    return frozenset(
+        code for code in territories if re.fullmatch(r"[A-Z]{2}", code) and code not in _NOT_ISO_3166
+    )
+
+
+def country_name(code: str, locale: str = "en") -> str:
+    return Locale("zh" if locale == "zh" else "en").territories.get(code, code)
+
+
+def check_country(code: object, field: str = "country") -> str:
+    """Return the upper-cased ISO 3166-1 alpha-2 code or raise 422 naming `field`."""
+    if not isinstance(code, str) or code.upper() not in country_codes():
+        raise ValidationFailed({field: f"{code!r} is not an ISO 3166-1 alpha-2 country code."})
+    return code.upper()
+
+
+@lru_cache(maxsize=1)
+def currency_codes() -> frozenset[str]:
+    return frozenset(list_currencies())
+
+
+def check_currency(code: object, field: str = "currency") -> str:
+    if not isinstance(code, str) or code.upper() not in currency_codes():
+        raise ValidationFailed({field: f"{code!r} is not an ISO 4217 currency code."})
+    return code.upper()
+
+
+@lru_cache(maxsize=1)
+def timezone_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def check_timezone(name: object, field: str = "timezone") -> str:
+    """Return the IANA zone name or raise 422 naming `field`."""
+    if not isinstance(name, str) or name not in timezone_names():
+        raise ValidationFailed({field: f"{name!r} is not a known IANA time zone."})
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationFailed({field: f"{name!r} is not a known IANA time zone."}) from None
+    return name
+
+
+def list_sectors() -> list[Sector]:
+    return list(db.session.scalars(select(Sector).order_by(Sector.id)))
+
+
+def sector_codes() -> set[str]:
+    return set(db.session.scalars(select(Sector.code)))
+
+
+def check_sectors(codes: list[str], field: str = "focus_sectors") -> list[str]:
+    known = sector_codes()
+    unknown = [c for c in codes if c not in known]
+    if unknown:
+        raise ValidationFailed({field: f"Unknown sector code(s): {', '.join(map(str, unknown))}."})
+    return list(dict.fromkeys(codes))
+
+
+def create_sector(actor, code: str, name_en: str, name_zh: str) -> Sector:
+    """Add a sector to the taxonomy (organisers)."""
+    from ..accounts.access import require_role
+
+    require_role(actor, "organiser")
+    if not re.fullmatch(r"[a-z][a-z0-9_]{1,49}", code or ""):
+        raise ValidationFailed({"code": "Use lower-case letters, digits and underscores."})
+    if db.session.scalar(select(Sector).where(Sector.code == code)):
+        raise Conflict(f"Sector {code} already exists.", code="already_exists")
+    sector = Sector(code=code, name_en=name_en.strip(), name_zh=name_zh.strip())
+    db.session.add(sector)
+    db.session.commit()
+    return sector
+
+
+def ensure_default_sectors() -> None:
+    """Insert the default taxonomy where missing (tests build tables without migrations)."""
+    existing = sector_codes()
+    for code, en, zh in DEFAULT_SECTORS:
+        if code not in existing:
+            db.session.add(Sector(code=code, name_en=en, name_zh=zh))
+    db.session.commit()

@@ -1,0 +1,53 @@
+"""Jinja helpers: times in the viewer's zone beside the fair's, names of sectors and countries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app, request
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+
+from .reference.services import country_name, timezone_names
+
+
+def viewer_timezone() -> str:
+    """The logged-in user's zone, else the browser's (cookie set by app.js), else the host's."""
+    if current_user and current_user.is_authenticated:
+        return current_user.timezone
+    cookie = request.cookies.get("tz") if request else None
+    if cookie and cookie in timezone_names():
+        return cookie
+    return current_app.config["HOST_TIMEZONE"]
+
+
+def in_zone(moment: datetime | None, zone: str, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    if moment is None:
+        return ""
+    return moment.astimezone(ZoneInfo(zone)).strftime(fmt)
+
+
+def zone_abbrev(moment: datetime, zone: str) -> str:
+    local = moment.astimezone(ZoneInfo(zone))
+    offset = local.strftime("%z")
+    return f"UTC{offset[:3]}:{offset[3:]}" if offset else "UTC"
+
+
+def init_templating(app: Flask) -> None:
+    app.jinja_env.filters["in_zone"] = in_zone
+    app.jinja_env.filters["zone_abbrev"] = zone_abbrev
+    app.jinja_env.filters["fromiso"] = datetime.fromisoformat
+    app.jinja_env.globals["csrf_token"] = generate_csrf
+
+    @app.context_processor
+    def inject():
+        from .reference.services import list_sectors
+
+        locale = "zh" if (current_user.is_authenticated and current_user.locale == "zh") else "en"
+        return {
+            "viewer_tz": viewer_timezone(),
+            "country_name": lambda code: country_name(code, locale),
+            "sector_names": lambda: {s.code: s.name(locale) for s in list_sectors()},
+            "ui_locale": locale,
+        }

@@ -1,0 +1,101 @@
+"""CloudFair settings: the only module that reads the environment."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+def _bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    """Production-shaped settings; every value can be set from the environment."""
+
+    ENV_NAME = os.environ.get("CLOUDFAIR_ENV", "production")
+    DEVELOPMENT = ENV_NAME == "development"
+    TESTING = False
+
+    SECRET_KEY = os.environ.get("SECRET_KEY") or None
+    SQLALCHEMY_DATABASE_URI = os.environ.get(
+        "DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'cloudfair.db'}"
+    )
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    REDIS_URL = os.environ.get("REDIS_URL") or None
+    UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(BASE_DIR / "instance" / "uploads"))
+    MAX_UPLOAD_MB = int(os.environ.get("MAX_UPLOAD_MB", "50"))
+    HOST_TIMEZONE = os.environ.get("HOST_TIMEZONE", "Asia/Shanghai")
+    SMTP_HOST = os.environ.get("SMTP_HOST") or None
+    SMTP_PORT = int(os.environ.get("SMTP_PORT", "25"))
+    MAIL_FROM = os.environ.get("MAIL_FROM", "cloudfair@localhost")
+    RUN_SCHEDULER_IN_PROCESS = _bool("RUN_SCHEDULER_IN_PROCESS")
+    PORT = int(os.environ.get("PORT", "8000"))
+    DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "demo")
+    CORS_ORIGINS = [o for o in os.environ.get("CORS_ORIGINS", "").split(",") if o]
+
+    #: API tokens live this long unless revoked first.
+    TOKEN_TTL_HOURS = int(os.environ.get("TOKEN_TTL_HOURS", str(24 * 30)))
+    #: The domain part of calendar UIDs; never change it once feeds are subscribed.
+    CALENDAR_UID_DOMAIN = os.environ.get("CALENDAR_UID_DOMAIN", "cloudfair")
+
+    # Request bodies: uploads get their own limit; everything else is small.
+    MAX_CONTENT_LENGTH = (MAX_UPLOAD_MB + 1) * 1024 * 1024
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", default=not DEVELOPMENT)
+    REMEMBER_COOKIE_HTTPONLY = True
+    WTF_CSRF_TIME_LIMIT = None
+
+    RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", default=True)
+    RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_DEFAULT_TIMEZONE = "UTC"
+    LANGUAGES = ("en", "zh")
+
+    API_TITLE = "CloudFair API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+    API_SPEC_OPTIONS = {
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}
+        },
+        "security": [{"bearer": []}],
+    }
+
+
+class DevelopmentConfig(Config):
+    ENV_NAME = "development"
+    DEVELOPMENT = True
+    SECRET_KEY = os.environ.get("SECRET_KEY") or "dev-only-not-secret"
+    SESSION_COOKIE_SECURE = False
+
+
+class TestConfig(Config):
+    ENV_NAME = "test"
+    DEVELOPMENT = False
+    TESTING = True
+    SECRET_KEY = "test-secret"
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or "sqlite://"
+    REDIS_URL = os.environ.get("TEST_REDIS_URL") or None
+    SESSION_COOKIE_SECURE = False
+    RATELIMIT_ENABLED = False
+    RATELIMIT_STORAGE_URI = "memory://"
+    WTF_CSRF_ENABLED = True
+    SMTP_HOST = None
+
+
+def config_for_environment() -> type[Config]:
+    """Pick the settings class from `CLOUDFAIR_ENV`."""
+    return DevelopmentConfig if os.environ.get("CLOUDFAIR_ENV") == "development" else Config

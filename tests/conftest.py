@@ -1,0 +1,93 @@
+"""Fixtures: an app with a fresh database per test (SQLite in memory, or PostgreSQL
+when TEST_DATABASE_URL is set), a client, and helpers to log in or get a token."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.pool import StaticPool
+
+from app import create_app
+from app.extensions import db
+from app.reference.services import ensure_default_sectors
+from config import TestConfig
+
+from . import factories
+
+_SCHEMA_READY = {"done": False}
+
+
+def make_test_config(**overrides) -> type[TestConfig]:
+    attrs = dict(overrides)
+    if TestConfig.SQLALCHEMY_DATABASE_URI.startswith("sqlite://") and "SQLALCHEMY_DATABASE_URI" not in attrs:
+        attrs.setdefault(
+            "SQLALCHEMY_ENGINE_OPTIONS", {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
+        )
+    return type("PerTestConfig", (TestConfig,), attrs)
+
+
+def _reset_database() -> None:
+    if db.engine.dialect.name == "postgresql":
+        if not _SCHEMA_READY["done"]:
+            db.drop_all()
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+            db.create_all()
+            _SCHEMA_READY["done"] = True
+        else:
+            names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+            with db.engine.begin() as conn:
+                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        db.create_all()
+    ensure_default_sectors()
+
+
+@pytest.fixture
+def app(tmp_path):
+    app = create_app(make_test_config(UPLOAD_DIR=str(tmp_path / "uploads")))
+    with app.app_context():
+        _reset_database()
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def csrf_from(html: str) -> str:
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+@pytest.fixture
+def login(client):
+    """Log a user in through the real login form; returns the client."""
+
+    def do_login(user, password: str = factories.PASSWORD):
+        page = client.get("/login")
+        response = client.post(
+            "/login", data={"email": user.email, "password": password, "csrf_token": csrf_from(page.text)}
+        )
+        assert response.status_code == 302, response.text
+        return client
+
+    return do_login
+
+
+@pytest.fixture
+def auth():
+    """Authorization headers for a user's fresh API token."""
+    from app.accounts.services import issue_token
+
+    def headers(user) -> dict[str, str]:
+        plain, _ = issue_token(user)
+        return {"Authorization": f"Bearer {plain}"}
+
+    return headers

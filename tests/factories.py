@@ -1,0 +1,95 @@
+"""Plain `make_*` functions with obvious defaults; override what a test cares about."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timedelta, timezone
+
+from app.accounts.services import create_user
+from app.extensions import db
+from app.fairs import services as fairs
+from app.projects.models import Project
+
+PASSWORD = "correct horse battery"
+_counter = itertools.count(1)
+
+
+def make_user(role: str = "attendee", **overrides):
+    n = next(_counter)
+    values = {
+        "email": f"{role}{n}@example.org",
+        "name": f"{role.title()} {n}",
+        "role": role,
+        "organisation": overrides.pop("organisation", f"{role.title()} Org {n}"),
+        "password": PASSWORD,
+        "timezone": "Asia/Shanghai",
+        "locale": "en",
+    }
+    values.update(overrides)
+    return create_user(None, **values)
+
+
+def make_organiser(**overrides):
+    return make_user("organiser", organisation=overrides.pop("organisation", "Hebei Department of Commerce"), **overrides)
+
+
+def make_presenter(timezone_name: str = "Europe/Berlin", **overrides):
+    return make_user("presenter", timezone=timezone_name, country=overrides.pop("country", "DE"), **overrides)
+
+
+def at(text: str) -> datetime:
+    """Parse an ISO time with offset: at("2026-12-10T15:00+08:00")."""
+    value = datetime.fromisoformat(text)
+    assert value.tzinfo is not None
+    return value
+
+
+def make_fair(organiser=None, *, publish: bool = True, **overrides):
+    organiser = organiser or make_organiser()
+    start = overrides.pop("starts_at", datetime(2026, 12, 10, 7, 0, tzinfo=timezone.utc))
+    data = {
+        "title": "Europe online investment fair",
+        "theme": "New materials",
+        "focus_countries": ["DE", "BE"],
+        "focus_sectors": ["new_materials"],
+        "starts_at": start,
+        "ends_at": overrides.pop("ends_at", start + timedelta(hours=6)),
+        "timezone": "Asia/Shanghai",
+        "tracks": ["main", "cities"],
+    }
+    data.update(overrides)
+    fair = fairs.create_fair(organiser, data)
+    if publish:
+        fairs.publish_fair(organiser, fair)
+    return fair
+
+
+def make_session(fair, organiser=None, **overrides):
+    organiser = organiser or make_organiser()
+    start = overrides.pop("starts_at", fair.starts_at)
+    data = {
+        "title": "A pitch",
+        "kind": "pitch",
+        "starts_at": start,
+        "ends_at": overrides.pop("ends_at", start + timedelta(minutes=45)),
+        "track": "main",
+        "presenter_ids": [],
+    }
+    data.update(overrides)
+    return fairs.create_session(organiser, fair, data)
+
+
+def make_project(owner, **overrides):
+    values = {
+        "title": "Mobile ice-rink blanket",
+        "summary": "A rink anywhere in hours.",
+        "sector": "ice_snow",
+        "country": "CZ",
+        "currency": "EUR",
+        "owner": owner,
+    }
+    values.update(overrides)
+    project = Project(**values)
+    db.session.add(project)
+    db.session.commit()
+    return project
