@@ -91,3 +91,14 @@ def auth():
         return {"Authorization": f"Bearer {plain}"}
 
     return headers
+
+
+@pytest.fixture(autouse=True)
+def _app_context(request):
+    """Service-level tests need an app context and a fresh database even when they
+    don't ask for `app`; browser tests run against their own server instead."""
+    if request.node.get_closest_marker("browser") or "app" in request.fixturenames:
+        yield
+        return
+    request.getfixturevalue("app")
+    yield
