@@ -1,0 +1,207 @@
+"""Browser fixtures: the real server on a free port with the demo data, and Chromium through Playwright.
+
+`live_server` runs `flask db upgrade`, `flask demo seed` and `flask run` in a subprocess against a fresh
+SQLite file, exactly as `make run` does; `browser` launches Debian's Chromium (or $CHROMIUM) and skips
+with a reason when there is none; `page` opens a new context per test. Every test under tests/browser is
+marked `browser`, so the per-test app fixture in tests/conftest.py leaves it alone.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+DEMO_PASSWORD = "demo"
+DESKTOP = {"width": 1280, "height": 800}
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run",
+]
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark everything collected from this folder as a browser test."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.browser)
+
+
+# ---------------------------------------------------------------- the real server
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    url: str
+    log: Path
+
+    def api(self, path: str) -> dict:
+        """GET a JSON document from the server's API, as an anonymous client."""
+        import json
+
+        with urllib.request.urlopen(self.url + path, timeout=10) as response:
+            return json.load(response)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _flask(*args: str) -> list[str]:
+    return [sys.executable, "-m", "flask", "--app", "wsgi", *args]
+
+
+def _wait_until_live(url: str, process: subprocess.Popen, log: Path, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"The server exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(url + "/livez", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"The server did not answer /livez within {timeout}s:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory) -> LiveServer:
+    """The real app (`flask run`) on a free port, on a fresh SQLite file holding the demo province."""
+    workdir = tmp_path_factory.mktemp("live-server")
+    env = dict(os.environ)
+    env.update({
+        "CLOUDFAIR_ENV": "development",
+        "DATABASE_URL": f"sqlite:///{workdir / 'cf.db'}",
+        "UPLOAD_DIR": str(workdir / "uploads"),
+        "DEMO_PASSWORD": DEMO_PASSWORD,
+        "REDIS_URL": "",  # in-memory rate limits and no message queue: nothing shared with other runs
+        "RUN_SCHEDULER_IN_PROCESS": "0",
+        "SMTP_HOST": "",
+        "PYTHONUNBUFFERED": "1",
+    })
+    env.pop("FLASK_DEBUG", None)
+    for step in (_flask("db", "upgrade"), _flask("demo", "seed")):
+        done = subprocess.run(step, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(step[2:])} failed:\n{done.stdout}\n{done.stderr}")
+
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = workdir / "server.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            _flask("run", "--host", "127.0.0.1", "--port", str(port), "--no-reload", "--no-debugger"),
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_until_live(url, process, log)
+        yield LiveServer(url=url, log=log)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+# ---------------------------------------------------------------- the browser
+
+
+def _chromium_path() -> str | None:
+    candidate = os.environ.get("CHROMIUM") or "/usr/bin/chromium"
+    if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+        return candidate
+    return shutil.which(candidate)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium (CHROMIUM, else /usr/bin/chromium); the test skips when there is none."""
+    executable = _chromium_path()
+    if executable is None:
+        pytest.skip(f"no Chromium at {os.environ.get('CHROMIUM') or '/usr/bin/chromium'} "
+                    "(apt-get install chromium, or set CHROMIUM)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    playwright = sync_api.sync_playwright().start()
+    try:
+        browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+    except Exception:
+        playwright.stop()
+        raise
+    yield browser
+    browser.close()
+    playwright.stop()
+
+
+@pytest.fixture
+def new_page(browser, live_server):
+    """Open a page in a fresh context: `new_page(timezone_id="Europe/Berlin", viewport={...})`.
+
+    Contexts speak en-GB, are 1280×800 and live in Asia/Shanghai unless told otherwise; all are
+    closed when the test ends.
+    """
+    contexts = []
+
+    def open_page(timezone_id: str = "Asia/Shanghai", **options):
+        options = {"locale": "en-GB", "viewport": DESKTOP, "base_url": live_server.url, **options}
+        context = browser.new_context(timezone_id=timezone_id, **options)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(request, new_page):
+    """A page in a new context per test; parametrize indirectly to set its options:
+    `@pytest.mark.parametrize("page", [{"timezone_id": "Europe/Berlin"}], indirect=True)`."""
+    return new_page(**getattr(request, "param", {}))
+
+
+@pytest.fixture
+def log_in():
+    """Log in through the login form with a demo account; ends on the page the form leads to."""
+    from playwright.sync_api import expect
+
+    def do_log_in(page, email: str, password: str = DEMO_PASSWORD):
+        if "/login" not in page.url:
+            page.goto("/login")
+        page.get_by_label("E-mail").fill(email)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Log in").click()
+        expect(page.get_by_role("button", name="Log out")).to_be_visible()
+        return page
+
+    return do_log_in
+
+
+@pytest.fixture(scope="session")
+def screenshot():
+    """Save the page as it is (viewport only, so 1280×800 on desktop) to docs/screenshots/<name>.png."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def shoot(page, name: str) -> Path:
+        path = SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=str(path))
+        return path
+
+    return shoot
