@@ -30,6 +30,8 @@ class Config:
     REDIS_URL = os.environ.get("REDIS_URL") or None
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(BASE_DIR / "instance" / "uploads"))
     MAX_UPLOAD_MB = int(os.environ.get("MAX_UPLOAD_MB", "50"))
+    #: Total size of what one presenter may upload.
+    UPLOAD_QUOTA_MB = int(os.environ.get("UPLOAD_QUOTA_MB", "1000"))
     HOST_TIMEZONE = os.environ.get("HOST_TIMEZONE", "Asia/Shanghai")
     SMTP_HOST = os.environ.get("SMTP_HOST") or None
     SMTP_PORT = int(os.environ.get("SMTP_PORT", "25"))

@@ -47,14 +47,18 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     from .core.views import bp as core_bp
     from .fairs.api import api as fairs_api
     from .fairs.views import bp as fairs_bp
+    from .notifications.api import api as notifications_api
+    from .projects.api import api as projects_api
+    from .projects.views import bp as projects_bp
     from .reference.views import api as reference_api
 
-    for blueprint in (accounts_api, fairs_api, reference_api):
+    for blueprint in (accounts_api, fairs_api, reference_api, projects_api, notifications_api):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)  # _protect_api_cookies checks cookie-authenticated API writes
     app.register_blueprint(core_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(fairs_bp)
+    app.register_blueprint(projects_bp)
 
     from .errors import register_error_handlers
     from .templating import init_templating
@@ -86,6 +90,7 @@ def _register_models() -> None:
     from .accounts import models as _accounts  # noqa: F401
     from .core import models as _core  # noqa: F401
     from .fairs import models as _fairs  # noqa: F401
+    from .notifications import models as _notifications  # noqa: F401
     from .projects import models as _projects  # noqa: F401
     from .reference import models as _reference  # noqa: F401
 

@@ -192,6 +192,9 @@ def _seed_everything(password: str, people) -> None:
         db.session.add(Registration(fair_id=past.id, user_id=users[email].id, attended_at=now))
     db.session.commit()
 
+    _seed_profiles(users)
+    _seed_material(organiser, projects)
+
     fairs.create_fair(organiser, {
         "title": "Europe online investment fair: energy saving & environment (draft)",
         "theme": "Energy saving & environmental protection",
@@ -199,3 +202,86 @@ def _seed_everything(password: str, people) -> None:
         "starts_at": _at(america_day + timedelta(days=28), 15), "ends_at": _at(america_day + timedelta(days=28), 20),
         "timezone": "Asia/Shanghai",
     })
+
+
+BIOS = {
+    "k.weber@cloudfair.example": ("Investment agent for German medical-technology and environmental firms; "
+                                  "twelve years bringing Mittelstand companies to northern China.", ["de", "en"]),
+    "a.peeters@cloudfair.example": ("Represents Flemish water-technology companies looking for Chinese industrial parks.",
+                                    ["nl", "fr", "en"]),
+    "j.devries@cloudfair.example": ("Modular construction and prefabricated housing, from Amsterdam.", ["nl", "en"]),
+    "p.novak@cloudfair.example": ("Czech winter-sports equipment makers: rinks, snow-making, ski-lift parts.", ["cs", "en", "de"]),
+    "s.tremblay@cloudfair.example": ("Health-care operators from Ontario and Quebec seeking city partners.", ["en", "fr"]),
+    "m.chen@cloudfair.example": ("Californian medical-device start-ups looking for manufacturing and clinical partners.",
+                                 ["en", "zh"]),
+}
+
+#: (project title, file name, review outcome: "approved" / "pending" / "rejected" / "two versions")
+MATERIAL = [
+    ("Wastewater-treatment membrane technology", "膜技术项目介绍.pdf", "approved"),
+    ("Wearable diagnostic devices", "wearable-devices-brief.pdf", "two versions"),
+    ("Container (box-type) modular housing", "modular-housing.pdf", "pending"),
+    ("Mobile ice-rink blanket", "ice-rink-blanket.pdf", "approved"),
+    ("Community health and rehabilitation centres", "rehab-centres.pdf", "rejected"),
+    ("Portable ECMO device", "便携式ECMO.pdf", "approved"),
+    ("Digital health scanning equipment", "scanning-kiosk.pdf", "pending"),
+]
+
+
+def _seed_profiles(users) -> None:
+    for email, (bio, languages) in BIOS.items():
+        users[email].bio = bio
+        users[email].languages = languages
+    db.session.commit()
+
+
+def _brief_pdf(project, edition: int = 1) -> bytes:
+    """A one-page project brief, drawn with fpdf2."""
+    from fpdf import FPDF
+
+    pdf = FPDF(format="A4")
+    pdf.set_title(project.title)
+    pdf.add_page()
+    pdf.set_fill_color(21, 94, 117)
+    pdf.rect(0, 0, 210, 30, style="F")
+    pdf.set_text_color(255, 255, 255)
+    pdf.set_font("Helvetica", "B", 20)
+    pdf.set_xy(15, 9)
+    pdf.cell(0, 12, "CloudFair project brief")
+    pdf.set_text_color(20, 20, 20)
+    pdf.set_xy(15, 40)
+    pdf.set_font("Helvetica", "B", 16)
+    pdf.multi_cell(180, 8, project.title)
+    pdf.ln(4)
+    pdf.set_font("Helvetica", "", 12)
+    pdf.multi_cell(180, 6, project.summary)
+    pdf.ln(6)
+    amount = f"{project.currency} {project.investment_amount:,.2f}" if project.investment_amount is not None else "-"
+    for label, value in (("Sector", project.sector), ("Origin", project.country), ("Investment", amount),
+                         ("Presenter", f"{project.owner.name}, {project.owner.organisation.name}"),
+                         ("Edition", str(edition))):
+        pdf.set_font("Helvetica", "B", 12)
+        pdf.cell(40, 8, label)
+        pdf.set_font("Helvetica", "", 12)
+        pdf.cell(0, 8, value, new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
+def _seed_material(organiser, projects) -> None:
+    import io
+
+    from .projects import services as project_services
+
+    for title, name, outcome in MATERIAL:
+        project = projects[title]
+        first = project_services.upload_material(project.owner, project.id, io.BytesIO(_brief_pdf(project)), name)
+        if outcome in ("approved", "two versions"):
+            project_services.review_material(organiser, first.id, "approve", "Clear and complete.")
+        elif outcome == "rejected":
+            project_services.review_material(
+                organiser, first.id, "reject", "Please add the investment schedule and the partner profile."
+            )
+        if outcome == "two versions":
+            project_services.upload_material(
+                project.owner, project.id, io.BytesIO(_brief_pdf(project, edition=2)), name, replaces=first.id
+            )

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -40,6 +40,11 @@ class User(UserMixin, db.Model):
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
     locale: Mapped[str] = mapped_column(String(5), default="zh")
     bio: Mapped[str | None] = mapped_column(String(2000))
+    #: Languages spoken, as language codes ("en", "de", "zh").
+    languages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: The profile photo: content hash of the stored image (see app/projects/storage.py) and its type.
+    photo_sha256: Mapped[str | None] = mapped_column(String(64))
+    photo_mime: Mapped[str | None] = mapped_column(String(100))
     #: The secret in the private calendar feed URL; regenerating it revokes the old link.
     calendar_token: Mapped[str] = mapped_column(String(64), unique=True)
     active: Mapped[bool] = mapped_column(default=True)

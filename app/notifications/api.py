@@ -1,0 +1,51 @@
+"""Notifications API: a person's own in-app notifications."""
+
+from __future__ import annotations
+
+from flask_login import current_user
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+from ..accounts.access import USER, allow
+from ..schemas import PageQuery, page_body, page_of
+from . import services
+
+
+class NotificationSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    title = fields.String()
+    body = fields.String()
+    link = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    read_at = fields.DateTime(allow_none=True)
+
+
+class NotificationQuery(PageQuery):
+    unread = fields.Boolean(load_default=False)
+
+
+NotificationPage = page_of(NotificationSchema, "NotificationPage")
+
+api = Blueprint("notifications_api", __name__, url_prefix="/api/v1", description="In-app notifications")
+
+
+@api.route("/notifications", methods=["GET"])
+@allow(USER)
+@api.arguments(NotificationQuery, location="query")
+@api.response(200, NotificationPage)
+def list_notifications(args):
+    """The caller's notifications, newest first (`unread=true` for unread only)."""
+    items, total = services.list_notifications(
+        current_user, unread_only=args["unread"], page=args["page"], per_page=args["per_page"]
+    )
+    body = page_body(items, total, args)
+    return body
+
+
+@api.route("/notifications/<int:notification_id>/read", methods=["POST"])
+@allow(USER)
+@api.response(200, NotificationSchema)
+def mark_read(notification_id):
+    """Mark one of the caller's notifications read."""
+    return services.mark_read(current_user, notification_id)

@@ -1,0 +1,40 @@
+"""Notifications: `notify` adds a row inside the caller's transaction; the caller commits."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from ..errors import NotFound
+from ..extensions import db
+from ..pagination import paginate
+from ..types import utcnow
+from .models import Notification
+
+
+def notify(user_id: int, *, kind: str, title: str, body: str = "", link: str | None = None) -> Notification:
+    row = Notification(user_id=user_id, kind=kind, title=title[:300], body=(body or "")[:2000], link=link)
+    db.session.add(row)
+    return row
+
+
+def list_notifications(actor, *, unread_only: bool = False, page: int = 1, per_page: int = 20):
+    query = select(Notification).where(Notification.user_id == actor.id)
+    if unread_only:
+        query = query.where(Notification.read_at.is_(None))
+    return paginate(query.order_by(Notification.created_at.desc(), Notification.id.desc()), page, per_page)
+
+
+def unread_count(actor) -> int:
+    return db.session.scalar(
+        select(func.count(Notification.id)).where(Notification.user_id == actor.id, Notification.read_at.is_(None))
+    ) or 0
+
+
+def mark_read(actor, notification_id: int) -> Notification:
+    row = db.session.get(Notification, notification_id)
+    if row is None or row.user_id != actor.id:
+        raise NotFound("No such notification.")
+    if row.read_at is None:
+        row.read_at = utcnow()
+        db.session.commit()
+    return row

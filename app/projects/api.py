@@ -1,0 +1,190 @@
+"""The projects API under /api/v1: projects, material upload, review, download; profiles."""
+
+from __future__ import annotations
+
+from flask import request, send_file
+from flask_login import current_user
+from flask_smorest import Blueprint
+
+from ..accounts.access import PUBLIC, USER, allow
+from ..accounts.schemas import UserSchema
+from ..errors import ValidationFailed
+from ..schemas import page_body
+from . import services, storage
+from .schemas import (
+    MaterialList,
+    MaterialPage,
+    MaterialSchema,
+    PhotoForm,
+    ProfilePatchSchema,
+    ProjectPage,
+    ProjectPatchSchema,
+    ProjectQuery,
+    ProjectSchema,
+    ProjectWriteSchema,
+    ReviewSchema,
+    UploadForm,
+)
+
+api = Blueprint("projects_api", __name__, url_prefix="/api/v1", description="Projects and pitch material")
+
+
+def _actor():
+    return current_user if current_user.is_authenticated else None
+
+
+def _limit_body() -> None:
+    """Refuse an oversized upload from its Content-Length, before reading the body."""
+    request.max_content_length = storage.max_upload_bytes() + 256 * 1024  # multipart overhead
+
+
+def _uploaded_file():
+    _limit_body()
+    upload = request.files.get("file")
+    if upload is None:
+        raise ValidationFailed({"file": "Send the file as the multipart field `file`."})
+    return upload
+
+
+@api.route("/projects", methods=["GET"])
+@allow(USER)
+@api.arguments(ProjectQuery, location="query")
+@api.response(200, ProjectPage)
+def list_projects(args):
+    """Projects the caller may see (organisers: all; presenters: their own and those on published agendas)."""
+    items, total = services.list_projects(
+        current_user, owner_id=args["owner_id"], sector=args["sector"], page=args["page"], per_page=args["per_page"]
+    )
+    return page_body(items, total, args)
+
+
+@api.route("/projects", methods=["POST"])
+@allow("presenter", "organiser")
+@api.arguments(ProjectWriteSchema)
+@api.response(201, ProjectSchema)
+def create_project(body):
+    """Create a project (a presenter's own; organisers may name the presenter)."""
+    return services.create_project(current_user, body)
+
+
+@api.route("/projects/<int:project_id>", methods=["GET"])
+@allow(PUBLIC)
+@api.response(200, ProjectSchema)
+def get_project(project_id):
+    """One project (public once it is on a published fair's agenda)."""
+    return services.get_project(_actor(), project_id)
+
+
+@api.route("/projects/<int:project_id>", methods=["PATCH"])
+@allow("presenter", "organiser")
+@api.arguments(ProjectPatchSchema)
+@api.response(200, ProjectSchema)
+def update_project(body, project_id):
+    """Change a project (its presenter, or an organiser)."""
+    return services.update_project(current_user, project_id, body)
+
+
+@api.route("/projects/<int:project_id>/materials", methods=["GET"])
+@allow(USER)
+@api.response(200, MaterialList)
+def list_materials(project_id):
+    """Material of a project that the caller may see."""
+    project = services.get_project(current_user, project_id)
+    return {"items": services.list_materials(current_user, project)}
+
+
+@api.route("/projects/<int:project_id>/materials", methods=["POST"])
+@allow("presenter", "organiser")
+@api.doc(requestBody={"content": {"multipart/form-data": {"schema": UploadForm}}})
+@api.response(201, MaterialSchema)
+def upload_material(project_id):
+    """Upload pitch material (multipart `file`; `replaces` for a new version). 413 too big, 415 wrong type."""
+    upload = _uploaded_file()
+    replaces = request.form.get("replaces")
+    if replaces not in (None, ""):
+        if not replaces.isdigit():
+            raise ValidationFailed({"replaces": "Give the id of the material this replaces."})
+        replaces = int(replaces)
+    else:
+        replaces = None
+    return services.upload_material(current_user, project_id, upload.stream, upload.filename, replaces=replaces)
+
+
+@api.route("/materials/<int:material_id>", methods=["GET"])
+@allow(USER)
+@api.response(200, MaterialSchema)
+def get_material(material_id):
+    return services.get_material(current_user, material_id)
+
+
+@api.route("/materials/<int:material_id>/versions", methods=["GET"])
+@allow(USER)
+@api.response(200, MaterialList)
+def material_versions(material_id):
+    """Every version of the document (its presenter and organisers; others see only the current one)."""
+    material = services.get_material(current_user, material_id)
+    return {"items": services.document_versions(current_user, material)}
+
+
+@api.route("/materials/<int:material_id>/download", methods=["GET"])
+@allow(USER)
+def download_material(material_id):
+    """The file, as an attachment under its original name; the content hash is the ETag."""
+    material = services.get_material(current_user, material_id)
+    return attachment(material.sha256, material.mime, material.original_name)
+
+
+def attachment(sha256: str, mime: str, name: str, *, inline: bool = False):
+    response = send_file(
+        storage.path_for(sha256),
+        mimetype=mime,
+        as_attachment=not inline,
+        download_name=name,
+        etag=sha256,
+        conditional=True,
+        max_age=0,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@api.route("/materials/review-queue", methods=["GET"])
+@allow("organiser")
+@api.arguments(ProjectQuery, location="query")
+@api.response(200, MaterialPage)
+def review_queue(args):
+    """Material waiting for review, oldest first."""
+    items, total = services.review_queue(current_user, page=args["page"], per_page=args["per_page"])
+    return page_body(items, total, args)
+
+
+@api.route("/materials/<int:material_id>/review", methods=["POST"])
+@allow("organiser")
+@api.arguments(ReviewSchema)
+@api.response(200, MaterialSchema)
+def review_material(body, material_id):
+    """Approve or reject (`{"decision": "approve"|"reject", "note"}`); the presenter is notified."""
+    return services.review_material(current_user, material_id, body["decision"], body["note"])
+
+
+@api.route("/me", methods=["PATCH"])
+@allow(USER)
+@api.arguments(ProfilePatchSchema)
+@api.response(200, UserSchema)
+def update_me(body):
+    """Change one's own name, bio, languages, time zone or language."""
+    return services.update_profile(current_user, body)
+
+
+@api.route("/me/photo", methods=["PUT"])
+@allow(USER)
+@api.doc(requestBody={"content": {"multipart/form-data": {"schema": PhotoForm}}})
+@api.response(200, UserSchema)
+def put_photo():
+    """Replace one's profile photo (PNG or JPEG)."""
+    upload = _uploaded_file()
+    return services.set_photo(current_user, upload.stream, upload.filename)
+
+
+

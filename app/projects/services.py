@@ -1,0 +1,462 @@
+"""Projects, their pitch material (upload, versions, review, download) and presenters' profiles.
+
+Who sees what:
+- a project: its owner and organisers always; anyone once it is on the agenda of a
+  published fair (a non-cancelled session of a fair that has been published);
+- material: the owner every version of their own; organisers every version; other
+  logged-in people only the newest approved version of each document, and only of
+  projects on a published fair's agenda.
+"""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+from decimal import Decimal, InvalidOperation
+
+from flask import current_app
+from sqlalchemy import func, or_, select
+
+from ..accounts.access import require_role
+from ..accounts.enums import Role
+from ..accounts.models import User
+from ..errors import Forbidden, NotFound, TooLarge, ValidationFailed
+from ..extensions import db
+from ..fairs.enums import SessionStatus
+from ..fairs.models import Fair, FairSession, session_presenters, session_projects
+from ..notifications.services import notify
+from ..pagination import paginate
+from ..reference.services import check_country, check_currency, check_sectors, check_timezone
+from ..types import utcnow
+from . import storage
+from .enums import MaterialStatus, ReviewDecision
+from .models import Material, Project
+
+log = logging.getLogger(__name__)
+
+_MAX_AMOUNT = Decimal("1e16")
+
+
+# ---------------------------------------------------------------- who may see and change
+
+
+def _is_staff(actor) -> bool:
+    return actor is not None and actor.role == Role.ORGANISER
+
+
+def public_project_ids():
+    """Projects on the agenda of a published fair (a select of ids)."""
+    return (
+        select(session_projects.c.project_id)
+        .join(FairSession, FairSession.id == session_projects.c.session_id)
+        .join(Fair, Fair.id == FairSession.fair_id)
+        .where(Fair.published_at.is_not(None), FairSession.status != SessionStatus.CANCELLED)
+    )
+
+
+def is_public(project: Project) -> bool:
+    return bool(db.session.scalar(select(public_project_ids().where(session_projects.c.project_id == project.id).exists())))
+
+
+def can_edit(actor, project: Project) -> bool:
+    return _is_staff(actor) or (actor is not None and actor.id == project.owner_id)
+
+
+def get_project(actor, project_id: int) -> Project:
+    project = db.session.get(Project, project_id)
+    if project is None or not (can_edit(actor, project) or is_public(project)):
+        raise NotFound("No such project.")
+    return project
+
+
+def _editable_project(actor, project_id: int) -> Project:
+    project = get_project(actor, project_id)
+    if not can_edit(actor, project):
+        raise Forbidden("Only the project's presenter and organisers may change it.")
+    return project
+
+
+def _visible_projects(actor):
+    query = select(Project)
+    if _is_staff(actor):
+        return query
+    visible = Project.id.in_(public_project_ids())
+    if actor is not None:
+        visible = or_(visible, Project.owner_id == actor.id)
+    return query.where(visible)
+
+
+def list_projects(actor, *, owner_id: int | None = None, sector: str | None = None, page: int = 1, per_page: int = 20):
+    query = _visible_projects(actor)
+    if owner_id is not None:
+        query = query.where(Project.owner_id == owner_id)
+    if sector:
+        query = query.where(Project.sector == sector)
+    return paginate(query.order_by(Project.title, Project.id), page, per_page)
+
+
+# ---------------------------------------------------------------- projects
+
+
+def _check_amount(value, field: str = "investment_amount") -> Decimal | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, float):
+        value = repr(value)
+    try:
+        amount = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise ValidationFailed({field: f"{value!r} is not a decimal number."}) from None
+    if not amount.is_finite() or amount < 0 or amount >= _MAX_AMOUNT:
+        raise ValidationFailed({field: "The amount must be zero or more and below 10^16."})
+    if amount.as_tuple().exponent < -2:
+        raise ValidationFailed({field: "The amount has at most two decimal places."})
+    return amount.quantize(Decimal("0.01"))
+
+
+def _project_values(data: dict, current: Project | None) -> dict:
+    errors: dict[str, str] = {}
+    out: dict = {}
+
+    def attempt(field, check):
+        if field in data:
+            try:
+                out[field] = check(data[field])
+            except ValidationFailed as exc:
+                errors.update({k: " ".join(v) for k, v in exc.fields.items()})
+
+    def title(value):
+        value = (value or "").strip() if isinstance(value, str) else ""
+        if not 1 <= len(value) <= 200:
+            raise ValidationFailed({"title": "Give a title of 1 to 200 characters."})
+        return value
+
+    def summary(value):
+        value = value if isinstance(value, str) else ""
+        if len(value) > 5000:
+            raise ValidationFailed({"summary": "The summary has at most 5,000 characters."})
+        return value.strip()
+
+    def sector(value):
+        if not isinstance(value, str):
+            raise ValidationFailed({"sector": "Give one sector code."})
+        return check_sectors([value], field="sector")[0]
+
+    if current is None:
+        for field in ("title", "sector", "country"):
+            if data.get(field) in (None, ""):
+                errors[field] = "This field is required."
+    attempt("title", title)
+    attempt("summary", summary)
+    attempt("sector", sector)
+    attempt("country", lambda v: check_country(v, "country"))
+    attempt("investment_amount", _check_amount)
+    attempt("currency", lambda v: None if v in (None, "") else check_currency(v, "currency"))
+    amount = out.get("investment_amount", current.investment_amount if current else None)
+    currency = out.get("currency", current.currency if current else None)
+    if amount is not None and currency is None and "currency" not in errors:
+        errors["currency"] = "An investment amount needs its ISO 4217 currency."
+    if errors:
+        raise ValidationFailed(errors)
+    return out
+
+
+def create_project(actor, data: dict) -> Project:
+    """A presenter creates their own project; an organiser may name the presenter (`owner_id`)."""
+    require_role(actor, Role.PRESENTER, Role.ORGANISER)
+    owner = actor
+    if _is_staff(actor) and data.get("owner_id") is not None:
+        owner = db.session.get(User, data["owner_id"])
+        if owner is None or owner.role != Role.PRESENTER:
+            raise ValidationFailed({"owner_id": "The owner must be a presenter."})
+    values = _project_values(data, None)
+    project = Project(owner_id=owner.id, **{"summary": "", **values})
+    db.session.add(project)
+    db.session.commit()
+    return project
+
+
+def update_project(actor, project_id: int, changes: dict) -> Project:
+    project = _editable_project(actor, project_id)
+    values = _project_values(changes, project)
+    for key, value in values.items():
+        setattr(project, key, value)
+    db.session.commit()
+    return project
+
+
+def project_sessions(actor, project: Project) -> list[FairSession]:
+    """The sessions a project is pitched in, that the viewer may see."""
+    query = (
+        select(FairSession)
+        .join(session_projects, session_projects.c.session_id == FairSession.id)
+        .join(Fair, Fair.id == FairSession.fair_id)
+        .where(session_projects.c.project_id == project.id)
+        .order_by(FairSession.starts_at)
+    )
+    if not _is_staff(actor):
+        query = query.where(Fair.published_at.is_not(None))
+    return list(db.session.scalars(query))
+
+
+# ---------------------------------------------------------------- material
+
+
+def _quota_bytes() -> int:
+    return int(current_app.config["UPLOAD_QUOTA_MB"]) * 1024 * 1024
+
+
+def used_bytes(user: User) -> int:
+    return db.session.scalar(select(func.coalesce(func.sum(Material.size), 0)).where(Material.uploaded_by_id == user.id)) or 0
+
+
+def receive_checked(stream, filename: str | None, allowed=None) -> tuple[storage.Received, object, str]:
+    """Stream an upload in and check its name and content; nothing stays on disk on error."""
+    from .sniffing import MATERIAL_KINDS, clean_filename, sniff
+
+    allowed = MATERIAL_KINDS if allowed is None else allowed
+    name = clean_filename(filename)
+    received = storage.receive(stream)
+    try:
+        if received.size == 0:
+            raise ValidationFailed({"file": "The file is empty."})
+        sniffed = sniff(received.path, allowed)
+    except BaseException:
+        storage.discard(received)
+        raise
+    return received, sniffed, name
+
+
+def _store_row(received: storage.Received, row) -> None:
+    """Put the file in place, then commit the row; on a failed commit leave no stray file."""
+    existed = storage.path_for(received.sha256).exists()
+    storage.keep(received)
+    try:
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        if not existed:
+            storage.forget(received.sha256, still_used=False)
+        raise
+
+
+def upload_material(actor, project_id: int, stream, filename: str | None, *, replaces: int | None = None) -> Material:
+    """A new document, or (with `replaces`) a new version of one; pending review."""
+    project = _editable_project(actor, project_id)
+    previous = None
+    if replaces is not None:
+        previous = db.session.get(Material, replaces)
+        if previous is None or previous.project_id != project.id:
+            raise ValidationFailed({"replaces": "Name a material of this project to replace."})
+    received, sniffed, name = receive_checked(stream, filename)
+    try:
+        if not _is_staff(actor) and used_bytes(actor) + received.size > _quota_bytes():
+            raise TooLarge(
+                f"This upload would pass your quota of {current_app.config['UPLOAD_QUOTA_MB']} MB.",
+                code="quota_exceeded",
+                details={"quota_bytes": _quota_bytes(), "used_bytes": used_bytes(actor)},
+            )
+        material = Material(
+            project_id=project.id, original_name=name, kind=sniffed.kind, mime=sniffed.mime,
+            size=received.size, sha256=received.sha256, status=MaterialStatus.PENDING, uploaded_by_id=actor.id,
+        )
+        if previous is not None:
+            document_id = previous.document_id or previous.id
+            material.document_id = document_id
+            material.version = (
+                db.session.scalar(select(func.max(Material.version)).where(Material.document_id == document_id)) or 0
+            ) + 1
+        db.session.add(material)
+        db.session.flush()
+        if material.document_id is None:
+            material.document_id = material.id
+    except BaseException:
+        db.session.rollback()
+        storage.discard(received)
+        raise
+    _store_row(received, material)
+    return material
+
+
+def _current_approved_ids():
+    """The newest approved version of each document."""
+    newest = (
+        select(Material.document_id, func.max(Material.version).label("version"))
+        .where(Material.status == MaterialStatus.APPROVED)
+        .group_by(Material.document_id)
+        .subquery()
+    )
+    return select(Material.id).join(
+        newest, (newest.c.document_id == Material.document_id) & (newest.c.version == Material.version)
+    )
+
+
+def _may_read_material(actor, material: Material) -> bool:
+    if actor is None:
+        return False
+    if can_edit(actor, material.project):
+        return True
+    if material.status != MaterialStatus.APPROVED or not is_public(material.project):
+        return False
+    return material.id in set(db.session.scalars(_current_approved_ids().where(Material.document_id == material.document_id)))
+
+
+def get_material(actor, material_id: int) -> Material:
+    material = db.session.get(Material, material_id)
+    if material is None or not _may_read_material(actor, material):
+        raise NotFound("No such material.")
+    return material
+
+
+def list_materials(actor, project: Project) -> list[Material]:
+    """Material of a project the viewer may see, newest document first, versions newest first."""
+    query = select(Material).where(Material.project_id == project.id)
+    if not can_edit(actor, project):
+        if actor is None or not is_public(project):
+            return []
+        query = query.where(Material.id.in_(_current_approved_ids()))
+    return list(db.session.scalars(query.order_by(Material.document_id.desc(), Material.version.desc())))
+
+
+def review_queue(actor, *, page: int = 1, per_page: int = 50):
+    require_role(actor, Role.ORGANISER)
+    query = select(Material).where(Material.status == MaterialStatus.PENDING).order_by(Material.created_at, Material.id)
+    return paginate(query, page, per_page)
+
+
+def review_material(actor, material_id: int, decision: str, note: str | None) -> Material:
+    require_role(actor, Role.ORGANISER)
+    material = db.session.get(Material, material_id)
+    if material is None:
+        raise NotFound("No such material.")
+    try:
+        decision = ReviewDecision(decision)
+    except ValueError:
+        raise ValidationFailed({"decision": "The decision is `approve` or `reject`."}) from None
+    note = (note or "").strip()
+    if len(note) > 2000:
+        raise ValidationFailed({"note": "The note has at most 2,000 characters."})
+    if decision == ReviewDecision.REJECT and not note:
+        raise ValidationFailed({"note": "Say why the material is rejected, so the presenter can fix it."})
+    material.status = MaterialStatus.APPROVED if decision == ReviewDecision.APPROVE else MaterialStatus.REJECTED
+    material.review_note = note or None
+    material.reviewed_by_id = actor.id
+    material.reviewed_at = utcnow()
+    verb = "approved" if decision == ReviewDecision.APPROVE else "rejected"
+    recipients = {material.project.owner_id, material.uploaded_by_id} - {actor.id}
+    for user_id in recipients:
+        notify(
+            user_id,
+            kind=f"material_{verb}",
+            title=f"“{material.original_name}” (version {material.version}) was {verb}",
+            body=note,
+            link=f"/projects/{material.project_id}",
+        )
+    db.session.commit()
+    return material
+
+
+def document_versions(actor, material: Material) -> list[Material]:
+    """Every version of the material's document (owner and organisers)."""
+    if not can_edit(actor, material.project):
+        return [material]
+    return list(
+        db.session.scalars(
+            select(Material).where(Material.document_id == material.document_id).order_by(Material.version.desc())
+        )
+    )
+
+
+# ---------------------------------------------------------------- presenters' profiles
+
+
+def check_languages(value) -> list[str]:
+    from babel import Locale
+    from babel.core import UnknownLocaleError
+
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValidationFailed({"languages": "Give a list of language codes, e.g. [\"en\", \"de\"]."})
+    codes: list[str] = []
+    for raw in value:
+        code = raw.strip().lower().replace("_", "-")
+        try:
+            Locale.parse(code, sep="-")
+        except (ValueError, UnknownLocaleError):
+            raise ValidationFailed({"languages": f"{raw!r} is not a language code."}) from None
+        if code not in codes:
+            codes.append(code)
+    if len(codes) > 20:
+        raise ValidationFailed({"languages": "List at most 20 languages."})
+    return codes
+
+
+def update_profile(actor, changes: dict) -> User:
+    """A person edits their own name, bio, languages, time zone and language."""
+    if actor is None:
+        raise Forbidden("Log in first.")
+    errors: dict[str, str] = {}
+    values: dict = {}
+    if "name" in changes:
+        name = changes["name"].strip() if isinstance(changes["name"], str) else ""
+        if not 1 <= len(name) <= 200:
+            errors["name"] = "Give a name of 1 to 200 characters."
+        values["name"] = name
+    if "bio" in changes:
+        bio = changes["bio"] if isinstance(changes["bio"], str) else ""
+        if len(bio) > 2000:
+            errors["bio"] = "The bio has at most 2,000 characters."
+        values["bio"] = unicodedata.normalize("NFC", bio.strip()) or None
+    for field, check in (("languages", check_languages), ("timezone", check_timezone)):
+        if field in changes:
+            try:
+                values[field] = check(changes[field])
+            except ValidationFailed as exc:
+                errors.update({k: " ".join(v) for k, v in exc.fields.items()})
+    if "locale" in changes:
+        if changes["locale"] not in ("zh", "en"):
+            errors["locale"] = "The language is `zh` or `en`."
+        values["locale"] = changes["locale"]
+    if errors:
+        raise ValidationFailed(errors)
+    for key, value in values.items():
+        setattr(actor, key, value)
+    db.session.commit()
+    return actor
+
+
+def set_photo(actor, stream, filename: str | None) -> User:
+    """Replace the person's profile photo (PNG or JPEG, under the material upload rules)."""
+    if actor is None:
+        raise Forbidden("Log in first.")
+    from .sniffing import IMAGE_KINDS
+
+    received, sniffed, _ = receive_checked(stream, filename, allowed=IMAGE_KINDS)
+    actor.photo_sha256 = received.sha256
+    actor.photo_mime = sniffed.mime
+    _store_row(received, actor)
+    return actor
+
+
+def get_presenter(presenter_id: int) -> User:
+    user = db.session.get(User, presenter_id)
+    if user is None or user.role != Role.PRESENTER or not user.active:
+        raise NotFound("No such presenter.")
+    return user
+
+
+def presenter_sessions(presenter: User, *, upcoming_only: bool = True) -> list[FairSession]:
+    """The presenter's sessions on published fairs' agendas (public)."""
+    query = (
+        select(FairSession)
+        .join(session_presenters, session_presenters.c.session_id == FairSession.id)
+        .join(Fair, Fair.id == FairSession.fair_id)
+        .where(
+            session_presenters.c.user_id == presenter.id,
+            Fair.published_at.is_not(None),
+            FairSession.status != SessionStatus.CANCELLED,
+        )
+        .order_by(FairSession.starts_at)
+    )
+    if upcoming_only:
+        query = query.where(FairSession.ends_at >= utcnow())
+    return list(db.session.scalars(query))

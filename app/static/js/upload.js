@@ -1,0 +1,82 @@
+// Material upload with drag-and-drop and a progress bar. Without this script the form
+// posts to the page route; with it, the file goes to the API and the page reloads.
+(function () {
+  "use strict";
+  document.querySelectorAll("form.upload").forEach(function (form) {
+    var input = form.querySelector('input[type="file"]');
+    var zone = form.querySelector(".dropzone");
+    var bar = form.querySelector(".upload-progress");
+    var status = form.querySelector(".upload-status");
+    var maxBytes = parseInt(form.dataset.maxBytes, 10);
+    var token = form.querySelector('input[name="csrf_token"]').value;
+
+    function say(text, isError) {
+      status.textContent = text;
+      status.classList.toggle("error", !!isError);
+    }
+
+    ["dragenter", "dragover"].forEach(function (type) {
+      zone.addEventListener(type, function (event) {
+        event.preventDefault();
+        zone.classList.add("dragging");
+      });
+    });
+    ["dragleave", "drop"].forEach(function (type) {
+      zone.addEventListener(type, function (event) {
+        event.preventDefault();
+        zone.classList.remove("dragging");
+      });
+    });
+    zone.addEventListener("drop", function (event) {
+      if (event.dataTransfer && event.dataTransfer.files.length) {
+        input.files = event.dataTransfer.files;
+        say("Ready to upload: " + input.files[0].name);
+      }
+    });
+
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var file = input.files && input.files[0];
+      if (!file) { say("Choose a file first.", true); return; }
+      if (file.size > maxBytes) {
+        say("This file is larger than the limit of " + Math.round(maxBytes / 1048576) + " MB.", true);
+        return;
+      }
+      var data = new FormData();
+      data.append("file", file, file.name);
+      var replaces = form.querySelector('select[name="replaces"]');
+      if (replaces && replaces.value) data.append("replaces", replaces.value);
+
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", form.dataset.uploadUrl);
+      xhr.setRequestHeader("X-CSRFToken", token);
+      xhr.setRequestHeader("Accept", "application/json");
+      bar.hidden = false;
+      bar.value = 0;
+      say("Uploading " + file.name + " …");
+      xhr.upload.addEventListener("progress", function (e) {
+        if (e.lengthComputable) {
+          bar.value = Math.round((e.loaded / e.total) * 100);
+          say("Uploading " + file.name + ": " + bar.value + "%");
+        }
+      });
+      xhr.addEventListener("load", function () {
+        if (xhr.status === 201) {
+          bar.value = 100;
+          say("Uploaded. It waits for an organiser's review.");
+          window.location.reload();
+          return;
+        }
+        var message = "The upload failed (" + xhr.status + ").";
+        try { message = JSON.parse(xhr.responseText).error.message; } catch (e) { /* keep the plain message */ }
+        bar.hidden = true;
+        say(message, true);
+      });
+      xhr.addEventListener("error", function () {
+        bar.hidden = true;
+        say("The connection was lost; nothing was uploaded. Try again.", true);
+      });
+      xhr.send(data);
+    });
+  });
+})();
