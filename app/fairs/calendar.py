@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable
+from datetime import timedelta
 
 from flask import current_app
 from icalendar import Calendar, Event
@@ -107,7 +108,8 @@ def personal_calendar(
 ) -> bytes:
     """A person's feed: the fairs they registered for and the sessions they present."""
     cal = _calendar(name)
-    cal.add("refresh-interval", "PT1H", parameters={"VALUE": "DURATION"})
+    # RFC 7986 requires VALUE=DURATION; icalendar wants a timedelta, not the text "PT1H".
+    cal.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
     cal.add("x-published-ttl", "PT1H")
     for fair in fairs:
         cal.add_component(fair_event(fair, link))

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import session as cookie_session
+from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -14,8 +16,10 @@ from ..accounts.models import User
 from ..accounts.services import user_by_calendar_token
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..extensions import db
+from ..caching import PageCache
 from ..projects.models import Project
 from ..reference.services import country_codes, country_name, list_sectors
+from ..templating import viewer_timezone
 from . import calendar, services
 from .forms import ActionForm, FairForm, SessionForm
 from .models import Fair, FairSession
@@ -46,20 +50,37 @@ def index():
     )
 
 
+def _anonymous_pages() -> PageCache:
+    """Agenda pages as anonymous visitors see them, keyed by everything that shapes them (per app)."""
+    return current_app.extensions.setdefault("cloudfair.agenda_pages", PageCache(max_entries=512, ttl_seconds=30))
+
+
 @bp.route("/fairs/<int:fair_id>")
 @allow(PUBLIC)
 def fair_page(fair_id: int):
     actor = _actor()
     fair = services.get_fair(actor, fair_id)
-    sessions = services.agenda(fair)
-    return render_template(
+    counts = services.registration_counts(fair)
+    key = None
+    if actor is None and not cookie_session.get("_flashes"):
+        # Anonymous pages carry no CSRF token or personal data; the fair's revision moves on
+        # every change of the fair or its sessions, the TTL bounds renamed projects and people.
+        key = (fair.id, fair.revision, fair.status, counts["registered"], viewer_timezone(),
+               str(get_locale()), request.cookies.get("tz"))
+        cached = _anonymous_pages().get(key)
+        if cached is not None:
+            return cached
+    html = render_template(
         "fairs/fair.html",
         fair=fair,
-        sessions=sessions,
+        sessions=services.agenda(fair),
         registration=services.registration_for(actor, fair),
-        counts=services.registration_counts(fair),
+        counts=counts,
         action_form=ActionForm(),
     )
+    if key is not None:
+        _anonymous_pages().put(key, html)
+    return html
 
 
 # ---------------------------------------------------------------- registration
@@ -325,7 +346,8 @@ def my_calendar():
 
 
 def _ics(body: bytes | None, etag: str, filename: str, build=None) -> Response:
-    if etag in request.if_none_match:
+    # Werkzeug's ETags hold the tags unquoted; If-None-Match compares weakly (RFC 9110 §13.1.2).
+    if request.if_none_match.contains_weak(etag.strip('"')):
         response = Response(status=304)
     else:
         response = Response(body if body is not None else build(), mimetype="text/calendar")

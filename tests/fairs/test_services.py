@@ -305,3 +305,17 @@ def test_publish_only_from_draft():
     fair = make_fair(organiser)
     with pytest.raises(Conflict):
         services.publish_fair(organiser, fair)
+
+
+def test_anonymous_agenda_page_is_cached_until_the_fair_changes(client):
+    organiser = make_organiser()
+    fair = make_fair(organiser)
+    make_session(fair, organiser, title="Membrane pitch")
+    first = client.get(f"/fairs/{fair.id}")
+    assert "Membrane pitch" in first.text
+    assert client.get(f"/fairs/{fair.id}").text == first.text
+    session = db.session.scalars(select(FairSession)).one()
+    services.update_session(organiser, session, {"title": "Ceramic membrane pitch"})
+    assert "Ceramic membrane pitch" in client.get(f"/fairs/{fair.id}").text
+    client.set_cookie("tz", "Europe/Berlin")
+    assert "Europe/Berlin" in client.get(f"/fairs/{fair.id}").text

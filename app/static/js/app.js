@@ -4,6 +4,15 @@
     var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
     if (zone && document.cookie.indexOf("tz=" + zone) === -1) {
       document.cookie = "tz=" + zone + "; path=/; max-age=31536000; samesite=lax";
+      // First visit: the page was drawn in the host's zone. Draw it again in the browser's,
+      // once, and only if the cookie stuck (no reload loop where cookies are refused).
+      var shown = document.body && document.body.getAttribute("data-viewer-tz");
+      var anonymous = document.body && document.body.hasAttribute("data-anonymous");
+      if (anonymous && shown && shown !== zone && document.cookie.indexOf("tz=" + zone) !== -1 &&
+          !sessionStorage.getItem("cloudfair-tz-reloaded")) {
+        sessionStorage.setItem("cloudfair-tz-reloaded", "1");
+        window.location.reload();
+      }
     }
   } catch (e) { /* old browsers: the host zone is used */ }
   document.addEventListener("click", function (event) {

@@ -1,0 +1,210 @@
+"""Alembic migrations: one head; `upgrade` from empty works on SQLite and PostgreSQL; the models and
+the migrations agree (autogenerate finds nothing to do); `downgrade base` removes everything."""
+
+from __future__ import annotations
+
+import logging.config
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import flask_migrate
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask import Flask
+from sqlalchemy import inspect, make_url, text
+
+from app import create_app
+from app.extensions import db
+from app.reference.services import DEFAULT_SECTORS
+from tests.conftest import make_test_config
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+#: The PostgreSQL database these tests own, apart from the main suite's `test` database.
+PG_DATABASE = "cf_mig"
+#: Serialises the PostgreSQL tests across pytest-xdist workers: they share `cf_mig`.
+PG_LOCK_KEY = 7_310_001
+
+
+@pytest.fixture(autouse=True)
+def _app_context():
+    """Replace conftest's per-test app and database: these tests build their own."""
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _quiet_alembic_logging(monkeypatch):
+    # migrations/env.py calls logging.config.fileConfig(), which disables every logger that already
+    # exists, for the rest of the test run (other tests' caplog assertions would then see nothing).
+    monkeypatch.setattr(logging.config, "fileConfig", lambda *args, **kwargs: None)
+
+
+# ---------------------------------------------------------------- databases
+
+
+def _pg_admin_connection(url):
+    import psycopg
+
+    return psycopg.connect(
+        host=url.host or "127.0.0.1",
+        port=url.port or 5432,
+        user=url.username or "postgres",
+        password=url.password,
+        dbname="postgres",
+        autocommit=True,
+    )
+
+
+@contextmanager
+def _postgresql_database() -> Iterator[str]:
+    """An empty `cf_mig` database (created when missing), held for this test alone."""
+    import psycopg
+    from psycopg import errors
+
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base or not base.startswith("postgresql"):
+        pytest.skip("set TEST_DATABASE_URL to a PostgreSQL URL to test the migrations on PostgreSQL")
+    url = make_url(base).set(database=PG_DATABASE)
+    with _pg_admin_connection(url) as admin:
+        admin.execute("SELECT pg_advisory_lock(%s)", (PG_LOCK_KEY,))
+        try:
+            if admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (PG_DATABASE,)).fetchone() is None:
+                try:
+                    admin.execute(f'CREATE DATABASE "{PG_DATABASE}"')
+                except errors.DuplicateDatabase:
+                    pass
+            with psycopg.connect(
+                host=url.host or "127.0.0.1", port=url.port or 5432, user=url.username or "postgres",
+                password=url.password, dbname=PG_DATABASE, autocommit=True,
+            ) as conn:
+                # Whatever an earlier, interrupted run left behind.
+                conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
+                conn.execute("CREATE SCHEMA public")
+            yield url.render_as_string(hide_password=False)
+        finally:
+            admin.execute("SELECT pg_advisory_unlock(%s)", (PG_LOCK_KEY,))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path) -> Iterator[str]:
+    """An empty database: a temporary SQLite file, or PostgreSQL's `cf_mig`."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'migrations.db'}"
+    else:
+        with _postgresql_database() as url:
+            yield url
+
+
+@pytest.fixture
+def migration_app(database_url, tmp_path) -> Iterator[Flask]:
+    app = create_app(make_test_config(SQLALCHEMY_DATABASE_URI=database_url, UPLOAD_DIR=str(tmp_path / "uploads")))
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _upgrade(revision: str = "head") -> None:
+    flask_migrate.upgrade(directory=str(MIGRATIONS), revision=revision)
+
+
+def _downgrade(revision: str = "base") -> None:
+    flask_migrate.downgrade(directory=str(MIGRATIONS), revision=revision)
+
+
+def _differences(app: Flask) -> list:
+    """What `flask db check` / autogenerate would find between the database and the models."""
+    options = dict(app.extensions["migrate"].configure_args)
+    with db.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={**options, "target_metadata": db.metadata})
+        return compare_metadata(context, db.metadata)
+
+
+def _script() -> ScriptDirectory:
+    config = AlembicConfig(str(MIGRATIONS / "alembic.ini"))
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return ScriptDirectory.from_config(config)
+
+
+def _head() -> str:
+    return _script().get_current_head()
+
+
+def _explain(differences: list) -> str:
+    return "the migrations lag behind the models (add one with `flask db migrate`):\n" + "\n".join(
+        f"  {d!r}"[:300] for d in differences
+    )
+
+
+def _tables() -> set[str]:
+    return set(inspect(db.engine).get_table_names())
+
+
+def _current_revision() -> str | None:
+    with db.engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+# ---------------------------------------------------------------- tests
+
+
+def test_migrations_have_exactly_one_head_and_start_at_0001():
+    script = _script()
+
+    assert len(script.get_heads()) == 1, f"several heads: {script.get_heads()}; merge them"
+    assert script.get_bases() == ["0001"]
+
+
+def test_upgrade_from_empty_creates_every_model_table(migration_app):
+    assert _tables() == set()
+
+    _upgrade()
+
+    assert _current_revision() == _head()
+    assert _tables() == set(db.metadata.tables) | {"alembic_version"}
+
+
+def test_models_and_migrations_agree_after_upgrade(migration_app):
+    _upgrade()
+
+    differences = _differences(migration_app)
+    assert differences == [], _explain(differences)
+
+
+def test_upgrade_seeds_the_default_sectors(migration_app):
+    _upgrade()
+
+    with db.engine.connect() as connection:
+        rows = connection.execute(text("SELECT code, name_en, name_zh FROM sectors ORDER BY id")).all()
+
+    assert [tuple(row) for row in rows] == DEFAULT_SECTORS
+    codes = {row[0] for row in rows}
+    assert len(codes) == 7
+    assert {"new_materials", "ice_snow"} <= codes
+
+
+def test_downgrade_to_base_leaves_only_alembic_version(migration_app):
+    _upgrade()
+
+    _downgrade("base")
+
+    assert _tables() == {"alembic_version"}
+    assert _current_revision() is None
+
+
+def test_upgrade_works_again_after_downgrade_to_base(migration_app):
+    _upgrade()
+    _downgrade("base")
+
+    _upgrade()
+
+    assert _current_revision() == _head()
+    differences = _differences(migration_app)
+    assert differences == [], _explain(differences)
