@@ -92,6 +92,7 @@ def live_server(tmp_path_factory) -> LiveServer:
         "REDIS_URL": "",  # in-memory rate limits and no message queue: nothing shared with other runs
         "RUN_SCHEDULER_IN_PROCESS": "0",
         "SMTP_HOST": "",
+        "LOGIN_RATE_LIMIT": "1000 per minute",  # many journeys log in from one address
         "PYTHONUNBUFFERED": "1",
     })
     env.pop("FLASK_DEBUG", None)
