@@ -39,7 +39,20 @@ class Config:
     RUN_SCHEDULER_IN_PROCESS = _bool("RUN_SCHEDULER_IN_PROCESS")
     PORT = int(os.environ.get("PORT", "8000"))
     DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "demo")
-    CORS_ORIGINS = [o for o in os.environ.get("CORS_ORIGINS", "").split(",") if o]
+    CORS_ORIGINS = [o.strip() for o in os.environ.get("CORS_ORIGINS", "").split(",") if o.strip()]
+
+    #: Socket.IO: the server's async mode ("gevent" under gunicorn; `flask run` uses threading).
+    SOCKETIO_ASYNC_MODE = os.environ.get("SOCKETIO_ASYNC_MODE") or None
+    #: Per-connection token bucket for live events: sustained rate and burst.
+    LIVE_RATE_PER_SECOND = float(os.environ.get("LIVE_RATE_PER_SECOND", "5"))
+    LIVE_BURST = int(os.environ.get("LIVE_BURST", "20"))
+    #: Largest live message (JSON) a handler accepts; the transport refuses beyond LIVE_MAX_PACKET_BYTES.
+    LIVE_MAX_MESSAGE_BYTES = int(os.environ.get("LIVE_MAX_MESSAGE_BYTES", str(16 * 1024)))
+    LIVE_MAX_PACKET_BYTES = int(os.environ.get("LIVE_MAX_PACKET_BYTES", str(64 * 1024)))
+    #: Interest counts go to a room at most once per this many seconds.
+    LIVE_COUNT_INTERVAL = float(os.environ.get("LIVE_COUNT_INTERVAL", "0.5"))
+    #: Largest request body other than uploads (JSON, forms).
+    MAX_BODY_KB = int(os.environ.get("MAX_BODY_KB", "256"))
 
     #: API tokens live this long unless revoked first.
     TOKEN_TTL_HOURS = int(os.environ.get("TOKEN_TTL_HOURS", str(24 * 30)))
@@ -90,7 +103,9 @@ class TestConfig(Config):
     TESTING = True
     SECRET_KEY = "test-secret"
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or "sqlite://"
-    REDIS_URL = os.environ.get("TEST_REDIS_URL") or None
+    #: Tests that need Redis build their app with REDIS_URL=TEST_REDIS_URL themselves.
+    REDIS_URL = None
+    SOCKETIO_ASYNC_MODE = "threading"
     SESSION_COOKIE_SECURE = False
     RATELIMIT_ENABLED = False
     RATELIMIT_STORAGE_URI = "memory://"

@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from config import Config, config_for_environment
 
-from .extensions import api, babel, csrf, db, limiter, login, migrate
+from .extensions import api, babel, csrf, db, limiter, login, migrate, socketio
 
 
 def create_app(config_class: type[Config] | None = None) -> Flask:
@@ -30,10 +30,12 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"))
     login.init_app(app)
+    _limit_bodies(app)  # before CSRFProtect, whose hook reads form bodies
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=_select_locale, timezone_selector=_select_timezone)
     api.init_app(app)
+    _init_socketio(app)
 
     from .accounts.access import init_access
     from .accounts.views import init_auth
@@ -47,12 +49,13 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     from .core.views import bp as core_bp
     from .fairs.api import api as fairs_api
     from .fairs.views import bp as fairs_bp
+    from .live.api import api as live_api
     from .notifications.api import api as notifications_api
     from .projects.api import api as projects_api
     from .projects.views import bp as projects_bp
     from .reference.views import api as reference_api
 
-    for blueprint in (accounts_api, fairs_api, reference_api, projects_api, notifications_api):
+    for blueprint in (accounts_api, fairs_api, reference_api, projects_api, notifications_api, live_api):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)  # _protect_api_cookies checks cookie-authenticated API writes
     app.register_blueprint(core_bp)
@@ -85,11 +88,49 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     return app
 
 
+def _init_socketio(app: Flask) -> None:
+    from .live import events as _events  # noqa: F401  (registers the /live handlers)
+
+    from .live.origins import origin_allowed as allowed_for
+
+    extra = frozenset(app.config["CORS_ORIGINS"])
+
+    def origin_allowed(origin, environ) -> bool:
+        return allowed_for(origin, environ, extra)
+
+    # The SocketIO object outlives apps (tests make many): forget a previous app's queue.
+    socketio.server_options.pop("client_manager", None)
+    socketio.init_app(
+        app,
+        async_mode=app.config["SOCKETIO_ASYNC_MODE"],
+        message_queue=app.config["REDIS_URL"],
+        cors_allowed_origins=origin_allowed,
+        max_http_buffer_size=app.config["LIVE_MAX_PACKET_BYTES"],
+        manage_session=False,
+        logger=False,
+        engineio_logger=False,
+    )
+
+
+def _limit_bodies(app: Flask) -> None:
+    """Small bodies everywhere; upload views raise the limit for themselves before reading."""
+
+    @app.before_request
+    def limit_body():
+        view = app.view_functions.get(request.endpoint) if request.endpoint else None
+        if getattr(view, "accepts_upload", False):
+            request.max_content_length = (app.config["MAX_UPLOAD_MB"] * 1024 + 256) * 1024
+        else:
+            request.max_content_length = app.config["MAX_BODY_KB"] * 1024
+
+
 def _register_models() -> None:
     """Import every model module so metadata (and Alembic) sees all tables."""
     from .accounts import models as _accounts  # noqa: F401
     from .core import models as _core  # noqa: F401
     from .fairs import models as _fairs  # noqa: F401
+    from .leads import models as _leads  # noqa: F401
+    from .live import models as _live  # noqa: F401
     from .notifications import models as _notifications  # noqa: F401
     from .projects import models as _projects  # noqa: F401
     from .reference import models as _reference  # noqa: F401

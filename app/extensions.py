@@ -6,6 +6,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_smorest import Api
+from flask_socketio import SocketIO
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
@@ -32,3 +33,4 @@ csrf = CSRFProtect()
 api = Api()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+socketio = SocketIO()

@@ -97,8 +97,10 @@ def list_materials(project_id):
 @allow("presenter", "organiser")
 @api.doc(requestBody={"content": {"multipart/form-data": {"schema": UploadForm}}})
 @api.response(201, MaterialSchema)
+@storage.accepts_upload
 def upload_material(project_id):
     """Upload pitch material (multipart `file`; `replaces` for a new version). 413 too big, 415 wrong type."""
+    services.editable_project(current_user, project_id)  # who may, before what was sent
     upload = _uploaded_file()
     replaces = request.form.get("replaces")
     if replaces not in (None, ""):
@@ -181,6 +183,7 @@ def update_me(body):
 @allow(USER)
 @api.doc(requestBody={"content": {"multipart/form-data": {"schema": PhotoForm}}})
 @api.response(200, UserSchema)
+@storage.accepts_upload
 def put_photo():
     """Replace one's profile photo (PNG or JPEG)."""
     upload = _uploaded_file()

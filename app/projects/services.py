@@ -69,7 +69,7 @@ def get_project(actor, project_id: int) -> Project:
     return project
 
 
-def _editable_project(actor, project_id: int) -> Project:
+def editable_project(actor, project_id: int) -> Project:
     project = get_project(actor, project_id)
     if not can_edit(actor, project):
         raise Forbidden("Only the project's presenter and organisers may change it.")
@@ -177,7 +177,7 @@ def create_project(actor, data: dict) -> Project:
 
 
 def update_project(actor, project_id: int, changes: dict) -> Project:
-    project = _editable_project(actor, project_id)
+    project = editable_project(actor, project_id)
     values = _project_values(changes, project)
     for key, value in values.items():
         setattr(project, key, value)
@@ -242,7 +242,7 @@ def _store_row(received: storage.Received, row) -> None:
 
 def upload_material(actor, project_id: int, stream, filename: str | None, *, replaces: int | None = None) -> Material:
     """A new document, or (with `replaces`) a new version of one; pending review."""
-    project = _editable_project(actor, project_id)
+    project = editable_project(actor, project_id)
     previous = None
     if replaces is not None:
         previous = db.session.get(Material, replaces)

@@ -89,3 +89,9 @@ def forget(sha256: str, still_used: bool) -> None:
     """Remove a stored file that no row refers to any more (after a failed commit)."""
     if not still_used:
         path_for(sha256).unlink(missing_ok=True)
+
+
+def accepts_upload(view):
+    """Mark a view that takes a file: its body may be up to MAX_UPLOAD_MB (others get MAX_BODY_KB)."""
+    view.accepts_upload = True
+    return view

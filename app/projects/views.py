@@ -111,9 +111,9 @@ def project_page(project_id: int):
 
 @bp.route("/projects/<int:project_id>/materials", methods=["POST"])
 @allow("presenter", "organiser")
+@storage.accepts_upload
 def upload_page(project_id: int):
     """The form fallback for browsers without the script; the script posts to the API."""
-    request.max_content_length = storage.max_upload_bytes() + 256 * 1024
     form = UploadForm()
     if form.validate_on_submit():
         upload = request.files.get("file")
@@ -219,8 +219,8 @@ def profile():
 
 @bp.route("/me/photo", methods=["POST"])
 @allow(USER)
+@storage.accepts_upload
 def profile_photo():
-    request.max_content_length = storage.max_upload_bytes() + 256 * 1024
     form = PhotoForm()
     if form.validate_on_submit():
         upload = request.files.get("file")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import io
+from datetime import datetime, timezone
 import struct
 import zipfile
 import zlib
@@ -27,6 +28,7 @@ _OFFICE_DOCUMENT = "http://schemas.openxmlformats.org/officeDocument/2006/relati
 def pdf_bytes(text: str = "CloudFair", pages: int = 1) -> bytes:
     """An A4 PDF with `text` on each page."""
     pdf = FPDF(format="A4")
+    pdf.set_creation_date(datetime(2026, 1, 1, tzinfo=timezone.utc))  # same text, same bytes
     pdf.set_font("helvetica", size=24)
     for _ in range(pages):
         pdf.add_page()

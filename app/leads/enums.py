@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class InterestLevel(StrEnum):
+    INFO = "info"  # send more information
+    MEETING = "meeting"  # wants a call
+    SITE_VISIT = "site_visit"  # wants to visit or host a visit
+    INTENT = "intent"  # ready to negotiate
+
+
+class LeadStage(StrEnum):
+    SEEKING_PARTNER = "seeking_partner"
+    PARTNER_IDENTIFIED = "partner_identified"
+    PRELIMINARY_INTENT = "preliminary_intent"
+    FOLLOW_UP = "follow_up"
+    INTENT_REACHED = "intent_reached"
+    NEGOTIATING = "negotiating"
+    SIGNED = "signed"
+    PERFORMING = "performing"
+    CONSTRUCTION = "construction"
+    OPERATING = "operating"
+    DROPPED = "dropped"
+
+
+#: The pipeline in order (`dropped` stands outside it).
+STAGE_ORDER = [s for s in LeadStage if s is not LeadStage.DROPPED]
+
+
+def stage_rank(stage: str) -> int:
+    return STAGE_ORDER.index(LeadStage(stage)) if stage != LeadStage.DROPPED else -1
+
+
+def stage_for_level(level: str) -> LeadStage:
+    """Where a lead made from an interest of this level starts."""
+    return LeadStage.PRELIMINARY_INTENT if level == InterestLevel.INTENT else LeadStage.PARTNER_IDENTIFIED

@@ -1,0 +1,179 @@
+"""Interests and leads. An interest is recorded once per client id; the first interest of an
+organisation in a project makes the lead, later ones attach to it (and may move it forward)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from ..accounts.enums import Role
+from ..accounts.models import User
+from ..errors import Conflict, Forbidden, ValidationFailed
+from ..extensions import db
+from ..fairs.enums import SessionStatus
+from ..fairs.models import FairSession
+from ..notifications.services import notify
+from ..types import utcnow
+from .enums import InterestLevel, LeadStage, stage_for_level, stage_rank
+from .models import Interest, Lead, LeadEvent
+
+CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
+
+
+def check_client_id(value) -> str:
+    if not isinstance(value, str) or not CLIENT_ID.match(value):
+        raise ValidationFailed({"client_id": "Give a client id of 8 to 64 letters, digits, '-', '_', '.' or ':' (a UUID)."})
+    return value
+
+
+def _check_interest(session: FairSession, data: dict) -> dict:
+    errors: dict[str, str] = {}
+    project_id = data.get("project_id")
+    if not isinstance(project_id, int) or isinstance(project_id, bool):
+        errors["project_id"] = "Give the id of a project pitched in this session."
+    elif project_id not in {p.id for p in session.projects}:
+        errors["project_id"] = "This project is not pitched in this session."
+    level = data.get("level")
+    if level not in {lv.value for lv in InterestLevel}:
+        errors["level"] = "The level is one of info, meeting, site_visit, intent."
+    note = data.get("note") or ""
+    if not isinstance(note, str) or len(note) > 2000:
+        errors["note"] = "The note is text of at most 2,000 characters."
+    try:
+        check_client_id(data.get("client_id"))
+    except ValidationFailed as exc:
+        errors.update({k: " ".join(v) for k, v in exc.fields.items()})
+    if errors:
+        raise ValidationFailed(errors)
+    return {"project_id": project_id, "level": level, "note": note.strip(), "client_id": data["client_id"]}
+
+
+def _pitch_second(session: FairSession, at: datetime | None) -> int | None:
+    """Seconds into the session: from the client's moment when it is plausible, else now."""
+    now = utcnow()
+    moment = at if at is not None and session.starts_at - timedelta(minutes=5) <= at <= now else now
+    if moment < session.starts_at:
+        return 0
+    return int(min(moment, session.ends_at + timedelta(hours=1)).timestamp() - session.starts_at.timestamp())
+
+
+def find_interest(actor, client_id: str) -> Interest | None:
+    return db.session.scalar(select(Interest).where(Interest.user_id == actor.id, Interest.client_id == client_id))
+
+
+def _lead_for(project_id: int, organisation_id: int, actor: User, level: str) -> tuple[Lead, bool]:
+    """The organisation's lead on the project, made if missing (a race makes one row, not two)."""
+    lead = db.session.scalar(select(Lead).where(Lead.project_id == project_id, Lead.organisation_id == organisation_id))
+    if lead is not None:
+        return lead, False
+    stage = stage_for_level(level)
+    try:
+        with db.session.begin_nested():
+            lead = Lead(project_id=project_id, organisation_id=organisation_id, owner_id=actor.id, stage=stage)
+            db.session.add(lead)
+            db.session.flush()
+    except IntegrityError:
+        lead = db.session.scalar(
+            select(Lead).where(Lead.project_id == project_id, Lead.organisation_id == organisation_id)
+        )
+        return lead, False
+    db.session.add(LeadEvent(lead_id=lead.id, user_id=actor.id, from_stage=None, to_stage=stage,
+                             note="Interest expressed in a live session.", source="interest"))
+    return lead, True
+
+
+def record_interest(actor, session: FairSession, data: dict, *, at: datetime | None = None,
+                    attachment: tuple[str, str, str] | None = None) -> tuple[Interest, bool]:
+    """Store an interest and make or move its lead; flushes, the caller commits.
+
+    Returns (interest, duplicate). A replayed client id returns the stored interest.
+    """
+    if actor is None or actor.role != Role.ATTENDEE:
+        raise Forbidden("Only attendees express interest.")
+    values = _check_interest(session, data)
+    existing = find_interest(actor, values["client_id"])
+    if existing is not None:
+        if existing.session_id != session.id or existing.project_id != values["project_id"]:
+            raise Conflict("This client id was already used for another interest.", code="client_id_reused")
+        return existing, True
+    if session.status == SessionStatus.CANCELLED:
+        raise Conflict("This session is cancelled.", code="session_cancelled")
+    lead, created = _lead_for(values["project_id"], actor.organisation_id, actor, values["level"])
+    if not created and lead.stage != LeadStage.DROPPED and stage_rank(stage_for_level(values["level"])) > stage_rank(lead.stage):
+        db.session.add(LeadEvent(lead_id=lead.id, user_id=actor.id, from_stage=lead.stage,
+                                 to_stage=stage_for_level(values["level"]), note="Interest raised to intent.",
+                                 source="interest"))
+        lead.stage = stage_for_level(values["level"])
+        lead.stage_changed_at = utcnow()
+    interest = Interest(
+        client_id=values["client_id"], session_id=session.id, project_id=values["project_id"],
+        organisation_id=actor.organisation_id, user_id=actor.id, lead_id=lead.id, level=values["level"],
+        note=values["note"], pitch_second=_pitch_second(session, at),
+    )
+    if attachment is not None:
+        interest.attachment_sha256, interest.attachment_mime, interest.attachment_name = attachment
+    db.session.add(interest)
+    db.session.flush()
+    project = lead.project
+    title = f"{actor.organisation.name} is interested in “{project.title}” ({values['level']})"
+    recipients = {project.owner_id} | set(db.session.scalars(select(User.id).where(User.role == Role.ORGANISER)))
+    for user_id in recipients - {actor.id}:
+        notify(user_id, kind="interest", title=title, body=values["note"], link=f"/projects/{project.id}")
+    return interest, False
+
+
+def interest_count(session_id: int, project_id: int) -> int:
+    """Organisations that expressed interest in the project in this session."""
+    return db.session.scalar(
+        select(func.count(func.distinct(Interest.organisation_id))).where(
+            Interest.session_id == session_id, Interest.project_id == project_id
+        )
+    ) or 0
+
+
+def interest_counts(session_id: int) -> dict[int, int]:
+    rows = db.session.execute(
+        select(Interest.project_id, func.count(func.distinct(Interest.organisation_id)))
+        .where(Interest.session_id == session_id)
+        .group_by(Interest.project_id)
+    )
+    return {project_id: count for project_id, count in rows}
+
+
+def lead_dict(lead: Lead) -> dict:
+    return {
+        "id": lead.id,
+        "project_id": lead.project_id,
+        "organisation_id": lead.organisation_id,
+        "organisation": lead.organisation.name,
+        "owner_id": lead.owner_id,
+        "stage": lead.stage,
+        "expected_amount": None if lead.expected_amount is None else f"{lead.expected_amount:.2f}",
+        "currency": lead.currency,
+        "next_action_on": lead.next_action_on.isoformat() if lead.next_action_on else None,
+        "created_at": lead.created_at.isoformat(),
+    }
+
+
+def interest_dict(interest: Interest) -> dict:
+    return {
+        "id": interest.id,
+        "client_id": interest.client_id,
+        "session_id": interest.session_id,
+        "project_id": interest.project_id,
+        "organisation_id": interest.organisation_id,
+        "user_id": interest.user_id,
+        "lead_id": interest.lead_id,
+        "level": interest.level,
+        "note": interest.note,
+        "pitch_second": interest.pitch_second,
+        "attachment": (
+            {"name": interest.attachment_name, "mime": interest.attachment_mime,
+             "download_url": f"/api/v1/interests/{interest.id}/attachment"}
+            if interest.attachment_sha256 else None
+        ),
+        "created_at": interest.created_at.isoformat(),
+    }

@@ -1,0 +1,1 @@
+"""The live room: questions, votes, presence and the Socket.IO namespace `/live`."""

@@ -1,0 +1,137 @@
+"""The live room over HTTP: the same services as the Socket.IO handlers, the same broadcasts."""
+
+from __future__ import annotations
+
+from flask import request
+from flask_login import current_user
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+from ..accounts.access import USER, allow
+from ..errors import ValidationFailed
+from ..projects import storage
+from . import services
+from .events import _moment
+
+api = Blueprint("live_api", __name__, url_prefix="/api/v1", description="Questions and interest (also over Socket.IO)")
+
+
+class QuestionSchema(Schema):
+    id = fields.Integer()
+    session_id = fields.Integer()
+    client_id = fields.String()
+    text = fields.String(allow_none=True)
+    status = fields.String()
+    pinned = fields.Boolean()
+    votes = fields.Integer()
+    author = fields.String(allow_none=True)
+    organisation = fields.String(allow_none=True)
+    created_at = fields.String()
+
+
+class QuestionList(Schema):
+    items = fields.List(fields.Nested(QuestionSchema))
+    total = fields.Integer()
+    seq = fields.Integer()
+
+
+class AskSchema(Schema):
+    text = fields.String(required=True, metadata={"description": "plain text, at most 1,000 characters"})
+    client_id = fields.String(required=True, metadata={"description": "made by the client (a UUID); makes the call idempotent"})
+
+
+class ModerationSchema(Schema):
+    action = fields.String(required=True, metadata={"description": "answer, hide, pin or unpin"})
+
+
+class InterestWriteSchema(Schema):
+    project_id = fields.Integer(required=True, strict=True)
+    level = fields.String(required=True, metadata={"description": "info, meeting, site_visit or intent"})
+    note = fields.String(load_default="")
+    client_id = fields.String(required=True)
+    at = fields.String(load_default=None, metadata={"description": "when the person clicked (ISO 8601 with offset)"})
+
+
+def _status(result) -> int:
+    return 200 if result.duplicate else 201
+
+
+@api.route("/sessions/<int:session_id>/questions", methods=["GET"])
+@allow(USER)
+@api.response(200, QuestionList)
+def list_questions(session_id):
+    """The session's questions: pinned first, then most votes, then oldest."""
+    session = services.get_live_session(current_user, session_id)
+    items = services.list_questions(current_user, session)
+    return {"items": items, "total": len(items), "seq": services.current_seq(session.id)}
+
+
+@api.route("/sessions/<int:session_id>/questions", methods=["POST"])
+@allow(USER)
+@api.arguments(AskSchema)
+@api.response(201, QuestionSchema)
+@api.alt_response(200, schema=QuestionSchema, description="the same client_id again: the stored question")
+def ask(body, session_id):
+    """Ask a question (201; a replayed `client_id` answers 200 with the stored question)."""
+    result = services.ask(current_user, session_id, body["text"], body["client_id"])
+    return result.value, _status(result)
+
+
+@api.route("/questions/<int:question_id>/votes", methods=["POST"])
+@allow("attendee")
+@api.response(201, QuestionSchema)
+@api.alt_response(200, schema=QuestionSchema, description="already voted: nothing changes")
+def vote(question_id):
+    """Vote for a question, once."""
+    result = services.vote(current_user, question_id)
+    return result.value, _status(result)
+
+
+@api.route("/questions/<int:question_id>/moderation", methods=["POST"])
+@allow("organiser", "presenter")
+@api.arguments(ModerationSchema)
+@api.response(200, QuestionSchema)
+def moderate(body, question_id):
+    """Answer, hide, pin or unpin a question (organisers and the session's presenters)."""
+    return services.moderate(current_user, question_id, body["action"]).value
+
+
+@api.route("/sessions/<int:session_id>/interests", methods=["POST"])
+@allow("attendee")
+@api.response(201, description="`{\"interest\", \"lead\"}`; the same client_id again answers 200 with the same body")
+@storage.accepts_upload
+def express_interest(session_id):
+    """Express interest in a project pitched in the session: JSON, or multipart with a `file` (a brochure)."""
+    attachment = received = None
+    if request.mimetype == "multipart/form-data":
+        from ..projects import services as projects
+
+
+
+        form = request.form
+        data = {
+            "project_id": int(form["project_id"]) if form.get("project_id", "").isdigit() else form.get("project_id"),
+            "level": form.get("level"), "note": form.get("note", ""), "client_id": form.get("client_id"),
+            "at": form.get("at"),
+        }
+        upload = request.files.get("file")
+        if upload is not None and upload.filename:
+            received, sniffed, name = projects.receive_checked(upload.stream, upload.filename)
+            attachment = (received.sha256, sniffed.mime, name)
+    else:
+        data = request.get_json(silent=True)
+        if not isinstance(data, dict):
+            raise ValidationFailed({"body": "Send a JSON object."})
+    try:
+        result = services.express_interest(current_user, session_id, data, at=_moment(data.get("at")),
+                                           attachment=attachment)
+    except BaseException:
+        if received is not None:
+            storage.discard(received)
+        raise
+    if received is not None:
+        if result.duplicate:
+            storage.discard(received)
+        else:
+            storage.keep(received)
+    return result.value, _status(result)

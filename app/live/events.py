@@ -1,0 +1,181 @@
+"""Socket.IO namespace `/live`: authentication at connect, then one handler per client event.
+
+Every event is acknowledged: `{"ok": true, ...}` or `{"ok": false, "error": {"code", "message"}}`.
+Handlers check the connection's token bucket and the message size, load the person, and call
+the same services as the HTTP API (which commit, then broadcast).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import wraps
+
+from flask import current_app, request
+from flask_login import current_user
+from flask_socketio import ConnectionRefusedError, join_room, leave_room
+
+from ..accounts.models import User
+from ..accounts.services import user_for_token
+from ..errors import ServiceError, ValidationFailed
+from ..extensions import db, socketio
+from . import broadcast, presence, services
+from .limits import TokenBucket
+from .origins import origin_allowed
+
+log = logging.getLogger(__name__)
+
+NAMESPACE = broadcast.NAMESPACE
+
+
+@dataclass
+class Connection:
+    user_id: int
+    bucket: TokenBucket
+    sessions: set[int] = field(default_factory=set)
+
+
+#: Live connections of this process, by Socket.IO sid.
+connections: dict[str, Connection] = {}
+
+
+def _error(code: str, message: str, details: dict | None = None) -> dict:
+    error = {"code": code, "message": message}
+    if details:
+        error["details"] = details
+    return {"ok": False, "error": error}
+
+
+@socketio.on("connect", namespace=NAMESPACE)
+def on_connect(auth=None):
+    # Engine.IO checks the origin of the handshake; checked again here for every transport.
+    if not origin_allowed(request.headers.get("Origin"), request.environ, frozenset(current_app.config["CORS_ORIGINS"])):
+        raise ConnectionRefusedError({"code": "forbidden_origin", "message": "This site may not connect."})
+    user = None
+    if isinstance(auth, dict) and auth.get("token"):
+        user = user_for_token(str(auth["token"]))
+    elif current_user.is_authenticated:
+        user = current_user._get_current_object()
+    if user is None or not user.active:
+        raise ConnectionRefusedError({"code": "unauthorized", "message": "Log in or send a valid API token."})
+    config = current_app.config
+    connections[request.sid] = Connection(user.id, TokenBucket(config["LIVE_RATE_PER_SECOND"], config["LIVE_BURST"]))
+    return True
+
+
+@socketio.on("disconnect", namespace=NAMESPACE)
+def on_disconnect(reason=None):
+    connection = connections.pop(request.sid, None)
+    if connection is None:
+        return
+    for session_id in connection.sessions:
+        _left(session_id, connection.user_id)
+
+
+def _left(session_id: int, user_id: int) -> None:
+    try:
+        count = presence.leave(session_id, user_id)
+        broadcast.send_presence(session_id, count, services.current_seq(session_id))
+    except Exception:  # a broken queue must not break disconnecting
+        log.exception("Could not update presence of session %s", session_id)
+
+
+def live_event(name: str):
+    """Register a handler for a client event with the checks every event shares."""
+
+    def decorate(handler):
+        @socketio.on(name, namespace=NAMESPACE)
+        @wraps(handler)
+        def wrapper(data=None):
+            connection = connections.get(request.sid)
+            if connection is None:
+                return _error("unauthorized", "This connection is not logged in.")
+            if not connection.bucket.take():
+                return _error("rate_limited", "Too many messages; slow down a little.")
+            if data is None:
+                data = {}
+            if not isinstance(data, dict):
+                return _error("bad_request", "Send a JSON object.")
+            if len(json.dumps(data, default=str)) > current_app.config["LIVE_MAX_MESSAGE_BYTES"]:
+                return _error("too_large", "This message is too large.")
+            actor = db.session.get(User, connection.user_id)
+            if actor is None or not actor.active:
+                return _error("unauthorized", "This account is no longer active.")
+            try:
+                return {"ok": True, **handler(actor, connection, data)}
+            except ServiceError as exc:
+                db.session.rollback()
+                return _error(exc.code, exc.message, exc.details)
+            except Exception:
+                db.session.rollback()
+                log.exception("Live event %s failed", name)
+                return _error("internal_error", "Something went wrong on our side; it has been logged.")
+
+        return wrapper
+
+    return decorate
+
+
+@live_event("join")
+def on_join(actor, connection, data):
+    state = services.join(actor, data.get("session_id"), data.get("since_seq"))
+    session_id = state["session_id"]
+    join_room(broadcast.room(session_id))
+    if state["staff"]:
+        join_room(broadcast.staff_room(session_id))
+    if session_id not in connection.sessions:
+        connection.sessions.add(session_id)
+        count = presence.enter(session_id, actor.id)
+        broadcast.send_presence(session_id, count, state["seq"])
+    state["presence"] = presence.count(session_id)
+    return state
+
+
+@live_event("leave")
+def on_leave(actor, connection, data):
+    session_id = data.get("session_id")
+    if session_id in connection.sessions:
+        connection.sessions.discard(session_id)
+        leave_room(broadcast.room(session_id))
+        leave_room(broadcast.staff_room(session_id))
+        _left(session_id, actor.id)
+    return {"session_id": session_id}
+
+
+@live_event("ask")
+def on_ask(actor, connection, data):
+    result = services.ask(actor, data.get("session_id"), data.get("text"), data.get("client_id"))
+    return {"question": result.value, "duplicate": result.duplicate}
+
+
+@live_event("vote")
+def on_vote(actor, connection, data):
+    result = services.vote(actor, data.get("question_id"))
+    return {"question": result.value, "duplicate": result.duplicate}
+
+
+@live_event("moderate")
+def on_moderate(actor, connection, data):
+    result = services.moderate(actor, data.get("question_id"), data.get("action"))
+    return {"question": result.value}
+
+
+@live_event("express_interest")
+def on_express_interest(actor, connection, data):
+    at = _moment(data.get("at"))
+    result = services.express_interest(actor, data.get("session_id"), data, at=at)
+    return {**result.value, "duplicate": result.duplicate}
+
+
+def _moment(value) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise ValidationFailed({"at": "Give the moment as an ISO 8601 time with an offset."}) from None
+    if moment.tzinfo is None:
+        raise ValidationFailed({"at": "Give the moment as an ISO 8601 time with an offset."})
+    return moment

@@ -1,0 +1,362 @@
+"""The live room's rules: who may join, questions and votes, moderation, interests, and the
+per-session event log that gives every server event its `seq`.
+
+Each public function commits once and then hands its events to `broadcast.send`, so nothing is
+announced that was not stored, and the HTTP API and the Socket.IO handlers behave the same.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+
+from ..accounts.enums import Role
+from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
+from ..extensions import db
+from ..fairs import services as fairs
+from ..fairs.enums import SessionStatus
+from ..fairs.models import FairSession, Registration
+from ..leads import services as leads
+from ..leads.models import Interest, Lead
+from ..types import utcnow
+from . import broadcast
+from .enums import Audience, Moderation, QuestionStatus
+from .models import LiveCounter, LiveEvent, Question, QuestionVote
+
+MAX_QUESTION_CHARS = 1000
+#: A client more than this many events behind gets the full state instead of the missed events.
+REPLAY_LIMIT = 500
+
+
+@dataclass
+class Outgoing:
+    session_id: int
+    name: str
+    payload: dict
+    audience: str = Audience.ROOM
+
+
+@dataclass
+class Result:
+    """What a service call produced: the object(s) and whether it was a replay."""
+
+    value: dict
+    duplicate: bool = False
+    events: list[Outgoing] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- who may do what
+
+
+def get_live_session(actor, session_id) -> FairSession:
+    if actor is None:
+        raise Forbidden("Log in first.")
+    if not isinstance(session_id, int) or isinstance(session_id, bool):
+        raise ValidationFailed({"session_id": "Give a session id."})
+    return fairs.get_session(actor, session_id)
+
+
+def is_staff(actor, session: FairSession) -> bool:
+    """Organisers and the session's presenters moderate and see staff-only detail."""
+    return actor is not None and (actor.role == Role.ORGANISER or any(p.id == actor.id for p in session.presenters))
+
+
+def _open_for_input(session: FairSession) -> None:
+    if session.status in (SessionStatus.CANCELLED, SessionStatus.ENDED):
+        raise Conflict(f"This session is {session.status}; it takes no more questions or interest.",
+                       code="session_closed")
+
+
+# ---------------------------------------------------------------- the event log
+
+
+def _next_seq(session_id: int) -> int:
+    dialect = db.session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    db.session.execute(insert(LiveCounter).values(session_id=session_id, seq=0).on_conflict_do_nothing())
+    return db.session.execute(
+        update(LiveCounter).where(LiveCounter.session_id == session_id)
+        .values(seq=LiveCounter.seq + 1).returning(LiveCounter.seq)
+    ).scalar_one()
+
+
+def record(session_id: int, name: str, payload: dict, audience: str = Audience.ROOM) -> Outgoing:
+    """Give an event the session's next seq and store it, in the caller's transaction."""
+    seq = _next_seq(session_id)
+    body = {**payload, "session_id": session_id, "seq": seq}
+    db.session.add(LiveEvent(session_id=session_id, seq=seq, name=name, audience=audience, payload=body))
+    return Outgoing(session_id, name, body, audience)
+
+
+def current_seq(session_id: int) -> int:
+    return db.session.scalar(select(LiveCounter.seq).where(LiveCounter.session_id == session_id)) or 0
+
+
+# ---------------------------------------------------------------- shapes
+
+
+def question_dict(question: Question) -> dict:
+    hidden = question.status == QuestionStatus.HIDDEN
+    return {
+        "id": question.id,
+        "session_id": question.session_id,
+        "client_id": question.client_id,
+        "text": None if hidden else question.text,
+        "status": question.status,
+        "pinned": question.pinned,
+        "votes": question.votes,
+        "author": None if hidden else question.user.name,
+        "organisation": None if hidden else question.organisation.name,
+        "created_at": question.created_at.isoformat(),
+    }
+
+
+def staff_question_dict(question: Question) -> dict:
+    return {**question_dict(question), "text": question.text, "author": question.user.name,
+            "organisation": question.organisation.name}
+
+
+def list_questions(actor, session: FairSession) -> list[dict]:
+    """Pinned first, then most votes, then oldest; hidden ones for staff only."""
+    staff = is_staff(actor, session)
+    query = select(Question).where(Question.session_id == session.id)
+    if not staff:
+        query = query.where(Question.status != QuestionStatus.HIDDEN)
+    query = query.order_by(Question.pinned.desc(), Question.votes.desc(), Question.created_at, Question.id)
+    shape = staff_question_dict if staff else question_dict
+    return [shape(q) for q in db.session.scalars(query)]
+
+
+# ---------------------------------------------------------------- joining
+
+
+def join(actor, session_id, since_seq=None) -> dict:
+    """The state a client needs on (re)joining: questions, interest counts, seq, or what it missed.
+
+    Joining marks the person's registration for the fair as attended (a walk-in gets one).
+    """
+    session = get_live_session(actor, session_id)
+    staff = is_staff(actor, session)
+    if actor.role == Role.ATTENDEE:
+        _mark_attended(actor, session)
+    seq = current_seq(session.id)
+    state = {"session_id": session.id, "seq": seq, "staff": staff}
+    if isinstance(since_seq, int) and not isinstance(since_seq, bool) and 0 <= since_seq <= seq and seq - since_seq <= REPLAY_LIMIT:
+        state["events"] = missed_events(actor, session, since_seq)
+        state["interest_counts"] = _counts(session)
+        return state
+    state.update(
+        reset=since_seq is not None,
+        questions=list_questions(actor, session),
+        interest_counts=_counts(session),
+    )
+    return state
+
+
+def _counts(session: FairSession) -> dict[str, int]:
+    counts = leads.interest_counts(session.id)
+    return {str(p.id): counts.get(p.id, 0) for p in session.projects}
+
+
+def _mark_attended(actor, session: FairSession) -> None:
+    registration = db.session.scalar(
+        select(Registration).where(Registration.fair_id == session.fair_id, Registration.user_id == actor.id)
+    )
+    now = utcnow()
+    if registration is None:
+        try:
+            with db.session.begin_nested():
+                db.session.add(Registration(fair_id=session.fair_id, user_id=actor.id, attended_at=now))
+        except IntegrityError:
+            pass
+    elif registration.attended_at is None:
+        registration.attended_at = now
+        registration.withdrawn_at = None
+    else:
+        return
+    db.session.commit()
+
+
+def missed_events(actor, session: FairSession, since_seq: int) -> list[dict]:
+    """Events after `since_seq` that this person may see; a question appears in its current state."""
+    audiences = [Audience.ROOM, Audience.STAFF] if is_staff(actor, session) else [Audience.ROOM]
+    rows = list(db.session.scalars(
+        select(LiveEvent)
+        .where(LiveEvent.session_id == session.id, LiveEvent.seq > since_seq, LiveEvent.audience.in_(audiences))
+        .order_by(LiveEvent.seq)
+    ))
+    question_ids = {r.payload.get("id") for r in rows if r.name == "question"}
+    questions = {q.id: q for q in db.session.scalars(select(Question).where(Question.id.in_(question_ids)))} if question_ids else {}
+    shape = staff_question_dict if is_staff(actor, session) else question_dict
+    events = []
+    for row in rows:
+        payload = row.payload
+        if row.name == "question" and payload.get("id") in questions:
+            payload = {**shape(questions[payload["id"]]), "session_id": session.id, "seq": row.seq}
+        events.append({"event": row.name, "data": payload})
+    return events
+
+
+# ---------------------------------------------------------------- questions
+
+
+def _check_text(text) -> str:
+    if not isinstance(text, str) or not text.strip():
+        raise ValidationFailed({"text": "Write a question."})
+    text = text.strip()
+    if len(text) > MAX_QUESTION_CHARS:
+        raise ValidationFailed({"text": f"A question has at most {MAX_QUESTION_CHARS:,} characters."})
+    return text
+
+
+def _publish(result: Result) -> Result:
+    broadcast.send(result.events)
+    return result
+
+
+def ask(actor, session_id, text, client_id) -> Result:
+    session = get_live_session(actor, session_id)
+    text = _check_text(text)
+    client_id = leads.check_client_id(client_id)
+    existing = _question_by_client_id(actor, client_id)
+    if existing is not None:
+        return _replayed_question(existing, session)
+    _open_for_input(session)
+    question = Question(session_id=session.id, user_id=actor.id, organisation_id=actor.organisation_id,
+                        client_id=client_id, text=text)
+    db.session.add(question)
+    try:
+        db.session.flush()
+        event = record(session.id, "question", question_dict(question))
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        existing = _question_by_client_id(actor, client_id)
+        if existing is None:
+            raise
+        return _replayed_question(existing, session)
+    return _publish(Result(question_dict(question), events=[event]))
+
+
+def _question_by_client_id(actor, client_id: str) -> Question | None:
+    return db.session.scalar(select(Question).where(Question.user_id == actor.id, Question.client_id == client_id))
+
+
+def _replayed_question(question: Question, session: FairSession) -> Result:
+    if question.session_id != session.id:
+        raise Conflict("This client id was already used for another question.", code="client_id_reused")
+    return Result(question_dict(question), duplicate=True)
+
+
+def _get_question(actor, question_id) -> tuple[Question, FairSession]:
+    if not isinstance(question_id, int) or isinstance(question_id, bool):
+        raise ValidationFailed({"question_id": "Give a question id."})
+    question = db.session.get(Question, question_id)
+    if question is None:
+        raise NotFound("No such question.")
+    session = get_live_session(actor, question.session_id)
+    if question.status == QuestionStatus.HIDDEN and not is_staff(actor, session):
+        raise NotFound("No such question.")
+    return question, session
+
+
+def vote(actor, question_id) -> Result:
+    """One vote per person; voting again changes nothing and says so."""
+    question, session = _get_question(actor, question_id)
+    if actor.role != Role.ATTENDEE:
+        raise Forbidden("Only attendees vote.")
+    if question.user_id == actor.id:
+        raise Conflict("You cannot vote for your own question.", code="own_question")
+    already = db.session.scalar(
+        select(QuestionVote.id).where(QuestionVote.question_id == question.id, QuestionVote.user_id == actor.id)
+    )
+    if already is not None:
+        return Result(question_dict(question), duplicate=True)
+    try:
+        with db.session.begin_nested():
+            db.session.add(QuestionVote(question_id=question.id, user_id=actor.id))
+    except IntegrityError:
+        db.session.rollback()
+        db.session.refresh(question)
+        return Result(question_dict(question), duplicate=True)
+    db.session.execute(update(Question).where(Question.id == question.id).values(votes=Question.votes + 1))
+    db.session.refresh(question)
+    event = record(session.id, "question", question_dict(question))
+    db.session.commit()
+    return _publish(Result(question_dict(question), events=[event]))
+
+
+def moderate(actor, question_id, action) -> Result:
+    question, session = _get_question(actor, question_id)
+    if not is_staff(actor, session):
+        raise Forbidden("Only organisers and the session's presenters moderate.")
+    try:
+        action = Moderation(action)
+    except ValueError:
+        raise ValidationFailed({"action": "The action is one of answer, hide, pin, unpin."}) from None
+    if action == Moderation.ANSWER:
+        question.status = QuestionStatus.ANSWERED
+    elif action == Moderation.HIDE:
+        question.status = QuestionStatus.HIDDEN
+        question.pinned = False
+    elif action == Moderation.PIN:
+        if question.status == QuestionStatus.HIDDEN:
+            raise Conflict("A hidden question cannot be pinned.", code="question_hidden")
+        question.pinned = True
+    else:
+        question.pinned = False
+    db.session.flush()
+    events = [record(session.id, "question", question_dict(question))]
+    db.session.commit()
+    return _publish(Result(staff_question_dict(question), events=events))
+
+
+# ---------------------------------------------------------------- interest
+
+
+def express_interest(actor, session_id, data: dict, *, at: datetime | None = None, attachment=None) -> Result:
+    """Record an interest (a lead is made or moved); the room hears the count, staff the detail."""
+    session = get_live_session(actor, session_id)
+    if actor.role != Role.ATTENDEE:
+        raise Forbidden("Only attendees express interest.")
+    client_id = leads.check_client_id(data.get("client_id"))
+    existing = leads.find_interest(actor, client_id)
+    if existing is None:
+        _open_for_input(session)
+    try:
+        interest, duplicate = leads.record_interest(actor, session, data, at=at, attachment=attachment)
+        events = [] if duplicate else [record(session.id, "interest", _staff_interest(interest), Audience.STAFF)]
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        interest = leads.find_interest(actor, client_id)
+        if interest is None:
+            raise
+        duplicate, events = True, []
+    lead = db.session.get(Lead, interest.lead_id)
+    result = Result({"interest": leads.interest_dict(interest), "lead": leads.lead_dict(lead)},
+                    duplicate=duplicate, events=events)
+    _publish(result)
+    if not duplicate:
+        broadcast.interest_count_changed(session.id, interest.project_id)
+    return result
+
+
+def _staff_interest(interest: Interest) -> dict:
+    return {**leads.interest_dict(interest), "organisation": interest.organisation.name,
+            "city": interest.organisation.city, "user": interest.user.name}
+
+
+def interest_count_event(session_id: int, project_id: int) -> Outgoing:
+    """Record the current count for a project (called by the throttle); commits."""
+    event = record(session_id, "interest_count",
+                   {"project_id": project_id, "count": leads.interest_count(session_id, project_id)})
+    db.session.commit()
+    return event
+
+

@@ -1,0 +1,390 @@
+"""The live room over Socket.IO with real Socket.IO test clients (Flask-SocketIO's), and over HTTP."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db, socketio
+from app.fairs.models import Registration
+from app.leads.models import Interest, Lead, LeadEvent
+from app.live.models import LiveEvent, Question
+from app.notifications.models import Notification
+from tests.factories import make_fair, make_organiser, make_presenter, make_project, make_session, make_user
+
+NS = "/live"
+
+
+@pytest.fixture
+def room(app):
+    organiser = make_organiser()
+    agent = make_presenter(name="An Peeters", timezone_name="Europe/Brussels", country="BE")
+    project = make_project(agent, title="Membrane water treatment")
+    other_project = make_project(agent, title="Ceramic filters")
+    fair = make_fair(organiser)
+    session = make_session(fair, organiser, title="Membrane pitch", presenter_ids=[agent.id],
+                           project_ids=[project.id, other_project.id])
+    sjz = make_user("attendee", name="Zhao Min", organisation="Shijiazhuang Commerce Bureau", city="Shijiazhuang")
+    ts = make_user("attendee", name="Zhou Qiang", organisation="Tangshan Commerce Bureau", city="Tangshan")
+    return {"organiser": organiser, "agent": agent, "project": project, "other_project": other_project,
+            "fair": fair, "session": session, "sjz": sjz, "ts": ts}
+
+
+@pytest.fixture
+def connect(app, auth):
+    clients = []
+
+    def open_client(user=None, *, token=None, flask_client=None):
+        if user is not None:
+            token = auth(user)["Authorization"][7:]
+        client = socketio.test_client(app, namespace=NS, auth={"token": token} if token else None,
+                                      flask_test_client=flask_client)
+        clients.append(client)
+        return client
+
+    yield open_client
+    for client in clients:
+        if client.is_connected(NS):
+            client.disconnect(namespace=NS)
+
+
+def _emit(client, event, data):
+    return client.emit(event, data, namespace=NS, callback=True)
+
+
+def _events(client, name=None):
+    received = client.get_received(NS)
+    return [(m["name"], m["args"][0]) for m in received if name is None or m["name"] == name]
+
+
+def _count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+# ---------------------------------------------------------------- connecting
+
+
+def test_connect_needs_a_valid_token_or_login(room, connect, login):
+    assert not connect().is_connected(NS)
+    assert not connect(token="forged-token").is_connected(NS)
+    assert connect(room["sjz"]).is_connected(NS)
+    browser = login(room["ts"])
+    assert connect(flask_client=browser).is_connected(NS)
+
+
+def test_other_origins_are_refused(app, room, auth):
+    token = auth(room["sjz"])["Authorization"][7:]
+    foreign = socketio.test_client(app, namespace=NS, auth={"token": token}, headers={"Origin": "https://evil.example"})
+    assert not foreign.is_connected(NS)
+    own = socketio.test_client(app, namespace=NS, auth={"token": token}, headers={"Origin": "http://localhost"})
+    assert own.is_connected(NS)
+    own.disconnect(namespace=NS)
+
+
+def test_join_needs_a_session_one_may_see(room, connect):
+    organiser = room["organiser"]
+    draft = make_fair(organiser, publish=False, starts_at=room["fair"].starts_at + timedelta(days=7),
+                      ends_at=room["fair"].ends_at + timedelta(days=7))
+    hidden = make_session(draft, organiser, starts_at=draft.starts_at, ends_at=draft.starts_at + timedelta(minutes=30))
+    client = connect(room["sjz"])
+    denied = _emit(client, "join", {"session_id": hidden.id})
+    assert denied == {"ok": False, "error": {"code": "not_found", "message": "No such session."}}
+    bad = _emit(client, "join", {"session_id": "one"})
+    assert bad["ok"] is False and bad["error"]["code"] == "validation_failed"
+    ok = _emit(client, "join", {"session_id": room["session"].id})
+    assert ok["ok"] is True and ok["seq"] == 0 and ok["questions"] == [] and ok["presence"] == 1
+    assert ok["interest_counts"] == {str(room["project"].id): 0, str(room["other_project"].id): 0}
+
+
+def test_joining_marks_attendance(room, connect):
+    _emit(connect(room["sjz"]), "join", {"session_id": room["session"].id})
+    registration = db.session.scalars(select(Registration).where(Registration.user_id == room["sjz"].id)).one()
+    assert registration.attended_at is not None
+
+
+# ---------------------------------------------------------------- questions
+
+
+def test_a_question_reaches_everyone_in_the_room_after_it_is_stored(room, connect):
+    asker, listener = connect(room["sjz"]), connect(room["ts"])
+    for client in (asker, listener):
+        _emit(client, "join", {"session_id": room["session"].id})
+    listener.get_received(NS)
+
+    ack = _emit(asker, "ask", {"session_id": room["session"].id, "text": "<script>alert(1)</script> When?",
+                               "client_id": "q-0000-0001"})
+    assert ack["ok"] is True and ack["duplicate"] is False
+    assert ack["question"]["text"] == "<script>alert(1)</script> When?"
+    stored = db.session.get(Question, ack["question"]["id"])
+    assert stored is not None and stored.client_id == "q-0000-0001"
+    heard = _events(listener, "question")
+    assert heard == [("question", {**ack["question"], "seq": 1})]
+
+
+def test_a_replayed_question_creates_nothing(room, connect):
+    client = connect(room["sjz"])
+    payload = {"session_id": room["session"].id, "text": "Subsidies?", "client_id": "q-replay-0001"}
+    first = _emit(client, "ask", payload)
+    again = _emit(client, "ask", payload)
+    assert again["duplicate"] is True and again["question"]["id"] == first["question"]["id"]
+    assert _count(Question) == 1 and _count(LiveEvent) == 1
+
+
+@pytest.mark.parametrize("text, field", [("", "text"), ("x" * 1001, "text"), (None, "text")])
+def test_bad_questions_are_refused_and_nothing_is_written(room, connect, text, field):
+    ack = _emit(connect(room["sjz"]), "ask", {"session_id": room["session"].id, "text": text, "client_id": "q-bad-00001"})
+    assert ack["ok"] is False and ack["error"]["code"] == "validation_failed"
+    assert field in ack["error"]["details"]["fields"]
+    assert _count(Question) == 0
+
+
+def test_votes_count_once_and_order_the_questions(room, connect):
+    sid = room["session"].id
+    sjz, ts = connect(room["sjz"]), connect(room["ts"])
+    first = _emit(sjz, "ask", {"session_id": sid, "text": "First", "client_id": "q-order-0001"})["question"]
+    second = _emit(sjz, "ask", {"session_id": sid, "text": "Second", "client_id": "q-order-0002"})["question"]
+    voted = _emit(ts, "vote", {"question_id": second["id"]})
+    assert voted["ok"] and voted["question"]["votes"] == 1 and voted["duplicate"] is False
+    again = _emit(ts, "vote", {"question_id": second["id"]})
+    assert again["duplicate"] is True and again["question"]["votes"] == 1
+    own = _emit(sjz, "vote", {"question_id": first["id"]})
+    assert own["ok"] is False and own["error"]["code"] == "own_question"
+    state = _emit(ts, "join", {"session_id": sid})
+    assert [q["text"] for q in state["questions"]] == ["Second", "First"]
+
+
+def test_moderation_is_for_staff_and_hidden_questions_leave_the_room(room, connect):
+    sid = room["session"].id
+    sjz, agent, ts = connect(room["sjz"]), connect(room["agent"]), connect(room["ts"])
+    question = _emit(sjz, "ask", {"session_id": sid, "text": "Off-topic advert", "client_id": "q-mod-00001"})["question"]
+    _emit(ts, "join", {"session_id": sid})
+    ts.get_received(NS)
+
+    refused = _emit(ts, "moderate", {"question_id": question["id"], "action": "hide"})
+    assert refused["ok"] is False and refused["error"]["code"] == "forbidden"
+    bad = _emit(agent, "moderate", {"question_id": question["id"], "action": "delete"})
+    assert bad["ok"] is False and "action" in bad["error"]["details"]["fields"]
+    hidden = _emit(agent, "moderate", {"question_id": question["id"], "action": "hide"})
+    assert hidden["ok"] and hidden["question"]["status"] == "hidden" and hidden["question"]["text"] == "Off-topic advert"
+
+    heard = _events(ts, "question")
+    assert heard[-1][1]["status"] == "hidden" and heard[-1][1]["text"] is None
+    assert _emit(ts, "join", {"session_id": sid})["questions"] == []
+    staff_view = _emit(agent, "join", {"session_id": sid})
+    assert [q["text"] for q in staff_view["questions"]] == ["Off-topic advert"]
+
+
+def test_pins_come_first(room, connect):
+    sid = room["session"].id
+    sjz, ts, organiser = connect(room["sjz"]), connect(room["ts"]), connect(room["organiser"])
+    a = _emit(sjz, "ask", {"session_id": sid, "text": "Popular", "client_id": "q-pin-000001"})["question"]
+    b = _emit(sjz, "ask", {"session_id": sid, "text": "Pinned", "client_id": "q-pin-000002"})["question"]
+    _emit(ts, "vote", {"question_id": a["id"]})
+    _emit(organiser, "moderate", {"question_id": b["id"], "action": "pin"})
+    assert [q["text"] for q in _emit(ts, "join", {"session_id": sid})["questions"]] == ["Pinned", "Popular"]
+    _emit(organiser, "moderate", {"question_id": b["id"], "action": "unpin"})
+    assert [q["text"] for q in _emit(ts, "join", {"session_id": sid})["questions"]] == ["Popular", "Pinned"]
+
+
+# ---------------------------------------------------------------- catching up
+
+
+def test_rejoining_with_since_seq_brings_the_missed_events(room, connect):
+    sid = room["session"].id
+    sjz, ts = connect(room["sjz"]), connect(room["ts"])
+    seen = _emit(ts, "join", {"session_id": sid})["seq"]
+    ts.disconnect(namespace=NS)
+    _emit(sjz, "ask", {"session_id": sid, "text": "While you were away", "client_id": "q-away-0001"})
+    _emit(sjz, "ask", {"session_id": sid, "text": "And this", "client_id": "q-away-0002"})
+
+    back = connect(room["ts"])
+    state = _emit(back, "join", {"session_id": sid, "since_seq": seen})
+    assert [(e["event"], e["data"]["text"], e["data"]["seq"]) for e in state["events"]] == [
+        ("question", "While you were away", 1), ("question", "And this", 2)]
+    assert state["seq"] == 2 and "questions" not in state
+
+    too_old = _emit(back, "join", {"session_id": sid, "since_seq": 99})
+    assert too_old["reset"] is True and len(too_old["questions"]) == 2
+
+
+def test_seq_survives_a_restart(app, room, connect):
+    sid = room["session"].id
+    _emit(connect(room["sjz"]), "ask", {"session_id": sid, "text": "Before", "client_id": "q-restart-01"})
+    from app.live import services
+
+    assert services.current_seq(sid) == 1  # read back from the database, not from memory
+
+
+# ---------------------------------------------------------------- interest
+
+
+def test_expressing_interest_makes_a_lead_and_tells_staff_the_detail(room, connect):
+    sid, project = room["session"].id, room["project"]
+    sjz, ts, agent = connect(room["sjz"]), connect(room["ts"]), connect(room["agent"])
+    for client in (ts, agent):
+        _emit(client, "join", {"session_id": sid})
+        client.get_received(NS)
+
+    ack = _emit(sjz, "express_interest", {"session_id": sid, "project_id": project.id, "level": "intent",
+                                          "note": "We have land in the Luancheng park", "client_id": "i-0000-0001"})
+    assert ack["ok"] is True and ack["duplicate"] is False
+    assert ack["lead"]["stage"] == "preliminary_intent" and ack["lead"]["organisation"] == "Shijiazhuang Commerce Bureau"
+    assert ack["interest"]["level"] == "intent" and ack["interest"]["lead_id"] == ack["lead"]["id"]
+
+    attendee_heard = _events(ts)
+    assert ("interest_count", {"project_id": project.id, "count": 1, "session_id": sid, "seq": 2}) in attendee_heard
+    assert not [e for e in attendee_heard if e[0] == "interest"]
+    staff_heard = _events(agent, "interest")
+    assert staff_heard and staff_heard[0][1]["organisation"] == "Shijiazhuang Commerce Bureau"
+    assert staff_heard[0][1]["note"] == "We have land in the Luancheng park"
+
+    kinds = set(db.session.scalars(select(Notification.user_id).where(Notification.kind == "interest")))
+    assert kinds == {room["agent"].id, room["organiser"].id}
+    assert [e.to_stage for e in db.session.scalars(select(LeadEvent))] == ["preliminary_intent"]
+
+
+def test_later_interests_attach_to_the_same_lead(room, connect):
+    sid, project = room["session"].id, room["project"]
+    sjz = connect(room["sjz"])
+    first = _emit(sjz, "express_interest", {"session_id": sid, "project_id": project.id, "level": "info",
+                                            "client_id": "i-attach-001"})
+    colleague = make_user("attendee", organisation="Shijiazhuang Commerce Bureau")
+    second = _emit(connect(colleague), "express_interest", {"session_id": sid, "project_id": project.id,
+                                                            "level": "intent", "client_id": "i-attach-002"})
+    assert first["lead"]["stage"] == "partner_identified"
+    assert second["lead"]["id"] == first["lead"]["id"] and second["lead"]["stage"] == "preliminary_intent"
+    assert _count(Lead) == 1 and _count(Interest) == 2
+
+
+def test_a_replayed_interest_is_acknowledged_again_and_creates_nothing(room, connect):
+    sid = room["session"].id
+    payload = {"session_id": sid, "project_id": room["project"].id, "level": "meeting", "client_id": "i-replay-01"}
+    sjz = connect(room["sjz"])
+    first = _emit(sjz, "express_interest", payload)
+    again = _emit(connect(room["sjz"]), "express_interest", payload)
+    assert again["duplicate"] is True
+    assert again["interest"] == first["interest"] and again["lead"] == first["lead"]
+    assert _count(Interest) == 1 and _count(Lead) == 1
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"level": "curious"}, "level"),
+    ({"project_id": 99999}, "project_id"),
+    ({"client_id": "short"}, "client_id"),
+    ({"note": "x" * 2001}, "note"),
+])
+def test_bad_interest_is_refused_and_nothing_is_written(room, connect, change, field):
+    payload = {"session_id": room["session"].id, "project_id": room["project"].id, "level": "info",
+               "client_id": "i-bad-000001", **change}
+    ack = _emit(connect(room["sjz"]), "express_interest", payload)
+    assert ack["ok"] is False and field in ack["error"]["details"]["fields"]
+    assert _count(Interest) == 0 and _count(Lead) == 0
+
+
+def test_only_attendees_express_interest(room, connect):
+    ack = _emit(connect(room["agent"]), "express_interest", {
+        "session_id": room["session"].id, "project_id": room["project"].id, "level": "info", "client_id": "i-agent-0001"})
+    assert ack["ok"] is False and ack["error"]["code"] == "forbidden"
+
+
+def test_interest_counts_are_throttled(app, room, connect):
+    app.config["LIVE_COUNT_INTERVAL"] = 0.4
+    sid, project = room["session"].id, room["project"]
+    listener = connect(room["organiser"])
+    _emit(listener, "join", {"session_id": sid})
+    listener.get_received(NS)
+    people = [make_user("attendee", organisation=f"Park {n}") for n in range(4)]
+    for n, person in enumerate(people):
+        _emit(connect(person), "express_interest", {"session_id": sid, "project_id": project.id, "level": "info",
+                                                    "client_id": f"i-throttle-{n:03d}"})
+    counts = [data["count"] for name, data in _events(listener) if name == "interest_count"]
+    assert counts == [1]  # the first at once, the rest folded
+    time.sleep(0.8)
+    counts += [data["count"] for name, data in _events(listener) if name == "interest_count"]
+    assert counts == [1, 4]
+
+
+# ---------------------------------------------------------------- limits
+
+
+def test_a_flooding_connection_is_rate_limited_and_others_are_not(app, room, connect):
+    app.config.update(LIVE_RATE_PER_SECOND=1, LIVE_BURST=5)
+    sid = room["session"].id
+    flooder, calm = connect(room["sjz"]), connect(room["ts"])
+    acks = [_emit(flooder, "ask", {"session_id": sid, "text": f"Spam {n}", "client_id": f"q-flood-{n:04d}"})
+            for n in range(12)]
+    limited = [a for a in acks if not a["ok"]]
+    assert len(limited) >= 6 and all(a["error"]["code"] == "rate_limited" for a in limited)
+    assert _emit(calm, "ask", {"session_id": sid, "text": "A real question", "client_id": "q-calm-00001"})["ok"]
+
+
+def test_oversized_messages_are_refused(room, connect):
+    ack = _emit(connect(room["sjz"]), "ask", {"session_id": room["session"].id, "text": "hi",
+                                              "client_id": "q-big-000001", "padding": "x" * 20000})
+    assert ack == {"ok": False, "error": {"code": "too_large", "message": "This message is too large."}}
+    assert _count(Question) == 0
+
+
+# ---------------------------------------------------------------- the HTTP side
+
+
+def test_http_calls_the_same_services_and_broadcasts(client, auth, room, connect):
+    sid = room["session"].id
+    listener = connect(room["ts"])
+    _emit(listener, "join", {"session_id": sid})
+    listener.get_received(NS)
+    headers = auth(room["sjz"])
+    asked = client.post(f"/api/v1/sessions/{sid}/questions", json={"text": "Over HTTP", "client_id": "q-http-00001"},
+                        headers=headers)
+    assert asked.status_code == 201
+    replay = client.post(f"/api/v1/sessions/{sid}/questions", json={"text": "Over HTTP", "client_id": "q-http-00001"},
+                         headers=headers)
+    assert replay.status_code == 200 and replay.json["id"] == asked.json["id"]
+    assert [d["text"] for n, d in _events(listener, "question")] == ["Over HTTP"]
+
+    body = {"project_id": room["project"].id, "level": "site_visit", "note": "Visit in March", "client_id": "i-http-00001"}
+    made = client.post(f"/api/v1/sessions/{sid}/interests", json=body, headers=headers)
+    assert made.status_code == 201 and made.json["lead"]["stage"] == "partner_identified"
+    again = client.post(f"/api/v1/sessions/{sid}/interests", json=body, headers=headers)
+    assert again.status_code == 200 and again.json == made.json
+    assert ("interest_count", {"project_id": room["project"].id, "count": 1, "session_id": sid, "seq": 3}) in _events(listener)
+    listed = client.get(f"/api/v1/sessions/{sid}/questions", headers=headers).json
+    assert listed["total"] == 1 and listed["seq"] == 3
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),
+                    reason="concurrent transactions need PostgreSQL (set TEST_DATABASE_URL)")
+def test_concurrent_replays_make_one_interest(app, room):
+    from app.accounts.models import User
+    from app.live import services
+
+    sid, project_id, user_id = room["session"].id, room["project"].id, room["sjz"].id
+    payload = {"project_id": project_id, "level": "meeting", "client_id": "i-race-000001"}
+    results, errors = [], []
+    barrier = threading.Barrier(6)
+
+    def worker():
+        with app.app_context():
+            try:
+                actor = db.session.get(User, user_id)
+                barrier.wait()
+                results.append(services.express_interest(actor, sid, dict(payload)))
+            except Exception as exc:  # collected and asserted below
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sorted(r.duplicate for r in results) == [False] + [True] * 5
+    assert len({r.value["interest"]["id"] for r in results}) == 1
+    assert _count(Interest) == 1 and _count(Lead) == 1

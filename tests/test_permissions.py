@@ -1,0 +1,452 @@
+"""Who may do what: every route against every role, as one table.
+
+API routes are called with a bearer token, pages with the login cookie and a valid
+CSRF token, so each answer is the access rule's and not a missing-token refusal.
+A route that is added to the app without a row here fails
+`test_every_route_is_in_the_permission_table`.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app import create_app
+from app.accounts.models import User
+from app.extensions import db
+from app.fairs import services as fairs
+from app.live import services as live
+from app.notifications.services import notify
+from app.projects import services as projects
+from tests.conftest import make_test_config
+from tests.factories import PASSWORD, make_fair, make_organiser, make_presenter, make_project, make_session, make_user
+from tests.projects import samples
+
+ROLES = ("anonymous", "attendee", "presenter", "organiser")
+
+#: Routes that belong to no role: library endpoints outside the access table.
+ALLOW_LIST = {("static", "GET")}
+
+
+@dataclass
+class Row:
+    method: str
+    path: str  # formatted with the world's ids
+    endpoint: str
+    expect: dict[str, int]
+    json: dict | None = None
+    form: dict = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+def _all(status: int) -> dict[str, int]:
+    return {role: status for role in ROLES}
+
+
+def _organiser_only(status: int, anonymous: int = 401) -> dict[str, int]:
+    return {"anonymous": anonymous, "attendee": 403, "presenter": 403, "organiser": status}
+
+
+def _page_organiser_only(status: int) -> dict[str, int]:
+    return {"anonymous": 302, "attendee": 403, "presenter": 403, "organiser": status}
+
+
+def OWNERS(status: int) -> dict[str, int]:  # noqa: N802  (reads as a constant in the table)
+    """The project's presenter and organisers."""
+    return {"anonymous": 401, "attendee": 403, "presenter": status, "organiser": status}
+
+
+def OWNER_ONLY_404(status: int) -> dict[str, int]:  # noqa: N802
+    """Something only its owner and organisers may know exists."""
+    return {"anonymous": 404, "attendee": 404, "presenter": status, "organiser": status}
+
+
+PENDING = {"anonymous": 401, "attendee": 404, "presenter": 200, "organiser": 200}
+DRAFT_HIDDEN = {"anonymous": 404, "attendee": 404, "presenter": 404, "organiser": 200}
+USER_ONLY = {"anonymous": 401, "attendee": 200, "presenter": 200, "organiser": 200}
+
+NEW_FAIR = {
+    "title": "America fair",
+    "starts_at": "2026-12-17T21:00:00+08:00",
+    "ends_at": "2026-12-18T01:00:00+08:00",
+    "timezone": "Asia/Shanghai",
+    "focus_countries": ["US"],
+    "focus_sectors": ["biomedicine_health"],
+}
+
+API = [
+    Row("POST", "/api/v1/auth/token", "accounts_api.create_token", _all(201),
+        json={"email": "{attendee_email}", "password": PASSWORD}),
+    Row("DELETE", "/api/v1/auth/token", "accounts_api.revoke_token",
+        {"anonymous": 401, "attendee": 204, "presenter": 204, "organiser": 204}),
+    Row("GET", "/api/v1/me", "accounts_api.me", USER_ONLY),
+    Row("GET", "/api/v1/users", "accounts_api.list_users", _organiser_only(200)),
+    Row("POST", "/api/v1/users", "accounts_api.create_user", _organiser_only(201),
+        json={"email": "new@example.org", "name": "New Person", "role": "attendee", "organisation": "Tangshan"}),
+    Row("PATCH", "/api/v1/users/{other_attendee}", "accounts_api.update_user", _organiser_only(200),
+        json={"name": "Renamed"}),
+    Row("GET", "/api/v1/organisations", "accounts_api.list_organisations", _organiser_only(200)),
+    Row("POST", "/api/v1/organisations", "accounts_api.create_organisation", _organiser_only(201),
+        json={"name": "Langfang Commerce Bureau", "kind": "city_bureau", "city": "Langfang", "country": "CN"}),
+    Row("GET", "/api/v1/openapi.json", "api-docs.openapi_json", _all(200)),
+    Row("GET", "/api/v1/countries", "reference_api.list_countries", _all(200)),
+    Row("GET", "/api/v1/sectors", "reference_api.list_sectors", _all(200)),
+    Row("POST", "/api/v1/sectors", "reference_api.create_sector", _organiser_only(201),
+        json={"code": "agritech", "name_en": "Agricultural technology", "name_zh": "农业科技"}),
+    Row("GET", "/api/v1/fairs", "fairs_api.list_fairs", _all(200)),
+    Row("POST", "/api/v1/fairs", "fairs_api.create_fair", _organiser_only(201), json=NEW_FAIR),
+    Row("POST", "/api/v1/fairs", "fairs_api.create_fair", _organiser_only(422), json={"title": ""}),
+    Row("GET", "/api/v1/fairs/{published}", "fairs_api.get_fair", _all(200)),
+    Row("GET", "/api/v1/fairs/{draft}", "fairs_api.get_fair", DRAFT_HIDDEN),
+    Row("PATCH", "/api/v1/fairs/{published}", "fairs_api.update_fair", _organiser_only(200),
+        json={"title": "Renamed fair"}),
+    Row("PATCH", "/api/v1/fairs/{draft}", "fairs_api.update_fair", _organiser_only(200),
+        json={"title": "Renamed draft"}),
+    Row("POST", "/api/v1/fairs/{draft}/publish", "fairs_api.publish_fair", _organiser_only(200)),
+    Row("POST", "/api/v1/fairs/{published}/cancel", "fairs_api.cancel_fair", _organiser_only(200)),
+    Row("GET", "/api/v1/fairs/{published}/sessions", "fairs_api.list_sessions", _all(200)),
+    Row("GET", "/api/v1/fairs/{draft}/sessions", "fairs_api.list_sessions", DRAFT_HIDDEN),
+    Row("POST", "/api/v1/fairs/{published}/sessions", "fairs_api.create_session", _organiser_only(201),
+        json={"title": "Second pitch", "kind": "pitch", "starts_at": "2026-12-10T17:00:00+08:00",
+              "ends_at": "2026-12-10T17:30:00+08:00", "track": "main"}),
+    Row("GET", "/api/v1/fairs/{published}/slot-suggestions?presenter_id={presenter}&minutes=30",
+        "fairs_api.slot_suggestions", _organiser_only(200)),
+    Row("GET", "/api/v1/fairs/{published}/registrations", "fairs_api.list_registrations", _organiser_only(200)),
+    Row("GET", "/api/v1/fairs/{draft}/registrations", "fairs_api.list_registrations", _organiser_only(200)),
+    Row("POST", "/api/v1/fairs/{published}/registrations", "fairs_api.register",
+        {"anonymous": 401, "attendee": 200, "presenter": 403, "organiser": 403}),  # already registered: 200
+    Row("POST", "/api/v1/fairs/{draft}/registrations", "fairs_api.register",
+        {"anonymous": 401, "attendee": 404, "presenter": 403, "organiser": 403}),
+    Row("DELETE", "/api/v1/fairs/{published}/registrations", "fairs_api.withdraw",
+        {"anonymous": 401, "attendee": 204, "presenter": 403, "organiser": 403}),
+    Row("GET", "/api/v1/sessions/{published_session}", "fairs_api.get_session", _all(200)),
+    Row("GET", "/api/v1/sessions/{draft_session}", "fairs_api.get_session", DRAFT_HIDDEN),
+    Row("PATCH", "/api/v1/sessions/{published_session}", "fairs_api.update_session", _organiser_only(200),
+        json={"title": "Renamed pitch"}),
+    Row("POST", "/api/v1/sessions/{published_session}/cancel", "fairs_api.cancel_session", _organiser_only(200)),
+    # projects and material
+    Row("GET", "/api/v1/projects", "projects_api.list_projects", USER_ONLY),
+    Row("POST", "/api/v1/projects", "projects_api.create_project", OWNERS(201),
+        json={"title": "Hydrogen buses", "sector": "energy_saving_environment", "country": "CA"}),
+    Row("GET", "/api/v1/projects/{project}", "projects_api.get_project", _all(200)),
+    Row("GET", "/api/v1/projects/{hidden_project}", "projects_api.get_project", OWNER_ONLY_404(200)),
+    Row("PATCH", "/api/v1/projects/{project}", "projects_api.update_project", OWNERS(200), json={"title": "Renamed"}),
+    Row("PATCH", "/api/v1/projects/{other_project}", "projects_api.update_project",
+        {"anonymous": 401, "attendee": 403, "presenter": 404, "organiser": 200}, json={"title": "Taken over"}),
+    Row("GET", "/api/v1/projects/{project}/materials", "projects_api.list_materials", USER_ONLY),
+    Row("POST", "/api/v1/projects/{project}/materials", "projects_api.upload_material", OWNERS(422)),  # no file sent
+    Row("POST", "/api/v1/projects/{other_project}/materials", "projects_api.upload_material",
+        {"anonymous": 401, "attendee": 403, "presenter": 404, "organiser": 422}),
+    Row("GET", "/api/v1/materials/{pending_material}", "projects_api.get_material", PENDING),
+    Row("GET", "/api/v1/materials/{approved_material}", "projects_api.get_material", USER_ONLY),
+    Row("GET", "/api/v1/materials/{pending_material}/versions", "projects_api.material_versions", PENDING),
+    Row("GET", "/api/v1/materials/{pending_material}/download", "projects_api.download_material", PENDING),
+    Row("GET", "/api/v1/materials/{approved_material}/download", "projects_api.download_material", USER_ONLY),
+    Row("GET", "/api/v1/materials/review-queue", "projects_api.review_queue", _organiser_only(200)),
+    Row("POST", "/api/v1/materials/{pending_material}/review", "projects_api.review_material", _organiser_only(200),
+        json={"decision": "approve"}),
+    Row("PATCH", "/api/v1/me", "projects_api.update_me", USER_ONLY, json={"bio": "Hello"}),
+    Row("PUT", "/api/v1/me/photo", "projects_api.put_photo", {**_all(422), "anonymous": 401}),  # no file sent
+    Row("GET", "/api/v1/notifications", "notifications_api.list_notifications", USER_ONLY),
+    Row("POST", "/api/v1/notifications/{attendee_notification}/read", "notifications_api.mark_read",
+        {"anonymous": 401, "attendee": 200, "presenter": 404, "organiser": 404}),
+    # the live room over HTTP
+    Row("GET", "/api/v1/sessions/{published_session}/questions", "live_api.list_questions", USER_ONLY),
+    Row("GET", "/api/v1/sessions/{draft_session}/questions", "live_api.list_questions",
+        {"anonymous": 401, "attendee": 404, "presenter": 404, "organiser": 200}),
+    Row("POST", "/api/v1/sessions/{published_session}/questions", "live_api.ask", {**_all(201), "anonymous": 401},
+        json={"text": "When can the plant open?", "client_id": "perm-question-0001"}),
+    Row("POST", "/api/v1/questions/{question}/votes", "live_api.vote",
+        {"anonymous": 401, "attendee": 201, "presenter": 403, "organiser": 403}),
+    Row("POST", "/api/v1/questions/{question}/moderation", "live_api.moderate",
+        {"anonymous": 401, "attendee": 403, "presenter": 200, "organiser": 200}, json={"action": "pin"}),
+    Row("POST", "/api/v1/sessions/{published_session}/interests", "live_api.express_interest",
+        {"anonymous": 401, "attendee": 201, "presenter": 403, "organiser": 403},
+        json={"project_id": "{project}", "level": "meeting", "note": "", "client_id": "perm-interest-0001"}),
+]
+
+PAGES = [
+    Row("GET", "/", "fairs.index", _all(200)),
+    Row("GET", "/healthz", "core.healthz", _all(200)),
+    Row("GET", "/livez", "core.livez", _all(200)),
+    Row("GET", "/login", "accounts.login", {"anonymous": 200, "attendee": 302, "presenter": 302, "organiser": 302}),
+    Row("POST", "/login", "accounts.login", _all(302),
+        form={"email": "{attendee_email}", "password": PASSWORD}),
+    Row("POST", "/logout", "accounts.logout", _all(302)),
+    Row("GET", "/me/calendar", "fairs.my_calendar", {**USER_ONLY, "anonymous": 302}),
+    Row("POST", "/me/calendar", "accounts.regenerate_calendar", _all(302)),
+    Row("GET", "/fairs/{published}", "fairs.fair_page", _all(200)),
+    Row("GET", "/fairs/{draft}", "fairs.fair_page", DRAFT_HIDDEN),
+    Row("GET", "/fairs/{published}.ics", "fairs.fair_feed", _all(200)),
+    Row("GET", "/fairs/{draft}.ics", "fairs.fair_feed", DRAFT_HIDDEN),
+    Row("GET", "/sessions/{published_session}.ics", "fairs.session_feed", _all(200)),
+    Row("GET", "/sessions/{draft_session}.ics", "fairs.session_feed", DRAFT_HIDDEN),
+    Row("GET", "/calendar/{attendee_calendar}.ics", "fairs.personal_feed", _all(200)),  # the token is the key
+    Row("GET", "/calendar/not-a-calendar-token.ics", "fairs.personal_feed", _all(404)),
+    Row("GET", "/fairs/new", "fairs.new_fair", _page_organiser_only(200)),
+    Row("POST", "/fairs/new", "fairs.new_fair", _page_organiser_only(422), form={"title": ""}),
+    Row("GET", "/fairs/{published}/edit", "fairs.edit_fair", _page_organiser_only(200)),
+    Row("GET", "/fairs/{draft}/edit", "fairs.edit_fair", _page_organiser_only(200)),
+    Row("POST", "/fairs/{published}/edit", "fairs.edit_fair", _page_organiser_only(422), form={"title": ""}),
+    Row("POST", "/fairs/{draft}/publish", "fairs.publish", _page_organiser_only(302)),
+    Row("POST", "/fairs/{published}/register", "fairs.register",
+        {"anonymous": 302, "attendee": 302, "presenter": 403, "organiser": 403}),
+    Row("POST", "/fairs/{published}/withdraw", "fairs.withdraw",
+        {"anonymous": 302, "attendee": 302, "presenter": 403, "organiser": 403}),
+    Row("GET", "/fairs/{published}/sessions/new", "fairs.new_session", _page_organiser_only(200)),
+    Row("POST", "/fairs/{published}/sessions/new", "fairs.new_session", _page_organiser_only(422),
+        form={"title": ""}),
+    Row("GET", "/sessions/{published_session}/edit", "fairs.edit_session", _page_organiser_only(200)),
+    Row("POST", "/sessions/{published_session}/edit", "fairs.edit_session", _page_organiser_only(422),
+        form={"title": ""}),
+    Row("POST", "/sessions/{published_session}/cancel", "fairs.cancel_session", _page_organiser_only(302)),
+    Row("GET", "/projects", "projects.project_list", {**USER_ONLY, "anonymous": 302}),
+    Row("GET", "/projects/new", "projects.new_project", {**OWNERS(200), "anonymous": 302}),
+    Row("POST", "/projects/new", "projects.new_project", {**OWNERS(422), "anonymous": 302}, form={"title": ""}),
+    Row("GET", "/projects/{project}", "projects.project_page", _all(200)),
+    Row("GET", "/projects/{hidden_project}", "projects.project_page", OWNER_ONLY_404(200)),
+    Row("GET", "/projects/{project}/edit", "projects.edit_project", {**OWNERS(200), "anonymous": 302}),
+    Row("POST", "/projects/{project}/edit", "projects.edit_project", {**OWNERS(422), "anonymous": 302},
+        form={"title": ""}),
+    Row("POST", "/projects/{project}/materials", "projects.upload_page", {**OWNERS(302), "anonymous": 302}),
+    Row("GET", "/review", "projects.review_queue", _page_organiser_only(200)),
+    Row("POST", "/materials/{pending_material}/review", "projects.review", _page_organiser_only(302),
+        form={"approve": "y"}),
+    Row("GET", "/materials/{pending_material}/preview.png", "projects.preview",
+        {"anonymous": 302, "attendee": 404, "presenter": 200, "organiser": 200}),
+    Row("GET", "/presenters/{presenter}", "projects.presenter_page", _all(200)),
+    Row("GET", "/presenters/{organiser}", "projects.presenter_page", _all(404)),
+    Row("GET", "/presenters/{presenter}/photo", "projects.presenter_photo", _all(404)),  # no photo yet
+    Row("GET", "/me/profile", "projects.profile", {**USER_ONLY, "anonymous": 302}),
+    Row("POST", "/me/profile", "projects.profile", {**_all(422), "anonymous": 302}, form={"name": ""}),
+    Row("POST", "/me/photo", "projects.profile_photo", _all(302)),
+]
+
+
+@pytest.fixture
+def world():
+    """One of each role, a published fair (the attendee registered) and a draft, each with a session."""
+    organiser = make_organiser()
+    attendee = make_user("attendee", organisation="Shijiazhuang Commerce Bureau")
+    other_attendee = make_user("attendee", organisation="Zhangjiakou Commerce Bureau")
+    presenter = make_presenter()
+    published = make_fair(organiser, title="Europe fair")
+    draft = make_fair(organiser, title="Draft fair", publish=False)
+    published_session = make_session(published, organiser, presenter_ids=[presenter.id])
+    draft_session = make_session(draft, organiser)
+    fairs.register(attendee, published.id)
+    project = make_project(presenter, title="Membrane water treatment")
+    hidden_project = make_project(presenter, title="Not on an agenda yet")
+    other_project = make_project(make_presenter(), title="Someone else's rink blanket")
+    fairs.update_session(organiser, published_session, {"project_ids": [project.id]})
+    pending = projects.upload_material(presenter, project.id, io.BytesIO(samples.pdf_bytes("v1")), "deck.pdf")
+    approved = projects.upload_material(presenter, project.id, io.BytesIO(samples.pdf_bytes("brief")), "brief.pdf")
+    projects.review_material(organiser, approved.id, "approve", None)
+    question = live.ask(other_attendee, published_session.id, "Is there a Chinese partner yet?", "perm-asked-0001").value
+    attendee_note = notify(attendee.id, kind="test", title="Welcome")
+    db.session.commit()
+    return {
+        "users": {"attendee": attendee, "presenter": presenter, "organiser": organiser},
+        "ids": {
+            "published": published.id,
+            "draft": draft.id,
+            "published_session": published_session.id,
+            "draft_session": draft_session.id,
+            "presenter": presenter.id,
+            "other_attendee": other_attendee.id,
+            "attendee_email": attendee.email,
+            "attendee_calendar": attendee.calendar_token,
+            "organiser": organiser.id,
+            "project": project.id,
+            "hidden_project": hidden_project.id,
+            "other_project": other_project.id,
+            "pending_material": pending.id,
+            "approved_material": approved.id,
+            "question": question["id"],
+            "attendee_notification": attendee_note.id,
+        },
+    }
+
+
+def _fill(value, ids):
+    if isinstance(value, str):
+        whole = re.fullmatch(r"\{(\w+)\}", value)
+        if whole and isinstance(ids[whole.group(1)], int):
+            return ids[whole.group(1)]  # a bare id stays a number in JSON bodies
+        return value.format(**ids)
+    if isinstance(value, dict):
+        return {k: _fill(v, ids) for k, v in value.items()}
+    return value
+
+
+def _csrf(html: str) -> str:
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+def browser_for(app, user):
+    """A client with a CSRF token in its session, logged in as `user` unless None."""
+    client = app.test_client()
+    token = _csrf(client.get("/login").text)
+    if user is not None:
+        response = client.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": token})
+        assert response.status_code == 302, response.text
+    return client, token
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("row", API, ids=lambda r: r.id)
+def test_api_route_answers_each_role(app, auth, world, row, role):
+    ids = world["ids"]
+    user = world["users"].get(role)
+    headers = auth(user) if user else {}
+
+    response = app.test_client().open(
+        _fill(row.path, ids), method=row.method, headers=headers, json=_fill(row.json, ids)
+    )
+
+    assert response.status_code == row.expect[role], response.get_data(as_text=True)
+    if response.status_code >= 400:
+        assert set(response.get_json()["error"]) >= {"code", "message"}
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("row", PAGES, ids=lambda r: r.id)
+def test_page_answers_each_role(app, world, row, role):
+    ids = world["ids"]
+    client, token = browser_for(app, world["users"].get(role))
+    kwargs = {}
+    if row.method == "POST":
+        kwargs["data"] = {**_fill(row.form, ids), "csrf_token": token}
+
+    response = client.open(_fill(row.path, ids), method=row.method, **kwargs)
+
+    assert response.status_code == row.expect[role], response.get_data(as_text=True)[:500]
+
+
+@pytest.mark.parametrize("row", [r for r in PAGES if r.expect["anonymous"] == 302 and r.expect["organiser"] != 302],
+                         ids=lambda r: r.id)
+def test_anonymous_visitor_of_a_member_page_is_sent_to_login(app, world, row):
+    client, token = browser_for(app, None)
+    kwargs = {"data": {"csrf_token": token}} if row.method == "POST" else {}
+
+    response = client.open(_fill(row.path, world["ids"]), method=row.method, **kwargs)
+
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login?next=")
+
+
+def test_every_route_is_in_the_permission_table():
+    app = create_app(make_test_config())
+    table = {(row.endpoint, row.method) for row in API + PAGES} | ALLOW_LIST
+    routes = {
+        (rule.endpoint, method)
+        for rule in app.url_map.iter_rules()
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+
+    assert routes - table == set(), "routes without a row in the permission table"
+    assert table - routes == set(), "rows for routes that no longer exist"
+
+
+def test_every_view_declares_its_audience():
+    app = create_app(make_test_config())
+    undeclared = sorted(
+        endpoint for endpoint, view in app.view_functions.items()
+        if endpoint not in {"static", "api-docs.openapi_json"} and getattr(view, "access", None) is None
+    )
+    assert undeclared == []
+
+
+def test_a_view_without_an_audience_is_refused_to_everyone(app):
+    @app.route("/forgotten")
+    def forgotten():
+        return "secret"
+
+    organiser_browser, _ = browser_for(app, make_organiser())
+    for client in (organiser_browser, app.test_client()):
+        response = client.get("/forgotten")
+        assert response.status_code == 403
+        assert "secret" not in response.text
+
+
+# ---------------------------------------------------------------- another organisation's things
+
+
+@pytest.mark.parametrize("role", ["attendee", "presenter"])
+def test_non_organiser_cannot_change_a_user_of_another_organisation(app, auth, world, role):
+    target_id = world["ids"]["other_attendee"]
+    target = db.session.get(User, target_id)
+    email, name = target.email, target.name
+
+    response = app.test_client().patch(
+        f"/api/v1/users/{target_id}", headers=auth(world["users"][role]), json={"name": "Hijacked", "role": "organiser"}
+    )
+
+    assert response.status_code == 403
+    assert email not in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert (target.name, target.role) == (name, "attendee")
+
+
+def test_non_organiser_cannot_change_even_their_own_role(app, auth, world):
+    attendee = world["users"]["attendee"]
+
+    response = app.test_client().patch(
+        f"/api/v1/users/{attendee.id}", headers=auth(attendee), json={"role": "organiser"}
+    )
+
+    assert response.status_code == 403
+    db.session.expire_all()
+    assert db.session.scalar(select(User.role).where(User.id == attendee.id)) == "attendee"
+
+
+def test_someone_elses_calendar_feed_needs_their_current_token(app, world):
+    attendee = world["users"]["attendee"]
+    old_token = attendee.calendar_token
+    client, csrf = browser_for(app, attendee)
+    assert client.post("/me/calendar", data={"csrf_token": csrf}).status_code == 302
+
+    stranger = app.test_client()
+    assert stranger.get(f"/calendar/{old_token}.ics").status_code == 404
+    db.session.expire_all()
+    new_token = db.session.get(User, attendee.id).calendar_token
+    assert new_token != old_token
+    assert stranger.get(f"/calendar/{new_token}.ics").status_code == 200
+
+
+def test_users_list_is_not_readable_by_attendee_even_filtered_to_own_organisation(app, auth, world):
+    attendee = world["users"]["attendee"]
+
+    response = app.test_client().get(
+        f"/api/v1/users?organisation_id={attendee.organisation_id}", headers=auth(attendee)
+    )
+
+    assert response.status_code == 403
+    assert attendee.email not in response.get_data(as_text=True)
+
+
+def test_registrations_list_shows_nobody_to_a_registered_attendee(app, auth, world):
+    attendee = world["users"]["attendee"]
+
+    response = app.test_client().get(f"/api/v1/fairs/{world['ids']['published']}/registrations", headers=auth(attendee))
+
+    assert response.status_code == 403
+    assert "items" not in response.get_json()
+
+
+def test_draft_fair_is_not_listed_for_non_organisers(app, auth, world):
+    for role in ("attendee", "presenter"):
+        listing = app.test_client().get("/api/v1/fairs?status=draft", headers=auth(world["users"][role])).get_json()
+        assert (listing["total"], listing["items"]) == (0, [])
+    organiser_listing = app.test_client().get("/api/v1/fairs?status=draft", headers=auth(world["users"]["organiser"]))
+    assert [f["id"] for f in organiser_listing.get_json()["items"]] == [world["ids"]["draft"]]
