@@ -14,10 +14,10 @@ class PageCache:
     def __init__(self, max_entries: int = 256, ttl_seconds: float = 30.0):
         self.max_entries = max_entries
         self.ttl = ttl_seconds
-        self._items: OrderedDict[Hashable, tuple[float, str]] = OrderedDict()
+        self._items: OrderedDict[Hashable, tuple[float, object]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable) -> str | None:
+    def get(self, key: Hashable):
         with self._lock:
             item = self._items.get(key)
             if item is None:
@@ -29,7 +29,7 @@ class PageCache:
             self._items.move_to_end(key)
             return value
 
-    def put(self, key: Hashable, value: str) -> None:
+    def put(self, key: Hashable, value) -> None:
         with self._lock:
             self._items[key] = (time.monotonic(), value)
             self._items.move_to_end(key)

@@ -361,8 +361,19 @@ def _ics(body: bytes | None, etag: str, filename: str, build=None) -> Response:
 @allow(PUBLIC)
 def fair_feed(fair_id: int):
     fair = services.get_fair(_actor(), fair_id)
-    return _ics(None, calendar.fair_etag(fair), f"fair-{fair.id}.ics",
-                build=lambda: calendar.fair_calendar(fair, services.agenda(fair), _fair_link))
+    etag = calendar.fair_etag(fair)
+
+    def build() -> bytes:
+        # Built once per revision (and host) in each process: calendar apps poll often.
+        feeds = current_app.extensions.setdefault("cloudfair.fair_feeds", PageCache(max_entries=256, ttl_seconds=60))
+        key = (etag, request.host_url)
+        body = feeds.get(key)
+        if body is None:
+            body = calendar.fair_calendar(fair, services.agenda(fair), _fair_link)
+            feeds.put(key, body)
+        return body
+
+    return _ics(None, etag, f"fair-{fair.id}.ics", build=build)
 
 
 @bp.route("/sessions/<int:session_id>.ics")
