@@ -179,9 +179,12 @@ def _seed_everything(password: str, people) -> None:
         "focus_countries": ["DE", "US", "CA"], "focus_sectors": ["biomedicine_health", "new_materials"],
         "starts_at": _at(past_day, 15), "ends_at": _at(past_day, 18), "timezone": "Asia/Shanghai",
     })
-    s(organiser, past, {"title": "Overseas agents' round of pitches", "kind": "panel",
-                        "starts_at": _at(past_day, 15), "ends_at": _at(past_day, 17),
-                        "presenter_ids": [users["k.weber@cloudfair.example"].id, users["m.chen@cloudfair.example"].id]})
+    past_panel = s(organiser, past, {
+        "title": "Overseas agents' round of pitches", "kind": "panel",
+        "starts_at": _at(past_day, 15), "ends_at": _at(past_day, 17),
+        "presenter_ids": [users[p[1]].id for p in PRESENTERS],
+        "project_ids": [project.id for project in projects.values()],
+    })
     fairs.publish_fair(organiser, past)
     past.status = FairStatus.CLOSED
     for session in past.sessions:
@@ -194,6 +197,7 @@ def _seed_everything(password: str, people) -> None:
 
     _seed_profiles(users)
     _seed_material(organiser, projects)
+    _seed_live(organiser, users, projects, past_panel)
 
     fairs.create_fair(organiser, {
         "title": "Europe online investment fair: energy saving & environment (draft)",
@@ -285,3 +289,80 @@ def _seed_material(organiser, projects) -> None:
             project_services.upload_material(
                 project.owner, project.id, io.BytesIO(_brief_pdf(project, edition=2)), name, replaces=first.id
             )
+
+
+#: (attendee email, project title, level, note, the stage the lead has reached since)
+PAST_INTERESTS = [
+    ("sjz@cloudfair.example", "Portable ECMO device", "intent", "Shijiazhuang biomedicine park has a GMP workshop ready.", "operating"),
+    ("jichuang@cloudfair.example", "Portable ECMO device", "meeting", "We could assemble the consoles.", "negotiating"),
+    ("zjk@cloudfair.example", "Mobile ice-rink blanket", "intent", "For the Chongli winter-sports towns.", "construction"),
+    ("zjk-park@cloudfair.example", "Mobile ice-rink blanket", "site_visit", "Host a visit to the high-tech zone.", "performing"),
+    ("ts@cloudfair.example", "Wastewater-treatment membrane technology", "intent", "Caofeidian steel plants need water reuse.", "signed"),
+    ("cfd@cloudfair.example", "Wastewater-treatment membrane technology", "meeting", "", "intent_reached"),
+    ("xt@cloudfair.example", "Container (box-type) modular housing", "info", "Send the product range.", "follow_up"),
+    ("lf@cloudfair.example", "Digital health scanning equipment", "meeting", "", "preliminary_intent"),
+    ("cz@cloudfair.example", "Wearable diagnostic devices", "info", "", "partner_identified"),
+    ("cd@cloudfair.example", "Community health and rehabilitation centres", "site_visit", "Chengde has a site by the river.", "seeking_partner"),
+    ("sjz@cloudfair.example", "Community health and rehabilitation centres", "info", "", "dropped"),
+]
+
+#: Contracted amounts of the demo's signed leads (decimal strings) and their currency.
+SIGNED_AMOUNTS = {
+    "operating": ("80000000", "USD"),
+    "construction": ("12000000", "EUR"),
+    "performing": ("6000000", "EUR"),
+    "signed": ("45000000", "EUR"),
+}
+
+PAST_QUESTIONS = [
+    ("zjk@cloudfair.example", "How long does the rink blanket take to install on site?", "answered", True, 3),
+    ("ts@cloudfair.example", "Which steel plants already use the membranes, and with what reuse rate?", "answered", False, 2),
+    ("sjz@cloudfair.example", "Does the ECMO device already have CE or FDA approval?", "open", False, 1),
+    ("cz@cloudfair.example", "Buy our products at a discount!!!", "hidden", False, 0),
+]
+
+
+def _seed_live(organiser, users, projects, session) -> None:
+    """History of the past fair: questions and interests, and the leads they became, in every stage."""
+    from .leads import services as lead_services
+    from .leads.enums import STAGE_ORDER, LeadStage
+    from .leads.models import LeadEvent
+    from .live import services as live_services
+    from .live.models import Question
+
+    for n, (email, text, status, pinned, votes) in enumerate(PAST_QUESTIONS):
+        asker = users[email]
+        question = Question(session_id=session.id, user_id=asker.id, organisation_id=asker.organisation_id,
+                            client_id=f"demo-question-{n:04d}", text=text, status=status, pinned=pinned, votes=votes)
+        db.session.add(question)
+        db.session.flush()
+        live_services.record(session.id, "question", live_services.question_dict(question))
+    for n, (email, title, level, note, stage) in enumerate(PAST_INTERESTS):
+        attendee = users[email]
+        interest, _ = lead_services.record_interest(
+            attendee, session, {"project_id": projects[title].id, "level": level, "note": note,
+                                "client_id": f"demo-interest-{n:04d}"},
+            at=session.starts_at + timedelta(minutes=10 + 7 * n),
+        )
+        lead = interest.lead
+        target = LeadStage(stage)
+        path = [target] if target in (LeadStage.DROPPED, LeadStage.SEEKING_PARTNER) else [
+            s for s in STAGE_ORDER if STAGE_ORDER.index(s) > STAGE_ORDER.index(LeadStage(lead.stage))
+            and STAGE_ORDER.index(s) <= STAGE_ORDER.index(target)
+        ]
+        for step in path:
+            amount, currency = SIGNED_AMOUNTS.get(stage, (None, None)) if step == LeadStage.SIGNED else (None, None)
+            backwards = step in (LeadStage.DROPPED, LeadStage.SEEKING_PARTNER)
+            db.session.add(LeadEvent(
+                lead_id=lead.id, user_id=organiser.id if backwards else attendee.id, from_stage=lead.stage, to_stage=step,
+                note={LeadStage.DROPPED: "Partner lost interest: budget moved to elderly care.",
+                      LeadStage.SEEKING_PARTNER: "The operator withdrew; looking for a new partner."}.get(step, ""),
+                amount=Decimal(amount) if amount else None, currency=currency, source="progress",
+            ))
+            lead.stage = step
+        if stage in SIGNED_AMOUNTS:
+            lead.expected_amount = Decimal(SIGNED_AMOUNTS[stage][0])
+            lead.currency = SIGNED_AMOUNTS[stage][1]
+        live_services.record(session.id, "interest", {"project_id": interest.project_id,
+                                                      "organisation": attendee.organisation.name}, "staff")
+    db.session.commit()
