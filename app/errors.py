@@ -177,6 +177,9 @@ def register_error_handlers(app: Flask) -> None:
             message = "The request body is not valid JSON."
         if status == 413:
             message = "The request body is too large."
+        if exc.__class__.__name__ == "CSRFError":
+            code = "csrf_failed"
+            message = f"The form or request is missing a valid CSRF token ({exc.description}). Reload the page and try again."
         return _respond(status, code, message, details, headers=exc.get_headers())
 
     @app.errorhandler(Exception)

@@ -173,6 +173,7 @@ def init_auth(app) -> None:
         # (as in tests that hold one open around the test client).
         g.pop("_login_user", None)
         g.pop("auth_via", None)
+        g.pop("csrf_token", None)  # Flask-WTF caches the token in g; a new request reads its own session
 
     login.login_view = "accounts.login"
     login.session_protection = "basic"

@@ -290,6 +290,7 @@ def test_cookie_authenticated_api_write_needs_the_csrf_header(client):
 
     refused = client.post("/api/v1/fairs", json=GOOD_FAIR)
     error_of(refused, 400)
+    assert refused.get_json()["error"]["code"] == "csrf_failed"
     assert count(Fair) == 0
 
     accepted = client.post("/api/v1/fairs", json=GOOD_FAIR, headers={"X-CSRFToken": token})
