@@ -20,7 +20,7 @@ run: $(STAMP)
 	$(DEV) $(BIN)/flask --app wsgi run --host 127.0.0.1 --port 5000
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 
 serve: $(STAMP)
 	$(BIN)/flask --app wsgi db upgrade

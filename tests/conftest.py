@@ -3,10 +3,12 @@ when TEST_DATABASE_URL is set), a client, and helpers to log in or get a token."
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
 from app import create_app
@@ -19,8 +21,31 @@ from . import factories
 _SCHEMA_READY = {"done": False}
 
 
+def _worker_database(url: str) -> str:
+    """Under pytest-xdist each worker gets its own PostgreSQL database (made on first use)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker or not url.startswith("postgresql"):
+        return url
+    parsed = make_url(url)
+    name = f"{parsed.database}_{worker}"
+    admin = parsed.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    import psycopg
+
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return parsed.set(database=name).render_as_string(hide_password=False)
+
+
+_WORKER_URL = {}
+
+
 def make_test_config(**overrides) -> type[TestConfig]:
     attrs = dict(overrides)
+    if "SQLALCHEMY_DATABASE_URI" not in attrs and TestConfig.SQLALCHEMY_DATABASE_URI.startswith("postgresql"):
+        if "url" not in _WORKER_URL:
+            _WORKER_URL["url"] = _worker_database(TestConfig.SQLALCHEMY_DATABASE_URI)
+        attrs["SQLALCHEMY_DATABASE_URI"] = _WORKER_URL["url"]
     if TestConfig.SQLALCHEMY_DATABASE_URI.startswith("sqlite://") and "SQLALCHEMY_DATABASE_URI" not in attrs:
         attrs.setdefault(
             "SQLALCHEMY_ENGINE_OPTIONS", {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
