@@ -49,13 +49,14 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     from .core.views import bp as core_bp
     from .fairs.api import api as fairs_api
     from .fairs.views import bp as fairs_bp
+    from .leads.api import api as leads_api
     from .live.api import api as live_api
     from .notifications.api import api as notifications_api
     from .projects.api import api as projects_api
     from .projects.views import bp as projects_bp
     from .reference.views import api as reference_api
 
-    for blueprint in (accounts_api, fairs_api, reference_api, projects_api, notifications_api, live_api):
+    for blueprint in (accounts_api, fairs_api, reference_api, projects_api, notifications_api, live_api, leads_api):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)  # _protect_api_cookies checks cookie-authenticated API writes
     app.register_blueprint(core_bp)

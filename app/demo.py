@@ -326,7 +326,7 @@ def _seed_live(organiser, users, projects, session) -> None:
     """History of the past fair: questions and interests, and the leads they became, in every stage."""
     from .leads import services as lead_services
     from .leads.enums import STAGE_ORDER, LeadStage
-    from .leads.models import LeadEvent
+    from .leads.models import ExchangeRate, LeadEvent
     from .live import services as live_services
     from .live.models import Question
 
@@ -350,6 +350,13 @@ def _seed_live(organiser, users, projects, session) -> None:
             s for s in STAGE_ORDER if STAGE_ORDER.index(s) > STAGE_ORDER.index(LeadStage(lead.stage))
             and STAGE_ORDER.index(s) <= STAGE_ORDER.index(target)
         ]
+        if stage in SIGNED_AMOUNTS:
+            import io
+
+            from .leads import pipeline
+
+            pipeline.add_document(attendee, lead.id, io.BytesIO(_agreement_pdf(lead)), f"{lead.project.title} agreement.pdf",
+                                  "agreement")
         for step in path:
             amount, currency = SIGNED_AMOUNTS.get(stage, (None, None)) if step == LeadStage.SIGNED else (None, None)
             backwards = step in (LeadStage.DROPPED, LeadStage.SEEKING_PARTNER)
@@ -365,4 +372,25 @@ def _seed_live(organiser, users, projects, session) -> None:
             lead.currency = SIGNED_AMOUNTS[stage][1]
         live_services.record(session.id, "interest", {"project_id": interest.project_id,
                                                       "organisation": attendee.organisation.name}, "staff")
+        # Spread the history over the months since the fair; the earlier stages stall.
+        days_ago = 60 - 5 * n
+        for k, event in enumerate(db.session.scalars(select(LeadEvent).where(LeadEvent.lead_id == lead.id)
+                                                     .order_by(LeadEvent.id))):
+            event.created_at = utcnow() - timedelta(days=max(days_ago - 6 * k, 1))
+        lead.last_progress_at = utcnow() - timedelta(days=max(days_ago - 6 * len(path), 1) if n % 3 else 40)
+    for currency, rate in (("EUR", "7.85"), ("USD", "7.20"), ("CAD", "5.25"), ("CZK", "0.31")):
+        db.session.add(ExchangeRate(currency=currency, cny_per_unit=Decimal(rate), updated_by_id=organiser.id))
     db.session.commit()
+
+
+def _agreement_pdf(lead) -> bytes:
+    from fpdf import FPDF
+
+    pdf = FPDF(format="A4")
+    pdf.add_page()
+    pdf.set_font("Helvetica", "B", 18)
+    pdf.cell(0, 12, "Investment cooperation agreement", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 12)
+    pdf.multi_cell(180, 7, f"Project: {lead.project.title}\nPresenter: {lead.project.owner.name}\n"
+                           f"Signed online at a CloudFair signing ceremony.")
+    return bytes(pdf.output())

@@ -35,3 +35,20 @@ def stage_rank(stage: str) -> int:
 def stage_for_level(level: str) -> LeadStage:
     """Where a lead made from an interest of this level starts."""
     return LeadStage.PRELIMINARY_INTENT if level == InterestLevel.INTENT else LeadStage.PARTNER_IDENTIFIED
+
+
+class DocumentKind(StrEnum):
+    AGREEMENT = "agreement"
+    BROCHURE = "brochure"
+    OTHER = "other"
+
+
+#: Stages from which on a lead needs the agreement and the contracted amount.
+SIGNED_STAGES = frozenset({LeadStage.SIGNED, LeadStage.PERFORMING, LeadStage.CONSTRUCTION, LeadStage.OPERATING})
+#: Stages where a lead is still being pursued (stall reminders apply).
+OPEN_STAGES = frozenset(set(STAGE_ORDER) - {LeadStage.OPERATING})
+
+
+def default_stall_days(stage: str) -> int:
+    """14 days for the early stages, 30 from negotiating on."""
+    return 30 if stage_rank(stage) >= stage_rank(LeadStage.NEGOTIATING) else 14

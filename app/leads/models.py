@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, ForeignKey, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import Organisation, User
@@ -27,8 +27,13 @@ class Lead(db.Model):
     stage: Mapped[str] = mapped_column(String(30), index=True)
     expected_amount: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
     currency: Mapped[str | None] = mapped_column(String(3))
-    next_action_on: Mapped[date | None] = mapped_column(Date)
+    next_action_on: Mapped[date | None] = mapped_column(Date, index=True)
+    #: The fair and session where the first interest came from (null for leads made by hand).
+    fair_id: Mapped[int | None] = mapped_column(ForeignKey("fairs.id", ondelete="SET NULL"), index=True)
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("fair_sessions.id", ondelete="SET NULL"))
     stage_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The last progress of any kind (stage, note, next action): what "stalled" is measured from.
+    last_progress_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -50,8 +55,11 @@ class LeadEvent(db.Model):
     note: Mapped[str] = mapped_column(String(4000), default="")
     amount: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
     currency: Mapped[str | None] = mapped_column(String(3))
-    #: What made the change: "interest", "progress", "signing", …
+    #: What made the change: "interest", "progress", "report", "signing", "owner".
     source: Mapped[str] = mapped_column(String(20), default="progress")
+    #: The monthly report this change was filed in, if any.
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("progress_reports.id", ondelete="SET NULL"), index=True)
+    next_action_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     user: Mapped[User | None] = relationship()
@@ -84,3 +92,60 @@ class Interest(db.Model):
     user: Mapped[User] = relationship(lazy="joined")
     organisation: Mapped[Organisation] = relationship(lazy="joined")
     lead: Mapped[Lead] = relationship()
+
+
+class ProgressReport(db.Model):
+    """An organisation's monthly report: one person's update of all their open leads at once."""
+
+    __tablename__ = "progress_reports"
+    __table_args__ = (Index("ix_progress_reports_org_month", "organisation_id", "month"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    #: The month reported on, as "YYYY-MM" in the host's zone.
+    month: Mapped[str] = mapped_column(String(7))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str] = mapped_column(String(4000), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship()
+    organisation: Mapped[Organisation] = relationship()
+
+
+class LeadDocument(db.Model):
+    """Evidence on a lead (a signed agreement, a brochure), stored like pitch material."""
+
+    __tablename__ = "lead_documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    #: A `DocumentKind` code: agreement, brochure, other.
+    kind: Mapped[str] = mapped_column(String(20))
+    original_name: Mapped[str] = mapped_column(String(255))
+    mime: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column()
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    uploaded_by: Mapped[User] = relationship()
+
+
+class StageLimit(db.Model):
+    """Days a lead may stay in a stage without progress before it counts as stalled (organiser-set)."""
+
+    __tablename__ = "stage_limits"
+
+    stage: Mapped[str] = mapped_column(String(30), primary_key=True)
+    days: Mapped[int] = mapped_column()
+
+
+class ExchangeRate(db.Model):
+    """Yuan per unit of a currency, kept by organisers, for totals in CNY."""
+
+    __tablename__ = "exchange_rates"
+
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    cny_per_unit: Mapped[Decimal] = mapped_column(Numeric(18, 6))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

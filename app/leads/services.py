@@ -64,7 +64,8 @@ def find_interest(actor, client_id: str) -> Interest | None:
     return db.session.scalar(select(Interest).where(Interest.user_id == actor.id, Interest.client_id == client_id))
 
 
-def _lead_for(project_id: int, organisation_id: int, actor: User, level: str) -> tuple[Lead, bool]:
+def _lead_for(project_id: int, organisation_id: int, actor: User, level: str,
+              session: FairSession | None = None) -> tuple[Lead, bool]:
     """The organisation's lead on the project, made if missing (a race makes one row, not two)."""
     lead = db.session.scalar(select(Lead).where(Lead.project_id == project_id, Lead.organisation_id == organisation_id))
     if lead is not None:
@@ -72,7 +73,8 @@ def _lead_for(project_id: int, organisation_id: int, actor: User, level: str) ->
     stage = stage_for_level(level)
     try:
         with db.session.begin_nested():
-            lead = Lead(project_id=project_id, organisation_id=organisation_id, owner_id=actor.id, stage=stage)
+            lead = Lead(project_id=project_id, organisation_id=organisation_id, owner_id=actor.id, stage=stage,
+                        fair_id=session.fair_id if session else None, session_id=session.id if session else None)
             db.session.add(lead)
             db.session.flush()
     except IntegrityError:
@@ -101,13 +103,14 @@ def record_interest(actor, session: FairSession, data: dict, *, at: datetime | N
         return existing, True
     if session.status == SessionStatus.CANCELLED:
         raise Conflict("This session is cancelled.", code="session_cancelled")
-    lead, created = _lead_for(values["project_id"], actor.organisation_id, actor, values["level"])
+    lead, created = _lead_for(values["project_id"], actor.organisation_id, actor, values["level"], session)
     if not created and lead.stage != LeadStage.DROPPED and stage_rank(stage_for_level(values["level"])) > stage_rank(lead.stage):
         db.session.add(LeadEvent(lead_id=lead.id, user_id=actor.id, from_stage=lead.stage,
                                  to_stage=stage_for_level(values["level"]), note="Interest raised to intent.",
                                  source="interest"))
         lead.stage = stage_for_level(values["level"])
         lead.stage_changed_at = utcnow()
+    lead.last_progress_at = utcnow()
     interest = Interest(
         client_id=values["client_id"], session_id=session.id, project_id=values["project_id"],
         organisation_id=actor.organisation_id, user_id=actor.id, lead_id=lead.id, level=values["level"],
@@ -141,6 +144,13 @@ def interest_counts(session_id: int) -> dict[int, int]:
         .group_by(Interest.project_id)
     )
     return {project_id: count for project_id, count in rows}
+
+
+def session_interests(session_id: int) -> list[Interest]:
+    """Interests expressed in a session, oldest first (the caller decides who may see them)."""
+    return list(db.session.scalars(
+        select(Interest).where(Interest.session_id == session_id).order_by(Interest.created_at, Interest.id)
+    ))
 
 
 def lead_dict(lead: Lead) -> dict:

@@ -1,0 +1,541 @@
+"""The pipeline: who sees which leads (one place), how a lead moves, its documents, the monthly
+report, stall limits, exchange rates, CSV and the province's numbers."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import and_, case, false, func, or_, select
+
+from ..accounts.access import require_role
+from ..accounts.enums import Role
+from ..accounts.models import Organisation, User
+from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
+from ..extensions import db
+from ..fairs.models import FairSession, Registration
+from ..pagination import paginate
+from ..projects.models import Project
+from ..projects.services import _check_amount
+from ..reference.services import check_currency
+from ..types import utcnow
+from .enums import SIGNED_STAGES, DocumentKind, LeadStage, STAGE_ORDER, default_stall_days, stage_rank
+from .models import ExchangeRate, Interest, Lead, LeadDocument, LeadEvent, ProgressReport, StageLimit
+
+# ---------------------------------------------------------------- scoping: the one place
+
+
+def scope(actor, query):
+    """Limit a select over Lead to what the actor may see: organisers all, attendees their
+    organisation's, presenters the leads on their own projects, nobody else anything."""
+    if actor is None:
+        return query.where(false())
+    if actor.role == Role.ORGANISER:
+        return query
+    if actor.role == Role.ATTENDEE:
+        return query.where(Lead.organisation_id == actor.organisation_id)
+    if actor.role == Role.PRESENTER:
+        return query.where(Lead.project_id.in_(select(Project.id).where(Project.owner_id == actor.id)))
+    return query.where(false())
+
+
+def get_lead(actor, lead_id: int) -> Lead:
+    lead = db.session.scalar(scope(actor, select(Lead).where(Lead.id == lead_id)))
+    if lead is None:
+        raise NotFound("No such lead.")
+    return lead
+
+
+def can_change(actor, lead: Lead) -> bool:
+    """The lead's organisation and organisers change it; presenters only read."""
+    return actor is not None and (
+        actor.role == Role.ORGANISER or (actor.role == Role.ATTENDEE and actor.organisation_id == lead.organisation_id)
+    )
+
+
+def _changeable(actor, lead_id: int) -> Lead:
+    lead = get_lead(actor, lead_id)
+    if not can_change(actor, lead):
+        raise Forbidden("Only the lead's organisation and organisers change it.")
+    return lead
+
+
+# ---------------------------------------------------------------- stall limits and flags
+
+
+def stall_limits() -> dict[str, int]:
+    limits = {stage.value: default_stall_days(stage) for stage in STAGE_ORDER}
+    limits.update({row.stage: row.days for row in db.session.scalars(select(StageLimit))})
+    return limits
+
+
+def set_stall_limit(actor, stage: str, days) -> dict[str, int]:
+    require_role(actor, Role.ORGANISER)
+    if stage not in {s.value for s in STAGE_ORDER}:
+        raise ValidationFailed({"stage": "Give a pipeline stage code."})
+    if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 365:
+        raise ValidationFailed({"days": "Give a number of days from 1 to 365."})
+    row = db.session.get(StageLimit, stage) or StageLimit(stage=stage, days=days)
+    row.days = days
+    db.session.add(row)
+    db.session.commit()
+    return stall_limits()
+
+
+def stalled_condition(now: datetime | None = None):
+    """SQL: the lead has been in its stage longer than that stage's limit without progress."""
+    now = now or utcnow()
+    limits = stall_limits()
+    return or_(*[
+        and_(Lead.stage == stage, Lead.last_progress_at < now - timedelta(days=days))
+        for stage, days in limits.items() if stage != LeadStage.OPERATING
+    ])
+
+
+def is_stalled(lead: Lead, limits: dict[str, int] | None = None, now: datetime | None = None) -> bool:
+    if lead.stage in (LeadStage.OPERATING, LeadStage.DROPPED):
+        return False
+    limits = limits or stall_limits()
+    return lead.last_progress_at < (now or utcnow()) - timedelta(days=limits[lead.stage])
+
+
+def contested_project_ids():
+    """Projects that two or more organisations pursue (leads not dropped)."""
+    return (
+        select(Lead.project_id)
+        .where(Lead.stage != LeadStage.DROPPED)
+        .group_by(Lead.project_id)
+        .having(func.count(func.distinct(Lead.organisation_id)) > 1)
+    )
+
+
+# ---------------------------------------------------------------- lists
+
+
+@dataclass
+class LeadFilters:
+    stage: str | None = None
+    city: str | None = None
+    sector: str | None = None
+    fair_id: int | None = None
+    owner_id: int | None = None
+    organisation_id: int | None = None
+    project_id: int | None = None
+    stalled: bool | None = None
+    contested: bool | None = None
+
+
+def leads_query(actor, filters: LeadFilters):
+    query = scope(actor, select(Lead).join(Project, Project.id == Lead.project_id)
+                  .join(Organisation, Organisation.id == Lead.organisation_id))
+    if filters.stage:
+        query = query.where(Lead.stage == filters.stage)
+    if filters.city:
+        query = query.where(Organisation.city == filters.city)
+    if filters.sector:
+        query = query.where(Project.sector == filters.sector)
+    if filters.fair_id:
+        query = query.where(Lead.fair_id == filters.fair_id)
+    if filters.owner_id:
+        query = query.where(Lead.owner_id == filters.owner_id)
+    if filters.organisation_id:
+        query = query.where(Lead.organisation_id == filters.organisation_id)
+    if filters.project_id:
+        query = query.where(Lead.project_id == filters.project_id)
+    if filters.stalled is not None:
+        query = query.where(stalled_condition() if filters.stalled else ~stalled_condition())
+    if filters.contested is not None:
+        contested = Lead.project_id.in_(contested_project_ids())
+        query = query.where(contested if filters.contested else ~contested)
+    return query.order_by(Lead.last_progress_at.desc(), Lead.id.desc())
+
+
+def list_leads(actor, filters: LeadFilters, *, page: int = 1, per_page: int = 50):
+    return paginate(leads_query(actor, filters), page, per_page)
+
+
+def annotate(actor, leads: list[Lead]) -> list[dict]:
+    """Lead rows with their flags (stalled; contested for organisers)."""
+    limits = stall_limits()
+    now = utcnow()
+    contested = set()
+    if actor is not None and actor.role == Role.ORGANISER and leads:
+        contested = set(db.session.scalars(contested_project_ids().where(Lead.project_id.in_({l.project_id for l in leads}))))
+    return [lead_row(lead, stalled=is_stalled(lead, limits, now), contested=lead.project_id in contested)
+            for lead in leads]
+
+
+def lead_row(lead: Lead, *, stalled: bool = False, contested: bool = False) -> dict:
+    project = lead.project
+    return {
+        "id": lead.id,
+        "project_id": lead.project_id,
+        "project": project.title,
+        "sector": project.sector,
+        "country": project.country,
+        "organisation_id": lead.organisation_id,
+        "organisation": lead.organisation.name,
+        "city": lead.organisation.city,
+        "owner_id": lead.owner_id,
+        "owner": lead.owner.name if lead.owner else None,
+        "stage": lead.stage,
+        "expected_amount": None if lead.expected_amount is None else f"{lead.expected_amount:.2f}",
+        "currency": lead.currency,
+        "project_investment": None if project.investment_amount is None else f"{project.investment_amount:.2f}",
+        "project_currency": project.currency,
+        "next_action_on": lead.next_action_on.isoformat() if lead.next_action_on else None,
+        "fair_id": lead.fair_id,
+        "stalled": stalled,
+        "contested": contested,
+        "last_progress_at": lead.last_progress_at.isoformat(),
+        "created_at": lead.created_at.isoformat(),
+    }
+
+
+def history(lead: Lead) -> list[dict]:
+    rows = db.session.scalars(select(LeadEvent).where(LeadEvent.lead_id == lead.id).order_by(LeadEvent.created_at, LeadEvent.id))
+    return [{
+        "id": e.id, "user": e.user.name if e.user else None, "from_stage": e.from_stage, "to_stage": e.to_stage,
+        "note": e.note, "amount": None if e.amount is None else f"{e.amount:.2f}", "currency": e.currency,
+        "next_action_on": e.next_action_on.isoformat() if e.next_action_on else None,
+        "source": e.source, "report_id": e.report_id, "created_at": e.created_at.isoformat(),
+    } for e in rows]
+
+
+def documents(lead: Lead) -> list[LeadDocument]:
+    return list(db.session.scalars(select(LeadDocument).where(LeadDocument.lead_id == lead.id).order_by(LeadDocument.id)))
+
+
+def interests_of(lead: Lead) -> list[Interest]:
+    return list(db.session.scalars(select(Interest).where(Interest.lead_id == lead.id).order_by(Interest.created_at)))
+
+
+# ---------------------------------------------------------------- progress
+
+
+def _check_date(value, field: str = "next_action_on") -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ValidationFailed({field: "Give a date as YYYY-MM-DD."}) from None
+
+
+def progress(actor, lead_id: int, data: dict, *, report: ProgressReport | None = None, commit: bool = True) -> Lead:
+    """Record progress: a note, a next action, an amount, and perhaps a new stage.
+
+    Forward any number of stages; back only by an organiser with a reason; `dropped` with a
+    reason; `signed` and later with the agreement attached and the contracted amount.
+    """
+    lead = _changeable(actor, lead_id)
+    errors: dict[str, str] = {}
+    note = data.get("note") or ""
+    if not isinstance(note, str) or len(note) > 4000:
+        errors["note"] = "The note is text of at most 4,000 characters."
+        note = ""
+    note = note.strip()
+    stage = data.get("stage") or lead.stage
+    if stage not in {s.value for s in LeadStage}:
+        errors["stage"] = "Give a pipeline stage code."
+    amount = currency = next_action = None
+    try:
+        amount = _check_amount(data.get("amount"), "amount")
+    except ValidationFailed as exc:
+        errors.update({k: " ".join(v) for k, v in exc.fields.items()})
+    if data.get("currency") not in (None, ""):
+        try:
+            currency = check_currency(data["currency"])
+        except ValidationFailed as exc:
+            errors.update({k: " ".join(v) for k, v in exc.fields.items()})
+    if amount is not None and currency is None and "currency" not in errors:
+        errors["currency"] = "An amount needs its ISO 4217 currency."
+    try:
+        next_action = _check_date(data.get("next_action_on"))
+    except ValidationFailed as exc:
+        errors.update({k: " ".join(v) for k, v in exc.fields.items()})
+    if errors:
+        raise ValidationFailed(errors)
+
+    moving = stage != lead.stage
+    if moving:
+        backwards = lead.stage == LeadStage.DROPPED or (
+            stage != LeadStage.DROPPED and stage_rank(stage) < stage_rank(lead.stage))
+        if backwards and actor.role != Role.ORGANISER:
+            raise Forbidden("Only an organiser moves a lead back, with a reason.", code="organiser_only")
+        if (backwards or stage == LeadStage.DROPPED) and not note:
+            raise ValidationFailed({"note": "Give the reason."})
+        if stage in SIGNED_STAGES:
+            if (amount if amount is not None else lead.expected_amount) is None:
+                raise ValidationFailed({"amount": "A signed lead needs the contracted amount and currency."})
+            has_agreement = db.session.scalar(select(LeadDocument.id).where(
+                LeadDocument.lead_id == lead.id, LeadDocument.kind == DocumentKind.AGREEMENT).limit(1))
+            if has_agreement is None:
+                raise Conflict("Attach the signed agreement before moving the lead to signed or later.",
+                               code="agreement_missing")
+    elif not (note or amount is not None or next_action is not None):
+        raise ValidationFailed({"note": "Say what happened, set a next action or an amount."})
+
+    now = utcnow()
+    db.session.add(LeadEvent(lead_id=lead.id, user_id=actor.id, from_stage=lead.stage, to_stage=stage, note=note,
+                             amount=amount, currency=currency, next_action_on=next_action,
+                             source="report" if report else "progress", report_id=report.id if report else None))
+    if moving:
+        lead.stage = stage
+        lead.stage_changed_at = now
+    if amount is not None:
+        lead.expected_amount, lead.currency = amount, currency
+    if next_action is not None:
+        lead.next_action_on = next_action
+    lead.last_progress_at = now
+    if commit:
+        db.session.commit()
+    return lead
+
+
+def set_owner(actor, lead_id: int, owner_id) -> Lead:
+    lead = _changeable(actor, lead_id)
+    owner = db.session.get(User, owner_id) if isinstance(owner_id, int) else None
+    if owner is None or owner.organisation_id != lead.organisation_id or not owner.active:
+        raise ValidationFailed({"owner_id": "The responsible person must be an active member of the lead's organisation."})
+    if owner.id != lead.owner_id:
+        db.session.add(LeadEvent(lead_id=lead.id, user_id=actor.id, from_stage=lead.stage, to_stage=lead.stage,
+                                 note=f"Responsible person: {owner.name}.", source="owner"))
+        lead.owner_id = owner.id
+        db.session.commit()
+    return lead
+
+
+# ---------------------------------------------------------------- documents
+
+
+def add_document(actor, lead_id: int, stream, filename: str | None, kind) -> LeadDocument:
+    from ..projects import storage
+    from ..projects.services import _store_row, receive_checked
+
+    lead = _changeable(actor, lead_id)
+    if kind not in {k.value for k in DocumentKind}:
+        raise ValidationFailed({"kind": "The kind is agreement, brochure or other."})
+    received, sniffed, name = receive_checked(stream, filename)
+    try:
+        document = LeadDocument(lead_id=lead.id, kind=kind, original_name=name, mime=sniffed.mime,
+                                size=received.size, sha256=received.sha256, uploaded_by_id=actor.id)
+        db.session.add(document)
+        db.session.add(LeadEvent(lead_id=lead.id, user_id=actor.id, from_stage=lead.stage, to_stage=lead.stage,
+                                 note=f"Document added ({kind}): {name}", source="document"))
+        lead.last_progress_at = utcnow()
+    except BaseException:
+        db.session.rollback()
+        storage.discard(received)
+        raise
+    _store_row(received, document)
+    return document
+
+
+def get_document(actor, document_id: int) -> LeadDocument:
+    document = db.session.get(LeadDocument, document_id)
+    if document is None:
+        raise NotFound("No such document.")
+    get_lead(actor, document.lead_id)  # the same scoping as the lead
+    return document
+
+
+# ---------------------------------------------------------------- the monthly report
+
+
+def host_month(now: datetime | None = None) -> str:
+    zone = ZoneInfo(current_app.config["HOST_TIMEZONE"])
+    return (now or utcnow()).astimezone(zone).strftime("%Y-%m")
+
+
+def open_leads_for_report(actor) -> list[Lead]:
+    """The reporter's organisation's leads still being pursued (not operating, not dropped)."""
+    if actor is None or actor.role != Role.ATTENDEE:
+        raise Forbidden("Monthly reports are filed by the organisation's people.")
+    return list(db.session.scalars(
+        select(Lead).where(Lead.organisation_id == actor.organisation_id,
+                           Lead.stage.not_in([LeadStage.OPERATING, LeadStage.DROPPED]))
+        .order_by(Lead.id)
+    ))
+
+
+def file_report(actor, updates: list[dict], note: str = "") -> ProgressReport:
+    """All of an organisation's open leads updated at once, saved as one report: all or nothing."""
+    leads = {lead.id: lead for lead in open_leads_for_report(actor)}
+    if not isinstance(updates, list) or not updates:
+        raise ValidationFailed({"updates": "Give at least one lead's progress."})
+    report = ProgressReport(organisation_id=actor.organisation_id, month=host_month(), user_id=actor.id,
+                            note=(note or "").strip()[:4000])
+    db.session.add(report)
+    db.session.flush()
+    errors: dict[str, list[str]] = {}
+    for n, update in enumerate(updates):
+        lead_id = update.get("lead_id") if isinstance(update, dict) else None
+        if lead_id not in leads:
+            errors[f"updates[{n}].lead_id"] = ["Not an open lead of your organisation."]
+            continue
+        try:
+            progress(actor, lead_id, update, report=report, commit=False)
+        except (ValidationFailed, Conflict, Forbidden) as exc:
+            details = exc.fields if isinstance(exc, ValidationFailed) else {"stage": [exc.message]}
+            for field, messages in details.items():
+                errors[f"updates[{n}].{field}"] = messages
+    if errors:
+        db.session.rollback()
+        raise ValidationFailed(errors, message="Nothing was saved: " + "; ".join(
+            f"{k}: {' '.join(v)}" for k, v in errors.items()))
+    db.session.commit()
+    return report
+
+
+def missing_reports(actor, month: str | None = None) -> list[Organisation]:
+    """Organisations with open leads that have not filed a report for the month (organisers)."""
+    require_role(actor, Role.ORGANISER)
+    month = month or host_month()
+    reported = select(ProgressReport.organisation_id).where(ProgressReport.month == month)
+    with_open = select(Lead.organisation_id).where(Lead.stage.not_in([LeadStage.OPERATING, LeadStage.DROPPED]))
+    return list(db.session.scalars(
+        select(Organisation).where(Organisation.id.in_(with_open), Organisation.id.not_in(reported)).order_by(Organisation.name)
+    ))
+
+
+# ---------------------------------------------------------------- rates and numbers
+
+
+def rates() -> dict[str, Decimal]:
+    table = {row.currency: row.cny_per_unit for row in db.session.scalars(select(ExchangeRate))}
+    table["CNY"] = Decimal(1)
+    return table
+
+
+def set_rate(actor, currency, cny_per_unit) -> ExchangeRate:
+    require_role(actor, Role.ORGANISER)
+    code = check_currency(currency)
+    if code == "CNY":
+        raise ValidationFailed({"currency": "CNY is the unit itself."})
+    try:
+        value = Decimal(str(cny_per_unit))
+    except Exception:
+        raise ValidationFailed({"cny_per_unit": "Give a decimal number."}) from None
+    if not value.is_finite() or value <= 0 or value >= Decimal("1e9") or value.as_tuple().exponent < -6:
+        raise ValidationFailed({"cny_per_unit": "Give a positive decimal with at most six decimal places."})
+    row = db.session.get(ExchangeRate, code) or ExchangeRate(currency=code, cny_per_unit=value)
+    row.cny_per_unit = value
+    row.updated_by_id = actor.id
+    db.session.add(row)
+    db.session.commit()
+    return row
+
+
+GROUPS = {
+    "stage": Lead.stage,
+    "city": Organisation.city,
+    "sector": Project.sector,
+    "country": Project.country,
+    "fair": Lead.fair_id,
+}
+
+_CENT = Decimal("0.01")
+
+
+def pipeline_stats(actor, group_by: str = "stage", fair_id: int | None = None) -> dict:
+    """Leads grouped, with investment per currency and in CNY (decimal strings), and the funnel.
+
+    A lead's investment is its contracted/expected amount when set, else its project's amount.
+    Dropped leads are left out of the groups and totals (counted apart as `dropped`).
+    """
+    require_role(actor, Role.ORGANISER)
+    if group_by not in GROUPS:
+        raise ValidationFailed({"group_by": f"Group by one of {', '.join(GROUPS)}."})
+    key = GROUPS[group_by]
+    amount = case((Lead.expected_amount.is_not(None), Lead.expected_amount), else_=Project.investment_amount)
+    currency = case((Lead.expected_amount.is_not(None), Lead.currency), else_=Project.currency)
+    base = (select(Lead).join(Project, Project.id == Lead.project_id)
+            .join(Organisation, Organisation.id == Lead.organisation_id))
+    if fair_id is not None:
+        base = base.where(Lead.fair_id == fair_id)
+    live = base.where(Lead.stage != LeadStage.DROPPED)
+    rows = db.session.execute(
+        live.with_only_columns(key.label("key"), currency.label("currency"), func.count(Lead.id), func.sum(amount))
+        .group_by(key, currency)
+    ).all()
+    table = rates()
+    groups: dict = {}
+    missing: set[str] = set()
+    for group_key, cur, count, total in rows:
+        group = groups.setdefault(group_key, {"key": group_key, "count": 0, "investment": {}, "_cny": Decimal(0)})
+        group["count"] += count
+        if total is not None and cur:
+            total = Decimal(total)
+            group["investment"][cur] = group["investment"].get(cur, Decimal(0)) + total
+            if cur in table:
+                group["_cny"] += total * table[cur]
+            else:
+                missing.add(cur)
+    order = {s.value: n for n, s in enumerate(STAGE_ORDER)}
+    ordered = sorted(groups.values(), key=lambda g: (order.get(g["key"], 99) if group_by == "stage" else 0,
+                                                      str(g["key"]) if g["key"] is not None else "~"))
+    total_cny = sum((g["_cny"] for g in ordered), Decimal(0))
+    out_groups = [{
+        "key": g["key"], "count": g["count"],
+        "investment": {c: str(v.quantize(_CENT, ROUND_HALF_UP)) for c, v in sorted(g["investment"].items())},
+        "investment_cny": str(g["_cny"].quantize(_CENT, ROUND_HALF_UP)),
+    } for g in ordered]
+    foreign = db.session.scalar(
+        live.with_only_columns(func.count(func.distinct(Lead.project_id))).where(Project.country != "CN")
+    ) or 0
+    dropped = db.session.scalar(base.with_only_columns(func.count(Lead.id)).where(Lead.stage == LeadStage.DROPPED)) or 0
+    return {
+        "group_by": group_by,
+        "groups": out_groups,
+        "totals": {"count": sum(g["count"] for g in out_groups), "investment_cny": str(total_cny.quantize(_CENT, ROUND_HALF_UP)),
+                   "foreign_projects": foreign, "dropped": dropped},
+        "missing_rates": sorted(missing),
+        "funnel": funnel(fair_id),
+    }
+
+
+def funnel(fair_id: int | None = None) -> dict[str, int]:
+    """registered → attended → interested (organisations) → leads → signed."""
+    registrations = select(func.count(Registration.id)).where(Registration.withdrawn_at.is_(None))
+    attended = select(func.count(Registration.id)).where(Registration.attended_at.is_not(None))
+    interested = select(func.count(func.distinct(Interest.organisation_id)))
+    leads = select(func.count(Lead.id))
+    signed = select(func.count(Lead.id)).where(Lead.stage.in_([s.value for s in SIGNED_STAGES]))
+    if fair_id is not None:
+        registrations = registrations.where(Registration.fair_id == fair_id)
+        attended = attended.where(Registration.fair_id == fair_id)
+        interested = interested.join(FairSession, FairSession.id == Interest.session_id).where(FairSession.fair_id == fair_id)
+        leads = leads.where(Lead.fair_id == fair_id)
+        signed = signed.where(Lead.fair_id == fair_id)
+    return {name: db.session.scalar(q) or 0 for name, q in (
+        ("registered", registrations), ("attended", attended), ("interested", interested),
+        ("leads", leads), ("signed", signed))}
+
+
+# ---------------------------------------------------------------- CSV
+
+
+CSV_COLUMNS = ["id", "project", "sector", "country", "organisation", "city", "owner", "stage", "expected_amount",
+               "currency", "next_action_on", "stalled", "contested", "last_progress_at"]
+
+
+def leads_csv(actor, filters: LeadFilters) -> str:
+    """The same rows as the list, as CSV with a BOM so Excel reads the Chinese names."""
+    leads = list(db.session.scalars(leads_query(actor, filters)))
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for row in annotate(actor, leads):
+        writer.writerow(["" if row[c] is None else row[c] for c in CSV_COLUMNS])
+    return out.getvalue()
+
+
