@@ -185,6 +185,8 @@ def _seed_everything(password: str, people) -> None:
         "presenter_ids": [users[p[1]].id for p in PRESENTERS],
         "project_ids": [project.id for project in projects.values()],
     })
+    past_signing = s(organiser, past, {"title": "Online signing ceremony (云签约)", "kind": "signing",
+                                       "starts_at": _at(past_day, 17), "ends_at": _at(past_day, 17, 45)})
     fairs.publish_fair(organiser, past)
     past.status = FairStatus.CLOSED
     for session in past.sessions:
@@ -197,7 +199,8 @@ def _seed_everything(password: str, people) -> None:
 
     _seed_profiles(users)
     _seed_material(organiser, projects)
-    _seed_live(organiser, users, projects, past_panel)
+    _seed_live(organiser, users, projects, past_panel, past_signing)
+    _seed_demand(users)
 
     fairs.create_fair(organiser, {
         "title": "Europe online investment fair: energy saving & environment (draft)",
@@ -322,11 +325,11 @@ PAST_QUESTIONS = [
 ]
 
 
-def _seed_live(organiser, users, projects, session) -> None:
+def _seed_live(organiser, users, projects, session, signing_session) -> None:
     """History of the past fair: questions and interests, and the leads they became, in every stage."""
     from .leads import services as lead_services
     from .leads.enums import STAGE_ORDER, LeadStage
-    from .leads.models import ExchangeRate, LeadEvent
+    from .leads.models import ExchangeRate, LeadDocument, LeadEvent, Signing
     from .live import services as live_services
     from .live.models import Question
 
@@ -370,6 +373,9 @@ def _seed_live(organiser, users, projects, session) -> None:
         if stage in SIGNED_AMOUNTS:
             lead.expected_amount = Decimal(SIGNED_AMOUNTS[stage][0])
             lead.currency = SIGNED_AMOUNTS[stage][1]
+            agreement = db.session.scalar(select(LeadDocument).where(LeadDocument.lead_id == lead.id))
+            db.session.add(Signing(session_id=signing_session.id, lead_id=lead.id, amount=lead.expected_amount,
+                                   currency=lead.currency, document_id=agreement.id, recorded_by_id=organiser.id))
         live_services.record(session.id, "interest", {"project_id": interest.project_id,
                                                       "organisation": attendee.organisation.name}, "staff")
         # Spread the history over the months since the fair; the earlier stages stall.
@@ -394,3 +400,25 @@ def _agreement_pdf(lead) -> bytes:
     pdf.multi_cell(180, 7, f"Project: {lead.project.title}\nPresenter: {lead.project.owner.name}\n"
                            f"Signed online at a CloudFair signing ceremony.")
     return bytes(pdf.output())
+
+
+#: What each demo organisation seeks: sectors, origin countries, a sentence.
+DEMAND = {
+    "sjz@cloudfair.example": (["biomedicine_health", "new_materials"], ["DE", "US"], "Biomedicine park with GMP workshops."),
+    "zjk@cloudfair.example": (["ice_snow", "energy_saving_environment"], ["CZ", "AT", "CA"], "Winter-sports towns around Chongli."),
+    "zjk-park@cloudfair.example": (["ice_snow", "information_intelligence"], ["CZ", "FI"], "Data centres and ice-and-snow equipment."),
+    "ts@cloudfair.example": (["energy_saving_environment", "high_end_equipment"], ["BE", "DE", "NL"], "Steel and port industry upgrades."),
+    "cfd@cloudfair.example": (["energy_saving_environment", "modern_logistics"], ["BE", "NL"], "Port logistics and water reuse."),
+    "xt@cloudfair.example": (["new_materials"], ["NL", "DE"], "Building materials and prefabrication."),
+    "lf@cloudfair.example": (["information_intelligence", "biomedicine_health"], ["US"], "Digital health near Beijing."),
+    "cz@cloudfair.example": (["biomedicine_health", "high_end_equipment"], ["DE"], "Medical devices along the coast."),
+    "cd@cloudfair.example": (["biomedicine_health"], ["CA"], "Health and rehabilitation tourism."),
+    "jichuang@cloudfair.example": (["biomedicine_health"], ["US", "DE"], "Contract manufacturing of medical devices."),
+}
+
+
+def _seed_demand(users) -> None:
+    for email, (sectors, countries, note) in DEMAND.items():
+        organisation = users[email].organisation
+        organisation.demand_sectors, organisation.demand_countries, organisation.demand_note = sectors, countries, note
+    db.session.commit()

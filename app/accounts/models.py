@@ -20,6 +20,10 @@ class Organisation(db.Model):
     city: Mapped[str | None] = mapped_column(String(100))
     #: ISO 3166-1 alpha-2.
     country: Mapped[str] = mapped_column(String(2))
+    #: The demand profile: sector codes and origin countries sought, and a sentence of needs.
+    demand_sectors: Mapped[list[str]] = mapped_column(JSON, default=list)
+    demand_countries: Mapped[list[str]] = mapped_column(JSON, default=list)
+    demand_note: Mapped[str] = mapped_column(String(1000), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     users: Mapped[list["User"]] = relationship(back_populates="organisation")

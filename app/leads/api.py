@@ -210,3 +210,72 @@ def put_stage_limit(body):
     return pipeline.set_stall_limit(current_user, body["stage"], body["days"])
 
 
+
+
+# ---------------------------------------------------------------- signings and recommendations
+
+
+class DemandSchema(Schema):
+    demand_sectors = fields.List(fields.String())
+    demand_countries = fields.List(fields.String())
+    demand_note = fields.String()
+
+
+@api.route("/sessions/<int:session_id>/signings", methods=["GET"])
+@allow(USER)
+def list_signings(session_id):
+    """Agreements signed in a signing session, with the total."""
+    from ..fairs import services as fairs
+    from . import matching
+
+    session = fairs.get_session(current_user, session_id)
+    signings = matching.signings_of(session)
+    return {"items": [matching.signing_dict(s) for s in signings], "total": matching.signing_totals(signings)}
+
+
+@api.route("/sessions/<int:session_id>/signings", methods=["POST"])
+@allow("organiser")
+@storage.accepts_upload
+def post_signing(session_id):
+    """Record an agreement signed on screen (multipart: `lead_id`, `amount`, `currency`, `file`); the lead moves to signed."""
+    from . import matching
+
+    form = request.form if request.mimetype == "multipart/form-data" else (request.get_json(silent=True) or {})
+    lead_id = form.get("lead_id")
+    data = {"lead_id": int(lead_id) if isinstance(lead_id, str) and lead_id.isdigit() else lead_id,
+            "amount": form.get("amount"), "currency": form.get("currency")}
+    upload = request.files.get("file")
+    signing = matching.record_signing(current_user, session_id, data,
+                                      stream=upload.stream if upload and upload.filename else None,
+                                      filename=upload.filename if upload else None)
+    return matching.signing_dict(signing), 201
+
+
+@api.route("/organisations/<int:organisation_id>/demand", methods=["PATCH"])
+@allow("attendee", "organiser")
+@api.arguments(DemandSchema)
+def update_demand(body, organisation_id):
+    """An organisation's demand profile (its own people and organisers)."""
+    from . import matching
+
+    organisation = matching.update_demand(current_user, organisation_id, body)
+    return {"id": organisation.id, "name": organisation.name, "demand_sectors": organisation.demand_sectors,
+            "demand_countries": organisation.demand_countries, "demand_note": organisation.demand_note}
+
+
+@api.route("/recommendations", methods=["GET"])
+@allow("attendee")
+def get_recommendations():
+    """Sessions and projects that fit the caller's organisation, each with its reasons."""
+    from . import matching
+
+    return matching.recommendations(current_user)
+
+
+@api.route("/sessions/<int:session_id>/invitees", methods=["GET"])
+@allow("organiser")
+def get_invitees(session_id):
+    """Organisations whose demand fits the session's projects: whom to invite."""
+    from . import matching
+
+    return {"items": matching.invitees(current_user, session_id)}

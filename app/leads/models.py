@@ -149,3 +149,21 @@ class ExchangeRate(db.Model):
     cny_per_unit: Mapped[Decimal] = mapped_column(Numeric(18, 6))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class Signing(db.Model):
+    """An agreement signed on screen in a `signing` session: moves its lead to signed."""
+
+    __tablename__ = "signings"
+    __table_args__ = (UniqueConstraint("lead_id", name="uq_signings_lead_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("fair_sessions.id", ondelete="CASCADE"), index=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
+    amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    currency: Mapped[str] = mapped_column(String(3))
+    document_id: Mapped[int] = mapped_column(ForeignKey("lead_documents.id"))
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    lead: Mapped[Lead] = relationship(lazy="joined")
