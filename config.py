@@ -37,6 +37,10 @@ class Config:
     SMTP_PORT = int(os.environ.get("SMTP_PORT", "25"))
     MAIL_FROM = os.environ.get("MAIL_FROM", "cloudfair@localhost")
     RUN_SCHEDULER_IN_PROCESS = _bool("RUN_SCHEDULER_IN_PROCESS")
+    #: Where CloudFair is reached from outside: links in mail and reminders.
+    BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
+    #: A reminder that fell due while the scheduler was down is still sent this long after.
+    REMINDER_GRACE_MINUTES = int(os.environ.get("REMINDER_GRACE_MINUTES", "60"))
     PORT = int(os.environ.get("PORT", "8000"))
     DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "demo")
     CORS_ORIGINS = [o.strip() for o in os.environ.get("CORS_ORIGINS", "").split(",") if o.strip()]
@@ -95,6 +99,9 @@ class DevelopmentConfig(Config):
     DEVELOPMENT = True
     SECRET_KEY = os.environ.get("SECRET_KEY") or "dev-only-not-secret"
     SESSION_COOKIE_SECURE = False
+    #: `flask run` serves with Werkzeug's threads; auto-detection would pick gevent (installed for
+    #: gunicorn), whose long-polling and websockets do not work under Werkzeug.
+    SOCKETIO_ASYNC_MODE = os.environ.get("SOCKETIO_ASYNC_MODE") or "threading"
 
 
 class TestConfig(Config):
@@ -105,6 +112,9 @@ class TestConfig(Config):
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or "sqlite://"
     #: Tests that need Redis build their app with REDIS_URL=TEST_REDIS_URL themselves.
     REDIS_URL = None
+    #: Counts and presence go out at once (no background sends outliving a test); tests of the
+    #: throttle set an interval themselves.
+    LIVE_COUNT_INTERVAL = 0.0
     SOCKETIO_ASYNC_MODE = "threading"
     SESSION_COOKIE_SECURE = False
     RATELIMIT_ENABLED = False

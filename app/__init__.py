@@ -51,6 +51,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     from .fairs.views import bp as fairs_bp
     from .leads.api import api as leads_api
     from .live.api import api as live_api
+    from .live.views import bp as live_bp
     from .notifications.api import api as notifications_api
     from .projects.api import api as projects_api
     from .projects.views import bp as projects_bp
@@ -63,6 +64,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(fairs_bp)
     app.register_blueprint(projects_bp)
+    app.register_blueprint(live_bp)
 
     from .errors import register_error_handlers
     from .templating import init_templating

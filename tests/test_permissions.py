@@ -20,6 +20,7 @@ from app import create_app
 from app.accounts.models import User
 from app.extensions import db
 from app.fairs import services as fairs
+from app.leads import pipeline as leads
 from app.live import services as live
 from app.notifications.services import notify
 from app.projects import services as projects
@@ -72,6 +73,8 @@ def OWNER_ONLY_404(status: int) -> dict[str, int]:  # noqa: N802
 PENDING = {"anonymous": 401, "attendee": 404, "presenter": 200, "organiser": 200}
 DRAFT_HIDDEN = {"anonymous": 404, "attendee": 404, "presenter": 404, "organiser": 200}
 USER_ONLY = {"anonymous": 401, "attendee": 200, "presenter": 200, "organiser": 200}
+#: Pages for organisers and the session's presenters (`presenter` presents the published session).
+STAFF_PAGE = {"anonymous": 302, "attendee": 403, "presenter": 200, "organiser": 200}
 
 NEW_FAIR = {
     "title": "America fair",
@@ -171,6 +174,45 @@ API = [
     Row("POST", "/api/v1/sessions/{published_session}/interests", "live_api.express_interest",
         {"anonymous": 401, "attendee": 201, "presenter": 403, "organiser": 403},
         json={"project_id": "{project}", "level": "meeting", "note": "", "client_id": "perm-interest-0001"}),
+    # leads and numbers
+    Row("GET", "/api/v1/leads", "leads_api.list_leads", USER_ONLY),
+    Row("GET", "/api/v1/leads.csv", "leads_api.leads_csv", USER_ONLY),
+    Row("GET", "/api/v1/leads/{lead}", "leads_api.get_lead", USER_ONLY),  # own organisation / own project / all
+    Row("GET", "/api/v1/leads/{other_lead}", "leads_api.get_lead",
+        {"anonymous": 401, "attendee": 404, "presenter": 404, "organiser": 200}),
+    Row("PATCH", "/api/v1/leads/{lead}", "leads_api.update_lead",
+        {"anonymous": 401, "attendee": 200, "presenter": 403, "organiser": 200}, json={"owner_id": "{attendee_id}"}),
+    Row("PATCH", "/api/v1/leads/{other_lead}", "leads_api.update_lead",
+        {"anonymous": 401, "attendee": 404, "presenter": 403, "organiser": 200}, json={"owner_id": "{other_attendee}"}),
+    Row("POST", "/api/v1/leads/{lead}/progress", "leads_api.post_progress",
+        {"anonymous": 401, "attendee": 201, "presenter": 403, "organiser": 201}, json={"note": "Called them"}),
+    Row("POST", "/api/v1/leads/{other_lead}/progress", "leads_api.post_progress",
+        {"anonymous": 401, "attendee": 404, "presenter": 403, "organiser": 201}, json={"note": "Called them"}),
+    Row("POST", "/api/v1/leads/{lead}/documents", "leads_api.post_document",
+        {"anonymous": 401, "attendee": 422, "presenter": 403, "organiser": 422}),  # no file sent
+    Row("GET", "/api/v1/lead-documents/{lead_document}/download", "leads_api.download_document", USER_ONLY),
+    Row("GET", "/api/v1/lead-documents/{other_lead_document}/download", "leads_api.download_document",
+        {"anonymous": 401, "attendee": 404, "presenter": 404, "organiser": 200}),
+    Row("POST", "/api/v1/reports", "leads_api.post_report",
+        {"anonymous": 401, "attendee": 201, "presenter": 403, "organiser": 403},
+        json={"updates": [{"lead_id": "{lead}", "note": "Visit planned"}]}),
+    Row("GET", "/api/v1/reports/missing", "leads_api.missing_reports", _organiser_only(200)),
+    Row("GET", "/api/v1/stats/pipeline", "leads_api.stats", _organiser_only(200)),
+    Row("GET", "/api/v1/rates", "leads_api.list_rates", _organiser_only(200)),
+    Row("PUT", "/api/v1/rates", "leads_api.put_rate", _organiser_only(200), json={"currency": "EUR", "cny_per_unit": "7.85"}),
+    Row("GET", "/api/v1/stage-limits", "leads_api.list_stage_limits", USER_ONLY),
+    Row("PUT", "/api/v1/stage-limits", "leads_api.put_stage_limit", _organiser_only(200),
+        json={"stage": "follow_up", "days": 20}),
+    Row("GET", "/api/v1/sessions/{published_session}/signings", "leads_api.list_signings", USER_ONLY),
+    Row("POST", "/api/v1/sessions/{published_session}/signings", "leads_api.post_signing", _organiser_only(409),
+        json={"lead_id": "{lead}", "amount": "1", "currency": "EUR"}),  # not a signing session
+    Row("PATCH", "/api/v1/organisations/{attendee_organisation}/demand", "leads_api.update_demand",
+        {"anonymous": 401, "attendee": 200, "presenter": 403, "organiser": 200}, json={"demand_sectors": ["ice_snow"]}),
+    Row("PATCH", "/api/v1/organisations/{other_organisation}/demand", "leads_api.update_demand",
+        {"anonymous": 401, "attendee": 403, "presenter": 403, "organiser": 200}, json={"demand_note": "Ports"}),
+    Row("GET", "/api/v1/recommendations", "leads_api.get_recommendations",
+        {"anonymous": 401, "attendee": 200, "presenter": 403, "organiser": 403}),
+    Row("GET", "/api/v1/sessions/{published_session}/invitees", "leads_api.get_invitees", _organiser_only(200)),
 ]
 
 PAGES = [
@@ -208,6 +250,14 @@ PAGES = [
     Row("POST", "/sessions/{published_session}/edit", "fairs.edit_session", _page_organiser_only(422),
         form={"title": ""}),
     Row("POST", "/sessions/{published_session}/cancel", "fairs.cancel_session", _page_organiser_only(302)),
+    # the live room's pages
+    Row("GET", "/sessions/{published_session}/live", "live.room", {**USER_ONLY, "anonymous": 302}),
+    Row("GET", "/sessions/{draft_session}/live", "live.room",
+        {"anonymous": 302, "attendee": 404, "presenter": 404, "organiser": 200}),
+    Row("GET", "/sessions/{published_session}/moderate", "live.moderate", STAFF_PAGE),
+    Row("GET", "/sessions/{draft_session}/moderate", "live.moderate", {**STAFF_PAGE, "presenter": 404}),
+    Row("GET", "/sessions/{published_session}/projector", "live.projector", STAFF_PAGE),
+    Row("GET", "/sessions/{draft_session}/projector", "live.projector", {**STAFF_PAGE, "presenter": 404}),
     Row("GET", "/projects", "projects.project_list", {**USER_ONLY, "anonymous": 302}),
     Row("GET", "/projects/new", "projects.new_project", {**OWNERS(200), "anonymous": 302}),
     Row("POST", "/projects/new", "projects.new_project", {**OWNERS(422), "anonymous": 302}, form={"title": ""}),
@@ -253,6 +303,14 @@ def world():
     question = live.ask(other_attendee, published_session.id, "Is there a Chinese partner yet?", "perm-asked-0001").value
     attendee_note = notify(attendee.id, kind="test", title="Welcome")
     db.session.commit()
+    lead_id = live.express_interest(attendee, published_session.id, {
+        "project_id": project.id, "level": "meeting", "client_id": "perm-world-lead-01"}).value["lead"]["id"]
+    other_project_for_lead = make_project(make_presenter(), title="Hydrogen buses")
+    fairs.update_session(organiser, published_session, {"project_ids": [project.id, other_project_for_lead.id]})
+    other_lead_id = live.express_interest(other_attendee, published_session.id, {
+        "project_id": other_project_for_lead.id, "level": "info", "client_id": "perm-world-lead-02"}).value["lead"]["id"]
+    lead_document = leads.add_document(attendee, lead_id, io.BytesIO(samples.pdf_bytes("mou")), "mou.pdf", "other")
+    other_lead_document = leads.add_document(other_attendee, other_lead_id, io.BytesIO(samples.pdf_bytes("x")), "x.pdf", "other")
     return {
         "users": {"attendee": attendee, "presenter": presenter, "organiser": organiser},
         "ids": {
@@ -272,6 +330,13 @@ def world():
             "approved_material": approved.id,
             "question": question["id"],
             "attendee_notification": attendee_note.id,
+            "attendee_id": attendee.id,
+            "attendee_organisation": attendee.organisation_id,
+            "other_organisation": other_attendee.organisation_id,
+            "lead": lead_id,
+            "other_lead": other_lead_id,
+            "lead_document": lead_document.id,
+            "other_lead_document": other_lead_document.id,
         },
     }
 
@@ -284,6 +349,8 @@ def _fill(value, ids):
         return value.format(**ids)
     if isinstance(value, dict):
         return {k: _fill(v, ids) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, ids) for v in value]
     return value
 
 

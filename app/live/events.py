@@ -62,6 +62,7 @@ def on_connect(auth=None):
         raise ConnectionRefusedError({"code": "unauthorized", "message": "Log in or send a valid API token."})
     config = current_app.config
     connections[request.sid] = Connection(user.id, TokenBucket(config["LIVE_RATE_PER_SECOND"], config["LIVE_BURST"]))
+    join_room(broadcast.user_room(user.id))  # the person's own notifications, from any process
     return True
 
 
@@ -76,8 +77,8 @@ def on_disconnect(reason=None):
 
 def _left(session_id: int, user_id: int) -> None:
     try:
-        count = presence.leave(session_id, user_id)
-        broadcast.send_presence(session_id, count, services.current_seq(session_id))
+        presence.leave(session_id, user_id)
+        broadcast.presence_changed(session_id)
     except Exception:  # a broken queue must not break disconnecting
         log.exception("Could not update presence of session %s", session_id)
 
@@ -100,10 +101,10 @@ def live_event(name: str):
                 return _error("bad_request", "Send a JSON object.")
             if len(json.dumps(data, default=str)) > current_app.config["LIVE_MAX_MESSAGE_BYTES"]:
                 return _error("too_large", "This message is too large.")
-            actor = db.session.get(User, connection.user_id)
-            if actor is None or not actor.active:
-                return _error("unauthorized", "This account is no longer active.")
-            try:
+            try:  # loading the person needs the database too: its failure is acknowledged as well
+                actor = db.session.get(User, connection.user_id)
+                if actor is None or not actor.active:
+                    return _error("unauthorized", "This account is no longer active.")
                 return {"ok": True, **handler(actor, connection, data)}
             except ServiceError as exc:
                 db.session.rollback()
@@ -127,8 +128,8 @@ def on_join(actor, connection, data):
         join_room(broadcast.staff_room(session_id))
     if session_id not in connection.sessions:
         connection.sessions.add(session_id)
-        count = presence.enter(session_id, actor.id)
-        broadcast.send_presence(session_id, count, state["seq"])
+        presence.enter(session_id, actor.id)
+        broadcast.presence_changed(session_id)
     state["presence"] = presence.count(session_id)
     return state
 

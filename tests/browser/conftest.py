@@ -90,6 +90,7 @@ def live_server(tmp_path_factory) -> LiveServer:
         "UPLOAD_DIR": str(workdir / "uploads"),
         "DEMO_PASSWORD": DEMO_PASSWORD,
         "REDIS_URL": "",  # in-memory rate limits and no message queue: nothing shared with other runs
+        "SOCKETIO_ASYNC_MODE": "threading",  # `flask run` is Werkzeug: threads, websockets via simple-websocket
         "RUN_SCHEDULER_IN_PROCESS": "0",
         "SMTP_HOST": "",
         "LOGIN_RATE_LIMIT": "1000 per minute",  # many journeys log in from one address

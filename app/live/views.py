@@ -1,0 +1,120 @@
+"""The live room's pages: the room itself, the moderation desk and the projector view.
+
+The pages draw the state as of the session's current `seq`; live.js then joins the room with that
+`seq` over Socket.IO and keeps the page current from the events (see SPEC.md, "Live").
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from flask_login import current_user
+
+from ..accounts.access import USER, allow
+from ..errors import NotFound
+from ..leads import services as leads
+from ..leads.enums import InterestLevel
+from ..projects import services as projects
+from . import services
+
+bp = Blueprint("live", __name__)
+
+#: How each interest level reads on the page.
+LEVEL_LABELS = {
+    InterestLevel.INFO: "Send me more information",
+    InterestLevel.MEETING: "I'd like a meeting",
+    InterestLevel.SITE_VISIT: "I'd like a site visit",
+    InterestLevel.INTENT: "Ready to negotiate (intent)",
+}
+
+#: How many open questions the projector shows.
+PROJECTOR_QUESTIONS = 5
+
+
+def _staff_session(session_id: int):
+    """The session, for its organisers and presenters; to anyone else it does not exist."""
+    session = services.get_live_session(current_user, session_id)
+    if not services.is_staff(current_user, session):
+        raise NotFound("No such session.")
+    return session
+
+
+def _config(session, questions: list[dict], *, page: str, staff: bool) -> dict:
+    """What live.js needs, embedded in the page as JSON (`tojson` escapes `<`, `>` and `&`)."""
+    return {
+        "questions": questions,
+        "page": page,
+        "session_id": session.id,
+        "user_id": current_user.id,
+        "role": current_user.role,
+        "staff": staff,
+        "seq": services.current_seq(session.id),
+        "max_chars": services.MAX_QUESTION_CHARS,
+        "levels": {str(k): v for k, v in LEVEL_LABELS.items()},
+        "projects": {str(p.id): p.title for p in session.projects},
+        "projector_questions": PROJECTOR_QUESTIONS,
+    }
+
+
+@bp.route("/sessions/<int:session_id>/live")
+@allow(USER)
+def room(session_id: int):
+    session = services.get_live_session(current_user, session_id)
+    staff = services.is_staff(current_user, session)
+    counts = leads.interest_counts(session.id)
+    pitched = [
+        {"project": p, "materials": projects.list_materials(current_user, p), "count": counts.get(p.id, 0)}
+        for p in session.projects
+    ]
+    questions = services.list_questions(current_user, session)
+    return render_template(
+        "live/room.html",
+        session=session,
+        fair=session.fair,
+        staff=staff,
+        pitched=pitched,
+        questions=questions,
+        levels=LEVEL_LABELS,
+        config=_config(session, questions, page="room", staff=staff),
+    )
+
+
+def _interest_rows(session) -> list[dict]:
+    titles = {p.id: p.title for p in session.projects}
+    return [
+        {"id": i.id, "client_id": i.client_id, "project": titles.get(i.project_id, ""), "level": i.level,
+         "organisation": i.organisation.name, "city": i.organisation.city or "", "user": i.user.name,
+         "note": i.note, "created_at": i.created_at}
+        for i in reversed(leads.session_interests(session.id))
+    ]
+
+
+@bp.route("/sessions/<int:session_id>/moderate")
+@allow("organiser", "presenter")
+def moderate(session_id: int):
+    session = _staff_session(session_id)
+    questions = services.list_questions(current_user, session)
+    return render_template(
+        "live/moderate.html",
+        session=session,
+        fair=session.fair,
+        questions=questions,
+        interests=_interest_rows(session),
+        counts=leads.interest_counts(session.id),
+        levels=LEVEL_LABELS,
+        config=_config(session, questions, page="moderate", staff=True),
+    )
+
+
+@bp.route("/sessions/<int:session_id>/projector")
+@allow("organiser", "presenter")
+def projector(session_id: int):
+    session = _staff_session(session_id)
+    questions = services.list_questions(current_user, session)
+    shown = [q for q in questions if q["status"] == "open"]
+    return render_template(
+        "live/projector.html",
+        session=session,
+        fair=session.fair,
+        questions=shown[:PROJECTOR_QUESTIONS],
+        config=_config(session, questions, page="projector", staff=True),
+    )

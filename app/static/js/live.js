@@ -1,0 +1,555 @@
+// The live room, the moderation desk and the projector: one Socket.IO connection to /live.
+//
+// The page is drawn at the session's `seq`; on every (re)connect we `join` with the last seq seen
+// and apply what the ack brings (the missed events, or the full state). Questions and interests go
+// through an OUTBOX in localStorage: written before sending, removed only when the server
+// acknowledges (a duplicate counts), resent on every connect and page load, retried with back-off.
+// All user text goes into the page with textContent, never innerHTML.
+(function () {
+  "use strict";
+
+  var configNode = document.getElementById("live-config");
+  var root = document.getElementById("live");
+  if (!configNode || !root || typeof io !== "function") return;
+  var config = JSON.parse(configNode.textContent);
+  var PAGE = config.page;
+  var SID = config.session_id;
+  var STAFF = !!config.staff;
+  var ATTENDEE = config.role === "attendee";
+  var ZONE = document.body.getAttribute("data-viewer-tz") || undefined;
+
+  var RETRYABLE = { rate_limited: true, internal_error: true, unauthorized: true, timeout: true };
+  var ACK_TIMEOUT = 8000;
+  var STATE_TEXT = { queued: "queued", sending: "sending…", sent: "sent", failed: "not sent" };
+
+  // ------------------------------------------------------------ storage (never fatal)
+
+  var keyBase = "cloudfair." + config.user_id + "." + SID + ".";
+  function load(store, name, fallback) {
+    try {
+      var raw = store.getItem(keyBase + name);
+      return raw ? JSON.parse(raw) : fallback;
+    } catch (e) { return fallback; }
+  }
+  function save(store, name, value) {
+    try { store.setItem(keyBase + name, JSON.stringify(value)); } catch (e) { /* private mode: memory only */ }
+  }
+  var local = window.localStorage, session = window.sessionStorage;
+
+  // ------------------------------------------------------------ state
+
+  var lastSeq = config.seq;  // the page was drawn at this seq
+  var joined = false, buffered = [];
+  var questions = {};  // id -> question dict
+  var voted = load(local, "voted", {});
+  var mine = load(local, "mine", {});  // client_id -> true for questions this person asked
+  config.questions.forEach(function (q) { questions[q.id] = q; });
+
+  function rememberSeq(seq) {
+    if (typeof seq === "number" && seq > lastSeq) lastSeq = seq;
+    save(session, "seq", lastSeq);
+  }
+  window.addEventListener("pageshow", function (event) {
+    // Restored from the back-forward cache: the page is as it was when left, at the stored seq.
+    if (event.persisted) lastSeq = Math.max(lastSeq, load(session, "seq", lastSeq));
+  });
+  rememberSeq(lastSeq);
+
+  // ------------------------------------------------------------ small helpers
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+  function byId(id) { return document.getElementById(id); }
+  function plural(n, one, many) { return n + " " + (n === 1 ? one : many); }
+  function clock(iso) {
+    try {
+      return new Intl.DateTimeFormat("en-GB", { timeZone: ZONE, hour: "2-digit", minute: "2-digit", hour12: false })
+        .format(new Date(iso));
+    } catch (e) { return ""; }
+  }
+  function newClientId() {
+    if (window.crypto && typeof window.crypto.randomUUID === "function") return window.crypto.randomUUID();
+    var bytes = new Uint8Array(16);
+    if (window.crypto && window.crypto.getRandomValues) window.crypto.getRandomValues(bytes);
+    else for (var i = 0; i < 16; i++) bytes[i] = Math.floor(Math.random() * 256);
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    var hex = Array.prototype.map.call(bytes, function (b) { return (b + 0x100).toString(16).slice(1); }).join("");
+    return hex.slice(0, 8) + "-" + hex.slice(8, 12) + "-" + hex.slice(12, 16) + "-" + hex.slice(16, 20) + "-" + hex.slice(20);
+  }
+  function announce(id, text) {
+    var node = byId(id);
+    if (!node) return;
+    node.textContent = "";
+    window.setTimeout(function () { node.textContent = text; }, 50);
+  }
+
+  // ------------------------------------------------------------ connection state
+
+  var connNode = byId("live-conn");
+  var connected = false;
+  function showConnection() {
+    if (!connNode) return;
+    var queued = outbox().length;
+    var state, text;
+    if (connected) { state = "connected"; text = "connected"; }
+    else if (queued) { state = "offline"; text = "offline — " + queued + " queued"; }
+    else { state = "reconnecting"; text = "reconnecting…"; }
+    connNode.setAttribute("data-state", state);
+    connNode.querySelector(".live-conn-text").textContent = text;
+  }
+  function showPresence(count) {
+    var node = byId("live-presence"), label = byId("live-presence-label");
+    if (node) node.textContent = String(count);
+    if (label) label.textContent = count === 1 ? "person here" : "people here";
+  }
+
+  // ------------------------------------------------------------ questions
+
+  function ordered() {
+    return Object.keys(questions).map(function (id) { return questions[id]; }).sort(function (a, b) {
+      if (a.pinned !== b.pinned) return a.pinned ? -1 : 1;
+      if (a.votes !== b.votes) return b.votes - a.votes;
+      var ta = Date.parse(a.created_at), tb = Date.parse(b.created_at);
+      if (ta !== tb) return ta - tb;
+      return a.id - b.id;
+    });
+  }
+
+  function visible(q) {
+    if (PAGE === "projector") return q.status === "open";
+    return STAFF || q.status !== "hidden";
+  }
+
+  function questionItem(q) {
+    var li = el("li", "question status-" + q.status + (q.pinned ? " pinned" : ""));
+    li.setAttribute("data-id", q.id);
+    var text = el("p", "q-text");
+    if (q.text === null || q.text === undefined) text.appendChild(el("em", "muted", "Hidden by a moderator"));
+    else text.textContent = q.text;
+    li.appendChild(text);
+
+    var meta = el("p", "q-meta");
+    if (q.pinned) { meta.appendChild(el("span", "badge badge-pinned", "pinned")); meta.appendChild(document.createTextNode(" ")); }
+    if (q.status !== "open" && PAGE !== "projector") {
+      meta.appendChild(el("span", "badge badge-" + q.status, q.status));
+      meta.appendChild(document.createTextNode(" "));
+    }
+    if (PAGE === "projector") {
+      meta.appendChild(el("span", "q-author", q.organisation || ""));
+    } else {
+      meta.appendChild(el("span", "q-author", (q.author || "") + (q.organisation ? ", " + q.organisation : "")));
+      meta.appendChild(document.createTextNode(" · "));
+      var time = el("time", null, clock(q.created_at));
+      time.setAttribute("datetime", q.created_at);
+      meta.appendChild(time);
+    }
+    meta.appendChild(document.createTextNode(" · "));
+    meta.appendChild(el("span", "q-votes", plural(q.votes, "vote", "votes")));
+    if (mine[q.client_id] && PAGE === "room") {
+      meta.appendChild(document.createTextNode(" · "));
+      meta.appendChild(el("span", "item-state state-sent", "your question · sent"));
+    }
+    li.appendChild(meta);
+
+    if (PAGE === "room" && ATTENDEE && q.status !== "hidden" && !mine[q.client_id]) {
+      var actions = el("div", "q-actions");
+      var done = !!voted[q.id];
+      var vote = el("button", "button vote", done ? "Voted" : "Vote");
+      vote.type = "button";
+      vote.setAttribute("aria-pressed", done ? "true" : "false");
+      vote.setAttribute("aria-label", (done ? "You voted for: " : "Vote for: ") + (q.text || "this question"));
+      vote.setAttribute("data-focus-key", "vote-" + q.id);
+      vote.disabled = done;
+      vote.addEventListener("click", function () { sendVote(q.id, vote); });
+      actions.appendChild(vote);
+      actions.appendChild(el("span", "item-state", ""));
+      li.appendChild(actions);
+    }
+    if (PAGE === "moderate") {
+      var tools = el("div", "q-actions");
+      var choices = [];
+      if (q.status !== "answered" && q.status !== "hidden") choices.push(["answer", "Mark answered"]);
+      if (q.status !== "hidden") choices.push(["hide", "Hide"]);
+      if (q.status !== "hidden") choices.push(q.pinned ? ["unpin", "Unpin"] : ["pin", "Pin"]);
+      choices.forEach(function (choice) {
+        var button = el("button", "button small-button", choice[1]);
+        button.type = "button";
+        button.setAttribute("data-action", choice[0]);
+        button.setAttribute("data-focus-key", choice[0] + "-" + q.id);
+        button.setAttribute("aria-label", choice[1] + ": " + (q.text || "question " + q.id));
+        button.addEventListener("click", function () { sendModeration(q.id, choice[0], button); });
+        tools.appendChild(button);
+      });
+      tools.appendChild(el("span", "item-state", ""));
+      li.appendChild(tools);
+    }
+    return li;
+  }
+
+  function drawQuestions() {
+    var list = byId("questions");
+    if (!list) return;
+    var focusKey = document.activeElement && list.contains(document.activeElement)
+      ? document.activeElement.getAttribute("data-focus-key") : null;
+    var shown = ordered().filter(visible);
+    if (PAGE === "projector") shown = shown.slice(0, config.projector_questions);
+    var fragment = document.createDocumentFragment();
+    shown.forEach(function (q) { fragment.appendChild(questionItem(q)); });
+    list.textContent = "";
+    list.appendChild(fragment);
+    var empty = byId("questions-empty");
+    if (empty) empty.hidden = shown.length > 0;
+    if (focusKey) {
+      var again = list.querySelector('[data-focus-key="' + focusKey + '"]');
+      if (again && !again.disabled) again.focus();
+      else {
+        var item = list.querySelector('[data-id="' + focusKey.split("-").pop() + '"]');
+        if (item) { item.setAttribute("tabindex", "-1"); item.focus(); }
+      }
+    }
+  }
+
+  function applyQuestion(q, fromServerEvent) {
+    var known = questions[q.id];
+    var merged = {};
+    var key;
+    if (known) for (key in known) merged[key] = known[key];
+    for (key in q) {
+      // The room's copy of a hidden question carries no text; staff keep the text they had.
+      if ((key === "text" || key === "author" || key === "organisation") && q[key] === null && STAFF && known) continue;
+      if (key !== "seq" && key !== "session_id") merged[key] = q[key];
+    }
+    questions[q.id] = merged;
+    if (!known && fromServerEvent && visible(merged) && merged.text) {
+      announce("qa-announce", "New question" + (merged.organisation ? " from " + merged.organisation : "") + ": " + merged.text);
+    }
+  }
+
+  // ------------------------------------------------------------ interest counts and the staff feed
+
+  function setCount(projectId, count) {
+    document.querySelectorAll('[data-count-for="' + projectId + '"]').forEach(function (node) {
+      node.textContent = String(count);
+      var label = node.parentNode.querySelector(".count-label");
+      if (label) label.textContent = count === 1 ? "organisation" : "organisations";
+    });
+  }
+
+  function addInterest(data) {
+    var feed = byId("interest-feed");
+    if (!feed || feed.querySelector('[data-interest-id="' + data.id + '"]')) return;
+    var li = el("li", "interest card new");
+    li.setAttribute("data-interest-id", data.id);
+    li.setAttribute("data-client-id", data.client_id);
+    var head = el("p");
+    head.appendChild(el("strong", "i-org", data.organisation));
+    if (data.city) { head.appendChild(document.createTextNode(" ")); head.appendChild(el("span", "i-city muted", "(" + data.city + ")")); }
+    head.appendChild(document.createTextNode(" · "));
+    head.appendChild(el("span", "i-level badge badge-level-" + data.level, config.levels[data.level] || data.level));
+    li.appendChild(head);
+    var line = el("p", "small");
+    line.appendChild(el("span", "i-project", config.projects[String(data.project_id)] || ""));
+    line.appendChild(document.createTextNode(" · "));
+    line.appendChild(el("span", "i-user", data.user || ""));
+    line.appendChild(document.createTextNode(" · "));
+    var time = el("time", null, clock(data.created_at));
+    time.setAttribute("datetime", data.created_at);
+    line.appendChild(time);
+    li.appendChild(line);
+    if (data.note) li.appendChild(el("p", "i-note", data.note));
+    feed.insertBefore(li, feed.firstChild);
+    var empty = byId("interest-empty");
+    if (empty) empty.hidden = true;
+    announce("interest-announce", data.organisation + ": " + (config.levels[data.level] || data.level));
+  }
+
+  // ------------------------------------------------------------ server events
+
+  function applyEvent(name, data) {
+    if (name === "presence") { showPresence(data.count); return; }  // carries seq, does not advance it
+    if (typeof data.seq === "number" && data.seq <= lastSeq) return;
+    if (name === "question") { applyQuestion(data, true); drawQuestions(); }
+    else if (name === "interest_count") setCount(data.project_id, data.count);
+    else if (name === "interest") addInterest(data);
+    rememberSeq(data.seq);
+  }
+
+  function onLive(name) {
+    return function (data) {
+      if (!data || data.session_id !== SID) return;
+      if (!joined && name !== "presence") { buffered.push([name, data]); return; }
+      applyEvent(name, data);
+    };
+  }
+
+  // ------------------------------------------------------------ the outbox
+
+  function outbox() { return load(local, "outbox", []); }
+  function storeOutbox(items) { save(local, "outbox", items); }
+  function history() { return load(local, "sent", []); }
+  var inFlight = {};  // client_id -> attempt number
+  var attempts = {};  // client_id -> failed attempts, for the back-off
+  var retryTimer = null;
+
+  function put(item) {
+    var items = outbox();
+    items.push(item);
+    storeOutbox(items);  // stored before it is sent: a closed lid loses nothing
+    showConnection();
+  }
+  function take(clientId) {
+    storeOutbox(outbox().filter(function (item) { return item.client_id !== clientId; }));
+    delete inFlight[clientId];
+    delete attempts[clientId];
+    showConnection();
+  }
+  function remember(item, state, message) {
+    var items = history().filter(function (h) { return h.client_id !== item.client_id; });
+    items.push({ kind: item.kind, client_id: item.client_id, data: item.data, state: state, message: message || "" });
+    save(local, "sent", items.slice(-30));
+  }
+
+  function itemState(item, state, message) {
+    var node = document.querySelector('[data-outbox-id="' + item.client_id + '"]');
+    if (!node) node = drawOutboxItem(item);
+    if (!node) return;
+    node.setAttribute("data-state", state);
+    var label = node.querySelector(".item-state");
+    label.className = "item-state state-" + state;
+    label.textContent = message ? STATE_TEXT[state] + ": " + message : STATE_TEXT[state];
+  }
+
+  function drawOutboxItem(item) {
+    var list;
+    if (item.kind === "ask") list = byId("my-pending");
+    else {
+      var form = document.querySelector('.interest-form[data-project-id="' + item.data.project_id + '"]');
+      list = form && form.querySelector(".my-interests");
+    }
+    if (!list) return null;
+    var li = el("li", "outbox-item");
+    li.setAttribute("data-outbox-id", item.client_id);
+    if (item.kind === "ask") li.appendChild(el("span", "outbox-text", item.data.text));
+    else {
+      li.appendChild(el("span", "outbox-text", config.levels[item.data.level] || item.data.level));
+      if (item.data.note) li.appendChild(el("span", "muted", " — " + item.data.note));
+    }
+    li.appendChild(document.createTextNode(" "));
+    li.appendChild(el("span", "item-state", ""));
+    list.appendChild(li);
+    return li;
+  }
+
+  function flush() {
+    if (!connected || !joined) return;
+    outbox().forEach(send);
+  }
+
+  function scheduleRetry(item) {
+    var n = (attempts[item.client_id] || 0) + 1;
+    attempts[item.client_id] = n;
+    var delay = Math.min(30000, 1000 * Math.pow(2, n - 1)) + Math.floor(Math.random() * 500);
+    if (retryTimer) window.clearTimeout(retryTimer);
+    retryTimer = window.setTimeout(function () { retryTimer = null; flush(); }, delay);
+  }
+
+  function send(item) {
+    if (inFlight[item.client_id]) return;
+    if (!connected) { itemState(item, "queued"); return; }
+    var attempt = (inFlight[item.client_id] = Date.now());
+    itemState(item, "sending");
+    var event = item.kind === "ask" ? "ask" : "express_interest";
+    socket.timeout(ACK_TIMEOUT).emit(event, item.data, function (err, ack) {
+      if (inFlight[item.client_id] !== attempt) return;  // a later attempt owns this item now
+      delete inFlight[item.client_id];
+      if (err || !ack) { itemState(item, "queued"); scheduleRetry(item); return; }
+      if (ack.ok) {
+        take(item.client_id);
+        remember(item, "sent");
+        if (item.kind === "ask") {
+          var li = document.querySelector('[data-outbox-id="' + item.client_id + '"]');
+          if (li) li.parentNode.removeChild(li);
+          mine[item.client_id] = true;
+          save(local, "mine", mine);
+          applyQuestion(ack.question, false);
+          drawQuestions();
+          say("ask-status", "Your question is sent.");
+        } else {
+          itemState(item, "sent");
+        }
+        return;
+      }
+      var code = ack.error && ack.error.code;
+      var message = (ack.error && ack.error.message) || "Refused.";
+      if (RETRYABLE[code]) { itemState(item, "queued", message); scheduleRetry(item); return; }
+      take(item.client_id);  // the server will never take it: say why and let it go
+      remember(item, "failed", message);
+      itemState(item, "failed", fieldMessage(ack.error) || message);
+    });
+  }
+
+  function fieldMessage(error) {
+    var fields = error && error.details && error.details.fields;
+    if (!fields) return "";
+    return Object.keys(fields).map(function (k) { return [].concat(fields[k]).join(" "); }).join(" ");
+  }
+
+  function say(id, text, isError) {
+    var node = byId(id);
+    if (!node) return;
+    node.textContent = text;
+    node.classList.toggle("error", !!isError);
+  }
+
+  // ------------------------------------------------------------ votes and moderation (not queued)
+
+  function sendVote(questionId, button) {
+    var state = button.parentNode.querySelector(".item-state");
+    if (!connected) { state.textContent = "offline — try again when connected"; return; }
+    button.disabled = true;
+    state.textContent = "sending…";
+    socket.timeout(ACK_TIMEOUT).emit("vote", { question_id: questionId }, function (err, ack) {
+      if (err || !ack) { button.disabled = false; state.textContent = "not sent — try again"; return; }
+      if (!ack.ok) {
+        button.disabled = false;
+        state.textContent = (ack.error && ack.error.message) || "Refused.";
+        return;
+      }
+      voted[questionId] = true;
+      save(local, "voted", voted);
+      applyQuestion(ack.question, false);
+      drawQuestions();
+    });
+  }
+
+  function sendModeration(questionId, action, button) {
+    var state = button.parentNode.querySelector(".item-state");
+    if (!connected) { state.textContent = "offline — try again when connected"; return; }
+    button.disabled = true;
+    state.textContent = "sending…";
+    socket.timeout(ACK_TIMEOUT).emit("moderate", { question_id: questionId, action: action }, function (err, ack) {
+      if (err || !ack) { button.disabled = false; state.textContent = "not sent — try again"; return; }
+      if (!ack.ok) { button.disabled = false; state.textContent = (ack.error && ack.error.message) || "Refused."; return; }
+      applyQuestion(ack.question, false);
+      drawQuestions();
+      say("moderate-status", "Done: " + action + ".");
+    });
+  }
+
+  // ------------------------------------------------------------ forms
+
+  var askForm = byId("ask-form");
+  if (askForm) {
+    var textarea = byId("ask-text");
+    var counter = byId("ask-count");
+    var max = config.max_chars;
+    var showCount = function () {
+      var n = textarea.value.length;
+      counter.textContent = n.toLocaleString("en") + " / " + max.toLocaleString("en") + " characters";
+      counter.classList.toggle("error", n > max - 50);
+    };
+    textarea.addEventListener("input", showCount);
+    textarea.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) { event.preventDefault(); askForm.requestSubmit(); }
+    });
+    askForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var text = textarea.value.trim();
+      if (!text) { say("ask-status", "Write a question first.", true); textarea.focus(); return; }
+      if (text.length > max) { say("ask-status", "A question has at most " + max.toLocaleString("en") + " characters.", true); return; }
+      var clientId = newClientId();
+      var item = { kind: "ask", client_id: clientId, data: { session_id: SID, text: text, client_id: clientId } };
+      put(item);
+      textarea.value = "";
+      showCount();
+      say("ask-status", connected ? "" : "You are offline; your question is queued and will be sent.");
+      drawOutboxItem(item);
+      send(item);
+    });
+  }
+
+  document.querySelectorAll(".interest-form").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var clientId = newClientId();
+      var note = form.querySelector('[name="note"]');
+      var item = {
+        kind: "interest", client_id: clientId,
+        data: {
+          session_id: SID, project_id: parseInt(form.getAttribute("data-project-id"), 10),
+          level: form.querySelector('[name="level"]').value, note: note.value.trim(),
+          client_id: clientId, at: new Date().toISOString()
+        }
+      };
+      put(item);
+      note.value = "";
+      drawOutboxItem(item);
+      send(item);
+    });
+  });
+
+  // Page load: what this person sent before (kept for a while) and what still waits to be sent.
+  history().forEach(function (h) {
+    if (h.kind === "interest") itemState(h, h.state === "failed" ? "failed" : "sent", h.message);
+  });
+  outbox().forEach(function (item) { drawOutboxItem(item); itemState(item, "queued"); });
+
+  // ------------------------------------------------------------ the connection
+
+  var socket = io("/live", { reconnectionDelay: 1000, reconnectionDelayMax: 10000 });
+  ["question", "presence", "interest_count", "interest"].forEach(function (name) { socket.on(name, onLive(name)); });
+
+  function join() {
+    joined = false;
+    socket.timeout(ACK_TIMEOUT).emit("join", { session_id: SID, since_seq: lastSeq }, function (err, ack) {
+      if (err || !ack) { if (socket.connected) window.setTimeout(join, 2000); return; }
+      if (!ack.ok) { say("ask-status", (ack.error && ack.error.message) || "Could not join the room.", true); return; }
+      if (ack.questions) {  // the full state: too far behind, or the first join
+        questions = {};
+        ack.questions.forEach(function (q) { questions[q.id] = q; });
+        lastSeq = ack.seq;
+        rememberSeq(ack.seq);
+      } else {
+        (ack.events || []).forEach(function (e) { applyEvent(e.event, e.data); });
+        rememberSeq(ack.seq);
+      }
+      Object.keys(ack.interest_counts || {}).forEach(function (id) { setCount(id, ack.interest_counts[id]); });
+      if (typeof ack.presence === "number") showPresence(ack.presence);
+      joined = true;
+      var waiting = buffered;
+      buffered = [];
+      waiting.forEach(function (pair) { applyEvent(pair[0], pair[1]); });
+      drawQuestions();
+      flush();
+    });
+  }
+
+  socket.on("connect", function () {
+    connected = true;
+    showConnection();
+    join();
+  });
+  socket.on("disconnect", function () {
+    connected = false;
+    joined = false;
+    inFlight = {};  // unanswered sends are resent after the next join
+    outbox().forEach(function (item) { itemState(item, "queued"); });
+    showConnection();
+  });
+  socket.on("connect_error", function (error) {
+    connected = false;
+    showConnection();
+    if (error && error.data && error.data.code === "unauthorized") say("ask-status", "Log in again to take part.", true);
+  });
+  // The browser knows first when the network goes: don't wait for the ping to time out.
+  window.addEventListener("offline", function () { if (socket.connected) socket.disconnect(); showConnection(); });
+  window.addEventListener("online", function () { if (!socket.connected) socket.connect(); });
+
+  drawQuestions();
+  showConnection();
+})();

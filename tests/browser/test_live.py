@@ -1,0 +1,234 @@
+"""The live room in Chromium against the real server (`flask run`, Socket.IO in threading mode).
+
+Several people in separate browser contexts: questions reach the others without a reload, question text
+stays text, interest reaches the staff's feed and the room's counts, the outbox survives a reload while
+the connection is down and sends once, the keyboard is enough, a phone needs no sideways scrolling.
+Every journey writes text of its own (a random tag), so the tests pass in any order on the shared server.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+SESSION_TITLE = "Belgian wastewater membrane technology"  # Weber and Peeters pitch the membrane project
+PROJECT_TITLE = "Wastewater-treatment membrane technology"
+ORGANISER = "organiser@cloudfair.example"
+PRESENTER = "a.peeters@cloudfair.example"
+SJZ = "sjz@cloudfair.example"
+TS = "ts@cloudfair.example"
+XT = "xt@cloudfair.example"  # Xingtai: expresses interest only in the interest journey
+CFD = "cfd@cloudfair.example"  # Caofeidian: only in the offline journey
+PHONE = {"width": 390, "height": 844}
+
+
+def tag() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+@pytest.fixture(scope="module")
+def _cookies() -> dict:
+    return {}
+
+
+@pytest.fixture
+def page_as(new_page, log_in, live_server, _cookies):
+    """`page_as(email)`: a fresh context signed in as a demo account (the login form once per module)."""
+
+    def open_as(email: str, **options):
+        key = (live_server.url, email)
+        if key in _cookies:
+            return new_page(storage_state=_cookies[key], **options)
+        page = new_page(**options)
+        log_in(page, email)
+        _cookies[key] = page.context.storage_state()
+        return page
+
+    return open_as
+
+
+@pytest.fixture(scope="module")
+def membrane(live_server) -> dict:
+    """The membrane pitch of the published Europe fair, with its project, from the API."""
+    fairs = live_server.api("/api/v1/fairs?status=published&per_page=50")["items"]
+    [europe] = [f for f in fairs if f["title"].startswith("Europe")]
+    [session] = [s for s in live_server.api(f"/api/v1/fairs/{europe['id']}")["sessions"] if s["title"] == SESSION_TITLE]
+    [project] = [p for p in session["projects"] if p["title"] == PROJECT_TITLE]
+    return {"id": session["id"], "fair_id": europe["id"], "project_id": project["id"]}
+
+
+def enter(page, membrane, which: str = "live"):
+    page.goto(f"/sessions/{membrane['id']}/{which}")
+    expect(page.locator("#live-conn")).to_have_attribute("data-state", "connected")
+    expect(page.locator("#live-conn")).to_have_text(re.compile("connected"))
+    return page
+
+
+def ask(page, text: str):
+    page.get_by_label("Your question", exact=True).fill(text)
+    page.get_by_role("button", name="Ask", exact=True).click()
+
+
+def question(page, text: str):
+    return page.locator("#questions .question").filter(has_text=text)
+
+
+def interest_form(page, membrane):
+    return page.locator(f'.interest-form[data-project-id="{membrane["project_id"]}"]')
+
+
+def test_a_question_reaches_another_attendee_without_a_reload(page_as, membrane, screenshot):
+    asker, listener = enter(page_as(SJZ), membrane), enter(page_as(TS), membrane)
+    listener.evaluate("window.__loaded = true")  # gone if the page reloads
+    text = f"When could a pilot plant start in Luancheng? ({tag()})"
+
+    ask(asker, text)
+
+    expect(question(listener, text)).to_be_visible()
+    expect(question(asker, text)).to_contain_text("sent")
+    assert listener.evaluate("window.__loaded") is True
+    expect(listener.locator("#live-presence")).not_to_have_text("0")
+    expect(listener.locator("#qa-announce")).to_contain_text(text)
+    screenshot(asker, "live-room")
+
+
+def test_question_html_shows_as_text_and_never_runs(page_as, membrane):
+    asker, listener = enter(page_as(SJZ), membrane), enter(page_as(TS), membrane)
+    text = f'<img src=x onerror="window.__xss=1"> <b>{tag()}</b>'
+
+    ask(asker, text)
+
+    expect(question(listener, text).locator(".q-text")).to_have_text(text)
+    assert listener.locator("#questions img").count() == 0
+    listener.reload()  # drawn by the server this time
+    expect(question(listener, text).locator(".q-text")).to_have_text(text)
+    for page in (asker, listener):
+        assert page.evaluate("typeof window.__xss") == "undefined"
+
+
+@pytest.mark.parametrize("staff", [PRESENTER, ORGANISER])
+def test_interest_reaches_the_staff_feed_and_the_rooms_count(page_as, membrane, staff, screenshot):
+    desk = enter(page_as(staff), membrane, "moderate")
+    watcher = enter(page_as(TS), membrane)
+    attendee = enter(page_as(XT), membrane)
+    count = watcher.locator(f'[data-count-for="{membrane["project_id"]}"]')
+    before = int(count.inner_text())
+    note = f"Xingtai has serviced land by the river ({tag()})"
+
+    form = interest_form(attendee, membrane)
+    form.get_by_label("How interested?").select_option(label="I'd like a site visit")
+    form.get_by_label("Note (optional)").fill(note)
+    form.get_by_role("button", name="I'm interested").click()
+
+    sent = form.locator(".my-interests li").filter(has_text=note)
+    expect(sent.locator(".item-state")).to_have_text("sent")
+    client_id = sent.get_attribute("data-outbox-id")
+    entry = desk.locator(f'#interest-feed [data-client-id="{client_id}"]')
+    expect(entry).to_contain_text("Xingtai Commerce Bureau")
+    expect(entry).to_contain_text("(Xingtai)")
+    expect(entry).to_contain_text("I'd like a site visit")
+    expect(entry).to_contain_text(note)
+    if before == 0:  # Xingtai's first interest in the project: one more organisation
+        expect(count).to_have_text("1")
+    else:
+        expect(count).to_have_text(re.compile(rf"^{before}$|^{before + 1}$"))
+    if staff == ORGANISER:
+        screenshot(desk, "moderation")
+
+
+def test_interest_sent_while_offline_waits_in_the_outbox_through_a_reload_and_is_sent_once(
+        page_as, membrane):
+    page = enter(page_as(CFD), membrane)
+    note = f"Caofeidian port land ({tag()})"
+
+    page.route("**/socket.io/**", lambda route: route.abort())  # no new connection gets through
+    page.context.set_offline(True)
+    expect(page.locator("#live-conn")).not_to_have_attribute("data-state", "connected")
+    form = interest_form(page, membrane)
+    form.get_by_label("How interested?").select_option("meeting")
+    form.get_by_label("Note (optional)").fill(note)
+    form.get_by_role("button", name="I'm interested").click()
+
+    item = form.locator(".my-interests li").filter(has_text=note)
+    expect(item.locator(".item-state")).to_have_text("queued")
+    expect(page.locator("#live-conn")).to_have_text(re.compile("offline — 1 queued"))
+    client_id = item.get_attribute("data-outbox-id")
+
+    # The page itself can only reload with the network back; the live connection stays blocked.
+    page.context.set_offline(False)
+    page.reload()
+    item = interest_form(page, membrane).locator(f'[data-outbox-id="{client_id}"]')
+    expect(item.locator(".item-state")).to_have_text("queued")
+    expect(page.locator("#live-conn")).to_have_text(re.compile("offline — 1 queued"))
+    stored = page.evaluate("JSON.stringify(Object.keys(localStorage).map(k => localStorage.getItem(k)))")
+    assert client_id in stored
+
+    page.unroute("**/socket.io/**")
+    expect(item.locator(".item-state")).to_have_text("sent", timeout=30_000)
+    expect(page.locator("#live-conn")).to_have_text("connected")
+    assert "outbox" not in page.evaluate(
+        "Object.keys(localStorage).filter(k => k.endsWith('.outbox') && localStorage.getItem(k) !== '[]').join()")
+
+    desk = enter(page_as(ORGANISER), membrane, "moderate")
+    expect(desk.locator(f'#interest-feed [data-client-id="{client_id}"]')).to_have_count(1)
+    expect(desk.locator("#interest-feed .interest").filter(has_text=note)).to_have_count(1)
+
+
+def test_asking_works_with_the_keyboard_alone(page_as, membrane):
+    page = enter(page_as(SJZ), membrane)
+    text = f"Asked without a mouse ({tag()})"
+
+    for _ in range(80):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "ask-text":
+            break
+    else:
+        pytest.fail("Tab never reached the question box")
+    page.keyboard.type(text)
+    expect(page.locator("#ask-count")).to_have_text(f"{len(text)} / 1,000 characters")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "ask-button"
+    page.keyboard.press("Enter")
+    expect(question(page, text)).to_be_visible()
+
+    second = f"And a second one, sent with the space bar ({tag()})"
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.type(second)
+    page.keyboard.press("Tab")
+    page.keyboard.press(" ")
+    expect(question(page, second)).to_be_visible()
+
+
+def test_live_room_fits_a_phone_without_sideways_scrolling(page_as, membrane):
+    page = enter(page_as(SJZ, viewport=PHONE, is_mobile=True, has_touch=True), membrane)
+
+    width = page.evaluate("document.documentElement.scrollWidth")
+
+    assert width <= PHONE["width"], f"the live room is {width}px wide on a 390px phone"
+
+
+def test_projector_shows_new_questions_by_itself(page_as, membrane, screenshot):
+    projector = page_as(PRESENTER)
+    enter(projector, membrane, "projector")
+    asker = enter(page_as(TS), membrane)
+    text = f"Which Hebei parks already treat textile wastewater? ({tag()})"
+
+    ask(asker, text)
+
+    expect(projector.locator("#questions").filter(has_text=text)).to_be_visible()
+    screenshot(projector, "projector")
+
+
+def test_agenda_rows_link_to_the_live_room(page_as, membrane):
+    page = page_as(SJZ)
+    page.goto(f"/fairs/{membrane['fair_id']}")
+
+    page.get_by_role("link", name=f"Live room: {SESSION_TITLE}").click()
+
+    expect(page).to_have_url(re.compile(rf"/sessions/{membrane['id']}/live$"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text(SESSION_TITLE)
