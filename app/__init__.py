@@ -88,7 +88,26 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
         )
         return response
 
+    _maybe_run_scheduler(app)
     return app
+
+
+def _maybe_run_scheduler(app: Flask) -> None:
+    """Development only: `RUN_SCHEDULER_IN_PROCESS=1 make run` runs the jobs inside the web process."""
+    if not app.config.get("RUN_SCHEDULER_IN_PROCESS") or app.testing:
+        return
+    if not app.config.get("DEVELOPMENT"):
+        logging.getLogger(__name__).warning("RUN_SCHEDULER_IN_PROCESS is for development; run `flask scheduler`.")
+        return
+    import sys
+
+    if "run" not in sys.argv[1:]:
+        return  # `flask db upgrade`, `flask scheduler` …: not the web process
+    if os.environ.get("WERKZEUG_RUN_MAIN") != "true" and app.debug:
+        return  # the reloader's parent process: the child runs the jobs
+    from .jobs import make_scheduler
+
+    make_scheduler(app, background=True).start()
 
 
 def _init_socketio(app: Flask) -> None:

@@ -6,7 +6,7 @@ import sys
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from .errors import ServiceError
 
@@ -56,3 +56,27 @@ def demo_seed_command():
 def register_cli(app: Flask) -> None:
     app.cli.add_command(user_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(scheduler_cli)
+
+
+@click.command("scheduler")
+@click.option("--run-due", is_flag=True, help="Run every job that is due now, once, and exit.")
+@with_appcontext
+def scheduler_cli(run_due: bool) -> None:
+    """The scheduler process: reminders, status changes, series fairs, mail, heartbeat."""
+    from flask import current_app
+
+    from .jobs import make_scheduler
+    from .jobs import run_due as run_all
+
+    app = current_app._get_current_object()
+    if run_due:
+        for job_id, result in run_all(app).items():
+            click.echo(f"{job_id}: {result}")
+        return
+    scheduler = make_scheduler(app)
+    click.echo("CloudFair scheduler running; Ctrl+C to stop.")
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass

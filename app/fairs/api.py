@@ -170,3 +170,47 @@ def list_registrations(args, fair_id):
     return page_body(items, total, args)
 
 
+
+
+# ---------------------------------------------------------------- series
+
+
+def _series_body() -> dict:
+    from flask import request
+
+    from ..errors import ValidationFailed
+
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ValidationFailed({"body": "Send a JSON object."})
+    return body
+
+
+@api.route("/series", methods=["POST"])
+@allow("organiser")
+@api.response(201, description="the series with its coming dates and DST warnings")
+def create_series():
+    """A monthly themed series: `{"title", "timezone", "rrule", "local_start", "minutes", "themes"}`
+    (`themes`: one `{"theme", "focus_countries", "focus_sectors"}` a month, in rotation)."""
+    from . import series
+
+    created = series.create_series(current_user, _series_body())
+    return series.series_dict(created)
+
+
+@api.route("/series", methods=["GET"])
+@allow("organiser")
+def list_series():
+    from . import series
+
+    items = [series.series_dict(s) for s in series.list_series(current_user)]
+    return {"items": items, "total": len(items), "page": 1, "per_page": len(items) or 1}
+
+
+@api.route("/series/<int:series_id>", methods=["GET"])
+@allow("organiser")
+def get_series(series_id):
+    """One series: the fairs it made, the coming dates in the host's and the focus countries' zones."""
+    from . import series
+
+    return series.series_dict(series.get_series(current_user, series_id))

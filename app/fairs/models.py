@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import JSON, Column, ForeignKey, Integer, String, Table, Text, Time, UniqueConstraint
+from sqlalchemy import JSON, Column, Date, ForeignKey, Integer, String, Table, Text, Time, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User
@@ -26,8 +26,32 @@ session_projects = Table(
 )
 
 
+class Series(db.Model):
+    """A monthly themed series: the scheduler makes each coming fair as a draft, once."""
+
+    __tablename__ = "series"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    #: The host's IANA zone: the recurrence and the local start time are in it.
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    #: An RFC 5545 RRULE, e.g. "FREQ=MONTHLY;BYDAY=2TH".
+    rrule: Mapped[str] = mapped_column(String(500))
+    local_start: Mapped[time] = mapped_column(Time)
+    minutes: Mapped[int] = mapped_column(Integer)
+    #: One {"theme", "focus_countries", "focus_sectors"} per occurrence, in rotation.
+    themes: Mapped[list[dict]] = mapped_column(JSON, default=list)
+    #: The first day the rule may fall on (local).
+    starts_on: Mapped[date] = mapped_column(Date)
+    capacity: Mapped[int | None] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Fair(db.Model):
     __tablename__ = "fairs"
+    __table_args__ = (UniqueConstraint("series_id", "series_occurrence", name="uq_fairs_series_id_series_occurrence"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(200))
@@ -53,6 +77,9 @@ class Fair(db.Model):
     presenter_day_end: Mapped[time] = mapped_column(Time, default=time(20, 0))
     #: Rises on every change to the fair or its sessions: the calendar ETag and SEQUENCE.
     revision: Mapped[int] = mapped_column(default=0)
+    #: The monthly series that made this fair, and the occurrence's local date ("YYYY-MM-DD").
+    series_id: Mapped[int | None] = mapped_column(ForeignKey("series.id", ondelete="SET NULL"), index=True)
+    series_occurrence: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

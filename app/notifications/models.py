@@ -23,3 +23,45 @@ class Notification(db.Model):
     link: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Reminder(db.Model):
+    """One reminder to one person for one occasion. The unique key is the claim: the row is
+    inserted in the same transaction that records the notification and queues the mail, so a
+    restart, a second run or a second scheduler never sends it twice."""
+
+    __tablename__ = "reminders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Whom, what, which occasion: e.g. "session:12:24h:user:5", "report:2026-12:user:9".
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: Sent (the notification and the mail were queued) or dropped (overdue beyond the grace period).
+    outcome: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MailMessage(db.Model):
+    """The mail outbox: queued in the transaction that decided to send, delivered after it with
+    retries and back-off, so a failed send never blocks the others and a crash loses nothing."""
+
+    __tablename__ = "mail_messages"
+    __table_args__ = (Index("ix_mail_messages_pending", "sent_at", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    to_address: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(300))
+    text_body: Mapped[str] = mapped_column(String(20000))
+    html_body: Mapped[str] = mapped_column(String(60000))
+    #: An .ics file to attach, when the mail is about a session.
+    ics: Mapped[str | None] = mapped_column(String(60000))
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Set while a sender holds the message, so two senders do not both send it.
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,257 @@
+"""Monthly themed series: the recurrence, the theme rotation, the drafts the scheduler makes
+ahead (never twice), and the daylight-saving warnings for the focus countries' zones."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from babel.core import get_global
+from dateutil.relativedelta import relativedelta
+from dateutil.rrule import rrulestr
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..accounts.access import require_role
+from ..accounts.enums import Role
+from ..errors import NotFound, ValidationFailed
+from ..extensions import db
+from ..reference.services import check_country, check_sectors, check_timezone
+from ..types import utcnow
+from .enums import FairStatus
+from .models import Fair, Series, Track
+
+log = logging.getLogger(__name__)
+
+#: How far ahead the scheduler makes drafts.
+AHEAD_MONTHS = 3
+
+#: The zone to show for a country with several (the capital's or the most populous).
+MAIN_ZONES = {
+    "US": ["America/New_York", "America/Los_Angeles"], "CA": ["America/Toronto", "America/Vancouver"],
+    "RU": ["Europe/Moscow"], "AU": ["Australia/Sydney"], "BR": ["America/Sao_Paulo"], "MX": ["America/Mexico_City"],
+    "CN": ["Asia/Shanghai"], "KZ": ["Asia/Almaty"], "ID": ["Asia/Jakarta"], "ES": ["Europe/Madrid"],
+    "PT": ["Europe/Lisbon"], "DE": ["Europe/Berlin"], "NZ": ["Pacific/Auckland"], "CL": ["America/Santiago"],
+    "AR": ["America/Argentina/Buenos_Aires"], "GB": ["Europe/London"], "FR": ["Europe/Paris"], "NL": ["Europe/Amsterdam"],
+}
+
+
+def zones_of(country: str) -> list[str]:
+    return MAIN_ZONES.get(country) or (get_global("territory_zones").get(country) or [])[:1]
+
+
+# ---------------------------------------------------------------- checking
+
+
+def _check(data: dict, current: Series | None = None) -> dict:
+    errors: dict[str, str] = {}
+    out: dict = {}
+
+    def take(field, check):
+        if field in data:
+            try:
+                out[field] = check(data[field])
+            except ValidationFailed as exc:
+                errors.update({k: " ".join(v) for k, v in exc.fields.items()})
+
+    def title(value):
+        value = value.strip() if isinstance(value, str) else ""
+        if not 1 <= len(value) <= 200:
+            raise ValidationFailed({"title": "Give a title of 1 to 200 characters."})
+        return value
+
+    def local_start(value):
+        try:
+            return value if isinstance(value, time) else time.fromisoformat(str(value))
+        except ValueError:
+            raise ValidationFailed({"local_start": "Give the local start time as HH:MM."}) from None
+
+    def minutes(value):
+        if not isinstance(value, int) or isinstance(value, bool) or not 30 <= value <= 720:
+            raise ValidationFailed({"minutes": "A fair lasts 30 to 720 minutes."})
+        return value
+
+    def starts_on(value):
+        try:
+            return value if isinstance(value, date) else date.fromisoformat(str(value))
+        except ValueError:
+            raise ValidationFailed({"starts_on": "Give a date as YYYY-MM-DD."}) from None
+
+    def themes(value):
+        if not isinstance(value, list) or not value or len(value) > 24:
+            raise ValidationFailed({"themes": "Give 1 to 24 themes, one a month in rotation."})
+        checked = []
+        for n, theme in enumerate(value):
+            if not isinstance(theme, dict) or not isinstance(theme.get("theme"), str) or not theme["theme"].strip():
+                raise ValidationFailed({f"themes[{n}].theme": "Each month needs a theme."})
+            countries = theme.get("focus_countries") or []
+            sectors = theme.get("focus_sectors") or []
+            if not isinstance(countries, list) or not isinstance(sectors, list):
+                raise ValidationFailed({f"themes[{n}]": "Focus countries and sectors are lists of codes."})
+            checked.append({
+                "theme": theme["theme"].strip()[:300],
+                "focus_countries": [check_country(c, f"themes[{n}].focus_countries") for c in countries],
+                "focus_sectors": check_sectors(sectors, f"themes[{n}].focus_sectors"),
+            })
+        return checked
+
+    def capacity(value):
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+            raise ValidationFailed({"capacity": "Give a positive number or nothing."})
+        return value
+
+    if current is None:
+        for field in ("title", "rrule", "local_start", "minutes", "themes"):
+            if data.get(field) in (None, "", []):
+                errors[field] = "This field is required."
+    take("title", title)
+    take("timezone", lambda v: check_timezone(v or "Asia/Shanghai"))
+    take("local_start", local_start)
+    take("minutes", minutes)
+    take("starts_on", starts_on)
+    take("themes", themes)
+    take("capacity", capacity)
+    if "rrule" in data and "rrule" not in errors:
+        out["rrule"] = _check_rrule(data["rrule"])
+    if errors:
+        raise ValidationFailed(errors)
+    return out
+
+
+def _check_rrule(value) -> str:
+    text = value.strip() if isinstance(value, str) else ""
+    if text.upper().startswith("RRULE:"):
+        text = text[6:]
+    if not text or "\n" in text or "DTSTART" in text.upper():
+        raise ValidationFailed({"rrule": "Give one RFC 5545 RRULE, e.g. FREQ=MONTHLY;BYDAY=2TH."})
+    try:
+        rule = rrulestr(text, dtstart=datetime(2026, 1, 1))
+        first = rule[0] if rule.count() != 0 else None
+    except (ValueError, TypeError, IndexError) as exc:
+        raise ValidationFailed({"rrule": f"This is not a valid RRULE: {exc}."}) from None
+    if first is None:
+        raise ValidationFailed({"rrule": "This rule never occurs."})
+    if "FREQ=SECONDLY" in text.upper() or "FREQ=MINUTELY" in text.upper() or "FREQ=HOURLY" in text.upper():
+        raise ValidationFailed({"rrule": "Fairs recur daily at most."})
+    return text
+
+
+# ---------------------------------------------------------------- writing and reading
+
+
+def create_series(actor, data: dict) -> Series:
+    require_role(actor, Role.ORGANISER)
+    values = _check({"timezone": data.get("timezone") or "Asia/Shanghai", **data})
+    values.setdefault("starts_on", utcnow().astimezone(ZoneInfo(values["timezone"])).date())
+    series = Series(created_by_id=actor.id, **values)
+    db.session.add(series)
+    db.session.commit()
+    return series
+
+
+def get_series(actor, series_id: int) -> Series:
+    require_role(actor, Role.ORGANISER)
+    series = db.session.get(Series, series_id)
+    if series is None:
+        raise NotFound("No such series.")
+    return series
+
+
+def list_series(actor) -> list[Series]:
+    require_role(actor, Role.ORGANISER)
+    return list(db.session.scalars(select(Series).order_by(Series.id)))
+
+
+def occurrences(series: Series, until: datetime, *, after: datetime | None = None) -> list[tuple[int, datetime]]:
+    """(index, local start) of each occurrence up to `until`, counting from `starts_on`."""
+    zone = ZoneInfo(series.timezone)
+    start = datetime.combine(series.starts_on, series.local_start)
+    rule = rrulestr(series.rrule, dtstart=start)
+    until_local = until.astimezone(zone).replace(tzinfo=None)
+    after_local = after.astimezone(zone).replace(tzinfo=None) if after else None
+    out = []
+    for index, moment in enumerate(rule):
+        if moment > until_local or index > 1000:
+            break
+        if after_local is None or moment >= after_local:
+            out.append((index, moment.replace(tzinfo=zone)))
+    return out
+
+
+def theme_for(series: Series, index: int) -> dict:
+    return series.themes[index % len(series.themes)]
+
+
+def coming(series: Series, now: datetime | None = None, months: int = AHEAD_MONTHS) -> list[tuple[int, datetime]]:
+    now = now or utcnow()
+    return occurrences(series, now + relativedelta(months=months), after=now)
+
+
+def make_due_fairs(now: datetime | None = None) -> list[Fair]:
+    """Drafts for every active series' occurrences in the coming months; each made once."""
+    now = now or utcnow()
+    made = []
+    for series in db.session.scalars(select(Series).where(Series.active.is_(True))):
+        existing = set(db.session.scalars(select(Fair.series_occurrence).where(Fair.series_id == series.id)))
+        for index, local in coming(series, now):
+            key = local.date().isoformat()
+            if key in existing:
+                continue
+            theme = theme_for(series, index)
+            starts = local.astimezone(ZoneInfo("UTC"))
+            fair = Fair(
+                title=f"{series.title}: {theme['theme']}", theme=theme["theme"],
+                focus_countries=theme["focus_countries"], focus_sectors=theme["focus_sectors"],
+                starts_at=starts, ends_at=starts + timedelta(minutes=series.minutes), timezone=series.timezone,
+                status=FairStatus.DRAFT, capacity=series.capacity, series_id=series.id, series_occurrence=key,
+                fair_day_start=time(8, 0), fair_day_end=time(20, 0), presenter_day_start=time(8, 0),
+                presenter_day_end=time(20, 0), revision=0,
+            )
+            fair.tracks = [Track(name="main", position=0)]
+            try:
+                with db.session.begin_nested():
+                    db.session.add(fair)
+            except IntegrityError:  # another scheduler made it first
+                continue
+            made.append(fair)
+    db.session.commit()
+    for fair in made:
+        log.info("Series %s: made draft fair %s for %s", fair.series_id, fair.id, fair.series_occurrence)
+    return made
+
+
+def dst_warnings(series: Series, dates: list[tuple[int, datetime]]) -> list[dict]:
+    """Where a focus country's clock change moves the fair's local time there against the month before."""
+    warnings = []
+    previous: dict[str, datetime] = {}
+    for index, local in dates:
+        for country in theme_for(series, index)["focus_countries"]:
+            for zone_name in zones_of(country):
+                there = local.astimezone(ZoneInfo(zone_name))
+                before = previous.get(zone_name)
+                if before is not None and (there.hour, there.minute) != (before.hour, before.minute):
+                    warnings.append({
+                        "date": local.date().isoformat(), "country": country, "zone": zone_name,
+                        "local_time": there.strftime("%H:%M"), "previous_local_time": before.strftime("%H:%M"),
+                    })
+                previous[zone_name] = there
+    return warnings
+
+
+def series_dict(series: Series, now: datetime | None = None) -> dict:
+    dates = coming(series, now, months=12)[:12]
+    fairs = list(db.session.scalars(select(Fair).where(Fair.series_id == series.id).order_by(Fair.starts_at)))
+    return {
+        "id": series.id, "title": series.title, "timezone": series.timezone, "rrule": series.rrule,
+        "local_start": series.local_start.strftime("%H:%M"), "minutes": series.minutes, "themes": series.themes,
+        "starts_on": series.starts_on.isoformat(), "capacity": series.capacity, "active": series.active,
+        "fairs": [{"id": f.id, "title": f.title, "starts_at": f.starts_at.isoformat(), "status": f.status,
+                   "occurrence": f.series_occurrence} for f in fairs],
+        "coming": [{
+            "date": local.date().isoformat(), "local_start": local.isoformat(), "theme": theme_for(series, index)["theme"],
+            "focus": [{"country": c, "zone": z, "local_start": local.astimezone(ZoneInfo(z)).isoformat()}
+                      for c in theme_for(series, index)["focus_countries"] for z in zones_of(c)],
+        } for index, local in dates],
+        "dst_warnings": dst_warnings(series, dates),
+    }

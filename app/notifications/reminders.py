@@ -1,0 +1,221 @@
+"""Due work the scheduler polls for: session reminders, lead reminders, monthly report requests.
+
+Each reminder is claimed by inserting its row with a unique key in the transaction that adds
+the in-app notification and queues the mail; the live copy goes out after the commit. A
+reminder overdue beyond the grace period is recorded as dropped, and logged, instead.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import force_locale, gettext
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..accounts.enums import Role
+from ..accounts.models import User
+from ..extensions import db
+from ..fairs.enums import SessionStatus
+from ..fairs.models import Fair, FairSession, Registration
+from ..types import utcnow
+from .models import Notification, Reminder
+from .services import notify
+
+log = logging.getLogger(__name__)
+
+SESSION_OFFSETS = {"24h": timedelta(hours=24), "15m": timedelta(minutes=15)}
+
+
+def _grace() -> timedelta:
+    return timedelta(minutes=int(current_app.config.get("REMINDER_GRACE_MINUTES", 60)))
+
+
+def _claim(key: str, user_id: int, kind: str, due_at: datetime, outcome: str) -> bool:
+    """Insert the reminder's row; False when another run (or process) already has it."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(Reminder(key=key, user_id=user_id, kind=kind, due_at=due_at, outcome=outcome))
+        return True
+    except IntegrityError:
+        return False
+
+
+def _link(path: str) -> str:
+    return current_app.config["BASE_URL"].rstrip("/") + path
+
+
+def _local(moment: datetime, user: User) -> str:
+    return moment.astimezone(ZoneInfo(user.timezone)).strftime("%Y-%m-%d %H:%M") + f" ({user.timezone})"
+
+
+def _deliver_live(notifications: list[Notification]) -> None:
+    from ..live.broadcast import send_notification
+
+    for row in notifications:
+        try:
+            send_notification(row)
+        except Exception:  # live delivery is a courtesy; the row is stored
+            log.exception("Could not deliver notification %s live", row.id)
+
+
+def _recipients(session: FairSession) -> list[User]:
+    attendees = list(db.session.scalars(
+        select(User).join(Registration, Registration.user_id == User.id)
+        .where(Registration.fair_id == session.fair_id, Registration.withdrawn_at.is_(None), User.active.is_(True))
+    ))
+    people = {u.id: u for u in attendees}
+    people.update({p.id: p for p in session.presenters if p.active})
+    return list(people.values())
+
+
+def session_reminders(now: datetime | None = None) -> dict[str, int]:
+    """24 hours and 15 minutes before each session of a published fair: its registered attendees
+    and its presenters, in their language and zone, with the join link and the .ics."""
+    from ..fairs import calendar
+    from ..mail import queue
+
+    now = now or utcnow()
+    grace = _grace()
+    counts = {"sent": 0, "dropped": 0}
+    sessions = db.session.scalars(
+        select(FairSession).join(Fair, Fair.id == FairSession.fair_id)
+        .where(Fair.published_at.is_not(None), FairSession.status != SessionStatus.CANCELLED,
+               FairSession.starts_at > now - timedelta(days=1), FairSession.starts_at <= now + timedelta(hours=24))
+    )
+    created: list[Notification] = []
+    for session in sessions:
+        people = None
+        for label, offset in SESSION_OFFSETS.items():
+            due = session.starts_at - offset
+            if due > now:
+                continue
+            people = people if people is not None else _recipients(session)
+            late = now - due > grace or now >= session.starts_at
+            for person in people:
+                key = f"session:{session.id}:{label}:user:{person.id}"
+                if late:
+                    if _claim(key, person.id, f"session_{label}", due, "dropped"):
+                        counts["dropped"] += 1
+                        log.warning("Dropped reminder %s: due %s, overdue beyond the grace period", key, due.isoformat())
+                    continue
+                if not _claim(key, person.id, f"session_{label}", due, "sent"):
+                    continue
+                join = session.join_url or _link(f"/sessions/{session.id}/live")
+                with force_locale(person.locale):
+                    title = (gettext("Starting in 24 hours: %(title)s", title=session.title) if label == "24h"
+                             else gettext("Starting in 15 minutes: %(title)s", title=session.title))
+                created.append(notify(person.id, kind=f"session_{label}", title=title,
+                                      body=_local(session.starts_at, person), link=f"/sessions/{session.id}/live"))
+                queue(person.email, "session_reminder", person.locale, person=person, session=session,
+                      fair=session.fair, when=_local(session.starts_at, person), join_url=join,
+                      ics_url=_link(f"/sessions/{session.id}.ics"), soon=label == "15m",
+                      ics=calendar.session_calendar(session, lambda fair: _link(f"/fairs/{fair.id}")).decode("utf-8"))
+                counts["sent"] += 1
+    db.session.commit()
+    _deliver_live(created)
+    return counts
+
+
+def _host_today(now: datetime) -> date:
+    return now.astimezone(ZoneInfo(current_app.config["HOST_TIMEZONE"])).date()
+
+
+def lead_reminders(now: datetime | None = None) -> dict[str, int]:
+    """A lead's responsible person is reminded when it has stalled or its next action date passed."""
+    from ..leads import pipeline
+    from ..leads.enums import LeadStage
+    from ..leads.models import Lead
+    from ..mail import queue
+
+    now = now or utcnow()
+    today = _host_today(now)
+    counts = {"stalled": 0, "next_action": 0}
+    created: list[Notification] = []
+    open_stages = [s for s in LeadStage if s not in (LeadStage.OPERATING, LeadStage.DROPPED)]
+    candidates = db.session.scalars(
+        select(Lead).where(Lead.owner_id.is_not(None), Lead.stage.in_(open_stages))
+        .where(pipeline.stalled_condition(now) | (Lead.next_action_on < today))
+    )
+    limits = pipeline.stall_limits()
+    for lead in candidates:
+        owner = lead.owner
+        if owner is None or not owner.active:
+            continue
+        reasons = []
+        if pipeline.is_stalled(lead, limits, now):
+            reasons.append(("stalled", f"lead:{lead.id}:stalled:{lead.last_progress_at.date().isoformat()}"))
+        if lead.next_action_on is not None and lead.next_action_on < today:
+            reasons.append(("next_action", f"lead:{lead.id}:next_action:{lead.next_action_on.isoformat()}"))
+        for reason, key in reasons:
+            if not _claim(key, owner.id, f"lead_{reason}", now, "sent"):
+                continue
+            with force_locale(owner.locale):
+                title = (gettext("No progress for a while: %(project)s", project=lead.project.title) if reason == "stalled"
+                         else gettext("Next action was due: %(project)s", project=lead.project.title))
+            created.append(notify(owner.id, kind=f"lead_{reason}", title=title, link=f"/leads/{lead.id}"))
+            queue(owner.email, "lead_reminder", owner.locale, person=owner, lead=lead, reason=reason,
+                  link=_link(f"/leads/{lead.id}"))
+            counts[reason] += 1
+    db.session.commit()
+    _deliver_live(created)
+    return counts
+
+
+def first_working_day(day: date) -> date:
+    first = day.replace(day=1)
+    while first.weekday() >= 5:
+        first += timedelta(days=1)
+    return first
+
+
+def report_requests(now: datetime | None = None) -> dict[str, int]:
+    """On the first working day of the month, ask each organisation with open leads for its report."""
+    from ..leads.enums import LeadStage
+    from ..leads.models import Lead
+    from ..mail import queue
+
+    now = now or utcnow()
+    today = _host_today(now)
+    if today != first_working_day(today):
+        return {"asked": 0}
+    month = today.strftime("%Y-%m")
+    organisations = select(Lead.organisation_id).where(Lead.stage.not_in([LeadStage.OPERATING, LeadStage.DROPPED]))
+    people = db.session.scalars(select(User).where(User.organisation_id.in_(organisations), User.role == Role.ATTENDEE,
+                                                   User.active.is_(True)))
+    created: list[Notification] = []
+    for person in people:
+        if not _claim(f"report:{month}:user:{person.id}", person.id, "report_request", now, "sent"):
+            continue
+        with force_locale(person.locale):
+            title = gettext("Please file your monthly progress report for %(month)s", month=month)
+        created.append(notify(person.id, kind="report_request", title=title, link="/leads/report"))
+        queue(person.email, "report_request", person.locale, person=person, month=month, link=_link("/leads/report"))
+    db.session.commit()
+    _deliver_live(created)
+    return {"asked": len(created)}
+
+
+def flip_statuses(now: datetime | None = None) -> dict[str, int]:
+    """Fairs and sessions go live at their start and end at their end."""
+    from sqlalchemy import update
+
+    from ..fairs.enums import FairStatus
+
+    now = now or utcnow()
+    counts = {}
+    counts["fairs_live"] = db.session.execute(update(Fair).where(
+        Fair.status == FairStatus.PUBLISHED, Fair.starts_at <= now, Fair.ends_at > now).values(status=FairStatus.LIVE)).rowcount
+    counts["fairs_closed"] = db.session.execute(update(Fair).where(
+        Fair.status.in_([FairStatus.PUBLISHED, FairStatus.LIVE]), Fair.ends_at <= now).values(status=FairStatus.CLOSED)).rowcount
+    counts["sessions_live"] = db.session.execute(update(FairSession).where(
+        FairSession.status == SessionStatus.SCHEDULED, FairSession.starts_at <= now, FairSession.ends_at > now,
+        FairSession.fair_id.in_(select(Fair.id).where(Fair.published_at.is_not(None)))).values(status=SessionStatus.LIVE)).rowcount
+    counts["sessions_ended"] = db.session.execute(update(FairSession).where(
+        FairSession.status.in_([SessionStatus.SCHEDULED, SessionStatus.LIVE]), FairSession.ends_at <= now,
+        FairSession.fair_id.in_(select(Fair.id).where(Fair.published_at.is_not(None)))).values(status=SessionStatus.ENDED)).rowcount
+    db.session.commit()
+    return counts
