@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEV := CLOUDFAIR_ENV=development
 PORT ?= 8000
 
-.PHONY: run test serve bench clean
+.PHONY: run test serve bench bench-live bench-stats clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,17 @@ serve: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/http.py
+
+# Live room: fan-out to 500/1,000 clients (app vs a bare python-socketio server) and interest ingest
+# on PostgreSQL; Node generator (npm-installs bench/node on first use), pinned to core 1.
+bench-live: $(STAMP)
+	$(BIN)/python bench/live_fanout.py
+	$(BIN)/python bench/interest_ingest.py
+
+# Pipeline numbers and the leads board at 100,000 leads / 1,000,000 history rows on PostgreSQL
+# (database cf_bench_stats, reset each run); goal <= 300 ms each.
+bench-stats: $(STAMP)
+	$(BIN)/python bench/stats.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

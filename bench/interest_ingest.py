@@ -1,0 +1,149 @@
+"""Interest-ingest benchmark (`make bench-live`): many attendees expressing interest at once,
+through the app, on PostgreSQL.
+
+1. A fresh PostgreSQL database `cf_bench_live` (required: this measures PostgreSQL), `db upgrade`,
+   `demo seed`, then --clients attendees spread over --organisations organisations, each with an
+   API token (written straight into the database).
+2. The app as in production (gunicorn.conf.py, ONE gevent worker, core 0, production settings,
+   LIVE_RATE_PER_SECOND=1000 / LIVE_BURST=1000 so the per-connection limiter stays out of the way).
+3. The Node generator (bench/node/interest.js, core 1) connects every attendee over Socket.IO, warms
+   up with a few interests, then every attendee sends --per-client `express_interest` events at the
+   same moment to the demo session "US portable ECMO" (two projects), each with a unique client_id;
+   every --concurrent-replay-every'th client_id is sent twice at once, and after all acks every
+   --late-replay-every'th is sent again.
+4. Reports acknowledged (new) interests per second over the burst (first emit to last ack), ack
+   latency p50/p99, the worker's and the generator's CPU; then checks the database: rows with the
+   burst's client ids == new acks, no (user, client_id) twice, every replay acknowledged as
+   `duplicate: true` with the original interest's id. Exit 0 whatever the figures.
+
+Usage: .venv/bin/python bench/interest_ingest.py [--clients 200] [--organisations 100]
+                                                  [--per-client 1] [--rounds 3] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+_HERE = str(Path(__file__).resolve().parent)
+sys.path[:] = [p for p in sys.path if p not in ("", _HERE)]
+sys.path.append(_HERE)  # after the standard library, so bench/http.py shadows nothing
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import platform  # noqa: E402
+import shutil  # noqa: E402
+import statistics  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+
+import live_common as lc  # noqa: E402
+
+SESSION_TITLE = "US portable ECMO"
+GOAL_RATE = 500.0
+
+
+def check_database(url: str, run: str) -> dict:
+    import psycopg
+
+    plain = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain) as conn:
+        rows = conn.execute("SELECT count(*) FROM interests WHERE client_id LIKE %s", (f"ing-{run}-%",)).fetchone()[0]
+        twice = conn.execute(
+            "SELECT count(*) FROM (SELECT user_id, client_id FROM interests GROUP BY user_id, client_id "
+            "HAVING count(*) > 1) AS d").fetchone()[0]
+        leads_twice = conn.execute(
+            "SELECT count(*) FROM (SELECT project_id, organisation_id FROM leads GROUP BY project_id, organisation_id "
+            "HAVING count(*) > 1) AS d").fetchone()[0]
+    return {"rows": rows, "duplicate_rows": twice, "duplicate_leads": leads_twice}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--organisations", type=int, default=100)
+    parser.add_argument("--per-client", type=int, default=1)
+    parser.add_argument("--concurrent-replay-every", type=int, default=5)
+    parser.add_argument("--late-replay-every", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--json", metavar="FILE")
+    args = parser.parse_args()
+
+    node = lc.ensure_node()
+    tmpdir = Path(tempfile.mkdtemp(prefix="cloudfair-ingest-"))
+    env = dict(os.environ)
+    env["SECRET_KEY"] = env.get("SECRET_KEY") or "bench-" + os.urandom(16).hex()
+    env["UPLOAD_DIR"] = str(tmpdir / "uploads")
+    env["DATABASE_URL"] = lc.fresh_database(tmpdir, require_postgres=True)
+    env.pop("REDIS_URL", None)
+    app = None
+    try:
+        lc.prepare_database(env)
+        made = lc.make_users(env, args.clients, args.organisations, tmpdir / "users.json")
+        session = made["sessions"][SESSION_TITLE]
+        port = lc.free_port()
+        app = lc.start_app(env, port, tmpdir / "app.log")
+        worker = lc.worker_pids(app.pid)[0]
+        rounds = []
+        for rnd in range(1, args.rounds + 1):
+            run = f"r{rnd}"
+            result = lc.run_node(node, "interest.js", {
+                "url": f"http://127.0.0.1:{port}", "tokens": made["tokens"], "session_id": session["id"],
+                "project_ids": session["project_ids"], "per_client": args.per_client,
+                "concurrent_replay_every": args.concurrent_replay_every, "late_replay_every": args.late_replay_every,
+                "warmup": 20, "connect_batch": 50, "server_pid": worker, "run": run,
+            }, tmpdir, f"interest-{rnd}")
+            db = check_database(env["DATABASE_URL"], run)
+            result.update(db)
+            result["round"] = rnd
+            result["consistent"] = (db["rows"] == result["new_acks"] and db["duplicate_rows"] == 0
+                                    and db["duplicate_leads"] == 0 and result["interest_id_mismatches"] == 0
+                                    and result["late_new_acks"] == 0 and not result["errors"])
+            result["server_cpu_ms_per_interest"] = (1000 * result["server_cpu_s"] / result["burst_sends"]
+                                                    if result["server_cpu_s"] else None)
+            lc.log(f"bench: round {rnd}: {result['acked_per_s']} acked/s, p99 {result['ack_p99_ms']} ms, "
+                   f"rows {db['rows']} vs new acks {result['new_acks']}, consistent {result['consistent']}")
+            rounds.append(result)
+            time.sleep(2)
+
+        lines = [
+            f"{args.clients} attendees in {args.organisations} organisations, {args.per_client} interests each at once "
+            f"(every {args.concurrent_replay_every}th client_id also replayed concurrently, every "
+            f"{args.late_replay_every}th replayed after the acks); 1 gevent worker on core 0, Node on core 1, PostgreSQL.",
+            "",
+            "| round | sends (unique + concurrent replays) | new acks | duplicate acks | errors | acked/s | ack p50 ms | "
+            "ack p99 ms | worker CPU-ms per send | rows = new acks | duplicate rows / leads | late replays → duplicate | "
+            "generator CPU burst max / p90 / avg |",
+            "|---:|---|---:|---:|---|---:|---:|---:|---:|---|---|---|---|",
+        ]
+        for r in rounds:
+            lines.append(
+                f"| {r['round']} | {r['burst_sends']} ({r['unique_sent']} + {r['concurrent_replays']}) | {r['new_acks']} | "
+                f"{r['duplicate_acks']} | {json.dumps(r['errors']) if r['errors'] else 0} | {r['acked_per_s']:,} | "
+                f"{r['ack_p50_ms']:.0f} | {r['ack_p99_ms']:.0f} | {r['server_cpu_ms_per_interest'] or 0:.1f} | "
+                f"{r['rows']} = {r['new_acks']} {'✓' if r['rows'] == r['new_acks'] else '✗'} | "
+                f"{r['duplicate_rows']} / {r['duplicate_leads']} | {r['late_duplicate_acks']}/{r['late_replays']} | "
+                f"{r['generator_cpu_burst_max_pct']:.0f}% / {r['generator_cpu_burst_p90_pct']:.0f}% / "
+                f"{r['generator_cpu_avg_pct']:.0f}% |"
+            )
+        median_rate = statistics.median(r["acked_per_s"] for r in rounds)
+        met = median_rate >= GOAL_RATE and all(r["consistent"] for r in rounds)
+        lines += ["", f"Median acknowledged interests/s: {median_rate:,.0f}; goal ≥ {GOAL_RATE:,.0f}/s with "
+                      f"acknowledged = rows and no duplicates -> {'PASS' if met else 'FAIL'}"]
+        print("\n".join(lines))
+        if args.json:
+            meta = {"clients": args.clients, "organisations": args.organisations, "per_client": args.per_client,
+                    "session_id": session["id"], "live_rate_env": lc.RATE_ENV, "cpus": os.cpu_count(),
+                    "python": platform.python_version(), "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                    "loadavg": os.getloadavg()}
+            Path(args.json).write_text(json.dumps({"meta": meta, "rounds": rounds}, indent=2) + "\n")
+        return 0
+    finally:
+        lc.stop(app)
+        lc.drop_database(env["DATABASE_URL"])
+        shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

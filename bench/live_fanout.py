@@ -1,0 +1,211 @@
+"""Live fan-out benchmark (`make bench-live`): questions broadcast to one room of N clients,
+the app against a bare python-socketio server, in the same run.
+
+1. A fresh database (PostgreSQL `cf_bench_live` when 127.0.0.1:5432 answers, else SQLite),
+   `db upgrade`, `demo seed`; max(N) attendee users with API tokens written straight into it.
+2. Two servers, both gunicorn with ONE gevent worker pinned to core 0 (taskset -c 0):
+   - the app: gunicorn.conf.py (worker_connections 10000), production settings, a SECRET_KEY,
+     LIVE_RATE_PER_SECOND=1000 / LIVE_BURST=1000 so the per-connection limiter stays out of the way;
+   - bench/bare_server.py: python-socketio alone, the same room and broadcast.
+3. The generator is Node (bench/node/fanout.js, socket.io-client 4.8.1, websocket transport),
+   pinned to core 1. For each N (500, 1000) and each server (alternating which goes first), it
+   connects N clients (the app: `auth={"token"}`), joins them to one session room, then one client
+   asks questions at each rate (1/s and 4/s) for --duration seconds. Every client records the delay
+   from the ask's emit to its own receipt of the `question` broadcast. Lost = acknowledged
+   questions × N − receipts. Between runs the harness waits until both workers are idle.
+4. Reports p50/p99, deliveries/s, lost, the worker's CPU-ms per broadcast, the generator's CPU
+   during bursts (max and p90 over 100 ms windows), and app ÷ bare. Exit 0 whatever the figures.
+
+Usage: .venv/bin/python bench/live_fanout.py [--clients 500,1000] [--rates 1,4] [--duration 10]
+                                              [--rounds 1] [--no-deflate] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+_HERE = str(Path(__file__).resolve().parent)
+sys.path[:] = [p for p in sys.path if p not in ("", _HERE)]
+sys.path.append(_HERE)  # after the standard library, so bench/http.py shadows nothing
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import platform  # noqa: E402
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+
+import live_common as lc  # noqa: E402
+
+SESSION_TITLE = "Belgian wastewater membrane technology"
+GOAL_CLIENTS = 1000
+GOAL_P99_MS = 200.0
+GOAL_RATIO = 0.8
+
+
+def wait_idle(pids: list[int], limit: float = 180.0) -> None:
+    """Until every worker used < 3% CPU over a second (e.g. the app finishing disconnects)."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        before = {p: lc.proc_cpu_seconds(p) for p in pids}
+        time.sleep(1.0)
+        if all(lc.proc_cpu_seconds(p) - before[p] < 0.03 for p in pids):
+            return
+    lc.log("bench: warning: a worker is still busy; measuring anyway")
+
+
+def fmt(value, spec=",.0f", none="–"):
+    return none if value is None else format(value, spec)
+
+
+def markdown(rows: list[dict], meta: dict) -> str:
+    lines = [
+        f"{meta['rounds']} round(s); per run: N clients connect and join, then one asks at each rate for "
+        f"{meta['duration_s']:g} s; gunicorn 1 gevent worker on core 0, Node generator on core 1; "
+        f"database {meta['database']}. CPU-ms/broadcast = worker CPU during the phase ÷ questions sent.",
+        "",
+        "| N | rate/s | server | p50 ms | p99 ms | max ms | deliveries/s | lost | dup | ask ack p50 ms | "
+        "CPU-ms/broadcast | connect+join s (server CPU s) | generator CPU burst max / p90 / avg |",
+        "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['clients']} | {r['rate']:g} | {r['server']} | {fmt(r['p50_ms'], '.1f')} | {fmt(r['p99_ms'], '.1f')} | "
+            f"{fmt(r['max_ms'], '.0f')} | {fmt(r['deliveries_per_s'])} | {r['lost']} | {r['duplicates']} | "
+            f"{fmt(r['ack_p50_ms'], '.1f')} | {fmt(r['cpu_ms_per_broadcast'], '.1f')} | "
+            f"{r['connect_join_s']:.1f} ({fmt(r['connect_join_server_cpu_s'], '.1f')}) | "
+            f"{fmt(r['generator_cpu_burst_max_pct'], '.0f')}% / {fmt(r['generator_cpu_burst_p90_pct'], '.0f')}% / "
+            f"{fmt(r['generator_cpu_avg_pct'], '.0f')}% |"
+        )
+    return "\n".join(lines)
+
+
+def ratios(rows: list[dict]) -> list[dict]:
+    out = []
+    keys = sorted({(r["round"], r["clients"], r["rate"]) for r in rows})
+    for key in keys:
+        pair = {r["server"]: r for r in rows if (r["round"], r["clients"], r["rate"]) == key}
+        if "app" not in pair or "bare" not in pair:
+            continue
+        app, bare = pair["app"], pair["bare"]
+        out.append({
+            "round": key[0], "clients": key[1], "rate": key[2],
+            "deliveries_ratio": app["deliveries_per_s"] / bare["deliveries_per_s"] if bare["deliveries_per_s"] else None,
+            "cpu_ratio": (app["cpu_ms_per_broadcast"] / bare["cpu_ms_per_broadcast"]
+                          if app["cpu_ms_per_broadcast"] and bare["cpu_ms_per_broadcast"] else None),
+            "app_p99_ms": app["p99_ms"], "bare_p99_ms": bare["p99_ms"], "app_lost": app["lost"],
+            "bare_lost": bare["lost"],
+            "goal_met": (key[1] != GOAL_CLIENTS) or (
+                app["p99_ms"] is not None and app["p99_ms"] <= GOAL_P99_MS and app["lost"] == 0
+                and bare["deliveries_per_s"] and app["deliveries_per_s"] / bare["deliveries_per_s"] >= GOAL_RATIO),
+        })
+    return out
+
+
+def ratio_markdown(rows: list[dict]) -> str:
+    lines = [
+        "| N | rate/s | app ÷ bare deliveries/s | app ÷ bare CPU-ms/broadcast | app p99 / bare p99 ms | lost app / bare | "
+        f"goal at {GOAL_CLIENTS} (p99 ≤ {GOAL_P99_MS:g} ms, ≥ {GOAL_RATIO}× bare, 0 lost) |",
+        "|---:|---:|---:|---:|---|---|---|",
+    ]
+    for r in rows:
+        goal = ("PASS" if r["goal_met"] else "FAIL") if r["clients"] == GOAL_CLIENTS else ""
+        lines.append(
+            f"| {r['clients']} | {r['rate']:g} | {fmt(r['deliveries_ratio'], '.2f')} | {fmt(r['cpu_ratio'], '.1f')}× | "
+            f"{fmt(r['app_p99_ms'], '.1f')} / {fmt(r['bare_p99_ms'], '.1f')} | {r['app_lost']} / {r['bare_lost']} | {goal} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", default="500,1000", help="comma-separated room sizes")
+    parser.add_argument("--rates", default="1,4", help="comma-separated questions per second")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds of asking per rate")
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--drain", type=float, default=15.0, help="seconds to wait for late deliveries")
+    parser.add_argument("--only", choices=["app", "bare"], help="measure one server only")
+    parser.add_argument("--no-deflate", action="store_true",
+                        help="clients do not offer permessage-deflate (browsers do; a diagnostic)")
+    parser.add_argument("--json", metavar="FILE", help="write machine-readable results here")
+    args = parser.parse_args()
+    sizes = [int(x) for x in args.clients.split(",")]
+    rates = [float(x) for x in args.rates.split(",")]
+
+    if (os.cpu_count() or 1) < 2:
+        lc.log("bench: warning: fewer than 2 cores; server and generator will share one")
+    node = lc.ensure_node()
+    tmpdir = Path(tempfile.mkdtemp(prefix="cloudfair-live-"))
+    env = dict(os.environ)
+    env["SECRET_KEY"] = env.get("SECRET_KEY") or "bench-" + os.urandom(16).hex()
+    env["UPLOAD_DIR"] = str(tmpdir / "uploads")
+    env["DATABASE_URL"] = lc.fresh_database(tmpdir)
+    env.pop("REDIS_URL", None)  # one process: no message queue
+    app = bare = None
+    try:
+        lc.prepare_database(env)
+        made = lc.make_users(env, max(sizes), 200, tmpdir / "users.json")
+        session = made["sessions"][SESSION_TITLE]
+        lc.log(f"bench: {len(made['tokens'])} attendees with tokens; session {session['id']} ({session['status']})")
+        app_port, bare_port = lc.free_port(), lc.free_port()
+        servers = {}
+        if args.only != "bare":
+            app = lc.start_app(env, app_port, tmpdir / "app.log")
+            servers["app"] = (app, f"http://127.0.0.1:{app_port}")
+        if args.only != "app":
+            bare = lc.start_bare(env, bare_port, tmpdir / "bare.log")
+            servers["bare"] = (bare, f"http://127.0.0.1:{bare_port}")
+        workers = {name: lc.worker_pids(proc.pid)[0] for name, (proc, _) in servers.items()}
+        rows = []
+        order = list(servers)
+        for rnd in range(1, args.rounds + 1):
+            for n in sizes:
+                for name in order:
+                    wait_idle(list(workers.values()))
+                    lc.log(f"bench: round {rnd}, {n} clients, {name}")
+                    result = lc.run_node(node, "fanout.js", {
+                        "url": servers[name][1], "mode": name, "tokens": made["tokens"][:n], "clients": n,
+                        "session_id": session["id"], "rates": rates, "duration": args.duration,
+                        "drain": args.drain, "settle": 3, "connect_batch": 50, "server_pid": workers[name],
+                        "run": f"{rnd}-{n}", "deflate": not args.no_deflate,
+                    }, tmpdir, f"fanout-{name}-{n}-{rnd}")
+                    if result["connected"] != n:
+                        lc.log(f"bench: WARNING only {result['connected']}/{n} clients joined: {result['connect_failures']}")
+                    for ph in result["phases"]:
+                        rows.append({
+                            "round": rnd, "clients": n, "server": name, **ph,
+                            "cpu_ms_per_broadcast": (1000 * ph["server_cpu_s"] / ph["sent"]
+                                                     if ph["server_cpu_s"] is not None and ph["sent"] else None),
+                            "connect_join_s": result["connect_join_s"],
+                            "connect_join_server_cpu_s": result["connect_join_server_cpu_s"],
+                        })
+                order.reverse()  # alternate which server goes first
+        meta = {
+            "rounds": args.rounds, "duration_s": args.duration, "rates": rates, "clients": sizes,
+            "database": "PostgreSQL" if env["DATABASE_URL"].startswith("postgresql") else "SQLite",
+            "generator": "node bench/node/fanout.js (socket.io-client 4.8.1, websocket), taskset -c 1",
+            "server": "gunicorn 1 gevent worker, worker_connections 10000, taskset -c 0",
+            "live_rate_env": lc.RATE_ENV, "permessage_deflate_offered": not args.no_deflate,
+            "session_id": session["id"], "cpus": os.cpu_count(),
+            "python": platform.python_version(), "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "loadavg": os.getloadavg(),
+        }
+        ratio_rows = ratios(rows)
+        print(markdown(rows, meta))
+        print()
+        print(ratio_markdown(ratio_rows))
+        if args.json:
+            Path(args.json).write_text(json.dumps({"meta": meta, "results": rows, "ratios": ratio_rows}, indent=2) + "\n")
+            lc.log(f"bench: wrote {args.json}")
+        return 0
+    finally:
+        lc.stop(app)
+        lc.stop(bare)
+        lc.drop_database(env["DATABASE_URL"])
+        shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,199 @@
+// Fan-out generator for bench/live_fanout.py: N Socket.IO clients in one room, one of them asks
+// questions at a steady rate, every client records the delay from the ask's emit to its receipt
+// of the `question` broadcast (sender and receivers share this process, so one clock).
+//
+//   node fanout.js config.json      (prints one JSON object on stdout; progress on stderr)
+//
+// config: {url, mode: "app"|"bare", tokens: [...] (app) , clients, session_id, rates: [1, 4],
+//          duration, drain, settle, connect_batch, server_pid, run, deflate}
+"use strict";
+
+const fs = require("fs");
+const { performance } = require("perf_hooks");
+const { io } = require("socket.io-client");
+
+const cfg = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
+const log = (msg) => process.stderr.write(`fanout[${cfg.mode}]: ${msg}\n`);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const CLK = 100; // USER_HZ on Linux
+
+function serverCpu() {
+  if (!cfg.server_pid) return null;
+  try {
+    const fields = fs.readFileSync(`/proc/${cfg.server_pid}/stat`, "utf8").split(")").pop().trim().split(/\s+/);
+    return (Number(fields[11]) + Number(fields[12])) / CLK;
+  } catch (e) {
+    return null;
+  }
+}
+
+function pct(sorted, p) {
+  if (!sorted.length) return null;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+// Per phase: send time of each question by its number, and every receipt's latency.
+let phase = null;
+
+function onQuestion(client, data) {
+  const now = performance.now();
+  if (!phase || !data || typeof data.text !== "string") return;
+  const parts = data.text.split(" "); // "bench <phase> <k>"
+  if (parts[0] !== "bench" || Number(parts[1]) !== phase.index) return;
+  const k = Number(parts[2]);
+  const sent = phase.sentAt[k];
+  if (sent === undefined) return;
+  const key = client.idx * 100000 + k;
+  if (phase.seen.has(key)) {
+    phase.duplicates++;
+    return;
+  }
+  phase.seen.add(key);
+  phase.latencies.push(now - sent);
+  phase.lastReceipt = now;
+}
+
+function connectOne(idx) {
+  return new Promise((resolve) => {
+    const opts = { path: "/socket.io", transports: ["websocket"], forceNew: true, reconnection: false, timeout: 60000 };
+    // Browsers (and ws, by default) offer permessage-deflate; --no-deflate measures without it.
+    if (cfg.deflate === false) opts.perMessageDeflate = false;
+    if (cfg.mode === "app") opts.auth = { token: cfg.tokens[idx] };
+    const socket = io(cfg.url + "/live", opts);
+    const client = { idx, socket };
+    let done = false;
+    const finish = (ok, why) => {
+      if (done) return;
+      done = true;
+      resolve(ok ? client : { idx, error: why, socket });
+    };
+    socket.on("question", (data) => onQuestion(client, data));
+    socket.on("connect_error", (err) => finish(false, `connect_error: ${err && err.message}`));
+    socket.on("connect", () => {
+      socket.timeout(60000).emit("join", { session_id: cfg.session_id }, (err, ack) => {
+        if (err) return finish(false, "join timeout");
+        if (!ack || !ack.ok) return finish(false, `join refused: ${JSON.stringify(ack && ack.error)}`);
+        finish(true);
+      });
+    });
+  });
+}
+
+async function runPhase(index, sender, rate, duration) {
+  const count = Math.round(rate * duration);
+  phase = { index, sentAt: {}, seen: new Set(), latencies: [], duplicates: 0, lastReceipt: 0, acks: [], ackErrors: {} };
+  const cpuSamples = [];
+  let lastCpu = process.cpuUsage();
+  let lastT = performance.now();
+  const sampler = setInterval(() => {
+    const c = process.cpuUsage(lastCpu);
+    const t = performance.now();
+    cpuSamples.push((100 * (c.user + c.system) / 1000) / (t - lastT));
+    lastCpu = process.cpuUsage();
+    lastT = t;
+  }, 100);
+  const cpu0 = process.cpuUsage();
+  const srv0 = serverCpu();
+  const start = performance.now();
+  let acked = 0;
+  const ackDone = [];
+  for (let k = 0; k < count; k++) {
+    const due = start + (k * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 0) await sleep(wait);
+    const t = performance.now();
+    phase.sentAt[k] = t;
+    ackDone.push(new Promise((resolve) => {
+      sender.socket.timeout(30000).emit("ask",
+        { session_id: cfg.session_id, text: `bench ${index} ${k}`, client_id: `bench-${cfg.run}-${index}-${k}` },
+        (err, ack) => {
+          if (err) phase.ackErrors.timeout = (phase.ackErrors.timeout || 0) + 1;
+          else if (!ack || !ack.ok) {
+            const code = (ack && ack.error && ack.error.code) || "unknown";
+            phase.ackErrors[code] = (phase.ackErrors[code] || 0) + 1;
+          } else {
+            acked++;
+            phase.acks.push(performance.now() - t);
+          }
+          resolve();
+        });
+    }));
+  }
+  const sendEnd = start + (count * 1000) / rate; // the window the sender occupies
+  await Promise.all(ackDone);
+  const expected = acked * cfg.clients;
+  const drainUntil = performance.now() + cfg.drain * 1000;
+  while (phase.latencies.length < expected && performance.now() < drainUntil) await sleep(20);
+  const end = Math.max(sendEnd, phase.lastReceipt);
+  const srv1 = serverCpu();
+  const cpu = process.cpuUsage(cpu0);
+  clearInterval(sampler);
+  const lat = phase.latencies.slice().sort((a, b) => a - b);
+  const acks = phase.acks.slice().sort((a, b) => a - b);
+  const windowS = (end - start) / 1000;
+  const burst = cpuSamples.slice().sort((a, b) => a - b);
+  const r = (x) => (x === null ? null : Math.round(x * 10) / 10);
+  const result = {
+    rate, duration, sent: count, acked, ack_errors: phase.ackErrors,
+    expected, delivered: lat.length, lost: expected - lat.length + (count - acked) * cfg.clients,
+    duplicates: phase.duplicates,
+    p50_ms: r(pct(lat, 50)), p90_ms: r(pct(lat, 90)), p99_ms: r(pct(lat, 99)), max_ms: r(lat[lat.length - 1] ?? null),
+    ack_p50_ms: r(pct(acks, 50)), ack_p99_ms: r(pct(acks, 99)),
+    window_s: Math.round(windowS * 1000) / 1000,
+    deliveries_per_s: Math.round(lat.length / windowS),
+    server_cpu_s: srv0 === null || srv1 === null ? null : Math.round((srv1 - srv0) * 1000) / 1000,
+    generator_cpu_avg_pct: r((100 * (cpu.user + cpu.system) / 1000) / (end - start)),
+    generator_cpu_burst_max_pct: r(burst[burst.length - 1] ?? null),
+    generator_cpu_burst_p90_pct: r(pct(burst, 90)),
+  };
+  phase = null;
+  return result;
+}
+
+async function main() {
+  const n = cfg.clients;
+  const clients = [];
+  const failures = {};
+  const t0 = performance.now();
+  const srv0 = serverCpu();
+  for (let i = 0; i < n; i += cfg.connect_batch) {
+    const batch = [];
+    for (let j = i; j < Math.min(n, i + cfg.connect_batch); j++) batch.push(connectOne(j));
+    for (const c of await Promise.all(batch)) {
+      if (c.error) {
+        failures[c.error] = (failures[c.error] || 0) + 1;
+        c.socket.close();
+      } else clients.push(c);
+    }
+  }
+  const joinS = (performance.now() - t0) / 1000;
+  const srvJoin = serverCpu();
+  log(`${clients.length}/${n} connected and joined in ${joinS.toFixed(1)} s; failures ${JSON.stringify(failures)}`);
+  const out = {
+    mode: cfg.mode, clients: n, connected: clients.length, connect_failures: failures,
+    connect_join_s: Math.round(joinS * 10) / 10,
+    connect_join_server_cpu_s: srv0 === null ? null : Math.round((srvJoin - srv0) * 100) / 100,
+    phases: [],
+  };
+  if (clients.length === n) {
+    // Let the join-time broadcasts (presence) drain before measuring.
+    await sleep(cfg.settle * 1000);
+    const sender = clients[0];
+    for (let i = 0; i < cfg.rates.length; i++) {
+      const res = await runPhase(i, sender, cfg.rates[i], cfg.duration);
+      log(`rate ${res.rate}/s: p50 ${res.p50_ms} ms p99 ${res.p99_ms} ms, ${res.deliveries_per_s} deliveries/s, ` +
+          `lost ${res.lost}, server CPU ${res.server_cpu_s} s, generator burst max ${res.generator_cpu_burst_max_pct}%`);
+      out.phases.push(res);
+      await sleep(cfg.settle * 1000);
+    }
+  }
+  for (const c of clients) c.socket.disconnect();
+  await sleep(200);
+  process.stdout.write(JSON.stringify(out) + "\n");
+  process.exit(0);
+}
+
+main().catch((e) => {
+  log(`failed: ${e && e.stack}`);
+  process.exit(1);
+});
