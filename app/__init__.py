@@ -50,6 +50,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     from .fairs.api import api as fairs_api
     from .fairs.views import bp as fairs_bp
     from .leads.api import api as leads_api
+    from .leads.views import bp as leads_bp
     from .live.api import api as live_api
     from .live.views import bp as live_bp
     from .notifications.api import api as notifications_api
@@ -64,6 +65,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(fairs_bp)
     app.register_blueprint(projects_bp)
+    app.register_blueprint(leads_bp)
     app.register_blueprint(live_bp)
 
     from .errors import register_error_handlers

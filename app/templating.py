@@ -42,8 +42,14 @@ def init_templating(app: Flask) -> None:
 
     @app.context_processor
     def inject():
+        from flask import has_request_context
+        from flask_babel import get_locale
+
         from .reference.services import list_sectors
 
+        if not has_request_context():  # mail rendered by a job: the template gets what it needs passed in
+            locale = "zh" if str(get_locale() or "en").startswith("zh") else "en"
+            return {"country_name": lambda code: country_name(code, locale), "ui_locale": locale}
         locale = "zh" if (current_user.is_authenticated and current_user.locale == "zh") else "en"
         return {
             "viewer_tz": viewer_timezone(),

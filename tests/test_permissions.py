@@ -19,6 +19,7 @@ from sqlalchemy import select
 from app import create_app
 from app.accounts.models import User
 from app.extensions import db
+from app.fairs import series as fair_series
 from app.fairs import services as fairs
 from app.leads import pipeline as leads
 from app.live import services as live
@@ -213,6 +214,11 @@ API = [
     Row("GET", "/api/v1/recommendations", "leads_api.get_recommendations",
         {"anonymous": 401, "attendee": 200, "presenter": 403, "organiser": 403}),
     Row("GET", "/api/v1/sessions/{published_session}/invitees", "leads_api.get_invitees", _organiser_only(200)),
+    Row("GET", "/api/v1/series", "fairs_api.list_series", _organiser_only(200)),
+    Row("POST", "/api/v1/series", "fairs_api.create_series", _organiser_only(201),
+        json={"title": "Cloud fair", "rrule": "FREQ=MONTHLY;BYDAY=2TH", "local_start": "15:00", "minutes": 240,
+              "themes": [{"theme": "Europe: new materials", "focus_countries": ["DE"], "focus_sectors": ["new_materials"]}]}),
+    Row("GET", "/api/v1/series/{series}", "fairs_api.get_series", _organiser_only(200)),
 ]
 
 PAGES = [
@@ -278,6 +284,42 @@ PAGES = [
     Row("GET", "/me/profile", "projects.profile", {**USER_ONLY, "anonymous": 302}),
     Row("POST", "/me/profile", "projects.profile", {**_all(422), "anonymous": 302}, form={"name": ""}),
     Row("POST", "/me/photo", "projects.profile_photo", _all(302)),
+    # the lead pages
+    Row("GET", "/leads", "leads.board_page", {**USER_ONLY, "anonymous": 302}),
+    Row("GET", "/leads/{lead}", "leads.lead_page", {**USER_ONLY, "anonymous": 302}),  # own org / own project / all
+    Row("GET", "/leads/{other_lead}", "leads.lead_page",
+        {"anonymous": 302, "attendee": 404, "presenter": 404, "organiser": 200}),
+    Row("POST", "/leads/{lead}/progress", "leads.progress",
+        {"anonymous": 302, "attendee": 302, "presenter": 403, "organiser": 302}, form={"note": "Called them"}),
+    Row("POST", "/leads/{other_lead}/progress", "leads.progress",
+        {"anonymous": 302, "attendee": 404, "presenter": 403, "organiser": 302}, form={"note": "Called them"}),
+    Row("POST", "/leads/{lead}/owner", "leads.set_owner",
+        {"anonymous": 302, "attendee": 302, "presenter": 403, "organiser": 302}, form={"owner_id": "{attendee_id}"}),
+    Row("POST", "/leads/{other_lead}/owner", "leads.set_owner",
+        {"anonymous": 302, "attendee": 404, "presenter": 403, "organiser": 302}, form={"owner_id": "{other_attendee}"}),
+    Row("POST", "/leads/{lead}/documents", "leads.add_document",
+        {"anonymous": 302, "attendee": 302, "presenter": 403, "organiser": 302}, form={"kind": "other"}),  # no file: flashed
+    Row("POST", "/leads/{other_lead}/documents", "leads.add_document",
+        {"anonymous": 302, "attendee": 404, "presenter": 403, "organiser": 302}, form={"kind": "other"}),
+    Row("GET", "/leads/report", "leads.report", {"anonymous": 302, "attendee": 200, "presenter": 403, "organiser": 403}),
+    Row("POST", "/leads/report", "leads.report",  # nothing changed: 422
+        {"anonymous": 302, "attendee": 422, "presenter": 403, "organiser": 403}),
+    Row("GET", "/leads/reports", "leads.reports", _page_organiser_only(200)),
+    Row("GET", "/dashboard", "leads.dashboard", _page_organiser_only(200)),
+    Row("POST", "/dashboard/rates", "leads.set_rate", _page_organiser_only(302),
+        form={"currency": "EUR", "cny_per_unit": "7.85"}),
+    Row("POST", "/dashboard/stall-limits", "leads.set_stall_limit", _page_organiser_only(302),
+        form={"stage": "follow_up", "days": "20"}),
+    Row("GET", "/sessions/{published_session}/signings", "leads.signings", {**USER_ONLY, "anonymous": 302}),
+    Row("GET", "/sessions/{draft_session}/signings", "leads.signings",
+        {"anonymous": 302, "attendee": 404, "presenter": 404, "organiser": 200}),
+    Row("POST", "/sessions/{published_session}/signings", "leads.record_signing", _page_organiser_only(302),
+        form={"lead_id": "{lead}", "amount": "1", "currency": "EUR"}),  # not a signing session: flashed
+    Row("GET", "/sessions/{published_session}/invitees", "leads.invitees", _page_organiser_only(200)),
+    Row("GET", "/me/organisation", "leads.demand_profile",
+        {"anonymous": 302, "attendee": 200, "presenter": 403, "organiser": 403}),
+    Row("POST", "/me/organisation", "leads.demand_profile",
+        {"anonymous": 302, "attendee": 302, "presenter": 403, "organiser": 403}, form={"demand_sectors": "ice_snow"}),
 ]
 
 
@@ -309,6 +351,9 @@ def world():
     fairs.update_session(organiser, published_session, {"project_ids": [project.id, other_project_for_lead.id]})
     other_lead_id = live.express_interest(other_attendee, published_session.id, {
         "project_id": other_project_for_lead.id, "level": "info", "client_id": "perm-world-lead-02"}).value["lead"]["id"]
+    series_id = fair_series.create_series(organiser, {
+        "title": "Cloud fair", "rrule": "FREQ=MONTHLY;BYDAY=2TH", "local_start": "15:00", "minutes": 240,
+        "themes": [{"theme": "Europe", "focus_countries": ["DE"], "focus_sectors": ["new_materials"]}]}).id
     lead_document = leads.add_document(attendee, lead_id, io.BytesIO(samples.pdf_bytes("mou")), "mou.pdf", "other")
     other_lead_document = leads.add_document(other_attendee, other_lead_id, io.BytesIO(samples.pdf_bytes("x")), "x.pdf", "other")
     return {
@@ -331,6 +376,7 @@ def world():
             "question": question["id"],
             "attendee_notification": attendee_note.id,
             "attendee_id": attendee.id,
+            "series": series_id,
             "attendee_organisation": attendee.organisation_id,
             "other_organisation": other_attendee.organisation_id,
             "lead": lead_id,

@@ -70,10 +70,12 @@ def fair_page(fair_id: int):
         cached = _anonymous_pages().get(key)
         if cached is not None:
             return cached
+    sessions = services.agenda(fair)
     html = render_template(
         "fairs/fair.html",
         fair=fair,
-        sessions=services.agenda(fair),
+        sessions=sessions,
+        recommended=_recommended(actor, fair, sessions),
         registration=services.registration_for(actor, fair),
         counts=counts,
         action_form=ActionForm(),
@@ -81,6 +83,18 @@ def fair_page(fair_id: int):
     if key is not None:
         _anonymous_pages().put(key, html)
     return html
+
+
+def _recommended(actor, fair: Fair, sessions: list[FairSession]) -> dict | None:
+    """For an attendee: this fair's sessions and projects that fit the organisation's demand."""
+    if actor is None or actor.role != "attendee":
+        return None
+    from ..leads import matching
+
+    found = matching.recommendations(actor)
+    ids = {s.id for s in sessions}
+    return {"sessions": [s for s in found["sessions"] if s["fair_id"] == fair.id],
+            "projects": [p for p in found["projects"] if p["session_id"] in ids]}
 
 
 # ---------------------------------------------------------------- registration

@@ -1,0 +1,113 @@
+"""Read models for the lead pages: the board's columns and filter choices, the month's reports,
+the leads a signing ceremony may record. Everything about leads goes through `pipeline.scope`."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import func, select
+
+from ..accounts.access import require_role
+from ..accounts.models import Organisation, User
+from ..extensions import db
+from . import pipeline
+from .enums import SIGNED_STAGES, STAGE_ORDER, LeadStage
+from .models import Lead, LeadEvent, ProgressReport, Signing
+
+#: How each stage reads on the pages.
+STAGE_LABELS = {
+    LeadStage.SEEKING_PARTNER: "Seeking partner",
+    LeadStage.PARTNER_IDENTIFIED: "Partner identified",
+    LeadStage.PRELIMINARY_INTENT: "Preliminary intent",
+    LeadStage.FOLLOW_UP: "Follow-up",
+    LeadStage.INTENT_REACHED: "Intent reached",
+    LeadStage.NEGOTIATING: "Negotiating",
+    LeadStage.SIGNED: "Signed",
+    LeadStage.PERFORMING: "Performing",
+    LeadStage.CONSTRUCTION: "Under construction",
+    LeadStage.OPERATING: "Operating",
+    LeadStage.DROPPED: "Dropped",
+}
+
+#: The most cards the board draws at once; filters narrow the rest.
+BOARD_LIMIT = 400
+
+
+def stage_label(stage: str | None) -> str:
+    if not stage:
+        return "—"
+    try:
+        return STAGE_LABELS[LeadStage(stage)]
+    except ValueError:
+        return stage
+
+
+def next_stage(stage: str) -> str | None:
+    """The stage after this one in the pipeline (none after operating or for dropped leads)."""
+    if stage == LeadStage.DROPPED:
+        return None
+    index = STAGE_ORDER.index(LeadStage(stage))
+    return STAGE_ORDER[index + 1].value if index + 1 < len(STAGE_ORDER) else None
+
+
+def board(actor, filters: pipeline.LeadFilters, limit: int = BOARD_LIMIT) -> tuple[dict[str, list[dict]], int]:
+    """The actor's leads (scoped) as annotated rows per stage, pipeline order, and the total."""
+    leads, total = pipeline.list_leads(actor, filters, page=1, per_page=limit)
+    columns: dict[str, list[dict]] = {s.value: [] for s in STAGE_ORDER}
+    columns[LeadStage.DROPPED.value] = []
+    for row in pipeline.annotate(actor, leads):
+        columns.setdefault(row["stage"], []).append(row)
+    return columns, total
+
+
+def filter_choices(actor) -> dict[str, list]:
+    """Cities and responsible people among the leads the actor may see."""
+    scoped = pipeline.leads_query(actor, pipeline.LeadFilters()).order_by(None)
+    cities = db.session.scalars(
+        scoped.with_only_columns(Organisation.city).where(Organisation.city.is_not(None)).distinct()
+    )
+    owner_ids = scoped.with_only_columns(Lead.owner_id).where(Lead.owner_id.is_not(None)).distinct()
+    owners = db.session.execute(select(User.id, User.name).where(User.id.in_(owner_ids)).order_by(User.name))
+    return {"cities": sorted(c for c in cities if c), "owners": [(i, n) for i, n in owners]}
+
+
+def month_reports(actor, month: str | None = None) -> list[dict]:
+    """The reports filed in a month (organisers), newest first, with how many leads each changed."""
+    require_role(actor, "organiser")
+    month = month or pipeline.host_month()
+    changes = (select(LeadEvent.report_id, func.count(LeadEvent.id).label("n"))
+               .where(LeadEvent.report_id.is_not(None)).group_by(LeadEvent.report_id).subquery())
+    rows = db.session.execute(
+        select(ProgressReport, func.coalesce(changes.c.n, 0))
+        .outerjoin(changes, changes.c.report_id == ProgressReport.id)
+        .where(ProgressReport.month == month)
+        .order_by(ProgressReport.created_at.desc(), ProgressReport.id.desc())
+    )
+    return [{"report": report, "changes": n} for report, n in rows]
+
+
+def signable_leads(actor) -> list[Lead]:
+    """Leads a signing ceremony may record: not yet signed, not dropped, no signing on file (organisers)."""
+    require_role(actor, "organiser")
+    query = pipeline.leads_query(actor, pipeline.LeadFilters()).order_by(None).where(
+        Lead.stage.not_in([s.value for s in SIGNED_STAGES] + [LeadStage.DROPPED.value]),
+        Lead.id.not_in(select(Signing.lead_id)),
+    ).order_by(Lead.id)
+    return list(db.session.scalars(query).unique())
+
+
+def organisation_members(organisation_id: int) -> list[User]:
+    """Active people of an organisation, by name: who may be a lead's responsible person."""
+    return list(db.session.scalars(
+        select(User).where(User.organisation_id == organisation_id, User.active.is_(True)).order_by(User.name)
+    ))
+
+
+def billions(amount: str | Decimal) -> str:
+    """CNY as the article writes it: 215.1 billion → "215.10"."""
+    return f"{(Decimal(amount) / Decimal(10) ** 9).quantize(Decimal('0.01'), ROUND_HALF_UP):,}"
+
+
+def yi(amount: str | Decimal) -> str:
+    """CNY in 亿 (hundreds of millions), one decimal."""
+    return f"{(Decimal(amount) / Decimal(10) ** 8).quantize(Decimal('0.1'), ROUND_HALF_UP):,}"

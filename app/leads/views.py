@@ -1,0 +1,571 @@
+"""Lead pages: the board, a lead's page, the monthly report, the dashboard, signing ceremonies,
+invitees and the demand profile. Every lead read goes through `pipeline` (and so `pipeline.scope`)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from ..accounts.access import USER, allow
+from ..errors import NotFound, ServiceError, ValidationFailed
+from ..fairs import services as fairs
+from ..projects import storage
+from ..reference.services import country_codes, country_name, list_sectors
+from . import board, matching, pipeline
+from .api import lead_detail
+from .enums import STAGE_ORDER, LeadStage, stage_rank
+from .forms import DemandForm, DocumentForm, OwnerForm, ProgressForm, RateForm, ReportForm, SigningForm, StallLimitForm
+
+bp = Blueprint("leads", __name__)
+
+ALL_STAGES = [*STAGE_ORDER, LeadStage.DROPPED]
+MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+@bp.app_context_processor
+def _stage_helpers():
+    return {"stage_label": board.stage_label}
+
+
+@bp.app_template_filter("money")
+def money(value, currency: str | None = None) -> str:
+    """1234567.5 → "EUR 1,234,567.50"; whole amounts without the cents."""
+    if value in (None, ""):
+        return "—"
+    number = Decimal(str(value))
+    text = f"{number:,.0f}" if number == number.to_integral_value() else f"{number:,.2f}"
+    return f"{currency} {text}" if currency else text
+
+
+def _attach_errors(form, fields: dict[str, list[str]]) -> list[str]:
+    """Put field errors beside their fields; return the messages that have no field on the form."""
+    leftover = []
+    for name, messages in fields.items():
+        target = getattr(form, name, None)
+        if target is not None and hasattr(target, "errors"):
+            target.errors = list(target.errors) + list(messages)
+        else:
+            leftover += [f"{name}: {m}" for m in messages]
+    return leftover
+
+
+def _stage_choices(actor, current: str) -> list[tuple[str, str]]:
+    """Stages this person may pick: organisers any; others the current one, later ones, and dropped."""
+    if actor.role == "organiser":
+        stages = ALL_STAGES
+    elif current == LeadStage.DROPPED:
+        stages = [LeadStage.DROPPED]
+    else:
+        stages = [s for s in STAGE_ORDER if stage_rank(s) >= stage_rank(current)] + [LeadStage.DROPPED]
+    return [(s.value, board.stage_label(s)) for s in stages]
+
+
+def _is_backwards(current: str, target: str) -> bool:
+    return target != current and (current == LeadStage.DROPPED or (
+        target != LeadStage.DROPPED and stage_rank(target) < stage_rank(current)))
+
+
+def _safe_board_url(target: str | None) -> str:
+    if target and target.startswith("/leads") and not target.startswith("//"):
+        return target
+    return url_for("leads.board_page")
+
+
+def _decimal_text(value) -> str:
+    return (value or "").replace(",", "").replace(" ", "").strip()
+
+
+# ---------------------------------------------------------------- the board
+
+
+def _filters_from(args) -> tuple[pipeline.LeadFilters, dict]:
+    values = {
+        "fair_id": args.get("fair_id", type=int),
+        "city": (args.get("city") or "").strip() or None,
+        "sector": (args.get("sector") or "").strip() or None,
+        "owner_id": args.get("owner_id", type=int),
+        "stalled": {"yes": True, "no": False}.get(args.get("stalled") or ""),
+    }
+    return pipeline.LeadFilters(**values), values
+
+
+@bp.route("/leads")
+@allow(USER)
+def board_page():
+    actor = current_user
+    filters, values = _filters_from(request.args)
+    columns, total = board.board(actor, filters)
+    choices = board.filter_choices(actor)
+    fairs_list, _ = fairs.list_fairs(actor, per_page=200)
+    csv_args = {k: v for k, v in values.items() if v is not None and k != "stalled"}
+    if values["stalled"] is not None:
+        csv_args["stalled"] = "true" if values["stalled"] else "false"
+    movable = actor.role in ("attendee", "organiser")
+    return render_template(
+        "leads/board.html",
+        columns=columns,
+        total=total,
+        shown=sum(len(c) for c in columns.values()),
+        stages=STAGE_ORDER,
+        filters=values,
+        cities=choices["cities"],
+        owners=choices["owners"],
+        sectors=list_sectors(),
+        fairs=fairs_list,
+        movable=movable,
+        next_stage=board.next_stage,
+        stage_choices=lambda current: _stage_choices(actor, current),
+        csv_url=url_for("leads_api.leads_csv", **csv_args),
+        title="Interest in my projects" if actor.role == "presenter" else "Leads",
+    )
+
+
+@bp.route("/leads/<int:lead_id>/progress", methods=["POST"])
+@allow("attendee", "organiser")
+def progress(lead_id: int):
+    """Progress from the lead page's form or a board card's move buttons."""
+    form = ProgressForm()
+    from_lead = request.form.get("from") == "lead"
+    back = _safe_board_url(request.form.get("next"))
+    lead = pipeline.get_lead(current_user, lead_id)  # 404 outside the actor's scope
+    lead_page = url_for("leads.lead_page", lead_id=lead_id)
+    if not form.validate_on_submit():
+        if from_lead and not form.csrf_token.errors:
+            return _render_lead(lead_id, progress_form=form, status=422)
+        flash("The form expired or was incomplete; try again.", "error")
+        return redirect(lead_page if from_lead else back)
+    current = lead.stage
+    target = form.stage.data or current
+    data = {
+        "stage": target,
+        "note": form.note.data or "",
+        "amount": _decimal_text(form.amount.data) or None,
+        "currency": (form.currency.data or "").strip().upper() or None,
+        "next_action_on": form.next_action_on.data,
+    }
+    try:
+        pipeline.progress(current_user, lead_id, data)
+    except ValidationFailed as exc:
+        if from_lead:
+            problems = _attach_errors(form, exc.fields)
+            for message in problems:
+                flash(message, "error")
+            return _render_lead(lead_id, progress_form=form, status=422)
+        if "note" in exc.fields and (target == LeadStage.DROPPED or _is_backwards(current, target)):
+            flash(f"Moving “{lead.project.title}” to {board.stage_label(target)} needs a reason: give it here.", "info")
+            return redirect(url_for("leads.lead_page", lead_id=lead_id, stage=target) + "#progress")
+        flash(exc.message, "error")
+        return redirect(back)
+    except ServiceError as exc:
+        flash(exc.message, "error")
+        return redirect(lead_page if from_lead else back)
+    if target != current:
+        flash(f"“{lead.project.title}” ({lead.organisation.name}) moved to {board.stage_label(target)}.", "success")
+    else:
+        flash("The progress is saved.", "success")
+    return redirect(lead_page if from_lead else back)
+
+
+# ---------------------------------------------------------------- one lead
+
+
+def _session_titles(actor, session_ids) -> dict[int, object]:
+    out = {}
+    for session_id in {s for s in session_ids if s}:
+        try:
+            out[session_id] = fairs.get_session(actor, session_id)
+        except NotFound:
+            continue
+    return out
+
+
+def _timeline(detail: dict, sessions: dict) -> list[dict]:
+    """Interests, the organisation's questions and every history row, oldest first."""
+    items = []
+    for interest in detail["interests"]:
+        session = sessions.get(interest["session_id"])
+        second = interest["pitch_second"]
+        items.append({"kind": "interest", "at": datetime.fromisoformat(interest["created_at"]), "item": interest,
+                      "session": session, "minute": None if second is None else second // 60})
+    for question in detail["questions"]:
+        items.append({"kind": "question", "at": datetime.fromisoformat(question["created_at"]), "item": question,
+                      "session": sessions.get(question["session_id"])})
+    for row in detail["history"]:
+        items.append({"kind": "history", "at": datetime.fromisoformat(row["created_at"]), "item": row})
+    order = {"interest": 0, "question": 1, "history": 2}
+    items.sort(key=lambda i: (i["at"], order[i["kind"]]))
+    return items
+
+
+def _render_lead(lead_id: int, *, progress_form=None, owner_form=None, document_form=None, status: int = 200):
+    actor = current_user
+    lead = pipeline.get_lead(actor, lead_id)
+    detail = lead_detail(actor, lead)
+    sessions = _session_titles(actor, [lead.session_id] + [i["session_id"] for i in detail["interests"]])
+    can_change = detail["can_change"]
+    if can_change:
+        if progress_form is None:
+            progress_form = ProgressForm(formdata=None)
+            wanted = request.args.get("stage")
+            progress_form.stage.data = wanted if wanted in {s.value for s in ALL_STAGES} else lead.stage
+        progress_form.stage.choices = _stage_choices(actor, lead.stage)
+        if owner_form is None:
+            owner_form = OwnerForm(formdata=None)
+            owner_form.owner_id.data = lead.owner_id
+        owner_form.owner_id.choices = [(u.id, u.name) for u in board.organisation_members(lead.organisation_id)]
+        document_form = document_form or DocumentForm(formdata=None)
+    return render_template(
+        "leads/lead.html",
+        lead=lead,
+        detail=detail,
+        session=sessions.get(lead.session_id),
+        timeline=_timeline(detail, sessions),
+        can_change=can_change,
+        progress_form=progress_form,
+        owner_form=owner_form,
+        document_form=document_form,
+        max_upload_mb=storage.max_upload_bytes() // (1024 * 1024),
+    ), status
+
+
+@bp.route("/leads/<int:lead_id>")
+@allow(USER)
+def lead_page(lead_id: int):
+    return _render_lead(lead_id)
+
+
+@bp.route("/leads/<int:lead_id>/owner", methods=["POST"])
+@allow("attendee", "organiser")
+def set_owner(lead_id: int):
+    form = OwnerForm()
+    if form.validate_on_submit():
+        try:
+            lead = pipeline.set_owner(current_user, lead_id, form.owner_id.data)
+            flash(f"{lead.owner.name} is now responsible for this lead.", "success")
+        except ValidationFailed as exc:
+            _attach_errors(form, exc.fields)
+            return _render_lead(lead_id, owner_form=form, status=422)
+        except ServiceError as exc:
+            if isinstance(exc, NotFound):
+                raise
+            flash(exc.message, "error")
+    else:
+        flash("The form expired or was incomplete; try again.", "error")
+    return redirect(url_for("leads.lead_page", lead_id=lead_id))
+
+
+@bp.route("/leads/<int:lead_id>/documents", methods=["POST"])
+@allow("attendee", "organiser")
+@storage.accepts_upload
+def add_document(lead_id: int):
+    form = DocumentForm()
+    if form.validate_on_submit():
+        upload = request.files.get("file")
+        try:
+            if upload is None or not upload.filename:
+                pipeline.get_lead(current_user, lead_id)
+                raise ValidationFailed({"file": "Choose a file to upload."})
+            document = pipeline.add_document(current_user, lead_id, upload.stream, upload.filename, form.kind.data)
+            flash(f"“{document.original_name}” is attached.", "success")
+        except NotFound:
+            raise
+        except ServiceError as exc:
+            flash(exc.message, "error")
+    else:
+        flash("The form expired or was incomplete; try again.", "error")
+    return redirect(url_for("leads.lead_page", lead_id=lead_id) + "#documents")
+
+
+# ---------------------------------------------------------------- the monthly report
+
+
+def _amount_text(value) -> str:
+    return "" if value is None else f"{value:.2f}"
+
+
+def _changed(lead, entry) -> dict | None:
+    """What one report row changes, as a progress update, or None when it changes nothing."""
+    update: dict = {"lead_id": lead.id}
+    stage = entry.stage.data
+    if stage and stage != lead.stage:
+        update["stage"] = stage
+    note = (entry.note.data or "").strip()
+    if note:
+        update["note"] = note
+    if entry.next_action_on.data and entry.next_action_on.data != lead.next_action_on:
+        update["next_action_on"] = entry.next_action_on.data.isoformat()
+    amount = _decimal_text(entry.amount.data)
+    currency = (entry.currency.data or "").strip().upper()
+    if amount or currency:
+        try:
+            same = (lead.expected_amount is not None and Decimal(amount) == lead.expected_amount
+                    and currency == (lead.currency or ""))
+        except InvalidOperation:
+            same = False
+        if not same:
+            update["amount"], update["currency"] = amount or None, currency or None
+    return update if len(update) > 1 else None
+
+
+@bp.route("/leads/report", methods=["GET", "POST"])
+@allow("attendee")
+def report():
+    actor = current_user
+    leads = pipeline.open_leads_for_report(actor)
+    by_id = {lead.id: lead for lead in leads}
+    rows = {str(r["id"]): r for r in pipeline.annotate(actor, leads)}
+    form = ReportForm()
+    if request.method == "GET":
+        for lead in leads:
+            form.rows.append_entry({"lead_id": str(lead.id), "stage": lead.stage, "next_action_on": lead.next_action_on,
+                                    "amount": _amount_text(lead.expected_amount), "currency": lead.currency or ""})
+    problems: list[str] = []
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            updates, positions = [], []
+            for index, entry in enumerate(form.rows):
+                lead = by_id.get(int(entry.lead_id.data)) if (entry.lead_id.data or "").isdigit() else None
+                if lead is None:
+                    problems.append("A lead in this report is no longer open; reload the page.")
+                    continue
+                update = _changed(lead, entry)
+                if update is not None:
+                    updates.append(update)
+                    positions.append(index)
+            if not problems and not updates:
+                problems.append("Nothing changed: update at least one lead before filing the report.")
+            if not problems:
+                try:
+                    filed = pipeline.file_report(actor, updates, form.note.data or "")
+                except ValidationFailed as exc:
+                    for key, messages in exc.fields.items():
+                        match = re.fullmatch(r"updates\[(\d+)\]\.(\w+)", key)
+                        if not match or int(match.group(1)) >= len(positions):
+                            problems += [f"{key}: {m}" for m in messages]
+                            continue
+                        entry = form.rows[positions[int(match.group(1))]]
+                        field = entry.form._fields.get(match.group(2))
+                        if field is None or match.group(2) == "lead_id":
+                            problems += [f"{rows.get(entry.lead_id.data, {}).get('project', '')}: {m}" for m in messages]
+                        else:
+                            field.errors = list(field.errors) + list(messages)
+                    problems.insert(0, "Nothing was saved: correct the marked leads and file the report again.")
+                else:
+                    flash(f"Your report for {filed.month} is filed: {len(updates)} lead"
+                          f"{'' if len(updates) == 1 else 's'} updated.", "success")
+                    return redirect(url_for("leads.report"))
+        elif form.csrf_token.errors:
+            problems.append("The form expired; try again.")
+        else:
+            problems.append("Nothing was saved: correct the marked leads and file the report again.")
+        status = 422
+    for entry in form.rows:
+        lead = by_id.get(int(entry.lead_id.data)) if (entry.lead_id.data or "").isdigit() else None
+        entry.stage.choices = _stage_choices(actor, lead.stage if lead else LeadStage.DROPPED)
+    return render_template("leads/report.html", form=form, rows=rows, problems=problems,
+                           month=pipeline.host_month()), status
+
+
+@bp.route("/leads/reports")
+@allow("organiser")
+def reports():
+    month = request.args.get("month") or ""
+    month = month if MONTH.match(month) else pipeline.host_month()
+    return render_template(
+        "leads/reports.html",
+        month=month,
+        missing=pipeline.missing_reports(current_user, month),
+        reports=board.month_reports(current_user, month),
+    )
+
+
+# ---------------------------------------------------------------- the dashboard
+
+CHART_WIDTH = 260  # pixels of the longest bar
+
+
+def _bars(groups: list[dict], label, *, measure: str = "count") -> list[dict]:
+    def value(group):
+        return Decimal(group["investment_cny"]) if measure == "cny" else Decimal(group["count"])
+
+    top = max((value(g) for g in groups), default=Decimal(0))
+    return [{
+        **g,
+        "label": label(g["key"]),
+        "short": label(g["key"]) if len(label(g["key"])) <= 22 else label(g["key"])[:21] + "…",
+        "width": 0 if not top else max(int(value(g) / top * CHART_WIDTH), 2 if value(g) else 0),
+        "billions": board.billions(g["investment_cny"]),
+    } for g in groups]
+
+
+@bp.route("/dashboard")
+@allow("organiser")
+def dashboard():
+    actor = current_user
+    fair_id = request.args.get("fair_id", type=int)
+    by_stage = pipeline.pipeline_stats(actor, "stage", fair_id)
+    by_city = pipeline.pipeline_stats(actor, "city", fair_id)
+    by_sector = pipeline.pipeline_stats(actor, "sector", fair_id)
+    present = {g["key"]: g for g in by_stage["groups"]}
+    stage_groups = [present.get(s.value, {"key": s.value, "count": 0, "investment": {}, "investment_cny": "0.00"})
+                    for s in STAGE_ORDER]
+    sector_names = {s.code: s.name_en for s in list_sectors()}
+    funnel = by_stage["funnel"]
+    top = max(funnel.values(), default=0)
+    funnel_bars = [{"key": k, "count": v, "width": 0 if not top else max(int(v / top * CHART_WIDTH), 2 if v else 0)}
+                   for k, v in funnel.items()]
+    totals = by_stage["totals"]
+    fairs_list, _ = fairs.list_fairs(actor, per_page=200)
+    stall_form = StallLimitForm(formdata=None)
+    stall_form.stage.choices = [(s.value, board.stage_label(s)) for s in STAGE_ORDER]
+    return render_template(
+        "leads/dashboard.html",
+        fair_id=fair_id,
+        fairs=fairs_list,
+        totals=totals,
+        headline={"count": totals["count"], "billions": board.billions(totals["investment_cny"]),
+                  "yi": board.yi(totals["investment_cny"]), "foreign": totals["foreign_projects"]},
+        missing_rates=by_stage["missing_rates"],
+        stage_bars=_bars(stage_groups, board.stage_label),
+        city_bars=_bars(by_city["groups"], lambda k: k or "(no city)"),
+        sector_bars=_bars(by_sector["groups"], lambda k: sector_names.get(k, k or "(none)")),
+        funnel_bars=funnel_bars,
+        chart_width=CHART_WIDTH,
+        csv_url=url_for("leads_api.leads_csv", **({"fair_id": fair_id} if fair_id else {})),
+        rates=sorted((c, v) for c, v in pipeline.rates().items() if c != "CNY"),
+        limits=pipeline.stall_limits(),
+        rate_form=RateForm(formdata=None),
+        stall_form=stall_form,
+    )
+
+
+@bp.route("/dashboard/rates", methods=["POST"])
+@allow("organiser")
+def set_rate():
+    form = RateForm()
+    if form.validate_on_submit():
+        try:
+            row = pipeline.set_rate(current_user, (form.currency.data or "").strip().upper(),
+                                    _decimal_text(form.cny_per_unit.data))
+            flash(f"1 {row.currency} = {row.cny_per_unit.normalize():f} CNY is saved.", "success")
+        except ServiceError as exc:
+            flash(exc.message, "error")
+    else:
+        flash("Give a currency and a rate.", "error")
+    return redirect(url_for("leads.dashboard") + "#admin")
+
+
+@bp.route("/dashboard/stall-limits", methods=["POST"])
+@allow("organiser")
+def set_stall_limit():
+    form = StallLimitForm()
+    if form.validate_on_submit():
+        try:
+            pipeline.set_stall_limit(current_user, form.stage.data, form.days.data)
+            flash(f"Leads in {board.stage_label(form.stage.data)} stall after {form.days.data} days.", "success")
+        except ServiceError as exc:
+            flash(exc.message, "error")
+    else:
+        flash("Give a stage and a whole number of days.", "error")
+    return redirect(url_for("leads.dashboard") + "#admin")
+
+
+# ---------------------------------------------------------------- signing ceremonies and invitees
+
+
+def _render_signings(session, form=None, status: int = 200):
+    actor = current_user
+    signings = matching.signings_of(session)
+    if actor.role == "organiser" and session.kind == "signing" and session.status != "cancelled":
+        form = form or SigningForm(formdata=None)
+        form.lead_id.choices = [
+            (lead.id, f"{lead.project.title} · {lead.organisation.name} ({board.stage_label(lead.stage)})")
+            for lead in board.signable_leads(actor)
+        ]
+    else:
+        form = None
+    return render_template("leads/signings.html", session=session, signings=signings,
+                           totals=matching.signing_totals(signings), form=form,
+                           max_upload_mb=storage.max_upload_bytes() // (1024 * 1024)), status
+
+
+@bp.route("/sessions/<int:session_id>/signings")
+@allow(USER)
+def signings(session_id: int):
+    return _render_signings(fairs.get_session(current_user, session_id))
+
+
+@bp.route("/sessions/<int:session_id>/signings", methods=["POST"])
+@allow("organiser")
+@storage.accepts_upload
+def record_signing(session_id: int):
+    session = fairs.get_session(current_user, session_id)
+    form = SigningForm()
+    if not form.validate_on_submit():
+        if form.csrf_token.errors:
+            flash("The form expired; try again.", "error")
+            return redirect(url_for("leads.signings", session_id=session_id))
+        return _render_signings(session, form, 422)
+    upload = request.files.get("file")
+    has_file = upload is not None and bool(upload.filename)
+    try:
+        signing = matching.record_signing(
+            current_user, session_id,
+            {"lead_id": form.lead_id.data, "amount": _decimal_text(form.amount.data) or None,
+             "currency": (form.currency.data or "").strip().upper() or None},
+            stream=upload.stream if has_file else None, filename=upload.filename if has_file else None,
+        )
+    except ValidationFailed as exc:
+        for message in _attach_errors(form, exc.fields):
+            flash(message, "error")
+        return _render_signings(session, form, 422)
+    except ServiceError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("leads.signings", session_id=session_id))
+    flash(f"Signed: “{signing.lead.project.title}” with {signing.lead.organisation.name}, "
+          f"{signing.currency} {signing.amount:,.2f}.", "success")
+    return redirect(url_for("leads.signings", session_id=session_id))
+
+
+@bp.route("/sessions/<int:session_id>/invitees")
+@allow("organiser")
+def invitees(session_id: int):
+    session = fairs.get_session(current_user, session_id)
+    return render_template("leads/invitees.html", session=session, items=matching.invitees(current_user, session_id))
+
+
+# ---------------------------------------------------------------- the demand profile
+
+
+@bp.route("/me/organisation", methods=["GET", "POST"])
+@allow("attendee")
+def demand_profile():
+    organisation = current_user.organisation
+    form = DemandForm()
+    form.demand_sectors.choices = [(s.code, f"{s.name_en} · {s.name_zh}") for s in list_sectors()]
+    form.demand_countries.choices = sorted(((c, f"{country_name(c)} ({c})") for c in country_codes()),
+                                           key=lambda pair: pair[1])
+    problems: list[str] = []
+    if request.method == "GET":
+        form.demand_sectors.data = list(organisation.demand_sectors or [])
+        form.demand_countries.data = list(organisation.demand_countries or [])
+        form.demand_note.data = organisation.demand_note or ""
+    elif form.validate_on_submit():
+        try:
+            matching.update_demand(current_user, organisation.id, {
+                "demand_sectors": form.demand_sectors.data or [],
+                "demand_countries": form.demand_countries.data or [],
+                "demand_note": form.demand_note.data or "",
+            })
+        except ValidationFailed as exc:
+            problems = _attach_errors(form, exc.fields)
+        else:
+            flash("Your organisation's demand profile is saved; recommendations follow it.", "success")
+            return redirect(url_for("leads.demand_profile"))
+    status = 422 if form.errors or problems else 200
+    return render_template("leads/demand.html", form=form, organisation=organisation, problems=problems), status
