@@ -54,6 +54,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     from .live.api import api as live_api
     from .live.views import bp as live_bp
     from .notifications.api import api as notifications_api
+    from .notifications.views import bp as notifications_bp
     from .projects.api import api as projects_api
     from .projects.views import bp as projects_bp
     from .reference.views import api as reference_api
@@ -67,6 +68,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     app.register_blueprint(projects_bp)
     app.register_blueprint(leads_bp)
     app.register_blueprint(live_bp)
+    app.register_blueprint(notifications_bp)
 
     from .errors import register_error_handlers
     from .templating import init_templating

@@ -201,6 +201,7 @@ def _seed_everything(password: str, people) -> None:
     _seed_material(organiser, projects)
     _seed_live(organiser, users, projects, past_panel, past_signing)
     _seed_demand(users)
+    _seed_series(organiser)
 
     fairs.create_fair(organiser, {
         "title": "Europe online investment fair: energy saving & environment (draft)",
@@ -422,3 +423,32 @@ def _seed_demand(users) -> None:
         organisation = users[email].organisation
         organisation.demand_sectors, organisation.demand_countries, organisation.demand_note = sectors, countries, note
     db.session.commit()
+
+
+#: A year of monthly themes: (theme, focus countries, focus sectors).
+SERIES_THEMES = [
+    ("Europe: new materials", ["DE", "BE", "NL"], ["new_materials"]),
+    ("North America: biomedicine & health", ["US", "CA"], ["biomedicine_health"]),
+    ("Europe: energy saving & environment", ["DE", "FR", "NL"], ["energy_saving_environment"]),
+    ("Winter sports: ice & snow", ["AT", "CZ", "NO", "FI"], ["ice_snow"]),
+    ("Japan & Korea: high-end equipment", ["JP", "KR"], ["high_end_equipment"]),
+    ("ASEAN: modern logistics", ["SG", "MY", "TH", "VN"], ["modern_logistics"]),
+    ("Europe: information & intelligent technology", ["DE", "FR", "GB"], ["information_intelligence"]),
+    ("Oceania: biomedicine & health", ["AU", "NZ"], ["biomedicine_health"]),
+    ("Middle East: energy saving & environment", ["AE", "SA"], ["energy_saving_environment", "new_materials"]),
+    ("Latin America: new materials", ["BR", "MX", "CL"], ["new_materials"]),
+    ("Central & Eastern Europe: high-end equipment", ["CZ", "PL", "HU"], ["high_end_equipment"]),
+    ("Belt and Road: modern logistics", ["KZ", "UZ", "TR"], ["modern_logistics", "information_intelligence"]),
+]
+
+
+def _seed_series(organiser) -> None:
+    """The monthly cloud fair, and its drafts for the coming months."""
+    from .fairs import series as fair_series
+
+    fair_series.create_series(organiser, {
+        "title": "Hebei cloud investment fair (云招商月度专场)", "timezone": "Asia/Shanghai",
+        "rrule": "FREQ=MONTHLY;BYDAY=2TH", "local_start": "15:00", "minutes": 240, "capacity": 500,
+        "themes": [{"theme": t, "focus_countries": c, "focus_sectors": s} for t, c, s in SERIES_THEMES],
+    })
+    fair_series.make_due_fairs()

@@ -51,3 +51,17 @@ class ActionForm(FlaskForm):
     """A button that changes state: only its CSRF token is checked."""
 
     submit = SubmitField("Go")
+
+
+class SeriesForm(FlaskForm):
+    """A monthly themed series; the service checks the values (RRULE, zone, themes)."""
+
+    title = StringField("Title", validators=[Optional(), Length(max=200)])
+    timezone = StringField("Host time zone (IANA)", default="Asia/Shanghai", validators=[Optional(), Length(max=64)])
+    rrule = StringField("Recurrence (RRULE)", default="FREQ=MONTHLY;BYDAY=2TH", validators=[Optional(), Length(max=500)])
+    local_start = StringField("Local start (HH:MM)", default="15:00", validators=[Optional(), Length(max=8)])
+    minutes = IntegerField("Length (minutes)", default=240, validators=[Optional()])
+    starts_on = StringField("First date (YYYY-MM-DD; empty: today)", validators=[Optional(), Length(max=10)])
+    capacity = IntegerField("Capacity (empty: unlimited)", validators=[Optional()])
+    themes = TextAreaField("Themes, one a month in rotation", validators=[Optional(), Length(max=20000)])
+    submit = SubmitField("Create series")

@@ -409,3 +409,6 @@ def personal_feed(token: str):
         f"CloudFair · {user.name}", services.registered_fairs(user), services.sessions_presented_by(user), _fair_link
     )
     return _ics(body, calendar.content_etag(body), "cloudfair.ics")
+
+
+from . import series_views  # noqa: E402,F401  (the series pages add their routes to bp)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from ..errors import NotFound
 from ..extensions import db
@@ -38,3 +38,13 @@ def mark_read(actor, notification_id: int) -> Notification:
         row.read_at = utcnow()
         db.session.commit()
     return row
+
+
+def mark_all_read(actor) -> int:
+    """Mark all of the caller's unread notifications read; returns how many."""
+    result = db.session.execute(
+        update(Notification).where(Notification.user_id == actor.id, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+    )
+    db.session.commit()
+    return result.rowcount or 0

@@ -503,6 +503,7 @@
 
   var socket = io("/live", { reconnectionDelay: 1000, reconnectionDelayMax: 10000 });
   ["question", "presence", "interest_count", "interest"].forEach(function (name) { socket.on(name, onLive(name)); });
+  socket.on("notification", function (data) { document.dispatchEvent(new CustomEvent("cloudfair:notification", { detail: data })); });  // bell.js
 
   function join() {
     joined = false;
