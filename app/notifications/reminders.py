@@ -12,7 +12,6 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from flask_babel import force_locale, gettext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -28,6 +27,19 @@ from .services import notify
 log = logging.getLogger(__name__)
 
 SESSION_OFFSETS = {"24h": timedelta(hours=24), "15m": timedelta(minutes=15)}
+
+#: In-app titles in both languages (the message catalogues of the pages come with the i18n work).
+TITLES = {
+    "session_24h": {"en": "Starting in 24 hours: {title}", "zh": "24小时后开始：{title}"},
+    "session_15m": {"en": "Starting in 15 minutes: {title}", "zh": "15分钟后开始：{title}"},
+    "lead_stalled": {"en": "No progress for a while: {project}", "zh": "项目久无进展：{project}"},
+    "lead_next_action": {"en": "Next action was due: {project}", "zh": "下一步行动已到期：{project}"},
+    "report_request": {"en": "Please file your monthly progress report for {month}", "zh": "请提交{month}月度进展报告"},
+}
+
+
+def title_for(kind: str, locale: str, **values) -> str:
+    return TITLES[kind]["zh" if locale == "zh" else "en"].format(**values)
 
 
 def _grace() -> timedelta:
@@ -105,9 +117,7 @@ def session_reminders(now: datetime | None = None) -> dict[str, int]:
                 if not _claim(key, person.id, f"session_{label}", due, "sent"):
                     continue
                 join = session.join_url or _link(f"/sessions/{session.id}/live")
-                with force_locale(person.locale):
-                    title = (gettext("Starting in 24 hours: %(title)s", title=session.title) if label == "24h"
-                             else gettext("Starting in 15 minutes: %(title)s", title=session.title))
+                title = title_for(f"session_{label}", person.locale, title=session.title)
                 created.append(notify(person.id, kind=f"session_{label}", title=title,
                                       body=_local(session.starts_at, person), link=f"/sessions/{session.id}/live"))
                 queue(person.email, "session_reminder", person.locale, person=person, session=session,
@@ -153,9 +163,7 @@ def lead_reminders(now: datetime | None = None) -> dict[str, int]:
         for reason, key in reasons:
             if not _claim(key, owner.id, f"lead_{reason}", now, "sent"):
                 continue
-            with force_locale(owner.locale):
-                title = (gettext("No progress for a while: %(project)s", project=lead.project.title) if reason == "stalled"
-                         else gettext("Next action was due: %(project)s", project=lead.project.title))
+            title = title_for(f"lead_{reason}", owner.locale, project=lead.project.title)
             created.append(notify(owner.id, kind=f"lead_{reason}", title=title, link=f"/leads/{lead.id}"))
             queue(owner.email, "lead_reminder", owner.locale, person=owner, lead=lead, reason=reason,
                   link=_link(f"/leads/{lead.id}"))
@@ -190,8 +198,7 @@ def report_requests(now: datetime | None = None) -> dict[str, int]:
     for person in people:
         if not _claim(f"report:{month}:user:{person.id}", person.id, "report_request", now, "sent"):
             continue
-        with force_locale(person.locale):
-            title = gettext("Please file your monthly progress report for %(month)s", month=month)
+        title = title_for("report_request", person.locale, month=month)
         created.append(notify(person.id, kind="report_request", title=title, link="/leads/report"))
         queue(person.email, "report_request", person.locale, person=person, month=month, link=_link("/leads/report"))
     db.session.commit()

@@ -329,3 +329,12 @@ def test_series_warns_when_daylight_saving_moves_the_local_time_there(client, au
     march = next(c for c in body["coming"] if c["date"] == "2027-03-11")
     assert {"country": "DE", "zone": "Europe/Berlin", "local_start": "2027-03-11T08:00:00+01:00"} in march["focus"]
     assert all(w["zone"] != "Asia/Shanghai" for w in body["dst_warnings"])  # China does not shift
+
+
+def test_in_app_reminders_speak_each_persons_language(app, fair_day):
+    with time_machine.travel(at("2026-12-09T07:05+00:00"), tick=False):
+        reminders.session_reminders()
+    titles = {n.user_id: n.title for n in db.session.scalars(select(Notification))}
+    assert titles[fair_day["zh"].id] == "24小时后开始：Wearable diagnostics"
+    assert titles[fair_day["en"].id] == "Starting in 24 hours: Wearable diagnostics"
+    assert titles[fair_day["zh"].id] != titles[fair_day["en"].id]
