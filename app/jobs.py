@@ -5,6 +5,7 @@ loses nothing and sends nothing twice."""
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timezone
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -123,12 +124,15 @@ def make_scheduler(app: Flask, *, background: bool = False):
     _app = app
     kind = BackgroundScheduler if background else BlockingScheduler
     scheduler = kind(
-        jobstores={"default": SQLAlchemyJobStore(url=app.config["SQLALCHEMY_DATABASE_URI"], tablename="apscheduler_jobs")},
+        jobstores={"default": SQLAlchemyJobStore(
+            url=app.config.get("SCHEDULER_JOBSTORE_URL") or app.config["SQLALCHEMY_DATABASE_URI"],
+            tablename="apscheduler_jobs")},
         executors={"default": ThreadPoolExecutor(4)},
         job_defaults={"coalesce": True, "max_instances": 1},
         timezone="UTC",
     )
+    start = datetime.now(timezone.utc)  # run everything once at start-up, then on the interval
     for job in JOBS:
         scheduler.add_job("app.jobs:run_job", "interval", args=[job.id], id=job.id, replace_existing=True,
-                          misfire_grace_time=job.grace, **job.every)
+                          misfire_grace_time=job.grace, next_run_time=start, **job.every)
     return scheduler

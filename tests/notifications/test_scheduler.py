@@ -338,3 +338,23 @@ def test_in_app_reminders_speak_each_persons_language(app, fair_day):
     assert titles[fair_day["zh"].id] == "24小时后开始：Wearable diagnostics"
     assert titles[fair_day["en"].id] == "Starting in 24 hours: Wearable diagnostics"
     assert titles[fair_day["zh"].id] != titles[fair_day["en"].id]
+
+
+def test_the_scheduler_process_runs_every_job_at_start(app, tmp_path):
+    import time
+
+    from app.core.models import Heartbeat
+    from app.jobs import JOBS, make_scheduler
+
+    app.config["SCHEDULER_JOBSTORE_URL"] = f"sqlite:///{tmp_path / 'jobs.db'}"
+    scheduler = make_scheduler(app, background=True)
+    assert sorted(job.id for job in scheduler.get_jobs()) == sorted(job.id for job in JOBS)
+    scheduler.start()
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and db.session.get(Heartbeat, "scheduler") is None:
+            db.session.expire_all()
+            time.sleep(0.2)
+    finally:
+        scheduler.shutdown(wait=True)
+    assert db.session.get(Heartbeat, "scheduler") is not None
