@@ -39,6 +39,8 @@ class Config:
     RUN_SCHEDULER_IN_PROCESS = _bool("RUN_SCHEDULER_IN_PROCESS")
     #: Where CloudFair is reached from outside: links in mail and reminders.
     BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
+    #: Where APScheduler keeps its jobs (defaults to the application's database).
+    SCHEDULER_JOBSTORE_URL = os.environ.get("SCHEDULER_JOBSTORE_URL") or None
     #: A reminder that fell due while the scheduler was down is still sent this long after.
     REMINDER_GRACE_MINUTES = int(os.environ.get("REMINDER_GRACE_MINUTES", "60"))
     PORT = int(os.environ.get("PORT", "8000"))
