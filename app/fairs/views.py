@@ -17,6 +17,7 @@ from ..accounts.services import user_by_calendar_token
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..extensions import db
 from ..caching import PageCache
+from ..forms import attach_errors
 from ..projects.models import Project
 from ..reference.services import country_codes, country_name, list_sectors
 from ..templating import viewer_timezone
@@ -164,18 +165,6 @@ def _fair_data(form: FairForm) -> dict:
     return data
 
 
-def _attach_errors(form, exc: ValidationFailed) -> list[str]:
-    """Put field errors beside their fields; return those that have no field on the form."""
-    leftover = []
-    for field, messages in exc.fields.items():
-        target = getattr(form, field, None)
-        if target is not None and hasattr(target, "errors"):
-            target.errors = list(target.errors) + messages
-        else:
-            leftover += [f"{field}: {m}" for m in messages]
-    return leftover
-
-
 @bp.route("/fairs/new", methods=["GET", "POST"])
 @allow("organiser")
 def new_fair():
@@ -186,7 +175,7 @@ def new_fair():
         try:
             fair = services.create_fair(current_user, _fair_data(form))
         except ValidationFailed as exc:
-            problems = _attach_errors(form, exc)
+            problems = attach_errors(form, exc.fields)
         else:
             flash("The fair was created as a draft.", "success")
             return redirect(url_for("fairs.fair_page", fair_id=fair.id))
@@ -215,7 +204,7 @@ def edit_fair(fair_id: int):
         try:
             services.update_fair(current_user, fair, _fair_data(form))
         except ValidationFailed as exc:
-            problems = _attach_errors(form, exc)
+            problems = attach_errors(form, exc.fields)
         else:
             flash("The fair was saved.", "success")
             return redirect(url_for("fairs.fair_page", fair_id=fair.id))
@@ -297,7 +286,7 @@ def new_session(fair_id: int):
         try:
             services.create_session(current_user, fair, _session_data(form, fair))
         except ValidationFailed as exc:
-            problems = _attach_errors(form, exc)
+            problems = attach_errors(form, exc.fields)
         except Conflict as exc:
             conflict = exc
         else:
@@ -326,7 +315,7 @@ def edit_session(session_id: int):
         try:
             services.update_session(current_user, session, _session_data(form, fair))
         except ValidationFailed as exc:
-            problems = _attach_errors(form, exc)
+            problems = attach_errors(form, exc.fields)
         except Conflict as exc:
             conflict = exc
         else:

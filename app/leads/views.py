@@ -13,6 +13,7 @@ from flask_login import current_user
 from ..accounts.access import USER, allow
 from ..errors import NotFound, ServiceError, ValidationFailed
 from ..fairs import services as fairs
+from ..forms import attach_errors
 from ..projects import storage
 from ..reference.services import country_codes, country_name, list_sectors
 from . import board, matching, pipeline
@@ -39,18 +40,6 @@ def money(value, currency: str | None = None) -> str:
     number = Decimal(str(value))
     text = f"{number:,.0f}" if number == number.to_integral_value() else f"{number:,.2f}"
     return f"{currency} {text}" if currency else text
-
-
-def _attach_errors(form, fields: dict[str, list[str]]) -> list[str]:
-    """Put field errors beside their fields; return the messages that have no field on the form."""
-    leftover = []
-    for name, messages in fields.items():
-        target = getattr(form, name, None)
-        if target is not None and hasattr(target, "errors"):
-            target.errors = list(target.errors) + list(messages)
-        else:
-            leftover += [f"{name}: {m}" for m in messages]
-    return leftover
 
 
 def _stage_choices(actor, current: str) -> list[tuple[str, str]]:
@@ -151,7 +140,7 @@ def progress(lead_id: int):
         pipeline.progress(current_user, lead_id, data)
     except ValidationFailed as exc:
         if from_lead:
-            problems = _attach_errors(form, exc.fields)
+            problems = attach_errors(form, exc.fields)
             for message in problems:
                 flash(message, "error")
             return _render_lead(lead_id, progress_form=form, status=422)
@@ -247,7 +236,7 @@ def set_owner(lead_id: int):
             lead = pipeline.set_owner(current_user, lead_id, form.owner_id.data)
             flash(f"{lead.owner.name} is now responsible for this lead.", "success")
         except ValidationFailed as exc:
-            _attach_errors(form, exc.fields)
+            attach_errors(form, exc.fields)
             return _render_lead(lead_id, owner_form=form, status=422)
         except ServiceError as exc:
             if isinstance(exc, NotFound):
@@ -521,7 +510,7 @@ def record_signing(session_id: int):
             stream=upload.stream if has_file else None, filename=upload.filename if has_file else None,
         )
     except ValidationFailed as exc:
-        for message in _attach_errors(form, exc.fields):
+        for message in attach_errors(form, exc.fields):
             flash(message, "error")
         return _render_signings(session, form, 422)
     except ServiceError as exc:
@@ -563,7 +552,7 @@ def demand_profile():
                 "demand_note": form.demand_note.data or "",
             })
         except ValidationFailed as exc:
-            problems = _attach_errors(form, exc.fields)
+            problems = attach_errors(form, exc.fields)
         else:
             flash("Your organisation's demand profile is saved; recommendations follow it.", "success")
             return redirect(url_for("leads.demand_profile"))

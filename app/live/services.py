@@ -325,8 +325,7 @@ def express_interest(actor, session_id, data: dict, *, at: datetime | None = Non
     if actor.role != Role.ATTENDEE:
         raise Forbidden("Only attendees express interest.")
     client_id = leads.check_client_id(data.get("client_id"))
-    existing = leads.find_interest(actor, client_id)
-    if existing is None:
+    if leads.find_interest(actor, client_id) is None:  # a replay is acknowledged even once the session closed
         _open_for_input(session)
     try:
         interest, duplicate = leads.record_interest(actor, session, data, at=at, attachment=attachment)

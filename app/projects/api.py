@@ -33,13 +33,7 @@ def _actor():
     return current_user if current_user.is_authenticated else None
 
 
-def _limit_body() -> None:
-    """Refuse an oversized upload from its Content-Length, before reading the body."""
-    request.max_content_length = storage.max_upload_bytes() + 256 * 1024  # multipart overhead
-
-
 def _uploaded_file():
-    _limit_body()
     upload = request.files.get("file")
     if upload is None:
         raise ValidationFailed({"file": "Send the file as the multipart field `file`."})

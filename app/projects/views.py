@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from ..accounts.access import PUBLIC, USER, allow
 from ..errors import NotFound, ServiceError, ValidationFailed
+from ..forms import attach_errors
 from ..reference.services import country_codes, country_name, list_sectors
 from . import services, storage
 from .api import attachment
@@ -25,12 +26,8 @@ def _project_choices(form: ProjectForm) -> None:
 
 
 def _attach_errors(form, exc: ValidationFailed) -> None:
-    for field, messages in exc.fields.items():
-        target = getattr(form, field, None)
-        if target is not None and hasattr(target, "errors"):
-            target.errors = list(target.errors) + messages
-        else:
-            flash(f"{field}: {' '.join(messages)}", "error")
+    for message in attach_errors(form, exc.fields):
+        flash(message, "error")
 
 
 def _project_data(form: ProjectForm) -> dict:
