@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEV := CLOUDFAIR_ENV=development
 PORT ?= 8000
 
-.PHONY: run test serve bench bench-live bench-stats clean
+.PHONY: run test serve bench bench-live bench-stats clean messages translations
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,15 +14,27 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
-run: $(STAMP)
+# The Chinese catalogue, compiled for Flask-Babel (the .mo is built, never committed).
+CATALOGUE := app/translations/zh/LC_MESSAGES/messages
+$(CATALOGUE).mo: $(CATALOGUE).po $(STAMP)
+	$(BIN)/pybabel compile -d app/translations -l zh
+
+translations: $(CATALOGUE).mo
+
+# After marking new strings: extract them, merge into the Chinese catalogue, then translate the empty msgstr.
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k ngettext:1,2 --no-location --sort-output -o app/translations/messages.pot .
+	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations -l zh --no-fuzzy-matching --omit-header --ignore-obsolete
+
+run: $(STAMP) translations
 	$(DEV) $(BIN)/flask --app wsgi db upgrade
 	$(DEV) $(BIN)/flask --app wsgi demo seed
 	$(DEV) $(BIN)/flask --app wsgi run --host 127.0.0.1 --port 5000
 
-test: $(STAMP)
+test: $(STAMP) translations
 	$(BIN)/python -m pytest -n 2
 
-serve: $(STAMP)
+serve: $(STAMP) translations
 	$(BIN)/flask --app wsgi db upgrade
 	$(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
 
@@ -41,4 +53,4 @@ bench-stats: $(STAMP)
 	$(BIN)/python bench/stats.py
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache $(CATALOGUE).mo

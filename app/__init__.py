@@ -33,6 +33,9 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     _limit_bodies(app)  # before CSRFProtect, whose hook reads form bodies
     csrf.init_app(app)
     limiter.init_app(app)
+    from .i18n import compile_catalogues
+
+    compile_catalogues(app)
     babel.init_app(app, locale_selector=_select_locale, timezone_selector=_select_timezone)
     api.init_app(app)
     _init_socketio(app)
@@ -62,7 +65,10 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     for blueprint in (accounts_api, fairs_api, reference_api, projects_api, notifications_api, live_api, leads_api):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)  # _protect_api_cookies checks cookie-authenticated API writes
+    from .i18n import bp as i18n_bp
+
     app.register_blueprint(core_bp)
+    app.register_blueprint(i18n_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(fairs_bp)
     app.register_blueprint(projects_bp)
@@ -175,9 +181,9 @@ def _protect_api_cookies(app: Flask) -> None:
 
 
 def _select_locale() -> str:
-    if current_user and current_user.is_authenticated:
-        return current_user.locale
-    return request.accept_languages.best_match(["zh", "en"]) or "en"
+    from .i18n import select_locale
+
+    return select_locale()
 
 
 def _select_timezone() -> str:

@@ -9,6 +9,7 @@ from flask import Flask, current_app, request
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
+from .i18n import LANGUAGE_NAMES, format_amount, format_moment, ui_locale
 from .reference.services import country_name, timezone_names
 
 
@@ -34,24 +35,33 @@ def zone_abbrev(moment: datetime, zone: str) -> str:
     return f"UTC{offset[:3]}:{offset[3:]}" if offset else "UTC"
 
 
+def role_label(role: str) -> str:
+    from flask_babel import gettext
+
+    labels = {"organiser": gettext("organiser"), "presenter": gettext("presenter"), "attendee": gettext("attendee")}
+    return labels.get(role, role)
+
+
 def init_templating(app: Flask) -> None:
     app.jinja_env.filters["in_zone"] = in_zone
     app.jinja_env.filters["zone_abbrev"] = zone_abbrev
     app.jinja_env.filters["fromiso"] = datetime.fromisoformat
+    app.jinja_env.filters["moment"] = format_moment  # {{ s.starts_at | moment(viewer_tz, "date") }}
+    app.jinja_env.filters["money"] = format_amount  # {{ amount | money("EUR") }}
     app.jinja_env.globals["csrf_token"] = generate_csrf
+    app.jinja_env.globals["role_label"] = role_label
 
     @app.context_processor
     def inject():
         from flask import has_request_context
-        from flask_babel import get_locale
 
         from .reference.services import list_sectors
 
+        locale = ui_locale()
         if not has_request_context():  # mail rendered by a job: the template gets what it needs passed in
-            locale = "zh" if str(get_locale() or "en").startswith("zh") else "en"
             return {"country_name": lambda code: country_name(code, locale), "ui_locale": locale}
-        locale = "zh" if (current_user.is_authenticated and current_user.locale == "zh") else "en"
         return {
+            "languages": LANGUAGE_NAMES,
             "viewer_tz": viewer_timezone(),
             "country_name": lambda code: country_name(code, locale),
             "sector_names": lambda: {s.code: s.name(locale) for s in list_sectors()},

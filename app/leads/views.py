@@ -32,16 +32,6 @@ def _stage_helpers():
     return {"stage_label": board.stage_label}
 
 
-@bp.app_template_filter("money")
-def money(value, currency: str | None = None) -> str:
-    """1234567.5 → "EUR 1,234,567.50"; whole amounts without the cents."""
-    if value in (None, ""):
-        return "—"
-    number = Decimal(str(value))
-    text = f"{number:,.0f}" if number == number.to_integral_value() else f"{number:,.2f}"
-    return f"{currency} {text}" if currency else text
-
-
 def _stage_choices(actor, current: str) -> list[tuple[str, str]]:
     """Stages this person may pick: organisers any; others the current one, later ones, and dropped."""
     if actor.role == "organiser":

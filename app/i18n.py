@@ -1,0 +1,122 @@
+"""Languages: which one a request gets, the switch on every page, and locale-aware formatting.
+
+The language is the signed-in person's setting, else the `lang` cookie set by the switch, else the
+browser's Accept-Language, else English. Strings are marked with `gettext`/`lazy_gettext` (`_` in
+templates); the Chinese catalogue is app/translations/zh/LC_MESSAGES/messages.po.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime as babel_format_datetime
+from babel.numbers import format_decimal
+from flask import Blueprint, current_app, has_request_context, redirect, request, url_for
+from flask_babel import get_locale
+from flask_login import current_user
+
+from .accounts.access import PUBLIC, allow
+
+LANGUAGES = ("zh", "en")
+LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
+COOKIE = "lang"
+
+bp = Blueprint("i18n", __name__)
+
+
+def select_locale() -> str:
+    if not has_request_context():
+        return "en"
+    if current_user and current_user.is_authenticated and current_user.locale in LANGUAGES:
+        return current_user.locale
+    cookie = request.cookies.get(COOKIE)
+    if cookie in LANGUAGES:
+        return cookie
+    return request.accept_languages.best_match(LANGUAGES) or "en"
+
+
+def ui_locale() -> str:
+    """'zh' or 'en' for the current request (or the locale forced around a mail)."""
+    return "zh" if str(get_locale() or "en").startswith("zh") else "en"
+
+
+def _babel_locale() -> str:
+    return "zh_Hans_CN" if ui_locale() == "zh" else "en_GB"
+
+
+# Formats per locale: the same information, each in the order and words its readers expect.
+_FORMATS = {
+    "zh": {"datetime": "y年M月d日 EEE HH:mm", "date": "y年M月d日", "time": "HH:mm", "month": "y年M月"},
+    "en": {"datetime": "EEE d MMM y, HH:mm", "date": "d MMM y", "time": "HH:mm", "month": "MMMM y"},
+}
+
+
+def format_moment(moment: datetime | None, zone: str, kind: str = "datetime") -> str:
+    """A stored UTC moment in `zone`, as the current locale writes it (`kind`: datetime, date, time, month)."""
+    if moment is None:
+        return ""
+    pattern = _FORMATS[ui_locale()][kind]
+    return babel_format_datetime(moment, pattern, tzinfo=ZoneInfo(zone), locale=_babel_locale())
+
+
+def format_amount(value, currency: str | None = None) -> str:
+    """1234567.5 → "EUR 1,234,567.50" (whole amounts without the cents), digits grouped for the locale."""
+    if value in (None, ""):
+        return "—"
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return str(value)
+    pattern = "#,##0" if number == number.to_integral_value() else "#,##0.00"
+    text = format_decimal(number, format=pattern, locale=_babel_locale())
+    return f"{currency} {text}" if currency else text
+
+
+@bp.route("/language", methods=["POST"])
+@allow(PUBLIC)
+def switch_language():
+    """The switch on every page: remembers the choice in a cookie, and on a signed-in person's settings."""
+    from .extensions import db
+
+    code = request.form.get("lang", "")
+    target = request.form.get("next") or url_for("fairs.index")
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("fairs.index")
+    response = redirect(target)
+    if code in LANGUAGES:
+        response.set_cookie(COOKIE, code, max_age=365 * 86400, samesite="Lax",
+                            secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
+        if current_user.is_authenticated and current_user.locale != code:
+            current_user.locale = code
+            db.session.commit()
+    return response
+
+
+def compile_catalogues(app) -> None:
+    """Build each messages.mo from its messages.po when it is missing or older (fresh clones, tests).
+
+    `make translations` does the same ahead of time; writing to a temporary file and renaming keeps
+    several processes starting at once from reading half a file.
+    """
+    import os
+    import tempfile
+
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    root = os.path.join(app.root_path, "translations")
+    for language in LANGUAGES:
+        po = os.path.join(root, language, "LC_MESSAGES", "messages.po")
+        mo = po[:-3] + ".mo"
+        if not os.path.exists(po):
+            continue
+        if os.path.exists(mo) and os.path.getmtime(mo) >= os.path.getmtime(po):
+            continue
+        with open(po, "rb") as handle:
+            catalogue = read_po(handle, locale=language)
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(po), suffix=".mo.tmp")
+        with os.fdopen(fd, "wb") as handle:
+            write_mo(handle, catalogue, use_fuzzy=False)
+        os.replace(tmp, mo)
