@@ -24,6 +24,9 @@ class Organisation(db.Model):
     demand_sectors: Mapped[list[str]] = mapped_column(JSON, default=list)
     demand_countries: Mapped[list[str]] = mapped_column(JSON, default=list)
     demand_note: Mapped[str] = mapped_column(String(1000), default="")
+    #: Other spellings this organisation was known by (names of organisations merged into it);
+    #: looking an organisation up by name (imports, `user create`) finds these too.
+    aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     users: Mapped[list["User"]] = relationship(back_populates="organisation")
@@ -82,3 +85,50 @@ class ApiToken(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class AccountToken(db.Model):
+    """A one-time link mailed to a person: an invitation to set a first password, or a password reset.
+
+    Only the SHA-256 of the token is stored. A token is live while it is neither used, revoked nor
+    expired; re-sending an invitation revokes the live one and makes a new one.
+    """
+
+    __tablename__ = "account_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: "invitation" or "password_reset"
+    purpose: Mapped[str] = mapped_column(String(20))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
+
+
+class AuditEvent(db.Model):
+    """Who did what to whom: sign-ins (and failures, lock-outs), invitations, imports, role changes,
+    password changes, organisation merges. Organisers read it at /audit and GET /api/v1/audit."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    #: e.g. "sign_in", "sign_in_failed", "locked_out", "invitation_sent", "invitation_accepted",
+    #: "invitation_revoked", "users_imported", "role_changed", "password_reset_requested",
+    #: "password_changed", "organisation_merged", "user_created"
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    subject_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id", ondelete="SET NULL"))
+    #: The address typed at a failed sign-in (there may be no such user).
+    email: Mapped[str | None] = mapped_column(String(254))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id], lazy="joined")
+    subject: Mapped[User | None] = relationship(foreign_keys=[subject_user_id], lazy="joined")

@@ -191,3 +191,7 @@ def init_auth(app) -> None:
                 g.auth_via = "token"
             return user
         return None
+
+
+# The people pages and API live in their own modules; importing them registers their routes on `bp` and `api`.
+from . import invitations_views, organisations_views, people_import_views, settings_views  # noqa: E402,F401
