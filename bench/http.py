@@ -44,13 +44,15 @@ import platform
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import tempfile
 import time
 import urllib.error
 import urllib.request
+
+sys.path.append(_HERE)  # last, after the standard library's `http`
+from live_common import free_port, log, prepare_database, proc_cpu_seconds, tool, worker_pids  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = ROOT / ".venv" / "bin"
@@ -72,26 +74,6 @@ GOALS = {
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def tool(name: str) -> str:
-    venv_tool = VENV_BIN / name
-    if venv_tool.exists():
-        return str(venv_tool)
-    found = shutil.which(name)
-    if not found:
-        sys.exit(f"bench: `{name}` not found")
-    return found
 
 
 def fetch(url: str, headers: dict | None = None, timeout: float = 10.0) -> tuple[int, dict, bytes]:
@@ -125,31 +107,7 @@ def parse_wrk(output: str) -> dict:
     return result
 
 
-def proc_cpu_seconds(pid: int) -> float:
-    """utime+stime of one process, from /proc (Linux)."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def worker_pids(master_pid: int) -> list[int]:
-    try:
-        with open(f"/proc/{master_pid}/task/{master_pid}/children") as f:
-            return [int(p) for p in f.read().split()]
-    except OSError:
-        return []
-
-
 # ---------------------------------------------------------------- setup
-
-
-def prepare_database(env: dict) -> None:
-    dev = {**env, "CLOUDFAIR_ENV": "development"}
-    flask = tool("flask")
-    for args in (["db", "upgrade"], ["demo", "seed"]):
-        log(f"bench: flask --app wsgi {' '.join(args)}")
-        subprocess.run([flask, "--app", "wsgi", *args], cwd=ROOT, env=dev, check=True,
-                       stdout=subprocess.DEVNULL)
 
 
 def start_server(env: dict, port: int, logfile: Path) -> subprocess.Popen:
