@@ -59,9 +59,15 @@ class Config:
     LIVE_COUNT_INTERVAL = float(os.environ.get("LIVE_COUNT_INTERVAL", "0.5"))
     #: Largest request body other than uploads (JSON, forms).
     MAX_BODY_KB = int(os.environ.get("MAX_BODY_KB", "256"))
+    #: Most people one CSV import may hold (the file's size is bounded by MAX_UPLOAD_MB).
+    IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", "10000"))
 
     #: API tokens live this long unless revoked first.
     TOKEN_TTL_HOURS = int(os.environ.get("TOKEN_TTL_HOURS", str(24 * 30)))
+    #: An invitation link (set a first password) works this many days.
+    INVITATION_DAYS = int(os.environ.get("INVITATION_DAYS", "14"))
+    #: A password reset link works this many minutes, once.
+    PASSWORD_RESET_MINUTES = int(os.environ.get("PASSWORD_RESET_MINUTES", "60"))
     #: The domain part of calendar UIDs; never change it once feeds are subscribed.
     CALENDAR_UID_DOMAIN = os.environ.get("CALENDAR_UID_DOMAIN", "cloudfair")
 
@@ -78,6 +84,10 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+    #: Failed sign-ins per typed e-mail address (from any client) before that address is locked out for the window.
+    LOGIN_ADDRESS_LIMIT = os.environ.get("LOGIN_ADDRESS_LIMIT", "5 per 15 minutes")
+    #: Password reset requests, counted per client address and per typed e-mail address.
+    RESET_RATE_LIMIT = os.environ.get("RESET_RATE_LIMIT", "5 per 15 minutes")
 
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "UTC"

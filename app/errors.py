@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,19 @@ HTTP_CODES = {
 }
 
 
+def _plain_message(status: int) -> str | None:
+    """What a person reads for an HTTP error that came without a message of our own."""
+    messages = {
+        400: gettext("The request could not be understood."),
+        401: gettext("Please log in to continue."),
+        403: gettext("You are not allowed to do this."),
+        404: gettext("This page or object does not exist."),
+        405: gettext("This method is not allowed here."),
+        500: gettext("Something went wrong on our side; it has been logged."),
+    }
+    return messages.get(status)
+
+
 def error_body(status: int, code: str, message: str, details: dict | None = None) -> dict:
     return {"error": {"code": code, "message": message, "details": details or {}}}
 
@@ -159,9 +173,15 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def handle_http_exception(exc: HTTPException):
+        if getattr(exc, "response", None) is not None:
+            # An answer made ahead, e.g. the sign-in lock-out's page or JSON error (app/accounts/lockout.py).
+            return exc.response
         status = exc.code or 500
         code = HTTP_CODES.get(status, "error")
         message = exc.description or exc.name
+        if exc.description == getattr(type(exc), "description", None):
+            # Werkzeug's own English sentence (an unknown path, abort(404)): say it in the reader's language.
+            message = _plain_message(status) or message
         details: dict = {}
         data = getattr(exc, "data", None)  # flask-smorest / webargs attach their messages here
         if isinstance(data, dict) and data.get("messages"):
@@ -174,12 +194,15 @@ def register_error_handlers(app: Flask) -> None:
                 message = "; ".join(" ".join(v) for v in fields.values())
         if status == 400 and "invalid json" in str(message).lower():
             code = "invalid_json"
-            message = "The request body is not valid JSON."
+            message = gettext("The request body is not valid JSON.")
         if status == 413:
-            message = "The request body is too large."
+            message = gettext("The request body is too large.")
+        if status == 429:
+            message = gettext("Too many requests in a short time. Wait a minute and try again.")
         if exc.__class__.__name__ == "CSRFError":
             code = "csrf_failed"
-            message = f"The form or request is missing a valid CSRF token ({exc.description}). Reload the page and try again."
+            message = gettext("The form or request is missing a valid CSRF token (%(reason)s). Reload the page and try again.",
+                              reason=exc.description)
         return _respond(status, code, message, details, headers=exc.get_headers())
 
     @app.errorhandler(Exception)
@@ -188,4 +211,4 @@ def register_error_handlers(app: Flask) -> None:
             return handle_http_exception(exc)
         db.session.rollback()
         log.exception("Unhandled error on %s %s", request.method, request.path)
-        return _respond(500, "internal_error", "Something went wrong on our side; it has been logged.")
+        return _respond(500, "internal_error", gettext("Something went wrong on our side; it has been logged."))

@@ -229,6 +229,7 @@ PAGES = [
     Row("POST", "/login", "accounts.login", _all(302),
         form={"email": "{attendee_email}", "password": PASSWORD}),
     Row("POST", "/logout", "accounts.logout", _all(302)),
+    Row("POST", "/language", "i18n.switch_language", _all(302), form={"lang": "en", "next": "/"}),
     Row("GET", "/me/calendar", "fairs.my_calendar", {**USER_ONLY, "anonymous": 302}),
     Row("POST", "/me/calendar", "accounts.regenerate_calendar", _all(302)),
     Row("GET", "/fairs/{published}", "fairs.fair_page", _all(200)),

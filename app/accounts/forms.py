@@ -1,14 +1,38 @@
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SubmitField
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
-    remember = BooleanField("Keep me logged in on this computer")
-    submit = SubmitField("Log in")
+    email = EmailField(lazy_gettext("E-mail"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(lazy_gettext("Password"), validators=[DataRequired(), Length(max=200)])
+    remember = BooleanField(lazy_gettext("Keep me logged in on this computer"))
+    submit = SubmitField(lazy_gettext("Log in"))
 
 
 class LogoutForm(FlaskForm):
     submit = SubmitField("Log out")
+
+
+class SettingsForm(FlaskForm):
+    """My settings: name, language, time zone (checked by the service, so an unknown zone is named clearly)."""
+
+    name = StringField(lazy_gettext("Name"), validators=[DataRequired(), Length(max=200)])
+    locale = SelectField(lazy_gettext("Language"), choices=[("zh", "中文"), ("en", "English")])
+    timezone = StringField(lazy_gettext("Time zone"), validators=[DataRequired(), Length(max=64)])
+    submit = SubmitField(lazy_gettext("Save settings"))
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField(lazy_gettext("Current password"), validators=[DataRequired(), Length(max=200)])
+    new_password = PasswordField(lazy_gettext("New password"), validators=[DataRequired(), Length(max=200)])
+    repeat_password = PasswordField(lazy_gettext("New password again"), validators=[DataRequired(), Length(max=200)])
+    submit = SubmitField(lazy_gettext("Change password"))
+
+
+class CalendarLinkForm(FlaskForm):
+    """Replace the private calendar link; `next` is the page to return to."""
+
+    next = HiddenField()
+    submit = SubmitField(lazy_gettext("Replace the link"))

@@ -1,1 +1,328 @@
-"""(being written)"""
+"""Invitations and password resets: the organiser's page of people who have not accepted yet, the
+public pages behind the mailed links, and their API (routes on the accounts blueprints)."""
+
+from __future__ import annotations
+
+import math
+import time
+
+from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext, ngettext
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_user
+from flask_wtf import FlaskForm
+from marshmallow import Schema, fields
+from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
+
+from ..errors import Conflict, NotFound, ValidationFailed, error_body, wants_json
+from ..extensions import limiter
+from ..forms import attach_errors
+from ..schemas import PageQuery, page_body, page_of
+from . import invitations, password_reset, services
+from .access import PUBLIC, allow
+from .enums import Role
+from .schemas import UserSchema
+from .views import api, bp
+
+# ---------------------------------------------------------------- rate limits of reset requests
+
+
+def _reset_limit() -> str:
+    return current_app.config["RESET_RATE_LIMIT"]
+
+
+def _typed_email() -> str:
+    """The rate-limit key of a reset request: the typed address, lower-cased (form or JSON)."""
+    value = request.form.get("email") if request.form else None
+    if value is None:
+        body = request.get_json(silent=True)
+        value = body.get("email") if isinstance(body, dict) else None
+    return "email:" + (value.strip().lower()[:254] if isinstance(value, str) else "")
+
+
+def _refuse_reset(limit):
+    """Flask-Limiter's on_breach: 429 with a sentence saying how long to wait (JSON, or the form again)."""
+    retry_after = max(1, int(limit.reset_at - time.time()))
+    message = ngettext(
+        "Too many password reset requests for this address or from this network. Try again in %(num)d minute.",
+        "Too many password reset requests for this address or from this network. Try again in %(num)d minutes.",
+        max(1, math.ceil(retry_after / 60)),
+    )
+    if request.path.startswith("/api/") or wants_json():
+        response = jsonify(error_body(429, "rate_limited", message, {"retry_after": retry_after}))
+    else:
+        response = current_app.make_response(
+            render_template("accounts/forgot_password.html", form=ForgotPasswordForm(), error=message))
+    response.status_code = 429
+    response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+def _reset_limits(view):
+    """Per client address and per typed address, each shared by the page and the API."""
+    view = limiter.shared_limit(_reset_limit, scope="password_reset_email", key_func=_typed_email,
+                                methods=["POST"], on_breach=_refuse_reset)(view)
+    return limiter.shared_limit(_reset_limit, scope="password_reset_client", methods=["POST"],
+                                on_breach=_refuse_reset)(view)
+
+
+# ---------------------------------------------------------------- forms
+
+
+class InviteForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
+    role = SelectField(_l("Role"), choices=[
+        (Role.ATTENDEE.value, _l("attendee")),
+        (Role.PRESENTER.value, _l("presenter")),
+        (Role.ORGANISER.value, _l("organiser")),
+    ])
+    organisation = StringField(_l("Organisation (found by name, or made)"), validators=[DataRequired(), Length(max=200)])
+    city = StringField(_l("City"), validators=[Optional(), Length(max=100)])
+    country = StringField(_l("Country (ISO code, e.g. CN, DE)"), validators=[Optional(), Length(max=2)])
+    timezone = StringField(_l("Time zone (e.g. Asia/Shanghai, Europe/Berlin)"), validators=[Optional(), Length(max=64)])
+    locale = SelectField(_l("Language of the invitation and CloudFair"), choices=[("zh", "中文"), ("en", "English")])
+    submit = SubmitField(_l("Invite"))
+
+
+class NewPasswordForm(FlaskForm):
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=200)])
+    repeat = PasswordField(_l("The same password again"), validators=[
+        DataRequired(), EqualTo("password", message=_l("The two passwords differ.")),
+    ])
+    submit = SubmitField(_l("Set password"))
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
+    submit = SubmitField(_l("Send me a link"))
+
+
+class ActionForm(FlaskForm):
+    """A button: just the CSRF token."""
+
+
+# ---------------------------------------------------------------- the organiser's page
+
+
+def _render_invitations(form: InviteForm, problems: list[str] | None = None, status: int = 200):
+    items, total = invitations.pending(current_user, page=1, per_page=500)
+    return render_template("accounts/invitations.html", form=form, items=items, total=total,
+                           problems=problems or [], action_form=ActionForm()), status
+
+
+@bp.route("/people/invitations", methods=["GET", "POST"])
+@allow("organiser")
+def invitations_page():
+    form = InviteForm()
+    if request.method == "GET":
+        form.timezone.data = current_app.config["HOST_TIMEZONE"]
+        form.country.data = "CN"
+        return _render_invitations(form)
+    if not form.validate_on_submit():
+        return _render_invitations(form, status=422)
+    try:
+        user = invitations.create_and_invite(
+            current_user, email=form.email.data, name=form.name.data, role=form.role.data,
+            organisation=form.organisation.data, city=form.city.data or None,
+            country=(form.country.data or "").upper() or None, timezone=form.timezone.data or None,
+            locale=form.locale.data,
+        )
+    except ValidationFailed as exc:
+        return _render_invitations(form, attach_errors(form, exc.fields), status=422)
+    except Conflict as exc:
+        form.email.errors = list(form.email.errors) + [exc.message]
+        return _render_invitations(form, status=409)
+    flash(gettext("%(name)s is invited; the link went to %(email)s.", name=user.name, email=user.email), "success")
+    return redirect(url_for("accounts.invitations_page"))
+
+
+@bp.route("/people/invitations/<int:user_id>/resend", methods=["POST"])
+@allow("organiser")
+def resend_invitation(user_id: int):
+    if ActionForm().validate_on_submit():
+        user = services.get_user(user_id)
+        try:
+            invitations.resend(user, current_user)
+        except Conflict as exc:
+            flash(exc.message, "error")
+        else:
+            flash(gettext("A new invitation went to %(email)s; the earlier link no longer works.", email=user.email),
+                  "success")
+    return redirect(url_for("accounts.invitations_page"))
+
+
+@bp.route("/people/invitations/<int:user_id>/revoke", methods=["POST"])
+@allow("organiser")
+def revoke_invitation(user_id: int):
+    if ActionForm().validate_on_submit():
+        user = services.get_user(user_id)
+        try:
+            invitations.revoke(user, current_user)
+        except NotFound as exc:
+            flash(exc.message, "error")
+        else:
+            flash(gettext("The invitation of %(name)s is revoked; its link no longer works.", name=user.name), "info")
+    return redirect(url_for("accounts.invitations_page"))
+
+
+# ---------------------------------------------------------------- pages behind the mailed links
+
+
+def _dead_link(kind: str, message: str):
+    return render_template("accounts/dead_link.html", kind=kind, message=message), 404
+
+
+@bp.route("/invitations/<token>", methods=["GET", "POST"])
+@allow(PUBLIC)
+def accept_invitation(token: str):
+    invitation = invitations.lookup(token)
+    if invitation is None:
+        return _dead_link("invitation", invitations.dead_link_error().message)
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = invitations.accept(token, form.password.data)
+        except ValidationFailed as exc:
+            for message in attach_errors(form, exc.fields):
+                flash(message, "error")
+        except NotFound as exc:
+            return _dead_link("invitation", exc.message)
+        else:
+            login_user(user)
+            flash(gettext("Welcome to CloudFair, %(name)s. Your password is set and you are logged in.",
+                          name=user.name), "success")
+            return redirect(url_for("fairs.index"))
+    status = 422 if form.errors else 200
+    return render_template("accounts/accept_invitation.html", form=form, person=invitation.user,
+                           invitation=invitation, min_length=services.MIN_PASSWORD_LENGTH), status
+
+
+@bp.route("/password-reset", methods=["GET", "POST"])
+@allow(PUBLIC)
+@_reset_limits
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        try:
+            password_reset.request_reset(form.email.data)
+        except ValidationFailed as exc:
+            attach_errors(form, exc.fields)
+        else:
+            flash(gettext("If %(email)s belongs to a CloudFair account, a link to set a new password is on its way "
+                          "there. It works for %(minutes)s minutes.", email=form.email.data.strip(),
+                          minutes=current_app.config["PASSWORD_RESET_MINUTES"]), "info")
+            return redirect(url_for("accounts.forgot_password"))
+    status = 422 if form.errors else 200
+    return render_template("accounts/forgot_password.html", form=form), status
+
+
+@bp.route("/password-reset/<token>", methods=["GET", "POST"])
+@allow(PUBLIC)
+def reset_password(token: str):
+    reset = password_reset.lookup(token)
+    if reset is None:
+        return _dead_link("password_reset", password_reset.dead_link_error().message)
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = password_reset.reset_password(token, form.password.data)
+        except ValidationFailed as exc:
+            for message in attach_errors(form, exc.fields):
+                flash(message, "error")
+        except NotFound as exc:
+            return _dead_link("password_reset", exc.message)
+        else:
+            login_user(user)
+            flash(gettext("Your password is changed and you are logged in. Everywhere else you were logged in, "
+                          "you are logged out."), "success")
+            return redirect(url_for("fairs.index"))
+    status = 422 if form.errors else 200
+    return render_template("accounts/reset_password.html", form=form, person=reset.user,
+                           min_length=services.MIN_PASSWORD_LENGTH), status
+
+
+# ---------------------------------------------------------------- API
+
+
+class InvitationSchema(Schema):
+    id = fields.Integer(allow_none=True, metadata={"description": "The invitation's id; null when none was sent."})
+    user = fields.Nested(UserSchema)
+    status = fields.String(metadata={"description": "live, expired, revoked or not_sent"})
+    sent_at = fields.DateTime(allow_none=True)
+    expires_at = fields.DateTime(allow_none=True)
+    invited_by = fields.String(allow_none=True)
+
+
+InvitationPage = page_of(InvitationSchema, "InvitationPage")
+
+
+class NewPasswordSchema(Schema):
+    password = fields.String(required=True, load_only=True)
+
+
+class ResetRequestSchema(Schema):
+    email = fields.String(required=True)
+
+
+class ResetRequestedSchema(Schema):
+    message = fields.String()
+
+
+@api.route("/users/<int:user_id>/invitation", methods=["POST"])
+@allow("organiser")
+@api.response(201, InvitationSchema)
+def send_user_invitation(user_id):
+    """(Re-)send a person's invitation; the older link stops working. 409 when they already have a password."""
+    return invitations.resend(services.get_user(user_id), current_user)
+
+
+@api.route("/users/<int:user_id>/invitation", methods=["DELETE"])
+@allow("organiser")
+@api.response(204)
+def revoke_user_invitation(user_id):
+    """Revoke a person's live invitation; 404 when there is none."""
+    invitations.revoke(services.get_user(user_id), current_user)
+    return None
+
+
+@api.route("/invitations", methods=["GET"])
+@allow("organiser")
+@api.arguments(PageQuery, location="query")
+@api.response(200, InvitationPage)
+def list_invitations(args):
+    """People who have not set a password yet, with their latest invitation."""
+    items, total = invitations.pending(current_user, page=args["page"], per_page=args["per_page"])
+    return page_body(items, total, args)
+
+
+@api.route("/invitations/<token>", methods=["POST"])
+@allow(PUBLIC)
+@api.arguments(NewPasswordSchema)
+@api.response(200, UserSchema)
+def accept_invitation_api(body, token):
+    """Accept an invitation with `{"password"}`; 404 `invitation_invalid` when the link is dead."""
+    return invitations.accept(token, body["password"])
+
+
+@api.route("/auth/password-reset", methods=["POST"])
+@allow(PUBLIC)
+@_reset_limits
+@api.arguments(ResetRequestSchema)
+@api.response(202, ResetRequestedSchema)
+def request_password_reset(body):
+    """Ask for a password reset link by mail; the same answer whether the address is known or not."""
+    password_reset.request_reset(body["email"])
+    return {"message": gettext("If this address belongs to a CloudFair account, a link to set a new password "
+                               "has been sent to it.")}
+
+
+@api.route("/auth/password-reset/<token>", methods=["POST"])
+@allow(PUBLIC)
+@api.arguments(NewPasswordSchema)
+@api.response(200, UserSchema)
+def complete_password_reset(body, token):
+    """Set a new password with `{"password"}`; ends all the person's sessions and API tokens."""
+    return password_reset.reset_password(token, body["password"])
+

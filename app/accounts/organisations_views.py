@@ -1,1 +1,254 @@
-"""(being written)"""
+"""Organisers' organisation pages (list, new, edit, one, merge) and the organisations API.
+
+Registered on the accounts blueprints: `views` defines `bp` and `api` before importing this module.
+"""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext, lazy_gettext
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField
+from wtforms.validators import Length, Optional
+
+from ..errors import Conflict, ValidationFailed
+from ..forms import attach_errors
+from ..i18n import ui_locale
+from ..leads.enums import stage_label
+from ..reference.services import country_codes, country_name, list_sectors
+from ..schemas import PageQuery, page_body
+from . import organisations, services
+from .enums import OrganisationKind
+from .schemas import (
+    OrganisationMemberPage,
+    OrganisationMergeSchema,
+    OrganisationPage,
+    OrganisationQuery,
+    OrganisationSchema,
+)
+from .access import allow
+from .views import api, bp
+
+PAGE_SIZE = 50
+
+
+class OrganisationForm(FlaskForm):
+    name = StringField(lazy_gettext("Organisation name"), validators=[Length(max=200)])
+    kind = SelectField(lazy_gettext("Kind"), choices=[], validate_choice=False)
+    city = StringField(lazy_gettext("City"), validators=[Optional(), Length(max=100)])
+    country = SelectField(lazy_gettext("Country"), choices=[], validate_choice=False)
+    demand_sectors = SelectMultipleField(lazy_gettext("Sectors sought"), choices=[], validate_choice=False)
+    demand_countries = SelectMultipleField(lazy_gettext("Countries investors are sought from"), choices=[],
+                                           validate_choice=False)
+    demand_note = TextAreaField(lazy_gettext("What the organisation needs, in a sentence"),
+                                validators=[Optional(), Length(max=1000)])
+    aliases = TextAreaField(lazy_gettext("Other spellings (one a line)"), validators=[Optional()])
+    submit = SubmitField(lazy_gettext("Save organisation"))
+
+
+class MergeForm(FlaskForm):
+    other = HiddenField()
+    direction = HiddenField()
+    submit = SubmitField(lazy_gettext("Merge now"))
+
+
+def _choices(form: OrganisationForm) -> None:
+    locale = ui_locale()
+    form.kind.choices = [(k.value, organisations.kind_label(k.value)) for k in OrganisationKind]
+    countries = sorted(((c, f"{country_name(c, locale)} ({c})") for c in country_codes()), key=lambda pair: pair[1])
+    form.country.choices = countries
+    form.demand_countries.choices = countries
+    form.demand_sectors.choices = [
+        (s.code, f"{s.name(locale)} · {s.name_en if locale == 'zh' else s.name_zh}") for s in list_sectors()]
+
+
+def _form_data(form: OrganisationForm) -> dict:
+    return {
+        "name": form.name.data or "",
+        "kind": form.kind.data,
+        "city": form.city.data or "",
+        "country": form.country.data,
+        "demand_sectors": form.demand_sectors.data or [],
+        "demand_countries": form.demand_countries.data or [],
+        "demand_note": form.demand_note.data or "",
+        "aliases": [line for line in (form.aliases.data or "").splitlines() if line.strip()],
+    }
+
+
+def _render_form(form, organisation, problems, status=200):
+    return render_template("accounts/organisation_form.html", form=form, organisation=organisation,
+                           problems=problems), status
+
+
+# ---------------------------------------------------------------- pages
+
+
+@bp.route("/organisations")
+@allow("organiser")
+def organisations_page():
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    filters = {"q": request.args.get("q", "").strip(), "kind": request.args.get("kind", ""),
+               "city": request.args.get("city", "")}
+    items, total = services.list_organisations(current_user, page=page, per_page=PAGE_SIZE, **filters)
+    return render_template("accounts/organisations.html", organisations=organisations.annotate(items), total=total,
+                           page=page, per_page=PAGE_SIZE, filters=filters, cities=organisations.cities(),
+                           kinds=[(k.value, organisations.kind_label(k.value)) for k in OrganisationKind],
+                           kind_label=organisations.kind_label)
+
+
+@bp.route("/organisations/new", methods=["GET", "POST"])
+@allow("organiser")
+def new_organisation():
+    form = OrganisationForm()
+    _choices(form)
+    if request.method == "GET":
+        form.kind.data, form.country.data = OrganisationKind.CITY_BUREAU.value, "CN"
+    problems: list[str] = []
+    if form.validate_on_submit():
+        try:
+            org = services.create_organisation(current_user, **_form_data(form))
+        except ValidationFailed as exc:
+            problems = attach_errors(form, exc.fields)
+        except Conflict as exc:  # the name is taken
+            problems = attach_errors(form, {"name": [exc.message]})
+        else:
+            flash(gettext("Organisation %(name)s created.", name=org.name), "success")
+            return redirect(url_for("accounts.organisation_page", organisation_id=org.id))
+    status = 422 if form.errors or problems else 200
+    return _render_form(form, None, problems, status)
+
+
+@bp.route("/organisations/<int:organisation_id>")
+@allow("organiser")
+def organisation_page(organisation_id: int):
+    org = organisations.get_organisation(current_user, organisation_id)
+    people = organisations.people(current_user, org.id)
+    leads = organisations.leads_of(current_user, org.id)
+    locale = ui_locale()
+    sectors = {s.code: s.name(locale) for s in list_sectors()}
+    return render_template("accounts/organisation.html", organisation=org, people=people, leads=leads,
+                           sectors=sectors, kind_label=organisations.kind_label, stage_label=stage_label)
+
+
+@bp.route("/organisations/<int:organisation_id>/edit", methods=["GET", "POST"])
+@allow("organiser")
+def edit_organisation(organisation_id: int):
+    org = organisations.get_organisation(current_user, organisation_id)
+    form = OrganisationForm(obj=org)
+    _choices(form)
+    if request.method == "GET":
+        form.aliases.data = "\n".join(org.aliases or [])
+    problems: list[str] = []
+    if form.validate_on_submit():
+        try:
+            organisations.update_organisation(current_user, org.id, _form_data(form))
+        except ValidationFailed as exc:
+            problems = attach_errors(form, exc.fields)
+        except Conflict as exc:  # the name is taken
+            problems = attach_errors(form, {"name": [exc.message]})
+        else:
+            flash(gettext("Organisation %(name)s saved.", name=org.name), "success")
+            return redirect(url_for("accounts.organisation_page", organisation_id=org.id))
+    status = 422 if form.errors or problems else 200
+    return _render_form(form, org, problems, status)
+
+
+@bp.route("/organisations/<int:organisation_id>/merge", methods=["GET", "POST"])
+@allow("organiser")
+def merge_organisation_page(organisation_id: int):
+    """Pick the other organisation and the direction, see what moves, confirm."""
+    org = organisations.get_organisation(current_user, organisation_id)
+    form = MergeForm()
+    if form.validate_on_submit():  # CSRFProtect has checked the token already; the form carries the choice
+        survivor_id, duplicate_id = _merge_pair(org.id, form.other.data, form.direction.data)
+        survivor = organisations.merge_organisations(current_user, survivor_id, duplicate_id)
+        flash(gettext("Merged. %(name)s now holds everything of both organisations.", name=survivor.name), "success")
+        return redirect(url_for("accounts.organisation_page", organisation_id=survivor.id))
+    other_id = request.args.get("other", type=int)
+    direction = request.args.get("direction", "into_this")
+    plan = None
+    if other_id:
+        survivor_id, duplicate_id = _merge_pair(org.id, str(other_id), direction)
+        plan = organisations.plan_merge(current_user, survivor_id, duplicate_id)
+        form.other.data, form.direction.data = str(other_id), direction
+    return render_template("accounts/organisation_merge.html", organisation=org, others=_others(org), plan=plan,
+                           form=form, direction=direction, other_id=other_id,
+                           kind_label=organisations.kind_label, stage_label=stage_label)
+
+
+def _others(org) -> list:
+    items, _ = services.list_organisations(current_user, page=1, per_page=10_000)
+    return [o for o in items if o.id != org.id]
+
+
+def _merge_pair(this_id: int, other: str | None, direction: str | None) -> tuple[int, int]:
+    """(survivor, duplicate) from the page's choice: the other into this one, or this into the other."""
+    try:
+        other_id = int(other or "")
+    except ValueError:
+        raise ValidationFailed({"other": gettext("Choose the other organisation.")}) from None
+    if direction not in ("into_this", "into_other"):
+        raise ValidationFailed({"direction": gettext("Choose which organisation remains.")})
+    return (this_id, other_id) if direction == "into_this" else (other_id, this_id)
+
+
+# ---------------------------------------------------------------- API
+
+
+@api.route("/organisations", methods=["GET"])
+@allow("organiser")
+@api.arguments(OrganisationQuery, location="query")
+@api.response(200, OrganisationPage)
+def list_organisations(args):
+    """Organisations by name; `q` searches names and aliases, `kind` and `city` filter."""
+    items, total = services.list_organisations(current_user, page=args["page"], per_page=args["per_page"],
+                                               q=args["q"], kind=args["kind"], city=args["city"])
+    return page_body(organisations.annotate(items), total, args)
+
+
+@api.route("/organisations", methods=["POST"])
+@allow("organiser")
+@api.arguments(OrganisationSchema)
+@api.response(201, OrganisationSchema)
+def create_organisation(body):
+    """Create an organisation with its demand profile."""
+    return organisations.annotate([services.create_organisation(current_user, **body)])[0]
+
+
+@api.route("/organisations/<int:organisation_id>", methods=["GET"])
+@allow("organiser")
+@api.response(200, OrganisationSchema)
+def get_organisation(organisation_id):
+    """One organisation."""
+    return organisations.annotate([organisations.get_organisation(current_user, organisation_id)])[0]
+
+
+@api.route("/organisations/<int:organisation_id>", methods=["PATCH"])
+@allow("organiser")
+@api.arguments(OrganisationSchema)
+@api.response(200, OrganisationSchema)
+def update_organisation(body, organisation_id):
+    """Change an organisation: any of its fields, aliases included."""
+    return organisations.annotate([organisations.update_organisation(current_user, organisation_id, body)])[0]
+
+
+@api.route("/organisations/<int:organisation_id>/users", methods=["GET"])
+@allow("organiser")
+@api.arguments(PageQuery, location="query")
+@api.response(200, OrganisationMemberPage)
+def organisation_users(args, organisation_id):
+    """The organisation's people, with `invitation_pending` for those who have not set a password."""
+    people = organisations.people(current_user, organisation_id)
+    start = (args["page"] - 1) * args["per_page"]
+    return page_body(people[start:start + args["per_page"]], len(people), args)
+
+
+@api.route("/organisations/<int:organisation_id>/merge", methods=["POST"])
+@allow("organiser")
+@api.arguments(OrganisationMergeSchema)
+@api.response(200, OrganisationSchema)
+def merge_organisation(body, organisation_id):
+    """Merge `duplicate_id` into this organisation: every row moves over, the duplicate is deleted."""
+    survivor = organisations.merge_organisations(current_user, organisation_id, body["duplicate_id"])
+    return organisations.annotate([survivor])[0]

@@ -5,11 +5,31 @@ from .enums import OrganisationKind, Role
 
 
 class OrganisationSchema(Schema):
+    """An organisation in and out. The service checks the values (and names every bad field), so
+    the schema only fixes the types; nothing is required on PATCH."""
+
     id = fields.Integer(dump_only=True)
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    kind = fields.String(required=True, validate=validate.OneOf([k.value for k in OrganisationKind]))
-    city = fields.String(allow_none=True, validate=validate.Length(max=100))
-    country = fields.String(required=True, validate=validate.Length(equal=2))
+    name = fields.String()
+    kind = fields.String()
+    city = fields.String(allow_none=True)
+    country = fields.String()
+    demand_sectors = fields.List(fields.String())
+    demand_countries = fields.List(fields.String())
+    demand_note = fields.String()
+    #: Other spellings the organisation is found by (names of organisations merged into it).
+    aliases = fields.List(fields.String())
+    people = fields.Integer(dump_only=True, attribute="people_count")
+    leads = fields.Integer(dump_only=True, attribute="leads_count")
+
+
+class OrganisationQuery(PageQuery):
+    q = fields.String(load_default=None)
+    kind = fields.String(load_default=None)
+    city = fields.String(load_default=None)
+
+
+class OrganisationMergeSchema(Schema):
+    duplicate_id = fields.Integer(required=True)
 
 
 class UserSchema(Schema):
@@ -63,3 +83,12 @@ class TokenSchema(Schema):
 
 UserPage = page_of(UserSchema, "UserPage")
 OrganisationPage = page_of(OrganisationSchema, "OrganisationPage")
+
+
+class OrganisationMemberSchema(UserSchema):
+    """A person of an organisation, with whether their invitation is still pending (no password yet)."""
+
+    invitation_pending = fields.Function(lambda u: u.password_hash is None)
+
+
+OrganisationMemberPage = page_of(OrganisationMemberSchema, "OrganisationMemberPage")

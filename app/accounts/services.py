@@ -8,13 +8,14 @@ from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from ..extensions import db
 from ..pagination import paginate
-from ..reference.services import check_country, check_timezone
+from ..reference.services import check_country, check_timezone, country_codes, sector_codes
 from ..types import utcnow
 from .access import require_role
 from .enums import DEFAULT_KIND_FOR_ROLE, Locale, OrganisationKind, Role
@@ -54,14 +55,36 @@ def get_user(user_id: int) -> User:
     return user
 
 
+def _clean_name(value: object) -> str:
+    return " ".join(value.split()) if isinstance(value, str) else ""
+
+
+def organisation_name_holder(name: str, *, exclude_id: int | None = None) -> Organisation | None:
+    """The organisation called `name` or known by it as an alias (case-insensitive), if any."""
+    key = _clean_name(name).casefold()
+    if not key:
+        return None
+    query = select(Organisation).where(func.lower(Organisation.name) == key)
+    if exclude_id is not None:
+        query = query.where(Organisation.id != exclude_id)
+    org = db.session.scalars(query).first()
+    if org is None:  # SQL lower() folds ASCII only: compare the rest in Python
+        query = select(Organisation.id, Organisation.name, Organisation.aliases)
+        for org_id, org_name, aliases in db.session.execute(query):
+            if org_id != exclude_id and key in {n.casefold() for n in [org_name, *(aliases or [])]}:
+                org = db.session.get(Organisation, org_id)
+                break
+    return org
+
+
 def find_or_create_organisation(
     name: str, *, kind: str | None, city: str | None, country: str | None, role: str
 ) -> Organisation:
-    """Find an organisation by name (case-insensitive) or make it; flushes only."""
-    name = (name or "").strip()
+    """Find an organisation by name or one of its aliases (case-insensitive), or make it; flushes only."""
+    name = _clean_name(name)
     if not name:
         raise ValidationFailed({"organisation": "An organisation name is required."})
-    org = db.session.scalar(select(Organisation).where(func.lower(Organisation.name) == name.lower()))
+    org = organisation_name_holder(name)
     if org is not None:
         return org
     kind = _check_choice(kind or DEFAULT_KIND_FOR_ROLE[Role(role)].value, OrganisationKind, "kind")
@@ -76,20 +99,115 @@ def find_or_create_organisation(
     return org
 
 
-def create_organisation(actor, *, name: str, kind: str, city: str | None, country: str) -> Organisation:
-    """Create an organisation (organisers)."""
+#: The fields an organiser sets on an organisation.
+ORGANISATION_FIELDS = ("name", "kind", "city", "country", "demand_sectors", "demand_countries", "demand_note", "aliases")
+
+
+def organisation_values(data: dict, *, current: Organisation | None = None) -> dict:
+    """Check an organisation's fields (all of them when creating, those given when changing).
+
+    Returns the clean values; raises 422 naming every bad field at once, or 409 `already_exists`
+    when the name is another organisation's name or alias.
+    """
+    creating = current is None
+    errors: dict[str, str] = {}
+    values: dict = {}
+
+    def given(field: str) -> bool:
+        return creating or field in data
+
+    if given("name"):
+        name = _clean_name(data.get("name"))
+        if not name:
+            errors["name"] = gettext("A name is required.")
+        elif len(name) > 200:
+            errors["name"] = gettext("At most %(n)d characters.", n=200)
+        else:
+            values["name"] = name
+    if given("kind"):
+        if data.get("kind") not in {k.value for k in OrganisationKind}:
+            errors["kind"] = gettext("Must be one of: %(choices)s.", choices=", ".join(k.value for k in OrganisationKind))
+        else:
+            values["kind"] = data["kind"]
+    if given("city"):
+        city = _clean_name(data.get("city"))
+        if len(city) > 100:
+            errors["city"] = gettext("At most %(n)d characters.", n=100)
+        values["city"] = city or None
+    if given("country"):
+        country = data.get("country")
+        if isinstance(country, str) and country.upper() in country_codes():
+            values["country"] = country.upper()
+        else:
+            errors["country"] = gettext("%(code)s is not an ISO 3166-1 alpha-2 country code.", code=repr(country))
+    if given("demand_sectors"):
+        codes = data.get("demand_sectors") or []
+        if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
+            errors["demand_sectors"] = gettext("Give a list of sector codes.")
+        else:
+            unknown = sorted(set(codes) - set(sector_codes()))
+            if unknown:
+                errors["demand_sectors"] = gettext("Unknown sector code(s): %(codes)s.", codes=", ".join(unknown))
+            else:
+                values["demand_sectors"] = sorted(set(codes))
+    if given("demand_countries"):
+        codes = data.get("demand_countries") or []
+        if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
+            errors["demand_countries"] = gettext("Give a list of country codes.")
+        else:
+            unknown = sorted({c for c in codes if c.upper() not in country_codes()})
+            if unknown:
+                errors["demand_countries"] = gettext("Unknown country code(s): %(codes)s.", codes=", ".join(unknown))
+            else:
+                values["demand_countries"] = sorted({c.upper() for c in codes})
+    if given("demand_note"):
+        note = data.get("demand_note") or ""
+        if not isinstance(note, str) or len(note) > 1000:
+            errors["demand_note"] = gettext("At most %(n)d characters.", n=1000)
+        else:
+            values["demand_note"] = note.strip()
+    if "aliases" in data:
+        aliases = data.get("aliases") or []
+        if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+            errors["aliases"] = gettext("Give a list of names.")
+        else:
+            own = values.get("name") or (current.name if current else "")
+            cleaned: dict[str, str] = {}
+            for alias in map(_clean_name, aliases):
+                if alias and alias.casefold() != own.casefold():
+                    cleaned.setdefault(alias.casefold(), alias)
+            too_long = [a for a in cleaned.values() if len(a) > 200]
+            taken = [a for a in cleaned.values()
+                     if organisation_name_holder(a, exclude_id=current.id if current else None)]
+            if too_long:
+                errors["aliases"] = gettext("At most %(n)d characters.", n=200)
+            elif taken:
+                errors["aliases"] = gettext("Already the name of another organisation: %(names)s.",
+                                            names=", ".join(taken))
+            else:
+                values["aliases"] = list(cleaned.values())
+    if errors:
+        raise ValidationFailed(errors)
+    if "name" in values:
+        holder = organisation_name_holder(values["name"], exclude_id=current.id if current else None)
+        if holder is not None:
+            raise Conflict(
+                gettext("An organisation called %(name)s already exists.", name=values["name"])
+                if holder.name.casefold() == values["name"].casefold()
+                else gettext("%(name)s is another spelling of %(other)s.", name=values["name"], other=holder.name),
+                code="already_exists", details={"organisation_id": holder.id},
+            )
+    return values
+
+
+def create_organisation(actor, **data) -> Organisation:
+    """Create an organisation with its demand profile (organisers).
+
+    Fields: name, kind, city, country, demand_sectors, demand_countries, demand_note, aliases.
+    """
     require_role(actor, Role.ORGANISER)
-    name = (name or "").strip()
-    if not name:
-        raise ValidationFailed({"name": "A name is required."})
-    if db.session.scalar(select(Organisation).where(func.lower(Organisation.name) == name.lower())):
-        raise Conflict(f"An organisation called {name} already exists.", code="already_exists")
-    org = Organisation(
-        name=name,
-        kind=_check_choice(kind, OrganisationKind, "kind"),
-        city=(city or "").strip() or None,
-        country=check_country(country),
-    )
+    values = organisation_values(data)
+    org = Organisation(**{"demand_sectors": [], "demand_countries": [], "demand_note": "", "aliases": [], **values})
     db.session.add(org)
     db.session.commit()
     return org
@@ -163,6 +281,7 @@ def update_user(actor, user: User, changes: dict) -> User:
     if actor.role != Role.ORGANISER and (actor.id != user.id or set(changes) - own_fields):
         raise NotFound("No such user.")
     errors: dict[str, str] = {}
+    old_role = user.role
     if "name" in changes:
         if not (changes["name"] or "").strip():
             errors["name"] = "A name is required."
@@ -183,6 +302,10 @@ def update_user(actor, user: User, changes: dict) -> User:
     if errors:
         db.session.rollback()
         raise ValidationFailed(errors)
+    if user.role != old_role:
+        from . import audit
+
+        audit.record("role_changed", actor=actor, subject=user, old=old_role, new=user.role)
     db.session.commit()
     return user
 
@@ -280,6 +403,23 @@ def list_users(actor, *, page: int, per_page: int, role: str | None = None, orga
     return paginate(query, page, per_page)
 
 
-def list_organisations(actor, *, page: int, per_page: int):
+def list_organisations(actor, *, page: int, per_page: int, q: str | None = None, kind: str | None = None,
+                       city: str | None = None):
+    """Organisations by name (organisers); `q` matches the name or an alias, `kind` and `city` filter."""
     require_role(actor, Role.ORGANISER)
-    return paginate(select(Organisation).order_by(Organisation.name), page, per_page)
+    query = select(Organisation).order_by(Organisation.name, Organisation.id)
+    if kind:
+        if kind not in {k.value for k in OrganisationKind}:
+            raise ValidationFailed({"kind": gettext("Must be one of: %(choices)s.",
+                                                    choices=", ".join(k.value for k in OrganisationKind))})
+        query = query.where(Organisation.kind == kind)
+    if city and city.strip():
+        query = query.where(func.lower(Organisation.city) == city.strip().lower())
+    needle = _clean_name(q).casefold()
+    if needle:
+        # Aliases live in a JSON list: match them in Python (organisations number in the hundreds).
+        ids = [org_id for org_id, name, aliases in db.session.execute(
+            select(Organisation.id, Organisation.name, Organisation.aliases))
+            if any(needle in n.casefold() for n in [name, *(aliases or [])])]
+        query = query.where(Organisation.id.in_(ids))
+    return paginate(query, page, per_page)

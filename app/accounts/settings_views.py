@@ -1,1 +1,219 @@
-"""(being written)"""
+"""My settings (name, language, time zone, password, private calendar link) and the audit log, as pages and API."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import force_locale, gettext, lazy_gettext
+from flask_login import current_user, login_user
+from marshmallow import Schema, fields
+
+from ..errors import ValidationFailed
+from ..forms import attach_errors
+from ..reference.services import search_timezones, timezone_names, utc_offset
+from ..schemas import PageQuery, page_body, page_of
+from ..templating import viewer_timezone
+from . import services, settings
+from .access import USER, allow
+from .forms import CalendarLinkForm, PasswordChangeForm, SettingsForm
+from .views import api, bp
+
+#: What each audit action is called on the audit page; unknown codes are shown as they are.
+ACTION_LABELS = {
+    "sign_in": lazy_gettext("Signed in"),
+    "sign_in_failed": lazy_gettext("Sign-in failed"),
+    "locked_out": lazy_gettext("Locked out after failed sign-ins"),
+    "password_changed": lazy_gettext("Password changed"),
+    "password_reset_requested": lazy_gettext("Password reset requested"),
+    "role_changed": lazy_gettext("Role changed"),
+    "user_created": lazy_gettext("Person added"),
+    "invitation_sent": lazy_gettext("Invitation sent"),
+    "invitation_accepted": lazy_gettext("Invitation accepted"),
+    "invitation_revoked": lazy_gettext("Invitation revoked"),
+    "users_imported": lazy_gettext("People imported"),
+    "organisation_merged": lazy_gettext("Organisations merged"),
+}
+
+AUDIT_PER_PAGE = 50
+
+
+def action_label(code: str) -> str:
+    return str(ACTION_LABELS.get(code, code))
+
+
+def _back(target: str | None, default: str) -> str:
+    """A same-site path to return to, else `default`."""
+    if target:
+        parts = urlsplit(target)
+        if parts.netloc in ("", request.host) and parts.path.startswith("/") and not parts.path.startswith("//"):
+            return parts.path + (f"?{parts.query}" if parts.query else "")
+    return default
+
+
+# ---------------------------------------------------------------- my settings
+
+
+def _render_settings(settings_form=None, password_form=None, problems=(), status: int = 200):
+    user = current_user
+    if settings_form is None:
+        settings_form = SettingsForm(formdata=None, name=user.name, locale=user.locale, timezone=user.timezone)
+    zone = settings_form.timezone.data if settings_form.timezone.data in timezone_names() else user.timezone
+    return render_template(
+        "accounts/settings.html",
+        settings_form=settings_form,
+        password_form=password_form or PasswordChangeForm(formdata=None),
+        calendar_form=CalendarLinkForm(formdata=None, next=url_for("accounts.my_settings")),
+        feed=url_for("fairs.personal_feed", token=user.calendar_token, _external=True),
+        zones=_zones(),
+        zone_name=zone,
+        zone_offset=f"UTC{utc_offset(zone)[0]}",
+        problems=list(problems),
+    ), status
+
+
+def _zones() -> list[dict]:
+    # Offsets are "now": a zone's entry changes with daylight saving time.
+    return search_timezones()
+
+
+@bp.route("/me/settings", methods=["GET", "POST"])
+@allow(USER)
+def my_settings():
+    """Name, language and time zone; the password and calendar forms post to their own addresses."""
+    if request.method == "GET":
+        return _render_settings()
+    form = SettingsForm()
+    if not form.validate_on_submit():
+        return _render_settings(settings_form=form, status=422)
+    try:
+        user = settings.update_own_settings(current_user, {
+            "name": form.name.data, "locale": form.locale.data, "timezone": (form.timezone.data or "").strip(),
+        })
+    except ValidationFailed as exc:
+        return _render_settings(settings_form=form, problems=attach_errors(form, exc.fields), status=422)
+    with force_locale(user.locale):
+        flash(gettext("Your settings are saved."), "success")
+    return redirect(url_for("accounts.my_settings"))
+
+
+@bp.route("/me/password", methods=["POST"])
+@allow(USER)
+def change_password():
+    """Change my password: other browsers and API tokens are signed out, this browser stays signed in."""
+    form = PasswordChangeForm()
+    if not form.validate_on_submit():
+        return _render_settings(password_form=form, status=422)
+    user = current_user._get_current_object()
+    try:
+        settings.change_password(user, current=form.current_password.data, new=form.new_password.data,
+                                 repeat=form.repeat_password.data)
+    except ValidationFailed as exc:
+        return _render_settings(password_form=form, problems=attach_errors(form, exc.fields), status=422)
+    # The cookie names the password version: sign this browser in again with the new one.
+    remembered = request.cookies.get(current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")) is not None
+    login_user(user, remember=remembered)
+    flash(gettext("Your password is changed. Other browsers and API tokens were signed out."), "success")
+    return redirect(url_for("accounts.my_settings"))
+
+
+@bp.route("/me/calendar", methods=["POST"])
+@allow(USER)
+def regenerate_calendar():
+    """Replace my private calendar link; back to the page the form came from (or my settings)."""
+    form = CalendarLinkForm()
+    if form.validate_on_submit():
+        services.regenerate_calendar_token(current_user)
+        flash(gettext("Your private calendar link was replaced; the old one no longer works."), "info")
+    default = url_for("accounts.my_settings")
+    return redirect(_back(form.next.data or request.referrer, default))
+
+
+# ---------------------------------------------------------------- the audit log page
+
+
+def _day_start(text: str | None, zone: str, field: str, errors: dict) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.combine(date.fromisoformat(text), time.min, tzinfo=ZoneInfo(zone))
+    except ValueError:
+        errors[field] = gettext("Give a date as YYYY-MM-DD.")
+        return None
+
+
+@bp.route("/audit")
+@allow("organiser")
+def audit_log():
+    """Who did what: newest first, filtered by action, person and dates (in the viewer's zone)."""
+    zone = viewer_timezone()
+    filters = {key: (request.args.get(key) or "").strip() for key in ("action", "person", "since", "until")}
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    errors: dict[str, str] = {}
+    since = _day_start(filters["since"], zone, "since", errors)
+    until = _day_start(filters["until"], zone, "until", errors)
+    events, total = [], 0
+    if not errors:
+        try:
+            events, total = settings.list_audit(
+                current_user, page=page, per_page=AUDIT_PER_PAGE, action=filters["action"] or None,
+                email=filters["person"] or None, since=since, until=until + timedelta(days=1) if until else None,
+            )
+        except ValidationFailed as exc:
+            errors = {k: " ".join(v) for k, v in exc.fields.items()}
+    actions = sorted(set(ACTION_LABELS) | set(settings.audit_actions(current_user)), key=action_label)
+    return render_template(
+        "accounts/audit.html",
+        events=events, total=total, page=page, per_page=AUDIT_PER_PAGE,
+        filters={k: v for k, v in filters.items() if v}, form_values=filters, errors=errors,
+        actions=[(code, action_label(code)) for code in actions], action_label=action_label,
+        organisation_names=settings.organisation_names(events),
+    ), 422 if errors else 200
+
+
+# ---------------------------------------------------------------- API
+# (`PATCH /api/v1/me` for name, time zone and language is app/projects/api.py's `update_me`.)
+
+
+class AuditEventSchema(Schema):
+    id = fields.Integer()
+    at = fields.DateTime()
+    action = fields.String()
+    actor_id = fields.Integer(allow_none=True)
+    actor_email = fields.Function(lambda e: e.actor.email if e.actor else None)
+    subject_user_id = fields.Integer(allow_none=True)
+    subject_email = fields.Function(lambda e: e.subject.email if e.subject else None)
+    organisation_id = fields.Integer(allow_none=True)
+    #: The address typed at a sign-in (there may be no such person).
+    email = fields.String(allow_none=True)
+    ip = fields.String(allow_none=True)
+    details = fields.Dict()
+
+
+class AuditQuery(PageQuery):
+    action = fields.String(load_default=None)
+    actor_id = fields.Integer(load_default=None)
+    subject_user_id = fields.Integer(load_default=None)
+    #: Part of the actor's, the subject's or the typed address.
+    email = fields.String(load_default=None)
+    since = fields.AwareDateTime(load_default=None)
+    until = fields.AwareDateTime(load_default=None)
+
+
+AuditPage = page_of(AuditEventSchema, "AuditPage")
+
+
+@api.route("/audit", methods=["GET"])
+@allow("organiser")
+@api.arguments(AuditQuery, location="query")
+@api.response(200, AuditPage)
+def list_audit(args):
+    """The audit log, newest first: sign-ins, lock-outs, invitations, imports, role and password changes."""
+    items, total = settings.list_audit(
+        current_user, page=args["page"], per_page=args["per_page"], action=args["action"],
+        actor_id=args["actor_id"], subject_user_id=args["subject_user_id"], email=args["email"],
+        since=args["since"], until=args["until"],
+    )
+    return page_body(items, total, args)

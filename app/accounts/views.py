@@ -5,18 +5,17 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask_babel import force_locale, gettext
 from flask_login import current_user, login_user, logout_user
 from flask_smorest import Blueprint as ApiBlueprint
 
 from ..errors import NotFound, Unauthorized
 from ..extensions import limiter
 from ..schemas import page_body
-from . import services
+from . import lockout, services, settings
 from .access import PUBLIC, USER, allow
 from .forms import LoginForm, LogoutForm
 from .schemas import (
-    OrganisationPage,
-    OrganisationSchema,
     TokenRequestSchema,
     TokenSchema,
     UserCreateSchema,
@@ -46,6 +45,7 @@ def _safe_next(target: str | None) -> str:
 @bp.route("/login", methods=["GET", "POST"])
 @allow(PUBLIC)
 @limiter.limit(_login_limit, methods=["POST"])
+@lockout.address_limit
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("fairs.index"))
@@ -53,15 +53,17 @@ def login():
     error = None
     if form.validate_on_submit():
         try:
-            user = services.authenticate(form.email.data, form.password.data)
+            user = settings.sign_in(form.email.data, form.password.data, via="page")
         except Unauthorized as exc:
             error = exc.message
         else:
             login_user(user, remember=form.remember.data)
-            flash(f"Welcome, {user.name}.", "success")
+            with force_locale(user.locale):
+                flash(gettext("Welcome, %(name)s.", name=user.name), "success")
             return redirect(_safe_next(request.args.get("next")))
-    status = 401 if error else 200
-    return render_template("accounts/login.html", form=form, error=error), status
+    status = 401 if error else 200  # only 401s count towards the address's lock-out
+    return render_template("accounts/login.html", form=form, error=error,
+                           forgot_url=lockout.forgot_password_url()), status
 
 
 @bp.route("/logout", methods=["POST"])
@@ -70,18 +72,8 @@ def logout():
     form = LogoutForm()
     if form.validate_on_submit():
         logout_user()
-        flash("You are logged out.", "info")
+        flash(gettext("You are logged out."), "info")
     return redirect(url_for("fairs.index"))
-
-
-@bp.route("/me/calendar", methods=["POST"])
-@allow(USER)
-def regenerate_calendar():
-    form = LogoutForm()  # an empty CSRF-checked form
-    if form.validate_on_submit():
-        services.regenerate_calendar_token(current_user)
-        flash("Your private calendar link was replaced; the old one no longer works.", "info")
-    return redirect(url_for("fairs.my_calendar"))
 
 
 # ---------------------------------------------------------------- API
@@ -90,11 +82,14 @@ def regenerate_calendar():
 @api.route("/auth/token", methods=["POST"])
 @allow(PUBLIC)
 @limiter.limit(_login_limit)
+@lockout.address_limit
 @api.arguments(TokenRequestSchema)
 @api.response(201, TokenSchema)
 def create_token(body):
-    """Exchange an e-mail address and password for an API token."""
-    user = services.authenticate(body["email"], body["password"])
+    """Exchange an e-mail address and password for an API token.
+
+    Too many failures for one address: 429 `too_many_attempts` for a while, whatever the password."""
+    user = settings.sign_in(body["email"], body["password"], via="token")
     plain, token = services.issue_token(user)
     return {"token": plain, "expires_at": token.expires_at, "user": user}
 
@@ -135,6 +130,11 @@ def list_users(args):
 @api.arguments(UserCreateSchema)
 @api.response(201, UserSchema)
 def create_user(body):
+    """Create a person; without a `password` they get an invitation mail to set their own."""
+    if body.get("password") is None:
+        from . import invitations
+
+        return invitations.create_and_invite(current_user, **body)
     return services.create_user(current_user, **body)
 
 
@@ -144,23 +144,6 @@ def create_user(body):
 @api.response(200, UserSchema)
 def update_user(body, user_id):
     return services.update_user(current_user, services.get_user(user_id), body)
-
-
-@api.route("/organisations", methods=["GET"])
-@allow("organiser")
-@api.arguments(PageQuery, location="query")
-@api.response(200, OrganisationPage)
-def list_organisations(args):
-    items, total = services.list_organisations(current_user, page=args["page"], per_page=args["per_page"])
-    return page_body(items, total, args)
-
-
-@api.route("/organisations", methods=["POST"])
-@allow("organiser")
-@api.arguments(OrganisationSchema)
-@api.response(201, OrganisationSchema)
-def create_organisation(body):
-    return services.create_organisation(current_user, **body)
 
 
 def init_auth(app) -> None:

@@ -177,12 +177,13 @@ def list_registrations(args, fair_id):
 
 def _series_body() -> dict:
     from flask import request
+    from flask_babel import gettext
 
     from ..errors import ValidationFailed
 
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        raise ValidationFailed({"body": "Send a JSON object."})
+        raise ValidationFailed({"body": gettext("Send a JSON object.")})
     return body
 
 

@@ -3,7 +3,8 @@
 UIDs are stable (`session-<id>@<CALENDAR_UID_DOMAIN>`), SEQUENCE rises with
 every change, cancelled sessions stay in the feed as STATUS:CANCELLED, and
 times are written in the fair's own zone with its VTIMEZONE so calendar
-programs convert correctly across daylight-saving changes.
+programs convert correctly across daylight-saving changes. Descriptions are written in
+the current language (the request's, or the person's for a private feed or a mail).
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from collections.abc import Callable, Iterable
 from datetime import timedelta
 
 from flask import current_app
+from flask_babel import gettext
 from icalendar import Calendar, Event
 
-from .enums import FairStatus, SessionStatus
+from .enums import FairStatus, SessionStatus, kind_label
 from .models import Fair, FairSession
 
 PRODID = "-//CloudFair//Online investment fairs//EN"
@@ -49,7 +51,7 @@ def fair_event(fair: Fair, link: Callable[[Fair], str]) -> Event:
     event.add("url", link(fair))
     description = [fair.theme] if fair.theme else []
     if fair.stream_url:
-        description.append(f"Stream: {fair.stream_url}")
+        description.append(gettext("Stream: %(url)s", url=fair.stream_url))
         event.add("location", fair.stream_url)
     description.append(link(fair))
     event.add("description", "\n".join(description))
@@ -68,16 +70,16 @@ def session_event(session: FairSession, link: Callable[[Fair], str]) -> Event:
     event.add("last-modified", session.updated_at)
     event.add("sequence", session.sequence)
     event.add("status", "CANCELLED" if session.status == SessionStatus.CANCELLED else "CONFIRMED")
-    event.add("categories", [session.kind])
+    event.add("categories", [kind_label(session.kind)])
     if session.join_url:
         event.add("location", session.join_url)
     lines = []
     if session.presenters:
-        lines.append("Presenters: " + ", ".join(p.name for p in session.presenters))
+        lines.append(gettext("Presenters: %(names)s", names=", ".join(p.name for p in session.presenters)))
     if session.projects:
-        lines.append("Projects: " + ", ".join(p.title for p in session.projects))
+        lines.append(gettext("Projects: %(titles)s", titles=", ".join(p.title for p in session.projects)))
     if session.join_url:
-        lines.append(f"Join: {session.join_url}")
+        lines.append(gettext("Join: %(url)s", url=session.join_url))
     lines.append(link(fair))
     event.add("description", "\n".join(lines))
     event.add("url", link(fair))
@@ -118,9 +120,9 @@ def personal_calendar(
     return _finish(cal)
 
 
-def fair_etag(fair: Fair) -> str:
-    """Cheap validator: changes whenever the fair or one of its sessions changes."""
-    return f'"fair-{fair.id}-r{fair.revision}"'
+def fair_etag(fair: Fair, locale: str = "en") -> str:
+    """Cheap validator: changes whenever the fair or one of its sessions changes (and with the language)."""
+    return f'"fair-{fair.id}-r{fair.revision}-{locale}"'
 
 
 def content_etag(body: bytes) -> str:

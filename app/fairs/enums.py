@@ -1,5 +1,7 @@
 from enum import StrEnum
 
+from flask_babel import lazy_gettext as _l
+
 
 class FairStatus(StrEnum):
     DRAFT = "draft"
@@ -26,3 +28,36 @@ class SessionStatus(StrEnum):
     LIVE = "live"
     ENDED = "ended"
     CANCELLED = "cancelled"
+
+
+#: How each status reads to people (fairs and sessions share "live" and "cancelled").
+STATUS_LABELS = {
+    "draft": _l("draft"),
+    "published": _l("published"),
+    "live": _l("live"),
+    "closed": _l("closed"),
+    "cancelled": _l("cancelled"),
+    "scheduled": _l("scheduled"),
+    "ended": _l("ended"),
+}
+
+#: How each session kind reads to people, in the order the session form offers them.
+KIND_LABELS = {
+    SessionKind.PITCH: _l("Pitch"),
+    SessionKind.CITY_PROMOTION: _l("City promotion"),
+    SessionKind.TRAINING: _l("Training"),
+    SessionKind.SIGNING: _l("Signing ceremony"),
+    SessionKind.PANEL: _l("Panel"),
+}
+
+
+def status_label(status: str) -> str:
+    label = STATUS_LABELS.get(str(status))
+    return str(label) if label is not None else str(status)
+
+
+def kind_label(kind: str) -> str:
+    try:
+        return str(KIND_LABELS[SessionKind(kind)])
+    except ValueError:
+        return str(kind)

@@ -1,3 +1,4 @@
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     DateTimeLocalField,
@@ -12,56 +13,55 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from .enums import KIND_LABELS
+
 
 class FairForm(FlaskForm):
-    title = StringField("Title", validators=[DataRequired(), Length(max=200)])
-    theme = StringField("Theme", validators=[Optional(), Length(max=300)])
-    timezone = StringField("Time zone (IANA)", default="Asia/Shanghai", validators=[DataRequired(), Length(max=64)])
-    starts_at = DateTimeLocalField("Starts (fair's time zone)", format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
-    ends_at = DateTimeLocalField("Ends (fair's time zone)", format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
-    focus_countries = SelectMultipleField("Focus countries", choices=[], validate_choice=False)
-    focus_sectors = SelectMultipleField("Focus sectors", choices=[], validate_choice=False)
-    capacity = IntegerField("Capacity (empty: unlimited)", validators=[Optional(), NumberRange(min=1)])
-    stream_url = URLField("Stream or meeting address", validators=[Optional(), Length(max=500)])
-    tracks = StringField("Tracks (comma-separated)", default="main", validators=[DataRequired(), Length(max=500)])
-    fair_day_start = TimeField("Working hours start (fair)", default=None, validators=[Optional()])
-    fair_day_end = TimeField("Working hours end (fair)", validators=[Optional()])
-    presenter_day_start = TimeField("Working hours start (presenter)", validators=[Optional()])
-    presenter_day_end = TimeField("Working hours end (presenter)", validators=[Optional()])
-    submit = SubmitField("Save fair")
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    theme = StringField(_l("Theme"), validators=[Optional(), Length(max=300)])
+    timezone = StringField(_l("Time zone (IANA)"), default="Asia/Shanghai", validators=[DataRequired(), Length(max=64)])
+    starts_at = DateTimeLocalField(_l("Starts (fair's time zone)"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
+    ends_at = DateTimeLocalField(_l("Ends (fair's time zone)"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
+    focus_countries = SelectMultipleField(_l("Focus countries"), choices=[], validate_choice=False)
+    focus_sectors = SelectMultipleField(_l("Focus sectors"), choices=[], validate_choice=False)
+    capacity = IntegerField(_l("Capacity (empty: unlimited)"), validators=[Optional(), NumberRange(min=1)])
+    stream_url = URLField(_l("Stream or meeting address"), validators=[Optional(), Length(max=500)])
+    tracks = StringField(_l("Tracks (comma-separated)"), default="main", validators=[DataRequired(), Length(max=500)])
+    fair_day_start = TimeField(_l("Working hours start (fair)"), default=None, validators=[Optional()])
+    fair_day_end = TimeField(_l("Working hours end (fair)"), validators=[Optional()])
+    presenter_day_start = TimeField(_l("Working hours start (presenter)"), validators=[Optional()])
+    presenter_day_end = TimeField(_l("Working hours end (presenter)"), validators=[Optional()])
+    submit = SubmitField(_l("Save fair"))
 
 
 class SessionForm(FlaskForm):
-    title = StringField("Title", validators=[DataRequired(), Length(max=200)])
-    kind = SelectField("Kind", choices=[
-        ("pitch", "Pitch"), ("city_promotion", "City promotion"), ("training", "Training"),
-        ("signing", "Signing ceremony"), ("panel", "Panel"),
-    ])
-    starts_at = DateTimeLocalField("Starts (fair's time zone)", format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
-    ends_at = DateTimeLocalField("Ends (fair's time zone)", format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
-    track = SelectField("Track", choices=[])
-    presenter_ids = SelectMultipleField("Presenters", choices=[], coerce=int, validate_choice=False)
-    project_ids = SelectMultipleField("Projects", choices=[], coerce=int, validate_choice=False)
-    join_url = URLField("Join address", validators=[Optional(), Length(max=500)])
-    description = TextAreaField("Description", validators=[Optional(), Length(max=5000)])
-    submit = SubmitField("Save session")
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    kind = SelectField(_l("Kind"), choices=[(kind.value, label) for kind, label in KIND_LABELS.items()])
+    starts_at = DateTimeLocalField(_l("Starts (fair's time zone)"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
+    ends_at = DateTimeLocalField(_l("Ends (fair's time zone)"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
+    track = SelectField(_l("Track"), choices=[])
+    presenter_ids = SelectMultipleField(_l("Presenters"), choices=[], coerce=int, validate_choice=False)
+    project_ids = SelectMultipleField(_l("Projects"), choices=[], coerce=int, validate_choice=False)
+    join_url = URLField(_l("Join address"), validators=[Optional(), Length(max=500)])
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)])
+    submit = SubmitField(_l("Save session"))
 
 
 class ActionForm(FlaskForm):
     """A button that changes state: only its CSRF token is checked."""
 
-    submit = SubmitField("Go")
+    submit = SubmitField(_l("Go"))
 
 
 class SeriesForm(FlaskForm):
     """A monthly themed series; the service checks the values (RRULE, zone, themes)."""
 
-    title = StringField("Title", validators=[Optional(), Length(max=200)])
-    timezone = StringField("Host time zone (IANA)", default="Asia/Shanghai", validators=[Optional(), Length(max=64)])
-    rrule = StringField("Recurrence (RRULE)", default="FREQ=MONTHLY;BYDAY=2TH", validators=[Optional(), Length(max=500)])
-    local_start = StringField("Local start (HH:MM)", default="15:00", validators=[Optional(), Length(max=8)])
-    minutes = IntegerField("Length (minutes)", default=240, validators=[Optional()])
-    starts_on = StringField("First date (YYYY-MM-DD; empty: today)", validators=[Optional(), Length(max=10)])
-    capacity = IntegerField("Capacity (empty: unlimited)", validators=[Optional()])
-    themes = TextAreaField("Themes, one a month in rotation", validators=[Optional(), Length(max=20000)])
-    submit = SubmitField("Create series")
+    title = StringField(_l("Title"), validators=[Optional(), Length(max=200)])
+    timezone = StringField(_l("Host time zone (IANA)"), default="Asia/Shanghai", validators=[Optional(), Length(max=64)])
+    rrule = StringField(_l("Recurrence (RRULE)"), default="FREQ=MONTHLY;BYDAY=2TH", validators=[Optional(), Length(max=500)])
+    local_start = StringField(_l("Local start (HH:MM)"), default="15:00", validators=[Optional(), Length(max=8)])
+    minutes = IntegerField(_l("Length (minutes)"), default=240, validators=[Optional()])
+    starts_on = StringField(_l("First date (YYYY-MM-DD; empty: today)"), validators=[Optional(), Length(max=10)])
+    capacity = IntegerField(_l("Capacity (empty: unlimited)"), validators=[Optional()])
+    themes = TextAreaField(_l("Themes, one a month in rotation"), validators=[Optional(), Length(max=20000)])
+    submit = SubmitField(_l("Create series"))

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from babel.core import get_global
 from dateutil.relativedelta import relativedelta
 from dateutil.rrule import rrulestr
+from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -58,37 +59,37 @@ def _check(data: dict, current: Series | None = None) -> dict:
     def title(value):
         value = value.strip() if isinstance(value, str) else ""
         if not 1 <= len(value) <= 200:
-            raise ValidationFailed({"title": "Give a title of 1 to 200 characters."})
+            raise ValidationFailed({"title": gettext("Give a title of 1 to 200 characters.")})
         return value
 
     def local_start(value):
         try:
             return value if isinstance(value, time) else time.fromisoformat(str(value))
         except ValueError:
-            raise ValidationFailed({"local_start": "Give the local start time as HH:MM."}) from None
+            raise ValidationFailed({"local_start": gettext("Give the local start time as HH:MM.")}) from None
 
     def minutes(value):
         if not isinstance(value, int) or isinstance(value, bool) or not 30 <= value <= 720:
-            raise ValidationFailed({"minutes": "A fair lasts 30 to 720 minutes."})
+            raise ValidationFailed({"minutes": gettext("A fair lasts 30 to 720 minutes.")})
         return value
 
     def starts_on(value):
         try:
             return value if isinstance(value, date) else date.fromisoformat(str(value))
         except ValueError:
-            raise ValidationFailed({"starts_on": "Give a date as YYYY-MM-DD."}) from None
+            raise ValidationFailed({"starts_on": gettext("Give a date as YYYY-MM-DD.")}) from None
 
     def themes(value):
         if not isinstance(value, list) or not value or len(value) > 24:
-            raise ValidationFailed({"themes": "Give 1 to 24 themes, one a month in rotation."})
+            raise ValidationFailed({"themes": gettext("Give 1 to 24 themes, one a month in rotation.")})
         checked = []
         for n, theme in enumerate(value):
             if not isinstance(theme, dict) or not isinstance(theme.get("theme"), str) or not theme["theme"].strip():
-                raise ValidationFailed({f"themes[{n}].theme": "Each month needs a theme."})
+                raise ValidationFailed({f"themes[{n}].theme": gettext("Each month needs a theme.")})
             countries = theme.get("focus_countries") or []
             sectors = theme.get("focus_sectors") or []
             if not isinstance(countries, list) or not isinstance(sectors, list):
-                raise ValidationFailed({f"themes[{n}]": "Focus countries and sectors are lists of codes."})
+                raise ValidationFailed({f"themes[{n}]": gettext("Focus countries and sectors are lists of codes.")})
             checked.append({
                 "theme": theme["theme"].strip()[:300],
                 "focus_countries": [check_country(c, f"themes[{n}].focus_countries") for c in countries],
@@ -98,13 +99,13 @@ def _check(data: dict, current: Series | None = None) -> dict:
 
     def capacity(value):
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
-            raise ValidationFailed({"capacity": "Give a positive number or nothing."})
+            raise ValidationFailed({"capacity": gettext("Give a positive number or nothing.")})
         return value
 
     if current is None:
         for field in ("title", "rrule", "local_start", "minutes", "themes"):
             if data.get(field) in (None, "", []):
-                errors[field] = "This field is required."
+                errors[field] = gettext("This field is required.")
     take("title", title)
     take("timezone", lambda v: check_timezone(v or "Asia/Shanghai"))
     take("local_start", local_start)
@@ -124,16 +125,16 @@ def _check_rrule(value) -> str:
     if text.upper().startswith("RRULE:"):
         text = text[6:]
     if not text or "\n" in text or "DTSTART" in text.upper():
-        raise ValidationFailed({"rrule": "Give one RFC 5545 RRULE, e.g. FREQ=MONTHLY;BYDAY=2TH."})
+        raise ValidationFailed({"rrule": gettext("Give one RFC 5545 RRULE, e.g. FREQ=MONTHLY;BYDAY=2TH.")})
     if any(f"FREQ={f}" in text.upper().replace(" ", "") for f in ("SECONDLY", "MINUTELY", "HOURLY")):
-        raise ValidationFailed({"rrule": "Fairs recur daily at most."})
+        raise ValidationFailed({"rrule": gettext("Fairs recur daily at most.")})
     try:
         rule = rrulestr(text, dtstart=datetime(2026, 1, 1))
         first = next(iter(rule), None)  # never count(): an endless rule would never finish
     except (ValueError, TypeError) as exc:
-        raise ValidationFailed({"rrule": f"This is not a valid RRULE: {exc}."}) from None
+        raise ValidationFailed({"rrule": gettext("This is not a valid RRULE: %(reason)s.", reason=exc)}) from None
     if first is None:
-        raise ValidationFailed({"rrule": "This rule never occurs."})
+        raise ValidationFailed({"rrule": gettext("This rule never occurs.")})
     return text
 
 
@@ -154,7 +155,7 @@ def get_series(actor, series_id: int) -> Series:
     require_role(actor, Role.ORGANISER)
     series = db.session.get(Series, series_id)
     if series is None:
-        raise NotFound("No such series.")
+        raise NotFound(gettext("No such series."))
     return series
 
 

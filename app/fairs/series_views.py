@@ -4,13 +4,16 @@ with the focus countries' local times and daylight-saving warnings. Routes on th
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
 
 from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from ..accounts.access import allow
 from ..errors import ValidationFailed
+from ..i18n import format_moment, ui_locale
 from ..reference.services import country_name
 from . import series as series_service
 from .forms import SeriesForm
@@ -60,7 +63,8 @@ def _attach_series_errors(form: SeriesForm, exc: ValidationFailed, lines: list[i
         if match:
             index = int(match.group(1))
             line = lines[index] if index < len(lines) else index + 1
-            form.themes.errors = list(form.themes.errors) + [f"Line {line}: {m}" for m in messages]
+            form.themes.errors = list(form.themes.errors) + [
+                gettext("Line %(line)d: %(message)s", line=line, message=m) for m in messages]
             continue
         target = getattr(form, key, None)
         if target is not None and hasattr(target, "errors"):
@@ -88,15 +92,15 @@ def new_series():
         except ValidationFailed as exc:
             problems = _attach_series_errors(form, exc, lines)
         else:
-            flash("The series was created. The scheduler makes its drafts for the coming months.", "success")
+            flash(gettext("The series was created. The scheduler makes its drafts for the coming months."), "success")
             return redirect(url_for("fairs.series_page", series_id=created.id))
     status = 422 if form.errors or problems else 200
     return render_template("fairs/series_form.html", form=form, problems=problems), status
 
 
-def _day_month(iso_date: str) -> str:
-    day = date.fromisoformat(iso_date)
-    return f"{day.day} {day:%B %Y}"
+def _on(iso_date: str, zone: str) -> datetime:
+    """A local date of the series as a moment (noon there), for the `moment` filter's "date"."""
+    return datetime.combine(date.fromisoformat(iso_date), time(12), tzinfo=ZoneInfo(zone))
 
 
 @bp.route("/series/<int:series_id>")
@@ -104,10 +108,13 @@ def _day_month(iso_date: str) -> str:
 def series_page(series_id: int):
     found = series_service.get_series(current_user, series_id)
     shown = series_service.series_dict(found)
+    locale, zone = ui_locale(), shown["timezone"]
     warnings = [{
         **w,
-        "text": (f"In {country_name(w['country'])} ({w['zone']}) the fair on {_day_month(w['date'])} starts at "
-                 f"{w['local_time']} instead of {w['previous_local_time']} — daylight saving"),
+        "text": gettext("In %(country)s (%(zone)s) the fair on %(date)s starts at %(time)s instead of %(previous)s"
+                        " — daylight saving", country=country_name(w["country"], locale), zone=w["zone"],
+                        date=format_moment(_on(w["date"], zone), zone, "date"), time=w["local_time"],
+                        previous=w["previous_local_time"]),
     } for w in shown["dst_warnings"]]
     warned = {(w["date"], w["zone"]) for w in warnings}
     rows = [{
@@ -118,4 +125,5 @@ def series_page(series_id: int):
                   for f in c["focus"]],
     } for c in shown["coming"]]
     fairs = [{**f, "starts": datetime.fromisoformat(f["starts_at"])} for f in shown["fairs"]]
-    return render_template("fairs/series.html", series=shown, rows=rows, warnings=warnings, fairs=fairs)
+    return render_template("fairs/series.html", series=shown, rows=rows, warnings=warnings, fairs=fairs,
+                           starts_on=_on(shown["starts_on"], zone))

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext, ngettext
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import selectinload
 
@@ -19,11 +20,12 @@ from ..accounts.enums import Role
 from ..accounts.models import User
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..extensions import db
+from ..i18n import ui_locale
 from ..pagination import paginate
 from ..projects.models import Project
 from ..reference.services import check_country, check_sectors, check_timezone
 from ..types import utcnow
-from .enums import FairStatus, SessionKind, SessionStatus
+from .enums import FairStatus, SessionKind, SessionStatus, status_label
 from .models import Fair, FairSession, Registration, Track, session_presenters
 
 _URL = re.compile(r"^https?://[^\s]+$")
@@ -46,14 +48,14 @@ def get_fair(actor, fair_id: int) -> Fair:
     """A fair the actor may see; drafts exist only for organisers (404 otherwise)."""
     fair = db.session.get(Fair, fair_id)
     if fair is None or not (fair_is_public(fair) or is_organiser(actor)):
-        raise NotFound("No such fair.")
+        raise NotFound(gettext("No such fair."))
     return fair
 
 
 def get_session(actor, session_id: int) -> FairSession:
     session = db.session.get(FairSession, session_id)
     if session is None or not (fair_is_public(session.fair) or is_organiser(actor)):
-        raise NotFound("No such session.")
+        raise NotFound(gettext("No such session."))
     return session
 
 
@@ -72,7 +74,8 @@ def list_fairs(
         query = query.where(Fair.published_at.is_not(None))
     if status:
         if status not in {s.value for s in FairStatus}:
-            raise ValidationFailed({"status": f"Must be one of: {', '.join(s.value for s in FairStatus)}."})
+            raise ValidationFailed({"status": gettext("Must be one of: %(choices)s.",
+                                                      choices=", ".join(s.value for s in FairStatus))})
         query = query.where(Fair.status == status)
     if starts_from:
         query = query.where(Fair.ends_at >= starts_from)
@@ -117,7 +120,7 @@ def agenda(fair: Fair) -> list[FairSession]:
 
 def _aware(value: object, field: str) -> datetime:
     if not isinstance(value, datetime) or value.tzinfo is None:
-        raise ValidationFailed({field: "Give a date and time with a UTC offset (ISO 8601)."})
+        raise ValidationFailed({field: gettext("Give a date and time with a UTC offset (ISO 8601).")})
     return value.astimezone(timezone.utc)
 
 
@@ -129,14 +132,14 @@ def _parse_hhmm(value: object, field: str) -> time:
             return time.fromisoformat(value)
         except ValueError:
             pass
-    raise ValidationFailed({field: "Give a local time as HH:MM."})
+    raise ValidationFailed({field: gettext("Give a local time as HH:MM.")})
 
 
 def _check_url(value: object, field: str) -> str | None:
     if value in (None, ""):
         return None
     if not isinstance(value, str) or not _URL.match(value) or len(value) > 500:
-        raise ValidationFailed({field: "Give an http:// or https:// address."})
+        raise ValidationFailed({field: gettext("Give an http:// or https:// address.")})
     return value
 
 
@@ -147,7 +150,7 @@ def _apply_fair_fields(fair: Fair, data: dict, *, creating: bool) -> None:
     def attempt(field: str, fn):
         if field not in data:
             if creating and field in {"title", "starts_at", "ends_at"}:
-                errors[field] = ["This field is required."]
+                errors[field] = [gettext("This field is required.")]
             return
         try:
             setattr(fair, field, fn(data[field]))
@@ -156,7 +159,7 @@ def _apply_fair_fields(fair: Fair, data: dict, *, creating: bool) -> None:
 
     def title(value):
         if not isinstance(value, str) or not value.strip():
-            raise ValidationFailed({"title": "A title is required."})
+            raise ValidationFailed({"title": gettext("A title is required.")})
         return value.strip()[:200]
 
     attempt("title", title)
@@ -172,7 +175,7 @@ def _apply_fair_fields(fair: Fair, data: dict, *, creating: bool) -> None:
         if value in (None, ""):
             return None
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValidationFailed({"capacity": "Give a whole number of at least 1, or leave it empty."})
+            raise ValidationFailed({"capacity": gettext("Give a whole number of at least 1, or leave it empty.")})
         return value
 
     attempt("capacity", capacity)
@@ -180,11 +183,11 @@ def _apply_fair_fields(fair: Fair, data: dict, *, creating: bool) -> None:
         attempt(field, lambda v, f=field: _parse_hhmm(v, f))
     if not errors:
         if fair.ends_at <= fair.starts_at:
-            errors["ends_at"] = ["The fair must end after it starts."]
+            errors["ends_at"] = [gettext("The fair must end after it starts.")]
         if fair.fair_day_end <= fair.fair_day_start:
-            errors["fair_day_end"] = ["Working hours must end after they start."]
+            errors["fair_day_end"] = [gettext("Working hours must end after they start.")]
         if fair.presenter_day_end <= fair.presenter_day_start:
-            errors["presenter_day_end"] = ["Working hours must end after they start."]
+            errors["presenter_day_end"] = [gettext("Working hours must end after they start.")]
     if errors:
         raise ValidationFailed(errors)
 
@@ -193,12 +196,12 @@ def _check_track_names(names: object) -> list[str]:
     if names is None:
         return ["main"]
     if not isinstance(names, list) or not names:
-        raise ValidationFailed({"tracks": "Give at least one track name."})
+        raise ValidationFailed({"tracks": gettext("Give at least one track name.")})
     cleaned = [n.strip() for n in names if isinstance(n, str) and n.strip()]
     if len(cleaned) != len(names) or any(len(n) > 100 for n in cleaned):
-        raise ValidationFailed({"tracks": "Track names are non-empty text of at most 100 characters."})
+        raise ValidationFailed({"tracks": gettext("Track names are non-empty text of at most 100 characters.")})
     if len(set(cleaned)) != len(cleaned):
-        raise ValidationFailed({"tracks": "Track names must differ."})
+        raise ValidationFailed({"tracks": gettext("Track names must differ.")})
     return cleaned
 
 
@@ -238,9 +241,9 @@ def update_fair(actor, fair: Fair, data: dict) -> Fair:
                 if s.status != SessionStatus.CANCELLED and (s.starts_at < fair.starts_at or s.ends_at > fair.ends_at)
             ]
             if outside:
-                names = ", ".join(f"“{s.title}”" for s in outside)
+                names = _list(f"“{s.title}”" for s in outside)
                 raise ValidationFailed(
-                    {"starts_at": f"Sessions would lie outside the fair: {names}."}
+                    {"starts_at": gettext("Sessions would lie outside the fair: %(sessions)s.", sessions=names)}
                 )
     except ValidationFailed:
         db.session.rollback()
@@ -259,7 +262,8 @@ def _sync_tracks(fair: Fair, names: list[str]) -> None:
         keep.append(track)
     in_use = [t.name for t in by_name.values() if any(s.track_id == t.id for s in fair.sessions)]
     if in_use:
-        raise ValidationFailed({"tracks": f"Tracks with sessions cannot be removed: {', '.join(in_use)}."})
+        raise ValidationFailed({"tracks": gettext("Tracks with sessions cannot be removed: %(tracks)s.",
+                                                  tracks=_list(in_use))})
     fair.tracks = keep
 
 
@@ -267,7 +271,8 @@ def publish_fair(actor, fair: Fair) -> Fair:
     """Publish a draft fair: its agenda and calendar become public."""
     require_role(actor, Role.ORGANISER)
     if fair.status != FairStatus.DRAFT:
-        raise Conflict(f"Only a draft can be published; this fair is {fair.status}.", code="invalid_state")
+        raise Conflict(gettext("Only a draft can be published; this fair is %(status)s.", status=status_label(fair.status)),
+                       code="invalid_state")
     fair.status = FairStatus.PUBLISHED
     fair.published_at = utcnow()
     fair.revision += 1
@@ -279,7 +284,7 @@ def cancel_fair(actor, fair: Fair) -> Fair:
     """Cancel a fair and all its sessions (calendar feeds show them cancelled)."""
     require_role(actor, Role.ORGANISER)
     if fair.status in (FairStatus.CANCELLED, FairStatus.CLOSED):
-        raise Conflict(f"This fair is already {fair.status}.", code="invalid_state")
+        raise Conflict(gettext("This fair is already %(status)s.", status=status_label(fair.status)), code="invalid_state")
     fair.status = FairStatus.CANCELLED
     for session in fair.sessions:
         if session.status != SessionStatus.CANCELLED:
@@ -319,8 +324,10 @@ class Clash:
         s = self.session
         when = f"{s.starts_at.astimezone(zone):%Y-%m-%d %H:%M}–{s.ends_at.astimezone(zone):%H:%M}"
         if self.reason == "track":
-            return f"track “{s.track.name}” already holds “{s.title}” ({when})"
-        return f"{self.presenter.name} already presents “{s.title}” ({when})"
+            return gettext("track “%(track)s” already holds “%(title)s” (%(when)s)", track=s.track.name, title=s.title,
+                           when=when)
+        return gettext("%(presenter)s already presents “%(title)s” (%(when)s)", presenter=self.presenter.name,
+                       title=s.title, when=when)
 
 
 def find_clashes(
@@ -360,7 +367,8 @@ def find_clashes(
 
 def _raise_clashes(fair: Fair, clashes: list[Clash]) -> None:
     zone = fair.zone
-    message = "This time clashes: " + "; ".join(c.sentence(zone) for c in clashes) + "."
+    sentences = ("；" if ui_locale() == "zh" else "; ").join(c.sentence(zone) for c in clashes)
+    message = gettext("This time clashes: %(clashes)s.", clashes=sentences)
     raise Conflict(message, code="schedule_conflict", details={"conflicts": [c.to_dict() for c in clashes]})
 
 
@@ -376,18 +384,18 @@ def _resolve_session_fields(fair: Fair, data: dict, current: FairSession | None)
 
     title = get("title")
     if not isinstance(title, str) or not title.strip():
-        errors["title"] = ["A title is required."]
+        errors["title"] = [gettext("A title is required.")]
     else:
         out["title"] = title.strip()[:200]
     kind = get("kind", SessionKind.PITCH.value)
     if kind not in {k.value for k in SessionKind}:
-        errors["kind"] = [f"Must be one of: {', '.join(k.value for k in SessionKind)}."]
+        errors["kind"] = [gettext("Must be one of: %(choices)s.", choices=", ".join(k.value for k in SessionKind))]
     else:
         out["kind"] = kind
     for field in ("starts_at", "ends_at"):
         value = get(field)
         if value is None:
-            errors[field] = ["This field is required."]
+            errors[field] = [gettext("This field is required.")]
         else:
             try:
                 out[field] = _aware(value, field)
@@ -395,25 +403,26 @@ def _resolve_session_fields(fair: Fair, data: dict, current: FairSession | None)
                 errors.update(exc.fields)
     if "starts_at" in out and "ends_at" in out:
         if out["ends_at"] <= out["starts_at"]:
-            errors["ends_at"] = ["The session must end after it starts."]
+            errors["ends_at"] = [gettext("The session must end after it starts.")]
         elif out["starts_at"] < fair.starts_at:
-            errors["starts_at"] = [f"The session starts before its fair ({_local(fair.starts_at, fair)})."]
+            errors["starts_at"] = [gettext("The session starts before its fair (%(start)s).", start=_local(fair.starts_at, fair))]
         elif out["ends_at"] > fair.ends_at:
-            errors["ends_at"] = [f"The session ends after its fair ({_local(fair.ends_at, fair)})."]
+            errors["ends_at"] = [gettext("The session ends after its fair (%(end)s).", end=_local(fair.ends_at, fair))]
     track_name = data.get("track")
     if track_name is None:
         out["track"] = current.track if current is not None else fair.tracks[0]
     else:
         track = next((t for t in fair.tracks if t.name == track_name), None)
         if track is None:
-            errors["track"] = [f"The fair has no track {track_name!r}; it has: {', '.join(t.name for t in fair.tracks)}."]
+            errors["track"] = [gettext("The fair has no track “%(track)s”; it has: %(tracks)s.", track=track_name,
+                                         tracks=_list(t.name for t in fair.tracks))]
         else:
             out["track"] = track
     if "presenter_ids" in data or current is None:
         ids = data.get("presenter_ids") or []
         presenters = _load_ids(User, ids)
         if presenters is None or any(p.role != Role.PRESENTER for p in presenters):
-            errors["presenter_ids"] = ["Every presenter_id must be an existing presenter."]
+            errors["presenter_ids"] = [gettext("Every presenter_id must be an existing presenter.")]
         else:
             out["presenters"] = presenters
     else:
@@ -421,7 +430,7 @@ def _resolve_session_fields(fair: Fair, data: dict, current: FairSession | None)
     if "project_ids" in data or current is None:
         projects = _load_ids(Project, data.get("project_ids") or [])
         if projects is None:
-            errors["project_ids"] = ["Every project_id must be an existing project."]
+            errors["project_ids"] = [gettext("Every project_id must be an existing project.")]
         else:
             out["projects"] = projects
     try:
@@ -450,11 +459,17 @@ def _local(moment: datetime, fair: Fair) -> str:
     return f"{moment.astimezone(fair.zone):%Y-%m-%d %H:%M} {fair.timezone}"
 
 
+def _list(items) -> str:
+    """Names run together the way the current language lists them (“A, B” / “A、B”)."""
+    return ("、" if ui_locale() == "zh" else ", ").join(items)
+
+
 def create_session(actor, fair: Fair, data: dict) -> FairSession:
     """Add a session to a fair; 422 for bad fields, 409 `schedule_conflict` for clashes."""
     require_role(actor, Role.ORGANISER)
     if fair.status in (FairStatus.CANCELLED, FairStatus.CLOSED):
-        raise Conflict(f"This fair is {fair.status}; it takes no new sessions.", code="invalid_state")
+        raise Conflict(gettext("This fair is %(status)s; it takes no new sessions.", status=status_label(fair.status)),
+                       code="invalid_state")
     values = _resolve_session_fields(fair, data, None)
     clashes = find_clashes(
         track=values["track"], starts_at=values["starts_at"], ends_at=values["ends_at"], presenters=values["presenters"]
@@ -485,7 +500,7 @@ def update_session(actor, session: FairSession, data: dict) -> FairSession:
     """Change a session under the same rules as creating one."""
     require_role(actor, Role.ORGANISER)
     if session.status == SessionStatus.CANCELLED:
-        raise Conflict("A cancelled session cannot be changed.", code="invalid_state")
+        raise Conflict(gettext("A cancelled session cannot be changed."), code="invalid_state")
     fair = session.fair
     values = _resolve_session_fields(fair, data, session)
     clashes = find_clashes(
@@ -512,9 +527,9 @@ def cancel_session(actor, session: FairSession) -> FairSession:
     """Cancel a session; it stays in calendar feeds as STATUS:CANCELLED."""
     require_role(actor, Role.ORGANISER)
     if session.status == SessionStatus.CANCELLED:
-        raise Conflict("This session is already cancelled.", code="invalid_state")
+        raise Conflict(gettext("This session is already cancelled."), code="invalid_state")
     if session.status == SessionStatus.ENDED:
-        raise Conflict("This session has ended.", code="invalid_state")
+        raise Conflict(gettext("This session has ended."), code="invalid_state")
     session.status = SessionStatus.CANCELLED
     session.sequence += 1
     session.fair.revision += 1
@@ -533,10 +548,10 @@ def suggest_slots(actor, fair: Fair, presenter_id: int, minutes: int, limit: int
     """
     require_role(actor, Role.ORGANISER)
     if not isinstance(minutes, int) or not 5 <= minutes <= 12 * 60:
-        raise ValidationFailed({"minutes": "Give a length between 5 and 720 minutes."})
+        raise ValidationFailed({"minutes": gettext("Give a length between 5 and 720 minutes.")})
     presenter = db.session.get(User, presenter_id)
     if presenter is None or presenter.role != Role.PRESENTER:
-        raise ValidationFailed({"presenter_id": "No such presenter."})
+        raise ValidationFailed({"presenter_id": gettext("No such presenter.")})
     length = timedelta(minutes=minutes)
     fair_zone, presenter_zone = fair.zone, ZoneInfo(presenter.timezone)
     busy_presenter = [
@@ -625,9 +640,10 @@ def register(actor, fair_id: int) -> tuple[Registration, bool]:
     # Lock the fair row so two last-seat registrations cannot both pass (PostgreSQL).
     fair = db.session.scalar(select(Fair).where(Fair.id == fair_id).with_for_update())
     if fair is None or not fair_is_public(fair):
-        raise NotFound("No such fair.")
+        raise NotFound(gettext("No such fair."))
     if fair.status not in (FairStatus.PUBLISHED, FairStatus.LIVE):
-        raise Conflict(f"Registration is closed: this fair is {fair.status}.", code="registration_closed")
+        raise Conflict(gettext("Registration is closed: this fair is %(status)s.", status=status_label(fair.status)),
+                       code="registration_closed")
     existing = db.session.scalar(
         select(Registration).where(Registration.fair_id == fair.id, Registration.user_id == actor.id)
     )
@@ -637,7 +653,9 @@ def register(actor, fair_id: int) -> tuple[Registration, bool]:
     if fair.capacity is not None and _active_registration_count(fair.id) >= fair.capacity:
         db.session.rollback()
         raise Conflict(
-            f"This fair is full ({fair.capacity} places).", code="fair_full", details={"capacity": fair.capacity}
+            ngettext("This fair is full (%(num)d place).", "This fair is full (%(num)d places).", fair.capacity),
+            code="fair_full",
+            details={"capacity": fair.capacity},
         )
     if existing is None:
         existing = Registration(fair_id=fair.id, user_id=actor.id)
@@ -655,7 +673,7 @@ def withdraw(actor, fair_id: int) -> None:
     fair = get_fair(actor, fair_id)
     registration = registration_for(actor, fair)
     if registration is None:
-        raise NotFound("You are not registered for this fair.")
+        raise NotFound(gettext("You are not registered for this fair."))
     registration.withdrawn_at = utcnow()
     db.session.commit()
 

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask import session as cookie_session
-from flask_babel import get_locale
+from flask_babel import force_locale, get_locale, gettext
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -18,14 +18,23 @@ from ..errors import Conflict, NotFound, ValidationFailed
 from ..extensions import db
 from ..caching import PageCache
 from ..forms import attach_errors
+from ..i18n import ui_locale
 from ..projects.models import Project
 from ..reference.services import country_codes, country_name, list_sectors
 from ..templating import viewer_timezone
 from . import calendar, services
+from .enums import kind_label, status_label
 from .forms import ActionForm, FairForm, SessionForm
 from .models import Fair, FairSession
 
 bp = Blueprint("fairs", __name__)
+
+
+@bp.record_once
+def _labels(state) -> None:
+    """`fair_status_label(…)` (fairs' and sessions' statuses) and `session_kind_label(…)` in every template,
+    macros imported without context included: the codes as the reader's language writes them."""
+    state.app.jinja_env.globals.update(fair_status_label=status_label, session_kind_label=kind_label)
 
 
 def _actor():
@@ -107,7 +116,7 @@ def register(fair_id: int):
     if ActionForm().validate_on_submit():
         try:
             _, created = services.register(current_user, fair_id)
-            flash("You are registered." if created else "You were already registered.", "success")
+            flash(gettext("You are registered.") if created else gettext("You were already registered."), "success")
         except Conflict as exc:
             flash(exc.message, "error")
     return redirect(url_for("fairs.fair_page", fair_id=fair_id))
@@ -119,7 +128,7 @@ def withdraw(fair_id: int):
     if ActionForm().validate_on_submit():
         try:
             services.withdraw(current_user, fair_id)
-            flash("Your registration is withdrawn.", "info")
+            flash(gettext("Your registration is withdrawn."), "info")
         except NotFound as exc:
             flash(exc.message, "error")
     return redirect(url_for("fairs.fair_page", fair_id=fair_id))
@@ -129,9 +138,12 @@ def withdraw(fair_id: int):
 
 
 def _fair_choices(form: FairForm) -> None:
-    form.focus_countries.choices = sorted(
-        ((c, f"{country_name(c)} ({c})") for c in country_codes()), key=lambda pair: pair[1]
-    )
+    locale = ui_locale()
+    names = {c: country_name(c, locale) for c in country_codes()}
+    # By name in the reader's language; codes the language has no name for go last.
+    form.focus_countries.choices = [
+        (c, f"{names[c]} ({c})") for c in sorted(names, key=lambda c: (names[c] == c, names[c]))
+    ]
     form.focus_sectors.choices = [(s.code, f"{s.name_en} · {s.name_zh}") for s in list_sectors()]
 
 
@@ -177,7 +189,7 @@ def new_fair():
         except ValidationFailed as exc:
             problems = attach_errors(form, exc.fields)
         else:
-            flash("The fair was created as a draft.", "success")
+            flash(gettext("The fair was created as a draft."), "success")
             return redirect(url_for("fairs.fair_page", fair_id=fair.id))
     status = 422 if form.errors or problems else 200
     return render_template("fairs/fair_form.html", form=form, fair=None, problems=problems), status
@@ -206,7 +218,7 @@ def edit_fair(fair_id: int):
         except ValidationFailed as exc:
             problems = attach_errors(form, exc.fields)
         else:
-            flash("The fair was saved.", "success")
+            flash(gettext("The fair was saved."), "success")
             return redirect(url_for("fairs.fair_page", fair_id=fair.id))
     status = 422 if form.errors or problems else 200
     return render_template("fairs/fair_form.html", form=form, fair=fair, problems=problems), status
@@ -219,7 +231,7 @@ def publish(fair_id: int):
     if ActionForm().validate_on_submit():
         try:
             services.publish_fair(current_user, fair)
-            flash("The fair is published.", "success")
+            flash(gettext("The fair is published."), "success")
         except Conflict as exc:
             flash(exc.message, "error")
     return redirect(url_for("fairs.fair_page", fair_id=fair_id))
@@ -246,22 +258,24 @@ def _session_data(form: SessionForm, fair: Fair) -> dict:
     }
 
 
-def _suggestions(fair: Fair) -> tuple[list[dict], str | None]:
+def _suggestions(fair: Fair) -> tuple[list[dict], str | None, str | None]:
+    """Free slots for the presenter and length in the query, the error, and the presenter's zone."""
     presenter_id = request.args.get("presenter_id", type=int)
     minutes = request.args.get("minutes", type=int)
     if not presenter_id or not minutes:
-        return [], None
+        return [], None, None
     try:
-        return services.suggest_slots(current_user, fair, presenter_id, minutes, limit=20), None
+        slots = services.suggest_slots(current_user, fair, presenter_id, minutes, limit=20)
     except ValidationFailed as exc:
-        return [], exc.message
+        return [], exc.message, None
+    return slots, None, db.session.get(User, presenter_id).timezone
 
 
 def _render_session_form(form, fair, session, conflict, problems, status):
-    suggestions, suggestion_error = _suggestions(fair)
+    suggestions, suggestion_error, presenter_zone = _suggestions(fair)
     return render_template(
         "fairs/session_form.html", form=form, fair=fair, session=session, conflict=conflict,
-        problems=problems, suggestions=suggestions, suggestion_error=suggestion_error,
+        problems=problems, suggestions=suggestions, suggestion_error=suggestion_error, presenter_zone=presenter_zone,
         presenters=[c for c in form.presenter_ids.choices],
     ), status
 
@@ -290,7 +304,7 @@ def new_session(fair_id: int):
         except Conflict as exc:
             conflict = exc
         else:
-            flash("The session was added.", "success")
+            flash(gettext("The session was added."), "success")
             return redirect(url_for("fairs.fair_page", fair_id=fair.id))
     status = 409 if conflict else (422 if form.errors or problems else 200)
     return _render_session_form(form, fair, None, conflict, problems, status)
@@ -319,7 +333,7 @@ def edit_session(session_id: int):
         except Conflict as exc:
             conflict = exc
         else:
-            flash("The session was saved.", "success")
+            flash(gettext("The session was saved."), "success")
             return redirect(url_for("fairs.fair_page", fair_id=fair.id))
     status = 409 if conflict else (422 if form.errors or problems else 200)
     return _render_session_form(form, fair, session, conflict, problems, status)
@@ -332,7 +346,7 @@ def cancel_session(session_id: int):
     if ActionForm().validate_on_submit():
         try:
             services.cancel_session(current_user, session)
-            flash(f"“{session.title}” is cancelled; calendar feeds show it.", "info")
+            flash(gettext("“%(title)s” is cancelled; calendar feeds show it.", title=session.title), "info")
         except Conflict as exc:
             flash(exc.message, "error")
     return redirect(url_for("fairs.fair_page", fair_id=session.fair_id))
@@ -364,7 +378,7 @@ def _ics(body: bytes | None, etag: str, filename: str, build=None) -> Response:
 @allow(PUBLIC)
 def fair_feed(fair_id: int):
     fair = services.get_fair(_actor(), fair_id)
-    etag = calendar.fair_etag(fair)
+    etag = calendar.fair_etag(fair, ui_locale())
 
     def build() -> bytes:
         # Built once per revision (and host) in each process: calendar apps poll often.
@@ -383,7 +397,7 @@ def fair_feed(fair_id: int):
 @allow(PUBLIC)
 def session_feed(session_id: int):
     session: FairSession = services.get_session(_actor(), session_id)
-    etag = f'"session-{session.id}-s{session.sequence}-r{session.fair.revision}"'
+    etag = f'"session-{session.id}-s{session.sequence}-r{session.fair.revision}-{ui_locale()}"'
     return _ics(None, etag, f"session-{session.id}.ics",
                 build=lambda: calendar.session_calendar(session, _fair_link))
 
@@ -394,9 +408,10 @@ def personal_feed(token: str):
     user = user_by_calendar_token(token)
     if user is None:
         abort(404)
-    body = calendar.personal_calendar(
-        f"CloudFair · {user.name}", services.registered_fairs(user), services.sessions_presented_by(user), _fair_link
-    )
+    with force_locale(user.locale or "en"):  # calendar programs send no cookie: the person's own language
+        body = calendar.personal_calendar(
+            f"CloudFair · {user.name}", services.registered_fairs(user), services.sessions_presented_by(user), _fair_link
+        )
     return _ics(body, calendar.content_etag(body), "cloudfair.ics")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Response, request
+from flask_babel import gettext
 from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
@@ -140,7 +141,7 @@ def post_document(lead_id):
     pipeline._changeable(current_user, lead_id)
     upload = request.files.get("file")
     if upload is None:
-        raise ValidationFailed({"file": "Send the file as the multipart field `file`."})
+        raise ValidationFailed({"file": gettext("Send the file as the multipart field `file`.")})
     document = pipeline.add_document(current_user, lead_id, upload.stream, upload.filename, request.form.get("kind"))
     return {"id": document.id, "kind": document.kind, "name": document.original_name, "mime": document.mime,
             "size": document.size, "download_url": f"/api/v1/lead-documents/{document.id}/download"}, 201

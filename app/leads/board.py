@@ -3,43 +3,49 @@ the leads a signing ceremony may record. Everything about leads goes through `pi
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal
 
+from flask_babel import gettext
 from sqlalchemy import func, select
 
 from ..accounts.access import require_role
 from ..accounts.models import Organisation, User
 from ..extensions import db
+from ..i18n import ui_locale
 from . import pipeline
-from .enums import SIGNED_STAGES, STAGE_ORDER, LeadStage
+from .enums import SIGNED_STAGES, STAGE_ORDER, LeadStage, document_kind_label
+from .enums import stage_label  # noqa: F401 (the pages read it as board.stage_label)
 from .models import Lead, LeadEvent, ProgressReport, Signing
-
-#: How each stage reads on the pages.
-STAGE_LABELS = {
-    LeadStage.SEEKING_PARTNER: "Seeking partner",
-    LeadStage.PARTNER_IDENTIFIED: "Partner identified",
-    LeadStage.PRELIMINARY_INTENT: "Preliminary intent",
-    LeadStage.FOLLOW_UP: "Follow-up",
-    LeadStage.INTENT_REACHED: "Intent reached",
-    LeadStage.NEGOTIATING: "Negotiating",
-    LeadStage.SIGNED: "Signed",
-    LeadStage.PERFORMING: "Performing",
-    LeadStage.CONSTRUCTION: "Under construction",
-    LeadStage.OPERATING: "Operating",
-    LeadStage.DROPPED: "Dropped",
-}
 
 #: The most cards the board draws at once; filters narrow the rest.
 BOARD_LIMIT = 400
 
 
-def stage_label(stage: str | None) -> str:
-    if not stage:
-        return "—"
-    try:
-        return STAGE_LABELS[LeadStage(stage)]
-    except ValueError:
-        return stage
+#: Notes CloudFair writes into a lead's history itself (services, pipeline, matching) are stored in
+#: English, the same for every reader, and shown in the reader's language: (source, stored form, words).
+_SYSTEM_NOTES = [
+    ("interest", re.compile(r"Interest expressed in a live session\."),
+     lambda m: gettext("Interest expressed in a live session.")),
+    ("interest", re.compile(r"Interest raised to intent\."), lambda m: gettext("Interest raised to intent.")),
+    ("owner", re.compile(r"Responsible person: (?P<name>.+)\.", re.S),
+     lambda m: gettext("Responsible person: %(name)s.", name=m["name"])),
+    ("document", re.compile(r"Document added \((?P<kind>\w+)\): (?P<name>.+)", re.S),
+     lambda m: gettext("Document added (%(kind)s): %(name)s", kind=document_kind_label(m["kind"]), name=m["name"])),
+    ("progress", re.compile(r"Signed on screen: (?P<title>.+)\.", re.S),
+     lambda m: gettext("Signed on screen: %(session)s.", session=m["title"])),
+    ("progress", re.compile(r"Signing ceremony: (?P<title>.+)\.", re.S),
+     lambda m: gettext("Signing ceremony: %(session)s.", session=m["title"])),
+]
+
+
+def history_note(note: str | None, source: str | None) -> str:
+    """A history row's note as the reader reads it: CloudFair's own notes translated, people's as written."""
+    for where, pattern, words in _SYSTEM_NOTES:
+        match = pattern.fullmatch(note or "") if source == where else None
+        if match:
+            return words(match)
+    return note or ""
 
 
 def next_stage(stage: str) -> str | None:
@@ -111,3 +117,10 @@ def billions(amount: str | Decimal) -> str:
 def yi(amount: str | Decimal) -> str:
     """CNY in 亿 (hundreds of millions), one decimal."""
     return f"{(Decimal(amount) / Decimal(10) ** 8).quantize(Decimal('0.1'), ROUND_HALF_UP):,}"
+
+
+def large_cny(amount: str | Decimal, *, short: bool = False) -> str:
+    """A large yuan amount the way the reader counts: 亿元 in Chinese, billions in English."""
+    if ui_locale() == "zh":
+        return f"{yi(amount)} 亿元"
+    return f"CNY {billions(amount)} bn" if short else f"CNY {billions(amount)} billion"

@@ -2,12 +2,23 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from flask_babel import lazy_gettext
+
 
 class InterestLevel(StrEnum):
     INFO = "info"  # send more information
     MEETING = "meeting"  # wants a call
     SITE_VISIT = "site_visit"  # wants to visit or host a visit
     INTENT = "intent"  # ready to negotiate
+
+
+#: How each level reads to people (translated when shown; the codes stay in the API).
+LEVEL_LABELS = {
+    InterestLevel.INFO: lazy_gettext("Send more information"),
+    InterestLevel.MEETING: lazy_gettext("Wants a meeting"),
+    InterestLevel.SITE_VISIT: lazy_gettext("Wants a site visit"),
+    InterestLevel.INTENT: lazy_gettext("Ready to negotiate (intent)"),
+}
 
 
 class LeadStage(StrEnum):
@@ -22,6 +33,32 @@ class LeadStage(StrEnum):
     CONSTRUCTION = "construction"
     OPERATING = "operating"
     DROPPED = "dropped"
+
+
+#: How each stage reads to people (translated when read: `stage_label`).
+STAGE_LABELS = {
+    LeadStage.SEEKING_PARTNER: lazy_gettext("Seeking partner"),
+    LeadStage.PARTNER_IDENTIFIED: lazy_gettext("Partner identified"),
+    LeadStage.PRELIMINARY_INTENT: lazy_gettext("Preliminary intent"),
+    LeadStage.FOLLOW_UP: lazy_gettext("Follow-up"),
+    LeadStage.INTENT_REACHED: lazy_gettext("Intent reached"),
+    LeadStage.NEGOTIATING: lazy_gettext("Negotiating"),
+    LeadStage.SIGNED: lazy_gettext("Signed"),
+    LeadStage.PERFORMING: lazy_gettext("Performing"),
+    LeadStage.CONSTRUCTION: lazy_gettext("Under construction"),
+    LeadStage.OPERATING: lazy_gettext("Operating"),
+    LeadStage.DROPPED: lazy_gettext("Dropped"),
+}
+
+
+def stage_label(stage: str | None) -> str:
+    """The stage as the reader reads it ("—" for none, the code itself when unknown)."""
+    if not stage:
+        return "—"
+    try:
+        return str(STAGE_LABELS[LeadStage(stage)])
+    except ValueError:
+        return stage
 
 
 #: The pipeline in order (`dropped` stands outside it).
@@ -41,6 +78,28 @@ class DocumentKind(StrEnum):
     AGREEMENT = "agreement"
     BROCHURE = "brochure"
     OTHER = "other"
+
+
+#: How each kind reads to people.
+DOCUMENT_KIND_LABELS = {
+    DocumentKind.AGREEMENT: lazy_gettext("Signed agreement"),
+    DocumentKind.BROCHURE: lazy_gettext("Brochure"),
+    DocumentKind.OTHER: lazy_gettext("Other"),
+}
+
+
+def level_label(level: str) -> str:
+    try:
+        return str(LEVEL_LABELS[InterestLevel(level)])
+    except ValueError:
+        return level
+
+
+def document_kind_label(kind: str) -> str:
+    try:
+        return str(DOCUMENT_KIND_LABELS[DocumentKind(kind)])
+    except ValueError:
+        return kind
 
 
 #: Stages from which on a lead needs the agreement and the contracted amount.

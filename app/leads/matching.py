@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from flask_babel import gettext
 from sqlalchemy import select
 
 from ..accounts.access import require_role
@@ -35,24 +36,24 @@ def record_signing(actor, session_id: int, data: dict, *, stream=None, filename:
     require_role(actor, Role.ORGANISER)
     session = fairs.get_session(actor, session_id)
     if session.kind != SessionKind.SIGNING:
-        raise Conflict("Agreements are recorded in signing sessions.", code="not_a_signing_session")
+        raise Conflict(gettext("Agreements are recorded in signing sessions."), code="not_a_signing_session")
     if session.status == SessionStatus.CANCELLED:
-        raise Conflict("This session is cancelled.", code="session_closed")
+        raise Conflict(gettext("This session is cancelled."), code="session_closed")
     lead_id = data.get("lead_id")
     lead = db.session.get(Lead, lead_id) if isinstance(lead_id, int) else None
     if lead is None:
-        raise ValidationFailed({"lead_id": "Name the lead whose agreement is signed."})
+        raise ValidationFailed({"lead_id": gettext("Name the lead whose agreement is signed.")})
     if lead.stage == LeadStage.DROPPED:
-        raise Conflict("This lead was dropped; an organiser must revive it first.", code="lead_dropped")
+        raise Conflict(gettext("This lead was dropped; an organiser must revive it first."), code="lead_dropped")
     if db.session.scalar(select(Signing.id).where(Signing.lead_id == lead.id)):
-        raise Conflict("This lead's signing is already recorded.", code="already_signed")
+        raise Conflict(gettext("This lead's signing is already recorded."), code="already_signed")
     if stream is not None:
         document = pipeline.add_document(actor, lead.id, stream, filename, DocumentKind.AGREEMENT)
     else:
         document = db.session.scalar(select(LeadDocument).where(
             LeadDocument.lead_id == lead.id, LeadDocument.kind == DocumentKind.AGREEMENT).order_by(LeadDocument.id.desc()))
         if document is None:
-            raise ValidationFailed({"file": "Attach the signed agreement."})
+            raise ValidationFailed({"file": gettext("Attach the signed agreement.")})
     try:
         if lead.stage not in SIGNED_STAGES:
             pipeline.progress(actor, lead.id, {"stage": LeadStage.SIGNED.value, "amount": data.get("amount"),
@@ -62,7 +63,7 @@ def record_signing(actor, session_id: int, data: dict, *, stream=None, filename:
             pipeline.progress(actor, lead.id, {"amount": data.get("amount"), "currency": data.get("currency"),
                                                "note": f"Signing ceremony: {session.title}."}, commit=False)
         if lead.expected_amount is None or lead.currency is None:
-            raise ValidationFailed({"amount": "Give the contracted amount and currency."})
+            raise ValidationFailed({"amount": gettext("Give the contracted amount and currency.")})
         signing = Signing(session_id=session.id, lead_id=lead.id, amount=lead.expected_amount, currency=lead.currency,
                           document_id=document.id, recorded_by_id=actor.id)
         db.session.add(signing)
@@ -107,16 +108,16 @@ def update_demand(actor, organisation_id: int, data: dict) -> Organisation:
     """An organisation's demand profile: its own people and organisers may edit it."""
     organisation = db.session.get(Organisation, organisation_id)
     if organisation is None:
-        raise NotFound("No such organisation.")
+        raise NotFound(gettext("No such organisation."))
     if actor is None or not (actor.role == Role.ORGANISER or actor.organisation_id == organisation.id):
-        raise Forbidden("Only the organisation's people and organisers edit its profile.")
+        raise Forbidden(gettext("Only the organisation's people and organisers edit its profile."))
     errors: dict[str, str] = {}
     values: dict = {}
     for field, check in (("demand_sectors", lambda v: check_sectors(v, "demand_sectors")),
                          ("demand_countries", lambda v: [check_country(c, "demand_countries") for c in v])):
         if field in data:
             if not isinstance(data[field], list):
-                errors[field] = "Give a list of codes."
+                errors[field] = gettext("Give a list of codes.")
                 continue
             try:
                 values[field] = sorted(set(check(data[field])))
@@ -125,7 +126,7 @@ def update_demand(actor, organisation_id: int, data: dict) -> Organisation:
     if "demand_note" in data:
         note = data["demand_note"] if isinstance(data["demand_note"], str) else ""
         if len(note) > 1000:
-            errors["demand_note"] = "At most 1,000 characters."
+            errors["demand_note"] = gettext("At most 1,000 characters.")
         values["demand_note"] = note.strip()
     if errors:
         raise ValidationFailed(errors)
@@ -152,7 +153,7 @@ def _reasons(organisation: Organisation, project, fair: Fair | None = None) -> l
 def recommendations(actor, *, limit: int = 20) -> dict:
     """Upcoming sessions and the projects in them that fit the organisation's demand, best first."""
     if actor is None or actor.role != Role.ATTENDEE:
-        raise Forbidden("Recommendations are for attendees.")
+        raise Forbidden(gettext("Recommendations are for attendees."))
     organisation = actor.organisation
     sessions = list(db.session.scalars(
         select(FairSession).join(Fair, Fair.id == FairSession.fair_id)

@@ -11,6 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy import and_, case, false, func, or_, select
 
 from ..accounts.access import require_role
@@ -24,7 +25,7 @@ from ..projects.models import Project
 from ..projects.services import _check_amount
 from ..reference.services import check_currency
 from ..types import utcnow
-from .enums import SIGNED_STAGES, DocumentKind, LeadStage, STAGE_ORDER, default_stall_days, stage_rank
+from .enums import SIGNED_STAGES, DocumentKind, LeadStage, STAGE_ORDER, default_stall_days, stage_label, stage_rank
 from .models import ExchangeRate, Interest, Lead, LeadDocument, LeadEvent, ProgressReport, StageLimit
 
 # ---------------------------------------------------------------- scoping: the one place
@@ -47,7 +48,7 @@ def scope(actor, query):
 def get_lead(actor, lead_id: int) -> Lead:
     lead = db.session.scalar(scope(actor, select(Lead).where(Lead.id == lead_id)))
     if lead is None:
-        raise NotFound("No such lead.")
+        raise NotFound(gettext("No such lead."))
     return lead
 
 
@@ -61,7 +62,7 @@ def can_change(actor, lead: Lead) -> bool:
 def _changeable(actor, lead_id: int) -> Lead:
     lead = get_lead(actor, lead_id)
     if not can_change(actor, lead):
-        raise Forbidden("Only the lead's organisation and organisers change it.")
+        raise Forbidden(gettext("Only the lead's organisation and organisers change it."))
     return lead
 
 
@@ -77,9 +78,9 @@ def stall_limits() -> dict[str, int]:
 def set_stall_limit(actor, stage: str, days) -> dict[str, int]:
     require_role(actor, Role.ORGANISER)
     if stage not in {s.value for s in STAGE_ORDER}:
-        raise ValidationFailed({"stage": "Give a pipeline stage code."})
+        raise ValidationFailed({"stage": gettext("Give a pipeline stage code.")})
     if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 365:
-        raise ValidationFailed({"days": "Give a number of days from 1 to 365."})
+        raise ValidationFailed({"days": gettext("Give a number of days from 1 to 365.")})
     row = db.session.get(StageLimit, stage) or StageLimit(stage=stage, days=days)
     row.days = days
     db.session.add(row)
@@ -226,7 +227,7 @@ def _check_date(value, field: str = "next_action_on") -> date | None:
     try:
         return date.fromisoformat(str(value))
     except ValueError:
-        raise ValidationFailed({field: "Give a date as YYYY-MM-DD."}) from None
+        raise ValidationFailed({field: gettext("Give a date as YYYY-MM-DD.")}) from None
 
 
 def progress(actor, lead_id: int, data: dict, *, report: ProgressReport | None = None, commit: bool = True) -> Lead:
@@ -239,12 +240,12 @@ def progress(actor, lead_id: int, data: dict, *, report: ProgressReport | None =
     errors: dict[str, str] = {}
     note = data.get("note") or ""
     if not isinstance(note, str) or len(note) > 4000:
-        errors["note"] = "The note is text of at most 4,000 characters."
+        errors["note"] = gettext("The note is text of at most 4,000 characters.")
         note = ""
     note = note.strip()
     stage = data.get("stage") or lead.stage
     if stage not in {s.value for s in LeadStage}:
-        errors["stage"] = "Give a pipeline stage code."
+        errors["stage"] = gettext("Give a pipeline stage code.")
     amount = currency = next_action = None
     try:
         amount = _check_amount(data.get("amount"), "amount")
@@ -256,7 +257,7 @@ def progress(actor, lead_id: int, data: dict, *, report: ProgressReport | None =
         except ValidationFailed as exc:
             errors.update({k: " ".join(v) for k, v in exc.fields.items()})
     if amount is not None and currency is None and "currency" not in errors:
-        errors["currency"] = "An amount needs its ISO 4217 currency."
+        errors["currency"] = gettext("An amount needs its ISO 4217 currency.")
     try:
         next_action = _check_date(data.get("next_action_on"))
     except ValidationFailed as exc:
@@ -269,19 +270,19 @@ def progress(actor, lead_id: int, data: dict, *, report: ProgressReport | None =
         backwards = lead.stage == LeadStage.DROPPED or (
             stage != LeadStage.DROPPED and stage_rank(stage) < stage_rank(lead.stage))
         if backwards and actor.role != Role.ORGANISER:
-            raise Forbidden("Only an organiser moves a lead back, with a reason.", code="organiser_only")
+            raise Forbidden(gettext("Only an organiser moves a lead back, with a reason."), code="organiser_only")
         if (backwards or stage == LeadStage.DROPPED) and not note:
-            raise ValidationFailed({"note": "Give the reason."})
+            raise ValidationFailed({"note": gettext("Give the reason.")})
         if stage in SIGNED_STAGES:
             if (amount if amount is not None else lead.expected_amount) is None:
-                raise ValidationFailed({"amount": "A signed lead needs the contracted amount and currency."})
+                raise ValidationFailed({"amount": gettext("A signed lead needs the contracted amount and currency.")})
             has_agreement = db.session.scalar(select(LeadDocument.id).where(
                 LeadDocument.lead_id == lead.id, LeadDocument.kind == DocumentKind.AGREEMENT).limit(1))
             if has_agreement is None:
-                raise Conflict("Attach the signed agreement before moving the lead to signed or later.",
-                               code="agreement_missing")
+                raise Conflict(gettext("Attach the signed agreement before moving the lead to %(stage)s or later.",
+                                       stage=stage_label(LeadStage.SIGNED)), code="agreement_missing")
     elif not (note or amount is not None or next_action is not None):
-        raise ValidationFailed({"note": "Say what happened, set a next action or an amount."})
+        raise ValidationFailed({"note": gettext("Say what happened, set a next action or an amount.")})
 
     now = utcnow()
     db.session.add(LeadEvent(lead_id=lead.id, user_id=actor.id, from_stage=lead.stage, to_stage=stage, note=note,
@@ -304,7 +305,8 @@ def set_owner(actor, lead_id: int, owner_id) -> Lead:
     lead = _changeable(actor, lead_id)
     owner = db.session.get(User, owner_id) if isinstance(owner_id, int) else None
     if owner is None or owner.organisation_id != lead.organisation_id or not owner.active:
-        raise ValidationFailed({"owner_id": "The responsible person must be an active member of the lead's organisation."})
+        raise ValidationFailed({"owner_id": gettext(
+            "The responsible person must be an active member of the lead's organisation.")})
     if owner.id != lead.owner_id:
         db.session.add(LeadEvent(lead_id=lead.id, user_id=actor.id, from_stage=lead.stage, to_stage=lead.stage,
                                  note=f"Responsible person: {owner.name}.", source="owner"))
@@ -322,7 +324,7 @@ def add_document(actor, lead_id: int, stream, filename: str | None, kind) -> Lea
 
     lead = _changeable(actor, lead_id)
     if kind not in {k.value for k in DocumentKind}:
-        raise ValidationFailed({"kind": "The kind is agreement, brochure or other."})
+        raise ValidationFailed({"kind": gettext("The kind is %(kinds)s.", kinds=", ".join(k.value for k in DocumentKind))})
     received, sniffed, name = receive_checked(stream, filename)
     try:
         document = LeadDocument(lead_id=lead.id, kind=kind, original_name=name, mime=sniffed.mime,
@@ -342,7 +344,7 @@ def add_document(actor, lead_id: int, stream, filename: str | None, kind) -> Lea
 def get_document(actor, document_id: int) -> LeadDocument:
     document = db.session.get(LeadDocument, document_id)
     if document is None:
-        raise NotFound("No such document.")
+        raise NotFound(gettext("No such document."))
     get_lead(actor, document.lead_id)  # the same scoping as the lead
     return document
 
@@ -358,7 +360,7 @@ def host_month(now: datetime | None = None) -> str:
 def open_leads_for_report(actor) -> list[Lead]:
     """The reporter's organisation's leads still being pursued (not operating, not dropped)."""
     if actor is None or actor.role != Role.ATTENDEE:
-        raise Forbidden("Monthly reports are filed by the organisation's people.")
+        raise Forbidden(gettext("Monthly reports are filed by the organisation's people."))
     return list(db.session.scalars(
         select(Lead).where(Lead.organisation_id == actor.organisation_id,
                            Lead.stage.not_in([LeadStage.OPERATING, LeadStage.DROPPED]))
@@ -370,7 +372,7 @@ def file_report(actor, updates: list[dict], note: str = "") -> ProgressReport:
     """All of an organisation's open leads updated at once, saved as one report: all or nothing."""
     leads = {lead.id: lead for lead in open_leads_for_report(actor)}
     if not isinstance(updates, list) or not updates:
-        raise ValidationFailed({"updates": "Give at least one lead's progress."})
+        raise ValidationFailed({"updates": gettext("Give at least one lead's progress.")})
     report = ProgressReport(organisation_id=actor.organisation_id, month=host_month(), user_id=actor.id,
                             note=(note or "").strip()[:4000])
     db.session.add(report)
@@ -379,7 +381,7 @@ def file_report(actor, updates: list[dict], note: str = "") -> ProgressReport:
     for n, update in enumerate(updates):
         lead_id = update.get("lead_id") if isinstance(update, dict) else None
         if lead_id not in leads:
-            errors[f"updates[{n}].lead_id"] = ["Not an open lead of your organisation."]
+            errors[f"updates[{n}].lead_id"] = [gettext("Not an open lead of your organisation.")]
             continue
         try:
             progress(actor, lead_id, update, report=report, commit=False)
@@ -389,8 +391,8 @@ def file_report(actor, updates: list[dict], note: str = "") -> ProgressReport:
                 errors[f"updates[{n}].{field}"] = messages
     if errors:
         db.session.rollback()
-        raise ValidationFailed(errors, message="Nothing was saved: " + "; ".join(
-            f"{k}: {' '.join(v)}" for k, v in errors.items()))
+        raise ValidationFailed(errors, message=gettext("Nothing was saved: %(problems)s", problems="; ".join(
+            f"{k}: {' '.join(v)}" for k, v in errors.items())))
     db.session.commit()
     return report
 
@@ -419,13 +421,13 @@ def set_rate(actor, currency, cny_per_unit) -> ExchangeRate:
     require_role(actor, Role.ORGANISER)
     code = check_currency(currency)
     if code == "CNY":
-        raise ValidationFailed({"currency": "CNY is the unit itself."})
+        raise ValidationFailed({"currency": gettext("CNY is the unit itself.")})
     try:
         value = Decimal(str(cny_per_unit))
     except Exception:
-        raise ValidationFailed({"cny_per_unit": "Give a decimal number."}) from None
+        raise ValidationFailed({"cny_per_unit": gettext("Give a decimal number.")}) from None
     if not value.is_finite() or value <= 0 or value >= Decimal("1e9") or value.as_tuple().exponent < -6:
-        raise ValidationFailed({"cny_per_unit": "Give a positive decimal with at most six decimal places."})
+        raise ValidationFailed({"cny_per_unit": gettext("Give a positive decimal with at most six decimal places.")})
     row = db.session.get(ExchangeRate, code) or ExchangeRate(currency=code, cny_per_unit=value)
     row.cny_per_unit = value
     row.updated_by_id = actor.id
@@ -453,7 +455,7 @@ def pipeline_stats(actor, group_by: str = "stage", fair_id: int | None = None) -
     """
     require_role(actor, Role.ORGANISER)
     if group_by not in GROUPS:
-        raise ValidationFailed({"group_by": f"Group by one of {', '.join(GROUPS)}."})
+        raise ValidationFailed({"group_by": gettext("Group by one of %(choices)s.", choices=", ".join(GROUPS))})
     key = GROUPS[group_by]
     amount = case((Lead.expected_amount.is_not(None), Lead.expected_amount), else_=Project.investment_amount)
     currency = case((Lead.expected_amount.is_not(None), Lead.currency), else_=Project.currency)

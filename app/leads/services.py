@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from flask_babel import force_locale, gettext
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from ..accounts.enums import Role
@@ -17,7 +18,7 @@ from ..fairs.enums import SessionStatus
 from ..fairs.models import FairSession
 from ..notifications.services import notify
 from ..types import utcnow
-from .enums import InterestLevel, LeadStage, stage_for_level, stage_rank
+from .enums import InterestLevel, LeadStage, level_label, stage_for_level, stage_rank
 from .models import Interest, Lead, LeadEvent
 
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
@@ -25,7 +26,8 @@ CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
 
 def check_client_id(value) -> str:
     if not isinstance(value, str) or not CLIENT_ID.match(value):
-        raise ValidationFailed({"client_id": "Give a client id of 8 to 64 letters, digits, '-', '_', '.' or ':' (a UUID)."})
+        raise ValidationFailed({"client_id": gettext(
+            "Give a client id of 8 to 64 letters, digits, '-', '_', '.' or ':' (a UUID).")})
     return value
 
 
@@ -33,15 +35,15 @@ def _check_interest(session: FairSession, data: dict) -> dict:
     errors: dict[str, str] = {}
     project_id = data.get("project_id")
     if not isinstance(project_id, int) or isinstance(project_id, bool):
-        errors["project_id"] = "Give the id of a project pitched in this session."
+        errors["project_id"] = gettext("Give the id of a project pitched in this session.")
     elif project_id not in {p.id for p in session.projects}:
-        errors["project_id"] = "This project is not pitched in this session."
+        errors["project_id"] = gettext("This project is not pitched in this session.")
     level = data.get("level")
     if level not in {lv.value for lv in InterestLevel}:
-        errors["level"] = "The level is one of info, meeting, site_visit, intent."
+        errors["level"] = gettext("The level is one of %(levels)s.", levels=", ".join(lv.value for lv in InterestLevel))
     note = data.get("note") or ""
     if not isinstance(note, str) or len(note) > 2000:
-        errors["note"] = "The note is text of at most 2,000 characters."
+        errors["note"] = gettext("The note is text of at most 2,000 characters.")
     try:
         check_client_id(data.get("client_id"))
     except ValidationFailed as exc:
@@ -94,15 +96,15 @@ def record_interest(actor, session: FairSession, data: dict, *, at: datetime | N
     Returns (interest, duplicate). A replayed client id returns the stored interest.
     """
     if actor is None or actor.role != Role.ATTENDEE:
-        raise Forbidden("Only attendees express interest.")
+        raise Forbidden(gettext("Only attendees express interest."))
     values = _check_interest(session, data)
     existing = find_interest(actor, values["client_id"])
     if existing is not None:
         if existing.session_id != session.id or existing.project_id != values["project_id"]:
-            raise Conflict("This client id was already used for another interest.", code="client_id_reused")
+            raise Conflict(gettext("This client id was already used for another interest."), code="client_id_reused")
         return existing, True
     if session.status == SessionStatus.CANCELLED:
-        raise Conflict("This session is cancelled.", code="session_cancelled")
+        raise Conflict(gettext("This session is cancelled."), code="session_cancelled")
     lead, created = _lead_for(values["project_id"], actor.organisation_id, actor, values["level"], session)
     if not created and lead.stage != LeadStage.DROPPED and stage_rank(stage_for_level(values["level"])) > stage_rank(lead.stage):
         db.session.add(LeadEvent(lead_id=lead.id, user_id=actor.id, from_stage=lead.stage,
@@ -121,9 +123,13 @@ def record_interest(actor, session: FairSession, data: dict, *, at: datetime | N
     db.session.add(interest)
     db.session.flush()
     project = lead.project
-    title = f"{actor.organisation.name} is interested in “{project.title}” ({values['level']})"
-    recipients = {project.owner_id} | set(db.session.scalars(select(User.id).where(User.role == Role.ORGANISER)))
-    for user_id in recipients - {actor.id}:
+    recipients = db.session.execute(select(User.id, User.locale).where(
+        or_(User.id == project.owner_id, User.role == Role.ORGANISER), User.id != actor.id))
+    for user_id, locale in recipients:
+        with force_locale(locale if locale in ("zh", "en") else "en"):  # each reads the title in their language
+            title = gettext("%(organisation)s is interested in “%(project)s” (%(level)s)",
+                            organisation=actor.organisation.name, project=project.title,
+                            level=level_label(values["level"]))
         notify(user_id, kind="interest", title=title, body=values["note"], link=f"/projects/{project.id}")
     return interest, False
 

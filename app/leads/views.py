@@ -4,21 +4,23 @@ invitees and the demand profile. Every lead read goes through `pipeline` (and so
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext, ngettext
 from flask_login import current_user
 
 from ..accounts.access import USER, allow
 from ..errors import NotFound, ServiceError, ValidationFailed
 from ..fairs import services as fairs
 from ..forms import attach_errors
+from ..i18n import format_amount, format_moment, ui_locale
 from ..projects import storage
 from ..reference.services import country_codes, country_name, list_sectors
 from . import board, matching, pipeline
 from .api import lead_detail
-from .enums import STAGE_ORDER, LeadStage, stage_rank
+from .enums import STAGE_ORDER, LeadStage, document_kind_label, level_label, stage_rank
 from .forms import DemandForm, DocumentForm, OwnerForm, ProgressForm, RateForm, ReportForm, SigningForm, StallLimitForm
 
 bp = Blueprint("leads", __name__)
@@ -27,9 +29,24 @@ ALL_STAGES = [*STAGE_ORDER, LeadStage.DROPPED]
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
+def calendar_day(value: str | date | None) -> str:
+    """A calendar date (no time, no zone: a next action) as the reader's language writes dates."""
+    if not value:
+        return ""
+    day = date.fromisoformat(value) if isinstance(value, str) else value
+    return format_moment(datetime.combine(day, time(12), tzinfo=UTC), "UTC", "date")
+
+
+def month_label(month: str) -> str:
+    """"2026-12" as the reader's language names the month: "December 2026", "2026年12月"."""
+    year, number = (int(part) for part in month.split("-"))
+    return format_moment(datetime(year, number, 15, 12, tzinfo=UTC), "UTC", "month")
+
+
 @bp.app_context_processor
 def _stage_helpers():
-    return {"stage_label": board.stage_label}
+    return {"stage_label": board.stage_label, "level_label": level_label, "document_kind_label": document_kind_label,
+            "history_note": board.history_note, "calendar_day": calendar_day, "month_label": month_label}
 
 
 def _stage_choices(actor, current: str) -> list[tuple[str, str]]:
@@ -52,6 +69,13 @@ def _safe_board_url(target: str | None) -> str:
     if target and target.startswith("/leads") and not target.startswith("//"):
         return target
     return url_for("leads.board_page")
+
+
+def _said(exc: ServiceError) -> str:
+    """What a refusal says to a person: a validation's messages without the API's field names."""
+    if isinstance(exc, ValidationFailed):
+        return " ".join(message for messages in exc.fields.values() for message in messages)
+    return exc.message
 
 
 def _decimal_text(value) -> str:
@@ -99,7 +123,7 @@ def board_page():
         next_stage=board.next_stage,
         stage_choices=lambda current: _stage_choices(actor, current),
         csv_url=url_for("leads_api.leads_csv", **csv_args),
-        title="Interest in my projects" if actor.role == "presenter" else "Leads",
+        title=gettext("Interest in my projects") if actor.role == "presenter" else gettext("Leads"),
     )
 
 
@@ -115,7 +139,7 @@ def progress(lead_id: int):
     if not form.validate_on_submit():
         if from_lead and not form.csrf_token.errors:
             return _render_lead(lead_id, progress_form=form, status=422)
-        flash("The form expired or was incomplete; try again.", "error")
+        flash(gettext("The form expired or was incomplete; try again."), "error")
         return redirect(lead_page if from_lead else back)
     current = lead.stage
     target = form.stage.data or current
@@ -135,17 +159,19 @@ def progress(lead_id: int):
                 flash(message, "error")
             return _render_lead(lead_id, progress_form=form, status=422)
         if "note" in exc.fields and (target == LeadStage.DROPPED or _is_backwards(current, target)):
-            flash(f"Moving “{lead.project.title}” to {board.stage_label(target)} needs a reason: give it here.", "info")
+            flash(gettext("Moving “%(project)s” to %(stage)s needs a reason: give it here.",
+                          project=lead.project.title, stage=board.stage_label(target)), "info")
             return redirect(url_for("leads.lead_page", lead_id=lead_id, stage=target) + "#progress")
-        flash(exc.message, "error")
+        flash(_said(exc), "error")
         return redirect(back)
     except ServiceError as exc:
-        flash(exc.message, "error")
+        flash(_said(exc), "error")
         return redirect(lead_page if from_lead else back)
     if target != current:
-        flash(f"“{lead.project.title}” ({lead.organisation.name}) moved to {board.stage_label(target)}.", "success")
+        flash(gettext("“%(project)s” (%(organisation)s) moved to %(stage)s.", project=lead.project.title,
+                      organisation=lead.organisation.name, stage=board.stage_label(target)), "success")
     else:
-        flash("The progress is saved.", "success")
+        flash(gettext("The progress is saved."), "success")
     return redirect(lead_page if from_lead else back)
 
 
@@ -224,16 +250,16 @@ def set_owner(lead_id: int):
     if form.validate_on_submit():
         try:
             lead = pipeline.set_owner(current_user, lead_id, form.owner_id.data)
-            flash(f"{lead.owner.name} is now responsible for this lead.", "success")
+            flash(gettext("%(name)s is now responsible for this lead.", name=lead.owner.name), "success")
         except ValidationFailed as exc:
             attach_errors(form, exc.fields)
             return _render_lead(lead_id, owner_form=form, status=422)
         except ServiceError as exc:
             if isinstance(exc, NotFound):
                 raise
-            flash(exc.message, "error")
+            flash(_said(exc), "error")
     else:
-        flash("The form expired or was incomplete; try again.", "error")
+        flash(gettext("The form expired or was incomplete; try again."), "error")
     return redirect(url_for("leads.lead_page", lead_id=lead_id))
 
 
@@ -247,15 +273,15 @@ def add_document(lead_id: int):
         try:
             if upload is None or not upload.filename:
                 pipeline.get_lead(current_user, lead_id)
-                raise ValidationFailed({"file": "Choose a file to upload."})
+                raise ValidationFailed({"file": gettext("Choose a file to upload.")})
             document = pipeline.add_document(current_user, lead_id, upload.stream, upload.filename, form.kind.data)
-            flash(f"“{document.original_name}” is attached.", "success")
+            flash(gettext("“%(name)s” is attached.", name=document.original_name), "success")
         except NotFound:
             raise
         except ServiceError as exc:
-            flash(exc.message, "error")
+            flash(_said(exc), "error")
     else:
-        flash("The form expired or was incomplete; try again.", "error")
+        flash(gettext("The form expired or was incomplete; try again."), "error")
     return redirect(url_for("leads.lead_page", lead_id=lead_id) + "#documents")
 
 
@@ -310,14 +336,14 @@ def report():
             for index, entry in enumerate(form.rows):
                 lead = by_id.get(int(entry.lead_id.data)) if (entry.lead_id.data or "").isdigit() else None
                 if lead is None:
-                    problems.append("A lead in this report is no longer open; reload the page.")
+                    problems.append(gettext("A lead in this report is no longer open; reload the page."))
                     continue
                 update = _changed(lead, entry)
                 if update is not None:
                     updates.append(update)
                     positions.append(index)
             if not problems and not updates:
-                problems.append("Nothing changed: update at least one lead before filing the report.")
+                problems.append(gettext("Nothing changed: update at least one lead before filing the report."))
             if not problems:
                 try:
                     filed = pipeline.file_report(actor, updates, form.note.data or "")
@@ -333,15 +359,16 @@ def report():
                             problems += [f"{rows.get(entry.lead_id.data, {}).get('project', '')}: {m}" for m in messages]
                         else:
                             field.errors = list(field.errors) + list(messages)
-                    problems.insert(0, "Nothing was saved: correct the marked leads and file the report again.")
+                    problems.insert(0, gettext("Nothing was saved: correct the marked leads and file the report again."))
                 else:
-                    flash(f"Your report for {filed.month} is filed: {len(updates)} lead"
-                          f"{'' if len(updates) == 1 else 's'} updated.", "success")
+                    flash(ngettext("Your report for %(month)s is filed: %(num)d lead updated.",
+                                   "Your report for %(month)s is filed: %(num)d leads updated.",
+                                   len(updates), month=month_label(filed.month)), "success")
                     return redirect(url_for("leads.report"))
         elif form.csrf_token.errors:
-            problems.append("The form expired; try again.")
+            problems.append(gettext("The form expired; try again."))
         else:
-            problems.append("Nothing was saved: correct the marked leads and file the report again.")
+            problems.append(gettext("Nothing was saved: correct the marked leads and file the report again."))
         status = 422
     for entry in form.rows:
         lead = by_id.get(int(entry.lead_id.data)) if (entry.lead_id.data or "").isdigit() else None
@@ -378,7 +405,8 @@ def _bars(groups: list[dict], label, *, measure: str = "count") -> list[dict]:
         "label": label(g["key"]),
         "short": label(g["key"]) if len(label(g["key"])) <= 22 else label(g["key"])[:21] + "…",
         "width": 0 if not top else max(int(value(g) / top * CHART_WIDTH), 2 if value(g) else 0),
-        "billions": board.billions(g["investment_cny"]),
+        "amount": board.large_cny(g["investment_cny"]),
+        "amount_short": board.large_cny(g["investment_cny"], short=True),
     } for g in groups]
 
 
@@ -393,7 +421,7 @@ def dashboard():
     present = {g["key"]: g for g in by_stage["groups"]}
     stage_groups = [present.get(s.value, {"key": s.value, "count": 0, "investment": {}, "investment_cny": "0.00"})
                     for s in STAGE_ORDER]
-    sector_names = {s.code: s.name_en for s in list_sectors()}
+    sector_names = {s.code: s.name(ui_locale()) for s in list_sectors()}
     funnel = by_stage["funnel"]
     top = max(funnel.values(), default=0)
     funnel_bars = [{"key": k, "count": v, "width": 0 if not top else max(int(v / top * CHART_WIDTH), 2 if v else 0)}
@@ -411,8 +439,8 @@ def dashboard():
                   "yi": board.yi(totals["investment_cny"]), "foreign": totals["foreign_projects"]},
         missing_rates=by_stage["missing_rates"],
         stage_bars=_bars(stage_groups, board.stage_label),
-        city_bars=_bars(by_city["groups"], lambda k: k or "(no city)"),
-        sector_bars=_bars(by_sector["groups"], lambda k: sector_names.get(k, k or "(none)")),
+        city_bars=_bars(by_city["groups"], lambda k: k or gettext("(no city)")),
+        sector_bars=_bars(by_sector["groups"], lambda k: sector_names.get(k, k or gettext("(no sector)"))),
         funnel_bars=funnel_bars,
         chart_width=CHART_WIDTH,
         csv_url=url_for("leads_api.leads_csv", **({"fair_id": fair_id} if fair_id else {})),
@@ -431,11 +459,12 @@ def set_rate():
         try:
             row = pipeline.set_rate(current_user, (form.currency.data or "").strip().upper(),
                                     _decimal_text(form.cny_per_unit.data))
-            flash(f"1 {row.currency} = {row.cny_per_unit.normalize():f} CNY is saved.", "success")
+            flash(gettext("1 %(currency)s = %(rate)s CNY is saved.", currency=row.currency,
+                          rate=f"{row.cny_per_unit.normalize():f}"), "success")
         except ServiceError as exc:
-            flash(exc.message, "error")
+            flash(_said(exc), "error")
     else:
-        flash("Give a currency and a rate.", "error")
+        flash(gettext("Give a currency and a rate."), "error")
     return redirect(url_for("leads.dashboard") + "#admin")
 
 
@@ -446,11 +475,12 @@ def set_stall_limit():
     if form.validate_on_submit():
         try:
             pipeline.set_stall_limit(current_user, form.stage.data, form.days.data)
-            flash(f"Leads in {board.stage_label(form.stage.data)} stall after {form.days.data} days.", "success")
+            flash(ngettext("Leads in %(stage)s stall after %(num)d day.", "Leads in %(stage)s stall after %(num)d days.",
+                           form.days.data, stage=board.stage_label(form.stage.data)), "success")
         except ServiceError as exc:
-            flash(exc.message, "error")
+            flash(_said(exc), "error")
     else:
-        flash("Give a stage and a whole number of days.", "error")
+        flash(gettext("Give a stage and a whole number of days."), "error")
     return redirect(url_for("leads.dashboard") + "#admin")
 
 
@@ -463,7 +493,8 @@ def _render_signings(session, form=None, status: int = 200):
     if actor.role == "organiser" and session.kind == "signing" and session.status != "cancelled":
         form = form or SigningForm(formdata=None)
         form.lead_id.choices = [
-            (lead.id, f"{lead.project.title} · {lead.organisation.name} ({board.stage_label(lead.stage)})")
+            (lead.id, gettext("%(project)s · %(organisation)s (%(stage)s)", project=lead.project.title,
+                              organisation=lead.organisation.name, stage=board.stage_label(lead.stage)))
             for lead in board.signable_leads(actor)
         ]
     else:
@@ -487,7 +518,7 @@ def record_signing(session_id: int):
     form = SigningForm()
     if not form.validate_on_submit():
         if form.csrf_token.errors:
-            flash("The form expired; try again.", "error")
+            flash(gettext("The form expired; try again."), "error")
             return redirect(url_for("leads.signings", session_id=session_id))
         return _render_signings(session, form, 422)
     upload = request.files.get("file")
@@ -504,10 +535,11 @@ def record_signing(session_id: int):
             flash(message, "error")
         return _render_signings(session, form, 422)
     except ServiceError as exc:
-        flash(exc.message, "error")
+        flash(_said(exc), "error")
         return redirect(url_for("leads.signings", session_id=session_id))
-    flash(f"Signed: “{signing.lead.project.title}” with {signing.lead.organisation.name}, "
-          f"{signing.currency} {signing.amount:,.2f}.", "success")
+    flash(gettext("Signed: “%(project)s” with %(organisation)s, %(amount)s.", project=signing.lead.project.title,
+                  organisation=signing.lead.organisation.name, amount=format_amount(signing.amount, signing.currency)),
+          "success")
     return redirect(url_for("leads.signings", session_id=session_id))
 
 
@@ -527,7 +559,7 @@ def demand_profile():
     organisation = current_user.organisation
     form = DemandForm()
     form.demand_sectors.choices = [(s.code, f"{s.name_en} · {s.name_zh}") for s in list_sectors()]
-    form.demand_countries.choices = sorted(((c, f"{country_name(c)} ({c})") for c in country_codes()),
+    form.demand_countries.choices = sorted(((c, f"{country_name(c, ui_locale())} ({c})") for c in country_codes()),
                                            key=lambda pair: pair[1])
     problems: list[str] = []
     if request.method == "GET":
@@ -544,7 +576,7 @@ def demand_profile():
         except ValidationFailed as exc:
             problems = attach_errors(form, exc.fields)
         else:
-            flash("Your organisation's demand profile is saved; recommendations follow it.", "success")
+            flash(gettext("Your organisation's demand profile is saved; recommendations follow it."), "success")
             return redirect(url_for("leads.demand_profile"))
     status = 422 if form.errors or problems else 200
     return render_template("leads/demand.html", form=form, organisation=organisation, problems=problems), status

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import request
+from flask_babel import gettext
 from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
@@ -121,7 +122,7 @@ def express_interest(session_id):
     else:
         data = request.get_json(silent=True)
         if not isinstance(data, dict):
-            raise ValidationFailed({"body": "Send a JSON object."})
+            raise ValidationFailed({"body": gettext("Send a JSON object.")})
     try:
         result = services.express_interest(current_user, session_id, data, at=_moment(data.get("at")),
                                            attachment=attachment)

@@ -1,8 +1,8 @@
 """Socket.IO namespace `/live`: authentication at connect, then one handler per client event.
 
-Every event is acknowledged: `{"ok": true, ...}` or `{"ok": false, "error": {"code", "message"}}`.
-Handlers check the connection's token bucket and the message size, load the person, and call
-the same services as the HTTP API (which commit, then broadcast).
+Every event is acknowledged: `{"ok": true, ...}` or `{"ok": false, "error": {"code", "message"}}`,
+the message in the person's language. Handlers check the connection's token bucket and the message
+size, load the person, and call the same services as the HTTP API (which commit, then broadcast).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from datetime import datetime
 from functools import wraps
 
 from flask import current_app, request
+from flask_babel import force_locale, gettext
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, join_room, leave_room
 
@@ -35,10 +36,16 @@ class Connection:
     user_id: int
     bucket: TokenBucket
     sessions: set[int] = field(default_factory=set)
+    #: The person's language, for the acks sent before the person is loaded again.
+    locale: str = "en"
 
 
 #: Live connections of this process, by Socket.IO sid.
 connections: dict[str, Connection] = {}
+
+
+def _locale(user) -> str:
+    return user.locale if user.locale in ("zh", "en") else "en"
 
 
 def _error(code: str, message: str, details: dict | None = None) -> dict:
@@ -52,16 +59,17 @@ def _error(code: str, message: str, details: dict | None = None) -> dict:
 def on_connect(auth=None):
     # Engine.IO checks the origin of the handshake; checked again here for every transport.
     if not origin_allowed(request.headers.get("Origin"), request.environ, frozenset(current_app.config["CORS_ORIGINS"])):
-        raise ConnectionRefusedError({"code": "forbidden_origin", "message": "This site may not connect."})
+        raise ConnectionRefusedError({"code": "forbidden_origin", "message": gettext("This site may not connect.")})
     user = None
     if isinstance(auth, dict) and auth.get("token"):
         user = user_for_token(str(auth["token"]))
     elif current_user.is_authenticated:
         user = current_user._get_current_object()
     if user is None or not user.active:
-        raise ConnectionRefusedError({"code": "unauthorized", "message": "Log in or send a valid API token."})
+        raise ConnectionRefusedError({"code": "unauthorized", "message": gettext("Log in or send a valid API token.")})
     config = current_app.config
-    connections[request.sid] = Connection(user.id, TokenBucket(config["LIVE_RATE_PER_SECOND"], config["LIVE_BURST"]))
+    connections[request.sid] = Connection(user.id, TokenBucket(config["LIVE_RATE_PER_SECOND"], config["LIVE_BURST"]),
+                                          locale=_locale(user))
     join_room(broadcast.user_room(user.id))  # the person's own notifications, from any process
     return True
 
@@ -84,7 +92,11 @@ def _left(session_id: int, user_id: int) -> None:
 
 
 def live_event(name: str):
-    """Register a handler for a client event with the checks every event shares."""
+    """Register a handler for a client event with the checks every event shares.
+
+    The socket's request context would choose the language from the handshake's cookies and
+    headers (a token client sends none): the person's own setting is forced instead.
+    """
 
     def decorate(handler):
         @socketio.on(name, namespace=NAMESPACE)
@@ -92,31 +104,38 @@ def live_event(name: str):
         def wrapper(data=None):
             connection = connections.get(request.sid)
             if connection is None:
-                return _error("unauthorized", "This connection is not logged in.")
-            if not connection.bucket.take():
-                return _error("rate_limited", "Too many messages; slow down a little.")
-            if data is None:
-                data = {}
-            if not isinstance(data, dict):
-                return _error("bad_request", "Send a JSON object.")
-            if len(json.dumps(data, default=str)) > current_app.config["LIVE_MAX_MESSAGE_BYTES"]:
-                return _error("too_large", "This message is too large.")
-            try:  # loading the person needs the database too: its failure is acknowledged as well
-                actor = db.session.get(User, connection.user_id)
-                if actor is None or not actor.active:
-                    return _error("unauthorized", "This account is no longer active.")
-                return {"ok": True, **handler(actor, connection, data)}
-            except ServiceError as exc:
-                db.session.rollback()
-                return _error(exc.code, exc.message, exc.details)
-            except Exception:
-                db.session.rollback()
-                log.exception("Live event %s failed", name)
-                return _error("internal_error", "Something went wrong on our side; it has been logged.")
+                return _error("unauthorized", gettext("This connection is not logged in."))
+            with force_locale(connection.locale):
+                return _handle(name, handler, connection, data)
 
         return wrapper
 
     return decorate
+
+
+def _handle(name: str, handler, connection: Connection, data) -> dict:
+    if not connection.bucket.take():
+        return _error("rate_limited", gettext("Too many messages; slow down a little."))
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        return _error("bad_request", gettext("Send a JSON object."))
+    if len(json.dumps(data, default=str)) > current_app.config["LIVE_MAX_MESSAGE_BYTES"]:
+        return _error("too_large", gettext("This message is too large."))
+    try:  # loading the person needs the database too: its failure is acknowledged as well
+        actor = db.session.get(User, connection.user_id)
+        if actor is None or not actor.active:
+            return _error("unauthorized", gettext("This account is no longer active."))
+        connection.locale = _locale(actor)  # it may have changed in another tab since connecting
+        with force_locale(connection.locale):
+            return {"ok": True, **handler(actor, connection, data)}
+    except ServiceError as exc:
+        db.session.rollback()
+        return _error(exc.code, exc.message, exc.details)
+    except Exception:
+        db.session.rollback()
+        log.exception("Live event %s failed", name)
+        return _error("internal_error", gettext("Something went wrong on our side; it has been logged."))
 
 
 @live_event("join")
@@ -176,7 +195,7 @@ def _moment(value) -> datetime | None:
     try:
         moment = datetime.fromisoformat(str(value))
     except ValueError:
-        raise ValidationFailed({"at": "Give the moment as an ISO 8601 time with an offset."}) from None
+        raise ValidationFailed({"at": gettext("Give the moment as an ISO 8601 time with an offset.")}) from None
     if moment.tzinfo is None:
-        raise ValidationFailed({"at": "Give the moment as an ISO 8601 time with an offset."})
+        raise ValidationFailed({"at": gettext("Give the moment as an ISO 8601 time with an offset.")})
     return moment

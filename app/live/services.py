@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from flask_babel import gettext
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -55,9 +56,9 @@ class Result:
 
 def get_live_session(actor, session_id) -> FairSession:
     if actor is None:
-        raise Forbidden("Log in first.")
+        raise Forbidden(gettext("Log in first."))
     if not isinstance(session_id, int) or isinstance(session_id, bool):
-        raise ValidationFailed({"session_id": "Give a session id."})
+        raise ValidationFailed({"session_id": gettext("Give a session id.")})
     return fairs.get_session(actor, session_id)
 
 
@@ -67,8 +68,11 @@ def is_staff(actor, session: FairSession) -> bool:
 
 
 def _open_for_input(session: FairSession) -> None:
-    if session.status in (SessionStatus.CANCELLED, SessionStatus.ENDED):
-        raise Conflict(f"This session is {session.status}; it takes no more questions or interest.",
+    if session.status == SessionStatus.CANCELLED:
+        raise Conflict(gettext("This session is cancelled; it takes no more questions or interest."),
+                       code="session_closed")
+    if session.status == SessionStatus.ENDED:
+        raise Conflict(gettext("This session has ended; it takes no more questions or interest."),
                        code="session_closed")
 
 
@@ -207,10 +211,10 @@ def missed_events(actor, session: FairSession, since_seq: int) -> list[dict]:
 
 def _check_text(text) -> str:
     if not isinstance(text, str) or not text.strip():
-        raise ValidationFailed({"text": "Write a question."})
+        raise ValidationFailed({"text": gettext("Write a question.")})
     text = text.strip()
     if len(text) > MAX_QUESTION_CHARS:
-        raise ValidationFailed({"text": f"A question has at most {MAX_QUESTION_CHARS:,} characters."})
+        raise ValidationFailed({"text": gettext("A question has at most %(max)s characters.", max=f"{MAX_QUESTION_CHARS:,}")})
     return text
 
 
@@ -249,19 +253,19 @@ def _question_by_client_id(actor, client_id: str) -> Question | None:
 
 def _replayed_question(question: Question, session: FairSession) -> Result:
     if question.session_id != session.id:
-        raise Conflict("This client id was already used for another question.", code="client_id_reused")
+        raise Conflict(gettext("This client id was already used for another question."), code="client_id_reused")
     return Result(question_dict(question), duplicate=True)
 
 
 def _get_question(actor, question_id) -> tuple[Question, FairSession]:
     if not isinstance(question_id, int) or isinstance(question_id, bool):
-        raise ValidationFailed({"question_id": "Give a question id."})
+        raise ValidationFailed({"question_id": gettext("Give a question id.")})
     question = db.session.get(Question, question_id)
     if question is None:
-        raise NotFound("No such question.")
+        raise NotFound(gettext("No such question."))
     session = get_live_session(actor, question.session_id)
     if question.status == QuestionStatus.HIDDEN and not is_staff(actor, session):
-        raise NotFound("No such question.")
+        raise NotFound(gettext("No such question."))
     return question, session
 
 
@@ -269,9 +273,9 @@ def vote(actor, question_id) -> Result:
     """One vote per person; voting again changes nothing and says so."""
     question, session = _get_question(actor, question_id)
     if actor.role != Role.ATTENDEE:
-        raise Forbidden("Only attendees vote.")
+        raise Forbidden(gettext("Only attendees vote."))
     if question.user_id == actor.id:
-        raise Conflict("You cannot vote for your own question.", code="own_question")
+        raise Conflict(gettext("You cannot vote for your own question."), code="own_question")
     already = db.session.scalar(
         select(QuestionVote.id).where(QuestionVote.question_id == question.id, QuestionVote.user_id == actor.id)
     )
@@ -294,11 +298,11 @@ def vote(actor, question_id) -> Result:
 def moderate(actor, question_id, action) -> Result:
     question, session = _get_question(actor, question_id)
     if not is_staff(actor, session):
-        raise Forbidden("Only organisers and the session's presenters moderate.")
+        raise Forbidden(gettext("Only organisers and the session's presenters moderate."))
     try:
         action = Moderation(action)
     except ValueError:
-        raise ValidationFailed({"action": "The action is one of answer, hide, pin, unpin."}) from None
+        raise ValidationFailed({"action": gettext("The action is one of answer, hide, pin, unpin.")}) from None
     if action == Moderation.ANSWER:
         question.status = QuestionStatus.ANSWERED
     elif action == Moderation.HIDE:
@@ -306,7 +310,7 @@ def moderate(actor, question_id, action) -> Result:
         question.pinned = False
     elif action == Moderation.PIN:
         if question.status == QuestionStatus.HIDDEN:
-            raise Conflict("A hidden question cannot be pinned.", code="question_hidden")
+            raise Conflict(gettext("A hidden question cannot be pinned."), code="question_hidden")
         question.pinned = True
     else:
         question.pinned = False
@@ -323,7 +327,7 @@ def express_interest(actor, session_id, data: dict, *, at: datetime | None = Non
     """Record an interest (a lead is made or moved); the room hears the count, staff the detail."""
     session = get_live_session(actor, session_id)
     if actor.role != Role.ATTENDEE:
-        raise Forbidden("Only attendees express interest.")
+        raise Forbidden(gettext("Only attendees express interest."))
     client_id = leads.check_client_id(data.get("client_id"))
     if leads.find_interest(actor, client_id) is None:  # a replay is acknowledged even once the session closed
         _open_for_input(session)

@@ -7,10 +7,13 @@ The pages draw the state as of the session's current `seq`; live.js then joins t
 from __future__ import annotations
 
 from flask import Blueprint, render_template
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ..accounts.access import USER, allow
 from ..errors import NotFound
+from ..fairs.enums import kind_label
 from ..leads import services as leads
 from ..leads.enums import InterestLevel
 from ..projects import services as projects
@@ -18,12 +21,12 @@ from . import services
 
 bp = Blueprint("live", __name__)
 
-#: How each interest level reads on the page.
+#: How each interest level reads on the page, in the attendee's own words (translated when shown).
 LEVEL_LABELS = {
-    InterestLevel.INFO: "Send me more information",
-    InterestLevel.MEETING: "I'd like a meeting",
-    InterestLevel.SITE_VISIT: "I'd like a site visit",
-    InterestLevel.INTENT: "Ready to negotiate (intent)",
+    InterestLevel.INFO: _l("Send me more information"),
+    InterestLevel.MEETING: _l("I'd like a meeting"),
+    InterestLevel.SITE_VISIT: _l("I'd like a site visit"),
+    InterestLevel.INTENT: _l("Ready to negotiate (intent)"),
 }
 
 #: How many open questions the projector shows.
@@ -34,7 +37,7 @@ def _staff_session(session_id: int):
     """The session, for its organisers and presenters; to anyone else it does not exist."""
     session = services.get_live_session(current_user, session_id)
     if not services.is_staff(current_user, session):
-        raise NotFound("No such session.")
+        raise NotFound(gettext("No such session."))
     return session
 
 
@@ -49,7 +52,7 @@ def _config(session, questions: list[dict], *, page: str, staff: bool) -> dict:
         "staff": staff,
         "seq": services.current_seq(session.id),
         "max_chars": services.MAX_QUESTION_CHARS,
-        "levels": {str(k): v for k, v in LEVEL_LABELS.items()},
+        "levels": {str(k): str(v) for k, v in LEVEL_LABELS.items()},
         "projects": {str(p.id): p.title for p in session.projects},
         "projector_questions": PROJECTOR_QUESTIONS,
     }
@@ -74,6 +77,7 @@ def room(session_id: int):
         pitched=pitched,
         questions=questions,
         levels=LEVEL_LABELS,
+        kind=kind_label(session.kind),
         config=_config(session, questions, page="room", staff=staff),
     )
 

@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import force_locale
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -120,10 +121,11 @@ def session_reminders(now: datetime | None = None) -> dict[str, int]:
                 title = title_for(f"session_{label}", person.locale, title=session.title)
                 created.append(notify(person.id, kind=f"session_{label}", title=title,
                                       body=_local(session.starts_at, person), link=f"/sessions/{session.id}/live"))
+                with force_locale(person.locale if person.locale in ("zh", "en") else "en"):  # the .ics's words
+                    ics = calendar.session_calendar(session, lambda fair: _link(f"/fairs/{fair.id}")).decode("utf-8")
                 queue(person.email, "session_reminder", person.locale, person=person, session=session,
                       fair=session.fair, when=_local(session.starts_at, person), join_url=join,
-                      ics_url=_link(f"/sessions/{session.id}.ics"), soon=label == "15m",
-                      ics=calendar.session_calendar(session, lambda fair: _link(f"/fairs/{fair.id}")).decode("utf-8"))
+                      ics_url=_link(f"/sessions/{session.id}.ics"), soon=label == "15m", ics=ics)
                 counts["sent"] += 1
     db.session.commit()
     _deliver_live(created)

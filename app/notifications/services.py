@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext
 from sqlalchemy import func, select, update
 
 from ..errors import NotFound
@@ -33,7 +34,7 @@ def unread_count(actor) -> int:
 def mark_read(actor, notification_id: int) -> Notification:
     row = db.session.get(Notification, notification_id)
     if row is None or row.user_id != actor.id:
-        raise NotFound("No such notification.")
+        raise NotFound(gettext("No such notification."))
     if row.read_at is None:
         row.read_at = utcnow()
         db.session.commit()

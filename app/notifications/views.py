@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext, ngettext
 from flask_login import current_user
 
 from ..accounts.access import USER, allow
@@ -48,5 +49,6 @@ def read(notification_id: int):
 def read_all():
     if ActionForm().validate_on_submit():
         count = services.mark_all_read(current_user)
-        flash(f"{count} marked read." if count else "Nothing was unread.", "success")
+        flash(ngettext("%(num)d notification marked read.", "%(num)d notifications marked read.", count) if count
+              else gettext("Nothing was unread."), "success")
     return redirect(url_for("notifications.notifications_page"))

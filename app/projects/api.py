@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import request, send_file
+from flask_babel import gettext
 from flask_login import current_user
 from flask_smorest import Blueprint
 
@@ -36,7 +37,7 @@ def _actor():
 def _uploaded_file():
     upload = request.files.get("file")
     if upload is None:
-        raise ValidationFailed({"file": "Send the file as the multipart field `file`."})
+        raise ValidationFailed({"file": gettext("Send the file as the multipart field `file`.")})
     return upload
 
 
@@ -99,7 +100,7 @@ def upload_material(project_id):
     replaces = request.form.get("replaces")
     if replaces not in (None, ""):
         if not replaces.isdigit():
-            raise ValidationFailed({"replaces": "Give the id of the material this replaces."})
+            raise ValidationFailed({"replaces": gettext("Give the id of the material this replaces.")})
         replaces = int(replaces)
     else:
         replaces = None

@@ -8,6 +8,7 @@ import zlib
 from pathlib import Path
 
 import pypdfium2 as pdfium
+from flask_babel import gettext
 from PIL import Image, ImageOps
 
 from app.errors import UnsupportedType
@@ -32,7 +33,7 @@ def render_preview(path: Path, kind: str, width: int = 800) -> bytes:
     elif kind in {"png", "jpeg"}:
         image = _thumbnail(Path(path), kind, width)
     else:
-        raise UnsupportedType(f"No preview for {LABELS.get(kind, kind)} files.", code="no_preview")
+        raise UnsupportedType(gettext("No preview for %(kind)s files.", kind=LABELS.get(kind, kind)), code="no_preview")
     buffer = io.BytesIO()
     image.save(buffer, "PNG")
     return buffer.getvalue()
@@ -43,10 +44,10 @@ def _render_pdf(path: Path, width: int) -> Image.Image:
         try:
             document = pdfium.PdfDocument(str(path))
         except pdfium.PdfiumError:
-            raise UnsupportedType("This PDF cannot be opened for a preview.", code="damaged_file") from None
+            raise UnsupportedType(gettext("This PDF cannot be opened for a preview."), code="damaged_file") from None
         try:
             if len(document) < 1:
-                raise UnsupportedType("This PDF has no pages.", code="damaged_file")
+                raise UnsupportedType(gettext("This PDF has no pages."), code="damaged_file")
             page = document[0]
             try:
                 page_width, page_height = page.get_size()  # in points, after the page's rotation
@@ -67,7 +68,7 @@ def _thumbnail(path: Path, kind: str, width: int) -> Image.Image:
     try:
         with Image.open(path, formats=["PNG" if kind == "png" else "JPEG"]) as image:
             if image.width * image.height > MAX_IMAGE_PIXELS:
-                raise UnsupportedType("This image is too large for a preview.", code="image_too_large")
+                raise UnsupportedType(gettext("This image is too large for a preview."), code="image_too_large")
             image.draft("RGB", (width, width * MAX_ASPECT))  # JPEG decodes straight at a smaller scale
             image = ImageOps.exif_transpose(image)  # phones store portraits sideways with an Orientation tag
             image.thumbnail((width, width * MAX_ASPECT))
@@ -75,6 +76,6 @@ def _thumbnail(path: Path, kind: str, width: int) -> Image.Image:
                 image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
             return image
     except Image.DecompressionBombError:
-        raise UnsupportedType("This image is too large for a preview.", code="image_too_large") from None
+        raise UnsupportedType(gettext("This image is too large for a preview."), code="image_too_large") from None
     except (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error):
-        raise UnsupportedType("This image cannot be read for a preview.", code="damaged_file") from None
+        raise UnsupportedType(gettext("This image cannot be read for a preview."), code="damaged_file") from None

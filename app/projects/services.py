@@ -15,6 +15,7 @@ import unicodedata
 from decimal import Decimal, InvalidOperation
 
 from flask import current_app
+from flask_babel import force_locale, gettext
 from sqlalchemy import func, or_, select
 
 from ..accounts.access import require_role
@@ -65,14 +66,14 @@ def can_edit(actor, project: Project) -> bool:
 def get_project(actor, project_id: int) -> Project:
     project = db.session.get(Project, project_id)
     if project is None or not (can_edit(actor, project) or is_public(project)):
-        raise NotFound("No such project.")
+        raise NotFound(gettext("No such project."))
     return project
 
 
 def editable_project(actor, project_id: int) -> Project:
     project = get_project(actor, project_id)
     if not can_edit(actor, project):
-        raise Forbidden("Only the project's presenter and organisers may change it.")
+        raise Forbidden(gettext("Only the project's presenter and organisers may change it."))
     return project
 
 
@@ -106,11 +107,11 @@ def _check_amount(value, field: str = "investment_amount") -> Decimal | None:
     try:
         amount = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
-        raise ValidationFailed({field: f"{value!r} is not a decimal number."}) from None
+        raise ValidationFailed({field: gettext("%(value)r is not a decimal number.", value=value)}) from None
     if not amount.is_finite() or amount < 0 or amount >= _MAX_AMOUNT:
-        raise ValidationFailed({field: "The amount must be zero or more and below 10^16."})
+        raise ValidationFailed({field: gettext("The amount must be zero or more and below 10^16.")})
     if amount.as_tuple().exponent < -2:
-        raise ValidationFailed({field: "The amount has at most two decimal places."})
+        raise ValidationFailed({field: gettext("The amount has at most two decimal places.")})
     return amount.quantize(Decimal("0.01"))
 
 
@@ -128,24 +129,24 @@ def _project_values(data: dict, current: Project | None) -> dict:
     def title(value):
         value = (value or "").strip() if isinstance(value, str) else ""
         if not 1 <= len(value) <= 200:
-            raise ValidationFailed({"title": "Give a title of 1 to 200 characters."})
+            raise ValidationFailed({"title": gettext("Give a title of 1 to 200 characters.")})
         return value
 
     def summary(value):
         value = value if isinstance(value, str) else ""
         if len(value) > 5000:
-            raise ValidationFailed({"summary": "The summary has at most 5,000 characters."})
+            raise ValidationFailed({"summary": gettext("The summary has at most 5,000 characters.")})
         return value.strip()
 
     def sector(value):
         if not isinstance(value, str):
-            raise ValidationFailed({"sector": "Give one sector code."})
+            raise ValidationFailed({"sector": gettext("Give one sector code.")})
         return check_sectors([value], field="sector")[0]
 
     if current is None:
         for field in ("title", "sector", "country"):
             if data.get(field) in (None, ""):
-                errors[field] = "This field is required."
+                errors[field] = gettext("This field is required.")
     attempt("title", title)
     attempt("summary", summary)
     attempt("sector", sector)
@@ -155,7 +156,7 @@ def _project_values(data: dict, current: Project | None) -> dict:
     amount = out.get("investment_amount", current.investment_amount if current else None)
     currency = out.get("currency", current.currency if current else None)
     if amount is not None and currency is None and "currency" not in errors:
-        errors["currency"] = "An investment amount needs its ISO 4217 currency."
+        errors["currency"] = gettext("An investment amount needs its ISO 4217 currency.")
     if errors:
         raise ValidationFailed(errors)
     return out
@@ -168,7 +169,7 @@ def create_project(actor, data: dict) -> Project:
     if _is_staff(actor) and data.get("owner_id") is not None:
         owner = db.session.get(User, data["owner_id"])
         if owner is None or owner.role != Role.PRESENTER:
-            raise ValidationFailed({"owner_id": "The owner must be a presenter."})
+            raise ValidationFailed({"owner_id": gettext("The owner must be a presenter.")})
     values = _project_values(data, None)
     project = Project(owner_id=owner.id, **{"summary": "", **values})
     db.session.add(project)
@@ -219,7 +220,7 @@ def receive_checked(stream, filename: str | None, allowed=None) -> tuple[storage
     received = storage.receive(stream)
     try:
         if received.size == 0:
-            raise ValidationFailed({"file": "The file is empty."})
+            raise ValidationFailed({"file": gettext("The file is empty.")})
         sniffed = sniff(received.path, allowed)
     except BaseException:
         storage.discard(received)
@@ -247,12 +248,12 @@ def upload_material(actor, project_id: int, stream, filename: str | None, *, rep
     if replaces is not None:
         previous = db.session.get(Material, replaces)
         if previous is None or previous.project_id != project.id:
-            raise ValidationFailed({"replaces": "Name a material of this project to replace."})
+            raise ValidationFailed({"replaces": gettext("Name a material of this project to replace.")})
     received, sniffed, name = receive_checked(stream, filename)
     try:
         if not _is_staff(actor) and used_bytes(actor) + received.size > _quota_bytes():
             raise TooLarge(
-                f"This upload would pass your quota of {current_app.config['UPLOAD_QUOTA_MB']} MB.",
+                gettext("This upload would pass your quota of %(size)s MB.", size=current_app.config["UPLOAD_QUOTA_MB"]),
                 code="quota_exceeded",
                 details={"quota_bytes": _quota_bytes(), "used_bytes": used_bytes(actor)},
             )
@@ -304,7 +305,7 @@ def _may_read_material(actor, material: Material) -> bool:
 def get_material(actor, material_id: int) -> Material:
     material = db.session.get(Material, material_id)
     if material is None or not _may_read_material(actor, material):
-        raise NotFound("No such material.")
+        raise NotFound(gettext("No such material."))
     return material
 
 
@@ -328,32 +329,42 @@ def review_material(actor, material_id: int, decision: str, note: str | None) ->
     require_role(actor, Role.ORGANISER)
     material = db.session.get(Material, material_id)
     if material is None:
-        raise NotFound("No such material.")
+        raise NotFound(gettext("No such material."))
     try:
         decision = ReviewDecision(decision)
     except ValueError:
-        raise ValidationFailed({"decision": "The decision is `approve` or `reject`."}) from None
+        raise ValidationFailed({"decision": gettext("The decision is `approve` or `reject`.")}) from None
     note = (note or "").strip()
     if len(note) > 2000:
-        raise ValidationFailed({"note": "The note has at most 2,000 characters."})
+        raise ValidationFailed({"note": gettext("The note has at most 2,000 characters.")})
     if decision == ReviewDecision.REJECT and not note:
-        raise ValidationFailed({"note": "Say why the material is rejected, so the presenter can fix it."})
+        raise ValidationFailed({"note": gettext("Say why the material is rejected, so the presenter can fix it.")})
     material.status = MaterialStatus.APPROVED if decision == ReviewDecision.APPROVE else MaterialStatus.REJECTED
     material.review_note = note or None
     material.reviewed_by_id = actor.id
     material.reviewed_at = utcnow()
     verb = "approved" if decision == ReviewDecision.APPROVE else "rejected"
     recipients = {material.project.owner_id, material.uploaded_by_id} - {actor.id}
-    for user_id in recipients:
+    for user_id in sorted(recipients):
         notify(
             user_id,
             kind=f"material_{verb}",
-            title=f"“{material.original_name}” (version {material.version}) was {verb}",
+            title=_review_title(db.session.get(User, user_id), material),
             body=note,
             link=f"/projects/{material.project_id}",
         )
     db.session.commit()
     return material
+
+
+def _review_title(recipient: User | None, material: Material) -> str:
+    """The notification's title, in the recipient's language (not the reviewer's)."""
+    locale = recipient.locale if recipient is not None and recipient.locale in ("zh", "en") else "en"
+    values = {"name": material.original_name, "version": material.version}
+    with force_locale(locale):
+        if material.status == MaterialStatus.APPROVED:
+            return gettext("“%(name)s” (version %(version)s) was approved", **values)
+        return gettext("“%(name)s” (version %(version)s) was rejected", **values)
 
 
 def document_versions(actor, material: Material) -> list[Material]:
@@ -375,36 +386,36 @@ def check_languages(value) -> list[str]:
     from babel.core import UnknownLocaleError
 
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ValidationFailed({"languages": "Give a list of language codes, e.g. [\"en\", \"de\"]."})
+        raise ValidationFailed({"languages": gettext("Give a list of language codes, e.g. [\"en\", \"de\"].")})
     codes: list[str] = []
     for raw in value:
         code = raw.strip().lower().replace("_", "-")
         try:
             Locale.parse(code, sep="-")
         except (ValueError, UnknownLocaleError):
-            raise ValidationFailed({"languages": f"{raw!r} is not a language code."}) from None
+            raise ValidationFailed({"languages": gettext("%(code)r is not a language code.", code=raw)}) from None
         if code not in codes:
             codes.append(code)
     if len(codes) > 20:
-        raise ValidationFailed({"languages": "List at most 20 languages."})
+        raise ValidationFailed({"languages": gettext("List at most 20 languages.")})
     return codes
 
 
 def update_profile(actor, changes: dict) -> User:
     """A person edits their own name, bio, languages, time zone and language."""
     if actor is None:
-        raise Forbidden("Log in first.")
+        raise Forbidden(gettext("Log in first."))
     errors: dict[str, str] = {}
     values: dict = {}
     if "name" in changes:
         name = changes["name"].strip() if isinstance(changes["name"], str) else ""
         if not 1 <= len(name) <= 200:
-            errors["name"] = "Give a name of 1 to 200 characters."
+            errors["name"] = gettext("Give a name of 1 to 200 characters.")
         values["name"] = name
     if "bio" in changes:
         bio = changes["bio"] if isinstance(changes["bio"], str) else ""
         if len(bio) > 2000:
-            errors["bio"] = "The bio has at most 2,000 characters."
+            errors["bio"] = gettext("The bio has at most 2,000 characters.")
         values["bio"] = unicodedata.normalize("NFC", bio.strip()) or None
     for field, check in (("languages", check_languages), ("timezone", check_timezone)):
         if field in changes:
@@ -414,7 +425,7 @@ def update_profile(actor, changes: dict) -> User:
                 errors.update({k: " ".join(v) for k, v in exc.fields.items()})
     if "locale" in changes:
         if changes["locale"] not in ("zh", "en"):
-            errors["locale"] = "The language is `zh` or `en`."
+            errors["locale"] = gettext("The language is `zh` or `en`.")
         values["locale"] = changes["locale"]
     if errors:
         raise ValidationFailed(errors)
@@ -427,7 +438,7 @@ def update_profile(actor, changes: dict) -> User:
 def set_photo(actor, stream, filename: str | None) -> User:
     """Replace the person's profile photo (PNG or JPEG, under the material upload rules)."""
     if actor is None:
-        raise Forbidden("Log in first.")
+        raise Forbidden(gettext("Log in first."))
     from .sniffing import IMAGE_KINDS
 
     received, sniffed, _ = receive_checked(stream, filename, allowed=IMAGE_KINDS)
@@ -440,7 +451,7 @@ def set_photo(actor, stream, filename: str | None) -> User:
 def get_presenter(presenter_id: int) -> User:
     user = db.session.get(User, presenter_id)
     if user is None or user.role != Role.PRESENTER or not user.active:
-        raise NotFound("No such presenter.")
+        raise NotFound(gettext("No such presenter."))
     return user
 
 

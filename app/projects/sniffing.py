@@ -24,6 +24,8 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as parse_xml
+from flask_babel import get_locale, gettext
+from flask_babel import lazy_gettext as _l
 from PIL import Image
 
 from app.errors import UnsupportedType, ValidationFailed
@@ -51,7 +53,7 @@ MIMES = {
     "mp4": "video/mp4",
 }
 EXTENSIONS = {"pdf": ".pdf", "pptx": ".pptx", "docx": ".docx", "png": ".png", "jpeg": ".jpg", "mp4": ".mp4"}
-#: In the order the "accepted: ..." sentence lists them.
+#: In the order the "accepted: ..." sentence lists them; format names, the same in every language.
 LABELS = {
     "pdf": "PDF",
     "pptx": "PowerPoint (.pptx)",
@@ -60,13 +62,14 @@ LABELS = {
     "jpeg": "JPEG",
     "mp4": "MP4",
 }
+#: What a file is, to finish the sentence "This file is ..." (translated when used).
 DESCRIPTIONS = {
-    "pdf": "a PDF document",
-    "pptx": "a PowerPoint presentation (.pptx)",
-    "docx": "a Word document (.docx)",
-    "png": "a PNG image",
-    "jpeg": "a JPEG image",
-    "mp4": "an MP4 video",
+    "pdf": _l("a PDF document"),
+    "pptx": _l("a PowerPoint presentation (.pptx)"),
+    "docx": _l("a Word document (.docx)"),
+    "png": _l("a PNG image"),
+    "jpeg": _l("a JPEG image"),
+    "mp4": _l("an MP4 video"),
 }
 
 # PDF/HTML polyglots: a browser that sniffs would run the markup.
@@ -103,48 +106,48 @@ MP4_BRANDS = frozenset(
      b"M4V ", b"M4VP", b"M4VH", b"dash", b"mmp4", b"MSNV", b"f4v ", b"XAVC"}
 )
 OTHER_BRANDS = {
-    b"qt  ": "a QuickTime movie (.mov)",
-    b"M4A ": "an MPEG-4 audio file",
-    b"M4B ": "an MPEG-4 audio book",
-    b"M4P ": "a protected MPEG-4 audio file",
-    b"heic": "a HEIC photo",
-    b"heix": "a HEIC photo",
-    b"mif1": "a HEIF image",
-    b"msf1": "a HEIF image sequence",
-    b"avif": "an AVIF image",
-    b"avis": "an AVIF image sequence",
-    b"crx ": "a camera raw photo",
-    b"3gp4": "a 3GPP video",
-    b"3gp5": "a 3GPP video",
-    b"3gp6": "a 3GPP video",
-    b"3g2a": "a 3GPP2 video",
+    b"qt  ": _l("a QuickTime movie (.mov)"),
+    b"M4A ": _l("an MPEG-4 audio file"),
+    b"M4B ": _l("an MPEG-4 audio book"),
+    b"M4P ": _l("a protected MPEG-4 audio file"),
+    b"heic": _l("a HEIC photo"),
+    b"heix": _l("a HEIC photo"),
+    b"mif1": _l("a HEIF image"),
+    b"msf1": _l("a HEIF image sequence"),
+    b"avif": _l("an AVIF image"),
+    b"avis": _l("an AVIF image sequence"),
+    b"crx ": _l("a camera raw photo"),
+    b"3gp4": _l("a 3GPP video"),
+    b"3gp5": _l("a 3GPP video"),
+    b"3gp6": _l("a 3GPP video"),
+    b"3g2a": _l("a 3GPP2 video"),
 }
 MAX_TOP_LEVEL_BOXES = 100_000
 
 # Friendlier names for what puremagic finds, keyed by its extension.
 FOUND = {
-    ".html": "an HTML document",
-    ".htm": "an HTML document",
-    ".svg": "an SVG image",
-    ".xml": "an XML document",
-    ".exe": "a Windows program",
-    ".dll": "a Windows program",
-    ".zip": "a ZIP archive",
-    ".gz": "a gzip archive",
-    ".7z": "a 7-Zip archive",
-    ".rar": "a RAR archive",
-    ".gif": "a GIF image",
-    ".webp": "a WebP image",
-    ".bmp": "a BMP image",
-    ".tif": "a TIFF image",
-    ".tiff": "a TIFF image",
-    ".heif": "a HEIF image",
-    ".avif": "an AVIF image",
-    ".mov": "a QuickTime movie (.mov)",
-    ".doc": "an Office 97–2003 or password-protected Office document",
-    ".rtf": "an RTF document",
-    ".mp3": "an MP3 audio file",
-    ".json": "a JSON file",
+    ".html": _l("an HTML document"),
+    ".htm": _l("an HTML document"),
+    ".svg": _l("an SVG image"),
+    ".xml": _l("an XML document"),
+    ".exe": _l("a Windows program"),
+    ".dll": _l("a Windows program"),
+    ".zip": _l("a ZIP archive"),
+    ".gz": _l("a gzip archive"),
+    ".7z": _l("a 7-Zip archive"),
+    ".rar": _l("a RAR archive"),
+    ".gif": _l("a GIF image"),
+    ".webp": _l("a WebP image"),
+    ".bmp": _l("a BMP image"),
+    ".tif": _l("a TIFF image"),
+    ".tiff": _l("a TIFF image"),
+    ".heif": _l("a HEIF image"),
+    ".avif": _l("an AVIF image"),
+    ".mov": _l("a QuickTime movie (.mov)"),
+    ".doc": _l("an Office 97–2003 or password-protected Office document"),
+    ".rtf": _l("an RTF document"),
+    ".mp3": _l("an MP3 audio file"),
+    ".json": _l("a JSON file"),
 }
 
 
@@ -161,7 +164,7 @@ def sniff(path: Path, allowed: Collection[str] = MATERIAL_KINDS) -> Sniffed:
     path = Path(path)
     size = path.stat().st_size
     if size == 0:
-        raise ValidationFailed({"file": "The file is empty."})
+        raise ValidationFailed({"file": gettext("The file is empty.")})
     with path.open("rb") as f:
         head = f.read(POLYGLOT_HEAD_BYTES)
         f.seek(max(0, size - POLYGLOT_TAIL_BYTES))
@@ -180,12 +183,12 @@ def sniff(path: Path, allowed: Collection[str] = MATERIAL_KINDS) -> Sniffed:
     elif any(m.offset == 0 and m.byte_match.startswith(b"PK\x03\x04") for m in matches):
         kind = _check_ooxml(path, size, allowed)  # names what it finds, so it runs first
     else:
-        raise _refused(f"This file is {_describe(head, matches)}", allowed)
+        raise _refused(_this_file_is(_describe(head, matches)), allowed)
 
     if kind == "mp4":
         _check_mp4_brand(head, matches, allowed)
     if kind not in allowed:
-        raise _refused(f"This file is {DESCRIPTIONS[kind]}", allowed)
+        raise _refused(_this_file_is(DESCRIPTIONS[kind]), allowed)
     if kind == "pdf":
         _check_pdf(path, head, tail, allowed)
     elif kind in IMAGE_KINDS:
@@ -195,13 +198,21 @@ def sniff(path: Path, allowed: Collection[str] = MATERIAL_KINDS) -> Sniffed:
     return Sniffed(kind=kind, mime=MIMES[kind], extension=EXTENSIONS[kind])
 
 
-def accepted_sentence(allowed: Collection[str]) -> str:
-    """"accepted: PDF, PNG." in the canonical order."""
-    return "accepted: " + ", ".join(label for kind, label in LABELS.items() if kind in allowed) + "."
+def accepted_kinds(allowed: Collection[str]) -> str:
+    """"PDF, PNG" in the canonical order ("PDF、PNG" in Chinese)."""
+    locale = get_locale()
+    separator = "、" if locale is not None and locale.language == "zh" else ", "
+    return separator.join(label for kind, label in LABELS.items() if kind in allowed)
 
 
-def _refused(what: str, allowed: Collection[str], code: str | None = None) -> UnsupportedType:
-    return UnsupportedType(f"{what}; {accepted_sentence(allowed)}", code=code)
+def _this_file_is(what) -> str:
+    return gettext("This file is %(what)s", what=what)
+
+
+def _refused(problem: str, allowed: Collection[str], code: str | None = None) -> UnsupportedType:
+    """`problem` (a clause without its full stop), then what is accepted: one sentence."""
+    return UnsupportedType(gettext("%(problem)s; accepted: %(kinds)s.", problem=problem, kinds=accepted_kinds(allowed)),
+                           code=code)
 
 
 def _magic(f) -> list:
@@ -218,22 +229,22 @@ def _describe(head: bytes, matches: list) -> str:
         if match.extension in FOUND:
             return FOUND[match.extension]
         if "ELF" in match.name:
-            return "a Linux program (ELF)"
+            return gettext("a Linux program (ELF)")
     if b"<svg" in lowered:
-        return "an SVG image"
+        return FOUND[".svg"]
     if any(marker in lowered for marker in (b"<html", b"<!doctype html", b"<script", b"<body", b"<iframe")):
-        return "an HTML document"
+        return FOUND[".html"]
     if head.startswith(b"MZ"):
-        return "a Windows program"
+        return FOUND[".exe"]
     if head.startswith(b"#!"):
-        return "a script"
+        return gettext("a script")
     if matches:
-        return f"of an unaccepted type ({matches[0].name})"
+        return gettext("of an unaccepted type (%(name)s)", name=matches[0].name)
     try:
         head.decode("utf-8")
     except UnicodeDecodeError:
-        return "in a format we do not recognise"
-    return "a text file"
+        return gettext("in a format we do not recognise")
+    return gettext("a text file")
 
 
 # --- PDF ---------------------------------------------------------------------------------------
@@ -241,11 +252,11 @@ def _describe(head: bytes, matches: list) -> str:
 
 def _check_pdf(path: Path, head: bytes, tail: bytes, allowed: Collection[str]) -> None:
     if not head.startswith(b"%PDF-"):
-        raise _refused("This file does not start with a PDF header", allowed, code="damaged_file")
+        raise _refused(gettext("This file does not start with a PDF header"), allowed, code="damaged_file")
     if any(marker in part.lower() for part in (head, tail) for marker in POLYGLOT_MARKERS):
         raise UnsupportedType(
-            "This PDF also carries web page code (HTML or script) that a browser could run; "
-            "export it again from the original application and upload that copy.",
+            gettext("This PDF also carries web page code (HTML or script) that a browser could run; "
+                    "export it again from the original application and upload that copy."),
             code="polyglot",
         )
     with PDFIUM_LOCK:
@@ -254,16 +265,16 @@ def _check_pdf(path: Path, head: bytes, tail: bytes, allowed: Collection[str]) -
         except pdfium.PdfiumError as exc:
             if exc.err_code == pdfium_c.FPDF_ERR_PASSWORD:
                 raise UnsupportedType(
-                    "This PDF is password-protected; remove the password and upload it again.",
+                    gettext("This PDF is password-protected; remove the password and upload it again."),
                     code="password_protected",
                 ) from None
-            raise UnsupportedType("This PDF is damaged and cannot be opened.", code="damaged_file") from None
+            raise UnsupportedType(gettext("This PDF is damaged and cannot be opened."), code="damaged_file") from None
         try:
             pages = len(document)
         finally:
             document.close()
     if pages < 1:
-        raise UnsupportedType("This PDF has no pages.", code="damaged_file")
+        raise UnsupportedType(gettext("This PDF has no pages."), code="damaged_file")
 
 
 # --- Office Open XML ---------------------------------------------------------------------------
@@ -277,52 +288,54 @@ def _check_ooxml(path: Path, size: int, allowed: Collection[str]) -> str:
             _check_archive_size(entries, size)
             names = [entry.filename for entry in entries]
             if len(set(names)) != len(names):
-                raise UnsupportedType("This archive lists the same entry twice.", code="damaged_file")
+                raise UnsupportedType(gettext("This archive lists the same entry twice."), code="damaged_file")
             if "[Content_Types].xml" not in names:
-                raise _refused("This file is a ZIP archive", allowed)
+                raise _refused(_this_file_is(FOUND[".zip"]), allowed)
             overrides, all_types = _content_types(archive)
     except zipfile.BadZipFile:
-        raise _refused("This file is a damaged ZIP archive", allowed, code="damaged_file") from None
+        raise _refused(gettext("This file is a damaged ZIP archive"), allowed, code="damaged_file") from None
     except (NotImplementedError, RuntimeError, OSError, EOFError, zlib.error, struct.error):
         # Unsupported compression, encrypted entries, truncated data.
-        raise UnsupportedType("This Office document cannot be read.", code="damaged_file") from None
+        raise UnsupportedType(gettext("This Office document cannot be read."), code="damaged_file") from None
 
     if any(name.lower().endswith("vbaproject.bin") for name in names) or any(
         "macroenabled" in ctype.lower() for ctype in all_types
     ):
         raise UnsupportedType(
-            "This Office document contains macros; save it as a plain .pptx or .docx and upload that.",
+            gettext("This Office document contains macros; save it as a plain .pptx or .docx and upload that."),
             code="macro_enabled",
         )
     for kind, (part, main_type) in OOXML_MAIN.items():
         if part in names and overrides.get(f"/{part}".lower()) == main_type:
             return kind
     if any("spreadsheetml" in ctype for ctype in all_types):
-        raise _refused("This file is an Excel workbook (.xlsx)", allowed)
+        raise _refused(_this_file_is(gettext("an Excel workbook (.xlsx)")), allowed)
     if any("presentationml" in ctype for ctype in all_types):
-        raise _refused("This file is a PowerPoint template or slide show, not a .pptx presentation", allowed)
+        raise _refused(gettext("This file is a PowerPoint template or slide show, not a .pptx presentation"), allowed)
     if any("wordprocessingml" in ctype for ctype in all_types):
-        raise _refused("This file is a Word template, not a .docx document", allowed)
-    raise _refused("This file is an Office document of an unaccepted kind", allowed)
+        raise _refused(gettext("This file is a Word template, not a .docx document"), allowed)
+    raise _refused(gettext("This file is an Office document of an unaccepted kind"), allowed)
 
 
 def _check_archive_size(entries: list[zipfile.ZipInfo], size: int) -> None:
     if len(entries) > MAX_ARCHIVE_ENTRIES:
         raise UnsupportedType(
-            f"This archive holds {len(entries):,} entries; at most {MAX_ARCHIVE_ENTRIES:,} are allowed.",
+            gettext("This archive holds %(entries)s entries; at most %(limit)s are allowed.",
+                    entries=f"{len(entries):,}", limit=f"{MAX_ARCHIVE_ENTRIES:,}"),
             code="archive_too_large",
         )
     total = sum(entry.file_size for entry in entries)
     if total > MAX_ARCHIVE_TOTAL or (total > MAX_ARCHIVE_EXPANSION * size and total > ARCHIVE_EXPANSION_FLOOR):
         raise UnsupportedType(
-            f"This file unpacks to {total / 1024 / 1024:,.0f} MB, far more than its own size; "
-            "it looks like a zip bomb.",
+            gettext("This file unpacks to %(size)s MB, far more than its own size; it looks like a zip bomb.",
+                    size=f"{total / 1024 / 1024:,.0f}"),
             code="archive_too_large",
         )
     for entry in entries:
         if entry.file_size > ENTRY_RATIO_FLOOR and entry.file_size > MAX_ENTRY_RATIO * max(entry.compress_size, 1):
             raise UnsupportedType(
-                f"An entry in this file is compressed more than {MAX_ENTRY_RATIO} to 1; it looks like a zip bomb.",
+                gettext("An entry in this file is compressed more than %(ratio)s to 1; it looks like a zip bomb.",
+                        ratio=MAX_ENTRY_RATIO),
                 code="archive_too_large",
             )
 
@@ -331,11 +344,11 @@ def _content_types(archive: zipfile.ZipFile) -> tuple[dict[str, str], list[str]]
     """Parse [Content_Types].xml: overrides by lower-cased part name, and every declared type."""
     info = archive.getinfo("[Content_Types].xml")
     if info.file_size > MAX_CONTENT_TYPES_BYTES:
-        raise UnsupportedType("This Office document's content types are implausibly large.", code="damaged_file")
+        raise UnsupportedType(gettext("This Office document's content types are implausibly large."), code="damaged_file")
     try:
         root = parse_xml(archive.read(info))
     except (ParseError, DefusedXmlException):
-        raise UnsupportedType("This Office document's content types cannot be read.", code="damaged_file") from None
+        raise UnsupportedType(gettext("This Office document's content types cannot be read."), code="damaged_file") from None
     overrides: dict[str, str] = {}
     all_types: list[str] = []
     for element in root:
@@ -353,7 +366,8 @@ PIL_FORMATS = {"png": "PNG", "jpeg": "JPEG"}
 
 
 def _check_image(path: Path, kind: str) -> None:
-    damaged = UnsupportedType(f"This {LABELS[kind]} image is damaged and cannot be read.", code="damaged_file")
+    damaged = UnsupportedType(gettext("This %(kind)s image is damaged and cannot be read.", kind=LABELS[kind]),
+                              code="damaged_file")
     try:
         with Image.open(path, formats=[PIL_FORMATS[kind]]) as image:
             width, height = image.size
@@ -367,7 +381,8 @@ def _check_image(path: Path, kind: str) -> None:
                 image.load()
     except Image.DecompressionBombError:
         raise UnsupportedType(
-            f"This image has more than {MAX_IMAGE_PIXELS // 1_000_000} megapixels; scale it down and upload it again.",
+            gettext("This image has more than %(limit)s megapixels; scale it down and upload it again.",
+                    limit=MAX_IMAGE_PIXELS // 1_000_000),
             code="image_too_large",
         ) from None
     except (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error):
@@ -376,8 +391,9 @@ def _check_image(path: Path, kind: str) -> None:
 
 def _too_many_pixels(width: int, height: int) -> UnsupportedType:
     return UnsupportedType(
-        f"This image is {width:,} × {height:,} pixels, more than {MAX_IMAGE_PIXELS // 1_000_000} megapixels; "
-        "scale it down and upload it again.",
+        gettext("This image is %(width)s × %(height)s pixels, more than %(limit)s megapixels; "
+                "scale it down and upload it again.",
+                width=f"{width:,}", height=f"{height:,}", limit=MAX_IMAGE_PIXELS // 1_000_000),
         code="image_too_large",
     )
 
@@ -388,7 +404,7 @@ def _too_many_pixels(width: int, height: int) -> UnsupportedType:
 def _check_mp4_brand(head: bytes, matches: list, allowed: Collection[str]) -> None:
     box_size = int.from_bytes(head[:4], "big")
     if not 16 <= box_size <= min(len(head), 4096) or box_size % 4:
-        raise _refused("This file has a damaged MP4 header", allowed, code="damaged_file")
+        raise _refused(gettext("This file has a damaged MP4 header"), allowed, code="damaged_file")
     major = head[8:12]
     compatible = {head[i : i + 4] for i in range(16, box_size, 4)}
     if major in MP4_BRANDS or (major not in OTHER_BRANDS and compatible & MP4_BRANDS):
@@ -396,13 +412,13 @@ def _check_mp4_brand(head: bytes, matches: list, allowed: Collection[str]) -> No
     what = OTHER_BRANDS.get(major) or next((FOUND.get(m.extension) for m in matches if m.extension in FOUND), None)
     if what is None:
         brand = major.decode("ascii", "replace").strip()
-        what = f"an ISO media file of an unaccepted brand ({brand!r})"
-    raise _refused(f"This file is {what}", allowed)
+        what = gettext("an ISO media file of an unaccepted brand (%(brand)r)", brand=brand)
+    raise _refused(_this_file_is(what), allowed)
 
 
 def _check_mp4_boxes(path: Path, size: int) -> None:
     """Walk the top-level boxes: each must fit in the file, and a movie header (moov) must exist."""
-    damaged = UnsupportedType("This MP4 video is damaged or truncated.", code="damaged_file")
+    damaged = UnsupportedType(gettext("This MP4 video is damaged or truncated."), code="damaged_file")
     seen: set[bytes] = set()
     position = 0
     with path.open("rb") as f:
@@ -456,15 +472,15 @@ def clean_filename(name: str | None) -> str:
     """
     name = unicodedata.normalize("NFC", (name or "").strip())
     if not name:
-        raise ValidationFailed({"file": "The file has no name."})
+        raise ValidationFailed({"file": gettext("The file has no name.")})
     if "/" in name or "\\" in name or _DRIVE.match(name):
-        raise ValidationFailed({"file": "The file name must be a plain name, without folders or a drive."})
+        raise ValidationFailed({"file": gettext("The file name must be a plain name, without folders or a drive.")})
     if name in {".", ".."}:
-        raise ValidationFailed({"file": "The file name must be a plain name, without folders or a drive."})
+        raise ValidationFailed({"file": gettext("The file name must be a plain name, without folders or a drive.")})
     if any(unicodedata.category(c) in {"Cc", "Zl", "Zp"} or c in _BIDI_CONTROLS for c in name):
-        raise ValidationFailed({"file": "The file name must not contain control characters."})
+        raise ValidationFailed({"file": gettext("The file name must not contain control characters.")})
     if len(name) > MAX_FILENAME_CHARS:
-        raise ValidationFailed({"file": f"The file name is longer than {MAX_FILENAME_CHARS} characters."})
+        raise ValidationFailed({"file": gettext("The file name is longer than %(limit)s characters.", limit=MAX_FILENAME_CHARS)})
     if name.split(".", 1)[0].rstrip(" ").upper() in _RESERVED_STEMS:
-        raise ValidationFailed({"file": "The file name is reserved by Windows (like CON or NUL); rename the file."})
+        raise ValidationFailed({"file": gettext("The file name is reserved by Windows (like CON or NUL); rename the file.")})
     return name

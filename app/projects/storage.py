@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app
+from flask_babel import gettext
 
 from ..errors import NotFound, TooLarge, ValidationFailed
 
@@ -38,14 +39,14 @@ def max_upload_bytes() -> int:
 
 def path_for(sha256: str) -> Path:
     if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
-        raise NotFound("No such file.")
+        raise NotFound(gettext("No such file."))
     return upload_root() / sha256[:2] / sha256[2:4] / sha256
 
 
 def receive(stream, limit: int | None = None) -> Received:
     """Copy a file-like object to the incoming area, hashing as it goes."""
     if stream is None:
-        raise ValidationFailed({"file": "Choose a file to upload."})
+        raise ValidationFailed({"file": gettext("Choose a file to upload.")})
     limit = max_upload_bytes() if limit is None else limit
     incoming = upload_root() / ".incoming"
     incoming.mkdir(parents=True, exist_ok=True)
@@ -58,7 +59,7 @@ def receive(stream, limit: int | None = None) -> Received:
                 size += len(chunk)
                 if size > limit:
                     raise TooLarge(
-                        f"The file is larger than the limit of {limit // (1024 * 1024)} MB.",
+                        gettext("The file is larger than the limit of %(size)s MB.", size=limit // (1024 * 1024)),
                         details={"limit_bytes": limit},
                     )
                 digest.update(chunk)

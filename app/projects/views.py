@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from ..accounts.access import PUBLIC, USER, allow
 from ..errors import NotFound, ServiceError, ValidationFailed
 from ..forms import attach_errors
+from ..i18n import ui_locale
 from ..reference.services import country_codes, country_name, list_sectors
 from . import services, storage
 from .api import attachment
+from .enums import MaterialStatus
 from .forms import PhotoForm, ProfileForm, ProjectForm, ReviewForm, UploadForm
 
 bp = Blueprint("projects", __name__)
@@ -21,8 +24,9 @@ def _actor():
 
 
 def _project_choices(form: ProjectForm) -> None:
-    form.sector.choices = [(s.code, f"{s.name_en} · {s.name_zh}") for s in list_sectors()]
-    form.country.choices = sorted(((c, f"{country_name(c)} ({c})") for c in country_codes()), key=lambda p: p[1])
+    locale = ui_locale()
+    form.sector.choices = [(s.code, s.name(locale)) for s in list_sectors()]
+    form.country.choices = sorted(((c, f"{country_name(c, locale)} ({c})") for c in country_codes()), key=lambda p: p[1])
 
 
 def _attach_errors(form, exc: ValidationFailed) -> None:
@@ -57,7 +61,7 @@ def new_project():
     if form.validate_on_submit():
         try:
             project = services.create_project(current_user, _project_data(form))
-            flash("The project is saved. Now add its material.", "success")
+            flash(gettext("The project is saved. Now add its material."), "success")
             return redirect(url_for("projects.project_page", project_id=project.id))
         except ValidationFailed as exc:
             _attach_errors(form, exc)
@@ -69,13 +73,13 @@ def new_project():
 def edit_project(project_id: int):
     project = services.get_project(current_user, project_id)
     if not services.can_edit(current_user, project):
-        raise NotFound("No such project.")
+        raise NotFound(gettext("No such project."))
     form = ProjectForm(obj=project if request.method == "GET" else None)
     _project_choices(form)
     if form.validate_on_submit():
         try:
             services.update_project(current_user, project_id, _project_data(form))
-            flash("The project is saved.", "success")
+            flash(gettext("The project is saved."), "success")
             return redirect(url_for("projects.project_page", project_id=project.id))
         except ValidationFailed as exc:
             _attach_errors(form, exc)
@@ -92,7 +96,7 @@ def project_page(project_id: int):
     upload_form = None
     if editable:
         upload_form = UploadForm()
-        upload_form.replaces.choices = [("", "— a new document —")] + [
+        upload_form.replaces.choices = [("", gettext("— a new document —"))] + [
             (str(m.id), f"{m.original_name} (v{m.version})") for m in materials
         ]
     return render_template(
@@ -117,16 +121,16 @@ def upload_page(project_id: int):
         replaces = form.replaces.data
         try:
             if upload is None or not upload.filename:
-                raise ValidationFailed({"file": "Choose a file to upload."})
+                raise ValidationFailed({"file": gettext("Choose a file to upload.")})
             material = services.upload_material(
                 current_user, project_id, upload.stream, upload.filename,
                 replaces=int(replaces) if replaces and replaces.isdigit() else None,
             )
-            flash(f"“{material.original_name}” is uploaded and waits for review.", "success")
+            flash(gettext("“%(name)s” is uploaded and waits for review.", name=material.original_name), "success")
         except ServiceError as exc:
             flash(exc.message, "error")
     else:
-        flash("The form expired; try again.", "error")
+        flash(gettext("The form expired; try again."), "error")
     return redirect(url_for("projects.project_page", project_id=project_id))
 
 
@@ -145,11 +149,14 @@ def review(material_id: int):
         decision = "approve" if form.approve.data else "reject"
         try:
             material = services.review_material(current_user, material_id, decision, form.note.data)
-            flash(f"“{material.original_name}” is {material.status}.", "success")
+            if material.status == MaterialStatus.APPROVED:
+                flash(gettext("“%(name)s” is approved.", name=material.original_name), "success")
+            else:
+                flash(gettext("“%(name)s” is rejected.", name=material.original_name), "success")
         except ServiceError as exc:
             flash(exc.message, "error")
     else:
-        flash("The form expired; try again.", "error")
+        flash(gettext("The form expired; try again."), "error")
     return redirect(request.form.get("next") or url_for("projects.review_queue"))
 
 
@@ -159,7 +166,7 @@ def preview(material_id: int):
     """First page of a PDF, or the image itself, as PNG (organisers and the project's presenter)."""
     material = services.get_material(current_user, material_id)
     if not services.can_edit(current_user, material.project):
-        raise NotFound("No such material.")
+        raise NotFound(gettext("No such material."))
     from .preview import render_preview
 
     png = render_preview(storage.path_for(material.sha256), material.kind)
@@ -187,7 +194,7 @@ def presenter_page(presenter_id: int):
 def presenter_photo(presenter_id: int):
     presenter = services.get_presenter(presenter_id)
     if not presenter.photo_sha256:
-        raise NotFound("No photo.")
+        raise NotFound(gettext("No photo."))
     extension = ".png" if presenter.photo_mime == "image/png" else ".jpg"
     return attachment(presenter.photo_sha256, presenter.photo_mime, f"presenter-{presenter.id}{extension}")
 
@@ -207,7 +214,7 @@ def profile():
                 "timezone": form.timezone.data.strip(),
                 "locale": form.locale.data,
             })
-            flash("Your profile is saved.", "success")
+            flash(gettext("Your profile is saved."), "success")
             return redirect(url_for("projects.profile"))
         except ValidationFailed as exc:
             _attach_errors(form, exc)
@@ -223,9 +230,9 @@ def profile_photo():
         upload = request.files.get("file")
         try:
             if upload is None or not upload.filename:
-                raise ValidationFailed({"file": "Choose a photo to upload."})
+                raise ValidationFailed({"file": gettext("Choose a photo to upload.")})
             services.set_photo(current_user, upload.stream, upload.filename)
-            flash("Your photo is saved.", "success")
+            flash(gettext("Your photo is saved."), "success")
         except ServiceError as exc:
             flash(exc.message, "error")
     return redirect(url_for("projects.profile"))

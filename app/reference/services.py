@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from babel import Locale
 from babel.numbers import list_currencies
+from flask_babel import gettext
 from sqlalchemy import select
 
 from ..errors import Conflict, ValidationFailed
@@ -44,7 +46,7 @@ def country_name(code: str, locale: str = "en") -> str:
 def check_country(code: object, field: str = "country") -> str:
     """Return the upper-cased ISO 3166-1 alpha-2 code or raise 422 naming `field`."""
     if not isinstance(code, str) or code.upper() not in country_codes():
-        raise ValidationFailed({field: f"{code!r} is not an ISO 3166-1 alpha-2 country code."})
+        raise ValidationFailed({field: gettext("%(code)s is not an ISO 3166-1 alpha-2 country code.", code=repr(code))})
     return code.upper()
 
 
@@ -55,7 +57,7 @@ def currency_codes() -> frozenset[str]:
 
 def check_currency(code: object, field: str = "currency") -> str:
     if not isinstance(code, str) or code.upper() not in currency_codes():
-        raise ValidationFailed({field: f"{code!r} is not an ISO 4217 currency code."})
+        raise ValidationFailed({field: gettext("%(code)s is not an ISO 4217 currency code.", code=repr(code))})
     return code.upper()
 
 
@@ -67,12 +69,56 @@ def timezone_names() -> frozenset[str]:
 def check_timezone(name: object, field: str = "timezone") -> str:
     """Return the IANA zone name or raise 422 naming `field`."""
     if not isinstance(name, str) or name not in timezone_names():
-        raise ValidationFailed({field: f"{name!r} is not a known IANA time zone."})
+        raise ValidationFailed({field: gettext("%(name)s is not a known IANA time zone.", name=repr(name))})
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationFailed({field: f"{name!r} is not a known IANA time zone."}) from None
+        raise ValidationFailed({field: gettext("%(name)s is not a known IANA time zone.", name=repr(name))}) from None
     return name
+
+
+#: The areas of the IANA names people pick from; the rest are aliases and legacy names ("US/Eastern",
+#: "Etc/GMT+5" with its inverted sign), still accepted when typed.
+_ZONE_AREAS = ("Africa/", "America/", "Antarctica/", "Arctic/", "Asia/", "Atlantic/", "Australia/", "Europe/",
+               "Indian/", "Pacific/")
+
+
+@lru_cache(maxsize=1)
+def pickable_timezones() -> tuple[str, ...]:
+    return tuple(sorted(n for n in timezone_names() if n.startswith(_ZONE_AREAS) or n == "UTC"))
+
+
+def utc_offset(zone: str, at: datetime | None = None) -> tuple[str, int]:
+    """The zone's offset from UTC at `at` (default: now), as "+01:00" and in minutes."""
+    moment = (at or datetime.now(timezone.utc)).astimezone(ZoneInfo(zone))
+    minutes = int(moment.utcoffset().total_seconds() // 60)
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}", minutes
+
+
+def search_timezones(q: str | None = None, *, at: datetime | None = None) -> list[dict]:
+    """IANA zones whose name or current offset matches `q` ("berl", "new york", "+08:00"), each with its
+    offset from UTC at `at` (default: now, so daylight saving time is taken into account).
+
+    Zones whose city starts with `q` come first; an exact zone name is found even outside the usual areas.
+    """
+    needle = " ".join((q or "").split()).casefold()
+    as_name = needle.replace(" ", "_")
+    names = list(pickable_timezones())
+    if needle and needle not in {n.casefold() for n in names}:
+        names += [n for n in timezone_names() if n.casefold() == needle]
+    items = []
+    for name in names:
+        offset, minutes = utc_offset(name, at)
+        label = f"UTC{offset}"
+        if needle:
+            short = f"utc{offset[0]}{int(offset[1:3])}" + (offset[3:] if offset[4:] != "00" else "")
+            if as_name not in name.casefold() and needle not in label.casefold() and needle != short:
+                continue
+        items.append({"name": name, "offset": offset, "offset_minutes": minutes, "label": f"{name} ({label})"})
+    if needle:
+        items.sort(key=lambda item: (not item["name"].rsplit("/", 1)[-1].casefold().startswith(as_name), item["name"]))
+    return items
 
 
 def list_sectors() -> list[Sector]:
@@ -87,7 +133,7 @@ def check_sectors(codes: list[str], field: str = "focus_sectors") -> list[str]:
     known = sector_codes()
     unknown = [c for c in codes if c not in known]
     if unknown:
-        raise ValidationFailed({field: f"Unknown sector code(s): {', '.join(map(str, unknown))}."})
+        raise ValidationFailed({field: gettext("Unknown sector code(s): %(codes)s.", codes=", ".join(map(str, unknown)))})
     return list(dict.fromkeys(codes))
 
 
@@ -97,9 +143,9 @@ def create_sector(actor, code: str, name_en: str, name_zh: str) -> Sector:
 
     require_role(actor, "organiser")
     if not re.fullmatch(r"[a-z][a-z0-9_]{1,49}", code or ""):
-        raise ValidationFailed({"code": "Use lower-case letters, digits and underscores."})
+        raise ValidationFailed({"code": gettext("Use lower-case letters, digits and underscores.")})
     if db.session.scalar(select(Sector).where(Sector.code == code)):
-        raise Conflict(f"Sector {code} already exists.", code="already_exists")
+        raise Conflict(gettext("Sector %(code)s already exists.", code=code), code="already_exists")
     sector = Sector(code=code, name_en=name_en.strip(), name_zh=name_zh.strip())
     db.session.add(sector)
     db.session.commit()

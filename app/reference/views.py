@@ -33,6 +33,33 @@ class CountryList(Schema):
     total = fields.Integer()
 
 
+class TimezoneQuery(Schema):
+    q = fields.String(load_default=None, validate=validate.Length(max=100))
+
+
+class TimezoneSchema(Schema):
+    name = fields.String()
+    #: The offset from UTC right now ("+01:00"), so it follows daylight saving time.
+    offset = fields.String()
+    offset_minutes = fields.Integer()
+    label = fields.String()
+
+
+class TimezoneList(Schema):
+    items = fields.List(fields.Nested(TimezoneSchema))
+    total = fields.Integer()
+
+
+@api.route("/timezones", methods=["GET"])
+@allow(PUBLIC)
+@api.arguments(TimezoneQuery, location="query")
+@api.response(200, TimezoneList)
+def list_timezones(args):
+    """IANA time zones with their current UTC offset; `q` searches names ("berl", "new york") and offsets ("+08:00")."""
+    items = services.search_timezones(args["q"])
+    return {"items": items, "total": len(items)}
+
+
 @api.route("/sectors", methods=["GET"])
 @allow(PUBLIC)
 @api.response(200, SectorList)

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from .language import set_language
+
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 DEMO_PASSWORD = "demo"
@@ -179,21 +181,67 @@ def page(request, new_page):
     return new_page(**getattr(request, "param", {}))
 
 
-@pytest.fixture
+def _logout_button(page):
+    return page.locator('form[action="/logout"] button[type="submit"]')
+
+
+@pytest.fixture(scope="session")
 def log_in():
-    """Log in through the login form with a demo account; ends on the page the form leads to."""
+    """Log in through the login form with a demo account; ends on the page the form leads to.
+
+    `language` ("en" by default, None to keep the account's own setting) is then chosen with the footer's
+    switch, which saves it on the account: the demo's organiser and cities speak Chinese, and tests
+    that read English words must not depend on that. The form is found by its fields' names, so it
+    works whatever language the login page is in.
+    """
     from playwright.sync_api import expect
 
-    def do_log_in(page, email: str, password: str = DEMO_PASSWORD):
+    def do_log_in(page, email: str, password: str = DEMO_PASSWORD, language: str | None = "en"):
         if "/login" not in page.url:
             page.goto("/login")
-        page.get_by_label("E-mail").fill(email)
-        page.get_by_label("Password").fill(password)
-        page.get_by_role("button", name="Log in").click()
-        expect(page.get_by_role("button", name="Log out")).to_be_visible()
+        form = page.locator("form").filter(has=page.locator('input[name="password"]'))
+        form.locator('input[name="email"]').fill(email)
+        form.locator('input[name="password"]').fill(password)
+        form.locator('[type="submit"]').click()
+        expect(_logout_button(page)).to_be_visible()
+        if language:
+            set_language(page, language)
         return page
 
     return do_log_in
+
+
+@pytest.fixture(scope="module")
+def _signed_in() -> dict:
+    """Per module: each account's cookies and CSRF token after its one use of the login form."""
+    return {}
+
+
+@pytest.fixture
+def page_as(new_page, log_in, live_server, _signed_in):
+    """`page_as(email, language="en", **context_options)`: a fresh context signed in as a demo account.
+
+    The login form is used once per module and account (it is rate-limited per address); later pages reuse
+    the cookies. Every page is put in `language` first, through the same POST the footer's switch sends,
+    because the setting lives on the account and another test may have changed it.
+    """
+
+    def open_as(email: str, language: str = "en", **options):
+        key = (live_server.url, email)
+        if key not in _signed_in:
+            page = new_page(**options)
+            log_in(page, email, language=language)
+            token = page.locator('form.language-switch input[name="csrf_token"]').input_value()
+            _signed_in[key] = (page.context.storage_state(), token)
+            return page
+        state, token = _signed_in[key]
+        page = new_page(storage_state=state, **options)
+        answer = page.request.post("/language", form={"lang": language, "next": "/livez", "csrf_token": token},
+                                   max_redirects=0)
+        assert answer.status == 302, f"the language switch answered {answer.status}: {answer.text()[:300]}"
+        return page
+
+    return open_as
 
 
 @pytest.fixture(scope="session")

@@ -23,27 +23,6 @@ CANGZHOU = "cz@cloudfair.example"  # Chen Tao: "Wearable diagnostic devices", pa
 LANGFANG = "lf@cloudfair.example"  # Feng Yu: "Digital health scanning equipment", preliminary intent
 
 
-@pytest.fixture(scope="module")
-def _cookies() -> dict:
-    return {}
-
-
-@pytest.fixture
-def page_as(new_page, log_in, live_server, _cookies):
-    """`page_as(email)`: a fresh page signed in as a demo account (the login form is used once per module)."""
-
-    def open_as(email: str, **options):
-        key = (live_server.url, email)
-        if key in _cookies:
-            return new_page(storage_state=_cookies[key], **options)
-        page = new_page(**options)
-        log_in(page, email)
-        _cookies[key] = page.context.storage_state()
-        return page
-
-    return open_as
-
-
 def column(page, stage: str):
     return page.locator(f'[data-column="{stage}"]')
 
@@ -120,14 +99,14 @@ def test_organiser_dashboard_draws_its_charts_and_the_headline_matches_the_api(p
     page.goto("/leads")
     expect(page.locator(".lead-card").first).to_be_visible()
     expect(page.locator(".badge-contested").first).to_be_visible()  # two cities pursue the rink, the ECMO …
-    screenshot(page, "board")
+    screenshot(page, "board-en")
 
     page.locator(".lead-card").filter(has_text="Tangshan Commerce Bureau").get_by_role(
         "link", name="Wastewater-treatment membrane technology").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Wastewater-treatment membrane technology")
     expect(page.locator(".tl-interest")).to_contain_text("Ready to negotiate (intent)")
     expect(page.get_by_role("link", name=re.compile(r"agreement\.pdf$"))).to_be_visible()
-    screenshot(page, "lead")
+    screenshot(page, "lead-en")
 
     page.get_by_role("link", name="Dashboard").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("The province's pipeline")
@@ -152,4 +131,4 @@ def test_organiser_dashboard_draws_its_charts_and_the_headline_matches_the_api(p
         len(page.request.get("/api/v1/stats/pipeline?group_by=city").json()["groups"]))
     expect(page.locator('svg[data-chart="sector"] rect.bar').first).to_be_visible()
     expect(page.get_by_role("link", name="Download the leads as CSV (Excel)")).to_have_attribute("href", "/api/v1/leads.csv")
-    screenshot(page, "dashboard")
+    screenshot(page, "dashboard-en")

@@ -24,32 +24,14 @@ SJZ = "sjz@cloudfair.example"
 TS = "ts@cloudfair.example"
 XT = "xt@cloudfair.example"  # Xingtai: expresses interest only in the interest journey
 CFD = "cfd@cloudfair.example"  # Caofeidian: only in the offline journey
+CHENGDE = "cd@cloudfair.example"  # He Ping: only in the journey from the room to the leads board
+JICHUANG = "jichuang@cloudfair.example"  # Ma Lin: only in the keyboard journey
 PHONE = {"width": 390, "height": 844}
+PROJECTOR = {"width": 1920, "height": 1080}
 
 
 def tag() -> str:
     return uuid.uuid4().hex[:8]
-
-
-@pytest.fixture(scope="module")
-def _cookies() -> dict:
-    return {}
-
-
-@pytest.fixture
-def page_as(new_page, log_in, live_server, _cookies):
-    """`page_as(email)`: a fresh context signed in as a demo account (the login form once per module)."""
-
-    def open_as(email: str, **options):
-        key = (live_server.url, email)
-        if key in _cookies:
-            return new_page(storage_state=_cookies[key], **options)
-        page = new_page(**options)
-        log_in(page, email)
-        _cookies[key] = page.context.storage_state()
-        return page
-
-    return open_as
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +76,7 @@ def test_a_question_reaches_another_attendee_without_a_reload(page_as, membrane,
     assert listener.evaluate("window.__loaded") is True
     expect(listener.locator("#live-presence")).not_to_have_text("0")
     expect(listener.locator("#qa-announce")).to_contain_text(text)
-    screenshot(asker, "live-room")
+    screenshot(asker, "live-room-en")
 
 
 def test_question_html_shows_as_text_and_never_runs(page_as, membrane):
@@ -138,7 +120,7 @@ def test_interest_reaches_the_staff_feed_and_the_rooms_count(page_as, membrane, 
     else:
         expect(count).to_have_text(re.compile(rf"^{before}$|^{before + 1}$"))
     if staff == ORGANISER:
-        screenshot(desk, "moderation")
+        screenshot(desk, "moderation-en")
 
 
 def test_interest_sent_while_offline_waits_in_the_outbox_through_a_reload_and_is_sent_once(
@@ -179,48 +161,138 @@ def test_interest_sent_while_offline_waits_in_the_outbox_through_a_reload_and_is
     expect(desk.locator("#interest-feed .interest").filter(has_text=note)).to_have_count(1)
 
 
-def test_asking_works_with_the_keyboard_alone(page_as, membrane):
-    page = enter(page_as(SJZ), membrane)
+def test_interest_from_the_room_is_found_as_a_lead_on_the_board(page_as, membrane):
+    page = enter(page_as(CHENGDE), membrane)
+    note = f"Chengde's Shuangluan park can take a pilot line ({tag()})"
+    form = interest_form(page, membrane)
+    form.get_by_label("How interested?").select_option(label="I'd like a meeting")
+    form.get_by_label("Note (optional)").fill(note)
+    form.get_by_role("button", name="I'm interested").click()
+    expect(form.locator(".my-interests li").filter(has_text=note).locator(".item-state")).to_have_text("sent")
+
+    # From the room to the lead by links only: the main navigation, then the card's title.
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Leads", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/leads$"))
+    card = page.locator(".lead-card").filter(has=page.get_by_role("link", name=PROJECT_TITLE, exact=True))
+    expect(card).to_have_count(1)
+    expect(card).to_contain_text("Chengde Shuangluan District Investment Bureau")
+    expect(page.locator('[data-column="partner_identified"] .lead-card')).to_contain_text([PROJECT_TITLE])
+    card.get_by_role("link", name=PROJECT_TITLE, exact=True).click()
+
+    expect(page).to_have_url(re.compile(r"/leads/\d+$"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text(PROJECT_TITLE)
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Chengde Shuangluan District Investment Bureau")
+    interest = page.locator(".tl-interest").filter(has_text=note)
+    expect(interest).to_have_count(1)
+    expect(interest).to_contain_text("Interest: Wants a meeting")
+    expect(interest).to_contain_text(SESSION_TITLE)
+    expect(page.locator(".tl-history").first).to_contain_text("lead opened at Partner identified")
+
+
+def focus_ring(page) -> dict:
+    """The focused element's id and how its focus shows (`:focus-visible` and the computed outline)."""
+    return page.evaluate("""() => {
+        const e = document.activeElement, s = getComputedStyle(e);
+        return {id: e.id, tag: e.tagName.toLowerCase(), visible: e.matches(":focus-visible"),
+                style: s.outlineStyle, width: parseFloat(s.outlineWidth) || 0, color: s.outlineColor};
+    }""")
+
+
+def tab_to(page, element_id: str, limit: int = 120) -> dict:
+    """Press Tab until the element with this id has focus; fail naming the last element reached."""
+    ring: dict = {}
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        ring = focus_ring(page)
+        if ring["id"] == element_id:
+            return ring
+    pytest.fail(f"Tab never reached #{element_id}; last focused: {ring}")
+
+
+def assert_focus_shows(ring: dict) -> None:
+    assert ring["visible"], f"{ring['tag']}#{ring['id']} has focus but does not match :focus-visible"
+    assert ring["style"] != "none" and ring["width"] >= 2, f"no visible focus outline: {ring}"
+
+
+def test_asking_and_interest_work_with_the_keyboard_alone(page_as, membrane):
+    page = enter(page_as(JICHUANG), membrane)
+    project = membrane["project_id"]
     text = f"Asked without a mouse ({tag()})"
 
-    for _ in range(80):
-        page.keyboard.press("Tab")
-        if page.evaluate("document.activeElement.id") == "ask-text":
-            break
-    else:
-        pytest.fail("Tab never reached the question box")
+    assert_focus_shows(tab_to(page, "ask-text"))
     page.keyboard.type(text)
     expect(page.locator("#ask-count")).to_have_text(f"{len(text)} / 1,000 characters")
     page.keyboard.press("Tab")
-    assert page.evaluate("document.activeElement.id") == "ask-button"
+    ring = focus_ring(page)
+    assert ring["id"] == "ask-button"
+    assert_focus_shows(ring)
     page.keyboard.press("Enter")
     expect(question(page, text)).to_be_visible()
 
     second = f"And a second one, sent with the space bar ({tag()})"
     page.keyboard.press("Shift+Tab")
+    assert focus_ring(page)["id"] == "ask-text"
     page.keyboard.type(second)
     page.keyboard.press("Tab")
     page.keyboard.press(" ")
     expect(question(page, second)).to_be_visible()
 
+    # On past the questions and the project's links to its interest form; an arrow key picks the level.
+    assert_focus_shows(tab_to(page, f"level-{project}"))
+    level = page.locator(f"#level-{project}")
+    expect(level).to_have_value("info")
+    page.keyboard.press("ArrowDown")
+    expect(level).to_have_value("meeting")
+    page.keyboard.press("Tab")
+    assert focus_ring(page)["id"] == f"note-{project}"
+    note = f"Jichuang could assemble the modules ({tag()})"
+    page.keyboard.type(note)
+    page.keyboard.press("Tab")
+    form = interest_form(page, membrane)
+    expect(form.get_by_role("button", name="I'm interested")).to_be_focused()
+    assert_focus_shows(focus_ring(page))
+    page.keyboard.press("Enter")
 
-def test_live_room_fits_a_phone_without_sideways_scrolling(page_as, membrane):
-    page = enter(page_as(SJZ, viewport=PHONE, is_mobile=True, has_touch=True), membrane)
+    sent = form.locator(".my-interests li").filter(has_text=note)
+    expect(sent.locator(".item-state")).to_have_text("sent")
+    expect(sent).to_contain_text("I'd like a meeting")
+    assert page.evaluate("document.activeElement.closest('.interest-form') !== null"), "focus left the form"
 
-    width = page.evaluate("document.documentElement.scrollWidth")
 
-    assert width <= PHONE["width"], f"the live room is {width}px wide on a 390px phone"
+@pytest.mark.parametrize("device", ["phone", "projector"])
+def test_agenda_and_live_room_fit_a_phone_and_a_projector(page_as, membrane, screenshot, device):
+    options = {"viewport": PHONE, "is_mobile": True, "has_touch": True} if device == "phone" else {"viewport": PROJECTOR}
+    width = options["viewport"]["width"]
+    page = page_as(SJZ, **options)
+    page.goto(f"/fairs/{membrane['fair_id']}")
+    expect(page.get_by_role("heading", name="Agenda")).to_be_visible()
+    scroll_width = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll_width <= width, f"the agenda is {scroll_width}px wide on a {width}px {device}"
+    page.evaluate("document.getElementById('agenda-h').scrollIntoView({block: 'start'})")
+    screenshot(page, f"{device}-agenda")
+
+    page.get_by_role("link", name=f"Live room: {SESSION_TITLE}").click()
+    expect(page.locator("#live-conn")).to_have_attribute("data-state", "connected")
+    questions, projects = page.locator("section.qa"), page.locator("section.pitched")
+    expect(projects).to_be_visible()
+
+    scroll_width = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll_width <= width, f"the live room is {scroll_width}px wide on a {width}px {device}"
+    side_by_side = questions.bounding_box()["y"] == projects.bounding_box()["y"]
+    assert side_by_side == (device == "projector"), "questions beside the projects on a projector, above them on a phone"
+    screenshot(page, f"{device}-live-room")
 
 
 def test_projector_shows_new_questions_by_itself(page_as, membrane, screenshot):
-    projector = page_as(PRESENTER)
+    projector = page_as(PRESENTER, viewport=PROJECTOR)
     enter(projector, membrane, "projector")
     asker = enter(page_as(TS), membrane)
     text = f"Which Hebei parks already treat textile wastewater? ({tag()})"
 
     ask(asker, text)
 
-    expect(projector.locator("#questions").filter(has_text=text)).to_be_visible()
+    expect(projector.locator("#questions .question").filter(has_text=text)).to_be_visible()
+    assert projector.evaluate("document.documentElement.scrollWidth") <= PROJECTOR["width"]
     screenshot(projector, "projector")
 
 

@@ -32,27 +32,6 @@ MB = 1024 * 1024
 # ---------------------------------------------------------------- helpers
 
 
-@pytest.fixture(scope="module")
-def _cookies() -> dict:
-    return {}
-
-
-@pytest.fixture
-def page_as(new_page, log_in, live_server, _cookies):
-    """`page_as(email)`: a fresh page signed in as a demo account (the login form is used once per module)."""
-
-    def open_as(email: str, **options):
-        key = (live_server.url, email)
-        if key in _cookies:
-            return new_page(storage_state=_cookies[key], **options)
-        page = new_page(**options)
-        log_in(page, email)
-        _cookies[key] = page.context.storage_state()
-        return page
-
-    return open_as
-
-
 def project_id(live_server) -> int:
     """The container-housing project's id, from the published Europe fair's agenda."""
     fairs = live_server.api("/api/v1/fairs?status=published&per_page=50")["items"]
@@ -139,7 +118,7 @@ def test_presenter_drops_a_pdf_and_watches_it_upload(page_as, live_server, scree
     page.wait_for_function("() => document.querySelector('progress.upload-progress').value >= 25")
     expect(status).to_have_text(re.compile(rf"^Uploading {re.escape(name)}: \d+%$"))
     page.locator("form.upload").scroll_into_view_if_needed()
-    screenshot(page, "material-upload")
+    screenshot(page, "material-upload-en")
 
     # The script reloads the page when the server answers 201; the new file is then listed, pending review.
     row = material_row(page, name)
@@ -216,7 +195,7 @@ def test_organiser_approves_with_a_preview_then_an_attendee_downloads_it(page_as
     organiser.wait_for_function("""() => [...document.querySelectorAll("img.preview")]
         .filter(img => img.getBoundingClientRect().top < innerHeight)
         .every(img => img.complete && img.naturalWidth > 0)""")
-    screenshot(organiser, "review-queue")
+    screenshot(organiser, "review-queue-en")
 
     card.get_by_role("button", name="Approve").click()
     expect(organiser.locator(".flash")).to_have_text(f"“{name}” is approved.")

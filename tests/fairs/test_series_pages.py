@@ -95,7 +95,7 @@ def test_series_page_shows_local_times_and_the_daylight_saving_warning(client, l
         page = client.get(f"/series/{created.id}")
 
     assert page.status_code == 200
-    assert ("In Germany (Europe/Berlin) the fair on 8 April 2027 starts at 09:00 instead of 08:00"
+    assert ("In Germany (Europe/Berlin) the fair on 8 Apr 2027 starts at 09:00 instead of 08:00"
             " — daylight saving") in page.text
     assert '<time datetime="2027-03-11T08:00:00+01:00">08:00</time>' in page.text
     assert '<time datetime="2027-04-08T09:00:00+02:00">09:00</time>' in page.text

@@ -1,11 +1,35 @@
 // The lead board: drag a card to another column to move the lead. The card moves at once; if
 // the server refuses, its message is shown and the card goes back. Keyboard users use the
-// card's buttons, which post the same move as a plain form.
+// card's buttons, which post the same move as a plain form. What it says comes from the page
+// (#board-strings, in the reader's language), with English when that is missing.
 (function () {
   "use strict";
   var board = document.querySelector("[data-board]");
   if (!board) return;
   var token = board.getAttribute("data-csrf");
+  var strings = {
+    moving: "Moving {project} to {stage} …",
+    moved: "{project} moved to {stage}.",
+    moveTo: "Move {project} ({organisation}) to {stage}",
+    refused: "The lead was not moved ({status}).",
+    needsReason: "Give the reason on the lead's page.",
+    offline: "The connection was lost; the lead was not moved. Try again."
+  };
+  var block = document.getElementById("board-strings");
+  if (block) {
+    try {
+      var given = JSON.parse(block.textContent);
+      Object.keys(strings).forEach(function (key) { if (given[key]) strings[key] = given[key]; });
+    } catch (e) { /* keep the English */ }
+  }
+
+  // strings[key] with each {name} replaced by values[name].
+  function words(key, values) {
+    return strings[key].replace(/\{(\w+)\}/g, function (whole, name) {
+      return Object.prototype.hasOwnProperty.call(values || {}, name) ? String(values[name]) : whole;
+    });
+  }
+
   var status = document.querySelector(".board-status");
   var columns = Array.prototype.slice.call(document.querySelectorAll("[data-column]"));
   var dragged = null;
@@ -31,7 +55,8 @@
       if (next) {
         button.value = next;
         button.textContent = "→ " + column.getAttribute("data-next-label");
-        button.setAttribute("aria-label", "Move " + card.getAttribute("data-title") + " to " + column.getAttribute("data-next-label"));
+        button.setAttribute("aria-label", words("moveTo", {project: card.getAttribute("data-title"),
+          organisation: card.getAttribute("data-organisation") || "", stage: column.getAttribute("data-next-label")}));
         form.hidden = false;
       } else {
         form.hidden = true;
@@ -52,7 +77,7 @@
     recount();
     var title = card.getAttribute("data-title");
     var label = column.getAttribute("data-label");
-    say("Moving " + title + " to " + label + " …");
+    say(words("moving", {project: title, stage: label}));
 
     function putBack(message) {
       home.insertBefore(card, before);
@@ -72,19 +97,19 @@
         if (response.ok) {
           card.setAttribute("data-stage", to);
           refreshControls(card, column);
-          say(title + " moved to " + label + ".");
+          say(words("moved", {project: title, stage: label}));
           return;
         }
-        var message = "The lead was not moved (" + response.status + ").";
+        var message = words("refused", {status: response.status});
         if (body && body.error) {
           message = body.error.message;
           var fields = (body.error.details || {}).fields || {};
-          if (fields.note) message += " Give the reason on the lead's page.";
+          if (fields.note) message += " " + words("needsReason");
         }
         putBack(message);
       });
     }).catch(function () {
-      putBack("The connection was lost; the lead was not moved. Try again.");
+      putBack(words("offline"));
     });
   }
 

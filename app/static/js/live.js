@@ -4,7 +4,9 @@
 // and apply what the ack brings (the missed events, or the full state). Questions and interests go
 // through an OUTBOX in localStorage: written before sending, removed only when the server
 // acknowledges (a duplicate counts), resent on every connect and page load, retried with back-off.
-// All user text goes into the page with textContent, never innerHTML.
+// All user text goes into the page with textContent, never innerHTML. What the script itself says
+// comes from the page's <script type="application/json" id="live-i18n"> (the page's language), with
+// the English here as the fallback.
 (function () {
   "use strict";
 
@@ -20,7 +22,47 @@
 
   var RETRYABLE = { rate_limited: true, internal_error: true, unauthorized: true, timeout: true };
   var ACK_TIMEOUT = 8000;
-  var STATE_TEXT = { queued: "queued", sending: "sending…", sent: "sent", failed: "not sent" };
+  var LANG = document.documentElement.getAttribute("lang") || "en";
+
+  // ------------------------------------------------------------ the page's words
+
+  var TEXTS = {};
+  try { TEXTS = JSON.parse(document.getElementById("live-i18n").textContent) || {}; } catch (e) { /* English */ }
+  // The page's text for `key` (else `fallback`), its {placeholders} filled from `values`.
+  function t(key, fallback, values) {
+    var text = typeof TEXTS[key] === "string" ? TEXTS[key] : fallback;
+    return text.replace(/\{(\w+)\}/g, function (whole, name) {
+      return values && Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : whole;
+    });
+  }
+  // "{num} votes" for n (Chinese has one form; English "_one" for 1, "_other" otherwise), unfilled.
+  function pluralText(key, n, one, other) {
+    return n === 1 ? t(key + "_one", one) : t(key + "_other", other);
+  }
+  var STATE_FALLBACK = { queued: "queued", sending: "sending…", sent: "sent", failed: "not sent" };
+  function stateText(state) { return t("state_" + state, STATE_FALLBACK[state] || state); }
+  // Put `template` into `line`, the element `holder` (which shows the number) where {num} stands.
+  function fillLine(line, template, holder) {
+    var at = template.indexOf("{num}");
+    line.textContent = "";
+    if (at < 0) {
+      line.appendChild(holder);
+      line.appendChild(document.createTextNode(" " + template));
+      return;
+    }
+    if (at > 0) line.appendChild(document.createTextNode(template.slice(0, at)));
+    line.appendChild(holder);
+    if (at + 5 < template.length) line.appendChild(document.createTextNode(template.slice(at + 5)));
+  }
+  // Keep a number current, and the sentence around it ("1 person here", "2 people here").
+  function setNumber(node, n, key, one, other) {
+    node.textContent = String(n);
+    var line = node.closest("[data-line]");
+    if (!line) return;
+    var holder = node;
+    while (holder.parentNode && holder.parentNode !== line) holder = holder.parentNode;
+    fillLine(line, pluralText(key, n, one, other), holder);
+  }
 
   // ------------------------------------------------------------ storage (never fatal)
 
@@ -64,7 +106,7 @@
     return node;
   }
   function byId(id) { return document.getElementById(id); }
-  function plural(n, one, many) { return n + " " + (n === 1 ? one : many); }
+  function plural(key, n, one, other) { return pluralText(key, n, one, other).replace("{num}", String(n)); }
   function clock(iso) {
     try {
       return new Intl.DateTimeFormat("en-GB", { timeZone: ZONE, hour: "2-digit", minute: "2-digit", hour12: false })
@@ -96,16 +138,15 @@
     if (!connNode) return;
     var queued = outbox().length;
     var state, text;
-    if (connected) { state = "connected"; text = "connected"; }
-    else if (queued) { state = "offline"; text = "offline — " + queued + " queued"; }
-    else { state = "reconnecting"; text = "reconnecting…"; }
+    if (connected) { state = "connected"; text = t("connected", "connected"); }
+    else if (queued) { state = "offline"; text = t("offline_queued", "offline — {count} queued", { count: queued }); }
+    else { state = "reconnecting"; text = t("reconnecting", "reconnecting…"); }
     connNode.setAttribute("data-state", state);
     connNode.querySelector(".live-conn-text").textContent = text;
   }
   function showPresence(count) {
-    var node = byId("live-presence"), label = byId("live-presence-label");
-    if (node) node.textContent = String(count);
-    if (label) label.textContent = count === 1 ? "person here" : "people here";
+    var node = byId("live-presence");
+    if (node) setNumber(node, count, "presence", "{num} person here", "{num} people here");
   }
 
   // ------------------------------------------------------------ questions
@@ -129,14 +170,14 @@
     var li = el("li", "question status-" + q.status + (q.pinned ? " pinned" : ""));
     li.setAttribute("data-id", q.id);
     var text = el("p", "q-text");
-    if (q.text === null || q.text === undefined) text.appendChild(el("em", "muted", "Hidden by a moderator"));
+    if (q.text === null || q.text === undefined) text.appendChild(el("em", "muted", t("hidden_by_moderator", "Hidden by a moderator")));
     else text.textContent = q.text;
     li.appendChild(text);
 
     var meta = el("p", "q-meta");
-    if (q.pinned) { meta.appendChild(el("span", "badge badge-pinned", "pinned")); meta.appendChild(document.createTextNode(" ")); }
+    if (q.pinned) { meta.appendChild(el("span", "badge badge-pinned", t("pinned", "pinned"))); meta.appendChild(document.createTextNode(" ")); }
     if (q.status !== "open" && PAGE !== "projector") {
-      meta.appendChild(el("span", "badge badge-" + q.status, q.status));
+      meta.appendChild(el("span", "badge badge-" + q.status, t("status_" + q.status, q.status)));
       meta.appendChild(document.createTextNode(" "));
     }
     if (PAGE === "projector") {
@@ -149,20 +190,21 @@
       meta.appendChild(time);
     }
     meta.appendChild(document.createTextNode(" · "));
-    meta.appendChild(el("span", "q-votes", plural(q.votes, "vote", "votes")));
+    meta.appendChild(el("span", "q-votes", plural("votes", q.votes, "{num} vote", "{num} votes")));
     if (mine[q.client_id] && PAGE === "room") {
       meta.appendChild(document.createTextNode(" · "));
-      meta.appendChild(el("span", "item-state state-sent", "your question · sent"));
+      meta.appendChild(el("span", "item-state state-sent", t("your_question_sent", "your question · sent")));
     }
     li.appendChild(meta);
 
     if (PAGE === "room" && ATTENDEE && q.status !== "hidden" && !mine[q.client_id]) {
       var actions = el("div", "q-actions");
       var done = !!voted[q.id];
-      var vote = el("button", "button vote", done ? "Voted" : "Vote");
+      var vote = el("button", "button vote", done ? t("voted", "Voted") : t("vote", "Vote"));
       vote.type = "button";
       vote.setAttribute("aria-pressed", done ? "true" : "false");
-      vote.setAttribute("aria-label", (done ? "You voted for: " : "Vote for: ") + (q.text || "this question"));
+      var about = { text: q.text || t("this_question", "this question") };
+      vote.setAttribute("aria-label", done ? t("you_voted_for", "You voted for: {text}", about) : t("vote_for", "Vote for: {text}", about));
       vote.setAttribute("data-focus-key", "vote-" + q.id);
       vote.disabled = done;
       vote.addEventListener("click", function () { sendVote(q.id, vote); });
@@ -173,15 +215,16 @@
     if (PAGE === "moderate") {
       var tools = el("div", "q-actions");
       var choices = [];
-      if (q.status !== "answered" && q.status !== "hidden") choices.push(["answer", "Mark answered"]);
-      if (q.status !== "hidden") choices.push(["hide", "Hide"]);
-      if (q.status !== "hidden") choices.push(q.pinned ? ["unpin", "Unpin"] : ["pin", "Pin"]);
+      if (q.status !== "answered" && q.status !== "hidden") choices.push(["answer", t("action_answer", "Mark answered")]);
+      if (q.status !== "hidden") choices.push(["hide", t("action_hide", "Hide")]);
+      if (q.status !== "hidden") choices.push(q.pinned ? ["unpin", t("action_unpin", "Unpin")] : ["pin", t("action_pin", "Pin")]);
       choices.forEach(function (choice) {
         var button = el("button", "button small-button", choice[1]);
         button.type = "button";
         button.setAttribute("data-action", choice[0]);
         button.setAttribute("data-focus-key", choice[0] + "-" + q.id);
-        button.setAttribute("aria-label", choice[1] + ": " + (q.text || "question " + q.id));
+        button.setAttribute("aria-label", t("action_on", "{action}: {text}",
+          { action: choice[1], text: q.text || t("question_number", "question {id}", { id: q.id }) }));
         button.addEventListener("click", function () { sendModeration(q.id, choice[0], button); });
         tools.appendChild(button);
       });
@@ -226,7 +269,9 @@
     }
     questions[q.id] = merged;
     if (!known && fromServerEvent && visible(merged) && merged.text) {
-      announce("qa-announce", "New question" + (merged.organisation ? " from " + merged.organisation : "") + ": " + merged.text);
+      announce("qa-announce", merged.organisation
+        ? t("new_question_from", "New question from {organisation}: {text}", { organisation: merged.organisation, text: merged.text })
+        : t("new_question", "New question: {text}", { text: merged.text }));
     }
   }
 
@@ -234,9 +279,7 @@
 
   function setCount(projectId, count) {
     document.querySelectorAll('[data-count-for="' + projectId + '"]').forEach(function (node) {
-      node.textContent = String(count);
-      var label = node.parentNode.querySelector(".count-label");
-      if (label) label.textContent = count === 1 ? "organisation" : "organisations";
+      setNumber(node, count, "count", "{num} organisation interested", "{num} organisations interested");
     });
   }
 
@@ -265,7 +308,8 @@
     feed.insertBefore(li, feed.firstChild);
     var empty = byId("interest-empty");
     if (empty) empty.hidden = true;
-    announce("interest-announce", data.organisation + ": " + (config.levels[data.level] || data.level));
+    announce("interest-announce", t("interest_from", "{organisation}: {level}",
+      { organisation: data.organisation, level: config.levels[data.level] || data.level }));
   }
 
   // ------------------------------------------------------------ server events
@@ -321,7 +365,9 @@
     node.setAttribute("data-state", state);
     var label = node.querySelector(".item-state");
     label.className = "item-state state-" + state;
-    label.textContent = message ? STATE_TEXT[state] + ": " + message : STATE_TEXT[state];
+    label.textContent = message
+      ? t("state_with_message", "{state}: {message}", { state: stateText(state), message: message })
+      : stateText(state);
   }
 
   function drawOutboxItem(item) {
@@ -378,14 +424,14 @@
           save(local, "mine", mine);
           applyQuestion(ack.question, false);
           drawQuestions();
-          say("ask-status", "Your question is sent.");
+          say("ask-status", t("question_sent", "Your question is sent."));
         } else {
           itemState(item, "sent");
         }
         return;
       }
       var code = ack.error && ack.error.code;
-      var message = (ack.error && ack.error.message) || "Refused.";
+      var message = (ack.error && ack.error.message) || t("refused", "Refused.");
       if (RETRYABLE[code]) { itemState(item, "queued", message); scheduleRetry(item); return; }
       take(item.client_id);  // the server will never take it: say why and let it go
       remember(item, "failed", message);
@@ -410,14 +456,14 @@
 
   function sendVote(questionId, button) {
     var state = button.parentNode.querySelector(".item-state");
-    if (!connected) { state.textContent = "offline — try again when connected"; return; }
+    if (!connected) { state.textContent = t("offline_try_later", "offline — try again when connected"); return; }
     button.disabled = true;
-    state.textContent = "sending…";
+    state.textContent = stateText("sending");
     socket.timeout(ACK_TIMEOUT).emit("vote", { question_id: questionId }, function (err, ack) {
-      if (err || !ack) { button.disabled = false; state.textContent = "not sent — try again"; return; }
+      if (err || !ack) { button.disabled = false; state.textContent = t("not_sent_try_again", "not sent — try again"); return; }
       if (!ack.ok) {
         button.disabled = false;
-        state.textContent = (ack.error && ack.error.message) || "Refused.";
+        state.textContent = (ack.error && ack.error.message) || t("refused", "Refused.");
         return;
       }
       voted[questionId] = true;
@@ -429,15 +475,15 @@
 
   function sendModeration(questionId, action, button) {
     var state = button.parentNode.querySelector(".item-state");
-    if (!connected) { state.textContent = "offline — try again when connected"; return; }
+    if (!connected) { state.textContent = t("offline_try_later", "offline — try again when connected"); return; }
     button.disabled = true;
-    state.textContent = "sending…";
+    state.textContent = stateText("sending");
     socket.timeout(ACK_TIMEOUT).emit("moderate", { question_id: questionId, action: action }, function (err, ack) {
-      if (err || !ack) { button.disabled = false; state.textContent = "not sent — try again"; return; }
-      if (!ack.ok) { button.disabled = false; state.textContent = (ack.error && ack.error.message) || "Refused."; return; }
+      if (err || !ack) { button.disabled = false; state.textContent = t("not_sent_try_again", "not sent — try again"); return; }
+      if (!ack.ok) { button.disabled = false; state.textContent = (ack.error && ack.error.message) || t("refused", "Refused."); return; }
       applyQuestion(ack.question, false);
       drawQuestions();
-      say("moderate-status", "Done: " + action + ".");
+      say("moderate-status", t("done_" + action, "Done: " + action + "."));
     });
   }
 
@@ -450,7 +496,7 @@
     var max = config.max_chars;
     var showCount = function () {
       var n = textarea.value.length;
-      counter.textContent = n.toLocaleString("en") + " / " + max.toLocaleString("en") + " characters";
+      counter.textContent = t("characters", "{count} / {max} characters", { count: n.toLocaleString(LANG), max: max.toLocaleString(LANG) });
       counter.classList.toggle("error", n > max - 50);
     };
     textarea.addEventListener("input", showCount);
@@ -460,14 +506,14 @@
     askForm.addEventListener("submit", function (event) {
       event.preventDefault();
       var text = textarea.value.trim();
-      if (!text) { say("ask-status", "Write a question first.", true); textarea.focus(); return; }
-      if (text.length > max) { say("ask-status", "A question has at most " + max.toLocaleString("en") + " characters.", true); return; }
+      if (!text) { say("ask-status", t("write_first", "Write a question first."), true); textarea.focus(); return; }
+      if (text.length > max) { say("ask-status", t("too_long", "A question has at most {max} characters.", { max: max.toLocaleString(LANG) }), true); return; }
       var clientId = newClientId();
       var item = { kind: "ask", client_id: clientId, data: { session_id: SID, text: text, client_id: clientId } };
       put(item);
       textarea.value = "";
       showCount();
-      say("ask-status", connected ? "" : "You are offline; your question is queued and will be sent.");
+      say("ask-status", connected ? "" : t("queued_offline", "You are offline; your question is queued and will be sent."));
       drawOutboxItem(item);
       send(item);
     });
@@ -509,7 +555,7 @@
     joined = false;
     socket.timeout(ACK_TIMEOUT).emit("join", { session_id: SID, since_seq: lastSeq }, function (err, ack) {
       if (err || !ack) { if (socket.connected) window.setTimeout(join, 2000); return; }
-      if (!ack.ok) { say("ask-status", (ack.error && ack.error.message) || "Could not join the room.", true); return; }
+      if (!ack.ok) { say("ask-status", (ack.error && ack.error.message) || t("join_failed", "Could not join the room."), true); return; }
       if (ack.questions) {  // the full state: too far behind, or the first join
         questions = {};
         ack.questions.forEach(function (q) { questions[q.id] = q; });
@@ -545,7 +591,7 @@
   socket.on("connect_error", function (error) {
     connected = false;
     showConnection();
-    if (error && error.data && error.data.code === "unauthorized") say("ask-status", "Log in again to take part.", true);
+    if (error && error.data && error.data.code === "unauthorized") say("ask-status", t("log_in_again", "Log in again to take part."), true);
   });
   // The browser knows first when the network goes: don't wait for the ping to time out.
   window.addEventListener("offline", function () { if (socket.connected) socket.disconnect(); showConnection(); });

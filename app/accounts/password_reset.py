@@ -1,0 +1,87 @@
+"""Forgotten passwords: a mailed one-time link (`/password-reset/<token>`) to set a new one.
+
+Asking gives the same answer whether the address belongs to anyone or not. A known, active person
+with a password gets a reset link (valid `PASSWORD_RESET_MINUTES`, once); a known, active person who
+never set a password gets their invitation again instead (a reset link would do the same, but the
+invitation mail tells them what CloudFair is); anyone else gets nothing. Every request is audited
+with the typed address.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app
+from flask_babel import gettext
+from sqlalchemy import select
+
+from .. import mail
+from ..errors import NotFound, ValidationFailed
+from ..extensions import db
+from . import audit, invitations, services, tokens
+from .models import AccountToken, User
+
+
+def lifetime() -> timedelta:
+    return timedelta(minutes=current_app.config["PASSWORD_RESET_MINUTES"])
+
+
+def request_reset(email: str) -> None:
+    """Mail a reset link (or the invitation) to the person with this address, if there is one; always commits.
+
+    Raises ValidationFailed naming `email` only when the text is not an e-mail address at all.
+    """
+    typed = (email or "").strip()[:254] if isinstance(email, str) else ""
+    try:
+        address = services.normalise_email(email)
+    except ValidationFailed:
+        raise ValidationFailed({"email": gettext("Enter a valid e-mail address.")}) from None
+    user = db.session.scalar(select(User).where(User.email == address))
+    audit.record("password_reset_requested", subject=user, email=typed)
+    if user is not None and user.active:
+        if user.password_hash:
+            plain, token = tokens.issue(user, tokens.PASSWORD_RESET, lifetime())
+            mail.queue(
+                user.email, "password_reset", user.locale,
+                person=user, expires_at=token.expires_at, minutes=current_app.config["PASSWORD_RESET_MINUTES"],
+                link=invitations.absolute_url("accounts.reset_password", token=plain),
+            )
+        else:
+            invitations.invite(user, None)
+    db.session.commit()
+
+
+def dead_link_error() -> NotFound:
+    return NotFound(
+        gettext("This password reset link no longer works: it was used already, replaced by a newer one, "
+                "or it has expired. Ask for a new one."),
+        code="reset_link_invalid",
+    )
+
+
+def lookup(plain: str) -> AccountToken | None:
+    """The live reset token behind a link, or None when the link is dead (reads only)."""
+    token = tokens.find_live(plain, tokens.PASSWORD_RESET)
+    if token is None or not token.user.active:
+        return None
+    return token
+
+
+def reset_password(plain: str, password: str) -> User:
+    """Set a new password with a reset link; ends the person's other sessions and API tokens.
+
+    Raises NotFound (code "reset_link_invalid") for an unknown, used, replaced or expired link, and
+    ValidationFailed naming `password` for a too short one (the link then still works).
+    """
+    token = lookup(plain)
+    if token is None:
+        raise dead_link_error()
+    invitations.check_new_password(password)
+    user = token.user
+    if not invitations.consume(token):
+        db.session.rollback()
+        raise dead_link_error()
+    invitations.revoke_other_links(user)
+    audit.record("password_changed", actor=user, subject=user, via="password_reset")
+    services.set_password(user, password)  # commits all of it
+    return user
