@@ -37,6 +37,11 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
 
     compile_catalogues(app)
     babel.init_app(app, locale_selector=_select_locale, timezone_selector=_select_timezone)
+    # Flask-Babel remembers the locale on the app context, which a request shares with an app
+    # context that was already pushed (CLI, tests, jobs): choose it afresh for every request.
+    from flask_babel import refresh as _refresh_babel
+
+    app.before_request(_refresh_babel)
     api.init_app(app)
     _init_socketio(app)
 
@@ -69,6 +74,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
 
     app.register_blueprint(core_bp)
     app.register_blueprint(i18n_bp)
+    csrf.exempt("app.i18n.switch_language")  # checked inside for signed-in people
     app.register_blueprint(accounts_bp)
     app.register_blueprint(fairs_bp)
     app.register_blueprint(projects_bp)

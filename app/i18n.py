@@ -77,8 +77,16 @@ def format_amount(value, currency: str | None = None) -> str:
 @bp.route("/language", methods=["POST"])
 @allow(PUBLIC)
 def switch_language():
-    """The switch on every page: remembers the choice in a cookie, and on a signed-in person's settings."""
-    from .extensions import db
+    """The switch on every page: remembers the choice in a cookie, and on a signed-in person's settings.
+
+    A visitor's switch only sets a cookie in their own browser, so it needs no CSRF token (anonymous
+    pages are cached and shared, and must not carry one); a signed-in person's switch changes their
+    stored setting and is CSRF-checked like every other form.
+    """
+    from .extensions import csrf, db
+
+    if current_user.is_authenticated:
+        csrf.protect()
 
     code = request.form.get("lang", "")
     target = request.form.get("next") or url_for("fairs.index")

@@ -21,17 +21,18 @@ PO = ROOT / "app" / "translations" / "zh" / "LC_MESSAGES" / "messages.po"
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None, "pgettext": ((1, "c"), 2)}
 
 
-def _marked_strings() -> dict[str, str]:
-    """Every string marked for translation in the code and templates, as `pybabel extract` finds them."""
+def _marked_strings() -> dict[tuple[str, str | None], str]:
+    """Every string marked for translation in the code and templates, as `pybabel extract` finds them:
+    (msgid, context) → where; a plural's key is its singular, as in the catalogue."""
     with open(ROOT / "babel.cfg") as handle:
         method_map, options_map = parse_mapping_cfg(handle)
     found = {}
-    for filename, lineno, message, _comments, _context in extract_from_dir(
+    for filename, lineno, message, _comments, context in extract_from_dir(
         str(ROOT), method_map, options_map, keywords=KEYWORDS,
     ):
-        for msgid in message if isinstance(message, tuple) else (message,):
-            if msgid:
-                found.setdefault(msgid, f"{filename}:{lineno}")
+        msgid = message[0] if isinstance(message, tuple) else message
+        if msgid:
+            found.setdefault((msgid, context), f"{filename}:{lineno}")
     return found
 
 
@@ -43,14 +44,14 @@ def catalogue():
 
 def test_strings_are_marked_at_all():
     marked = _marked_strings()
-    assert "Log in" in marked  # base.html; an empty extraction would make the next test pass vacuously
+    assert ("Log in", None) in marked  # base.html; an empty extraction would make the next test pass vacuously
     assert len(marked) > 50
 
 
 def test_every_marked_string_has_a_chinese_translation(catalogue):
     missing = []
-    for msgid, where in sorted(_marked_strings().items()):
-        message = catalogue.get(msgid)
+    for (msgid, context), where in sorted(_marked_strings().items(), key=lambda item: item[1]):
+        message = catalogue.get(msgid, context=context)
         if message is None or not message.string or message.fuzzy or (
             isinstance(message.string, tuple) and not all(message.string)
         ):
@@ -72,34 +73,46 @@ def test_translations_keep_their_placeholders(catalogue):
 
 def test_accept_language_picks_chinese_for_visitors(client):
     page = client.get("/", headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"})
-    assert 'lang="zh-CN"' in page.get_data(as_text=True)
+    assert "<html lang=\"zh-CN\">" in page.get_data(as_text=True)
     assert "登录" in page.get_data(as_text=True)
     english = client.get("/", headers={"Accept-Language": "en-US,en;q=0.9"})
-    assert 'lang="en"' in english.get_data(as_text=True)
+    assert "<html lang=\"en\">" in english.get_data(as_text=True)
     assert ">Log in<" in english.get_data(as_text=True)
 
 
 def test_the_switch_sets_a_cookie_that_beats_accept_language(client):
-    token = csrf_from(client.get("/").text)
+    token = csrf_from(client.get("/login").text)
     response = client.post("/language", data={"lang": "zh", "next": "/?x=1", "csrf_token": token})
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/?x=1")
     page = client.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
-    assert 'lang="zh-CN"' in page
+    assert "<html lang=\"zh-CN\">" in page
 
 
 def test_the_switch_refuses_an_offsite_next_and_ignores_an_unknown_language(client):
-    token = csrf_from(client.get("/").text)
+    token = csrf_from(client.get("/login").text)
     response = client.post("/language", data={"lang": "fr", "next": "//evil.example/", "csrf_token": token})
     assert response.status_code == 302
     assert "evil.example" not in response.headers["Location"]
     assert "lang=" not in response.headers.get("Set-Cookie", "")
 
 
-def test_the_switch_needs_the_csrf_token(client):
+def test_a_visitors_switch_needs_no_token_and_cached_pages_carry_none(client):
+    response = client.post("/language", data={"lang": "zh", "next": "/"})
+    assert response.status_code == 302
+    assert "lang=zh" in response.headers.get("Set-Cookie", "")
+    assert 'name="csrf_token"' not in client.get("/").get_data(as_text=True).split('class="language-switch"')[1]
+
+
+def test_a_signed_in_persons_switch_needs_the_csrf_token(client, login):
+    from app.extensions import db
+
+    user = factories.make_user("attendee", locale="en")
+    login(user)
     response = client.post("/language", data={"lang": "zh"})
     assert response.status_code == 400
-    assert "lang=" not in response.headers.get("Set-Cookie", "")
+    db.session.refresh(user)
+    assert user.locale == "en"
 
 
 def test_a_signed_in_persons_setting_wins_and_the_switch_saves_it(client, login):
@@ -108,12 +121,12 @@ def test_a_signed_in_persons_setting_wins_and_the_switch_saves_it(client, login)
     user = factories.make_user("attendee", locale="zh")
     login(user)
     page = client.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
-    assert 'lang="zh-CN"' in page
+    assert "<html lang=\"zh-CN\">" in page
     token = csrf_from(client.get("/").text)
     client.post("/language", data={"lang": "en", "next": "/", "csrf_token": token})
     db.session.refresh(user)
     assert user.locale == "en"
-    assert 'lang="en"' in client.get("/").get_data(as_text=True)
+    assert "<html lang=\"en\">" in client.get("/").get_data(as_text=True)
 
 
 def test_moments_are_written_the_locale_way_in_the_viewers_zone(app):
