@@ -36,6 +36,8 @@ _SYSTEM_NOTES = [
      lambda m: gettext("Signed on screen: %(session)s.", session=m["title"])),
     ("progress", re.compile(r"Signing ceremony: (?P<title>.+)\.", re.S),
      lambda m: gettext("Signing ceremony: %(session)s.", session=m["title"])),
+    ("merge", re.compile(r"Merged from (?P<name>.+)\.", re.S),
+     lambda m: gettext("Merged from %(name)s.", name=m["name"])),
 ]
 
 

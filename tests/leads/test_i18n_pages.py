@@ -9,8 +9,6 @@ from decimal import Decimal
 from html import unescape
 
 import pytest
-from flask import request_started
-from flask_babel import refresh
 
 from app.extensions import db
 from app.leads import pipeline
@@ -21,19 +19,6 @@ from tests.factories import PASSWORD, make_fair, make_organiser, make_presenter,
 
 ZH_STAGES = ["寻找合作方", "已对接合作方", "初步意向", "跟进洽谈", "达成意向", "商务谈判", "已签约", "履约中", "在建",
              "已投产运营"]
-
-
-@pytest.fixture(autouse=True)
-def locale_per_request(app):
-    """Each request chooses its language afresh: the tests' app context (and so Flask-Babel's
-    cached locale) outlives a single request, and setup code has already asked for English."""
-
-    def forget(sender, **extra):
-        refresh()
-
-    request_started.connect(forget, app)
-    yield
-    request_started.disconnect(forget, app)
 
 
 @pytest.fixture
