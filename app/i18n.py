@@ -120,11 +120,15 @@ def compile_catalogues(app) -> None:
         mo = po[:-3] + ".mo"
         if not os.path.exists(po):
             continue
-        if os.path.exists(mo) and os.path.getmtime(mo) >= os.path.getmtime(po):
-            continue
+        if os.path.exists(mo) and os.path.getmtime(mo) > os.path.getmtime(po):
+            continue  # strictly newer: a .po saved in the same second as the .mo is compiled again
         with open(po, "rb") as handle:
             catalogue = read_po(handle, locale=language)
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(po), suffix=".mo.tmp")
-        with os.fdopen(fd, "wb") as handle:
-            write_mo(handle, catalogue, use_fuzzy=False)
-        os.replace(tmp, mo)
+        try:
+            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(po), suffix=".mo.tmp")
+            with os.fdopen(fd, "wb") as handle:
+                write_mo(handle, catalogue, use_fuzzy=False)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, mo)
+        except OSError as exc:  # a read-only install: `make translations` built it beforehand
+            app.logger.warning("Could not compile %s: %s", po, exc)

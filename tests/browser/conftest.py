@@ -2,8 +2,11 @@
 
 `live_server` runs `flask db upgrade`, `flask demo seed` and `flask run` in a subprocess against a fresh
 SQLite file, exactly as `make run` does; `browser` launches Debian's Chromium (or $CHROMIUM) and skips
-with a reason when there is none; `page` opens a new context per test. Every test under tests/browser is
-marked `browser`, so the per-test app fixture in tests/conftest.py leaves it alone.
+with a reason when there is none; `page` opens a new context per test. `log_in` and `page_as` sign a demo
+account in and put it in English (or the language asked for), whatever the account's saved setting; the
+helpers beside this file: `language.py` (the footer's switch), `a11y.py` (axe-core), `zh.py` (the Chinese
+catalogue), `demo.py` (ids from the API). Every test under tests/browser is marked `browser`, so the
+per-test app fixture in tests/conftest.py leaves it alone.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 
 from .demo import MEMBRANE_PROJECT, MEMBRANE_SESSION, europe_fair, membrane
 from .language import BROWSER_LOCALE, set_language
-from .zh import zh
+from .zh import require_merged_catalogue, zh
 
 pytestmark = pytest.mark.browser
 
@@ -32,6 +32,7 @@ def nav(page):
 
 
 def test_a_city_official_goes_from_the_agenda_to_the_monthly_report_in_chinese(new_page, live_server, screenshot):
+    require_merged_catalogue()
     tag = uuid.uuid4().hex[:6]
     fair = europe_fair(live_server)
     pitch = membrane(live_server)

@@ -1,8 +1,9 @@
 """The live room in Chromium against the real server (`flask run`, Socket.IO in threading mode).
 
 Several people in separate browser contexts: questions reach the others without a reload, question text
-stays text, interest reaches the staff's feed and the room's counts, the outbox survives a reload while
-the connection is down and sends once, the keyboard is enough, a phone needs no sideways scrolling.
+stays text, interest reaches the staff's feed and the room's counts and becomes a lead on the board, the
+outbox survives a reload while the connection is down and sends once, the keyboard alone asks and expresses
+interest with its focus in sight, a phone needs no sideways scrolling and a projector uses its width.
 Every journey writes text of its own (a random tag), so the tests pass in any order on the shared server.
 """
 
@@ -13,6 +14,8 @@ import uuid
 
 import pytest
 from playwright.sync_api import expect
+
+from .language import HTML_LANG
 
 pytestmark = pytest.mark.browser
 
@@ -259,20 +262,23 @@ def test_asking_and_interest_work_with_the_keyboard_alone(page_as, membrane):
     assert page.evaluate("document.activeElement.closest('.interest-form') !== null"), "focus left the form"
 
 
-@pytest.mark.parametrize("device", ["phone", "projector"])
-def test_agenda_and_live_room_fit_a_phone_and_a_projector(page_as, membrane, screenshot, device):
+@pytest.mark.parametrize(("device", "language"), [("phone", "en"), ("phone", "zh"), ("projector", "en")])
+def test_agenda_and_live_room_fit_a_phone_and_a_projector(page_as, membrane, screenshot, device, language):
     options = {"viewport": PHONE, "is_mobile": True, "has_touch": True} if device == "phone" else {"viewport": PROJECTOR}
     width = options["viewport"]["width"]
-    page = page_as(SJZ, **options)
+    suffix = "" if language == "en" else f"-{language}"
+    page = page_as(SJZ, language=language, **options)
     page.goto(f"/fairs/{membrane['fair_id']}")
-    expect(page.get_by_role("heading", name="Agenda")).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("lang", HTML_LANG[language])
+    expect(page.locator("#agenda-h")).to_be_visible()
     scroll_width = page.evaluate("document.documentElement.scrollWidth")
     assert scroll_width <= width, f"the agenda is {scroll_width}px wide on a {width}px {device}"
-    page.evaluate("document.getElementById('agenda-h').scrollIntoView({block: 'start'})")
-    screenshot(page, f"{device}-agenda")
+    page.locator("#agenda-h").evaluate("e => e.scrollIntoView({block: 'start'})")
+    screenshot(page, f"{device}-agenda{suffix}")
 
-    page.get_by_role("link", name=f"Live room: {SESSION_TITLE}").click()
+    page.locator(f'.row-actions a[href="/sessions/{membrane["id"]}/live"]').click()
     expect(page.locator("#live-conn")).to_have_attribute("data-state", "connected")
+    expect(page.locator("#live-presence")).not_to_have_text("0")  # counted in the room
     questions, projects = page.locator("section.qa"), page.locator("section.pitched")
     expect(projects).to_be_visible()
 
@@ -280,18 +286,23 @@ def test_agenda_and_live_room_fit_a_phone_and_a_projector(page_as, membrane, scr
     assert scroll_width <= width, f"the live room is {scroll_width}px wide on a {width}px {device}"
     side_by_side = questions.bounding_box()["y"] == projects.bounding_box()["y"]
     assert side_by_side == (device == "projector"), "questions beside the projects on a projector, above them on a phone"
-    screenshot(page, f"{device}-live-room")
+    screenshot(page, f"{device}-live-room{suffix}")
 
 
-def test_projector_shows_new_questions_by_itself(page_as, membrane, screenshot):
+def test_projector_shows_a_question_voted_up_by_itself(page_as, membrane, screenshot):
     projector = page_as(PRESENTER, viewport=PROJECTOR)
     enter(projector, membrane, "projector")
-    asker = enter(page_as(TS), membrane)
+    asker, voter = enter(page_as(TS), membrane), enter(page_as(SJZ), membrane)
     text = f"Which Hebei parks already treat textile wastewater? ({tag()})"
 
+    # The projector shows the top questions (pinned, then most votes): a vote lifts this one above the
+    # unvoted questions the other journeys leave in the session.
     ask(asker, text)
+    question(voter, text).get_by_role("button", name=f"Vote for: {text}").click()
 
-    expect(projector.locator("#questions .question").filter(has_text=text)).to_be_visible()
+    shown = projector.locator("#questions .question").filter(has_text=text)
+    expect(shown).to_be_visible()
+    expect(shown.locator(".q-votes")).to_have_text("1 vote")
     assert projector.evaluate("document.documentElement.scrollWidth") <= PROJECTOR["width"]
     screenshot(projector, "projector")
 

@@ -2,7 +2,8 @@
 
 `zh("Log out")` is the catalogue's translation of that msgid: app/translations/zh/LC_MESSAGES/messages.po,
 then, for msgids not there yet, the fragments in /tmp/i18n/*.po that translators hand in before they are
-merged. A msgid with no translation anywhere fails the test that asks for it, naming the msgid.
+merged. A msgid with no translation anywhere fails the test that asks for it, naming the msgid; tests that read
+Chinese words skip (`require_merged_catalogue`) only while the app's catalogue holds no translation at all.
 """
 
 from __future__ import annotations
@@ -57,3 +58,25 @@ def zh(msgid: str, n: int | None = None, *, context: str | None = None, **values
 
 def translated(msgid: str, context: str | None = None) -> bool:
     return (context, msgid) in catalogue()
+
+
+@cache
+def merged() -> bool:
+    """Whether the app's own catalogue (what the server uses) holds any translation yet."""
+    from babel.messages.pofile import read_po
+
+    if not CATALOGUE.is_file():
+        return False
+    with open(CATALOGUE, "rb") as handle:
+        return any(m.id and m.string for m in read_po(handle, locale="zh"))
+
+
+def require_merged_catalogue() -> None:
+    """Skip, saying why, while app/translations/zh has no translation at all (the fragments are not merged in).
+
+    Once anything is merged, a missing string fails the test that needs it instead.
+    """
+    import pytest
+
+    if not merged():
+        pytest.skip(f"the Chinese catalogue {CATALOGUE.relative_to(CATALOGUE.parents[4])} holds no translation yet")
