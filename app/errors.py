@@ -198,7 +198,9 @@ def register_error_handlers(app: Flask) -> None:
         if status == 413:
             message = gettext("The request body is too large.")
         if status == 429:
-            message = gettext("Too many requests in a short time. Wait a minute and try again.")
+            own = getattr(getattr(exc, "limit", None), "error_message", None)  # a limit with its own words
+            message = (own() if callable(own) else own) or gettext(
+                "Too many requests in a short time. Wait a minute and try again.")
         if exc.__class__.__name__ == "CSRFError":
             code = "csrf_failed"
             message = gettext("The form or request is missing a valid CSRF token (%(reason)s). Reload the page and try again.",

@@ -17,7 +17,9 @@ import pytest
 from sqlalchemy import select
 
 from app import create_app
+from app.accounts import tokens as account_tokens
 from app.accounts.models import User
+from app.accounts.services import find_or_create_organisation
 from app.extensions import db
 from app.fairs import series as fair_series
 from app.fairs import services as fairs
@@ -100,6 +102,25 @@ API = [
     Row("GET", "/api/v1/organisations", "accounts_api.list_organisations", _organiser_only(200)),
     Row("POST", "/api/v1/organisations", "accounts_api.create_organisation", _organiser_only(201),
         json={"name": "Langfang Commerce Bureau", "kind": "city_bureau", "city": "Langfang", "country": "CN"}),
+    Row("POST", "/api/v1/users/{invitee}/invitation", "accounts_api.send_user_invitation", _organiser_only(201)),
+    Row("DELETE", "/api/v1/users/{invitee}/invitation", "accounts_api.revoke_user_invitation", _organiser_only(204)),
+    Row("GET", "/api/v1/invitations", "accounts_api.list_invitations", _organiser_only(200)),
+    Row("POST", "/api/v1/invitations/{invitation_token}", "accounts_api.accept_invitation_api", _all(200),
+        json={"password": "a long enough password"}),
+    Row("POST", "/api/v1/auth/password-reset", "accounts_api.request_password_reset", _all(202),
+        json={"email": "{attendee_email}"}),
+    Row("POST", "/api/v1/auth/password-reset/{reset_token}", "accounts_api.complete_password_reset", _all(200),
+        json={"password": "a long enough password"}),
+    Row("GET", "/api/v1/organisations/{attendee_organisation}", "accounts_api.get_organisation", _organiser_only(200)),
+    Row("PATCH", "/api/v1/organisations/{attendee_organisation}", "accounts_api.update_organisation",
+        _organiser_only(200), json={"city": "Shijiazhuang"}),
+    Row("GET", "/api/v1/organisations/{attendee_organisation}/users", "accounts_api.organisation_users",
+        _organiser_only(200)),
+    Row("POST", "/api/v1/organisations/{attendee_organisation}/merge", "accounts_api.merge_organisation",
+        _organiser_only(200), json={"duplicate_id": "{duplicate_organisation}"}),
+    Row("POST", "/api/v1/users/import", "accounts_api.import_users", _organiser_only(422)),  # no file sent
+    Row("GET", "/api/v1/audit", "accounts_api.list_audit", _organiser_only(200)),
+    Row("GET", "/api/v1/timezones", "reference_api.list_timezones", _all(200)),
     Row("GET", "/api/v1/openapi.json", "api-docs.openapi_json", _all(200)),
     Row("GET", "/api/v1/countries", "reference_api.list_countries", _all(200)),
     Row("GET", "/api/v1/sectors", "reference_api.list_sectors", _all(200)),
@@ -230,6 +251,44 @@ PAGES = [
         form={"email": "{attendee_email}", "password": PASSWORD}),
     Row("POST", "/logout", "accounts.logout", _all(302)),
     Row("POST", "/language", "i18n.switch_language", _all(302), form={"lang": "en", "next": "/"}),
+    Row("GET", "/people/invitations", "accounts.invitations_page", _page_organiser_only(200)),
+    Row("POST", "/people/invitations", "accounts.invitations_page", _page_organiser_only(302),
+        form={"name": "Sun Li", "email": "sun.li@example.org", "role": "attendee", "organisation": "Tangshan Bureau",
+              "city": "Tangshan", "country": "CN", "timezone": "Asia/Shanghai", "locale": "zh"}),
+    Row("POST", "/people/invitations/{invitee}/resend", "accounts.resend_invitation", _page_organiser_only(302)),
+    Row("POST", "/people/invitations/{invitee}/revoke", "accounts.revoke_invitation", _page_organiser_only(302)),
+    Row("GET", "/invitations/{invitation_token}", "accounts.accept_invitation", _all(200)),
+    Row("POST", "/invitations/{invitation_token}", "accounts.accept_invitation", _all(302),
+        form={"password": "a long enough password", "repeat": "a long enough password"}),
+    Row("GET", "/password-reset", "accounts.forgot_password", _all(200)),
+    Row("POST", "/password-reset", "accounts.forgot_password", _all(302), form={"email": "{attendee_email}"}),
+    Row("GET", "/password-reset/{reset_token}", "accounts.reset_password", _all(200)),
+    Row("POST", "/password-reset/{reset_token}", "accounts.reset_password", _all(302),
+        form={"password": "a long enough password", "repeat": "a long enough password"}),
+    Row("GET", "/organisations", "accounts.organisations_page", _page_organiser_only(200)),
+    Row("GET", "/organisations/new", "accounts.new_organisation", _page_organiser_only(200)),
+    Row("POST", "/organisations/new", "accounts.new_organisation", _page_organiser_only(302),
+        form={"name": "Langfang Commerce Bureau", "kind": "city_bureau", "city": "Langfang", "country": "CN"}),
+    Row("GET", "/organisations/{attendee_organisation}", "accounts.organisation_page", _page_organiser_only(200)),
+    Row("GET", "/organisations/{attendee_organisation}/edit", "accounts.edit_organisation", _page_organiser_only(200)),
+    Row("POST", "/organisations/{attendee_organisation}/edit", "accounts.edit_organisation",
+        _page_organiser_only(302),
+        form={"name": "Shijiazhuang Commerce Bureau", "kind": "city_bureau", "city": "Shijiazhuang", "country": "CN"}),
+    Row("GET", "/organisations/{attendee_organisation}/merge", "accounts.merge_organisation_page",
+        _page_organiser_only(200)),
+    Row("POST", "/organisations/{attendee_organisation}/merge", "accounts.merge_organisation_page",
+        _page_organiser_only(302), form={"other": "{duplicate_organisation}", "direction": "into_this"}),
+    Row("GET", "/people/import", "accounts.import_people", _page_organiser_only(200)),
+    Row("POST", "/people/import", "accounts.import_people", _page_organiser_only(422)),  # no file sent
+    Row("POST", "/people/import/unknown-import/confirm", "accounts.confirm_import", _page_organiser_only(404)),
+    Row("GET", "/people/import/template.csv", "accounts.import_template", _page_organiser_only(200)),
+    Row("GET", "/me/settings", "accounts.my_settings", {**USER_ONLY, "anonymous": 302}),
+    Row("POST", "/me/settings", "accounts.my_settings", {**_all(302)},
+        form={"name": "Renamed Person", "locale": "en", "timezone": "Asia/Shanghai"}),
+    Row("POST", "/me/password", "accounts.change_password", {**_all(422), "anonymous": 302},
+        form={"current_password": "wrong", "new_password": "another long password",
+              "repeat": "another long password"}),
+    Row("GET", "/audit", "accounts.audit_log", _page_organiser_only(200)),
     Row("GET", "/me/calendar", "fairs.my_calendar", {**USER_ONLY, "anonymous": 302}),
     Row("POST", "/me/calendar", "accounts.regenerate_calendar", _all(302)),
     Row("GET", "/fairs/{published}", "fairs.fair_page", _all(200)),
@@ -363,6 +422,12 @@ def world():
     series_id = fair_series.create_series(organiser, {
         "title": "Cloud fair", "rrule": "FREQ=MONTHLY;BYDAY=2TH", "local_start": "15:00", "minutes": 240,
         "themes": [{"theme": "Europe", "focus_countries": ["DE"], "focus_sectors": ["new_materials"]}]}).id
+    invitee = make_user("attendee", organisation="Tangshan Commerce Bureau", password=None)
+    invitation_token, _ = account_tokens.issue(invitee, account_tokens.INVITATION, timedelta(days=1), actor=organiser)
+    reset_token, _ = account_tokens.issue(attendee, account_tokens.PASSWORD_RESET, timedelta(hours=1))
+    duplicate = find_or_create_organisation("Shijiazhuang Bureau of Commerce", kind="city_bureau",
+                                            city="Shijiazhuang", country="CN", role="attendee")
+    db.session.commit()
     lead_document = leads.add_document(attendee, lead_id, io.BytesIO(samples.pdf_bytes("mou")), "mou.pdf", "other")
     other_lead_document = leads.add_document(other_attendee, other_lead_id, io.BytesIO(samples.pdf_bytes("x")), "x.pdf", "other")
     return {
@@ -392,6 +457,10 @@ def world():
             "other_lead": other_lead_id,
             "lead_document": lead_document.id,
             "other_lead_document": other_lead_document.id,
+            "invitee": invitee.id,
+            "invitation_token": invitation_token,
+            "reset_token": reset_token,
+            "duplicate_organisation": duplicate.id,
         },
     }
 
