@@ -179,24 +179,21 @@ def test_accept_over_the_api_returns_the_user_and_a_second_accept_fails(client, 
 
 
 def test_an_expired_invitation_is_refused_clearly(client, auth):
-    user = invite_over_api(client, make_organiser(), auth, locale="en")
+    organiser = make_organiser()
+    user = invite_over_api(client, organiser, auth, locale="en")
     token = link_in(mails_to(user.email)[0])
+    headers = auth(organiser)
 
     with time_machine.travel(utcnow() + timedelta(days=14, minutes=1)):
         page = client.get(f"/invitations/{token}")
         api = client.post(f"/api/v1/invitations/{token}", json={"password": NEW_PASSWORD})
-        listed = client.get("/api/v1/invitations", headers={**_organiser_headers()})
+        listed = client.get("/api/v1/invitations", headers=headers)
 
     assert page.status_code == 404 and "Ask the organiser to send you a new invitation." in page.text
     assert api.status_code == 404 and api.get_json()["error"]["code"] == "invitation_invalid"
     assert [i["status"] for i in listed.get_json()["items"]] == ["expired"]
     db.session.expire_all()
     assert user.password_hash is None
-
-
-def _organiser_headers() -> dict[str, str]:
-    plain, _ = services.issue_token(make_organiser())
-    return {"Authorization": f"Bearer {plain}"}
 
 
 def test_an_unknown_token_gets_a_clear_page_not_an_error(client):

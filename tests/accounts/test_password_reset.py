@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from app import create_app
 from app.accounts import services
-from app.accounts.models import AccountToken, AuditEvent, User
+from app.accounts.models import AccountToken, AuditEvent
 from app.extensions import db
 from app.notifications.models import MailMessage
 from app.types import utcnow

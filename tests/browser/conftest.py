@@ -1,24 +1,29 @@
 """Browser fixtures: the real server on a free port with the demo data, and Chromium through Playwright.
 
 `live_server` runs `flask db upgrade`, `flask demo seed` and `flask run` in a subprocess against a fresh
-SQLite file, exactly as `make run` does; `browser` launches Debian's Chromium (or $CHROMIUM) and skips
-with a reason when there is none; `page` opens a new context per test. `log_in` and `page_as` sign a demo
-account in and put it in English (or the language asked for), whatever the account's saved setting; the
-helpers beside this file: `language.py` (the footer's switch), `a11y.py` (axe-core), `zh.py` (the Chinese
-catalogue), `demo.py` (ids from the API). Every test under tests/browser is marked `browser`, so the
-per-test app fixture in tests/conftest.py leaves it alone.
+SQLite file, exactly as `make run` does, its mail addressed to the session's own SMTP server (aiosmtpd):
+`live_server.deliver_mail()` runs the scheduler's mail job once and `mailbox` holds what arrived. `browser`
+launches Debian's Chromium (or $CHROMIUM) and skips with a reason when there is none; `page` opens a new
+context per test. `log_in` and `page_as` sign a demo account in and put it in English (or the language
+asked for), whatever the account's saved setting; the helpers beside this file: `language.py` (the footer's
+switch), `a11y.py` (axe-core), `zh.py` (the Chinese catalogue), `demo.py` (ids from the API). Every test
+under tests/browser is marked `browser`, so the per-test app fixture in tests/conftest.py leaves it alone.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -50,13 +55,75 @@ def pytest_collection_modifyitems(config, items):
 class LiveServer:
     url: str
     log: Path
+    #: The server's environment (database, uploads, SMTP server …), for commands run beside it.
+    env: dict = field(default_factory=dict, repr=False, compare=False)
 
     def api(self, path: str) -> dict:
         """GET a JSON document from the server's API, as an anonymous client."""
-        import json
-
         with urllib.request.urlopen(self.url + path, timeout=10) as response:
             return json.load(response)
+
+    def deliver_mail(self) -> dict:
+        """Send the outbox's due mail now: the scheduler's mail job, once, in a process of its own.
+
+        Only that job: `flask scheduler --run-due` would also run the lead reminders, which notify the demo's
+        attendees of stalled leads and so change pages other tests look at.
+        """
+        code = ("import json\nfrom wsgi import app\nfrom app.jobs import BY_ID\n"
+                "with app.app_context():\n    print(json.dumps(BY_ID['mail'].run()))")
+        done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=self.env, capture_output=True,
+                              text=True, timeout=60)
+        if done.returncode != 0:
+            raise RuntimeError(f"the mail job failed:\n{done.stdout}\n{done.stderr}")
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------- mail
+
+
+class Mailbox:
+    """What the session's SMTP server received, parsed (`email.message.EmailMessage`, policy.default)."""
+
+    def __init__(self):
+        self.messages: list[EmailMessage] = []
+        self._lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        with self._lock:
+            self.messages.append(message)
+        return "250 OK"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        """The messages sent to `address`, oldest first."""
+        with self._lock:
+            return [m for m in self.messages if address.lower() in str(m["To"]).lower()]
+
+
+@pytest.fixture(scope="session")
+def _smtp_server():
+    """A real SMTP server (aiosmtpd) on a free port for the session: (Mailbox, port), or None without aiosmtpd."""
+    try:
+        from aiosmtpd.controller import Controller
+    except ImportError:
+        yield None
+        return
+    mailbox = Mailbox()
+    port = _free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield mailbox, port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture(scope="session")
+def mailbox(_smtp_server, live_server) -> Mailbox:
+    """The mail the live server sent, once `live_server.deliver_mail()` has run; skips without aiosmtpd."""
+    if _smtp_server is None:
+        pytest.skip("aiosmtpd is not installed (requirements-dev.txt)")
+    return _smtp_server[0]
 
 
 def _free_port() -> int:
@@ -85,7 +152,7 @@ def _wait_until_live(url: str, process: subprocess.Popen, log: Path, timeout: fl
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory) -> LiveServer:
+def live_server(tmp_path_factory, _smtp_server) -> LiveServer:
     """The real app (`flask run`) on a free port, on a fresh SQLite file holding the demo province."""
     workdir = tmp_path_factory.mktemp("live-server")
     env = dict(os.environ)
@@ -97,7 +164,10 @@ def live_server(tmp_path_factory) -> LiveServer:
         "REDIS_URL": "",  # in-memory rate limits and no message queue: nothing shared with other runs
         "SOCKETIO_ASYNC_MODE": "threading",  # `flask run` is Werkzeug: threads, websockets via simple-websocket
         "RUN_SCHEDULER_IN_PROCESS": "0",
-        "SMTP_HOST": "",
+        # Mail goes to the session's SMTP server when the mail job runs (`deliver_mail`); only logged without it.
+        "SMTP_HOST": "127.0.0.1" if _smtp_server else "",
+        "SMTP_PORT": str(_smtp_server[1]) if _smtp_server else "25",
+        "MAIL_FROM": "CloudFair <noreply@cloudfair.example>",
         "LOGIN_RATE_LIMIT": "1000 per minute",  # many journeys log in from one address
         "PYTHONUNBUFFERED": "1",
     })
@@ -117,7 +187,7 @@ def live_server(tmp_path_factory) -> LiveServer:
         )
     try:
         _wait_until_live(url, process, log)
-        yield LiveServer(url=url, log=log)
+        yield LiveServer(url=url, log=log, env=env)
     finally:
         process.terminate()
         try:
