@@ -165,3 +165,18 @@ def test_the_per_client_limit_still_applies_across_addresses(app):
 
     assert answers == [401, 401, 401, 429]
     assert api_sign_in(client, "spray9@example.org", "x", "10.2.0.1").get_json()["error"]["code"] == "rate_limited"
+
+
+def test_the_lock_out_message_is_in_the_visitors_language(app):
+    make_user("attendee", email="zh.target@example.org")
+    for n in range(5):
+        page_sign_in(app.test_client(), "zh.target@example.org", "wrong-guess", f"10.0.3.{n}")
+    client = app.test_client()
+    token = csrf_from(client.get("/login", headers={"Accept-Language": "zh-CN"},
+                                 environ_base={"REMOTE_ADDR": "10.0.4.1"}).text)
+    refused = client.post("/login", data={"email": "zh.target@example.org", "password": PASSWORD, "csrf_token": token},
+                          headers={"Accept-Language": "zh-CN"}, environ_base={"REMOTE_ADDR": "10.0.4.1"})
+
+    assert refused.status_code == 429
+    assert "此邮箱登录失败次数过多。请在 15 分钟后重试。" in refused.text
+    assert LOCK_OUT not in refused.text
