@@ -38,10 +38,12 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     compile_catalogues(app)
     babel.init_app(app, locale_selector=_select_locale, timezone_selector=_select_timezone)
     # Flask-Babel remembers the locale on the app context, which a request shares with an app
-    # context that was already pushed (CLI, tests, jobs): choose it afresh for every request.
+    # context that was already pushed (CLI, tests, jobs): choose it afresh for every request, as
+    # the request starts (before any before_request hook can ask for a translated message).
+    from flask import request_started
     from flask_babel import refresh as _refresh_babel
 
-    app.before_request(_refresh_babel)
+    request_started.connect(lambda sender, **extra: _refresh_babel(), app, weak=False)
     api.init_app(app)
     _init_socketio(app)
 

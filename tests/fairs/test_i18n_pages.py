@@ -9,8 +9,6 @@ from html import unescape
 
 import pytest
 import time_machine
-from flask import request_started
-from flask_babel import refresh
 from icalendar import Calendar
 
 from app.extensions import db
@@ -18,19 +16,6 @@ from app.fairs import series as series_service
 from app.notifications.services import notify
 from tests.conftest import csrf_from
 from tests.factories import PASSWORD, at, make_fair, make_organiser, make_presenter, make_session, make_user
-
-
-@pytest.fixture(autouse=True)
-def locale_per_request(app):
-    """Each request chooses its language afresh: the tests' app context (and so Flask-Babel's
-    cached locale) outlives a single request, and setup code has already asked for English."""
-
-    def forget(sender, **extra):
-        refresh()
-
-    request_started.connect(forget, app)
-    yield
-    request_started.disconnect(forget, app)
 
 
 @pytest.fixture

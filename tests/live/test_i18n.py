@@ -7,40 +7,16 @@ import json
 import re
 
 import pytest
-from flask import request_started
-from flask_babel import force_locale, get_translations, gettext, pgettext, refresh
+from flask_babel import force_locale, get_translations, gettext, pgettext
 
 from app.extensions import socketio
 from app.fairs.enums import kind_label
 from app.live import services
 from tests.conftest import csrf_from
 from tests.factories import PASSWORD, make_fair, make_organiser, make_presenter, make_project, make_session, make_user
+from tests.i18n import CJK, zh
 
 NS = "/live"
-CJK = re.compile(r"[\u4e00-\u9fff]")
-
-
-@pytest.fixture(autouse=True)
-def _language_per_request(app):
-    """A real request has an app context of its own; the tests' requests share one, and Flask-Babel keeps
-    the language it chose on it. Forget it at each request, as production does."""
-
-    def forget(sender, **extra):
-        refresh()
-
-    request_started.connect(forget, app)
-    yield
-    request_started.disconnect(forget, app)
-
-
-def zh(msgid: str, **values) -> str:
-    """The catalogue's Chinese for `msgid`, as a page would show it; fails if there is none."""
-    with force_locale("zh"):
-        text = gettext(msgid, **values)
-    assert CJK.search(text), f"no Chinese for {msgid!r}"
-    return text
-
-
 def zh_plural(singular: str, plural: str, n: int, **values) -> str:
     """Like `zh`, for ngettext; `num` may stand for markup in place of the number, as the pages put it."""
     with force_locale("zh"):

@@ -8,8 +8,7 @@ import json
 import re
 
 import pytest
-from flask import request_started
-from flask_babel import force_locale, gettext, ngettext, pgettext, refresh
+from flask_babel import force_locale, ngettext, pgettext
 from sqlalchemy import select
 
 from app.extensions import db
@@ -17,31 +16,8 @@ from app.notifications.models import Notification
 from app.projects import services
 from tests.conftest import csrf_from
 from tests.factories import make_organiser, make_presenter, make_project
+from tests.i18n import CJK, zh
 from tests.projects import samples
-
-CJK = re.compile(r"[\u4e00-\u9fff]")
-
-
-@pytest.fixture(autouse=True)
-def _language_per_request(app):
-    """A real request has an app context of its own; the tests' requests share one, and Flask-Babel keeps
-    the language it chose on it. Forget it at each request, as production does."""
-
-    def forget(sender, **extra):
-        refresh()
-
-    request_started.connect(forget, app)
-    yield
-    request_started.disconnect(forget, app)
-
-
-def zh(msgid: str, **values) -> str:
-    """The catalogue's Chinese for `msgid`, as a page would show it; fails if there is none."""
-    with force_locale("zh"):
-        text = gettext(msgid, **values)
-    assert CJK.search(text), f"no Chinese for {msgid!r}"
-    return text
-
 
 def zh_plural(singular: str, plural: str, n: int, **values) -> str:
     with force_locale("zh"):
