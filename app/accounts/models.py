@@ -7,6 +7,7 @@ from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
+from ..reference.models import Division
 from ..types import UTCDateTime, utcnow
 
 
@@ -17,7 +18,10 @@ class Organisation(db.Model):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     #: An `OrganisationKind` code.
     kind: Mapped[str] = mapped_column(String(20))
+    #: Free text: kept for foreign organisations; for Chinese ones `division_code` is the place.
     city: Mapped[str | None] = mapped_column(String(100))
+    #: The GB/T 2260 division (prefecture-level city or county/district) a Chinese organisation is in.
+    division_code: Mapped[str | None] = mapped_column(ForeignKey("divisions.code"), index=True)
     #: ISO 3166-1 alpha-2.
     country: Mapped[str] = mapped_column(String(2))
     #: The demand profile: sector codes and origin countries sought, and a sentence of needs.
@@ -30,6 +34,7 @@ class Organisation(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     users: Mapped[list["User"]] = relationship(back_populates="organisation")
+    division: Mapped[Division | None] = relationship(lazy="joined")
 
 
 class User(UserMixin, db.Model):
