@@ -33,6 +33,8 @@ class Config:
     #: Total size of what one presenter may upload.
     UPLOAD_QUOTA_MB = int(os.environ.get("UPLOAD_QUOTA_MB", "1000"))
     HOST_TIMEZONE = os.environ.get("HOST_TIMEZONE", "Asia/Shanghai")
+    #: The province whose prefecture-level cities the numbers list even when they have none (GB/T 2260).
+    HOME_DIVISION = os.environ.get("HOME_DIVISION", "130000")
     SMTP_HOST = os.environ.get("SMTP_HOST") or None
     SMTP_PORT = int(os.environ.get("SMTP_PORT", "25"))
     MAIL_FROM = os.environ.get("MAIL_FROM", "cloudfair@localhost")

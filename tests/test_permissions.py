@@ -220,6 +220,8 @@ API = [
         json={"updates": [{"lead_id": "{lead}", "note": "Visit planned"}]}),
     Row("GET", "/api/v1/reports/missing", "leads_api.missing_reports", _organiser_only(200)),
     Row("GET", "/api/v1/stats/pipeline", "leads_api.stats", _organiser_only(200)),
+    Row("GET", "/api/v1/stats/summary", "leads_api.stats_summary", _organiser_only(200)),
+    Row("GET", "/api/v1/reports/province.xlsx", "leads_api.province_workbook", _organiser_only(200)),
     Row("GET", "/api/v1/rates", "leads_api.list_rates", _organiser_only(200)),
     Row("PUT", "/api/v1/rates", "leads_api.put_rate", _organiser_only(200), json={"currency": "EUR", "cny_per_unit": "7.85"}),
     Row("GET", "/api/v1/stage-limits", "leads_api.list_stage_limits", USER_ONLY),

@@ -6,29 +6,40 @@ from flask import Response, request
 from flask_babel import gettext
 from flask_login import current_user
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from ..accounts.access import USER, allow
 from ..errors import ValidationFailed
+from ..i18n import ui_locale
 from ..live.models import Question
 from ..live.services import question_dict
 from ..projects import storage
 from ..extensions import db
-from . import pipeline
+from . import exports, numbers, pipeline
 from .services import interest_dict
 
 api = Blueprint("leads_api", __name__, url_prefix="/api/v1", description="Leads, progress and the province's numbers")
 
 
+_MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
+
+
 class LeadQuery(Schema):
     stage = fields.String(load_default=None)
-    city = fields.String(load_default=None)
+    city = fields.String(load_default=None, metadata={
+        "description": "a division code (a city takes in its counties), or a foreign city's name"})
     sector = fields.String(load_default=None)
     fair_id = fields.Integer(load_default=None)
     owner_id = fields.Integer(load_default=None)
     stalled = fields.Boolean(load_default=None)
     contested = fields.Boolean(load_default=None)
+    from_ = fields.String(data_key="from", load_default=None, validate=validate.Regexp(_MONTH),
+                          metadata={"description": "YYYY-MM: with `to`, the rows behind a number of that period"})
+    to = fields.String(load_default=None, validate=validate.Regexp(_MONTH), metadata={"description": "YYYY-MM"})
+    counted = fields.String(load_default="made", validate=validate.OneOf(numbers.COUNTED), metadata={
+        "description": "with a period: leads `made` in it, `signed` in it, or made in it and still `open`"})
+    foreign = fields.Boolean(load_default=None, metadata={"description": "projects from abroad (true) or China"})
     page = fields.Integer(load_default=1, validate=lambda n: n >= 1)
     per_page = fields.Integer(load_default=50, validate=lambda n: 1 <= n <= 500)
 
@@ -67,8 +78,11 @@ class StageLimitSchema(Schema):
 
 
 def _filters(args) -> pipeline.LeadFilters:
-    return pipeline.LeadFilters(**{k: args.get(k) for k in (
-        "stage", "city", "sector", "fair_id", "owner_id", "stalled", "contested")})
+    period = None
+    if args.get("from_") or args.get("to"):
+        period = numbers.parse_period(args.get("from_"), args.get("to"))
+    return pipeline.LeadFilters(period=period, counted=args.get("counted") or "made", **{k: args.get(k) for k in (
+        "stage", "city", "sector", "fair_id", "owner_id", "stalled", "contested", "foreign")})
 
 
 def lead_detail(actor, lead) -> dict:
@@ -105,7 +119,7 @@ def list_leads(args):
 @api.arguments(LeadQuery, location="query")
 def leads_csv(args):
     """The same rows as `GET /leads`, as CSV (UTF-8 with BOM, opens in Excel)."""
-    body = pipeline.leads_csv(current_user, _filters(args))
+    body = exports.leads_csv(current_user, _filters(args), locale=ui_locale())
     return Response(body.encode("utf-8"), mimetype="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="cloudfair-leads.csv"'})
 
@@ -179,7 +193,92 @@ def missing_reports():
 @api.arguments(StatsQuery, location="query")
 def stats(args):
     """Leads grouped by `stage`, `city`, `sector`, `country` or `fair`, with amounts and the funnel."""
-    return pipeline.pipeline_stats(current_user, args["group_by"], args["fair_id"])
+    return pipeline.pipeline_stats(current_user, args["group_by"], args["fair_id"], locale=ui_locale())
+
+
+class SummaryQuery(Schema):
+    from_ = fields.String(data_key="from", load_default=None, validate=validate.Regexp(_MONTH),
+                          metadata={"description": "first month, YYYY-MM (default: January of this year)"})
+    to = fields.String(load_default=None, validate=validate.Regexp(_MONTH),
+                       metadata={"description": "last month, YYYY-MM (default: December of this year)"})
+    city = fields.String(load_default=None, validate=validate.Regexp(r"^\d{6}$"),
+                         metadata={"description": "a division code: a city takes in its counties"})
+    fair_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**31 - 1))
+
+
+class SignedFigures(Schema):
+    count = fields.Integer()
+    amount_cny = fields.String(metadata={"description": "decimal string"})
+    foreign_count = fields.Integer()
+    foreign_amount_usd = fields.String(allow_none=True, metadata={"description": "decimal string; null without a USD rate"})
+
+
+class _Figures(Schema):
+    projects = fields.Integer()
+    leads = fields.Integer()
+    signed = fields.Nested(SignedFigures)
+    pipeline_value_cny = fields.String()
+
+
+class CityFigures(_Figures):
+    division = fields.String(allow_none=True, metadata={"description": "prefecture-level division code; null: no city"})
+    name = fields.String()
+
+
+class MonthFigures(_Figures):
+    month = fields.String(metadata={"description": "YYYY-MM"})
+
+
+class SectorFigures(_Figures):
+    sector = fields.String(allow_none=True)
+    name = fields.String()
+
+
+class PeriodSchema(Schema):
+    from_ = fields.String(data_key="from")
+    to = fields.String()
+
+
+class SummarySchema(_Figures):
+    period = fields.Nested(PeriodSchema)
+    city = fields.String(allow_none=True)
+    fair_id = fields.Integer(allow_none=True)
+    by_city = fields.List(fields.Nested(CityFigures))
+    by_month = fields.List(fields.Nested(MonthFigures))
+    by_sector = fields.List(fields.Nested(SectorFigures))
+    missing_rates = fields.List(fields.String())
+
+
+def _period_and_scope(args) -> tuple[numbers.Period, numbers.Scope]:
+    return (numbers.parse_period(args.get("from_"), args.get("to")),
+            numbers.Scope(division=args.get("city"), fair_id=args.get("fair_id")))
+
+
+@api.route("/stats/summary", methods=["GET"])
+@allow("organiser")
+@api.arguments(SummaryQuery, location="query")
+@api.response(200, SummarySchema)
+def stats_summary(args):
+    """The province's numbers for a period by the one counting rule: projects, leads, signed (and
+    foreign-funded) projects and amounts, pipeline value; by city, month and sector. Each figure's rows:
+    `GET /leads?from=&to=&counted=made|signed|open&city=&sector=&foreign=`."""
+    period, scope = _period_and_scope(args)
+    result = numbers.summary(current_user, period, scope, locale=ui_locale())
+    result["period"] = {"from_": result["period"]["from"], "to": result["period"]["to"]}
+    return result
+
+
+@api.route("/reports/province.xlsx", methods=["GET"])
+@allow("organiser")
+@api.arguments(SummaryQuery, location="query")
+@api.response(200, {"format": "binary", "type": "string"}, content_type=exports.XLSX_MIME,
+              description="an Excel workbook: summary, by city, by month, by sector, the leads")
+def province_workbook(args):
+    """The same figures as `stats/summary`, as an Excel workbook in the viewer's language."""
+    period, scope = _period_and_scope(args)
+    body = exports.province_workbook(current_user, period, scope, locale=ui_locale())
+    name = f"cloudfair-province-{period.first}-{period.last}.xlsx"
+    return Response(body, mimetype=exports.XLSX_MIME, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @api.route("/rates", methods=["GET"])

@@ -13,7 +13,7 @@ from ..accounts.access import require_role
 from ..accounts.models import Organisation, User
 from ..extensions import db
 from ..i18n import ui_locale
-from . import pipeline
+from . import numbers, pipeline
 from .enums import SIGNED_STAGES, STAGE_ORDER, LeadStage, document_kind_label
 from .enums import stage_label  # noqa: F401 (the pages read it as board.stage_label)
 from .models import Lead, LeadEvent, ProgressReport, Signing
@@ -69,14 +69,19 @@ def board(actor, filters: pipeline.LeadFilters, limit: int = BOARD_LIMIT) -> tup
 
 
 def filter_choices(actor) -> dict[str, list]:
-    """Cities and responsible people among the leads the actor may see."""
+    """Cities (value, name: prefecture-level divisions, or a foreign city's text) and responsible people
+    among the leads the actor may see."""
     scoped = pipeline.leads_query(actor, pipeline.LeadFilters()).order_by(None)
-    cities = db.session.scalars(
-        scoped.with_only_columns(Organisation.city).where(Organisation.city.is_not(None)).distinct()
-    )
+    codes = {numbers.prefecture_of(c) for c in db.session.scalars(
+        scoped.with_only_columns(Organisation.division_code).where(Organisation.division_code.is_not(None)).distinct())}
+    names = numbers.division_names(codes, ui_locale())
+    free = db.session.scalars(scoped.with_only_columns(Organisation.city).where(
+        Organisation.division_code.is_(None), Organisation.city.is_not(None)).distinct())
+    cities = sorted(((code, names.get(code, code)) for code in codes if code), key=lambda c: c[0])
+    cities += sorted((c, c) for c in free if c)
     owner_ids = scoped.with_only_columns(Lead.owner_id).where(Lead.owner_id.is_not(None)).distinct()
     owners = db.session.execute(select(User.id, User.name).where(User.id.in_(owner_ids)).order_by(User.name))
-    return {"cities": sorted(c for c in cities if c), "owners": [(i, n) for i, n in owners]}
+    return {"cities": cities, "owners": [(i, n) for i, n in owners]}
 
 
 def month_reports(actor, month: str | None = None) -> list[dict]:
@@ -126,3 +131,12 @@ def large_cny(amount: str | Decimal, *, short: bool = False) -> str:
     if ui_locale() == "zh":
         return f"{yi(amount)} 亿元"
     return f"CNY {billions(amount)} bn" if short else f"CNY {billions(amount)} billion"
+
+
+def large_usd(amount: str | Decimal | None) -> str:
+    """A large dollar amount the way the reader counts: 亿美元 in Chinese, millions in English."""
+    if amount is None:
+        return "—"
+    if ui_locale() == "zh":
+        return f"{yi(amount)} 亿美元"
+    return f"USD {(Decimal(amount) / Decimal(10) ** 6).quantize(Decimal('0.1'), ROUND_HALF_UP):,} million"

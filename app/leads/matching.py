@@ -39,6 +39,9 @@ def record_signing(actor, session_id: int, data: dict, *, stream=None, filename:
         raise Conflict(gettext("Agreements are recorded in signing sessions."), code="not_a_signing_session")
     if session.status == SessionStatus.CANCELLED:
         raise Conflict(gettext("This session is cancelled."), code="session_closed")
+    if not signing_open(session):
+        raise Conflict(gettext("The ceremony has not begun: signings are recorded from the session's start."),
+                       code="session_not_started", details={"starts_at": session.starts_at.isoformat()})
     lead_id = data.get("lead_id")
     lead = db.session.get(Lead, lead_id) if isinstance(lead_id, int) else None
     if lead is None:
@@ -72,6 +75,11 @@ def record_signing(actor, session_id: int, data: dict, *, stream=None, filename:
         db.session.rollback()
         raise
     return signing
+
+
+def signing_open(session: FairSession, now=None) -> bool:
+    """A signing is recorded once its ceremony has begun (never weeks ahead of it)."""
+    return (now or utcnow()) >= session.starts_at
 
 
 def signings_of(session: FairSession) -> list[Signing]:

@@ -3,8 +3,6 @@ report, stall limits, exchange rates, CSV and the province's numbers."""
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -19,12 +17,14 @@ from ..accounts.enums import Role
 from ..accounts.models import Organisation, User
 from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
 from ..extensions import db
+from ..i18n import ui_locale
 from ..fairs.models import FairSession, Registration
 from ..pagination import paginate
 from ..projects.models import Project
 from ..projects.services import _check_amount
 from ..reference.services import check_currency
 from ..types import utcnow
+from . import numbers
 from .enums import SIGNED_STAGES, DocumentKind, LeadStage, STAGE_ORDER, default_stall_days, stage_label, stage_rank
 from .models import ExchangeRate, Interest, Lead, LeadDocument, LeadEvent, ProgressReport, StageLimit
 
@@ -129,6 +129,10 @@ class LeadFilters:
     project_id: int | None = None
     stalled: bool | None = None
     contested: bool | None = None
+    #: The rows behind a number: leads `made`, `signed` or still `open` in the period (see `numbers`).
+    period: numbers.Period | None = None
+    counted: str = "made"
+    foreign: bool | None = None
 
 
 def leads_query(actor, filters: LeadFilters):
@@ -137,7 +141,18 @@ def leads_query(actor, filters: LeadFilters):
     if filters.stage:
         query = query.where(Lead.stage == filters.stage)
     if filters.city:
-        query = query.where(Organisation.city == filters.city)
+        # A division code (a city with its counties, a county, a province); else a foreign city's name.
+        if filters.city.isdigit() and len(filters.city) == 6:
+            query = query.where(numbers.division_condition(filters.city))
+        else:
+            query = query.where(Organisation.city == filters.city, Organisation.division_code.is_(None))
+    if filters.period is not None:
+        first_signed = numbers.first_signed_subquery()
+        if filters.counted == "signed":
+            query = query.outerjoin(first_signed, first_signed.c.lead_id == Lead.id)
+        query = query.where(numbers.counted_condition(filters.counted, filters.period, first_signed))
+    if filters.foreign is not None:
+        query = query.where(Project.country != "CN" if filters.foreign else Project.country == "CN")
     if filters.sector:
         query = query.where(Project.sector == filters.sector)
     if filters.fair_id:
@@ -171,6 +186,13 @@ def annotate(actor, leads: list[Lead]) -> list[dict]:
             for lead in leads]
 
 
+def place_name(organisation: Organisation) -> str | None:
+    """The organisation's city as the reader reads it: its division's name, else the free text."""
+    if organisation.division is not None:
+        return organisation.division.name(ui_locale())
+    return organisation.city
+
+
 def lead_row(lead: Lead, *, stalled: bool = False, contested: bool = False) -> dict:
     project = lead.project
     return {
@@ -181,7 +203,8 @@ def lead_row(lead: Lead, *, stalled: bool = False, contested: bool = False) -> d
         "country": project.country,
         "organisation_id": lead.organisation_id,
         "organisation": lead.organisation.name,
-        "city": lead.organisation.city,
+        "division": lead.organisation.division_code,
+        "city": place_name(lead.organisation),
         "owner_id": lead.owner_id,
         "owner": lead.owner.name if lead.owner else None,
         "stage": lead.stage,
@@ -436,70 +459,60 @@ def set_rate(actor, currency, cny_per_unit) -> ExchangeRate:
     return row
 
 
+#: How `stats/pipeline` groups a lead (by the same facts as the province's numbers).
 GROUPS = {
-    "stage": Lead.stage,
-    "city": Organisation.city,
-    "sector": Project.sector,
-    "country": Project.country,
-    "fair": Lead.fair_id,
+    "stage": lambda f: f.stage,
+    "city": lambda f: numbers.prefecture_of(f.division),
+    "sector": lambda f: f.sector,
+    "country": lambda f: f.country,
+    "fair": lambda f: f.fair_id,
 }
 
 _CENT = Decimal("0.01")
 
 
-def pipeline_stats(actor, group_by: str = "stage", fair_id: int | None = None) -> dict:
-    """Leads grouped, with investment per currency and in CNY (decimal strings), and the funnel.
+def pipeline_stats(actor, group_by: str = "stage", fair_id: int | None = None, *, locale: str = "en") -> dict:
+    """Leads alive now, grouped, with investment per currency and in CNY (decimal strings), and the funnel.
 
-    A lead's investment is its contracted/expected amount when set, else its project's amount.
-    Dropped leads are left out of the groups and totals (counted apart as `dropped`).
+    Counted by the one rule in `numbers`: a signed lead brings its contracted amount; the open leads
+    of a project bring the project's amount once, or their own expected amounts, never both. Dropped
+    leads are left out of the groups and totals (counted apart as `dropped`). Groups add up to totals.
     """
     require_role(actor, Role.ORGANISER)
     if group_by not in GROUPS:
         raise ValidationFailed({"group_by": gettext("Group by one of %(choices)s.", choices=", ".join(GROUPS))})
     key = GROUPS[group_by]
-    amount = case((Lead.expected_amount.is_not(None), Lead.expected_amount), else_=Project.investment_amount)
-    currency = case((Lead.expected_amount.is_not(None), Lead.currency), else_=Project.currency)
-    base = (select(Lead).join(Project, Project.id == Lead.project_id)
-            .join(Organisation, Organisation.id == Lead.organisation_id))
-    if fair_id is not None:
-        base = base.where(Lead.fair_id == fair_id)
-    live = base.where(Lead.stage != LeadStage.DROPPED)
-    rows = db.session.execute(
-        live.with_only_columns(key.label("key"), currency.label("currency"), func.count(Lead.id), func.sum(amount))
-        .group_by(key, currency)
-    ).all()
-    table = rates()
+    everything = numbers.facts(None, numbers.Scope(fair_id=fair_id))
+    live = [f for f in everything if f.stage != LeadStage.DROPPED]
+    shares = numbers.pipeline_shares([f for f in live if f.is_open])
+    money = numbers.Money()
     groups: dict = {}
-    missing: set[str] = set()
-    for group_key, cur, count, total in rows:
-        group = groups.setdefault(group_key, {"key": group_key, "count": 0, "investment": {}, "_cny": Decimal(0)})
-        group["count"] += count
-        if total is not None and cur:
-            total = Decimal(total)
-            group["investment"][cur] = group["investment"].get(cur, Decimal(0)) + total
-            if cur in table:
-                group["_cny"] += total * table[cur]
-            else:
-                missing.add(cur)
+    for fact in live:
+        group = groups.setdefault(key(fact), {"key": key(fact), "count": 0, "investment": {}, "_cny": Decimal(0)})
+        group["count"] += 1
+        amount, cur = shares[fact.lead_id] if fact.is_open else numbers.signed_amount(fact)
+        if amount is not None and cur:
+            group["investment"][cur] = group["investment"].get(cur, Decimal(0)) + Decimal(amount)
+            group["_cny"] += money.cny(amount, cur)
     order = {s.value: n for n, s in enumerate(STAGE_ORDER)}
     ordered = sorted(groups.values(), key=lambda g: (order.get(g["key"], 99) if group_by == "stage" else 0,
                                                       str(g["key"]) if g["key"] is not None else "~"))
+    names = numbers.division_names((g["key"] for g in ordered), locale) if group_by == "city" else {}
     total_cny = sum((g["_cny"] for g in ordered), Decimal(0))
     out_groups = [{
         "key": g["key"], "count": g["count"],
+        **({"name": names.get(g["key"], g["key"]) if g["key"] else None} if group_by == "city" else {}),
         "investment": {c: str(v.quantize(_CENT, ROUND_HALF_UP)) for c, v in sorted(g["investment"].items())},
         "investment_cny": str(g["_cny"].quantize(_CENT, ROUND_HALF_UP)),
     } for g in ordered]
-    foreign = db.session.scalar(
-        live.with_only_columns(func.count(func.distinct(Lead.project_id))).where(Project.country != "CN")
-    ) or 0
-    dropped = db.session.scalar(base.with_only_columns(func.count(Lead.id)).where(Lead.stage == LeadStage.DROPPED)) or 0
     return {
         "group_by": group_by,
         "groups": out_groups,
-        "totals": {"count": sum(g["count"] for g in out_groups), "investment_cny": str(total_cny.quantize(_CENT, ROUND_HALF_UP)),
-                   "foreign_projects": foreign, "dropped": dropped},
-        "missing_rates": sorted(missing),
+        "totals": {"count": len(live), "projects": len({f.project_id for f in live}),
+                   "investment_cny": str(total_cny.quantize(_CENT, ROUND_HALF_UP)),
+                   "foreign_projects": len({f.project_id for f in live if f.foreign}),
+                   "dropped": len(everything) - len(live)},
+        "missing_rates": sorted(money.missing),
         "funnel": funnel(fair_id),
     }
 
@@ -520,24 +533,3 @@ def funnel(fair_id: int | None = None) -> dict[str, int]:
     return {name: db.session.scalar(q) or 0 for name, q in (
         ("registered", registrations), ("attended", attended), ("interested", interested),
         ("leads", leads), ("signed", signed))}
-
-
-# ---------------------------------------------------------------- CSV
-
-
-CSV_COLUMNS = ["id", "project", "sector", "country", "organisation", "city", "owner", "stage", "expected_amount",
-               "currency", "next_action_on", "stalled", "contested", "last_progress_at"]
-
-
-def leads_csv(actor, filters: LeadFilters) -> str:
-    """The same rows as the list, as CSV with a BOM so Excel reads the Chinese names."""
-    leads = list(db.session.scalars(leads_query(actor, filters)))
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    for row in annotate(actor, leads):
-        writer.writerow(["" if row[c] is None else row[c] for c in CSV_COLUMNS])
-    return out.getvalue()
-
-

@@ -18,7 +18,7 @@ from ..forms import attach_errors
 from ..i18n import format_amount, format_moment, ui_locale
 from ..projects import storage
 from ..reference.services import country_codes, country_name, list_sectors
-from . import board, matching, pipeline
+from . import board, exports, matching, numbers, pipeline
 from .api import lead_detail
 from .enums import STAGE_ORDER, LeadStage, document_kind_label, level_label, stage_rank
 from .forms import DemandForm, DocumentForm, OwnerForm, ProgressForm, RateForm, ReportForm, SigningForm, StallLimitForm
@@ -86,14 +86,28 @@ def _decimal_text(value) -> str:
 
 
 def _filters_from(args) -> tuple[pipeline.LeadFilters, dict]:
+    """The board's filters; `from`/`to`/`counted`/`foreign` come from a number on the dashboard."""
     values = {
         "fair_id": args.get("fair_id", type=int),
         "city": (args.get("city") or "").strip() or None,
         "sector": (args.get("sector") or "").strip() or None,
         "owner_id": args.get("owner_id", type=int),
         "stalled": {"yes": True, "no": False}.get(args.get("stalled") or ""),
+        "foreign": {"true": True, "false": False}.get(args.get("foreign") or ""),
     }
-    return pipeline.LeadFilters(**values), values
+    period = None
+    first, last = args.get("from") or None, args.get("to") or None
+    if (first or last) and all(m is None or MONTH.match(m) for m in (first, last)):
+        try:
+            period = numbers.parse_period(first, last)
+        except ValidationFailed:
+            period = None
+    counted = args.get("counted") if args.get("counted") in numbers.COUNTED else "made"
+    values.update({"from": period.first if period else None, "to": period.last if period else None,
+                   "counted": counted if period else None})
+    filters = pipeline.LeadFilters(period=period, counted=counted, **{
+        k: values[k] for k in ("fair_id", "city", "sector", "owner_id", "stalled", "foreign")})
+    return filters, values
 
 
 @bp.route("/leads")
@@ -104,9 +118,10 @@ def board_page():
     columns, total = board.board(actor, filters)
     choices = board.filter_choices(actor)
     fairs_list, _ = fairs.list_fairs(actor, per_page=200)
-    csv_args = {k: v for k, v in values.items() if v is not None and k != "stalled"}
-    if values["stalled"] is not None:
-        csv_args["stalled"] = "true" if values["stalled"] else "false"
+    csv_args = {k: v for k, v in values.items() if v is not None and k not in ("stalled", "foreign")}
+    for flag in ("stalled", "foreign"):
+        if values[flag] is not None:
+            csv_args[flag] = "true" if values[flag] else "false"
     movable = actor.role in ("attendee", "organiser")
     return render_template(
         "leads/board.html",
@@ -410,40 +425,89 @@ def _bars(groups: list[dict], label, *, measure: str = "count") -> list[dict]:
     } for g in groups]
 
 
+PERIOD_PRESETS = ("month", "quarter", "year")
+
+
+def _dashboard_period(args) -> tuple[numbers.Period, str, list[str]]:
+    """The period asked for (a preset or a from–to range of months), default this year; problems are
+    shown beside the form rather than refused."""
+    problems: list[str] = []
+    choice = args.get("period") or ("range" if args.get("from") or args.get("to") else "year")
+    if choice in PERIOD_PRESETS:
+        return numbers.preset(choice), choice, problems
+    try:
+        return numbers.parse_period(args.get("from") or None, args.get("to") or None), "range", problems
+    except ValidationFailed as exc:
+        problems = [m for messages in exc.fields.values() for m in messages]
+        return numbers.preset("year"), "year", problems
+
+
+def _number_link(period: numbers.Period, counted: str, **filters) -> str:
+    """The board showing the rows behind a number (`month` narrows the period to one month)."""
+    month = filters.pop("month", None)
+    args = {"from": month or period.first, "to": month or period.last, "counted": counted}
+    args.update({k: v for k, v in filters.items() if v is not None})
+    return url_for("leads.board_page", **args)
+
+
 @bp.route("/dashboard")
 @allow("organiser")
 def dashboard():
     actor = current_user
+    locale = ui_locale()
+    period, choice, problems = _dashboard_period(request.args)
     fair_id = request.args.get("fair_id", type=int)
-    by_stage = pipeline.pipeline_stats(actor, "stage", fair_id)
-    by_city = pipeline.pipeline_stats(actor, "city", fair_id)
-    by_sector = pipeline.pipeline_stats(actor, "sector", fair_id)
+    city = request.args.get("city") or None
+    if city and not (city.isdigit() and len(city) == 6):
+        problems.append(gettext("Choose a city from the list."))
+        city = None
+    scope = numbers.Scope(division=city, fair_id=fair_id)
+    summary = numbers.summary(actor, period, scope, locale=locale)
+    before = numbers.summary(actor, period.year_before(), scope, locale=locale)
+    by_stage = pipeline.pipeline_stats(actor, "stage", fair_id, locale=locale)
     present = {g["key"]: g for g in by_stage["groups"]}
     stage_groups = [present.get(s.value, {"key": s.value, "count": 0, "investment": {}, "investment_cny": "0.00"})
                     for s in STAGE_ORDER]
-    sector_names = {s.code: s.name(ui_locale()) for s in list_sectors()}
     funnel = by_stage["funnel"]
     top = max(funnel.values(), default=0)
     funnel_bars = [{"key": k, "count": v, "width": 0 if not top else max(int(v / top * CHART_WIDTH), 2 if v else 0)}
                    for k, v in funnel.items()]
-    totals = by_stage["totals"]
+    month_top = max((Decimal(m["signed"]["amount_cny"]) for m in summary["by_month"]), default=Decimal(0))
+    month_bars = [{**m, "width": 0 if not month_top else int(Decimal(m["signed"]["amount_cny"]) / month_top * 120)}
+                  for m in summary["by_month"]]
     fairs_list, _ = fairs.list_fairs(actor, per_page=200)
     stall_form = StallLimitForm(formdata=None)
     stall_form.stage.choices = [(s.value, board.stage_label(s)) for s in STAGE_ORDER]
+    base = {"fair_id": fair_id, "city": city}
+    query_args = {k: v for k, v in {"from": period.first, "to": period.last, "city": city, "fair_id": fair_id}.items()
+                  if v is not None}
     return render_template(
         "leads/dashboard.html",
+        period=period,
+        previous=period.year_before(),
+        choice=choice,
+        problems=problems,
         fair_id=fair_id,
+        city=city,
+        cities=[(c, n) for c, n in numbers.division_names(numbers.home_cities(), locale).items()],
         fairs=fairs_list,
-        totals=totals,
-        headline={"count": totals["count"], "billions": board.billions(totals["investment_cny"]),
-                  "yi": board.yi(totals["investment_cny"]), "foreign": totals["foreign_projects"]},
-        missing_rates=by_stage["missing_rates"],
+        summary=summary,
+        before=before,
+        link=lambda counted, **extra: _number_link(period, counted, **{**base, **extra}),
+        link_before=lambda counted, **extra: _number_link(period.year_before(), counted, **{**base, **extra}),
+        large_usd=board.large_usd,
+        counting_rule=exports.counting_rule_lines(),
+        yi=board.yi,
+        large_cny=board.large_cny,
+        month_bars=month_bars,
+        missing_rates=sorted(set(summary["missing_rates"]) | set(by_stage["missing_rates"])),
         stage_bars=_bars(stage_groups, board.stage_label),
-        city_bars=_bars(by_city["groups"], lambda k: k or gettext("(no city)")),
-        sector_bars=_bars(by_sector["groups"], lambda k: sector_names.get(k, k or gettext("(no sector)"))),
+        stage_totals=by_stage["totals"],
         funnel_bars=funnel_bars,
         chart_width=CHART_WIDTH,
-        csv_url=url_for("leads_api.leads_csv", **({"fair_id": fair_id} if fair_id else {})),
+        csv_url=url_for("leads_api.leads_csv", **{k: v for k, v in base.items() if v is not None}),
+        xlsx_url=url_for("leads_api.province_workbook", **query_args),
+        summary_url=url_for("leads_api.stats_summary", **query_args),
         rates=sorted((c, v) for c, v in pipeline.rates().items() if c != "CNY"),
         limits=pipeline.stall_limits(),
         rate_form=RateForm(formdata=None),
@@ -500,6 +564,7 @@ def _render_signings(session, form=None, status: int = 200):
     else:
         form = None
     return render_template("leads/signings.html", session=session, signings=signings,
+                           signing_open=matching.signing_open(session),
                            totals=matching.signing_totals(signings), form=form,
                            max_upload_mb=storage.max_upload_bytes() // (1024 * 1024)), status
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
 from sqlalchemy import func, select
 
 from app.accounts import organisations, services
@@ -313,7 +314,8 @@ def world():
     pipeline.add_document(dup, dup_rink.id, io.BytesIO(samples.pdf_bytes("draft")), "draft.pdf", "other")
     dup_ecmo = interest(dup, ecmo, "intent")
     pipeline.add_document(dup, dup_ecmo.id, io.BytesIO(samples.pdf_bytes("agreement")), "协议.pdf", "agreement")
-    matching.record_signing(organiser, signing.id, {"lead_id": dup_ecmo.id, "amount": "5000000", "currency": "USD"})
+    with time_machine.travel(signing.starts_at + timedelta(minutes=5), tick=True):  # during the ceremony
+        matching.record_signing(organiser, signing.id, {"lead_id": dup_ecmo.id, "amount": "5000000", "currency": "USD"})
     keep_solar = interest(keep, solar)
     live.ask(dup, pitch.id, "When can we visit the plant?", "merge-question-0001")
     live.ask(keep, pitch.id, "What land do you need?", "merge-question-0002")
@@ -423,7 +425,8 @@ def test_merge_is_refused_when_both_leads_of_a_project_are_signed(world):
                                                     "client_id": "merge-test-keep-ecmo"})
     db.session.commit()
     pipeline.add_document(keep, made.lead_id, io.BytesIO(samples.pdf_bytes("ours")), "ours.pdf", "agreement")
-    matching.record_signing(organiser, world["signing"].id, {"lead_id": made.lead_id, "amount": "1", "currency": "USD"})
+    with time_machine.travel(world["signing"].starts_at + timedelta(minutes=5), tick=True):  # during the ceremony
+        matching.record_signing(organiser, world["signing"].id, {"lead_id": made.lead_id, "amount": "1", "currency": "USD"})
     before = _ids()
     with pytest.raises(Conflict) as refused:
         organisations.merge_organisations(organiser, world["survivor"].id, world["duplicate"].id)

@@ -106,15 +106,17 @@ def test_monthly_report_in_chinese(login, world):
 
 def test_dashboard_in_chinese_counts_in_yi(login, world):
     stats = pipeline.pipeline_stats(world["organiser"], "stage")
-    html = login(world["organiser"]).get("/dashboard").text
-    assert "<h1>全省招商引资线索总览</h1>" in html
+    html = login(world["organiser"]).get("/dashboard?period=range&from=2026-01&to=2027-12").text
+    assert "<h1>全省数据</h1>" in html
     headline = _text(html.split('class="headline"')[1].split("</p>")[0].split(">", 1)[1])
-    assert headline == "项目 1 个，投资额 0.9 亿元；其中外资项目 1 个"  # EUR 12,000,000 × 7.85
-    assert stats["totals"]["investment_cny"] == "94200000.00"
+    assert headline == "2026-01 至 2027-12：签约项目 0 个，签约金额 0.0 亿元；其中外资项目 0 个，0.0 亿美元。"
+    assert stats["totals"]["investment_cny"] == "94200000.00"  # EUR 12,000,000 × 7.85, open
+    figures = html.split('data-figure="pipeline"')[1].split("</tr>")[0]
+    assert "0.9 亿元" in figures
     stage_chart = html.split('data-chart="stage"')[1].split("</svg>")[0]
     assert re.findall(r'<text class="bar-label"[^>]*>([^<]+)</text>', stage_chart) == ZH_STAGES
     assert "<title>已对接合作方：1 条线索，0.9 亿元</title>" in stage_chart
-    assert "各阶段线索" in html and "转化漏斗" in html and "停滞期限（无进展天数）" in html
+    assert "按城市" in html and "转化漏斗" in html and "停滞期限（无进展天数）" in html
 
 
 def test_api_errors_speak_the_token_owners_language(client, auth, world):

@@ -8,13 +8,16 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from app.errors import ValidationFailed
 from app.extensions import db
 from app.leads import matching
-from app.leads.models import ExchangeRate, Lead, Signing
+from app.leads.models import ExchangeRate, Lead, LeadDocument, Signing
 from app.leads.services import record_interest
 from tests.factories import make_fair, make_organiser, make_presenter, make_project, make_session, make_user
 from tests.projects import samples
 from datetime import timedelta
+
+import time_machine
 
 
 @pytest.fixture
@@ -35,6 +38,42 @@ def world():
     db.session.commit()
     return {"organiser": organiser, "agent": agent, "membrane": membrane, "rink": rink, "fair": fair, "pitch": pitch,
             "signing": signing, "ts": ts, "lead": interest.lead}
+
+
+@pytest.fixture(autouse=True)
+def _during_the_ceremony(request, app):
+    """Signings are recorded once their ceremony has begun: these tests run five minutes into it."""
+    if "world" not in request.fixturenames:
+        yield
+        return
+    world = request.getfixturevalue("world")
+    with time_machine.travel(world["signing"].starts_at + timedelta(minutes=5), tick=True):
+        yield
+
+
+def test_a_signing_cannot_be_recorded_before_its_ceremony(client, auth, world):
+    with time_machine.travel(world["signing"].starts_at - timedelta(days=20), tick=True):
+        response = client.post(f"/api/v1/sessions/{world['signing'].id}/signings", headers=auth(world["organiser"]),
+                               content_type="multipart/form-data",
+                               data={"lead_id": str(world["lead"].id), "amount": "44000000", "currency": "EUR",
+                                     "file": (io.BytesIO(samples.pdf_bytes("signed")), "协议.pdf")})
+    assert response.status_code == 409
+    assert response.json["error"]["code"] == "session_not_started"
+    assert response.json["error"]["details"]["starts_at"] == world["signing"].starts_at.isoformat()
+    assert db.session.get(Lead, world["lead"].id).stage == "preliminary_intent"
+    assert db.session.scalar(select(func.count(Signing.id))) == 0
+    assert db.session.scalar(select(func.count(LeadDocument.id))) == 0
+
+
+def test_a_signing_can_be_recorded_from_the_ceremonys_first_minute(world):
+    with time_machine.travel(world["signing"].starts_at, tick=False):
+        with pytest.raises(ValidationFailed) as refused:  # refused for the missing agreement, not the time
+            matching.record_signing(world["organiser"], world["signing"].id,
+                                    {"lead_id": world["lead"].id, "amount": "1", "currency": "EUR"})
+        assert list(refused.value.fields) == ["file"]
+        assert matching.signing_open(world["signing"])
+    with time_machine.travel(world["signing"].starts_at - timedelta(seconds=1), tick=False):
+        assert not matching.signing_open(world["signing"])
 
 
 def test_a_signing_moves_the_lead_and_the_session_lists_the_total(client, auth, world):

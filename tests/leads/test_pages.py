@@ -4,15 +4,17 @@ report, the dashboard's numbers, signing ceremonies, recommendations, and escapi
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 import re
 from decimal import ROUND_HALF_UP, Decimal
 from html import unescape
 
 import pytest
+import time_machine
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.leads import board, pipeline
+from app.leads import board, numbers, pipeline
 from app.leads.models import ExchangeRate, Lead, LeadEvent, ProgressReport, Signing
 from app.leads.services import record_interest
 from app.live import services as live
@@ -314,7 +316,7 @@ def test_monthly_report_is_all_or_nothing_and_sends_only_changed_leads(login, wo
 # ---------------------------------------------------------------- the dashboard
 
 
-def test_dashboard_numbers_equal_pipeline_stats(login, world):
+def test_dashboard_numbers_equal_the_summary_and_pipeline_stats(login, world):
     a = _lead(world, "zjk", "rink")
     _lead(world, "ts", "ecmo", level="intent")
     c = _lead(world, "ts", "rink")
@@ -322,24 +324,28 @@ def test_dashboard_numbers_equal_pipeline_stats(login, world):
     pipeline.progress(world["zjk"], a.id, {"stage": "signed", "amount": "11500000.50", "currency": "EUR"})
     pipeline.progress(world["ts"], c.id, {"stage": "dropped", "note": "No site"})
     stats = pipeline.pipeline_stats(world["organiser"], "stage")
+    summary = numbers.summary(world["organiser"], numbers.preset("year"))
 
     html = login(world["organiser"]).get("/dashboard").text
-    headline = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html.split('class="headline"')[1].split("</p>")[0].split(">", 1)[1])).strip()
+    headline = html.split('class="headline"')[1].split("</p>")[0]
+    assert 'data-signed-count="1"' in headline and summary["signed"]["count"] == 1
+    signed_cny = (Decimal("11500000.50") * Decimal("7.85")).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    assert f'data-signed-cny="{signed_cny}"' in headline and summary["signed"]["amount_cny"] == str(signed_cny)
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", headline.split(">", 1)[1])).strip()
+    year = numbers.preset("year")
+    assert text == (f"{year.first} – {year.last}: 1 signed project, CNY {board.billions(signed_cny)} billion; "
+                    f"of which 1 foreign-funded, USD 12.5 million.")
+    # The pipeline now: the signed lead at its contract, the open ECMO at the project's amount.
     total = Decimal(stats["totals"]["investment_cny"])
-    assert headline == (f"{stats['totals']['count']} projects, CNY {board.billions(total)} billion "
-                        f"({board.yi(total)} 亿元); {stats['totals']['foreign_projects']} foreign-funded projects")
-    assert total == (Decimal("11500000.50") * Decimal("7.85") + Decimal("80000000") * Decimal("7.20")).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    assert total == (signed_cny + Decimal("80000000") * Decimal("7.20")).quantize(Decimal("0.01"), ROUND_HALF_UP)
     stage_chart = html.split('data-chart="stage"')[1].split("</svg>")[0]
     counts = dict(re.findall(r'data-key="(\w+)">.*?data-count="(\d+)"', stage_chart, re.S))
     assert {k: int(v) for k, v in counts.items() if int(v)} == {g["key"]: g["count"] for g in stats["groups"]}
     for name, value in stats["funnel"].items():
         assert re.search(rf'data-key="{name}">.*?data-count="{value}"', html.split('data-chart="funnel"')[1], re.S)
-    city = pipeline.pipeline_stats(world["organiser"], "city")
-    city_chart = html.split('data-chart="city"')[1].split("</svg>")[0]
-    assert dict(re.findall(r'data-key="([^"]+)">.*?data-count="(\d+)"', city_chart, re.S)) == {
-        g["key"]: str(g["count"]) for g in city["groups"]}
     assert re.search(r'<rect class="bar"[^>]*width="260"', stage_chart)  # the longest bar is full width
     assert 'href="/api/v1/leads.csv"' in html
+    assert f'href="/api/v1/reports/province.xlsx?from={year.first}&amp;to={year.last}"' in html
 
     fair_only = login(world["organiser"]).get(f"/dashboard?fair_id={world['fair'].id}").text
     assert f'href="/api/v1/leads.csv?fair_id={world["fair"].id}"' in fair_only
@@ -367,12 +373,19 @@ def test_dashboard_keeps_rates_and_stall_limits(login, world):
 # ---------------------------------------------------------------- signing ceremonies
 
 
-def test_signing_form_records_the_agreement_and_the_page_lists_the_total(login, world):
+def test_signing_form_records_the_agreement_and_the_page_lists_the_total(login, world, request):
+    request_finalizers = []
+    request.addfinalizer(lambda: [stop() for stop in request_finalizers])
     lead = _lead(world, "ts", "rink", level="intent")
     signed_already = _lead(world, "zjk", "ecmo")
     signing = make_session(world["fair"], world["organiser"], title="Signing ceremony", kind="signing",
                            starts_at=world["fair"].starts_at.replace(hour=12), track="cities")
     organiser = login(world["organiser"])
+    early = organiser.get(f"/sessions/{signing.id}/signings").text
+    assert "The ceremony has not begun" in early and f'<option value="{lead.id}">' not in early
+    traveller = time_machine.travel(signing.starts_at + timedelta(minutes=1), tick=True)
+    traveller.start()
+    request_finalizers.append(traveller.stop)
     page = organiser.get(f"/sessions/{signing.id}/signings").text
     assert f'<option value="{lead.id}">' in page and f'<option value="{signed_already.id}">' in page
     token = csrf_from(page)
