@@ -384,6 +384,9 @@ def _seed_live(organiser, users, projects, session, signing_session) -> None:
         for k, event in enumerate(db.session.scalars(select(LeadEvent).where(LeadEvent.lead_id == lead.id)
                                                      .order_by(LeadEvent.id))):
             event.created_at = utcnow() - timedelta(days=max(days_ago - 6 * k, 1))
+            lead.stage_changed_at = event.created_at
+            if k == 0:  # the lead was made when its first interest came (the numbers count it then)
+                lead.created_at = event.created_at
         lead.last_progress_at = utcnow() - timedelta(days=max(days_ago - 6 * len(path), 1) if n % 3 else 40)
     for currency, rate in (("EUR", "7.85"), ("USD", "7.20"), ("CAD", "5.25"), ("CZK", "0.31")):
         db.session.add(ExchangeRate(currency=currency, cny_per_unit=Decimal(rate), updated_by_id=organiser.id))

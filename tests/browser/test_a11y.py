@@ -105,7 +105,7 @@ PAGES = [
     Page("lead", ORGANISER, lambda w: f"/leads/{w.lead}", heading=r"Wastewater-treatment membrane", shots=("zh",)),
     Page("report", ATTENDEE, lambda w: "/leads/report", heading=r"Monthly progress report", shots=("en", "zh")),
     Page("reports", ORGANISER, lambda w: "/leads/reports"),
-    Page("dashboard", ORGANISER, lambda w: "/dashboard", _charts, heading=r"pipeline", shots=("zh",)),
+    Page("dashboard", ORGANISER, lambda w: "/dashboard", _charts, heading=r"numbers", shots=("zh",)),
     Page("notifications", ATTENDEE, lambda w: "/notifications", heading=r"Notifications", shots=("en", "zh")),
     Page("calendar", ATTENDEE, lambda w: "/me/calendar", heading=r"calendar"),
     Page("demand", ATTENDEE, lambda w: "/me/organisation"),

@@ -109,15 +109,16 @@ def test_organiser_dashboard_draws_its_charts_and_the_headline_matches_the_api(p
     screenshot(page, "lead-en")
 
     page.get_by_role("link", name="Dashboard").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("The province's pipeline")
-    stats = page.request.get("/api/v1/stats/pipeline").json()
-    totals = stats["totals"]
+    expect(page.get_by_role("heading", level=1)).to_have_text("The province's numbers")
+    summary = page.request.get("/api/v1/stats/summary").json()  # this year, as the page by default
+    signed = summary["signed"]
     headline = page.locator(".headline")
-    expect(headline.locator(".headline-count")).to_have_text(str(totals["count"]))
-    expect(headline.locator(".headline-cny")).to_have_text(billions(totals["investment_cny"]))
-    expect(headline.locator(".headline-foreign")).to_have_text(str(totals["foreign_projects"]))
-    expect(headline).to_contain_text(f"{totals['count']} projects, CNY {billions(totals['investment_cny'])} billion")
-
+    expect(headline.locator(".headline-signed")).to_have_text(str(signed["count"]))
+    expect(headline.locator(".headline-foreign")).to_have_text(str(signed["foreign_count"]))
+    expect(headline.locator(".headline-amount")).to_have_text(f"CNY {billions(signed['amount_cny'])} billion")
+    by_city = page.locator("table.by-city tbody tr")
+    expect(by_city).to_have_count(len(summary["by_city"]))
+    stats = page.request.get("/api/v1/stats/pipeline").json()
     stage_bars = page.locator('svg[data-chart="stage"] rect.bar')
     expect(stage_bars).to_have_count(10)
     counts = {g["key"]: g["count"] for g in stats["groups"]}
@@ -127,8 +128,37 @@ def test_organiser_dashboard_draws_its_charts_and_the_headline_matches_the_api(p
         assert int(bar.get_attribute("data-count")) == counts.get(key, 0)
         assert (float(bar.get_attribute("width")) > 0) == (counts.get(key, 0) > 0)
     expect(page.locator('svg[data-chart="funnel"] rect.bar')).to_have_count(5)
-    expect(page.locator('svg[data-chart="city"] rect.bar')).to_have_count(
-        len(page.request.get("/api/v1/stats/pipeline?group_by=city").json()["groups"]))
-    expect(page.locator('svg[data-chart="sector"] rect.bar').first).to_be_visible()
     expect(page.get_by_role("link", name="Download the leads as CSV (Excel)")).to_have_attribute("href", "/api/v1/leads.csv")
+    workbook = page.get_by_role("link", name="Download the workbook (Excel)")
+    expect(workbook).to_have_attribute("href", re.compile(r"^/api/v1/reports/province\.xlsx\?from=\d{4}-01&to=\d{4}-12$"))
     screenshot(page, "dashboard-en")
+
+
+def test_organiser_reads_a_period_in_chinese_and_opens_a_number_to_its_rows(page_as, screenshot):
+    """The department's question, "what did we sign these months, and which are they?", in Chinese."""
+    page = page_as(ORGANISER, language="zh")
+    page.goto("/dashboard")
+    expect(page.get_by_role("heading", level=1)).to_have_text("全省数据")
+    today = date.today()
+    first = f"{today.year - 1}-{today.month:02d}"
+    last = f"{today.year}-{today.month:02d}"
+    page.get_by_label("期间", exact=True).select_option("range")
+    page.get_by_label("起始月份").fill(first)
+    page.get_by_label("截止月份").fill(last)
+    page.get_by_role("button", name="查看").click()
+    expect(page.locator(".headline")).to_contain_text(f"{first} 至 {last}")
+    summary = page.request.get(f"/api/v1/stats/summary?from={first}&to={last}").json()
+    assert summary["signed"]["count"] > 0, "the demo has signings in the last year"
+    expect(page.locator(".headline-signed")).to_have_text(str(summary["signed"]["count"]))
+    expect(page.locator(".headline")).to_contain_text("亿元")
+    expect(page.locator("table.by-month tbody tr")).to_have_count(13)
+    screenshot(page, "dashboard-period-zh")
+
+    page.locator(".headline-signed").click()
+    expect(page).to_have_url(re.compile(r"/leads\?.*counted=signed"))
+    expect(page.locator(".number-filter")).to_contain_text(f"{first} 至 {last} 签约的项目")
+    cards = page.locator(".lead-card")
+    expect(cards).to_have_count(summary["signed"]["count"])
+    rows = page.request.get(f"/api/v1/leads?from={first}&to={last}&counted=signed").json()
+    shown = {int(cards.nth(n).get_attribute("data-lead-id")) for n in range(cards.count())}
+    assert shown == {row["id"] for row in rows["items"]}

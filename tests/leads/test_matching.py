@@ -40,13 +40,9 @@ def world():
             "signing": signing, "ts": ts, "lead": interest.lead}
 
 
-@pytest.fixture(autouse=True)
-def _during_the_ceremony(request, app):
-    """Signings are recorded once their ceremony has begun: these tests run five minutes into it."""
-    if "world" not in request.fixturenames:
-        yield
-        return
-    world = request.getfixturevalue("world")
+@pytest.fixture
+def during_the_ceremony(world):
+    """Signings are recorded once their ceremony has begun: five minutes into it."""
     with time_machine.travel(world["signing"].starts_at + timedelta(minutes=5), tick=True):
         yield
 
@@ -76,7 +72,7 @@ def test_a_signing_can_be_recorded_from_the_ceremonys_first_minute(world):
         assert not matching.signing_open(world["signing"])
 
 
-def test_a_signing_moves_the_lead_and_the_session_lists_the_total(client, auth, world):
+def test_a_signing_moves_the_lead_and_the_session_lists_the_total(client, auth, world, during_the_ceremony):
     headers = auth(world["organiser"])
     response = client.post(f"/api/v1/sessions/{world['signing'].id}/signings", headers=headers,
                            content_type="multipart/form-data",
@@ -97,7 +93,7 @@ def test_a_signing_moves_the_lead_and_the_session_lists_the_total(client, auth, 
     ("signing", {"amount": "1", "currency": "EUR"}, 422),    # no agreement attached, none on file
     ("signing", {"currency": "EUR"}, 422),                   # no amount
 ])
-def test_bad_signings_change_nothing(client, auth, world, where, data, status):
+def test_bad_signings_change_nothing(client, auth, world, where, data, status, during_the_ceremony):
     body = {"lead_id": str(world["lead"].id), **data}
     if where == "signing" and "amount" not in data:
         body["file"] = (io.BytesIO(samples.pdf_bytes()), "a.pdf")
@@ -108,7 +104,7 @@ def test_bad_signings_change_nothing(client, auth, world, where, data, status):
     assert db.session.scalar(select(func.count(Signing.id))) == 0
 
 
-def test_only_organisers_record_signings(client, auth, world):
+def test_only_organisers_record_signings(client, auth, world, during_the_ceremony):
     response = client.post(f"/api/v1/sessions/{world['signing'].id}/signings", headers=auth(world["ts"]),
                            json={"lead_id": world["lead"].id, "amount": "1", "currency": "EUR"})
     assert response.status_code == 403
