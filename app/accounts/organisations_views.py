@@ -16,6 +16,7 @@ from ..errors import Conflict, ValidationFailed
 from ..forms import attach_errors
 from ..i18n import ui_locale
 from ..leads.enums import stage_label
+from ..reference.divisions import hebei_choices
 from ..reference.services import country_codes, country_name, list_sectors
 from ..schemas import PageQuery, page_body
 from . import organisations, services
@@ -36,6 +37,8 @@ PAGE_SIZE = 50
 class OrganisationForm(FlaskForm):
     name = StringField(lazy_gettext("Organisation name"), validators=[Length(max=200)])
     kind = SelectField(lazy_gettext("Kind"), choices=[], validate_choice=False)
+    #: A GB/T 2260 code from the grouped picker of Hebei's cities and counties (rendered by the template).
+    division = StringField(lazy_gettext("City, district or county in Hebei"), validators=[Optional(), Length(max=6)])
     city = StringField(lazy_gettext("City"), validators=[Optional(), Length(max=100)])
     country = SelectField(lazy_gettext("Country"), choices=[], validate_choice=False)
     demand_sectors = SelectMultipleField(lazy_gettext("Sectors sought"), choices=[], validate_choice=False)
@@ -68,6 +71,7 @@ def _form_data(form: OrganisationForm) -> dict:
         "name": form.name.data or "",
         "kind": form.kind.data,
         "city": form.city.data or "",
+        "division": form.division.data or None,
         "country": form.country.data,
         "demand_sectors": form.demand_sectors.data or [],
         "demand_countries": form.demand_countries.data or [],
@@ -78,7 +82,7 @@ def _form_data(form: OrganisationForm) -> dict:
 
 def _render_form(form, organisation, problems, status=200):
     return render_template("accounts/organisation_form.html", form=form, organisation=organisation,
-                           problems=problems), status
+                           problems=problems, division_groups=hebei_choices(ui_locale())), status
 
 
 # ---------------------------------------------------------------- pages
@@ -139,6 +143,10 @@ def edit_organisation(organisation_id: int):
     _choices(form)
     if request.method == "GET":
         form.aliases.data = "\n".join(org.aliases or [])
+        # A place in Hebei shows in the picker; any other (Beijing, or a city abroad) as text.
+        in_picker = org.division_code is not None and org.division_code.startswith("13")
+        form.division.data = org.division_code if in_picker else ""
+        form.city.data = "" if in_picker else (org.place(ui_locale()) or "")
     problems: list[str] = []
     if form.validate_on_submit():
         try:
