@@ -106,7 +106,7 @@ def test_import_creates_people_and_organisations_and_invites_them_after_the_comm
     assert (anna.organisation.name, anna.organisation.kind, anna.organisation.city, anna.organisation.country) == (
         "Bavaria Invest Partners", "agency", "Munich", "DE")
     park = db.session.scalar(select(Organisation).where(Organisation.name == "Caofeidian Industrial Park"))
-    assert (park.kind, park.city, park.country) == ("park", "Tangshan", "CN")
+    assert (park.kind, park.city, park.division_code, park.country) == ("park", "唐山市", "130200", "CN")
     after = counts()
     assert after["User"] - before["User"] == 3 and after["Organisation"] - before["Organisation"] == 2
     mails = db.session.scalars(select(MailMessage).order_by(MailMessage.id)).all()
@@ -134,7 +134,7 @@ def test_dry_run_reports_and_writes_nothing(client, auth, organiser):
     body = as_form.get_json()
     assert body == as_query.get_json()
     assert body["summary"] == {"rows": 2, "new": 2, "updated": 0, "unchanged": 0, "invalid": 0,
-                               "new_organisations": 2, "errors": 0, "warnings": 0}
+                               "new_organisations": 2, "similar_organisations": 0, "errors": 0, "warnings": 0}
     assert [r["outcome"] for r in body["rows"]] == ["new", "new"]
     assert body["errors"] == []
     assert counts() == before
@@ -280,7 +280,7 @@ def test_utf8_with_and_without_bom(client, auth, organiser, encoding):
 
     assert response.status_code == 201, response.text
     user = db.session.scalar(select(User).where(User.email == "person1@example.org"))
-    assert (user.name, user.organisation.name, user.organisation.city) == ("李娜", "唐山市商务局", "唐山")
+    assert (user.name, user.organisation.name, user.organisation.division_code) == ("李娜", "唐山市商务局", "130200")
 
 
 def test_gb18030_file_with_chinese_headers_names_and_organisations(client, auth, organiser):
@@ -298,8 +298,8 @@ def test_gb18030_file_with_chinese_headers_names_and_organisations(client, auth,
     assert response.status_code == 201, response.text
     zhang = db.session.scalar(select(User).where(User.email == "zhang.wei@example.org"))
     liu = db.session.scalar(select(User).where(User.email == "liu.yang@example.org"))
-    assert (zhang.name, zhang.organisation.name, zhang.organisation.city, zhang.locale) == (
-        "张伟", "石家庄市商务局", "石家庄", "zh")
+    assert (zhang.name, zhang.organisation.name, zhang.organisation.division_code, zhang.locale) == (
+        "张伟", "石家庄市商务局", "130100", "zh")
     assert (liu.name, liu.role, liu.organisation.name, liu.organisation.kind) == ("刘洋", "attendee", "曹妃甸工业区", "park")
 
 
