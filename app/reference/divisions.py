@@ -290,3 +290,51 @@ def hebei_choices(locale: str) -> list[tuple[str, list[tuple[str, str]]]]:
                     for e in sorted(entries.values(), key=lambda e: e.code) if e.parent_code == city.code]
         groups.append((name, options))
     return groups
+
+
+# ---------------------------------------------------------------- mapping free-text cities (migration 0009, CLI)
+
+
+@dataclass
+class CityMapping:
+    """What mapping organisations' free-text cities to divisions found: (id, code, division's Chinese
+    name) for those it maps, (id, name, city) for those it cannot."""
+
+    mapped: list[tuple[int, str, str]] = field(default_factory=list)
+    unmapped: list[tuple[int, str, str | None]] = field(default_factory=list)
+
+    def report_lines(self) -> list[str]:
+        lines = [f"could not map organisation {org_id} {name!r} (city {city!r})" for org_id, name, city in self.unmapped]
+        lines.append(f"{len(self.mapped)} organisation(s) mapped to a division, {len(self.unmapped)} not mapped")
+        return lines
+
+
+def plan_city_mapping(places: DivisionIndex, organisations) -> CityMapping:
+    """Match each (id, name, city) of an organisation in China to a division: its city first, else its name."""
+    result = CityMapping()
+    for org_id, name, city in organisations:
+        code = places.match(city) if city else None
+        if code is None:
+            code = places.from_organisation_name(name)
+        if code is None:
+            result.unmapped.append((org_id, name, city))
+        else:
+            result.mapped.append((org_id, code, places.entries[code].name_zh))
+    return result
+
+
+def map_organisation_cities(connection, places: DivisionIndex, *, dry_run: bool = False) -> CityMapping:
+    """Set `division_code` (and `city`, the division's Chinese name) of every organisation in China that has
+    none, where its city or name matches; used by migration 0009 and `flask divisions map-cities`."""
+    from sqlalchemy import column, table, update
+
+    organisations = table("organisations", column("id"), column("name"), column("city"), column("country"),
+                          column("division_code"))
+    rows = connection.execute(select(organisations.c.id, organisations.c.name, organisations.c.city).where(
+        organisations.c.country == "CN", organisations.c.division_code.is_(None)).order_by(organisations.c.id)).all()
+    result = plan_city_mapping(places, rows)
+    if not dry_run:
+        for org_id, code, name_zh in result.mapped:
+            connection.execute(update(organisations).where(organisations.c.id == org_id)
+                               .values(division_code=code, city=name_zh))
+    return result
