@@ -115,7 +115,8 @@ def find_or_create_organisation(
 
 
 #: The fields an organiser sets on an organisation.
-ORGANISATION_FIELDS = ("name", "kind", "city", "division", "country", "demand_sectors", "demand_countries", "demand_note", "aliases")
+ORGANISATION_FIELDS = ("name", "kind", "city", "division", "country", "demand_sectors", "demand_countries",
+                       "demand_note", "aliases")
 
 
 def organisation_values(data: dict, *, current: Organisation | None = None) -> dict:

@@ -304,7 +304,8 @@ class CityMapping:
     unmapped: list[tuple[int, str, str | None]] = field(default_factory=list)
 
     def report_lines(self) -> list[str]:
-        lines = [f"could not map organisation {org_id} {name!r} (city {city!r})" for org_id, name, city in self.unmapped]
+        lines = [f"could not map organisation {org_id} {name!r} (city {city!r})"
+                 for org_id, name, city in self.unmapped]
         lines.append(f"{len(self.mapped)} organisation(s) mapped to a division, {len(self.unmapped)} not mapped")
         return lines
 

@@ -9,7 +9,8 @@ from ..i18n import ui_locale
 from . import services
 from .divisions import search_divisions
 
-api = Blueprint("reference_api", __name__, url_prefix="/api/v1", description="Sectors, countries, time zones and divisions")
+api = Blueprint("reference_api", __name__, url_prefix="/api/v1",
+                description="Sectors, countries, time zones and divisions")
 
 
 class SectorSchema(Schema):

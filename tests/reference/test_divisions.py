@@ -218,3 +218,23 @@ def test_user_create_resolves_the_city(app):
     user = make_user("attendee", organisation="Baoding Park", city="baoding", country="CN")
 
     assert (user.organisation.division_code, user.organisation.city) == ("130600", "保定市")
+
+
+#: Where the seed's pinyin departs from pypinyin's reading on purpose.
+HAND_READINGS = {
+    "610000": "shaanxi",  # 陕西: the official romanisation, apart from 山西 Shanxi
+    "130502": "xiangdu", "130503": "xindu", "130631": "wangdu",  # 都 reads du in place names
+    "130981": "botou",  # 泊头 Bótóu
+    "130821": "chengde",  # 承德县: the bare name, shared with the city (which wins)
+}
+
+
+def test_seed_pinyin_is_pypinyins_reading_but_for_the_hand_corrected_ones():
+    from pypinyin import lazy_pinyin
+
+    differing = {}
+    for row in division_rows():
+        core = next((a for a in row["aliases"] if len(a) >= 2 and a in row["name_zh"]), row["name_zh"])
+        if "".join(lazy_pinyin(core)) != row["pinyin"]:
+            differing[row["code"]] = row["pinyin"]
+    assert differing == HAND_READINGS
