@@ -169,7 +169,8 @@ def import_template():
 @api.response(201, ImportReportSchema, description="applied: every row's outcome")
 @api.alt_response(200, schema=ImportReportSchema, description="dry_run: what would happen, nothing written")
 @api.alt_response(422, description="import_invalid: some row has an error, nothing written; "
-                  "details.rows and details.errors")
+                  "details.rows and details.errors. similar_organisations: a new organisation looks like an "
+                  "existing one in the same place and kind and `map` does not say which it is")
 @storage.accepts_upload
 def import_users():
     """Import people from a CSV file (multipart `file`; `dry_run=true` to check only). All or nothing.
