@@ -152,7 +152,7 @@ def edit_organisation(organisation_id: int):
         # A place in Hebei shows in the picker; any other (Beijing, or a city abroad) as text.
         in_picker = org.division_code is not None and org.division_code.startswith("13")
         form.division_code.data = org.division_code if in_picker else ""
-        form.city.data = "" if in_picker else (org.place(ui_locale()) or "")
+        form.city.data = (org.city or "") if in_picker else (org.place(ui_locale()) or "")
     problems: list[str] = []
     if form.validate_on_submit():
         try:

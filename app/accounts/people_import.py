@@ -745,7 +745,7 @@ def _plan_organisation(report: ImportReport, row: PlannedRow, organisations: dic
         new_org = NewOrganisation(
             name=name,
             kind=values.get("kind") or DEFAULT_KIND_FOR_ROLE[Role(values["role"])].value,
-            city=division.name_zh if division is not None else city,
+            city=city or (division.name_zh if division is not None else None),
             country=country,
             row=row.row,
             division_code=division.code if division is not None else None,

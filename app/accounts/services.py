@@ -105,7 +105,7 @@ def find_or_create_organisation(
     org = Organisation(
         name=name,
         kind=kind,
-        city=division.name_zh if division is not None else city,
+        city=city or (division.name_zh if division is not None else None),
         division_code=division.code if division is not None else None,
         country=country,
     )
@@ -220,10 +220,6 @@ def organisation_values(data: dict, *, current: Organisation | None = None) -> d
     return values
 
 
-def _division_label(division) -> str:
-    return f"{division.name_zh} · {division.name_en} ({division.code})"
-
-
 def resolve_city(city: str) -> tuple[object, list[dict]]:
     """(the division a Chinese city names, []) or (None, up to 3 suggestions {"code", "name_zh", "name_en"})."""
     from ..reference.divisions import division_candidates, match_division, suggest_divisions
@@ -246,7 +242,8 @@ def city_error(city: str, suggestions: list[dict]) -> str:
 
 
 def _place_values(data: dict, values: dict, errors: dict, *, current: Organisation | None) -> dict:
-    """Set `division_code` (and `city`, the division's Chinese name) for an organisation in China.
+    """Set `division_code` for an organisation in China (`city` keeps the text given, else the division's
+    Chinese name, for readers that predate divisions).
 
     A `division` code wins; else a `city` is matched to a division (Chinese, English, pinyin or an
     alias); on creation with neither, the name may imply one ("石家庄市商务局"). Abroad, `city`
@@ -270,7 +267,9 @@ def _place_values(data: dict, values: dict, errors: dict, *, current: Organisati
         if division is None:
             errors["division"] = gettext("%(code)s is not a known division code (GB/T 2260).", code=repr(code))
         else:
-            values["division_code"], values["city"] = division.code, division.name_zh
+            values["division_code"] = division.code
+            if not values.get("city"):
+                values["city"] = division.name_zh
         return {}
     if "division" in data and "city" not in data:  # cleared explicitly
         values["division_code"], values["city"] = None, None
@@ -281,7 +280,7 @@ def _place_values(data: dict, values: dict, errors: dict, *, current: Organisati
         if division is None:
             errors["city"] = city_error(city, suggestions)
             return {"city": suggestions}
-        values["division_code"], values["city"] = division.code, division.name_zh
+        values["division_code"] = division.code
     elif creating:
         division = city_from_organisation_name(values.get("name"))
         values["division_code"] = division.code if division is not None else None

@@ -320,13 +320,13 @@ def plan_city_mapping(places: DivisionIndex, organisations) -> CityMapping:
         if code is None:
             result.unmapped.append((org_id, name, city))
         else:
-            result.mapped.append((org_id, code, places.entries[code].name_zh))
+            result.mapped.append((org_id, code, places.entries[code].name_zh))  # the city text stays
     return result
 
 
 def map_organisation_cities(connection, places: DivisionIndex, *, dry_run: bool = False) -> CityMapping:
-    """Set `division_code` (and `city`, the division's Chinese name) of every organisation in China that has
-    none, where its city or name matches; used by migration 0009 and `flask divisions map-cities`."""
+    """Set `division_code` of every organisation in China that has none, where its city or name matches (the
+    free-text city stays as it was); used by migration 0009 and `flask divisions map-cities`."""
     from sqlalchemy import column, table, update
 
     organisations = table("organisations", column("id"), column("name"), column("city"), column("country"),
@@ -337,5 +337,5 @@ def map_organisation_cities(connection, places: DivisionIndex, *, dry_run: bool 
     if not dry_run:
         for org_id, code, name_zh in result.mapped:
             connection.execute(update(organisations).where(organisations.c.id == org_id)
-                               .values(division_code=code, city=name_zh))
+                               .values(division_code=code))
     return result

@@ -210,14 +210,14 @@ def test_map_cities_command_reports_then_maps(app):
     real = runner.invoke(args=["divisions", "map-cities"])
     db.session.expire_all()
     assert real.exit_code == 0, real.output
-    assert [(o.division_code, o.city) for o in orgs] == [("130400", "邯郸市"), (None, "Atlantis"), (None, "Berlin")]
+    assert [(o.division_code, o.city) for o in orgs] == [("130400", "Handan"), (None, "Atlantis"), (None, "Berlin")]
     assert "1 organisation(s) mapped to a division, 1 not mapped" in real.output
 
 
 def test_user_create_resolves_the_city(app):
     user = make_user("attendee", organisation="Baoding Park", city="baoding", country="CN")
 
-    assert (user.organisation.division_code, user.organisation.city) == ("130600", "保定市")
+    assert (user.organisation.division_code, user.organisation.place("zh")) == ("130600", "保定市")
 
 
 #: Where the seed's pinyin departs from pypinyin's reading on purpose.
