@@ -1,4 +1,4 @@
-"""Command-line entry points: `flask user create`, `flask demo seed`."""
+"""Command-line entry points: `flask user create`, `flask demo seed`, `flask divisions map-cities`."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from .errors import ServiceError
 
 user_cli = AppGroup("user", help="Manage users.")
 demo_cli = AppGroup("demo", help="Demo data.")
+divisions_cli = AppGroup("divisions", help="China's administrative divisions (GB/T 2260).")
 
 
 @user_cli.command("create")
@@ -53,7 +54,28 @@ def demo_seed_command():
         click.echo(f"  {role:10} {email:40} {name}")
 
 
+@divisions_cli.command("map-cities")
+@click.option("--dry-run", is_flag=True, help="Report what would be mapped; change nothing.")
+def map_cities_command(dry_run):
+    """Point organisations in China without a division to the one their city (or name) names; list the rest."""
+    from .extensions import db
+    from .reference.divisions import index, map_organisation_cities
+    from .reference.services import ensure_divisions
+
+    ensure_divisions()
+    result = map_organisation_cities(db.session.connection(), index(), dry_run=dry_run)
+    if dry_run:
+        db.session.rollback()
+    else:
+        db.session.commit()
+    for org_id, code, name_zh in result.mapped:
+        click.echo(f"{'would map' if dry_run else 'mapped'} organisation {org_id} to {code} {name_zh}")
+    for line in result.report_lines():
+        click.echo(line)
+
+
 def register_cli(app: Flask) -> None:
+    app.cli.add_command(divisions_cli)
     app.cli.add_command(user_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(scheduler_cli)

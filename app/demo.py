@@ -20,7 +20,7 @@ from .fairs import services as fairs
 from .fairs.enums import FairStatus
 from .fairs.models import Registration
 from .projects.models import Project
-from .reference.services import ensure_default_sectors
+from .reference.services import ensure_default_sectors, ensure_divisions
 from .types import utcnow
 
 ORGANISER = ("organiser", "organiser@cloudfair.example", "Wang Li 王丽", "Hebei Department of Commerce 河北省商务厅",
@@ -40,11 +40,14 @@ ATTENDEES = [
     ("attendee", "zjk@cloudfair.example", "Liu Yang 刘洋", "Zhangjiakou Commerce Bureau 张家口市商务局", "city_bureau", "Zhangjiakou", "CN", "Asia/Shanghai", "zh"),
     ("attendee", "zjk-park@cloudfair.example", "Sun Hao 孙浩", "Zhangjiakou High-tech Zone Investment Bureau 张家口高新区招商局", "park", "Zhangjiakou", "CN", "Asia/Shanghai", "zh"),
     ("attendee", "ts@cloudfair.example", "Zhou Qiang 周强", "Tangshan Commerce Bureau 唐山市商务局", "city_bureau", "Tangshan", "CN", "Asia/Shanghai", "zh"),
-    ("attendee", "cfd@cloudfair.example", "Wu Jing 吴静", "Caofeidian Industrial Park 曹妃甸工业区", "park", "Tangshan", "CN", "Asia/Shanghai", "zh"),
+    ("attendee", "cfd@cloudfair.example", "Wu Jing 吴静", "Caofeidian Industrial Park 曹妃甸工业区", "park", "Caofeidian", "CN", "Asia/Shanghai", "zh"),
     ("attendee", "xt@cloudfair.example", "Zheng Lei 郑磊", "Xingtai Commerce Bureau 邢台市商务局", "city_bureau", "Xingtai", "CN", "Asia/Shanghai", "zh"),
     ("attendee", "lf@cloudfair.example", "Feng Yu 冯雨", "Langfang Commerce Bureau 廊坊市商务局", "city_bureau", "Langfang", "CN", "Asia/Shanghai", "zh"),
     ("attendee", "cz@cloudfair.example", "Chen Tao 陈涛", "Cangzhou Commerce Bureau 沧州市商务局", "city_bureau", "Cangzhou", "CN", "Asia/Shanghai", "zh"),
-    ("attendee", "cd@cloudfair.example", "He Ping 何平", "Chengde Shuangluan District Investment Bureau 承德双滦区招商局", "park", "Chengde", "CN", "Asia/Shanghai", "zh"),
+    ("attendee", "cd@cloudfair.example", "He Ping 何平", "Chengde Shuangluan District Investment Bureau 承德双滦区招商局", "park", "Shuangluan District", "CN", "Asia/Shanghai", "zh"),
+    ("attendee", "bd@cloudfair.example", "Gao Fei 高飞", "Baoding Commerce Bureau 保定市商务局", "city_bureau", "保定", "CN", "Asia/Shanghai", "zh"),
+    ("attendee", "hd@cloudfair.example", "Tian Li 田丽", "Handan Commerce Bureau 邯郸市商务局", "city_bureau", "邯郸", "CN", "Asia/Shanghai", "zh"),
+    ("attendee", "zd@cloudfair.example", "Guo Jun 郭军", "Zhengding High-tech Zone 正定高新区", "park", "正定县", "CN", "Asia/Shanghai", "zh"),
     ("attendee", "jichuang@cloudfair.example", "Ma Lin 马琳", "Hebei Jichuang Medical Devices Co. 河北冀创医疗器械有限公司", "enterprise", "Shijiazhuang", "CN", "Asia/Shanghai", "zh"),
 ]
 
@@ -87,6 +90,7 @@ def _next_weekday(start: date, weekday: int) -> date:
 def seed(password: str) -> list[tuple[str, str, str]]:
     """Create the demo once; a second run changes nothing. Returns the demo accounts."""
     ensure_default_sectors()
+    ensure_divisions()
     people = [ORGANISER, *PRESENTERS, *ATTENDEES]
     existing = db.session.scalar(select(User).where(User.email == ORGANISER[1]))
     if existing is None:

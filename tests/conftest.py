@@ -13,12 +13,13 @@ from sqlalchemy.pool import StaticPool
 
 from app import create_app
 from app.extensions import db
-from app.reference.services import ensure_default_sectors
+from app.reference.services import ensure_default_sectors, ensure_divisions
 from config import TestConfig
 
 from . import factories
 
 _SCHEMA_READY = {"done": False}
+_KEPT_TABLES = {"divisions"}
 
 
 def _worker_database(url: str) -> str:
@@ -60,13 +61,16 @@ def _reset_database() -> None:
             with db.engine.begin() as conn:
                 conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
             db.create_all()
+            ensure_divisions()
             _SCHEMA_READY["done"] = True
         else:
-            names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+            # The divisions are reference data no test changes: they stay, and are not inserted again.
+            names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables if t.name not in _KEPT_TABLES)
             with db.engine.begin() as conn:
                 conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
     else:
         db.create_all()
+        ensure_divisions()  # one bulk insert, a few milliseconds
     ensure_default_sectors()
 
 

@@ -208,3 +208,29 @@ def test_upgrade_works_again_after_downgrade_to_base(migration_app):
     assert _current_revision() == _head()
     differences = _differences(migration_app)
     assert differences == [], _explain(differences)
+
+
+def test_upgrade_seeds_the_divisions_and_maps_existing_cities(migration_app, capsys):
+    _upgrade("0008")
+    with db.engine.begin() as connection:
+        for name, city, country in [("Shijiazhuang Commerce Bureau", "Shijiazhuang", "CN"),
+                                    ("保定市商务局", "保定", "CN"), ("Atlantis Investment Office", "Atlantis", "CN"),
+                                    ("正定县招商局", None, "CN"), ("Bavaria Invest Partners", "Munich", "DE")]:
+            connection.execute(text(
+                "INSERT INTO organisations (name, kind, city, country, demand_sectors, demand_countries, demand_note, "
+                "aliases, created_at) VALUES (:name, 'city_bureau', :city, :country, '[]', '[]', '', '[]', "
+                "CURRENT_TIMESTAMP)"), {"name": name, "city": city, "country": country})
+
+    _upgrade("0009")
+
+    with db.engine.connect() as connection:
+        places = dict(connection.execute(text("SELECT name, division_code FROM organisations")).all())
+        counts = dict(connection.execute(text("SELECT level, COUNT(*) FROM divisions GROUP BY level")).all())
+        city = connection.execute(text("SELECT city FROM organisations WHERE name = '保定市商务局'")).scalar()
+    assert places == {"Shijiazhuang Commerce Bureau": "130100", "保定市商务局": "130600",
+                      "Atlantis Investment Office": None, "正定县招商局": "130123", "Bavaria Invest Partners": None}
+    assert city == "保定"  # the text stays; the division carries the place
+    assert counts == {"province": 34, "prefecture": 11, "county": 167}
+    report = [line for line in capsys.readouterr().out.splitlines() if line.startswith("0009 places:")]
+    assert report == ["0009 places: could not map organisation 3 'Atlantis Investment Office' (city 'Atlantis')",
+                      "0009 places: 3 organisation(s) mapped to a division, 1 not mapped"]

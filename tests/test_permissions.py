@@ -124,6 +124,7 @@ API = [
     Row("GET", "/api/v1/openapi.json", "api-docs.openapi_json", _all(200)),
     Row("GET", "/api/v1/countries", "reference_api.list_countries", _all(200)),
     Row("GET", "/api/v1/sectors", "reference_api.list_sectors", _all(200)),
+    Row("GET", "/api/v1/divisions?q=baoding", "reference_api.list_divisions", _all(200)),
     Row("POST", "/api/v1/sectors", "reference_api.create_sector", _organiser_only(201),
         json={"code": "agritech", "name_en": "Agricultural technology", "name_zh": "农业科技"}),
     Row("GET", "/api/v1/fairs", "fairs_api.list_fairs", _all(200)),

@@ -36,6 +36,10 @@ class Organisation(db.Model):
     users: Mapped[list["User"]] = relationship(back_populates="organisation")
     division: Mapped[Division | None] = relationship(lazy="joined")
 
+    def place(self, locale: str) -> str | None:
+        """Where it is, for people: the division's name in `locale`, else the free-text city."""
+        return self.division.name(locale) if self.division is not None else self.city
+
 
 class User(UserMixin, db.Model):
     __tablename__ = "users"

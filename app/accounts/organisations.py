@@ -257,6 +257,7 @@ def merge_organisations(actor, survivor_id: int, duplicate_id: int) -> Organisat
         survivor.demand_countries = sorted(set(survivor.demand_countries or []) | set(duplicate.demand_countries or []))
         survivor.demand_note = survivor.demand_note or duplicate.demand_note or ""
         survivor.city = survivor.city or duplicate.city
+        survivor.division_code = survivor.division_code or duplicate.division_code
         audit.record("organisation_merged", actor=actor, organisation=survivor, merged_name=duplicate_name,
                      merged_id=duplicate.id, moved=plan.counts,
                      combined_leads=[{"kept": kept.id, "absorbed": gone.id, "project_id": kept.project_id}

@@ -16,6 +16,7 @@ from ..errors import Conflict, ValidationFailed
 from ..forms import attach_errors
 from ..i18n import ui_locale
 from ..leads.enums import stage_label
+from ..reference.divisions import hebei_choices
 from ..reference.services import country_codes, country_name, list_sectors
 from ..schemas import PageQuery, page_body
 from . import organisations, services
@@ -36,6 +37,9 @@ PAGE_SIZE = 50
 class OrganisationForm(FlaskForm):
     name = StringField(lazy_gettext("Organisation name"), validators=[Length(max=200)])
     kind = SelectField(lazy_gettext("Kind"), choices=[], validate_choice=False)
+    #: A GB/T 2260 code from the grouped picker of Hebei's cities and counties (rendered by the template).
+    division_code = StringField(lazy_gettext("City, district or county in Hebei"),
+                                validators=[Optional(), Length(max=6)])
     city = StringField(lazy_gettext("City"), validators=[Optional(), Length(max=100)])
     country = SelectField(lazy_gettext("Country"), choices=[], validate_choice=False)
     demand_sectors = SelectMultipleField(lazy_gettext("Sectors sought"), choices=[], validate_choice=False)
@@ -68,6 +72,7 @@ def _form_data(form: OrganisationForm) -> dict:
         "name": form.name.data or "",
         "kind": form.kind.data,
         "city": form.city.data or "",
+        "division": form.division_code.data or None,
         "country": form.country.data,
         "demand_sectors": form.demand_sectors.data or [],
         "demand_countries": form.demand_countries.data or [],
@@ -76,9 +81,14 @@ def _form_data(form: OrganisationForm) -> dict:
     }
 
 
+def _page_fields(fields: dict) -> dict:
+    """The service names the picker's field `division`; the page calls it `division_code`."""
+    return {("division_code" if name == "division" else name): messages for name, messages in fields.items()}
+
+
 def _render_form(form, organisation, problems, status=200):
     return render_template("accounts/organisation_form.html", form=form, organisation=organisation,
-                           problems=problems), status
+                           problems=problems, division_groups=hebei_choices(ui_locale())), status
 
 
 # ---------------------------------------------------------------- pages
@@ -109,7 +119,7 @@ def new_organisation():
         try:
             org = services.create_organisation(current_user, **_form_data(form))
         except ValidationFailed as exc:
-            problems = attach_errors(form, exc.fields)
+            problems = attach_errors(form, _page_fields(exc.fields))
         except Conflict as exc:  # the name is taken
             problems = attach_errors(form, {"name": [exc.message]})
         else:
@@ -139,12 +149,16 @@ def edit_organisation(organisation_id: int):
     _choices(form)
     if request.method == "GET":
         form.aliases.data = "\n".join(org.aliases or [])
+        # A place in Hebei shows in the picker; any other (Beijing, or a city abroad) as text.
+        in_picker = org.division_code is not None and org.division_code.startswith("13")
+        form.division_code.data = org.division_code if in_picker else ""
+        form.city.data = (org.city or "") if in_picker else (org.place(ui_locale()) or "")
     problems: list[str] = []
     if form.validate_on_submit():
         try:
             organisations.update_organisation(current_user, org.id, _form_data(form))
         except ValidationFailed as exc:
-            problems = attach_errors(form, exc.fields)
+            problems = attach_errors(form, _page_fields(exc.fields))
         except Conflict as exc:  # the name is taken
             problems = attach_errors(form, {"name": [exc.message]})
         else:

@@ -23,6 +23,7 @@ import os
 import re
 import secrets
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -34,12 +35,13 @@ from sqlalchemy.exc import IntegrityError
 
 from ..errors import Conflict, NotFound, ServiceError, TooLarge, UnsupportedType, ValidationFailed
 from ..extensions import db
+from ..reference.divisions import index as division_index
 from ..reference.services import check_timezone, country_codes
 from . import audit
 from .access import require_role
 from .enums import DEFAULT_KIND_FOR_ROLE, Locale, OrganisationKind, Role
 from .models import Organisation, User
-from .services import normalise_email
+from .services import city_error, normalise_email, resolve_city
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +112,24 @@ class ImportInvalid(ServiceError):
         self.report = report
 
 
+class SimilarOrganisations(ServiceError):
+    """422: a new organisation looks like an existing one and the request did not say which it is."""
+
+    status = 422
+    code = "similar_organisations"
+
+    def __init__(self, report: "ImportReport", names: list[str]):
+        super().__init__(
+            gettext("%(names)s look(s) like organisations that already exist; nothing was imported. Say for each "
+                    "which one it is, or that it is new, in the field map, e.g. {\"%(first)s\": 12} or "
+                    "{\"%(first)s\": \"new\"}.", names=", ".join(names), first=names[0]),
+            details={"fields": {"map": [gettext("Choose an existing organisation or \"new\" for: %(names)s.",
+                                                names=", ".join(names))]},
+                     "similar_organisations": report.similar_to_dict(), "summary": report.summary()},
+        )
+        self.report = report
+
+
 class ImportChanged(Conflict):
     """409: the database changed since the preview, so the plan did too; show it again."""
 
@@ -167,6 +187,21 @@ class NewOrganisation:
     city: str | None
     country: str
     row: int
+    #: The GB/T 2260 division the city (or the name) names, for an organisation in China.
+    division_code: str | None = None
+
+
+@dataclass
+class Lookalike:
+    """A new organisation whose name looks like existing ones' in the same place and kind."""
+
+    key: str
+    name: str
+    row: int
+    #: (id, name) of the existing organisations it looks like, most alike first.
+    similar: list[tuple[int, str]]
+    #: Same division and kind and a name that contains the other's: the default is to use the existing one.
+    strong: bool
 
 
 @dataclass
@@ -181,6 +216,23 @@ class ImportReport:
     columns: list[str] = field(default_factory=list)
     delimiter: str = ","
     encoding: str = "utf-8"
+    #: New organisations that look like existing ones, by folded name.
+    lookalikes: dict[str, Lookalike] = field(default_factory=dict)
+    #: What becomes of each new organisation named in the mapping or with a lookalike: an existing
+    #: organisation's id, or NEW. A strong lookalike defaults to its first existing organisation.
+    choices: dict[str, int | str] = field(default_factory=dict)
+    #: New organisation keys the request chose for explicitly (the API refuses strong lookalikes without one).
+    chosen: set[str] = field(default_factory=set)
+
+    def mapped_to(self, key: str) -> int | None:
+        """The existing organisation a new organisation of the file is filed under, if any."""
+        choice = self.choices.get(key)
+        return choice if isinstance(choice, int) else None
+
+    def similar_to_dict(self) -> list[dict]:
+        return [{"row": look.row, "organisation": look.name, "strong": look.strong,
+                 "similar": [{"id": org_id, "name": name} for org_id, name in look.similar],
+                 "choice": self.choices.get(look.key, NEW)} for look in self.lookalikes.values()]
 
     @property
     def errors(self) -> list[dict]:
@@ -204,7 +256,8 @@ class ImportReport:
             "updated": self.count(UPDATED),
             "unchanged": self.count(UNCHANGED),
             "invalid": self.count(INVALID),
-            "new_organisations": len(self.new_organisations),
+            "new_organisations": sum(1 for key in self.new_organisations if self.mapped_to(key) is None),
+            "similar_organisations": len(self.lookalikes),
             "errors": len(self.errors),
             "warnings": len(self.warnings),
         }
@@ -213,6 +266,7 @@ class ImportReport:
         """A fingerprint of what applying would do, to notice that it changed since the preview."""
         plan = [(r.row, r.outcome, r.email, sorted((k, str(v)) for k, v in r.changes.items())) for r in self.rows]
         plan.append(sorted(self.new_organisations))
+        plan.append(sorted((key, [org_id for org_id, _ in look.similar]) for key, look in self.lookalikes.items()))
         return hashlib.sha256(json.dumps(plan, ensure_ascii=False).encode()).hexdigest()[:32]
 
     def to_dict(self) -> dict:
@@ -222,9 +276,11 @@ class ImportReport:
             "errors": self.errors,
             "warnings": self.warnings,
             "new_organisations": [
-                {"name": o.name, "kind": o.kind, "city": o.city, "country": o.country, "row": o.row}
-                for o in self.new_organisations.values()
+                {"name": o.name, "kind": o.kind, "city": o.city, "division": o.division_code, "country": o.country,
+                 "row": o.row, "use_existing": self.mapped_to(key)}
+                for key, o in self.new_organisations.items()
             ],
+            "similar_organisations": self.similar_to_dict(),
         }
 
 
@@ -507,11 +563,15 @@ def _organisations_by_name() -> dict[str, Organisation]:
     return orgs
 
 
-def plan(actor, data: bytes) -> ImportReport:
+def plan(actor, data: bytes, mapping: dict | None = None) -> ImportReport:
     """Read, check and plan a file without writing anything (organisers).
 
+    `mapping` says what a new organisation of the file is: {"石家庄市商务局": 12} files its people
+    under organisation 12 (and makes the name an alias of it), {"…": "new"} creates it. New
+    organisations that look like existing ones are reported in `lookalikes`.
+
     Raises 415 for a file that is not UTF-8 or GB18030 text, 413 beyond IMPORT_MAX_ROWS, 422 for an
-    empty or broken file; problems in rows are in the report, not raised.
+    empty or broken file or a bad mapping; problems in rows are in the report, not raised.
     """
     require_role(actor, Role.ORGANISER)
     text, encoding = decode(data)
@@ -552,7 +612,100 @@ def plan(actor, data: bytes) -> ImportReport:
                     "This person's account is deactivated; the import does not reactivate it.")))
         if row.errors:
             row.outcome = INVALID
+    _find_lookalikes(report, organisations)
+    _apply_mapping(report, mapping or {})
     return report
+
+
+# ---------------------------------------------------------------- organisations that look alike
+
+_SQUASH = re.compile(r"[\W_]+")
+_CHINESE_RUN = re.compile(r"[\u3400-\u9fff]{4,}")
+
+
+def _squash(name: str) -> str:
+    return _SQUASH.sub("", unicodedata.normalize("NFKC", name).casefold())
+
+
+def names_look_alike(a: str, b: str) -> bool:
+    """True when one name, folded without spaces and punctuation, contains the other (at least four
+    characters), or both share a Chinese part ("石家庄市商务局" in "Shijiazhuang Commerce Bureau 石家庄市商务局")."""
+    fa, fb = _squash(a), _squash(b)
+    if min(len(fa), len(fb)) >= 4 and (fa in fb or fb in fa):
+        return True
+    runs_b = _CHINESE_RUN.findall(b)
+    return any(ra in rb or rb in ra for ra in _CHINESE_RUN.findall(a) for rb in runs_b)
+
+
+def _prefecture(code: str | None) -> str | None:
+    if not code:
+        return None
+    return code if code.endswith("0000") else code[:4] + "00"
+
+
+def _find_lookalikes(report: ImportReport, organisations: dict[str, Organisation]) -> None:
+    """Compare each new organisation with the existing ones (names and aliases), in the same place."""
+    everything = {org.id: org for org in organisations.values()}.values()
+    for key, new_org in report.new_organisations.items():
+        strong, weak = [], []
+        place = _prefecture(new_org.division_code)
+        for org in everything:
+            other = _prefecture(org.division_code)
+            if place and other and place != other:
+                continue  # two places: not the same organisation
+            if org.country != new_org.country or not any(
+                    names_look_alike(new_org.name, n) for n in [org.name, *(org.aliases or [])]):
+                continue
+            same_place = place is not None and place == other
+            (strong if same_place and org.kind == new_org.kind else weak).append((org.id, org.name))
+        if strong or weak:
+            look = Lookalike(key=key, name=new_org.name, row=new_org.row, similar=sorted(strong) + sorted(weak),
+                             strong=bool(strong))
+            report.lookalikes[key] = look
+            report.choices[key] = strong[0][0] if look.strong else NEW
+            names = ", ".join(name for _, name in look.similar)
+            first_row = next(r for r in report.rows if r.organisation_key == key)
+            first_row.warnings.append(issue(first_row.row, "organisation", new_org.name, gettext(
+                "%(organisation)s looks like %(existing)s, which already exists. Choose whether to file these "
+                "people under it or to create a new organisation.", organisation=new_org.name, existing=names)))
+
+
+def parse_mapping(raw: object) -> dict[str, int | str]:
+    """The `map` field: a JSON object of organisation names to an existing organisation's id or "new"."""
+    if raw in (None, ""):
+        return {}
+    try:
+        mapping = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        mapping = None
+    if not isinstance(mapping, dict) or not all(
+            isinstance(k, str) and (v == NEW or (isinstance(v, int) and not isinstance(v, bool)))
+            for k, v in mapping.items()):
+        raise ValidationFailed({"map": gettext("Give a JSON object of organisation names to an organisation id or "
+                                               "\"new\", e.g. {\"石家庄市商务局\": 12}.")})
+    return mapping
+
+
+def _apply_mapping(report: ImportReport, mapping: dict[str, int | str]) -> None:
+    unknown_names, unknown_ids = [], []
+    ids = [v for v in mapping.values() if isinstance(v, int)]
+    known = set(db.session.scalars(select(Organisation.id).where(Organisation.id.in_(ids)))) if ids else set()
+    for name, choice in mapping.items():
+        key = fold_organisation(name)
+        if key not in report.new_organisations:
+            unknown_names.append(name)
+        elif choice != NEW and choice not in known:
+            unknown_ids.append(str(choice))
+        else:
+            report.choices[key] = choice
+            report.chosen.add(key)
+    problems = []
+    if unknown_names:
+        problems.append(gettext("Not a new organisation of this file: %(names)s.", names=", ".join(unknown_names)))
+    if unknown_ids:
+        problems.append(gettext("No organisation with id %(ids)s.", ids=", ".join(unknown_ids)))
+    if problems:
+        raise ValidationFailed({"map": problems})
 
 
 def _plan_organisation(report: ImportReport, row: PlannedRow, organisations: dict[str, Organisation]):
@@ -564,6 +717,10 @@ def _plan_organisation(report: ImportReport, row: PlannedRow, organisations: dic
     if org is not None:
         for column, current in (("kind", org.kind), ("city", org.city), ("country", org.country)):
             given = values.get(column)
+            if column == "city" and given and org.division_code is not None:
+                if division_index().match(given) == org.division_code:
+                    continue
+                current = org.division.name_zh
             if given and (current or "").casefold() != given.casefold():
                 row.warnings.append(issue(row.row, column, given, gettext(
                     "%(organisation)s already exists with %(column)s “%(current)s”; it is not changed by the import.",
@@ -571,18 +728,36 @@ def _plan_organisation(report: ImportReport, row: PlannedRow, organisations: dic
         return org, None
     new_org = report.new_organisations.get(key)
     if new_org is None:
+        name = " ".join(values["organisation"].split())
+        country = values.get("country") or "CN"
+        city = values.get("city") or None
+        division = None
+        if country == "CN":  # the index answers without a query: thousands of rows stay quick
+            places = division_index()
+            if city:
+                division = places.entries.get(places.match(city) or "")
+                if division is None:
+                    _, suggestions = resolve_city(city)
+                    row.errors.append(issue(row.row, "city", city, city_error(city, suggestions)))
+                    return None, NewOrganisation(name=name, kind="", city=city, country=country, row=row.row)
+            else:
+                division = places.entries.get(places.from_organisation_name(name) or "")
         new_org = NewOrganisation(
-            name=" ".join(values["organisation"].split()),
+            name=name,
             kind=values.get("kind") or DEFAULT_KIND_FOR_ROLE[Role(values["role"])].value,
-            city=values.get("city") or None,
-            country=values.get("country") or "CN",
+            city=city or (division.name_zh if division is not None else None),
+            country=country,
             row=row.row,
+            division_code=division.code if division is not None else None,
         )
         report.new_organisations[key] = new_org
         row.new_organisation = True
     else:
         for column, first in (("kind", new_org.kind), ("city", new_org.city), ("country", new_org.country)):
             given = values.get(column)
+            if column == "city" and given and new_org.division_code is not None:
+                if division_index().match(given) == new_org.division_code:
+                    continue
             if given and (first or "").casefold() != given.casefold():
                 row.warnings.append(issue(row.row, column, given, gettext(
                     "Row %(first_row)s makes %(organisation)s with %(column)s “%(first)s”; this row's value is "
@@ -613,7 +788,8 @@ def _plan_changes(actor, row: PlannedRow, org: Organisation | None) -> None:
 
 
 def _create_organisation(new_org: NewOrganisation) -> Organisation:
-    org = Organisation(name=new_org.name, kind=new_org.kind, city=new_org.city, country=new_org.country)
+    org = Organisation(name=new_org.name, kind=new_org.kind, city=new_org.city, country=new_org.country,
+                       division_code=new_org.division_code)
     db.session.add(org)
     return org
 
@@ -658,7 +834,13 @@ def apply(actor, report: ImportReport, *, filename: str | None = None, sha256: s
     if not report.ok:
         raise ImportInvalid(report)
     existing_orgs = _organisations_by_name()
-    created_orgs = {key: _create_organisation(o) for key, o in report.new_organisations.items()}
+    created_orgs = {key: _create_organisation(o) for key, o in report.new_organisations.items()
+                    if report.mapped_to(key) is None}
+    for key, new_org in report.new_organisations.items():
+        if report.mapped_to(key) is not None:  # filed under an existing organisation, which learns the name
+            org = db.session.get(Organisation, report.mapped_to(key))
+            org.aliases = [*(org.aliases or []), new_org.name]
+            existing_orgs[key] = org
     created: list[User] = []
     updated: list[User] = []
     try:
@@ -709,9 +891,17 @@ def _invite(actor, result: ImportResult) -> None:
         log.exception("Imported %s people but could not queue their invitations", len(result.created))
 
 
-def import_people(actor, data: bytes, *, filename: str | None = None) -> ImportResult:
-    """Check a whole file and apply it, or raise ImportInvalid and write nothing (the API's one-shot import)."""
-    report = plan(actor, data)
+def import_people(actor, data: bytes, *, filename: str | None = None, mapping: dict | None = None) -> ImportResult:
+    """Check a whole file and apply it, or raise and write nothing (the API's one-shot import).
+
+    Raises ImportInvalid for a bad row, SimilarOrganisations when a new organisation looks much like an
+    existing one (same place and kind) and `mapping` does not say whether it is that one or new.
+    """
+    report = plan(actor, data, mapping)
+    if report.ok:
+        undecided = [look.name for key, look in report.lookalikes.items() if look.strong and key not in report.chosen]
+        if undecided:
+            raise SimilarOrganisations(report, undecided)
     return apply(actor, report, filename=filename, sha256=hashlib.sha256(data).hexdigest())
 
 
@@ -785,7 +975,7 @@ def discard_upload(import_id: str) -> None:
         (directory / f"{import_id}{suffix}").unlink(missing_ok=True)
 
 
-def confirm(actor, import_id: str, expected_digest: str | None = None) -> ImportResult:
+def confirm(actor, import_id: str, expected_digest: str | None = None, mapping: dict | None = None) -> ImportResult:
     """Apply a previewed upload: re-read and re-check it (the database may have changed since).
 
     Raises NotFound for someone else's or a spent upload, ImportInvalid when a row is now wrong,
@@ -801,7 +991,7 @@ def confirm(actor, import_id: str, expected_digest: str | None = None) -> Import
         raise NotFound(gettext("This import is no longer waiting: it was applied, expired or is not yours. "
                                "Upload the file again.")) from None
     try:
-        report = plan(actor, pending.data)
+        report = plan(actor, pending.data, mapping)
         if not report.ok:
             raise ImportInvalid(report)
         if expected_digest is not None and report.digest() != expected_digest:

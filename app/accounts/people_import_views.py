@@ -36,6 +36,7 @@ class ImportUploadSchema(Schema):
     file = fields.Raw(required=True, metadata={"type": "string", "format": "binary",
                                                "description": "the CSV file (UTF-8 or GB18030)"})
     dry_run = fields.Boolean(metadata={"description": "check and report only; also accepted in the query"})
+    map = fields.String(metadata={"description": "JSON: a new organisation's name to an existing id or \"new\""})
 
 
 class ImportReportSchema(Schema):
@@ -44,6 +45,8 @@ class ImportReportSchema(Schema):
     errors = fields.List(fields.Dict(), metadata={"description": "row, column, value, message"})
     warnings = fields.List(fields.Dict())
     new_organisations = fields.List(fields.Dict())
+    similar_organisations = fields.List(fields.Dict(), metadata={
+        "description": "row, organisation, strong, similar [{id, name}], choice (an id or \"new\")"})
 
 
 def _read_upload(upload) -> tuple[bytes, str]:
@@ -112,7 +115,7 @@ def confirm_import(import_id: str):
         flash(gettext("The form expired; upload the file again."), "error")
         return redirect(url_for("accounts.import_people"))
     try:
-        result = people_import.confirm(current_user, import_id, form.digest.data or None)
+        result = people_import.confirm(current_user, import_id, form.digest.data or None, _page_mapping())
     except people_import.ImportInvalid as exc:
         return _preview(exc.report, ConfirmForm(formdata=None), status=422)
     except people_import.ImportChanged as exc:
@@ -128,6 +131,21 @@ def confirm_import(import_id: str):
                   created=summary["created"], updated=summary["updated"],
                   organisations=summary["organisations_created"]), "success")
     return redirect(url_for("accounts.import_people"))
+
+
+def _page_mapping() -> dict:
+    """The preview's choices for organisations that look like existing ones: pairs of fields
+    `map_name_<n>` (the file's name) and `map_choice_<n>` (an organisation id, or "new")."""
+    mapping: dict = {}
+    for field_name, name in request.form.items():
+        if not field_name.startswith("map_name_"):
+            continue
+        choice = request.form.get("map_choice_" + field_name.removeprefix("map_name_"), "")
+        if choice == people_import.NEW:
+            mapping[name] = choice
+        elif choice.isdigit():
+            mapping[name] = int(choice)
+    return mapping
 
 
 @bp.route("/people/import/template.csv")
@@ -151,17 +169,25 @@ def import_template():
 @api.response(201, ImportReportSchema, description="applied: every row's outcome")
 @api.alt_response(200, schema=ImportReportSchema, description="dry_run: what would happen, nothing written")
 @api.alt_response(422, description="import_invalid: some row has an error, nothing written; "
-                  "details.rows and details.errors")
+                  "details.rows and details.errors. similar_organisations: a new organisation looks like an "
+                  "existing one in the same place and kind and `map` does not say which it is")
 @storage.accepts_upload
 def import_users():
     """Import people from a CSV file (multipart `file`; `dry_run=true` to check only). All or nothing.
 
     Columns: name, email, role, organisation, kind, city, country, timezone, locale (English or
     Chinese header names; UTF-8 or GB18030; comma or semicolon). Existing people (by e-mail) are
-    updated; new people get an invitation after the import is committed.
+    updated; new people get an invitation after the import is committed. A Chinese `city` is matched
+    to a division (Chinese, English, pinyin); one that matches nothing is a row error.
+
+    A new organisation that looks like an existing one is listed in `similar_organisations`; the
+    form field `map` (JSON) says what each is: `{"石家庄市商务局": 12}` files it under organisation
+    12 (which learns the name as an alias), `{"…": "new"}` creates it. Without a choice, a strong
+    lookalike (same division and kind) is refused with 422 `similar_organisations`; a weak one is created.
     """
     data, filename = _read_upload(request.files.get("file"))
+    mapping = people_import.parse_mapping(request.form.get("map", request.args.get("map")))
     flag = request.form.get("dry_run", request.args.get("dry_run", ""))
     if str(flag).strip().lower() in {"1", "true", "yes", "on"}:
-        return people_import.plan(current_user, data).to_dict(), 200
-    return people_import.import_people(current_user, data, filename=filename).to_dict(), 201
+        return people_import.plan(current_user, data, mapping).to_dict(), 200
+    return people_import.import_people(current_user, data, filename=filename, mapping=mapping).to_dict(), 201

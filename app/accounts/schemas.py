@@ -1,4 +1,6 @@
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
+
+from ..i18n import ui_locale
 
 from ..schemas import PageQuery, page_of
 from .enums import OrganisationKind, Role
@@ -11,7 +13,10 @@ class OrganisationSchema(Schema):
     id = fields.Integer(dump_only=True)
     name = fields.String()
     kind = fields.String()
-    city = fields.String(allow_none=True)
+    #: Out: the division's name in the viewer's language, else the free text; in: a place to match.
+    city = fields.Method("dump_city", deserialize="load_text", allow_none=True)
+    #: The GB/T 2260 code of the organisation's division (Chinese organisations), or null.
+    division = fields.Method("dump_division", deserialize="load_text", allow_none=True)
     country = fields.String()
     demand_sectors = fields.List(fields.String())
     demand_countries = fields.List(fields.String())
@@ -20,6 +25,17 @@ class OrganisationSchema(Schema):
     aliases = fields.List(fields.String())
     people = fields.Integer(dump_only=True, attribute="people_count")
     leads = fields.Integer(dump_only=True, attribute="leads_count")
+
+    def dump_city(self, org):
+        return org.place(ui_locale())
+
+    def dump_division(self, org):
+        return org.division_code
+
+    def load_text(self, value):
+        if value is not None and not isinstance(value, str):
+            raise ValidationError("Not a valid string.")
+        return value
 
 
 class OrganisationQuery(PageQuery):

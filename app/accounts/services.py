@@ -88,11 +88,26 @@ def find_or_create_organisation(
     if org is not None:
         return org
     kind = _check_choice(kind or DEFAULT_KIND_FOR_ROLE[Role(role)].value, OrganisationKind, "kind")
+    country = check_country(country or "CN")
+    city = _clean_name(city) or None
+    division = None
+    if country == "CN":
+        from ..reference.divisions import city_from_organisation_name
+
+        if city:
+            division, suggestions = resolve_city(city)
+            if division is None:
+                exc = ValidationFailed({"city": city_error(city, suggestions)})
+                exc.details["suggestions"] = {"city": suggestions}
+                raise exc
+        else:
+            division = city_from_organisation_name(name)
     org = Organisation(
         name=name,
         kind=kind,
-        city=(city or "").strip() or None,
-        country=check_country(country or "CN"),
+        city=city or (division.name_zh if division is not None else None),
+        division_code=division.code if division is not None else None,
+        country=country,
     )
     db.session.add(org)
     db.session.flush()
@@ -100,7 +115,8 @@ def find_or_create_organisation(
 
 
 #: The fields an organiser sets on an organisation.
-ORGANISATION_FIELDS = ("name", "kind", "city", "country", "demand_sectors", "demand_countries", "demand_note", "aliases")
+ORGANISATION_FIELDS = ("name", "kind", "city", "division", "country", "demand_sectors", "demand_countries",
+                       "demand_note", "aliases")
 
 
 def organisation_values(data: dict, *, current: Organisation | None = None) -> dict:
@@ -140,6 +156,7 @@ def organisation_values(data: dict, *, current: Organisation | None = None) -> d
             values["country"] = country.upper()
         else:
             errors["country"] = gettext("%(code)s is not an ISO 3166-1 alpha-2 country code.", code=repr(country))
+    suggestions = _place_values(data, values, errors, current=current)
     if given("demand_sectors"):
         codes = data.get("demand_sectors") or []
         if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
@@ -187,7 +204,10 @@ def organisation_values(data: dict, *, current: Organisation | None = None) -> d
             else:
                 values["aliases"] = list(cleaned.values())
     if errors:
-        raise ValidationFailed(errors)
+        exc = ValidationFailed(errors)
+        if suggestions:
+            exc.details["suggestions"] = suggestions
+        raise exc
     if "name" in values:
         holder = organisation_name_holder(values["name"], exclude_id=current.id if current else None)
         if holder is not None:
@@ -200,10 +220,83 @@ def organisation_values(data: dict, *, current: Organisation | None = None) -> d
     return values
 
 
+def resolve_city(city: str) -> tuple[object, list[dict]]:
+    """(the division a Chinese city names, []) or (None, up to 3 suggestions {"code", "name_zh", "name_en"})."""
+    from ..reference.divisions import division_candidates, match_division, suggest_divisions
+
+    division = match_division(city)
+    if division is not None:
+        return division, []
+    options = division_candidates(city) or suggest_divisions(city)
+    return None, [{"code": d.code, "name_zh": d.name_zh, "name_en": d.name_en} for d in options[:3]]
+
+
+def city_error(city: str, suggestions: list[dict]) -> str:
+    """The message for a Chinese city that names no division (or several)."""
+    names = ", ".join(f"{s['name_zh']} ({s['name_en']}, {s['code']})" for s in suggestions)
+    if names:
+        return gettext("“%(city)s” is not one place in China that CloudFair knows. Did you mean: %(names)s?",
+                       city=city, names=names)
+    return gettext("“%(city)s” is not a place in China that CloudFair knows; give a city, district or county "
+                   "in Chinese, English or pinyin.", city=city)
+
+
+def _place_values(data: dict, values: dict, errors: dict, *, current: Organisation | None) -> dict:
+    """Set `division_code` for an organisation in China (`city` keeps the text given, else the division's
+    Chinese name, for readers that predate divisions).
+
+    A `division` code wins; else a `city` is matched to a division (Chinese, English, pinyin or an
+    alias); on creation with neither, the name may imply one ("石家庄市商务局"). Abroad, `city`
+    stays free text and `division` must be empty. Returns the suggestions for a city that matched nothing.
+    """
+    from ..reference.divisions import city_from_organisation_name, get_division
+
+    creating = current is None
+    country = values.get("country") or (current.country if current is not None else None)
+    code = data.get("division")
+    if "country" in errors or country is None:
+        return {}
+    if country != "CN":
+        if code not in (None, ""):
+            errors["division"] = gettext("Only organisations in China have a division; give the city as text.")
+        elif creating or "country" in values:
+            values["division_code"] = None
+        return {}
+    if code not in (None, ""):
+        division = get_division(code)
+        if division is None:
+            errors["division"] = gettext("%(code)s is not a known division code (GB/T 2260).", code=repr(code))
+        else:
+            values["division_code"] = division.code
+            if not values.get("city"):
+                values["city"] = division.name_zh
+        return {}
+    if "division" in data and "city" not in data:  # cleared explicitly
+        values["division_code"], values["city"] = None, None
+        return {}
+    city = values.get("city")
+    if city:
+        division, suggestions = resolve_city(city)
+        if division is None:
+            errors["city"] = city_error(city, suggestions)
+            return {"city": suggestions}
+        values["division_code"] = division.code
+    elif creating:
+        division = city_from_organisation_name(values.get("name"))
+        values["division_code"] = division.code if division is not None else None
+        values["city"] = division.name_zh if division is not None else None
+    elif "city" in data:
+        values["division_code"] = None
+    elif "country" in values and current is not None and current.country != "CN" and current.city:
+        division, _ = resolve_city(current.city)
+        values["division_code"] = division.code if division is not None else None
+    return {}
+
+
 def create_organisation(actor, **data) -> Organisation:
     """Create an organisation with its demand profile (organisers).
 
-    Fields: name, kind, city, country, demand_sectors, demand_countries, demand_note, aliases.
+    Fields: name, kind, city, division, country, demand_sectors, demand_countries, demand_note, aliases.
     """
     require_role(actor, Role.ORGANISER)
     values = organisation_values(data)
@@ -414,7 +507,16 @@ def list_organisations(actor, *, page: int, per_page: int, q: str | None = None,
                                                     choices=", ".join(k.value for k in OrganisationKind))})
         query = query.where(Organisation.kind == kind)
     if city and city.strip():
-        query = query.where(func.lower(Organisation.city) == city.strip().lower())
+        from ..reference.divisions import match_division
+
+        division = match_division(city)
+        if division is None:
+            query = query.where(func.lower(Organisation.city) == city.strip().lower())
+        elif division.level == "county":
+            query = query.where(Organisation.division_code == division.code)
+        else:  # a city or province: the organisations anywhere in it
+            prefix = division.code[:2] if division.level == "province" else division.code[:4]
+            query = query.where(Organisation.division_code.like(prefix + "%"))
     needle = _clean_name(q).casefold()
     if needle:
         # Aliases live in a JSON list: match them in Python (organisations number in the hundreds).

@@ -1,20 +1,22 @@
-"""Checks and names for countries, currencies, time zones and sectors."""
+"""Checks and names for countries, currencies, time zones and sectors; the seeded divisions."""
 
 from __future__ import annotations
 
+import csv
 import re
 from datetime import datetime, timezone
 from functools import lru_cache
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from babel import Locale
 from babel.numbers import list_currencies
 from flask_babel import gettext
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 
 from ..errors import Conflict, ValidationFailed
 from ..extensions import db
-from .models import Sector
+from .models import Division, Sector
 
 #: The taxonomy every installation starts with (the migration seeds the same rows).
 DEFAULT_SECTORS = [
@@ -158,4 +160,46 @@ def ensure_default_sectors() -> None:
     for code, en, zh in DEFAULT_SECTORS:
         if code not in existing:
             db.session.add(Sector(code=code, name_en=en, name_zh=zh))
+    db.session.commit()
+
+
+# ---------------------------------------------------------------- administrative divisions (GB/T 2260)
+
+#: Hebei's province, prefecture-level cities and county-level divisions, and every other provincial-level
+#: division; the migration 0009 and `ensure_divisions` insert the same rows.
+DIVISIONS_CSV = Path(__file__).resolve().parent / "data" / "divisions.csv"
+_DIVISION_COLUMNS = ("code", "level", "parent_code", "name_zh", "name_en", "pinyin", "aliases")
+
+
+@lru_cache(maxsize=1)
+def division_rows() -> tuple[dict, ...]:
+    """The seeded divisions as plain dicts, parents before children (read once per process)."""
+    with DIVISIONS_CSV.open(encoding="utf-8", newline="") as handle:
+        rows = []
+        for row in csv.DictReader(handle):
+            rows.append({
+                "code": row["code"], "level": row["level"], "parent_code": row["parent_code"] or None,
+                "name_zh": row["name_zh"], "name_en": row["name_en"], "pinyin": row["pinyin"],
+                "aliases": [a for a in row["aliases"].split("|") if a],
+            })
+    return tuple(rows)
+
+
+def ensure_divisions() -> None:
+    """Insert the seeded divisions where missing and correct changed ones (idempotent; one bulk insert)."""
+    rows = division_rows()
+    existing = {
+        code: (level, parent, zh, en, py, list(aliases or []))
+        for code, level, parent, zh, en, py, aliases in db.session.execute(select(
+            Division.code, Division.level, Division.parent_code, Division.name_zh, Division.name_en,
+            Division.pinyin, Division.aliases))
+    }
+    missing = [row for row in rows if row["code"] not in existing]
+    if missing:
+        db.session.execute(insert(Division), missing)
+    for row in rows:
+        current = existing.get(row["code"])
+        if current is not None and current != tuple(row[c] for c in _DIVISION_COLUMNS[1:]):
+            db.session.execute(update(Division).where(Division.code == row["code"])
+                               .values({c: row[c] for c in _DIVISION_COLUMNS[1:]}))
     db.session.commit()

@@ -1,13 +1,16 @@
-"""Reference data over the API: sectors (organisers may add), countries."""
+"""Reference data over the API: sectors (organisers may add), countries, time zones, divisions."""
 
 from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from ..accounts.access import PUBLIC, allow
+from ..i18n import ui_locale
 from . import services
+from .divisions import search_divisions
 
-api = Blueprint("reference_api", __name__, url_prefix="/api/v1", description="Sectors and countries")
+api = Blueprint("reference_api", __name__, url_prefix="/api/v1",
+                description="Sectors, countries, time zones and divisions")
 
 
 class SectorSchema(Schema):
@@ -87,3 +90,38 @@ def list_countries():
         for c in sorted(services.country_codes())
     ]
     return {"items": items, "total": len(items)}
+
+
+class DivisionQuery(Schema):
+    q = fields.String(load_default=None, validate=validate.Length(max=100))
+    level = fields.String(load_default=None, validate=validate.OneOf(["province", "prefecture", "county"]))
+    parent = fields.String(load_default=None, validate=validate.Regexp(r"^\d{6}$"))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class DivisionSchema(Schema):
+    code = fields.String()
+    #: In the viewer's language.
+    name = fields.Function(lambda d: d.name(ui_locale()))
+    name_i18n = fields.Function(lambda d: {"zh": d.name_zh, "en": d.name_en})
+    pinyin = fields.String()
+    level = fields.String()
+    parent_code = fields.String(allow_none=True)
+    prefecture_code = fields.String()
+
+
+class DivisionList(Schema):
+    items = fields.List(fields.Nested(DivisionSchema))
+    total = fields.Integer()
+
+
+@api.route("/divisions", methods=["GET"])
+@allow(PUBLIC)
+@api.arguments(DivisionQuery, location="query")
+@api.response(200, DivisionList)
+def list_divisions(args):
+    """China's administrative divisions (GB/T 2260): `q` searches Chinese, English and pinyin names and
+    aliases (exact matches first, then prefixes); `level` and `parent` (a code) filter; `total` counts
+    every match, `items` holds at most `limit`."""
+    items, total = search_divisions(args["q"], args["limit"], level=args["level"], parent=args["parent"])
+    return {"items": items, "total": total}

@@ -136,7 +136,7 @@ def test_demo_seed_creates_the_demo_accounts_once(app):
     assert {m.__name__: count(m) for m in (User, Organisation, Fair, FairSession, Registration, Project)} == counts
     assert first.output == second.output
     assert "organiser@cloudfair.example" in first.output
-    assert counts["User"] == 17 and counts["Fair"] >= 3
+    assert counts["User"] == 20 and counts["Fair"] >= 3
     roles = dict(db.session.execute(select(User.role, func.count()).group_by(User.role)).all())
-    assert roles == {"organiser": 1, "presenter": 6, "attendee": 10}
+    assert roles == {"organiser": 1, "presenter": 6, "attendee": 13}
     assert services.authenticate("organiser@cloudfair.example", app.config["DEMO_PASSWORD"]).role == "organiser"

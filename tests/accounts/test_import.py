@@ -106,7 +106,7 @@ def test_import_creates_people_and_organisations_and_invites_them_after_the_comm
     assert (anna.organisation.name, anna.organisation.kind, anna.organisation.city, anna.organisation.country) == (
         "Bavaria Invest Partners", "agency", "Munich", "DE")
     park = db.session.scalar(select(Organisation).where(Organisation.name == "Caofeidian Industrial Park"))
-    assert (park.kind, park.city, park.country) == ("park", "Tangshan", "CN")
+    assert (park.kind, park.city, park.division_code, park.country) == ("park", "Tangshan", "130200", "CN")
     after = counts()
     assert after["User"] - before["User"] == 3 and after["Organisation"] - before["Organisation"] == 2
     mails = db.session.scalars(select(MailMessage).order_by(MailMessage.id)).all()
@@ -134,7 +134,7 @@ def test_dry_run_reports_and_writes_nothing(client, auth, organiser):
     body = as_form.get_json()
     assert body == as_query.get_json()
     assert body["summary"] == {"rows": 2, "new": 2, "updated": 0, "unchanged": 0, "invalid": 0,
-                               "new_organisations": 2, "errors": 0, "warnings": 0}
+                               "new_organisations": 2, "similar_organisations": 0, "errors": 0, "warnings": 0}
     assert [r["outcome"] for r in body["rows"]] == ["new", "new"]
     assert body["errors"] == []
     assert counts() == before
@@ -280,7 +280,7 @@ def test_utf8_with_and_without_bom(client, auth, organiser, encoding):
 
     assert response.status_code == 201, response.text
     user = db.session.scalar(select(User).where(User.email == "person1@example.org"))
-    assert (user.name, user.organisation.name, user.organisation.city) == ("李娜", "唐山市商务局", "唐山")
+    assert (user.name, user.organisation.name, user.organisation.division_code) == ("李娜", "唐山市商务局", "130200")
 
 
 def test_gb18030_file_with_chinese_headers_names_and_organisations(client, auth, organiser):
@@ -298,8 +298,8 @@ def test_gb18030_file_with_chinese_headers_names_and_organisations(client, auth,
     assert response.status_code == 201, response.text
     zhang = db.session.scalar(select(User).where(User.email == "zhang.wei@example.org"))
     liu = db.session.scalar(select(User).where(User.email == "liu.yang@example.org"))
-    assert (zhang.name, zhang.organisation.name, zhang.organisation.city, zhang.locale) == (
-        "张伟", "石家庄市商务局", "石家庄", "zh")
+    assert (zhang.name, zhang.organisation.name, zhang.organisation.division_code, zhang.locale) == (
+        "张伟", "石家庄市商务局", "130100", "zh")
     assert (liu.name, liu.role, liu.organisation.name, liu.organisation.kind) == ("刘洋", "attendee", "曹妃甸工业区", "park")
 
 
@@ -578,3 +578,171 @@ def test_template_downloads_with_bom_and_imports_cleanly(client, auth, organiser
     assert body["errors"] == [] and body["warnings"] == []
     assert body["summary"]["new"] == 2
     assert [(o["kind"], o["country"]) for o in body["new_organisations"]] == [("city_bureau", "CN"), ("agency", "DE")]
+
+
+# ---------------------------------------------------------------- places and organisations that look alike
+
+BUREAU = "Shijiazhuang Commerce Bureau 石家庄市商务局"
+TEMPLATE_ROW = dict(name="张伟", organisation="石家庄市商务局", city="石家庄", kind="city_bureau")
+
+
+@pytest.fixture
+def bureau():
+    return make_user("attendee", organisation=BUREAU, kind="city_bureau", city="Shijiazhuang").organisation
+
+
+def test_city_column_is_matched_in_chinese_english_and_pinyin_and_the_name_implies_one(client, auth, organiser):
+    data = make_csv([person(1, organisation="A Park", kind="park", city="Zhengding County"),
+                     person(2, organisation="B Park", kind="park", city="baoding"),
+                     person(3, organisation="C Park", kind="park", city="邯郸"),
+                     person(4, organisation="承德双滦区招商局", kind="park", city=""),
+                     person(5, organisation="Munich Agency", kind="agency", city="München", country="DE")])
+
+    response = post_api(client, auth(organiser), data)
+
+    assert response.status_code == 201, response.text
+    places = {o["name"]: (o["division"], o["city"]) for o in response.json["new_organisations"]}
+    assert places == {"A Park": ("130123", "Zhengding County"), "B Park": ("130600", "baoding"),
+                      "C Park": ("130400", "邯郸"), "承德双滦区招商局": ("130803", "双滦区"),
+                      "Munich Agency": (None, "München")}
+    stored = dict(db.session.execute(select(Organisation.name, Organisation.division_code)).all())
+    assert {name: stored[name] for name in places} == {name: code for name, (code, _) in places.items()}
+
+
+def test_a_chinese_city_that_matches_nothing_is_a_row_error_with_suggestions(client, auth, organiser):
+    before = counts()
+    data = make_csv([person(1, organisation="New Bureau", city="Shijazhuang")])
+
+    response = post_api(client, auth(organiser), data)
+
+    assert response.status_code == 422
+    errors = response.json["error"]["details"]["errors"]
+    assert [(e["row"], e["column"], e["value"]) for e in errors] == [(2, "city", "Shijazhuang")]
+    assert "石家庄市" in errors[0]["message"]
+    assert counts() == before
+
+
+def test_dry_run_warns_about_an_organisation_that_looks_like_an_existing_one(client, auth, organiser, bureau):
+    data = make_csv([person(1, **TEMPLATE_ROW)])
+
+    body = post_api(client, auth(organiser), data, dry_run=True).json
+
+    assert body["similar_organisations"] == [{"row": 2, "organisation": "石家庄市商务局", "strong": True,
+                                              "similar": [{"id": bureau.id, "name": BUREAU}], "choice": bureau.id}]
+    assert [(w["row"], w["column"]) for w in body["warnings"]] == [(2, "organisation")]
+    assert body["summary"]["similar_organisations"] == 1 and body["summary"]["new_organisations"] == 0
+
+
+def test_api_refuses_a_strong_lookalike_without_a_mapping_and_writes_nothing(client, auth, organiser, bureau):
+    before = counts()
+
+    response = post_api(client, auth(organiser), make_csv([person(1, **TEMPLATE_ROW)]))
+
+    assert response.status_code == 422
+    error = response.json["error"]
+    assert error["code"] == "similar_organisations" and "map" in error["details"]["fields"]
+    assert error["details"]["similar_organisations"][0]["similar"] == [{"id": bureau.id, "name": BUREAU}]
+    assert counts() == before
+
+
+def _post_with_map(client, headers, data, mapping):
+    import json
+
+    form = {"file": (io.BytesIO(data), "people.csv"), "map": json.dumps(mapping, ensure_ascii=False)}
+    return client.post("/api/v1/users/import", headers=headers, data=form, content_type="multipart/form-data")
+
+
+def test_api_mapping_files_people_under_the_existing_organisation_which_learns_the_name(client, auth, organiser,
+                                                                                         bureau):
+    data = make_csv([person(1, **TEMPLATE_ROW)])
+
+    response = _post_with_map(client, auth(organiser), data, {"石家庄市商务局": bureau.id})
+
+    assert response.status_code == 201, response.text
+    user = db.session.scalar(select(User).where(User.email == "person1@example.org"))
+    assert user.organisation_id == bureau.id
+    db.session.refresh(bureau)
+    assert bureau.aliases == ["石家庄市商务局"]
+    assert count(Organisation) == 2  # the organiser's and the bureau: no duplicate
+    # The next import of the same name finds the bureau directly, without a warning.
+    again = post_api(client, auth(organiser), make_csv([person(2, **TEMPLATE_ROW)]), dry_run=True).json
+    assert again["similar_organisations"] == [] and again["summary"]["new_organisations"] == 0
+
+
+def test_api_mapping_new_creates_the_organisation(client, auth, organiser, bureau):
+    response = _post_with_map(client, auth(organiser), make_csv([person(1, **TEMPLATE_ROW)]), {"石家庄市商务局": "new"})
+
+    assert response.status_code == 201, response.text
+    created = db.session.scalar(select(Organisation).where(Organisation.name == "石家庄市商务局"))
+    assert (created.division_code, created.kind) == ("130100", "city_bureau")
+
+
+@pytest.mark.parametrize("mapping", ["not json", '{"石家庄市商务局": 99999}', '{"Someone Else": "new"}',
+                                     '{"石家庄市商务局": true}'])
+def test_api_names_a_bad_mapping(client, auth, organiser, bureau, mapping):
+    before = counts()
+    form = {"file": (io.BytesIO(make_csv([person(1, **TEMPLATE_ROW)])), "people.csv"), "map": mapping}
+
+    response = client.post("/api/v1/users/import", headers=auth(organiser), data=form,
+                           content_type="multipart/form-data")
+
+    assert response.status_code == 422
+    assert list(response.json["error"]["details"]["fields"]) == ["map"]
+    assert counts() == before
+
+
+def test_a_lookalike_of_another_kind_or_city_is_a_weak_warning_and_is_created(client, auth, organiser, bureau):
+    park = make_csv([person(1, name="P", organisation="石家庄市商务局", kind="park", city="石家庄")])
+    elsewhere = make_csv([person(2, organisation="Tangshan Commerce Bureau 石家庄市商务局", city="Tangshan")])
+
+    weak = post_api(client, auth(organiser), park, dry_run=True).json["similar_organisations"]
+    other_city = post_api(client, auth(organiser), elsewhere, dry_run=True).json["similar_organisations"]
+    applied = post_api(client, auth(organiser), park)
+
+    assert [(s["strong"], s["choice"]) for s in weak] == [(False, "new")]
+    assert other_city == []
+    assert applied.status_code == 201
+    assert count(Organisation) == 3
+
+
+def test_page_preview_offers_the_existing_organisation_by_default_and_confirm_maps_it(client, login, organiser,
+                                                                                      bureau):
+    login(organiser)
+
+    preview = upload_page(client, make_csv([person(1, **TEMPLATE_ROW)]))
+
+    assert preview.status_code == 200
+    assert "looks like an organisation that already exists" in preview.text
+    assert f'name="map_choice_1" value="{bureau.id}" checked' in preview.text
+    assert 'name="map_choice_1" value="new">' in preview.text
+    action, form = confirm_form(preview.text)
+    done = client.post(action, data={**form, "map_name_1": "石家庄市商务局", "map_choice_1": str(bureau.id)})
+
+    assert done.status_code == 302
+    user = db.session.scalar(select(User).where(User.email == "person1@example.org"))
+    assert user.organisation_id == bureau.id
+    assert count(Organisation) == 2
+
+
+def test_page_confirm_can_choose_a_new_organisation(client, login, organiser, bureau):
+    login(organiser)
+    preview = upload_page(client, make_csv([person(1, **TEMPLATE_ROW)]))
+    action, form = confirm_form(preview.text)
+
+    done = client.post(action, data={**form, "map_name_1": "石家庄市商务局", "map_choice_1": "new"})
+
+    assert done.status_code == 302
+    user = db.session.scalar(select(User).where(User.email == "person1@example.org"))
+    assert user.organisation.name == "石家庄市商务局" and user.organisation_id != bureau.id
+
+
+def test_readme_template_row_maps_to_the_demo_bureau(app, client, auth):
+    app.test_cli_runner().invoke(args=["demo", "seed"])
+    organiser = db.session.scalar(select(User).where(User.email == "organiser@cloudfair.example"))
+    template = client.get("/people/import/template.csv", headers=auth(organiser)).data
+
+    body = post_api(client, auth(organiser), template, dry_run=True).json
+
+    demo_bureau = db.session.scalar(select(Organisation).where(Organisation.name == BUREAU))
+    assert [(s["organisation"], s["choice"]) for s in body["similar_organisations"]] == [
+        ("石家庄市商务局", demo_bureau.id)]

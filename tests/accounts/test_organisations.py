@@ -49,7 +49,7 @@ def test_organiser_creates_an_organisation_with_its_demand_profile(client, auth)
     assert response.status_code == 201, response.json
     body = response.json
     assert body == {"id": body["id"], "name": "Langfang Commerce Bureau", "kind": "city_bureau", "city": "Langfang",
-                    "country": "CN", "demand_sectors": ["ice_snow", "new_materials"], "demand_countries": ["CZ", "DE"],
+                    "division": "131000", "country": "CN", "demand_sectors": ["ice_snow", "new_materials"], "demand_countries": ["CZ", "DE"],
                     "demand_note": "Ski-resort equipment makers.", "aliases": [], "people": 0, "leads": 0}
     assert client.get(f"/api/v1/organisations/{body['id']}", headers=auth(organiser)).json == body
 
@@ -484,3 +484,120 @@ def test_the_merge_knows_every_column_that_points_at_an_organisation_or_a_lead()
                 pointing[target].add((table.name, fk.parent.name))
     assert pointing["organisations.id"] == organisations.ORGANISATION_REFERENCES
     assert pointing["leads.id"] == organisations.LEAD_REFERENCES
+
+
+# ---------------------------------------------------------------- places
+
+
+def test_api_matches_a_chinese_city_and_answers_in_the_viewers_language(client, auth):
+    organiser = make_organiser(locale="zh")
+    response = client.post("/api/v1/organisations", headers=auth(organiser), json={
+        "name": "Baoding Park", "kind": "park", "city": "baoding", "country": "CN"})
+
+    assert response.status_code == 201, response.json
+    assert (response.json["division"], response.json["city"]) == ("130600", "保定市")
+    english = client.get(f"/api/v1/organisations/{response.json['id']}", headers={
+        **auth(make_organiser(organisation="Other Org", locale="en"))}).json
+    assert (english["division"], english["city"]) == ("130600", "Baoding")
+
+
+def test_api_takes_a_division_code_and_it_wins_over_the_city(client, auth):
+    organiser = make_organiser()
+    response = client.post("/api/v1/organisations", headers=auth(organiser), json={
+        "name": "Zhengding Park", "kind": "park", "division": "130123", "city": "Tangshan", "country": "CN"})
+
+    assert response.status_code == 201, response.json
+    assert (response.json["division"], response.json["city"]) == ("130123", "Zhengding County")
+    assert _org("Zhengding Park").division.prefecture_code == "130100"
+
+
+def test_api_refuses_a_chinese_city_that_matches_nothing_with_suggestions(client, auth):
+    organiser = make_organiser()
+    before = _org_count()
+
+    response = client.post("/api/v1/organisations", headers=auth(organiser), json={
+        "name": "Typo Bureau", "kind": "city_bureau", "city": "Shijazhuang", "country": "CN"})
+
+    assert response.status_code == 422
+    details = response.json["error"]["details"]
+    assert list(details["fields"]) == ["city"]
+    assert details["suggestions"]["city"][0] == {"code": "130100", "name_zh": "石家庄市", "name_en": "Shijiazhuang"}
+    assert len(details["suggestions"]["city"]) <= 3
+    assert _org_count() == before
+
+
+def test_api_ambiguous_city_is_refused_listing_both(client, auth):
+    organiser = make_organiser()
+
+    response = client.post("/api/v1/organisations", headers=auth(organiser), json={
+        "name": "Qiaoxi Office", "kind": "city_bureau", "city": "桥西区", "country": "CN"})
+
+    assert response.status_code == 422
+    assert [s["code"] for s in response.json["error"]["details"]["suggestions"]["city"]] == ["130104", "130703"]
+
+
+def test_api_unknown_division_code_and_a_division_abroad_are_refused(client, auth):
+    organiser = make_organiser()
+    unknown = client.post("/api/v1/organisations", headers=auth(organiser), json={
+        "name": "X", "kind": "park", "division": "999999", "country": "CN"})
+    abroad = client.post("/api/v1/organisations", headers=auth(organiser), json={
+        "name": "Y", "kind": "agency", "division": "130100", "country": "DE"})
+
+    assert unknown.status_code == abroad.status_code == 422
+    assert list(unknown.json["error"]["details"]["fields"]) == ["division"]
+    assert list(abroad.json["error"]["details"]["fields"]) == ["division"]
+
+
+def test_foreign_organisations_keep_a_free_city(client, auth):
+    organiser = make_organiser()
+    response = client.post("/api/v1/organisations", headers=auth(organiser), json={
+        "name": "Bavaria Agency", "kind": "agency", "city": "München", "country": "DE"})
+
+    assert response.status_code == 201
+    assert (response.json["division"], response.json["city"]) == (None, "München")
+
+
+def test_patch_city_changes_the_division_and_list_filters_by_city(client, auth):
+    organiser = make_organiser()
+    org_id = client.post("/api/v1/organisations", headers=auth(organiser), json={
+        "name": "Moving Park", "kind": "park", "city": "正定", "country": "CN"}).json["id"]
+
+    in_sjz = client.get("/api/v1/organisations?city=Shijiazhuang", headers=auth(organiser)).json
+    moved = client.patch(f"/api/v1/organisations/{org_id}", headers=auth(organiser), json={"city": "Handan"})
+    in_handan = client.get("/api/v1/organisations?city=邯郸", headers=auth(organiser)).json
+
+    assert [o["id"] for o in in_sjz["items"]] == [org_id]
+    assert moved.status_code == 200 and moved.json["division"] == "130400"
+    assert [o["id"] for o in in_handan["items"]] == [org_id]
+
+
+def test_page_picker_lists_hebei_cities_and_counties_and_saves_the_choice(client, login):
+    organiser = make_organiser()
+    login(organiser)
+    page = client.get("/organisations/new")
+    assert '<select id="division_code" name="division_code"' in page.text
+    assert 'value="130123"' in page.text and 'value="131100"' in page.text
+
+    response = client.post("/organisations/new", data={
+        "csrf_token": csrf_from(page.text), "name": "Zhengding Zone", "kind": "park", "division_code": "130123",
+        "city": "", "country": "CN"})
+
+    assert response.status_code == 302, response.text
+    org = _org("Zhengding Zone")
+    assert org.division_code == "130123"
+    edit = client.get(f"/organisations/{org.id}/edit")
+    assert 'value="130123" selected' in edit.text
+
+
+def test_page_names_a_city_that_matches_nothing(client, login):
+    organiser = make_organiser()
+    login(organiser)
+    before = _org_count()
+
+    response = client.post("/organisations/new", data={
+        "csrf_token": _form(client, "/organisations/new"), "name": "Atlantis Office", "kind": "park",
+        "division_code": "", "city": "Atlantis", "country": "CN"})
+
+    assert response.status_code == 422
+    assert 'id="city-error"' in response.text and "Atlantis" in response.text
+    assert _org_count() == before
