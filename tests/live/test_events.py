@@ -118,9 +118,9 @@ def test_joining_weeks_before_records_nothing_and_registers_nobody(room, connect
     with time_machine.travel(room["session"].starts_at - timedelta(days=21), tick=False):
         ack = _emit(connect(room["sjz"]), "join", {"session_id": room["session"].id})
         assert ack["ok"] is True
-        page = login(room["ts"]).get(f"/sessions/{room['session'].id}/live")  # opening the room page
-        assert page.status_code == 200
-        assert login(room["ts"]).get(f"/fairs/{room['fair'].id}").status_code == 200
+        browser = login(room["ts"])
+        assert browser.get(f"/sessions/{room['session'].id}/live").status_code == 200  # opening the room page
+        assert browser.get(f"/fairs/{room['fair'].id}").status_code == 200
     assert _count(Registration) == 0
     assert fairs.registration_counts(room["fair"].id) == {"registered": 0, "waitlisted": 0, "attended": 0,
                                                           "walk_ins": 0}
