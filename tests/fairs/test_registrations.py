@@ -374,3 +374,43 @@ def test_concurrent_registrations_without_a_list_refuse_the_rest_on_postgresql(a
     outcomes = _race(app, fair.id, ids)
     assert sorted(outcomes) == ["fair_full"] * 4 + ["registered"] * 2
     assert _count(Registration) == 2
+
+
+# ---------------------------------------------------------------- what follows from a status
+
+
+def test_the_person_who_moves_up_hears_it_live_after_the_commit(monkeypatch):
+    from app.live import broadcast
+
+    heard = []
+
+    def push(row):
+        assert not db.session.in_transaction()  # pushed only once the promotion is committed
+        heard.append((row.user_id, row.kind))
+
+    monkeypatch.setattr(broadcast, "send_notification", push)
+    fair = make_fair(capacity=1)
+    holder, waiting = make_user("attendee"), make_user("attendee")
+    services.register(holder, fair.id)
+    services.register(waiting, fair.id)
+    assert heard == []
+    services.withdraw(holder, fair.id)
+    assert heard == [(waiting.id, "waitlist_moved_up")]
+
+
+def test_session_reminders_and_calendars_go_to_places_not_to_the_waiting_list():
+    from datetime import timedelta
+
+    from app.notifications.reminders import session_reminders
+    from tests.factories import make_session
+
+    organiser = make_organiser()
+    fair = make_fair(organiser, capacity=1)
+    session = make_session(fair, organiser)
+    holder, waiting = make_user("attendee"), make_user("attendee")
+    services.register(holder, fair.id)
+    services.register(waiting, fair.id)
+    session_reminders(session.starts_at - timedelta(hours=23, minutes=59))
+    assert db.session.scalars(select(Notification.user_id).where(Notification.kind == "session_24h")).all() == [holder.id]
+    assert [f.id for f in services.registered_fairs(holder)] == [fair.id]
+    assert services.registered_fairs(waiting) == []
