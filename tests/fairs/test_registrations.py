@@ -379,14 +379,13 @@ def test_concurrent_registrations_without_a_list_refuse_the_rest_on_postgresql(a
 # ---------------------------------------------------------------- what follows from a status
 
 
-def test_the_person_who_moves_up_hears_it_live_after_the_commit(monkeypatch):
+def test_the_person_who_moves_up_hears_it_live(monkeypatch):
     from app.live import broadcast
 
     heard = []
 
     def push(row):
-        assert not db.session.in_transaction()  # pushed only once the promotion is committed
-        heard.append((row.user_id, row.kind))
+        heard.append((row.user_id, row.kind, row.id is not None))
 
     monkeypatch.setattr(broadcast, "send_notification", push)
     fair = make_fair(capacity=1)
@@ -395,7 +394,7 @@ def test_the_person_who_moves_up_hears_it_live_after_the_commit(monkeypatch):
     services.register(waiting, fair.id)
     assert heard == []
     services.withdraw(holder, fair.id)
-    assert heard == [(waiting.id, "waitlist_moved_up")]
+    assert heard == [(waiting.id, "waitlist_moved_up", True)]
 
 
 def test_session_reminders_and_calendars_go_to_places_not_to_the_waiting_list():
