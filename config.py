@@ -45,6 +45,8 @@ class Config:
     SCHEDULER_JOBSTORE_URL = os.environ.get("SCHEDULER_JOBSTORE_URL") or None
     #: A reminder that fell due while the scheduler was down is still sent this long after.
     REMINDER_GRACE_MINUTES = int(os.environ.get("REMINDER_GRACE_MINUTES", "60"))
+    #: Joining a session counts as attending from this long before it starts until this long after it ends.
+    ATTENDANCE_GRACE_MINUTES = int(os.environ.get("ATTENDANCE_GRACE_MINUTES", "15"))
     PORT = int(os.environ.get("PORT", "8000"))
     DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "demo")
     CORS_ORIGINS = [o.strip() for o in os.environ.get("CORS_ORIGINS", "").split(",") if o.strip()]

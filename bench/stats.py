@@ -245,8 +245,8 @@ def load(url: str) -> dict:
                    (ARRAY['info','meeting','site_visit','intent'])[1 + l.id %% 4], '', (l.id %% 1500)::int, l.created_at
             FROM leads l WHERE l.session_id IS NOT NULL""")
         cur.execute(f"""
-            INSERT INTO registrations (fair_id, user_id, registered_at, withdrawn_at, attended_at)
-            SELECT f, u, fa.starts_at - interval '20 days',
+            INSERT INTO registrations (fair_id, user_id, status, registered_at, withdrawn_at, attended_at)
+            SELECT f, u, CASE WHEN r < 0.05 THEN 'withdrawn' ELSE 'registered' END, fa.starts_at - interval '20 days',
                    CASE WHEN r < 0.05 THEN fa.starts_at - interval '2 days' END,
                    CASE WHEN r >= 0.05 AND r < 0.75 THEN fa.starts_at + interval '1 hour' END
             FROM generate_series(1, {N_FAIRS}) f JOIN fairs fa ON fa.id = f,

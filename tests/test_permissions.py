@@ -312,6 +312,8 @@ PAGES = [
         {"anonymous": 302, "attendee": 302, "presenter": 403, "organiser": 403}),
     Row("POST", "/fairs/{published}/withdraw", "fairs.withdraw",
         {"anonymous": 302, "attendee": 302, "presenter": 403, "organiser": 403}),
+    Row("GET", "/fairs/{published}/registrations", "fairs.registrations", _page_organiser_only(200)),
+    Row("GET", "/fairs/{draft}/registrations", "fairs.registrations", _page_organiser_only(200)),
     Row("GET", "/fairs/{published}/sessions/new", "fairs.new_session", _page_organiser_only(200)),
     Row("POST", "/fairs/{published}/sessions/new", "fairs.new_session", _page_organiser_only(422),
         form={"title": ""}),

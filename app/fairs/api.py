@@ -147,7 +147,8 @@ def slot_suggestions(args, fair_id):
 @api.response(201, RegistrationSchema)
 @api.alt_response(200, schema=RegistrationSchema, description="Already registered")
 def register(fair_id):
-    """Register for a fair; 409 `fair_full` when no place is left."""
+    """Ask for a place: 201 `registered`, or 201 `waitlisted` with the `position` when the fair is full
+    and keeps a waiting list; 409 `fair_full` when it keeps none; asking again: 200, the same state."""
     registration, created = services.register(current_user, fair_id)
     return registration, (201 if created else 200)
 
@@ -156,6 +157,7 @@ def register(fair_id):
 @allow("attendee")
 @api.response(204)
 def withdraw(fair_id):
+    """Give up one's place or leave the waiting list; the first waiting person moves up and is told."""
     services.withdraw(current_user, fair_id)
     return None
 
@@ -165,6 +167,7 @@ def withdraw(fair_id):
 @api.arguments(PageQuery, location="query")
 @api.response(200, RegistrationPage)
 def list_registrations(args, fair_id):
+    """Everyone's status, number on the waiting list and attendance (organisers)."""
     fair = services.get_fair(current_user, fair_id)
     items, total = services.list_registrations(current_user, fair, page=args["page"], per_page=args["per_page"])
     return page_body(items, total, args)

@@ -30,6 +30,26 @@ class SessionStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class RegistrationStatus(StrEnum):
+    """A person's place at a fair. Only `registered` takes one of the fair's places."""
+
+    REGISTERED = "registered"
+    #: Asked for a place when the fair was full; moves up in `waitlisted_at` order.
+    WAITLISTED = "waitlisted"
+    WITHDRAWN = "withdrawn"
+    #: Joined a live session without a place; counts as attended, never as registered.
+    WALK_IN = "walk_in"
+
+
+#: How each registration status reads to organisers.
+REGISTRATION_STATUS_LABELS = {
+    RegistrationStatus.REGISTERED: _l("registered"),
+    RegistrationStatus.WAITLISTED: _l("on the waiting list"),
+    RegistrationStatus.WITHDRAWN: _l("withdrawn"),
+    RegistrationStatus.WALK_IN: _l("walk-in"),
+}
+
+
 #: How each status reads to people (fairs and sessions share "live" and "cancelled").
 STATUS_LABELS = {
     "draft": _l("draft"),
@@ -61,3 +81,10 @@ def kind_label(kind: str) -> str:
         return str(KIND_LABELS[SessionKind(kind)])
     except ValueError:
         return str(kind)
+
+
+def registration_status_label(status: str) -> str:
+    try:
+        return str(REGISTRATION_STATUS_LABELS[RegistrationStatus(status)])
+    except ValueError:
+        return str(status)

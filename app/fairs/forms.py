@@ -1,6 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateTimeLocalField,
     IntegerField,
     SelectField,
@@ -25,6 +26,7 @@ class FairForm(FlaskForm):
     focus_countries = SelectMultipleField(_l("Focus countries"), choices=[], validate_choice=False)
     focus_sectors = SelectMultipleField(_l("Focus sectors"), choices=[], validate_choice=False)
     capacity = IntegerField(_l("Capacity (empty: unlimited)"), validators=[Optional(), NumberRange(min=1)])
+    waitlist = BooleanField(_l("Keep a waiting list when the fair is full"), default=True)
     stream_url = URLField(_l("Stream or meeting address"), validators=[Optional(), Length(max=500)])
     tracks = StringField(_l("Tracks (comma-separated)"), default="main", validators=[DataRequired(), Length(max=500)])
     fair_day_start = TimeField(_l("Working hours start (fair)"), default=None, validators=[Optional()])

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import JSON, Column, Date, ForeignKey, Integer, String, Table, Text, Time, UniqueConstraint
+from sqlalchemy import JSON, Column, Date, ForeignKey, Integer, String, Table, Text, Time, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User
@@ -69,6 +69,8 @@ class Fair(db.Model):
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: Null means unlimited registrations.
     capacity: Mapped[int | None] = mapped_column(Integer)
+    #: A full fair keeps a waiting list (people move up as places free); without one it refuses.
+    waitlist: Mapped[bool] = mapped_column(default=True, server_default=true())
     stream_url: Mapped[str | None] = mapped_column(String(500))
     #: Working hours for slot suggestions, local to the fair and to the presenter.
     fair_day_start: Mapped[time] = mapped_column(Time, default=time(8, 0))
@@ -140,11 +142,18 @@ class Registration(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     fair_id: Mapped[int] = mapped_column(ForeignKey("fairs.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: A `RegistrationStatus` code; only `registered` takes a place.
+    status: Mapped[str] = mapped_column(String(20), default="registered", server_default="registered", index=True)
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: When the person joined the waiting list: its order (then the id). Kept after moving up.
+    waitlisted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: Set when the person withdraws; registering again clears it.
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    #: Set the first time the person joins a live session of the fair.
+    #: Set the first time the person joins a session of the fair while it is live (or in the grace period).
     attended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    #: The place on the waiting list (1 = next), filled in by the services when it is shown.
+    position = None
 
     user: Mapped[User] = relationship(lazy="joined")
     fair: Mapped[Fair] = relationship()

@@ -13,6 +13,7 @@ class FairWriteSchema(Schema):
     ends_at = fields.AwareDateTime(required=True)
     timezone = fields.String(load_default="Asia/Shanghai")
     capacity = fields.Integer(allow_none=True, strict=True)
+    waitlist = fields.Boolean(metadata={"description": "a full fair keeps a waiting list; default true"})
     stream_url = fields.String(allow_none=True)
     tracks = fields.List(fields.String())
     fair_day_start = fields.String(metadata={"description": "HH:MM, fair's zone; default 08:00"})
@@ -86,6 +87,7 @@ class FairSchema(Schema):
     timezone = fields.String()
     status = fields.String()
     capacity = fields.Integer(allow_none=True)
+    waitlist = fields.Boolean()
     stream_url = fields.String(allow_none=True)
     tracks = fields.Function(lambda f: [t.name for t in f.tracks])
     fair_day_start = fields.Function(lambda f: f.fair_day_start.strftime("%H:%M"))
@@ -134,8 +136,14 @@ class RegistrationSchema(Schema):
     user_id = fields.Integer()
     user_name = fields.Function(lambda r: r.user.name)
     organisation = fields.Function(lambda r: r.user.organisation.name)
-    status = fields.Function(lambda r: "withdrawn" if r.withdrawn_at else "registered")
+    status = fields.String(metadata={"description": "registered, waitlisted, withdrawn or walk_in"})
+    position = fields.Function(
+        lambda r: r.position if r.status == "waitlisted" else None,
+        metadata={"description": "place on the waiting list (1 = next); null unless waitlisted"},
+    )
+    attended = fields.Function(lambda r: r.attended_at is not None)
     registered_at = fields.DateTime()
+    waitlisted_at = fields.DateTime(allow_none=True)
     withdrawn_at = fields.DateTime(allow_none=True)
     attended_at = fields.DateTime(allow_none=True)
 

@@ -6,13 +6,15 @@ visitors) and plain values, commits once, and raises `ServiceError`s.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext, ngettext
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from ..accounts.access import require_role
@@ -25,8 +27,10 @@ from ..pagination import paginate
 from ..projects.models import Project
 from ..reference.services import check_country, check_sectors, check_timezone
 from ..types import utcnow
-from .enums import FairStatus, SessionKind, SessionStatus, status_label
+from .enums import FairStatus, RegistrationStatus, SessionKind, SessionStatus, status_label
 from .models import Fair, FairSession, Registration, Track, session_presenters
+
+log = logging.getLogger(__name__)
 
 _URL = re.compile(r"^https?://[^\s]+$")
 MAX_SLOT_SUGGESTIONS = 50
@@ -179,6 +183,13 @@ def _apply_fair_fields(fair: Fair, data: dict, *, creating: bool) -> None:
         return value
 
     attempt("capacity", capacity)
+
+    def waitlist(value):
+        if not isinstance(value, bool):
+            raise ValidationFailed({"waitlist": gettext("Give true or false.")})
+        return value
+
+    attempt("waitlist", waitlist)
     for field in ("fair_day_start", "fair_day_end", "presenter_day_start", "presenter_day_end"):
         attempt(field, lambda v, f=field: _parse_hhmm(v, f))
     if not errors:
@@ -219,6 +230,7 @@ def create_fair(actor, data: dict) -> Fair:
         presenter_day_start=time(8, 0),
         presenter_day_end=time(20, 0),
         revision=0,
+        waitlist=True,
     )
     _apply_fair_fields(fair, {**data, "timezone": fair.timezone}, creating=True)
     names = _check_track_names(data.get("tracks"))
@@ -231,6 +243,8 @@ def create_fair(actor, data: dict) -> Fair:
 def update_fair(actor, fair: Fair, data: dict) -> Fair:
     """Change a fair; its sessions must still lie inside it, tracks in use stay."""
     require_role(actor, Role.ORGANISER)
+    # Registrations wait while the capacity changes (the same lock as `register`).
+    db.session.execute(select(Fair.id).where(Fair.id == fair.id).with_for_update())
     try:
         with db.session.no_autoflush:
             _apply_fair_fields(fair, data, creating=False)
@@ -249,7 +263,9 @@ def update_fair(actor, fair: Fair, data: dict) -> Fair:
         db.session.rollback()
         raise
     fair.revision += 1
+    promoted = _move_up(fair)  # a larger capacity (or none) frees places for the waiting list
     db.session.commit()
+    _announce(promoted)
     return fair
 
 
@@ -616,83 +632,293 @@ def _round_up(moment: datetime, step: timedelta) -> datetime:
 
 
 # ---------------------------------------------------------------- registrations
+#
+# Only `registered` takes a place. A full fair that keeps a waiting list puts people on it in
+# the order they asked (`waitlisted_at`, then id); whenever a place frees (a withdrawal, a larger
+# capacity) the first waiting people move up in the same transaction, and the notification and
+# the mail that tell them are stored in it too (the outbox sends the mail after the commit, the
+# live copy of the notification goes out after the commit).
+
+#: Statuses that hold a person on the fair: shown to them, withdrawable.
+_HOLDING = (RegistrationStatus.REGISTERED, RegistrationStatus.WAITLISTED)
 
 
-def _active_registration_count(fair_id: int) -> int:
+def _lock_fair(fair_id: int) -> Fair | None:
+    """The fair, its row locked until the commit: registrations for one fair go one at a time (PostgreSQL;
+    SQLite serialises writers by itself)."""
     return db.session.scalar(
-        select(func.count(Registration.id)).where(Registration.fair_id == fair_id, Registration.withdrawn_at.is_(None))
-    ) or 0
-
-
-def registration_for(user, fair: Fair) -> Registration | None:
-    if user is None or not getattr(user, "is_authenticated", False):
-        return None
-    return db.session.scalar(
-        select(Registration).where(
-            Registration.fair_id == fair.id, Registration.user_id == user.id, Registration.withdrawn_at.is_(None)
-        )
+        select(Fair).where(Fair.id == fair_id).with_for_update().execution_options(populate_existing=True)
     )
 
 
+def _taken(fair_id: int) -> int:
+    return db.session.scalar(
+        select(func.count(Registration.id)).where(
+            Registration.fair_id == fair_id, Registration.status == RegistrationStatus.REGISTERED
+        )
+    ) or 0
+
+
+def is_full(fair: Fair, taken: int | None = None) -> bool:
+    if fair.capacity is None:
+        return False
+    return (taken if taken is not None else _taken(fair.id)) >= fair.capacity
+
+
+def _waiting_order():
+    return (Registration.waitlisted_at, Registration.id)
+
+
+def waitlist_position(registration: Registration) -> int | None:
+    """1 for the next person to move up; None unless the registration is waiting."""
+    if registration.status != RegistrationStatus.WAITLISTED:
+        return None
+    ahead = db.session.scalar(
+        select(func.count(Registration.id)).where(
+            Registration.fair_id == registration.fair_id,
+            Registration.status == RegistrationStatus.WAITLISTED,
+            or_(
+                Registration.waitlisted_at < registration.waitlisted_at,
+                and_(Registration.waitlisted_at == registration.waitlisted_at, Registration.id < registration.id),
+            ),
+        )
+    ) or 0
+    return ahead + 1
+
+
+def _with_position(registration: Registration) -> Registration:
+    registration.position = waitlist_position(registration)
+    return registration
+
+
+def registration_for(user, fair: Fair) -> Registration | None:
+    """The person's registration as their fair page shows it (with `position`): a place, a place on the
+    waiting list, or an attendance (a walk-in, or someone who attended and withdrew later)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    registration = db.session.scalar(
+        select(Registration).where(Registration.fair_id == fair.id, Registration.user_id == user.id)
+    )
+    if registration is None or (registration.status == RegistrationStatus.WITHDRAWN and registration.attended_at is None):
+        return None
+    return _with_position(registration)
+
+
 def register(actor, fair_id: int) -> tuple[Registration, bool]:
-    """Register the actor for a fair; returns (registration, created). 409 `fair_full`."""
+    """Ask for a place; returns (registration, created), the registration with its `position`.
+
+    A full fair puts the person on its waiting list (`waitlisted`) when it keeps one, else 409
+    `fair_full`. Asking again changes nothing (created False).
+    """
     require_role(actor, Role.ATTENDEE)
-    # Lock the fair row so two last-seat registrations cannot both pass (PostgreSQL).
-    fair = db.session.scalar(select(Fair).where(Fair.id == fair_id).with_for_update())
+    fair = _lock_fair(fair_id)
     if fair is None or not fair_is_public(fair):
+        db.session.rollback()
         raise NotFound(gettext("No such fair."))
     if fair.status not in (FairStatus.PUBLISHED, FairStatus.LIVE):
+        db.session.rollback()
         raise Conflict(gettext("Registration is closed: this fair is %(status)s.", status=status_label(fair.status)),
                        code="registration_closed")
     existing = db.session.scalar(
         select(Registration).where(Registration.fair_id == fair.id, Registration.user_id == actor.id)
     )
-    if existing is not None and existing.withdrawn_at is None:
+    if existing is not None and existing.status in _HOLDING:
         db.session.commit()
-        return existing, False
-    if fair.capacity is not None and _active_registration_count(fair.id) >= fair.capacity:
-        db.session.rollback()
-        raise Conflict(
-            ngettext("This fair is full (%(num)d place).", "This fair is full (%(num)d places).", fair.capacity),
-            code="fair_full",
-            details={"capacity": fair.capacity},
-        )
+        return _with_position(existing), False
+    # Places freed while nobody moved people up (the list was switched off and on): the queue goes first.
+    promoted = _move_up(fair)
+    now = utcnow()
+    if is_full(fair):
+        if not fair.waitlist:
+            db.session.rollback()
+            raise Conflict(
+                ngettext("This fair is full (%(num)d place) and keeps no waiting list.",
+                         "This fair is full (%(num)d places) and keeps no waiting list.", fair.capacity),
+                code="fair_full",
+                details={"capacity": fair.capacity},
+            )
+        status = RegistrationStatus.WAITLISTED
+    else:
+        status = RegistrationStatus.REGISTERED
     if existing is None:
         existing = Registration(fair_id=fair.id, user_id=actor.id)
         db.session.add(existing)
-    else:
-        existing.withdrawn_at = None
-        existing.registered_at = utcnow()
+    existing.status = status
+    existing.registered_at = now
+    existing.withdrawn_at = None
+    existing.waitlisted_at = now if status == RegistrationStatus.WAITLISTED else None
+    db.session.flush()
+    _with_position(existing)
     db.session.commit()
+    _announce(promoted)
     return existing, True
 
 
-def withdraw(actor, fair_id: int) -> None:
-    """Withdraw the actor's registration; 404 when there is none."""
+def withdraw(actor, fair_id: int) -> str:
+    """Give up one's place or leave the waiting list; the first waiting person moves up.
+    Returns the status left (`registered` or `waitlisted`); 404 when there is none."""
     require_role(actor, Role.ATTENDEE)
-    fair = get_fair(actor, fair_id)
-    registration = registration_for(actor, fair)
+    fair = _lock_fair(fair_id)
+    if fair is None or not fair_is_public(fair):
+        db.session.rollback()
+        raise NotFound(gettext("No such fair."))
+    registration = db.session.scalar(
+        select(Registration).where(
+            Registration.fair_id == fair.id, Registration.user_id == actor.id, Registration.status.in_(_HOLDING)
+        )
+    )
     if registration is None:
+        db.session.rollback()
         raise NotFound(gettext("You are not registered for this fair."))
+    left = registration.status
+    registration.status = RegistrationStatus.WITHDRAWN
     registration.withdrawn_at = utcnow()
+    promoted = _move_up(fair)
     db.session.commit()
+    _announce(promoted)
+    return left
+
+
+def _move_up(fair: Fair) -> list:
+    """Move the first waiting people into free places (caller holds the fair's lock); stores the
+    notification and the mail for each in this transaction. Returns the notifications."""
+    if fair.status not in (FairStatus.PUBLISHED, FairStatus.LIVE):
+        return []
+    query = (
+        select(Registration)
+        .where(Registration.fair_id == fair.id, Registration.status == RegistrationStatus.WAITLISTED)
+        .order_by(*_waiting_order())
+    )
+    if fair.capacity is not None:
+        free = fair.capacity - _taken(fair.id)
+        if free <= 0:
+            return []
+        query = query.limit(free)
+    notifications = []
+    now = utcnow()
+    for registration in db.session.scalars(query).all():
+        registration.status = RegistrationStatus.REGISTERED
+        registration.registered_at = now
+        notifications.append(_tell_moved_up(registration, fair))
+    return notifications
+
+
+def _tell_moved_up(registration: Registration, fair: Fair):
+    """The in-app notification and the mail, in the person's language and zone."""
+    from flask import current_app
+    from flask_babel import force_locale
+
+    from ..mail import queue
+    from ..notifications.services import notify
+
+    person = registration.user
+    locale = person.locale if person.locale in ("zh", "en") else "en"
+    link = f"/fairs/{fair.id}"
+    when = f"{fair.starts_at.astimezone(ZoneInfo(person.timezone)):%Y-%m-%d %H:%M} ({person.timezone})"
+    with force_locale(locale):
+        title = gettext("A place is yours: %(fair)s", fair=fair.title)
+        body = gettext("A place became free and you moved up from the waiting list. The fair starts %(when)s.",
+                       when=when)
+    row = notify(person.id, kind="waitlist_moved_up", title=title, body=body, link=link)
+    queue(person.email, "waitlist_moved_up", locale, person=person, fair=fair, when=when,
+          link=current_app.config["BASE_URL"].rstrip("/") + link)
+    return row
+
+
+def _announce(notifications: list) -> None:
+    """After the commit: the live copy of each notification (the stored row and the mail stand anyway)."""
+    if not notifications:
+        return
+    from ..live.broadcast import send_notification
+
+    for row in notifications:
+        try:
+            send_notification(row)
+        except Exception:  # live delivery is a courtesy; the row is stored
+            log.exception("Could not deliver notification %s live", row.id)
 
 
 def list_registrations(actor, fair: Fair, *, page: int, per_page: int) -> tuple[list[Registration], int]:
-    """Who registered (and withdrew, and attended): organisers."""
+    """Everyone who asked for a place, was waiting, withdrew or walked in (organisers), with `position`."""
     require_role(actor, Role.ORGANISER)
-    query = select(Registration).where(Registration.fair_id == fair.id).order_by(Registration.registered_at)
-    return paginate(query, page, per_page)
+    query = select(Registration).where(Registration.fair_id == fair.id).order_by(Registration.registered_at,
+                                                                                Registration.id)
+    items, total = paginate(query, page, per_page)
+    positions = {
+        registration_id: n
+        for n, registration_id in enumerate(db.session.scalars(
+            select(Registration.id)
+            .where(Registration.fair_id == fair.id, Registration.status == RegistrationStatus.WAITLISTED)
+            .order_by(*_waiting_order())
+        ), start=1)
+    }
+    for registration in items:
+        registration.position = positions.get(registration.id)
+    return items, total
 
 
-def registration_counts(fair: Fair) -> dict[str, int]:
-    row = db.session.execute(
-        select(
-            func.count(Registration.id).filter(Registration.withdrawn_at.is_(None)),
-            func.count(Registration.id).filter(Registration.attended_at.is_not(None)),
-        ).where(Registration.fair_id == fair.id)
-    ).one()
-    return {"registered": row[0] or 0, "attended": row[1] or 0}
+def registration_counts(fair_id: int | None = None) -> dict[str, int]:
+    """{"registered", "waitlisted", "attended", "walk_ins"} for one fair, or all fairs when None.
+
+    `registered` are places taken now; `attended` everyone who joined a session while it was live
+    (registered, walk-ins, waiting people, and people who withdrew afterwards); `walk_ins` those
+    who attended without a place.
+    """
+    query = select(
+        func.count(Registration.id).filter(Registration.status == RegistrationStatus.REGISTERED),
+        func.count(Registration.id).filter(Registration.status == RegistrationStatus.WAITLISTED),
+        func.count(Registration.id).filter(Registration.attended_at.is_not(None)),
+        func.count(Registration.id).filter(Registration.status == RegistrationStatus.WALK_IN),
+    )
+    if fair_id is not None:
+        query = query.where(Registration.fair_id == fair_id)
+    row = db.session.execute(query).one()
+    return {"registered": row[0] or 0, "waitlisted": row[1] or 0, "attended": row[2] or 0, "walk_ins": row[3] or 0}
+
+
+# ---------------------------------------------------------------- attendance
+
+
+def attendance_open(session: FairSession, now: datetime | None = None) -> bool:
+    """Whether joining `session` now counts as attending: it is `live`, or now lies between its start
+    and its end widened by `ATTENDANCE_GRACE_MINUTES` on each side. Cancelled: never."""
+    from flask import current_app
+
+    if session.status == SessionStatus.CANCELLED or session.fair.status == FairStatus.CANCELLED:
+        return False
+    if session.status == SessionStatus.LIVE:
+        return True
+    now = now or utcnow()
+    grace = timedelta(minutes=int(current_app.config.get("ATTENDANCE_GRACE_MINUTES", 15)))
+    return session.starts_at - grace <= now <= session.ends_at + grace
+
+
+def record_attendance(actor, session: FairSession) -> bool:
+    """On joining a session's live room: mark the person's registration attended, while the session is
+    live only. Someone without a place becomes a walk-in (no place taken); a waiting person stays on
+    the waiting list. Returns whether anything was written. One read, and one write the first time."""
+    now = utcnow()
+    if actor is None or actor.role != Role.ATTENDEE or not attendance_open(session, now):
+        return False
+    registration = db.session.scalar(
+        select(Registration).where(Registration.fair_id == session.fair_id, Registration.user_id == actor.id)
+    )
+    if registration is not None and registration.attended_at is not None:
+        return False
+    if registration is None:
+        try:
+            with db.session.begin_nested():
+                db.session.add(Registration(fair_id=session.fair_id, user_id=actor.id, status=RegistrationStatus.WALK_IN,
+                                            registered_at=now, attended_at=now))
+        except IntegrityError:  # the same person joined twice at once: the other join recorded it
+            db.session.rollback()
+            return False
+    else:
+        registration.attended_at = now
+        if registration.status == RegistrationStatus.WITHDRAWN:
+            registration.status = RegistrationStatus.WALK_IN
+    db.session.commit()
+    return True
 
 
 # ---------------------------------------------------------------- a person's calendar
@@ -715,7 +941,8 @@ def registered_fairs(user: User) -> list[Fair]:
         db.session.scalars(
             select(Fair)
             .join(Registration, Registration.fair_id == Fair.id)
-            .where(Registration.user_id == user.id, Registration.withdrawn_at.is_(None))
+            .where(Registration.user_id == user.id,
+                   Registration.status.in_([RegistrationStatus.REGISTERED, RegistrationStatus.WALK_IN]))
             .order_by(Fair.starts_at)
         )
     )

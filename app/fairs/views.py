@@ -23,7 +23,7 @@ from ..projects.models import Project
 from ..reference.services import country_codes, country_name, list_sectors
 from ..templating import viewer_timezone
 from . import calendar, services
-from .enums import kind_label, status_label
+from .enums import RegistrationStatus, kind_label, registration_status_label, status_label
 from .forms import ActionForm, FairForm, SessionForm
 from .models import Fair, FairSession
 
@@ -34,7 +34,8 @@ bp = Blueprint("fairs", __name__)
 def _labels(state) -> None:
     """`fair_status_label(…)` (fairs' and sessions' statuses) and `session_kind_label(…)` in every template,
     macros imported without context included: the codes as the reader's language writes them."""
-    state.app.jinja_env.globals.update(fair_status_label=status_label, session_kind_label=kind_label)
+    state.app.jinja_env.globals.update(fair_status_label=status_label, session_kind_label=kind_label,
+                                       registration_status_label=registration_status_label)
 
 
 def _actor():
@@ -70,12 +71,12 @@ def _anonymous_pages() -> PageCache:
 def fair_page(fair_id: int):
     actor = _actor()
     fair = services.get_fair(actor, fair_id)
-    counts = services.registration_counts(fair)
+    counts = services.registration_counts(fair.id)
     key = None
     if actor is None and not cookie_session.get("_flashes"):
         # Anonymous pages carry no CSRF token or personal data; the fair's revision moves on
         # every change of the fair or its sessions, the TTL bounds renamed projects and people.
-        key = (fair.id, fair.revision, fair.status, counts["registered"], viewer_timezone(),
+        key = (fair.id, fair.revision, fair.status, counts["registered"], counts["waitlisted"], viewer_timezone(),
                str(get_locale()), request.cookies.get("tz"))
         cached = _anonymous_pages().get(key)
         if cached is not None:
@@ -88,6 +89,7 @@ def fair_page(fair_id: int):
         recommended=_recommended(actor, fair, sessions),
         registration=services.registration_for(actor, fair),
         counts=counts,
+        full=services.is_full(fair, counts["registered"]),
         action_form=ActionForm(),
     )
     if key is not None:
@@ -115,10 +117,15 @@ def _recommended(actor, fair: Fair, sessions: list[FairSession]) -> dict | None:
 def register(fair_id: int):
     if ActionForm().validate_on_submit():
         try:
-            _, created = services.register(current_user, fair_id)
-            flash(gettext("You are registered.") if created else gettext("You were already registered."), "success")
+            registration, created = services.register(current_user, fair_id)
         except Conflict as exc:
             flash(exc.message, "error")
+        else:
+            if registration.status == RegistrationStatus.WAITLISTED:
+                flash(gettext("The fair is full: you are number %(position)d on the waiting list. You will be told "
+                              "when a place is yours.", position=registration.position), "info")
+            else:
+                flash(gettext("You are registered.") if created else gettext("You were already registered."), "success")
     return redirect(url_for("fairs.fair_page", fair_id=fair_id))
 
 
@@ -127,11 +134,25 @@ def register(fair_id: int):
 def withdraw(fair_id: int):
     if ActionForm().validate_on_submit():
         try:
-            services.withdraw(current_user, fair_id)
-            flash(gettext("Your registration is withdrawn."), "info")
+            left = services.withdraw(current_user, fair_id)
         except NotFound as exc:
             flash(exc.message, "error")
+        else:
+            flash(gettext("You left the waiting list.") if left == RegistrationStatus.WAITLISTED
+                  else gettext("Your registration is withdrawn."), "info")
     return redirect(url_for("fairs.fair_page", fair_id=fair_id))
+
+
+@bp.route("/fairs/<int:fair_id>/registrations")
+@allow("organiser")
+def registrations(fair_id: int):
+    """Who has a place, who is waiting (in order), who withdrew, who attended."""
+    fair = services.get_fair(current_user, fair_id)
+    page = max(request.args.get("page", 1, type=int), 1)
+    items, total = services.list_registrations(current_user, fair, page=page, per_page=100)
+    return render_template("fairs/registrations.html", fair=fair, items=items, total=total, page=page, per_page=100,
+                           counts=services.registration_counts(fair.id),
+                           grace=int(current_app.config.get("ATTENDANCE_GRACE_MINUTES", 15)))
 
 
 # ---------------------------------------------------------------- organiser forms
@@ -167,6 +188,7 @@ def _fair_data(form: FairForm) -> dict:
         "focus_countries": form.focus_countries.data or [],
         "focus_sectors": form.focus_sectors.data or [],
         "capacity": form.capacity.data,
+        "waitlist": bool(form.waitlist.data),
         "stream_url": form.stream_url.data or None,
         "tracks": [t.strip() for t in (form.tracks.data or "").split(",") if t.strip()] or ["main"],
     }
@@ -209,6 +231,7 @@ def edit_fair(fair_id: int):
         form.ends_at.data = fair.ends_at.astimezone(zone).replace(tzinfo=None)
         form.focus_countries.data, form.focus_sectors.data = fair.focus_countries, fair.focus_sectors
         form.capacity.data, form.stream_url.data = fair.capacity, fair.stream_url
+        form.waitlist.data = fair.waitlist
         form.tracks.data = ", ".join(t.name for t in fair.tracks)
         for field in ("fair_day_start", "fair_day_end", "presenter_day_start", "presenter_day_end"):
             getattr(form, field).data = getattr(fair, field)

@@ -21,7 +21,7 @@ from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
 from ..extensions import db
 from ..fairs import services as fairs
 from ..fairs.enums import SessionStatus
-from ..fairs.models import FairSession, Registration
+from ..fairs.models import FairSession
 from ..leads import services as leads
 from ..leads.models import Interest, Lead
 from ..types import utcnow
@@ -142,12 +142,13 @@ def list_questions(actor, session: FairSession) -> list[dict]:
 def join(actor, session_id, since_seq=None) -> dict:
     """The state a client needs on (re)joining: questions, interest counts, seq, or what it missed.
 
-    Joining marks the person's registration for the fair as attended (a walk-in gets one).
+    Joining while the session is live (or within the grace period) records the person's attendance
+    (`fairs.record_attendance`); joining before or after records nothing.
     """
     session = get_live_session(actor, session_id)
     staff = is_staff(actor, session)
     if actor.role == Role.ATTENDEE:
-        _mark_attended(actor, session)
+        fairs.record_attendance(actor, session)
     seq = current_seq(session.id)
     state = {"session_id": session.id, "seq": seq, "staff": staff}
     if isinstance(since_seq, int) and not isinstance(since_seq, bool) and 0 <= since_seq <= seq and seq - since_seq <= REPLAY_LIMIT:
@@ -165,25 +166,6 @@ def join(actor, session_id, since_seq=None) -> dict:
 def _counts(session: FairSession) -> dict[str, int]:
     counts = leads.interest_counts(session.id)
     return {str(p.id): counts.get(p.id, 0) for p in session.projects}
-
-
-def _mark_attended(actor, session: FairSession) -> None:
-    registration = db.session.scalar(
-        select(Registration).where(Registration.fair_id == session.fair_id, Registration.user_id == actor.id)
-    )
-    now = utcnow()
-    if registration is None:
-        try:
-            with db.session.begin_nested():
-                db.session.add(Registration(fair_id=session.fair_id, user_id=actor.id, attended_at=now))
-        except IntegrityError:
-            pass
-    elif registration.attended_at is None:
-        registration.attended_at = now
-        registration.withdrawn_at = None
-    else:
-        return
-    db.session.commit()
 
 
 def missed_events(actor, session: FairSession, since_seq: int) -> list[dict]:

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from ..accounts.enums import Role
 from ..accounts.models import User
 from ..extensions import db
-from ..fairs.enums import SessionStatus
+from ..fairs.enums import RegistrationStatus, SessionStatus
 from ..fairs.models import Fair, FairSession, Registration
 from ..types import utcnow
 from .models import Notification, Reminder
@@ -78,7 +78,8 @@ def _deliver_live(notifications: list[Notification]) -> None:
 def _recipients(session: FairSession) -> list[User]:
     attendees = list(db.session.scalars(
         select(User).join(Registration, Registration.user_id == User.id)
-        .where(Registration.fair_id == session.fair_id, Registration.withdrawn_at.is_(None), User.active.is_(True))
+        .where(Registration.fair_id == session.fair_id, User.active.is_(True),
+               Registration.status.in_([RegistrationStatus.REGISTERED, RegistrationStatus.WALK_IN]))
     ))
     people = {u.id: u for u in attendees}
     people.update({p.id: p for p in session.presenters if p.active})

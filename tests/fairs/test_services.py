@@ -257,7 +257,7 @@ def test_slot_suggestions_api_checks_its_input(client, auth):
 
 
 def test_register_is_idempotent_and_withdraw_frees_the_place(client, auth):
-    fair = make_fair(capacity=1)
+    fair = make_fair(capacity=1, waitlist=False)
     first, second = make_user("attendee"), make_user("attendee")
 
     assert client.post(f"/api/v1/fairs/{fair.id}/registrations", headers=auth(first)).status_code == 201

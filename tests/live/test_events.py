@@ -8,14 +8,17 @@ import time
 from datetime import timedelta
 
 import pytest
+import time_machine
 from sqlalchemy import func, select
 
 from app.extensions import db, socketio
+from app.fairs import services as fairs
 from app.fairs.models import Registration
 from app.leads.models import Interest, Lead, LeadEvent
+from app.live import services as live
 from app.live.models import LiveEvent, Question
 from app.notifications.models import Notification
-from tests.factories import make_fair, make_organiser, make_presenter, make_project, make_session, make_user
+from tests.factories import at, make_fair, make_organiser, make_presenter, make_project, make_session, make_user
 
 NS = "/live"
 
@@ -101,10 +104,147 @@ def test_join_needs_a_session_one_may_see(room, connect):
     assert ok["interest_counts"] == {str(room["project"].id): 0, str(room["other_project"].id): 0}
 
 
-def test_joining_marks_attendance(room, connect):
-    _emit(connect(room["sjz"]), "join", {"session_id": room["session"].id})
+def test_joining_while_the_session_is_live_marks_attendance(room, connect):
+    fairs.register(room["sjz"], room["fair"].id)
+    with time_machine.travel(room["session"].starts_at + timedelta(minutes=5), tick=False):
+        ack = _emit(connect(room["sjz"]), "join", {"session_id": room["session"].id})
+    assert ack["ok"] is True
     registration = db.session.scalars(select(Registration).where(Registration.user_id == room["sjz"].id)).one()
+    assert registration.attended_at == room["session"].starts_at + timedelta(minutes=5)
+    assert registration.status == "registered"
+
+
+def test_joining_weeks_before_records_nothing_and_registers_nobody(room, connect, login):
+    with time_machine.travel(room["session"].starts_at - timedelta(days=21), tick=False):
+        ack = _emit(connect(room["sjz"]), "join", {"session_id": room["session"].id})
+        assert ack["ok"] is True
+        browser = login(room["ts"])
+        assert browser.get(f"/sessions/{room['session'].id}/live").status_code == 200  # opening the room page
+        assert browser.get(f"/fairs/{room['fair'].id}").status_code == 200
+    assert _count(Registration) == 0
+    assert fairs.registration_counts(room["fair"].id) == {"registered": 0, "waitlisted": 0, "attended": 0,
+                                                          "walk_ins": 0}
+
+
+def _join_at(person, session, moment):
+    with time_machine.travel(moment, tick=False):
+        live.join(person, session.id)
+    db.session.expire_all()
+    return db.session.scalar(select(Registration).where(Registration.user_id == person.id,
+                                                        Registration.fair_id == session.fair_id))
+
+
+@pytest.mark.parametrize("offset, recorded", [
+    (-timedelta(minutes=16), False),  # before the grace period
+    (-timedelta(minutes=15), True),   # the grace period's first minute
+    (timedelta(minutes=20), True),    # during the session
+    ("end+15", True),                 # the grace period's last minute after the end
+    ("end+16", False),                # after it
+])
+def test_attendance_counts_only_while_live_or_within_the_grace_period(room, offset, recorded):
+    session = room["session"]
+    fairs.register(room["sjz"], room["fair"].id)
+    if isinstance(offset, str):
+        moment = session.ends_at + timedelta(minutes=int(offset[4:]))
+    else:
+        moment = session.starts_at + offset
+    registration = _join_at(room["sjz"], session, moment)
+    assert (registration.attended_at is not None) is recorded
+    assert registration.status == "registered"
+
+
+def test_the_grace_period_is_a_setting(app, room):
+    app.config["ATTENDANCE_GRACE_MINUTES"] = 0
+    fairs.register(room["sjz"], room["fair"].id)
+    registration = _join_at(room["sjz"], room["session"], room["session"].starts_at - timedelta(minutes=1))
+    assert registration.attended_at is None
+    registration = _join_at(room["sjz"], room["session"], room["session"].starts_at)
     assert registration.attended_at is not None
+
+
+def test_a_session_marked_live_counts_whatever_the_clock_says(room):
+    session = room["session"]
+    session.status = "live"  # started early by hand
+    db.session.commit()
+    registration = _join_at(room["ts"], session, session.starts_at - timedelta(hours=2))
+    assert registration is not None and registration.attended_at is not None
+
+
+def test_a_cancelled_session_records_no_attendance(room):
+    session = room["session"]
+    fairs.cancel_session(room["organiser"], session)
+    assert _join_at(room["ts"], session, session.starts_at + timedelta(minutes=5)) is None
+
+
+def test_a_walk_in_attends_without_taking_a_place(room, login):
+    fair, session = room["fair"], room["session"]
+    fairs.update_fair(room["organiser"], fair, {"capacity": 1})
+    fairs.register(room["sjz"], fair.id)
+    walk_in = _join_at(room["ts"], session, session.starts_at + timedelta(minutes=1))
+    assert (walk_in.status, walk_in.attended_at is not None) == ("walk_in", True)
+    assert fairs.registration_counts(fair.id) == {"registered": 1, "waitlisted": 0, "attended": 1, "walk_ins": 1}
+    with time_machine.travel(session.starts_at + timedelta(minutes=2), tick=False):
+        page = login(room["ts"]).get(f"/fairs/{fair.id}").text
+    assert "1 of 1 places taken." in page and "2 of 1" not in page
+    assert "You attended." in page and "Join the waiting list" in page
+    # A walk-in may still ask for a place; the attendance stays.
+    registration, created = fairs.register(room["ts"], fair.id)
+    assert (registration.status, registration.position, created) == ("waitlisted", 1, True)
+    assert registration.attended_at is not None
+
+
+def test_a_waiting_person_who_joins_is_recorded_as_attended_and_keeps_their_number(room):
+    fair, session = room["fair"], room["session"]
+    fairs.update_fair(room["organiser"], fair, {"capacity": 1})
+    fairs.register(room["sjz"], fair.id)
+    fairs.register(room["ts"], fair.id)
+    registration = _join_at(room["ts"], session, session.starts_at)
+    assert (registration.status, registration.attended_at is not None) == ("waitlisted", True)
+    assert fairs.waitlist_position(registration) == 1
+    assert fairs.registration_counts(fair.id) == {"registered": 1, "waitlisted": 1, "attended": 1, "walk_ins": 0}
+
+
+def test_someone_who_withdrew_and_joins_anyway_is_a_walk_in(room):
+    fairs.register(room["sjz"], room["fair"].id)
+    fairs.withdraw(room["sjz"], room["fair"].id)
+    registration = _join_at(room["sjz"], room["session"], room["session"].starts_at)
+    assert (registration.status, registration.attended_at is not None) == ("walk_in", True)
+
+
+def test_attendance_in_a_zone_that_changes_to_summer_time_that_morning(room):
+    """Europe/Berlin moves to CEST at 02:00 on 28 March 2027: a 09:00 session starts at 07:00 UTC."""
+    organiser = room["organiser"]
+    fair = make_fair(organiser, timezone="Europe/Berlin", starts_at=at("2027-03-28T08:00+02:00"),
+                     ends_at=at("2027-03-28T14:00+02:00"))
+    session = make_session(fair, organiser, starts_at=at("2027-03-28T09:00+02:00"),
+                           ends_at=at("2027-03-28T10:00+02:00"))
+    assert session.starts_at.isoformat() == "2027-03-28T07:00:00+00:00"
+    # 08:40 summer time is 20 minutes early; 08:50 is 10 (on winter time's offset the session would
+    # start at 08:00 UTC and 08:50 summer time would be 70 minutes early).
+    assert _join_at(room["sjz"], session, at("2027-03-28T08:40+02:00")) is None
+    registration = _join_at(room["sjz"], session, at("2027-03-28T08:50+02:00"))
+    assert registration.status == "walk_in" and registration.attended_at == at("2027-03-28T06:50+00:00")
+    assert _join_at(room["ts"], session, at("2027-03-28T10:16+02:00")) is None
+
+
+def test_joining_again_costs_one_read_and_no_write(room):
+    session = room["session"]
+    fairs.register(room["sjz"], room["fair"].id)
+    _join_at(room["sjz"], session, session.starts_at)
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    from sqlalchemy import event
+    with time_machine.travel(session.starts_at + timedelta(minutes=3), tick=False):
+        session = fairs.get_session(room["sjz"], session.id)
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            assert fairs.record_attendance(room["sjz"], session) is False
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+    assert len(statements) == 1 and statements[0].lstrip().upper().startswith("SELECT")
 
 
 # ---------------------------------------------------------------- questions
