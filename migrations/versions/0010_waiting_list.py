@@ -5,7 +5,7 @@ including those the old live room made for people who joined without registering
 told apart from real registrations afterwards, so they keep their place).
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-02 18:08:31.034861
 
 """
@@ -17,7 +17,7 @@ import app.types
 
 # revision identifiers, used by Alembic.
 revision = '0010'
-down_revision = '0008'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
