@@ -45,6 +45,10 @@ def _fair_link(fair: Fair) -> str:
     return url_for("fairs.fair_page", fair_id=fair.id, _external=True)
 
 
+def _lead_link(lead) -> str:
+    return url_for("leads.lead_page", lead_id=lead.id, _external=True)
+
+
 # ---------------------------------------------------------------- public pages
 
 
@@ -410,7 +414,8 @@ def personal_feed(token: str):
         abort(404)
     with force_locale(user.locale or "en"):  # calendar programs send no cookie: the person's own language
         body = calendar.personal_calendar(
-            f"CloudFair · {user.name}", services.registered_fairs(user), services.sessions_presented_by(user), _fair_link
+            f"CloudFair · {user.name}", services.registered_fairs(user), services.sessions_presented_by(user),
+            _fair_link, calendar.next_action_leads(user), _lead_link,
         )
     return _ics(body, calendar.content_etag(body), "cloudfair.ics")
 
