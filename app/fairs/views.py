@@ -46,6 +46,14 @@ def _fair_link(fair: Fair) -> str:
     return url_for("fairs.fair_page", fair_id=fair.id, _external=True)
 
 
+def _feed_links(user) -> dict[str, str] | None:
+    """The person's private feed: its https:// address and the webcal:// one calendar programs subscribe to."""
+    if user is None or not getattr(user, "calendar_token", None):
+        return None
+    feed = url_for("fairs.personal_feed", token=user.calendar_token, _external=True)
+    return {"feed": feed, "webcal": "webcal://" + feed.split("://", 1)[1]}
+
+
 def _lead_link(lead) -> str:
     return url_for("leads.lead_page", lead_id=lead.id, _external=True)
 
@@ -94,6 +102,7 @@ def fair_page(fair_id: int):
         registration=services.registration_for(actor, fair),
         counts=counts,
         action_form=ActionForm(),
+        subscribe=_feed_links(actor),
     )
     if key is not None:
         _anonymous_pages().put(key, html)
@@ -402,8 +411,8 @@ def cancel_session(session_id: int):
 @bp.route("/me/calendar")
 @allow(USER)
 def my_calendar():
-    feed = url_for("fairs.personal_feed", token=current_user.calendar_token, _external=True)
-    return render_template("fairs/my_calendar.html", feed=feed, action_form=ActionForm())
+    links = _feed_links(current_user)
+    return render_template("fairs/my_calendar.html", feed=links["feed"], webcal=links["webcal"], action_form=ActionForm())
 
 
 # ---------------------------------------------------------------- calendar feeds
