@@ -150,7 +150,7 @@ class Change:
 
 def _state(zone: ZoneInfo, moment: datetime) -> tuple[timedelta, bool, str]:
     local = moment.astimezone(zone)
-    return local.utcoffset(), bool(local.dst()), local.tzname() or ""
+    return local.utcoffset(), (local.dst() or timedelta(0)) > timedelta(0), local.tzname() or ""
 
 
 @lru_cache(maxsize=256)
@@ -174,7 +174,9 @@ def changes(zone_name: str, first_year: int, last_year: int) -> tuple[Change, ..
                 else:
                     high = middle
             high = high.replace(microsecond=0)
-            found.append(Change(high, state[0], new_state[0], new_state[1], new_state[2]))
+            # DAYLIGHT for a change that puts the clocks forward, as Outlook labels them (a negative
+            # "daylight saving" like Dublin's winter is still the standard side); offsets decide anyway.
+            found.append(Change(high, state[0], new_state[0], new_state[0] > state[0], new_state[2]))
         moment, state = following, new_state
     return tuple(c for c in found if first_year <= c.local.year <= last_year)
 
@@ -213,11 +215,10 @@ def vtimezone(zone_name: str, first_year: int, last_year: int) -> Timezone:
     zone = ZoneInfo(zone_name)
     component = Timezone()
     component.add("tzid", zone_name)
-    window_start = datetime(first_year, 1, 1, tzinfo=UTC)
-    offset, dst, name = _state(zone, window_start - timedelta(days=1))
     found = changes(zone_name, first_year, last_year)
-    # The offset in force before the first change of the window.
-    start_local = (window_start - timedelta(days=1) + offset).replace(tzinfo=None, hour=0, minute=0, second=0)
+    # The offset in force before the window's first change (or all along), from the day before the window.
+    offset, dst, name = _state(zone, found[0].at - timedelta(seconds=1) if found else datetime(first_year, 1, 1, tzinfo=UTC))
+    start_local = datetime(first_year - 1, 12, 31)
     component.add_component(_observance(dst, name, start_local, offset, offset))
     kinds: dict[tuple, list[Change]] = {}
     for change in found:
