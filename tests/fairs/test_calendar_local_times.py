@@ -213,3 +213,21 @@ def test_the_agenda_page_names_the_offset_of_a_repeated_hour_time(client):
 
     assert page.status_code == 200
     assert "02:30 (UTC+02:00)" in page.text and "02:30 (UTC+01:00)" in page.text
+
+
+def test_mails_and_page_filters_name_the_offset_only_in_a_repeated_hour(app):
+    from app.i18n import format_moment
+    from app.notifications.reminders import _local
+    from app.templating import in_zone
+    from tests.factories import make_presenter
+
+    first, second = at("2027-10-31T00:30+00:00"), at("2027-10-31T01:30+00:00")
+    ordinary = at("2027-10-31T02:30+00:00")
+    assert format_moment(first, "Europe/Berlin", "time").endswith("02:30 (UTC+02:00)")
+    assert format_moment(second, "Europe/Berlin", "time").endswith("02:30 (UTC+01:00)")
+    assert "(UTC" not in format_moment(ordinary, "Europe/Berlin") and "(UTC" not in format_moment(second, "Asia/Shanghai")
+    assert "(UTC" not in format_moment(second, "Europe/Berlin", "date")
+    assert in_zone(second, "Europe/Berlin", "%H:%M") == "02:30 (UTC+01:00)"
+    presenter = make_presenter(timezone_name="Europe/Berlin")
+    assert _local(second, presenter) == "2027-10-31 02:30 (UTC+01:00) (Europe/Berlin)"
+    assert _local(ordinary, presenter) == "2027-10-31 03:30 (Europe/Berlin)"
