@@ -8,10 +8,11 @@ PORT ?= 8000
 
 .PHONY: run test serve bench bench-live bench-stats clean messages translations
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt requirements-nodeps.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements-nodeps.txt
 	touch $(STAMP)
 
 # The Chinese catalogue, compiled for Flask-Babel (the .mo is built, never committed).

@@ -53,12 +53,24 @@ _FORMATS = {
 }
 
 
+def repeated_hour_suffix(moment: datetime, zone: str) -> str:
+    """" (UTC+02:00)" when the moment's local time in `zone` occurs twice (the hour repeated when the
+    clocks go back), else "": pages and mails name which of the two they mean (README, calendar)."""
+    local = moment.astimezone(ZoneInfo(zone))
+    if local.replace(fold=1 - local.fold).utcoffset() == local.utcoffset():
+        return ""
+    minutes = int(local.utcoffset().total_seconds() // 60)
+    return f" (UTC{'+' if minutes >= 0 else '-'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d})"
+
+
 def format_moment(moment: datetime | None, zone: str, kind: str = "datetime") -> str:
-    """A stored UTC moment in `zone`, as the current locale writes it (`kind`: datetime, date, time, month)."""
+    """A stored UTC moment in `zone`, as the current locale writes it (`kind`: datetime, date, time, month);
+    a time in a repeated hour carries its UTC offset."""
     if moment is None:
         return ""
     pattern = _FORMATS[ui_locale()][kind]
-    return babel_format_datetime(moment, pattern, tzinfo=ZoneInfo(zone), locale=_babel_locale())
+    text = babel_format_datetime(moment, pattern, tzinfo=ZoneInfo(zone), locale=_babel_locale())
+    return text + repeated_hour_suffix(moment, zone) if kind in ("datetime", "time") else text
 
 
 def format_amount(value, currency: str | None = None) -> str:

@@ -9,7 +9,7 @@ from flask import Flask, current_app, request
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
-from .i18n import LANGUAGE_NAMES, format_amount, format_moment, ui_locale
+from .i18n import LANGUAGE_NAMES, format_amount, format_moment, repeated_hour_suffix, ui_locale
 from .reference.services import country_name, timezone_names
 
 
@@ -26,7 +26,8 @@ def viewer_timezone() -> str:
 def in_zone(moment: datetime | None, zone: str, fmt: str = "%Y-%m-%d %H:%M") -> str:
     if moment is None:
         return ""
-    return moment.astimezone(ZoneInfo(zone)).strftime(fmt)
+    text = moment.astimezone(ZoneInfo(zone)).strftime(fmt)
+    return text + repeated_hour_suffix(moment, zone) if "%H" in fmt else text
 
 
 def zone_abbrev(moment: datetime, zone: str) -> str:

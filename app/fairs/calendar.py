@@ -2,23 +2,38 @@
 
 UIDs are stable (`session-<id>@<CALENDAR_UID_DOMAIN>`), SEQUENCE rises with
 every change, cancelled sessions stay in the feed as STATUS:CANCELLED, and
-times are written in the fair's own zone with its VTIMEZONE so calendar
-programs convert correctly across daylight-saving changes. Descriptions are written in
+times are written in the fair's own zone with a VTIMEZONE that every calendar program
+reads alike (`timezones.vtimezone`: yearly RRULEs, only the feed's years). An event whose
+start or end falls in the repeated hour of a clock change is written in UTC instead
+(`DTSTART:20271031T003000Z`): a local time there names two instants. Descriptions are written in
 the current language (the request's, or the person's for a private feed or a mail).
+
+A person's private feed also carries the next action of each open lead they own: an all-day
+event on `next_action_on` (UID `lead-<id>-next-action@…`), gone once the date is cleared or
+the lead is dropped or operating.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext
 from icalendar import Calendar, Event
+from sqlalchemy import select
 
+from ..extensions import db
+from ..leads.enums import LeadStage, stage_label
+from ..leads.models import Lead
 from .enums import FairStatus, SessionStatus, kind_label
 from .models import Fair, FairSession
+from .timezones import is_ambiguous, vtimezone
+
+#: Lead stages whose next action no longer belongs in a calendar.
+CLOSED_LEAD_STAGES = frozenset({LeadStage.DROPPED.value, LeadStage.OPERATING.value})
 
 PRODID = "-//CloudFair//Online investment fairs//EN"
 
@@ -37,13 +52,21 @@ def _uid(kind: str, object_id: int) -> str:
     return f"{kind}-{object_id}@{current_app.config['CALENDAR_UID_DOMAIN']}"
 
 
+def _add_times(event: Event, starts_at: datetime, ends_at: datetime, zone: ZoneInfo) -> None:
+    """DTSTART/DTEND in the fair's zone, or both in UTC when either falls in a repeated hour."""
+    start, end = starts_at.astimezone(zone), ends_at.astimezone(zone)
+    if is_ambiguous(start) or is_ambiguous(end):
+        start, end = starts_at.astimezone(timezone.utc), ends_at.astimezone(timezone.utc)
+    event.add("dtstart", start)
+    event.add("dtend", end)
+
+
 def fair_event(fair: Fair, link: Callable[[Fair], str]) -> Event:
     event = Event()
     zone = fair.zone
     event.add("uid", _uid("fair", fair.id))
     event.add("summary", fair.title)
-    event.add("dtstart", fair.starts_at.astimezone(zone))
-    event.add("dtend", fair.ends_at.astimezone(zone))
+    _add_times(event, fair.starts_at, fair.ends_at, zone)
     event.add("dtstamp", fair.updated_at)
     event.add("last-modified", fair.updated_at)
     event.add("sequence", fair.revision)
@@ -64,8 +87,7 @@ def session_event(session: FairSession, link: Callable[[Fair], str]) -> Event:
     event = Event()
     event.add("uid", _uid("session", session.id))
     event.add("summary", f"{session.title} · {fair.title}")
-    event.add("dtstart", session.starts_at.astimezone(zone))
-    event.add("dtend", session.ends_at.astimezone(zone))
+    _add_times(event, session.starts_at, session.ends_at, zone)
     event.add("dtstamp", session.updated_at)
     event.add("last-modified", session.updated_at)
     event.add("sequence", session.sequence)
@@ -86,8 +108,50 @@ def session_event(session: FairSession, link: Callable[[Fair], str]) -> Event:
     return event
 
 
+def lead_event(lead: Lead, link: Callable[[Lead], str]) -> Event:
+    """A lead's next action: all day on `next_action_on`, naming the project, organisation and stage."""
+    event = Event()
+    event.add("uid", _uid("lead", lead.id).replace("@", "-next-action@", 1))
+    stage = stage_label(lead.stage)
+    event.add("summary", gettext("Next action: %(project)s · %(organisation)s", project=lead.project.title,
+                                 organisation=lead.organisation.name))
+    event.add("dtstart", lead.next_action_on)
+    event.add("dtend", lead.next_action_on + timedelta(days=1))
+    changed = lead.updated_at or lead.created_at
+    event.add("dtstamp", changed)
+    event.add("last-modified", changed)
+    event.add("transp", "TRANSPARENT")
+    event.add("status", "CONFIRMED")
+    event.add("categories", [stage])
+    event.add("url", link(lead))
+    event.add("description", "\n".join([
+        gettext("Project: %(title)s", title=lead.project.title),
+        gettext("Organisation: %(name)s", name=lead.organisation.name),
+        gettext("Stage: %(stage)s", stage=stage),
+        link(lead),
+    ]))
+    return event
+
+
+def next_action_leads(user) -> list[Lead]:
+    """The open leads the person owns that have a next action date, soonest first."""
+    return list(db.session.scalars(
+        select(Lead)
+        .where(Lead.owner_id == user.id, Lead.next_action_on.is_not(None), Lead.stage.not_in(CLOSED_LEAD_STAGES))
+        .order_by(Lead.next_action_on, Lead.id)
+    ))
+
+
 def _finish(cal: Calendar) -> bytes:
-    cal.add_missing_timezones()
+    """Add one VTIMEZONE per zone the events name, covering only the years they fall in."""
+    years: dict[str, list[int]] = {}
+    for event in cal.walk("VEVENT"):
+        for name in ("DTSTART", "DTEND"):
+            if name in event and "TZID" in event[name].params:
+                years.setdefault(event[name].params["TZID"], []).append(event.decoded(name).year)
+    for tzid, found in sorted(years.items(), reverse=True):
+        # VTIMEZONEs go first: some programs read a calendar in one pass.
+        cal.subcomponents.insert(0, vtimezone(tzid, min(found), max(found)))
     return cal.to_ical()
 
 
@@ -106,9 +170,10 @@ def session_calendar(session: FairSession, link: Callable[[Fair], str]) -> bytes
 
 
 def personal_calendar(
-    name: str, fairs: Iterable[Fair], sessions: Iterable[FairSession], link: Callable[[Fair], str]
+    name: str, fairs: Iterable[Fair], sessions: Iterable[FairSession], link: Callable[[Fair], str],
+    leads: Iterable[Lead] = (), lead_link: Callable[[Lead], str] | None = None,
 ) -> bytes:
-    """A person's feed: the fairs they registered for and the sessions they present."""
+    """A person's feed: the fairs they registered for, the sessions they present, their leads' next actions."""
     cal = _calendar(name)
     # RFC 7986 requires VALUE=DURATION; icalendar wants a timedelta, not the text "PT1H".
     cal.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
@@ -117,6 +182,8 @@ def personal_calendar(
         cal.add_component(fair_event(fair, link))
     for session in sessions:
         cal.add_component(session_event(session, link))
+    for lead in leads:
+        cal.add_component(lead_event(lead, lead_link))
     return _finish(cal)
 
 

@@ -4,6 +4,7 @@ from wtforms import (
     BooleanField,
     DateTimeLocalField,
     IntegerField,
+    RadioField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -17,12 +18,19 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from .enums import KIND_LABELS
 
 
+def _fold_field(label) -> RadioField:
+    """Which of the two instants a local time in the repeated hour means (choices set when it is asked)."""
+    return RadioField(label, choices=[("0", "0"), ("1", "1")], validators=[Optional()], validate_choice=False)
+
+
 class FairForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     theme = StringField(_l("Theme"), validators=[Optional(), Length(max=300)])
     timezone = StringField(_l("Time zone (IANA)"), default="Asia/Shanghai", validators=[DataRequired(), Length(max=64)])
     starts_at = DateTimeLocalField(_l("Starts (fair's time zone)"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
     ends_at = DateTimeLocalField(_l("Ends (fair's time zone)"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
+    starts_at_fold = _fold_field(_l("Which start do you mean?"))
+    ends_at_fold = _fold_field(_l("Which end do you mean?"))
     focus_countries = SelectMultipleField(_l("Focus countries"), choices=[], validate_choice=False)
     focus_sectors = SelectMultipleField(_l("Focus sectors"), choices=[], validate_choice=False)
     capacity = IntegerField(_l("Capacity (empty: unlimited)"), validators=[Optional(), NumberRange(min=1)])
@@ -41,6 +49,8 @@ class SessionForm(FlaskForm):
     kind = SelectField(_l("Kind"), choices=[(kind.value, label) for kind, label in KIND_LABELS.items()])
     starts_at = DateTimeLocalField(_l("Starts (fair's time zone)"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
     ends_at = DateTimeLocalField(_l("Ends (fair's time zone)"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
+    starts_at_fold = _fold_field(_l("Which start do you mean?"))
+    ends_at_fold = _fold_field(_l("Which end do you mean?"))
     track = SelectField(_l("Track"), choices=[])
     presenter_ids = SelectMultipleField(_l("Presenters"), choices=[], coerce=int, validate_choice=False)
     project_ids = SelectMultipleField(_l("Projects"), choices=[], coerce=int, validate_choice=False)

@@ -22,6 +22,7 @@ from ..reference.services import check_country, check_sectors, check_timezone
 from ..types import utcnow
 from .enums import FairStatus
 from .models import Fair, Series, Track
+from .timezones import rfc5545_local
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +177,9 @@ def occurrences(series: Series, until: datetime, *, after: datetime | None = Non
         if moment > until_local or index > 1000:
             break
         if after_local is None or moment >= after_local:
-            out.append((index, moment.replace(tzinfo=zone)))
+            # Nobody is asked for a scheduled date: a time in the spring gap or the repeated hour is read
+            # as RFC 5545 reads it (timezones.rfc5545_local), the same instant every calendar shows.
+            out.append((index, rfc5545_local(moment, zone)))
     return out
 
 

@@ -26,6 +26,7 @@ from . import calendar, services
 from .enums import RegistrationStatus, kind_label, registration_status_label, status_label
 from .forms import ActionForm, FairForm, SessionForm
 from .models import Fair, FairSession
+from .timezones import is_ambiguous, readings, resolve_local
 
 bp = Blueprint("fairs", __name__)
 
@@ -44,6 +45,18 @@ def _actor():
 
 def _fair_link(fair: Fair) -> str:
     return url_for("fairs.fair_page", fair_id=fair.id, _external=True)
+
+
+def _feed_links(user) -> dict[str, str] | None:
+    """The person's private feed: its https:// address and the webcal:// one calendar programs subscribe to."""
+    if user is None or not getattr(user, "calendar_token", None):
+        return None
+    feed = url_for("fairs.personal_feed", token=user.calendar_token, _external=True)
+    return {"feed": feed, "webcal": "webcal://" + feed.split("://", 1)[1]}
+
+
+def _lead_link(lead) -> str:
+    return url_for("leads.lead_page", lead_id=lead.id, _external=True)
 
 
 # ---------------------------------------------------------------- public pages
@@ -91,6 +104,7 @@ def fair_page(fair_id: int):
         counts=counts,
         full=services.is_full(fair, counts["registered"]),
         action_form=ActionForm(),
+        subscribe=_feed_links(actor),
     )
     if key is not None:
         _anonymous_pages().put(key, html)
@@ -168,13 +182,52 @@ def _fair_choices(form: FairForm) -> None:
     form.focus_sectors.choices = [(s.code, f"{s.name_en} · {s.name_zh}") for s in list_sectors()]
 
 
-def _local_to_aware(value: datetime | None, zone_name: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return value.replace(tzinfo=ZoneInfo(zone_name))
-    except Exception:
-        return value.replace(tzinfo=ZoneInfo("UTC"))
+def _local_times(form, zone_name: str) -> dict[str, datetime | None]:
+    """The form's start and end, typed in the fair's zone, as instants under the local-time rule
+    (`timezones.resolve_local`): one 422 naming each field whose time is skipped or, unanswered, repeated."""
+    out, errors = {}, {}
+    for name in ("starts_at", "ends_at"):
+        chosen = getattr(form, f"{name}_fold").data
+        fold = int(chosen) if chosen in ("0", "1") else None
+        try:
+            out[name] = resolve_local(getattr(form, name).data, zone_name, name, fold)
+        except ValidationFailed as exc:
+            errors.update(exc.fields)
+    if errors:
+        raise ValidationFailed(errors)
+    return out
+
+
+def _fold_questions(form, zone_name: str) -> dict[str, list]:
+    """For each time in the repeated hour: the fold field, its two choices labelled (asked on the page)."""
+    asked = {}
+    for name in ("starts_at", "ends_at"):
+        value = getattr(form, name).data
+        try:
+            found = readings(value, zone_name) if value is not None else []
+        except Exception:  # an unknown zone: the service names it
+            found = []
+        if len(found) == 2:
+            fold_field = getattr(form, f"{name}_fold")
+            fold_field.choices = [(str(r.fold), _reading_label(r)) for r in found]
+            asked[name] = fold_field
+    return asked
+
+
+def _reading_label(reading) -> str:
+    utc = reading.instant.strftime("%H:%M")
+    if reading.fold == 0:
+        return gettext("The first, in %(name)s (UTC%(offset)s, %(utc)s UTC)", name=reading.abbreviation,
+                       offset=reading.offset, utc=utc)
+    return gettext("The second, in %(name)s (UTC%(offset)s, %(utc)s UTC)", name=reading.abbreviation,
+                   offset=reading.offset, utc=utc)
+
+
+def _show_local(form, name: str, moment: datetime, zone: ZoneInfo) -> None:
+    """Put a stored instant into a form field as the fair's local time (and which one, if it repeats)."""
+    local = moment.astimezone(zone)
+    getattr(form, name).data = local.replace(tzinfo=None)
+    getattr(form, f"{name}_fold").data = str(local.fold) if is_ambiguous(local) else None
 
 
 def _fair_data(form: FairForm) -> dict:
@@ -183,8 +236,7 @@ def _fair_data(form: FairForm) -> dict:
         "title": form.title.data,
         "theme": form.theme.data or "",
         "timezone": zone,
-        "starts_at": _local_to_aware(form.starts_at.data, zone),
-        "ends_at": _local_to_aware(form.ends_at.data, zone),
+        **_local_times(form, zone),
         "focus_countries": form.focus_countries.data or [],
         "focus_sectors": form.focus_sectors.data or [],
         "capacity": form.capacity.data,
@@ -214,7 +266,8 @@ def new_fair():
             flash(gettext("The fair was created as a draft."), "success")
             return redirect(url_for("fairs.fair_page", fair_id=fair.id))
     status = 422 if form.errors or problems else 200
-    return render_template("fairs/fair_form.html", form=form, fair=None, problems=problems), status
+    return render_template("fairs/fair_form.html", form=form, fair=None, problems=problems,
+                           folds=_fold_questions(form, (form.timezone.data or "").strip())), status
 
 
 @bp.route("/fairs/<int:fair_id>/edit", methods=["GET", "POST"])
@@ -227,8 +280,8 @@ def edit_fair(fair_id: int):
     if request.method == "GET":
         zone = fair.zone
         form.title.data, form.theme.data, form.timezone.data = fair.title, fair.theme, fair.timezone
-        form.starts_at.data = fair.starts_at.astimezone(zone).replace(tzinfo=None)
-        form.ends_at.data = fair.ends_at.astimezone(zone).replace(tzinfo=None)
+        _show_local(form, "starts_at", fair.starts_at, zone)
+        _show_local(form, "ends_at", fair.ends_at, zone)
         form.focus_countries.data, form.focus_sectors.data = fair.focus_countries, fair.focus_sectors
         form.capacity.data, form.stream_url.data = fair.capacity, fair.stream_url
         form.waitlist.data = fair.waitlist
@@ -244,7 +297,8 @@ def edit_fair(fair_id: int):
             flash(gettext("The fair was saved."), "success")
             return redirect(url_for("fairs.fair_page", fair_id=fair.id))
     status = 422 if form.errors or problems else 200
-    return render_template("fairs/fair_form.html", form=form, fair=fair, problems=problems), status
+    return render_template("fairs/fair_form.html", form=form, fair=fair, problems=problems,
+                           folds=_fold_questions(form, (form.timezone.data or fair.timezone).strip())), status
 
 
 @bp.route("/fairs/<int:fair_id>/publish", methods=["POST"])
@@ -271,8 +325,7 @@ def _session_data(form: SessionForm, fair: Fair) -> dict:
     return {
         "title": form.title.data,
         "kind": form.kind.data,
-        "starts_at": _local_to_aware(form.starts_at.data, fair.timezone),
-        "ends_at": _local_to_aware(form.ends_at.data, fair.timezone),
+        **_local_times(form, fair.timezone),
         "track": form.track.data,
         "presenter_ids": list(form.presenter_ids.data or []),
         "project_ids": list(form.project_ids.data or []),
@@ -299,7 +352,7 @@ def _render_session_form(form, fair, session, conflict, problems, status):
     return render_template(
         "fairs/session_form.html", form=form, fair=fair, session=session, conflict=conflict,
         problems=problems, suggestions=suggestions, suggestion_error=suggestion_error, presenter_zone=presenter_zone,
-        presenters=[c for c in form.presenter_ids.choices],
+        presenters=[c for c in form.presenter_ids.choices], folds=_fold_questions(form, fair.timezone),
     ), status
 
 
@@ -311,9 +364,12 @@ def new_session(fair_id: int):
     _session_choices(form, fair)
     if request.method == "GET" and request.args.get("starts_at"):
         try:
-            start = datetime.fromisoformat(request.args["starts_at"]).astimezone(fair.zone)
-            end = datetime.fromisoformat(request.args["ends_at"]).astimezone(fair.zone)
-            form.starts_at.data, form.ends_at.data = start.replace(tzinfo=None), end.replace(tzinfo=None)
+            start = datetime.fromisoformat(request.args["starts_at"])
+            end = datetime.fromisoformat(request.args["ends_at"])
+            if start.tzinfo is None or end.tzinfo is None:
+                raise ValueError("a slot names its instants with offsets")
+            _show_local(form, "starts_at", start, fair.zone)
+            _show_local(form, "ends_at", end, fair.zone)
             form.track.data = request.args.get("track")
             form.presenter_ids.data = [request.args.get("presenter_id", type=int)]
         except (KeyError, ValueError):
@@ -342,8 +398,8 @@ def edit_session(session_id: int):
     _session_choices(form, fair)
     if request.method == "GET":
         form.title.data, form.kind.data, form.track.data = session.title, session.kind, session.track.name
-        form.starts_at.data = session.starts_at.astimezone(fair.zone).replace(tzinfo=None)
-        form.ends_at.data = session.ends_at.astimezone(fair.zone).replace(tzinfo=None)
+        _show_local(form, "starts_at", session.starts_at, fair.zone)
+        _show_local(form, "ends_at", session.ends_at, fair.zone)
         form.presenter_ids.data = [p.id for p in session.presenters]
         form.project_ids.data = [p.id for p in session.projects]
         form.join_url.data, form.description.data = session.join_url, session.description
@@ -378,8 +434,8 @@ def cancel_session(session_id: int):
 @bp.route("/me/calendar")
 @allow(USER)
 def my_calendar():
-    feed = url_for("fairs.personal_feed", token=current_user.calendar_token, _external=True)
-    return render_template("fairs/my_calendar.html", feed=feed, action_form=ActionForm())
+    links = _feed_links(current_user)
+    return render_template("fairs/my_calendar.html", feed=links["feed"], webcal=links["webcal"], action_form=ActionForm())
 
 
 # ---------------------------------------------------------------- calendar feeds
@@ -433,7 +489,8 @@ def personal_feed(token: str):
         abort(404)
     with force_locale(user.locale or "en"):  # calendar programs send no cookie: the person's own language
         body = calendar.personal_calendar(
-            f"CloudFair · {user.name}", services.registered_fairs(user), services.sessions_presented_by(user), _fair_link
+            f"CloudFair · {user.name}", services.registered_fairs(user), services.sessions_presented_by(user),
+            _fair_link, calendar.next_action_leads(user), _lead_link,
         )
     return _ics(body, calendar.content_etag(body), "cloudfair.ics")
 

@@ -21,6 +21,7 @@ from ..accounts.models import User
 from ..extensions import db
 from ..fairs.enums import RegistrationStatus, SessionStatus
 from ..fairs.models import Fair, FairSession, Registration
+from ..i18n import repeated_hour_suffix
 from ..types import utcnow
 from .models import Notification, Reminder
 from .services import notify
@@ -62,7 +63,8 @@ def _link(path: str) -> str:
 
 
 def _local(moment: datetime, user: User) -> str:
-    return moment.astimezone(ZoneInfo(user.timezone)).strftime("%Y-%m-%d %H:%M") + f" ({user.timezone})"
+    local = moment.astimezone(ZoneInfo(user.timezone)).strftime("%Y-%m-%d %H:%M")
+    return local + repeated_hour_suffix(moment, user.timezone) + f" ({user.timezone})"
 
 
 def _deliver_live(notifications: list[Notification]) -> None:
