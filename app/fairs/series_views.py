@@ -179,13 +179,31 @@ def new_series():
             about_months = _attach_series_errors(form, {k: v for k, v in exc.fields.items()}, _themes(form)[1])
     invalid = request.method == "POST" and not form.add_month.data and bool(
         form.errors or about_months or _has_errors(form))
+    named = _named_errors(form) if invalid else []
     return render_template("fairs/series_form.html", form=form, about_months=about_months, preview=preview,
-                           max_rows=SERIES_MAX_ROWS, invalid=invalid), 422 if invalid else 200
+                           max_rows=SERIES_MAX_ROWS, invalid=invalid, named_errors=named), 422 if invalid else 200
 
 
 def _has_errors(form: SeriesForm) -> bool:
-    return any(field.errors for field in form if field.name != "themes") or any(
-        sub.errors for row in form.themes for sub in row)
+    return bool(_named_errors(form))
+
+
+def _named_errors(form: SeriesForm) -> list[dict]:
+    """Every field error with the field's label in the reader's language ("Month 2, Focus countries")
+    and the id it links to, for the summary above the form."""
+    named = []
+    for field in form:
+        if field.name == "themes":
+            for number, row in enumerate(form.themes, start=1):
+                for sub in row:
+                    if sub.errors:
+                        named.append({"id": sub.id, "label": gettext("Month %(number)d", number=number) + ", "
+                                      + str(sub.label.text), "messages": list(sub.errors)})
+        elif field.errors and field.type not in ("CSRFTokenField", "SubmitField"):
+            named.append({"id": field.id, "label": str(field.label.text), "messages": list(field.errors)})
+        elif field.errors:
+            named.append({"id": field.id, "label": "", "messages": list(field.errors)})
+    return named
 
 
 def _on(iso_date: str, zone: str) -> datetime:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from html import unescape
 from itertools import islice
 
 import pytest
@@ -220,3 +221,35 @@ def test_series_pages_are_for_organisers_only(client, login, path):
 
     login(make_user("attendee"))
     assert client.get(path).status_code == 403
+
+
+def _text(html: str) -> str:
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html))).strip()
+
+
+def test_the_series_form_preview_and_errors_in_chinese(client, login):
+    with time_machine.travel(at("2027-02-01T00:00+00:00"), tick=False):
+        login(make_organiser(locale="zh"))
+        page = client.get("/series/new").text
+        preview = client.post("/series/new", data=_form(client, preview="预览日期"))
+        refused = client.post("/series/new", data=_form(client, weekday="", local_start="25:00"))
+
+    text = _text(page)
+    for words in ("展会何时举行", "重复频率", "每月", "第二个", "星期四", "北京时间（Asia/Shanghai，UTC+08:00）",
+                  "每月主题（轮流使用）", "第 1 个月", "重点国家", "德国"):
+        assert words in text, words
+    for button in ("再加一个月", "预览日期", "创建系列"):
+        assert f'value="{button}"' in page, button
+    for english in ("Thursday", "second", "every month", "Add another month", "Preview the dates", "Germany"):
+        assert english not in text and english not in page, english
+
+    assert preview.status_code == 200
+    shown = _text(preview.text)
+    assert "接下来的 6 个日期" in shown and "尚未保存。" in shown
+    assert "受夏令时影响，2027年5月13日 的展会在德国（Europe/Berlin）的开始时间为 09:00，而非 08:00" in shown
+
+    assert refused.status_code == 422
+    summary = _text(re.search(r'<ul id="error-summary">(.*?)</ul>', refused.text, re.S).group(1))
+    assert "星期几 ：请选择星期几。" in summary
+    assert "开始时间（24 小时制） ：请按 HH:MM 格式填写当地开始时间。" in summary
+    assert _series_count() == 0
