@@ -197,8 +197,9 @@ def _named_errors(form: SeriesForm) -> list[dict]:
             for number, row in enumerate(form.themes, start=1):
                 for sub in row:
                     if sub.errors:
-                        named.append({"id": sub.id, "label": gettext("Month %(number)d", number=number) + ", "
-                                      + str(sub.label.text), "messages": list(sub.errors)})
+                        named.append({"id": sub.id, "label": gettext(
+                            "Month %(number)s, %(field)s", number=number, field=str(sub.label.text)),
+                            "messages": list(sub.errors)})
         elif field.errors and field.type not in ("CSRFTokenField", "SubmitField"):
             named.append({"id": field.id, "label": str(field.label.text), "messages": list(field.errors)})
         elif field.errors:

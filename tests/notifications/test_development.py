@@ -134,6 +134,7 @@ def test_the_mail_page_lists_and_shows_a_queued_invitation(app, client, login):
 
     deliver_due()  # no SMTP_HOST: logged, marked sent, kept
     assert ">sent<" in client.get("/dev/mail").text
+    assert 'href="/dev/mail">development mail page</a>' in client.get("/people/invitations").text
 
 
 def test_the_mail_page_escapes_what_a_message_holds(app, client, login):
@@ -200,6 +201,7 @@ def test_invitations_say_queued_then_sent_or_failed_with_the_reason(app, client,
 
     page = client.get("/people/invitations").text
     assert _mail_status_cell(page, "anna@example.de") == "queued"
+    assert "dev-mail-link" not in page  # the page is off in these settings
 
     anna = db.session.scalar(select(MailMessage).where(MailMessage.to_address == "anna@example.de"))
     deliver_due()  # no SMTP_HOST: logged and counted as sent
