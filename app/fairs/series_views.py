@@ -16,13 +16,41 @@ from ..errors import ValidationFailed
 from ..i18n import format_moment, ui_locale
 from ..reference.services import country_codes, country_name, list_sectors, pickable_timezones, utc_offset
 from . import series as series_service
-from .forms import SERIES_MAX_ROWS, SeriesForm
+from .forms import SERIES_INTERVALS, SERIES_MAX_ROWS, SERIES_ORDINALS, SERIES_WEEKDAYS, SeriesForm
 from .views import bp
 
 THEME_KEY = re.compile(r"^themes\[(\d+)\](?:\.(\w+))?$")
 
 #: Zones offered first in the host zone picker (the rest follow by name).
 COMMON_ZONES = ("Asia/Shanghai", "Europe/Berlin", "Europe/London", "America/New_York", "UTC")
+
+
+BYDAY = re.compile(r"^([+-]?\d)(MO|TU|WE|TH|FR|SA|SU)$")
+
+
+def rrule_in_words(text: str) -> str | None:
+    """"every month, on the second Thursday" for the rules the form makes (and the same rules typed in
+    the API); None for any other rule, which the pages then show as it is."""
+    try:
+        parts = dict(part.split("=", 1) for part in text.upper().split(";") if part)
+    except ValueError:
+        return None
+    if parts.get("FREQ") != "MONTHLY" or set(parts) - {"FREQ", "INTERVAL", "BYDAY", "BYMONTHDAY"}:
+        return None
+    intervals, ordinals, weekdays = dict(SERIES_INTERVALS), dict(SERIES_ORDINALS), dict(SERIES_WEEKDAYS)
+    interval = intervals.get(parts.get("INTERVAL", "1"))
+    if interval is None:
+        return None
+    if "BYDAY" in parts and "BYMONTHDAY" not in parts:
+        match = BYDAY.match(parts["BYDAY"])
+        ordinal = ordinals.get(str(int(match.group(1)))) if match else None
+        if ordinal is None:
+            return None
+        return gettext("%(interval)s, on the %(ordinal)s %(weekday)s", interval=interval, ordinal=ordinal,
+                       weekday=weekdays[match.group(2)])
+    if "BYMONTHDAY" in parts and "BYDAY" not in parts and parts["BYMONTHDAY"].isdigit():
+        return gettext("%(interval)s, on day %(day)s", interval=interval, day=int(parts["BYMONTHDAY"]))
+    return None
 
 
 def _zone_label(zone: str) -> str:
@@ -147,7 +175,8 @@ def _shown_dates(coming: list[dict], dst: list[dict], zone: str) -> tuple[list[d
 @bp.route("/series")
 @allow("organiser")
 def series_list():
-    return render_template("fairs/series_list.html", series=series_service.list_series(current_user))
+    return render_template("fairs/series_list.html", series=series_service.list_series(current_user),
+                           in_words=rrule_in_words)
 
 
 @bp.route("/series/new", methods=["GET", "POST"])
@@ -221,4 +250,5 @@ def series_page(series_id: int):
     rows, warnings = _shown_dates(shown["coming"], shown["dst_warnings"], zone)
     fairs = [{**f, "starts": datetime.fromisoformat(f["starts_at"])} for f in shown["fairs"]]
     return render_template("fairs/series.html", series=shown, rows=rows, warnings=warnings, fairs=fairs,
+                           in_words=rrule_in_words(shown["rrule"]),
                            starts_on=_on(shown["starts_on"], zone))

@@ -17,6 +17,7 @@ from app.errors import ValidationFailed
 from app.extensions import db
 from app.fairs import series as series_service
 from app.fairs.models import Series
+from app.fairs.series_views import rrule_in_words
 from tests.conftest import csrf_from
 from tests.factories import at, make_organiser, make_user
 
@@ -60,6 +61,20 @@ def test_build_rrule_composes_dateutils_rule_from_the_words():
     assert set(refused.value.fields) == {"month_day"}
 
 
+@pytest.mark.parametrize(("rule", "words"), [
+    ("FREQ=MONTHLY;BYDAY=+2TH", "every month, on the second Thursday"),
+    ("FREQ=MONTHLY;BYDAY=2TH", "every month, on the second Thursday"),
+    ("FREQ=MONTHLY;INTERVAL=2;BYDAY=-1TU", "every second month, on the last Tuesday"),
+    ("FREQ=MONTHLY;BYMONTHDAY=15", "every month, on day 15"),
+    ("FREQ=WEEKLY;BYDAY=MO", None),
+    ("FREQ=MONTHLY;BYDAY=MO,TU", None),
+    ("FREQ=MONTHLY;INTERVAL=5;BYDAY=1MO", None),
+])
+def test_a_series_rule_in_words(app, rule, words):
+    with app.test_request_context("/"):
+        assert rrule_in_words(rule) == words
+
+
 def test_the_new_series_form_has_words_not_codes(client, login):
     login(make_organiser())
 
@@ -91,8 +106,11 @@ def test_a_series_made_with_the_form_has_the_rrule_and_fairs_the_api_would_make(
                  "focus_sectors": ["biomedicine_health"]}]})
         fairs = series_service.make_due_fairs()
         listing = client.get("/series")
+        page = client.get(f"/series/{made.id}")
 
     assert listing.status_code == 200 and "Cloud investment fair" in listing.text
+    assert "every month, on the second Thursday" in listing.text
+    assert "every month, on the second Thursday <small" in page.text
     assert made.rrule == "FREQ=MONTHLY;BYDAY=+2TH"
     start = datetime(2027, 1, 1, 15)
     assert list(islice(rrulestr(made.rrule, dtstart=start), 12)) == list(islice(rrulestr(by_api.rrule, dtstart=start), 12))
@@ -246,6 +264,10 @@ def test_the_series_form_preview_and_errors_in_chinese(client, login):
     assert preview.status_code == 200
     shown = _text(preview.text)
     assert "接下来的 6 个日期" in shown and "尚未保存。" in shown
+    with client.application.test_request_context("/"):
+        from flask_babel import force_locale
+        with force_locale("zh"):
+            assert rrule_in_words("FREQ=MONTHLY;BYDAY=+2TH") == "每月的第二个星期四"
     assert "受夏令时影响，2027年5月13日 的展会在德国（Europe/Berlin）的开始时间为 09:00，而非 08:00" in shown
 
     assert refused.status_code == 422
