@@ -38,7 +38,10 @@ class Config:
     SMTP_HOST = os.environ.get("SMTP_HOST") or None
     SMTP_PORT = int(os.environ.get("SMTP_PORT", "25"))
     MAIL_FROM = os.environ.get("MAIL_FROM", "cloudfair@localhost")
+    #: Run the scheduled jobs inside the web process (`flask run` only): on by default in development.
     RUN_SCHEDULER_IN_PROCESS = _bool("RUN_SCHEDULER_IN_PROCESS")
+    #: The development mail page (/dev/mail): the outbox, readable in the browser. On by default in development.
+    DEV_MAIL_PAGE = _bool("DEV_MAIL_PAGE")
     #: Where CloudFair is reached from outside: links in mail and reminders.
     BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
     #: Where APScheduler keeps its jobs (defaults to the application's database).
@@ -115,6 +118,10 @@ class DevelopmentConfig(Config):
     DEVELOPMENT = True
     SECRET_KEY = os.environ.get("SECRET_KEY") or "dev-only-not-secret"
     SESSION_COOKIE_SECURE = False
+    #: `make run` sends reminders, invitations and resets without a second process (`=0` turns it off).
+    RUN_SCHEDULER_IN_PROCESS = _bool("RUN_SCHEDULER_IN_PROCESS", default=True)
+    #: Without SMTP_HOST, mail is only logged: read it at /dev/mail.
+    DEV_MAIL_PAGE = _bool("DEV_MAIL_PAGE", default=True)
     #: `flask run` serves with Werkzeug's threads; auto-detection would pick gevent (installed for
     #: gunicorn), whose long-polling and websockets do not work under Werkzeug.
     SOCKETIO_ASYNC_MODE = os.environ.get("SOCKETIO_ASYNC_MODE") or "threading"
@@ -137,6 +144,9 @@ class TestConfig(Config):
     RATELIMIT_STORAGE_URI = "memory://"
     WTF_CSRF_ENABLED = True
     SMTP_HOST = None
+    #: Never a scheduler thread in a test unless the test asks for one.
+    RUN_SCHEDULER_IN_PROCESS = False
+    DEV_MAIL_PAGE = False
 
 
 def config_for_environment() -> type[Config]:

@@ -110,22 +110,40 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     return app
 
 
-def _maybe_run_scheduler(app: Flask) -> None:
-    """Development only: `RUN_SCHEDULER_IN_PROCESS=1 make run` runs the jobs inside the web process."""
-    if not app.config.get("RUN_SCHEDULER_IN_PROCESS") or app.testing:
-        return
-    if not app.config.get("DEVELOPMENT"):
+#: The in-process scheduler, once per process (create_app may run more than once).
+_in_process_scheduler = None
+
+
+def scheduler_wanted(app: Flask, argv: list[str], environ) -> bool:
+    """Whether this process should run the scheduled jobs in-process: `RUN_SCHEDULER_IN_PROCESS` is on
+    (the development default), the settings are development's (or a test's that asked for it), the
+    process is `flask run`'s web server, and, with the reloader, it is the reloader's child (the one
+    that serves), so the jobs run once."""
+    if not app.config.get("RUN_SCHEDULER_IN_PROCESS"):
+        return False
+    if not (app.config.get("DEVELOPMENT") or app.testing):
         logging.getLogger(__name__).warning("RUN_SCHEDULER_IN_PROCESS is for development; run `flask scheduler`.")
-        return
+        return False
+    if "run" not in argv[1:]:
+        return False  # `flask db upgrade`, `flask scheduler`, gunicorn …: not the development web process
+    reloading = "--reload" in argv or ("--no-reload" not in argv and (app.debug or "--debug" in argv))
+    if reloading and environ.get("WERKZEUG_RUN_MAIN") != "true":
+        return False  # the reloader's watching parent: its child serves and runs the jobs
+    return True
+
+
+def _maybe_run_scheduler(app: Flask) -> None:
+    """Development: `make run` runs the jobs inside the web process, once (see `scheduler_wanted`)."""
+    global _in_process_scheduler
     import sys
 
-    if "run" not in sys.argv[1:]:
-        return  # `flask db upgrade`, `flask scheduler` …: not the web process
-    if os.environ.get("WERKZEUG_RUN_MAIN") != "true" and app.debug:
-        return  # the reloader's parent process: the child runs the jobs
+    if _in_process_scheduler is not None or not scheduler_wanted(app, sys.argv, os.environ):
+        return
     from .jobs import make_scheduler
 
-    make_scheduler(app, background=True).start()
+    _in_process_scheduler = make_scheduler(app, background=True)
+    _in_process_scheduler.start()
+    logging.getLogger(__name__).info("Scheduler running in the web process (RUN_SCHEDULER_IN_PROCESS).")
 
 
 def _init_socketio(app: Flask) -> None:

@@ -1,5 +1,6 @@
 """Mail: bodies from templates in the person's language, an outbox delivered after the commit
-with retries and back-off. Without SMTP_HOST, mail is logged instead of sent."""
+with retries and back-off. Without SMTP_HOST, mail is logged instead of sent (and, in development,
+read on the development mail page, /dev/mail, from this outbox)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 
 from flask import current_app, render_template
-from flask_babel import force_locale
+from flask_babel import force_locale, gettext
 from sqlalchemy import or_, select, update
 
 from .extensions import db
@@ -33,6 +34,33 @@ def queue(to_address: str, template: str, locale: str, *, ics: str | None = None
     message = MailMessage(to_address=to_address, subject=subject.strip()[:300], text_body=body.strip() + "\n",
                           html_body=html, ics=ics)
     db.session.add(message)
+    return message
+
+
+#: What became of a message, from its outbox row.
+QUEUED, SENT, FAILED = "queued", "sent", "failed"
+
+
+def status_of(message: MailMessage) -> str:
+    """Queued (waiting, or retrying after a failed attempt), sent, or failed for good."""
+    if message.sent_at is not None:
+        return SENT
+    if message.failed_at is not None:
+        return FAILED
+    return QUEUED
+
+
+def outbox(limit: int = 200) -> list[MailMessage]:
+    """The newest messages first (the development mail page)."""
+    return list(db.session.scalars(select(MailMessage).order_by(MailMessage.id.desc()).limit(limit)))
+
+
+def get_message(message_id: int) -> MailMessage:
+    from .errors import NotFound
+
+    message = db.session.get(MailMessage, message_id)
+    if message is None:
+        raise NotFound(gettext("No such message."))
     return message
 
 

@@ -16,7 +16,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from app import create_app
+from app import create_app, mail
 from app.accounts import tokens as account_tokens
 from app.accounts.models import User
 from app.accounts.services import find_or_create_organisation
@@ -329,6 +329,11 @@ PAGES = [
     Row("POST", "/notifications/{attendee_notification}/read", "notifications.read",
         {"anonymous": 302, "attendee": 302, "presenter": 404, "organiser": 404}),
     Row("POST", "/notifications/read-all", "notifications.read_all", _all(302)),
+    # the development mail page: off in these (production-like) settings, so a 404 even for organisers;
+    # DEV_PAGES below checks it switched on
+    Row("GET", "/dev/mail", "notifications.dev_mail", _page_organiser_only(404)),
+    Row("GET", "/dev/mail/{mail}", "notifications.dev_mail_message", _page_organiser_only(404)),
+    Row("GET", "/dev/mail/{mail}/html", "notifications.dev_mail_html", _page_organiser_only(404)),
     # the live room's pages
     Row("GET", "/sessions/{published_session}/live", "live.room", {**USER_ONLY, "anonymous": 302}),
     Row("GET", "/sessions/{draft_session}/live", "live.room",
@@ -429,10 +434,13 @@ def world():
         "themes": [{"theme": "Europe", "focus_countries": ["DE"], "focus_sectors": ["new_materials"]}]}).id
     invitee = make_user("attendee", organisation="Tangshan Commerce Bureau", password=None)
     invitation_token, _ = account_tokens.issue(invitee, account_tokens.INVITATION, timedelta(days=1), actor=organiser)
+    mail_id = mail.queue(invitee.email, "invitation", "en", person=invitee, inviter=organiser,
+                         expires_at=published.starts_at, link="http://127.0.0.1/invitations/x")
     reset_token, _ = account_tokens.issue(attendee, account_tokens.PASSWORD_RESET, timedelta(hours=1))
     duplicate = find_or_create_organisation("Shijiazhuang Bureau of Commerce", kind="city_bureau",
                                             city="Shijiazhuang", country="CN", role="attendee")
     db.session.commit()
+    mail_id = mail_id.id
     lead_document = leads.add_document(attendee, lead_id, io.BytesIO(samples.pdf_bytes("mou")), "mou.pdf", "other")
     other_lead_document = leads.add_document(other_attendee, other_lead_id, io.BytesIO(samples.pdf_bytes("x")), "x.pdf", "other")
     return {
@@ -464,6 +472,7 @@ def world():
             "other_lead_document": other_lead_document.id,
             "invitee": invitee.id,
             "invitation_token": invitation_token,
+            "mail": mail_id,
             "reset_token": reset_token,
             "duplicate_organisation": duplicate.id,
         },
@@ -525,6 +534,25 @@ def test_page_answers_each_role(app, world, row, role):
         kwargs["data"] = {**_fill(row.form, ids), "csrf_token": token}
 
     response = client.open(_fill(row.path, ids), method=row.method, **kwargs)
+
+    assert response.status_code == row.expect[role], response.get_data(as_text=True)[:500]
+
+
+#: The development mail page where DEV_MAIL_PAGE is on (development's default): organisers only.
+DEV_PAGES = [
+    Row("GET", "/dev/mail", "notifications.dev_mail", _page_organiser_only(200)),
+    Row("GET", "/dev/mail/{mail}", "notifications.dev_mail_message", _page_organiser_only(200)),
+    Row("GET", "/dev/mail/{mail}/html", "notifications.dev_mail_html", _page_organiser_only(200)),
+]
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("row", DEV_PAGES, ids=lambda r: r.id)
+def test_development_page_answers_each_role_when_switched_on(app, world, row, role):
+    app.config["DEV_MAIL_PAGE"] = True
+    client, _token = browser_for(app, world["users"].get(role))
+
+    response = client.open(_fill(row.path, world["ids"]), method=row.method)
 
     assert response.status_code == row.expect[role], response.get_data(as_text=True)[:500]
 

@@ -55,6 +55,20 @@ class PendingInvitation:
         return inviter.name if inviter else None
 
     @property
+    def mail(self):
+        """The outbox row of the invitation's mail, or None (an invitation made before mails were linked)."""
+        return self.token.mail_message if self.token else None
+
+    @property
+    def mail_status(self) -> str | None:
+        """What became of the mail, from its outbox row: "queued" (waiting or retrying), "sent" or "failed"."""
+        return mail.status_of(self.mail) if self.mail is not None else None
+
+    @property
+    def mail_error(self) -> str | None:
+        return self.mail.last_error if self.mail is not None else None
+
+    @property
     def status(self) -> str:
         if self.token is None:
             return NOT_SENT
@@ -86,7 +100,7 @@ def invite(user: User, actor) -> AccountToken:
     if actor is not None:
         require_role(actor, Role.ORGANISER)
     plain, token = tokens.issue(user, tokens.INVITATION, lifetime(), actor=actor)
-    mail.queue(
+    token.mail_message = mail.queue(
         user.email, "invitation", user.locale,
         person=user, inviter=actor, expires_at=token.expires_at,
         link=absolute_url("accounts.accept_invitation", token=plain),

@@ -134,7 +134,8 @@ def invitations_page():
     except Conflict as exc:
         form.email.errors = list(form.email.errors) + [exc.message]
         return _render_invitations(form, status=409)
-    flash(gettext("%(name)s is invited; the link went to %(email)s.", name=user.name, email=user.email), "success")
+    flash(gettext("%(name)s is invited; the mail with the link to %(email)s is queued (its state is in the list).",
+                  name=user.name, email=user.email), "success")
     return redirect(url_for("accounts.invitations_page"))
 
 
@@ -148,7 +149,7 @@ def resend_invitation(user_id: int):
         except Conflict as exc:
             flash(exc.message, "error")
         else:
-            flash(gettext("A new invitation went to %(email)s; the earlier link no longer works.", email=user.email),
+            flash(gettext("A new invitation to %(email)s is queued; the earlier link no longer works.", email=user.email),
                   "success")
     return redirect(url_for("accounts.invitations_page"))
 
@@ -253,6 +254,9 @@ class InvitationSchema(Schema):
     sent_at = fields.DateTime(allow_none=True)
     expires_at = fields.DateTime(allow_none=True)
     invited_by = fields.String(allow_none=True)
+    mail_status = fields.String(allow_none=True, metadata={
+        "description": "What became of the invitation's mail: queued (waiting or retrying), sent or failed."})
+    mail_error = fields.String(allow_none=True, metadata={"description": "The last delivery error, if any."})
 
 
 InvitationPage = page_of(InvitationSchema, "InvitationPage")

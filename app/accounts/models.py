@@ -115,8 +115,12 @@ class AccountToken(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The outbox row of the mail that carried the link: what the invitations page says of it
+    #: (queued, sent, failed) is read from there.
+    mail_message_id: Mapped[int | None] = mapped_column(ForeignKey("mail_messages.id", ondelete="SET NULL"))
 
     user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
+    mail_message: Mapped["MailMessage | None"] = relationship("MailMessage")  # noqa: F821 (notifications.models)
 
 
 class AuditEvent(db.Model):

@@ -3,6 +3,9 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
+    FieldList,
+    Form,
+    FormField,
     IntegerField,
     RadioField,
     SelectField,
@@ -14,6 +17,7 @@ from wtforms import (
     URLField,
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from .enums import KIND_LABELS
 
@@ -65,15 +69,45 @@ class ActionForm(FlaskForm):
     submit = SubmitField(_l("Go"))
 
 
+#: The form's words for the recurrence (the values are app.fairs.series.ORDINALS, WEEKDAYS, INTERVALS).
+SERIES_INTERVALS = [("1", _l("every month")), ("2", _l("every second month")), ("3", _l("every third month")),
+                    ("6", _l("every sixth month"))]
+SERIES_ORDINALS = [("1", _l("first")), ("2", _l("second")), ("3", _l("third")), ("4", _l("fourth")),
+                   ("-1", _l("last"))]
+SERIES_WEEKDAYS = [("MO", _l("Monday")), ("TU", _l("Tuesday")), ("WE", _l("Wednesday")), ("TH", _l("Thursday")),
+                   ("FR", _l("Friday")), ("SA", _l("Saturday")), ("SU", _l("Sunday"))]
+
+#: Empty month rows a new series form shows (more with "Add another month").
+SERIES_EMPTY_ROWS = 3
+SERIES_MAX_ROWS = 24
+
+
+class SeriesThemeForm(Form):
+    """One month of the rotation: its theme, focus countries and sectors (choices set by the view)."""
+
+    theme = StringField(_l("Theme"), validators=[Optional(), Length(max=300)])
+    focus_countries = SelectMultipleField(_l("Focus countries"), choices=[], validate_choice=False)
+    focus_sectors = SelectMultipleField(_l("Focus sectors"), choices=[], validate_choice=False,
+                                        widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
+
+
 class SeriesForm(FlaskForm):
-    """A monthly themed series; the service checks the values (RRULE, zone, themes)."""
+    """A monthly themed series in words ("every month on the second Thursday at 15:00 Beijing time");
+    the view composes the RRULE (app.fairs.series.build_rrule) and the service checks everything."""
 
     title = StringField(_l("Title"), validators=[Optional(), Length(max=200)])
-    timezone = StringField(_l("Host time zone (IANA)"), default="Asia/Shanghai", validators=[Optional(), Length(max=64)])
-    rrule = StringField(_l("Recurrence (RRULE)"), default="FREQ=MONTHLY;BYDAY=2TH", validators=[Optional(), Length(max=500)])
-    local_start = StringField(_l("Local start (HH:MM)"), default="15:00", validators=[Optional(), Length(max=8)])
+    interval = SelectField(_l("How often"), choices=SERIES_INTERVALS, default="1", validate_choice=False)
+    pattern = RadioField(_l("On which day"), default="weekday", validate_choice=False, choices=[
+        ("weekday", _l("a weekday of the month")), ("monthday", _l("a day of the month"))])
+    ordinal = SelectField(_l("Which one"), choices=SERIES_ORDINALS, default="2", validate_choice=False)
+    weekday = SelectField(_l("Weekday"), choices=[("", "—")] + SERIES_WEEKDAYS, default="TH", validate_choice=False)
+    month_day = StringField(_l("Day of the month"), validators=[Optional(), Length(max=4)])
+    local_start = StringField(_l("Start time (24-hour clock)"), default="15:00", validators=[Optional(), Length(max=8)])
+    timezone = SelectField(_l("Host time zone"), choices=[], default="Asia/Shanghai", validate_choice=False)
     minutes = IntegerField(_l("Length (minutes)"), default=240, validators=[Optional()])
-    starts_on = StringField(_l("First date (YYYY-MM-DD; empty: today)"), validators=[Optional(), Length(max=10)])
+    starts_on = StringField(_l("First date (empty: today)"), validators=[Optional(), Length(max=10)])
     capacity = IntegerField(_l("Capacity (empty: unlimited)"), validators=[Optional()])
-    themes = TextAreaField(_l("Themes, one a month in rotation"), validators=[Optional(), Length(max=20000)])
+    themes = FieldList(FormField(SeriesThemeForm), min_entries=SERIES_EMPTY_ROWS, max_entries=SERIES_MAX_ROWS)
     submit = SubmitField(_l("Create series"))
+    preview = SubmitField(_l("Preview the dates"))
+    add_month = SubmitField(_l("Add another month"))

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from babel.core import get_global
 from dateutil.relativedelta import relativedelta
+from dateutil import rrule as rr
 from dateutil.rrule import rrulestr
 from flask_babel import gettext
 from sqlalchemy import select
@@ -121,6 +122,11 @@ def _check(data: dict, current: Series | None = None) -> dict:
     return out
 
 
+def check_series(data: dict) -> dict:
+    """The checked values of a new series (422 naming every bad field); nothing is written."""
+    return _check({"timezone": data.get("timezone") or "Asia/Shanghai", **data})
+
+
 def _check_rrule(value) -> str:
     text = value.strip() if isinstance(value, str) else ""
     if text.upper().startswith("RRULE:"):
@@ -137,6 +143,72 @@ def _check_rrule(value) -> str:
     if first is None:
         raise ValidationFailed({"rrule": gettext("This rule never occurs.")})
     return text
+
+
+# ---------------------------------------------------------------- the form's recurrence
+
+#: The weekdays as RFC 5545 names them, and dateutil's weekday for each.
+WEEKDAYS = {"MO": rr.MO, "TU": rr.TU, "WE": rr.WE, "TH": rr.TH, "FR": rr.FR, "SA": rr.SA, "SU": rr.SU}
+#: Which weekday of the month: first … fourth, or the last (-1).
+ORDINALS = (1, 2, 3, 4, -1)
+#: Every month, every other month, every quarter, twice a year.
+INTERVALS = (1, 2, 3, 6)
+
+
+def build_rrule(pattern: object, *, interval: object = 1, ordinal: object = None, weekday: object = None,
+                month_day: object = None) -> str:
+    """The RRULE for "every [interval] month(s) on the [ordinal] [weekday]" (pattern "weekday") or
+    "on day [month_day]" (pattern "monthday"), composed by dateutil's rrule; errors name the field."""
+    errors: dict[str, str] = {}
+    try:
+        interval = int(interval or 1)
+    except (TypeError, ValueError):
+        interval = 0
+    if interval not in INTERVALS:
+        errors["interval"] = gettext("Choose how often the fair recurs.")
+    parts: dict = {}
+    if pattern == "weekday":
+        try:
+            ordinal = int(ordinal)
+        except (TypeError, ValueError):
+            ordinal = 0
+        if ordinal not in ORDINALS:
+            errors["ordinal"] = gettext("Choose which weekday of the month: first to fourth, or the last.")
+        if weekday not in WEEKDAYS:
+            errors["weekday"] = gettext("Choose a weekday.")
+        if not errors:
+            parts["byweekday"] = WEEKDAYS[weekday](ordinal)
+    elif pattern == "monthday":
+        try:
+            day = int(month_day)
+        except (TypeError, ValueError):
+            day = 0
+        if not 1 <= day <= 31:
+            errors["month_day"] = gettext("Give a day of the month from 1 to 31.")
+        elif day > 28:
+            errors["month_day"] = gettext("Months shorter than %(day)d days would have no fair: choose a day from 1 to 28.",
+                                          day=day)
+        parts["bymonthday"] = day
+    else:
+        errors["pattern"] = gettext("Choose a weekday of the month or a day of the month.")
+    if errors:
+        raise ValidationFailed(errors)
+    rule = rr.rrule(rr.MONTHLY, interval=interval, dtstart=datetime(2026, 1, 1), **parts)
+    # str() gives "DTSTART:…\nRRULE:…"; the series keeps its own first date, so only the rule is stored.
+    line = next(line for line in str(rule).splitlines() if line.startswith("RRULE:"))
+    return line[len("RRULE:"):]
+
+
+def preview(actor, data: dict, now: datetime | None = None, count: int = 6) -> dict:
+    """The next `count` dates of a series not yet saved, with the focus countries' local times and the
+    daylight-saving warnings, exactly as the saved series would show them. Nothing is written."""
+    require_role(actor, Role.ORGANISER)
+    values = _check({"timezone": data.get("timezone") or "Asia/Shanghai", **data})
+    now = now or utcnow()
+    values.setdefault("starts_on", now.astimezone(ZoneInfo(values["timezone"])).date())
+    draft = Series(**values)  # transient: never added to the session
+    dates = coming(draft, now, months=12 * 6)[:count]
+    return {"timezone": draft.timezone, "rrule": draft.rrule, **_coming_dict(draft, dates)}
 
 
 # ---------------------------------------------------------------- writing and reading
@@ -252,6 +324,12 @@ def series_dict(series: Series, now: datetime | None = None) -> dict:
         "starts_on": series.starts_on.isoformat(), "capacity": series.capacity, "active": series.active,
         "fairs": [{"id": f.id, "title": f.title, "starts_at": f.starts_at.isoformat(), "status": f.status,
                    "occurrence": f.series_occurrence} for f in fairs],
+        **_coming_dict(series, dates),
+    }
+
+
+def _coming_dict(series: Series, dates: list[tuple[int, datetime]]) -> dict:
+    return {
         "coming": [{
             "date": local.date().isoformat(), "local_start": local.isoformat(), "theme": theme_for(series, index)["theme"],
             "focus": [{"country": c, "zone": z, "local_start": local.astimezone(ZoneInfo(z)).isoformat()}

@@ -7,95 +7,233 @@ import re
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
 
 from ..accounts.access import allow
 from ..errors import ValidationFailed
 from ..i18n import format_moment, ui_locale
-from ..reference.services import country_name
+from ..reference.services import country_codes, country_name, list_sectors, pickable_timezones, utc_offset
 from . import series as series_service
-from .forms import SeriesForm
+from .forms import SERIES_INTERVALS, SERIES_MAX_ROWS, SERIES_ORDINALS, SERIES_WEEKDAYS, SeriesForm
 from .views import bp
 
 THEME_KEY = re.compile(r"^themes\[(\d+)\](?:\.(\w+))?$")
 
+#: Zones offered first in the host zone picker (the rest follow by name).
+COMMON_ZONES = ("Asia/Shanghai", "Europe/Berlin", "Europe/London", "America/New_York", "UTC")
 
-def parse_themes(text: str) -> tuple[list[dict], list[int]]:
-    """`Theme | DE,BE | new_materials,ice_snow` per line → the service's themes, and each one's line number."""
-    themes, lines = [], []
-    for number, line in enumerate((text or "").splitlines(), start=1):
-        if not line.strip():
+
+BYDAY = re.compile(r"^([+-]?\d)(MO|TU|WE|TH|FR|SA|SU)$")
+
+
+def rrule_in_words(text: str) -> str | None:
+    """"every month, on the second Thursday" for the rules the form makes (and the same rules typed in
+    the API); None for any other rule, which the pages then show as it is."""
+    try:
+        parts = dict(part.split("=", 1) for part in text.upper().split(";") if part)
+    except ValueError:
+        return None
+    if parts.get("FREQ") != "MONTHLY" or set(parts) - {"FREQ", "INTERVAL", "BYDAY", "BYMONTHDAY"}:
+        return None
+    intervals, ordinals, weekdays = dict(SERIES_INTERVALS), dict(SERIES_ORDINALS), dict(SERIES_WEEKDAYS)
+    interval = intervals.get(parts.get("INTERVAL", "1"))
+    if interval is None:
+        return None
+    if "BYDAY" in parts and "BYMONTHDAY" not in parts:
+        match = BYDAY.match(parts["BYDAY"])
+        ordinal = ordinals.get(str(int(match.group(1)))) if match else None
+        if ordinal is None:
+            return None
+        return gettext("%(interval)s, on the %(ordinal)s %(weekday)s", interval=interval, ordinal=ordinal,
+                       weekday=weekdays[match.group(2)])
+    if "BYMONTHDAY" in parts and "BYDAY" not in parts and parts["BYMONTHDAY"].isdigit():
+        return gettext("%(interval)s, on day %(day)s", interval=interval, day=int(parts["BYMONTHDAY"]))
+    return None
+
+
+def _zone_label(zone: str) -> str:
+    offset, _minutes = utc_offset(zone)
+    if zone == "Asia/Shanghai":
+        return gettext("Beijing time (Asia/Shanghai, UTC%(offset)s)", offset=offset)
+    return f"{zone} (UTC{offset})"
+
+
+def _series_choices(form: SeriesForm) -> None:
+    locale = ui_locale()
+    form.timezone.choices = [(z, _zone_label(z)) for z in COMMON_ZONES] + [
+        (z, _zone_label(z)) for z in pickable_timezones() if z not in COMMON_ZONES]
+    names = {c: country_name(c, locale) for c in country_codes()}
+    countries = [(c, names[c]) for c in sorted(names, key=lambda c: (names[c] == c, names[c]))]
+    sectors = [(s.code, s.name_zh if locale == "zh" else s.name_en) for s in list_sectors()]
+    for row in form.themes:
+        row.focus_countries.choices = countries
+        row.focus_sectors.choices = sectors
+
+
+def _themes(form: SeriesForm) -> tuple[list[dict], list[int]]:
+    """The filled month rows as the service's themes, and each one's row index (empty rows are skipped)."""
+    themes, rows = [], []
+    for index, row in enumerate(form.themes):
+        theme = (row.theme.data or "").strip()
+        countries = [c for c in row.focus_countries.data or [] if c]
+        sectors = [s for s in row.focus_sectors.data or [] if s]
+        if not (theme or countries or sectors):
             continue
-        parts = [p.strip() for p in line.split("|")]
-        parts += [""] * (3 - len(parts))
-        themes.append({
-            "theme": parts[0],
-            "focus_countries": [c.strip().upper() for c in parts[1].split(",") if c.strip()],
-            "focus_sectors": [s.strip() for s in parts[2].split(",") if s.strip()],
-        })
-        lines.append(number)
-    return themes, lines
+        themes.append({"theme": theme, "focus_countries": countries, "focus_sectors": sectors})
+        rows.append(index)
+    return themes, rows
 
 
 def _series_data(form: SeriesForm) -> tuple[dict, list[int]]:
-    themes, lines = parse_themes(form.themes.data or "")
+    """The form's words as the API's series: the recurrence composed into an RRULE (errors name the
+    form's own fields), the filled month rows as themes."""
+    themes, rows = _themes(form)
+    errors: dict[str, str] = {}
+    try:
+        rrule = series_service.build_rrule(form.pattern.data, interval=form.interval.data, ordinal=form.ordinal.data,
+                                           weekday=form.weekday.data, month_day=(form.month_day.data or "").strip())
+    except ValidationFailed as exc:
+        errors.update({k: " ".join(v) for k, v in exc.fields.items()})
+        rrule = None
     data = {
         "title": form.title.data or "",
-        "timezone": (form.timezone.data or "").strip() or "Asia/Shanghai",
-        "rrule": form.rrule.data or "",
+        "timezone": form.timezone.data or "Asia/Shanghai",
         "local_start": (form.local_start.data or "").strip(),
         "minutes": form.minutes.data,
         "capacity": form.capacity.data,
         "themes": themes,
     }
+    if rrule:
+        data["rrule"] = rrule
     if (form.starts_on.data or "").strip():
         data["starts_on"] = form.starts_on.data.strip()
-    return data, lines
+    try:  # every other field's errors at once, even when the recurrence has its own
+        series_service.check_series({**data, "rrule": rrule or "FREQ=MONTHLY"})
+    except ValidationFailed as exc:
+        errors.update({k: " ".join(v) for k, v in exc.fields.items()})
+    if errors:
+        raise _FormErrors(errors, rows)
+    return data, rows
 
 
-def _attach_series_errors(form: SeriesForm, exc: ValidationFailed, lines: list[int]) -> list[str]:
-    """Field errors beside their fields; `themes[n].…` beside the textarea, naming the line."""
-    leftover = []
-    for key, messages in exc.fields.items():
+class _FormErrors(Exception):
+    def __init__(self, fields: dict, rows: list[int]):
+        super().__init__(fields)
+        self.fields, self.rows = fields, rows
+
+
+def _attach_series_errors(form: SeriesForm, fields: dict, rows: list[int]) -> list[str]:
+    """Each error beside its field; `themes[n].…` beside that month's field. Returns the errors about
+    the months as a whole (shown under the months' heading)."""
+    about_months = []
+    for key, message in fields.items():
+        messages = message if isinstance(message, list) else [message]
         match = THEME_KEY.match(key)
         if match:
             index = int(match.group(1))
-            line = lines[index] if index < len(lines) else index + 1
-            form.themes.errors = list(form.themes.errors) + [
-                gettext("Line %(line)d: %(message)s", line=line, message=m) for m in messages]
+            row = form.themes[rows[index]] if index < len(rows) else None
+            target = getattr(row, match.group(2) or "theme", None) if row is not None else None
+            if target is not None:
+                target.errors = list(target.errors) + messages
+            else:
+                about_months += messages
+            continue
+        if key == "themes":
+            about_months += messages
             continue
         target = getattr(form, key, None)
         if target is not None and hasattr(target, "errors"):
             target.errors = list(target.errors) + messages
         else:
-            leftover += [f"{key}: {m}" for m in messages]
-    return leftover
+            about_months += messages
+    return about_months
+
+
+def _shown_dates(coming: list[dict], dst: list[dict], zone: str) -> tuple[list[dict], list[dict]]:
+    """Coming dates and daylight-saving warnings as the pages show them (the sentence in the reader's language)."""
+    locale = ui_locale()
+    warnings = [{
+        **w,
+        "text": gettext("In %(country)s (%(zone)s) the fair on %(date)s starts at %(time)s instead of %(previous)s"
+                        " — daylight saving", country=country_name(w["country"], locale), zone=w["zone"],
+                        date=format_moment(_on(w["date"], zone), zone, "date"), time=w["local_time"],
+                        previous=w["previous_local_time"]),
+    } for w in dst]
+    warned = {(w["date"], w["zone"]) for w in warnings}
+    rows = [{
+        "date": c["date"],
+        "theme": c["theme"],
+        "host": datetime.fromisoformat(c["local_start"]),
+        "focus": [{**f, "at": datetime.fromisoformat(f["local_start"]), "shifted": (c["date"], f["zone"]) in warned}
+                  for f in c["focus"]],
+    } for c in coming]
+    return rows, warnings
 
 
 @bp.route("/series")
 @allow("organiser")
 def series_list():
-    return render_template("fairs/series_list.html", series=series_service.list_series(current_user))
+    return render_template("fairs/series_list.html", series=series_service.list_series(current_user),
+                           in_words=rrule_in_words)
 
 
 @bp.route("/series/new", methods=["GET", "POST"])
 @allow("organiser")
 def new_series():
     form = SeriesForm()
-    problems: list[str] = []
-    if form.validate_on_submit():
-        data, lines = _series_data(form)
+    if form.add_month.data and len(form.themes) < SERIES_MAX_ROWS:
+        form.themes.append_entry()
+    _series_choices(form)
+    about_months: list[str] = []
+    preview = None
+    if form.add_month.data:
+        pass  # only re-show the form with one more month
+    elif form.validate_on_submit():
         try:
-            created = series_service.create_series(current_user, data)
+            data, _rows = _series_data(form)
+            if form.preview.data:
+                shown = series_service.preview(current_user, data)
+                rows, warnings = _shown_dates(shown["coming"], shown["dst_warnings"], shown["timezone"])
+                preview = {"rows": rows, "warnings": warnings, "timezone": shown["timezone"], "rrule": shown["rrule"]}
+            else:
+                created = series_service.create_series(current_user, data)
+                flash(gettext("The series was created. The scheduler makes its drafts for the coming months."),
+                      "success")
+                return redirect(url_for("fairs.series_page", series_id=created.id))
+        except _FormErrors as exc:
+            about_months = _attach_series_errors(form, exc.fields, exc.rows)
         except ValidationFailed as exc:
-            problems = _attach_series_errors(form, exc, lines)
-        else:
-            flash(gettext("The series was created. The scheduler makes its drafts for the coming months."), "success")
-            return redirect(url_for("fairs.series_page", series_id=created.id))
-    status = 422 if form.errors or problems else 200
-    return render_template("fairs/series_form.html", form=form, problems=problems), status
+            about_months = _attach_series_errors(form, {k: v for k, v in exc.fields.items()}, _themes(form)[1])
+    invalid = request.method == "POST" and not form.add_month.data and bool(
+        form.errors or about_months or _has_errors(form))
+    named = _named_errors(form) if invalid else []
+    return render_template("fairs/series_form.html", form=form, about_months=about_months, preview=preview,
+                           max_rows=SERIES_MAX_ROWS, invalid=invalid, named_errors=named), 422 if invalid else 200
+
+
+def _has_errors(form: SeriesForm) -> bool:
+    return bool(_named_errors(form))
+
+
+def _named_errors(form: SeriesForm) -> list[dict]:
+    """Every field error with the field's label in the reader's language ("Month 2, Focus countries")
+    and the id it links to, for the summary above the form."""
+    named = []
+    for field in form:
+        if field.name == "themes":
+            for number, row in enumerate(form.themes, start=1):
+                for sub in row:
+                    if sub.errors:
+                        named.append({"id": sub.id, "label": gettext(
+                            "Month %(number)s, %(field)s", number=number, field=str(sub.label.text)),
+                            "messages": list(sub.errors)})
+        elif field.errors and field.type not in ("CSRFTokenField", "SubmitField"):
+            named.append({"id": field.id, "label": str(field.label.text), "messages": list(field.errors)})
+        elif field.errors:
+            named.append({"id": field.id, "label": "", "messages": list(field.errors)})
+    return named
 
 
 def _on(iso_date: str, zone: str) -> datetime:
@@ -108,22 +246,9 @@ def _on(iso_date: str, zone: str) -> datetime:
 def series_page(series_id: int):
     found = series_service.get_series(current_user, series_id)
     shown = series_service.series_dict(found)
-    locale, zone = ui_locale(), shown["timezone"]
-    warnings = [{
-        **w,
-        "text": gettext("In %(country)s (%(zone)s) the fair on %(date)s starts at %(time)s instead of %(previous)s"
-                        " — daylight saving", country=country_name(w["country"], locale), zone=w["zone"],
-                        date=format_moment(_on(w["date"], zone), zone, "date"), time=w["local_time"],
-                        previous=w["previous_local_time"]),
-    } for w in shown["dst_warnings"]]
-    warned = {(w["date"], w["zone"]) for w in warnings}
-    rows = [{
-        "date": c["date"],
-        "theme": c["theme"],
-        "host": datetime.fromisoformat(c["local_start"]),
-        "focus": [{**f, "at": datetime.fromisoformat(f["local_start"]), "shifted": (c["date"], f["zone"]) in warned}
-                  for f in c["focus"]],
-    } for c in shown["coming"]]
+    zone = shown["timezone"]
+    rows, warnings = _shown_dates(shown["coming"], shown["dst_warnings"], zone)
     fairs = [{**f, "starts": datetime.fromisoformat(f["starts_at"])} for f in shown["fairs"]]
     return render_template("fairs/series.html", series=shown, rows=rows, warnings=warnings, fairs=fairs,
+                           in_words=rrule_in_words(shown["rrule"]),
                            starts_on=_on(shown["starts_on"], zone))

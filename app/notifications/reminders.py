@@ -2,7 +2,10 @@
 
 Each reminder is claimed by inserting its row with a unique key in the transaction that adds
 the in-app notification and queues the mail; the live copy goes out after the commit. A
-reminder overdue beyond the grace period is recorded as dropped, and logged, instead.
+reminder overdue beyond the grace period is recorded as dropped, and logged, instead, with one
+exception: a session that entered the 24-hour window late (created, moved or its fair published after
+its 24-hour reminder fell due) gets that reminder at once, worded "coming up", unless its 15-minute
+reminder is already due (which then covers it).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ SESSION_OFFSETS = {"24h": timedelta(hours=24), "15m": timedelta(minutes=15)}
 TITLES = {
     "session_24h": {"en": "Starting in 24 hours: {title}", "zh": "24小时后开始：{title}"},
     "session_15m": {"en": "Starting in 15 minutes: {title}", "zh": "15分钟后开始：{title}"},
+    "session_24h_late": {"en": "Coming up: {title}", "zh": "即将开始：{title}"},
     "lead_stalled": {"en": "No progress for a while: {project}", "zh": "项目久无进展：{project}"},
     "lead_next_action": {"en": "Next action was due: {project}", "zh": "下一步行动已到期：{project}"},
     "report_request": {"en": "Please file your monthly progress report for {month}", "zh": "请提交{month}月度进展报告"},
@@ -88,6 +92,14 @@ def _recipients(session: FairSession) -> list[User]:
     return list(people.values())
 
 
+def _entered_window_late(session: FairSession, due: datetime, now: datetime) -> bool:
+    """True when the session could not have had its 24-hour reminder on time: it was created, moved
+    (any change) or its fair published after the reminder fell due, and its 15-minute reminder is not
+    due yet (that one covers a session so close)."""
+    entered = max(m for m in (session.created_at, session.updated_at, session.fair.published_at) if m is not None)
+    return entered > due and now < session.starts_at - SESSION_OFFSETS["15m"]
+
+
 def session_reminders(now: datetime | None = None) -> dict[str, int]:
     """24 hours and 15 minutes before each session of a published fair: its registered attendees
     and its presenters, in their language and zone, with the join link and the .ics."""
@@ -111,6 +123,9 @@ def session_reminders(now: datetime | None = None) -> dict[str, int]:
                 continue
             people = people if people is not None else _recipients(session)
             late = now - due > grace or now >= session.starts_at
+            coming_up = label == "24h" and late and _entered_window_late(session, due, now)
+            if coming_up:
+                late = False
             for person in people:
                 key = f"session:{session.id}:{label}:user:{person.id}"
                 if late:
@@ -121,14 +136,16 @@ def session_reminders(now: datetime | None = None) -> dict[str, int]:
                 if not _claim(key, person.id, f"session_{label}", due, "sent"):
                     continue
                 join = session.join_url or _link(f"/sessions/{session.id}/live")
-                title = title_for(f"session_{label}", person.locale, title=session.title)
+                title = title_for("session_24h_late" if coming_up else f"session_{label}", person.locale,
+                                  title=session.title)
                 created.append(notify(person.id, kind=f"session_{label}", title=title,
                                       body=_local(session.starts_at, person), link=f"/sessions/{session.id}/live"))
                 with force_locale(person.locale if person.locale in ("zh", "en") else "en"):  # the .ics's words
                     ics = calendar.session_calendar(session, lambda fair: _link(f"/fairs/{fair.id}")).decode("utf-8")
                 queue(person.email, "session_reminder", person.locale, person=person, session=session,
                       fair=session.fair, when=_local(session.starts_at, person), join_url=join,
-                      ics_url=_link(f"/sessions/{session.id}.ics"), soon=label == "15m", ics=ics)
+                      ics_url=_link(f"/sessions/{session.id}.ics"), soon=label == "15m", coming_up=coming_up,
+                      ics=ics)
                 counts["sent"] += 1
     db.session.commit()
     _deliver_live(created)

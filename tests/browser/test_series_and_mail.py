@@ -1,0 +1,86 @@
+"""A series made with the form (words, month rows, the preview, then saved) and an invitation read on
+the development mail page, in a real browser against `make run`'s server.
+
+The series is new and its title the test's own; the invited address is the test's own, so no other
+test meets either.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+ORGANISER = "organiser@cloudfair.example"
+
+
+def test_organiser_makes_a_series_with_the_form_and_previews_its_dates(page_as, screenshot):
+    page = page_as(ORGANISER)
+    page.goto("/series/new")
+    expect(page.get_by_role("heading", level=1)).to_have_text("New series")
+
+    page.get_by_label("Title").fill("Browser series: Europe and North America")
+    page.get_by_label("How often").select_option("1")
+    page.get_by_label("a weekday of the month").check()
+    page.get_by_label("Which one").select_option("2")
+    page.get_by_label("Weekday", exact=True).select_option("TH")
+    page.get_by_label("Start time (24-hour clock)").fill("15:00")
+    page.get_by_label("Host time zone").select_option("Asia/Shanghai")
+    page.get_by_label("First date (empty: today)").fill("2027-01-01")
+
+    first = page.locator("fieldset.series-month").nth(0)
+    first.get_by_label("Theme").fill("Europe: new materials")
+    first.get_by_label("Focus countries").select_option(["DE"])
+    first.get_by_label("New materials").check()
+    second = page.locator("fieldset.series-month").nth(1)
+    second.get_by_label("Theme").fill("North America: health")
+    second.get_by_label("Focus countries").select_option(["US"])
+
+    url = page.url
+    page.get_by_role("button", name="Add another month").click()  # the script adds the row in the page
+    expect(page.locator("fieldset.series-month")).to_have_count(4)
+    assert page.url == url
+    expect(page.locator("fieldset.series-month").nth(3).locator("legend")).to_have_text("Month 4")
+    expect(page.locator("fieldset.series-month").nth(3).get_by_label("Theme")).to_have_value("")
+
+    page.get_by_role("button", name="Preview the dates").click()
+    preview = page.get_by_role("region", name=re.compile("^The next 6 dates"))
+    expect(preview).to_be_visible()
+    expect(preview.locator("tbody tr")).to_have_count(6)
+    expect(preview.get_by_text("daylight saving").first).to_be_visible()
+    preview.scroll_into_view_if_needed()
+    screenshot(page, "series-form-preview")
+
+    page.get_by_role("button", name="Create series").click()
+    expect(page).to_have_url(re.compile(r"/series/\d+$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Browser series: Europe and North America")
+    expect(page.get_by_role("heading", name="Coming dates")).to_be_visible()
+
+
+def test_an_invitation_is_read_on_the_development_mail_page(page_as, live_server):
+    page = page_as(ORGANISER)
+    page.goto("/people/invitations")
+    form = page.locator("form.narrow-form")
+    form.get_by_label("Name", exact=True).fill("Jonas Berg")
+    form.get_by_label("E-mail").fill("jonas.berg@devmail.example")
+    form.get_by_label("Organisation").fill("Nordic Invest Partners")
+    form.locator('[type="submit"]').click()
+    expect(page.get_by_text("is queued", exact=False).first).to_be_visible()
+    row = page.locator("tr").filter(has_text="jonas.berg@devmail.example")
+    expect(row.locator("td.mail-status")).to_have_text("queued")
+
+    live_server.deliver_mail()
+    page.reload()
+    expect(row.locator("td.mail-status")).to_have_text(re.compile(r"^sent "))
+
+    page.get_by_role("link", name="development mail page").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Development mail")
+    line = page.locator("#outbox tr").filter(has_text="jonas.berg@devmail.example")
+    expect(line).to_contain_text("sent")
+    line.get_by_role("link").click()
+    expect(page.locator("pre.mail-text").first).to_contain_text("/invitations/")
+    frame = page.frame_locator("iframe.mail-html")
+    expect(frame.locator("body")).to_contain_text("Jonas Berg")
