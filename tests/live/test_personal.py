@@ -157,9 +157,9 @@ def test_raising_the_level_and_adding_a_note(room, connect, login):
     page = login(colleague).get(f"/sessions/{sid}/live").text
     box = re.search(r'data-my-interest-for="%d">(.*?)</div>' % project.id, page, re.S).group(1)
     assert "Ready to negotiate (intent)" in box and "Board approved" in box
-    options = re.findall(r'<option value="(\w+)"', re.search(r'id="level-%d".*?</select>' % project.id,
-                                                                page, re.S).group(0))
-    assert options == ["intent"]  # only the same or a higher level is offered
+    selected = re.findall(r'<option value="(\w+)" selected', re.search(r'id="level-%d".*?</select>' % project.id,
+                                                                         page, re.S).group(0))
+    assert selected == ["intent"]  # the form starts at the organisation's level: raise it or add a note
     assert "Raise the level or add a note" in page
 
 

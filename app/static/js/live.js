@@ -338,8 +338,8 @@
 
   function levelLabel(level) { return config.levels[level] || level; }
 
-  // "Your organisation's interest: Wants a meeting", its interests, and a form that offers only the
-  // same or a higher level (raise it, or add a note).
+  // "Your organisation's interest: Wants a meeting", its interests, and the form set to raise the
+  // level or add a note (it starts at the current level; a lower one moves nothing).
   function drawMyInterest(projectId) {
     var entry = myInterests[String(projectId)];
     var box = document.querySelector('[data-my-interest-for="' + projectId + '"]');
@@ -358,11 +358,7 @@
     form.querySelectorAll(".legend-new").forEach(function (node) { node.hidden = true; });
     form.querySelectorAll(".legend-more").forEach(function (node) { node.hidden = false; });
     var select = form.querySelector('[name="level"]');
-    var floor = LEVEL_ORDER.indexOf(entry.level);
-    Array.prototype.slice.call(select.options).forEach(function (option) {
-      if (LEVEL_ORDER.indexOf(option.value) < floor) select.removeChild(option);
-    });
-    if (LEVEL_ORDER.indexOf(select.value) < floor) select.value = entry.level;
+    if (LEVEL_ORDER.indexOf(select.value) < LEVEL_ORDER.indexOf(entry.level)) select.value = entry.level;
   }
 
   function addMyInterest(interest) {
@@ -491,8 +487,7 @@
           drawQuestions();
           say("ask-status", t("question_sent", "Your question is sent."));
         } else {
-          var line = document.querySelector('[data-outbox-id="' + item.client_id + '"]');
-          if (line) line.parentNode.removeChild(line);
+          itemState(item, "sent");
           if (ack.interest) addMyInterest({ id: ack.interest.id, client_id: ack.interest.client_id,
             project_id: ack.interest.project_id, level: ack.interest.level, note: ack.interest.note,
             user: config.user_name, created_at: ack.interest.created_at });
