@@ -59,6 +59,21 @@
       board.classList.toggle("more-left", more && board.scrollLeft > 2);
       if (hint) hint.hidden = !more;
     };
+    // A stage's link: bring its column into the board's view and give it the focus (without
+    // this script the link is a plain #anchor, which the browser scrolls to as well).
+    Array.prototype.forEach.call(document.querySelectorAll(".stage-index a"), function (link) {
+      link.addEventListener("click", function (event) {
+        var heading = document.getElementById(link.getAttribute("href").slice(1));
+        var column = heading && heading.closest(".column");
+        if (!column) return;
+        event.preventDefault();
+        var wanted = column.offsetLeft - 8;  // the board is the columns' offset parent
+        board.scrollTo({ left: Math.max(0, Math.min(wanted, board.scrollWidth - board.clientWidth)), behavior: "auto" });
+        column.scrollIntoView({ block: "nearest", inline: "nearest" });
+        column.setAttribute("tabindex", "-1");
+        column.focus({ preventScroll: true });
+      });
+    });
     board.addEventListener("scroll", showEnds, { passive: true });
     window.addEventListener("resize", showEnds);
     showEnds();
