@@ -82,8 +82,8 @@ def test_no_page_is_wider_than_a_phone(who, language, where, page_as, new_page):
 def test_the_board_says_it_scrolls_and_every_stage_is_reachable_by_keyboard(page_as):
     page = page_as(ORGANISER, viewport=LAPTOP)
     page.goto("/leads")
-    board = page.locator(".board-scroll")
-    hint = page.locator("[data-board-hint]")
+    board = page.locator(".board[role=region]")
+    hint = page.locator("[data-stage-hint]")
     expect(hint).to_be_visible()
     expect(hint).to_contain_text("10 stages")
     assert board.evaluate("b => b.scrollWidth > b.clientWidth")  # more stages than fit …
@@ -98,11 +98,11 @@ def test_the_board_says_it_scrolls_and_every_stage_is_reachable_by_keyboard(page
     column = page.locator(".board .column").last
     expect(column.get_by_role("heading", level=2)).to_contain_text(name)
     page.wait_for_function("""() => {
-        const b = document.querySelector('.board-scroll').getBoundingClientRect();
+        const b = document.querySelector('.board[role=region]').getBoundingClientRect();
         const c = document.querySelector('.board .column:last-child').getBoundingClientRect();
         return c.left >= b.left - 1 && c.right <= b.right + 1;
     }""")
-    expect(page.locator(".board-scroll")).to_have_class(re.compile("more-left"))
+    expect(page.locator(".board[role=region]")).to_have_class(re.compile("more-left"))
     # The board itself takes the focus, so arrow keys scroll it.
     assert board.get_attribute("tabindex") == "0"
 

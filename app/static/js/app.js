@@ -50,9 +50,9 @@
   });
 
   // The lead board's stage index: a stage's link scrolls the board sideways to its column.
-  var board = document.querySelector(".board-scroll");
+  var board = document.querySelector(".board[role=region]");
   if (board) {
-    var hint = document.querySelector("[data-board-hint]");
+    var hint = document.querySelector("[data-stage-hint]");
     var showEnds = function () {
       var more = board.scrollWidth - board.clientWidth > 2;
       board.classList.toggle("more-right", more && board.scrollLeft + board.clientWidth < board.scrollWidth - 2);
