@@ -249,6 +249,7 @@ PAGES = [
     Row("GET", "/", "fairs.index", _all(200)),
     Row("GET", "/healthz", "core.healthz", _all(200)),
     Row("GET", "/livez", "core.livez", _all(200)),
+    Row("GET", "/favicon.ico", "core.favicon", _all(200)),
     Row("GET", "/login", "accounts.login", {"anonymous": 200, "attendee": 302, "presenter": 302, "organiser": 302}),
     Row("POST", "/login", "accounts.login", _all(302),
         form={"email": "{attendee_email}", "password": PASSWORD}),

@@ -1,4 +1,4 @@
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app, jsonify, send_from_directory
 
 from ..accounts.access import PUBLIC, allow
 from . import services
@@ -18,3 +18,12 @@ def healthz():
 def livez():
     """Liveness for load balancers: the process answers; touches nothing else."""
     return "ok\n", 200, {"Content-Type": "text/plain"}
+
+
+@bp.route("/favicon.ico")
+@allow(PUBLIC)
+def favicon():
+    """Browsers ask for /favicon.ico whatever the page links (the pages link favicon.svg too)."""
+    response = send_from_directory(current_app.static_folder, "favicon.ico", mimetype="image/vnd.microsoft.icon",
+                                   max_age=7 * 24 * 3600)
+    return response

@@ -54,12 +54,16 @@ def _check_interest(session: FairSession, data: dict) -> dict:
 
 
 def _pitch_second(session: FairSession, at: datetime | None) -> int | None:
-    """Seconds into the session: from the client's moment when it is plausible, else now."""
+    """Seconds into the pitch while it runs (from the client's moment when plausible, else now).
+
+    Before the session's start or after its end there is no pitch minute: None ("before the pitch",
+    "after the pitch" on the lead's timeline), never a made-up minute 0.
+    """
     now = utcnow()
     moment = at if at is not None and session.starts_at - timedelta(minutes=5) <= at <= now else now
-    if moment < session.starts_at:
-        return 0
-    return int(min(moment, session.ends_at + timedelta(hours=1)).timestamp() - session.starts_at.timestamp())
+    if moment < session.starts_at or moment > session.ends_at:
+        return None
+    return int(moment.timestamp() - session.starts_at.timestamp())
 
 
 def find_interest(actor, client_id: str) -> Interest | None:

@@ -209,8 +209,12 @@ def _timeline(detail: dict, sessions: dict) -> list[dict]:
     for interest in detail["interests"]:
         session = sessions.get(interest["session_id"])
         second = interest["pitch_second"]
-        items.append({"kind": "interest", "at": datetime.fromisoformat(interest["created_at"]), "item": interest,
-                      "session": session, "minute": None if second is None else second // 60})
+        at = datetime.fromisoformat(interest["created_at"])
+        phase = None  # no pitch minute: the interest came before the pitch started or after it ended
+        if second is None and session is not None:
+            phase = "before" if at < session.starts_at else "after"
+        items.append({"kind": "interest", "at": at, "item": interest, "session": session,
+                      "minute": None if second is None else second // 60, "phase": phase})
     for question in detail["questions"]:
         items.append({"kind": "question", "at": datetime.fromisoformat(question["created_at"]), "item": question,
                       "session": sessions.get(question["session_id"])})

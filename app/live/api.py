@@ -28,6 +28,9 @@ class QuestionSchema(Schema):
     author = fields.String(allow_none=True)
     organisation = fields.String(allow_none=True)
     created_at = fields.String()
+    updated_at = fields.String()
+    mine = fields.Boolean(metadata={"description": "the reader asked it (in the reader's own list, acks)"})
+    voted = fields.Boolean(metadata={"description": "the reader voted for it (in the reader's own list, acks)"})
 
 
 class QuestionList(Schema):
@@ -63,7 +66,7 @@ def _status(result) -> int:
 def list_questions(session_id):
     """The session's questions: pinned first, then most votes, then oldest."""
     session = services.get_live_session(current_user, session_id)
-    items = services.list_questions(current_user, session)
+    items = services.list_questions(current_user, session, personal=True)
     return {"items": items, "total": len(items), "seq": services.current_seq(session.id)}
 
 

@@ -38,6 +38,13 @@ def send(events) -> None:
         socketio.emit(event.name, event.payload, to=target, namespace=NAMESPACE)
 
 
+def send_personal(user_id: int, name: str, payload: dict) -> None:
+    """Tell the person's own connections (their other devices too) about their own question, vote or
+    interest. Not a session event: no seq, nothing stored; a device that missed it learns the same
+    from its next `join`."""
+    socketio.emit(name, payload, to=user_room(user_id), namespace=NAMESPACE)
+
+
 def send_presence(session_id: int, count: int, seq: int) -> None:
     socketio.emit("presence", {"session_id": session_id, "count": count, "seq": seq},
                   to=room(session_id), namespace=NAMESPACE)

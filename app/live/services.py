@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask_babel import gettext
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -23,6 +23,7 @@ from ..fairs import services as fairs
 from ..fairs.enums import SessionStatus
 from ..fairs.models import FairSession
 from ..leads import services as leads
+from ..leads.enums import InterestLevel
 from ..leads.models import Interest, Lead
 from ..types import utcnow
 from . import broadcast
@@ -30,6 +31,8 @@ from .enums import Audience, Moderation, QuestionStatus
 from .models import LiveCounter, LiveEvent, Question, QuestionVote
 
 MAX_QUESTION_CHARS = 1000
+#: Interest levels from the least to the most committed.
+LEVEL_ORDER = [level.value for level in InterestLevel]
 #: A client more than this many events behind gets the full state instead of the missed events.
 REPLAY_LIMIT = 500
 
@@ -117,6 +120,7 @@ def question_dict(question: Question) -> dict:
         "author": None if hidden else question.user.name,
         "organisation": None if hidden else question.organisation.name,
         "created_at": question.created_at.isoformat(),
+        "updated_at": question.updated_at.isoformat(),
     }
 
 
@@ -125,15 +129,90 @@ def staff_question_dict(question: Question) -> dict:
             "organisation": question.organisation.name}
 
 
-def list_questions(actor, session: FairSession) -> list[dict]:
-    """Pinned first, then most votes, then oldest; hidden ones for staff only."""
+def list_questions(actor, session: FairSession, *, personal: bool = False) -> list[dict]:
+    """Pinned first, then most votes, then oldest; hidden ones for staff only.
+
+    `personal` adds, for this reader, `mine` (their own question) and `voted` (they voted for it).
+    """
     staff = is_staff(actor, session)
     query = select(Question).where(Question.session_id == session.id)
     if not staff:
         query = query.where(Question.status != QuestionStatus.HIDDEN)
     query = query.order_by(Question.pinned.desc(), Question.votes.desc(), Question.created_at, Question.id)
     shape = staff_question_dict if staff else question_dict
-    return [shape(q) for q in db.session.scalars(query)]
+    items = [shape(q) for q in db.session.scalars(query)]
+    if personal:
+        _mark_personal(actor, session.id, items)
+    return items
+
+
+def personal_marks(actor, session_id: int) -> tuple[set[int], set[int]]:
+    """This person's own questions and the questions they voted for in the session: one query."""
+    vote = db.session.query(QuestionVote.id).filter(
+        QuestionVote.question_id == Question.id, QuestionVote.user_id == actor.id
+    ).exists()
+    rows = db.session.execute(
+        select(Question.id, Question.user_id == actor.id, vote)
+        .where(Question.session_id == session_id, or_(Question.user_id == actor.id, vote))
+    )
+    mine, voted = set(), set()
+    for question_id, own, has_vote in rows:
+        if own:
+            mine.add(question_id)
+        if has_vote:
+            voted.add(question_id)
+    return mine, voted
+
+
+def _mark_personal(actor, session_id: int, items: list[dict], marks=None) -> list[dict]:
+    mine, voted = marks or personal_marks(actor, session_id)
+    for item in items:
+        item["mine"] = item["id"] in mine
+        item["voted"] = item["id"] in voted
+    return items
+
+
+def projector_questions(questions: list[dict], limit: int) -> list[dict]:
+    """What the projector shows: the open questions (pinned first), at most `limit`.
+
+    When no open question is pinned, the last pinned one that was answered leads the list (shown as
+    answered), so the room still sees what was just discussed. "Last" is the latest change
+    (`updated_at`): answering a pinned question is its last change.
+    """
+    shown = [q for q in questions if q["status"] == QuestionStatus.OPEN]
+    if not any(q["pinned"] for q in shown):
+        answered = [q for q in questions if q["pinned"] and q["status"] == QuestionStatus.ANSWERED]
+        if answered:
+            last = max(answered, key=lambda q: (q["updated_at"], q["id"]))
+            shown = [last, *shown]
+    return shown[:limit]
+
+
+def organisation_interests(actor, session: FairSession) -> dict[str, dict]:
+    """The person's organisation's interests in the session's projects (in any session), per project:
+    the highest level so far and every interest (level, note, who, when), oldest first."""
+    if actor.role != Role.ATTENDEE or actor.organisation_id is None:
+        return {}
+    project_ids = [p.id for p in session.projects]
+    if not project_ids:
+        return {}
+    rows = db.session.scalars(
+        select(Interest).where(Interest.organisation_id == actor.organisation_id, Interest.project_id.in_(project_ids))
+        .order_by(Interest.created_at, Interest.id)
+    )
+    out: dict[str, dict] = {}
+    for interest in rows:
+        entry = out.setdefault(str(interest.project_id), {"level": interest.level, "items": []})
+        if LEVEL_ORDER.index(interest.level) > LEVEL_ORDER.index(entry["level"]):
+            entry["level"] = interest.level
+        entry["items"].append(_own_interest(interest))
+    return out
+
+
+def _own_interest(interest: Interest) -> dict:
+    return {"id": interest.id, "client_id": interest.client_id, "project_id": interest.project_id,
+            "level": interest.level, "note": interest.note, "user": interest.user.name,
+            "created_at": interest.created_at.isoformat()}
 
 
 # ---------------------------------------------------------------- joining
@@ -150,14 +229,18 @@ def join(actor, session_id, since_seq=None) -> dict:
     if actor.role == Role.ATTENDEE:
         fairs.record_attendance(actor, session)
     seq = current_seq(session.id)
-    state = {"session_id": session.id, "seq": seq, "staff": staff}
+    mine, voted = personal_marks(actor, session.id)
+    state = {"session_id": session.id, "seq": seq, "staff": staff,
+             # The person's own state, from the server (any device): questions asked, votes, interests.
+             "mine": sorted(mine), "voted": sorted(voted), "my_interests": organisation_interests(actor, session)}
     if isinstance(since_seq, int) and not isinstance(since_seq, bool) and 0 <= since_seq <= seq and seq - since_seq <= REPLAY_LIMIT:
-        state["events"] = missed_events(actor, session, since_seq)
+        state["events"] = missed_events(actor, session, since_seq, marks=(mine, voted))
         state["interest_counts"] = _counts(session)
         return state
+    questions = list_questions(actor, session)
     state.update(
         reset=since_seq is not None,
-        questions=list_questions(actor, session),
+        questions=_mark_personal(actor, session.id, questions, (mine, voted)),
         interest_counts=_counts(session),
     )
     return state
@@ -168,7 +251,7 @@ def _counts(session: FairSession) -> dict[str, int]:
     return {str(p.id): counts.get(p.id, 0) for p in session.projects}
 
 
-def missed_events(actor, session: FairSession, since_seq: int) -> list[dict]:
+def missed_events(actor, session: FairSession, since_seq: int, *, marks=None) -> list[dict]:
     """Events after `since_seq` that this person may see; a question appears in its current state."""
     audiences = [Audience.ROOM, Audience.STAFF] if is_staff(actor, session) else [Audience.ROOM]
     rows = list(db.session.scalars(
@@ -184,6 +267,9 @@ def missed_events(actor, session: FairSession, since_seq: int) -> list[dict]:
         payload = row.payload
         if row.name == "question" and payload.get("id") in questions:
             payload = {**shape(questions[payload["id"]]), "session_id": session.id, "seq": row.seq}
+            if marks is not None:
+                payload["mine"] = payload["id"] in marks[0]
+                payload["voted"] = payload["id"] in marks[1]
         events.append({"event": row.name, "data": payload})
     return events
 
@@ -226,7 +312,9 @@ def ask(actor, session_id, text, client_id) -> Result:
         if existing is None:
             raise
         return _replayed_question(existing, session)
-    return _publish(Result(question_dict(question), events=[event]))
+    result = _publish(Result({**question_dict(question), "mine": True, "voted": False}, events=[event]))
+    broadcast.send_personal(actor.id, "own_question", {"session_id": session.id, "question_id": question.id})
+    return result
 
 
 def _question_by_client_id(actor, client_id: str) -> Question | None:
@@ -236,7 +324,7 @@ def _question_by_client_id(actor, client_id: str) -> Question | None:
 def _replayed_question(question: Question, session: FairSession) -> Result:
     if question.session_id != session.id:
         raise Conflict(gettext("This client id was already used for another question."), code="client_id_reused")
-    return Result(question_dict(question), duplicate=True)
+    return Result({**question_dict(question), "mine": True, "voted": False}, duplicate=True)
 
 
 def _get_question(actor, question_id) -> tuple[Question, FairSession]:
@@ -262,19 +350,25 @@ def vote(actor, question_id) -> Result:
         select(QuestionVote.id).where(QuestionVote.question_id == question.id, QuestionVote.user_id == actor.id)
     )
     if already is not None:
-        return Result(question_dict(question), duplicate=True)
+        return Result(_voted(question), duplicate=True)
     try:
         with db.session.begin_nested():
             db.session.add(QuestionVote(question_id=question.id, user_id=actor.id))
     except IntegrityError:
         db.session.rollback()
         db.session.refresh(question)
-        return Result(question_dict(question), duplicate=True)
+        return Result(_voted(question), duplicate=True)
     db.session.execute(update(Question).where(Question.id == question.id).values(votes=Question.votes + 1))
     db.session.refresh(question)
     event = record(session.id, "question", question_dict(question))
     db.session.commit()
-    return _publish(Result(question_dict(question), events=[event]))
+    result = _publish(Result(_voted(question), events=[event]))
+    broadcast.send_personal(actor.id, "own_vote", {"session_id": session.id, "question_id": question.id})
+    return result
+
+
+def _voted(question: Question) -> dict:
+    return {**question_dict(question), "mine": False, "voted": True}
 
 
 def moderate(actor, question_id, action) -> Result:
@@ -326,9 +420,11 @@ def express_interest(actor, session_id, data: dict, *, at: datetime | None = Non
     lead = db.session.get(Lead, interest.lead_id)
     result = Result({"interest": leads.interest_dict(interest), "lead": leads.lead_dict(lead)},
                     duplicate=duplicate, events=events)
+    own = None if duplicate else {"session_id": session.id, **_own_interest(interest)}
     _publish(result)
-    if not duplicate:
-        broadcast.interest_count_changed(session.id, interest.project_id)
+    if own is not None:  # the person's other devices show it as "your interest"
+        broadcast.send_personal(actor.id, "own_interest", own)
+        broadcast.interest_count_changed(session.id, own["project_id"])
     return result
 
 

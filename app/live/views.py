@@ -41,18 +41,21 @@ def _staff_session(session_id: int):
     return session
 
 
-def _config(session, questions: list[dict], *, page: str, staff: bool) -> dict:
+def _config(session, questions: list[dict], *, page: str, staff: bool, my_interests: dict | None = None) -> dict:
     """What live.js needs, embedded in the page as JSON (`tojson` escapes `<`, `>` and `&`)."""
     return {
         "questions": questions,
         "page": page,
         "session_id": session.id,
         "user_id": current_user.id,
+        "user_name": current_user.name,
         "role": current_user.role,
         "staff": staff,
         "seq": services.current_seq(session.id),
         "max_chars": services.MAX_QUESTION_CHARS,
         "levels": {str(k): str(v) for k, v in LEVEL_LABELS.items()},
+        "level_order": services.LEVEL_ORDER,
+        "my_interests": my_interests or {},
         "projects": {str(p.id): p.title for p in session.projects},
         "projector_questions": PROJECTOR_QUESTIONS,
     }
@@ -68,7 +71,8 @@ def room(session_id: int):
         {"project": p, "materials": projects.list_materials(current_user, p), "count": counts.get(p.id, 0)}
         for p in session.projects
     ]
-    questions = services.list_questions(current_user, session)
+    questions = services.list_questions(current_user, session, personal=True)
+    my_interests = services.organisation_interests(current_user, session)
     return render_template(
         "live/room.html",
         session=session,
@@ -77,8 +81,10 @@ def room(session_id: int):
         pitched=pitched,
         questions=questions,
         levels=LEVEL_LABELS,
+        level_order=services.LEVEL_ORDER,
+        my_interests=my_interests,
         kind=kind_label(session.kind),
-        config=_config(session, questions, page="room", staff=staff),
+        config=_config(session, questions, page="room", staff=staff, my_interests=my_interests),
     )
 
 
@@ -114,11 +120,10 @@ def moderate(session_id: int):
 def projector(session_id: int):
     session = _staff_session(session_id)
     questions = services.list_questions(current_user, session)
-    shown = [q for q in questions if q["status"] == "open"]
     return render_template(
         "live/projector.html",
         session=session,
         fair=session.fair,
-        questions=shown[:PROJECTOR_QUESTIONS],
+        questions=services.projector_questions(questions, PROJECTOR_QUESTIONS),
         config=_config(session, questions, page="projector", staff=True),
     )

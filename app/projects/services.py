@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from flask import current_app
 from flask_babel import force_locale, gettext
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import aliased
 
 from ..accounts.access import require_role
 from ..accounts.enums import Role
@@ -320,8 +321,19 @@ def list_materials(actor, project: Project) -> list[Material]:
 
 
 def review_queue(actor, *, page: int = 1, per_page: int = 50):
+    """Pending material, oldest first; a version that a newer version of its document replaced has
+    left the queue (only the newest version of a document waits for review)."""
     require_role(actor, Role.ORGANISER)
-    query = select(Material).where(Material.status == MaterialStatus.PENDING).order_by(Material.created_at, Material.id)
+    newer = aliased(Material)
+    superseded = (
+        select(newer.id)
+        .where(newer.document_id == Material.document_id, newer.version > Material.version)
+        .exists()
+    )
+    query = (
+        select(Material).where(Material.status == MaterialStatus.PENDING, ~superseded)
+        .order_by(Material.created_at, Material.id)
+    )
     return paginate(query, page, per_page)
 
 

@@ -152,6 +152,7 @@ def test_organiser_builds_a_fair_with_the_forms_and_a_clash_is_refused(page, liv
     de_vries = next(p for s in europe["sessions"] for p in s["presenters"] if p["name"] == "Jan de Vries")
     log_in(page, ORGANISER)
 
+    page.get_by_role("navigation", name="Main").locator("summary", has_text="Fairs").click()  # the Fairs menu
     page.get_by_role("navigation", name="Main").get_by_role("link", name="New fair").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("New fair")
     title = f"Benelux housing and water day {tag}"

@@ -108,6 +108,7 @@ def test_organiser_dashboard_draws_its_charts_and_the_headline_matches_the_api(p
     expect(page.get_by_role("link", name=re.compile(r"agreement\.pdf$"))).to_be_visible()
     screenshot(page, "lead-en")
 
+    page.get_by_role("navigation", name="Main").locator("summary", has_text="Leads").click()  # the Leads menu
     page.get_by_role("link", name="Dashboard").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("The province's numbers")
     summary = page.request.get("/api/v1/stats/summary").json()  # this year, as the page by default

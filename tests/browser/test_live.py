@@ -315,3 +315,39 @@ def test_agenda_rows_link_to_the_live_room(page_as, membrane):
 
     expect(page).to_have_url(re.compile(rf"/sessions/{membrane['id']}/live$"))
     expect(page.get_by_role("heading", level=1)).to_contain_text(SESSION_TITLE)
+
+
+ZJK_PARK = "zjk-park@cloudfair.example"  # Sun Hao: only in the journey on two browsers
+
+
+def test_the_same_person_on_a_second_browser_sees_their_own_questions_and_interest(page_as, membrane):
+    laptop = enter(page_as(ZJK_PARK), membrane)
+    text = f"Does the membrane line need a clean room? ({tag()})"
+    ask(laptop, text)
+    expect(question(laptop, text)).to_contain_text("your question · sent")
+    note = f"The high-tech zone has a vacant plant ({tag()})"
+    form = interest_form(laptop, membrane)
+    form.get_by_label("How interested?").select_option("meeting")
+    form.get_by_label("Note (optional)").fill(note)
+    form.get_by_role("button", name="I'm interested").click()
+    expect(form.locator(".my-interests li").filter(has_text=note).locator(".item-state")).to_have_text("sent")
+    expect(laptop.locator(f'[data-my-interest-for="{membrane["project_id"]}"]')).to_contain_text(note)
+
+    # Another browser of the same person (its own storage, nothing of the first one's): the server says what is theirs.
+    phone = enter(page_as(ZJK_PARK, viewport=PHONE), membrane)
+    own = question(phone, text)
+    expect(own).to_contain_text("your question · sent")
+    expect(own.get_by_role("button")).to_have_count(0)  # no vote button on one's own question
+    others = phone.locator("#questions .question").filter(has_not_text="your question")
+    if others.count():
+        expect(others.first.get_by_role("button", name=re.compile(r"^(Vote|You voted)"))).to_have_count(1)
+    mine = phone.locator(f'[data-my-interest-for="{membrane["project_id"]}"]')
+    expect(mine).to_be_visible()
+    expect(mine).to_contain_text("Your organisation's interest:")
+    expect(mine).to_contain_text(note)
+
+    # Live, without a reload: a question asked on the laptop is the phone's own too.
+    later = f"And the water supply? ({tag()})"
+    ask(laptop, later)
+    expect(question(phone, later)).to_contain_text("your question · sent")
+    expect(question(phone, later).get_by_role("button")).to_have_count(0)

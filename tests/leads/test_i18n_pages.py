@@ -82,7 +82,8 @@ def test_lead_page_in_chinese_with_its_history_and_dates(login, world):
     text = _text(html)
     assert '<span class="badge badge-stage stage-follow_up">跟进洽谈</span>' in html
     assert "时间线" in text and "记录进展" in text and "责任人" in text
-    assert "意向：希望会谈" in text and "于“Winter pitch”推介第 0 分钟" in text
+    # Expressed before the pitch began (the fair is in December): no made-up "minute 0".
+    assert "意向：希望会谈" in text and "于“Winter pitch”，推介开始前" in text and "推介第 0 分钟" not in text
     assert "刘洋：建立线索，阶段为“已对接合作方”" in text
     assert "在直播场次中表达了意向。" in text  # CloudFair's own note, in the reader's language
     assert "刘洋：已对接合作方 → 跟进洽谈" in text and "已安排考察" in text

@@ -263,6 +263,8 @@ def test_a_question_reaches_everyone_in_the_room_after_it_is_stored(room, connec
     stored = db.session.get(Question, ack["question"]["id"])
     assert stored is not None and stored.client_id == "q-0000-0001"
     heard = _events(listener, "question")
+    own = {k: ack["question"].pop(k) for k in ("mine", "voted")}
+    assert own == {"mine": True, "voted": False}  # the asker's ack says it is theirs; the room's event does not
     assert heard == [("question", {**ack["question"], "seq": 1})]
 
 

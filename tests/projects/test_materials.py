@@ -249,6 +249,26 @@ def test_review_approves_and_notifies_the_presenter(client, auth, world):
     assert listed["total"] == 1 and listed["items"][0]["read_at"] is None
 
 
+def test_a_superseded_version_leaves_the_review_queue(client, auth, world, login):
+    headers = auth(world["agent"])
+    first = _upload(client, headers, world["project"].id, samples.pdf_bytes("v1"), "deck.pdf").json
+    other = _upload(client, headers, world["project"].id, samples.pdf_bytes("other"), "costs.pdf").json
+    second = _upload(client, headers, world["project"].id, samples.pdf_bytes("v2"), "deck-v2.pdf",
+                     replaces=str(first["id"])).json
+    assert second["version"] == 2
+    queue = client.get("/api/v1/materials/review-queue", headers=auth(world["organiser"])).json
+    assert [m["id"] for m in queue["items"]] == [other["id"], second["id"]]  # version 1 waits no more
+    assert queue["total"] == 2
+    assert db.session.get(Material, first["id"]).status == "pending"  # kept as it was, only not queued
+
+    third = _upload(client, headers, world["project"].id, samples.pdf_bytes("v3"), "deck-v3.pdf",
+                    replaces=str(second["id"])).json
+    page = login(world["organiser"]).get("/review").text
+    assert "deck-v3.pdf" in page and "costs.pdf" in page
+    assert "deck-v2.pdf" not in page and "deck.pdf" not in page.replace("deck-v3.pdf", "")
+    assert third["version"] == 3
+
+
 def test_rejecting_needs_a_note_and_bad_decisions_are_422(client, auth, world):
     material = _upload(client, auth(world["agent"]), world["project"].id, samples.pdf_bytes(), "deck.pdf").json
     headers = auth(world["organiser"])

@@ -83,9 +83,16 @@
   var lastSeq = config.seq;  // the page was drawn at this seq
   var joined = false, buffered = [];
   var questions = {};  // id -> question dict
-  var voted = load(local, "voted", {});
-  var mine = load(local, "mine", {});  // client_id -> true for questions this person asked
-  config.questions.forEach(function (q) { questions[q.id] = q; });
+  // What is this person's own comes from the server (the page, the join ack, their own events), so
+  // it is the same on every device: question ids they asked, question ids they voted for.
+  var mine = {}, voted = {};
+  function markPersonal(q) {
+    if (q.mine === true) mine[q.id] = true;
+    if (q.voted === true) voted[q.id] = true;
+  }
+  config.questions.forEach(function (q) { questions[q.id] = q; markPersonal(q); });
+  var LEVEL_ORDER = config.level_order || [];
+  var myInterests = config.my_interests || {};  // project id -> {level, items}
 
   function rememberSeq(seq) {
     if (typeof seq === "number" && seq > lastSeq) lastSeq = seq;
@@ -166,6 +173,21 @@
     return STAFF || q.status !== "hidden";
   }
 
+  // The projector: open questions, pinned first; with no open pinned one, the last pinned question
+  // that was answered leads (marked answered). Mirrors services.projector_questions.
+  function projectorList(all) {
+    var shown = all.filter(function (q) { return q.status === "open"; });
+    if (!shown.some(function (q) { return q.pinned; })) {
+      var last = null;
+      all.forEach(function (q) {
+        if (!q.pinned || q.status !== "answered") return;
+        if (!last || q.updated_at > last.updated_at || (q.updated_at === last.updated_at && q.id > last.id)) last = q;
+      });
+      if (last) shown.unshift(last);
+    }
+    return shown.slice(0, config.projector_questions);
+  }
+
   function questionItem(q) {
     var li = el("li", "question status-" + q.status + (q.pinned ? " pinned" : ""));
     li.setAttribute("data-id", q.id);
@@ -176,7 +198,7 @@
 
     var meta = el("p", "q-meta");
     if (q.pinned) { meta.appendChild(el("span", "badge badge-pinned", t("pinned", "pinned"))); meta.appendChild(document.createTextNode(" ")); }
-    if (q.status !== "open" && PAGE !== "projector") {
+    if (q.status !== "open" && (PAGE !== "projector" || q.status === "answered")) {
       meta.appendChild(el("span", "badge badge-" + q.status, t("status_" + q.status, q.status)));
       meta.appendChild(document.createTextNode(" "));
     }
@@ -191,13 +213,13 @@
     }
     meta.appendChild(document.createTextNode(" · "));
     meta.appendChild(el("span", "q-votes", plural("votes", q.votes, "{num} vote", "{num} votes")));
-    if (mine[q.client_id] && PAGE === "room") {
+    if (mine[q.id] && PAGE === "room") {
       meta.appendChild(document.createTextNode(" · "));
       meta.appendChild(el("span", "item-state state-sent", t("your_question_sent", "your question · sent")));
     }
     li.appendChild(meta);
 
-    if (PAGE === "room" && ATTENDEE && q.status !== "hidden" && !mine[q.client_id]) {
+    if (PAGE === "room" && ATTENDEE && q.status !== "hidden" && !mine[q.id]) {  // never on one's own question
       var actions = el("div", "q-actions");
       var done = !!voted[q.id];
       var vote = el("button", "button vote", done ? t("voted", "Voted") : t("vote", "Vote"));
@@ -239,8 +261,7 @@
     if (!list) return;
     var focusKey = document.activeElement && list.contains(document.activeElement)
       ? document.activeElement.getAttribute("data-focus-key") : null;
-    var shown = ordered().filter(visible);
-    if (PAGE === "projector") shown = shown.slice(0, config.projector_questions);
+    var shown = PAGE === "projector" ? projectorList(ordered()) : ordered().filter(visible);
     var fragment = document.createDocumentFragment();
     shown.forEach(function (q) { fragment.appendChild(questionItem(q)); });
     list.textContent = "";
@@ -268,6 +289,7 @@
       if (key !== "seq" && key !== "session_id") merged[key] = q[key];
     }
     questions[q.id] = merged;
+    markPersonal(q);
     if (!known && fromServerEvent && visible(merged) && merged.text) {
       announce("qa-announce", merged.organisation
         ? t("new_question_from", "New question from {organisation}: {text}", { organisation: merged.organisation, text: merged.text })
@@ -310,6 +332,47 @@
     if (empty) empty.hidden = true;
     announce("interest-announce", t("interest_from", "{organisation}: {level}",
       { organisation: data.organisation, level: config.levels[data.level] || data.level }));
+  }
+
+  // ------------------------------------------------------------ this organisation's own interest
+
+  function levelLabel(level) { return config.levels[level] || level; }
+
+  // "Your organisation's interest: Wants a meeting", its interests, and the form set to raise the
+  // level or add a note (it starts at the current level; a lower one moves nothing).
+  function drawMyInterest(projectId) {
+    var entry = myInterests[String(projectId)];
+    var box = document.querySelector('[data-my-interest-for="' + projectId + '"]');
+    if (!entry || !box) return;
+    box.hidden = false;
+    box.querySelector(".my-level").textContent = levelLabel(entry.level);
+    var list = box.querySelector(".my-interest-items");
+    list.textContent = "";
+    entry.items.forEach(function (i) {
+      var li = el("li", null, levelLabel(i.level) + (i.note ? " — " + i.note : "") + " ");
+      li.appendChild(el("span", "muted", "(" + (i.user || "") + ")"));
+      list.appendChild(li);
+    });
+    var form = document.querySelector('.interest-form[data-project-id="' + projectId + '"]');
+    if (!form) return;
+    form.querySelectorAll(".legend-new").forEach(function (node) { node.hidden = true; });
+    form.querySelectorAll(".legend-more").forEach(function (node) { node.hidden = false; });
+    var select = form.querySelector('[name="level"]');
+    if (LEVEL_ORDER.indexOf(select.value) < LEVEL_ORDER.indexOf(entry.level)) select.value = entry.level;
+  }
+
+  function addMyInterest(interest) {
+    var key = String(interest.project_id);
+    var entry = myInterests[key] || (myInterests[key] = { level: interest.level, items: [] });
+    if (entry.items.some(function (i) { return i.id === interest.id; })) return;
+    entry.items.push(interest);
+    if (LEVEL_ORDER.indexOf(interest.level) > LEVEL_ORDER.indexOf(entry.level)) entry.level = interest.level;
+    drawMyInterest(interest.project_id);
+  }
+
+  function setMyInterests(all) {
+    myInterests = all || {};
+    Object.keys(myInterests).forEach(drawMyInterest);
   }
 
   // ------------------------------------------------------------ server events
@@ -420,13 +483,14 @@
         if (item.kind === "ask") {
           var li = document.querySelector('[data-outbox-id="' + item.client_id + '"]');
           if (li) li.parentNode.removeChild(li);
-          mine[item.client_id] = true;
-          save(local, "mine", mine);
           applyQuestion(ack.question, false);
           drawQuestions();
           say("ask-status", t("question_sent", "Your question is sent."));
         } else {
           itemState(item, "sent");
+          if (ack.interest) addMyInterest({ id: ack.interest.id, client_id: ack.interest.client_id,
+            project_id: ack.interest.project_id, level: ack.interest.level, note: ack.interest.note,
+            user: config.user_name, created_at: ack.interest.created_at });
         }
         return;
       }
@@ -467,7 +531,6 @@
         return;
       }
       voted[questionId] = true;
-      save(local, "voted", voted);
       applyQuestion(ack.question, false);
       drawQuestions();
     });
@@ -540,8 +603,9 @@
   });
 
   // Page load: what this person sent before (kept for a while) and what still waits to be sent.
+  // (Sent interests show from the server's state, on every device; only refusals are kept here.)
   history().forEach(function (h) {
-    if (h.kind === "interest") itemState(h, h.state === "failed" ? "failed" : "sent", h.message);
+    if (h.kind === "interest" && h.state === "failed") itemState(h, "failed", h.message);
   });
   outbox().forEach(function (item) { drawOutboxItem(item); itemState(item, "queued"); });
 
@@ -549,6 +613,20 @@
 
   var socket = io("/live", { reconnectionDelay: 1000, reconnectionDelayMax: 10000 });
   ["question", "presence", "interest_count", "interest"].forEach(function (name) { socket.on(name, onLive(name)); });
+  // This person's own question, vote or interest, made on this or another of their devices.
+  socket.on("own_question", function (data) {
+    if (!data || data.session_id !== SID) return;
+    mine[data.question_id] = true;
+    drawQuestions();
+  });
+  socket.on("own_vote", function (data) {
+    if (!data || data.session_id !== SID) return;
+    voted[data.question_id] = true;
+    drawQuestions();
+  });
+  socket.on("own_interest", function (data) {
+    if (data && data.session_id === SID) addMyInterest(data);
+  });
   socket.on("notification", function (data) { document.dispatchEvent(new CustomEvent("cloudfair:notification", { detail: data })); });  // bell.js
 
   function join() {
@@ -556,9 +634,12 @@
     socket.timeout(ACK_TIMEOUT).emit("join", { session_id: SID, since_seq: lastSeq }, function (err, ack) {
       if (err || !ack) { if (socket.connected) window.setTimeout(join, 2000); return; }
       if (!ack.ok) { say("ask-status", (ack.error && ack.error.message) || t("join_failed", "Could not join the room."), true); return; }
+      (ack.mine || []).forEach(function (id) { mine[id] = true; });
+      (ack.voted || []).forEach(function (id) { voted[id] = true; });
+      if (ack.my_interests) setMyInterests(ack.my_interests);
       if (ack.questions) {  // the full state: too far behind, or the first join
         questions = {};
-        ack.questions.forEach(function (q) { questions[q.id] = q; });
+        ack.questions.forEach(function (q) { questions[q.id] = q; markPersonal(q); });
         lastSeq = ack.seq;
         rememberSeq(ack.seq);
       } else {
