@@ -18,7 +18,7 @@ from ..accounts.models import Organisation, User
 from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
 from ..extensions import db
 from ..i18n import ui_locale
-from ..fairs.models import FairSession, Registration
+from ..fairs.models import FairSession
 from ..pagination import paginate
 from ..projects.models import Project
 from ..projects.services import _check_amount
@@ -518,18 +518,17 @@ def pipeline_stats(actor, group_by: str = "stage", fair_id: int | None = None, *
 
 
 def funnel(fair_id: int | None = None) -> dict[str, int]:
-    """registered → attended → interested (organisations) → leads → signed."""
-    registrations = select(func.count(Registration.id)).where(Registration.withdrawn_at.is_(None))
-    attended = select(func.count(Registration.id)).where(Registration.attended_at.is_not(None))
+    """registered (places taken) → attended (joined while live) → interested (organisations) → leads → signed."""
+    from ..fairs.services import registration_counts
+
+    people = registration_counts(fair_id)
     interested = select(func.count(func.distinct(Interest.organisation_id)))
     leads = select(func.count(Lead.id))
     signed = select(func.count(Lead.id)).where(Lead.stage.in_([s.value for s in SIGNED_STAGES]))
     if fair_id is not None:
-        registrations = registrations.where(Registration.fair_id == fair_id)
-        attended = attended.where(Registration.fair_id == fair_id)
         interested = interested.join(FairSession, FairSession.id == Interest.session_id).where(FairSession.fair_id == fair_id)
         leads = leads.where(Lead.fair_id == fair_id)
         signed = signed.where(Lead.fair_id == fair_id)
-    return {name: db.session.scalar(q) or 0 for name, q in (
-        ("registered", registrations), ("attended", attended), ("interested", interested),
-        ("leads", leads), ("signed", signed))}
+    return {"registered": people["registered"], "attended": people["attended"],
+            **{name: db.session.scalar(q) or 0 for name, q in (
+                ("interested", interested), ("leads", leads), ("signed", signed))}}
