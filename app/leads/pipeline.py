@@ -142,8 +142,14 @@ def leads_query(actor, filters: LeadFilters):
         query = query.where(Lead.stage == filters.stage)
     if filters.city:
         # A division code (a city with its counties, a county, a province); else a foreign city's name.
-        if filters.city.isdigit() and len(filters.city) == 6:
-            query = query.where(numbers.division_condition(filters.city))
+        code = filters.city if filters.city.isdigit() and len(filters.city) == 6 else None
+        if code is None:
+            from ..reference.divisions import match_division
+
+            division = match_division(filters.city)  # "Tangshan", "唐山", "tangshan" name one city
+            code = division.code if division is not None else None
+        if code is not None:
+            query = query.where(numbers.division_condition(code))
         else:
             query = query.where(Organisation.city == filters.city, Organisation.division_code.is_(None))
     if filters.period is not None:
