@@ -146,6 +146,11 @@ def _maybe_run_scheduler(app: Flask) -> None:
     logging.getLogger(__name__).info("Scheduler running in the web process (RUN_SCHEDULER_IN_PROCESS).")
 
 
+def in_process_scheduler_running() -> bool:
+    """Whether this process runs the scheduled jobs itself (shown by /healthz)."""
+    return bool(_in_process_scheduler is not None and getattr(_in_process_scheduler, "running", False))
+
+
 def _init_socketio(app: Flask) -> None:
     from .live import events as _events  # noqa: F401  (registers the /live handlers)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timezone
+
 from flask import current_app
 from sqlalchemy import select, text
 
@@ -10,6 +12,9 @@ from ..types import utcnow
 from .models import Heartbeat
 
 SCHEDULER = "scheduler"
+
+#: The heartbeat job runs every 30 seconds; older than this, /healthz calls the scheduler "stale".
+HEARTBEAT_STALE_SECONDS = 120
 
 
 def beat(name: str = SCHEDULER) -> None:
@@ -50,6 +55,25 @@ def health() -> tuple[dict, bool]:
             heartbeat = db.session.scalar(select(Heartbeat.beat_at).where(Heartbeat.name == SCHEDULER))
         except Exception:
             db.session.rollback()
-    report["scheduler"] = {"last_heartbeat": heartbeat.isoformat() if heartbeat else None}
+    report["scheduler"] = scheduler_state(heartbeat)
     report["status"] = "ok" if database_ok else "error"
     return report, database_ok
+
+
+def scheduler_state(heartbeat) -> dict:
+    """The scheduler as /healthz shows it: its last heartbeat, how old it is, "ok" when fresh (within
+    HEARTBEAT_STALE_SECONDS), "stale" when older, "never" when no scheduler ever beat; and whether this
+    web process runs the jobs itself (`make run`). A stale scheduler does not make /healthz fail:
+    the web pages work without it."""
+    from .. import in_process_scheduler_running
+
+    state: dict = {"last_heartbeat": heartbeat.isoformat() if heartbeat else None}
+    if heartbeat is None:
+        state.update(status="never", age_seconds=None)
+    else:
+        if heartbeat.tzinfo is None:  # SQLite gives naive UTC
+            heartbeat = heartbeat.replace(tzinfo=timezone.utc)
+        age = max(0, int((utcnow() - heartbeat).total_seconds()))
+        state.update(status="ok" if age <= HEARTBEAT_STALE_SECONDS else "stale", age_seconds=age)
+    state["in_process"] = in_process_scheduler_running()
+    return state

@@ -63,6 +63,17 @@ class LiveServer:
         with urllib.request.urlopen(self.url + path, timeout=10) as response:
             return json.load(response)
 
+    def run_job(self, job_id: str) -> dict:
+        """One of the scheduler's jobs (app/jobs.py), once, now, in a process of its own, as the
+        scheduler that `make run` starts would run it on its next tick."""
+        code = ("import json\nfrom wsgi import app\nfrom app.jobs import BY_ID\n"
+                f"with app.app_context():\n    print(json.dumps(BY_ID[{job_id!r}].run()))")
+        done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=self.env, capture_output=True,
+                              text=True, timeout=60)
+        if done.returncode != 0:
+            raise RuntimeError(f"the {job_id} job failed:\n{done.stdout}\n{done.stderr}")
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
     def deliver_mail(self) -> dict:
         """Send the outbox's due mail now: the scheduler's mail job, once, in a process of its own.
 

@@ -1,5 +1,5 @@
-"""A series made with the form (words, month rows, the preview, then saved) and an invitation read on
-the development mail page, in a real browser against `make run`'s server.
+"""A series made with the form (words, month rows, the preview, then saved), an invitation and a session
+reminder read on the development mail page, in a real browser against `make run`'s server.
 
 The series is new and its title the test's own; the invited address is the test's own, so no other
 test meets either.
@@ -8,9 +8,14 @@ test meets either.
 from __future__ import annotations
 
 import re
+import uuid
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
+
+from .demo import europe_fair
 
 pytestmark = pytest.mark.browser
 
@@ -84,3 +89,58 @@ def test_an_invitation_is_read_on_the_development_mail_page(page_as, live_server
     expect(page.locator("pre.mail-text").first).to_contain_text("/invitations/")
     frame = page.frame_locator("iframe.mail-html")
     expect(frame.locator("body")).to_contain_text("Jonas Berg")
+
+
+def test_a_session_added_inside_the_24_hour_window_gets_its_reminder_on_the_development_mail_page(
+        page_as, live_server, screenshot):
+    """The organiser adds a session less than 24 hours ahead and publishes its fair; the scheduler's
+    next tick (run here once) sends its presenter the "Coming up" reminder at once instead of dropping it,
+    and the development mail page shows that mail's text."""
+    tag = uuid.uuid4().hex[:6]
+    zone = ZoneInfo("Asia/Shanghai")
+    hour = datetime.now(timezone.utc).astimezone(zone).replace(minute=0, second=0, microsecond=0)
+
+    def local(moment: datetime) -> str:  # a datetime-local value in the fair's zone
+        return moment.strftime("%Y-%m-%dT%H:%M")
+
+    europe = europe_fair(live_server)
+    weber = next(p for s in europe["sessions"] for p in s["presenters"] if p["name"] == "Klaus Weber")
+    page = page_as(ORGANISER)
+
+    page.goto("/fairs/new")
+    title = f"Short-notice water day {tag}"
+    page.get_by_label("Title").fill(title)
+    page.get_by_label("Theme").fill("Water reuse")
+    page.get_by_label("Time zone (IANA)").fill("Asia/Shanghai")
+    page.get_by_label("Starts (fair's time zone)").fill(local(hour + timedelta(hours=2)))
+    page.get_by_label("Ends (fair's time zone)").fill(local(hour + timedelta(hours=8)))
+    page.get_by_label("Focus countries").select_option(["DE"])
+    page.get_by_role("button", name="Save fair").click()
+    expect(page.get_by_role("status")).to_have_text("The fair was created as a draft.")
+
+    session = f"Membranes at short notice {tag}"
+    page.get_by_role("link", name="Add session").click()
+    page.get_by_label("Title").fill(session)
+    page.get_by_label("Kind").select_option("pitch")
+    page.get_by_label("Starts (fair's time zone)").fill(local(hour + timedelta(hours=3)))
+    page.get_by_label("Ends (fair's time zone)").fill(local(hour + timedelta(hours=3, minutes=45)))
+    page.get_by_label("Presenters", exact=True).select_option(str(weber["id"]))
+    page.get_by_role("button", name="Save session").click()
+    expect(page.get_by_role("status")).to_have_text("The session was added.")
+    page.get_by_role("button", name="Publish").click()
+    expect(page.get_by_role("heading", level=1).locator(".badge")).to_have_text("published")
+
+    # Its 24-hour reminder fell due before the session existed: sent at the next tick, not dropped.
+    counts = live_server.run_job("session_reminders")
+    assert counts["sent"] >= 1
+
+    page.goto("/dev/mail")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Development mail")
+    line = page.locator("#outbox tr").filter(has_text=session)
+    expect(line).to_have_count(1)
+    expect(line.locator("td").nth(3)).to_contain_text("queued")
+    line.get_by_role("link").click()
+    text = page.locator("pre.mail-text").first
+    expect(text).to_contain_text(f"{session} ({title}) starts at")
+    expect(text).to_contain_text("Join: ")
+    screenshot(page, "dev-mail-reminder")

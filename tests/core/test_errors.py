@@ -321,7 +321,7 @@ def test_healthz_reports_the_database(client):
     body = response.get_json()
     assert body["status"] == "ok"
     assert body["database"] == {"status": "ok"}
-    assert body["scheduler"] == {"last_heartbeat": None}
+    assert body["scheduler"] == {"last_heartbeat": None, "status": "never", "age_seconds": None, "in_process": False}
     assert "message_queue" in body
 
 

@@ -102,6 +102,15 @@ def test_a_test_app_never_starts_it_unless_asked_and_then_once(monkeypatch):
     assert len(started) == 1
 
 
+def test_healthz_says_when_the_web_process_runs_the_jobs(app, client, monkeypatch):
+    class Running:
+        running = True
+
+    assert client.get("/healthz").json["scheduler"]["in_process"] is False
+    monkeypatch.setattr(app_package, "_in_process_scheduler", Running())
+    assert client.get("/healthz").json["scheduler"]["in_process"] is True
+
+
 # ---------------------------------------------------------------- the development mail page
 
 

@@ -266,6 +266,20 @@ def test_heartbeat_shows_in_healthz(app, client):
     assert client.get("/healthz").json["scheduler"]["last_heartbeat"].startswith("2026-12-09T07:05")
 
 
+def test_healthz_says_a_fresh_heartbeat_is_ok_and_an_old_one_stale(app, client):
+    with time_machine.travel(at("2026-12-09T07:05+00:00"), tick=False):
+        run_due(app)
+    with time_machine.travel(at("2026-12-09T07:06+00:00"), tick=False):
+        fresh = client.get("/healthz")
+    with time_machine.travel(at("2026-12-09T07:15+00:00"), tick=False):
+        stale = client.get("/healthz")
+
+    assert fresh.status_code == 200 and stale.status_code == 200  # the pages work without a scheduler
+    assert (fresh.json["scheduler"]["status"], fresh.json["scheduler"]["age_seconds"]) == ("ok", 60)
+    assert (stale.json["scheduler"]["status"], stale.json["scheduler"]["age_seconds"]) == ("stale", 600)
+    assert fresh.json["scheduler"]["in_process"] is False
+
+
 def test_flask_scheduler_run_due(app):
     result = app.test_cli_runner().invoke(args=["scheduler", "--run-due"])
     assert result.exit_code == 0, result.output
