@@ -62,6 +62,9 @@ class Config:
     #: Largest live message (JSON) a handler accepts; the transport refuses beyond LIVE_MAX_PACKET_BYTES.
     LIVE_MAX_MESSAGE_BYTES = int(os.environ.get("LIVE_MAX_MESSAGE_BYTES", str(16 * 1024)))
     LIVE_MAX_PACKET_BYTES = int(os.environ.get("LIVE_MAX_PACKET_BYTES", str(64 * 1024)))
+    #: Most Engine.IO packets one long-polling request may carry (Engine.IO's default, 16, refuses a
+    #: reconnecting page's queued burst with HTTP 400); the page also sends its outbox in batches of 10.
+    LIVE_MAX_PACKETS_PER_PAYLOAD = int(os.environ.get("LIVE_MAX_PACKETS_PER_PAYLOAD", "256"))
     #: Interest counts go to a room at most once per this many seconds.
     LIVE_COUNT_INTERVAL = float(os.environ.get("LIVE_COUNT_INTERVAL", "0.5"))
     #: Largest request body other than uploads (JSON, forms).

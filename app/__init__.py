@@ -161,6 +161,10 @@ def _init_socketio(app: Flask) -> None:
     def origin_allowed(origin, environ) -> bool:
         return allowed_for(origin, environ, extra)
 
+    # Engine.IO reads this class attribute for every long-polling payload (there is no per-server option).
+    from engineio.payload import Payload
+
+    Payload.max_decode_packets = app.config["LIVE_MAX_PACKETS_PER_PAYLOAD"]
     # The SocketIO object outlives apps (tests make many): forget a previous app's queue.
     socketio.server_options.pop("client_manager", None)
     socketio.init_app(

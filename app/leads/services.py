@@ -66,6 +66,14 @@ def _pitch_second(session: FairSession, at: datetime | None) -> int | None:
     return int(moment.timestamp() - session.starts_at.timestamp())
 
 
+def check_replay(existing: Interest, session: FairSession, data: dict) -> None:
+    """A client id sent again must carry the same interest (a resend); anything else is 409."""
+    note = data.get("note") or ""
+    if (existing.session_id != session.id or existing.project_id != data.get("project_id")
+            or existing.level != data.get("level") or existing.note != (note.strip() if isinstance(note, str) else note)):
+        raise Conflict(gettext("This client id was already used for another interest."), code="client_id_reused")
+
+
 def find_interest(actor, client_id: str) -> Interest | None:
     return db.session.scalar(select(Interest).where(Interest.user_id == actor.id, Interest.client_id == client_id))
 
@@ -104,8 +112,7 @@ def record_interest(actor, session: FairSession, data: dict, *, at: datetime | N
     values = _check_interest(session, data)
     existing = find_interest(actor, values["client_id"])
     if existing is not None:
-        if existing.session_id != session.id or existing.project_id != values["project_id"]:
-            raise Conflict(gettext("This client id was already used for another interest."), code="client_id_reused")
+        check_replay(existing, session, values)
         return existing, True
     if session.status == SessionStatus.CANCELLED:
         raise Conflict(gettext("This session is cancelled."), code="session_cancelled")

@@ -55,18 +55,24 @@ def _error(code: str, message: str, details: dict | None = None) -> dict:
     return {"ok": False, "error": error}
 
 
+def _refuse(code: str, message: str):
+    """Refuse the connection with `{"code", "message"}` as the error's JSON data (the client's
+    `connect_error` has it as `error.data`; `error.message` is the message alone)."""
+    raise ConnectionRefusedError(message, {"code": code, "message": message})
+
+
 @socketio.on("connect", namespace=NAMESPACE)
 def on_connect(auth=None):
     # Engine.IO checks the origin of the handshake; checked again here for every transport.
     if not origin_allowed(request.headers.get("Origin"), request.environ, frozenset(current_app.config["CORS_ORIGINS"])):
-        raise ConnectionRefusedError({"code": "forbidden_origin", "message": gettext("This site may not connect.")})
+        _refuse("forbidden_origin", gettext("This site may not connect."))
     user = None
     if isinstance(auth, dict) and auth.get("token"):
         user = user_for_token(str(auth["token"]))
     elif current_user.is_authenticated:
         user = current_user._get_current_object()
     if user is None or not user.active:
-        raise ConnectionRefusedError({"code": "unauthorized", "message": gettext("Log in or send a valid API token.")})
+        _refuse("unauthorized", gettext("Log in or send a valid API token."))
     config = current_app.config
     connections[request.sid] = Connection(user.id, TokenBucket(config["LIVE_RATE_PER_SECOND"], config["LIVE_BURST"]),
                                           locale=_locale(user))

@@ -297,7 +297,7 @@ def ask(actor, session_id, text, client_id) -> Result:
     client_id = leads.check_client_id(client_id)
     existing = _question_by_client_id(actor, client_id)
     if existing is not None:
-        return _replayed_question(existing, session)
+        return _replayed_question(existing, session, text)
     _open_for_input(session)
     question = Question(session_id=session.id, user_id=actor.id, organisation_id=actor.organisation_id,
                         client_id=client_id, text=text)
@@ -311,7 +311,7 @@ def ask(actor, session_id, text, client_id) -> Result:
         existing = _question_by_client_id(actor, client_id)
         if existing is None:
             raise
-        return _replayed_question(existing, session)
+        return _replayed_question(existing, session, text)
     result = _publish(Result({**question_dict(question), "mine": True, "voted": False}, events=[event]))
     broadcast.send_personal(actor.id, "own_question", {"session_id": session.id, "question_id": question.id})
     return result
@@ -321,8 +321,9 @@ def _question_by_client_id(actor, client_id: str) -> Question | None:
     return db.session.scalar(select(Question).where(Question.user_id == actor.id, Question.client_id == client_id))
 
 
-def _replayed_question(question: Question, session: FairSession) -> Result:
-    if question.session_id != session.id:
+def _replayed_question(question: Question, session: FairSession, text: str) -> Result:
+    """The same client id again: the stored question if it is the same question (a resend), else 409."""
+    if question.session_id != session.id or question.text != text:
         raise Conflict(gettext("This client id was already used for another question."), code="client_id_reused")
     return Result({**question_dict(question), "mine": True, "voted": False}, duplicate=True)
 
@@ -416,6 +417,7 @@ def express_interest(actor, session_id, data: dict, *, at: datetime | None = Non
         interest = leads.find_interest(actor, client_id)
         if interest is None:
             raise
+        leads.check_replay(interest, session, data)
         duplicate, events = True, []
     lead = db.session.get(Lead, interest.lead_id)
     result = Result({"interest": leads.interest_dict(interest), "lead": leads.lead_dict(lead)},

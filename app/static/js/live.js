@@ -401,7 +401,11 @@
   function history() { return load(local, "sent", []); }
   var inFlight = {};  // client_id -> attempt number
   var attempts = {};  // client_id -> failed attempts, for the back-off
+  var retryAt = {};  // client_id -> when (ms) a refused-for-now item may go again
   var retryTimer = null;
+  // At most this many sends wait for their acks at once: a long-polling request carries every packet
+  // written since the last one, and the transport refuses a payload of too many packets.
+  var BATCH = 10;
 
   function put(item) {
     var items = outbox();
@@ -413,6 +417,7 @@
     storeOutbox(outbox().filter(function (item) { return item.client_id !== clientId; }));
     delete inFlight[clientId];
     delete attempts[clientId];
+    delete retryAt[clientId];
     showConnection();
   }
   function remember(item, state, message) {
@@ -454,22 +459,43 @@
     return li;
   }
 
+  // Send what waits, oldest first, at most BATCH unacknowledged at a time; each ack sends the next.
   function flush() {
     if (!connected || !joined) return;
-    outbox().forEach(send);
+    var room = BATCH - Object.keys(inFlight).length;
+    var now = Date.now();
+    outbox().forEach(function (item) {
+      if (room <= 0 || inFlight[item.client_id] || (retryAt[item.client_id] || 0) > now) return;
+      room -= 1;
+      send(item);
+    });
   }
 
-  function scheduleRetry(item) {
+  function scheduleRetry(item, seconds) {
     var n = (attempts[item.client_id] || 0) + 1;
     attempts[item.client_id] = n;
     var delay = Math.min(30000, 1000 * Math.pow(2, n - 1)) + Math.floor(Math.random() * 500);
+    if (typeof seconds === "number" && seconds > 0) delay = Math.max(delay, seconds * 1000);  // the server's retry_after
+    retryAt[item.client_id] = Date.now() + delay;
+    wakeForRetries();
+    flush();  // the others need not wait for this one
+  }
+
+  // One timer, for the earliest item waiting to be retried.
+  function wakeForRetries() {
     if (retryTimer) window.clearTimeout(retryTimer);
-    retryTimer = window.setTimeout(function () { retryTimer = null; flush(); }, delay);
+    retryTimer = null;
+    var now = Date.now();  // items already due go with the next ack's flush
+    var times = Object.keys(retryAt).map(function (id) { return retryAt[id]; }).filter(function (at) { return at > now; });
+    if (!times.length) return;
+    retryTimer = window.setTimeout(function () { retryTimer = null; flush(); wakeForRetries(); },
+      Math.max(0, Math.min.apply(null, times) - Date.now()));
   }
 
   function send(item) {
     if (inFlight[item.client_id]) return;
     if (!connected) { itemState(item, "queued"); return; }
+    delete retryAt[item.client_id];
     var attempt = (inFlight[item.client_id] = Date.now());
     itemState(item, "sending");
     var event = item.kind === "ask" ? "ask" : "express_interest";
@@ -492,14 +518,20 @@
             project_id: ack.interest.project_id, level: ack.interest.level, note: ack.interest.note,
             user: config.user_name, created_at: ack.interest.created_at });
         }
+        flush();
         return;
       }
       var code = ack.error && ack.error.code;
       var message = (ack.error && ack.error.message) || t("refused", "Refused.");
-      if (RETRYABLE[code]) { itemState(item, "queued", message); scheduleRetry(item); return; }
+      if (RETRYABLE[code]) {
+        itemState(item, "queued", message);
+        scheduleRetry(item, ack.error.details && ack.error.details.retry_after);
+        return;
+      }
       take(item.client_id);  // the server will never take it: say why and let it go
       remember(item, "failed", message);
       itemState(item, "failed", fieldMessage(ack.error) || message);
+      flush();
     });
   }
 
@@ -577,8 +609,8 @@
       textarea.value = "";
       showCount();
       say("ask-status", connected ? "" : t("queued_offline", "You are offline; your question is queued and will be sent."));
-      drawOutboxItem(item);
-      send(item);
+      itemState(item, "queued");
+      flush();
     });
   }
 
@@ -597,8 +629,8 @@
       };
       put(item);
       note.value = "";
-      drawOutboxItem(item);
-      send(item);
+      itemState(item, "queued");
+      flush();
     });
   });
 
@@ -666,6 +698,7 @@
     connected = false;
     joined = false;
     inFlight = {};  // unanswered sends are resent after the next join
+    retryAt = {};
     outbox().forEach(function (item) { itemState(item, "queued"); });
     showConnection();
   });
