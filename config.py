@@ -65,6 +65,12 @@ class Config:
     #: Most Engine.IO packets one long-polling request may carry (Engine.IO's default, 16, refuses a
     #: reconnecting page's queued burst with HTTP 400); the page also sends its outbox in batches of 10.
     LIVE_MAX_PACKETS_PER_PAYLOAD = int(os.environ.get("LIVE_MAX_PACKETS_PER_PAYLOAD", "256"))
+    #: The page holds an event that arrives ahead of a missing number this long (events from several
+    #: processes overtake each other) before it fetches the missing ones from the event log.
+    LIVE_REORDER_MS = int(os.environ.get("LIVE_REORDER_MS", "300"))
+    #: The page asks the event log for anything newer this often, so an event committed by a process
+    #: that died before broadcasting it still arrives when no later event reveals the gap.
+    LIVE_HEAD_POLL_SECONDS = float(os.environ.get("LIVE_HEAD_POLL_SECONDS", "15"))
     #: Interest counts go to a room at most once per this many seconds.
     LIVE_COUNT_INTERVAL = float(os.environ.get("LIVE_COUNT_INTERVAL", "0.5"))
     #: Largest request body other than uploads (JSON, forms).

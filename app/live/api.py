@@ -56,6 +56,23 @@ class InterestWriteSchema(Schema):
     at = fields.String(load_default=None, metadata={"description": "when the person clicked (ISO 8601 with offset)"})
 
 
+class CatchUpArgs(Schema):
+    since_seq = fields.Integer(required=True, strict=False, validate=lambda n: n >= 0,
+                               metadata={"description": "the last seq the client applied"})
+
+
+class CatchUpEvent(Schema):
+    event = fields.String(metadata={"description": "question, interest_count, interest (staff), or skip (a staff-only number)"})
+    data = fields.Dict()
+
+
+class CatchUp(Schema):
+    session_id = fields.Integer()
+    seq = fields.Integer(metadata={"description": "the session's current seq: every event up to it is in `events`"})
+    reset = fields.Boolean(metadata={"description": "too far behind: join again for the full state"})
+    events = fields.List(fields.Nested(CatchUpEvent))
+
+
 def _status(result) -> int:
     return 200 if result.duplicate else 201
 
@@ -68,6 +85,16 @@ def list_questions(session_id):
     session = services.get_live_session(current_user, session_id)
     items = services.list_questions(current_user, session, personal=True)
     return {"items": items, "total": len(items), "seq": services.current_seq(session.id)}
+
+
+@api.route("/sessions/<int:session_id>/events", methods=["GET"])
+@allow(USER)
+@api.arguments(CatchUpArgs, location="query")
+@api.response(200, CatchUp)
+def catch_up(args, session_id):
+    """Exactly the events after `since_seq` up to the current seq (the twin of `join` with `since_seq`):
+    a client fills a gap in the numbers, or checks it missed nothing at the end."""
+    return services.events_since(current_user, session_id, args["since_seq"])
 
 
 @api.route("/sessions/<int:session_id>/questions", methods=["POST"])

@@ -33,9 +33,15 @@ def staff_room(session_id: int) -> str:
 
 
 def send(events) -> None:
+    """Each event to its audience; a staff-only event also reaches the room as a `skip` with its
+    number alone, so attendees see no gap in `seq` (staff pages ignore `skip`)."""
     for event in events:
-        target = staff_room(event.session_id) if event.audience == Audience.STAFF else room(event.session_id)
-        socketio.emit(event.name, event.payload, to=target, namespace=NAMESPACE)
+        if event.audience == Audience.STAFF:
+            socketio.emit(event.name, event.payload, to=staff_room(event.session_id), namespace=NAMESPACE)
+            socketio.emit("skip", {"session_id": event.session_id, "seq": event.payload["seq"]},
+                          to=room(event.session_id), namespace=NAMESPACE)
+        else:
+            socketio.emit(event.name, event.payload, to=room(event.session_id), namespace=NAMESPACE)
 
 
 def send_personal(user_id: int, name: str, payload: dict) -> None:

@@ -159,6 +159,12 @@ def on_join(actor, connection, data):
     return state
 
 
+@live_event("catch_up")
+def on_catch_up(actor, connection, data):
+    """The events after `since_seq` (as `GET /sessions/<id>/events`): gap filling without HTTP."""
+    return services.events_since(actor, data.get("session_id"), data.get("since_seq"))
+
+
 @live_event("leave")
 def on_leave(actor, connection, data):
     session_id = data.get("session_id")

@@ -234,7 +234,7 @@ def join(actor, session_id, since_seq=None) -> dict:
              # The person's own state, from the server (any device): questions asked, votes, interests.
              "mine": sorted(mine), "voted": sorted(voted), "my_interests": organisation_interests(actor, session)}
     if isinstance(since_seq, int) and not isinstance(since_seq, bool) and 0 <= since_seq <= seq and seq - since_seq <= REPLAY_LIMIT:
-        state["events"] = missed_events(actor, session, since_seq, marks=(mine, voted))
+        state["events"] = missed_events(actor, session, since_seq, seq, marks=(mine, voted))
         state["interest_counts"] = _counts(session)
         return state
     questions = list_questions(actor, session)
@@ -251,19 +251,25 @@ def _counts(session: FairSession) -> dict[str, int]:
     return {str(p.id): counts.get(p.id, 0) for p in session.projects}
 
 
-def missed_events(actor, session: FairSession, since_seq: int, *, marks=None) -> list[dict]:
-    """Events after `since_seq` that this person may see; a question appears in its current state."""
-    audiences = [Audience.ROOM, Audience.STAFF] if is_staff(actor, session) else [Audience.ROOM]
+def missed_events(actor, session: FairSession, since_seq: int, until_seq: int, *, marks=None) -> list[dict]:
+    """Every event after `since_seq` up to `until_seq`, one per number: those this person may see
+    (a question in its current state), and a `skip` for each staff-only one, so the client's numbers
+    have no gap and it knows it missed nothing."""
+    staff = is_staff(actor, session)
     rows = list(db.session.scalars(
         select(LiveEvent)
-        .where(LiveEvent.session_id == session.id, LiveEvent.seq > since_seq, LiveEvent.audience.in_(audiences))
+        .where(LiveEvent.session_id == session.id, LiveEvent.seq > since_seq, LiveEvent.seq <= until_seq)
         .order_by(LiveEvent.seq)
     ))
     question_ids = {r.payload.get("id") for r in rows if r.name == "question"}
+    question_ids.discard(None)
     questions = {q.id: q for q in db.session.scalars(select(Question).where(Question.id.in_(question_ids)))} if question_ids else {}
-    shape = staff_question_dict if is_staff(actor, session) else question_dict
+    shape = staff_question_dict if staff else question_dict
     events = []
     for row in rows:
+        if row.audience == Audience.STAFF and not staff:
+            events.append({"event": "skip", "data": {"session_id": session.id, "seq": row.seq}})
+            continue
         payload = row.payload
         if row.name == "question" and payload.get("id") in questions:
             payload = {**shape(questions[payload["id"]]), "session_id": session.id, "seq": row.seq}
@@ -272,6 +278,21 @@ def missed_events(actor, session: FairSession, since_seq: int, *, marks=None) ->
                 payload["voted"] = payload["id"] in marks[1]
         events.append({"event": row.name, "data": payload})
     return events
+
+
+def events_since(actor, session_id, since_seq) -> dict:
+    """The catch-up read (HTTP `GET /sessions/<id>/events?since_seq=`, Socket.IO `catch_up`):
+    exactly the events after `since_seq` up to the current `seq`; `reset` when the client is too far
+    behind (it joins again for the full state)."""
+    session = get_live_session(actor, session_id)
+    if not isinstance(since_seq, int) or isinstance(since_seq, bool) or since_seq < 0:
+        raise ValidationFailed({"since_seq": gettext("Give the last seq you have (0 or more).")})
+    seq = current_seq(session.id)  # read first: every event up to it is committed (seq follows commit order)
+    if since_seq > seq or seq - since_seq > REPLAY_LIMIT:
+        return {"session_id": session.id, "seq": seq, "reset": True, "events": []}
+    marks = personal_marks(actor, session.id)
+    return {"session_id": session.id, "seq": seq, "reset": False,
+            "events": missed_events(actor, session, since_seq, seq, marks=marks)}
 
 
 # ---------------------------------------------------------------- questions

@@ -6,7 +6,7 @@ The pages draw the state as of the session's current `seq`; live.js then joins t
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, render_template, url_for
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -41,8 +41,11 @@ def _staff_session(session_id: int):
     return session
 
 
-def _config(session, questions: list[dict], *, page: str, staff: bool, my_interests: dict | None = None) -> dict:
-    """What live.js needs, embedded in the page as JSON (`tojson` escapes `<`, `>` and `&`)."""
+def _config(session, questions: list[dict], *, page: str, staff: bool, seq: int, my_interests: dict | None = None) -> dict:
+    """What live.js needs, embedded in the page as JSON (`tojson` escapes `<`, `>` and `&`).
+
+    `seq` is read before the questions: the page's state is at least as new as its number (an event
+    in between is then applied twice, harmlessly, rather than never)."""
     return {
         "questions": questions,
         "page": page,
@@ -51,13 +54,16 @@ def _config(session, questions: list[dict], *, page: str, staff: bool, my_intere
         "user_name": current_user.name,
         "role": current_user.role,
         "staff": staff,
-        "seq": services.current_seq(session.id),
+        "seq": seq,
         "max_chars": services.MAX_QUESTION_CHARS,
         "levels": {str(k): str(v) for k, v in LEVEL_LABELS.items()},
         "level_order": services.LEVEL_ORDER,
         "my_interests": my_interests or {},
         "projects": {str(p.id): p.title for p in session.projects},
         "projector_questions": PROJECTOR_QUESTIONS,
+        "events_url": url_for("live_api.catch_up", session_id=session.id),
+        "reorder_ms": current_app.config["LIVE_REORDER_MS"],
+        "head_poll_seconds": current_app.config["LIVE_HEAD_POLL_SECONDS"],
     }
 
 
@@ -71,6 +77,7 @@ def room(session_id: int):
         {"project": p, "materials": projects.list_materials(current_user, p), "count": counts.get(p.id, 0)}
         for p in session.projects
     ]
+    seq = services.current_seq(session.id)
     questions = services.list_questions(current_user, session, personal=True)
     my_interests = services.organisation_interests(current_user, session)
     return render_template(
@@ -84,7 +91,7 @@ def room(session_id: int):
         level_order=services.LEVEL_ORDER,
         my_interests=my_interests,
         kind=kind_label(session.kind),
-        config=_config(session, questions, page="room", staff=staff, my_interests=my_interests),
+        config=_config(session, questions, page="room", staff=staff, seq=seq, my_interests=my_interests),
     )
 
 
@@ -102,6 +109,7 @@ def _interest_rows(session) -> list[dict]:
 @allow("organiser", "presenter")
 def moderate(session_id: int):
     session = _staff_session(session_id)
+    seq = services.current_seq(session.id)
     questions = services.list_questions(current_user, session)
     return render_template(
         "live/moderate.html",
@@ -111,7 +119,7 @@ def moderate(session_id: int):
         interests=_interest_rows(session),
         counts=leads.interest_counts(session.id),
         levels=LEVEL_LABELS,
-        config=_config(session, questions, page="moderate", staff=True),
+        config=_config(session, questions, page="moderate", staff=True, seq=seq),
     )
 
 
@@ -119,11 +127,12 @@ def moderate(session_id: int):
 @allow("organiser", "presenter")
 def projector(session_id: int):
     session = _staff_session(session_id)
+    seq = services.current_seq(session.id)
     questions = services.list_questions(current_user, session)
     return render_template(
         "live/projector.html",
         session=session,
         fair=session.fair,
         questions=services.projector_questions(questions, PROJECTOR_QUESTIONS),
-        config=_config(session, questions, page="projector", staff=True),
+        config=_config(session, questions, page="projector", staff=True, seq=seq),
     )

@@ -1,7 +1,8 @@
 // The live room, the moderation desk and the projector: one Socket.IO connection to /live.
 //
 // The page is drawn at the session's `seq`; on every (re)connect we `join` with the last seq seen
-// and apply what the ack brings (the missed events, or the full state). Questions and interests go
+// and apply what the ack brings (the missed events, or the full state). Events are applied strictly
+// in `seq` order (see "events in seq order" below): early ones wait, missing ones are fetched. Questions and interests go
 // through an OUTBOX in localStorage: written before sending, removed only when the server
 // acknowledges (a duplicate counts), resent on every connect and page load, retried with back-off.
 // All user text goes into the page with textContent, never innerHTML. What the script itself says
@@ -80,8 +81,8 @@
 
   // ------------------------------------------------------------ state
 
-  var lastSeq = config.seq;  // the page was drawn at this seq
-  var joined = false, buffered = [];
+  var lastSeq = config.seq;  // the page was drawn at this seq: every event up to it is applied
+  var joined = false;
   var questions = {};  // id -> question dict
   // What is this person's own comes from the server (the page, the join ack, their own events), so
   // it is the same on every device: question ids they asked, question ids they voted for.
@@ -377,20 +378,92 @@
 
   // ------------------------------------------------------------ server events
 
+  // Apply one event (its number is the next one); the caller redraws.
   function applyEvent(name, data) {
-    if (name === "presence") { showPresence(data.count); return; }  // carries seq, does not advance it
-    if (typeof data.seq === "number" && data.seq <= lastSeq) return;
-    if (name === "question") { applyQuestion(data, true); drawQuestions(); }
+    if (name === "question") applyQuestion(data, true);
     else if (name === "interest_count") setCount(data.project_id, data.count);
     else if (name === "interest") addInterest(data);
-    rememberSeq(data.seq);
+    // "skip": a staff-only event's number, nothing to show
+    if (data.seq > lastSeq) lastSeq = data.seq;
   }
+
+  // ------------------------------------------------------------ events in seq order
+  // Events from several server processes overtake each other, and a process may die between storing
+  // an event and sending it. So the page applies events strictly by `seq`: one that arrives ahead of
+  // a missing number waits (EARLY) for REORDER_MS, then the missing numbers are fetched from the
+  // event log (GET events?since_seq=, which returns exactly the events after it, a `skip` for each
+  // staff-only one); a look at the log every HEAD_POLL_MS catches a lost last event. An event at or
+  // below the last number applied is a duplicate and is dropped.
+  var REORDER_MS = typeof config.reorder_ms === "number" ? config.reorder_ms : 300;
+  var HEAD_POLL_MS = (typeof config.head_poll_seconds === "number" ? config.head_poll_seconds : 15) * 1000;
+  var early = {};  // seq -> [name, data], not yet applied
+  var gapTimer = null, fetching = false, fetchAgain = false, fetchFailures = 0;
+
+  function hold(name, data) {
+    if (typeof data.seq !== "number" || data.seq <= lastSeq || early[data.seq]) return;  // a duplicate
+    if (name === "skip" && STAFF) return;  // staff get the event itself under this number
+    early[data.seq] = [name, data];
+  }
+
+  function waiting() { return Object.keys(early).length > 0; }
+
+  // Apply the held events next in line, up to `limit`; say whether any was.
+  function applyHeld(limit) {
+    var applied = false;
+    Object.keys(early).forEach(function (seq) { if (Number(seq) <= lastSeq) delete early[seq]; });
+    while (early[lastSeq + 1] && lastSeq + 1 <= limit) {
+      var next = early[lastSeq + 1];
+      delete early[lastSeq + 1];
+      applyEvent(next[0], next[1]);
+      applied = true;
+    }
+    return applied;
+  }
+
+  // Apply every held event that is next in line; a gap left behind is filled after REORDER_MS.
+  function drain() {
+    if (!joined) return;  // the join's answer comes first
+    if (applyHeld(Infinity)) { drawQuestions(); rememberSeq(lastSeq); }
+    if (!waiting()) {
+      if (gapTimer) { window.clearTimeout(gapTimer); gapTimer = null; }
+    } else if (!gapTimer) {
+      gapTimer = window.setTimeout(function () { gapTimer = null; if (waiting()) catchUp(); }, REORDER_MS);
+    }
+  }
+
+  // Fetch the events after the last one applied (exactly those, up to the log's head).
+  function catchUp() {
+    if (fetching) { fetchAgain = true; return; }
+    fetching = true;
+    var url = config.events_url + "?since_seq=" + encodeURIComponent(lastSeq);
+    window.fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) {
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        return response.json();
+      })
+      .then(function (body) {
+        fetchFailures = 0;
+        if (body.reset) { if (socket.connected) join(); return; }  // too far behind: the full state
+        (body.events || []).forEach(function (e) { hold(e.event, e.data); });
+        drain();
+      }, function () {
+        fetchFailures += 1;  // offline or a restart: try again, slower each time
+        window.setTimeout(function () { if (waiting()) catchUp(); }, Math.min(10000, 500 * Math.pow(2, fetchFailures)));
+      })
+      .then(function () {
+        fetching = false;
+        if (fetchAgain) { fetchAgain = false; if (waiting()) catchUp(); }
+      });
+  }
+
+  window.setInterval(function () { if (joined && !fetching) catchUp(); }, HEAD_POLL_MS);
 
   function onLive(name) {
     return function (data) {
       if (!data || data.session_id !== SID) return;
-      if (!joined && name !== "presence") { buffered.push([name, data]); return; }
-      applyEvent(name, data);
+      if (name === "presence") { showPresence(data.count); return; }  // carries seq, does not advance it
+      hold(name, data);
+      drain();
     };
   }
 
@@ -644,7 +717,7 @@
   // ------------------------------------------------------------ the connection
 
   var socket = io("/live", { reconnectionDelay: 1000, reconnectionDelayMax: 10000 });
-  ["question", "presence", "interest_count", "interest"].forEach(function (name) { socket.on(name, onLive(name)); });
+  ["question", "presence", "interest_count", "interest", "skip"].forEach(function (name) { socket.on(name, onLive(name)); });
   // This person's own question, vote or interest, made on this or another of their devices.
   socket.on("own_question", function (data) {
     if (!data || data.session_id !== SID) return;
@@ -673,17 +746,16 @@
         questions = {};
         ack.questions.forEach(function (q) { questions[q.id] = q; markPersonal(q); });
         lastSeq = ack.seq;
-        rememberSeq(ack.seq);
-      } else {
-        (ack.events || []).forEach(function (e) { applyEvent(e.event, e.data); });
-        rememberSeq(ack.seq);
+      } else {  // exactly the events after our number, up to ack.seq
+        (ack.events || []).forEach(function (e) { hold(e.event, e.data); });
+        applyHeld(ack.seq);
       }
+      // The counts as of ack.seq; later events (held meanwhile) apply on top.
       Object.keys(ack.interest_counts || {}).forEach(function (id) { setCount(id, ack.interest_counts[id]); });
       if (typeof ack.presence === "number") showPresence(ack.presence);
       joined = true;
-      var waiting = buffered;
-      buffered = [];
-      waiting.forEach(function (pair) { applyEvent(pair[0], pair[1]); });
+      drain();  // the join's events, then whatever arrived meanwhile
+      rememberSeq(lastSeq);
       drawQuestions();
       flush();
     });
