@@ -37,6 +37,7 @@ from ..errors import Conflict, NotFound, ServiceError, TooLarge, UnsupportedType
 from ..extensions import db
 from ..reference.divisions import index as division_index
 from ..reference.services import check_timezone, country_codes
+from ..spreadsheets import csv_writer
 from . import audit
 from .access import require_role
 from .enums import DEFAULT_KIND_FOR_ROLE, Locale, OrganisationKind, Role
@@ -1011,7 +1012,7 @@ def confirm(actor, import_id: str, expected_digest: str | None = None, mapping: 
 def template_csv() -> bytes:
     """The file to fill in: UTF-8 with a BOM (so Excel reads the Chinese), a header and two examples."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csv_writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     writer.writerow(["张伟", "zhang.wei@example.org", "attendee", "石家庄市商务局", "city_bureau", "石家庄", "CN",
                      "Asia/Shanghai", "zh"])

@@ -324,13 +324,14 @@ class DemandSchema(Schema):
 @api.route("/sessions/<int:session_id>/signings", methods=["GET"])
 @allow(USER)
 def list_signings(session_id):
-    """Agreements signed in a signing session, with the total."""
+    """Agreements signed in a signing session, with the total. Every viewer sees the project, organisation
+    and city of each; the lead, amount and agreement only where they may open the lead (`visible`), and the
+    total sums those (`total.hidden` counts the rest)."""
     from ..fairs import services as fairs
     from . import matching
 
-    session = fairs.get_session(current_user, session_id)
-    signings = matching.signings_of(session)
-    return {"items": [matching.signing_dict(s) for s in signings], "total": matching.signing_totals(signings)}
+    result = matching.signings_for(current_user, fairs.get_session(current_user, session_id))
+    return {"items": result["items"], "total": result["total"]}
 
 
 @api.route("/sessions/<int:session_id>/signings", methods=["POST"])

@@ -4,7 +4,6 @@ the API keeps the codes."""
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import datetime
 from decimal import Decimal
@@ -21,6 +20,7 @@ from ..accounts.access import require_role
 from ..accounts.enums import Role
 from ..extensions import db
 from ..reference.services import country_name, list_sectors
+from ..spreadsheets import append_row, csv_writer
 from . import numbers, pipeline
 from .enums import stage_label
 from .models import Lead
@@ -100,7 +100,7 @@ def leads_csv(actor, filters: pipeline.LeadFilters, *, locale: str) -> str:
     leads = list(db.session.scalars(pipeline.leads_query(actor, filters)).unique())
     out = io.StringIO()
     out.write("\ufeff")
-    writer = csv.writer(out)
+    writer = csv_writer(out)
     writer.writerow([str(label) for _, label in LEAD_COLUMNS])
     for row in lead_export_rows(actor, leads, locale):
         writer.writerow(["" if row[key] is None else row[key] for key, _ in LEAD_COLUMNS])
@@ -136,12 +136,12 @@ def _flat(figures: dict) -> dict:
 
 
 def _write_table(sheet, columns, rows: list[dict], total: dict | None = None) -> None:
-    sheet.append([str(header) for _, header in columns])
+    append_row(sheet, [str(header) for _, header in columns])
     for cell in sheet[sheet.max_row]:
         cell.font = _BOLD
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     for row in rows + ([total] if total else []):
-        sheet.append([row.get(key) for key, _ in columns])
+        append_row(sheet, [row.get(key) for key, _ in columns])
         for key_cell, (key, _) in zip(sheet[sheet.max_row], columns):
             if key in ("signed_cny", "foreign_usd", "pipeline_cny", "amount", "project_amount"):
                 key_cell.number_format = _MONEY
@@ -170,28 +170,28 @@ def _build(actor, period: numbers.Period, scope: numbers.Scope, locale: str) -> 
 
     sheet = book.active
     sheet.title = gettext("Overview")
-    sheet.append([gettext("CloudFair: the province's numbers")])
+    append_row(sheet, [gettext("CloudFair: the province's numbers")])
     sheet["A1"].font = Font(bold=True, size=14)
-    sheet.append([gettext("Period"), f"{period.first} – {period.last}"])
+    append_row(sheet, [gettext("Period"), f"{period.first} – {period.last}"])
     if scope.division:
-        sheet.append([gettext("City"), now["by_city"][0]["name"] if len(now["by_city"]) == 1 else scope.division])
-    sheet.append([])
-    sheet.append([gettext("Figure"), f"{period.first} – {period.last}",
+        append_row(sheet, [gettext("City"), now["by_city"][0]["name"] if len(now["by_city"]) == 1 else scope.division])
+    append_row(sheet, [])
+    append_row(sheet, [gettext("Figure"), f"{period.first} – {period.last}",
                   f"{period.year_before().first} – {period.year_before().last}"])
     for cell in sheet[sheet.max_row]:
         cell.font = _BOLD
     this_flat, last_flat = _flat(now), _flat(before)
     for key, header in _figure_columns("")[1:]:
-        sheet.append([str(header), this_flat[key], last_flat[key]])
+        append_row(sheet, [str(header), this_flat[key], last_flat[key]])
         if key in ("signed_cny", "foreign_usd", "pipeline_cny"):
             sheet.cell(row=sheet.max_row, column=2).number_format = _MONEY
             sheet.cell(row=sheet.max_row, column=3).number_format = _MONEY
-    sheet.append([])
+    append_row(sheet, [])
     if now["missing_rates"]:
-        sheet.append([gettext("No exchange rate for %(currencies)s: those amounts are left out.",
+        append_row(sheet, [gettext("No exchange rate for %(currencies)s: those amounts are left out.",
                               currencies=", ".join(now["missing_rates"]))])
     for line in counting_rule_lines():
-        sheet.append([line])
+        append_row(sheet, [line])
     sheet.column_dimensions["A"].width = 40
     sheet.column_dimensions["B"].width = 22
     sheet.column_dimensions["C"].width = 22

@@ -86,27 +86,51 @@ def signings_of(session: FairSession) -> list[Signing]:
     return list(db.session.scalars(select(Signing).where(Signing.session_id == session.id).order_by(Signing.id)))
 
 
-def signing_totals(signings: list[Signing]) -> dict:
+def visible_lead_ids(actor, signings: list[Signing]) -> set[int]:
+    """The signings' leads the viewer may open (the leads' own scoping: organisers all, an attendee
+    their organisation's, a presenter those on their projects)."""
+    ids = [s.lead_id for s in signings]
+    if not ids:
+        return set()
+    return set(db.session.scalars(pipeline.scope(actor, select(Lead.id).where(Lead.id.in_(ids)))))
+
+
+def signing_totals(signings: list[Signing], visible: set[int] | None = None) -> dict:
+    """The ceremony's count, and the sums of the amounts the viewer may see (`visible` lead ids; None:
+    all); `hidden` says how many signings the sums leave out."""
     per_currency: dict[str, Decimal] = {}
-    for signing in signings:
+    shown = [s for s in signings if visible is None or s.lead_id in visible]
+    for signing in shown:
         per_currency[signing.currency] = per_currency.get(signing.currency, Decimal(0)) + signing.amount
     table = pipeline.rates()
     cny = sum((v * table[c] for c, v in per_currency.items() if c in table), Decimal(0))
     return {
         "count": len(signings),
+        "hidden": len(signings) - len(shown),
         "amounts": {c: str(v.quantize(_CENT)) for c, v in sorted(per_currency.items())},
         "amount_cny": str(cny.quantize(_CENT)),
         "missing_rates": sorted(c for c in per_currency if c not in table),
     }
 
 
-def signing_dict(signing: Signing) -> dict:
+def signing_dict(signing: Signing, visible: bool = True) -> dict:
+    """A signing as the viewer may see it: the ceremony is public (project, organisation, city, when);
+    the lead, the amount and the agreement only for those who may open the lead (else null)."""
     lead = signing.lead
-    return {"id": signing.id, "session_id": signing.session_id, "lead_id": lead.id, "project": lead.project.title,
+    return {"id": signing.id, "session_id": signing.session_id, "visible": visible,
+            "lead_id": lead.id if visible else None, "project": lead.project.title,
             "project_id": lead.project_id, "organisation": lead.organisation.name, "city": lead.organisation.city,
-            "amount": f"{signing.amount:.2f}", "currency": signing.currency,
-            "document_url": f"/api/v1/lead-documents/{signing.document_id}/download",
+            "amount": f"{signing.amount:.2f}" if visible else None, "currency": signing.currency if visible else None,
+            "document_url": f"/api/v1/lead-documents/{signing.document_id}/download" if visible else None,
             "created_at": signing.created_at.isoformat()}
+
+
+def signings_for(actor, session: FairSession) -> dict:
+    """The signings page and API: each signing with what this viewer may see, and the totals."""
+    signings = signings_of(session)
+    visible = visible_lead_ids(actor, signings)
+    return {"items": [signing_dict(s, s.lead_id in visible) for s in signings],
+            "total": signing_totals(signings, visible), "signings": signings, "visible": visible}
 
 
 # ---------------------------------------------------------------- demand profiles

@@ -557,7 +557,7 @@ def set_stall_limit():
 
 def _render_signings(session, form=None, status: int = 200):
     actor = current_user
-    signings = matching.signings_of(session)
+    result = matching.signings_for(actor, session)
     if actor.role == "organiser" and session.kind == "signing" and session.status != "cancelled":
         form = form or SigningForm(formdata=None)
         form.lead_id.choices = [
@@ -567,9 +567,9 @@ def _render_signings(session, form=None, status: int = 200):
         ]
     else:
         form = None
-    return render_template("leads/signings.html", session=session, signings=signings,
-                           signing_open=matching.signing_open(session),
-                           totals=matching.signing_totals(signings), form=form,
+    return render_template("leads/signings.html", session=session, signings=result["signings"],
+                           visible=result["visible"], signing_open=matching.signing_open(session),
+                           totals=result["total"], form=form,
                            max_upload_mb=storage.max_upload_bytes() // (1024 * 1024)), status
 
 

@@ -7,6 +7,7 @@ announced that was not stored, and the HTTP API and the Socket.IO handlers behav
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -298,8 +299,19 @@ def events_since(actor, session_id, since_seq) -> dict:
 # ---------------------------------------------------------------- questions
 
 
+#: Characters that show nothing although Unicode does not call them spaces (fillers, the braille blank).
+_BLANK_LETTERS = frozenset("\u115f\u1160\u2800\u3164\uffa0")
+
+
+def has_visible_text(text: str) -> bool:
+    """Whether a text shows anything: not only spaces, zero-width and other format characters
+    (U+200B, U+FEFF, U+2060 …), control characters, combining marks or blank fillers."""
+    return any(not (ch.isspace() or ch in _BLANK_LETTERS
+                    or unicodedata.category(ch) in ("Cc", "Cf", "Zs", "Zl", "Zp", "Mn", "Me")) for ch in text)
+
+
 def _check_text(text) -> str:
-    if not isinstance(text, str) or not text.strip():
+    if not isinstance(text, str) or not has_visible_text(text):
         raise ValidationFailed({"text": gettext("Write a question.")})
     text = text.strip()
     if len(text) > MAX_QUESTION_CHARS:

@@ -81,11 +81,61 @@ def test_a_signing_moves_the_lead_and_the_session_lists_the_total(client, auth, 
     assert response.status_code == 201, response.json
     assert db.session.get(Lead, world["lead"].id).stage == "signed"
     listed = client.get(f"/api/v1/sessions/{world['signing'].id}/signings", headers=auth(world["ts"])).json
-    assert listed["total"] == {"count": 1, "amounts": {"EUR": "44000000.00"}, "amount_cny": "345400000.00",
-                               "missing_rates": []}
+    assert listed["total"] == {"count": 1, "hidden": 0, "amounts": {"EUR": "44000000.00"},
+                               "amount_cny": "345400000.00", "missing_rates": []}
     again = client.post(f"/api/v1/sessions/{world['signing'].id}/signings", headers=headers, json={
         "lead_id": world["lead"].id, "amount": "1", "currency": "EUR"})
     assert again.status_code == 409 and again.json["error"]["code"] == "already_signed"
+
+
+def _sign(client, auth, world, lead, amount):
+    response = client.post(f"/api/v1/sessions/{world['signing'].id}/signings", headers=auth(world["organiser"]),
+                           content_type="multipart/form-data",
+                           data={"lead_id": str(lead.id), "amount": amount, "currency": "EUR",
+                                 "file": (io.BytesIO(samples.pdf_bytes("signed")), "协议.pdf")})
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+@pytest.mark.parametrize("who, sees_own, sees_other", [
+    ("organiser", True, True),   # organisers see every lead
+    ("ts", True, False),         # the attendee's organisation: its own signing only
+    ("cz", False, True),         # the other organisation: its own signing only
+    ("agent", True, False),      # the presenter: leads on their own projects (the membrane)
+    ("stranger", False, False),  # an attendee of a third organisation: the ceremony, nothing more
+])
+def test_signings_show_each_viewer_only_what_they_may_open(client, auth, world, during_the_ceremony,
+                                                           who, sees_own, sees_other):
+    other_agent = make_presenter(name="Michael Chen", country="US")
+    ecmo = make_project(other_agent, title="Portable ECMO", sector="biomedicine_health", country="US")
+    world["pitch"].projects.append(ecmo)
+    world["cz"] = make_user("attendee", organisation="Cangzhou Commerce Bureau", city="Cangzhou")
+    world["stranger"] = make_user("attendee", organisation="Baoding Commerce Bureau", city="Baoding")
+    interest, _ = record_interest(world["cz"], world["pitch"], {"project_id": ecmo.id, "level": "intent",
+                                                                "client_id": "match-00000002"})
+    db.session.commit()
+    own = _sign(client, auth, world, world["lead"], "44000000")
+    other = _sign(client, auth, world, interest.lead, "10000000")
+
+    listed = client.get(f"/api/v1/sessions/{world['signing'].id}/signings", headers=auth(world[who]))
+    assert listed.status_code == 200
+    items = {item["id"]: item for item in listed.json["items"]}
+    assert [items[own["id"]]["project"], items[other["id"]]["project"]] == ["Membrane", "Portable ECMO"]
+    for signing, lead, amount, visible in ((own, world["lead"], "44000000.00", sees_own),
+                                           (other, interest.lead, "10000000.00", sees_other)):
+        item = items[signing["id"]]
+        assert item["visible"] is visible
+        assert item["organisation"] == lead.organisation.name
+        if visible:
+            assert (item["lead_id"], item["amount"], item["currency"]) == (lead.id, amount, "EUR")
+            document = client.get(item["document_url"], headers=auth(world[who]))
+            assert document.status_code == 200  # every link given opens
+        else:
+            assert (item["lead_id"], item["amount"], item["currency"], item["document_url"]) == (None,) * 4
+    total = listed.json["total"]
+    shown = [a for a, v in (("44000000.00", sees_own), ("10000000.00", sees_other)) if v]
+    assert total["count"] == 2 and total["hidden"] == 2 - len(shown)
+    assert total["amounts"] == ({"EUR": f"{sum(Decimal(a) for a in shown):.2f}"} if shown else {})
 
 
 @pytest.mark.parametrize("where, data, status", [

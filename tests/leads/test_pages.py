@@ -399,8 +399,15 @@ def test_signing_form_records_the_agreement_and_the_page_lists_the_total(login, 
     assert _stage(lead) == "signed" and db.session.scalar(select(func.count(Signing.id))) == 1
     assert f'<option value="{lead.id}">' not in done.text  # signed leads leave the list
 
+    document_id = db.session.scalar(select(Signing.document_id))
+    own = login(world["ts"]).get(f"/sessions/{signing.id}/signings").text
+    assert "Ice-rink blanket" in own and "EUR 44,000,000" in own and "≈ CNY 345,400,000" in own
+    assert f'href="/api/v1/lead-documents/{document_id}/download"' in own
+    # Another organisation sees that the ceremony signed it, not the amount, and no link it could not open.
     attendee = login(world["zjk"]).get(f"/sessions/{signing.id}/signings").text
-    assert "Ice-rink blanket" in attendee and "EUR 44,000,000" in attendee and "≈ CNY 345,400,000" in attendee
+    assert "Ice-rink blanket" in attendee and "唐山市商务局" in attendee
+    assert "44,000,000" not in attendee and "345,400,000" not in attendee
+    assert "/download" not in attendee and "without 1 agreement of another organisation" in attendee
     assert "Record an agreement" not in attendee
     fair_page = login(world["zjk"]).get(f"/fairs/{world['fair'].id}").text
     assert f'href="/sessions/{signing.id}/signings"' in fair_page

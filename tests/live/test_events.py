@@ -277,12 +277,22 @@ def test_a_replayed_question_creates_nothing(room, connect):
     assert _count(Question) == 1 and _count(LiveEvent) == 1
 
 
-@pytest.mark.parametrize("text, field", [("", "text"), ("x" * 1001, "text"), (None, "text")])
+@pytest.mark.parametrize("text, field", [
+    ("", "text"), ("x" * 1001, "text"), (None, "text"),
+    # Only invisible characters: zero-width space, BOM and word joiner, a combining mark, the Hangul filler.
+    ("\u200b", "text"), (" \u200b\ufeff\u2060 ", "text"), ("\u0301", "text"), ("\u3164\u2800", "text"),
+])
 def test_bad_questions_are_refused_and_nothing_is_written(room, connect, text, field):
     ack = _emit(connect(room["sjz"]), "ask", {"session_id": room["session"].id, "text": text, "client_id": "q-bad-00001"})
     assert ack["ok"] is False and ack["error"]["code"] == "validation_failed"
     assert field in ack["error"]["details"]["fields"]
     assert _count(Question) == 0
+
+
+def test_a_question_with_invisible_characters_around_words_is_kept(room, connect):
+    ack = _emit(connect(room["sjz"]), "ask", {"session_id": room["session"].id, "text": "\u200bSubsidies?",
+                                                "client_id": "q-zwsp-00001"})
+    assert ack["ok"] is True and _count(Question) == 1
 
 
 def test_votes_count_once_and_order_the_questions(room, connect):
