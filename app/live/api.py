@@ -166,3 +166,36 @@ def express_interest(session_id):
         else:
             storage.keep(received)
     return result.value, _status(result)
+
+
+class OwnInterestSchema(Schema):
+    id = fields.Integer()
+    client_id = fields.String()
+    project_id = fields.Integer()
+    level = fields.String()
+    note = fields.String()
+    user = fields.String(metadata={"description": "who in the organisation expressed it"})
+    created_at = fields.String()
+
+
+class ProjectInterestSchema(Schema):
+    level = fields.String(metadata={"description": "the organisation's highest level so far"})
+    items = fields.List(fields.Nested(OwnInterestSchema), metadata={"description": "oldest first"})
+
+
+class PersonalStateSchema(Schema):
+    session_id = fields.Integer()
+    mine = fields.List(fields.Integer(), metadata={"description": "ids of the questions the reader asked"})
+    voted = fields.List(fields.Integer(), metadata={"description": "ids of the questions the reader voted for"})
+    my_interests = fields.Dict(keys=fields.String(), values=fields.Nested(ProjectInterestSchema), metadata={
+        "description": "per project id: the reader's organisation's interests in the session's projects "
+                       "(from any session); empty for people who are not attendees"})
+
+
+@api.route("/sessions/<int:session_id>/me", methods=["GET"])
+@allow(USER)
+@api.response(200, PersonalStateSchema)
+def personal_state(session_id):
+    """What is the reader's own in the room (the same on every device; the `join` ack carries it too)."""
+    session = services.get_live_session(current_user, session_id)
+    return services.personal_state(current_user, session)

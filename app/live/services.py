@@ -210,6 +210,14 @@ def organisation_interests(actor, session: FairSession) -> dict[str, dict]:
     return out
 
 
+def personal_state(actor, session: FairSession) -> dict:
+    """What is the reader's own in the room, from the server (the same on every device): the questions
+    they asked, the ones they voted for, their organisation's interests per project."""
+    mine, voted = personal_marks(actor, session.id)
+    return {"session_id": session.id, "mine": sorted(mine), "voted": sorted(voted),
+            "my_interests": organisation_interests(actor, session)}
+
+
 def _own_interest(interest: Interest) -> dict:
     return {"id": interest.id, "client_id": interest.client_id, "project_id": interest.project_id,
             "level": interest.level, "note": interest.note, "user": interest.user.name,
@@ -230,10 +238,9 @@ def join(actor, session_id, since_seq=None) -> dict:
     if actor.role == Role.ATTENDEE:
         fairs.record_attendance(actor, session)
     seq = current_seq(session.id)
-    mine, voted = personal_marks(actor, session.id)
-    state = {"session_id": session.id, "seq": seq, "staff": staff,
-             # The person's own state, from the server (any device): questions asked, votes, interests.
-             "mine": sorted(mine), "voted": sorted(voted), "my_interests": organisation_interests(actor, session)}
+    # The person's own state, from the server (any device): questions asked, votes, interests.
+    state = {"seq": seq, "staff": staff, **personal_state(actor, session)}
+    mine, voted = set(state["mine"]), set(state["voted"])
     if isinstance(since_seq, int) and not isinstance(since_seq, bool) and 0 <= since_seq <= seq and seq - since_seq <= REPLAY_LIMIT:
         state["events"] = missed_events(actor, session, since_seq, seq, marks=(mine, voted))
         state["interest_counts"] = _counts(session)

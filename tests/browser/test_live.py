@@ -351,3 +351,30 @@ def test_the_same_person_on_a_second_browser_sees_their_own_questions_and_intere
     ask(laptop, later)
     expect(question(phone, later)).to_contain_text("your question · sent")
     expect(question(phone, later).get_by_role("button")).to_have_count(0)
+
+    # A vote on the laptop is the phone's vote too: voted, and never offered again.
+    someone = enter(page_as(TS), membrane)
+    theirs = f"Who maintains the membranes? ({tag()})"
+    ask(someone, theirs)
+    expect(question(laptop, theirs)).to_be_visible()
+    question(laptop, theirs).get_by_role("button", name=re.compile("^Vote for")).click()
+    voted = question(phone, theirs).get_by_role("button", name=re.compile("^You voted for"))
+    expect(voted).to_be_disabled()
+    expect(voted).to_have_attribute("aria-pressed", "true")
+    # … and a phone opened afresh (a reload) says so from the server alone.
+    phone.reload()
+    expect(phone.locator("#live-conn")).to_have_attribute("data-state", "connected")
+    expect(question(phone, theirs).get_by_role("button", name=re.compile("^You voted for"))).to_be_disabled()
+
+    # The phone's form starts at the organisation's level and raises it, with a note; the laptop shows it live.
+    phone_form = interest_form(phone, membrane)
+    expect(phone_form).to_contain_text("Raise the level or add a note")
+    expect(phone_form.get_by_label("How interested?")).to_have_value(re.compile("^(meeting|site_visit|intent)$"))
+    more = f"The board approved a budget ({tag()})"
+    phone_form.get_by_label("How interested?").select_option("intent")
+    phone_form.get_by_label("Note (optional)").fill(more)
+    phone_form.get_by_role("button", name="I'm interested").click()
+    box = laptop.locator(f'[data-my-interest-for="{membrane["project_id"]}"]')
+    expect(box).to_contain_text(more)
+    expect(box.locator(".my-level")).to_have_text("Ready to negotiate (intent)")
+    expect(interest_form(laptop, membrane).get_by_label("How interested?")).to_have_value("intent")

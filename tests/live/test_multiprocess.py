@@ -459,6 +459,51 @@ def test_every_client_sees_the_same_rising_seq_whichever_server_it_is_on(cluster
     assert seen_staff == list(range(seen_staff[0], seen_staff[0] + len(seen_staff)))
 
 
+@_print_logs_on_failure
+def test_the_same_person_on_two_servers_is_told_what_is_theirs(cluster, room, connect):
+    """Two devices of one person, each on its own server: what one does is the other's own too (through
+    Redis), and a device that joins later learns it all from the join."""
+    laptop, phone, other = connect(0, ATTENDEE_A), connect(1, ATTENDEE_A), connect(1, ATTENDEE_B)
+    for listener in (laptop, phone, other):
+        _ok(listener.call("join", {"session_id": room.session_id}))
+    theirs = _ok(other.call("ask", {"session_id": room.session_id, "text": "Who owns the membrane patents?",
+                                    "client_id": _client_id()}))["question"]
+    mark = phone.mark()
+    own = _ok(laptop.call("ask", {"session_id": room.session_id, "text": "Can the line run on sea water?",
+                                  "client_id": _client_id()}))["question"]
+    assert own["mine"] is True
+    _ok(laptop.call("vote", {"question_id": theirs["id"]}))
+    note_id = _client_id()
+    interest = _ok(laptop.call("express_interest", {
+        "session_id": room.session_id, "project_id": room.project_id, "level": "site_visit",
+        "note": "Our park has a dock.", "client_id": note_id}))["interest"]
+
+    # The phone, on the other server, hears each as its own; the room's copy says nothing about whose it is.
+    assert phone.wait_for("own_question", lambda d: d["question_id"] == own["id"], after=mark)["session_id"] == room.session_id
+    assert phone.wait_for("own_vote", lambda d: d["question_id"] == theirs["id"], after=mark)
+    heard = phone.wait_for("own_interest", lambda d: d["client_id"] == note_id, after=mark)
+    assert (heard["id"], heard["level"], heard["note"]) == (interest["id"], "site_visit", "Our park has a dock.")
+    room_copy = phone.wait_for("question", lambda d: d["id"] == own["id"], after=mark)
+    assert "mine" not in room_copy
+    # The other person hears their own question only.
+    assert [d["question_id"] for d in other.received("own_question")] == [theirs["id"]]
+    assert other.received("own_vote") == [] and other.received("own_interest") == []
+
+    # A third device joins afresh on server 2: the join says what is theirs.
+    tablet = connect(1, ATTENDEE_A)
+    ack = _ok(tablet.call("join", {"session_id": room.session_id}))
+    assert own["id"] in ack["mine"] and theirs["id"] not in ack["mine"]
+    assert theirs["id"] in ack["voted"]
+    flags = {q["id"]: (q["mine"], q["voted"]) for q in ack["questions"]}
+    assert flags[own["id"]] == (True, False) and flags[theirs["id"]] == (False, True)
+    entry = ack["my_interests"][str(room.project_id)]
+    assert note_id in [i["client_id"] for i in entry["items"]]
+    assert entry["level"] in ("site_visit", "intent")  # at least what the laptop sent (another test may send intent)
+    # Voting for one's own question stays refused from any device.
+    refused = tablet.call("vote", {"question_id": own["id"]})
+    assert refused["ok"] is False and refused["error"]["code"] == "own_question"
+
+
 # ---------------------------------------------------------------- one gevent worker, many connections
 
 

@@ -94,6 +94,42 @@ def test_a_second_device_knows_own_questions_votes_and_interest(room, connect):
     assert refused["ok"] is False and refused["error"]["code"] == "own_question"
 
 
+def test_the_http_api_tells_a_reader_what_is_theirs(room, connect, client, auth):
+    """The same person over HTTP (another device, no Socket.IO): the question list marks their own
+    questions and votes, and /me says the same and carries their organisation's interests."""
+    sid, project = room["session"].id, room["project"]
+    laptop, other = connect(room["sjz"]), connect(room["ts"])
+    own = _ask(laptop, sid, "Is there a site near the port?", "q-http-0001")
+    theirs = _ask(other, sid, "What about the permits?", "q-http-0002")
+    _emit(laptop, "vote", {"question_id": theirs["id"]})
+    assert _emit(laptop, "express_interest", {"session_id": sid, "project_id": project.id, "level": "info",
+                                              "client_id": "i-http-0001"})["ok"] is True
+    # Raised over HTTP from "the phone": the organisation's level goes up, both interests are listed.
+    raised = client.post(f"/api/v1/sessions/{sid}/interests", headers=auth(room["sjz"]), json={
+        "project_id": project.id, "level": "site_visit", "note": "Visit in March", "client_id": "i-http-0002"})
+    assert raised.status_code == 201, raised.json
+
+    listed = client.get(f"/api/v1/sessions/{sid}/questions", headers=auth(room["sjz"]))
+    assert listed.status_code == 200
+    assert {q["id"]: (q["mine"], q["voted"]) for q in listed.json["items"]} == {
+        own["id"]: (True, False), theirs["id"]: (False, True)}
+
+    me = client.get(f"/api/v1/sessions/{sid}/me", headers=auth(room["sjz"]))
+    assert me.status_code == 200
+    assert me.json["session_id"] == sid and me.json["mine"] == [own["id"]] and me.json["voted"] == [theirs["id"]]
+    entry = me.json["my_interests"][str(project.id)]
+    assert entry["level"] == "site_visit"
+    assert [(i["level"], i["note"], i["user"]) for i in entry["items"]] == [
+        ("info", "", "Zhao Min"), ("site_visit", "Visit in March", "Zhao Min")]
+
+    # Someone else: nothing of it is theirs; their own question is.
+    stranger = client.get(f"/api/v1/sessions/{sid}/me", headers=auth(room["ts"])).json
+    assert (stranger["mine"], stranger["voted"], stranger["my_interests"]) == ([theirs["id"]], [], {})
+    staff = client.get(f"/api/v1/sessions/{sid}/me", headers=auth(room["organiser"])).json
+    assert (staff["mine"], staff["voted"], staff["my_interests"]) == ([], [], {})
+    assert client.get(f"/api/v1/sessions/{sid}/me").status_code == 401
+
+
 def test_a_rejoin_with_since_seq_marks_the_missed_questions(room, connect):
     sid = room["session"].id
     laptop, phone = connect(room["sjz"]), connect(room["sjz"])
