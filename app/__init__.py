@@ -84,11 +84,13 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     app.register_blueprint(live_bp)
     app.register_blueprint(notifications_bp)
 
+    from .bilingual import init_templating as init_bilingual_templating
     from .errors import register_error_handlers
     from .templating import init_templating
 
     register_error_handlers(app)
     init_templating(app)
+    init_bilingual_templating(app)
 
     from .cli import register_cli
 

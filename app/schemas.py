@@ -2,6 +2,39 @@
 
 from marshmallow import Schema, fields, validate
 
+LANG_CODES = ("zh", "en")
+
+
+def i18n_in(field: str) -> fields.Field:
+    """A write's `<field>_i18n`: {"zh": "…", "en": "…"}, checked by the service (app/bilingual.py)."""
+    return fields.Raw(allow_none=True, metadata={
+        "type": "object", "properties": {"zh": {"type": "string"}, "en": {"type": "string"}},
+        "description": f"the {field} in each language; at least one (with `{field}`) where the {field} is required",
+    })
+
+
+def i18n_out(field: str) -> fields.Field:
+    """A read's `<field>_i18n`: both languages, "" where one is missing."""
+    from .bilingual import pair
+
+    return fields.Function(lambda obj: pair(obj, field), metadata={
+        "type": "object", "properties": {"zh": {"type": "string"}, "en": {"type": "string"}},
+        "description": f"the {field} in each language (\"\" where missing)",
+    })
+
+
+def text_out(field: str, **kwargs) -> fields.Field:
+    """A read's `<field>`: the text in the request's language (`lang`, else the user's or Accept-Language),
+    else in the other language."""
+    from .bilingual import text
+
+    return fields.Function(lambda obj: text(obj, field), metadata={"type": "string"}, **kwargs)
+
+
+def lang_in() -> fields.Field:
+    return fields.String(validate=validate.OneOf(LANG_CODES), metadata={
+        "description": "the language plain text fields of this body are in (default: the author's setting)"})
+
 
 class PageQuery(Schema):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1))

@@ -234,3 +234,34 @@ def test_upgrade_seeds_the_divisions_and_maps_existing_cities(migration_app, cap
     report = [line for line in capsys.readouterr().out.splitlines() if line.startswith("0009 places:")]
     assert report == ["0009 places: could not map organisation 3 'Atlantis Investment Office' (city 'Atlantis')",
                       "0009 places: 3 organisation(s) mapped to a division, 1 not mapped"]
+
+
+def test_upgrade_fills_both_languages_from_the_existing_text(migration_app):
+    _upgrade("0011")
+    with db.engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO fairs (id, title, theme, focus_countries, focus_sectors, starts_at, ends_at, timezone, status, "
+            "waitlist, fair_day_start, fair_day_end, presenter_day_start, presenter_day_end, revision, created_at, "
+            "updated_at) VALUES "
+            "(1, '2027年1月云招商 / Jan 2027 cloud fair', '欧洲：新材料', '[]', '[]', CURRENT_TIMESTAMP, "
+            "CURRENT_TIMESTAMP, 'Asia/Shanghai', 'draft', true, '08:00:00', '20:00:00', '08:00:00', '20:00:00', 0, "
+            "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP), "
+            "(2, 'North America: health', '', '[]', '[]', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 'Asia/Shanghai', "
+            "'draft', true, '08:00:00', '20:00:00', '08:00:00', '20:00:00', 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+        connection.execute(text(
+            "INSERT INTO organisations (name, kind, city, country, demand_sectors, demand_countries, demand_note, "
+            "aliases, created_at) VALUES ('石家庄市商务局', 'city_bureau', NULL, 'CN', '[]', '[]', '', '[]', "
+            "CURRENT_TIMESTAMP), ('Bavaria Invest Partners', 'agency', 'Munich', 'DE', '[]', '[]', '', '[]', "
+            "CURRENT_TIMESTAMP)"))
+
+    _upgrade("0012")
+
+    with db.engine.connect() as connection:
+        fairs = connection.execute(text(
+            "SELECT title, title_zh, title_en, theme_zh, theme_en FROM fairs ORDER BY id")).all()
+        organisations = connection.execute(text("SELECT name_zh, name_en FROM organisations ORDER BY name")).all()
+    assert [tuple(row) for row in fairs] == [
+        ("2027年1月云招商 / Jan 2027 cloud fair", "2027年1月云招商", "Jan 2027 cloud fair", "欧洲：新材料", None),
+        ("North America: health", None, "North America: health", None, None),
+    ]
+    assert [tuple(row) for row in organisations] == [(None, "Bavaria Invest Partners"), ("石家庄市商务局", None)]

@@ -15,7 +15,10 @@ class Organisation(db.Model):
     __tablename__ = "organisations"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    #: The name it was registered under (unique); `name_zh`/`name_en` hold each language (app/bilingual.py).
     name: Mapped[str] = mapped_column(String(200), unique=True)
+    name_zh: Mapped[str | None] = mapped_column(String(200))
+    name_en: Mapped[str | None] = mapped_column(String(200))
     #: An `OrganisationKind` code.
     kind: Mapped[str] = mapped_column(String(20))
     #: Free text: kept for foreign organisations; for Chinese ones `division_code` is the place.

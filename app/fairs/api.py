@@ -37,10 +37,10 @@ def _actor():
 @api.arguments(FairQuery, location="query")
 @api.response(200, FairPage)
 def list_fairs(args):
-    """Fairs, soonest first; filters `status`, `from`, `to` (drafts: organisers only)."""
+    """Fairs, soonest first; filters `status`, `from`, `to`, words `q` in either language (drafts: organisers only)."""
     items, total = services.list_fairs(
         _actor(), status=args["status"], starts_from=args["from_"], starts_to=args["to"],
-        page=args["page"], per_page=args["per_page"],
+        page=args["page"], per_page=args["per_page"], q=args["q"],
     )
     return page_body(items, total, args)
 

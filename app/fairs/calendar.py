@@ -25,6 +25,7 @@ from flask_babel import gettext
 from icalendar import Calendar, Event
 from sqlalchemy import select
 
+from ..bilingual import plain
 from ..extensions import db
 from ..leads.enums import LeadStage, stage_label
 from ..leads.models import Lead
@@ -65,14 +66,14 @@ def fair_event(fair: Fair, link: Callable[[Fair], str]) -> Event:
     event = Event()
     zone = fair.zone
     event.add("uid", _uid("fair", fair.id))
-    event.add("summary", fair.title)
+    event.add("summary", plain(fair, "title"))
     _add_times(event, fair.starts_at, fair.ends_at, zone)
     event.add("dtstamp", fair.updated_at)
     event.add("last-modified", fair.updated_at)
     event.add("sequence", fair.revision)
     event.add("status", "CANCELLED" if fair.status == FairStatus.CANCELLED else "CONFIRMED")
     event.add("url", link(fair))
-    description = [fair.theme] if fair.theme else []
+    description = [plain(fair, "theme")] if fair.theme else []
     if fair.stream_url:
         description.append(gettext("Stream: %(url)s", url=fair.stream_url))
         event.add("location", fair.stream_url)
@@ -86,7 +87,7 @@ def session_event(session: FairSession, link: Callable[[Fair], str]) -> Event:
     zone = fair.zone
     event = Event()
     event.add("uid", _uid("session", session.id))
-    event.add("summary", f"{session.title} · {fair.title}")
+    event.add("summary", f"{plain(session, 'title')} · {plain(fair, 'title')}")
     _add_times(event, session.starts_at, session.ends_at, zone)
     event.add("dtstamp", session.updated_at)
     event.add("last-modified", session.updated_at)
@@ -99,7 +100,7 @@ def session_event(session: FairSession, link: Callable[[Fair], str]) -> Event:
     if session.presenters:
         lines.append(gettext("Presenters: %(names)s", names=", ".join(p.name for p in session.presenters)))
     if session.projects:
-        lines.append(gettext("Projects: %(titles)s", titles=", ".join(p.title for p in session.projects)))
+        lines.append(gettext("Projects: %(titles)s", titles=", ".join(plain(p, "title") for p in session.projects)))
     if session.join_url:
         lines.append(gettext("Join: %(url)s", url=session.join_url))
     lines.append(link(fair))
@@ -113,8 +114,8 @@ def lead_event(lead: Lead, link: Callable[[Lead], str]) -> Event:
     event = Event()
     event.add("uid", _uid("lead", lead.id).replace("@", "-next-action@", 1))
     stage = stage_label(lead.stage)
-    event.add("summary", gettext("Next action: %(project)s · %(organisation)s", project=lead.project.title,
-                                 organisation=lead.organisation.name))
+    event.add("summary", gettext("Next action: %(project)s · %(organisation)s", project=plain(lead.project, "title"),
+                                 organisation=plain(lead.organisation, "name")))
     event.add("dtstart", lead.next_action_on)
     event.add("dtend", lead.next_action_on + timedelta(days=1))
     changed = lead.updated_at or lead.created_at
@@ -125,8 +126,8 @@ def lead_event(lead: Lead, link: Callable[[Lead], str]) -> Event:
     event.add("categories", [stage])
     event.add("url", link(lead))
     event.add("description", "\n".join([
-        gettext("Project: %(title)s", title=lead.project.title),
-        gettext("Organisation: %(name)s", name=lead.organisation.name),
+        gettext("Project: %(title)s", title=plain(lead.project, "title")),
+        gettext("Organisation: %(name)s", name=plain(lead.organisation, "name")),
         gettext("Stage: %(stage)s", stage=stage),
         link(lead),
     ]))
@@ -156,7 +157,7 @@ def _finish(cal: Calendar) -> bytes:
 
 
 def fair_calendar(fair: Fair, sessions: Iterable[FairSession], link: Callable[[Fair], str]) -> bytes:
-    cal = _calendar(fair.title)
+    cal = _calendar(plain(fair, "title"))
     cal.add_component(fair_event(fair, link))
     for session in sessions:
         cal.add_component(session_event(session, link))
@@ -164,7 +165,7 @@ def fair_calendar(fair: Fair, sessions: Iterable[FairSession], link: Callable[[F
 
 
 def session_calendar(session: FairSession, link: Callable[[Fair], str]) -> bytes:
-    cal = _calendar(session.title)
+    cal = _calendar(plain(session, "title"))
     cal.add_component(session_event(session, link))
     return _finish(cal)
 

@@ -19,6 +19,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from ..bilingual import form_fields
 from .enums import KIND_LABELS
 
 
@@ -28,8 +29,8 @@ def _fold_field(label) -> RadioField:
 
 
 class FairForm(FlaskForm):
-    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
-    theme = StringField(_l("Theme"), validators=[Optional(), Length(max=300)])
+    title_zh, title_en = form_fields(_l("Title in Chinese"), _l("Title in English"), max_length=200)
+    theme_zh, theme_en = form_fields(_l("Theme in Chinese"), _l("Theme in English"), max_length=300)
     timezone = StringField(_l("Time zone (IANA)"), default="Asia/Shanghai", validators=[DataRequired(), Length(max=64)])
     starts_at = DateTimeLocalField(_l("Starts (fair's time zone)"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
     ends_at = DateTimeLocalField(_l("Ends (fair's time zone)"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
@@ -49,7 +50,7 @@ class FairForm(FlaskForm):
 
 
 class SessionForm(FlaskForm):
-    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    title_zh, title_en = form_fields(_l("Title in Chinese"), _l("Title in English"), max_length=200)
     kind = SelectField(_l("Kind"), choices=[(kind.value, label) for kind, label in KIND_LABELS.items()])
     starts_at = DateTimeLocalField(_l("Starts (fair's time zone)"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
     ends_at = DateTimeLocalField(_l("Ends (fair's time zone)"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
@@ -59,7 +60,8 @@ class SessionForm(FlaskForm):
     presenter_ids = SelectMultipleField(_l("Presenters"), choices=[], coerce=int, validate_choice=False)
     project_ids = SelectMultipleField(_l("Projects"), choices=[], coerce=int, validate_choice=False)
     join_url = URLField(_l("Join address"), validators=[Optional(), Length(max=500)])
-    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)])
+    description_zh, description_en = form_fields(_l("Description in Chinese"), _l("Description in English"),
+                                                max_length=5000, area=True)
     submit = SubmitField(_l("Save session"))
 
 

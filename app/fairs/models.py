@@ -32,7 +32,10 @@ class Series(db.Model):
     __tablename__ = "series"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    #: The text in its author's language; `title_zh`/`title_en` hold each language (app/bilingual.py).
     title: Mapped[str] = mapped_column(String(200))
+    title_zh: Mapped[str | None] = mapped_column(String(200))
+    title_en: Mapped[str | None] = mapped_column(String(200))
     #: The host's IANA zone: the recurrence and the local start time are in it.
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
     #: An RFC 5545 RRULE, e.g. "FREQ=MONTHLY;BYDAY=2TH".
@@ -54,8 +57,13 @@ class Fair(db.Model):
     __table_args__ = (UniqueConstraint("series_id", "series_occurrence", name="uq_fairs_series_id_series_occurrence"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    #: The text in its author's language; `title_zh`/`title_en` hold each language (app/bilingual.py).
     title: Mapped[str] = mapped_column(String(200))
+    title_zh: Mapped[str | None] = mapped_column(String(200))
+    title_en: Mapped[str | None] = mapped_column(String(200))
     theme: Mapped[str] = mapped_column(String(300), default="")
+    theme_zh: Mapped[str | None] = mapped_column(String(300))
+    theme_en: Mapped[str | None] = mapped_column(String(300))
     #: ISO 3166-1 alpha-2 codes.
     focus_countries: Mapped[list[str]] = mapped_column(JSON, default=list)
     #: Sector codes.
@@ -117,8 +125,13 @@ class FairSession(db.Model):
     track_id: Mapped[int] = mapped_column(ForeignKey("tracks.id"), index=True)
     #: A `SessionKind` code.
     kind: Mapped[str] = mapped_column(String(20))
+    #: The text in its author's language; `title_zh`/`title_en` hold each language (app/bilingual.py).
     title: Mapped[str] = mapped_column(String(200))
+    title_zh: Mapped[str | None] = mapped_column(String(200))
+    title_en: Mapped[str | None] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
+    description_zh: Mapped[str | None] = mapped_column(Text)
+    description_en: Mapped[str | None] = mapped_column(Text)
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
     #: Null until the meeting link is known.

@@ -1,12 +1,15 @@
 from marshmallow import Schema, fields, validate
 
-from ..schemas import PageQuery, page_of
+from ..schemas import PageQuery, i18n_in, i18n_out, lang_in, page_of, text_out
 from .enums import SessionKind
 
 
 class FairWriteSchema(Schema):
-    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    theme = fields.String(validate=validate.Length(max=300))
+    title = fields.String(metadata={"description": "the title in the author's language; or give title_i18n"})
+    title_i18n = i18n_in("title")
+    theme = fields.String(allow_none=True)
+    theme_i18n = i18n_in("theme")
+    lang = lang_in()
     focus_countries = fields.List(fields.String())
     focus_sectors = fields.List(fields.String())
     starts_at = fields.AwareDateTime(required=True)
@@ -25,9 +28,12 @@ class FairWriteSchema(Schema):
 
 
 class SessionWriteSchema(Schema):
-    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    title = fields.String(metadata={"description": "the title in the author's language; or give title_i18n"})
+    title_i18n = i18n_in("title")
+    lang = lang_in()
     kind = fields.String(load_default=SessionKind.PITCH.value)
-    description = fields.String()
+    description = fields.String(allow_none=True)
+    description_i18n = i18n_in("description")
     starts_at = fields.AwareDateTime(required=True)
     ends_at = fields.AwareDateTime(required=True)
     track = fields.String()
@@ -53,7 +59,8 @@ class PersonSchema(Schema):
 
 class ProjectBriefSchema(Schema):
     id = fields.Integer()
-    title = fields.String()
+    title = text_out("title")
+    title_i18n = i18n_out("title")
     sector = fields.String()
     country = fields.String()
 
@@ -61,9 +68,11 @@ class ProjectBriefSchema(Schema):
 class SessionSchema(Schema):
     id = fields.Integer()
     fair_id = fields.Integer()
-    title = fields.String()
+    title = text_out("title")
+    title_i18n = i18n_out("title")
     kind = fields.String()
-    description = fields.String()
+    description = text_out("description")
+    description_i18n = i18n_out("description")
     starts_at = fields.DateTime()
     ends_at = fields.DateTime()
     track = fields.Function(lambda s: s.track.name)
@@ -78,8 +87,10 @@ class SessionSchema(Schema):
 
 class FairSchema(Schema):
     id = fields.Integer()
-    title = fields.String()
-    theme = fields.String()
+    title = text_out("title")
+    title_i18n = i18n_out("title")
+    theme = text_out("theme")
+    theme_i18n = i18n_out("theme")
     focus_countries = fields.List(fields.String())
     focus_sectors = fields.List(fields.String())
     starts_at = fields.DateTime()
@@ -107,6 +118,10 @@ class FairDetailSchema(FairSchema):
 
 
 class FairQuery(PageQuery):
+    q = fields.String(load_default=None, validate=validate.Length(max=200),
+                      metadata={"description": "words in the title or theme, in either language"})
+    lang = fields.String(load_default=None, validate=validate.OneOf(("zh", "en")),
+                         metadata={"description": "the language of `title`/`theme` in the answer"})
     status = fields.String(load_default=None)
     from_ = fields.AwareDateTime(data_key="from", load_default=None)
     to = fields.AwareDateTime(load_default=None)

@@ -17,6 +17,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from .. import bilingual
 from ..accounts.access import require_role
 from ..accounts.enums import Role
 from ..accounts.models import User
@@ -71,9 +72,13 @@ def list_fairs(
     starts_to: datetime | None = None,
     page: int = 1,
     per_page: int = 20,
+    q: str | None = None,
 ) -> tuple[list[Fair], int]:
-    """Fairs the actor may see, soonest first, filtered by status and a time window."""
+    """Fairs the actor may see, soonest first, filtered by status, a time window and words (`q`, matched
+    in either language of the title and theme)."""
     query = select(Fair).order_by(Fair.starts_at, Fair.id)
+    if q and q.strip():
+        query = query.where(_fair_words(q))
     if not is_organiser(actor):
         query = query.where(Fair.published_at.is_not(None))
     if status:
@@ -88,7 +93,13 @@ def list_fairs(
     return paginate(query, page, per_page)
 
 
-def upcoming_fairs(actor, limit: int = 50) -> list[Fair]:
+def _fair_words(q: str | None):
+    """Fairs whose title or theme, in either language, contains `q`."""
+    return bilingual.search_clause(
+        [Fair.title, Fair.title_zh, Fair.title_en, Fair.theme, Fair.theme_zh, Fair.theme_en], q.strip())
+
+
+def upcoming_fairs(actor, limit: int = 50, q: str | None = None) -> list[Fair]:
     query = (
         select(Fair)
         .where(Fair.ends_at >= utcnow(), Fair.status != FairStatus.CANCELLED)
@@ -97,13 +108,17 @@ def upcoming_fairs(actor, limit: int = 50) -> list[Fair]:
     )
     if not is_organiser(actor):
         query = query.where(Fair.published_at.is_not(None))
+    if q and q.strip():
+        query = query.where(_fair_words(q))
     return list(db.session.scalars(query))
 
 
-def past_fairs(actor, limit: int = 20) -> list[Fair]:
+def past_fairs(actor, limit: int = 20, q: str | None = None) -> list[Fair]:
     query = select(Fair).where(Fair.ends_at < utcnow()).order_by(Fair.starts_at.desc()).limit(limit)
     if not is_organiser(actor):
         query = query.where(Fair.published_at.is_not(None))
+    if q and q.strip():
+        query = query.where(_fair_words(q))
     return list(db.session.scalars(query))
 
 
@@ -147,13 +162,13 @@ def _check_url(value: object, field: str) -> str | None:
     return value
 
 
-def _apply_fair_fields(fair: Fair, data: dict, *, creating: bool) -> None:
+def _apply_fair_fields(fair: Fair, data: dict, *, creating: bool, actor=None) -> None:
     """Validate and copy fair fields; collects every field error into one 422."""
     errors: dict[str, list[str]] = {}
 
     def attempt(field: str, fn):
         if field not in data:
-            if creating and field in {"title", "starts_at", "ends_at"}:
+            if creating and field in {"starts_at", "ends_at"}:
                 errors[field] = [gettext("This field is required.")]
             return
         try:
@@ -161,13 +176,20 @@ def _apply_fair_fields(fair: Fair, data: dict, *, creating: bool) -> None:
         except ValidationFailed as exc:
             errors.update(exc.fields)
 
-    def title(value):
-        if not isinstance(value, str) or not value.strip():
-            raise ValidationFailed({"title": gettext("A title is required.")})
-        return value.strip()[:200]
-
-    attempt("title", title)
-    attempt("theme", lambda v: (v or "").strip()[:300])
+    lang = bilingual.author_lang(data, actor)
+    if creating or bilingual.mentions(data, "title"):
+        try:
+            texts = bilingual.resolve(data, "title", current=None if creating else fair, lang=lang, required=True,
+                                      max_length=200, label=gettext("the title"))
+            bilingual.assign(fair, "title", texts, lang)
+        except ValidationFailed as exc:
+            errors.update(exc.fields)
+    if bilingual.mentions(data, "theme"):
+        try:
+            texts = bilingual.resolve(data, "theme", current=None if creating else fair, lang=lang, max_length=300)
+            bilingual.assign(fair, "theme", texts, lang)
+        except ValidationFailed as exc:
+            errors.update(exc.fields)
     attempt("timezone", lambda v: check_timezone(v))
     attempt("focus_countries", lambda v: list(dict.fromkeys(check_country(c, "focus_countries") for c in (v or []))))
     attempt("focus_sectors", lambda v: check_sectors(list(v or []), "focus_sectors"))
@@ -232,7 +254,7 @@ def create_fair(actor, data: dict) -> Fair:
         revision=0,
         waitlist=True,
     )
-    _apply_fair_fields(fair, {**data, "timezone": fair.timezone}, creating=True)
+    _apply_fair_fields(fair, {**data, "timezone": fair.timezone}, creating=True, actor=actor)
     names = _check_track_names(data.get("tracks"))
     fair.tracks = [Track(name=name, position=i) for i, name in enumerate(names)]
     db.session.add(fair)
@@ -247,7 +269,7 @@ def update_fair(actor, fair: Fair, data: dict) -> Fair:
     db.session.execute(select(Fair.id).where(Fair.id == fair.id).with_for_update())
     try:
         with db.session.no_autoflush:
-            _apply_fair_fields(fair, data, creating=False)
+            _apply_fair_fields(fair, data, creating=False, actor=actor)
             if "tracks" in data:
                 _sync_tracks(fair, _check_track_names(data["tracks"]))
             outside = [
@@ -388,7 +410,7 @@ def _raise_clashes(fair: Fair, clashes: list[Clash]) -> None:
     raise Conflict(message, code="schedule_conflict", details={"conflicts": [c.to_dict() for c in clashes]})
 
 
-def _resolve_session_fields(fair: Fair, data: dict, current: FairSession | None) -> dict:
+def _resolve_session_fields(fair: Fair, data: dict, current: FairSession | None, actor=None) -> dict:
     """Check every session field; returns resolved values or raises one 422 with all field errors."""
     errors: dict[str, list[str]] = {}
     out: dict = {}
@@ -398,11 +420,19 @@ def _resolve_session_fields(fair: Fair, data: dict, current: FairSession | None)
             return data[field]
         return getattr(current, field) if current is not None and hasattr(current, field) else default
 
-    title = get("title")
-    if not isinstance(title, str) or not title.strip():
-        errors["title"] = [gettext("A title is required.")]
-    else:
-        out["title"] = title.strip()[:200]
+    lang = bilingual.author_lang(data, actor)
+    out["lang"] = lang
+    if current is None or bilingual.mentions(data, "title"):
+        try:
+            out["title"] = bilingual.resolve(data, "title", current=current, lang=lang, required=True, max_length=200,
+                                             label=gettext("the title"))
+        except ValidationFailed as exc:
+            errors.update(exc.fields)
+    if bilingual.mentions(data, "description"):
+        try:
+            out["description"] = bilingual.resolve(data, "description", current=current, lang=lang, max_length=5000)
+        except ValidationFailed as exc:
+            errors.update(exc.fields)
     kind = get("kind", SessionKind.PITCH.value)
     if kind not in {k.value for k in SessionKind}:
         errors["kind"] = [gettext("Must be one of: %(choices)s.", choices=", ".join(k.value for k in SessionKind))]
@@ -454,8 +484,6 @@ def _resolve_session_fields(fair: Fair, data: dict, current: FairSession | None)
             out["join_url"] = _check_url(data["join_url"], "join_url")
     except ValidationFailed as exc:
         errors.update(exc.fields)
-    if "description" in data:
-        out["description"] = (data["description"] or "").strip()
     if errors:
         raise ValidationFailed(errors)
     return out
@@ -486,7 +514,7 @@ def create_session(actor, fair: Fair, data: dict) -> FairSession:
     if fair.status in (FairStatus.CANCELLED, FairStatus.CLOSED):
         raise Conflict(gettext("This fair is %(status)s; it takes no new sessions.", status=status_label(fair.status)),
                        code="invalid_state")
-    values = _resolve_session_fields(fair, data, None)
+    values = _resolve_session_fields(fair, data, None, actor)
     clashes = find_clashes(
         track=values["track"], starts_at=values["starts_at"], ends_at=values["ends_at"], presenters=values["presenters"]
     )
@@ -496,8 +524,7 @@ def create_session(actor, fair: Fair, data: dict) -> FairSession:
         fair=fair,
         track=values["track"],
         kind=values["kind"],
-        title=values["title"],
-        description=values.get("description", ""),
+        description="",
         starts_at=values["starts_at"],
         ends_at=values["ends_at"],
         join_url=values.get("join_url"),
@@ -506,6 +533,9 @@ def create_session(actor, fair: Fair, data: dict) -> FairSession:
         presenters=values["presenters"],
         projects=values["projects"],
     )
+    bilingual.assign(session, "title", values["title"], values["lang"])
+    if "description" in values:
+        bilingual.assign(session, "description", values["description"], values["lang"])
     db.session.add(session)
     fair.revision += 1
     db.session.commit()
@@ -518,7 +548,7 @@ def update_session(actor, session: FairSession, data: dict) -> FairSession:
     if session.status == SessionStatus.CANCELLED:
         raise Conflict(gettext("A cancelled session cannot be changed."), code="invalid_state")
     fair = session.fair
-    values = _resolve_session_fields(fair, data, session)
+    values = _resolve_session_fields(fair, data, session, actor)
     clashes = find_clashes(
         track=values["track"],
         starts_at=values["starts_at"],
@@ -528,9 +558,12 @@ def update_session(actor, session: FairSession, data: dict) -> FairSession:
     )
     if clashes:
         _raise_clashes(fair, clashes)
-    for field in ("title", "kind", "starts_at", "ends_at", "track", "presenters", "description", "join_url"):
+    for field in ("kind", "starts_at", "ends_at", "track", "presenters", "join_url"):
         if field in values:
             setattr(session, field, values[field])
+    for field in ("title", "description"):
+        if field in values:
+            bilingual.assign(session, field, values[field], values["lang"])
     if "projects" in values:
         session.projects = values["projects"]
     session.sequence += 1
@@ -816,7 +849,7 @@ def _tell_moved_up(registration: Registration, fair: Fair):
     link = f"/fairs/{fair.id}"
     when = f"{fair.starts_at.astimezone(ZoneInfo(person.timezone)):%Y-%m-%d %H:%M} ({person.timezone})"
     with force_locale(locale):
-        title = gettext("A place is yours: %(fair)s", fair=fair.title)
+        title = gettext("A place is yours: %(fair)s", fair=bilingual.text(fair, "title", locale))
         body = gettext("A place became free and you moved up from the waiting list. The fair starts %(when)s.",
                        when=when)
     row = notify(person.id, kind="waitlist_moved_up", title=title, body=body, link=link)

@@ -17,6 +17,7 @@ from ..accounts.services import user_by_calendar_token
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..extensions import db
 from ..caching import PageCache
+from .. import bilingual
 from ..forms import attach_errors
 from ..i18n import ui_locale
 from ..projects.models import Project
@@ -66,11 +67,13 @@ def _lead_link(lead) -> str:
 @allow(PUBLIC)
 def index():
     actor = _actor()
+    q = (request.args.get("q") or "").strip()[:200]
     return render_template(
         "fairs/index.html",
-        upcoming=services.upcoming_fairs(actor),
-        past=services.past_fairs(actor),
+        upcoming=services.upcoming_fairs(actor, q=q),
+        past=services.past_fairs(actor, q=q),
         action_form=ActionForm(),
+        q=q,
     )
 
 
@@ -233,8 +236,7 @@ def _show_local(form, name: str, moment: datetime, zone: ZoneInfo) -> None:
 def _fair_data(form: FairForm) -> dict:
     zone = form.timezone.data.strip()
     data = {
-        "title": form.title.data,
-        "theme": form.theme.data or "",
+        **bilingual.form_data(form, "title", "theme"),
         "timezone": zone,
         **_local_times(form, zone),
         "focus_countries": form.focus_countries.data or [],
@@ -261,7 +263,7 @@ def new_fair():
         try:
             fair = services.create_fair(current_user, _fair_data(form))
         except ValidationFailed as exc:
-            problems = attach_errors(form, exc.fields)
+            problems = attach_errors(form, bilingual.form_errors(exc.fields, "title", "theme", "description"))
         else:
             flash(gettext("The fair was created as a draft."), "success")
             return redirect(url_for("fairs.fair_page", fair_id=fair.id))
@@ -279,7 +281,8 @@ def edit_fair(fair_id: int):
     problems: list[str] = []
     if request.method == "GET":
         zone = fair.zone
-        form.title.data, form.theme.data, form.timezone.data = fair.title, fair.theme, fair.timezone
+        bilingual.fill_form(form, fair, "title", "theme")
+        form.timezone.data = fair.timezone
         _show_local(form, "starts_at", fair.starts_at, zone)
         _show_local(form, "ends_at", fair.ends_at, zone)
         form.focus_countries.data, form.focus_sectors.data = fair.focus_countries, fair.focus_sectors
@@ -292,7 +295,7 @@ def edit_fair(fair_id: int):
         try:
             services.update_fair(current_user, fair, _fair_data(form))
         except ValidationFailed as exc:
-            problems = attach_errors(form, exc.fields)
+            problems = attach_errors(form, bilingual.form_errors(exc.fields, "title", "theme", "description"))
         else:
             flash(gettext("The fair was saved."), "success")
             return redirect(url_for("fairs.fair_page", fair_id=fair.id))
@@ -323,14 +326,13 @@ def _session_choices(form: SessionForm, fair: Fair) -> None:
 
 def _session_data(form: SessionForm, fair: Fair) -> dict:
     return {
-        "title": form.title.data,
+        **bilingual.form_data(form, "title", "description"),
         "kind": form.kind.data,
         **_local_times(form, fair.timezone),
         "track": form.track.data,
         "presenter_ids": list(form.presenter_ids.data or []),
         "project_ids": list(form.project_ids.data or []),
         "join_url": form.join_url.data or None,
-        "description": form.description.data or "",
     }
 
 
@@ -379,7 +381,7 @@ def new_session(fair_id: int):
         try:
             services.create_session(current_user, fair, _session_data(form, fair))
         except ValidationFailed as exc:
-            problems = attach_errors(form, exc.fields)
+            problems = attach_errors(form, bilingual.form_errors(exc.fields, "title", "theme", "description"))
         except Conflict as exc:
             conflict = exc
         else:
@@ -397,18 +399,19 @@ def edit_session(session_id: int):
     form = SessionForm()
     _session_choices(form, fair)
     if request.method == "GET":
-        form.title.data, form.kind.data, form.track.data = session.title, session.kind, session.track.name
+        bilingual.fill_form(form, session, "title", "description")
+        form.kind.data, form.track.data = session.kind, session.track.name
         _show_local(form, "starts_at", session.starts_at, fair.zone)
         _show_local(form, "ends_at", session.ends_at, fair.zone)
         form.presenter_ids.data = [p.id for p in session.presenters]
         form.project_ids.data = [p.id for p in session.projects]
-        form.join_url.data, form.description.data = session.join_url, session.description
+        form.join_url.data = session.join_url
     conflict, problems = None, []
     if request.method == "POST" and form.validate_on_submit():
         try:
             services.update_session(current_user, session, _session_data(form, fair))
         except ValidationFailed as exc:
-            problems = attach_errors(form, exc.fields)
+            problems = attach_errors(form, bilingual.form_errors(exc.fields, "title", "theme", "description"))
         except Conflict as exc:
             conflict = exc
         else:
@@ -453,11 +456,18 @@ def _ics(body: bytes | None, etag: str, filename: str, build=None) -> Response:
     return response
 
 
+def _feed_lang(default: str | None = None) -> str:
+    """A feed's language: `?lang=zh|en` (a calendar program sends no cookie), else the given default or the page's."""
+    asked = (request.args.get("lang") or "").strip().lower()
+    return asked if asked in ("zh", "en") else (default if default in ("zh", "en") else ui_locale())
+
+
 @bp.route("/fairs/<int:fair_id>.ics")
 @allow(PUBLIC)
 def fair_feed(fair_id: int):
     fair = services.get_fair(_actor(), fair_id)
-    etag = calendar.fair_etag(fair, ui_locale())
+    lang = _feed_lang()
+    etag = calendar.fair_etag(fair, lang)
 
     def build() -> bytes:
         # Built once per revision (and host) in each process: calendar apps poll often.
@@ -465,7 +475,8 @@ def fair_feed(fair_id: int):
         key = (etag, request.host_url)
         body = feeds.get(key)
         if body is None:
-            body = calendar.fair_calendar(fair, services.agenda(fair), _fair_link)
+            with force_locale(lang):
+                body = calendar.fair_calendar(fair, services.agenda(fair), _fair_link)
             feeds.put(key, body)
         return body
 
@@ -476,9 +487,14 @@ def fair_feed(fair_id: int):
 @allow(PUBLIC)
 def session_feed(session_id: int):
     session: FairSession = services.get_session(_actor(), session_id)
-    etag = f'"session-{session.id}-s{session.sequence}-r{session.fair.revision}-{ui_locale()}"'
-    return _ics(None, etag, f"session-{session.id}.ics",
-                build=lambda: calendar.session_calendar(session, _fair_link))
+    lang = _feed_lang()
+    etag = f'"session-{session.id}-s{session.sequence}-r{session.fair.revision}-{lang}"'
+
+    def build() -> bytes:
+        with force_locale(lang):
+            return calendar.session_calendar(session, _fair_link)
+
+    return _ics(None, etag, f"session-{session.id}.ics", build=build)
 
 
 @bp.route("/calendar/<token>.ics")
@@ -487,7 +503,7 @@ def personal_feed(token: str):
     user = user_by_calendar_token(token)
     if user is None:
         abort(404)
-    with force_locale(user.locale or "en"):  # calendar programs send no cookie: the person's own language
+    with force_locale(_feed_lang(user.locale or "en")):  # calendar programs send no cookie: the person's own language
         body = calendar.personal_calendar(
             f"CloudFair · {user.name}", services.registered_fairs(user), services.sessions_presented_by(user),
             _fair_link, calendar.next_action_leads(user), _lead_link,

@@ -19,6 +19,7 @@ from flask_babel import force_locale
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from .. import bilingual
 from ..accounts.enums import Role
 from ..accounts.models import User
 from ..extensions import db
@@ -137,7 +138,7 @@ def session_reminders(now: datetime | None = None) -> dict[str, int]:
                     continue
                 join = session.join_url or _link(f"/sessions/{session.id}/live")
                 title = title_for("session_24h_late" if coming_up else f"session_{label}", person.locale,
-                                  title=session.title)
+                                  title=bilingual.text(session, "title", person.locale))
                 created.append(notify(person.id, kind=f"session_{label}", title=title,
                                       body=_local(session.starts_at, person), link=f"/sessions/{session.id}/live"))
                 with force_locale(person.locale if person.locale in ("zh", "en") else "en"):  # the .ics's words
@@ -185,7 +186,7 @@ def lead_reminders(now: datetime | None = None) -> dict[str, int]:
         for reason, key in reasons:
             if not _claim(key, owner.id, f"lead_{reason}", now, "sent"):
                 continue
-            title = title_for(f"lead_{reason}", owner.locale, project=lead.project.title)
+            title = title_for(f"lead_{reason}", owner.locale, project=bilingual.text(lead.project, "title", owner.locale))
             created.append(notify(owner.id, kind=f"lead_{reason}", title=title, link=f"/leads/{lead.id}"))
             queue(owner.email, "lead_reminder", owner.locale, person=owner, lead=lead, reason=reason,
                   link=_link(f"/leads/{lead.id}"))

@@ -48,7 +48,8 @@ def _uploaded_file():
 def list_projects(args):
     """Projects the caller may see (organisers: all; presenters: their own and those on published agendas)."""
     items, total = services.list_projects(
-        current_user, owner_id=args["owner_id"], sector=args["sector"], page=args["page"], per_page=args["per_page"]
+        current_user, owner_id=args["owner_id"], sector=args["sector"], page=args["page"], per_page=args["per_page"],
+        q=args["q"],
     )
     return page_body(items, total, args)
 

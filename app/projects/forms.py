@@ -4,10 +4,12 @@ from flask_wtf.file import FileField
 from wtforms import SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from ..bilingual import form_fields
+
 
 class ProjectForm(FlaskForm):
-    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
-    summary = TextAreaField(_l("Summary"), validators=[Optional(), Length(max=5000)])
+    title_zh, title_en = form_fields(_l("Title in Chinese"), _l("Title in English"), max_length=200)
+    summary_zh, summary_en = form_fields(_l("Summary in Chinese"), _l("Summary in English"), max_length=5000, area=True)
     sector = SelectField(_l("Sector"), choices=[], validate_choice=False)
     country = SelectField(_l("Origin country"), choices=[], validate_choice=False)
     investment_amount = StringField(_l("Investment amount"), validators=[Optional(), Length(max=30)])

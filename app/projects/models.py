@@ -15,8 +15,13 @@ class Project(db.Model):
     __tablename__ = "projects"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    #: The text in its author's language; `title_zh`/`title_en` hold each language (app/bilingual.py).
     title: Mapped[str] = mapped_column(String(200))
+    title_zh: Mapped[str | None] = mapped_column(String(200))
+    title_en: Mapped[str | None] = mapped_column(String(200))
     summary: Mapped[str] = mapped_column(Text, default="")
+    summary_zh: Mapped[str | None] = mapped_column(Text)
+    summary_en: Mapped[str | None] = mapped_column(Text)
     #: A sector code.
     sector: Mapped[str] = mapped_column(String(50), index=True)
     #: Origin country, ISO 3166-1 alpha-2.

@@ -1,11 +1,16 @@
 from marshmallow import Schema, fields
 
-from ..schemas import PageQuery, page_of
+from marshmallow import validate
+
+from ..schemas import PageQuery, i18n_in, i18n_out, lang_in, page_of, text_out
 
 
 class ProjectWriteSchema(Schema):
-    title = fields.String(required=True)
-    summary = fields.String()
+    title = fields.String(metadata={"description": "the title in the author's language; or give title_i18n"})
+    title_i18n = i18n_in("title")
+    summary = fields.String(allow_none=True)
+    summary_i18n = i18n_in("summary")
+    lang = lang_in()
     sector = fields.String(required=True)
     country = fields.String(required=True)
     investment_amount = fields.Raw(allow_none=True, metadata={"description": "decimal string, e.g. \"12500000.00\""})
@@ -15,7 +20,10 @@ class ProjectWriteSchema(Schema):
 
 class ProjectPatchSchema(Schema):
     title = fields.String()
-    summary = fields.String()
+    title_i18n = i18n_in("title")
+    summary = fields.String(allow_none=True)
+    summary_i18n = i18n_in("summary")
+    lang = lang_in()
     sector = fields.String()
     country = fields.String()
     investment_amount = fields.Raw(allow_none=True)
@@ -28,8 +36,10 @@ def _amount(project):
 
 class ProjectSchema(Schema):
     id = fields.Integer()
-    title = fields.String()
-    summary = fields.String()
+    title = text_out("title")
+    title_i18n = i18n_out("title")
+    summary = text_out("summary")
+    summary_i18n = i18n_out("summary")
     sector = fields.String()
     country = fields.String()
     investment_amount = fields.Function(_amount)
@@ -43,6 +53,10 @@ ProjectPage = page_of(ProjectSchema, "ProjectPage")
 
 
 class ProjectQuery(PageQuery):
+    q = fields.String(load_default=None, validate=validate.Length(max=200),
+                      metadata={"description": "words in the title or summary, in either language"})
+    lang = fields.String(load_default=None, validate=validate.OneOf(("zh", "en")),
+                         metadata={"description": "the language of `title`/`summary` in the answer"})
     owner_id = fields.Integer(load_default=None)
     sector = fields.String(load_default=None)
 

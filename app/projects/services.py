@@ -19,6 +19,7 @@ from flask_babel import force_locale, gettext
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased
 
+from .. import bilingual
 from ..accounts.access import require_role
 from ..accounts.enums import Role
 from ..accounts.models import User
@@ -88,8 +89,14 @@ def _visible_projects(actor):
     return query.where(visible)
 
 
-def list_projects(actor, *, owner_id: int | None = None, sector: str | None = None, page: int = 1, per_page: int = 20):
+def list_projects(actor, *, owner_id: int | None = None, sector: str | None = None, page: int = 1, per_page: int = 20,
+                  q: str | None = None):
+    """Projects the actor may see; `q` matches words in the title or summary in either language."""
     query = _visible_projects(actor)
+    if q and q.strip():
+        query = query.where(bilingual.search_clause(
+            [Project.title, Project.title_zh, Project.title_en, Project.summary, Project.summary_zh,
+             Project.summary_en], q.strip()))
     if owner_id is not None:
         query = query.where(Project.owner_id == owner_id)
     if sector:
@@ -116,9 +123,11 @@ def _check_amount(value, field: str = "investment_amount") -> Decimal | None:
     return amount.quantize(Decimal("0.01"))
 
 
-def _project_values(data: dict, current: Project | None) -> dict:
+def _project_values(data: dict, current: Project | None, actor=None) -> dict:
     errors: dict[str, str] = {}
     out: dict = {}
+    lang = bilingual.author_lang(data, actor)
+    out["lang"] = lang
 
     def attempt(field, check):
         if field in data:
@@ -127,17 +136,12 @@ def _project_values(data: dict, current: Project | None) -> dict:
             except ValidationFailed as exc:
                 errors.update({k: " ".join(v) for k, v in exc.fields.items()})
 
-    def title(value):
-        value = (value or "").strip() if isinstance(value, str) else ""
-        if not 1 <= len(value) <= 200:
-            raise ValidationFailed({"title": gettext("Give a title of 1 to 200 characters.")})
-        return value
-
-    def summary(value):
-        value = value if isinstance(value, str) else ""
-        if len(value) > 5000:
-            raise ValidationFailed({"summary": gettext("The summary has at most 5,000 characters.")})
-        return value.strip()
+    def texts(field, **options):
+        if current is None or bilingual.mentions(data, field):
+            try:
+                out[field] = bilingual.resolve(data, field, current=current, lang=lang, **options)
+            except ValidationFailed as exc:
+                errors.update({k: " ".join(v) for k, v in exc.fields.items()})
 
     def sector(value):
         if not isinstance(value, str):
@@ -145,11 +149,11 @@ def _project_values(data: dict, current: Project | None) -> dict:
         return check_sectors([value], field="sector")[0]
 
     if current is None:
-        for field in ("title", "sector", "country"):
+        for field in ("sector", "country"):
             if data.get(field) in (None, ""):
                 errors[field] = gettext("This field is required.")
-    attempt("title", title)
-    attempt("summary", summary)
+    texts("title", required=True, max_length=200, label=gettext("the title"))
+    texts("summary", max_length=5000)
     attempt("sector", sector)
     attempt("country", lambda v: check_country(v, "country"))
     attempt("investment_amount", _check_amount)
@@ -163,6 +167,15 @@ def _project_values(data: dict, current: Project | None) -> dict:
     return out
 
 
+def _store(project: Project, values: dict) -> None:
+    lang = values.pop("lang")
+    for field in ("title", "summary"):
+        if field in values:
+            bilingual.assign(project, field, values.pop(field), lang)
+    for key, value in values.items():
+        setattr(project, key, value)
+
+
 def create_project(actor, data: dict) -> Project:
     """A presenter creates their own project; an organiser may name the presenter (`owner_id`)."""
     require_role(actor, Role.PRESENTER, Role.ORGANISER)
@@ -171,8 +184,9 @@ def create_project(actor, data: dict) -> Project:
         owner = db.session.get(User, data["owner_id"])
         if owner is None or owner.role != Role.PRESENTER:
             raise ValidationFailed({"owner_id": gettext("The owner must be a presenter.")})
-    values = _project_values(data, None)
-    project = Project(owner_id=owner.id, **{"summary": "", **values})
+    values = _project_values(data, None, actor)
+    project = Project(owner_id=owner.id, summary="")
+    _store(project, values)
     db.session.add(project)
     db.session.commit()
     return project
@@ -180,9 +194,8 @@ def create_project(actor, data: dict) -> Project:
 
 def update_project(actor, project_id: int, changes: dict) -> Project:
     project = editable_project(actor, project_id)
-    values = _project_values(changes, project)
-    for key, value in values.items():
-        setattr(project, key, value)
+    values = _project_values(changes, project, actor)
+    _store(project, values)
     db.session.commit()
     return project
 

@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from ..accounts.access import PUBLIC, USER, allow
 from ..errors import NotFound, ServiceError, ValidationFailed
+from .. import bilingual
 from ..forms import attach_errors
 from ..i18n import ui_locale
 from ..reference.services import country_codes, country_name, list_sectors
@@ -30,14 +31,13 @@ def _project_choices(form: ProjectForm) -> None:
 
 
 def _attach_errors(form, exc: ValidationFailed) -> None:
-    for message in attach_errors(form, exc.fields):
+    for message in attach_errors(form, bilingual.form_errors(exc.fields, "title", "summary")):
         flash(message, "error")
 
 
 def _project_data(form: ProjectForm) -> dict:
     return {
-        "title": form.title.data,
-        "summary": form.summary.data or "",
+        **bilingual.form_data(form, "title", "summary"),
         "sector": form.sector.data,
         "country": form.country.data,
         "investment_amount": (form.investment_amount.data or "").replace(",", "").strip() or None,
@@ -75,6 +75,8 @@ def edit_project(project_id: int):
     if not services.can_edit(current_user, project):
         raise NotFound(gettext("No such project."))
     form = ProjectForm(obj=project if request.method == "GET" else None)
+    if request.method == "GET":
+        bilingual.fill_form(form, project, "title", "summary")
     _project_choices(form)
     if form.validate_on_submit():
         try:

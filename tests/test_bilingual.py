@@ -1,0 +1,326 @@
+"""Content in two languages: fairs, sessions and projects carry Chinese and English text; the API, pages,
+feeds and mails give the reader's language and mark a fallback; search finds either language."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import func, select
+
+from app import bilingual
+from app.extensions import db
+from app.fairs import services as fairs
+from app.fairs.models import Fair, FairSession
+from app.projects.models import Project
+from tests.conftest import csrf_from
+from tests.factories import make_fair, make_organiser, make_presenter, make_session, make_user
+from tests.i18n import zh
+
+START = datetime(2026, 12, 10, 7, 0, tzinfo=timezone.utc)
+FAIR_I18N = {"zh": "2027年1月云招商·欧洲新材料", "en": "Jan 2027 cloud fair: European new materials"}
+
+
+def _fair_body(**overrides) -> dict:
+    body = {"title_i18n": FAIR_I18N, "theme_i18n": {"zh": "欧洲：新材料", "en": "Europe: new materials"},
+            "starts_at": START.isoformat(), "ends_at": (START + timedelta(hours=6)).isoformat(),
+            "timezone": "Asia/Shanghai"}
+    body.update(overrides)
+    return body
+
+
+# ---------------------------------------------------------------- the rules
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("2027年1月云招商 / Jan 2027 cloud fair", {"zh": "2027年1月云招商", "en": "Jan 2027 cloud fair"}),
+    ("Jan 2027 cloud fair ／ 2027年1月云招商", {"zh": "2027年1月云招商", "en": "Jan 2027 cloud fair"}),
+    ("Wearable diagnostic devices", {"zh": "", "en": "Wearable diagnostic devices"}),
+    ("可穿戴诊断设备", {"zh": "可穿戴诊断设备", "en": ""}),
+    ("Europe - new materials", {"zh": "", "en": "Europe - new materials"}),
+    ("", {"zh": "", "en": ""}),
+])
+def test_existing_text_goes_to_the_language_it_is_written_in(text, expected):
+    assert bilingual.split_text(text) == expected
+
+
+def test_pick_gives_the_readers_language_else_the_other_marked():
+    project = {"title_zh": "可穿戴诊断设备", "title_en": ""}
+
+    assert bilingual.pick(project, "title", "zh") == bilingual.Picked("可穿戴诊断设备", "zh", False)
+    assert bilingual.pick(project, "title", "en") == bilingual.Picked("可穿戴诊断设备", "zh", True)
+
+
+# ---------------------------------------------------------------- API
+
+
+def test_api_creates_a_fair_in_both_languages_and_reads_each(client, auth):
+    organiser = make_organiser()
+
+    created = client.post("/api/v1/fairs", json=_fair_body(), headers=auth(organiser))
+
+    assert created.status_code == 201, created.text
+    assert created.json["title_i18n"] == FAIR_I18N
+    fair_id = created.json["id"]
+    fairs.publish_fair(organiser, db.session.get(Fair, fair_id))
+    in_zh = client.get(f"/api/v1/fairs/{fair_id}?lang=zh").json
+    in_en = client.get(f"/api/v1/fairs/{fair_id}", headers={"Accept-Language": "en"}).json
+    assert (in_zh["title"], in_zh["theme"]) == (FAIR_I18N["zh"], "欧洲：新材料")
+    assert (in_en["title"], in_en["theme"]) == (FAIR_I18N["en"], "Europe: new materials")
+    assert in_zh["title_i18n"] == in_en["title_i18n"] == FAIR_I18N
+
+
+def test_api_plain_title_is_the_authors_language_and_the_other_falls_back(client, auth):
+    organiser = make_organiser(locale="zh")
+
+    created = client.post("/api/v1/fairs", json=_fair_body(title_i18n=None, theme_i18n=None, title="石家庄推介会"),
+                          headers=auth(organiser))
+    by_lang = client.post("/api/v1/fairs", json=_fair_body(title_i18n=None, theme_i18n=None, title="Berlin day",
+                                                           lang="en"), headers=auth(organiser))
+
+    assert created.status_code == 201, created.text
+    assert created.json["title_i18n"] == {"zh": "石家庄推介会", "en": ""}
+    assert by_lang.json["title_i18n"] == {"zh": "", "en": "Berlin day"}
+    english = client.get(f"/api/v1/fairs/{created.json['id']}?lang=en", headers=auth(organiser)).json
+    assert english["title"] == "石家庄推介会"  # the other language, rather than nothing
+
+
+def test_api_patch_changes_one_language_and_keeps_the_other(client, auth):
+    organiser = make_organiser()
+    fair_id = client.post("/api/v1/fairs", json=_fair_body(), headers=auth(organiser)).json["id"]
+
+    patched = client.patch(f"/api/v1/fairs/{fair_id}", json={"title_i18n": {"en": "Europe, January"}},
+                           headers=auth(organiser))
+
+    assert patched.status_code == 200, patched.text
+    assert patched.json["title_i18n"] == {"zh": FAIR_I18N["zh"], "en": "Europe, January"}
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"title_i18n": {"zh": "", "en": "  "}}, "title"),
+    ({"title_i18n": {"de": "Messe"}}, "title_i18n"),
+    ({"title_i18n": "Messe"}, "title_i18n"),
+    ({"title_i18n": {"zh": 5}}, "title_i18n"),
+    ({"title_i18n": {"en": "x" * 201}}, "title_en"),
+])
+def test_api_refuses_bad_bilingual_text_with_a_clear_error_and_writes_nothing(client, auth, body, field):
+    organiser = make_organiser()
+
+    response = client.post("/api/v1/fairs", json=_fair_body(**body), headers=auth(organiser))
+
+    assert response.status_code == 422, response.text
+    assert response.json["error"]["code"] == "validation_failed"
+    assert list(response.json["error"]["details"]["fields"]) == [field]
+    assert db.session.scalar(select(func.count(Fair.id))) == 0
+
+
+def test_api_missing_title_says_so_in_the_readers_language(client, auth):
+    organiser = make_organiser(locale="zh")
+
+    response = client.post("/api/v1/fairs", json=_fair_body(title_i18n={}), headers=auth(organiser))
+
+    assert response.json["error"]["details"]["fields"] == {
+        "title": [zh("Give %(what)s in Chinese or in English (at least one).", what=zh("the title"))]}
+
+
+def test_api_only_organisers_write_fairs_in_any_language(client, auth):
+    presenter = make_presenter()
+
+    response = client.post("/api/v1/fairs", json=_fair_body(), headers=auth(presenter))
+
+    assert response.status_code == 403
+    assert db.session.scalar(select(func.count(Fair.id))) == 0
+
+
+def test_api_sessions_and_projects_carry_both_languages(client, auth):
+    organiser = make_organiser()
+    presenter = make_presenter()
+    fair = make_fair(organiser)
+
+    project = client.post("/api/v1/projects", json={
+        "title_i18n": {"zh": "可穿戴诊断设备", "en": "Wearable diagnostic devices"},
+        "summary_i18n": {"en": "Patches that read the heart."}, "sector": "biomedicine_health", "country": "DE",
+    }, headers=auth(presenter))
+    session = client.post(f"/api/v1/fairs/{fair.id}/sessions", json={
+        "title_i18n": {"zh": "德国推介", "en": "Germany pitches"}, "starts_at": fair.starts_at.isoformat(),
+        "ends_at": (fair.starts_at + timedelta(minutes=45)).isoformat(), "project_ids": [project.json["id"]],
+    }, headers=auth(organiser))
+
+    assert project.status_code == 201, project.text
+    assert session.status_code == 201, session.text
+    read = client.get(f"/api/v1/sessions/{session.json['id']}?lang=zh").json
+    assert read["title"] == "德国推介"
+    assert read["projects"][0]["title"] == "可穿戴诊断设备"
+    assert read["projects"][0]["title_i18n"] == {"zh": "可穿戴诊断设备", "en": "Wearable diagnostic devices"}
+    mine = client.get(f"/api/v1/projects/{project.json['id']}?lang=zh", headers=auth(presenter)).json
+    assert (mine["title"], mine["summary"]) == ("可穿戴诊断设备", "Patches that read the heart.")
+    assert mine["summary_i18n"] == {"zh": "", "en": "Patches that read the heart."}
+
+
+def test_api_search_finds_fairs_and_projects_in_either_language(client, auth):
+    organiser = make_organiser()
+    fair_id = client.post("/api/v1/fairs", json=_fair_body(), headers=auth(organiser)).json["id"]
+    fairs.publish_fair(organiser, db.session.get(Fair, fair_id))
+    make_fair(organiser, title="North America: health", theme="Health")
+    presenter = make_presenter()
+    client.post("/api/v1/projects", json={"title_i18n": {"zh": "可穿戴诊断设备", "en": "Wearable diagnostic devices"},
+                                          "sector": "biomedicine_health", "country": "DE"}, headers=auth(presenter))
+
+    def fair_ids(q):
+        return [f["id"] for f in client.get("/api/v1/fairs", query_string={"q": q}).json["items"]]
+
+    def project_titles(q):
+        items = client.get("/api/v1/projects", query_string={"q": q, "lang": "en"}, headers=auth(organiser)).json
+        return [p["title"] for p in items["items"]]
+
+    assert fair_ids("新材料") == [fair_id]
+    assert fair_ids("NEW MATERIALS") == [fair_id]
+    assert fair_ids("100%") == []
+    assert project_titles("诊断") == ["Wearable diagnostic devices"]
+    assert project_titles("diagnostic") == ["Wearable diagnostic devices"]
+
+
+# ---------------------------------------------------------------- pages
+
+
+def test_fair_page_shows_the_viewers_language_and_marks_a_fallback(client, login):
+    organiser = make_organiser()
+    fair = make_fair(organiser, title=None, title_i18n=FAIR_I18N, theme_i18n={"en": "Europe: new materials"})
+    make_session(fair, organiser, title=None, title_i18n={"zh": "德国推介"})
+
+    english = client.get(f"/fairs/{fair.id}", headers={"Accept-Language": "en"}).text
+    chinese = client.get(f"/fairs/{fair.id}", headers={"Accept-Language": "zh"}).text
+
+    assert FAIR_I18N["en"] in english and FAIR_I18N["zh"] not in english
+    assert FAIR_I18N["zh"] in chinese and FAIR_I18N["en"] not in chinese
+    assert ('<span lang="zh-Hans">德国推介</span> <small class="fallback-mark" title="Not available in your language">'
+            "(in Chinese)</small>") in english
+    assert f'<span lang="en">Europe: new materials</span> <small class="fallback-mark" ' \
+           f'title="{zh("Not available in your language")}">{zh("(in English)")}</small>' in chinese
+
+
+def test_fairs_page_search_box_finds_either_language(client):
+    organiser = make_organiser()
+    make_fair(organiser, title=None, title_i18n=FAIR_I18N)
+    make_fair(organiser, title="North America: health")
+
+    found = client.get("/?q=云招商", headers={"Accept-Language": "en"}).text
+    none = client.get("/?q=Atlantis", headers={"Accept-Language": "en"}).text
+
+    assert FAIR_I18N["en"] in found and "North America: health" not in found
+    assert 'name="q" value="云招商"' in found
+    assert "No upcoming fair matches “Atlantis”." in none
+
+
+def _post_fair_form(client, **fields):
+    token = csrf_from(client.get("/fairs/new").text)
+    data = {"csrf_token": token, "timezone": "Asia/Shanghai", "starts_at": "2026-12-10T15:00",
+            "ends_at": "2026-12-10T21:00", "tracks": "main", "waitlist": "y", **fields}
+    return client.post("/fairs/new", data=data)
+
+
+def test_fair_form_takes_both_languages_side_by_side(client, login):
+    login(make_organiser())
+
+    page = client.get("/fairs/new").text
+    response = _post_fair_form(client, title_zh=FAIR_I18N["zh"], title_en=FAIR_I18N["en"], theme_zh="欧洲：新材料",
+                               theme_en="")
+
+    assert 'name="title_zh"' in page and 'lang="zh-Hans"' in page and 'name="title_en"' in page
+    assert response.status_code == 302, response.text
+    fair = db.session.scalars(select(Fair)).one()
+    assert (fair.title_zh, fair.title_en, fair.theme_zh, fair.theme_en) == (FAIR_I18N["zh"], FAIR_I18N["en"],
+                                                                              "欧洲：新材料", None)
+    edit = client.get(f"/fairs/{fair.id}/edit").text
+    assert f'value="{FAIR_I18N["zh"]}"' in edit and f'value="{FAIR_I18N["en"]}"' in edit
+
+
+def test_fair_form_without_any_title_says_so_and_saves_nothing(client, login):
+    login(make_organiser(locale="zh"))
+
+    response = _post_fair_form(client, title_zh="  ", title_en="")
+
+    assert response.status_code == 422
+    assert zh("Give %(what)s in Chinese or in English (at least one).", what=zh("the title")) in response.text
+    assert 'id="title_zh-error"' in response.text
+    assert db.session.scalar(select(func.count(Fair.id))) == 0
+
+
+def test_project_form_takes_both_languages(client, login):
+    presenter = make_presenter()
+    login(presenter)
+    token = csrf_from(client.get("/projects/new").text)
+
+    response = client.post("/projects/new", data={"csrf_token": token, "title_zh": "", "title_en": "Portable ECMO",
+                                                  "summary_zh": "便携式体外膜肺", "summary_en": "",
+                                                  "sector": "biomedicine_health", "country": "DE"})
+
+    assert response.status_code == 302, response.text
+    project = db.session.scalars(select(Project)).one()
+    assert (project.title, project.title_zh, project.title_en) == ("Portable ECMO", None, "Portable ECMO")
+    assert (project.summary_zh, project.summary_en) == ("便携式体外膜肺", None)
+
+
+def test_attendee_cannot_open_the_project_form(client, login):
+    login(make_user("attendee"))
+
+    assert client.get("/projects/new").status_code == 403
+
+
+def test_session_form_takes_both_languages(client, login):
+    organiser = make_organiser()
+    fair = make_fair(organiser)
+    login(organiser)
+    token = csrf_from(client.get(f"/fairs/{fair.id}/sessions/new").text)
+
+    response = client.post(f"/fairs/{fair.id}/sessions/new", data={
+        "csrf_token": token, "title_zh": "石家庄专场", "title_en": "Shijiazhuang hour", "kind": "pitch",
+        "starts_at": "2026-12-10T15:00", "ends_at": "2026-12-10T15:45", "track": "main",
+        "description_zh": "", "description_en": "Six projects."})
+
+    assert response.status_code == 302, response.text
+    session = db.session.scalars(select(FairSession)).one()
+    assert (session.title_zh, session.title_en, session.description_en) == ("石家庄专场", "Shijiazhuang hour",
+                                                                             "Six projects.")
+
+
+# ---------------------------------------------------------------- feeds and mail
+
+
+def test_fair_feed_is_in_the_asked_language_with_a_marked_fallback(client):
+    organiser = make_organiser()
+    fair = make_fair(organiser, title=None, title_i18n=FAIR_I18N)
+    make_session(fair, organiser, title=None, title_i18n={"en": "Germany pitches"})
+
+    chinese = client.get(f"/fairs/{fair.id}.ics?lang=zh")
+    english = client.get(f"/fairs/{fair.id}.ics?lang=en")
+
+    zh_text = chinese.data.decode().replace("\r\n ", "")
+    en_text = english.data.decode().replace("\r\n ", "")
+    assert f"SUMMARY:{FAIR_I18N['zh']}" in zh_text
+    assert f"SUMMARY:Germany pitches {zh('(in English)')} · {FAIR_I18N['zh']}" in zh_text
+    assert f"SUMMARY:{FAIR_I18N['en']}" in en_text and FAIR_I18N["zh"] not in en_text
+    assert chinese.headers["ETag"] != english.headers["ETag"]
+
+
+def test_mail_is_in_the_recipients_language_with_the_other_as_fallback():
+    from app.notifications.models import MailMessage
+
+    fair = make_fair(capacity=1, title=None, title_i18n={"zh": "加拿大推介会", "en": "Canada fair"})
+    holder = make_user("attendee")
+    chinese, english = make_user("attendee", locale="zh"), make_user("attendee", locale="en")
+    for person in (holder, chinese):
+        fairs.register(person, fair.id)
+    fairs.withdraw(holder, fair.id)
+    other = make_fair(capacity=1, title=None, title_i18n={"zh": "仅中文推介会"})
+    fairs.register(holder, other.id)
+    fairs.register(english, other.id)
+    fairs.withdraw(holder, other.id)
+
+    mails = {m.to_address: m for m in db.session.scalars(select(MailMessage))}
+
+    assert mails[chinese.email].subject == "您已获得名额：加拿大推介会"
+    assert "加拿大推介会" in mails[chinese.email].text_body and "Canada fair" not in mails[chinese.email].text_body
+    assert mails[english.email].subject == "A place is yours: 仅中文推介会 (in Chinese)"
+    assert "仅中文推介会 (in Chinese)" in mails[english.email].text_body
+    assert '<span lang="zh-Hans">仅中文推介会</span>' in mails[english.email].html_body
