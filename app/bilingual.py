@@ -231,6 +231,7 @@ def search_clause(columns, q: str):
 def init_templating(app) -> None:
     app.jinja_env.globals["tr"] = marked  # {{ tr(fair, "title") }}
     app.jinja_env.globals["trt"] = plain  # {{ trt(fair, "title") }}: plain text, e.g. in <title> or mail text
+    app.jinja_env.globals["tx"] = lambda obj, field: text(obj, field, _page_lang(None))  # unmarked: mail subjects
     app.jinja_env.globals["both"] = pair
 
 

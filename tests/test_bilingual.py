@@ -321,6 +321,6 @@ def test_mail_is_in_the_recipients_language_with_the_other_as_fallback():
 
     assert mails[chinese.email].subject == "您已获得名额：加拿大推介会"
     assert "加拿大推介会" in mails[chinese.email].text_body and "Canada fair" not in mails[chinese.email].text_body
-    assert mails[english.email].subject == "A place is yours: 仅中文推介会 (in Chinese)"
+    assert mails[english.email].subject == "A place is yours: 仅中文推介会"  # the body marks it
     assert "仅中文推介会 (in Chinese)" in mails[english.email].text_body
     assert '<span lang="zh-Hans">仅中文推介会</span>' in mails[english.email].html_body
