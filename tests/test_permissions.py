@@ -328,6 +328,7 @@ PAGES = [
     Row("GET", "/series", "fairs.series_list", _page_organiser_only(200)),
     Row("GET", "/series/new", "fairs.new_series", _page_organiser_only(200)),
     Row("POST", "/series/new", "fairs.new_series", _page_organiser_only(422), form={"title": ""}),
+    Row("POST", "/series/preview", "fairs.series_preview", _page_organiser_only(422), form={"title": ""}),
     Row("GET", "/series/{series}", "fairs.series_page", _page_organiser_only(200)),
     Row("GET", "/notifications", "notifications.notifications_page", {**USER_ONLY, "anonymous": 302}),
     Row("POST", "/notifications/{attendee_notification}/read", "notifications.read",

@@ -109,6 +109,8 @@ class SeriesForm(FlaskForm):
     minutes = IntegerField(_l("Length (minutes)"), default=240, validators=[Optional()])
     starts_on = StringField(_l("First date (empty: today)"), validators=[Optional(), Length(max=10)])
     capacity = IntegerField(_l("Capacity (empty: unlimited)"), validators=[Optional()])
+    #: Advanced: an RFC 5545 RRULE typed by hand; when given it replaces the recurrence chosen above.
+    rrule = StringField(_l("RRULE (replaces the choices above)"), validators=[Optional(), Length(max=500)])
     themes = FieldList(FormField(SeriesThemeForm), min_entries=SERIES_EMPTY_ROWS, max_entries=SERIES_MAX_ROWS)
     submit = SubmitField(_l("Create series"))
     preview = SubmitField(_l("Preview the dates"))

@@ -91,12 +91,17 @@ def _series_data(form: SeriesForm) -> tuple[dict, list[int]]:
     form's own fields), the filled month rows as themes."""
     themes, rows = _themes(form)
     errors: dict[str, str] = {}
-    try:
-        rrule = series_service.build_rrule(form.pattern.data, interval=form.interval.data, ordinal=form.ordinal.data,
-                                           weekday=form.weekday.data, month_day=(form.month_day.data or "").strip())
-    except ValidationFailed as exc:
-        errors.update({k: " ".join(v) for k, v in exc.fields.items()})
-        rrule = None
+    typed = (form.rrule.data or "").strip()
+    if typed:  # the advanced field: the RRULE as typed (the service checks it), the choices above unused
+        rrule = typed
+    else:
+        try:
+            rrule = series_service.build_rrule(form.pattern.data, interval=form.interval.data,
+                                               ordinal=form.ordinal.data, weekday=form.weekday.data,
+                                               month_day=(form.month_day.data or "").strip())
+        except ValidationFailed as exc:
+            errors.update({k: " ".join(v) for k, v in exc.fields.items()})
+            rrule = None
     data = {
         "title": form.title.data or "",
         "timezone": form.timezone.data or "Asia/Shanghai",
@@ -111,6 +116,8 @@ def _series_data(form: SeriesForm) -> tuple[dict, list[int]]:
         data["starts_on"] = form.starts_on.data.strip()
     try:  # every other field's errors at once, even when the recurrence has its own
         series_service.check_series({**data, "rrule": rrule or "FREQ=MONTHLY"})
+        if typed and not errors:
+            data["rrule"] = series_service.check_series({**data, "rrule": typed})["rrule"]
     except ValidationFailed as exc:
         errors.update({k: " ".join(v) for k, v in exc.fields.items()})
     if errors:
@@ -194,9 +201,7 @@ def new_series():
         try:
             data, _rows = _series_data(form)
             if form.preview.data:
-                shown = series_service.preview(current_user, data)
-                rows, warnings = _shown_dates(shown["coming"], shown["dst_warnings"], shown["timezone"])
-                preview = {"rows": rows, "warnings": warnings, "timezone": shown["timezone"], "rrule": shown["rrule"]}
+                preview = _preview(data)
             else:
                 created = series_service.create_series(current_user, data)
                 flash(gettext("The series was created. The scheduler makes its drafts for the coming months."),
@@ -211,6 +216,40 @@ def new_series():
     named = _named_errors(form) if invalid else []
     return render_template("fairs/series_form.html", form=form, about_months=about_months, preview=preview,
                            max_rows=SERIES_MAX_ROWS, invalid=invalid, named_errors=named), 422 if invalid else 200
+
+
+def _preview(data: dict) -> dict:
+    shown = series_service.preview(current_user, data)
+    rows, warnings = _shown_dates(shown["coming"], shown["dst_warnings"], shown["timezone"])
+    return {"rows": rows, "warnings": warnings, "timezone": shown["timezone"], "rrule": shown["rrule"],
+            "in_words": rrule_in_words(shown["rrule"])}
+
+
+@bp.route("/series/preview", methods=["POST"])
+@allow("organiser")
+def series_preview():
+    """The coming dates of the form as it stands, as an HTML fragment (the form's script puts it under
+    the form as the organiser types; without the script the form's Preview button shows the same).
+    200 with the dates, 422 with what is missing or wrong; nothing is written either way."""
+    form = SeriesForm()
+    _series_choices(form)
+    preview, problems = None, []
+    if not form.validate_on_submit():
+        problems = [gettext("%(field)s: %(message)s", field=e["label"], message=" ".join(e["messages"]))
+                    if e["label"] else " ".join(e["messages"]) for e in _named_errors(form)]
+    else:
+        try:
+            data, _rows = _series_data(form)
+            preview = _preview(data)
+        except (_FormErrors, ValidationFailed) as exc:
+            rows = exc.rows if isinstance(exc, _FormErrors) else _themes(form)[1]
+            about_months = _attach_series_errors(form, dict(exc.fields), rows)
+            problems = [gettext("%(field)s: %(message)s", field=e["label"], message=" ".join(e["messages"]))
+                        if e["label"] else " ".join(e["messages"]) for e in _named_errors(form)]
+            problems += [gettext("%(field)s: %(message)s", field=gettext("Monthly themes, used in rotation"),
+                                 message=m) for m in about_months]
+    html = render_template("fairs/_series_preview.html", preview=preview, problems=problems)
+    return html, 422 if problems else 200
 
 
 def _has_errors(form: SeriesForm) -> bool:

@@ -51,9 +51,19 @@ def test_organiser_makes_a_series_with_the_form_and_previews_its_dates(page_as, 
     expect(page.locator("fieldset.series-month").nth(3).locator("legend")).to_have_text("Month 4")
     expect(page.locator("fieldset.series-month").nth(3).get_by_label("Theme")).to_have_value("")
 
-    page.get_by_role("button", name="Preview the dates").click()
+    # The preview follows the form as it is filled (the server renders it; no page load) …
     preview = page.get_by_role("region", name=re.compile("^The next 6 dates"))
     expect(preview).to_be_visible()
+    expect(preview).to_contain_text("every month, on the second Thursday")
+    assert page.url == url
+    # … and says what is missing while the form is incomplete
+    page.get_by_label("Start time (24-hour clock)").fill("25:00")
+    expect(page.get_by_role("region", name="No preview yet")).to_contain_text("Give the local start time as HH:MM.")
+    page.get_by_label("Start time (24-hour clock)").fill("15:00")
+
+    page.get_by_role("button", name="Preview the dates").click()
+    expect(preview).to_be_visible()
+    assert page.url == url
     expect(preview.locator("tbody tr")).to_have_count(6)
     expect(preview.get_by_text("daylight saving").first).to_be_visible()
     preview.scroll_into_view_if_needed()

@@ -21,9 +21,9 @@ from app.fairs.series_views import rrule_in_words
 from tests.conftest import csrf_from
 from tests.factories import at, make_organiser, make_user
 
-def _form(client, **changes) -> dict:
+def _fields(**changes) -> dict:
     """The form as a person fills it: every month on the second Thursday at 15:00 Beijing time, 240 minutes,
-    two months of themes (the third row left empty)."""
+    two months of themes (the third row left empty); no CSRF token."""
     data = {
         "title": "Cloud investment fair", "interval": "1", "pattern": "weekday", "ordinal": "2", "weekday": "TH",
         "month_day": "", "local_start": "15:00", "timezone": "Asia/Shanghai", "minutes": "240",
@@ -33,10 +33,14 @@ def _form(client, **changes) -> dict:
         "themes-1-theme": "North America: health", "themes-1-focus_countries": ["US", "CA"],
         "themes-1-focus_sectors": ["biomedicine_health"],
         "themes-2-theme": "",
-        "csrf_token": csrf_from(client.get("/series/new").text),
     }
     data.update(changes)
     return {k: v for k, v in data.items() if v is not None}
+
+
+def _form(client, **changes) -> dict:
+    """`_fields` with the CSRF token of the organiser's new-series page."""
+    return _fields(csrf_token=csrf_from(client.get("/series/new").text), **changes)
 
 
 def _series_count() -> int:
@@ -80,7 +84,10 @@ def test_the_new_series_form_has_words_not_codes(client, login):
 
     page = client.get("/series/new").text
 
-    assert "RRULE" not in page and "FREQ=" not in page
+    advanced = re.search(r'<details class="advanced">.*?</details>', page, re.S)
+    assert advanced, "the RRULE only in the closed advanced part"
+    outside = page.replace(advanced.group(0), "")
+    assert "RRULE" not in outside and "FREQ=" not in outside
     assert '<option selected value="2">second</option>' in page
     assert '<option selected value="TH">Thursday</option>' in page
     assert '<option selected value="Asia/Shanghai">Beijing time (Asia/Shanghai, UTC+08:00)</option>' in page
@@ -274,4 +281,105 @@ def test_the_series_form_preview_and_errors_in_chinese(client, login):
     summary = _text(re.search(r'<ul id="error-summary">(.*?)</ul>', refused.text, re.S).group(1))
     assert "星期几 ：请选择星期几。" in summary
     assert "开始时间（24 小时制） ：请按 HH:MM 格式填写当地开始时间。" in summary
+    assert _series_count() == 0
+
+
+# ---------------------------------------------------------------- across a clock change, the advanced RRULE, the preview
+
+
+def test_a_series_made_with_the_form_in_a_summer_time_zone_keeps_its_local_hour_across_the_change(client, login):
+    """15:00 Berlin time on the second Thursday: 14:00 UTC in winter, 13:00 UTC after the clocks go
+    forward on 28 March 2027; Beijing (no summer time) sees the fair an hour earlier from April."""
+    organiser = make_organiser()
+    with time_machine.travel(at("2027-01-20T00:00+00:00"), tick=False):
+        login(organiser)
+        response = client.post("/series/new", data=_form(
+            client, timezone="Europe/Berlin", starts_on="2027-02-01",
+            **{"themes-0-focus_countries": ["CN"], "themes-1-focus_countries": ["CN"]}))
+        made = db.session.scalars(select(Series)).one()
+        fairs = sorted(series_service.make_due_fairs(), key=lambda f: f.starts_at)
+        page = client.get(f"/series/{made.id}")
+
+    assert response.status_code == 302
+    assert (made.timezone, made.rrule, made.local_start.isoformat()) == ("Europe/Berlin", "FREQ=MONTHLY;BYDAY=+2TH",
+                                                                         "15:00:00")
+    assert [f.starts_at for f in fairs] == [at("2027-02-11T14:00+00:00"), at("2027-03-11T14:00+00:00"),
+                                            at("2027-04-08T13:00+00:00")]
+    assert all(f.timezone == "Europe/Berlin" for f in fairs)
+    assert '<time datetime="2027-03-11T22:00:00+08:00">22:00</time>' in page.text
+    assert '<time datetime="2027-04-08T21:00:00+08:00">21:00</time>' in page.text
+    assert ("In China (Asia/Shanghai) the fair on 8 Apr 2027 starts at 21:00 instead of 22:00"
+            " — daylight saving") in page.text
+
+
+def test_the_advanced_rrule_field_replaces_the_choices(client, login):
+    login(make_organiser())
+
+    response = client.post("/series/new", data=_form(client, rrule="RRULE:FREQ=MONTHLY;BYDAY=-1FR", weekday=""))
+
+    assert response.status_code == 302
+    made = db.session.scalars(select(Series)).one()
+    assert made.rrule == "FREQ=MONTHLY;BYDAY=-1FR"
+    assert "every month, on the last Friday" in client.get(f"/series/{made.id}").text
+
+
+def test_a_bad_advanced_rrule_is_refused_beside_it_and_nothing_is_saved(client, login):
+    login(make_organiser())
+
+    response = client.post("/series/new", data=_form(client, rrule="FREQ=FORTNIGHTLY"))
+
+    assert response.status_code == 422
+    assert "This is not a valid RRULE" in _error(response.text, "rrule")
+    assert re.search(r'<details class="advanced" open>', response.text)
+    assert _series_count() == 0
+
+
+def test_the_form_offers_the_rrule_only_as_an_advanced_field(client, login):
+    login(make_organiser())
+
+    page = client.get("/series/new").text
+
+    assert re.search(r'<details class="advanced">\s*<summary>Advanced: type the rule as an RRULE</summary>', page)
+    assert re.search(r'<input[^>]*id="rrule"[^>]*value=""', page) or 'id="rrule"' in page
+    assert 'data-preview-url="/series/preview"' in page
+
+
+def test_the_preview_endpoint_returns_the_dates_as_a_fragment_and_saves_nothing(client, login):
+    with time_machine.travel(at("2027-02-01T00:00+00:00"), tick=False):
+        login(make_organiser())
+        response = client.post("/series/preview", data=_form(client, **{"themes-1-focus_countries": ["US"]}))
+
+    assert response.status_code == 200
+    assert "<html" not in response.text and "<form" not in response.text
+    text = _text(response.text)
+    assert "The next 6 dates" in text and "every month, on the second Thursday" in text
+    assert '<time datetime="2027-03-11T08:00:00+01:00">08:00</time>' in response.text
+    assert ("In Germany (Europe/Berlin) the fair on 13 May 2027 starts at 09:00 instead of 08:00"
+            " — daylight saving") in text
+    assert _series_count() == 0
+
+
+def test_the_preview_endpoint_names_what_is_missing_and_saves_nothing(client, login):
+    login(make_organiser())
+
+    response = client.post("/series/preview", data=_form(client, weekday="", local_start="25:00"))
+
+    assert response.status_code == 422
+    text = _text(response.text)
+    assert "No preview yet" in text
+    assert "Weekday: Choose a weekday." in text
+    assert "Start time (24-hour clock): Give the local start time as HH:MM." in text
+    assert _series_count() == 0
+
+
+def test_the_preview_endpoint_is_for_organisers_only(client, login):
+    def filled(page: str) -> dict:  # the filled form with a CSRF token from a page this visitor may open
+        return _fields(csrf_token=csrf_from(client.get(page).text))
+
+    anonymous = client.post("/series/preview", data=filled("/login"))
+    assert anonymous.status_code in (302, 401) and "The next" not in anonymous.text
+
+    login(make_user("attendee"))
+    refused = client.post("/series/preview", data=filled("/"))
+    assert refused.status_code == 403 and "The next" not in refused.text
     assert _series_count() == 0
