@@ -119,8 +119,8 @@ def test_a_session_added_inside_the_24_hour_window_gets_its_reminder_on_the_deve
 
     page.goto("/fairs/new")
     title = f"Short-notice water day {tag}"
-    page.get_by_label("Title").fill(title)
-    page.get_by_label("Theme").fill("Water reuse")
+    page.get_by_label("Title in English").fill(title)
+    page.get_by_label("Theme in English").fill("Water reuse")
     page.get_by_label("Time zone (IANA)").fill("Asia/Shanghai")
     page.get_by_label("Starts (fair's time zone)").fill(local(hour + timedelta(hours=2)))
     page.get_by_label("Ends (fair's time zone)").fill(local(hour + timedelta(hours=8)))
@@ -130,7 +130,7 @@ def test_a_session_added_inside_the_24_hour_window_gets_its_reminder_on_the_deve
 
     session = f"Membranes at short notice {tag}"
     page.get_by_role("link", name="Add session").click()
-    page.get_by_label("Title").fill(session)
+    page.get_by_label("Title in English").fill(session)
     page.get_by_label("Kind").select_option("pitch")
     page.get_by_label("Starts (fair's time zone)").fill(local(hour + timedelta(hours=3)))
     page.get_by_label("Ends (fair's time zone)").fill(local(hour + timedelta(hours=3, minutes=45)))
