@@ -102,6 +102,43 @@ def test_a_test_app_never_starts_it_unless_asked_and_then_once(monkeypatch):
     assert len(started) == 1
 
 
+def test_make_runs_flask_run_runs_the_jobs_and_healthz_shows_the_heartbeat(tmp_path):
+    """`make run`'s command (`flask run` with CLOUDFAIR_ENV=development, nothing else set) in a process of
+    its own on a fresh database: the web process runs the scheduler, whose heartbeat /healthz shows."""
+    import time
+    import urllib.request
+
+    env = {k: v for k, v in os.environ.items() if k not in ("RUN_SCHEDULER_IN_PROCESS", "FLASK_DEBUG")}
+    env.update(CLOUDFAIR_ENV="development", DATABASE_URL=f"sqlite:///{tmp_path / 'cf.db'}", REDIS_URL="",
+               SMTP_HOST="", SOCKETIO_ASYNC_MODE="threading", UPLOAD_DIR=str(tmp_path / "uploads"))
+    flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
+    subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, capture_output=True, check=True, timeout=120)
+    port = _free_port()
+    log = (tmp_path / "server.log").open("w")
+    server = subprocess.Popen([*flask, "run", "--host", "127.0.0.1", "--port", str(port)], cwd=ROOT, env=env,
+                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    scheduler = None
+    try:
+        for _ in range(300):  # up to a minute: the first heartbeat is written as the scheduler starts
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+                    scheduler = json.load(response)["scheduler"]
+            except OSError:
+                scheduler = None
+            if scheduler and scheduler["status"] == "ok":
+                break
+            assert server.poll() is None, (tmp_path / "server.log").read_text()
+            time.sleep(0.2)
+    finally:
+        os.killpg(server.pid, 15)
+        server.wait(timeout=20)
+        log.close()
+
+    assert scheduler is not None, (tmp_path / "server.log").read_text()
+    assert scheduler["status"] == "ok" and scheduler["last_heartbeat"]
+    assert scheduler["in_process"] is True
+
+
 def test_healthz_says_when_the_web_process_runs_the_jobs(app, client, monkeypatch):
     class Running:
         running = True
