@@ -71,6 +71,20 @@ class Config:
     #: The page asks the event log for anything newer this often, so an event committed by a process
     #: that died before broadcasting it still arrives when no later event reveals the gap.
     LIVE_HEAD_POLL_SECONDS = float(os.environ.get("LIVE_HEAD_POLL_SECONDS", "15"))
+    #: Redis calls (presence, per-person limits, the rate limiter, publishing) give up after this
+    #: long, so a Redis outage slows nothing down: the service carries on degraded (see /healthz).
+    REDIS_TIMEOUT_SECONDS = float(os.environ.get("REDIS_TIMEOUT_SECONDS", "0.5"))
+    #: The Socket.IO queue's listener tries to reach Redis again this often while it is gone.
+    LIVE_QUEUE_RETRY_SECONDS = float(os.environ.get("LIVE_QUEUE_RETRY_SECONDS", "0.5"))
+    #: Each process's share of a room's presence expires this long after its last heartbeat (a crashed
+    #: process's people leave the count by then); the heartbeat runs every third of it.
+    LIVE_PRESENCE_TTL = int(os.environ.get("LIVE_PRESENCE_TTL", "30"))
+    #: One limit per person (all their connections and HTTP together): questions, votes and interests
+    #: per minute, and simultaneous live connections.
+    LIVE_QUESTIONS_PER_MINUTE = int(os.environ.get("LIVE_QUESTIONS_PER_MINUTE", "10"))
+    LIVE_VOTES_PER_MINUTE = int(os.environ.get("LIVE_VOTES_PER_MINUTE", "60"))
+    LIVE_INTERESTS_PER_MINUTE = int(os.environ.get("LIVE_INTERESTS_PER_MINUTE", "30"))
+    LIVE_MAX_CONNECTIONS_PER_USER = int(os.environ.get("LIVE_MAX_CONNECTIONS_PER_USER", "10"))
     #: Interest counts go to a room at most once per this many seconds.
     LIVE_COUNT_INTERVAL = float(os.environ.get("LIVE_COUNT_INTERVAL", "0.5"))
     #: Largest request body other than uploads (JSON, forms).
@@ -99,6 +113,9 @@ class Config:
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", default=True)
     RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
     RATELIMIT_HEADERS_ENABLED = True
+    #: Without Redis the limiter counts in memory (per process) instead of failing every request.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_STORAGE_OPTIONS = {"socket_timeout": REDIS_TIMEOUT_SECONDS, "socket_connect_timeout": REDIS_TIMEOUT_SECONDS}
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
     #: Failed sign-ins per typed e-mail address (from any client) before that address is locked out for the window.
     LOGIN_ADDRESS_LIMIT = os.environ.get("LOGIN_ADDRESS_LIMIT", "5 per 15 minutes")

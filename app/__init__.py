@@ -169,8 +169,16 @@ def _init_socketio(app: Flask) -> None:
     Payload.max_decode_packets = app.config["LIVE_MAX_PACKETS_PER_PAYLOAD"]
     # The SocketIO object outlives apps (tests make many): forget a previous app's queue.
     socketio.server_options.pop("client_manager", None)
+    queue = {}
+    if app.config["REDIS_URL"]:
+        from .live.queue import ResilientRedisManager
+
+        queue["client_manager"] = ResilientRedisManager(
+            app.config["REDIS_URL"], channel="flask-socketio",
+            retry_seconds=app.config["LIVE_QUEUE_RETRY_SECONDS"], timeout_seconds=app.config["REDIS_TIMEOUT_SECONDS"])
     socketio.init_app(
         app,
+        **queue,
         async_mode=app.config["SOCKETIO_ASYNC_MODE"],
         message_queue=app.config["REDIS_URL"],
         cors_allowed_origins=origin_allowed,

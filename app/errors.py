@@ -169,7 +169,9 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(ServiceError)
     def handle_service_error(exc: ServiceError):
-        return _respond(exc.status, exc.code, exc.message, exc.details)
+        retry_after = exc.details.get("retry_after") if exc.status == 429 else None
+        headers = [("Retry-After", str(retry_after))] if retry_after is not None else None
+        return _respond(exc.status, exc.code, exc.message, exc.details, headers=headers)
 
     @app.errorhandler(HTTPException)
     def handle_http_exception(exc: HTTPException):

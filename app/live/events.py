@@ -73,6 +73,8 @@ def on_connect(auth=None):
         user = current_user._get_current_object()
     if user is None or not user.active:
         _refuse("unauthorized", gettext("Log in or send a valid API token."))
+    if not presence.connect(user.id, request.sid):
+        _refuse("too_many_connections", gettext("You have too many live connections open; close another tab or device."))
     config = current_app.config
     connections[request.sid] = Connection(user.id, TokenBucket(config["LIVE_RATE_PER_SECOND"], config["LIVE_BURST"]),
                                           locale=_locale(user))
@@ -85,6 +87,10 @@ def on_disconnect(reason=None):
     connection = connections.pop(request.sid, None)
     if connection is None:
         return
+    try:
+        presence.disconnect(connection.user_id, request.sid)
+    except Exception:  # a broken store must not break disconnecting
+        log.exception("Could not count out connection %s", request.sid)
     for session_id in connection.sessions:
         _left(session_id, connection.user_id)
 

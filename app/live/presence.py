@@ -1,65 +1,261 @@
-"""Who is in a session's room: people (not tabs) per session, shared through Redis when
-`REDIS_URL` is set, else kept in this process."""
+"""Who is in a session's room (people, not tabs), and each person's live connections, across processes.
+
+Each process keeps its own share in memory (the truth for its connections) and, with `REDIS_URL`, in
+Redis under keys that expire: a room's share is a hash `cloudfair:room:<session>:proc:<process>`
+(person -> connections), listed in the room's sorted set `cloudfair:room:<session>:procs` scored by
+when the share expires. A heartbeat (every third of `LIVE_PRESENCE_TTL`) rewrites the process's
+shares from memory and pushes their expiry on, so a process killed with kill -9 drops out of every
+count within `LIVE_PRESENCE_TTL`, and a Redis that lost its data (restarted) is refilled. The count
+is the number of distinct people over the shares still alive (one Lua script, Redis's clock).
+
+Connections per person (`LIVE_MAX_CONNECTIONS_PER_USER`) are kept the same way: a sorted set per
+person of `<process>:<sid>` scored by expiry.
+
+Without Redis, or while it is down, each process counts only its own people (degraded).
+"""
 
 from __future__ import annotations
 
+import logging
 import threading
+import uuid
 from collections import Counter
 
 from flask import current_app
 
-_lock = threading.Lock()
-_local: dict[tuple[int, int], Counter] = {}
+from . import shared
+
+log = logging.getLogger(__name__)
+
+_lock = threading.RLock()
+
+_CHANGE = """
+local now = tonumber(redis.call('TIME')[1])
+local ttl = tonumber(ARGV[4])
+local n = redis.call('HINCRBY', KEYS[2], ARGV[2], tonumber(ARGV[3]))
+if n <= 0 then redis.call('HDEL', KEYS[2], ARGV[2]) end
+redis.call('EXPIRE', KEYS[2], ttl)
+redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
+redis.call('EXPIRE', KEYS[1], ttl)
+return n
+"""
+
+_REFRESH = """
+local now = tonumber(redis.call('TIME')[1])
+local ttl = tonumber(ARGV[2])
+redis.call('DEL', KEYS[2])
+if #ARGV > 2 then
+  redis.call('HSET', KEYS[2], unpack(ARGV, 3))
+  redis.call('EXPIRE', KEYS[2], ttl)
+  redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
+  redis.call('EXPIRE', KEYS[1], ttl)
+else
+  redis.call('ZREM', KEYS[1], ARGV[1])
+end
+return 1
+"""
+
+_COUNT = """
+local now = tonumber(redis.call('TIME')[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local seen, n = {}, 0
+for _, proc in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  for _, person in ipairs(redis.call('HKEYS', KEYS[1] .. ':' .. proc)) do
+    if not seen[person] then seen[person] = true; n = n + 1 end
+  end
+end
+return n
+"""
+
+# KEYS[1] the person's connections; ARGV: member, ttl, limit. 1 if taken, 0 if at the limit.
+_CONNECT = """
+local now = tonumber(redis.call('TIME')[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 1 end
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
+
+_TOUCH = """
+local now = tonumber(redis.call('TIME')[1])
+for i = 2, #ARGV do redis.call('ZADD', KEYS[i - 1], now + tonumber(ARGV[1]), ARGV[i]) ; redis.call('EXPIRE', KEYS[i - 1], ARGV[1]) end
+return 1
+"""
 
 
-def _redis():
-    url = current_app.config.get("REDIS_URL")
-    if not url:
-        return None
-    client = current_app.extensions.get("cloudfair.presence_redis")
-    if client is None:
-        import redis
-
-        client = redis.Redis.from_url(url)
-        current_app.extensions["cloudfair.presence_redis"] = client
-    return client
+def _procs_key(session_id: int) -> str:
+    return f"cloudfair:room:{session_id}:procs"
 
 
-def _key(session_id: int) -> str:
-    return f"cloudfair:presence:{session_id}"
+def _share_key(session_id: int, process: str) -> str:
+    return f"{_procs_key(session_id)}:{process}"
+
+
+def _connections_key(user_id: int) -> str:
+    return f"cloudfair:conns:{user_id}"
+
+
+def _state(app=None) -> dict:
+    app = app or current_app._get_current_object()
+    with _lock:
+        return app.extensions.setdefault("cloudfair.presence", {
+            "process": uuid.uuid4().hex[:12],
+            "rooms": {},          # session id -> Counter(person -> connections here)
+            "connections": {},    # person -> set of Socket.IO sids here
+            "counted": {},        # session id -> the last count read
+            "heartbeat": False,
+        })
+
+
+def _ttl() -> int:
+    return int(current_app.config["LIVE_PRESENCE_TTL"])
+
+
+def _script(source: str):
+    state = _state()
+    with _lock:
+        scripts = state.setdefault("scripts", {})
+        if source not in scripts:
+            scripts[source] = shared.client().register_script(source)
+        return scripts[source]
+
+
+def _redis_change(session_id: int, user_id: int, delta: int) -> None:
+    state = _state()
+    try:
+        shared.run(lambda r: _script(_CHANGE)(keys=[_procs_key(session_id), _share_key(session_id, state["process"])],
+                                             args=[state["process"], str(user_id), delta, _ttl()]))
+    except shared.Unavailable:
+        state["stale"] = bool(current_app.config.get("REDIS_URL"))  # memory holds it
+        return
+    if state.pop("stale", False):  # Redis is back (perhaps empty): write every share again now
+        heartbeat()
 
 
 def enter(session_id: int, user_id: int) -> int:
-    client = _redis()
-    if client is not None:
-        pipe = client.pipeline()
-        pipe.hincrby(_key(session_id), str(user_id), 1)
-        pipe.hlen(_key(session_id))
-        return int(pipe.execute()[1])
+    state = _state()
     with _lock:
-        people = _local.setdefault((id(current_app._get_current_object()), session_id), Counter())
-        people[user_id] += 1
-        return len(people)
+        state["rooms"].setdefault(session_id, Counter())[user_id] += 1
+    _redis_change(session_id, user_id, 1)
+    _start_heartbeat()
+    return count(session_id)
 
 
 def leave(session_id: int, user_id: int) -> int:
-    client = _redis()
-    if client is not None:
-        left = client.hincrby(_key(session_id), str(user_id), -1)
-        if left <= 0:
-            client.hdel(_key(session_id), str(user_id))
-        return int(client.hlen(_key(session_id)))
+    state = _state()
     with _lock:
-        people = _local.setdefault((id(current_app._get_current_object()), session_id), Counter())
+        people = state["rooms"].setdefault(session_id, Counter())
         people[user_id] -= 1
         if people[user_id] <= 0:
             del people[user_id]
-        return len(people)
+    _redis_change(session_id, user_id, -1)
+    return count(session_id)
 
 
 def count(session_id: int) -> int:
-    client = _redis()
-    if client is not None:
-        return int(client.hlen(_key(session_id)))
+    state = _state()
+    try:
+        n = int(shared.run(lambda r: _script(_COUNT)(keys=[_procs_key(session_id)], args=[])))
+    except shared.Unavailable:
+        with _lock:
+            n = len(state["rooms"].get(session_id, ()))
+    state["counted"][session_id] = n
+    return n
+
+
+# ---------------------------------------------------------------- connections per person
+
+
+def connect(user_id: int, sid: str) -> bool:
+    """Count a new connection of the person; False when they already have the most allowed."""
+    state = _state()
+    limit = int(current_app.config["LIVE_MAX_CONNECTIONS_PER_USER"])
+    member = f"{state['process']}:{sid}"
+    try:
+        taken = bool(shared.run(lambda r: _script(_CONNECT)(keys=[_connections_key(user_id)],
+                                                            args=[member, _ttl(), limit])))
+    except shared.Unavailable:
+        with _lock:
+            taken = len(state["connections"].get(user_id, ())) < limit
+    if taken:
+        with _lock:
+            state["connections"].setdefault(user_id, set()).add(sid)
+        _start_heartbeat()
+    return taken
+
+
+def disconnect(user_id: int, sid: str) -> None:
+    state = _state()
     with _lock:
-        return len(_local.get((id(current_app._get_current_object()), session_id), ()))
+        sids = state["connections"].get(user_id)
+        if sids is not None:
+            sids.discard(sid)
+            if not sids:
+                del state["connections"][user_id]
+    try:
+        shared.run(lambda r: r.zrem(_connections_key(user_id), f"{state['process']}:{sid}"))
+    except shared.Unavailable:
+        pass
+
+
+# ---------------------------------------------------------------- the heartbeat
+
+
+def _start_heartbeat() -> None:
+    app = current_app._get_current_object()
+    if not app.config.get("REDIS_URL"):
+        return  # nothing shared, nothing to expire
+    state = _state(app)
+    with _lock:
+        if state["heartbeat"]:
+            return
+        state["heartbeat"] = True
+    from ..extensions import socketio
+
+    socketio.start_background_task(_heartbeat_loop, app)
+
+
+def _heartbeat_loop(app) -> None:
+    from ..extensions import socketio
+
+    while True:
+        socketio.sleep(max(1.0, app.config["LIVE_PRESENCE_TTL"] / 3))
+        try:
+            with app.app_context():
+                heartbeat()
+        except Exception:  # a background task has nobody to tell but the log
+            log.exception("Presence heartbeat failed")
+
+
+def heartbeat() -> None:
+    """Rewrite this process's shares from memory with a fresh expiry, then announce any room whose
+    count changed meanwhile (a crashed process's people expiring, Redis coming back)."""
+    from . import broadcast
+
+    state = _state()
+    with _lock:
+        rooms = {session_id: dict(people) for session_id, people in state["rooms"].items()}
+        connections = {user_id: set(sids) for user_id, sids in state["connections"].items()}
+        for session_id, people in list(state["rooms"].items()):
+            if not people:
+                del state["rooms"][session_id]  # written empty once below, then forgotten
+    try:
+        for session_id, people in rooms.items():
+            flat = [str(x) for pair in people.items() for x in pair]
+            shared.run(lambda r: _script(_REFRESH)(keys=[_procs_key(session_id), _share_key(session_id, state["process"])],
+                                                   args=[state["process"], _ttl(), *flat]))
+        if connections:
+            users = sorted(connections)
+            keys = [_connections_key(u) for u in users for _ in connections[u]]
+            members = [f"{state['process']}:{sid}" for u in users for sid in connections[u]]
+            shared.run(lambda r: _script(_TOUCH)(keys=keys, args=[_ttl(), *members]))
+    except shared.Unavailable:
+        pass
+    for session_id, people in rooms.items():
+        if not people:
+            continue
+        before = state["counted"].get(session_id)
+        if count(session_id) != before:
+            broadcast.presence_changed(session_id)

@@ -28,6 +28,7 @@ from ..leads.enums import InterestLevel
 from ..leads.models import Interest, Lead
 from ..types import utcnow
 from . import broadcast
+from .limits import check_person
 from .enums import Audience, Moderation, QuestionStatus
 from .models import LiveCounter, LiveEvent, Question, QuestionVote
 
@@ -339,6 +340,7 @@ def ask(actor, session_id, text, client_id) -> Result:
     if existing is not None:
         return _replayed_question(existing, session, text)
     _open_for_input(session)
+    check_person("question", actor.id)  # a resend above is not counted: it creates nothing
     question = Question(session_id=session.id, user_id=actor.id, organisation_id=actor.organisation_id,
                         client_id=client_id, text=text)
     db.session.add(question)
@@ -392,6 +394,7 @@ def vote(actor, question_id) -> Result:
     )
     if already is not None:
         return Result(_voted(question), duplicate=True)
+    check_person("vote", actor.id)
     try:
         with db.session.begin_nested():
             db.session.add(QuestionVote(question_id=question.id, user_id=actor.id))
@@ -448,6 +451,7 @@ def express_interest(actor, session_id, data: dict, *, at: datetime | None = Non
     client_id = leads.check_client_id(data.get("client_id"))
     if leads.find_interest(actor, client_id) is None:  # a replay is acknowledged even once the session closed
         _open_for_input(session)
+        check_person("interest", actor.id)
     try:
         interest, duplicate = leads.record_interest(actor, session, data, at=at, attachment=attachment)
         events = [] if duplicate else [record(session.id, "interest", _staff_interest(interest), Audience.STAFF)]
