@@ -164,6 +164,8 @@ class TestConfig(Config):
     #: Counts and presence go out at once (no background sends outliving a test); tests of the
     #: throttle set an interval themselves.
     LIVE_COUNT_INTERVAL = 0.0
+    #: Tests write many questions as one person; the tests of the per-person limits set their own.
+    LIVE_QUESTIONS_PER_MINUTE = LIVE_VOTES_PER_MINUTE = LIVE_INTERESTS_PER_MINUTE = 10_000
     SOCKETIO_ASYNC_MODE = "threading"
     SESSION_COOKIE_SECURE = False
     RATELIMIT_ENABLED = False

@@ -9,8 +9,10 @@ bp = Blueprint("core", __name__)
 @bp.route("/healthz")
 @allow(PUBLIC)
 def healthz():
+    """200 ok; 207 degraded (Redis is down: still serving, each process on its own); 503 when the
+    database is down (take the process out of rotation)."""
     report, ok = services.health()
-    return jsonify(report), (200 if ok else 503)
+    return jsonify(report), (503 if not ok else 207 if report["status"] == "degraded" else 200)
 
 
 @bp.route("/livez")
