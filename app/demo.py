@@ -76,6 +76,75 @@ PROJECTS = [
      "information_intelligence", "US", "25000000", "USD"),
 ]
 
+
+#: The demo's content in Chinese beside its English (fairs, themes, sessions, projects, summaries).
+ZH = {
+    "Wastewater-treatment membrane technology": "比利时污水处理膜技术",
+    "Belgian ceramic membrane modules for industrial wastewater reuse, presented with Weber Consulting.":
+        "比利时陶瓷膜组件，用于工业污水回用，与韦伯咨询公司共同推介。",
+    "Wearable diagnostic devices": "德国可穿戴诊断设备",
+    "German wearable ECG and vital-sign patches seeking a manufacturing partner in Hebei.":
+        "德国可穿戴心电和生命体征贴片，寻求河北生产合作伙伴。",
+    "Container (box-type) modular housing": "荷兰集装箱（箱式）模块化房屋",
+    "Dutch prefabricated container housing for parks, construction camps and emergency use.":
+        "荷兰预制集装箱房屋，适用于园区、施工营地和应急用途。",
+    "Mobile ice-rink blanket": "捷克移动冰毯",
+    "Czech mobile ice-rink cooling blanket: a rink anywhere in hours, for winter-sports towns.":
+        "捷克移动冰场制冷毯：数小时内随处建成冰场，服务冰雪运动城镇。",
+    "Community health and rehabilitation centres": "加拿大社区医疗康复中心",
+    "Canadian operators of medical and rehabilitation centres looking for city partners.":
+        "加拿大医疗和康复中心运营商，寻求城市合作伙伴。",
+    "Portable ECMO device": "美国便携式 ECMO 设备",
+    "A US portable extracorporeal membrane oxygenation device for emergency and transport use.":
+        "美国便携式体外膜肺氧合设备，用于急救和转运。",
+    "Digital health scanning equipment": "数字健康扫描设备",
+    "Body-scanning kiosks with AI screening for clinics and health checks.":
+        "带人工智能筛查的人体扫描终端，用于诊所和健康体检。",
+    "Europe online investment fair: new materials & energy saving": "欧洲网上投洽会：新材料与节能环保",
+    "New materials, energy saving & environmental protection, ice & snow": "新材料、节能环保、冰雪产业",
+    "Opening: Hebei's investment environment": "开幕：河北投资环境推介",
+    "Belgian wastewater membrane technology": "比利时污水处理膜技术推介",
+    "Dutch container housing": "荷兰集装箱房屋推介",
+    "Czech mobile ice-rink blanket": "捷克移动冰毯推介",
+    "German wearable diagnostics": "德国可穿戴诊断设备推介",
+    "Four cities present: Shijiazhuang, Xingtai, Zhangjiakou, Tangshan": "四市推介：石家庄、邢台、张家口、唐山",
+    "Online signing ceremony": "云签约仪式",
+    "North America online investment fair: biomedicine & health": "北美网上投洽会：生物医药与健康",
+    "Biomedicine & health, digital health": "生物医药与健康、数字健康",
+    "Canadian health and rehabilitation centres": "加拿大医疗康复中心推介",
+    "US portable ECMO": "美国便携式 ECMO 推介",
+    "Investment promotion practice training": "招商引资实务培训",
+    "First online investment fair": "首届网上投洽会",
+    "Europe, the USA and Canada: overseas agents present": "欧洲、美国和加拿大：海外招商代理推介",
+    "Overseas agents' round of pitches": "海外招商代理集中推介",
+    "Europe online investment fair: energy saving & environment (draft)": "欧洲网上投洽会：节能环保（草稿）",
+    "Energy saving & environmental protection": "节能环保",
+    "Hebei cloud investment fair": "河北云招商月度专场",
+    "Europe: new materials": "欧洲：新材料",
+    "North America: biomedicine & health": "北美：生物医药与健康",
+    "Europe: energy saving & environment": "欧洲：节能环保",
+    "Winter sports: ice & snow": "冬季运动：冰雪产业",
+    "Japan & Korea: high-end equipment": "日韩：高端装备",
+    "ASEAN: modern logistics": "东盟：现代物流",
+    "Europe: information & intelligent technology": "欧洲：信息智能",
+    "Oceania: biomedicine & health": "大洋洲：生物医药与健康",
+    "Middle East: energy saving & environment": "中东：节能环保",
+    "Latin America: new materials": "拉美：新材料",
+    "Central & Eastern Europe: high-end equipment": "中东欧：高端装备",
+    "Belt and Road: modern logistics": "“一带一路”：现代物流",
+}
+
+
+def _both(data: dict, *fields: str) -> dict:
+    """A service body with each English text beside its Chinese (`<field>_i18n`); English stays the primary text
+    (the original column), as the demo was first written in it."""
+    out = {**data, "lang": "en"}
+    for field in fields:
+        if field in out:
+            english = out.pop(field)
+            out[f"{field}_i18n"] = {"en": english, "zh": ZH.get(english, "")}
+    return out
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
@@ -111,6 +180,7 @@ def _seed_everything(password: str, people) -> None:
     projects = {}
     for owner, title, summary, sector, country, amount, currency in PROJECTS:
         project = Project(title=title, summary=summary, sector=sector, country=country,
+                          title_en=title, title_zh=ZH[title], summary_en=summary, summary_zh=ZH[summary],
                           investment_amount=Decimal(amount), currency=currency, owner=users[owner])
         db.session.add(project)
         projects[title] = project
@@ -121,7 +191,7 @@ def _seed_everything(password: str, people) -> None:
     america_day = _next_weekday(today + timedelta(days=35), 3)
     past_day = _next_weekday(today - timedelta(days=30), 3)
 
-    europe = fairs.create_fair(organiser, {
+    europe = fairs.create_fair(organiser, _both({
         "title": "Europe online investment fair: new materials & energy saving",
         "theme": "New materials, energy saving & environmental protection, ice & snow",
         "focus_countries": ["DE", "BE", "NL", "CZ"],
@@ -129,68 +199,68 @@ def _seed_everything(password: str, people) -> None:
         "starts_at": _at(europe_day, 15), "ends_at": _at(europe_day, 21),
         "timezone": "Asia/Shanghai", "capacity": 500, "tracks": ["main", "cities"],
         "stream_url": "https://live.cloudfair.example/europe",
-    })
+    }, "title", "theme"))
     s = fairs.create_session
-    s(organiser, europe, {"title": "Opening: Hebei's investment environment", "kind": "city_promotion",
-                          "starts_at": _at(europe_day, 15), "ends_at": _at(europe_day, 15, 30), "track": "main"})
-    s(organiser, europe, {"title": "Belgian wastewater membrane technology", "kind": "pitch",
+    s(organiser, europe, _both({"title": "Opening: Hebei's investment environment", "kind": "city_promotion",
+                          "starts_at": _at(europe_day, 15), "ends_at": _at(europe_day, 15, 30), "track": "main"}, "title", "theme"))
+    s(organiser, europe, _both({"title": "Belgian wastewater membrane technology", "kind": "pitch",
                           "starts_at": _at(europe_day, 15, 30), "ends_at": _at(europe_day, 16, 15), "track": "main",
                           "presenter_ids": [users["k.weber@cloudfair.example"].id, users["a.peeters@cloudfair.example"].id],
                           "project_ids": [projects["Wastewater-treatment membrane technology"].id],
-                          "join_url": "https://meet.cloudfair.example/eu-membrane"})
-    s(organiser, europe, {"title": "Dutch container housing", "kind": "pitch",
+                          "join_url": "https://meet.cloudfair.example/eu-membrane"}, "title", "theme"))
+    s(organiser, europe, _both({"title": "Dutch container housing", "kind": "pitch",
                           "starts_at": _at(europe_day, 16, 30), "ends_at": _at(europe_day, 17, 15), "track": "main",
                           "presenter_ids": [users["j.devries@cloudfair.example"].id],
-                          "project_ids": [projects["Container (box-type) modular housing"].id]})
-    s(organiser, europe, {"title": "Czech mobile ice-rink blanket", "kind": "pitch",
+                          "project_ids": [projects["Container (box-type) modular housing"].id]}, "title", "theme"))
+    s(organiser, europe, _both({"title": "Czech mobile ice-rink blanket", "kind": "pitch",
                           "starts_at": _at(europe_day, 17, 30), "ends_at": _at(europe_day, 18, 15), "track": "main",
                           "presenter_ids": [users["p.novak@cloudfair.example"].id],
-                          "project_ids": [projects["Mobile ice-rink blanket"].id]})
-    s(organiser, europe, {"title": "German wearable diagnostics", "kind": "pitch",
+                          "project_ids": [projects["Mobile ice-rink blanket"].id]}, "title", "theme"))
+    s(organiser, europe, _both({"title": "German wearable diagnostics", "kind": "pitch",
                           "starts_at": _at(europe_day, 18, 30), "ends_at": _at(europe_day, 19, 15), "track": "main",
                           "presenter_ids": [users["k.weber@cloudfair.example"].id],
-                          "project_ids": [projects["Wearable diagnostic devices"].id]})
-    s(organiser, europe, {"title": "Four cities present: Shijiazhuang, Xingtai, Zhangjiakou, Tangshan",
+                          "project_ids": [projects["Wearable diagnostic devices"].id]}, "title", "theme"))
+    s(organiser, europe, _both({"title": "Four cities present: Shijiazhuang, Xingtai, Zhangjiakou, Tangshan",
                           "kind": "city_promotion", "starts_at": _at(europe_day, 16), "ends_at": _at(europe_day, 17),
-                          "track": "cities"})
-    s(organiser, europe, {"title": "Online signing ceremony", "kind": "signing",
-                          "starts_at": _at(europe_day, 20), "ends_at": _at(europe_day, 20, 45), "track": "main"})
+                          "track": "cities"}, "title", "theme"))
+    s(organiser, europe, _both({"title": "Online signing ceremony", "kind": "signing",
+                          "starts_at": _at(europe_day, 20), "ends_at": _at(europe_day, 20, 45), "track": "main"}, "title", "theme"))
     fairs.publish_fair(organiser, europe)
 
-    america = fairs.create_fair(organiser, {
+    america = fairs.create_fair(organiser, _both({
         "title": "North America online investment fair: biomedicine & health",
         "theme": "Biomedicine & health, digital health",
         "focus_countries": ["US", "CA"], "focus_sectors": ["biomedicine_health", "information_intelligence"],
         "starts_at": _at(america_day, 8), "ends_at": _at(america_day, 11),
         "timezone": "Asia/Shanghai", "capacity": 400,
-    })
-    s(organiser, america, {"title": "Canadian health and rehabilitation centres", "kind": "pitch",
+    }, "title", "theme"))
+    s(organiser, america, _both({"title": "Canadian health and rehabilitation centres", "kind": "pitch",
                            "starts_at": _at(america_day, 8), "ends_at": _at(america_day, 8, 45),
                            "presenter_ids": [users["s.tremblay@cloudfair.example"].id],
-                           "project_ids": [projects["Community health and rehabilitation centres"].id]})
-    s(organiser, america, {"title": "US portable ECMO", "kind": "pitch",
+                           "project_ids": [projects["Community health and rehabilitation centres"].id]}, "title", "theme"))
+    s(organiser, america, _both({"title": "US portable ECMO", "kind": "pitch",
                            "starts_at": _at(america_day, 9), "ends_at": _at(america_day, 9, 45),
                            "presenter_ids": [users["m.chen@cloudfair.example"].id],
                            "project_ids": [projects["Portable ECMO device"].id,
-                                           projects["Digital health scanning equipment"].id]})
-    s(organiser, america, {"title": "Investment promotion practice training", "kind": "training",
-                           "starts_at": _at(america_day, 10), "ends_at": _at(america_day, 10, 45)})
+                                           projects["Digital health scanning equipment"].id]}, "title", "theme"))
+    s(organiser, america, _both({"title": "Investment promotion practice training", "kind": "training",
+                           "starts_at": _at(america_day, 10), "ends_at": _at(america_day, 10, 45)}, "title", "theme"))
     fairs.publish_fair(organiser, america)
 
-    past = fairs.create_fair(organiser, {
-        "title": "First online investment fair (网上投洽会)",
+    past = fairs.create_fair(organiser, _both({
+        "title": "First online investment fair",
         "theme": "Europe, the USA and Canada: overseas agents present",
         "focus_countries": ["DE", "US", "CA"], "focus_sectors": ["biomedicine_health", "new_materials"],
         "starts_at": _at(past_day, 15), "ends_at": _at(past_day, 18), "timezone": "Asia/Shanghai",
-    })
-    past_panel = s(organiser, past, {
+    }, "title", "theme"))
+    past_panel = s(organiser, past, _both({
         "title": "Overseas agents' round of pitches", "kind": "panel",
         "starts_at": _at(past_day, 15), "ends_at": _at(past_day, 17),
         "presenter_ids": [users[p[1]].id for p in PRESENTERS],
         "project_ids": [project.id for project in projects.values()],
-    })
-    past_signing = s(organiser, past, {"title": "Online signing ceremony (云签约)", "kind": "signing",
-                                       "starts_at": _at(past_day, 17), "ends_at": _at(past_day, 17, 45)})
+    }, "title", "theme"))
+    past_signing = s(organiser, past, _both({"title": "Online signing ceremony", "kind": "signing",
+                                       "starts_at": _at(past_day, 17), "ends_at": _at(past_day, 17, 45)}, "title", "theme"))
     fairs.publish_fair(organiser, past)
     past.status = FairStatus.CLOSED
     for session in past.sessions:
@@ -207,13 +277,13 @@ def _seed_everything(password: str, people) -> None:
     _seed_demand(users)
     _seed_series(organiser)
 
-    fairs.create_fair(organiser, {
+    fairs.create_fair(organiser, _both({
         "title": "Europe online investment fair: energy saving & environment (draft)",
         "theme": "Energy saving & environmental protection",
         "focus_countries": ["DE", "FR", "IT"], "focus_sectors": ["energy_saving_environment"],
         "starts_at": _at(america_day + timedelta(days=28), 15), "ends_at": _at(america_day + timedelta(days=28), 20),
         "timezone": "Asia/Shanghai",
-    })
+    }, "title", "theme"))
 
 
 BIOS = {
@@ -454,8 +524,10 @@ def _seed_series(organiser) -> None:
     from .fairs import series as fair_series
 
     fair_series.create_series(organiser, {
-        "title": "Hebei cloud investment fair (云招商月度专场)", "timezone": "Asia/Shanghai",
+        "title_i18n": {"en": "Hebei cloud investment fair", "zh": ZH["Hebei cloud investment fair"]}, "lang": "en",
+        "timezone": "Asia/Shanghai",
         "rrule": "FREQ=MONTHLY;BYDAY=2TH", "local_start": "15:00", "minutes": 240, "capacity": 500,
-        "themes": [{"theme": t, "focus_countries": c, "focus_sectors": s} for t, c, s in SERIES_THEMES],
+        "themes": [{"theme_i18n": {"en": t, "zh": ZH[t]}, "focus_countries": c, "focus_sectors": s}
+                   for t, c, s in SERIES_THEMES],
     })
     fair_series.make_due_fairs()

@@ -15,6 +15,7 @@ from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from .. import bilingual
 from ..accounts.access import require_role
 from ..accounts.enums import Role
 from ..errors import NotFound, ValidationFailed
@@ -47,9 +48,10 @@ def zones_of(country: str) -> list[str]:
 # ---------------------------------------------------------------- checking
 
 
-def _check(data: dict, current: Series | None = None) -> dict:
+def _check(data: dict, current: Series | None = None, lang: str = "en") -> dict:
     errors: dict[str, str] = {}
     out: dict = {}
+    lang = bilingual.author_lang(data, None) if data.get("lang") else lang
 
     def take(field, check):
         if field in data:
@@ -57,12 +59,6 @@ def _check(data: dict, current: Series | None = None) -> dict:
                 out[field] = check(data[field])
             except ValidationFailed as exc:
                 errors.update({k: " ".join(v) for k, v in exc.fields.items()})
-
-    def title(value):
-        value = value.strip() if isinstance(value, str) else ""
-        if not 1 <= len(value) <= 200:
-            raise ValidationFailed({"title": gettext("Give a title of 1 to 200 characters.")})
-        return value
 
     def local_start(value):
         try:
@@ -86,14 +82,18 @@ def _check(data: dict, current: Series | None = None) -> dict:
             raise ValidationFailed({"themes": gettext("Give 1 to 24 themes, one a month in rotation.")})
         checked = []
         for n, theme in enumerate(value):
-            if not isinstance(theme, dict) or not isinstance(theme.get("theme"), str) or not theme["theme"].strip():
+            if not isinstance(theme, dict):
                 raise ValidationFailed({f"themes[{n}].theme": gettext("Each month needs a theme.")})
+            try:  # the theme in either language or both: "theme", "theme_i18n", "theme_zh"/"theme_en"
+                texts = bilingual.resolve(theme, "theme", lang=lang, required=True, max_length=300)
+            except ValidationFailed:
+                raise ValidationFailed({f"themes[{n}].theme": gettext("Each month needs a theme.")}) from None
             countries = theme.get("focus_countries") or []
             sectors = theme.get("focus_sectors") or []
             if not isinstance(countries, list) or not isinstance(sectors, list):
                 raise ValidationFailed({f"themes[{n}]": gettext("Focus countries and sectors are lists of codes.")})
             checked.append({
-                "theme": theme["theme"].strip()[:300],
+                "theme": bilingual.primary(texts, lang), "theme_zh": texts["zh"], "theme_en": texts["en"],
                 "focus_countries": [check_country(c, f"themes[{n}].focus_countries") for c in countries],
                 "focus_sectors": check_sectors(sectors, f"themes[{n}].focus_sectors"),
             })
@@ -105,10 +105,15 @@ def _check(data: dict, current: Series | None = None) -> dict:
         return value
 
     if current is None:
-        for field in ("title", "rrule", "local_start", "minutes", "themes"):
+        for field in ("rrule", "local_start", "minutes", "themes"):
             if data.get(field) in (None, "", []):
                 errors[field] = gettext("This field is required.")
-    take("title", title)
+    if current is None or bilingual.mentions(data, "title"):
+        try:
+            out["title_texts"] = bilingual.resolve(data, "title", current=current, lang=lang, required=True,
+                                                   max_length=200, label=gettext("the title"))
+        except ValidationFailed as exc:
+            errors.update({k: " ".join(v) for k, v in exc.fields.items()})
     take("timezone", lambda v: check_timezone(v or "Asia/Shanghai"))
     take("local_start", local_start)
     take("minutes", minutes)
@@ -206,7 +211,10 @@ def preview(actor, data: dict, now: datetime | None = None, count: int = 6) -> d
     values = _check({"timezone": data.get("timezone") or "Asia/Shanghai", **data})
     now = now or utcnow()
     values.setdefault("starts_on", now.astimezone(ZoneInfo(values["timezone"])).date())
+    texts = values.pop("title_texts", None)
     draft = Series(**values)  # transient: never added to the session
+    if texts is not None:
+        bilingual.assign(draft, "title", texts, "en")
     dates = coming(draft, now, months=12 * 6)[:count]
     return {"timezone": draft.timezone, "rrule": draft.rrule, **_coming_dict(draft, dates)}
 
@@ -216,9 +224,12 @@ def preview(actor, data: dict, now: datetime | None = None, count: int = 6) -> d
 
 def create_series(actor, data: dict) -> Series:
     require_role(actor, Role.ORGANISER)
-    values = _check({"timezone": data.get("timezone") or "Asia/Shanghai", **data})
+    lang = bilingual.author_lang(data, actor)
+    values = _check({"timezone": data.get("timezone") or "Asia/Shanghai", **data}, lang=lang)
     values.setdefault("starts_on", utcnow().astimezone(ZoneInfo(values["timezone"])).date())
+    texts = values.pop("title_texts")
     series = Series(created_by_id=actor.id, **values)
+    bilingual.assign(series, "title", texts, lang)
     db.session.add(series)
     db.session.commit()
     return series
@@ -264,6 +275,21 @@ def coming(series: Series, now: datetime | None = None, months: int = AHEAD_MONT
     return occurrences(series, now + relativedelta(months=months), after=now)
 
 
+def _fair_titles(series: Series, theme: dict) -> dict[str, str]:
+    """A drafted fair's title in each language: the series' and the month's theme, each in that language where
+    it has one (else the other); none for a language that neither has."""
+    own_title, own_theme = bilingual.pair(series, "title"), bilingual.pair(theme, "theme")
+    out = {}
+    for lang in bilingual.LANGS:
+        if not own_title[lang] and not own_theme[lang]:
+            out[lang] = ""
+            continue
+        title = own_title[lang] or own_title[bilingual.OTHER[lang]]
+        month = own_theme[lang] or own_theme[bilingual.OTHER[lang]]
+        out[lang] = (f"{title}：{month}" if lang == "zh" else f"{title}: {month}")[:200]
+    return out
+
+
 def make_due_fairs(now: datetime | None = None) -> list[Fair]:
     """Drafts for every active series' occurrences in the coming months; each made once."""
     now = now or utcnow()
@@ -276,8 +302,11 @@ def make_due_fairs(now: datetime | None = None) -> list[Fair]:
                 continue
             theme = theme_for(series, index)
             starts = local.astimezone(ZoneInfo("UTC"))
+            titles = _fair_titles(series, theme)
             fair = Fair(
                 title=f"{series.title}: {theme['theme']}", theme=theme["theme"],
+                title_zh=titles["zh"] or None, title_en=titles["en"] or None,
+                theme_zh=bilingual.pair(theme, "theme")["zh"] or None, theme_en=bilingual.pair(theme, "theme")["en"] or None,
                 focus_countries=theme["focus_countries"], focus_sectors=theme["focus_sectors"],
                 starts_at=starts, ends_at=starts + timedelta(minutes=series.minutes), timezone=series.timezone,
                 status=FairStatus.DRAFT, capacity=series.capacity, series_id=series.id, series_occurrence=key,
@@ -319,10 +348,11 @@ def series_dict(series: Series, now: datetime | None = None) -> dict:
     dates = coming(series, now, months=12)[:12]
     fairs = list(db.session.scalars(select(Fair).where(Fair.series_id == series.id).order_by(Fair.starts_at)))
     return {
-        "id": series.id, "title": series.title, "timezone": series.timezone, "rrule": series.rrule,
+        "id": series.id, "title": bilingual.text(series, "title"), "title_i18n": bilingual.pair(series, "title"),
+        "timezone": series.timezone, "rrule": series.rrule,
         "local_start": series.local_start.strftime("%H:%M"), "minutes": series.minutes, "themes": series.themes,
         "starts_on": series.starts_on.isoformat(), "capacity": series.capacity, "active": series.active,
-        "fairs": [{"id": f.id, "title": f.title, "starts_at": f.starts_at.isoformat(), "status": f.status,
+        "fairs": [{"id": f.id, "title": bilingual.text(f, "title"), "title_i18n": bilingual.pair(f, "title"), "starts_at": f.starts_at.isoformat(), "status": f.status,
                    "occurrence": f.series_occurrence} for f in fairs],
         **_coming_dict(series, dates),
     }

@@ -7,6 +7,7 @@ from decimal import Decimal
 from flask_babel import gettext
 from sqlalchemy import select
 
+from .. import bilingual
 from ..accounts.access import require_role
 from ..accounts.enums import OrganisationKind, Role
 from ..accounts.models import Organisation, User
@@ -118,7 +119,7 @@ def signing_dict(signing: Signing, visible: bool = True) -> dict:
     the lead, the amount and the agreement only for those who may open the lead (else null)."""
     lead = signing.lead
     return {"id": signing.id, "session_id": signing.session_id, "visible": visible,
-            "lead_id": lead.id if visible else None, "project": lead.project.title,
+            "lead_id": lead.id if visible else None, "project": bilingual.text(lead.project, "title"),
             "project_id": lead.project_id, "organisation": lead.organisation.name, "city": lead.organisation.city,
             "amount": f"{signing.amount:.2f}" if visible else None, "currency": signing.currency if visible else None,
             "document_url": f"/api/v1/lead-documents/{signing.document_id}/download" if visible else None,
@@ -204,12 +205,12 @@ def recommendations(actor, *, limit: int = 20) -> dict:
             score = 2 * sum(r.startswith("sector:") for r in reasons) + sum(r.startswith("country:") for r in reasons)
             item = project_items.get(project.id)
             if item is None or score > item["score"]:
-                project_items[project.id] = {"project_id": project.id, "title": project.title, "sector": project.sector,
+                project_items[project.id] = {"project_id": project.id, "title": bilingual.text(project, "title"), "sector": project.sector,
                                              "country": project.country, "session_id": session.id, "score": score,
                                              "reasons": reasons, "already_pursued": project.id in pursued}
             best = best if len(best) >= len(reasons) else reasons
         if best:
-            session_items.append({"session_id": session.id, "fair_id": session.fair_id, "title": session.title,
+            session_items.append({"session_id": session.id, "fair_id": session.fair_id, "title": bilingual.text(session, "title"),
                                   "starts_at": session.starts_at.isoformat(), "reasons": best,
                                   "score": 2 * sum(r.startswith("sector:") for r in best) + sum(r.startswith("country:") for r in best)})
     session_items.sort(key=lambda i: (-i["score"], i["starts_at"]))

@@ -12,6 +12,7 @@ from flask import current_app
 from flask_babel import gettext
 from sqlalchemy import and_, case, false, func, or_, select
 
+from .. import bilingual
 from ..accounts.access import require_role
 from ..accounts.enums import Role
 from ..accounts.models import Organisation, User
@@ -204,7 +205,7 @@ def lead_row(lead: Lead, *, stalled: bool = False, contested: bool = False) -> d
     return {
         "id": lead.id,
         "project_id": lead.project_id,
-        "project": project.title,
+        "project": bilingual.text(project, "title"),
         "sector": project.sector,
         "country": project.country,
         "organisation_id": lead.organisation_id,

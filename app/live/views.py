@@ -11,6 +11,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from .. import bilingual
 from ..accounts.access import USER, allow
 from ..errors import NotFound
 from ..fairs.enums import kind_label
@@ -59,7 +60,7 @@ def _config(session, questions: list[dict], *, page: str, staff: bool, seq: int,
         "levels": {str(k): str(v) for k, v in LEVEL_LABELS.items()},
         "level_order": services.LEVEL_ORDER,
         "my_interests": my_interests or {},
-        "projects": {str(p.id): p.title for p in session.projects},
+        "projects": {str(p.id): bilingual.plain(p, "title") for p in session.projects},
         "projector_questions": PROJECTOR_QUESTIONS,
         "events_url": url_for("live_api.catch_up", session_id=session.id),
         "reorder_ms": current_app.config["LIVE_REORDER_MS"],
@@ -96,7 +97,7 @@ def room(session_id: int):
 
 
 def _interest_rows(session) -> list[dict]:
-    titles = {p.id: p.title for p in session.projects}
+    titles = {p.id: bilingual.plain(p, "title") for p in session.projects}
     return [
         {"id": i.id, "client_id": i.client_id, "project": titles.get(i.project_id, ""), "level": i.level,
          "organisation": i.organisation.name, "city": i.organisation.city or "", "user": i.user.name,
