@@ -91,6 +91,7 @@ PAGES = [
     Page("fair-form", ORGANISER, lambda w: "/fairs/new", heading=r"New fair", shots=("en", "zh")),
     Page("session-form", ORGANISER, lambda w: f"/fairs/{w.fair}/sessions/new", heading=r"New session"),
     Page("series-list", ORGANISER, lambda w: "/series", heading=r"series"),
+    Page("series-form", ORGANISER, lambda w: "/series/new", heading=r"New series"),
     Page("series", ORGANISER, lambda w: f"/series/{w.series}", heading=r"Hebei cloud investment fair"),
     Page("project", PRESENTER, lambda w: f"/projects/{w.project}", heading=r"Wastewater-treatment membrane"),
     Page("review-queue", ORGANISER, lambda w: "/review", _previews, heading=r"Material to review", shots=("zh",)),

@@ -55,6 +55,7 @@ def test_organiser_makes_a_series_with_the_form_and_previews_its_dates(page_as, 
     preview = page.get_by_role("region", name=re.compile("^The next 6 dates"))
     expect(preview).to_be_visible()
     expect(preview).to_contain_text("every month, on the second Thursday")
+    expect(page.locator("#series-preview-status")).to_have_text(re.compile("^The next 6 dates"))  # said once, briefly
     assert page.url == url
     # … and says what is missing while the form is incomplete
     page.get_by_label("Start time (24-hour clock)").fill("25:00")

@@ -67,6 +67,10 @@
       .then(function (html) {
         if (ticket !== latest) return; // an answer to an older state of the form
         target.innerHTML = html;
+        // Screen readers hear the new heading ("The next 6 dates" / "No preview yet"), not the whole table.
+        var status = document.getElementById("series-preview-status");
+        var heading = target.querySelector("h2");
+        if (status && heading) status.textContent = heading.textContent;
         if (scroll && target.firstElementChild) target.firstElementChild.scrollIntoView({block: "start"});
       })
       .catch(function () { /* the Preview button still works through the server */ })
