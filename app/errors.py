@@ -65,8 +65,10 @@ class ValidationFailed(ServiceError):
 
     def __init__(self, fields: dict[str, str | list[str]], message: str | None = None):
         normalised = {k: v if isinstance(v, list) else [v] for k, v in fields.items()}
-        if message is None:
-            message = "; ".join(f"{k}: {' '.join(v)}" for k, v in normalised.items())
+        if message is None:  # fields by their translated labels; the codes stay in details.fields
+            from .validation import fields_message
+
+            message = fields_message(normalised)
         super().__init__(message, details={"fields": normalised})
         self.fields = normalised
 
@@ -127,18 +129,27 @@ def wants_json() -> bool:
 
 
 def _flatten_webargs(messages: dict) -> dict[str, list[str]]:
-    """webargs nests messages by location ({"json": {"field": [...]}}); keep the fields."""
+    """webargs nests messages by location ({"json": {"field": [...]}}); keep the fields, nested ones
+    under dotted codes ("themes.0.theme"), each message in the reader's language."""
+    from .validation import translate_message
+
     fields: dict[str, list[str]] = {}
+
+    def add(code: str, msgs) -> None:
+        if isinstance(msgs, dict):  # nested schema or list index
+            for key, inner in msgs.items():
+                add(f"{code}.{key}", inner)
+            return
+        items = msgs if isinstance(msgs, list) else [msgs]
+        fields.setdefault(code, []).extend(translate_message(m) for m in items)
+
     for location, location_messages in messages.items():
         if not isinstance(location_messages, dict):
             # A message about the whole body, e.g. {"json": ["Invalid JSON body."]}.
-            items = location_messages if isinstance(location_messages, list) else [location_messages]
-            fields[str(location)] = [str(m) for m in items]
+            add(str(location), location_messages)
             continue
         for field, msgs in location_messages.items():
-            if isinstance(msgs, dict):  # nested schema or list index
-                msgs = [f"{k}: {v}" for k, v in msgs.items()]
-            fields[str(field)] = [str(m) for m in (msgs if isinstance(msgs, list) else [msgs])]
+            add(str(field), msgs)
     return fields
 
 
@@ -189,8 +200,10 @@ def register_error_handlers(app: Flask) -> None:
         if isinstance(data, dict) and data.get("messages"):
             fields = _flatten_webargs(data["messages"])
             if status == 422 and fields:
+                from .validation import fields_message
+
                 details = {"fields": fields}
-                message = "; ".join(f"{k}: {' '.join(v)}" for k, v in fields.items())
+                message = fields_message(fields)
             elif fields:
                 details = {"fields": fields}
                 message = "; ".join(" ".join(v) for v in fields.values())

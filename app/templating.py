@@ -9,8 +9,9 @@ from flask import Flask, current_app, request
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
+from .accounts.enums import kind_label, role_label
 from .i18n import LANGUAGE_NAMES, format_amount, format_moment, repeated_hour_suffix, ui_locale
-from .reference.services import country_name, timezone_names
+from .reference.services import country_name, language_name, timezone_names
 
 
 def viewer_timezone() -> str:
@@ -36,13 +37,6 @@ def zone_abbrev(moment: datetime, zone: str) -> str:
     return f"UTC{offset[:3]}:{offset[3:]}" if offset else "UTC"
 
 
-def role_label(role: str) -> str:
-    from flask_babel import gettext
-
-    labels = {"organiser": gettext("organiser"), "presenter": gettext("presenter"), "attendee": gettext("attendee")}
-    return labels.get(role, role)
-
-
 def init_templating(app: Flask) -> None:
     app.jinja_env.filters["in_zone"] = in_zone
     app.jinja_env.filters["zone_abbrev"] = zone_abbrev
@@ -51,6 +45,13 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.filters["money"] = format_amount  # {{ amount | money("EUR") }}
     app.jinja_env.globals["csrf_token"] = generate_csrf
     app.jinja_env.globals["role_label"] = role_label
+    app.jinja_env.globals["organisation_kind_label"] = kind_label
+    app.jinja_env.filters["language_name"] = lambda code: language_name(code, ui_locale())
+    # Labels every page and mail may need (mails are rendered outside a request, by jobs).
+    from .leads.enums import level_label, stage_label
+
+    app.jinja_env.globals["lead_stage_label"] = stage_label
+    app.jinja_env.globals["interest_level_label"] = level_label
 
     @app.context_processor
     def inject():

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable
 
 from flask import Flask, current_app, redirect, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from ..errors import Forbidden, Unauthorized, wants_json
@@ -54,22 +55,22 @@ def check_request_access() -> object | None:
     audience = audience_of(endpoint)
     if audience is None:
         log.error("Endpoint %s declares no audience; refused", endpoint)
-        raise Forbidden("This address is not open to anyone.")
+        raise Forbidden(gettext("This address is not open to anyone."))
     if PUBLIC in audience:
         return None
     if not current_user.is_authenticated:
         if wants_json():
-            raise Unauthorized("Log in or send a valid API token.")
+            raise Unauthorized(gettext("Log in or send a valid API token."))
         return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
     if USER in audience or current_user.role in audience:
         return None
-    raise Forbidden("Your role may not do this.")
+    raise Forbidden(gettext("Your role may not do this."))
 
 
 def require_role(actor, *roles: str) -> None:
     """Service-level guard for calls that do not come through a route (jobs, sockets)."""
     if actor is None or getattr(actor, "role", None) not in roles:
-        raise Forbidden("Your role may not do this.")
+        raise Forbidden(gettext("Your role may not do this."))
 
 
 def init_access(app: Flask) -> None:

@@ -1,5 +1,7 @@
 from enum import StrEnum
 
+from flask_babel import lazy_gettext
+
 
 class Role(StrEnum):
     ORGANISER = "organiser"
@@ -25,3 +27,35 @@ DEFAULT_KIND_FOR_ROLE = {
     Role.PRESENTER: OrganisationKind.AGENCY,
     Role.ATTENDEE: OrganisationKind.CITY_BUREAU,
 }
+
+
+#: How each role reads to people (translated when shown; the codes stay in the API and the import).
+ROLE_LABELS = {
+    Role.ORGANISER: lazy_gettext("organiser"),
+    Role.PRESENTER: lazy_gettext("presenter"),
+    Role.ATTENDEE: lazy_gettext("attendee"),
+}
+
+#: How each organisation kind reads to people (the codes stay in the API and the import).
+KIND_LABELS = {
+    OrganisationKind.CITY_BUREAU: lazy_gettext("City commerce bureau"),
+    OrganisationKind.PARK: lazy_gettext("Industrial park"),
+    OrganisationKind.ENTERPRISE: lazy_gettext("Enterprise"),
+    OrganisationKind.AGENCY: lazy_gettext("Agency"),
+}
+
+
+def role_label(role: str) -> str:
+    """The role in the reader's language (an unknown value is shown as it is)."""
+    try:
+        return str(ROLE_LABELS[Role(role)])
+    except ValueError:
+        return role
+
+
+def kind_label(kind: str) -> str:
+    """The organisation kind in the reader's language (an unknown value is shown as it is)."""
+    try:
+        return str(KIND_LABELS[OrganisationKind(kind)])
+    except ValueError:
+        return kind

@@ -18,10 +18,12 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional
 from ..errors import Conflict, NotFound, ValidationFailed, error_body, wants_json
 from ..extensions import limiter
 from ..forms import attach_errors
+from ..i18n import ui_locale
+from ..reference.services import country_choices
 from ..schemas import PageQuery, page_body, page_of
 from . import invitations, password_reset, services
 from .access import PUBLIC, allow
-from .enums import Role
+from .enums import ROLE_LABELS, Role
 from .schemas import UserSchema
 from .views import api, bp
 
@@ -73,14 +75,11 @@ def _reset_limits(view):
 class InviteForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
-    role = SelectField(_l("Role"), choices=[
-        (Role.ATTENDEE.value, _l("attendee")),
-        (Role.PRESENTER.value, _l("presenter")),
-        (Role.ORGANISER.value, _l("organiser")),
-    ])
+    role = SelectField(_l("Role"), choices=[(role.value, ROLE_LABELS[role])
+                                            for role in (Role.ATTENDEE, Role.PRESENTER, Role.ORGANISER)])
     organisation = StringField(_l("Organisation (found by name, or made)"), validators=[DataRequired(), Length(max=200)])
     city = StringField(_l("City"), validators=[Optional(), Length(max=100)])
-    country = StringField(_l("Country (ISO code, e.g. CN, DE)"), validators=[Optional(), Length(max=2)])
+    country = SelectField(_l("Country"), choices=[], validate_choice=False)
     timezone = StringField(_l("Time zone (e.g. Asia/Shanghai, Europe/Berlin)"), validators=[Optional(), Length(max=64)])
     locale = SelectField(_l("Language of the invitation and CloudFair"), choices=[("zh", "中文"), ("en", "English")])
     submit = SubmitField(_l("Invite"))
@@ -116,6 +115,7 @@ def _render_invitations(form: InviteForm, problems: list[str] | None = None, sta
 @allow("organiser")
 def invitations_page():
     form = InviteForm()
+    form.country.choices = country_choices(ui_locale())  # by name, in pinyin order in Chinese
     if request.method == "GET":
         form.timezone.data = current_app.config["HOST_TIMEZONE"]
         form.country.data = "CN"

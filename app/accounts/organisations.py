@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flask_babel import gettext, lazy_gettext
+from flask_babel import gettext
 from sqlalchemy import delete, func, or_, select, update
 
 from ..errors import Conflict, NotFound
@@ -26,17 +26,9 @@ from ..notifications.models import Notification
 from ..projects.models import Project
 from . import audit
 from .access import require_role
-from .enums import OrganisationKind, Role
+from .enums import Role, kind_label  # noqa: F401 (kind_label: used by the views)
 from .models import AuditEvent, Organisation, User
 from .services import organisation_values
-
-#: How each kind reads to people (the codes stay in the API).
-KIND_LABELS = {
-    OrganisationKind.CITY_BUREAU: lazy_gettext("City commerce bureau"),
-    OrganisationKind.PARK: lazy_gettext("Industrial park"),
-    OrganisationKind.ENTERPRISE: lazy_gettext("Enterprise"),
-    OrganisationKind.AGENCY: lazy_gettext("Agency"),
-}
 
 #: (table, column) pairs that point at an organisation; a merge moves every one of them.
 ORGANISATION_REFERENCES = frozenset({
@@ -54,13 +46,6 @@ LEAD_REFERENCES = frozenset({
     ("lead_documents", "lead_id"),
     ("signings", "lead_id"),
 })
-
-
-def kind_label(kind: str) -> str:
-    try:
-        return str(KIND_LABELS[OrganisationKind(kind)])
-    except ValueError:
-        return kind
 
 
 def get_organisation(actor, organisation_id: int) -> Organisation:

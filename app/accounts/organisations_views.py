@@ -17,7 +17,7 @@ from ..forms import attach_errors
 from ..i18n import ui_locale
 from ..leads.enums import stage_label
 from ..reference.divisions import hebei_choices
-from ..reference.services import country_codes, country_name, list_sectors
+from ..reference.services import country_choices, list_sectors
 from ..schemas import PageQuery, page_body
 from . import organisations, services
 from .enums import OrganisationKind
@@ -60,11 +60,9 @@ class MergeForm(FlaskForm):
 def _choices(form: OrganisationForm) -> None:
     locale = ui_locale()
     form.kind.choices = [(k.value, organisations.kind_label(k.value)) for k in OrganisationKind]
-    countries = sorted(((c, f"{country_name(c, locale)} ({c})") for c in country_codes()), key=lambda pair: pair[1])
-    form.country.choices = countries
-    form.demand_countries.choices = countries
+    form.country.choices = form.demand_countries.choices = country_choices(locale)
     form.demand_sectors.choices = [
-        (s.code, f"{s.name(locale)} · {s.name_en if locale == 'zh' else s.name_zh}") for s in list_sectors()]
+        (s.code, s.name(locale)) for s in list_sectors()]
 
 
 def _form_data(form: OrganisationForm) -> dict:

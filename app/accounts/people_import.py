@@ -29,7 +29,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from flask import current_app
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext
 from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
 
@@ -40,7 +40,7 @@ from ..reference.services import check_timezone, country_codes
 from ..spreadsheets import csv_writer
 from . import audit
 from .access import require_role
-from .enums import DEFAULT_KIND_FOR_ROLE, Locale, OrganisationKind, Role
+from .enums import DEFAULT_KIND_FOR_ROLE, KIND_LABELS, ROLE_LABELS, Locale, OrganisationKind, Role, kind_label, role_label
 from .models import Organisation, User
 from .services import city_error, normalise_email, resolve_city
 
@@ -420,7 +420,7 @@ def _read_header(report: ImportReport, cells: list[str]) -> list[str | None]:
         elif column in seen:
             report.file_errors.append(issue(1, column, _clean(cell), gettext(
                 "The columns “%(first)s” and “%(second)s” both give %(column)s; keep one.",
-                first=seen[column], second=_clean(cell), column=column)))
+                first=seen[column], second=_clean(cell), column=column_label(column))))
             column = None
         else:
             seen[column] = _clean(cell)
@@ -429,7 +429,7 @@ def _read_header(report: ImportReport, cells: list[str]) -> list[str | None]:
     for column in REQUIRED:
         if column not in seen:
             report.file_errors.append(issue(1, column, None, gettext(
-                "The column %(column)s is missing from the header row.", column=column)))
+                "The column %(column)s is missing from the header row.", column=column_label(column))))
     return header
 
 
@@ -459,14 +459,59 @@ def country_code(value: str) -> str | None:
     return _country_names().get(" ".join(value.split()).casefold())
 
 
+_LABELS = {Role: ROLE_LABELS, OrganisationKind: KIND_LABELS}
 _CODES = {enum: frozenset(e.value for e in enum) for enum in (Role, OrganisationKind, Locale)}
+
+
+#: The words a person reads for each column (the header also accepts the codes and HEADER_ALIASES).
+COLUMN_LABELS = {
+    "name": lazy_gettext("Name"), "email": lazy_gettext("E-mail"), "role": lazy_gettext("Role"),
+    "organisation": lazy_gettext("Organisation"), "kind": lazy_gettext("Kind"), "city": lazy_gettext("City"),
+    "country": lazy_gettext("Country"), "timezone": lazy_gettext("Time zone"), "locale": lazy_gettext("Language"),
+}
+
+
+def column_label(column: str | None) -> str:
+    return str(COLUMN_LABELS.get(column, column or ""))
+
+
+def _label_names(labels: dict) -> dict[str, str]:
+    """Each label as written in every language (folded like a cell) → its code: 参会代表 and attendee alike."""
+    from flask_babel import force_locale
+
+    names: dict[str, str] = {}
+    for language in ("zh", "en"):
+        with force_locale(language):
+            names.update({_fold_code(str(label)): code.value for code, label in labels.items()})
+    return names
 
 
 def _choice(value: str, enum, aliases: dict[str, str]) -> str | None:
     folded = _fold_code(value)
     if folded in _CODES[enum]:
         return folded
-    return aliases.get(folded) or aliases.get(_clean(value))
+    found = aliases.get(folded) or aliases.get(_clean(value))
+    if found is None and enum in _LABELS:
+        found = _label_names(_LABELS[enum]).get(folded)
+    return found
+
+
+def cell_label(column: str, value: str | None) -> str:
+    """A tidied cell as the preview shows it: roles, kinds, languages and countries by their names."""
+    if not value:
+        return ""
+    if column == "role":
+        return role_label(value)
+    if column == "kind":
+        return kind_label(value)
+    if column == "locale":
+        return {"zh": "中文", "en": "English"}.get(value, value)
+    if column == "country":
+        from ..i18n import ui_locale
+        from ..reference.services import country_name
+
+        return country_name(value, ui_locale())
+    return value
 
 
 def _check_row(number: int, cells: dict[str, str], extra: list[str]) -> PlannedRow:
@@ -479,7 +524,7 @@ def _check_row(number: int, cells: dict[str, str], extra: list[str]) -> PlannedR
 
     for column in REQUIRED:
         if not cells.get(column):
-            error(column, gettext("%(column)s is required.", column=column))
+            error(column, gettext("%(column)s is required.", column=column_label(column)))
     for column, limit in (("name", 200), ("organisation", 200), ("city", 100)):
         if len(cells.get(column, "")) > limit:
             error(column, gettext("Use at most %(limit)s characters.", limit=limit))
@@ -487,18 +532,19 @@ def _check_row(number: int, cells: dict[str, str], extra: list[str]) -> PlannedR
         try:
             row.email = values["email"] = normalise_email(cells["email"])
         except ValidationFailed as exc:
-            error("email", gettext("Not a valid e-mail address: %(reason)s", reason=" ".join(exc.fields["email"])))
+            error("email", " ".join(exc.fields["email"]))
     if cells.get("role"):
         role = _choice(cells["role"], Role, ROLE_ALIASES)
         if role is None:
-            error("role", gettext("Unknown role; use one of: %(choices)s.", choices=", ".join(r.value for r in Role)))
+            error("role", gettext("Unknown role; use one of: %(choices)s.",
+                                  choices=gettext(", ").join(role_label(r) for r in Role)))
         else:
             values["role"] = role
     if cells.get("kind"):
         kind = _choice(cells["kind"], OrganisationKind, KIND_ALIASES)
         if kind is None:
             error("kind", gettext("Unknown kind of organisation; use one of: %(choices)s.",
-                                  choices=", ".join(k.value for k in OrganisationKind)))
+                                  choices=gettext(", ").join(kind_label(k) for k in OrganisationKind)))
         else:
             values["kind"] = kind
     if cells.get("country"):
@@ -1009,13 +1055,25 @@ def confirm(actor, import_id: str, expected_digest: str | None = None, mapping: 
 # ---------------------------------------------------------------- the template file
 
 
-def template_csv() -> bytes:
-    """The file to fill in: UTF-8 with a BOM (so Excel reads the Chinese), a header and two examples."""
+def template_csv(locale: str = "en") -> bytes:
+    """The file to fill in: UTF-8 with a BOM (so Excel reads the Chinese), a header and two examples,
+    written in `locale` (column names, roles, kinds, countries and languages by name; the import reads
+    them in either language, and the codes too)."""
+    from flask_babel import force_locale
+
+    from ..reference.services import country_name
+
+    examples = [
+        ("张伟", "zhang.wei@example.org", Role.ATTENDEE, "石家庄市商务局", OrganisationKind.CITY_BUREAU, "石家庄", "CN",
+         "Asia/Shanghai", "zh"),
+        ("Anna Schmidt", "anna.schmidt@example.com", Role.PRESENTER, "Bavaria Invest Partners",
+         OrganisationKind.AGENCY, "Munich", "DE", "Europe/Berlin", "en"),
+    ]
     out = io.StringIO()
     writer = csv_writer(out, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    writer.writerow(["张伟", "zhang.wei@example.org", "attendee", "石家庄市商务局", "city_bureau", "石家庄", "CN",
-                     "Asia/Shanghai", "zh"])
-    writer.writerow(["Anna Schmidt", "anna.schmidt@example.com", "presenter", "Bavaria Invest Partners", "agency",
-                     "Munich", "DE", "Europe/Berlin", "en"])
+    with force_locale("zh" if locale == "zh" else "en"):
+        writer.writerow([column_label(c) for c in COLUMNS])
+        for name, email, role, org, kind, city, country, zone, language in examples:
+            writer.writerow([name, email, role_label(role), org, kind_label(kind), city,
+                             country_name(country, locale), zone, {"zh": "中文", "en": "English"}[language]])
     return ("\ufeff" + out.getvalue()).encode("utf-8")

@@ -13,9 +13,11 @@ from marshmallow import Schema, fields
 from wtforms import HiddenField, SubmitField
 
 from ..errors import ServiceError, ValidationFailed
+from ..i18n import ui_locale
 from ..projects import storage
 from . import people_import
 from .access import allow
+from .enums import OrganisationKind, kind_label
 from .views import api, bp
 
 #: The session keeps only the counts of the last import, for the page shown after the redirect.
@@ -63,6 +65,8 @@ def _preview(report, form, pending=None, status: int = 200):
         errors_by_cell={(e["row"], e["column"]): e for e in report.errors},
         warnings_by_cell={(w["row"], w["column"]): w for w in report.warnings},
         columns=people_import.COLUMNS,
+        column_label=people_import.column_label,
+        cell_label=people_import.cell_label,
         pending=pending,
         form=form,
         upload_form=ImportForm(formdata=None),
@@ -100,6 +104,8 @@ def _upload_page(form, status: int):
         "accounts/import.html",
         form=form,
         columns=people_import.COLUMNS,
+        column_label=people_import.column_label,
+        kind_names=gettext(", ").join(kind_label(k) for k in OrganisationKind),
         required=people_import.REQUIRED,
         max_rows=people_import.max_rows(),
         result=session.pop(_RESULT_KEY, None) if request.method == "GET" else None,
@@ -153,10 +159,10 @@ def _page_mapping() -> dict:
 def import_template():
     """The CSV file to fill in (UTF-8 with BOM, so Excel shows the Chinese)."""
     return Response(
-        people_import.template_csv(),
+        people_import.template_csv(ui_locale()),
         mimetype="text/csv",
         headers={"Content-Disposition": 'attachment; filename="cloudfair-people-template.csv"',
-                 "Cache-Control": "private, max-age=3600"},
+                 "Cache-Control": "private, max-age=3600", "Vary": "Cookie, Accept-Language"},
     )
 
 

@@ -1,3 +1,4 @@
+from flask_babel import gettext
 from marshmallow import Schema, ValidationError, fields, validate
 
 from ..i18n import ui_locale
@@ -34,7 +35,7 @@ class OrganisationSchema(Schema):
 
     def load_text(self, value):
         if value is not None and not isinstance(value, str):
-            raise ValidationError("Not a valid string.")
+            raise ValidationError(gettext("Not a valid string."))
         return value
 
 

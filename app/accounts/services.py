@@ -28,30 +28,35 @@ _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
 def normalise_email(email: object, field: str = "email") -> str:
     if not isinstance(email, str):
-        raise ValidationFailed({field: "An e-mail address is required."})
+        raise ValidationFailed({field: gettext("An e-mail address is required.")})
     try:
         return validate_email(email.strip(), check_deliverability=False).normalized.lower()
-    except EmailNotValidError as exc:
-        raise ValidationFailed({field: str(exc)}) from None
+    except EmailNotValidError:
+        # email-validator explains in English; say it in the reader's language.
+        if "@" not in email:
+            message = gettext("An e-mail address must have an @ sign, as in name@example.com.")
+        else:
+            message = gettext("“%(address)s” is not a valid e-mail address.", address=email.strip()[:254])
+        raise ValidationFailed({field: message}) from None
 
 
 def _check_choice(value: object, enum, field: str) -> str:
     allowed = [e.value for e in enum]
     if value not in allowed:
-        raise ValidationFailed({field: f"Must be one of: {', '.join(allowed)}."})
+        raise ValidationFailed({field: gettext("Must be one of: %(choices)s.", choices=", ".join(allowed))})
     return str(value)
 
 
 def _check_password(password: object) -> str:
     if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationFailed({"password": f"Use at least {MIN_PASSWORD_LENGTH} characters."})
+        raise ValidationFailed({"password": gettext("Use at least %(num)d characters.", num=MIN_PASSWORD_LENGTH)})
     return password
 
 
 def get_user(user_id: int) -> User:
     user = db.session.get(User, user_id)
     if user is None:
-        raise NotFound("No such user.")
+        raise NotFound(gettext("No such user."))
     return user
 
 
@@ -83,7 +88,7 @@ def find_or_create_organisation(
     """Find an organisation by name or one of its aliases (case-insensitive), or make it; flushes only."""
     name = _clean_name(name)
     if not name:
-        raise ValidationFailed({"organisation": "An organisation name is required."})
+        raise ValidationFailed({"organisation": gettext("An organisation name is required.")})
     org = organisation_name_holder(name)
     if org is not None:
         return org
@@ -341,7 +346,7 @@ def create_user(
         except ValidationFailed as exc:
             errors.update({k: " ".join(v) for k, v in exc.fields.items()})
     if not (name or "").strip():
-        errors["name"] = "A name is required."
+        errors["name"] = gettext("A name is required.")
     if password is not None:
         try:
             _check_password(password)
@@ -350,7 +355,8 @@ def create_user(
     if errors:
         raise ValidationFailed(errors)
     if db.session.scalar(select(User.id).where(User.email == values["email"])):
-        raise Conflict(f"A user with the address {values['email']} already exists.", code="already_exists")
+        raise Conflict(gettext("A user with the address %(email)s already exists.", email=values["email"]),
+                       code="already_exists")
     org = find_or_create_organisation(organisation, kind=kind, city=city, country=country, role=values["role"])
     user = User(
         email=values["email"],
@@ -372,12 +378,12 @@ def update_user(actor, user: User, changes: dict) -> User:
     """Change a user's name, role, timezone, locale or active flag (organisers; self for own settings)."""
     own_fields = {"name", "timezone", "locale"}
     if actor.role != Role.ORGANISER and (actor.id != user.id or set(changes) - own_fields):
-        raise NotFound("No such user.")
+        raise NotFound(gettext("No such user."))
     errors: dict[str, str] = {}
     old_role = user.role
     if "name" in changes:
         if not (changes["name"] or "").strip():
-            errors["name"] = "A name is required."
+            errors["name"] = gettext("A name is required.")
         else:
             user.name = changes["name"].strip()
     for field, check in (
@@ -425,7 +431,7 @@ def authenticate(email: str, password: str) -> User:
     hashed = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
     ok = check_password_hash(hashed, password or "")
     if user is None or not user.password_hash or not ok or not user.active:
-        raise Unauthorized("The e-mail address or password is wrong.", code="invalid_credentials")
+        raise Unauthorized(gettext("The e-mail address or password is wrong."), code="invalid_credentials")
     return user
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, time, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -42,6 +43,47 @@ AUDIT_PER_PAGE = 50
 
 def action_label(code: str) -> str:
     return str(ACTION_LABELS.get(code, code))
+
+
+#: How the details of an audit row read (the codes stay in the stored row and the API).
+DETAIL_LABELS = {
+    "via": lazy_gettext("Through"), "retry_after": lazy_gettext("Locked for (seconds)"),
+    "old": lazy_gettext("Before"), "new": lazy_gettext("After"), "expires_at": lazy_gettext("Valid until"),
+    "rows": lazy_gettext("Rows"), "created": lazy_gettext("New"), "updated": lazy_gettext("Updated"),
+    "unchanged": lazy_gettext("Unchanged"), "organisations_created": lazy_gettext("New organisations"),
+    "filename": lazy_gettext("File"), "sha256": lazy_gettext("Checksum (SHA-256)"),
+    "merged_name": lazy_gettext("Merged organisation"), "merged_id": lazy_gettext("Merged organisation no."),
+    "moved": lazy_gettext("Moved"), "combined_leads": lazy_gettext("Combined leads"),
+}
+_VIA_LABELS = {"page": lazy_gettext("the sign-in page"), "token": lazy_gettext("an API token"),
+               "password_reset": lazy_gettext("a password reset link")}
+
+
+def audit_details(details: dict, zone: str) -> list[tuple[str, str, bool]]:
+    """An audit row's details as (label, value, is_code) in the reader's language: roles and ways of
+    signing in by name, times in the reader's zone; values that only a machine reads (checksums, the
+    counts of a merge) are marked so the page shows them as code."""
+    from ..i18n import format_moment
+    from .enums import role_label
+
+    out = []
+    for key in sorted(details):
+        value = details[key]
+        label = str(DETAIL_LABELS.get(key, key))
+        if key == "via":
+            out.append((label, str(_VIA_LABELS.get(value, value)), False))
+        elif key in ("old", "new"):
+            out.append((label, role_label(str(value)), False))
+        elif key == "expires_at":
+            try:
+                out.append((label, format_moment(datetime.fromisoformat(str(value)), zone), False))
+            except ValueError:
+                out.append((label, str(value), True))
+        elif isinstance(value, (dict, list)) or key in ("sha256",):
+            out.append((label, json.dumps(value, ensure_ascii=False, sort_keys=True), True))
+        else:
+            out.append((label, str(value), False))
+    return out
 
 
 def _back(target: str | None, default: str) -> str:
@@ -169,6 +211,7 @@ def audit_log():
         events=events, total=total, page=page, per_page=AUDIT_PER_PAGE,
         filters={k: v for k, v in filters.items() if v}, form_values=filters, errors=errors,
         actions=[(code, action_label(code)) for code in actions], action_label=action_label,
+        audit_details=audit_details,
         organisation_names=settings.organisation_names(events),
     ), 422 if errors else 200
 

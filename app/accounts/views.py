@@ -101,7 +101,7 @@ def revoke_token():
     """Revoke the bearer token this request was made with."""
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer ") or not services.revoke_token(header[7:].strip()):
-        raise NotFound("This request carries no live API token.")
+        raise NotFound(gettext("This request carries no live API token."))
     return None
 
 

@@ -14,7 +14,7 @@ from flask_login import current_user
 from ..accounts.access import allow
 from ..errors import ValidationFailed
 from ..i18n import format_moment, ui_locale
-from ..reference.services import country_codes, country_name, list_sectors, pickable_timezones, utc_offset
+from ..reference.services import country_choices, country_name, list_sectors, pickable_timezones, utc_offset
 from . import series as series_service
 from .forms import SERIES_INTERVALS, SERIES_MAX_ROWS, SERIES_ORDINALS, SERIES_WEEKDAYS, SeriesForm
 from .views import bp
@@ -64,8 +64,7 @@ def _series_choices(form: SeriesForm) -> None:
     locale = ui_locale()
     form.timezone.choices = [(z, _zone_label(z)) for z in COMMON_ZONES] + [
         (z, _zone_label(z)) for z in pickable_timezones() if z not in COMMON_ZONES]
-    names = {c: country_name(c, locale) for c in country_codes()}
-    countries = [(c, names[c]) for c in sorted(names, key=lambda c: (names[c] == c, names[c]))]
+    countries = country_choices(locale)
     sectors = [(s.code, s.name_zh if locale == "zh" else s.name_en) for s in list_sectors()]
     for row in form.themes:
         row.focus_countries.choices = countries

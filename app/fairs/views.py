@@ -21,7 +21,7 @@ from .. import bilingual
 from ..forms import attach_errors
 from ..i18n import ui_locale
 from ..projects.models import Project
-from ..reference.services import country_codes, country_name, list_sectors
+from ..reference.services import country_choices, list_sectors
 from ..templating import viewer_timezone
 from . import calendar, services
 from .enums import RegistrationStatus, kind_label, registration_status_label, status_label
@@ -177,12 +177,9 @@ def registrations(fair_id: int):
 
 def _fair_choices(form: FairForm) -> None:
     locale = ui_locale()
-    names = {c: country_name(c, locale) for c in country_codes()}
-    # By name in the reader's language; codes the language has no name for go last.
-    form.focus_countries.choices = [
-        (c, f"{names[c]} ({c})") for c in sorted(names, key=lambda c: (names[c] == c, names[c]))
-    ]
-    form.focus_sectors.choices = [(s.code, f"{s.name_en} · {s.name_zh}") for s in list_sectors()]
+    # By name in the reader's language (pinyin order in Chinese).
+    form.focus_countries.choices = country_choices(locale)
+    form.focus_sectors.choices = [(s.code, s.name(locale)) for s in list_sectors()]
 
 
 def _local_times(form, zone_name: str) -> dict[str, datetime | None]:

@@ -407,11 +407,16 @@ def file_report(actor, updates: list[dict], note: str = "") -> ProgressReport:
                             note=(note or "").strip()[:4000])
     db.session.add(report)
     db.session.flush()
+    from ..validation import fields_message
+
     errors: dict[str, list[str]] = {}
+    problems: list[str] = []  # "Update 2: Stage: …", by translated labels (the codes stay in `errors`)
     for n, update in enumerate(updates):
         lead_id = update.get("lead_id") if isinstance(update, dict) else None
         if lead_id not in leads:
             errors[f"updates[{n}].lead_id"] = [gettext("Not an open lead of your organisation.")]
+            problems.append(gettext("Update %(num)d: %(problem)s", num=n + 1,
+                                    problem=fields_message({"lead_id": errors[f"updates[{n}].lead_id"]})))
             continue
         try:
             progress(actor, lead_id, update, report=report, commit=False)
@@ -419,10 +424,11 @@ def file_report(actor, updates: list[dict], note: str = "") -> ProgressReport:
             details = exc.fields if isinstance(exc, ValidationFailed) else {"stage": [exc.message]}
             for field, messages in details.items():
                 errors[f"updates[{n}].{field}"] = messages
+            problems.append(gettext("Update %(num)d: %(problem)s", num=n + 1, problem=fields_message(details)))
     if errors:
         db.session.rollback()
-        raise ValidationFailed(errors, message=gettext("Nothing was saved: %(problems)s", problems="; ".join(
-            f"{k}: {' '.join(v)}" for k, v in errors.items())))
+        raise ValidationFailed(errors, message=gettext("Nothing was saved: %(problems)s",
+                                                       problems=gettext("; ").join(problems)))
     db.session.commit()
     return report
 

@@ -17,7 +17,7 @@ from ..fairs import services as fairs
 from ..forms import attach_errors
 from ..i18n import format_amount, format_moment, ui_locale
 from ..projects import storage
-from ..reference.services import country_codes, country_name, list_sectors
+from ..reference.services import country_choices, list_sectors
 from . import board, exports, matching, numbers, pipeline
 from .api import lead_detail
 from .enums import STAGE_ORDER, LeadStage, document_kind_label, level_label, stage_rank
@@ -370,7 +370,7 @@ def report():
                     for key, messages in exc.fields.items():
                         match = re.fullmatch(r"updates\[(\d+)\]\.(\w+)", key)
                         if not match or int(match.group(1)) >= len(positions):
-                            problems += [f"{key}: {m}" for m in messages]
+                            problems += list(messages)
                             continue
                         entry = form.rows[positions[int(match.group(1))]]
                         field = entry.form._fields.get(match.group(2))
@@ -627,9 +627,8 @@ def invitees(session_id: int):
 def demand_profile():
     organisation = current_user.organisation
     form = DemandForm()
-    form.demand_sectors.choices = [(s.code, f"{s.name_en} · {s.name_zh}") for s in list_sectors()]
-    form.demand_countries.choices = sorted(((c, f"{country_name(c, ui_locale())} ({c})") for c in country_codes()),
-                                           key=lambda pair: pair[1])
+    form.demand_sectors.choices = [(s.code, s.name(ui_locale())) for s in list_sectors()]
+    form.demand_countries.choices = country_choices(ui_locale())
     problems: list[str] = []
     if request.method == "GET":
         form.demand_sectors.data = list(organisation.demand_sectors or [])

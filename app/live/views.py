@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, url_for
 from flask_babel import gettext
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from .. import bilingual
@@ -16,19 +15,11 @@ from ..accounts.access import USER, allow
 from ..errors import NotFound
 from ..fairs.enums import kind_label
 from ..leads import services as leads
-from ..leads.enums import InterestLevel
+from ..leads.enums import LEVEL_LABELS
 from ..projects import services as projects
 from . import services
 
 bp = Blueprint("live", __name__)
-
-#: How each interest level reads on the page, in the attendee's own words (translated when shown).
-LEVEL_LABELS = {
-    InterestLevel.INFO: _l("Send me more information"),
-    InterestLevel.MEETING: _l("I'd like a meeting"),
-    InterestLevel.SITE_VISIT: _l("I'd like a site visit"),
-    InterestLevel.INTENT: _l("Ready to negotiate (intent)"),
-}
 
 #: How many open questions the projector shows.
 PROJECTOR_QUESTIONS = 5

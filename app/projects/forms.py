@@ -32,7 +32,7 @@ class ReviewForm(FlaskForm):
 class ProfileForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     bio = TextAreaField(_l("About you"), validators=[Optional(), Length(max=2000)])
-    languages = StringField(_l("Languages you speak (codes, comma-separated, e.g. en, de, zh)"), validators=[Optional()])
+    languages = StringField(_l("Languages you speak, separated by commas (e.g. English, German, Chinese)"), validators=[Optional()])
     timezone = StringField(_l("Time zone (IANA, e.g. Europe/Berlin)"), validators=[DataRequired(), Length(max=64)])
     #: Each language by its own name, whatever the page's language.
     locale = SelectField(_l("Language of CloudFair"), choices=[("en", "English"), ("zh", "中文")])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
@@ -11,7 +13,7 @@ from ..errors import NotFound, ServiceError, ValidationFailed
 from .. import bilingual
 from ..forms import attach_errors
 from ..i18n import ui_locale
-from ..reference.services import country_codes, country_name, list_sectors
+from ..reference.services import country_choices, language_code, language_name, list_sectors
 from . import services, storage
 from .api import attachment
 from .enums import MaterialStatus
@@ -27,7 +29,7 @@ def _actor():
 def _project_choices(form: ProjectForm) -> None:
     locale = ui_locale()
     form.sector.choices = [(s.code, s.name(locale)) for s in list_sectors()]
-    form.country.choices = sorted(((c, f"{country_name(c, locale)} ({c})") for c in country_codes()), key=lambda p: p[1])
+    form.country.choices = country_choices(locale)
 
 
 def _attach_errors(form, exc: ValidationFailed) -> None:
@@ -99,7 +101,8 @@ def project_page(project_id: int):
     if editable:
         upload_form = UploadForm()
         upload_form.replaces.choices = [("", gettext("— a new document —"))] + [
-            (str(m.id), f"{m.original_name} (v{m.version})") for m in materials
+            (str(m.id), gettext("%(name)s (%(version)s)", name=m.original_name,
+                                version=gettext("v%(num)s", num=m.version))) for m in materials
         ]
     return render_template(
         "projects/project.html",
@@ -206,13 +209,13 @@ def presenter_photo(presenter_id: int):
 def profile():
     form = ProfileForm(obj=current_user if request.method == "GET" else None)
     if request.method == "GET":
-        form.languages.data = ", ".join(current_user.languages or [])
+        form.languages.data = gettext(", ").join(language_name(c, ui_locale()) for c in current_user.languages or [])
     if form.validate_on_submit():
         try:
             services.update_profile(current_user, {
                 "name": form.name.data,
                 "bio": form.bio.data or "",
-                "languages": [c.strip() for c in (form.languages.data or "").split(",") if c.strip()],
+                "languages": [language_code(c) for c in re.split(r"[,，、;；]", form.languages.data or "") if c.strip()],
                 "timezone": form.timezone.data.strip(),
                 "locale": form.locale.data,
             })

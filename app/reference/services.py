@@ -29,8 +29,10 @@ DEFAULT_SECTORS = [
     ("modern_logistics", "Modern commerce & logistics", "现代商贸物流"),
 ]
 
-#: Babel's territory keys that are not ISO 3166-1 alpha-2 countries.
-_NOT_ISO_3166 = {"EU", "EZ", "UN", "QO", "XA", "XB", "XK", "ZZ"}
+#: Babel's territory keys that are not ISO 3166-1 alpha-2 countries: groupings, private-use codes and
+#: the "exceptionally reserved" codes of islands that belong to another country (Ascension, Clipperton,
+#: Sark, Diego Garcia, Ceuta & Melilla, the Canaries, Tristan da Cunha), which pickers showed as "CQ (CQ)".
+_NOT_ISO_3166 = {"EU", "EZ", "UN", "QO", "XA", "XB", "XK", "ZZ", "AC", "CP", "CQ", "DG", "EA", "IC", "TA"}
 
 
 @lru_cache(maxsize=1)
@@ -43,6 +45,59 @@ def country_codes() -> frozenset[str]:
 
 def country_name(code: str, locale: str = "en") -> str:
     return Locale("zh" if locale == "zh" else "en").territories.get(code, code)
+
+
+def collation_key(name: str, locale: str) -> tuple:
+    """How lists of names are sorted for people: by pinyin in Chinese (德国 between 丹麦 and 俄罗斯, as a
+    Chinese reader looks for it, not by character code), case- and accent-insensitively in English."""
+    import unicodedata
+
+    if locale == "zh":
+        from pypinyin import Style, lazy_pinyin
+
+        return (" ".join(lazy_pinyin(name, style=Style.TONE3, errors="default")).casefold(), name)
+    plain = unicodedata.normalize("NFKD", name)
+    return ("".join(ch for ch in plain if not unicodedata.combining(ch)).casefold(), name)
+
+
+@lru_cache(maxsize=4)
+def _country_choices(locale: str) -> tuple[tuple[str, str], ...]:
+    names = {code: country_name(code, locale) for code in country_codes()}
+    return tuple(sorted(names.items(), key=lambda item: collation_key(item[1], locale)))
+
+
+def country_choices(locale: str = "en") -> list[tuple[str, str]]:
+    """(code, name) for every country, named and sorted in `locale` (pinyin order in Chinese)."""
+    return list(_country_choices("zh" if locale == "zh" else "en"))
+
+
+def language_name(code: str, locale: str = "en") -> str:
+    """A language code ("de", "pt-BR") as the reader names the language ("德语"); an unknown code as it is."""
+    from babel import Locale as BabelLocale
+    from babel.core import UnknownLocaleError
+
+    try:
+        return BabelLocale.parse(code.replace("-", "_")).get_display_name("zh" if locale == "zh" else "en") or code
+    except (ValueError, UnknownLocaleError):
+        return code
+
+
+@lru_cache(maxsize=1)
+def _language_names() -> dict[str, str]:
+    names: dict[str, str] = {}
+    for locale in ("en", "zh"):
+        for code, name in Locale(locale).languages.items():
+            if re.fullmatch(r"[a-z]{2,3}", code):
+                names.setdefault(name.casefold(), code)
+    names.update({"中文": "zh", "汉语": "zh", "普通话": "zh", "英文": "en", "德文": "de", "法文": "fr"})
+    return names
+
+
+def language_code(text: str) -> str:
+    """What a person typed for a language ("German", "德语", "de") as its code; else the text itself,
+    for `check_languages` to refuse."""
+    folded = " ".join(text.split()).casefold()
+    return _language_names().get(folded, text.strip())
 
 
 def check_country(code: object, field: str = "country") -> str:

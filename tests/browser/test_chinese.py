@@ -75,7 +75,7 @@ def test_a_city_official_goes_from_the_agenda_to_the_monthly_report_in_chinese(n
 
     form = page.locator(f'.interest-form[data-project-id="{pitch["project_id"]}"]')
     expect(form.get_by_role("group", name=zh("I'm interested in “%(title)s”", title=MEMBRANE_PROJECT))).to_be_visible()
-    form.get_by_label(zh("How interested?")).select_option(label=zh("I'd like a site visit"))
+    form.get_by_label(zh("How interested?")).select_option(label=zh("Wants a site visit"))
     note = f"石家庄循环化工园区可安排考察 ({tag})"
     form.get_by_label(zh("Note (optional)")).fill(note)
     form.get_by_role("button", name=zh("I'm interested")).click()

@@ -106,7 +106,7 @@ def test_interest_reaches_the_staff_feed_and_the_rooms_count(page_as, membrane, 
     note = f"Xingtai has serviced land by the river ({tag()})"
 
     form = interest_form(attendee, membrane)
-    form.get_by_label("How interested?").select_option(label="I'd like a site visit")
+    form.get_by_label("How interested?").select_option(label="Wants a site visit")
     form.get_by_label("Note (optional)").fill(note)
     form.get_by_role("button", name="I'm interested").click()
 
@@ -116,7 +116,7 @@ def test_interest_reaches_the_staff_feed_and_the_rooms_count(page_as, membrane, 
     entry = desk.locator(f'#interest-feed [data-client-id="{client_id}"]')
     expect(entry).to_contain_text("Xingtai Commerce Bureau")
     expect(entry).to_contain_text("(Xingtai)")
-    expect(entry).to_contain_text("I'd like a site visit")
+    expect(entry).to_contain_text("Wants a site visit")
     expect(entry).to_contain_text(note)
     if before == 0:  # Xingtai's first interest in the project: one more organisation
         expect(count).to_have_text("1")
@@ -168,7 +168,7 @@ def test_interest_from_the_room_is_found_as_a_lead_on_the_board(page_as, membran
     page = enter(page_as(CHENGDE), membrane)
     note = f"Chengde's Shuangluan park can take a pilot line ({tag()})"
     form = interest_form(page, membrane)
-    form.get_by_label("How interested?").select_option(label="I'd like a meeting")
+    form.get_by_label("How interested?").select_option(label="Wants a meeting")
     form.get_by_label("Note (optional)").fill(note)
     form.get_by_role("button", name="I'm interested").click()
     expect(form.locator(".my-interests li").filter(has_text=note).locator(".item-state")).to_have_text("sent")
@@ -258,7 +258,7 @@ def test_asking_and_interest_work_with_the_keyboard_alone(page_as, membrane):
 
     sent = form.locator(".my-interests li").filter(has_text=note)
     expect(sent.locator(".item-state")).to_have_text("sent")
-    expect(sent).to_contain_text("I'd like a meeting")
+    expect(sent).to_contain_text("Wants a meeting")
     assert page.evaluate("document.activeElement.closest('.interest-form') !== null"), "focus left the form"
 
 

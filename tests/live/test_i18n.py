@@ -87,7 +87,7 @@ def test_the_room_in_chinese(room, browser):
     assert zh_plural("%(num)s person here", "%(num)s people here", 0, num='<span id="live-presence">0</span>') in html
     assert "What land is available?" in html and "Membrane pitch" in html  # people's words stay as written
     config = _json_block(html, "live-config")
-    assert config["levels"]["meeting"] == zh("I'd like a meeting")
+    assert config["levels"]["meeting"] == zh("Wants a meeting")
 
 
 def test_live_js_gets_its_words_in_chinese(room, browser):

@@ -81,8 +81,8 @@ def test_room_shows_the_session_its_links_projects_and_approved_material(room, b
     assert 'href="https://meet.example/membrane"' in html and 'href="https://live.example/europe"' in html
     assert f'href="/fairs/{room["fair"].id}"' in html
     assert "brief.pdf" in html and "draft-deck.pdf" not in html  # approved material only
-    assert [label in html for label in ("Send me more information", "I'd like a meeting",
-                                        "I'd like a site visit", "Ready to negotiate (intent)")] == [True] * 4
+    assert [label in html for label in ("Send more information", "Wants a meeting",
+                                        "Wants a site visit", "Ready to negotiate (intent)")] == [True] * 4
     assert [f'value="{level}"' in html for level in InterestLevel] == [True] * 4
     assert 'maxlength="1000"' in html and 'id="live-conn"' in html
     assert "vendor/socket.io.min.js" in html and "js/live.js" in html
@@ -133,7 +133,7 @@ def test_moderation_page_lists_interest_with_organisation_city_level_and_note(ro
     feed = html[html.index('id="interest-feed"'):]
     assert 'data-client-id="page-i-000001"' in feed
     assert "Shijiazhuang Commerce Bureau" in feed and "(Shijiazhuang)" in feed
-    assert "I'd like a site visit" in feed and "Visit in &lt;March&gt;" in feed
+    assert "Wants a site visit" in feed and "Visit in &lt;March&gt;" in feed
 
 
 def test_projector_shows_open_questions_pinned_first(room, browser):

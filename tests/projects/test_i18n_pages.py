@@ -145,7 +145,7 @@ def test_presenter_page_in_chinese_for_a_visitor_whose_browser_asks_for_it(clien
 
     assert '<html lang="zh-CN">' in html
     assert zh("Local time zone: %(zone)s", zone="America/Toronto") in html
-    assert zh("Speaks: %(languages)s", languages="en, fr") in html
+    assert zh("Speaks: %(languages)s", languages="英语、法语") in html
     assert zh("Upcoming sessions") in html and zh("No upcoming sessions.") in html
     assert zh("No projects on a published agenda yet.") in html
 
