@@ -170,7 +170,7 @@ def test_page_shows_rows_newest_first_in_the_viewers_zone(login, log):
     # 2026-01-11 20:00 UTC is 12 January 04:00 in Shanghai, the organiser's zone.
     assert "Mon 12 Jan 2026, 04:00" in html
     assert "ghost@nowhere.example" in html and "Tangshan Bureau" in html
-    assert "new: presenter; old: attendee" in html
+    assert "After: presenter; Before: attendee" in html  # details by their labels, roles by name
 
 
 def test_page_filters_by_action_person_and_dates(login, log):
