@@ -207,7 +207,8 @@ def register_error_handlers(app: Flask) -> None:
             elif fields:
                 details = {"fields": fields}
                 message = "; ".join(" ".join(v) for v in fields.values())
-        if status == 400 and "invalid json" in str(message).lower():
+        if status == 400 and ("invalid json" in str(message).lower()
+                              or "Invalid JSON" in str(data.get("messages") if isinstance(data, dict) else "")):
             code = "invalid_json"
             message = gettext("The request body is not valid JSON.")
         if status == 413:

@@ -45,9 +45,9 @@ def test_marshmallow_and_webargs_messages_are_said_in_chinese(client, auth):
     missing = client.post("/api/v1/fairs", json={}, headers=headers)
     assert missing.status_code == 422
     error = missing.json["error"]
-    assert error["details"]["fields"]["title"] == [zh("This field is required.")]
-    assert "Missing data" not in error["message"] and "title" not in error["message"]
-    assert error["message"].startswith(zh("Title") + "：" + zh("This field is required."))
+    assert error["details"]["fields"]["starts_at"] == [zh("This field is required.")]
+    assert "Missing data" not in error["message"] and "starts_at" not in error["message"]
+    assert zh("Starts") + "：" + zh("This field is required.") in error["message"]
     bounds = client.get("/api/v1/fairs?per_page=0", headers=headers)
     assert bounds.status_code == 422
     assert bounds.json["error"]["details"]["fields"]["per_page"] == [zh("Must be from %(min)s to %(max)s.", min=1, max=200)]
