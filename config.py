@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -107,7 +108,24 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", default=not DEVELOPMENT)
+    #: "Keep me logged in" lasts this many days (the cookie and the sign-in behind it); a sign-in
+    #: without it ends with the browser, and in any case after this long.
+    REMEMBER_DAYS = int(os.environ.get("REMEMBER_DAYS", "14"))
+    REMEMBER_COOKIE_DURATION = timedelta(days=REMEMBER_DAYS)
     REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    #: How many reverse proxies in front append to X-Forwarded-For/-Proto (0: none, the headers are
+    #: ignored). With 1, the client address is the one the proxy saw (rate limits, the audit log).
+    PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "0"))
+    #: Strict-Transport-Security outside development (0: not sent).
+    HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", str(365 * 24 * 3600)))
+    HSTS_INCLUDE_SUBDOMAINS = _bool("HSTS_INCLUDE_SUBDOMAINS")
+    #: The Permissions-Policy header (empty: not sent): CloudFair uses no camera, microphone, place or payment.
+    PERMISSIONS_POLICY = os.environ.get(
+        "PERMISSIONS_POLICY",
+        "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
+    )
     WTF_CSRF_TIME_LIMIT = None
 
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", default=True)
@@ -144,6 +162,9 @@ class DevelopmentConfig(Config):
     DEVELOPMENT = True
     SECRET_KEY = os.environ.get("SECRET_KEY") or "dev-only-not-secret"
     SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_SECURE = False
+    #: No HSTS on a developer's machine: it would stick to localhost for a year.
+    HSTS_SECONDS = 0
     #: `make run` sends reminders, invitations and resets without a second process (`=0` turns it off).
     RUN_SCHEDULER_IN_PROCESS = _bool("RUN_SCHEDULER_IN_PROCESS", default=True)
     #: Without SMTP_HOST, mail is only logged: read it at /dev/mail.
@@ -168,6 +189,7 @@ class TestConfig(Config):
     LIVE_QUESTIONS_PER_MINUTE = LIVE_VOTES_PER_MINUTE = LIVE_INTERESTS_PER_MINUTE = 10_000
     SOCKETIO_ASYNC_MODE = "threading"
     SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_SECURE = False
     RATELIMIT_ENABLED = False
     RATELIMIT_STORAGE_URI = "memory://"
     WTF_CSRF_ENABLED = True

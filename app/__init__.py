@@ -96,8 +96,27 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
 
     register_cli(app)
 
+    if app.config.get("PROXY_COUNT", 0) > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Trust exactly PROXY_COUNT hops of X-Forwarded-For/-Proto: the client address (rate limits,
+        # the audit log) is the one the outermost proxy saw, and a client's own header is ignored.
+        count = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]
+
+    hsts = None
+    if app.config.get("HSTS_SECONDS", 0) > 0 and not app.config.get("DEVELOPMENT"):
+        hsts = f"max-age={app.config['HSTS_SECONDS']}"
+        if app.config.get("HSTS_INCLUDE_SUBDOMAINS"):
+            hsts += "; includeSubDomains"
+    permissions_policy = app.config.get("PERMISSIONS_POLICY") or None
+
     @app.after_request
     def security_headers(response):
+        if hsts:
+            response.headers.setdefault("Strict-Transport-Security", hsts)
+        if permissions_policy:
+            response.headers.setdefault("Permissions-Policy", permissions_policy)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")

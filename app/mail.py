@@ -26,15 +26,20 @@ MAX_ATTEMPTS = 8
 def queue(to_address: str, template: str, locale: str, *, ics: str | None = None, **context) -> MailMessage:
     """Render `templates/mail/<template>.<locale>.{txt,html}` (subject on the text's first line)
     and queue it in the caller's transaction."""
+    subject, body, html = render(template, locale, **context)
+    message = MailMessage(to_address=to_address, subject=subject, text_body=body, html_body=html, ics=ics)
+    db.session.add(message)
+    return message
+
+
+def render(template: str, locale: str, **context) -> tuple[str, str, str]:
+    """A mail's subject, text and HTML from `templates/mail/<template>.<locale>.{txt,html}`."""
     locale = locale if locale in ("zh", "en") else "en"
     with force_locale(locale):
         text = render_template(f"mail/{template}.{locale}.txt", **context)
         html = render_template(f"mail/{template}.{locale}.html", **context)
     subject, _, body = text.partition("\n")
-    message = MailMessage(to_address=to_address, subject=subject.strip()[:300], text_body=body.strip() + "\n",
-                          html_body=html, ics=ics)
-    db.session.add(message)
-    return message
+    return subject.strip()[:300], body.strip() + "\n", html
 
 
 #: What became of a message, from its outbox row.

@@ -9,7 +9,7 @@ import time
 from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_user
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from marshmallow import Schema, fields
 from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
@@ -21,7 +21,7 @@ from ..forms import attach_errors
 from ..i18n import ui_locale
 from ..reference.services import country_choices
 from ..schemas import PageQuery, page_body, page_of
-from . import invitations, password_reset, services
+from . import browser, invitations, password_reset, services
 from .access import PUBLIC, allow
 from .enums import ROLE_LABELS, Role
 from .schemas import UserSchema
@@ -191,7 +191,7 @@ def accept_invitation(token: str):
         except NotFound as exc:
             return _dead_link("invitation", exc.message)
         else:
-            login_user(user)
+            browser.log_in(user)
             flash(gettext("Welcome to CloudFair, %(name)s. Your password is set and you are logged in.",
                           name=user.name), "success")
             return redirect(url_for("fairs.index"))
@@ -235,7 +235,7 @@ def reset_password(token: str):
         except NotFound as exc:
             return _dead_link("password_reset", exc.message)
         else:
-            login_user(user)
+            browser.log_in(user)
             flash(gettext("Your password is changed and you are logged in. Everywhere else you were logged in, "
                           "you are logged out."), "success")
             return redirect(url_for("fairs.index"))

@@ -77,8 +77,13 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login
         return self.active
 
-    def get_id(self) -> str:  # Flask-Login: the cookie names the user and the password version
-        return f"{self.id}:{self.session_version}"
+    #: The key of the sign-in (a `LoginSession`) this object was loaded or signed in with; not stored.
+    login_key = None
+
+    def get_id(self) -> str:
+        """Flask-Login: the session and remember cookies name the user, the password version and the
+        sign-in (`LoginSession`), so that logging out or changing the password ends them server-side."""
+        return f"{self.id}:{self.session_version}:{self.login_key or ''}"
 
     @property
     def is_organiser(self) -> bool:
@@ -97,6 +102,23 @@ class ApiToken(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class LoginSession(db.Model):
+    """A browser sign-in. The session and remember cookies carry its key; logging out revokes it,
+    changing the password revokes all of the person's, so a copied cookie stops working."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: SHA-256 of the key in the cookie; the key itself is never stored.
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: Signed in with "Keep me logged in".
+    remember: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class AccountToken(db.Model):

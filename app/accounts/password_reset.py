@@ -9,7 +9,9 @@ with the typed address.
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
+from types import SimpleNamespace
 
 from flask import current_app
 from flask_babel import gettext
@@ -18,6 +20,7 @@ from sqlalchemy import select
 from .. import mail
 from ..errors import NotFound, ValidationFailed
 from ..extensions import db
+from ..types import utcnow
 from . import audit, invitations, services, tokens
 from .models import AccountToken, User
 
@@ -38,17 +41,35 @@ def request_reset(email: str) -> None:
         raise ValidationFailed({"email": gettext("Enter a valid e-mail address.")}) from None
     user = db.session.scalar(select(User).where(User.email == address))
     audit.record("password_reset_requested", subject=user, email=typed)
-    if user is not None and user.active:
-        if user.password_hash:
-            plain, token = tokens.issue(user, tokens.PASSWORD_RESET, lifetime())
-            mail.queue(
-                user.email, "password_reset", user.locale,
-                person=user, expires_at=token.expires_at, minutes=current_app.config["PASSWORD_RESET_MINUTES"],
-                link=invitations.absolute_url("accounts.reset_password", token=plain),
-            )
-        else:
-            invitations.invite(user, None)
+    if user is not None and user.active and not user.password_hash:
+        invitations.invite(user, None)
+    elif user is not None and user.active:
+        plain, token = tokens.issue(user, tokens.PASSWORD_RESET, lifetime())
+        _reset_mail(user, plain, token.expires_at, queue=True)
+    else:
+        _same_work_for_nobody(address)
     db.session.commit()
+
+
+def _reset_mail(person, plain: str, expires_at, *, queue: bool) -> None:
+    context = dict(person=person, expires_at=expires_at, minutes=current_app.config["PASSWORD_RESET_MINUTES"],
+                   link=invitations.absolute_url("accounts.reset_password", token=plain))
+    if queue:
+        mail.queue(person.email, "password_reset", person.locale, **context)
+    else:
+        mail.render("password_reset", person.locale, **context)
+
+
+def _same_work_for_nobody(address: str) -> None:
+    """An address that gets no mail costs the same work as one that does, so that the answer's timing
+    does not tell which addresses have accounts: the token is made and hashed, the live tokens are
+    looked up and the mail is rendered, for a stand-in person; nothing is stored or sent."""
+    plain = secrets.token_urlsafe(32)
+    tokens.hash_token(plain)
+    tokens.live_tokens(0, tokens.PASSWORD_RESET)
+    stand_in = SimpleNamespace(name=address.partition("@")[0], email=address, locale="en",
+                               timezone=current_app.config["HOST_TIMEZONE"])
+    _reset_mail(stand_in, plain, utcnow() + lifetime(), queue=False)
 
 
 def dead_link_error() -> NotFound:

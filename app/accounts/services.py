@@ -411,8 +411,11 @@ def update_user(actor, user: User, changes: dict) -> User:
 
 def set_password(user: User, password: str) -> None:
     """Set a new password; ends the user's other login sessions and API tokens."""
+    from . import login_sessions
+
     user.password_hash = generate_password_hash(_check_password(password))
     user.session_version += 1
+    login_sessions.revoke_all(user)
     now = utcnow()
     for token in db.session.scalars(
         select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
@@ -470,15 +473,10 @@ def revoke_token(plain: str) -> bool:
 
 
 def load_session_user(cookie_id: str) -> User | None:
-    """Flask-Login's loader: the cookie holds "<id>:<session_version>"."""
-    try:
-        user_id, version = (int(part) for part in cookie_id.split(":"))
-    except (ValueError, AttributeError):
-        return None
-    user = db.session.get(User, user_id)
-    if user is None or user.session_version != version or not user.active:
-        return None
-    return user
+    """Flask-Login's loader: the cookie holds "<id>:<session_version>:<sign-in key>" (see login_sessions)."""
+    from . import login_sessions
+
+    return login_sessions.load(cookie_id)
 
 
 def regenerate_calendar_token(user: User) -> str:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import force_locale, gettext, lazy_gettext
-from flask_login import current_user, login_user
+from flask_login import current_user
 from marshmallow import Schema, fields
 
 from ..errors import ValidationFailed
@@ -17,7 +17,7 @@ from ..forms import attach_errors
 from ..reference.services import search_timezones, timezone_names, utc_offset
 from ..schemas import PageQuery, page_body, page_of
 from ..templating import viewer_timezone
-from . import services, settings
+from . import browser, services, settings
 from .access import USER, allow
 from .forms import CalendarLinkForm, PasswordChangeForm, SettingsForm
 from .views import api, bp
@@ -156,7 +156,7 @@ def change_password():
         return _render_settings(password_form=form, problems=attach_errors(form, exc.fields), status=422)
     # The cookie names the password version: sign this browser in again with the new one.
     remembered = request.cookies.get(current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")) is not None
-    login_user(user, remember=remembered)
+    browser.log_in(user, remember=remembered)
     flash(gettext("Your password is changed. Other browsers and API tokens were signed out."), "success")
     return redirect(url_for("accounts.my_settings"))
 

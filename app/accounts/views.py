@@ -6,13 +6,13 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import force_locale, gettext
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user
 from flask_smorest import Blueprint as ApiBlueprint
 
 from ..errors import NotFound, Unauthorized
 from ..extensions import limiter
 from ..schemas import page_body
-from . import lockout, services, settings
+from . import browser, lockout, services, settings
 from .access import PUBLIC, USER, allow
 from .forms import LoginForm, LogoutForm
 from .schemas import (
@@ -57,7 +57,7 @@ def login():
         except Unauthorized as exc:
             error = exc.message
         else:
-            login_user(user, remember=form.remember.data)
+            browser.log_in(user, remember=bool(form.remember.data))
             with force_locale(user.locale):
                 flash(gettext("Welcome, %(name)s.", name=user.name), "success")
             return redirect(_safe_next(request.args.get("next")))
@@ -71,7 +71,7 @@ def login():
 def logout():
     form = LogoutForm()
     if form.validate_on_submit():
-        logout_user()
+        browser.log_out()
         flash(gettext("You are logged out."), "info")
     return redirect(url_for("fairs.index"))
 
