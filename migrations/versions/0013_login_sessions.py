@@ -1,7 +1,7 @@
 """Browser sign-ins are stored (login_sessions), so logging out and changing the password end them
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-03 07:00:00
 
 Cookies from before this revision ("<id>:<version>") name no stored sign-in: people sign in again once.
@@ -13,8 +13,8 @@ import app.types
 
 
 # revision identifiers, used by Alembic.
-revision = '0012'
-down_revision = '0011'
+revision = '0013'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
