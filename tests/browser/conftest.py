@@ -29,6 +29,7 @@ from pathlib import Path
 import pytest
 
 from .language import set_language
+from .layout import MEASURED, PHONE, html_page_visited, too_wide
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -239,12 +240,61 @@ def browser():
     playwright.stop()
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test (`item.rep_call`), so fixtures know how the test went."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
+def _measure_visited(context, paths: list[str]) -> list[str]:
+    """Every HTML page the context visited, once more in a new page of the same context (the same
+    person, cookies and language) at a phone's width: what is wider than the phone. A page already
+    measured for the same person and language in this session is not measured again."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    me = context.request.get("/api/v1/me")
+    if me.ok:
+        body = me.json()
+        who, language = body.get("email", "?"), body.get("locale") or ""
+    else:
+        who, language = "anonymous", ""
+    todo = []
+    for path in dict.fromkeys(paths):
+        key = (who, language, path)
+        if key not in MEASURED:
+            MEASURED.add(key)
+            todo.append(path)
+    if not todo:
+        return []
+    page = context.new_page()
+    page.set_viewport_size(PHONE)
+    wide = []
+    try:
+        for path in todo:
+            try:
+                answer = page.goto(path, wait_until="load")
+            except PlaywrightError:  # a download, or a page that no longer answers: nothing to measure
+                continue
+            if answer is None or not answer.ok:
+                continue
+            problem = too_wide(page, path, f"{who}, {language or 'anonymous'}")
+            if problem:
+                wide.append(problem)
+    finally:
+        page.close()
+    return wide
+
+
 @pytest.fixture
-def new_page(browser, live_server):
+def new_page(request, browser, live_server):
     """Open a page in a fresh context: `new_page(timezone_id="Europe/Berlin", viewport={...})`.
 
     Contexts speak en-GB, are 1280×800 and live in Asia/Shanghai unless told otherwise; all are
-    closed when the test ends.
+    closed when the test ends. Before that, when the test passed, every HTML page its contexts visited
+    is measured at a 390 px phone's width (`layout.py`): a page wider than the phone fails the test
+    (an error at its teardown, naming the page and what sticks out).
     """
     contexts = []
 
@@ -252,12 +302,22 @@ def new_page(browser, live_server):
         options = {"locale": "en-GB", "viewport": DESKTOP, "base_url": live_server.url, **options}
         context = browser.new_context(timezone_id=timezone_id, **options)
         context.set_default_timeout(10_000)
-        contexts.append(context)
+        visited: list[str] = []
+        context.on("response", lambda response: (path := html_page_visited(response)) and visited.append(path))
+        contexts.append((context, visited))
         return context.new_page()
 
     yield open_page
-    for context in contexts:
-        context.close()
+    wide = []
+    try:
+        report = getattr(request.node, "rep_call", None)
+        if report is not None and report.passed:
+            for context, visited in contexts:
+                wide += _measure_visited(context, visited)
+    finally:
+        for context, _ in contexts:
+            context.close()
+    assert not wide, "pages wider than a phone:\n" + "\n".join(wide)
 
 
 @pytest.fixture

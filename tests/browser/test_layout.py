@@ -1,4 +1,5 @@
-"""Layout in a real browser: no page is wider than a 390 px phone, the lead board says it has more
+"""Layout in a real browser: no page is wider than a 390 px phone (each role's pages on purpose here;
+conftest.py also measures every page any browser test visits), the lead board says it has more
 stages than fit and lets the keyboard reach each, the organisers' grouped navigation works by keyboard.
 
 The pages are only looked at (the shared demo data is not changed). One browser context per person
@@ -13,12 +14,12 @@ import pytest
 from playwright.sync_api import expect
 
 from .language import HTML_LANG
+from .layout import MEASURED, PHONE, too_wide
 from .test_a11y import ATTENDEE, ORGANISER, PAGES, PRESENTER, where  # noqa: F401 (`where` is a fixture)
 from .zh import merged, zh
 
 pytestmark = pytest.mark.browser
 
-PHONE = {"width": 390, "height": 844}
 LAPTOP = {"width": 1366, "height": 768}
 
 #: Pages the accessibility check does not visit, by person.
@@ -29,40 +30,18 @@ MORE = {
     PRESENTER: ["/", "/leads", "/projects", "/me/settings"],
 }
 
-#: What each element that sticks out past the right edge is, for the failure message.
-WIDER = """(limit) => {
-  const out = [];
-  for (const el of document.querySelectorAll("body *")) {
-    const box = el.getBoundingClientRect();
-    if (box.width && box.right > limit + 1) {
-      let inside = el.parentElement, clipped = false;
-      while (inside && inside !== document.body) {  // inside a box that scrolls or clips: fine
-        const style = getComputedStyle(inside);
-        if (/(auto|scroll|hidden|clip)/.test(style.overflowX)) { clipped = true; break; }
-        inside = inside.parentElement;
-      }
-      if (!clipped) out.push(el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") +
-        (el.className && typeof el.className === "string" ? "." + el.className.trim().split(/\\s+/).join(".") : "") +
-        " → " + Math.round(box.right) + "px");
-    }
-  }
-  return out.slice(0, 8);
-}"""
-
-
 def _paths(who, where) -> list[str]:  # noqa: F811 (the fixture's value)
     listed = [p.path(where) for p in PAGES if p.who == who]
     return listed + [p for p in MORE.get(who, []) if p not in listed]
 
 
-def _measure(page, path: str, language: str) -> str | None:
+def _measure(page, path: str, language: str, who: str | None) -> str | None:
     page.goto(path)
     expect(page.locator("html")).to_have_attribute("lang", HTML_LANG[language])
     page.wait_for_load_state("load")
-    width = page.evaluate("document.documentElement.scrollWidth")
-    if width <= PHONE["width"]:
-        return None
-    return f"{path} ({language}) is {width}px wide: {', '.join(page.evaluate(WIDER, PHONE['width']))}"
+    if who is not None:  # conftest's measure of every visited page need not do it again
+        MEASURED.add((who, language, path))
+    return too_wide(page, path, language)
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])
@@ -75,7 +54,7 @@ def test_no_page_is_wider_than_a_phone(who, language, where, page_as, new_page):
     else:
         page = page_as(who, language=language, viewport=PHONE)
         paths = _paths(who, where)
-    wide = [problem for path in paths if (problem := _measure(page, path, language))]
+    wide = [problem for path in paths if (problem := _measure(page, path, language, who))]
     assert not wide, "\n".join(wide)
 
 
@@ -155,3 +134,34 @@ def test_the_favicon_is_served(new_page):
     page.goto("/")
     icon = page.locator('link[rel="icon"][type="image/svg+xml"]').get_attribute("href")
     assert page.request.get(icon).status == 200
+
+
+def test_every_visited_page_is_measured_at_a_phones_width(browser, live_server):
+    """conftest.py's measure: a page the test visited that is wider than a phone is named, with what
+    sticks out; a download and a page that fits are not."""
+    from .conftest import _measure_visited
+    from .layout import html_page_visited
+
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 800})
+    try:
+        wide_page = ('<!doctype html><html><head><meta name="viewport" content="width=device-width"></head>'
+                     '<body><select id="fairs"><option>' + "A very long fair name " * 12 + '</option></select></body></html>')
+        context.route("**/layout-probe/wide*", lambda route: route.fulfill(
+            status=200, content_type="text/html; charset=utf-8", body=wide_page))
+        context.route("**/layout-probe/narrow", lambda route: route.fulfill(
+            status=200, content_type="text/html", body="<!doctype html><p>Fits.</p>"))
+        context.route("**/layout-probe/export.csv", lambda route: route.fulfill(
+            status=200, content_type="text/csv", body="a,b\n"))
+        visited: list[str] = []
+        context.on("response", lambda response: (path := html_page_visited(response)) and visited.append(path))
+        page = context.new_page()
+        page.goto("/layout-probe/wide?tag=1")
+        page.goto("/layout-probe/narrow")
+        page.request.get("/layout-probe/export.csv")  # not a page visit
+        assert visited == ["/layout-probe/wide?tag=1", "/layout-probe/narrow"]
+        problems = _measure_visited(context, visited + visited)
+        assert len(problems) == 1, problems
+        assert problems[0].startswith("/layout-probe/wide?tag=1 (anonymous") and "select#fairs" in problems[0]
+        assert _measure_visited(context, visited) == []  # measured once per person, language and page
+    finally:
+        context.close()
