@@ -4,6 +4,7 @@ review, download rights, and nothing left on disk or in the database after an er
 from __future__ import annotations
 
 import io
+import re
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote
@@ -15,6 +16,7 @@ from app.extensions import db
 from app.notifications.models import Notification
 from app.projects import services
 from app.projects.models import Material, Project
+from tests.conftest import csrf_from
 from tests.factories import at, make_fair, make_organiser, make_presenter, make_project, make_session, make_user
 from tests.projects import samples
 
@@ -267,6 +269,15 @@ def test_a_superseded_version_leaves_the_review_queue(client, auth, world, login
     assert "deck-v3.pdf" in page and "costs.pdf" in page
     assert "deck-v2.pdf" not in page and "deck.pdf" not in page.replace("deck-v3.pdf", "")
     assert third["version"] == 3
+
+    # The project page lists every version for its presenter; the replaced ones are not "pending".
+    client.post("/logout", data={"csrf_token": csrf_from(page)})
+    rows = re.findall(r"<tr>\s*<td><a [^>]*>([^<]+)</a></td>(.*?)</tr>",
+                      login(world["agent"]).get(f"/projects/{world['project'].id}").text, re.S)
+    statuses = {name: re.search(r"badge-material-(\w+)", row).group(1) for name, row in rows}
+    assert len(rows) == 4
+    assert statuses == {"deck-v3.pdf": "pending", "deck-v2.pdf": "replaced", "deck.pdf": "replaced",
+                        "costs.pdf": "pending"}
 
 
 def test_rejecting_needs_a_note_and_bad_decisions_are_422(client, auth, world):
