@@ -6,6 +6,7 @@ an upcoming America fair and one that has already happened.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -176,6 +177,9 @@ def _seed_everything(password: str, people) -> None:
         )
     for user in users.values():  # the demo password is short on purpose, so it skips the policy
         user.password_hash = generate_password_hash(password)
+        named = re.match(r"^([^\u4e00-\u9fff]+?)\s+([\u4e00-\u9fff].*)$", user.organisation.name)
+        if named:  # "Shijiazhuang Commerce Bureau 石家庄市商务局": each half in its own language
+            user.organisation.name_en, user.organisation.name_zh = named.groups()
     organiser = users[ORGANISER[1]]
     projects = {}
     for owner, title, summary, sector, country, amount, currency in PROJECTS:

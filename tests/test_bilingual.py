@@ -324,3 +324,20 @@ def test_mail_is_in_the_recipients_language_with_the_other_as_fallback():
     assert mails[english.email].subject == "A place is yours: 仅中文推介会"  # the body marks it
     assert "仅中文推介会 (in Chinese)" in mails[english.email].text_body
     assert '<span lang="zh-Hans">仅中文推介会</span>' in mails[english.email].html_body
+
+
+def test_organisation_name_in_both_languages_by_api_and_the_registered_name_stays(client, auth):
+    organiser = make_organiser()
+
+    created = client.post("/api/v1/organisations", json={
+        "name": "Baoding Commerce Bureau", "name_i18n": {"zh": "保定市商务局", "en": "Baoding Commerce Bureau"},
+        "kind": "city_bureau", "country": "CN", "city": "保定"}, headers=auth(organiser))
+    bad = client.patch(f"/api/v1/organisations/{created.json['id']}", json={"name_i18n": {"fr": "Bureau"}},
+                       headers=auth(organiser))
+
+    assert created.status_code == 201, created.text
+    assert created.json["name"] == "Baoding Commerce Bureau"
+    assert created.json["name_i18n"] == {"zh": "保定市商务局", "en": "Baoding Commerce Bureau"}
+    assert bad.status_code == 422 and list(bad.json["error"]["details"]["fields"]) == ["name_i18n"]
+    again = client.get(f"/api/v1/organisations/{created.json['id']}", headers=auth(organiser)).json
+    assert again["name_i18n"] == {"zh": "保定市商务局", "en": "Baoding Commerce Bureau"}

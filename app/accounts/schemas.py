@@ -12,7 +12,11 @@ class OrganisationSchema(Schema):
     the schema only fixes the types; nothing is required on PATCH."""
 
     id = fields.Integer(dump_only=True)
+    #: The name it is registered and found by (unique).
     name = fields.String()
+    #: The name in each language: in, any subset; out, both ("" where missing).
+    name_i18n = fields.Method("dump_name_i18n", deserialize="load_i18n", allow_none=True,
+                              metadata={"type": "object", "properties": {"zh": {"type": "string"}, "en": {"type": "string"}}})
     kind = fields.String()
     #: Out: the division's name in the viewer's language, else the free text; in: a place to match.
     city = fields.Method("dump_city", deserialize="load_text", allow_none=True)
@@ -29,6 +33,14 @@ class OrganisationSchema(Schema):
 
     def dump_city(self, org):
         return org.place(ui_locale())
+
+    def dump_name_i18n(self, org):
+        from ..bilingual import pair
+
+        return pair(org, "name")
+
+    def load_i18n(self, value):
+        return value  # checked by the service (app/bilingual.py), which names what is wrong
 
     def dump_division(self, org):
         return org.division_code

@@ -12,6 +12,7 @@ from flask_babel import gettext
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from .. import bilingual
 from ..errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from ..extensions import db
 from ..pagination import paginate
@@ -145,6 +146,18 @@ def organisation_values(data: dict, *, current: Organisation | None = None) -> d
             errors["name"] = gettext("At most %(n)d characters.", n=200)
         else:
             values["name"] = name
+    if any(key in data for key in ("name_i18n", "name_zh", "name_en")):
+        # The name in each language; `name` stays the name it is registered and found by.
+        try:
+            texts = bilingual.resolve({k: data[k] for k in ("name_i18n", "name_zh", "name_en") if k in data}, "name",
+                                      current=current, max_length=200)
+        except ValidationFailed as exc:
+            errors.update({k: " ".join(v) for k, v in exc.fields.items()})
+        else:
+            values["name_zh"], values["name_en"] = texts["zh"] or None, texts["en"] or None
+    elif "name" in values:
+        texts = bilingual.split_text(values["name"])
+        values["name_zh"], values["name_en"] = texts["zh"] or None, texts["en"] or None
     if given("kind"):
         if data.get("kind") not in {k.value for k in OrganisationKind}:
             errors["kind"] = gettext("Must be one of: %(choices)s.", choices=", ".join(k.value for k in OrganisationKind))

@@ -7,6 +7,9 @@ from zoneinfo import ZoneInfo
 
 MEMBRANE_SESSION = "Belgian wastewater membrane technology"  # Weber and Peeters pitch the membrane project
 MEMBRANE_PROJECT = "Wastewater-treatment membrane technology"
+#: The same in Chinese: Chinese pages show the demo's Chinese titles.
+MEMBRANE_SESSION_ZH = "比利时污水处理膜技术推介"
+MEMBRANE_PROJECT_ZH = "比利时污水处理膜技术"
 
 
 def europe_fair(live_server) -> dict:

@@ -2,7 +2,7 @@
 
 Every heading, label and button is looked up in the Chinese catalogue by its English msgid (tests/browser/zh.py),
 so the test follows the translators' wording and fails, naming the msgid, where a page still speaks English.
-Project, fair and session titles are data and stay as the demo wrote them.
+Project, fair and session titles are the demo's Chinese ones (the demo is written in both languages).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from datetime import date, timedelta
 import pytest
 from playwright.sync_api import expect
 
-from .demo import MEMBRANE_PROJECT, MEMBRANE_SESSION, europe_fair, membrane
+from .demo import MEMBRANE_PROJECT_ZH as MEMBRANE_PROJECT, MEMBRANE_SESSION_ZH as MEMBRANE_SESSION, europe_fair, membrane
 from .language import BROWSER_LOCALE, set_language
 from .zh import require_merged_catalogue, zh
 
@@ -53,7 +53,7 @@ def test_a_city_official_goes_from_the_agenda_to_the_monthly_report_in_chinese(n
     # The fairs, then the agenda of the Europe fair.
     nav(page).get_by_role("link", name=zh("Fairs"), exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(zh("Upcoming online investment fairs"))
-    page.get_by_role("link", name=fair["title"]).click()
+    page.get_by_role("link", name=fair["title_i18n"]["zh"]).click()
     expect(page.get_by_role("heading", level=2, name=zh("Agenda"))).to_be_visible()
     expect(page.locator(".actions .ok")).to_have_text(zh("You are registered."))
     expect(page.get_by_role("button", name=zh("Withdraw"))).to_be_visible()

@@ -106,7 +106,7 @@ def test_organiser_sees_a_clash_as_a_sentence_naming_the_other_session(page, liv
 
     # Same track, same presenter, starting a quarter of an hour into the other session.
     start = datetime.fromisoformat(other["starts_at"]).astimezone(ZoneInfo(zone))
-    page.get_by_label("Title").fill("Modular housing Q&A")
+    page.get_by_label("Title in English").fill("Modular housing Q&A")
     page.get_by_label("Kind").select_option("pitch")
     page.get_by_label("Track").select_option(other["track"])
     page.get_by_label("Starts (fair's time zone)").fill((start + timedelta(minutes=15)).strftime("%Y-%m-%dT%H:%M"))
@@ -122,7 +122,7 @@ def test_organiser_sees_a_clash_as_a_sentence_naming_the_other_session(page, liv
         f"Track “{other['track']}” already holds “{other['title']}” {when}.",
         f"{presenter['name']} already presents “{other['title']}” {when}.",
     ])
-    expect(page.get_by_label("Title")).to_have_value("Modular housing Q&A")  # nothing typed is lost
+    expect(page.get_by_label("Title in English")).to_have_value("Modular housing Q&A")  # nothing typed is lost
     screenshot(page, "session-conflict-en")
     assert len(live_server.api(f"/api/v1/fairs/{fair['id']}")["sessions"]) == len(fair["sessions"])
 
@@ -156,8 +156,8 @@ def test_organiser_builds_a_fair_with_the_forms_and_a_clash_is_refused(page, liv
     page.get_by_role("navigation", name="Main").get_by_role("link", name="New fair").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("New fair")
     title = f"Benelux housing and water day {tag}"
-    page.get_by_label("Title").fill(title)
-    page.get_by_label("Theme").fill("Modular housing and water reuse")
+    page.get_by_label("Title in English").fill(title)
+    page.get_by_label("Theme in English").fill("Modular housing and water reuse")
     page.get_by_label("Time zone (IANA)").fill("Asia/Shanghai")
     page.get_by_label("Starts (fair's time zone)").fill(at("09:00"))
     page.get_by_label("Ends (fair's time zone)").fill(at("17:00"))
@@ -173,7 +173,7 @@ def test_organiser_builds_a_fair_with_the_forms_and_a_clash_is_refused(page, liv
     def add_session(name: str, kind: str, track: str, starts: str, ends: str, presenter: dict) -> None:
         page.get_by_role("link", name="Add session").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("New session")
-        page.get_by_label("Title").fill(name)
+        page.get_by_label("Title in English").fill(name)
         page.get_by_label("Kind").select_option(kind)
         page.get_by_label("Track").select_option(track)
         page.get_by_label("Starts (fair's time zone)").fill(at(starts))
@@ -203,7 +203,7 @@ def test_organiser_builds_a_fair_with_the_forms_and_a_clash_is_refused(page, liv
         f"Track “main” already holds “{opening}” ({opening_at}–09:45).",
         f"Jan de Vries already presents “{housing}” ({housing_at}–10:15).",
     ])
-    expect(page.get_by_label("Title")).to_have_value(clash)
+    expect(page.get_by_label("Title in English")).to_have_value(clash)
 
     page.get_by_role("link", name=f"← {title}").click()
     expect(page.locator("table.agenda tbody tr")).to_have_count(2)
