@@ -341,3 +341,18 @@ def test_organisation_name_in_both_languages_by_api_and_the_registered_name_stay
     assert bad.status_code == 422 and list(bad.json["error"]["details"]["fields"]) == ["name_i18n"]
     again = client.get(f"/api/v1/organisations/{created.json['id']}", headers=auth(organiser)).json
     assert again["name_i18n"] == {"zh": "保定市商务局", "en": "Baoding Commerce Bureau"}
+
+
+def test_projects_page_search_finds_either_language(client, login):
+    presenter = make_presenter()
+    login(presenter)
+    from app.projects import services as projects
+
+    projects.create_project(presenter, {"title_i18n": {"zh": "可穿戴诊断设备", "en": "Wearable diagnostic devices"},
+                                        "sector": "biomedicine_health", "country": "DE"})
+    projects.create_project(presenter, {"title": "Mobile ice-rink blanket", "sector": "ice_snow", "country": "CZ"})
+
+    found = client.get("/projects?q=诊断", headers={"Accept-Language": "en"}).text
+
+    assert "Wearable diagnostic devices" in found and "Mobile ice-rink blanket" not in found
+    assert 'name="q" value="诊断"' in found

@@ -51,8 +51,9 @@ def _project_data(form: ProjectForm) -> dict:
 @allow(USER)
 def project_list():
     owner_id = current_user.id if current_user.role == "presenter" and request.args.get("all") is None else None
-    items, total = services.list_projects(current_user, owner_id=owner_id, page=1, per_page=200)
-    return render_template("projects/list.html", projects=items, total=total, mine=owner_id is not None)
+    q = (request.args.get("q") or "").strip()[:200]
+    items, total = services.list_projects(current_user, owner_id=owner_id, page=1, per_page=200, q=q)
+    return render_template("projects/list.html", projects=items, total=total, mine=owner_id is not None, q=q)
 
 
 @bp.route("/projects/new", methods=["GET", "POST"])
