@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEV := CLOUDFAIR_ENV=development
 PORT ?= 8000
 
-.PHONY: run test serve bench bench-live bench-stats clean messages translations
+.PHONY: run test serve bench bench-live bench-faults bench-stats clean messages translations
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-nodeps.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ bench: $(STAMP)
 bench-live: $(STAMP)
 	$(BIN)/python bench/live_fanout.py
 	$(BIN)/python bench/interest_ingest.py
+
+# The live room under faults: two gunicorn processes, kill -9, a Redis outage, a polling burst, limits
+# (PostgreSQL from TEST_DATABASE_URL, a private redis-server).
+bench-faults: $(STAMP)
+	$(BIN)/python bench/live_faults.py
 
 # Pipeline numbers and the leads board at 100,000 leads / 1,000,000 history rows on PostgreSQL
 # (database cf_bench_stats, reset each run); goal <= 300 ms each.
