@@ -62,3 +62,13 @@ def test_a_lost_last_event_arrives_by_the_look_at_the_head_of_the_log(page_as, l
     # Nothing follows it: only the periodic look at the log (15 s by default) can bring it.
     expect(question(listener, lost)).to_be_visible(timeout=25_000)
     assert listener.locator("#questions .question").filter(has_text=lost).count() == 1
+
+
+def test_a_refused_reconnection_asks_the_person_to_log_in_again(page_as, membrane):
+    """The refusal's reason arrives as JSON data (`{"code": "unauthorized", ...}`), which the page reads."""
+    page = enter(page_as(TS), membrane)
+    page.context.clear_cookies()  # signed out elsewhere: the next connection has no sign-in
+    page.context.set_offline(True)  # the page drops its connection at once ...
+    expect(page.locator("#live-conn")).not_to_have_attribute("data-state", "connected")
+    page.context.set_offline(False)  # ... and reconnects, to be refused
+    expect(page.locator("#ask-status")).to_have_text("Log in again to take part.", timeout=20_000)
