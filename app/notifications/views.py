@@ -70,9 +70,12 @@ def _dev_mail_page_on() -> None:
 @allow("organiser")
 def dev_mail():
     """The development mail page: every outbox message, newest first, with what became of it."""
+    from ..core.services import health
+
     _dev_mail_page_on()
     return render_template("notifications/dev_mail.html", messages=mail.outbox(),
-                           status_of=mail.status_of, smtp_host=current_app.config.get("SMTP_HOST"))
+                           status_of=mail.status_of, smtp_host=current_app.config.get("SMTP_HOST"),
+                           scheduler=health()[0]["scheduler"])
 
 
 @bp.route("/dev/mail/<int:message_id>")

@@ -178,9 +178,38 @@ def test_the_mail_page_lists_and_shows_a_queued_invitation(app, client, login):
     assert html.headers["Content-Security-Policy"].startswith("sandbox;")
     assert html.headers["X-Frame-Options"] == "SAMEORIGIN"
 
+    assert "No scheduler is running" in _scheduler_state(listing.text)  # nothing has beaten yet
+
     deliver_due()  # no SMTP_HOST: logged, marked sent, kept
     assert ">sent<" in client.get("/dev/mail").text
     assert 'href="/dev/mail">development mail page</a>' in client.get("/people/invitations").text
+
+
+def _scheduler_state(html: str) -> str:
+    return re.sub(r"\s+", " ", re.search(r'<p id="scheduler-state"[^>]*>(.*?)</p>', html, re.S).group(1)).strip()
+
+
+def test_the_mail_page_says_whether_a_scheduler_runs(app, client, login, monkeypatch):
+    from app.core.services import beat
+
+    app.config["DEV_MAIL_PAGE"] = True
+    login(make_organiser())
+    with time_machine.travel(at("2026-12-09T07:05+00:00"), tick=False):
+        beat()
+    with time_machine.travel(at("2026-12-09T07:05:20+00:00"), tick=False):
+        separate = _scheduler_state(client.get("/dev/mail").text)
+
+        class Running:
+            running = True
+
+        monkeypatch.setattr(app_package, "_in_process_scheduler", Running())
+        in_process = _scheduler_state(client.get("/dev/mail").text)
+    with time_machine.travel(at("2026-12-09T07:30+00:00"), tick=False):
+        stopped = _scheduler_state(client.get("/dev/mail").text)
+
+    assert separate.startswith("A scheduler process is running (last heartbeat 20 s ago)")
+    assert in_process.startswith("The scheduler runs in this web process (last heartbeat 20 s ago)")
+    assert stopped.startswith("No scheduler is running")
 
 
 def test_the_mail_page_escapes_what_a_message_holds(app, client, login):
@@ -222,7 +251,8 @@ def test_the_mail_page_in_chinese(app, login):
     client = login(make_organiser(locale="zh"))
     page = client.get("/dev/mail").text
     assert "开发环境邮件" in page and "发件箱为空。" in page
-    assert "Development mail" not in page
+    assert _scheduler_state(page).startswith("没有调度程序在运行")
+    assert "Development mail" not in page and "No scheduler" not in page
 
 
 # ---------------------------------------------------------------- invitations say what became of the mail
