@@ -356,3 +356,22 @@ def test_projects_page_search_finds_either_language(client, login):
 
     assert "Wearable diagnostic devices" in found and "Mobile ice-rink blanket" not in found
     assert 'name="q" value="诊断"' in found
+
+
+def test_series_form_takes_the_title_in_both_languages_and_its_fairs_get_each(client, login):
+    from app.fairs.models import Series
+    from app.fairs.series import make_due_fairs
+    from tests.fairs.test_series_pages import _form
+
+    login(make_organiser(locale="en"))
+    empty = client.post("/series/new", data=_form(client, title=None, title_zh="", title_en=""))
+    response = client.post("/series/new", data=_form(client, title=None, title_zh="河北云招商", title_en="Hebei cloud fair"))
+
+    assert empty.status_code == 422 and 'id="title_zh-error"' in empty.text
+    assert response.status_code == 302, response.text
+    series = db.session.scalars(select(Series)).one()
+    assert (series.title_zh, series.title_en) == ("河北云招商", "Hebei cloud fair")
+    make_due_fairs(datetime(2027, 1, 1, tzinfo=timezone.utc))
+    first = db.session.scalars(select(Fair).order_by(Fair.starts_at)).first()
+    # The month's theme was typed in English only: the Chinese title falls back to it for that part.
+    assert (first.title_zh, first.title_en) == ("河北云招商：Europe: new materials", "Hebei cloud fair: Europe: new materials")

@@ -97,7 +97,7 @@ class SeriesForm(FlaskForm):
     """A monthly themed series in words ("every month on the second Thursday at 15:00 Beijing time");
     the view composes the RRULE (app.fairs.series.build_rrule) and the service checks everything."""
 
-    title = StringField(_l("Title"), validators=[Optional(), Length(max=200)])
+    title_zh, title_en = form_fields(_l("Title in Chinese"), _l("Title in English"), max_length=200)
     interval = SelectField(_l("How often"), choices=SERIES_INTERVALS, default="1", validate_choice=False)
     pattern = RadioField(_l("On which day"), default="weekday", validate_choice=False, choices=[
         ("weekday", _l("a weekday of the month")), ("monthday", _l("a day of the month"))])

@@ -11,6 +11,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
 
+from .. import bilingual
 from ..accounts.access import allow
 from ..errors import ValidationFailed
 from ..i18n import format_moment, ui_locale
@@ -102,7 +103,7 @@ def _series_data(form: SeriesForm) -> tuple[dict, list[int]]:
             errors.update({k: " ".join(v) for k, v in exc.fields.items()})
             rrule = None
     data = {
-        "title": form.title.data or "",
+        **bilingual.form_data(form, "title"),
         "timezone": form.timezone.data or "Asia/Shanghai",
         "local_start": (form.local_start.data or "").strip(),
         "minutes": form.minutes.data,
@@ -136,6 +137,7 @@ def _attach_series_errors(form: SeriesForm, fields: dict, rows: list[int]) -> li
     about_months = []
     for key, message in fields.items():
         messages = message if isinstance(message, list) else [message]
+        key = bilingual.form_errors({key: messages}, "title").popitem()[0]  # the title's errors beside its fields
         match = THEME_KEY.match(key)
         if match:
             index = int(match.group(1))

@@ -27,7 +27,7 @@ def test_organiser_makes_a_series_with_the_form_and_previews_its_dates(page_as, 
     page.goto("/series/new")
     expect(page.get_by_role("heading", level=1)).to_have_text("New series")
 
-    page.get_by_label("Title").fill("Browser series: Europe and North America")
+    page.get_by_label("Title in English").fill("Browser series: Europe and North America")
     page.get_by_label("How often").select_option("1")
     page.get_by_label("a weekday of the month").check()
     page.get_by_label("Which one").select_option("2")
