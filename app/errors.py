@@ -218,9 +218,11 @@ def register_error_handlers(app: Flask) -> None:
             message = (own() if callable(own) else own) or gettext(
                 "Too many requests in a short time. Wait a minute and try again.")
         if exc.__class__.__name__ == "CSRFError":
+            from .validation import translate_message
+
             code = "csrf_failed"
             message = gettext("The form or request is missing a valid CSRF token (%(reason)s). Reload the page and try again.",
-                              reason=exc.description)
+                              reason=translate_message(exc.description))
         return _respond(status, code, message, details, headers=exc.get_headers())
 
     @app.errorhandler(Exception)

@@ -23,7 +23,7 @@ ALLOWED_WORDS = frozenset({
     "ISO", "IANA", "iCalendar", "ICS", "JSON", "HTTP", "HTTPS", "Word", "PowerPoint", "Outlook", "Google", "Apple",
     "Zoom", "Teams", "WeChat", "English", "ID", "HH", "MM", "YYYY", "DD", "GMP", "PPT", "PPTX", "DOCX", "XLSX",
     "Chromium", "Chrome", "Firefox", "Safari", "Edge", "OK", "IP", "Thunderbird", "Ctrl", "Mac", "JavaScript",
-    "KB", "MB", "GB",
+    "KB", "MB", "GB", "RRULE", "RFC",
     # Examples of what may be typed in English, given as such ("New York or Shanghai", "Baoding, Beijing").
     "New", "York", "Shanghai", "Baoding", "Beijing",
 })
@@ -40,6 +40,8 @@ _ZONE = re.compile(r"\b(?:Africa|America|Antarctica|Arctic|Asia|Atlantic|Austral
 _FILE = re.compile(r"[\w\-.()\[\] ]+\.(?:pdf|png|jpe?g|webp|gif|docx?|pptx?|xlsx?|csv|ics|txt|zip)\b", re.I)
 #: File types and units as written everywhere: ".ics", "UTF-8", "YYYY-MM-DD", "50 MB", "MP4".
 _FORMAT = re.compile(r"(?<![\w])\.[a-z]{2,4}\b|\bUTF-8\b|\b(?:YYYY-MM-DD|HH:MM)\b|\b\d+(?:\.\d+)?\s?(?:[KMG]B|bytes?)\b|\bMP4\b")
+#: A recurrence rule is a code sample wherever it is shown (the series form's advanced field).
+_RRULE = re.compile(r"\bFREQ=[A-Z0-9;=,+\-]+")
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9_'\-]*")
 
 
@@ -65,6 +67,10 @@ class DataStrings:
         self._pattern = (re.compile(r"(?<![A-Za-z0-9])(?:" + "|".join(re.escape(v) for v in kept) + r")(?![A-Za-z0-9])")
                          if kept else None)
 
+    @property
+    def values(self) -> list[str]:
+        return list(self._values)
+
     def __len__(self) -> int:
         return len(self._values)
 
@@ -77,7 +83,7 @@ def leaks_in_text(text: str, where: str, data: DataStrings | None = None) -> lis
     if not re.search(r"[A-Za-z]", text):
         return []
     rest = text
-    for pattern in (_EMAIL, _URL, _ZONE, _FILE, _FORMAT):
+    for pattern in (_EMAIL, _URL, _ZONE, _FILE, _FORMAT, _RRULE):
         rest = pattern.sub(" ", rest)
     rest = data.remove(rest) if data else rest
     found = []

@@ -219,3 +219,41 @@ def _upcoming_sessions():
 
     return db.session.scalars(sa.select(FairSession).where(FairSession.starts_at > utcnow())
                               .order_by(FairSession.starts_at).limit(2)).all()
+
+
+def test_errors_and_refusals_read_in_chinese(demo_in_chinese):
+    """What comes back from a wrong form, a bad import file and a bad API call, for a Chinese organiser."""
+    import io
+
+    from app.accounts.services import issue_token
+
+    app = demo_in_chinese
+    client = app.test_client()
+    organiser = _person("organiser")
+    _login(client, organiser)
+    data = _data_strings()
+    leaks = []
+
+    page = client.get("/people/import")
+    bad_file = ("name,email,role,organisation,kind,country\n"
+                "张伟,zhang.example.org,老板,某单位,工厂,火星\n,li@example.org,attendee,,park,DE\n")
+    preview = client.post("/people/import", content_type="multipart/form-data", data={
+        "csrf_token": csrf_from(page.text), "file": (io.BytesIO(bad_file.encode()), "people.csv")})
+    assert preview.status_code == 422
+    typed = DataStrings([*data.values, *re.split(r"[,\n]", bad_file)])  # the file's cells are typed too
+    leaks += leaks_in_html(preview.get_data(as_text=True), "POST /people/import (bad file)", typed)
+
+    form = client.get("/fairs/new")
+    empty = client.post("/fairs/new", data={"csrf_token": csrf_from(form.text)})
+    assert empty.status_code == 422
+    leaks += leaks_in_html(empty.get_data(as_text=True), "POST /fairs/new (empty)", data)
+
+    client = app.test_client()  # a token alone, as an API client calls
+    plain, _ = issue_token(organiser)
+    headers = {"Authorization": f"Bearer {plain}"}
+    for method, path, body in (("POST", "/api/v1/fairs", {}), ("GET", "/api/v1/fairs?per_page=0", None),
+                               ("POST", "/api/v1/fairs", {"title": 5, "starts_at": "morgen", "capacity": "viele"})):
+        answer = client.open(path, method=method, json=body, headers=headers)
+        assert answer.status_code in (400, 422), (path, answer.status_code)
+        leaks += leaks_in_text(answer.json["error"]["message"], f"{method} {path} {body}", data)
+    assert not leaks, _report(leaks)

@@ -550,7 +550,7 @@ def _check_row(number: int, cells: dict[str, str], extra: list[str]) -> PlannedR
     if cells.get("country"):
         code = country_code(cells["country"])
         if code is None:
-            error("country", gettext("Unknown country; use an ISO 3166-1 code such as CN, DE or US."))
+            error("country", gettext("Unknown country; write its name in Chinese or English, or its two-letter code."))
         else:
             values["country"] = code
     if cells.get("timezone"):
