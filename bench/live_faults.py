@@ -205,7 +205,8 @@ def start_cluster(test_database_url: str, workdir: Path) -> Cluster:
             cluster.tokens[email] = token(url, email)
         headers = {"Authorization": f"Bearer {cluster.tokens[ATTENDEE_A]}"}
         fairs = requests.get(url + "/api/v1/fairs?status=published&per_page=50", headers=headers, timeout=10).json()["items"]
-        europe = [f for f in fairs if "Europe" in str(f.get("title"))][0]
+        # Titles come in the reader's language; the English one is in title_i18n.
+        europe = [f for f in fairs if (f.get("title_i18n") or {}).get("en", f["title"]).startswith("Europe")][0]
         sessions = requests.get(f"{url}/api/v1/fairs/{europe['id']}/sessions", headers=headers, timeout=10).json()["items"]
         pitched = [s for s in sessions if s["projects"]][0]
         cluster.session_id, cluster.project_id = pitched["id"], pitched["projects"][0]["id"]

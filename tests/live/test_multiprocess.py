@@ -250,7 +250,8 @@ def room(cluster) -> Room:
     headers = {"Authorization": f"Bearer {tokens[ATTENDEE_A]}"}
     fairs = requests.get(url + "/api/v1/fairs", headers=headers, timeout=TIMEOUT)
     assert fairs.status_code == 200, fairs.text
-    europe = [f for f in fairs.json()["items"] if f["title"].startswith("Europe") and f["status"] == "published"]
+    europe = [f for f in fairs.json()["items"]  # titles come in the reader's language; the English one is in title_i18n
+              if (f.get("title_i18n") or {}).get("en", f["title"]).startswith("Europe") and f["status"] == "published"]
     assert europe, fairs.json()
     sessions = requests.get(f"{url}/api/v1/fairs/{europe[0]['id']}/sessions", headers=headers, timeout=TIMEOUT)
     assert sessions.status_code == 200, sessions.text
