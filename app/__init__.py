@@ -26,6 +26,9 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     logging.basicConfig(level=logging.INFO)
 
+    from .bounds import init_converters, init_request_check
+
+    init_converters(app)
     _register_models()
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"))
@@ -53,6 +56,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     init_auth(app)
     init_access(app)
     _protect_api_cookies(app)
+    init_request_check(app)
 
     from .accounts.views import api as accounts_api
     from .accounts.views import bp as accounts_bp
@@ -72,6 +76,9 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     for blueprint in (accounts_api, fairs_api, reference_api, projects_api, notifications_api, live_api, leads_api):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)  # _protect_api_cookies checks cookie-authenticated API writes
+    from .openapi import finish_document
+
+    finish_document(app, api)
     from .i18n import bp as i18n_bp
 
     app.register_blueprint(core_bp)

@@ -30,7 +30,18 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login = LoginManager()
 csrf = CSRFProtect()
-api = Api()
+
+
+class CloudFairApi(Api):
+    """flask-smorest's Api with CloudFair's error body (`app/schemas.py`) and no catch-all `default`
+    response: each operation lists its statuses (`app/openapi.py`)."""
+
+    from .schemas import ErrorSchema as ERROR_SCHEMA
+
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+
+api = CloudFairApi()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 socketio = SocketIO()

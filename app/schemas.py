@@ -1,6 +1,8 @@
 """Schemas every API shares: pagination and the error body."""
 
-from marshmallow import Schema, fields, validate
+from marshmallow import INCLUDE, Schema, fields
+
+from .bounds import MAX_INT, MAX_PER_PAGE, Int
 
 LANG_CODES = ("zh", "en")
 
@@ -37,17 +39,20 @@ def lang_in() -> fields.Field:
 
 
 class PageQuery(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
+    page = Int(1, MAX_INT, load_default=1)
+    per_page = Int(1, MAX_PER_PAGE, load_default=20)
 
 
 class ErrorInner(Schema):
-    code = fields.String(required=True)
-    message = fields.String(required=True)
-    details = fields.Dict()
+    code = fields.String(required=True, metadata={"description": "stable, for programs: not_found, validation_failed, …"})
+    message = fields.String(required=True, metadata={"description": "for people, in the caller's language"})
+    details = fields.Dict(required=True, metadata={
+        "description": "e.g. `fields`: each bad field's messages (422); `conflicts` (409)"})
 
 
 class ErrorSchema(Schema):
+    """The one error body every 4xx (and a 500) has."""
+
     error = fields.Nested(ErrorInner, required=True)
 
 
@@ -67,3 +72,21 @@ def page_of(item_schema: type[Schema], name: str) -> type[Schema]:
 
 def page_body(items, total: int, args: dict) -> dict:
     return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}
+
+
+class Body(Schema):
+    """A response body that a view builds as a dict and this schema only documents (never loads):
+    its fields are what the server sends; a field added later does not make clients fail."""
+
+    class Meta:
+        unknown = INCLUDE
+
+
+def Decimal(**kwargs) -> fields.String:
+    """A decimal amount as a string, e.g. "12500000.00"."""
+    metadata = kwargs.pop("metadata", {}) or {}
+    metadata.setdefault("description", "decimal string, e.g. \"12500000.00\"")
+    return fields.String(metadata=metadata, **kwargs)
+
+
+BINARY = {"type": "string", "format": "binary"}

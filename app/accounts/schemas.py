@@ -3,6 +3,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from ..i18n import ui_locale
 
+from ..bounds import Id
 from ..schemas import PageQuery, page_of
 from .enums import OrganisationKind, Role
 
@@ -58,7 +59,7 @@ class OrganisationQuery(PageQuery):
 
 
 class OrganisationMergeSchema(Schema):
-    duplicate_id = fields.Integer(required=True)
+    duplicate_id = Id(required=True)
 
 
 class UserSchema(Schema):
@@ -96,7 +97,7 @@ class UserPatchSchema(Schema):
 
 class UserQuery(PageQuery):
     role = fields.String(load_default=None)
-    organisation_id = fields.Integer(load_default=None)
+    organisation_id = Id(load_default=None)
 
 
 class TokenRequestSchema(Schema):

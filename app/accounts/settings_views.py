@@ -12,6 +12,7 @@ from flask_babel import force_locale, gettext, lazy_gettext
 from flask_login import current_user
 from marshmallow import Schema, fields
 
+from ..bounds import AwareDateTime, Id
 from ..errors import ValidationFailed
 from ..forms import attach_errors
 from ..reference.services import search_timezones, timezone_names, utc_offset
@@ -237,12 +238,12 @@ class AuditEventSchema(Schema):
 
 class AuditQuery(PageQuery):
     action = fields.String(load_default=None)
-    actor_id = fields.Integer(load_default=None)
-    subject_user_id = fields.Integer(load_default=None)
+    actor_id = Id(load_default=None)
+    subject_user_id = Id(load_default=None)
     #: Part of the actor's, the subject's or the typed address.
     email = fields.String(load_default=None)
-    since = fields.AwareDateTime(load_default=None)
-    until = fields.AwareDateTime(load_default=None)
+    since = AwareDateTime(load_default=None)
+    until = AwareDateTime(load_default=None)
 
 
 AuditPage = page_of(AuditEventSchema, "AuditPage")

@@ -5,7 +5,12 @@ from __future__ import annotations
 from flask_login import current_user
 from flask_smorest import Blueprint
 
+from marshmallow import Schema, fields, validate
+
 from ..accounts.access import PUBLIC, allow
+from ..bounds import MAX_INT, Int
+from ..openapi import answers
+from ..schemas import Body
 from ..schemas import PageQuery, page_body
 from . import services
 from .schemas import (
@@ -71,6 +76,7 @@ def get_fair(fair_id):
 @allow("organiser")
 @api.arguments(FairPatchSchema(partial=True))
 @api.response(200, FairDetailSchema)
+@answers(409)
 def update_fair(body, fair_id):
     fair = services.update_fair(current_user, services.get_fair(current_user, fair_id), body)
     return _detail(fair)
@@ -79,6 +85,7 @@ def update_fair(body, fair_id):
 @api.route("/fairs/<int:fair_id>/publish", methods=["POST"])
 @allow("organiser")
 @api.response(200, FairDetailSchema)
+@answers(409)
 def publish_fair(fair_id):
     return _detail(services.publish_fair(current_user, services.get_fair(current_user, fair_id)))
 
@@ -86,6 +93,7 @@ def publish_fair(fair_id):
 @api.route("/fairs/<int:fair_id>/cancel", methods=["POST"])
 @allow("organiser")
 @api.response(200, FairDetailSchema)
+@answers(409)
 def cancel_fair(fair_id):
     return _detail(services.cancel_fair(current_user, services.get_fair(current_user, fair_id)))
 
@@ -104,6 +112,7 @@ def list_sessions(args, fair_id):
 @allow("organiser")
 @api.arguments(SessionWriteSchema)
 @api.response(201, SessionSchema)
+@answers(409)
 def create_session(body, fair_id):
     """Add a session; 409 `schedule_conflict` names the clashing sessions."""
     return services.create_session(current_user, services.get_fair(current_user, fair_id), body)
@@ -120,6 +129,7 @@ def get_session(session_id):
 @allow("organiser")
 @api.arguments(SessionPatchSchema(partial=True))
 @api.response(200, SessionSchema)
+@answers(409)
 def update_session(body, session_id):
     return services.update_session(current_user, services.get_session(current_user, session_id), body)
 
@@ -127,6 +137,7 @@ def update_session(body, session_id):
 @api.route("/sessions/<int:session_id>/cancel", methods=["POST"])
 @allow("organiser")
 @api.response(200, SessionSchema)
+@answers(409)
 def cancel_session(session_id):
     return services.cancel_session(current_user, services.get_session(current_user, session_id))
 
@@ -146,6 +157,7 @@ def slot_suggestions(args, fair_id):
 @allow("attendee")
 @api.response(201, RegistrationSchema)
 @api.alt_response(200, schema=RegistrationSchema, description="Already registered")
+@answers(409)
 def register(fair_id):
     """Ask for a place: 201 `registered`, or 201 `waitlisted` with the `position` when the fair is full
     and keeps a waiting list; 409 `fair_full` when it keeps none; asking again: 200, the same state."""
@@ -156,6 +168,7 @@ def register(fair_id):
 @api.route("/fairs/<int:fair_id>/registrations", methods=["DELETE"])
 @allow("attendee")
 @api.response(204)
+@answers(409)
 def withdraw(fair_id):
     """Give up one's place or leave the waiting list; the first waiting person moves up and is told."""
     services.withdraw(current_user, fair_id)
@@ -178,6 +191,48 @@ def list_registrations(args, fair_id):
 # ---------------------------------------------------------------- series
 
 
+class SeriesTheme(Body):
+    theme = fields.String(required=True)
+    focus_countries = fields.List(fields.String())
+    focus_sectors = fields.List(fields.String())
+
+
+class SeriesWrite(Schema):
+    """Checked by the series service, which names every bad field (422)."""
+
+    title = fields.String(required=True)
+    timezone = fields.String(required=True, metadata={"description": "IANA zone"})
+    rrule = fields.String(required=True, metadata={"description": "RFC 5545 RRULE, monthly"})
+    local_start = fields.String(required=True, metadata={"description": "HH:MM in the series' zone"})
+    minutes = Int(30, 720, required=True)
+    themes = fields.List(fields.Nested(SeriesTheme), required=True, validate=validate.Length(min=1, max=24))
+    starts_on = fields.String(metadata={"description": "YYYY-MM-DD"})
+    capacity = Int(1, MAX_INT, allow_none=True)
+
+
+class SeriesBody(Body):
+    id = fields.Integer(required=True)
+    title = fields.String()
+    timezone = fields.String()
+    rrule = fields.String()
+    local_start = fields.String()
+    minutes = fields.Integer()
+    themes = fields.List(fields.Dict())
+    starts_on = fields.String()
+    capacity = fields.Integer(allow_none=True)
+    active = fields.Boolean()
+    fairs = fields.List(fields.Dict(), metadata={"description": "id, title, starts_at, status, occurrence"})
+    coming = fields.List(fields.Dict(), metadata={"description": "date, local_start, theme, focus"})
+    dst_warnings = fields.List(fields.Raw())
+
+
+class SeriesPage(Body):
+    items = fields.List(fields.Nested(SeriesBody), required=True)
+    total = fields.Integer(required=True)
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+
+
 def _series_body() -> dict:
     from flask import request
     from flask_babel import gettext
@@ -192,7 +247,9 @@ def _series_body() -> dict:
 
 @api.route("/series", methods=["POST"])
 @allow("organiser")
-@api.response(201, description="the series with its coming dates and DST warnings")
+@answers(409)
+@api.doc(requestBody={"required": True, "content": {"application/json": {"schema": SeriesWrite}}})
+@api.alt_response(201, schema=SeriesBody, success=True, description="the series with its coming dates and DST warnings")
 def create_series():
     """A monthly themed series: `{"title", "timezone", "rrule", "local_start", "minutes", "themes"}`
     (`themes`: one `{"theme", "focus_countries", "focus_sectors"}` a month, in rotation)."""
@@ -204,6 +261,7 @@ def create_series():
 
 @api.route("/series", methods=["GET"])
 @allow("organiser")
+@api.alt_response(200, schema=SeriesPage, success=True, description="the series")
 def list_series():
     from . import series
 
@@ -213,6 +271,7 @@ def list_series():
 
 @api.route("/series/<int:series_id>", methods=["GET"])
 @allow("organiser")
+@api.alt_response(200, schema=SeriesBody, success=True, description="the series")
 def get_series(series_id):
     """One series: the fairs it made, the coming dates in the host's and the focus countries' zones."""
     from . import series

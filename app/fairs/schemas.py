@@ -1,5 +1,6 @@
 from marshmallow import Schema, fields, validate
 
+from ..bounds import MAX_INT, AwareDateTime, Id, Int
 from ..schemas import PageQuery, i18n_in, i18n_out, lang_in, page_of, text_out
 from .enums import SessionKind
 
@@ -12,10 +13,10 @@ class FairWriteSchema(Schema):
     lang = lang_in()
     focus_countries = fields.List(fields.String())
     focus_sectors = fields.List(fields.String())
-    starts_at = fields.AwareDateTime(required=True)
-    ends_at = fields.AwareDateTime(required=True)
+    starts_at = AwareDateTime(required=True)
+    ends_at = AwareDateTime(required=True)
     timezone = fields.String(load_default="Asia/Shanghai")
-    capacity = fields.Integer(allow_none=True, strict=True)
+    capacity = Int(1, MAX_INT, allow_none=True, strict=True)
     waitlist = fields.Boolean(metadata={"description": "a full fair keeps a waiting list; default true"})
     stream_url = fields.String(allow_none=True)
     tracks = fields.List(fields.String())
@@ -34,11 +35,11 @@ class SessionWriteSchema(Schema):
     kind = fields.String(load_default=SessionKind.PITCH.value)
     description = fields.String(allow_none=True)
     description_i18n = i18n_in("description")
-    starts_at = fields.AwareDateTime(required=True)
-    ends_at = fields.AwareDateTime(required=True)
+    starts_at = AwareDateTime(required=True)
+    ends_at = AwareDateTime(required=True)
     track = fields.String()
-    presenter_ids = fields.List(fields.Integer(strict=True))
-    project_ids = fields.List(fields.Integer(strict=True))
+    presenter_ids = fields.List(Id(strict=True))
+    project_ids = fields.List(Id(strict=True))
     join_url = fields.String(allow_none=True)
 
 
@@ -123,13 +124,13 @@ class FairQuery(PageQuery):
     lang = fields.String(load_default=None, validate=validate.OneOf(("zh", "en")),
                          metadata={"description": "the language of `title`/`theme` in the answer"})
     status = fields.String(load_default=None)
-    from_ = fields.AwareDateTime(data_key="from", load_default=None)
-    to = fields.AwareDateTime(load_default=None)
+    from_ = AwareDateTime(data_key="from", load_default=None)
+    to = AwareDateTime(load_default=None)
 
 
 class SlotQuery(Schema):
-    presenter_id = fields.Integer(required=True)
-    minutes = fields.Integer(required=True)
+    presenter_id = Id(required=True)
+    minutes = Int(5, 12 * 60, required=True)
 
 
 class SlotSchema(Schema):

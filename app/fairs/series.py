@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import bilingual
 from ..accounts.access import require_role
 from ..accounts.enums import Role
+from ..bounds import MAX_INT, moment_in_range
 from ..errors import NotFound, ValidationFailed
 from ..extensions import db
 from ..reference.services import check_country, check_sectors, check_timezone
@@ -73,9 +74,10 @@ def _check(data: dict, current: Series | None = None, lang: str = "en") -> dict:
 
     def starts_on(value):
         try:
-            return value if isinstance(value, date) else date.fromisoformat(str(value))
+            day = value if isinstance(value, date) else date.fromisoformat(str(value))
         except ValueError:
             raise ValidationFailed({"starts_on": gettext("Give a date as YYYY-MM-DD.")}) from None
+        return moment_in_range(day, "starts_on")
 
     def themes(value):
         if not isinstance(value, list) or not value or len(value) > 24:
@@ -100,7 +102,7 @@ def _check(data: dict, current: Series | None = None, lang: str = "en") -> dict:
         return checked
 
     def capacity(value):
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_INT):
             raise ValidationFailed({"capacity": gettext("Give a positive number or nothing.")})
         return value
 

@@ -6,10 +6,14 @@ from flask import Response, request
 from flask_babel import gettext
 from flask_login import current_user
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import INCLUDE, Schema, fields, validate
 from sqlalchemy import select
 
+from ..bounds import MAX_INT, MAX_PER_PAGE, Id, Int
+from ..openapi import answers
 from ..accounts.access import USER, allow
+from ..schemas import BINARY, Body, Decimal
+from .enums import LeadStage
 from ..errors import ValidationFailed
 from ..i18n import ui_locale
 from ..live.models import Question
@@ -30,8 +34,8 @@ class LeadQuery(Schema):
     city = fields.String(load_default=None, metadata={
         "description": "a division code (a city takes in its counties), or a foreign city's name"})
     sector = fields.String(load_default=None)
-    fair_id = fields.Integer(load_default=None)
-    owner_id = fields.Integer(load_default=None)
+    fair_id = Id(load_default=None)
+    owner_id = Id(load_default=None)
     stalled = fields.Boolean(load_default=None)
     contested = fields.Boolean(load_default=None)
     from_ = fields.String(data_key="from", load_default=None, validate=validate.Regexp(_MONTH),
@@ -40,8 +44,8 @@ class LeadQuery(Schema):
     counted = fields.String(load_default="made", validate=validate.OneOf(numbers.COUNTED), metadata={
         "description": "with a period: leads `made` in it, `signed` in it, or made in it and still `open`"})
     foreign = fields.Boolean(load_default=None, metadata={"description": "projects from abroad (true) or China"})
-    page = fields.Integer(load_default=1, validate=lambda n: n >= 1)
-    per_page = fields.Integer(load_default=50, validate=lambda n: 1 <= n <= 500)
+    page = Int(1, MAX_INT, load_default=1)
+    per_page = Int(1, MAX_PER_PAGE, load_default=50)
 
 
 class ProgressSchema(Schema):
@@ -53,7 +57,7 @@ class ProgressSchema(Schema):
 
 
 class LeadPatchSchema(Schema):
-    owner_id = fields.Integer(required=True, strict=True)
+    owner_id = Id(required=True, strict=True)
 
 
 class ReportSchema(Schema):
@@ -64,7 +68,7 @@ class ReportSchema(Schema):
 
 class StatsQuery(Schema):
     group_by = fields.String(load_default="stage")
-    fair_id = fields.Integer(load_default=None)
+    fair_id = Id(load_default=None)
 
 
 class RateSchema(Schema):
@@ -74,7 +78,186 @@ class RateSchema(Schema):
 
 class StageLimitSchema(Schema):
     stage = fields.String(required=True)
-    days = fields.Integer(required=True, strict=True)
+    days = Int(1, 365, required=True, strict=True)
+
+
+# ---------------------------------------------------------------- response bodies (documentation)
+
+
+class LeadRow(Body):
+    id = fields.Integer(required=True)
+    project_id = fields.Integer(required=True)
+    project = fields.String()
+    sector = fields.String(allow_none=True)
+    country = fields.String(allow_none=True)
+    organisation_id = fields.Integer()
+    organisation = fields.String()
+    division = fields.String(allow_none=True, metadata={"description": "GB/T 2260 code of the organisation's division"})
+    city = fields.String(allow_none=True)
+    owner_id = fields.Integer(allow_none=True)
+    owner = fields.String(allow_none=True)
+    stage = fields.String(validate=validate.OneOf([s.value for s in LeadStage]))
+    expected_amount = Decimal(allow_none=True)
+    currency = fields.String(allow_none=True)
+    project_investment = Decimal(allow_none=True)
+    project_currency = fields.String(allow_none=True)
+    next_action_on = fields.String(allow_none=True, metadata={"description": "YYYY-MM-DD"})
+    fair_id = fields.Integer(allow_none=True)
+    stalled = fields.Boolean()
+    contested = fields.Boolean()
+    last_progress_at = fields.String(metadata={"description": "ISO 8601"})
+    created_at = fields.String(metadata={"description": "ISO 8601"})
+
+
+class LeadPage(Body):
+    items = fields.List(fields.Nested(LeadRow), required=True)
+    total = fields.Integer(required=True)
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+
+
+class LeadHistoryEntry(Body):
+    id = fields.Integer()
+    user = fields.String(allow_none=True)
+    from_stage = fields.String(allow_none=True)
+    to_stage = fields.String(allow_none=True)
+    note = fields.String(allow_none=True)
+    amount = Decimal(allow_none=True)
+    currency = fields.String(allow_none=True)
+    next_action_on = fields.String(allow_none=True)
+    source = fields.String(allow_none=True)
+    report_id = fields.Integer(allow_none=True)
+    created_at = fields.String()
+
+
+class LeadDocumentBody(Body):
+    id = fields.Integer(required=True)
+    kind = fields.String()
+    name = fields.String()
+    mime = fields.String()
+    size = fields.Integer()
+    created_at = fields.String()
+    download_url = fields.String()
+
+
+class LeadDetail(LeadRow):
+    can_change = fields.Boolean()
+    history = fields.List(fields.Nested(LeadHistoryEntry))
+    interests = fields.List(fields.Dict(), metadata={"description": "each interest behind the lead"})
+    questions = fields.List(fields.Dict(), metadata={"description": "the organisation's questions in the session"})
+    documents = fields.List(fields.Nested(LeadDocumentBody))
+
+
+class ReportBody(Body):
+    id = fields.Integer(required=True)
+    month = fields.String(metadata={"description": "YYYY-MM"})
+    organisation_id = fields.Integer()
+
+
+class MissingOrganisation(Body):
+    id = fields.Integer()
+    name = fields.String()
+    city = fields.String(allow_none=True)
+
+
+class MissingReports(Body):
+    month = fields.String(required=True)
+    items = fields.List(fields.Nested(MissingOrganisation), required=True)
+
+
+class StatsGroup(Body):
+    key = fields.String(allow_none=True)
+    name = fields.String(allow_none=True, metadata={"description": "grouping by city: the city's name"})
+    count = fields.Integer()
+    investment = fields.Dict(keys=fields.String(), values=fields.String(),
+                             metadata={"description": "decimal string per currency"})
+    investment_cny = Decimal()
+
+
+class PipelineStats(Body):
+    group_by = fields.String(required=True)
+    groups = fields.List(fields.Nested(StatsGroup), required=True)
+    totals = fields.Dict(metadata={"description": "count, projects, investment_cny, foreign_projects, dropped"})
+    missing_rates = fields.List(fields.String())
+    funnel = fields.Dict(metadata={"description": "registered, attended, … for the fair (or all)"})
+
+
+class RateBody(Body):
+    currency = fields.String(required=True)
+    cny_per_unit = Decimal(required=True)
+
+
+class RateList(Body):
+    items = fields.List(fields.Nested(RateBody), required=True)
+
+
+class StageLimits(Body):
+    """Days per stage code."""
+
+    class Meta:
+        unknown = INCLUDE
+
+
+class SigningBody(Body):
+    id = fields.Integer(required=True)
+    session_id = fields.Integer()
+    lead_id = fields.Integer(allow_none=True)
+    project = fields.String(allow_none=True)
+    project_id = fields.Integer(allow_none=True)
+    organisation = fields.String(allow_none=True)
+    city = fields.String(allow_none=True)
+    amount = Decimal(allow_none=True)
+    currency = fields.String(allow_none=True)
+    document_url = fields.String(allow_none=True)
+    created_at = fields.String()
+
+
+class SigningList(Body):
+    items = fields.List(fields.Nested(SigningBody), required=True)
+    total = fields.Dict(required=True, metadata={"description": "count, amounts per currency, amount_cny, missing_rates"})
+
+
+class DemandBody(Body):
+    id = fields.Integer(required=True)
+    name = fields.String()
+    demand_sectors = fields.List(fields.String(), allow_none=True)
+    demand_countries = fields.List(fields.String(), allow_none=True)
+    demand_note = fields.String(allow_none=True)
+
+
+class Recommendations(Body):
+    organisation = fields.String()
+    sessions = fields.List(fields.Dict(), required=True,
+                           metadata={"description": "session_id, fair_id, title, starts_at, reasons, score"})
+    projects = fields.List(fields.Dict(), required=True, metadata={
+        "description": "project_id, title, sector, country, session_id, score, reasons, already_pursued"})
+
+
+class Invitee(Body):
+    organisation_id = fields.Integer()
+    name = fields.String()
+    city = fields.String(allow_none=True)
+    reasons = fields.List(fields.String())
+    registered = fields.Boolean()
+
+
+class InviteeList(Body):
+    items = fields.List(fields.Nested(Invitee), required=True)
+
+
+CSV = {"type": "string", "description": "CSV, UTF-8 with BOM"}
+
+
+class DocumentUploadForm(Schema):
+    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
+    kind = fields.String(validate=validate.OneOf(["agreement", "brochure", "other"]))
+
+
+class SigningForm(Schema):
+    lead_id = Id(required=True)
+    amount = fields.String(required=True, metadata={"description": "decimal string"})
+    currency = fields.String(required=True, metadata={"description": "ISO 4217"})
+    file = fields.Raw(metadata={"type": "string", "format": "binary", "description": "the agreement (multipart)"})
 
 
 def _filters(args) -> pipeline.LeadFilters:
@@ -107,6 +290,7 @@ def lead_detail(actor, lead) -> dict:
 @api.route("/leads", methods=["GET"])
 @allow(USER)
 @api.arguments(LeadQuery, location="query")
+@api.alt_response(200, schema=LeadPage, success=True, description="a page of leads")
 def list_leads(args):
     """Leads the caller may see (organisers: all; attendees: their organisation's; presenters: on their projects)."""
     items, total = pipeline.list_leads(current_user, _filters(args), page=args["page"], per_page=args["per_page"])
@@ -117,6 +301,7 @@ def list_leads(args):
 @api.route("/leads.csv", methods=["GET"])
 @allow(USER)
 @api.arguments(LeadQuery, location="query")
+@api.alt_response(200, schema=CSV, content_type="text/csv", success=True, description="the leads as CSV")
 def leads_csv(args):
     """The same rows as `GET /leads`, as CSV (UTF-8 with BOM, opens in Excel)."""
     body = exports.leads_csv(current_user, _filters(args), locale=ui_locale())
@@ -126,6 +311,7 @@ def leads_csv(args):
 
 @api.route("/leads/<int:lead_id>", methods=["GET"])
 @allow(USER)
+@api.alt_response(200, schema=LeadDetail, success=True, description="the lead")
 def get_lead(lead_id):
     """One lead with its history, interests, the organisation's questions in that session, documents."""
     return lead_detail(current_user, pipeline.get_lead(current_user, lead_id))
@@ -134,6 +320,8 @@ def get_lead(lead_id):
 @api.route("/leads/<int:lead_id>", methods=["PATCH"])
 @allow("attendee", "organiser")
 @api.arguments(LeadPatchSchema)
+@answers(409)
+@api.alt_response(200, schema=LeadDetail, success=True, description="the lead")
 def update_lead(body, lead_id):
     """Set the responsible person (a member of the lead's organisation)."""
     return lead_detail(current_user, pipeline.set_owner(current_user, lead_id, body["owner_id"]))
@@ -142,6 +330,8 @@ def update_lead(body, lead_id):
 @api.route("/leads/<int:lead_id>/progress", methods=["POST"])
 @allow("attendee", "organiser")
 @api.arguments(ProgressSchema)
+@answers(409)
+@api.alt_response(201, schema=LeadDetail, success=True, description="the lead with the new entry")
 def post_progress(body, lead_id):
     """Progress: `{"stage", "note", "amount", "currency", "next_action_on"}`."""
     return lead_detail(current_user, pipeline.progress(current_user, lead_id, body)), 201
@@ -150,6 +340,9 @@ def post_progress(body, lead_id):
 @api.route("/leads/<int:lead_id>/documents", methods=["POST"])
 @allow("attendee", "organiser")
 @storage.accepts_upload
+@answers(415, 409)
+@api.doc(requestBody={"required": True, "content": {"multipart/form-data": {"schema": DocumentUploadForm}}})
+@api.alt_response(201, schema=LeadDocumentBody, success=True, description="the stored document")
 def post_document(lead_id):
     """Attach a document (multipart `file`, `kind`: agreement, brochure, other), under the upload rules."""
     pipeline._changeable(current_user, lead_id)
@@ -163,6 +356,7 @@ def post_document(lead_id):
 
 @api.route("/lead-documents/<int:document_id>/download", methods=["GET"])
 @allow(USER)
+@api.alt_response(200, schema=BINARY, content_type="application/octet-stream", success=True, description="the file, in its own type")
 def download_document(document_id):
     from ..projects.api import attachment
 
@@ -173,17 +367,26 @@ def download_document(document_id):
 @api.route("/reports", methods=["POST"])
 @allow("attendee")
 @api.arguments(ReportSchema)
+@answers(409)
+@api.alt_response(201, schema=ReportBody, success=True, description="the filed report")
 def post_report(body):
     """The monthly progress report: all of the organisation's open leads at once; all or nothing."""
     report = pipeline.file_report(current_user, body["updates"], body["note"])
     return {"id": report.id, "month": report.month, "organisation_id": report.organisation_id}, 201
 
 
+class MissingQuery(Schema):
+    month = fields.String(load_default=None, validate=validate.Regexp(_MONTH),
+                          metadata={"description": "YYYY-MM (default: this month in the host's zone)"})
+
+
 @api.route("/reports/missing", methods=["GET"])
 @allow("organiser")
-def missing_reports():
+@api.arguments(MissingQuery, location="query")
+@api.alt_response(200, schema=MissingReports, success=True, description="who has not reported")
+def missing_reports(args):
     """Organisations with open leads that have not reported this month (`?month=YYYY-MM`)."""
-    month = request.args.get("month") or None
+    month = args["month"] or None
     return {"month": month or pipeline.host_month(),
             "items": [{"id": o.id, "name": o.name, "city": o.city} for o in pipeline.missing_reports(current_user, month)]}
 
@@ -191,6 +394,7 @@ def missing_reports():
 @api.route("/stats/pipeline", methods=["GET"])
 @allow("organiser")
 @api.arguments(StatsQuery, location="query")
+@api.alt_response(200, schema=PipelineStats, success=True, description="the grouped pipeline")
 def stats(args):
     """Leads grouped by `stage`, `city`, `sector`, `country` or `fair`, with amounts and the funnel."""
     return pipeline.pipeline_stats(current_user, args["group_by"], args["fair_id"], locale=ui_locale())
@@ -203,7 +407,7 @@ class SummaryQuery(Schema):
                        metadata={"description": "last month, YYYY-MM (default: December of this year)"})
     city = fields.String(load_default=None, validate=validate.Regexp(r"^\d{6}$"),
                          metadata={"description": "a division code: a city takes in its counties"})
-    fair_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**31 - 1))
+    fair_id = Id(load_default=None)
 
 
 class SignedFigures(Schema):
@@ -283,6 +487,7 @@ def province_workbook(args):
 
 @api.route("/rates", methods=["GET"])
 @allow("organiser")
+@api.alt_response(200, schema=RateList, success=True, description="the rates")
 def list_rates():
     """Yuan per unit of each currency (organiser-maintained)."""
     return {"items": [{"currency": c, "cny_per_unit": str(v)} for c, v in sorted(pipeline.rates().items())]}
@@ -291,6 +496,7 @@ def list_rates():
 @api.route("/rates", methods=["PUT"])
 @allow("organiser")
 @api.arguments(RateSchema)
+@api.alt_response(200, schema=RateBody, success=True, description="the rate")
 def put_rate(body):
     row = pipeline.set_rate(current_user, body["currency"], body["cny_per_unit"])
     return {"currency": row.currency, "cny_per_unit": str(row.cny_per_unit)}
@@ -298,6 +504,7 @@ def put_rate(body):
 
 @api.route("/stage-limits", methods=["GET"])
 @allow(USER)
+@api.alt_response(200, schema=StageLimits, success=True, description="days per stage code")
 def list_stage_limits():
     """Days without progress after which a lead in each stage is stalled."""
     return pipeline.stall_limits()
@@ -306,6 +513,7 @@ def list_stage_limits():
 @api.route("/stage-limits", methods=["PUT"])
 @allow("organiser")
 @api.arguments(StageLimitSchema)
+@api.alt_response(200, schema=StageLimits, success=True, description="days per stage code")
 def put_stage_limit(body):
     return pipeline.set_stall_limit(current_user, body["stage"], body["days"])
 
@@ -323,6 +531,7 @@ class DemandSchema(Schema):
 
 @api.route("/sessions/<int:session_id>/signings", methods=["GET"])
 @allow(USER)
+@api.alt_response(200, schema=SigningList, success=True, description="the signings and their total")
 def list_signings(session_id):
     """Agreements signed in a signing session, with the total. Every viewer sees the project, organisation
     and city of each; the lead, amount and agreement only where they may open the lead (`visible`), and the
@@ -337,6 +546,9 @@ def list_signings(session_id):
 @api.route("/sessions/<int:session_id>/signings", methods=["POST"])
 @allow("organiser")
 @storage.accepts_upload
+@answers(409, 415)
+@api.doc(requestBody={"required": True, "content": {"multipart/form-data": {"schema": SigningForm}, "application/json": {"schema": SigningForm}}})
+@api.alt_response(201, schema=SigningBody, success=True, description="the recorded signing")
 def post_signing(session_id):
     """Record an agreement signed on screen (multipart: `lead_id`, `amount`, `currency`, `file`); the lead moves to signed."""
     from . import matching
@@ -355,6 +567,7 @@ def post_signing(session_id):
 @api.route("/organisations/<int:organisation_id>/demand", methods=["PATCH"])
 @allow("attendee", "organiser")
 @api.arguments(DemandSchema)
+@api.alt_response(200, schema=DemandBody, success=True, description="the demand profile")
 def update_demand(body, organisation_id):
     """An organisation's demand profile (its own people and organisers)."""
     from . import matching
@@ -366,6 +579,7 @@ def update_demand(body, organisation_id):
 
 @api.route("/recommendations", methods=["GET"])
 @allow("attendee")
+@api.alt_response(200, schema=Recommendations, success=True, description="what fits")
 def get_recommendations():
     """Sessions and projects that fit the caller's organisation, each with its reasons."""
     from . import matching
@@ -375,6 +589,7 @@ def get_recommendations():
 
 @api.route("/sessions/<int:session_id>/invitees", methods=["GET"])
 @allow("organiser")
+@api.alt_response(200, schema=InviteeList, success=True, description="whom to invite")
 def get_invitees(session_id):
     """Organisations whose demand fits the session's projects: whom to invite."""
     from . import matching

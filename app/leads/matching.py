@@ -11,6 +11,7 @@ from .. import bilingual
 from ..accounts.access import require_role
 from ..accounts.enums import OrganisationKind, Role
 from ..accounts.models import Organisation, User
+from ..bounds import MAX_INT
 from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
 from ..extensions import db
 from ..fairs import services as fairs
@@ -44,7 +45,8 @@ def record_signing(actor, session_id: int, data: dict, *, stream=None, filename:
         raise Conflict(gettext("The ceremony has not begun: signings are recorded from the session's start."),
                        code="session_not_started", details={"starts_at": session.starts_at.isoformat()})
     lead_id = data.get("lead_id")
-    lead = db.session.get(Lead, lead_id) if isinstance(lead_id, int) else None
+    lead = (db.session.get(Lead, lead_id)
+            if isinstance(lead_id, int) and not isinstance(lead_id, bool) and 0 < lead_id <= MAX_INT else None)
     if lead is None:
         raise ValidationFailed({"lead_id": gettext("Name the lead whose agreement is signed.")})
     if lead.stage == LeadStage.DROPPED:

@@ -8,6 +8,9 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
+from ..bounds import MAX_INT, Id, Int
+from ..openapi import answers
+from ..schemas import Body
 from ..accounts.access import USER, allow
 from ..errors import ValidationFailed
 from ..projects import storage
@@ -49,7 +52,7 @@ class ModerationSchema(Schema):
 
 
 class InterestWriteSchema(Schema):
-    project_id = fields.Integer(required=True, strict=True)
+    project_id = Id(required=True, strict=True)
     level = fields.String(required=True, metadata={"description": "info, meeting, site_visit or intent"})
     note = fields.String(load_default="")
     client_id = fields.String(required=True)
@@ -57,7 +60,7 @@ class InterestWriteSchema(Schema):
 
 
 class CatchUpArgs(Schema):
-    since_seq = fields.Integer(required=True, strict=False, validate=lambda n: n >= 0,
+    since_seq = Int(0, MAX_INT, required=True,
                                metadata={"description": "the last seq the client applied"})
 
 
@@ -71,6 +74,15 @@ class CatchUp(Schema):
     seq = fields.Integer(metadata={"description": "the session's current seq: every event up to it is in `events`"})
     reset = fields.Boolean(metadata={"description": "too far behind: join again for the full state"})
     events = fields.List(fields.Nested(CatchUpEvent))
+
+
+class InterestForm(InterestWriteSchema):
+    file = fields.Raw(metadata={"type": "string", "format": "binary", "description": "a brochure"})
+
+
+class InterestBody(Body):
+    interest = fields.Dict(required=True, metadata={"description": "id, client_id, session_id, project_id, level, …"})
+    lead = fields.Dict(required=True, metadata={"description": "the lead it made or moved"})
 
 
 def _status(result) -> int:
@@ -102,6 +114,7 @@ def catch_up(args, session_id):
 @api.arguments(AskSchema)
 @api.response(201, QuestionSchema)
 @api.alt_response(200, schema=QuestionSchema, description="the same client_id again: the stored question")
+@answers(409)
 def ask(body, session_id):
     """Ask a question (201; a replayed `client_id` answers 200 with the stored question)."""
     result = services.ask(current_user, session_id, body["text"], body["client_id"])
@@ -112,6 +125,7 @@ def ask(body, session_id):
 @allow("attendee")
 @api.response(201, QuestionSchema)
 @api.alt_response(200, schema=QuestionSchema, description="already voted: nothing changes")
+@answers(409)
 def vote(question_id):
     """Vote for a question, once."""
     result = services.vote(current_user, question_id)
@@ -122,6 +136,7 @@ def vote(question_id):
 @allow("organiser", "presenter")
 @api.arguments(ModerationSchema)
 @api.response(200, QuestionSchema)
+@answers(409)
 def moderate(body, question_id):
     """Answer, hide, pin or unpin a question (organisers and the session's presenters)."""
     return services.moderate(current_user, question_id, body["action"]).value
@@ -129,7 +144,11 @@ def moderate(body, question_id):
 
 @api.route("/sessions/<int:session_id>/interests", methods=["POST"])
 @allow("attendee")
-@api.response(201, description="`{\"interest\", \"lead\"}`; the same client_id again answers 200 with the same body")
+@answers(409, 415)
+@api.doc(requestBody={"required": True, "content": {"application/json": {"schema": InterestWriteSchema},
+                                                    "multipart/form-data": {"schema": InterestForm}}})
+@api.alt_response(201, schema=InterestBody, success=True, description="the interest and its lead")
+@api.alt_response(200, schema=InterestBody, success=True, description="the same client_id again: the same body")
 @storage.accepts_upload
 def express_interest(session_id):
     """Express interest in a project pitched in the session: JSON, or multipart with a `file` (a brochure)."""

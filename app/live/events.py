@@ -20,6 +20,7 @@ from flask_socketio import ConnectionRefusedError, join_room, leave_room
 
 from ..accounts.models import User
 from ..accounts.services import user_for_token
+from ..bounds import check_payload, moment_in_range
 from ..errors import ServiceError, ValidationFailed
 from ..extensions import db, socketio
 from . import broadcast, presence, services
@@ -140,6 +141,7 @@ def _handle(name: str, handler, connection: Connection, data) -> dict:
             return _error("unauthorized", gettext("This account is no longer active."))
         connection.locale = _locale(actor)  # it may have changed in another tab since connecting
         with force_locale(connection.locale):
+            check_payload(data)  # ids within 0 … 2^31−1, no NUL or lone surrogate in any text
             return {"ok": True, **handler(actor, connection, data)}
     except ServiceError as exc:
         db.session.rollback()
@@ -216,4 +218,4 @@ def _moment(value) -> datetime | None:
         raise ValidationFailed({"at": gettext("Give the moment as an ISO 8601 time with an offset.")}) from None
     if moment.tzinfo is None:
         raise ValidationFailed({"at": gettext("Give the moment as an ISO 8601 time with an offset.")})
-    return moment
+    return moment_in_range(moment, "at")

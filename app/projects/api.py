@@ -10,7 +10,8 @@ from flask_smorest import Blueprint
 from ..accounts.access import PUBLIC, USER, allow
 from ..accounts.schemas import UserSchema
 from ..errors import ValidationFailed
-from ..schemas import page_body
+from ..openapi import answers
+from ..schemas import BINARY, page_body
 from . import services, storage
 from .schemas import (
     MaterialList,
@@ -94,6 +95,7 @@ def list_materials(project_id):
 @api.doc(requestBody={"content": {"multipart/form-data": {"schema": UploadForm}}})
 @api.response(201, MaterialSchema)
 @storage.accepts_upload
+@answers(409, 415)
 def upload_material(project_id):
     """Upload pitch material (multipart `file`; `replaces` for a new version). 413 too big, 415 wrong type."""
     services.editable_project(current_user, project_id)  # who may, before what was sent
@@ -126,6 +128,7 @@ def material_versions(material_id):
 
 @api.route("/materials/<int:material_id>/download", methods=["GET"])
 @allow(USER)
+@api.alt_response(200, schema=BINARY, content_type="application/octet-stream", success=True, description="the file, in its own type")
 def download_material(material_id):
     """The file, as an attachment under its original name; the content hash is the ETag."""
     material = services.get_material(current_user, material_id)
@@ -161,6 +164,7 @@ def review_queue(args):
 @allow("organiser")
 @api.arguments(ReviewSchema)
 @api.response(200, MaterialSchema)
+@answers(409)
 def review_material(body, material_id):
     """Approve or reject (`{"decision": "approve"|"reject", "note"}`); the presenter is notified."""
     return services.review_material(current_user, material_id, body["decision"], body["note"])
@@ -180,6 +184,7 @@ def update_me(body):
 @api.doc(requestBody={"content": {"multipart/form-data": {"schema": PhotoForm}}})
 @api.response(200, UserSchema)
 @storage.accepts_upload
+@answers(415)
 def put_photo():
     """Replace one's profile photo (PNG or JPEG)."""
     upload = _uploaded_file()

@@ -2,6 +2,7 @@ from marshmallow import Schema, fields
 
 from marshmallow import validate
 
+from ..bounds import Id
 from ..schemas import PageQuery, i18n_in, i18n_out, lang_in, page_of, text_out
 
 
@@ -15,7 +16,7 @@ class ProjectWriteSchema(Schema):
     country = fields.String(required=True)
     investment_amount = fields.Raw(allow_none=True, metadata={"description": "decimal string, e.g. \"12500000.00\""})
     currency = fields.String(allow_none=True, metadata={"description": "ISO 4217"})
-    owner_id = fields.Integer(metadata={"description": "organisers only: the presenter who owns the project"})
+    owner_id = Id(metadata={"description": "organisers only: the presenter who owns the project"})
 
 
 class ProjectPatchSchema(Schema):
@@ -57,7 +58,7 @@ class ProjectQuery(PageQuery):
                       metadata={"description": "words in the title or summary, in either language"})
     lang = fields.String(load_default=None, validate=validate.OneOf(("zh", "en")),
                          metadata={"description": "the language of `title`/`summary` in the answer"})
-    owner_id = fields.Integer(load_default=None)
+    owner_id = Id(load_default=None)
     sector = fields.String(load_default=None)
 
 
@@ -87,7 +88,7 @@ class MaterialList(Schema):
 
 class UploadForm(Schema):
     file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
-    replaces = fields.Integer(metadata={"description": "id of a material this upload is a new version of"})
+    replaces = Id(metadata={"description": "id of a material this upload is a new version of"})
 
 
 class ReviewSchema(Schema):

@@ -223,7 +223,7 @@ def test_summary_api_and_the_rows_behind_each_number(client, auth, book):
     assert body["signed"]["count"] == 3 and body["projects"] == 3
 
     def ids(query: str) -> set[int]:
-        response = client.get(f"/api/v1/leads?{query}&per_page=500", headers=headers)
+        response = client.get(f"/api/v1/leads?{query}&per_page=100", headers=headers)
         assert response.status_code == 200, response.text
         return {row["id"] for row in response.get_json()["items"]}
 

@@ -1,0 +1,206 @@
+"""Bounds on what a request may carry, so that no input reaches the database or the clock unchecked.
+
+- Path ids: the `int` URL converter takes 0 … 2^31−1 (the database's INTEGER); a larger id cannot
+  exist, so the route does not match and the answer is 404.
+- Text: a NUL byte or a lone surrogate (neither can be stored, nor encoded as UTF-8) in the path, the
+  query, a form field, a file name or any string of a JSON body is refused with 422 before any view runs.
+- JSON: nested at most `MAX_JSON_DEPTH` deep (422 past that, before the parser recurses).
+- Numbers and dates in bodies and filters: `Id`, `Int` and `AwareDateTime` below carry their ranges
+  (422 naming the field); every list takes 1 ≤ page ≤ 2^31−1 and 1 ≤ per_page ≤ `MAX_PER_PAGE`.
+- Socket.IO payloads: `check_payload` applies the same rules to an event's data (an error ack).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+from flask import Flask, request
+from flask_babel import gettext, lazy_gettext
+from marshmallow import ValidationError, fields, validate
+from werkzeug.routing import IntegerConverter
+
+from .errors import ValidationFailed
+
+#: The largest id (and integer) a column of type INTEGER holds on PostgreSQL.
+MAX_INT = 2**31 - 1
+MAX_JSON_DEPTH = 32
+MAX_PER_PAGE = 100
+#: Dates outside these years are refused: far enough for any fair, near enough that moving a moment
+#: to another zone (±14 h) never leaves the calendar.
+MIN_YEAR = 1900
+MAX_YEAR = 2200
+
+_BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_JSON_BRACKET = re.compile(rb"[\[\]{}]")
+
+
+class BoundedIntConverter(IntegerConverter):
+    """`<int:id>` that matches only ids a row can have: 0 … 2^31−1 (else the route does not match: 404)."""
+
+    def __init__(self, map, fixed_digits: int = 0, min: int | None = None, max: int | None = None,
+                 signed: bool = False) -> None:
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=MAX_INT if max is None else max, signed=signed)
+
+
+# ---------------------------------------------------------------- fields with their ranges
+
+
+def Id(**kwargs) -> fields.Integer:
+    """An id in a body or a filter: 1 … 2^31−1."""
+    return Int(1, MAX_INT, **kwargs)
+
+
+def Int(minimum: int, maximum: int, **kwargs) -> fields.Integer:
+    """An integer with its range (the range also goes into the OpenAPI document)."""
+    extra = kwargs.pop("validate", None)
+    validators = [validate.Range(min=minimum, max=maximum)]
+    if extra is not None:
+        validators += list(extra) if isinstance(extra, (list, tuple)) else [extra]
+    return fields.Integer(validate=validators, **kwargs)
+
+
+def check_year(value: date | datetime) -> None:
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise ValidationError(lazy_gettext("Give a date between the years %(first)s and %(last)s.",
+                                           first=MIN_YEAR, last=MAX_YEAR))
+
+
+class AwareDateTime(fields.AwareDateTime):
+    """An ISO 8601 moment with an offset, in the years MIN_YEAR … MAX_YEAR."""
+
+    def __init__(self, **kwargs) -> None:
+        metadata = kwargs.pop("metadata", {}) or {}
+        metadata.setdefault("description", f"ISO 8601 with an offset, years {MIN_YEAR}–{MAX_YEAR}")
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        check_year(moment)
+        return moment
+
+
+def moment_in_range(moment: datetime, field: str) -> datetime:
+    """For code that parses a moment itself: refuse one outside the years (422 naming `field`)."""
+    try:
+        check_year(moment)
+    except ValidationError as exc:
+        raise ValidationFailed({field: [str(m) for m in exc.messages]}) from None
+    return moment
+
+
+# ---------------------------------------------------------------- the request's text and JSON
+
+
+def bad_text(value: str) -> bool:
+    return _BAD_TEXT.search(value) is not None
+
+
+def _text_message() -> str:
+    return gettext("Text may not contain NUL characters or unpaired surrogates.")
+
+
+def json_depth(body: bytes) -> int:
+    """How deep a JSON text nests (strings skipped), without parsing it."""
+    depth = deepest = 0
+    for bracket in _JSON_BRACKET.findall(_JSON_STRING.sub(b'""', body)):
+        if bracket in (b"[", b"{"):
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
+def _walk(value, path: str, depth: int = 0):
+    """Yield (path, message) for each string, key or number of a parsed payload that breaks a rule."""
+    if depth > MAX_JSON_DEPTH:
+        yield path or "body", gettext("The JSON is nested too deeply (at most %(max)s levels).", max=MAX_JSON_DEPTH)
+        return
+    if isinstance(value, str):
+        if bad_text(value):
+            yield path or "body", _text_message()
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            key_text = str(key)
+            where = f"{path}.{key_text}" if path else key_text
+            if bad_text(key_text):
+                yield "body", _text_message()
+                continue
+            yield from _walk(item, where, depth + 1)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _walk(item, f"{path}.{index}" if path else str(index), depth + 1)
+
+
+def _refuse(problems) -> None:
+    fields_: dict[str, list[str]] = {}
+    for where, message in problems:
+        fields_.setdefault(where, [])
+        if message not in fields_[where]:
+            fields_[where].append(message)
+    if fields_:
+        raise ValidationFailed(fields_)
+
+
+def check_request() -> None:
+    """before_request: refuse NUL bytes and lone surrogates anywhere in the request's text, and JSON
+    nested deeper than MAX_JSON_DEPTH (422, in the standard error shape)."""
+    problems: list[tuple[str, str]] = []
+    if "\x00" in request.path:
+        problems.append(("path", _text_message()))
+    for key, value in request.args.items(multi=True):
+        if bad_text(key) or bad_text(value):
+            problems.append((key if not bad_text(key) else "query", _text_message()))
+    if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+        if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+            for key, value in request.form.items(multi=True):
+                if bad_text(key) or bad_text(value):
+                    problems.append((key if not bad_text(key) else "form", _text_message()))
+            for key, upload in request.files.items(multi=True):
+                if upload.filename and bad_text(upload.filename):
+                    problems.append((key, _text_message()))
+        elif request.is_json:
+            body = request.get_data(cache=True)
+            if body:
+                if json_depth(body) > MAX_JSON_DEPTH:
+                    raise ValidationFailed({"body": gettext(
+                        "The JSON is nested too deeply (at most %(max)s levels).", max=MAX_JSON_DEPTH)})
+                parsed = request.get_json(silent=True)
+                if parsed is not None:
+                    problems.extend(_walk(parsed, ""))
+    _refuse(problems)
+
+
+def check_payload(data) -> None:
+    """A Socket.IO event's data: the same text and depth rules, and every integer within 0 … 2^31−1."""
+    problems = list(_walk(data, ""))
+    problems.extend(_out_of_range(data, ""))
+    _refuse(problems)
+
+
+def _out_of_range(value, path: str, depth: int = 0):
+    if depth > MAX_JSON_DEPTH:
+        return
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int):
+        if not 0 <= value <= MAX_INT:
+            yield path or "body", gettext("Give a number between %(min)s and %(max)s.", min=0, max=MAX_INT)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _out_of_range(item, f"{path}.{key}" if path else str(key), depth + 1)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _out_of_range(item, f"{path}.{index}" if path else str(index), depth + 1)
+
+
+def init_converters(app: Flask) -> None:
+    """The bounded `int` converter: before any route is added."""
+    app.url_map.converters["int"] = BoundedIntConverter
+
+
+def init_request_check(app: Flask) -> None:
+    """The text and depth check, after the access check (a stranger learns nothing from it)."""
+    app.before_request(check_request)

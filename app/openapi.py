@@ -1,0 +1,76 @@
+"""The OpenAPI document at /api/v1/openapi.json, true to what the server answers.
+
+flask-smorest builds each operation from the schemas the views load and dump. On top of that:
+- the error body is the one the server sends, `{"error": {"code", "message", "details"}}` (`Error`);
+- each operation lists the error statuses it can answer. Most follow from the route itself
+  (`statuses_of`): 401 unless public, 403 for a role-restricted one, 404 with a path id, 422 always
+  (any query may carry a NUL byte), 400/413 for a write (malformed JSON, CSRF, body size). The rest
+  a view names with `@answers(409, 415, ...)` beside its route;
+- public reads say `security: []`;
+- there is no `default` response: a status not listed is a bug the Schemathesis run finds.
+"""
+
+from __future__ import annotations
+
+import http
+import re
+from collections.abc import Callable
+
+from flask import Flask
+from flask_smorest import Api
+
+from .accounts.access import PUBLIC, USER
+
+
+def answers(*statuses: int) -> Callable:
+    """Name the error statuses a view answers beyond those that follow from its route."""
+
+    def decorate(view: Callable) -> Callable:
+        view.answers = frozenset(getattr(view, "answers", frozenset()) | set(statuses))  # type: ignore[attr-defined]
+        return view
+
+    return decorate
+
+
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+_PATH_PARAM = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+
+
+def statuses_of(view, method: str, rule: str) -> set[int]:
+    access = getattr(view, "access", frozenset())
+    statuses = {422} | set(getattr(view, "answers", ()))
+    if PUBLIC not in access:
+        statuses.add(401)
+        if USER not in access:
+            statuses.add(403)
+    if "<" in rule:
+        statuses.add(404)
+    if method in WRITE_METHODS:
+        statuses |= {400, 413}
+    return statuses
+
+
+def openapi_path(rule: str) -> str:
+    return _PATH_PARAM.sub(r"{\1}", rule)
+
+
+def finish_document(app: Flask, api: Api) -> None:
+    """After every blueprint is registered: add the statuses and the public reads' `security: []`."""
+    paths = api.spec._paths  # apispec keeps the registered operations here until to_dict()
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1/"):
+            continue
+        operations = paths.get(openapi_path(rule.rule))
+        if not operations:
+            continue
+        view = app.view_functions[rule.endpoint]
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            operation = operations.get(method.lower())
+            if operation is None:
+                continue
+            responses = operation.setdefault("responses", {})
+            for status in sorted(statuses_of(view, method, rule.rule)):
+                if str(status) not in responses:
+                    responses[str(status)] = api.spec.components.get_ref("response", http.HTTPStatus(status).name)
+            if PUBLIC in getattr(view, "access", ()):
+                operation["security"] = []

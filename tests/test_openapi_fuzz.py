@@ -1,0 +1,69 @@
+"""Schemathesis against /api/v1/openapi.json: every operation, as an organiser and as an attendee,
+with every check (no 5xx, statuses, content types, headers and bodies as documented, bad data
+refused, good data accepted), seeded and bounded so that the run takes a few minutes.
+
+Marked `fuzz`: CI runs it in the SQLite pass and once more on PostgreSQL (.ci/run).
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+
+from tests.factories import make_fair, make_organiser, make_presenter, make_project, make_session, make_user
+
+pytestmark = pytest.mark.fuzz
+
+#: Examples per operation and role; FUZZ_EXAMPLES raises it for a longer run by hand.
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "12"))
+
+#: Operations left out, each with its reason. (None: every operation is exercised.)
+EXCLUDED: dict[str, str] = {}
+
+
+@pytest.fixture
+def fuzz_app(app, auth):
+    # Schemathesis sends many requests quickly; the sign-in limits are tested elsewhere.
+    app.config["RATELIMIT_ENABLED"] = False
+    from app.extensions import limiter
+
+    limiter.enabled = False
+    organiser = make_organiser()
+    agent = make_presenter()
+    attendee = make_user("attendee", organisation="Tangshan Commerce Bureau")
+    project = make_project(agent)
+    fair = make_fair(organiser)
+    make_session(fair, organiser, presenter_ids=[agent.id], project_ids=[project.id])
+    app.fuzz_headers = {"organiser": auth(organiser), "attendee": auth(attendee)}
+    yield app
+    limiter.enabled = True
+
+
+def _load_schema():
+    """The document as the server serves it (it needs no database: an app is made just to read it)."""
+    from app import create_app
+    from tests.conftest import make_test_config
+
+    config = schemathesis.Config.from_dict({"seed": 20261203, "generation": {"mode": "all"}})
+    return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", create_app(make_test_config()), config=config)
+
+
+schema = _load_schema()
+
+SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
+                    suppress_health_check=list(HealthCheck))
+
+
+@schema.parametrize()
+@SETTINGS
+def test_api_as_organiser(case, fuzz_app):
+    case.call_and_validate(headers=fuzz_app.fuzz_headers["organiser"], app=fuzz_app)
+
+
+@schema.parametrize()
+@SETTINGS
+def test_api_as_attendee(case, fuzz_app):
+    case.call_and_validate(headers=fuzz_app.fuzz_headers["attendee"], app=fuzz_app)
