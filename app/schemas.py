@@ -1,6 +1,6 @@
 """Schemas every API shares: pagination and the error body."""
 
-from marshmallow import INCLUDE, Schema, fields
+from marshmallow import INCLUDE, Schema, fields, validate
 
 from .bounds import MAX_INT, MAX_PER_PAGE, Int
 

@@ -23,6 +23,7 @@ from ..reference.services import country_choices
 from ..schemas import PageQuery, page_body, page_of
 from . import browser, invitations, password_reset, services
 from .access import PUBLIC, allow
+from ..openapi import answers
 from .enums import ROLE_LABELS, Role
 from .schemas import UserSchema
 from .views import api, bp
@@ -305,6 +306,7 @@ def list_invitations(args):
 @allow(PUBLIC)
 @api.arguments(NewPasswordSchema)
 @api.response(200, UserSchema)
+@answers(404, 409)
 def accept_invitation_api(body, token):
     """Accept an invitation with `{"password"}`; 404 `invitation_invalid` when the link is dead."""
     return invitations.accept(token, body["password"])
@@ -315,6 +317,7 @@ def accept_invitation_api(body, token):
 @_reset_limits
 @api.arguments(ResetRequestSchema)
 @api.response(202, ResetRequestedSchema)
+@answers(429)
 def request_password_reset(body):
     """Ask for a password reset link by mail; the same answer whether the address is known or not."""
     password_reset.request_reset(body["email"])
@@ -326,6 +329,7 @@ def request_password_reset(body):
 @allow(PUBLIC)
 @api.arguments(NewPasswordSchema)
 @api.response(200, UserSchema)
+@answers(404, 409)
 def complete_password_reset(body, token):
     """Set a new password with `{"password"}`; ends all the person's sessions and API tokens."""
     return password_reset.reset_password(token, body["password"])

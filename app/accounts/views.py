@@ -14,6 +14,7 @@ from ..extensions import limiter
 from ..schemas import page_body
 from . import browser, lockout, services, settings
 from .access import PUBLIC, USER, allow
+from ..openapi import answers
 from .forms import LoginForm, LogoutForm
 from .schemas import (
     TokenRequestSchema,
@@ -85,6 +86,7 @@ def logout():
 @lockout.address_limit
 @api.arguments(TokenRequestSchema)
 @api.response(201, TokenSchema)
+@answers(401, 429)
 def create_token(body):
     """Exchange an e-mail address and password for an API token.
 
