@@ -3,8 +3,22 @@
 from __future__ import annotations
 
 from flask_babel import gettext
+from flask_wtf import FlaskForm
 
 from .validation import field_label
+
+
+class Form(FlaskForm):
+    """The base of every page form. Its CSRF field and submit button render without an `id`: a page
+    with several forms (settings, a lead, the people list) would otherwise repeat `id="csrf_token"`
+    and `id="submit"`, which HTML forbids; neither has a label that needs one."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("csrf_token", "submit"):
+            field = self._fields.get(name)
+            if field is not None:
+                field.id = False  # WTForms leaves out an attribute whose value is False
 
 
 def attach_errors(form, fields: dict[str, list[str]]) -> list[str]:

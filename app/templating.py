@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, request
@@ -37,7 +37,23 @@ def zone_abbrev(moment: datetime, zone: str) -> str:
     return f"UTC{offset[:3]}:{offset[3:]}" if offset else "UTC"
 
 
+def html_time(value) -> str:
+    """A `<time datetime>` value HTML accepts: an aware time in whole seconds (HTML allows at most three
+    decimals; Python writes six) with its offset, or a date; ISO text is read first."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value) if "T" in value or " " in value else date.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, datetime):
+        return value.replace(microsecond=0).isoformat()
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
 def init_templating(app: Flask) -> None:
+    app.jinja_env.filters["html_time"] = html_time  # <time datetime="{{ s.starts_at | html_time }}">
     app.jinja_env.filters["in_zone"] = in_zone
     app.jinja_env.filters["zone_abbrev"] = zone_abbrev
     app.jinja_env.filters["fromiso"] = datetime.fromisoformat

@@ -1,21 +1,22 @@
 from flask_babel import lazy_gettext
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
+from ..forms import Form
 
-class LoginForm(FlaskForm):
+
+class LoginForm(Form):
     email = EmailField(lazy_gettext("E-mail"), validators=[DataRequired(), Length(max=254)])
     password = PasswordField(lazy_gettext("Password"), validators=[DataRequired(), Length(max=200)])
     remember = BooleanField(lazy_gettext("Keep me logged in on this computer"))
     submit = SubmitField(lazy_gettext("Log in"))
 
 
-class LogoutForm(FlaskForm):
+class LogoutForm(Form):
     submit = SubmitField("Log out")
 
 
-class SettingsForm(FlaskForm):
+class SettingsForm(Form):
     """My settings: name, language, time zone (checked by the service, so an unknown zone is named clearly)."""
 
     name = StringField(lazy_gettext("Name"), validators=[DataRequired(), Length(max=200)])
@@ -24,14 +25,14 @@ class SettingsForm(FlaskForm):
     submit = SubmitField(lazy_gettext("Save settings"))
 
 
-class PasswordChangeForm(FlaskForm):
+class PasswordChangeForm(Form):
     current_password = PasswordField(lazy_gettext("Current password"), validators=[DataRequired(), Length(max=200)])
     new_password = PasswordField(lazy_gettext("New password"), validators=[DataRequired(), Length(max=200)])
     repeat_password = PasswordField(lazy_gettext("New password again"), validators=[DataRequired(), Length(max=200)])
     submit = SubmitField(lazy_gettext("Change password"))
 
 
-class CalendarLinkForm(FlaskForm):
+class CalendarLinkForm(Form):
     """Replace the private calendar link; `next` is the page to return to."""
 
     next = HiddenField()

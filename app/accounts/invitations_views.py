@@ -10,14 +10,13 @@ from flask import current_app, flash, jsonify, redirect, render_template, reques
 from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from marshmallow import Schema, fields
 from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from ..errors import Conflict, NotFound, ValidationFailed, error_body, wants_json
 from ..extensions import limiter
-from ..forms import attach_errors
+from ..forms import Form, attach_errors
 from ..i18n import ui_locale
 from ..reference.services import country_choices
 from ..schemas import PageQuery, page_body, page_of
@@ -73,7 +72,7 @@ def _reset_limits(view):
 # ---------------------------------------------------------------- forms
 
 
-class InviteForm(FlaskForm):
+class InviteForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
     role = SelectField(_l("Role"), choices=[(role.value, ROLE_LABELS[role])
@@ -86,7 +85,7 @@ class InviteForm(FlaskForm):
     submit = SubmitField(_l("Invite"))
 
 
-class NewPasswordForm(FlaskForm):
+class NewPasswordForm(Form):
     password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=200)])
     repeat = PasswordField(_l("The same password again"), validators=[
         DataRequired(), EqualTo("password", message=_l("The two passwords differ.")),
@@ -94,12 +93,12 @@ class NewPasswordForm(FlaskForm):
     submit = SubmitField(_l("Set password"))
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(Form):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
     submit = SubmitField(_l("Send me a link"))
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """A button: just the CSRF token."""
 
 

@@ -8,12 +8,11 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext, lazy_gettext
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from ..errors import Conflict, ValidationFailed
-from ..forms import attach_errors
+from ..forms import Form, attach_errors
 from ..i18n import ui_locale
 from ..leads.enums import stage_label
 from ..reference.divisions import hebei_choices
@@ -34,7 +33,7 @@ from .views import api, bp
 PAGE_SIZE = 50
 
 
-class OrganisationForm(FlaskForm):
+class OrganisationForm(Form):
     name = StringField(lazy_gettext("Organisation name"), validators=[Length(max=200)])
     kind = SelectField(lazy_gettext("Kind"), choices=[], validate_choice=False)
     #: A GB/T 2260 code from the grouped picker of Hebei's cities and counties (rendered by the template).
@@ -51,7 +50,7 @@ class OrganisationForm(FlaskForm):
     submit = SubmitField(lazy_gettext("Save organisation"))
 
 
-class MergeForm(FlaskForm):
+class MergeForm(Form):
     other = HiddenField()
     direction = HiddenField()
     submit = SubmitField(lazy_gettext("Merge now"))

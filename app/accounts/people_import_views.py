@@ -7,11 +7,11 @@ from flask import Response, flash, redirect, render_template, request, session, 
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from marshmallow import Schema, fields
 from wtforms import HiddenField, SubmitField
 
+from ..forms import Form
 from ..errors import ServiceError, ValidationFailed
 from ..i18n import ui_locale
 from ..projects import storage
@@ -24,12 +24,12 @@ from .views import api, bp
 _RESULT_KEY = "people_import_result"
 
 
-class ImportForm(FlaskForm):
+class ImportForm(Form):
     file = FileField(_l("CSV file"))
     submit = SubmitField(_l("Check the file"))
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     digest = HiddenField()
     submit = SubmitField(_l("Import these people"))
 

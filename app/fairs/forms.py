@@ -1,5 +1,4 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
@@ -20,6 +19,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..bilingual import form_fields
+from ..forms import Form as PageForm
 from .enums import KIND_LABELS
 
 
@@ -28,7 +28,7 @@ def _fold_field(label) -> RadioField:
     return RadioField(label, choices=[("0", "0"), ("1", "1")], validators=[Optional()], validate_choice=False)
 
 
-class FairForm(FlaskForm):
+class FairForm(PageForm):
     title_zh, title_en = form_fields(_l("Title in Chinese"), _l("Title in English"), max_length=200)
     theme_zh, theme_en = form_fields(_l("Theme in Chinese"), _l("Theme in English"), max_length=300)
     timezone = StringField(_l("Time zone (IANA)"), default="Asia/Shanghai", validators=[DataRequired(), Length(max=64)])
@@ -49,7 +49,7 @@ class FairForm(FlaskForm):
     submit = SubmitField(_l("Save fair"))
 
 
-class SessionForm(FlaskForm):
+class SessionForm(PageForm):
     title_zh, title_en = form_fields(_l("Title in Chinese"), _l("Title in English"), max_length=200)
     kind = SelectField(_l("Kind"), choices=[(kind.value, label) for kind, label in KIND_LABELS.items()])
     starts_at = DateTimeLocalField(_l("Starts (fair's time zone)"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
@@ -65,7 +65,7 @@ class SessionForm(FlaskForm):
     submit = SubmitField(_l("Save session"))
 
 
-class ActionForm(FlaskForm):
+class ActionForm(PageForm):
     """A button that changes state: only its CSRF token is checked."""
 
     submit = SubmitField(_l("Go"))
@@ -93,7 +93,7 @@ class SeriesThemeForm(Form):
                                         widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
 
 
-class SeriesForm(FlaskForm):
+class SeriesForm(PageForm):
     """A monthly themed series in words ("every month on the second Thursday at 15:00 Beijing time");
     the view composes the RRULE (app.fairs.series.build_rrule) and the service checks everything."""
 

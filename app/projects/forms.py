@@ -1,13 +1,13 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from ..bilingual import form_fields
+from ..forms import Form
 
 
-class ProjectForm(FlaskForm):
+class ProjectForm(Form):
     title_zh, title_en = form_fields(_l("Title in Chinese"), _l("Title in English"), max_length=200)
     summary_zh, summary_en = form_fields(_l("Summary in Chinese"), _l("Summary in English"), max_length=5000, area=True)
     sector = SelectField(_l("Sector"), choices=[], validate_choice=False)
@@ -17,19 +17,19 @@ class ProjectForm(FlaskForm):
     submit = SubmitField(_l("Save project"))
 
 
-class UploadForm(FlaskForm):
+class UploadForm(Form):
     file = FileField(_l("File (PDF, PPTX, DOCX, PNG, JPEG or MP4)"))
     replaces = SelectField(_l("This is a new version of"), choices=[], validate_choice=False)
     submit = SubmitField(_l("Upload"))
 
 
-class ReviewForm(FlaskForm):
+class ReviewForm(Form):
     note = TextAreaField(_l("Note to the presenter (required to reject)"), validators=[Optional(), Length(max=2000)])
     approve = SubmitField(_l("Approve"))
     reject = SubmitField(_l("Reject"))
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     bio = TextAreaField(_l("About you"), validators=[Optional(), Length(max=2000)])
     languages = StringField(_l("Languages you speak, separated by commas (e.g. English, German, Chinese)"), validators=[Optional()])
@@ -39,6 +39,6 @@ class ProfileForm(FlaskForm):
     submit = SubmitField(_l("Save profile"))
 
 
-class PhotoForm(FlaskForm):
+class PhotoForm(Form):
     file = FileField(_l("Photo (PNG or JPEG)"))
     submit = SubmitField(_l("Upload photo"))

@@ -19,8 +19,10 @@ import socket
 import subprocess
 import sys
 import threading
+import hashlib
 import time
 import urllib.request
+import warnings
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -287,6 +289,46 @@ def _measure_visited(context, paths: list[str]) -> list[str]:
     return wide
 
 
+#: Every HTML document the browser received in this run ("path #body-hash" → HTML): the W3C checker
+#: reads them all once the last browser test is done (`_pages_validate`).
+VISITED_PAGES: dict[str, str] = {}
+MAX_VALIDATED_PAGES = 1500
+
+
+def _keep_page(response) -> None:
+    """Keep a page (or frame) the server sent, as sent: scripts cannot have changed it yet."""
+    try:
+        if response.request.resource_type != "document" or response.status != 200:
+            return
+        if "text/html" not in (response.headers.get("content-type") or ""):
+            return
+        body = response.text()
+    except Exception:  # the page was closed meanwhile: nothing to keep
+        return
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(response.url)
+    key = f"{parts.path}{'?' + parts.query if parts.query else ''} #{hashlib.sha1(body.encode()).hexdigest()[:8]}"
+    if len(VISITED_PAGES) < MAX_VALIDATED_PAGES:
+        VISITED_PAGES.setdefault(key, body)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _pages_validate():
+    """At the end of the browser run, every page it visited must be valid HTML (W3C Nu HTML Checker)."""
+    yield
+    if not VISITED_PAGES:
+        return
+    from tests.page_validity import report, validate, vnu_missing
+
+    missing = vnu_missing()
+    if missing:
+        warnings.warn(f"{len(VISITED_PAGES)} visited pages not validated: {missing}", stacklevel=1)
+        return
+    errors = validate(VISITED_PAGES)
+    assert not errors, report(errors)
+
+
 @pytest.fixture
 def new_page(request, browser, live_server):
     """Open a page in a fresh context: `new_page(timezone_id="Europe/Berlin", viewport={...})`.
@@ -303,6 +345,7 @@ def new_page(request, browser, live_server):
         context = browser.new_context(timezone_id=timezone_id, **options)
         context.set_default_timeout(10_000)
         visited: list[str] = []
+        context.on("response", _keep_page)
         context.on("response", lambda response: (path := html_page_visited(response)) and visited.append(path))
         contexts.append((context, visited))
         return context.new_page()
