@@ -201,6 +201,8 @@ class StageLimits(Body):
 class SigningBody(Body):
     id = fields.Integer(required=True)
     session_id = fields.Integer()
+    visible = fields.Boolean(metadata={"description": "whether the viewer may open the lead; when false, "
+                                                      "lead_id, amount, currency and document_url are null"})
     lead_id = fields.Integer(allow_none=True)
     project = fields.String(allow_none=True)
     project_id = fields.Integer(allow_none=True)
@@ -214,7 +216,9 @@ class SigningBody(Body):
 
 class SigningList(Body):
     items = fields.List(fields.Nested(SigningBody), required=True)
-    total = fields.Dict(required=True, metadata={"description": "count, amounts per currency, amount_cny, missing_rates"})
+    total = fields.Dict(required=True, metadata={"description": "count (all signings), hidden (signings whose amount the viewer "
+                                                           "may not see), amounts per currency, amount_cny and "
+                                                           "missing_rates over the visible ones"})
 
 
 class DemandBody(Body):
