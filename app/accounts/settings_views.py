@@ -80,8 +80,10 @@ def audit_details(details: dict, zone: str) -> list[tuple[str, str, bool]]:
                 out.append((label, format_moment(datetime.fromisoformat(str(value)), zone), False))
             except ValueError:
                 out.append((label, str(value), True))
-        elif isinstance(value, (dict, list)) or key in ("sha256",):
+        elif isinstance(value, (dict, list)):
             out.append((label, json.dumps(value, ensure_ascii=False, sort_keys=True), True))
+        elif key == "sha256":  # the hex digits as they are, without the quotes of JSON
+            out.append((label, str(value), True))
         else:
             out.append((label, str(value), False))
     return out

@@ -173,6 +173,17 @@ def test_page_shows_rows_newest_first_in_the_viewers_zone(login, log):
     assert "After: presenter; Before: attendee" in html  # details by their labels, roles by name
 
 
+def test_page_shows_an_imports_checksum_as_its_hex_digits(login, log):
+    organiser = log["organiser"]
+    add_event("users_imported", datetime(2026, 1, 12, 9, 0, tzinfo=timezone.utc), actor=organiser,
+              filename="people.csv", rows=2, sha256="ab" * 32)
+
+    html = login(organiser).get("/audit").text
+
+    assert f"Checksum (SHA-256): <code>{'ab' * 32}</code>" in html  # no JSON quotes around it
+    assert "File: people.csv" in html
+
+
 def test_page_filters_by_action_person_and_dates(login, log):
     client = login(log["organiser"])
 
