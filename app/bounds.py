@@ -31,6 +31,10 @@ MAX_PER_PAGE = 100
 MIN_YEAR = 1900
 MAX_YEAR = 2200
 
+#: The text rule as the OpenAPI document states it on every free-text string (`app/openapi.py`): a JSON
+#: Schema `pattern`, read alike by ECMA 262 and Python. (A lone surrogate is not valid UTF-8, so no
+#: client's string can hold one; the server refuses it all the same.)
+TEXT_PATTERN = r"^[^\u0000]*$"
 _BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _JSON_BRACKET = re.compile(rb"[\[\]{}]")

@@ -40,6 +40,12 @@ class CloudFairApi(Api):
 
     DEFAULT_ERROR_RESPONSE_NAME = None
 
+    def _init_spec(self, **kwargs) -> None:
+        super()._init_spec(**kwargs)
+        from .openapi import text_rule
+
+        self.ma_plugin.converter.add_attribute_function(text_rule)
+
 
 api = CloudFairApi()
 babel = Babel()

@@ -7,7 +7,11 @@ flask-smorest builds each operation from the schemas the views load and dump. On
   (any query may carry a NUL byte), 400/413 for a write (malformed JSON, CSRF, body size). The rest
   a view names with `@answers(409, 415, ...)` beside its route;
 - public reads say `security: []`;
-- there is no `default` response: a status not listed is a bug the Schemathesis run finds.
+- there is no `default` response: a status not listed is a bug the Schemathesis run finds;
+- every free-text string a client sends or reads (a marshmallow `String` field, a path parameter) says
+  by `TEXT_PATTERN` that it holds no NUL, as `app/bounds.py` enforces (a lone surrogate, refused too,
+  is not valid UTF-8 and so not a JSON Schema string any client can mean); a string with an enum, a
+  format or a pattern of its own already excludes it.
 """
 
 from __future__ import annotations
@@ -18,8 +22,10 @@ from collections.abc import Callable
 
 from flask import Flask
 from flask_smorest import Api
+from marshmallow import fields
 
 from .accounts.access import PUBLIC, USER
+from .bounds import TEXT_PATTERN
 
 
 def answers(*statuses: int) -> Callable:
@@ -30,6 +36,22 @@ def answers(*statuses: int) -> Callable:
         return view
 
     return decorate
+
+
+def text_rule(self, field: fields.Field, ret: dict, **kwargs) -> dict:
+    """apispec attribute function: a free-text `String` field gets `TEXT_PATTERN`."""
+    if isinstance(field, fields.String) and not {"enum", "format", "pattern"} & set(ret):
+        return {"pattern": TEXT_PATTERN}
+    return {}
+
+
+def constrain_text(schema: dict) -> dict:
+    """A hand-written string schema (path parameters, metadata) with `TEXT_PATTERN`."""
+    if schema.get("type") == "string" and not {"enum", "format", "pattern"} & set(schema):
+        schema["pattern"] = TEXT_PATTERN
+    for value in schema.get("properties", {}).values():
+        constrain_text(value)
+    return schema
 
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -63,6 +85,9 @@ def finish_document(app: Flask, api: Api) -> None:
         operations = paths.get(openapi_path(rule.rule))
         if not operations:
             continue
+        for parameter in operations.get("parameters", []):
+            if isinstance(parameter, dict) and "schema" in parameter:
+                constrain_text(parameter["schema"])
         view = app.view_functions[rule.endpoint]
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             operation = operations.get(method.lower())

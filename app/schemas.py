@@ -2,7 +2,7 @@
 
 from marshmallow import INCLUDE, Schema, fields, validate
 
-from .bounds import MAX_INT, MAX_PER_PAGE, Int
+from .bounds import MAX_INT, MAX_PER_PAGE, TEXT_PATTERN, Int
 
 LANG_CODES = ("zh", "en")
 
@@ -10,7 +10,8 @@ LANG_CODES = ("zh", "en")
 def i18n_in(field: str) -> fields.Field:
     """A write's `<field>_i18n`: {"zh": "…", "en": "…"}, checked by the service (app/bilingual.py)."""
     return fields.Raw(allow_none=True, metadata={
-        "type": "object", "properties": {"zh": {"type": "string"}, "en": {"type": "string"}},
+        "type": "object", "properties": {"zh": {"type": "string", "pattern": TEXT_PATTERN},
+                                         "en": {"type": "string", "pattern": TEXT_PATTERN}},
         "description": f"the {field} in each language; at least one (with `{field}`) where the {field} is required",
     })
 

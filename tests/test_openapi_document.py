@@ -126,3 +126,39 @@ def test_paging_is_documented_as_the_server_checks_it(document):
                 assert (parameter["schema"]["minimum"], parameter["schema"]["maximum"]) == (1, 100), path
             if parameter["name"] == "page":
                 assert parameter["schema"]["minimum"] == 1, path
+
+
+def _strings(document, schema, where):
+    schema = resolve(document, schema)
+    if schema.get("readOnly"):
+        return
+    if schema.get("type") == "string":
+        yield where, schema
+    for name, sub in (schema.get("properties") or {}).items():
+        yield from _strings(document, sub, f"{where}.{name}")
+    if "items" in schema:
+        yield from _strings(document, schema["items"], f"{where}[]")
+    if isinstance(schema.get("additionalProperties"), dict):
+        yield from _strings(document, schema["additionalProperties"], f"{where}.*")
+
+
+def test_every_string_a_client_sends_refuses_nul_as_the_server_does(document):
+    import re
+
+    from app.bounds import TEXT_PATTERN, bad_text
+
+    seen = 0
+    for method, path, operation in operations(document):
+        params = [resolve(document, p) for p in operation.get("parameters", []) + document["paths"][path].get("parameters", [])]
+        sources = [(f"{method} {path} {p['name']}", p["schema"]) for p in params]
+        for content_type, content in (operation.get("requestBody", {}).get("content") or {}).items():
+            sources.append((f"{method} {path} body", content["schema"]))
+        for where, schema in sources:
+            for field, string in _strings(document, schema, where):
+                seen += 1
+                assert "enum" in string or "format" in string or "pattern" in string, field
+    assert seen > 100
+    # The pattern refuses what app/bounds.py refuses, and lets the rest through.
+    for text, refused in [("a\x00b", True), ("\x00", True), ("", False), ("展会 Fair 😀\n\t", False)]:
+        assert (re.search(TEXT_PATTERN, text) is None) is refused
+        assert bad_text(text) is refused

@@ -3,7 +3,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from ..i18n import ui_locale
 
-from ..bounds import Id
+from ..bounds import TEXT_PATTERN, Id
 from ..schemas import PageQuery, page_of
 from .enums import OrganisationKind, Role
 
@@ -17,7 +17,8 @@ class OrganisationSchema(Schema):
     name = fields.String()
     #: The name in each language: in, any subset; out, both ("" where missing).
     name_i18n = fields.Method("dump_name_i18n", deserialize="load_i18n", allow_none=True,
-                              metadata={"type": "object", "properties": {"zh": {"type": "string"}, "en": {"type": "string"}}})
+                              metadata={"type": "object", "properties": {"zh": {"type": "string", "pattern": TEXT_PATTERN},
+                                                                        "en": {"type": "string", "pattern": TEXT_PATTERN}}})
     kind = fields.String()
     #: Out: the division's name in the viewer's language, else the free text; in: a place to match.
     city = fields.Method("dump_city", deserialize="load_text", allow_none=True)
