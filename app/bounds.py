@@ -35,6 +35,8 @@ MAX_YEAR = 2200
 #: Schema `pattern`, read alike by ECMA 262 and Python. (A lone surrogate is not valid UTF-8, so no
 #: client's string can hold one; the server refuses it all the same.)
 TEXT_PATTERN = r"^[^\u0000]*$"
+#: A month as "YYYY-MM" in the years MIN_YEAR … MAX_YEAR (a filter's `from`/`to`/`month`; the document says it too).
+MONTH_PATTERN = r"^(19\d\d|2[01]\d\d|2200)-(0[1-9]|1[0-2])$"
 _BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _JSON_BRACKET = re.compile(rb"[\[\]{}]")

@@ -23,9 +23,11 @@ from collections.abc import Callable
 from flask import Flask
 from flask_smorest import Api
 from marshmallow import fields
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.routing import IntegerConverter
 
 from .accounts.access import PUBLIC, USER
-from .bounds import TEXT_PATTERN
+from .bounds import MAX_INT, TEXT_PATTERN
 
 
 def answers(*statuses: int) -> Callable:
@@ -72,6 +74,24 @@ def statuses_of(view, method: str, rule: str) -> set[int]:
     return statuses
 
 
+def unmatched_id_status(app: Flask, rule, method: str) -> int | None:
+    """What the server answers `method` on `rule` with a path id past 2^31−1 (no int route matches it):
+    404, or 405 where another route takes that path with other methods."""
+    if not any(isinstance(conv, IntegerConverter) for conv in rule._converters.values()):
+        return None
+    path = rule.rule
+    for name, converter in rule._converters.items():
+        value = str(MAX_INT + 1) if isinstance(converter, IntegerConverter) else "x"
+        path = re.sub(rf"<(?:[^:<>]+:)?{name}>", value, path)
+    try:
+        app.url_map.bind("localhost").match(path, method=method)
+    except MethodNotAllowed:
+        return 405
+    except HTTPException:
+        return 404
+    return None
+
+
 def openapi_path(rule: str) -> str:
     return _PATH_PARAM.sub(r"{\1}", rule)
 
@@ -94,7 +114,11 @@ def finish_document(app: Flask, api: Api) -> None:
             if operation is None:
                 continue
             responses = operation.setdefault("responses", {})
-            for status in sorted(statuses_of(view, method, rule.rule)):
+            statuses = statuses_of(view, method, rule.rule)
+            unmatched = unmatched_id_status(app, rule, method)
+            if unmatched:
+                statuses.add(unmatched)
+            for status in sorted(statuses):
                 if str(status) not in responses:
                     responses[str(status)] = api.spec.components.get_ref("response", http.HTTPStatus(status).name)
             if PUBLIC in getattr(view, "access", ()):

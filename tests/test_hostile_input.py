@@ -334,6 +334,16 @@ def test_missing_reports_month_is_validated(client, world):
     assert client.get("/api/v1/reports/missing?month=2026-12", headers=world["as_organiser"]).status_code == 200
 
 
+@pytest.mark.parametrize("path", ["/api/v1/stats/summary?to=", "/api/v1/stats/summary?from=",
+                                  "/api/v1/reports/province.xlsx?to=", "/api/v1/leads?from=",
+                                  "/api/v1/leads.csv?from=", "/api/v1/reports/missing?month="])
+def test_months_outside_the_years_are_422(client, world, path):
+    for month in ["0000-01", "1899-12", "2201-01", "9999-12"]:
+        response = client.get(path + month, headers=world["as_organiser"])
+        assert error_of(response, 422)["details"]["fields"], (path, month)
+    assert client.get(path + "1900-01", headers=world["as_organiser"]).status_code == 200
+
+
 # ---------------------------------------------------------------- the Socket.IO events
 
 

@@ -162,3 +162,12 @@ def test_every_string_a_client_sends_refuses_nul_as_the_server_does(document):
     for text, refused in [("a\x00b", True), ("\x00", True), ("", False), ("展会 Fair 😀\n\t", False)]:
         assert (re.search(TEXT_PATTERN, text) is None) is refused
         assert bad_text(text) is refused
+
+
+def test_a_path_id_past_the_range_answers_what_the_operation_lists(document, client, world_headers=None):
+    """404 where no route takes the path, 405 where another route takes it with other methods."""
+    responses = document["paths"]["/api/v1/fairs/{fair_id}"]["patch"]["responses"]
+    assert "405" in responses
+    assert client.patch("/api/v1/fairs/2147483648", json={}).status_code in (401, 405)
+    assert "405" not in document["paths"]["/api/v1/fairs/{fair_id}"]["get"]["responses"]
+    assert client.get("/api/v1/fairs/2147483648").status_code == 404

@@ -277,6 +277,7 @@ class ResetRequestedSchema(Schema):
 @api.route("/users/<int:user_id>/invitation", methods=["POST"])
 @allow("organiser")
 @api.response(201, InvitationSchema)
+@answers(409)
 def send_user_invitation(user_id):
     """(Re-)send a person's invitation; the older link stops working. 409 when they already have a password."""
     return invitations.resend(services.get_user(user_id), current_user)

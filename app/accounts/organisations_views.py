@@ -17,6 +17,7 @@ from ..i18n import ui_locale
 from ..leads.enums import stage_label
 from ..reference.divisions import hebei_choices
 from ..reference.services import country_choices, list_sectors
+from ..openapi import answers
 from ..schemas import PageQuery, page_body
 from . import organisations, services
 from .enums import OrganisationKind
@@ -259,6 +260,7 @@ def organisation_users(args, organisation_id):
 @allow("organiser")
 @api.arguments(OrganisationMergeSchema)
 @api.response(200, OrganisationSchema)
+@answers(409)
 def merge_organisation(body, organisation_id):
     """Merge `duplicate_id` into this organisation: every row moves over, the duplicate is deleted."""
     survivor = organisations.merge_organisations(current_user, organisation_id, body["duplicate_id"])

@@ -12,6 +12,7 @@ from marshmallow import Schema, fields
 from wtforms import HiddenField, SubmitField
 
 from ..forms import Form
+from ..openapi import answers
 from ..errors import ServiceError, ValidationFailed
 from ..i18n import ui_locale
 from ..projects import storage
@@ -178,6 +179,7 @@ def import_template():
                   "details.rows and details.errors. similar_organisations: a new organisation looks like an "
                   "existing one in the same place and kind and `map` does not say which it is")
 @storage.accepts_upload
+@answers(415)
 def import_users():
     """Import people from a CSV file (multipart `file`; `dry_run=true` to check only). All or nothing.
 

@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 from marshmallow import INCLUDE, Schema, fields, validate
 from sqlalchemy import select
 
-from ..bounds import MAX_INT, MAX_PER_PAGE, Id, Int
+from ..bounds import MAX_INT, MAX_PER_PAGE, MONTH_PATTERN, Id, Int
 from ..openapi import answers
 from ..accounts.access import USER, allow
 from ..schemas import BINARY, Body, Decimal
@@ -26,7 +26,7 @@ from .services import interest_dict
 api = Blueprint("leads_api", __name__, url_prefix="/api/v1", description="Leads, progress and the province's numbers")
 
 
-_MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
+_MONTH = MONTH_PATTERN
 
 
 class LeadQuery(Schema):

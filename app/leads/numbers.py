@@ -37,6 +37,7 @@ from sqlalchemy import and_, case, func, or_, select
 from ..accounts.access import require_role
 from ..accounts.enums import Role
 from ..accounts.models import Organisation
+from ..bounds import MONTH_PATTERN
 from ..errors import ValidationFailed
 from ..extensions import db
 from ..projects.models import Project
@@ -46,7 +47,7 @@ from .enums import SIGNED_STAGES, LeadStage
 from .models import ExchangeRate, Lead, LeadEvent
 
 _CENT = Decimal("0.01")
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_MONTH = re.compile(MONTH_PATTERN)
 #: The longest period a figure is asked for (keeps by-month tables and queries bounded).
 MAX_MONTHS = 240
 SIGNED_CODES = tuple(s.value for s in SIGNED_STAGES)

@@ -11,6 +11,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext, ngettext
 from flask_login import current_user
 
+from ..bounds import MONTH_PATTERN
 from ..accounts.access import USER, allow
 from ..errors import NotFound, ServiceError, ValidationFailed
 from ..fairs import services as fairs
@@ -26,7 +27,7 @@ from .forms import DemandForm, DocumentForm, OwnerForm, ProgressForm, RateForm, 
 bp = Blueprint("leads", __name__)
 
 ALL_STAGES = [*STAGE_ORDER, LeadStage.DROPPED]
-MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+MONTH = re.compile(MONTH_PATTERN)
 
 
 def calendar_day(value: str | date | None) -> str:
