@@ -37,6 +37,13 @@ MAX_YEAR = 2200
 TEXT_PATTERN = r"^[^\u0000]*$"
 #: A month as "YYYY-MM" in the years MIN_YEAR … MAX_YEAR (a filter's `from`/`to`/`month`; the document says it too).
 MONTH_PATTERN = r"^(19\d\d|2[01]\d\d|2200)-(0[1-9]|1[0-2])$"
+#: Text that must say something: no NUL, and at least one character that is not white space.
+NONBLANK_PATTERN = r"^[^\u0000]*[^\u0000\s][^\u0000]*$"
+#: An e-mail address as the server takes one (email-validator): the JSON Schema `email` format, and
+#: a domain with a dot, none of the special-use domains it refuses.
+EMAIL_PATTERN = r"^(?!.*\.(arpa|invalid|local|localhost|onion|test)\.?$)[^\u0000@]+@[^\u0000@]+\.[^\u0000@]+$"
+#: A local time of day, "HH:MM".
+HHMM_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d$"
 _BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _JSON_BRACKET = re.compile(rb"[\[\]{}]")

@@ -2,9 +2,34 @@
 
 from marshmallow import INCLUDE, Schema, fields, validate
 
-from .bounds import MAX_INT, MAX_PER_PAGE, TEXT_PATTERN, Int
+from .bounds import EMAIL_PATTERN, MAX_INT, MAX_PER_PAGE, NONBLANK_PATTERN, TEXT_PATTERN, Int
 
 LANG_CODES = ("zh", "en")
+
+
+# The document states the rules a service checks itself (so that the service keeps its own messages):
+# each helper is a plain `String` whose OpenAPI property carries the rule.
+
+
+def email_in(**kwargs) -> fields.Field:
+    """An e-mail address a client sends (the service normalises and checks it)."""
+    return fields.String(metadata={"format": "email", "maxLength": 254, "pattern": EMAIL_PATTERN}, **kwargs)
+
+
+def one_of(values, **kwargs) -> fields.Field:
+    """A code from a fixed list the service checks."""
+    return fields.String(metadata={"enum": sorted(values)}, **kwargs)
+
+
+def nonblank(**kwargs) -> fields.Field:
+    """Text that must hold more than white space."""
+    return fields.String(metadata={"pattern": NONBLANK_PATTERN}, **kwargs)
+
+
+def matching(pattern: str, **kwargs) -> fields.Field:
+    """Text the service checks against `pattern`."""
+    metadata = kwargs.pop("metadata", {})
+    return fields.String(metadata={"pattern": pattern, **metadata}, **kwargs)
 
 
 def i18n_in(field: str) -> fields.Field:

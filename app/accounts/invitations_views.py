@@ -14,6 +14,7 @@ from marshmallow import Schema, fields
 from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
+from ..schemas import email_in
 from ..errors import Conflict, NotFound, ValidationFailed, error_body, wants_json
 from ..extensions import limiter
 from ..forms import Form, attach_errors
@@ -267,7 +268,7 @@ class NewPasswordSchema(Schema):
 
 
 class ResetRequestSchema(Schema):
-    email = fields.String(required=True)
+    email = email_in(required=True)
 
 
 class ResetRequestedSchema(Schema):
