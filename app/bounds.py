@@ -36,14 +36,16 @@ MAX_YEAR = 2200
 #: client's string can hold one; the server refuses it all the same.)
 TEXT_PATTERN = r"^[^\u0000]*$"
 #: A month as "YYYY-MM" in the years MIN_YEAR … MAX_YEAR (a filter's `from`/`to`/`month`; the document says it too).
-MONTH_PATTERN = r"^(19\d\d|2[01]\d\d|2200)-(0[1-9]|1[0-2])$"
+MONTH_PATTERN = r"^(19[0-9][0-9]|2[01][0-9][0-9]|2200)-(0[1-9]|1[0-2])$"
+#: A date or moment ("YYYY-…") in the years MIN_YEAR … MAX_YEAR, as the document states it.
+YEARS_PATTERN = r"^(19[0-9][0-9]|2[01][0-9][0-9]|2200)-"
 #: Text that must say something: no NUL, and at least one character that is not white space.
 NONBLANK_PATTERN = r"^[^\u0000]*[^\u0000\s][^\u0000]*$"
 #: An e-mail address as the server takes one (email-validator): the JSON Schema `email` format, and
 #: a domain with a dot, none of the special-use domains it refuses.
 EMAIL_PATTERN = r"^(?!.*\.(arpa|invalid|local|localhost|onion|test)\.?$)[^\u0000@]+@[^\u0000@]+\.[^\u0000@]+$"
 #: A local time of day, "HH:MM".
-HHMM_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d$"
+HHMM_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 _BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _JSON_BRACKET = re.compile(rb"[\[\]{}]")
@@ -86,6 +88,7 @@ class AwareDateTime(fields.AwareDateTime):
     def __init__(self, **kwargs) -> None:
         metadata = kwargs.pop("metadata", {}) or {}
         metadata.setdefault("description", f"ISO 8601 with an offset, years {MIN_YEAR}–{MAX_YEAR}")
+        metadata.setdefault("pattern", YEARS_PATTERN)
         super().__init__(metadata=metadata, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):

@@ -17,8 +17,11 @@ def email_in(**kwargs) -> fields.Field:
 
 
 def one_of(values, **kwargs) -> fields.Field:
-    """A code from a fixed list the service checks."""
-    return fields.String(metadata={"enum": sorted(values)}, **kwargs)
+    """A code from a fixed list the service checks (null too where the field takes it)."""
+    enum: list = sorted(values)
+    if kwargs.get("allow_none") or ("load_default" in kwargs and kwargs["load_default"] is None):
+        enum.append(None)
+    return fields.String(metadata={"enum": enum}, **kwargs)
 
 
 def nonblank(**kwargs) -> fields.Field:
@@ -32,11 +35,16 @@ def matching(pattern: str, **kwargs) -> fields.Field:
     return fields.String(metadata={"pattern": pattern, **metadata}, **kwargs)
 
 
+def i18n_object() -> dict:
+    """The OpenAPI schema of a write's `{"zh": …, "en": …}`: only those keys, text or null."""
+    text = {"type": "string", "pattern": TEXT_PATTERN, "nullable": True}
+    return {"type": "object", "additionalProperties": False, "properties": {"zh": dict(text), "en": dict(text)}}
+
+
 def i18n_in(field: str) -> fields.Field:
     """A write's `<field>_i18n`: {"zh": "…", "en": "…"}, checked by the service (app/bilingual.py)."""
     return fields.Raw(allow_none=True, metadata={
-        "type": "object", "properties": {"zh": {"type": "string", "pattern": TEXT_PATTERN},
-                                         "en": {"type": "string", "pattern": TEXT_PATTERN}},
+        **i18n_object(),
         "description": f"the {field} in each language; at least one (with `{field}`) where the {field} is required",
     })
 

@@ -3,8 +3,10 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from ..i18n import ui_locale
 
-from ..bounds import TEXT_PATTERN, Id
-from ..schemas import PageQuery, page_of
+from ..bounds import Id
+from ..schemas import LANG_CODES, PageQuery, i18n_object, email_in, nonblank, one_of, page_of
+from ..reference.services import country_codes, timezone_names
+from .services import MIN_PASSWORD_LENGTH
 from .enums import OrganisationKind, Role
 
 
@@ -14,17 +16,16 @@ class OrganisationSchema(Schema):
 
     id = fields.Integer(dump_only=True)
     #: The name it is registered and found by (unique).
-    name = fields.String()
+    name = nonblank()
     #: The name in each language: in, any subset; out, both ("" where missing).
     name_i18n = fields.Method("dump_name_i18n", deserialize="load_i18n", allow_none=True,
-                              metadata={"type": "object", "properties": {"zh": {"type": "string", "pattern": TEXT_PATTERN},
-                                                                        "en": {"type": "string", "pattern": TEXT_PATTERN}}})
-    kind = fields.String()
+                              metadata=i18n_object())
+    kind = one_of([k.value for k in OrganisationKind])
     #: Out: the division's name in the viewer's language, else the free text; in: a place to match.
     city = fields.Method("dump_city", deserialize="load_text", allow_none=True)
     #: The GB/T 2260 code of the organisation's division (Chinese organisations), or null.
     division = fields.Method("dump_division", deserialize="load_text", allow_none=True)
-    country = fields.String()
+    country = one_of(country_codes())
     demand_sectors = fields.List(fields.String())
     demand_countries = fields.List(fields.String())
     demand_note = fields.String()
@@ -55,7 +56,7 @@ class OrganisationSchema(Schema):
 
 class OrganisationQuery(PageQuery):
     q = fields.String(load_default=None)
-    kind = fields.String(load_default=None)
+    kind = one_of([k.value for k in OrganisationKind], load_default=None)
     city = fields.String(load_default=None)
 
 
@@ -76,23 +77,23 @@ class UserSchema(Schema):
 
 
 class UserCreateSchema(Schema):
-    email = fields.String(required=True)
+    email = email_in(required=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     role = fields.String(required=True, validate=validate.OneOf([r.value for r in Role]))
     organisation = fields.String(required=True, validate=validate.Length(min=1, max=200))
     kind = fields.String(load_default=None)
     city = fields.String(load_default=None)
     country = fields.String(load_default=None)
-    timezone = fields.String(load_default=None)
-    locale = fields.String(load_default=None)
-    password = fields.String(load_default=None, load_only=True)
+    timezone = one_of(timezone_names(), load_default=None)
+    locale = one_of(LANG_CODES, load_default=None)
+    password = fields.String(load_default=None, load_only=True, metadata={"minLength": MIN_PASSWORD_LENGTH})
 
 
 class UserPatchSchema(Schema):
-    name = fields.String()
-    role = fields.String()
-    timezone = fields.String()
-    locale = fields.String()
+    name = nonblank()
+    role = one_of([r.value for r in Role])
+    timezone = one_of(timezone_names())
+    locale = one_of(LANG_CODES)
     active = fields.Boolean()
 
 

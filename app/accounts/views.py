@@ -131,6 +131,7 @@ def list_users(args):
 @allow("organiser")
 @api.arguments(UserCreateSchema)
 @api.response(201, UserSchema)
+@answers(409)
 def create_user(body):
     """Create a person; without a `password` they get an invitation mail to set their own."""
     if body.get("password") is None:

@@ -1,8 +1,8 @@
 from marshmallow import Schema, fields, validate
 
-from ..bounds import MAX_INT, AwareDateTime, Id, Int
-from ..schemas import PageQuery, i18n_in, i18n_out, lang_in, page_of, text_out
-from .enums import SessionKind
+from ..bounds import HHMM_PATTERN, MAX_INT, AwareDateTime, Id, Int
+from ..schemas import PageQuery, matching, one_of, i18n_in, i18n_out, lang_in, page_of, text_out
+from .enums import FairStatus, SessionKind
 
 
 class FairWriteSchema(Schema):
@@ -20,10 +20,10 @@ class FairWriteSchema(Schema):
     waitlist = fields.Boolean(metadata={"description": "a full fair keeps a waiting list; default true"})
     stream_url = fields.String(allow_none=True)
     tracks = fields.List(fields.String())
-    fair_day_start = fields.String(metadata={"description": "HH:MM, fair's zone; default 08:00"})
-    fair_day_end = fields.String(metadata={"description": "HH:MM, fair's zone; default 20:00"})
-    presenter_day_start = fields.String(metadata={"description": "HH:MM, presenter's zone; default 08:00"})
-    presenter_day_end = fields.String(metadata={"description": "HH:MM, presenter's zone; default 20:00"})
+    fair_day_start = matching(HHMM_PATTERN, metadata={"description": "HH:MM, fair's zone; default 08:00"})
+    fair_day_end = matching(HHMM_PATTERN, metadata={"description": "HH:MM, fair's zone; default 20:00"})
+    presenter_day_start = matching(HHMM_PATTERN, metadata={"description": "HH:MM, presenter's zone; default 08:00"})
+    presenter_day_end = matching(HHMM_PATTERN, metadata={"description": "HH:MM, presenter's zone; default 20:00"})
 
 
 
@@ -123,7 +123,7 @@ class FairQuery(PageQuery):
                       metadata={"description": "words in the title or theme, in either language"})
     lang = fields.String(load_default=None, validate=validate.OneOf(("zh", "en")),
                          metadata={"description": "the language of `title`/`theme` in the answer"})
-    status = fields.String(load_default=None)
+    status = one_of([s.value for s in FairStatus], load_default=None)
     from_ = AwareDateTime(data_key="from", load_default=None)
     to = AwareDateTime(load_default=None)
 

@@ -12,8 +12,9 @@ from sqlalchemy import select
 from ..bounds import MAX_INT, MAX_PER_PAGE, MONTH_PATTERN, Id, Int
 from ..openapi import answers
 from ..accounts.access import USER, allow
-from ..schemas import BINARY, Body, Decimal
-from .enums import LeadStage
+from ..schemas import BINARY, Body, Decimal, one_of
+from .enums import STAGE_ORDER, LeadStage
+from ..reference.services import currency_codes
 from ..errors import ValidationFailed
 from ..i18n import ui_locale
 from ..live.models import Question
@@ -67,17 +68,17 @@ class ReportSchema(Schema):
 
 
 class StatsQuery(Schema):
-    group_by = fields.String(load_default="stage")
+    group_by = one_of(pipeline.GROUPS, load_default="stage")
     fair_id = Id(load_default=None)
 
 
 class RateSchema(Schema):
-    currency = fields.String(required=True)
+    currency = one_of(currency_codes(), required=True)
     cny_per_unit = fields.Raw(required=True, metadata={"description": "yuan per unit, decimal string"})
 
 
 class StageLimitSchema(Schema):
-    stage = fields.String(required=True)
+    stage = one_of([s.value for s in STAGE_ORDER], required=True)
     days = Int(1, 365, required=True, strict=True)
 
 

@@ -8,9 +8,11 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from ..bounds import MAX_INT, Id, Int
+from ..bounds import MAX_INT, YEARS_PATTERN, Id, Int
 from ..openapi import answers
-from ..schemas import Body
+from ..leads.enums import InterestLevel
+from ..leads.services import CLIENT_ID
+from ..schemas import Body, matching, one_of
 from ..accounts.access import USER, allow
 from ..errors import ValidationFailed
 from ..projects import storage
@@ -53,10 +55,11 @@ class ModerationSchema(Schema):
 
 class InterestWriteSchema(Schema):
     project_id = Id(required=True, strict=True)
-    level = fields.String(required=True, metadata={"description": "info, meeting, site_visit or intent"})
+    level = one_of([level.value for level in InterestLevel], required=True)
     note = fields.String(load_default="")
-    client_id = fields.String(required=True)
-    at = fields.String(load_default=None, metadata={"description": "when the person clicked (ISO 8601 with offset)"})
+    client_id = matching(CLIENT_ID.pattern, required=True, metadata={"description": "made by the client (a UUID)"})
+    at = fields.String(load_default=None, metadata={"description": "when the person clicked (ISO 8601 with offset)",
+                                                    "format": "date-time", "pattern": YEARS_PATTERN})
 
 
 class CatchUpArgs(Schema):

@@ -194,12 +194,16 @@ def check_sectors(codes: list[str], field: str = "focus_sectors") -> list[str]:
     return list(dict.fromkeys(codes))
 
 
+#: A sector's code (the document states it as the field's pattern).
+SECTOR_CODE = r"^[a-z][a-z0-9_]{1,49}$"
+
+
 def create_sector(actor, code: str, name_en: str, name_zh: str) -> Sector:
     """Add a sector to the taxonomy (organisers)."""
     from ..accounts.access import require_role
 
     require_role(actor, "organiser")
-    if not re.fullmatch(r"[a-z][a-z0-9_]{1,49}", code or ""):
+    if not re.fullmatch(SECTOR_CODE, code or ""):
         raise ValidationFailed({"code": gettext("Use lower-case letters, digits and underscores.")})
     if db.session.scalar(select(Sector).where(Sector.code == code)):
         raise Conflict(gettext("Sector %(code)s already exists.", code=code), code="already_exists")

@@ -6,7 +6,10 @@ from marshmallow import Schema, fields, validate
 
 from ..accounts.access import PUBLIC, allow
 from ..i18n import ui_locale
+from ..openapi import answers
+from ..schemas import matching
 from . import services
+from .services import SECTOR_CODE
 from .divisions import search_divisions
 
 api = Blueprint("reference_api", __name__, url_prefix="/api/v1",
@@ -15,7 +18,7 @@ api = Blueprint("reference_api", __name__, url_prefix="/api/v1",
 
 class SectorSchema(Schema):
     id = fields.Integer(dump_only=True)
-    code = fields.String(required=True, validate=validate.Length(min=2, max=50))
+    code = matching(SECTOR_CODE, required=True, validate=validate.Length(min=2, max=50))
     name_en = fields.String(required=True, validate=validate.Length(min=1, max=120))
     name_zh = fields.String(required=True, validate=validate.Length(min=1, max=120))
 
@@ -76,6 +79,7 @@ def list_sectors():
 @allow("organiser")
 @api.arguments(SectorSchema)
 @api.response(201, SectorSchema)
+@answers(409)
 def create_sector(body):
     return services.create_sector(current_user, body["code"], body["name_en"], body["name_zh"])
 
