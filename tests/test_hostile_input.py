@@ -389,3 +389,13 @@ def test_socket_events_refuse_the_same_inputs_with_an_error_ack(world, socket_cl
                                         "too_large"), (event, ack)
         assert ack["error"]["code"] != "internal_error"
     assert rows() == before
+
+
+def test_a_signing_body_that_is_not_an_object_or_an_id_of_other_digits_is_422(client, world):
+    url = f"/api/v1/sessions/{world['session'].id}/signings"
+    for body in ([None, None], "text", 5):
+        response = client.post(url, json=body, headers=world["as_organiser"])
+        assert error_of(response, 422)["code"] == "validation_failed", body
+    response = client.post(url, data={"lead_id": "\u00b2", "amount": "1", "currency": "CNY"},
+                           headers=world["as_organiser"])
+    assert 400 <= response.status_code < 500

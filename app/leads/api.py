@@ -559,8 +559,11 @@ def post_signing(session_id):
     from . import matching
 
     form = request.form if request.mimetype == "multipart/form-data" else (request.get_json(silent=True) or {})
+    if not hasattr(form, "get"):
+        raise ValidationFailed({"body": gettext("Give an object with lead_id, amount and currency.")})
     lead_id = form.get("lead_id")
-    data = {"lead_id": int(lead_id) if isinstance(lead_id, str) and lead_id.isdigit() else lead_id,
+    digits = isinstance(lead_id, str) and lead_id.isascii() and lead_id.isdigit()
+    data = {"lead_id": int(lead_id) if digits else lead_id,
             "amount": form.get("amount"), "currency": form.get("currency")}
     upload = request.files.get("file")
     signing = matching.record_signing(current_user, session_id, data,
