@@ -2,8 +2,22 @@
 with every check (no 5xx, statuses, content types, headers and bodies as documented, bad data
 refused, good data accepted), seeded and bounded so that the run takes a few minutes.
 
-Marked `fuzz`, and opt-in for now (CLOUDFAIR_FUZZ=1): the run does not yet pass every check (the
-README's "The API: its document and its bounds" says what remains), so CI does not run it yet.
+Marked `fuzz`, and opt-in for now (CLOUDFAIR_FUZZ=1): the run does not yet pass every check, so CI
+does not run it yet. `FUZZ_ONLY=<path regex>` runs a few operations.
+
+What still fails (the last whole run: 28 of 172 operation × role tests):
+- rules across fields or about stored data, which JSON Schema cannot state and which need a decision
+  (answer 404/409 instead of 422, or leave `positive_data_acceptance` off for the operation with the
+  reason written here): a title in one of `title`/`title_i18n` (fairs, sessions, projects, series), a
+  session ending after it starts and on one of the fair's tracks, `from` ≤ `to` (leads, leads.csv,
+  stats, province.xlsx, audit), `presenter_id`/`owner_id` naming a presenter, a report's lead being an
+  open lead of the reporter's organisation, a material's `replaces`, a Chinese city being a known place;
+- rules still to state in the document: decimals as strings (`rates.cny_per_unit`), sector and country
+  lists (`demand_sectors`, `demand_countries`, a project's `sector`/`country`), the organisation's
+  `division`/`city` (Method fields without a type), a series' `rrule`/`starts_on`/`local_start`, a
+  question's visible text, an interest's `at` as a form field, an import file that is not CSV text;
+- schema-violating requests accepted: `PATCH /me` and `PUT /me/photo` without their required body,
+  `stats/summary` ignoring an unknown query parameter.
 """
 
 from __future__ import annotations
