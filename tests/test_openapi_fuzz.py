@@ -16,8 +16,9 @@ What still fails (the last whole run: 28 of 172 operation × role tests):
   lists (`demand_sectors`, `demand_countries`, a project's `sector`/`country`), the organisation's
   `division`/`city` (Method fields without a type), a series' `rrule`/`starts_on`/`local_start`, a
   question's visible text, an interest's `at` as a form field, an import file that is not CSV text;
-- schema-violating requests accepted: `PATCH /me` and `PUT /me/photo` without their required body,
-  `stats/summary` ignoring an unknown query parameter.
+  a profile's `languages` (codes or names in either language);
+- schema-violating requests accepted: `PUT /me/photo` without its required body, `stats/summary`
+  ignoring an unknown query parameter.
 """
 
 from __future__ import annotations

@@ -172,7 +172,7 @@ def review_material(body, material_id):
 
 @api.route("/me", methods=["PATCH"])
 @allow(USER)
-@api.arguments(ProfilePatchSchema)
+@api.arguments(ProfilePatchSchema, required=False)
 @api.response(200, UserSchema)
 def update_me(body):
     """Change one's own name, bio, languages, time zone or language."""

@@ -3,7 +3,9 @@ from marshmallow import Schema, fields
 from marshmallow import validate
 
 from ..bounds import Id
-from ..schemas import PageQuery, i18n_in, i18n_out, lang_in, page_of, text_out
+from ..bounds import NONBLANK_PATTERN
+from ..reference.services import timezone_names
+from ..schemas import LANG_CODES, PageQuery, one_of, i18n_in, i18n_out, lang_in, page_of, text_out
 
 
 class ProjectWriteSchema(Schema):
@@ -97,11 +99,11 @@ class ReviewSchema(Schema):
 
 
 class ProfilePatchSchema(Schema):
-    name = fields.String()
+    name = fields.String(metadata={"pattern": NONBLANK_PATTERN, "maxLength": 200})
     bio = fields.String(allow_none=True)
     languages = fields.List(fields.String())
-    timezone = fields.String()
-    locale = fields.String()
+    timezone = one_of(timezone_names())
+    locale = one_of(LANG_CODES)
 
 
 class PhotoForm(Schema):
