@@ -50,7 +50,7 @@ def test_marshmallow_and_webargs_messages_are_said_in_chinese(client, auth):
     assert zh("Starts") + "：" + zh("This field is required.") in error["message"]
     bounds = client.get("/api/v1/fairs?per_page=0", headers=headers)
     assert bounds.status_code == 422
-    assert bounds.json["error"]["details"]["fields"]["per_page"] == [zh("Must be from %(min)s to %(max)s.", min=1, max=200)]
+    assert bounds.json["error"]["details"]["fields"]["per_page"] == [zh("Must be from %(min)s to %(max)s.", min=1, max=100)]
 
 
 def test_translate_message_reads_placeholders_and_leaves_our_own_words(app):

@@ -79,7 +79,9 @@ def test_the_room_in_chinese(room, browser):
         assert zh(msgid) in html, msgid
     with force_locale("zh"):
         assert f'<span class="kind">{kind_label("pitch")}</span>' in html
-    assert zh("I'm interested in “%(title)s”", title="Membrane water treatment") in html
+    # The project has an English title only: the Chinese room names it with the fallback marker.
+    title = "Membrane water treatment " + zh("(in English)")
+    assert zh("I'm interested in “%(title)s”", title=title) in html
     assert zh("%(count)s / %(max)s characters", count=0, max="1,000") in html
     assert zh_plural("%(num)s vote", "%(num)s votes", 0) in html
     counted = '<span class="count" data-count-for="%d">1</span>' % room["project"].id
