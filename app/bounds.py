@@ -70,7 +70,8 @@ def Id(**kwargs) -> fields.Integer:
 def Int(minimum: int, maximum: int, **kwargs) -> fields.Integer:
     """An integer with its range (the range also goes into the OpenAPI document)."""
     extra = kwargs.pop("validate", None)
-    validators = [validate.Range(min=minimum, max=maximum)]
+    error = kwargs.pop("error", None)  # a message of the field's own ("Give a length between …")
+    validators = [validate.Range(min=minimum, max=maximum, error=error)]
     if extra is not None:
         validators += list(extra) if isinstance(extra, (list, tuple)) else [extra]
     return fields.Integer(validate=validators, **kwargs)

@@ -1,3 +1,4 @@
+from flask_babel import lazy_gettext
 from marshmallow import Schema, fields, validate
 
 from ..bounds import HHMM_PATTERN, MAX_INT, AwareDateTime, Id, Int
@@ -130,7 +131,7 @@ class FairQuery(PageQuery):
 
 class SlotQuery(Schema):
     presenter_id = Id(required=True)
-    minutes = Int(5, 12 * 60, required=True)
+    minutes = Int(5, 12 * 60, required=True, error=lazy_gettext("Give a length between 5 and 720 minutes."))
 
 
 class SlotSchema(Schema):
