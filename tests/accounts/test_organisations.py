@@ -50,7 +50,8 @@ def test_organiser_creates_an_organisation_with_its_demand_profile(client, auth)
     body = response.json
     assert body == {"id": body["id"], "name": "Langfang Commerce Bureau", "kind": "city_bureau", "city": "Langfang",
                     "division": "131000", "country": "CN", "demand_sectors": ["ice_snow", "new_materials"], "demand_countries": ["CZ", "DE"],
-                    "demand_note": "Ski-resort equipment makers.", "aliases": [], "people": 0, "leads": 0}
+                    "demand_note": "Ski-resort equipment makers.", "aliases": [], "people": 0, "leads": 0,
+                    "name_i18n": {"zh": "", "en": "Langfang Commerce Bureau"}}
     assert client.get(f"/api/v1/organisations/{body['id']}", headers=auth(organiser)).json == body
 
 
