@@ -256,7 +256,7 @@ def create_series():
     from . import series
 
     created = series.create_series(current_user, _series_body())
-    return series.series_dict(created)
+    return series.series_dict(created), 201
 
 
 @api.route("/series", methods=["GET"])

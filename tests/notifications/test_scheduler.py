@@ -317,7 +317,7 @@ def test_series_makes_three_months_of_drafts_once_with_rotating_themes(app, clie
     organiser = make_organiser()
     with time_machine.travel(at("2027-01-05T00:00+00:00"), tick=False):
         made = client.post("/api/v1/series", json=SERIES, headers=auth(organiser))
-        assert made.status_code == 201
+        assert made.status_code == 201, made.get_data(as_text=True)[:600]
         first = series_service.make_due_fairs()
         second = series_service.make_due_fairs()
     assert [(f.series_occurrence, f.theme, f.status) for f in first] == [
