@@ -18,7 +18,7 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-nodeps.txt
 # The Chinese catalogue, compiled for Flask-Babel (the .mo is built, never committed).
 CATALOGUE := app/translations/zh/LC_MESSAGES/messages
 $(CATALOGUE).mo: $(CATALOGUE).po $(STAMP)
-	$(BIN)/pybabel compile -d app/translations -l zh
+	$(BIN)/pybabel compile --use-fuzzy -d app/translations -l zh
 
 translations: $(CATALOGUE).mo
 
