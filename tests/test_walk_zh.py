@@ -49,7 +49,8 @@ def _data_strings() -> DataStrings:
                        if any(c.name == s or c.name.startswith(s + "_") for s in CONTENT_STEMS)
                        and not c.name.endswith(("_id", "_sha256", "_mime", "_code"))]
             for column in columns:
-                for (value,) in conn.execute(sa.select(column).distinct()):
+                # No DISTINCT: PostgreSQL has no equality for json columns (aliases, themes).
+                for (value,) in conn.execute(sa.select(column)):
                     values += strings_in(value)
     return DataStrings(values)
 
