@@ -375,3 +375,73 @@ def test_series_form_takes_the_title_in_both_languages_and_its_fairs_get_each(cl
     first = db.session.scalars(select(Fair).order_by(Fair.starts_at)).first()
     # The month's theme was typed in English only: the Chinese title falls back to it for that part.
     assert (first.title_zh, first.title_en) == ("河北云招商：Europe: new materials", "Hebei cloud fair: Europe: new materials")
+
+
+def test_series_form_takes_each_months_theme_in_both_languages_and_shows_the_readers(client, login):
+    from app.fairs.models import Series
+    from tests.fairs.test_series_pages import _form
+
+    organiser = make_organiser(locale="en")
+    login(organiser)
+    response = client.post("/series/new", data=_form(client, **{
+        "themes-0-theme_zh": "欧洲：新材料", "themes-0-theme_en": "Europe: new materials",
+        "themes-1-theme_zh": "北美：健康", "themes-1-theme_en": ""}))
+
+    assert response.status_code == 302, response.text
+    series = db.session.scalars(select(Series)).one()
+    assert [(t["theme_zh"], t["theme_en"]) for t in series.themes] == [("欧洲：新材料", "Europe: new materials"),
+                                                                      ("北美：健康", "")]
+    english = client.get(f"/series/{series.id}").text
+    api = client.get(f"/api/v1/series/{series.id}?lang=zh").json
+    organiser.locale = "zh"
+    db.session.commit()
+    chinese = client.get(f"/series/{series.id}").text
+    assert "<td>Europe: new materials</td>" in english and "欧洲：新材料" not in english
+    assert '<span lang="zh-Hans">北美：健康</span> <small class="fallback-mark"' in english
+    assert "<td>欧洲：新材料</td>" in chinese and "<td>北美：健康</td>" in chinese
+    assert "Europe: new materials" not in chinese.split("<h2>")[1]  # the coming dates, not the fairs' titles
+    assert {c["theme"] for c in api["coming"]} == {"欧洲：新材料", "北美：健康"}
+    assert {(c["theme_i18n"]["zh"], c["theme_i18n"]["en"]) for c in api["coming"]} == {("欧洲：新材料", "Europe: new materials"),
+                                                                        ("北美：健康", "")}
+
+
+def test_series_form_theme_rows_in_two_languages_refuse_bad_input_beside_the_field(client, login):
+    from app.fairs.models import Series
+    from tests.fairs.test_series_pages import _form
+
+    login(make_organiser(locale="zh"))
+    too_long = client.post("/series/new", data=_form(client, **{"themes-1-theme_en": "x" * 301}))
+    neither = client.post("/series/new", data=_form(client, **{"themes-0-theme_en": ""}))
+
+    assert too_long.status_code == 422 and 'id="themes-1-theme_en-error"' in too_long.text
+    assert neither.status_code == 422
+    assert f'id="themes-0-theme_zh-error">{zh("Each month needs a theme.")}' in neither.text
+    assert db.session.scalar(select(func.count(Series.id))) == 0
+
+
+def test_series_form_post_with_one_theme_field_takes_it_in_the_authors_language(client, login):
+    """A post from before the two fields (`themes-N-theme`) is read as the author's language."""
+    from app.fairs.models import Series
+    from tests.fairs.test_series_pages import _form
+
+    login(make_organiser(locale="zh"))
+    response = client.post("/series/new", data=_form(client, **{
+        "themes-0-theme_en": None, "themes-0-theme": "欧洲：新材料", "themes-1-theme_en": None,
+        "themes-1-theme": "健康"}))
+
+    assert response.status_code == 302, response.text
+    themes = db.session.scalars(select(Series)).one().themes
+    assert [(t["theme"], t["theme_zh"], t["theme_en"]) for t in themes] == [("欧洲：新材料", "欧洲：新材料", ""),
+                                                                           ("健康", "健康", "")]
+
+
+def test_api_series_theme_in_a_language_other_than_zh_or_en_is_refused(client, auth):
+    from app.fairs.models import Series
+
+    response = client.post("/api/v1/series", json={
+        "title": "Hebei cloud fair", "rrule": "FREQ=MONTHLY;BYDAY=2TH", "local_start": "15:00", "minutes": 240,
+        "themes": [{"theme_i18n": {"de": "Europa"}, "focus_countries": ["DE"]}]}, headers=auth(make_organiser()))
+
+    assert response.status_code == 422
+    assert list(response.json["error"]["details"]["fields"]) == ["themes[0].theme_i18n"]
+    assert db.session.scalar(select(func.count(Series.id))) == 0

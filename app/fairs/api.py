@@ -11,7 +11,7 @@ from ..accounts.access import PUBLIC, allow
 from ..bounds import MAX_INT, Int
 from ..openapi import answers
 from ..schemas import Body
-from ..schemas import PageQuery, page_body
+from ..schemas import PageQuery, i18n_in, lang_in, page_body
 from . import services
 from .schemas import (
     FairDetailSchema,
@@ -192,7 +192,8 @@ def list_registrations(args, fair_id):
 
 
 class SeriesTheme(Body):
-    theme = fields.String(required=True)
+    theme = fields.String(metadata={"description": "the month's theme in the author's language; or give theme_i18n"})
+    theme_i18n = i18n_in("theme")
     focus_countries = fields.List(fields.String())
     focus_sectors = fields.List(fields.String())
 
@@ -200,7 +201,9 @@ class SeriesTheme(Body):
 class SeriesWrite(Schema):
     """Checked by the series service, which names every bad field (422)."""
 
-    title = fields.String(required=True)
+    title = fields.String(metadata={"description": "the title in the author's language; or give title_i18n"})
+    title_i18n = i18n_in("title")
+    lang = lang_in()
     timezone = fields.String(required=True, metadata={"description": "IANA zone"})
     rrule = fields.String(required=True, metadata={"description": "RFC 5545 RRULE, monthly"})
     local_start = fields.String(required=True, metadata={"description": "HH:MM in the series' zone"})
@@ -222,7 +225,7 @@ class SeriesBody(Body):
     capacity = fields.Integer(allow_none=True)
     active = fields.Boolean()
     fairs = fields.List(fields.Dict(), metadata={"description": "id, title, starts_at, status, occurrence"})
-    coming = fields.List(fields.Dict(), metadata={"description": "date, local_start, theme, focus"})
+    coming = fields.List(fields.Dict(), metadata={"description": "date, local_start, theme (in the reader's language), theme_i18n, focus"})
     dst_warnings = fields.List(fields.Raw())
 
 

@@ -87,7 +87,7 @@ SERIES_MAX_ROWS = 24
 class SeriesThemeForm(Form):
     """One month of the rotation: its theme, focus countries and sectors (choices set by the view)."""
 
-    theme = StringField(_l("Theme"), validators=[Optional(), Length(max=300)])
+    theme_zh, theme_en = form_fields(_l("Theme in Chinese"), _l("Theme in English"), max_length=300)
     focus_countries = SelectMultipleField(_l("Focus countries"), choices=[], validate_choice=False)
     focus_sectors = SelectMultipleField(_l("Focus sectors"), choices=[], validate_choice=False,
                                         widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())

@@ -88,8 +88,11 @@ def _check(data: dict, current: Series | None = None, lang: str = "en") -> dict:
                 raise ValidationFailed({f"themes[{n}].theme": gettext("Each month needs a theme.")})
             try:  # the theme in either language or both: "theme", "theme_i18n", "theme_zh"/"theme_en"
                 texts = bilingual.resolve(theme, "theme", lang=lang, required=True, max_length=300)
-            except ValidationFailed:
-                raise ValidationFailed({f"themes[{n}].theme": gettext("Each month needs a theme.")}) from None
+            except ValidationFailed as exc:
+                if set(exc.fields) == {"theme"}:  # none in either language
+                    raise ValidationFailed({f"themes[{n}].theme": gettext("Each month needs a theme.")}) from None
+                raise ValidationFailed({f"themes[{n}].{key}": messages for key, messages in exc.fields.items()
+                                        if key != "theme"}) from None
             countries = theme.get("focus_countries") or []
             sectors = theme.get("focus_sectors") or []
             if not isinstance(countries, list) or not isinstance(sectors, list):
@@ -363,7 +366,9 @@ def series_dict(series: Series, now: datetime | None = None) -> dict:
 def _coming_dict(series: Series, dates: list[tuple[int, datetime]]) -> dict:
     return {
         "coming": [{
-            "date": local.date().isoformat(), "local_start": local.isoformat(), "theme": theme_for(series, index)["theme"],
+            "date": local.date().isoformat(), "local_start": local.isoformat(),
+            "theme": bilingual.text(theme_for(series, index), "theme"),
+            "theme_i18n": bilingual.pair(theme_for(series, index), "theme"),
             "focus": [{"country": c, "zone": z, "local_start": local.astimezone(ZoneInfo(z)).isoformat()}
                       for c in theme_for(series, index)["focus_countries"] for z in zones_of(c)],
         } for index, local in dates],

@@ -76,12 +76,15 @@ def _themes(form: SeriesForm) -> tuple[list[dict], list[int]]:
     """The filled month rows as the service's themes, and each one's row index (empty rows are skipped)."""
     themes, rows = [], []
     for index, row in enumerate(form.themes):
-        theme = (row.theme.data or "").strip()
+        texts = {"theme_zh": (row.theme_zh.data or "").strip(), "theme_en": (row.theme_en.data or "").strip()}
+        legacy = f"{row.name}-theme"  # a post from before the two fields: the theme in the author's language
+        if not any(f"{row.name}-{name}" in request.form for name in texts) and legacy in request.form:
+            texts = {"theme": request.form.get(legacy, "").strip()}
         countries = [c for c in row.focus_countries.data or [] if c]
         sectors = [s for s in row.focus_sectors.data or [] if s]
-        if not (theme or countries or sectors):
+        if not (any(texts.values()) or countries or sectors):
             continue
-        themes.append({"theme": theme, "focus_countries": countries, "focus_sectors": sectors})
+        themes.append({**texts, "focus_countries": countries, "focus_sectors": sectors})
         rows.append(index)
     return themes, rows
 
@@ -142,7 +145,9 @@ def _attach_series_errors(form: SeriesForm, fields: dict, rows: list[int]) -> li
         if match:
             index = int(match.group(1))
             row = form.themes[rows[index]] if index < len(rows) else None
-            target = getattr(row, match.group(2) or "theme", None) if row is not None else None
+            name = match.group(2) or "theme"
+            name = "theme_zh" if name in ("theme", "theme_i18n") else name  # the theme's errors beside its fields
+            target = getattr(row, name, None) if row is not None else None
             if target is not None:
                 target.errors = list(target.errors) + messages
             else:
@@ -172,7 +177,7 @@ def _shown_dates(coming: list[dict], dst: list[dict], zone: str) -> tuple[list[d
     warned = {(w["date"], w["zone"]) for w in warnings}
     rows = [{
         "date": c["date"],
-        "theme": c["theme"],
+        "theme_zh": c["theme_i18n"]["zh"], "theme_en": c["theme_i18n"]["en"],  # tr(row, "theme") in the reader's language
         "host": datetime.fromisoformat(c["local_start"]),
         "focus": [{**f, "at": datetime.fromisoformat(f["local_start"]), "shifted": (c["date"], f["zone"]) in warned}
                   for f in c["focus"]],

@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import expect
 
 from .demo import europe_fair
+from .language import set_language
 
 pytestmark = pytest.mark.browser
 
@@ -36,12 +37,14 @@ def test_organiser_makes_a_series_with_the_form_and_previews_its_dates(page_as, 
     page.get_by_label("Host time zone").select_option("Asia/Shanghai")
     page.get_by_label("First date (empty: today)").fill("2027-01-01")
 
+    # Each month's theme in Chinese and English side by side; one language is enough.
     first = page.locator("fieldset.series-month").nth(0)
-    first.get_by_label("Theme").fill("Europe: new materials")
+    first.get_by_label("Theme in Chinese").fill("欧洲：新材料")
+    first.get_by_label("Theme in English").fill("Europe: new materials")
     first.get_by_label("Focus countries").select_option(["DE"])
     first.get_by_label("New materials").check()
     second = page.locator("fieldset.series-month").nth(1)
-    second.get_by_label("Theme").fill("North America: health")
+    second.get_by_label("Theme in Chinese").fill("北美：健康")
     second.get_by_label("Focus countries").select_option(["US"])
 
     url = page.url
@@ -49,7 +52,11 @@ def test_organiser_makes_a_series_with_the_form_and_previews_its_dates(page_as, 
     expect(page.locator("fieldset.series-month")).to_have_count(4)
     assert page.url == url
     expect(page.locator("fieldset.series-month").nth(3).locator(":scope > legend")).to_have_text("Month 4")
-    expect(page.locator("fieldset.series-month").nth(3).get_by_label("Theme")).to_have_value("")
+    added = page.locator("fieldset.series-month").nth(3)
+    expect(added.get_by_label("Theme in Chinese")).to_have_value("")
+    expect(added.get_by_label("Theme in English")).to_have_value("")
+    added.get_by_label("Theme in English").fill("Canada: clean energy")  # the added row's fields are its own
+    expect(page.locator("fieldset.series-month").nth(2).get_by_label("Theme in English")).to_have_value("")
 
     # The preview follows the form as it is filled (the server renders it; no page load) …
     preview = page.get_by_role("region", name=re.compile("^The next 6 dates"))
@@ -66,6 +73,10 @@ def test_organiser_makes_a_series_with_the_form_and_previews_its_dates(page_as, 
     expect(preview).to_be_visible()
     assert page.url == url
     expect(preview.locator("tbody tr")).to_have_count(6)
+    # The English reader sees the English theme, and the Chinese-only one marked as Chinese
+    expect(preview.locator("tbody tr").nth(0).locator("td").nth(1)).to_have_text("Europe: new materials")
+    expect(preview.locator("tbody tr").nth(1).locator("td").nth(1)).to_have_text("北美：健康 (in Chinese)")
+    expect(preview.locator("tbody tr").nth(2).locator("td").nth(1)).to_have_text("Canada: clean energy")
     expect(preview.get_by_text("daylight saving").first).to_be_visible()
     preview.scroll_into_view_if_needed()
     screenshot(page, "series-form-preview")
@@ -74,6 +85,12 @@ def test_organiser_makes_a_series_with_the_form_and_previews_its_dates(page_as, 
     expect(page).to_have_url(re.compile(r"/series/\d+$"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Browser series: Europe and North America")
     expect(page.get_by_role("heading", name="Coming dates")).to_be_visible()
+    dates = page.locator("table.agenda tbody tr")
+    expect(dates.first).to_contain_text("Europe: new materials")
+    set_language(page, "zh")  # the footer's switch: the same months in Chinese
+    expect(dates.nth(0).locator("td").nth(1)).to_have_text("欧洲：新材料")
+    expect(dates.nth(1).locator("td").nth(1)).to_have_text("北美：健康")
+    expect(dates.nth(2).locator("td").nth(1)).to_have_text("Canada: clean energy （英文）")
 
 
 def test_an_invitation_is_read_on_the_development_mail_page(page_as, live_server):

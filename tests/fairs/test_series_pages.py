@@ -28,11 +28,11 @@ def _fields(**changes) -> dict:
         "title": "Cloud investment fair", "interval": "1", "pattern": "weekday", "ordinal": "2", "weekday": "TH",
         "month_day": "", "local_start": "15:00", "timezone": "Asia/Shanghai", "minutes": "240",
         "starts_on": "2027-01-01", "capacity": "",
-        "themes-0-theme": "Europe: new materials", "themes-0-focus_countries": ["DE", "BE"],
+        "themes-0-theme_en": "Europe: new materials", "themes-0-focus_countries": ["DE", "BE"],
         "themes-0-focus_sectors": ["new_materials"],
-        "themes-1-theme": "North America: health", "themes-1-focus_countries": ["US", "CA"],
+        "themes-1-theme_en": "North America: health", "themes-1-focus_countries": ["US", "CA"],
         "themes-1-focus_sectors": ["biomedicine_health"],
-        "themes-2-theme": "",
+        "themes-2-theme_en": "",
     }
     data.update(changes)
     return {k: v for k, v in data.items() if v is not None}
@@ -93,7 +93,7 @@ def test_the_new_series_form_has_words_not_codes(client, login):
     assert '<option selected value="Asia/Shanghai">Beijing time (Asia/Shanghai, UTC+08:00)</option>' in page
     assert '<option value="DE">Germany</option>' in page
     assert re.search(r'<input[^>]*name="themes-0-focus_sectors"[^>]*type="checkbox"[^>]*value="new_materials"', page)
-    assert len(re.findall(r'name="themes-\d+-theme"', page)) == 3
+    assert len(re.findall(r'name="themes-\d+-theme_zh"', page)) == 3
 
 
 def test_a_series_made_with_the_form_has_the_rrule_and_fairs_the_api_would_make(client, login):
@@ -173,7 +173,7 @@ def test_add_another_month_shows_one_more_row_and_keeps_the_others(client, login
     response = client.post("/series/new", data=_form(client, add_month="Add another month"))
 
     assert response.status_code == 200
-    assert len(re.findall(r'name="themes-\d+-theme"', response.text)) == 4
+    assert len(re.findall(r'name="themes-\d+-theme_zh"', response.text)) == 4
     assert 'value="North America: health"' in response.text
     assert _series_count() == 0
 
@@ -183,7 +183,8 @@ def test_add_another_month_shows_one_more_row_and_keeps_the_others(client, login
     ({"local_start": "25:00"}, "local_start", "Give the local start time as HH:MM."),
     ({"pattern": "monthday", "month_day": "40"}, "month_day", "from 1 to 31"),
     ({"themes-1-focus_countries": ["XX"]}, "themes-1-focus_countries", "XX"),
-    ({"themes-0-theme": ""}, "themes-0-theme", "Each month needs a theme."),
+    ({"themes-0-theme_en": ""}, "themes-0-theme_zh", "Each month needs a theme."),
+    ({"themes-0-theme_zh": "长" * 301}, "themes-0-theme_zh", "300"),
 ])
 def test_bad_input_is_refused_beside_its_field_and_nothing_is_saved(client, login, changes, field_id, words):
     login(make_organiser())
@@ -209,7 +210,7 @@ def test_no_weekday_and_a_bad_time_are_both_named_at_once(client, login):
 
 def test_no_theme_at_all_is_named_under_the_months(client, login):
     login(make_organiser())
-    empty = {f"themes-{n}-{part}": None for n in range(3) for part in ("theme", "focus_countries", "focus_sectors")}
+    empty = {f"themes-{n}-{part}": None for n in range(3) for part in ("theme_en", "focus_countries", "focus_sectors")}
 
     response = client.post("/series/new", data=_form(client, **empty))
 
