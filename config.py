@@ -93,6 +93,10 @@ class Config:
     #: Most people one CSV import may hold (the file's size is bounded by MAX_UPLOAD_MB).
     IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", "10000"))
 
+    #: How passwords are stored (werkzeug's `generate_password_hash` method): scrypt, werkzeug's strong
+    #: default. Only the tests' settings pick a cheap one; a stored hash names its own method, so a
+    #: password saved under one setting is still checked correctly under another.
+    PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt")
     #: API tokens live this long unless revoked first.
     TOKEN_TTL_HOURS = int(os.environ.get("TOKEN_TTL_HOURS", str(24 * 30)))
     #: An invitation link (set a first password) works this many days.
@@ -179,6 +183,9 @@ class TestConfig(Config):
     DEVELOPMENT = False
     TESTING = True
     SECRET_KEY = "test-secret"
+    #: One round of PBKDF2 instead of scrypt (~0.2 s a hash): test users are made by the thousand.
+    #: Never outside tests (tests/accounts/test_password_hashing.py checks production's default).
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1"
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or "sqlite://"
     #: Tests that need Redis build their app with REDIS_URL=TEST_REDIS_URL themselves.
     REDIS_URL = None

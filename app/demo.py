@@ -12,10 +12,9 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from werkzeug.security import generate_password_hash
 
 from .accounts.models import User
-from .accounts.services import create_user
+from .accounts.services import create_user, hash_password
 from .extensions import db
 from .fairs import services as fairs
 from .fairs.enums import FairStatus
@@ -176,7 +175,7 @@ def _seed_everything(password: str, people) -> None:
             kind=kind, city=city, country=country, timezone=tz, locale=locale,
         )
     for user in users.values():  # the demo password is short on purpose, so it skips the policy
-        user.password_hash = generate_password_hash(password)
+        user.password_hash = hash_password(password)
         named = re.match(r"^([^\u4e00-\u9fff]+?)\s+([\u4e00-\u9fff].*)$", user.organisation.name)
         if named:  # "Shijiazhuang Commerce Bureau 石家庄市商务局": each half in its own language
             user.organisation.name_en, user.organisation.name_zh = named.groups()

@@ -23,8 +23,21 @@ from .enums import DEFAULT_KIND_FOR_ROLE, Locale, OrganisationKind, Role
 from .models import ApiToken, Organisation, User
 
 MIN_PASSWORD_LENGTH = 8
-#: Checked against when the address is unknown, so both answers take as long.
-_DUMMY_HASH = generate_password_hash("not-a-real-password")
+#: Checked against when the address is unknown, so both answers take as long (one per hash method).
+_DUMMY_HASHES: dict[str, str] = {}
+
+
+def hash_password(password: str) -> str:
+    """The stored form of a password, with the method PASSWORD_HASH_METHOD names (scrypt unless a
+    deployment says otherwise; only the tests' settings choose a cheap one)."""
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
+def _dummy_hash() -> str:
+    method = current_app.config["PASSWORD_HASH_METHOD"]
+    if method not in _DUMMY_HASHES:
+        _DUMMY_HASHES[method] = generate_password_hash("not-a-real-password", method=method)
+    return _DUMMY_HASHES[method]
 
 
 def normalise_email(email: object, field: str = "email") -> str:
@@ -379,7 +392,7 @@ def create_user(
         timezone=values["timezone"],
         locale=values["locale"],
         bio=bio,
-        password_hash=generate_password_hash(password) if password else None,
+        password_hash=hash_password(password) if password else None,
         calendar_token=secrets.token_urlsafe(24),
     )
     db.session.add(user)
@@ -426,7 +439,7 @@ def set_password(user: User, password: str) -> None:
     """Set a new password; ends the user's other login sessions and API tokens."""
     from . import login_sessions
 
-    user.password_hash = generate_password_hash(_check_password(password))
+    user.password_hash = hash_password(_check_password(password))
     user.session_version += 1
     login_sessions.revoke_all(user)
     now = utcnow()
@@ -444,7 +457,7 @@ def authenticate(email: str, password: str) -> User:
     except ValidationFailed:
         address = ""
     user = db.session.scalar(select(User).where(User.email == address)) if address else None
-    hashed = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
+    hashed = user.password_hash if user is not None and user.password_hash else _dummy_hash()
     ok = check_password_hash(hashed, password or "")
     if user is None or not user.password_hash or not ok or not user.active:
         raise Unauthorized(gettext("The e-mail address or password is wrong."), code="invalid_credentials")
