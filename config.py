@@ -105,6 +105,11 @@ class Config:
     PASSWORD_RESET_MINUTES = int(os.environ.get("PASSWORD_RESET_MINUTES", "60"))
     #: The domain part of calendar UIDs; never change it once feeds are subscribed.
     CALENDAR_UID_DOMAIN = os.environ.get("CALENDAR_UID_DOMAIN", "cloudfair")
+    #: Where a meeting without the presenter's own address gets its room: this prefix plus a random name.
+    MEETING_ROOM_BASE = os.environ.get("MEETING_ROOM_BASE", "https://meet.jit.si/CloudFair-")
+    #: Hosts whose stream or meeting pages the live room embeds (https only); also the CSP's frame-src.
+    EMBED_HOSTS = [h.strip().lower() for h in os.environ.get(
+        "EMBED_HOSTS", "player.bilibili.com,www.youtube-nocookie.com,meet.jit.si").split(",") if h.strip()]
 
     # Request bodies: uploads get their own limit; everything else is small.
     MAX_CONTENT_LENGTH = (MAX_UPLOAD_MB + 1) * 1024 * 1024

@@ -73,7 +73,11 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     from .projects.views import bp as projects_bp
     from .reference.views import api as reference_api
 
-    for blueprint in (accounts_api, fairs_api, reference_api, projects_api, notifications_api, live_api, leads_api):
+    from .meetings.api import api as meetings_api
+    from .meetings.views import bp as meetings_bp
+
+    for blueprint in (accounts_api, fairs_api, reference_api, projects_api, notifications_api, live_api, leads_api,
+                      meetings_api):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)  # _protect_api_cookies checks cookie-authenticated API writes
     from .openapi import finish_document
@@ -90,6 +94,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     app.register_blueprint(leads_bp)
     app.register_blueprint(live_bp)
     app.register_blueprint(notifications_bp)
+    app.register_blueprint(meetings_bp)
 
     from .bilingual import init_templating as init_bilingual_templating
     from .errors import register_error_handlers
@@ -117,6 +122,8 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
         if app.config.get("HSTS_INCLUDE_SUBDOMAINS"):
             hsts += "; includeSubDomains"
     permissions_policy = app.config.get("PERMISSIONS_POLICY") or None
+    # The live room embeds streams and meetings only from these hosts (EMBED_HOSTS), over https.
+    frame_src = " ".join(f"https://{host}" for host in app.config.get("EMBED_HOSTS", ())) or "'none'"
 
     @app.after_request
     def security_headers(response):
@@ -130,7 +137,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            "connect-src 'self'; frame-ancestors 'none'",
+            f"connect-src 'self'; frame-src {frame_src}; frame-ancestors 'none'",
         )
         return response
 
@@ -234,6 +241,7 @@ def _register_models() -> None:
     from .fairs import models as _fairs  # noqa: F401
     from .leads import models as _leads  # noqa: F401
     from .live import models as _live  # noqa: F401
+    from .meetings import models as _meetings  # noqa: F401
     from .notifications import models as _notifications  # noqa: F401
     from .projects import models as _projects  # noqa: F401
     from .reference import models as _reference  # noqa: F401

@@ -44,6 +44,12 @@ def _report_requests():
     return report_requests()
 
 
+def _meetings():
+    from .meetings.services import due_work
+
+    return due_work()
+
+
 def _mail():
     from .mail import deliver_due
 
@@ -73,6 +79,7 @@ JOBS = [
     Job("session_reminders", _session_reminders, {"minutes": 1}),
     Job("lead_reminders", _lead_reminders, {"hours": 1}, grace=3600),
     Job("report_requests", _report_requests, {"hours": 1}, grace=3600),
+    Job("meetings", _meetings, {"minutes": 1}),
     Job("mail", _mail, {"seconds": 30}),
     Job("heartbeat", _heartbeat, {"seconds": 30}),
 ]

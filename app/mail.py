@@ -100,8 +100,12 @@ def _build(message: MailMessage) -> EmailMessage:
     mail.set_content(message.text_body)
     mail.add_alternative(message.html_body, subtype="html")
     if message.ics:
+        # The part's method is the calendar's own (PUBLISH for a session, REQUEST/CANCEL for a meeting invitation).
+        method = next((line.split(":", 1)[1].strip() for line in message.ics.splitlines()
+                       if line.startswith("METHOD:")), "PUBLISH")
+        name = "invite.ics" if method != "PUBLISH" else "cloudfair.ics"
         mail.add_attachment(message.ics.encode("utf-8"), maintype="text", subtype="calendar",
-                            filename="cloudfair.ics", params={"method": "PUBLISH"})
+                            filename=name, params={"method": method})
     return mail
 
 

@@ -172,9 +172,10 @@ def session_calendar(session: FairSession, link: Callable[[Fair], str]) -> bytes
 
 def personal_calendar(
     name: str, fairs: Iterable[Fair], sessions: Iterable[FairSession], link: Callable[[Fair], str],
-    leads: Iterable[Lead] = (), lead_link: Callable[[Lead], str] | None = None,
+    leads: Iterable[Lead] = (), lead_link: Callable[[Lead], str] | None = None, events: Iterable[Event] = (),
 ) -> bytes:
-    """A person's feed: the fairs they registered for, the sessions they present, their leads' next actions."""
+    """A person's feed: the fairs they registered for, the sessions they present, their leads' next
+    actions, and other events made elsewhere (their meetings)."""
     cal = _calendar(name)
     # RFC 7986 requires VALUE=DURATION; icalendar wants a timedelta, not the text "PT1H".
     cal.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
@@ -185,6 +186,8 @@ def personal_calendar(
         cal.add_component(session_event(session, link))
     for lead in leads:
         cal.add_component(lead_event(lead, lead_link))
+    for event in events:
+        cal.add_component(event)
     return _finish(cal)
 
 

@@ -503,9 +503,10 @@ def personal_feed(token: str):
     with force_locale(_feed_lang(user.locale or "en")):  # calendar programs send no cookie: the person's own language
         body = calendar.personal_calendar(
             f"CloudFair · {user.name}", services.registered_fairs(user), services.sessions_presented_by(user),
-            _fair_link, calendar.next_action_leads(user), _lead_link,
+            _fair_link, calendar.next_action_leads(user), _lead_link, meeting_events(user),
         )
     return _ics(body, calendar.content_etag(body), "cloudfair.ics")
 
 
+from ..meetings.queries import feed_events as meeting_events  # noqa: E402  (meetings build on fairs)
 from . import series_views  # noqa: E402,F401  (the series pages add their routes to bp)

@@ -36,6 +36,11 @@ _SYSTEM_NOTES = [
      lambda m: gettext("Signed on screen: %(session)s.", session=m["title"])),
     ("progress", re.compile(r"Signing ceremony: (?P<title>.+)\.", re.S),
      lambda m: gettext("Signing ceremony: %(session)s.", session=m["title"])),
+    ("meeting", re.compile(r"Meeting (?P<id>\d+) booked\."), lambda m: gettext("Meeting %(id)s booked.", id=m["id"])),
+    ("meeting", re.compile(r"Meeting (?P<id>\d+) accepted\."), lambda m: gettext("Meeting %(id)s accepted.", id=m["id"])),
+    ("meeting", re.compile(r"Meeting (?P<id>\d+) declined\."), lambda m: gettext("Meeting %(id)s declined.", id=m["id"])),
+    ("meeting", re.compile(r"Meeting (?P<id>\d+) cancelled\."), lambda m: gettext("Meeting %(id)s cancelled.", id=m["id"])),
+    ("meeting", re.compile(r"Meeting (?P<id>\d+) held\."), lambda m: gettext("Meeting %(id)s held.", id=m["id"])),
     ("merge", re.compile(r"Merged from (?P<name>.+)\.", re.S),
      lambda m: gettext("Merged from %(name)s.", name=m["name"])),
 ]

@@ -204,3 +204,19 @@ def interest_dict(interest: Interest) -> dict:
         ),
         "created_at": interest.created_at.isoformat(),
     }
+
+
+def record_meeting(lead_id: int, *, user_id: int | None, note: str, held: bool = False) -> Lead:
+    """Write a meeting on a lead's history; a held meeting moves a lead at `partner_identified` to
+    `follow_up`. Flushes; the caller commits."""
+    lead = db.session.get(Lead, lead_id)
+    from_stage = to_stage = lead.stage
+    if held and lead.stage == LeadStage.PARTNER_IDENTIFIED:
+        to_stage = LeadStage.FOLLOW_UP.value
+        lead.stage = to_stage
+        lead.stage_changed_at = utcnow()
+    lead.last_progress_at = utcnow()
+    db.session.add(LeadEvent(lead_id=lead.id, user_id=user_id, from_stage=from_stage, to_stage=to_stage,
+                             note=note[:4000], source="meeting"))
+    db.session.flush()
+    return lead

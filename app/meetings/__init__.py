@@ -1,0 +1,1 @@
+"""One-to-one meetings between attendees and presenters, and fairs' meeting days."""
