@@ -279,6 +279,9 @@ def _seed_everything(password: str, people) -> None:
     _seed_live(organiser, users, projects, past_panel, past_signing)
     _seed_demand(users)
     _seed_series(organiser)
+    from .meetings.demo import seed_meetings
+
+    seed_meetings(users, projects)
 
     fairs.create_fair(organiser, _both({
         "title": "Europe online investment fair: energy saving & environment (draft)",

@@ -192,6 +192,12 @@ def test_every_mail_reads_in_chinese(demo_in_chinese):
         fairs.register(first, full.id)
         fairs.register(second, full.id)
         fairs.withdraw(first, full.id)
+        # A meeting the demo booked is accepted: both people get the invitation mail.
+        from app.meetings import services as meetings
+        from app.meetings.models import Meeting
+
+        waiting = db.session.scalars(sa.select(Meeting).where(Meeting.status == "requested")).first()
+        meetings.accept(waiting.presenter, waiting.id)
     finally:
         template_rendered.disconnect(record, app)
 

@@ -74,6 +74,7 @@ def room(session_id: int):
     my_interests = services.organisation_interests(current_user, session)
     return render_template(
         "live/room.html",
+        embed_url=embeddable(session.fair.stream_url) or embeddable(session.join_url),
         session=session,
         fair=session.fair,
         staff=staff,
@@ -85,6 +86,17 @@ def room(session_id: int):
         kind=kind_label(session.kind),
         config=_config(session, questions, page="room", staff=staff, seq=seq, my_interests=my_interests),
     )
+
+
+def embeddable(url: str | None) -> str | None:
+    """The address, when the live room may show it in a frame: https on a host of `EMBED_HOSTS`
+    (the same list gives the CSP's frame-src)."""
+    from urllib.parse import urlsplit
+
+    if not url:
+        return None
+    parts = urlsplit(url)
+    return url if parts.scheme == "https" and (parts.hostname or "") in current_app.config["EMBED_HOSTS"] else None
 
 
 def _interest_rows(session) -> list[dict]:

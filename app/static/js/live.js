@@ -369,6 +369,9 @@
     entry.items.push(interest);
     if (LEVEL_ORDER.indexOf(interest.level) > LEVEL_ORDER.indexOf(entry.level)) entry.level = interest.level;
     drawMyInterest(interest.project_id);
+    // A wish for a meeting is answered with the way to book it.
+    var book = document.querySelector('[data-book-meeting-for="' + interest.project_id + '"]');
+    if (book && interest.level === "meeting") book.hidden = false;
   }
 
   function setMyInterests(all) {
