@@ -62,7 +62,8 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     from .accounts.views import bp as accounts_bp
     from .core.views import bp as core_bp
     from .fairs.api import api as fairs_api
-    from .fairs.views import bp as fairs_bp
+    from .fairs import bp as fairs_bp
+    from .fairs import series_views as _series_pages, views as _fair_pages  # noqa: F401 (they add their routes to bp)
     from .leads.api import api as leads_api
     from .leads.views import bp as leads_bp
     from .live.api import api as live_api

@@ -437,10 +437,10 @@ def _seed_live(organiser, users, projects, session, signing_session) -> None:
         if stage in SIGNED_AMOUNTS:
             import io
 
-            from .leads import pipeline
+            from .leads import services as lead_services
 
-            pipeline.add_document(attendee, lead.id, io.BytesIO(_agreement_pdf(lead)), f"{lead.project.title} agreement.pdf",
-                                  "agreement")
+            lead_services.add_document(attendee, lead.id, io.BytesIO(_agreement_pdf(lead)), f"{lead.project.title} agreement.pdf",
+                                       "agreement")
         for step in path:
             amount, currency = SIGNED_AMOUNTS.get(stage, (None, None)) if step == LeadStage.SIGNED else (None, None)
             backwards = step in (LeadStage.DROPPED, LeadStage.SEEKING_PARTNER)

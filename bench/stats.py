@@ -308,21 +308,21 @@ def direct_call(path: str):
     """The pipeline function a path ends in, for timing without the request around it."""
     from urllib.parse import parse_qs, urlsplit
 
-    from app.leads import pipeline
+    from app.leads import queries
 
     parts = urlsplit(path)
     q = {k: v[0] for k, v in parse_qs(parts.query).items()}
     if parts.path.endswith("/stats/pipeline"):
-        return lambda actor: pipeline.pipeline_stats(actor, q.get("group_by", "stage"),
+        return lambda actor: queries.pipeline_stats(actor, q.get("group_by", "stage"),
                                                      int(q["fair_id"]) if "fair_id" in q else None)
     flag = {"true": True, "false": False}
-    filters = pipeline.LeadFilters(stalled=flag.get(q.get("stalled")), contested=flag.get(q.get("contested")),
+    filters = queries.LeadFilters(stalled=flag.get(q.get("stalled")), contested=flag.get(q.get("contested")),
                                    city=q.get("city"), sector=q.get("sector"))
 
     def board(actor):
-        items, total = pipeline.list_leads(actor, filters, page=int(q.get("page", 1)),
+        items, total = queries.list_leads(actor, filters, page=int(q.get("page", 1)),
                                            per_page=int(q.get("per_page", 50)))
-        return pipeline.annotate(actor, items), total
+        return queries.annotate(actor, items), total
     return board
 
 

@@ -23,7 +23,7 @@ from app.accounts.services import find_or_create_organisation
 from app.extensions import db
 from app.fairs import series as fair_series
 from app.fairs import services as fairs
-from app.leads import pipeline as leads
+from app.leads import services as lead_services
 from app.live import services as live
 from app.notifications.services import notify
 from app.projects import services as projects
@@ -449,8 +449,8 @@ def world():
                                             city="Shijiazhuang", country="CN", role="attendee")
     db.session.commit()
     mail_id = mail_id.id
-    lead_document = leads.add_document(attendee, lead_id, io.BytesIO(samples.pdf_bytes("mou")), "mou.pdf", "other")
-    other_lead_document = leads.add_document(other_attendee, other_lead_id, io.BytesIO(samples.pdf_bytes("x")), "x.pdf", "other")
+    lead_document = lead_services.add_document(attendee, lead_id, io.BytesIO(samples.pdf_bytes("mou")), "mou.pdf", "other")
+    other_lead_document = lead_services.add_document(other_attendee, other_lead_id, io.BytesIO(samples.pdf_bytes("x")), "x.pdf", "other")
     return {
         "users": {"attendee": attendee, "presenter": presenter, "organiser": organiser},
         "ids": {

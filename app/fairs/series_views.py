@@ -16,9 +16,9 @@ from ..accounts.access import allow
 from ..errors import ValidationFailed
 from ..i18n import format_moment, ui_locale
 from ..reference.services import country_choices, country_name, list_sectors, pickable_timezones, utc_offset
+from . import bp
 from . import series as series_service
 from .forms import SERIES_INTERVALS, SERIES_MAX_ROWS, SERIES_ORDINALS, SERIES_WEEKDAYS, SeriesForm
-from .views import bp
 
 THEME_KEY = re.compile(r"^themes\[(\d+)\](?:\.(\w+))?$")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask import session as cookie_session
 from flask_babel import force_locale, get_locale, gettext
 from flask_login import current_user
@@ -23,13 +23,11 @@ from ..i18n import ui_locale
 from ..projects.models import Project
 from ..reference.services import country_choices, list_sectors
 from ..templating import viewer_timezone
-from . import calendar, services
+from . import bp, calendar, services
 from .enums import RegistrationStatus, kind_label, registration_status_label, status_label
 from .forms import ActionForm, FairForm, SessionForm
 from .models import Fair, FairSession
 from .timezones import is_ambiguous, readings, resolve_local
-
-bp = Blueprint("fairs", __name__)
 
 
 @bp.record_once
@@ -118,9 +116,9 @@ def _recommended(actor, fair: Fair, sessions: list[FairSession]) -> dict | None:
     """For an attendee: this fair's sessions and projects that fit the organisation's demand."""
     if actor is None or actor.role != "attendee":
         return None
-    from ..leads import matching
+    from ..leads import queries as leads
 
-    found = matching.recommendations(actor)
+    found = leads.recommendations(actor)
     ids = {s.id for s in sessions}
     return {"sessions": [s for s in found["sessions"] if s["fair_id"] == fair.id],
             "projects": [p for p in found["projects"] if p["session_id"] in ids]}
@@ -509,4 +507,3 @@ def personal_feed(token: str):
 
 
 from ..meetings.queries import feed_events as meeting_events  # noqa: E402  (meetings build on fairs)
-from . import series_views  # noqa: E402,F401  (the series pages add their routes to bp)

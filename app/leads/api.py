@@ -21,8 +21,8 @@ from ..live.models import Question
 from ..live.services import question_dict
 from ..projects import storage
 from ..extensions import db
-from . import exports, numbers, pipeline
-from .services import interest_dict
+from . import queries, services
+from .queries import exports, interest_dict, numbers
 
 api = Blueprint("leads_api", __name__, url_prefix="/api/v1", description="Leads, progress and the province's numbers")
 
@@ -68,7 +68,7 @@ class ReportSchema(Schema):
 
 
 class StatsQuery(Schema):
-    group_by = one_of(pipeline.GROUPS, load_default="stage")
+    group_by = one_of(queries.GROUPS, load_default="stage")
     fair_id = Id(load_default=None)
 
 
@@ -265,16 +265,16 @@ class SigningForm(Schema):
     file = fields.Raw(metadata={"type": "string", "format": "binary", "description": "the agreement (multipart)"})
 
 
-def _filters(args) -> pipeline.LeadFilters:
+def _filters(args) -> queries.LeadFilters:
     period = None
     if args.get("from_") or args.get("to"):
         period = numbers.parse_period(args.get("from_"), args.get("to"))
-    return pipeline.LeadFilters(period=period, counted=args.get("counted") or "made", **{k: args.get(k) for k in (
+    return queries.LeadFilters(period=period, counted=args.get("counted") or "made", **{k: args.get(k) for k in (
         "stage", "city", "sector", "fair_id", "owner_id", "stalled", "contested", "foreign")})
 
 
 def lead_detail(actor, lead) -> dict:
-    row = pipeline.annotate(actor, [lead])[0]
+    row = queries.annotate(actor, [lead])[0]
     questions = []
     if lead.session_id:
         questions = [question_dict(q) for q in db.session.scalars(
@@ -282,13 +282,13 @@ def lead_detail(actor, lead) -> dict:
                                    Question.organisation_id == lead.organisation_id).order_by(Question.created_at))]
     return {
         **row,
-        "can_change": pipeline.can_change(actor, lead),
-        "history": pipeline.history(lead),
-        "interests": [interest_dict(i) for i in pipeline.interests_of(lead)],
+        "can_change": queries.can_change(actor, lead),
+        "history": queries.history(lead),
+        "interests": [interest_dict(i) for i in queries.interests_of(lead)],
         "questions": questions,
         "documents": [{"id": d.id, "kind": d.kind, "name": d.original_name, "mime": d.mime, "size": d.size,
                        "created_at": d.created_at.isoformat(),
-                       "download_url": f"/api/v1/lead-documents/{d.id}/download"} for d in pipeline.documents(lead)],
+                       "download_url": f"/api/v1/lead-documents/{d.id}/download"} for d in queries.documents(lead)],
     }
 
 
@@ -298,8 +298,8 @@ def lead_detail(actor, lead) -> dict:
 @api.alt_response(200, schema=LeadPage, success=True, description="a page of leads")
 def list_leads(args):
     """Leads the caller may see (organisers: all; attendees: their organisation's; presenters: on their projects)."""
-    items, total = pipeline.list_leads(current_user, _filters(args), page=args["page"], per_page=args["per_page"])
-    return {"items": pipeline.annotate(current_user, items), "total": total, "page": args["page"],
+    items, total = queries.list_leads(current_user, _filters(args), page=args["page"], per_page=args["per_page"])
+    return {"items": queries.annotate(current_user, items), "total": total, "page": args["page"],
             "per_page": args["per_page"]}
 
 
@@ -319,7 +319,7 @@ def leads_csv(args):
 @api.alt_response(200, schema=LeadDetail, success=True, description="the lead")
 def get_lead(lead_id):
     """One lead with its history, interests, the organisation's questions in that session, documents."""
-    return lead_detail(current_user, pipeline.get_lead(current_user, lead_id))
+    return lead_detail(current_user, queries.get_lead(current_user, lead_id))
 
 
 @api.route("/leads/<int:lead_id>", methods=["PATCH"])
@@ -329,7 +329,7 @@ def get_lead(lead_id):
 @api.alt_response(200, schema=LeadDetail, success=True, description="the lead")
 def update_lead(body, lead_id):
     """Set the responsible person (a member of the lead's organisation)."""
-    return lead_detail(current_user, pipeline.set_owner(current_user, lead_id, body["owner_id"]))
+    return lead_detail(current_user, services.set_owner(current_user, lead_id, body["owner_id"]))
 
 
 @api.route("/leads/<int:lead_id>/progress", methods=["POST"])
@@ -339,7 +339,7 @@ def update_lead(body, lead_id):
 @api.alt_response(201, schema=LeadDetail, success=True, description="the lead with the new entry")
 def post_progress(body, lead_id):
     """Progress: `{"stage", "note", "amount", "currency", "next_action_on"}`."""
-    return lead_detail(current_user, pipeline.progress(current_user, lead_id, body)), 201
+    return lead_detail(current_user, services.progress(current_user, lead_id, body)), 201
 
 
 @api.route("/leads/<int:lead_id>/documents", methods=["POST"])
@@ -350,11 +350,11 @@ def post_progress(body, lead_id):
 @api.alt_response(201, schema=LeadDocumentBody, success=True, description="the stored document")
 def post_document(lead_id):
     """Attach a document (multipart `file`, `kind`: agreement, brochure, other), under the upload rules."""
-    pipeline._changeable(current_user, lead_id)
+    services._changeable(current_user, lead_id)
     upload = request.files.get("file")
     if upload is None:
         raise ValidationFailed({"file": gettext("Send the file as the multipart field `file`.")})
-    document = pipeline.add_document(current_user, lead_id, upload.stream, upload.filename, request.form.get("kind"))
+    document = services.add_document(current_user, lead_id, upload.stream, upload.filename, request.form.get("kind"))
     return {"id": document.id, "kind": document.kind, "name": document.original_name, "mime": document.mime,
             "size": document.size, "download_url": f"/api/v1/lead-documents/{document.id}/download"}, 201
 
@@ -365,7 +365,7 @@ def post_document(lead_id):
 def download_document(document_id):
     from ..projects.api import attachment
 
-    document = pipeline.get_document(current_user, document_id)
+    document = queries.get_document(current_user, document_id)
     return attachment(document.sha256, document.mime, document.original_name)
 
 
@@ -376,7 +376,7 @@ def download_document(document_id):
 @api.alt_response(201, schema=ReportBody, success=True, description="the filed report")
 def post_report(body):
     """The monthly progress report: all of the organisation's open leads at once; all or nothing."""
-    report = pipeline.file_report(current_user, body["updates"], body["note"])
+    report = services.file_report(current_user, body["updates"], body["note"])
     return {"id": report.id, "month": report.month, "organisation_id": report.organisation_id}, 201
 
 
@@ -392,8 +392,8 @@ class MissingQuery(Schema):
 def missing_reports(args):
     """Organisations with open leads that have not reported this month (`?month=YYYY-MM`)."""
     month = args["month"] or None
-    return {"month": month or pipeline.host_month(),
-            "items": [{"id": o.id, "name": o.name, "city": o.city} for o in pipeline.missing_reports(current_user, month)]}
+    return {"month": month or queries.host_month(),
+            "items": [{"id": o.id, "name": o.name, "city": o.city} for o in queries.missing_reports(current_user, month)]}
 
 
 @api.route("/stats/pipeline", methods=["GET"])
@@ -402,7 +402,7 @@ def missing_reports(args):
 @api.alt_response(200, schema=PipelineStats, success=True, description="the grouped pipeline")
 def stats(args):
     """Leads grouped by `stage`, `city`, `sector`, `country` or `fair`, with amounts and the funnel."""
-    return pipeline.pipeline_stats(current_user, args["group_by"], args["fair_id"], locale=ui_locale())
+    return queries.pipeline_stats(current_user, args["group_by"], args["fair_id"], locale=ui_locale())
 
 
 class SummaryQuery(Schema):
@@ -495,7 +495,7 @@ def province_workbook(args):
 @api.alt_response(200, schema=RateList, success=True, description="the rates")
 def list_rates():
     """Yuan per unit of each currency (organiser-maintained)."""
-    return {"items": [{"currency": c, "cny_per_unit": str(v)} for c, v in sorted(pipeline.rates().items())]}
+    return {"items": [{"currency": c, "cny_per_unit": str(v)} for c, v in sorted(queries.rates().items())]}
 
 
 @api.route("/rates", methods=["PUT"])
@@ -503,7 +503,7 @@ def list_rates():
 @api.arguments(RateSchema)
 @api.alt_response(200, schema=RateBody, success=True, description="the rate")
 def put_rate(body):
-    row = pipeline.set_rate(current_user, body["currency"], body["cny_per_unit"])
+    row = services.set_rate(current_user, body["currency"], body["cny_per_unit"])
     return {"currency": row.currency, "cny_per_unit": str(row.cny_per_unit)}
 
 
@@ -512,7 +512,7 @@ def put_rate(body):
 @api.alt_response(200, schema=StageLimits, success=True, description="days per stage code")
 def list_stage_limits():
     """Days without progress after which a lead in each stage is stalled."""
-    return pipeline.stall_limits()
+    return queries.stall_limits()
 
 
 @api.route("/stage-limits", methods=["PUT"])
@@ -520,7 +520,7 @@ def list_stage_limits():
 @api.arguments(StageLimitSchema)
 @api.alt_response(200, schema=StageLimits, success=True, description="days per stage code")
 def put_stage_limit(body):
-    return pipeline.set_stall_limit(current_user, body["stage"], body["days"])
+    return services.set_stall_limit(current_user, body["stage"], body["days"])
 
 
 
@@ -542,9 +542,8 @@ def list_signings(session_id):
     and city of each; the lead, amount and agreement only where they may open the lead (`visible`), and the
     total sums those (`total.hidden` counts the rest)."""
     from ..fairs import services as fairs
-    from . import matching
 
-    result = matching.signings_for(current_user, fairs.get_session(current_user, session_id))
+    result = queries.signings_for(current_user, fairs.get_session(current_user, session_id))
     return {"items": result["items"], "total": result["total"]}
 
 
@@ -556,7 +555,6 @@ def list_signings(session_id):
 @api.alt_response(201, schema=SigningBody, success=True, description="the recorded signing")
 def post_signing(session_id):
     """Record an agreement signed on screen (multipart: `lead_id`, `amount`, `currency`, `file`); the lead moves to signed."""
-    from . import matching
 
     form = request.form if request.mimetype == "multipart/form-data" else (request.get_json(silent=True) or {})
     if not hasattr(form, "get"):
@@ -566,10 +564,10 @@ def post_signing(session_id):
     data = {"lead_id": int(lead_id) if digits else lead_id,
             "amount": form.get("amount"), "currency": form.get("currency")}
     upload = request.files.get("file")
-    signing = matching.record_signing(current_user, session_id, data,
+    signing = services.record_signing(current_user, session_id, data,
                                       stream=upload.stream if upload and upload.filename else None,
                                       filename=upload.filename if upload else None)
-    return matching.signing_dict(signing), 201
+    return queries.signing_dict(signing), 201
 
 
 @api.route("/organisations/<int:organisation_id>/demand", methods=["PATCH"])
@@ -578,9 +576,8 @@ def post_signing(session_id):
 @api.alt_response(200, schema=DemandBody, success=True, description="the demand profile")
 def update_demand(body, organisation_id):
     """An organisation's demand profile (its own people and organisers)."""
-    from . import matching
 
-    organisation = matching.update_demand(current_user, organisation_id, body)
+    organisation = services.update_demand(current_user, organisation_id, body)
     return {"id": organisation.id, "name": organisation.name, "demand_sectors": organisation.demand_sectors,
             "demand_countries": organisation.demand_countries, "demand_note": organisation.demand_note}
 
@@ -590,9 +587,8 @@ def update_demand(body, organisation_id):
 @api.alt_response(200, schema=Recommendations, success=True, description="what fits")
 def get_recommendations():
     """Sessions and projects that fit the caller's organisation, each with its reasons."""
-    from . import matching
 
-    return matching.recommendations(current_user)
+    return queries.recommendations(current_user)
 
 
 @api.route("/sessions/<int:session_id>/invitees", methods=["GET"])
@@ -600,6 +596,5 @@ def get_recommendations():
 @api.alt_response(200, schema=InviteeList, success=True, description="whom to invite")
 def get_invitees(session_id):
     """Organisations whose demand fits the session's projects: whom to invite."""
-    from . import matching
 
-    return {"items": matching.invitees(current_user, session_id)}
+    return {"items": queries.invitees(current_user, session_id)}

@@ -1,25 +1,40 @@
-"""Interests and leads. An interest is recorded once per client id; the first interest of an
-organisation in a project makes the lead, later ones attach to it (and may move it forward)."""
+"""Every change to leads: interests (the caller's transaction), progress and stages, owners,
+documents, the monthly report, stall limits, exchange rates, signings and demand profiles.
+
+Each public function commits once (`record_interest` alone flushes: it runs inside the live
+domain's interest transaction); private helpers only flush. Reads live in `queries`."""
 
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from flask_babel import force_locale, gettext
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
+from ..accounts.access import require_role
 from ..accounts.enums import Role
-from ..accounts.models import User
-from ..errors import Conflict, Forbidden, ValidationFailed
+from ..accounts.models import Organisation, User
+from ..bounds import MAX_INT
+from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
 from ..extensions import db
-from ..fairs.enums import SessionStatus
+from ..fairs import services as fairs
+from ..fairs.enums import SessionKind, SessionStatus
 from ..fairs.models import FairSession
 from ..notifications.services import notify
+from ..projects.services import _check_amount
+from ..reference.services import check_country, check_currency, check_sectors
 from ..types import utcnow
-from .enums import InterestLevel, LeadStage, level_label, stage_for_level, stage_rank
-from .models import Interest, Lead, LeadEvent
+from .enums import (SIGNED_STAGES, STAGE_ORDER, DocumentKind, InterestLevel, LeadStage, level_label, stage_for_level,
+                    stage_label, stage_rank)
+from .models import ExchangeRate, Interest, Lead, LeadDocument, LeadEvent, ProgressReport, Signing, StageLimit
+from .queries import can_change, find_interest, get_lead, host_month, open_leads_for_report, signing_open, stall_limits
+from .queries import interest_count, interest_counts, interest_dict, lead_dict, session_interests  # noqa: F401 (live reads them here)
+
+# ---------------------------------------------------------------- interests
+
 
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
 
@@ -72,10 +87,6 @@ def check_replay(existing: Interest, session: FairSession, data: dict) -> None:
     if (existing.session_id != session.id or existing.project_id != data.get("project_id")
             or existing.level != data.get("level") or existing.note != (note.strip() if isinstance(note, str) else note)):
         raise Conflict(gettext("This client id was already used for another interest."), code="client_id_reused")
-
-
-def find_interest(actor, client_id: str) -> Interest | None:
-    return db.session.scalar(select(Interest).where(Interest.user_id == actor.id, Interest.client_id == client_id))
 
 
 def _lead_for(project_id: int, organisation_id: int, actor: User, level: str,
@@ -145,65 +156,304 @@ def record_interest(actor, session: FairSession, data: dict, *, at: datetime | N
     return interest, False
 
 
-def interest_count(session_id: int, project_id: int) -> int:
-    """Organisations that expressed interest in the project in this session."""
-    return db.session.scalar(
-        select(func.count(func.distinct(Interest.organisation_id))).where(
-            Interest.session_id == session_id, Interest.project_id == project_id
-        )
-    ) or 0
+# ---------------------------------------------------------------- progress
 
 
-def interest_counts(session_id: int) -> dict[int, int]:
-    rows = db.session.execute(
-        select(Interest.project_id, func.count(func.distinct(Interest.organisation_id)))
-        .where(Interest.session_id == session_id)
-        .group_by(Interest.project_id)
-    )
-    return {project_id: count for project_id, count in rows}
+def _changeable(actor, lead_id: int) -> Lead:
+    lead = get_lead(actor, lead_id)
+    if not can_change(actor, lead):
+        raise Forbidden(gettext("Only the lead's organisation and organisers change it."))
+    return lead
 
 
-def session_interests(session_id: int) -> list[Interest]:
-    """Interests expressed in a session, oldest first (the caller decides who may see them)."""
-    return list(db.session.scalars(
-        select(Interest).where(Interest.session_id == session_id).order_by(Interest.created_at, Interest.id)
-    ))
+def _check_date(value, field: str = "next_action_on") -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ValidationFailed({field: gettext("Give a date as YYYY-MM-DD.")}) from None
 
 
-def lead_dict(lead: Lead) -> dict:
-    return {
-        "id": lead.id,
-        "project_id": lead.project_id,
-        "organisation_id": lead.organisation_id,
-        "organisation": lead.organisation.name,
-        "owner_id": lead.owner_id,
-        "stage": lead.stage,
-        "expected_amount": None if lead.expected_amount is None else f"{lead.expected_amount:.2f}",
-        "currency": lead.currency,
-        "next_action_on": lead.next_action_on.isoformat() if lead.next_action_on else None,
-        "created_at": lead.created_at.isoformat(),
-    }
+def progress(actor, lead_id: int, data: dict, *, report: ProgressReport | None = None, commit: bool = True) -> Lead:
+    """Record progress: a note, a next action, an amount, and perhaps a new stage.
+
+    Forward any number of stages; back only by an organiser with a reason; `dropped` with a
+    reason; `signed` and later with the agreement attached and the contracted amount.
+    """
+    lead = _changeable(actor, lead_id)
+    errors: dict[str, str] = {}
+    note = data.get("note") or ""
+    if not isinstance(note, str) or len(note) > 4000:
+        errors["note"] = gettext("The note is text of at most 4,000 characters.")
+        note = ""
+    note = note.strip()
+    stage = data.get("stage") or lead.stage
+    if stage not in {s.value for s in LeadStage}:
+        errors["stage"] = gettext("Give a pipeline stage code.")
+    amount = currency = next_action = None
+    try:
+        amount = _check_amount(data.get("amount"), "amount")
+    except ValidationFailed as exc:
+        errors.update({k: " ".join(v) for k, v in exc.fields.items()})
+    if data.get("currency") not in (None, ""):
+        try:
+            currency = check_currency(data["currency"])
+        except ValidationFailed as exc:
+            errors.update({k: " ".join(v) for k, v in exc.fields.items()})
+    if amount is not None and currency is None and "currency" not in errors:
+        errors["currency"] = gettext("An amount needs its ISO 4217 currency.")
+    try:
+        next_action = _check_date(data.get("next_action_on"))
+    except ValidationFailed as exc:
+        errors.update({k: " ".join(v) for k, v in exc.fields.items()})
+    if errors:
+        raise ValidationFailed(errors)
+
+    moving = stage != lead.stage
+    if moving:
+        backwards = lead.stage == LeadStage.DROPPED or (
+            stage != LeadStage.DROPPED and stage_rank(stage) < stage_rank(lead.stage))
+        if backwards and actor.role != Role.ORGANISER:
+            raise Forbidden(gettext("Only an organiser moves a lead back, with a reason."), code="organiser_only")
+        if (backwards or stage == LeadStage.DROPPED) and not note:
+            raise ValidationFailed({"note": gettext("Give the reason.")})
+        if stage in SIGNED_STAGES:
+            if (amount if amount is not None else lead.expected_amount) is None:
+                raise ValidationFailed({"amount": gettext("A signed lead needs the contracted amount and currency.")})
+            has_agreement = db.session.scalar(select(LeadDocument.id).where(
+                LeadDocument.lead_id == lead.id, LeadDocument.kind == DocumentKind.AGREEMENT).limit(1))
+            if has_agreement is None:
+                raise Conflict(gettext("Attach the signed agreement before moving the lead to %(stage)s or later.",
+                                       stage=stage_label(LeadStage.SIGNED)), code="agreement_missing")
+    elif not (note or amount is not None or next_action is not None):
+        raise ValidationFailed({"note": gettext("Say what happened, set a next action or an amount.")})
+
+    now = utcnow()
+    db.session.add(LeadEvent(lead_id=lead.id, user_id=actor.id, from_stage=lead.stage, to_stage=stage, note=note,
+                             amount=amount, currency=currency, next_action_on=next_action,
+                             source="report" if report else "progress", report_id=report.id if report else None))
+    if moving:
+        lead.stage = stage
+        lead.stage_changed_at = now
+    if amount is not None:
+        lead.expected_amount, lead.currency = amount, currency
+    if next_action is not None:
+        lead.next_action_on = next_action
+    lead.last_progress_at = now
+    if commit:
+        db.session.commit()
+    return lead
 
 
-def interest_dict(interest: Interest) -> dict:
-    return {
-        "id": interest.id,
-        "client_id": interest.client_id,
-        "session_id": interest.session_id,
-        "project_id": interest.project_id,
-        "organisation_id": interest.organisation_id,
-        "user_id": interest.user_id,
-        "lead_id": interest.lead_id,
-        "level": interest.level,
-        "note": interest.note,
-        "pitch_second": interest.pitch_second,
-        "attachment": (
-            {"name": interest.attachment_name, "mime": interest.attachment_mime,
-             "download_url": f"/api/v1/interests/{interest.id}/attachment"}
-            if interest.attachment_sha256 else None
-        ),
-        "created_at": interest.created_at.isoformat(),
-    }
+def set_owner(actor, lead_id: int, owner_id) -> Lead:
+    lead = _changeable(actor, lead_id)
+    owner = db.session.get(User, owner_id) if isinstance(owner_id, int) else None
+    if owner is None or owner.organisation_id != lead.organisation_id or not owner.active:
+        raise ValidationFailed({"owner_id": gettext(
+            "The responsible person must be an active member of the lead's organisation.")})
+    if owner.id != lead.owner_id:
+        db.session.add(LeadEvent(lead_id=lead.id, user_id=actor.id, from_stage=lead.stage, to_stage=lead.stage,
+                                 note=f"Responsible person: {owner.name}.", source="owner"))
+        lead.owner_id = owner.id
+        db.session.commit()
+    return lead
+
+
+# ---------------------------------------------------------------- documents
+
+
+def add_document(actor, lead_id: int, stream, filename: str | None, kind) -> LeadDocument:
+    from ..projects import storage
+    from ..projects.services import _store_row, receive_checked
+
+    lead = _changeable(actor, lead_id)
+    if kind not in {k.value for k in DocumentKind}:
+        raise ValidationFailed({"kind": gettext("The kind is %(kinds)s.", kinds=", ".join(k.value for k in DocumentKind))})
+    received, sniffed, name = receive_checked(stream, filename)
+    try:
+        document = LeadDocument(lead_id=lead.id, kind=kind, original_name=name, mime=sniffed.mime,
+                                size=received.size, sha256=received.sha256, uploaded_by_id=actor.id)
+        db.session.add(document)
+        db.session.add(LeadEvent(lead_id=lead.id, user_id=actor.id, from_stage=lead.stage, to_stage=lead.stage,
+                                 note=f"Document added ({kind}): {name}", source="document"))
+        lead.last_progress_at = utcnow()
+    except BaseException:
+        db.session.rollback()
+        storage.discard(received)
+        raise
+    _store_row(received, document)
+    return document
+
+
+# ---------------------------------------------------------------- the monthly report
+
+
+def file_report(actor, updates: list[dict], note: str = "") -> ProgressReport:
+    """All of an organisation's open leads updated at once, saved as one report: all or nothing."""
+    leads = {lead.id: lead for lead in open_leads_for_report(actor)}
+    if not isinstance(updates, list) or not updates:
+        raise ValidationFailed({"updates": gettext("Give at least one lead's progress.")})
+    report = ProgressReport(organisation_id=actor.organisation_id, month=host_month(), user_id=actor.id,
+                            note=(note or "").strip()[:4000])
+    db.session.add(report)
+    db.session.flush()
+    from ..validation import fields_message
+
+    errors: dict[str, list[str]] = {}
+    problems: list[str] = []  # "Update 2: Stage: …", by translated labels (the codes stay in `errors`)
+    for n, update in enumerate(updates):
+        lead_id = update.get("lead_id") if isinstance(update, dict) else None
+        if lead_id not in leads:
+            errors[f"updates[{n}].lead_id"] = [gettext("Not an open lead of your organisation.")]
+            problems.append(gettext("Update %(num)d: %(problem)s", num=n + 1,
+                                    problem=fields_message({"lead_id": errors[f"updates[{n}].lead_id"]})))
+            continue
+        try:
+            progress(actor, lead_id, update, report=report, commit=False)
+        except (ValidationFailed, Conflict, Forbidden) as exc:
+            details = exc.fields if isinstance(exc, ValidationFailed) else {"stage": [exc.message]}
+            for field, messages in details.items():
+                errors[f"updates[{n}].{field}"] = messages
+            problems.append(gettext("Update %(num)d: %(problem)s", num=n + 1, problem=fields_message(details)))
+    if errors:
+        db.session.rollback()
+        raise ValidationFailed(errors, message=gettext("Nothing was saved: %(problems)s",
+                                                       problems=gettext("; ").join(problems)))
+    db.session.commit()
+    return report
+
+
+# ---------------------------------------------------------------- stall limits and rates
+
+
+def set_stall_limit(actor, stage: str, days) -> dict[str, int]:
+    require_role(actor, Role.ORGANISER)
+    if stage not in {s.value for s in STAGE_ORDER}:
+        raise ValidationFailed({"stage": gettext("Give a pipeline stage code.")})
+    if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 365:
+        raise ValidationFailed({"days": gettext("Give a number of days from 1 to 365.")})
+    row = db.session.get(StageLimit, stage) or StageLimit(stage=stage, days=days)
+    row.days = days
+    db.session.add(row)
+    db.session.commit()
+    return stall_limits()
+
+
+def set_rate(actor, currency, cny_per_unit) -> ExchangeRate:
+    require_role(actor, Role.ORGANISER)
+    code = check_currency(currency)
+    if code == "CNY":
+        raise ValidationFailed({"currency": gettext("CNY is the unit itself.")})
+    try:
+        value = Decimal(str(cny_per_unit))
+    except Exception:
+        raise ValidationFailed({"cny_per_unit": gettext("Give a decimal number.")}) from None
+    if not value.is_finite() or value <= 0 or value >= Decimal("1e9") or value.as_tuple().exponent < -6:
+        raise ValidationFailed({"cny_per_unit": gettext("Give a positive decimal with at most six decimal places.")})
+    row = db.session.get(ExchangeRate, code) or ExchangeRate(currency=code, cny_per_unit=value)
+    row.cny_per_unit = value
+    row.updated_by_id = actor.id
+    db.session.add(row)
+    db.session.commit()
+    return row
+
+
+#: How `stats/pipeline` groups a lead (by the same facts as the province's numbers).
+
+
+# ---------------------------------------------------------------- signing ceremonies
+
+
+def record_signing(actor, session_id: int, data: dict, *, stream=None, filename: str | None = None) -> Signing:
+    """An organiser records an agreement signed on screen: the lead moves to `signed`.
+
+    The agreement is uploaded with the call (or the lead already has one); the amount is the
+    contracted amount. All or nothing.
+    """
+    require_role(actor, Role.ORGANISER)
+    session = fairs.get_session(actor, session_id)
+    if session.kind != SessionKind.SIGNING:
+        raise Conflict(gettext("Agreements are recorded in signing sessions."), code="not_a_signing_session")
+    if session.status == SessionStatus.CANCELLED:
+        raise Conflict(gettext("This session is cancelled."), code="session_closed")
+    if not signing_open(session):
+        raise Conflict(gettext("The ceremony has not begun: signings are recorded from the session's start."),
+                       code="session_not_started", details={"starts_at": session.starts_at.isoformat()})
+    lead_id = data.get("lead_id")
+    lead = (db.session.get(Lead, lead_id)
+            if isinstance(lead_id, int) and not isinstance(lead_id, bool) and 0 < lead_id <= MAX_INT else None)
+    if lead is None:
+        raise ValidationFailed({"lead_id": gettext("Name the lead whose agreement is signed.")})
+    if lead.stage == LeadStage.DROPPED:
+        raise Conflict(gettext("This lead was dropped; an organiser must revive it first."), code="lead_dropped")
+    if db.session.scalar(select(Signing.id).where(Signing.lead_id == lead.id)):
+        raise Conflict(gettext("This lead's signing is already recorded."), code="already_signed")
+    if stream is not None:
+        document = add_document(actor, lead.id, stream, filename, DocumentKind.AGREEMENT)
+    else:
+        document = db.session.scalar(select(LeadDocument).where(
+            LeadDocument.lead_id == lead.id, LeadDocument.kind == DocumentKind.AGREEMENT).order_by(LeadDocument.id.desc()))
+        if document is None:
+            raise ValidationFailed({"file": gettext("Attach the signed agreement.")})
+    try:
+        if lead.stage not in SIGNED_STAGES:
+            progress(actor, lead.id, {"stage": LeadStage.SIGNED.value, "amount": data.get("amount"),
+                                               "currency": data.get("currency"),
+                                               "note": f"Signed on screen: {session.title}."}, commit=False)
+        else:
+            progress(actor, lead.id, {"amount": data.get("amount"), "currency": data.get("currency"),
+                                               "note": f"Signing ceremony: {session.title}."}, commit=False)
+        if lead.expected_amount is None or lead.currency is None:
+            raise ValidationFailed({"amount": gettext("Give the contracted amount and currency.")})
+        signing = Signing(session_id=session.id, lead_id=lead.id, amount=lead.expected_amount, currency=lead.currency,
+                          document_id=document.id, recorded_by_id=actor.id)
+        db.session.add(signing)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return signing
+
+
+# ---------------------------------------------------------------- demand profiles
+
+
+def update_demand(actor, organisation_id: int, data: dict) -> Organisation:
+    """An organisation's demand profile: its own people and organisers may edit it."""
+    organisation = db.session.get(Organisation, organisation_id)
+    if organisation is None:
+        raise NotFound(gettext("No such organisation."))
+    if actor is None or not (actor.role == Role.ORGANISER or actor.organisation_id == organisation.id):
+        raise Forbidden(gettext("Only the organisation's people and organisers edit its profile."))
+    errors: dict[str, str] = {}
+    values: dict = {}
+    for field, check in (("demand_sectors", lambda v: check_sectors(v, "demand_sectors")),
+                         ("demand_countries", lambda v: [check_country(c, "demand_countries") for c in v])):
+        if field in data:
+            if not isinstance(data[field], list):
+                errors[field] = gettext("Give a list of codes.")
+                continue
+            try:
+                values[field] = sorted(set(check(data[field])))
+            except ValidationFailed as exc:
+                errors.update({k: " ".join(v) for k, v in exc.fields.items()})
+    if "demand_note" in data:
+        note = data["demand_note"] if isinstance(data["demand_note"], str) else ""
+        if len(note) > 1000:
+            errors["demand_note"] = gettext("At most 1,000 characters.")
+        values["demand_note"] = note.strip()
+    if errors:
+        raise ValidationFailed(errors)
+    for key, value in values.items():
+        setattr(organisation, key, value)
+    db.session.commit()
+    return organisation
+
+
+# ---------------------------------------------------------------- meetings
 
 
 def record_meeting(lead_id: int, *, user_id: int | None, note: str, held: bool = False) -> Lead:

@@ -1,5 +1,5 @@
 """Lead pages: the board, a lead's page, the monthly report, the dashboard, signing ceremonies,
-invitees and the demand profile. Every lead read goes through `pipeline` (and so `pipeline.scope`)."""
+invitees and the demand profile. Every lead read goes through `pipeline` (and so `queries.scope`)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ from ..forms import attach_errors
 from ..i18n import format_amount, format_moment, ui_locale
 from ..projects import storage
 from ..reference.services import country_choices, list_sectors
-from . import board, exports, matching, numbers, pipeline
+from . import queries, services
+from .queries import board, exports, numbers
 from .api import lead_detail
 from .enums import STAGE_ORDER, LeadStage, document_kind_label, level_label, stage_rank
 from .forms import DemandForm, DocumentForm, OwnerForm, ProgressForm, RateForm, ReportForm, SigningForm, StallLimitForm
@@ -86,7 +87,7 @@ def _decimal_text(value) -> str:
 # ---------------------------------------------------------------- the board
 
 
-def _filters_from(args) -> tuple[pipeline.LeadFilters, dict]:
+def _filters_from(args) -> tuple[queries.LeadFilters, dict]:
     """The board's filters; `from`/`to`/`counted`/`foreign` come from a number on the dashboard."""
     values = {
         "fair_id": args.get("fair_id", type=int),
@@ -106,7 +107,7 @@ def _filters_from(args) -> tuple[pipeline.LeadFilters, dict]:
     counted = args.get("counted") if args.get("counted") in numbers.COUNTED else "made"
     values.update({"from": period.first if period else None, "to": period.last if period else None,
                    "counted": counted if period else None})
-    filters = pipeline.LeadFilters(period=period, counted=counted, **{
+    filters = queries.LeadFilters(period=period, counted=counted, **{
         k: values[k] for k in ("fair_id", "city", "sector", "owner_id", "stalled", "foreign")})
     return filters, values
 
@@ -150,7 +151,7 @@ def progress(lead_id: int):
     form = ProgressForm()
     from_lead = request.form.get("from") == "lead"
     back = _safe_board_url(request.form.get("next"))
-    lead = pipeline.get_lead(current_user, lead_id)  # 404 outside the actor's scope
+    lead = queries.get_lead(current_user, lead_id)  # 404 outside the actor's scope
     lead_page = url_for("leads.lead_page", lead_id=lead_id)
     if not form.validate_on_submit():
         if from_lead and not form.csrf_token.errors:
@@ -167,7 +168,7 @@ def progress(lead_id: int):
         "next_action_on": form.next_action_on.data,
     }
     try:
-        pipeline.progress(current_user, lead_id, data)
+        services.progress(current_user, lead_id, data)
     except ValidationFailed as exc:
         if from_lead:
             problems = attach_errors(form, exc.fields)
@@ -228,7 +229,7 @@ def _timeline(detail: dict, sessions: dict) -> list[dict]:
 
 def _render_lead(lead_id: int, *, progress_form=None, owner_form=None, document_form=None, status: int = 200):
     actor = current_user
-    lead = pipeline.get_lead(actor, lead_id)
+    lead = queries.get_lead(actor, lead_id)
     detail = lead_detail(actor, lead)
     sessions = _session_titles(actor, [lead.session_id] + [i["session_id"] for i in detail["interests"]])
     can_change = detail["can_change"]
@@ -269,7 +270,7 @@ def set_owner(lead_id: int):
     form = OwnerForm()
     if form.validate_on_submit():
         try:
-            lead = pipeline.set_owner(current_user, lead_id, form.owner_id.data)
+            lead = services.set_owner(current_user, lead_id, form.owner_id.data)
             flash(gettext("%(name)s is now responsible for this lead.", name=lead.owner.name), "success")
         except ValidationFailed as exc:
             attach_errors(form, exc.fields)
@@ -292,9 +293,9 @@ def add_document(lead_id: int):
         upload = request.files.get("file")
         try:
             if upload is None or not upload.filename:
-                pipeline.get_lead(current_user, lead_id)
+                queries.get_lead(current_user, lead_id)
                 raise ValidationFailed({"file": gettext("Choose a file to upload.")})
-            document = pipeline.add_document(current_user, lead_id, upload.stream, upload.filename, form.kind.data)
+            document = services.add_document(current_user, lead_id, upload.stream, upload.filename, form.kind.data)
             flash(gettext("“%(name)s” is attached.", name=document.original_name), "success")
         except NotFound:
             raise
@@ -340,9 +341,9 @@ def _changed(lead, entry) -> dict | None:
 @allow("attendee")
 def report():
     actor = current_user
-    leads = pipeline.open_leads_for_report(actor)
+    leads = queries.open_leads_for_report(actor)
     by_id = {lead.id: lead for lead in leads}
-    rows = {str(r["id"]): r for r in pipeline.annotate(actor, leads)}
+    rows = {str(r["id"]): r for r in queries.annotate(actor, leads)}
     form = ReportForm()
     if request.method == "GET":
         for lead in leads:
@@ -366,7 +367,7 @@ def report():
                 problems.append(gettext("Nothing changed: update at least one lead before filing the report."))
             if not problems:
                 try:
-                    filed = pipeline.file_report(actor, updates, form.note.data or "")
+                    filed = services.file_report(actor, updates, form.note.data or "")
                 except ValidationFailed as exc:
                     for key, messages in exc.fields.items():
                         match = re.fullmatch(r"updates\[(\d+)\]\.(\w+)", key)
@@ -394,18 +395,18 @@ def report():
         lead = by_id.get(int(entry.lead_id.data)) if (entry.lead_id.data or "").isdigit() else None
         entry.stage.choices = _stage_choices(actor, lead.stage if lead else LeadStage.DROPPED)
     return render_template("leads/report.html", form=form, rows=rows, problems=problems,
-                           month=pipeline.host_month()), status
+                           month=queries.host_month()), status
 
 
 @bp.route("/leads/reports")
 @allow("organiser")
 def reports():
     month = request.args.get("month") or ""
-    month = month if MONTH.match(month) else pipeline.host_month()
+    month = month if MONTH.match(month) else queries.host_month()
     return render_template(
         "leads/reports.html",
         month=month,
-        missing=pipeline.missing_reports(current_user, month),
+        missing=queries.missing_reports(current_user, month),
         reports=board.month_reports(current_user, month),
     )
 
@@ -469,7 +470,7 @@ def dashboard():
     scope = numbers.Scope(division=city, fair_id=fair_id)
     summary = numbers.summary(actor, period, scope, locale=locale)
     before = numbers.summary(actor, period.year_before(), scope, locale=locale)
-    by_stage = pipeline.pipeline_stats(actor, "stage", fair_id, locale=locale)
+    by_stage = queries.pipeline_stats(actor, "stage", fair_id, locale=locale)
     present = {g["key"]: g for g in by_stage["groups"]}
     stage_groups = [present.get(s.value, {"key": s.value, "count": 0, "investment": {}, "investment_cny": "0.00"})
                     for s in STAGE_ORDER]
@@ -513,8 +514,8 @@ def dashboard():
         csv_url=url_for("leads_api.leads_csv", **{k: v for k, v in base.items() if v is not None}),
         xlsx_url=url_for("leads_api.province_workbook", **query_args),
         summary_url=url_for("leads_api.stats_summary", **query_args),
-        rates=sorted((c, v) for c, v in pipeline.rates().items() if c != "CNY"),
-        limits=pipeline.stall_limits(),
+        rates=sorted((c, v) for c, v in queries.rates().items() if c != "CNY"),
+        limits=queries.stall_limits(),
         rate_form=RateForm(formdata=None),
         stall_form=stall_form,
     )
@@ -526,7 +527,7 @@ def set_rate():
     form = RateForm()
     if form.validate_on_submit():
         try:
-            row = pipeline.set_rate(current_user, (form.currency.data or "").strip().upper(),
+            row = services.set_rate(current_user, (form.currency.data or "").strip().upper(),
                                     _decimal_text(form.cny_per_unit.data))
             flash(gettext("1 %(currency)s = %(rate)s CNY is saved.", currency=row.currency,
                           rate=f"{row.cny_per_unit.normalize():f}"), "success")
@@ -543,7 +544,7 @@ def set_stall_limit():
     form = StallLimitForm()
     if form.validate_on_submit():
         try:
-            pipeline.set_stall_limit(current_user, form.stage.data, form.days.data)
+            services.set_stall_limit(current_user, form.stage.data, form.days.data)
             flash(ngettext("Leads in %(stage)s stall after %(num)d day.", "Leads in %(stage)s stall after %(num)d days.",
                            form.days.data, stage=board.stage_label(form.stage.data)), "success")
         except ServiceError as exc:
@@ -558,7 +559,7 @@ def set_stall_limit():
 
 def _render_signings(session, form=None, status: int = 200):
     actor = current_user
-    result = matching.signings_for(actor, session)
+    result = queries.signings_for(actor, session)
     if actor.role == "organiser" and session.kind == "signing" and session.status != "cancelled":
         form = form or SigningForm(formdata=None)
         form.lead_id.choices = [
@@ -569,7 +570,7 @@ def _render_signings(session, form=None, status: int = 200):
     else:
         form = None
     return render_template("leads/signings.html", session=session, signings=result["signings"],
-                           visible=result["visible"], signing_open=matching.signing_open(session),
+                           visible=result["visible"], signing_open=queries.signing_open(session),
                            totals=result["total"], form=form,
                            max_upload_mb=storage.max_upload_bytes() // (1024 * 1024)), status
 
@@ -594,7 +595,7 @@ def record_signing(session_id: int):
     upload = request.files.get("file")
     has_file = upload is not None and bool(upload.filename)
     try:
-        signing = matching.record_signing(
+        signing = services.record_signing(
             current_user, session_id,
             {"lead_id": form.lead_id.data, "amount": _decimal_text(form.amount.data) or None,
              "currency": (form.currency.data or "").strip().upper() or None},
@@ -617,7 +618,7 @@ def record_signing(session_id: int):
 @allow("organiser")
 def invitees(session_id: int):
     session = fairs.get_session(current_user, session_id)
-    return render_template("leads/invitees.html", session=session, items=matching.invitees(current_user, session_id))
+    return render_template("leads/invitees.html", session=session, items=queries.invitees(current_user, session_id))
 
 
 # ---------------------------------------------------------------- the demand profile
@@ -637,7 +638,7 @@ def demand_profile():
         form.demand_note.data = organisation.demand_note or ""
     elif form.validate_on_submit():
         try:
-            matching.update_demand(current_user, organisation.id, {
+            services.update_demand(current_user, organisation.id, {
                 "demand_sectors": form.demand_sectors.data or [],
                 "demand_countries": form.demand_countries.data or [],
                 "demand_note": form.demand_note.data or "",

@@ -159,7 +159,7 @@ def _host_today(now: datetime) -> date:
 
 def lead_reminders(now: datetime | None = None) -> dict[str, int]:
     """A lead's responsible person is reminded when it has stalled or its next action date passed."""
-    from ..leads import pipeline
+    from ..leads import queries as leads
     from ..leads.enums import LeadStage
     from ..leads.models import Lead
     from ..mail import queue
@@ -171,15 +171,15 @@ def lead_reminders(now: datetime | None = None) -> dict[str, int]:
     open_stages = [s for s in LeadStage if s not in (LeadStage.OPERATING, LeadStage.DROPPED)]
     candidates = db.session.scalars(
         select(Lead).where(Lead.owner_id.is_not(None), Lead.stage.in_(open_stages))
-        .where(pipeline.stalled_condition(now) | (Lead.next_action_on < today))
+        .where(leads.stalled_condition(now) | (Lead.next_action_on < today))
     )
-    limits = pipeline.stall_limits()
+    limits = leads.stall_limits()
     for lead in candidates:
         owner = lead.owner
         if owner is None or not owner.active:
             continue
         reasons = []
-        if pipeline.is_stalled(lead, limits, now):
+        if leads.is_stalled(lead, limits, now):
             reasons.append(("stalled", f"lead:{lead.id}:stalled:{lead.last_progress_at.date().isoformat()}"))
         if lead.next_action_on is not None and lead.next_action_on < today:
             reasons.append(("next_action", f"lead:{lead.id}:next_action:{lead.next_action_on.isoformat()}"))

@@ -17,7 +17,7 @@ from app.errors import Conflict, NotFound
 from app.extensions import db
 from app.fairs import services as fairs
 from app.fairs.models import Registration
-from app.leads import matching, pipeline
+from app.leads import services as lead_services
 from app.leads.models import Interest, Lead, LeadDocument, LeadEvent, ProgressReport, Signing
 from app.leads.services import record_interest
 from app.live import services as live
@@ -310,19 +310,19 @@ def world():
     keep_rink = interest(keep, rink)
     interest(keep, rink, "meeting")
     dup_rink = interest(dup, rink, "intent")
-    pipeline.progress(dup, dup_rink.id, {"stage": "negotiating", "note": "Term sheet", "amount": "9000000",
+    lead_services.progress(dup, dup_rink.id, {"stage": "negotiating", "note": "Term sheet", "amount": "9000000",
                                          "currency": "EUR", "next_action_on": "2027-02-01"})
-    pipeline.add_document(dup, dup_rink.id, io.BytesIO(samples.pdf_bytes("draft")), "draft.pdf", "other")
+    lead_services.add_document(dup, dup_rink.id, io.BytesIO(samples.pdf_bytes("draft")), "draft.pdf", "other")
     dup_ecmo = interest(dup, ecmo, "intent")
-    pipeline.add_document(dup, dup_ecmo.id, io.BytesIO(samples.pdf_bytes("agreement")), "协议.pdf", "agreement")
+    lead_services.add_document(dup, dup_ecmo.id, io.BytesIO(samples.pdf_bytes("agreement")), "协议.pdf", "agreement")
     with time_machine.travel(signing.starts_at + timedelta(minutes=5), tick=True):  # during the ceremony
-        matching.record_signing(organiser, signing.id, {"lead_id": dup_ecmo.id, "amount": "5000000", "currency": "USD"})
+        lead_services.record_signing(organiser, signing.id, {"lead_id": dup_ecmo.id, "amount": "5000000", "currency": "USD"})
     keep_solar = interest(keep, solar)
     live.ask(dup, pitch.id, "When can we visit the plant?", "merge-question-0001")
     live.ask(keep, pitch.id, "What land do you need?", "merge-question-0002")
     fairs.register(dup, fair.id)
     fairs.register(keep, fair.id)
-    pipeline.file_report(dup, [{"lead_id": dup_ecmo.id, "note": "Site visit planned"}], note="March")
+    lead_services.file_report(dup, [{"lead_id": dup_ecmo.id, "note": "Site visit planned"}], note="March")
     notify(dup.id, kind="lead_stalled", title="Your lead stalled", link=f"/leads/{dup_rink.id}")
     db.session.commit()
     return {"organiser": organiser, "survivor": survivor, "duplicate": duplicate, "keep": keep, "dup": dup,
@@ -425,9 +425,9 @@ def test_merge_is_refused_when_both_leads_of_a_project_are_signed(world):
     made, _ = record_interest(keep, world["pitch"], {"project_id": world["dup_ecmo"].project_id, "level": "intent",
                                                     "client_id": "merge-test-keep-ecmo"})
     db.session.commit()
-    pipeline.add_document(keep, made.lead_id, io.BytesIO(samples.pdf_bytes("ours")), "ours.pdf", "agreement")
+    lead_services.add_document(keep, made.lead_id, io.BytesIO(samples.pdf_bytes("ours")), "ours.pdf", "agreement")
     with time_machine.travel(world["signing"].starts_at + timedelta(minutes=5), tick=True):  # during the ceremony
-        matching.record_signing(organiser, world["signing"].id, {"lead_id": made.lead_id, "amount": "1", "currency": "USD"})
+        lead_services.record_signing(organiser, world["signing"].id, {"lead_id": made.lead_id, "amount": "1", "currency": "USD"})
     before = _ids()
     with pytest.raises(Conflict) as refused:
         organisations.merge_organisations(organiser, world["survivor"].id, world["duplicate"].id)

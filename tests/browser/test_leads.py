@@ -14,7 +14,7 @@ from datetime import date, timedelta
 import pytest
 from playwright.sync_api import expect
 
-from app.leads.board import billions
+from app.leads.queries.board import billions
 
 pytestmark = pytest.mark.browser
 

@@ -11,7 +11,7 @@ from html import unescape
 import pytest
 
 from app.extensions import db
-from app.leads import pipeline
+from app.leads import queries, services as lead_services
 from app.leads.models import ExchangeRate
 from app.leads.services import record_interest
 from tests.conftest import csrf_from
@@ -76,7 +76,7 @@ def test_board_names_the_stages_in_chinese(login, world):
 
 def test_lead_page_in_chinese_with_its_history_and_dates(login, world):
     lead = world["lead"]
-    pipeline.progress(world["zjk"], lead.id, {"stage": "follow_up", "note": "已安排考察", "amount": "11000000",
+    lead_services.progress(world["zjk"], lead.id, {"stage": "follow_up", "note": "已安排考察", "amount": "11000000",
                                              "currency": "EUR", "next_action_on": "2027-01-15"})
     html = login(world["zjk"]).get(f"/leads/{lead.id}").text
     text = _text(html)
@@ -94,7 +94,7 @@ def test_lead_page_in_chinese_with_its_history_and_dates(login, world):
 
 def test_monthly_report_in_chinese(login, world):
     html = login(world["zjk"]).get("/leads/report").text
-    month = _zh_month(pipeline.host_month())
+    month = _zh_month(queries.host_month())
     assert f'<h1>月度进展报告 <span class="muted">{month}</span></h1>' in html
     assert "当前阶段：已对接合作方" in _text(html)
     assert re.search(r'<option (selected )?value="partner_identified"( selected)?>已对接合作方</option>', html)
@@ -106,7 +106,7 @@ def test_monthly_report_in_chinese(login, world):
 
 
 def test_dashboard_in_chinese_counts_in_yi(login, world):
-    stats = pipeline.pipeline_stats(world["organiser"], "stage")
+    stats = queries.pipeline_stats(world["organiser"], "stage")
     html = login(world["organiser"]).get("/dashboard?period=range&from=2026-01&to=2027-12").text
     assert "<h1>全省数据</h1>" in html
     headline = _text(html.split('class="headline"')[1].split("</p>")[0].split(">", 1)[1])
@@ -122,7 +122,7 @@ def test_dashboard_in_chinese_counts_in_yi(login, world):
 
 def test_api_errors_speak_the_token_owners_language(client, auth, world):
     lead = world["lead"]
-    pipeline.progress(world["zjk"], lead.id, {"stage": "negotiating", "note": "Term sheet"})
+    lead_services.progress(world["zjk"], lead.id, {"stage": "negotiating", "note": "Term sheet"})
     response = client.post(f"/api/v1/leads/{lead.id}/progress", headers=auth(world["zjk"]),
                            json={"stage": "follow_up", "note": "回退"})
     assert response.status_code == 403

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from app.errors import ValidationFailed
 from app.extensions import db
-from app.leads import matching
+from app.leads import queries, services as lead_services
 from app.leads.models import ExchangeRate, Lead, LeadDocument, Signing
 from app.leads.services import record_interest
 from tests.factories import make_fair, make_organiser, make_presenter, make_project, make_session, make_user
@@ -64,12 +64,12 @@ def test_a_signing_cannot_be_recorded_before_its_ceremony(client, auth, world):
 def test_a_signing_can_be_recorded_from_the_ceremonys_first_minute(world):
     with time_machine.travel(world["signing"].starts_at, tick=False):
         with pytest.raises(ValidationFailed) as refused:  # refused for the missing agreement, not the time
-            matching.record_signing(world["organiser"], world["signing"].id,
+            lead_services.record_signing(world["organiser"], world["signing"].id,
                                     {"lead_id": world["lead"].id, "amount": "1", "currency": "EUR"})
         assert list(refused.value.fields) == ["file"]
-        assert matching.signing_open(world["signing"])
+        assert queries.signing_open(world["signing"])
     with time_machine.travel(world["signing"].starts_at - timedelta(seconds=1), tick=False):
-        assert not matching.signing_open(world["signing"])
+        assert not queries.signing_open(world["signing"])
 
 
 def test_a_signing_moves_the_lead_and_the_session_lists_the_total(client, auth, world, during_the_ceremony):

@@ -14,7 +14,8 @@ import time_machine
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.leads import board, numbers, pipeline
+from app.leads import queries, services as lead_services
+from app.leads.queries import board, numbers
 from app.leads.models import ExchangeRate, Lead, LeadEvent, ProgressReport, Signing
 from app.leads.services import record_interest
 from app.live import services as live
@@ -119,7 +120,7 @@ def test_board_marks_contested_projects_for_organisers_only_and_filters(login, w
 
 def test_board_columns_follow_the_pipeline_order_with_dropped_apart(login, world):
     lead = _lead(world, "zjk", "rink")
-    pipeline.progress(world["zjk"], lead.id, {"stage": "dropped", "note": "Budget moved"})
+    lead_services.progress(world["zjk"], lead.id, {"stage": "dropped", "note": "Budget moved"})
     html = login(world["zjk"]).get("/leads").text
     columns = re.findall(r'data-column="(\w+)"', html)
     assert columns == ["seeking_partner", "partner_identified", "preliminary_intent", "follow_up", "intent_reached",
@@ -147,7 +148,7 @@ def test_moving_a_card_by_its_form_moves_the_lead(login, world):
 
 def test_a_refused_move_shows_the_message_and_changes_nothing(login, world):
     lead = _lead(world, "zjk", "rink")
-    pipeline.progress(world["zjk"], lead.id, {"stage": "negotiating", "note": "Term sheet"})
+    lead_services.progress(world["zjk"], lead.id, {"stage": "negotiating", "note": "Term sheet"})
     before = _events(lead)
     client = login(world["zjk"])
     token = csrf_from(client.get("/leads").text)
@@ -195,15 +196,15 @@ def test_lead_page_shows_interests_questions_documents_and_every_history_row(log
     live.ask(world["zjk_colleague"], world["session"].id, "How long does installing take?", "pages-question-01")
     live.ask(world["ts"], world["session"].id, "Tangshan asks something else", "pages-question-02")
     db.session.commit()
-    pipeline.add_document(world["zjk"], lead.id, io.BytesIO(samples.pdf_bytes("mou")), "合作备忘录.pdf", "other")
-    pipeline.progress(world["zjk"], lead.id, {"stage": "follow_up", "note": "Site visit planned",
+    lead_services.add_document(world["zjk"], lead.id, io.BytesIO(samples.pdf_bytes("mou")), "合作备忘录.pdf", "other")
+    lead_services.progress(world["zjk"], lead.id, {"stage": "follow_up", "note": "Site visit planned",
                                              "amount": "11000000", "currency": "EUR"})
     html = login(world["zjk"]).get(f"/leads/{lead.id}").text
     assert "Interest: Wants a meeting" in html and "in “Winter pitch”, before the pitch" in html  # no "minute 0"
     assert "For the Chongli towns" in html
     assert "How long does installing take?" in html and "Tangshan asks something else" not in html
     assert re.search(r'href="/api/v1/lead-documents/\d+/download" download>合作备忘录.pdf<', html)
-    history = pipeline.history(lead)
+    history = queries.history(lead)
     assert html.count('class="tl tl-history"') == len(history) == 3
     assert "Partner identified → Follow-up" in html and "Site visit planned" in html and "EUR 11,000,000" in html
     assert 'id="progress"' in html and 'name="owner_id"' in html
@@ -247,13 +248,13 @@ def test_owner_and_documents_by_form(login, world):
         "csrf_token": token, "kind": "agreement", "file": (io.BytesIO(samples.html_bytes()), "a.pdf")},
         follow_redirects=True)
     assert any(m.startswith("This file is an HTML document") for m in _flashes(bad.text))
-    assert len(pipeline.documents(lead)) == 1
+    assert len(queries.documents(lead)) == 1
 
 
 def test_script_in_a_note_is_escaped(login, world):
     evil = "<script>alert('x')</script>"
     lead = _lead(world, "zjk", "rink", note=evil)
-    pipeline.progress(world["zjk"], lead.id, {"note": evil})
+    lead_services.progress(world["zjk"], lead.id, {"note": evil})
     for who in ("zjk", "organiser", "agent"):
         html = login(world[who]).get(f"/leads/{lead.id}").text
         assert evil not in html
@@ -320,10 +321,10 @@ def test_dashboard_numbers_equal_the_summary_and_pipeline_stats(login, world):
     a = _lead(world, "zjk", "rink")
     _lead(world, "ts", "ecmo", level="intent")
     c = _lead(world, "ts", "rink")
-    pipeline.add_document(world["zjk"], a.id, io.BytesIO(samples.pdf_bytes("a")), "a.pdf", "agreement")
-    pipeline.progress(world["zjk"], a.id, {"stage": "signed", "amount": "11500000.50", "currency": "EUR"})
-    pipeline.progress(world["ts"], c.id, {"stage": "dropped", "note": "No site"})
-    stats = pipeline.pipeline_stats(world["organiser"], "stage")
+    lead_services.add_document(world["zjk"], a.id, io.BytesIO(samples.pdf_bytes("a")), "a.pdf", "agreement")
+    lead_services.progress(world["zjk"], a.id, {"stage": "signed", "amount": "11500000.50", "currency": "EUR"})
+    lead_services.progress(world["ts"], c.id, {"stage": "dropped", "note": "No site"})
+    stats = queries.pipeline_stats(world["organiser"], "stage")
     summary = numbers.summary(world["organiser"], numbers.preset("year"))
 
     html = login(world["organiser"]).get("/dashboard").text
@@ -357,17 +358,17 @@ def test_dashboard_keeps_rates_and_stall_limits(login, world):
     saved = client.post("/dashboard/rates", data={"csrf_token": token, "currency": "cad", "cny_per_unit": "5.25"},
                         follow_redirects=True)
     assert "1 CAD = 5.25 CNY is saved." in _flashes(saved.text)
-    assert pipeline.rates()["CAD"] == Decimal("5.25")
+    assert queries.rates()["CAD"] == Decimal("5.25")
     refused = client.post("/dashboard/rates", data={"csrf_token": token, "currency": "USD", "cny_per_unit": "-1"},
                           follow_redirects=True)
     assert any("positive decimal" in m for m in _flashes(refused.text))
     limit = client.post("/dashboard/stall-limits", data={"csrf_token": token, "stage": "follow_up", "days": "21"},
                         follow_redirects=True)
     assert "Leads in Follow-up stall after 21 days." in _flashes(limit.text)
-    assert pipeline.stall_limits()["follow_up"] == 21
+    assert queries.stall_limits()["follow_up"] == 21
     bad = client.post("/dashboard/stall-limits", data={"csrf_token": token, "stage": "follow_up", "days": "0"},
                       follow_redirects=True)
-    assert any("1 to 365" in m for m in _flashes(bad.text)) and pipeline.stall_limits()["follow_up"] == 21
+    assert any("1 to 365" in m for m in _flashes(bad.text)) and queries.stall_limits()["follow_up"] == 21
 
 
 # ---------------------------------------------------------------- signing ceremonies

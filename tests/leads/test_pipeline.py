@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.extensions import db
 from app.fairs import services as fairs
-from app.leads import pipeline
+from app.leads import queries, services as lead_services
 from app.leads.models import ExchangeRate, Lead, LeadDocument, LeadEvent, ProgressReport
 from app.leads.services import record_interest
 from app.live import services as live
@@ -49,7 +49,7 @@ def _lead(world, who, project, level="info", n=[0]):
 
 
 def _agreement(lead, actor):
-    return pipeline.add_document(actor, lead.id, io.BytesIO(samples.pdf_bytes("agreement")), "合作协议.pdf", "agreement")
+    return lead_services.add_document(actor, lead.id, io.BytesIO(samples.pdf_bytes("agreement")), "合作协议.pdf", "agreement")
 
 
 def _events(lead) -> int:
@@ -62,7 +62,7 @@ def _events(lead) -> int:
 def test_forward_any_number_of_stages_with_a_history_row(world):
     lead = _lead(world, "zjk", "rink")
     before = _events(lead)
-    pipeline.progress(world["zjk"], lead.id, {"stage": "intent_reached", "note": "Land agreed in Chongli",
+    lead_services.progress(world["zjk"], lead.id, {"stage": "intent_reached", "note": "Land agreed in Chongli",
                                              "next_action_on": "2027-01-15"})
     assert lead.stage == "intent_reached" and str(lead.next_action_on) == "2027-01-15"
     event = db.session.scalars(select(LeadEvent).where(LeadEvent.lead_id == lead.id).order_by(LeadEvent.id.desc())).first()
@@ -73,45 +73,45 @@ def test_forward_any_number_of_stages_with_a_history_row(world):
 
 def test_back_only_by_an_organiser_with_a_reason(world):
     lead = _lead(world, "zjk", "rink")
-    pipeline.progress(world["zjk"], lead.id, {"stage": "negotiating", "note": "Term sheet"})
+    lead_services.progress(world["zjk"], lead.id, {"stage": "negotiating", "note": "Term sheet"})
     before = _events(lead)
     with pytest.raises(Forbidden) as refused:
-        pipeline.progress(world["zjk"], lead.id, {"stage": "follow_up", "note": "Oops"})
+        lead_services.progress(world["zjk"], lead.id, {"stage": "follow_up", "note": "Oops"})
     assert refused.value.code == "organiser_only"
     with pytest.raises(ValidationFailed) as no_reason:
-        pipeline.progress(world["organiser"], lead.id, {"stage": "follow_up"})
+        lead_services.progress(world["organiser"], lead.id, {"stage": "follow_up"})
     assert "note" in no_reason.value.fields
     db.session.rollback()
     assert (db.session.get(Lead, lead.id).stage, _events(lead)) == ("negotiating", before)
-    pipeline.progress(world["organiser"], lead.id, {"stage": "follow_up", "note": "Investor paused the talks"})
+    lead_services.progress(world["organiser"], lead.id, {"stage": "follow_up", "note": "Investor paused the talks"})
     assert lead.stage == "follow_up"
 
 
 def test_dropping_needs_a_reason_and_reviving_needs_an_organiser(world):
     lead = _lead(world, "zjk", "rink")
     with pytest.raises(ValidationFailed):
-        pipeline.progress(world["zjk"], lead.id, {"stage": "dropped"})
-    pipeline.progress(world["zjk"], lead.id, {"stage": "dropped", "note": "Budget moved elsewhere"})
+        lead_services.progress(world["zjk"], lead.id, {"stage": "dropped"})
+    lead_services.progress(world["zjk"], lead.id, {"stage": "dropped", "note": "Budget moved elsewhere"})
     with pytest.raises(Forbidden):
-        pipeline.progress(world["zjk"], lead.id, {"stage": "follow_up", "note": "Back on"})
-    pipeline.progress(world["organiser"], lead.id, {"stage": "follow_up", "note": "New budget in 2027"})
+        lead_services.progress(world["zjk"], lead.id, {"stage": "follow_up", "note": "Back on"})
+    lead_services.progress(world["organiser"], lead.id, {"stage": "follow_up", "note": "New budget in 2027"})
     assert lead.stage == "follow_up"
 
 
 def test_signing_needs_the_agreement_and_the_amount(world):
     lead = _lead(world, "zjk", "rink", level="intent")
     with pytest.raises(ValidationFailed) as no_amount:
-        pipeline.progress(world["zjk"], lead.id, {"stage": "signed", "note": "Signed"})
+        lead_services.progress(world["zjk"], lead.id, {"stage": "signed", "note": "Signed"})
     assert "amount" in no_amount.value.fields
     with pytest.raises(Conflict) as no_document:
-        pipeline.progress(world["zjk"], lead.id, {"stage": "signed", "amount": "11500000", "currency": "EUR"})
+        lead_services.progress(world["zjk"], lead.id, {"stage": "signed", "amount": "11500000", "currency": "EUR"})
     assert no_document.value.code == "agreement_missing"
     db.session.rollback()
     assert db.session.get(Lead, lead.id).stage == "preliminary_intent"
     _agreement(lead, world["zjk"])
-    pipeline.progress(world["zjk"], lead.id, {"stage": "signed", "amount": "11500000", "currency": "EUR"})
+    lead_services.progress(world["zjk"], lead.id, {"stage": "signed", "amount": "11500000", "currency": "EUR"})
     assert (lead.stage, lead.expected_amount, lead.currency) == ("signed", Decimal("11500000.00"), "EUR")
-    pipeline.progress(world["zjk"], lead.id, {"stage": "construction", "note": "Ground broken"})
+    lead_services.progress(world["zjk"], lead.id, {"stage": "construction", "note": "Ground broken"})
     assert lead.stage == "construction"
 
 
@@ -127,7 +127,7 @@ def test_bad_progress_is_named_and_changes_nothing(world, data, field):
     lead = _lead(world, "zjk", "rink")
     before = (_events(lead), lead.stage)
     with pytest.raises(ValidationFailed) as caught:
-        pipeline.progress(world["zjk"], lead.id, data)
+        lead_services.progress(world["zjk"], lead.id, data)
     assert field in caught.value.fields
     db.session.rollback()
     assert (_events(lead), db.session.get(Lead, lead.id).stage) == before
@@ -135,37 +135,37 @@ def test_bad_progress_is_named_and_changes_nothing(world, data, field):
 
 def test_owner_is_settable_within_the_organisation(world):
     lead = _lead(world, "zjk", "rink")
-    pipeline.set_owner(world["zjk"], lead.id, world["zjk_colleague"].id)
+    lead_services.set_owner(world["zjk"], lead.id, world["zjk_colleague"].id)
     assert lead.owner_id == world["zjk_colleague"].id
     with pytest.raises(ValidationFailed):
-        pipeline.set_owner(world["organiser"], lead.id, world["ts"].id)  # not of the lead's organisation
+        lead_services.set_owner(world["organiser"], lead.id, world["ts"].id)  # not of the lead's organisation
     with pytest.raises(NotFound):  # another organisation's lead does not exist for them
-        pipeline.set_owner(world["ts"], lead.id, world["ts"].id)
+        lead_services.set_owner(world["ts"], lead.id, world["ts"].id)
 
 
 def test_stalled_after_the_stage_limit_and_limits_are_settable(world):
     lead = _lead(world, "zjk", "rink")
-    assert not pipeline.is_stalled(lead)
+    assert not queries.is_stalled(lead)
     lead.last_progress_at = utcnow() - timedelta(days=15)
     db.session.commit()
-    assert pipeline.is_stalled(lead)
-    assert [l.id for l, in db.session.execute(pipeline.leads_query(world["organiser"], pipeline.LeadFilters(stalled=True)))] == [lead.id]
-    pipeline.set_stall_limit(world["organiser"], "partner_identified", 20)
-    assert not pipeline.is_stalled(lead)
+    assert queries.is_stalled(lead)
+    assert [l.id for l, in db.session.execute(queries.leads_query(world["organiser"], queries.LeadFilters(stalled=True)))] == [lead.id]
+    lead_services.set_stall_limit(world["organiser"], "partner_identified", 20)
+    assert not queries.is_stalled(lead)
     with pytest.raises(ValidationFailed):
-        pipeline.set_stall_limit(world["organiser"], "partner_identified", 0)
+        lead_services.set_stall_limit(world["organiser"], "partner_identified", 0)
     with pytest.raises(Forbidden):
-        pipeline.set_stall_limit(world["zjk"], "partner_identified", 5)
+        lead_services.set_stall_limit(world["zjk"], "partner_identified", 5)
 
 
 def test_contested_projects_are_marked_for_organisers_only(world):
     _lead(world, "zjk", "rink")
     _lead(world, "ts", "rink")
     _lead(world, "ts", "ecmo")
-    rows = pipeline.annotate(world["organiser"], list(db.session.scalars(select(Lead).order_by(Lead.id))))
+    rows = queries.annotate(world["organiser"], list(db.session.scalars(select(Lead).order_by(Lead.id))))
     assert [(r["project"], r["contested"]) for r in rows] == [
         ("Ice-rink blanket", True), ("Ice-rink blanket", True), ("Portable ECMO", False)]
-    own = pipeline.annotate(world["ts"], list(db.session.scalars(pipeline.leads_query(world["ts"], pipeline.LeadFilters()))))
+    own = queries.annotate(world["ts"], list(db.session.scalars(queries.leads_query(world["ts"], queries.LeadFilters()))))
     assert all(not r["contested"] for r in own)
 
 
@@ -257,8 +257,8 @@ def test_stats_add_up_and_convert_to_cny_exactly(client, auth, world):
     b = _lead(world, "ts", "ecmo", "intent")  # USD 80,000,000
     c = _lead(world, "ts", "rink")
     _agreement(a, world["zjk"])
-    pipeline.progress(world["zjk"], a.id, {"stage": "signed", "amount": "11500000.50", "currency": "EUR"})
-    pipeline.progress(world["ts"], c.id, {"stage": "dropped", "note": "No site"})
+    lead_services.progress(world["zjk"], a.id, {"stage": "signed", "amount": "11500000.50", "currency": "EUR"})
+    lead_services.progress(world["ts"], c.id, {"stage": "dropped", "note": "No site"})
 
     for group_by in ("stage", "city", "sector", "country", "fair"):
         stats = client.get(f"/api/v1/stats/pipeline?group_by={group_by}", headers=auth(world["organiser"])).json
@@ -290,7 +290,7 @@ def test_the_funnel_on_a_built_scenario(client, auth, world):
     a = _lead(world, "zjk", "rink")
     _lead(world, "zjk", "ecmo")
     _agreement(a, world["zjk"])
-    pipeline.progress(world["zjk"], a.id, {"stage": "signed", "amount": "100", "currency": "EUR"})
+    lead_services.progress(world["zjk"], a.id, {"stage": "signed", "amount": "100", "currency": "EUR"})
     funnel = client.get(f"/api/v1/stats/pipeline?fair_id={fair.id}", headers=auth(world["organiser"])).json["funnel"]
     # Places taken: zjk and ts (the colleague withdrew; a walk-in takes no place); attended: zjk and the walk-in.
     assert funnel == {"registered": 2, "attended": 2, "interested": 1, "leads": 2, "signed": 1}

@@ -20,7 +20,7 @@ from app.fairs import series as series_service
 from app.fairs import services as fairs
 from app.fairs.models import Fair, FairSession
 from app.jobs import run_due
-from app.leads import pipeline
+from app.leads import services as lead_services
 from app.leads.services import record_interest
 from app.mail import deliver_due
 from app.notifications import reminders
@@ -208,7 +208,7 @@ def test_stalled_and_overdue_leads_remind_their_owner_once(app, smtp):
         interest, _ = record_interest(owner, session, {"project_id": project.id, "level": "info",
                                                        "client_id": "stall-000001"})
         db.session.commit()
-        pipeline.progress(owner, interest.lead_id, {"note": "Called", "next_action_on": "2026-11-10"})
+        lead_services.progress(owner, interest.lead_id, {"note": "Called", "next_action_on": "2026-11-10"})
     with time_machine.travel(at("2026-11-20T02:00+00:00"), tick=False):
         assert reminders.lead_reminders() == {"stalled": 1, "next_action": 1}
         assert reminders.lead_reminders() == {"stalled": 0, "next_action": 0}

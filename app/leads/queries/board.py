@@ -1,5 +1,5 @@
 """Read models for the lead pages: the board's columns and filter choices, the month's reports,
-the leads a signing ceremony may record. Everything about leads goes through `pipeline.scope`."""
+the leads a signing ceremony may record. Everything about leads goes through `queries.scope`."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ from decimal import ROUND_HALF_UP, Decimal
 from flask_babel import gettext
 from sqlalchemy import func, select
 
-from ..accounts.access import require_role
-from ..accounts.models import Organisation, User
-from ..extensions import db
-from ..i18n import ui_locale
-from . import numbers, pipeline
-from .enums import SIGNED_STAGES, STAGE_ORDER, LeadStage, document_kind_label
-from .enums import stage_label  # noqa: F401 (the pages read it as board.stage_label)
-from .models import Lead, LeadEvent, ProgressReport, Signing
+from ...accounts.access import require_role
+from ...accounts.models import Organisation, User
+from ...extensions import db
+from ...i18n import ui_locale
+from . import LeadFilters, annotate, host_month, leads_query, list_leads, numbers
+from ..enums import SIGNED_STAGES, STAGE_ORDER, LeadStage, document_kind_label
+from ..enums import stage_label  # noqa: F401 (the pages read it as board.stage_label)
+from ..models import Lead, LeadEvent, ProgressReport, Signing
 
 #: The most cards the board draws at once; filters narrow the rest.
 BOARD_LIMIT = 400
@@ -63,12 +63,12 @@ def next_stage(stage: str) -> str | None:
     return STAGE_ORDER[index + 1].value if index + 1 < len(STAGE_ORDER) else None
 
 
-def board(actor, filters: pipeline.LeadFilters, limit: int = BOARD_LIMIT) -> tuple[dict[str, list[dict]], int]:
+def board(actor, filters: LeadFilters, limit: int = BOARD_LIMIT) -> tuple[dict[str, list[dict]], int]:
     """The actor's leads (scoped) as annotated rows per stage, pipeline order, and the total."""
-    leads, total = pipeline.list_leads(actor, filters, page=1, per_page=limit)
+    leads, total = list_leads(actor, filters, page=1, per_page=limit)
     columns: dict[str, list[dict]] = {s.value: [] for s in STAGE_ORDER}
     columns[LeadStage.DROPPED.value] = []
-    for row in pipeline.annotate(actor, leads):
+    for row in annotate(actor, leads):
         columns.setdefault(row["stage"], []).append(row)
     return columns, total
 
@@ -76,7 +76,7 @@ def board(actor, filters: pipeline.LeadFilters, limit: int = BOARD_LIMIT) -> tup
 def filter_choices(actor) -> dict[str, list]:
     """Cities (value, name: prefecture-level divisions, or a foreign city's text) and responsible people
     among the leads the actor may see."""
-    scoped = pipeline.leads_query(actor, pipeline.LeadFilters()).order_by(None)
+    scoped = leads_query(actor, LeadFilters()).order_by(None)
     codes = {numbers.prefecture_of(c) for c in db.session.scalars(
         scoped.with_only_columns(Organisation.division_code).where(Organisation.division_code.is_not(None)).distinct())}
     names = numbers.division_names(codes, ui_locale())
@@ -92,7 +92,7 @@ def filter_choices(actor) -> dict[str, list]:
 def month_reports(actor, month: str | None = None) -> list[dict]:
     """The reports filed in a month (organisers), newest first, with how many leads each changed."""
     require_role(actor, "organiser")
-    month = month or pipeline.host_month()
+    month = month or host_month()
     changes = (select(LeadEvent.report_id, func.count(LeadEvent.id).label("n"))
                .where(LeadEvent.report_id.is_not(None)).group_by(LeadEvent.report_id).subquery())
     rows = db.session.execute(
@@ -107,7 +107,7 @@ def month_reports(actor, month: str | None = None) -> list[dict]:
 def signable_leads(actor) -> list[Lead]:
     """Leads a signing ceremony may record: not yet signed, not dropped, no signing on file (organisers)."""
     require_role(actor, "organiser")
-    query = pipeline.leads_query(actor, pipeline.LeadFilters()).order_by(None).where(
+    query = leads_query(actor, LeadFilters()).order_by(None).where(
         Lead.stage.not_in([s.value for s in SIGNED_STAGES] + [LeadStage.DROPPED.value]),
         Lead.id.not_in(select(Signing.lead_id)),
     ).order_by(Lead.id)

@@ -16,14 +16,14 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 
-from ..accounts.access import require_role
-from ..accounts.enums import Role
-from ..extensions import db
-from ..reference.services import country_name, list_sectors
-from ..spreadsheets import append_row, csv_writer
-from . import numbers, pipeline
-from .enums import stage_label
-from .models import Lead
+from ...accounts.access import require_role
+from ...accounts.enums import Role
+from ...extensions import db
+from ...reference.services import country_name, list_sectors
+from ...spreadsheets import append_row, csv_writer
+from . import LeadFilters, annotate, leads_query, numbers
+from ..enums import stage_label
+from ..models import Lead
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -76,7 +76,7 @@ def lead_export_rows(actor, leads: list[Lead], locale: str) -> list[dict]:
         .where(Lead.id.in_([lead.id for lead in leads]))).all())
     by_id = {lead.id: lead for lead in leads}
     rows = []
-    for row in pipeline.annotate(actor, leads):
+    for row in annotate(actor, leads):
         lead = by_id[row["id"]]
         rows.append({
             **row,
@@ -95,9 +95,9 @@ def lead_export_rows(actor, leads: list[Lead], locale: str) -> list[dict]:
     return rows
 
 
-def leads_csv(actor, filters: pipeline.LeadFilters, *, locale: str) -> str:
+def leads_csv(actor, filters: LeadFilters, *, locale: str) -> str:
     """The same rows as the list, as CSV with a BOM (Excel reads the Chinese), in the reader's language."""
-    leads = list(db.session.scalars(pipeline.leads_query(actor, filters)).unique())
+    leads = list(db.session.scalars(leads_query(actor, filters)).unique())
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv_writer(out)

@@ -1,33 +1,37 @@
-"""The pipeline: who sees which leads (one place), how a lead moves, its documents, the monthly
-report, stall limits, exchange rates, CSV and the province's numbers."""
+"""Every read of leads: who sees which leads (`scope`, the one place), lists and filters, a lead's
+history, documents and interests, the monthly report's due leads, stall limits and flags, exchange
+rates, pipeline statistics and the funnel, interests in a session, signings and recommendations.
+
+The board's read models are in `queries.board`, the province's numbers in `queries.numbers`, CSV and
+spreadsheets in `queries.exports`. Changes are in `services`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext
-from sqlalchemy import and_, case, false, func, or_, select
+from sqlalchemy import and_, false, func, or_, select
 
-from .. import bilingual
-from ..accounts.access import require_role
-from ..accounts.enums import Role
-from ..accounts.models import Organisation, User
-from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
-from ..extensions import db
-from ..i18n import ui_locale
-from ..fairs.models import FairSession
-from ..pagination import paginate
-from ..projects.models import Project
-from ..projects.services import _check_amount
-from ..reference.services import check_currency
-from ..types import utcnow
+from ... import bilingual
+from ...accounts.access import require_role
+from ...accounts.enums import OrganisationKind, Role
+from ...accounts.models import Organisation, User
+from ...errors import Forbidden, NotFound, ValidationFailed
+from ...extensions import db
+from ...fairs import services as fairs
+from ...fairs.enums import SessionStatus
+from ...fairs.models import Fair, FairSession, Registration
+from ...i18n import ui_locale
+from ...pagination import paginate
+from ...projects.models import Project
+from ...types import utcnow
+from ..enums import SIGNED_STAGES, LeadStage, STAGE_ORDER, default_stall_days
+from ..models import ExchangeRate, Interest, Lead, LeadDocument, LeadEvent, ProgressReport, Signing, StageLimit
 from . import numbers
-from .enums import SIGNED_STAGES, DocumentKind, LeadStage, STAGE_ORDER, default_stall_days, stage_label, stage_rank
-from .models import ExchangeRate, Interest, Lead, LeadDocument, LeadEvent, ProgressReport, StageLimit
 
 # ---------------------------------------------------------------- scoping: the one place
 
@@ -60,13 +64,6 @@ def can_change(actor, lead: Lead) -> bool:
     )
 
 
-def _changeable(actor, lead_id: int) -> Lead:
-    lead = get_lead(actor, lead_id)
-    if not can_change(actor, lead):
-        raise Forbidden(gettext("Only the lead's organisation and organisers change it."))
-    return lead
-
-
 # ---------------------------------------------------------------- stall limits and flags
 
 
@@ -74,19 +71,6 @@ def stall_limits() -> dict[str, int]:
     limits = {stage.value: default_stall_days(stage) for stage in STAGE_ORDER}
     limits.update({row.stage: row.days for row in db.session.scalars(select(StageLimit))})
     return limits
-
-
-def set_stall_limit(actor, stage: str, days) -> dict[str, int]:
-    require_role(actor, Role.ORGANISER)
-    if stage not in {s.value for s in STAGE_ORDER}:
-        raise ValidationFailed({"stage": gettext("Give a pipeline stage code.")})
-    if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 365:
-        raise ValidationFailed({"days": gettext("Give a number of days from 1 to 365.")})
-    row = db.session.get(StageLimit, stage) or StageLimit(stage=stage, days=days)
-    row.days = days
-    db.session.add(row)
-    db.session.commit()
-    return stall_limits()
 
 
 def stalled_condition(now: datetime | None = None):
@@ -145,7 +129,7 @@ def leads_query(actor, filters: LeadFilters):
         # A division code (a city with its counties, a county, a province); else a foreign city's name.
         code = filters.city if filters.city.isdigit() and len(filters.city) == 6 else None
         if code is None:
-            from ..reference.divisions import match_division
+            from ...reference.divisions import match_division
 
             division = match_division(filters.city)  # "Tangshan", "唐山", "tangshan" name one city
             code = division.code if division is not None else None
@@ -246,131 +230,6 @@ def interests_of(lead: Lead) -> list[Interest]:
     return list(db.session.scalars(select(Interest).where(Interest.lead_id == lead.id).order_by(Interest.created_at)))
 
 
-# ---------------------------------------------------------------- progress
-
-
-def _check_date(value, field: str = "next_action_on") -> date | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise ValidationFailed({field: gettext("Give a date as YYYY-MM-DD.")}) from None
-
-
-def progress(actor, lead_id: int, data: dict, *, report: ProgressReport | None = None, commit: bool = True) -> Lead:
-    """Record progress: a note, a next action, an amount, and perhaps a new stage.
-
-    Forward any number of stages; back only by an organiser with a reason; `dropped` with a
-    reason; `signed` and later with the agreement attached and the contracted amount.
-    """
-    lead = _changeable(actor, lead_id)
-    errors: dict[str, str] = {}
-    note = data.get("note") or ""
-    if not isinstance(note, str) or len(note) > 4000:
-        errors["note"] = gettext("The note is text of at most 4,000 characters.")
-        note = ""
-    note = note.strip()
-    stage = data.get("stage") or lead.stage
-    if stage not in {s.value for s in LeadStage}:
-        errors["stage"] = gettext("Give a pipeline stage code.")
-    amount = currency = next_action = None
-    try:
-        amount = _check_amount(data.get("amount"), "amount")
-    except ValidationFailed as exc:
-        errors.update({k: " ".join(v) for k, v in exc.fields.items()})
-    if data.get("currency") not in (None, ""):
-        try:
-            currency = check_currency(data["currency"])
-        except ValidationFailed as exc:
-            errors.update({k: " ".join(v) for k, v in exc.fields.items()})
-    if amount is not None and currency is None and "currency" not in errors:
-        errors["currency"] = gettext("An amount needs its ISO 4217 currency.")
-    try:
-        next_action = _check_date(data.get("next_action_on"))
-    except ValidationFailed as exc:
-        errors.update({k: " ".join(v) for k, v in exc.fields.items()})
-    if errors:
-        raise ValidationFailed(errors)
-
-    moving = stage != lead.stage
-    if moving:
-        backwards = lead.stage == LeadStage.DROPPED or (
-            stage != LeadStage.DROPPED and stage_rank(stage) < stage_rank(lead.stage))
-        if backwards and actor.role != Role.ORGANISER:
-            raise Forbidden(gettext("Only an organiser moves a lead back, with a reason."), code="organiser_only")
-        if (backwards or stage == LeadStage.DROPPED) and not note:
-            raise ValidationFailed({"note": gettext("Give the reason.")})
-        if stage in SIGNED_STAGES:
-            if (amount if amount is not None else lead.expected_amount) is None:
-                raise ValidationFailed({"amount": gettext("A signed lead needs the contracted amount and currency.")})
-            has_agreement = db.session.scalar(select(LeadDocument.id).where(
-                LeadDocument.lead_id == lead.id, LeadDocument.kind == DocumentKind.AGREEMENT).limit(1))
-            if has_agreement is None:
-                raise Conflict(gettext("Attach the signed agreement before moving the lead to %(stage)s or later.",
-                                       stage=stage_label(LeadStage.SIGNED)), code="agreement_missing")
-    elif not (note or amount is not None or next_action is not None):
-        raise ValidationFailed({"note": gettext("Say what happened, set a next action or an amount.")})
-
-    now = utcnow()
-    db.session.add(LeadEvent(lead_id=lead.id, user_id=actor.id, from_stage=lead.stage, to_stage=stage, note=note,
-                             amount=amount, currency=currency, next_action_on=next_action,
-                             source="report" if report else "progress", report_id=report.id if report else None))
-    if moving:
-        lead.stage = stage
-        lead.stage_changed_at = now
-    if amount is not None:
-        lead.expected_amount, lead.currency = amount, currency
-    if next_action is not None:
-        lead.next_action_on = next_action
-    lead.last_progress_at = now
-    if commit:
-        db.session.commit()
-    return lead
-
-
-def set_owner(actor, lead_id: int, owner_id) -> Lead:
-    lead = _changeable(actor, lead_id)
-    owner = db.session.get(User, owner_id) if isinstance(owner_id, int) else None
-    if owner is None or owner.organisation_id != lead.organisation_id or not owner.active:
-        raise ValidationFailed({"owner_id": gettext(
-            "The responsible person must be an active member of the lead's organisation.")})
-    if owner.id != lead.owner_id:
-        db.session.add(LeadEvent(lead_id=lead.id, user_id=actor.id, from_stage=lead.stage, to_stage=lead.stage,
-                                 note=f"Responsible person: {owner.name}.", source="owner"))
-        lead.owner_id = owner.id
-        db.session.commit()
-    return lead
-
-
-# ---------------------------------------------------------------- documents
-
-
-def add_document(actor, lead_id: int, stream, filename: str | None, kind) -> LeadDocument:
-    from ..projects import storage
-    from ..projects.services import _store_row, receive_checked
-
-    lead = _changeable(actor, lead_id)
-    if kind not in {k.value for k in DocumentKind}:
-        raise ValidationFailed({"kind": gettext("The kind is %(kinds)s.", kinds=", ".join(k.value for k in DocumentKind))})
-    received, sniffed, name = receive_checked(stream, filename)
-    try:
-        document = LeadDocument(lead_id=lead.id, kind=kind, original_name=name, mime=sniffed.mime,
-                                size=received.size, sha256=received.sha256, uploaded_by_id=actor.id)
-        db.session.add(document)
-        db.session.add(LeadEvent(lead_id=lead.id, user_id=actor.id, from_stage=lead.stage, to_stage=lead.stage,
-                                 note=f"Document added ({kind}): {name}", source="document"))
-        lead.last_progress_at = utcnow()
-    except BaseException:
-        db.session.rollback()
-        storage.discard(received)
-        raise
-    _store_row(received, document)
-    return document
-
-
 def get_document(actor, document_id: int) -> LeadDocument:
     document = db.session.get(LeadDocument, document_id)
     if document is None:
@@ -398,41 +257,6 @@ def open_leads_for_report(actor) -> list[Lead]:
     ))
 
 
-def file_report(actor, updates: list[dict], note: str = "") -> ProgressReport:
-    """All of an organisation's open leads updated at once, saved as one report: all or nothing."""
-    leads = {lead.id: lead for lead in open_leads_for_report(actor)}
-    if not isinstance(updates, list) or not updates:
-        raise ValidationFailed({"updates": gettext("Give at least one lead's progress.")})
-    report = ProgressReport(organisation_id=actor.organisation_id, month=host_month(), user_id=actor.id,
-                            note=(note or "").strip()[:4000])
-    db.session.add(report)
-    db.session.flush()
-    from ..validation import fields_message
-
-    errors: dict[str, list[str]] = {}
-    problems: list[str] = []  # "Update 2: Stage: …", by translated labels (the codes stay in `errors`)
-    for n, update in enumerate(updates):
-        lead_id = update.get("lead_id") if isinstance(update, dict) else None
-        if lead_id not in leads:
-            errors[f"updates[{n}].lead_id"] = [gettext("Not an open lead of your organisation.")]
-            problems.append(gettext("Update %(num)d: %(problem)s", num=n + 1,
-                                    problem=fields_message({"lead_id": errors[f"updates[{n}].lead_id"]})))
-            continue
-        try:
-            progress(actor, lead_id, update, report=report, commit=False)
-        except (ValidationFailed, Conflict, Forbidden) as exc:
-            details = exc.fields if isinstance(exc, ValidationFailed) else {"stage": [exc.message]}
-            for field, messages in details.items():
-                errors[f"updates[{n}].{field}"] = messages
-            problems.append(gettext("Update %(num)d: %(problem)s", num=n + 1, problem=fields_message(details)))
-    if errors:
-        db.session.rollback()
-        raise ValidationFailed(errors, message=gettext("Nothing was saved: %(problems)s",
-                                                       problems=gettext("; ").join(problems)))
-    db.session.commit()
-    return report
-
-
 def missing_reports(actor, month: str | None = None) -> list[Organisation]:
     """Organisations with open leads that have not filed a report for the month (organisers)."""
     require_role(actor, Role.ORGANISER)
@@ -453,26 +277,6 @@ def rates() -> dict[str, Decimal]:
     return table
 
 
-def set_rate(actor, currency, cny_per_unit) -> ExchangeRate:
-    require_role(actor, Role.ORGANISER)
-    code = check_currency(currency)
-    if code == "CNY":
-        raise ValidationFailed({"currency": gettext("CNY is the unit itself.")})
-    try:
-        value = Decimal(str(cny_per_unit))
-    except Exception:
-        raise ValidationFailed({"cny_per_unit": gettext("Give a decimal number.")}) from None
-    if not value.is_finite() or value <= 0 or value >= Decimal("1e9") or value.as_tuple().exponent < -6:
-        raise ValidationFailed({"cny_per_unit": gettext("Give a positive decimal with at most six decimal places.")})
-    row = db.session.get(ExchangeRate, code) or ExchangeRate(currency=code, cny_per_unit=value)
-    row.cny_per_unit = value
-    row.updated_by_id = actor.id
-    db.session.add(row)
-    db.session.commit()
-    return row
-
-
-#: How `stats/pipeline` groups a lead (by the same facts as the province's numbers).
 GROUPS = {
     "stage": lambda f: f.stage,
     "city": lambda f: numbers.prefecture_of(f.division),
@@ -532,7 +336,7 @@ def pipeline_stats(actor, group_by: str = "stage", fair_id: int | None = None, *
 
 def funnel(fair_id: int | None = None) -> dict[str, int]:
     """registered (places taken) → attended (joined while live) → interested (organisations) → leads → signed."""
-    from ..fairs.services import registration_counts
+    from ...fairs.services import registration_counts
 
     people = registration_counts(fair_id)
     interested = select(func.count(func.distinct(Interest.organisation_id)))
@@ -545,3 +349,200 @@ def funnel(fair_id: int | None = None) -> dict[str, int]:
     return {"registered": people["registered"], "attended": people["attended"],
             **{name: db.session.scalar(q) or 0 for name, q in (
                 ("interested", interested), ("leads", leads), ("signed", signed))}}
+
+
+# ---------------------------------------------------------------- interests
+
+
+def find_interest(actor, client_id: str) -> Interest | None:
+    return db.session.scalar(select(Interest).where(Interest.user_id == actor.id, Interest.client_id == client_id))
+
+
+def interest_count(session_id: int, project_id: int) -> int:
+    """Organisations that expressed interest in the project in this session."""
+    return db.session.scalar(
+        select(func.count(func.distinct(Interest.organisation_id))).where(
+            Interest.session_id == session_id, Interest.project_id == project_id
+        )
+    ) or 0
+
+
+def interest_counts(session_id: int) -> dict[int, int]:
+    rows = db.session.execute(
+        select(Interest.project_id, func.count(func.distinct(Interest.organisation_id)))
+        .where(Interest.session_id == session_id)
+        .group_by(Interest.project_id)
+    )
+    return {project_id: count for project_id, count in rows}
+
+
+def session_interests(session_id: int) -> list[Interest]:
+    """Interests expressed in a session, oldest first (the caller decides who may see them)."""
+    return list(db.session.scalars(
+        select(Interest).where(Interest.session_id == session_id).order_by(Interest.created_at, Interest.id)
+    ))
+
+
+def lead_dict(lead: Lead) -> dict:
+    return {
+        "id": lead.id,
+        "project_id": lead.project_id,
+        "organisation_id": lead.organisation_id,
+        "organisation": lead.organisation.name,
+        "owner_id": lead.owner_id,
+        "stage": lead.stage,
+        "expected_amount": None if lead.expected_amount is None else f"{lead.expected_amount:.2f}",
+        "currency": lead.currency,
+        "next_action_on": lead.next_action_on.isoformat() if lead.next_action_on else None,
+        "created_at": lead.created_at.isoformat(),
+    }
+
+
+def interest_dict(interest: Interest) -> dict:
+    return {
+        "id": interest.id,
+        "client_id": interest.client_id,
+        "session_id": interest.session_id,
+        "project_id": interest.project_id,
+        "organisation_id": interest.organisation_id,
+        "user_id": interest.user_id,
+        "lead_id": interest.lead_id,
+        "level": interest.level,
+        "note": interest.note,
+        "pitch_second": interest.pitch_second,
+        "attachment": (
+            {"name": interest.attachment_name, "mime": interest.attachment_mime,
+             "download_url": f"/api/v1/interests/{interest.id}/attachment"}
+            if interest.attachment_sha256 else None
+        ),
+        "created_at": interest.created_at.isoformat(),
+    }
+
+
+# ---------------------------------------------------------------- signing ceremonies
+
+
+def signing_open(session: FairSession, now=None) -> bool:
+    """A signing is recorded once its ceremony has begun (never weeks ahead of it)."""
+    return (now or utcnow()) >= session.starts_at
+
+
+def signings_of(session: FairSession) -> list[Signing]:
+    return list(db.session.scalars(select(Signing).where(Signing.session_id == session.id).order_by(Signing.id)))
+
+
+def visible_lead_ids(actor, signings: list[Signing]) -> set[int]:
+    """The signings' leads the viewer may open (the leads' own scoping: organisers all, an attendee
+    their organisation's, a presenter those on their projects)."""
+    ids = [s.lead_id for s in signings]
+    if not ids:
+        return set()
+    return set(db.session.scalars(scope(actor, select(Lead.id).where(Lead.id.in_(ids)))))
+
+
+def signing_totals(signings: list[Signing], visible: set[int] | None = None) -> dict:
+    """The ceremony's count, and the sums of the amounts the viewer may see (`visible` lead ids; None:
+    all); `hidden` says how many signings the sums leave out."""
+    per_currency: dict[str, Decimal] = {}
+    shown = [s for s in signings if visible is None or s.lead_id in visible]
+    for signing in shown:
+        per_currency[signing.currency] = per_currency.get(signing.currency, Decimal(0)) + signing.amount
+    table = rates()
+    cny = sum((v * table[c] for c, v in per_currency.items() if c in table), Decimal(0))
+    return {
+        "count": len(signings),
+        "hidden": len(signings) - len(shown),
+        "amounts": {c: str(v.quantize(_CENT)) for c, v in sorted(per_currency.items())},
+        "amount_cny": str(cny.quantize(_CENT)),
+        "missing_rates": sorted(c for c in per_currency if c not in table),
+    }
+
+
+def signing_dict(signing: Signing, visible: bool = True) -> dict:
+    """A signing as the viewer may see it: the ceremony is public (project, organisation, city, when);
+    the lead, the amount and the agreement only for those who may open the lead (else null)."""
+    lead = signing.lead
+    return {"id": signing.id, "session_id": signing.session_id, "visible": visible,
+            "lead_id": lead.id if visible else None, "project": bilingual.text(lead.project, "title"),
+            "project_id": lead.project_id, "organisation": lead.organisation.name, "city": lead.organisation.city,
+            "amount": f"{signing.amount:.2f}" if visible else None, "currency": signing.currency if visible else None,
+            "document_url": f"/api/v1/lead-documents/{signing.document_id}/download" if visible else None,
+            "created_at": signing.created_at.isoformat()}
+
+
+def signings_for(actor, session: FairSession) -> dict:
+    """The signings page and API: each signing with what this viewer may see, and the totals."""
+    signings = signings_of(session)
+    visible = visible_lead_ids(actor, signings)
+    return {"items": [signing_dict(s, s.lead_id in visible) for s in signings],
+            "total": signing_totals(signings, visible), "signings": signings, "visible": visible}
+
+
+# ---------------------------------------------------------------- recommendations
+
+
+# ---------------------------------------------------------------- recommendations
+
+
+def _reasons(organisation: Organisation, project, fair: Fair | None = None) -> list[str]:
+    reasons = []
+    if project.sector in (organisation.demand_sectors or []):
+        reasons.append(f"sector:{project.sector}")
+    if project.country in (organisation.demand_countries or []):
+        reasons.append(f"country:{project.country}")
+    if fair is not None and set(fair.focus_sectors or []) & set(organisation.demand_sectors or []) and not reasons:
+        reasons.append("fair_focus")
+    return reasons
+
+
+def recommendations(actor, *, limit: int = 20) -> dict:
+    """Upcoming sessions and the projects in them that fit the organisation's demand, best first."""
+    if actor is None or actor.role != Role.ATTENDEE:
+        raise Forbidden(gettext("Recommendations are for attendees."))
+    organisation = actor.organisation
+    sessions = list(db.session.scalars(
+        select(FairSession).join(Fair, Fair.id == FairSession.fair_id)
+        .where(Fair.published_at.is_not(None), FairSession.ends_at >= utcnow(),
+               FairSession.status.not_in([SessionStatus.CANCELLED, SessionStatus.ENDED]))
+        .order_by(FairSession.starts_at)
+    ))
+    pursued = set(db.session.scalars(select(Lead.project_id).where(Lead.organisation_id == organisation.id)))
+    session_items, project_items = [], {}
+    for session in sessions:
+        best: list[str] = []
+        for project in session.projects:
+            reasons = _reasons(organisation, project, session.fair)
+            if not reasons:
+                continue
+            score = 2 * sum(r.startswith("sector:") for r in reasons) + sum(r.startswith("country:") for r in reasons)
+            item = project_items.get(project.id)
+            if item is None or score > item["score"]:
+                project_items[project.id] = {"project_id": project.id, "title": bilingual.text(project, "title"), "sector": project.sector,
+                                             "country": project.country, "session_id": session.id, "score": score,
+                                             "reasons": reasons, "already_pursued": project.id in pursued}
+            best = best if len(best) >= len(reasons) else reasons
+        if best:
+            session_items.append({"session_id": session.id, "fair_id": session.fair_id, "title": bilingual.text(session, "title"),
+                                  "starts_at": session.starts_at.isoformat(), "reasons": best,
+                                  "score": 2 * sum(r.startswith("sector:") for r in best) + sum(r.startswith("country:") for r in best)})
+    session_items.sort(key=lambda i: (-i["score"], i["starts_at"]))
+    projects = sorted(project_items.values(), key=lambda i: (i["already_pursued"], -i["score"], i["title"]))
+    return {"organisation": organisation.name, "sessions": session_items[:limit], "projects": projects[:limit]}
+
+
+def invitees(actor, session_id: int) -> list[dict]:
+    """For a pitch: the attendee organisations whose demand fits its projects, and whether they registered."""
+    require_role(actor, Role.ORGANISER)
+    session = fairs.get_session(actor, session_id)
+    registered = set(db.session.scalars(
+        select(User.organisation_id).join(Registration, Registration.user_id == User.id)
+        .where(Registration.fair_id == session.fair_id, Registration.withdrawn_at.is_(None))
+    ))
+    out = []
+    for organisation in db.session.scalars(select(Organisation).where(Organisation.kind != OrganisationKind.AGENCY).order_by(Organisation.name)):
+        reasons = sorted({r for project in session.projects for r in _reasons(organisation, project)})
+        if reasons:
+            out.append({"organisation_id": organisation.id, "name": organisation.name, "city": organisation.city,
+                        "reasons": reasons, "registered": organisation.id in registered})
+    out.sort(key=lambda i: (i["registered"], -len(i["reasons"]), i["name"]))
+    return out

@@ -34,17 +34,17 @@ from flask import current_app
 from flask_babel import gettext
 from sqlalchemy import and_, case, func, or_, select
 
-from ..accounts.access import require_role
-from ..accounts.enums import Role
-from ..accounts.models import Organisation
-from ..bounds import MONTH_PATTERN
-from ..errors import ValidationFailed
-from ..extensions import db
-from ..projects.models import Project
-from ..reference.models import Division
-from ..types import utcnow
-from .enums import SIGNED_STAGES, LeadStage
-from .models import ExchangeRate, Lead, LeadEvent
+from ...accounts.access import require_role
+from ...accounts.enums import Role
+from ...accounts.models import Organisation
+from ...bounds import MONTH_PATTERN
+from ...errors import ValidationFailed
+from ...extensions import db
+from ...projects.models import Project
+from ...reference.models import Division
+from ...types import utcnow
+from ..enums import SIGNED_STAGES, LeadStage
+from ..models import ExchangeRate, Lead, LeadEvent
 
 _CENT = Decimal("0.01")
 _MONTH = re.compile(MONTH_PATTERN)
@@ -422,7 +422,7 @@ def summary(actor, period: Period, scope: Scope = Scope(), *, locale: str = "en"
                             signed_key=lambda f: _month_key(f.signed_at))
     by_month = [{"month": m, **by_month_groups.get(m, Figures()).to_dict(money)} for m in period.months()]
 
-    from ..reference.services import list_sectors
+    from ...reference.services import list_sectors
 
     sector_names = {s.code: s.name(locale) for s in list_sectors()}
     by_sector_groups = tally(all_facts, period, money, made_key=lambda f: f.sector)
