@@ -7,7 +7,6 @@ from flask_babel import gettext
 from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import INCLUDE, Schema, fields, validate
-from sqlalchemy import select
 
 from ..bounds import MAX_INT, MAX_PER_PAGE, MONTH_PATTERN, Id, Int
 from ..openapi import answers
@@ -17,12 +16,10 @@ from .enums import STAGE_ORDER, LeadStage
 from ..reference.services import currency_codes
 from ..errors import ValidationFailed
 from ..i18n import ui_locale
-from ..live.models import Question
-from ..live.services import question_dict
 from ..projects import storage
-from ..extensions import db
 from . import queries, services
-from .queries import exports, interest_dict, numbers
+from .detail import lead_detail
+from .queries import exports, numbers
 
 api = Blueprint("leads_api", __name__, url_prefix="/api/v1", description="Leads, progress and the province's numbers")
 
@@ -271,25 +268,6 @@ def _filters(args) -> queries.LeadFilters:
         period = numbers.parse_period(args.get("from_"), args.get("to"))
     return queries.LeadFilters(period=period, counted=args.get("counted") or "made", **{k: args.get(k) for k in (
         "stage", "city", "sector", "fair_id", "owner_id", "stalled", "contested", "foreign")})
-
-
-def lead_detail(actor, lead) -> dict:
-    row = queries.annotate(actor, [lead])[0]
-    questions = []
-    if lead.session_id:
-        questions = [question_dict(q) for q in db.session.scalars(
-            select(Question).where(Question.session_id == lead.session_id,
-                                   Question.organisation_id == lead.organisation_id).order_by(Question.created_at))]
-    return {
-        **row,
-        "can_change": queries.can_change(actor, lead),
-        "history": queries.history(lead),
-        "interests": [interest_dict(i) for i in queries.interests_of(lead)],
-        "questions": questions,
-        "documents": [{"id": d.id, "kind": d.kind, "name": d.original_name, "mime": d.mime, "size": d.size,
-                       "created_at": d.created_at.isoformat(),
-                       "download_url": f"/api/v1/lead-documents/{d.id}/download"} for d in queries.documents(lead)],
-    }
 
 
 @api.route("/leads", methods=["GET"])

@@ -69,6 +69,27 @@ def stage_rank(stage: str) -> int:
     return STAGE_ORDER.index(LeadStage(stage)) if stage != LeadStage.DROPPED else -1
 
 
+#: Every stage a lead can be in: the pipeline's order, then dropped.
+ALL_STAGES = [*STAGE_ORDER, LeadStage.DROPPED]
+
+
+def is_backwards(current: str, target: str) -> bool:
+    """A move back: to an earlier stage, or out of `dropped` (dropping is not a move back)."""
+    return target != current and (current == LeadStage.DROPPED or (
+        target != LeadStage.DROPPED and stage_rank(target) < stage_rank(current)))
+
+
+def allowed_stages(role: str, current: str) -> list[LeadStage]:
+    """The stages a person may move a lead to from `current` (the service's rule, the pages' choices):
+    organisers any; everyone else the current one, later ones and dropped, never back (a dropped lead
+    stays dropped until an organiser revives it). Moving back or dropping also needs a reason."""
+    if role == "organiser":
+        return ALL_STAGES
+    if current == LeadStage.DROPPED:
+        return [LeadStage.DROPPED]
+    return [s for s in STAGE_ORDER if stage_rank(s) >= stage_rank(current)] + [LeadStage.DROPPED]
+
+
 def stage_for_level(level: str) -> LeadStage:
     """Where a lead made from an interest of this level starts."""
     return LeadStage.PRELIMINARY_INTENT if level == InterestLevel.INTENT else LeadStage.PARTNER_IDENTIFIED

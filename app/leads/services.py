@@ -7,6 +7,7 @@ domain's interest transaction); private helpers only flush. Reads live in `queri
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -24,11 +25,12 @@ from ..fairs import services as fairs
 from ..fairs.enums import SessionKind, SessionStatus
 from ..fairs.models import FairSession
 from ..notifications.services import notify
-from ..projects.services import _check_amount
-from ..reference.services import check_country, check_currency, check_sectors
+from ..projects import storage
+from ..projects.services import check_amount, receive_checked, store_row
+from ..reference.services import check_currency, country_codes, sector_codes
 from ..types import utcnow
-from .enums import (SIGNED_STAGES, STAGE_ORDER, DocumentKind, InterestLevel, LeadStage, level_label, stage_for_level,
-                    stage_label, stage_rank)
+from .enums import (SIGNED_STAGES, STAGE_ORDER, DocumentKind, InterestLevel, LeadStage, allowed_stages, is_backwards,
+                    level_label, stage_for_level, stage_label, stage_rank)
 from .models import ExchangeRate, Interest, Lead, LeadDocument, LeadEvent, ProgressReport, Signing, StageLimit
 from .queries import can_change, find_interest, get_lead, host_month, open_leads_for_report, signing_open, stall_limits
 from .queries import interest_count, interest_counts, interest_dict, lead_dict, session_interests  # noqa: F401 (live reads them here)
@@ -177,75 +179,114 @@ def _check_date(value, field: str = "next_action_on") -> date | None:
         raise ValidationFailed({field: gettext("Give a date as YYYY-MM-DD.")}) from None
 
 
-def progress(actor, lead_id: int, data: dict, *, report: ProgressReport | None = None, commit: bool = True) -> Lead:
+def progress(actor, lead_id: int, data: dict) -> Lead:
     """Record progress: a note, a next action, an amount, and perhaps a new stage.
 
     Forward any number of stages; back only by an organiser with a reason; `dropped` with a
     reason; `signed` and later with the agreement attached and the contracted amount.
     """
+    lead = _record_progress(actor, lead_id, data)
+    db.session.commit()
+    return lead
+
+
+@dataclass
+class _Step:
+    """One checked progress entry."""
+    note: str
+    stage: str
+    amount: Decimal | None
+    currency: str | None
+    next_action: date | None
+
+
+def _record_progress(actor, lead_id: int, data: dict, report: ProgressReport | None = None) -> Lead:
+    """`progress` without the commit: the monthly report and a signing record several in one."""
     lead = _changeable(actor, lead_id)
-    errors: dict[str, str] = {}
-    note = data.get("note") or ""
-    if not isinstance(note, str) or len(note) > 4000:
-        errors["note"] = gettext("The note is text of at most 4,000 characters.")
-        note = ""
-    note = note.strip()
-    stage = data.get("stage") or lead.stage
-    if stage not in {s.value for s in LeadStage}:
-        errors["stage"] = gettext("Give a pipeline stage code.")
-    amount = currency = next_action = None
+    step = _progress_values(data, lead)
+    _check_move(actor, lead, step)
+    _apply_progress(actor, lead, step, report)
+    return lead
+
+
+def _collect(errors: dict, check, *args):
+    """Run one field's check; its message goes into `errors` (a field's messages joined) and None back."""
     try:
-        amount = _check_amount(data.get("amount"), "amount")
+        return check(*args)
     except ValidationFailed as exc:
         errors.update({k: " ".join(v) for k, v in exc.fields.items()})
+        return None
+
+
+def _check_note(value) -> str:
+    note = value or ""
+    if not isinstance(note, str) or len(note) > 4000:
+        raise ValidationFailed({"note": gettext("The note is text of at most 4,000 characters.")})
+    return note.strip()
+
+
+def _check_stage(value) -> str:
+    if value not in {s.value for s in LeadStage}:
+        raise ValidationFailed({"stage": gettext("Give a pipeline stage code.")})
+    return value
+
+
+def _progress_values(data: dict, lead: Lead) -> _Step:
+    """Every field checked; one 422 with all of their messages."""
+    errors: dict[str, str] = {}
+    note = _collect(errors, _check_note, data.get("note")) or ""
+    stage = _collect(errors, _check_stage, data.get("stage") or lead.stage)
+    amount = _collect(errors, check_amount, data.get("amount"), "amount")
+    currency = None
     if data.get("currency") not in (None, ""):
-        try:
-            currency = check_currency(data["currency"])
-        except ValidationFailed as exc:
-            errors.update({k: " ".join(v) for k, v in exc.fields.items()})
+        currency = _collect(errors, check_currency, data["currency"])
     if amount is not None and currency is None and "currency" not in errors:
         errors["currency"] = gettext("An amount needs its ISO 4217 currency.")
-    try:
-        next_action = _check_date(data.get("next_action_on"))
-    except ValidationFailed as exc:
-        errors.update({k: " ".join(v) for k, v in exc.fields.items()})
+    next_action = _collect(errors, _check_date, data.get("next_action_on"))
     if errors:
         raise ValidationFailed(errors)
+    return _Step(note, stage, amount, currency, next_action)
 
-    moving = stage != lead.stage
-    if moving:
-        backwards = lead.stage == LeadStage.DROPPED or (
-            stage != LeadStage.DROPPED and stage_rank(stage) < stage_rank(lead.stage))
-        if backwards and actor.role != Role.ORGANISER:
-            raise Forbidden(gettext("Only an organiser moves a lead back, with a reason."), code="organiser_only")
-        if (backwards or stage == LeadStage.DROPPED) and not note:
-            raise ValidationFailed({"note": gettext("Give the reason.")})
-        if stage in SIGNED_STAGES:
-            if (amount if amount is not None else lead.expected_amount) is None:
-                raise ValidationFailed({"amount": gettext("A signed lead needs the contracted amount and currency.")})
-            has_agreement = db.session.scalar(select(LeadDocument.id).where(
-                LeadDocument.lead_id == lead.id, LeadDocument.kind == DocumentKind.AGREEMENT).limit(1))
-            if has_agreement is None:
-                raise Conflict(gettext("Attach the signed agreement before moving the lead to %(stage)s or later.",
-                                       stage=stage_label(LeadStage.SIGNED)), code="agreement_missing")
-    elif not (note or amount is not None or next_action is not None):
-        raise ValidationFailed({"note": gettext("Say what happened, set a next action or an amount.")})
 
+def _check_move(actor, lead: Lead, step: _Step) -> None:
+    """The stage rules (`enums.allowed_stages`), a reason to go back or drop, and what signing needs."""
+    if step.stage == lead.stage:
+        if not (step.note or step.amount is not None or step.next_action is not None):
+            raise ValidationFailed({"note": gettext("Say what happened, set a next action or an amount.")})
+        return
+    if step.stage not in allowed_stages(actor.role, lead.stage):
+        raise Forbidden(gettext("Only an organiser moves a lead back, with a reason."), code="organiser_only")
+    if (is_backwards(lead.stage, step.stage) or step.stage == LeadStage.DROPPED) and not step.note:
+        raise ValidationFailed({"note": gettext("Give the reason.")})
+    if step.stage in SIGNED_STAGES:
+        _check_signable(lead, step.amount)
+
+
+def _check_signable(lead: Lead, amount: Decimal | None) -> None:
+    if (amount if amount is not None else lead.expected_amount) is None:
+        raise ValidationFailed({"amount": gettext("A signed lead needs the contracted amount and currency.")})
+    has_agreement = db.session.scalar(select(LeadDocument.id).where(
+        LeadDocument.lead_id == lead.id, LeadDocument.kind == DocumentKind.AGREEMENT).limit(1))
+    if has_agreement is None:
+        raise Conflict(gettext("Attach the signed agreement before moving the lead to %(stage)s or later.",
+                               stage=stage_label(LeadStage.SIGNED)), code="agreement_missing")
+
+
+def _apply_progress(actor, lead: Lead, step: _Step, report: ProgressReport | None) -> None:
     now = utcnow()
-    db.session.add(LeadEvent(lead_id=lead.id, user_id=actor.id, from_stage=lead.stage, to_stage=stage, note=note,
-                             amount=amount, currency=currency, next_action_on=next_action,
-                             source="report" if report else "progress", report_id=report.id if report else None))
-    if moving:
-        lead.stage = stage
+    db.session.add(LeadEvent(lead_id=lead.id, user_id=actor.id, from_stage=lead.stage, to_stage=step.stage,
+                             note=step.note, amount=step.amount, currency=step.currency,
+                             next_action_on=step.next_action, source="report" if report else "progress",
+                             report_id=report.id if report else None))
+    if step.stage != lead.stage:
+        lead.stage = step.stage
         lead.stage_changed_at = now
-    if amount is not None:
-        lead.expected_amount, lead.currency = amount, currency
-    if next_action is not None:
-        lead.next_action_on = next_action
+    if step.amount is not None:
+        lead.expected_amount, lead.currency = step.amount, step.currency
+    if step.next_action is not None:
+        lead.next_action_on = step.next_action
     lead.last_progress_at = now
-    if commit:
-        db.session.commit()
-    return lead
+    db.session.flush()
 
 
 def set_owner(actor, lead_id: int, owner_id) -> Lead:
@@ -266,10 +307,14 @@ def set_owner(actor, lead_id: int, owner_id) -> Lead:
 
 
 def add_document(actor, lead_id: int, stream, filename: str | None, kind) -> LeadDocument:
-    from ..projects import storage
-    from ..projects.services import _store_row, receive_checked
-
     lead = _changeable(actor, lead_id)
+    received, document = _receive_document(actor, lead, stream, filename, kind)
+    store_row(received, document)  # the commit, once the file is in place
+    return document
+
+
+def _receive_document(actor, lead: Lead, stream, filename: str | None, kind) -> tuple[storage.Received, LeadDocument]:
+    """The checked upload and its row (flushed); the caller stores both with `store_row`."""
     if kind not in {k.value for k in DocumentKind}:
         raise ValidationFailed({"kind": gettext("The kind is %(kinds)s.", kinds=", ".join(k.value for k in DocumentKind))})
     received, sniffed, name = receive_checked(stream, filename)
@@ -280,12 +325,12 @@ def add_document(actor, lead_id: int, stream, filename: str | None, kind) -> Lea
         db.session.add(LeadEvent(lead_id=lead.id, user_id=actor.id, from_stage=lead.stage, to_stage=lead.stage,
                                  note=f"Document added ({kind}): {name}", source="document"))
         lead.last_progress_at = utcnow()
+        db.session.flush()
     except BaseException:
         db.session.rollback()
         storage.discard(received)
         raise
-    _store_row(received, document)
-    return document
+    return received, document
 
 
 # ---------------------------------------------------------------- the monthly report
@@ -312,7 +357,7 @@ def file_report(actor, updates: list[dict], note: str = "") -> ProgressReport:
                                     problem=fields_message({"lead_id": errors[f"updates[{n}].lead_id"]})))
             continue
         try:
-            progress(actor, lead_id, update, report=report, commit=False)
+            _record_progress(actor, lead_id, update, report)
         except (ValidationFailed, Conflict, Forbidden) as exc:
             details = exc.fields if isinstance(exc, ValidationFailed) else {"stage": [exc.message]}
             for field, messages in details.items():
@@ -391,34 +436,40 @@ def record_signing(actor, session_id: int, data: dict, *, stream=None, filename:
         raise Conflict(gettext("This lead was dropped; an organiser must revive it first."), code="lead_dropped")
     if db.session.scalar(select(Signing.id).where(Signing.lead_id == lead.id)):
         raise Conflict(gettext("This lead's signing is already recorded."), code="already_signed")
+    received = None
     if stream is not None:
-        document = add_document(actor, lead.id, stream, filename, DocumentKind.AGREEMENT)
+        received, document = _receive_document(actor, lead, stream, filename, DocumentKind.AGREEMENT)
     else:
         document = db.session.scalar(select(LeadDocument).where(
             LeadDocument.lead_id == lead.id, LeadDocument.kind == DocumentKind.AGREEMENT).order_by(LeadDocument.id.desc()))
         if document is None:
             raise ValidationFailed({"file": gettext("Attach the signed agreement.")})
     try:
-        if lead.stage not in SIGNED_STAGES:
-            progress(actor, lead.id, {"stage": LeadStage.SIGNED.value, "amount": data.get("amount"),
-                                               "currency": data.get("currency"),
-                                               "note": f"Signed on screen: {session.title}."}, commit=False)
-        else:
-            progress(actor, lead.id, {"amount": data.get("amount"), "currency": data.get("currency"),
-                                               "note": f"Signing ceremony: {session.title}."}, commit=False)
+        note = f"Signed on screen: {session.title}." if lead.stage not in SIGNED_STAGES else f"Signing ceremony: {session.title}."
+        _record_progress(actor, lead.id, {
+            **({"stage": LeadStage.SIGNED.value} if lead.stage not in SIGNED_STAGES else {}),
+            "amount": data.get("amount"), "currency": data.get("currency"), "note": note})
         if lead.expected_amount is None or lead.currency is None:
             raise ValidationFailed({"amount": gettext("Give the contracted amount and currency.")})
         signing = Signing(session_id=session.id, lead_id=lead.id, amount=lead.expected_amount, currency=lead.currency,
                           document_id=document.id, recorded_by_id=actor.id)
         db.session.add(signing)
-        db.session.commit()
     except BaseException:
         db.session.rollback()
+        storage.discard(received)
         raise
+    if received is not None:
+        store_row(received, signing)  # the commit, once the agreement's file is in place
+    else:
+        db.session.commit()
     return signing
 
 
 # ---------------------------------------------------------------- demand profiles
+
+
+#: The fields of an organisation's demand profile.
+DEMAND_FIELDS = ("demand_sectors", "demand_countries", "demand_note")
 
 
 def update_demand(actor, organisation_id: int, data: dict) -> Organisation:
@@ -428,29 +479,51 @@ def update_demand(actor, organisation_id: int, data: dict) -> Organisation:
         raise NotFound(gettext("No such organisation."))
     if actor is None or not (actor.role == Role.ORGANISER or actor.organisation_id == organisation.id):
         raise Forbidden(gettext("Only the organisation's people and organisers edit its profile."))
-    errors: dict[str, str] = {}
-    values: dict = {}
-    for field, check in (("demand_sectors", lambda v: check_sectors(v, "demand_sectors")),
-                         ("demand_countries", lambda v: [check_country(c, "demand_countries") for c in v])):
-        if field in data:
-            if not isinstance(data[field], list):
-                errors[field] = gettext("Give a list of codes.")
-                continue
-            try:
-                values[field] = sorted(set(check(data[field])))
-            except ValidationFailed as exc:
-                errors.update({k: " ".join(v) for k, v in exc.fields.items()})
-    if "demand_note" in data:
-        note = data["demand_note"] if isinstance(data["demand_note"], str) else ""
-        if len(note) > 1000:
-            errors["demand_note"] = gettext("At most 1,000 characters.")
-        values["demand_note"] = note.strip()
-    if errors:
-        raise ValidationFailed(errors)
-    for key, value in values.items():
-        setattr(organisation, key, value)
+    write_demand(organisation, demand_values(data))
     db.session.commit()
     return organisation
+
+
+def demand_values(data: dict) -> dict:
+    """The demand fields given in `data`, checked: the clean values (codes sorted, once each), or one
+    422 naming each bad field; the same rules and messages as the organisation form's demand fields."""
+    errors: dict[str, str] = {}
+    values: dict = {}
+    if "demand_sectors" in data:
+        codes = data.get("demand_sectors") or []
+        if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
+            errors["demand_sectors"] = gettext("Give a list of sector codes.")
+        elif unknown := sorted(set(codes) - set(sector_codes())):
+            errors["demand_sectors"] = gettext("Unknown sector code(s): %(codes)s.", codes=", ".join(unknown))
+        else:
+            values["demand_sectors"] = sorted(set(codes))
+    if "demand_countries" in data:
+        codes = data.get("demand_countries") or []
+        if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
+            errors["demand_countries"] = gettext("Give a list of country codes.")
+        elif unknown := sorted({c for c in codes if c.upper() not in country_codes()}):
+            errors["demand_countries"] = gettext("Unknown country code(s): %(codes)s.", codes=", ".join(unknown))
+        else:
+            values["demand_countries"] = sorted({c.upper() for c in codes})
+    if "demand_note" in data:
+        note = data.get("demand_note") or ""
+        if not isinstance(note, str) or len(note) > 1000:
+            errors["demand_note"] = gettext("At most %(n)d characters.", n=1000)
+        else:
+            values["demand_note"] = note.strip()
+    if errors:
+        raise ValidationFailed(errors)
+    return values
+
+
+def write_demand(organisation: Organisation, values: dict) -> None:
+    """Write an organisation's demand profile (`demand_values` checked them). Flushes; the caller
+    commits, so the organisation pages (which change the demand with the rest of the organisation)
+    can write it through here too."""
+    for key in DEMAND_FIELDS:
+        if key in values:
+            setattr(organisation, key, values[key])
+    db.session.flush()
 
 
 # ---------------------------------------------------------------- meetings

@@ -21,13 +21,12 @@ from ..projects import storage
 from ..reference.services import country_choices, list_sectors
 from . import queries, services
 from .queries import board, exports, numbers
-from .api import lead_detail
-from .enums import STAGE_ORDER, LeadStage, document_kind_label, level_label, stage_rank
+from .detail import lead_detail
+from .enums import ALL_STAGES, STAGE_ORDER, LeadStage, allowed_stages, document_kind_label, is_backwards, level_label
 from .forms import DemandForm, DocumentForm, OwnerForm, ProgressForm, RateForm, ReportForm, SigningForm, StallLimitForm
 
 bp = Blueprint("leads", __name__)
 
-ALL_STAGES = [*STAGE_ORDER, LeadStage.DROPPED]
 MONTH = re.compile(MONTH_PATTERN)
 
 
@@ -52,19 +51,8 @@ def _stage_helpers():
 
 
 def _stage_choices(actor, current: str) -> list[tuple[str, str]]:
-    """Stages this person may pick: organisers any; others the current one, later ones, and dropped."""
-    if actor.role == "organiser":
-        stages = ALL_STAGES
-    elif current == LeadStage.DROPPED:
-        stages = [LeadStage.DROPPED]
-    else:
-        stages = [s for s in STAGE_ORDER if stage_rank(s) >= stage_rank(current)] + [LeadStage.DROPPED]
-    return [(s.value, board.stage_label(s)) for s in stages]
-
-
-def _is_backwards(current: str, target: str) -> bool:
-    return target != current and (current == LeadStage.DROPPED or (
-        target != LeadStage.DROPPED and stage_rank(target) < stage_rank(current)))
+    """The stages this person may pick (the service's rule, `enums.allowed_stages`), labelled."""
+    return [(s.value, board.stage_label(s)) for s in allowed_stages(actor.role, current)]
 
 
 def _safe_board_url(target: str | None) -> str:
@@ -175,7 +163,7 @@ def progress(lead_id: int):
             for message in problems:
                 flash(message, "error")
             return _render_lead(lead_id, progress_form=form, status=422)
-        if "note" in exc.fields and (target == LeadStage.DROPPED or _is_backwards(current, target)):
+        if "note" in exc.fields and (target == LeadStage.DROPPED or is_backwards(current, target)):
             flash(gettext("Moving “%(project)s” to %(stage)s needs a reason: give it here.",
                           project=lead.project.title, stage=board.stage_label(target)), "info")
             return redirect(url_for("leads.lead_page", lead_id=lead_id, stage=target) + "#progress")

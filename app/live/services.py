@@ -126,6 +126,14 @@ def question_dict(question: Question) -> dict:
     }
 
 
+def organisation_questions(session_id: int, organisation_id: int) -> list[dict]:
+    """The questions an organisation's people asked in a session, oldest first, as everyone sees them
+    (a lead's page shows those from the session that made the lead)."""
+    return [question_dict(q) for q in db.session.scalars(
+        select(Question).where(Question.session_id == session_id, Question.organisation_id == organisation_id)
+        .order_by(Question.created_at))]
+
+
 def staff_question_dict(question: Question) -> dict:
     return {**question_dict(question), "text": question.text, "author": question.user.name,
             "organisation": question.organisation.name}

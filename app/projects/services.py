@@ -107,7 +107,8 @@ def list_projects(actor, *, owner_id: int | None = None, sector: str | None = No
 # ---------------------------------------------------------------- projects
 
 
-def _check_amount(value, field: str = "investment_amount") -> Decimal | None:
+def check_amount(value, field: str = "investment_amount") -> Decimal | None:
+    """A money amount: a decimal of at most two places, zero or more and below 10^16 (None for blank)."""
     if value is None or value == "":
         return None
     if isinstance(value, float):
@@ -156,7 +157,7 @@ def _project_values(data: dict, current: Project | None, actor=None) -> dict:
     texts("summary", max_length=5000)
     attempt("sector", sector)
     attempt("country", lambda v: check_country(v, "country"))
-    attempt("investment_amount", _check_amount)
+    attempt("investment_amount", check_amount)
     attempt("currency", lambda v: None if v in (None, "") else check_currency(v, "currency"))
     amount = out.get("investment_amount", current.investment_amount if current else None)
     currency = out.get("currency", current.currency if current else None)
@@ -242,7 +243,7 @@ def receive_checked(stream, filename: str | None, allowed=None) -> tuple[storage
     return received, sniffed, name
 
 
-def _store_row(received: storage.Received, row) -> None:
+def store_row(received: storage.Received, row) -> None:
     """Put the file in place, then commit the row; on a failed commit leave no stray file."""
     existed = storage.path_for(received.sha256).exists()
     storage.keep(received)
@@ -289,7 +290,7 @@ def upload_material(actor, project_id: int, stream, filename: str | None, *, rep
         db.session.rollback()
         storage.discard(received)
         raise
-    _store_row(received, material)
+    store_row(received, material)
     return material
 
 
@@ -469,7 +470,7 @@ def set_photo(actor, stream, filename: str | None) -> User:
     received, sniffed, _ = receive_checked(stream, filename, allowed=IMAGE_KINDS)
     actor.photo_sha256 = received.sha256
     actor.photo_mime = sniffed.mime
-    _store_row(received, actor)
+    store_row(received, actor)
     return actor
 
 

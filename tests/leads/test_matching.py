@@ -152,6 +152,7 @@ def test_bad_signings_change_nothing(client, auth, world, where, data, status, d
     assert response.status_code == status, response.json
     assert db.session.get(Lead, world["lead"].id).stage == "preliminary_intent"
     assert db.session.scalar(select(func.count(Signing.id))) == 0
+    assert db.session.scalar(select(func.count(LeadDocument.id))) == 0  # an uploaded agreement goes with it
 
 
 def test_only_organisers_record_signings(client, auth, world, during_the_ceremony):
