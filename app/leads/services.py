@@ -1,8 +1,9 @@
 """Every change to leads: interests (the caller's transaction), progress and stages, owners,
-documents, the monthly report, stall limits, exchange rates, signings and demand profiles.
+documents, the monthly report, stall limits, exchange rates, signings, demand profiles, meetings.
 
-Each public function commits once (`record_interest` alone flushes: it runs inside the live
-domain's interest transaction); private helpers only flush. Reads live in `queries`."""
+Each public function commits once, except `record_interest` and `record_meeting`, which only flush:
+they run inside the live room's and the meetings' own transactions. Private helpers only flush.
+Reads are in `queries`."""
 
 from __future__ import annotations
 
