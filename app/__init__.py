@@ -58,8 +58,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     _protect_api_cookies(app)
     init_request_check(app)
 
-    from .accounts.views import api as accounts_api
-    from .accounts.views import bp as accounts_bp
+    from .accounts import blueprints as accounts_blueprints
     from .core.views import bp as core_bp
     from .fairs.api import api as fairs_api
     from .fairs import bp as fairs_bp
@@ -70,6 +69,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     from .live.views import bp as live_bp
     from .notifications.api import api as notifications_api
     from .notifications.views import bp as notifications_bp
+    from .people import blueprints as people_blueprints
     from .projects.api import api as projects_api
     from .projects.views import bp as projects_bp
     from .reference.views import api as reference_api
@@ -77,8 +77,11 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     from .meetings.api import api as meetings_api
     from .meetings.views import bp as meetings_bp
 
-    for blueprint in (accounts_api, fairs_api, reference_api, projects_api, notifications_api, live_api, leads_api,
-                      meetings_api):
+    accounts_bp, accounts_api = accounts_blueprints()
+    people_bp, people_api = people_blueprints()
+
+    for blueprint in (accounts_api, people_api, fairs_api, reference_api, projects_api, notifications_api, live_api,
+                      leads_api, meetings_api):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)  # _protect_api_cookies checks cookie-authenticated API writes
     from .openapi import finish_document
@@ -90,6 +93,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     app.register_blueprint(i18n_bp)
     csrf.exempt("app.i18n.switch_language")  # checked inside for signed-in people
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(people_bp)
     app.register_blueprint(fairs_bp)
     app.register_blueprint(projects_bp)
     app.register_blueprint(leads_bp)

@@ -152,7 +152,7 @@ def _report(leaks) -> str:
 
 def test_every_mail_reads_in_chinese(demo_in_chinese):
     """Each mail template is rendered at least once, for a Chinese reader, by the code that sends it."""
-    from app.accounts import invitations, password_reset
+    from app.people import invitations, password_reset
     from app.fairs import services as fairs
     from app.leads.models import Lead
     from app.notifications import reminders

@@ -8,7 +8,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask_babel import force_locale
 
-from app.accounts import people_import
+from app.people import people_import
 from app.accounts.enums import KIND_LABELS, ROLE_LABELS
 from app.errors import ValidationFailed
 from app.extensions import db
@@ -66,7 +66,7 @@ def test_one_label_per_interest_level_everywhere():
 
 
 def test_role_and_kind_labels_live_in_one_place(app):
-    from app.accounts import organisations
+    from app.people import organisations
     from app.templating import role_label
 
     assert organisations.kind_label is not None and role_label("attendee") == str(ROLE_LABELS["attendee"])

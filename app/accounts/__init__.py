@@ -1,1 +1,19 @@
-"""Users, organisations, roles, API tokens, login pages and `flask user create`."""
+"""Identity: users, roles, API tokens, signing in and out, login sessions and `access` (`@allow`).
+
+The lowest domain: every other package may import it, it imports none of them (but `reference`).
+The people features built on it (organisations, invitations, the import, settings pages, the audit
+log) are `app.people`.
+"""
+
+from flask import Blueprint
+from flask_smorest import Blueprint as ApiBlueprint
+
+bp = Blueprint("accounts", __name__)
+api = ApiBlueprint("accounts_api", __name__, url_prefix="/api/v1", description="Accounts and tokens")
+
+
+def blueprints() -> tuple[Blueprint, ApiBlueprint]:
+    """The page and API blueprints with their routes (importing the route module registers them)."""
+    from . import views  # noqa: F401
+
+    return bp, api

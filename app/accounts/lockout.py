@@ -51,7 +51,7 @@ def forgot_password_url() -> str:
     from werkzeug.routing import BuildError
 
     try:
-        return url_for("accounts.forgot_password")
+        return url_for("people.forgot_password")
     except BuildError:
         return "/password-reset"
 

@@ -1,34 +1,29 @@
-"""Login pages and the accounts API (tokens, me, users, organisations)."""
+"""Login pages and the accounts API (tokens, me, users)."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import force_locale, gettext
 from flask_login import current_user
-from flask_smorest import Blueprint as ApiBlueprint
 
 from ..errors import NotFound, Unauthorized
 from ..extensions import limiter
 from ..schemas import page_body
-from . import browser, lockout, services, settings
+from . import api, bp, browser, lockout, services, settings
 from .access import PUBLIC, USER, allow
 from ..openapi import answers
 from .forms import LoginForm, LogoutForm
 from .schemas import (
     TokenRequestSchema,
     TokenSchema,
-    UserCreateSchema,
     UserPage,
     UserPatchSchema,
     UserQuery,
     UserSchema,
 )
 from ..schemas import PageQuery
-
-bp = Blueprint("accounts", __name__)
-api = ApiBlueprint("accounts_api", __name__, url_prefix="/api/v1", description="Accounts and tokens")
 
 
 def _login_limit() -> str:
@@ -127,20 +122,6 @@ def list_users(args):
     return page_body(items, total, args)
 
 
-@api.route("/users", methods=["POST"])
-@allow("organiser")
-@api.arguments(UserCreateSchema)
-@api.response(201, UserSchema)
-@answers(409)
-def create_user(body):
-    """Create a person; without a `password` they get an invitation mail to set their own."""
-    if body.get("password") is None:
-        from . import invitations
-
-        return invitations.create_and_invite(current_user, **body)
-    return services.create_user(current_user, **body)
-
-
 @api.route("/users/<int:user_id>", methods=["PATCH"])
 @allow("organiser")
 @api.arguments(UserPatchSchema)
@@ -177,7 +158,3 @@ def init_auth(app) -> None:
                 g.auth_via = "token"
             return user
         return None
-
-
-# The people pages and API live in their own modules; importing them registers their routes on `bp` and `api`.
-from . import invitations_views, organisations_views, people_import_views, settings_views  # noqa: E402,F401

@@ -12,7 +12,7 @@ import time_machine
 from sqlalchemy import func, select
 
 from app import create_app
-from app.accounts import password_reset
+from app.people import password_reset
 from app.accounts.models import AuditEvent, LoginSession
 from app.extensions import db
 from app.types import utcnow

@@ -91,7 +91,7 @@ def test_the_workbook_stores_text_not_formulas_and_numbers_as_numbers(client, au
 
 
 def test_the_people_template_goes_through_the_same_writer(client, login, monkeypatch):
-    from app.accounts import people_import
+    from app.people import people_import
 
     monkeypatch.setattr(people_import, "COLUMNS", ["=name", *people_import.COLUMNS[1:]])
     login(make_organiser())

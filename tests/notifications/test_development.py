@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 import app as app_package
 from app import create_app, scheduler_wanted
-from app.accounts import invitations
+from app.people import invitations
 from app.extensions import db
 from app.fairs import services as fairs
 from app.jobs import run_due

@@ -19,10 +19,10 @@ from ..errors import Conflict, NotFound, ValidationFailed
 from ..extensions import db
 from ..pagination import paginate
 from ..types import utcnow
-from . import audit, services, tokens
-from .access import require_role
-from .enums import Role
-from .models import AccountToken, User
+from ..accounts import audit, services, tokens
+from ..accounts.access import require_role
+from ..accounts.enums import Role
+from ..accounts.models import AccountToken, User
 
 #: What `pending` says of a person's latest invitation.
 LIVE, EXPIRED, REVOKED, NOT_SENT = "live", "expired", "revoked", "not_sent"
@@ -103,7 +103,7 @@ def invite(user: User, actor) -> AccountToken:
     token.mail_message = mail.queue(
         user.email, "invitation", user.locale,
         person=user, inviter=actor, expires_at=token.expires_at,
-        link=absolute_url("accounts.accept_invitation", token=plain),
+        link=absolute_url("people.accept_invitation", token=plain),
     )
     audit.record("invitation_sent", actor=actor, subject=user, expires_at=token.expires_at.isoformat())
     return token

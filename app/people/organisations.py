@@ -24,11 +24,11 @@ from ..leads.models import Interest, Lead, LeadDocument, LeadEvent, ProgressRepo
 from ..live.models import Question
 from ..notifications.models import Notification
 from ..projects.models import Project
-from . import audit
-from .access import require_role
-from .enums import Role, kind_label  # noqa: F401 (kind_label: used by the views)
-from .models import AuditEvent, Organisation, User
-from .services import organisation_values
+from ..accounts import audit
+from ..accounts.access import require_role
+from ..accounts.enums import Role, kind_label  # noqa: F401 (kind_label: used by the views)
+from ..accounts.models import AuditEvent, Organisation, User
+from ..accounts.services import organisation_values
 
 #: (table, column) pairs that point at an organisation; a merge moves every one of them.
 ORGANISATION_REFERENCES = frozenset({

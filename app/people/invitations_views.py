@@ -21,12 +21,12 @@ from ..forms import Form, attach_errors
 from ..i18n import ui_locale
 from ..reference.services import country_choices
 from ..schemas import PageQuery, page_body, page_of
-from . import browser, invitations, password_reset, services
-from .access import PUBLIC, allow
+from ..accounts import browser, services
+from . import api, bp, invitations, password_reset
+from ..accounts.access import PUBLIC, allow
 from ..openapi import answers
-from .enums import ROLE_LABELS, Role
-from .schemas import UserSchema
-from .views import api, bp
+from ..accounts.enums import ROLE_LABELS, Role
+from ..accounts.schemas import UserCreateSchema, UserSchema
 
 # ---------------------------------------------------------------- rate limits of reset requests
 
@@ -56,7 +56,7 @@ def _refuse_reset(limit):
         response = jsonify(error_body(429, "rate_limited", message, {"retry_after": retry_after}))
     else:
         response = current_app.make_response(
-            render_template("accounts/forgot_password.html", form=ForgotPasswordForm(), error=message))
+            render_template("people/forgot_password.html", form=ForgotPasswordForm(), error=message))
     response.status_code = 429
     response.headers["Retry-After"] = str(retry_after)
     return response
@@ -108,7 +108,7 @@ class ActionForm(Form):
 
 def _render_invitations(form: InviteForm, problems: list[str] | None = None, status: int = 200):
     items, total = invitations.pending(current_user, page=1, per_page=500)
-    return render_template("accounts/invitations.html", form=form, items=items, total=total,
+    return render_template("people/invitations.html", form=form, items=items, total=total,
                            problems=problems or [], action_form=ActionForm()), status
 
 
@@ -137,7 +137,7 @@ def invitations_page():
         return _render_invitations(form, status=409)
     flash(gettext("%(name)s is invited; the mail with the link to %(email)s is queued (its state is in the list).",
                   name=user.name, email=user.email), "success")
-    return redirect(url_for("accounts.invitations_page"))
+    return redirect(url_for("people.invitations_page"))
 
 
 @bp.route("/people/invitations/<int:user_id>/resend", methods=["POST"])
@@ -152,7 +152,7 @@ def resend_invitation(user_id: int):
         else:
             flash(gettext("A new invitation to %(email)s is queued; the earlier link no longer works.", email=user.email),
                   "success")
-    return redirect(url_for("accounts.invitations_page"))
+    return redirect(url_for("people.invitations_page"))
 
 
 @bp.route("/people/invitations/<int:user_id>/revoke", methods=["POST"])
@@ -166,14 +166,14 @@ def revoke_invitation(user_id: int):
             flash(exc.message, "error")
         else:
             flash(gettext("The invitation of %(name)s is revoked; its link no longer works.", name=user.name), "info")
-    return redirect(url_for("accounts.invitations_page"))
+    return redirect(url_for("people.invitations_page"))
 
 
 # ---------------------------------------------------------------- pages behind the mailed links
 
 
 def _dead_link(kind: str, message: str):
-    return render_template("accounts/dead_link.html", kind=kind, message=message), 404
+    return render_template("people/dead_link.html", kind=kind, message=message), 404
 
 
 @bp.route("/invitations/<token>", methods=["GET", "POST"])
@@ -197,7 +197,7 @@ def accept_invitation(token: str):
                           name=user.name), "success")
             return redirect(url_for("fairs.index"))
     status = 422 if form.errors else 200
-    return render_template("accounts/accept_invitation.html", form=form, person=invitation.user,
+    return render_template("people/accept_invitation.html", form=form, person=invitation.user,
                            invitation=invitation, min_length=services.MIN_PASSWORD_LENGTH), status
 
 
@@ -215,9 +215,9 @@ def forgot_password():
             flash(gettext("If %(email)s belongs to a CloudFair account, a link to set a new password is on its way "
                           "there. It works for %(minutes)s minutes.", email=form.email.data.strip(),
                           minutes=current_app.config["PASSWORD_RESET_MINUTES"]), "info")
-            return redirect(url_for("accounts.forgot_password"))
+            return redirect(url_for("people.forgot_password"))
     status = 422 if form.errors else 200
-    return render_template("accounts/forgot_password.html", form=form), status
+    return render_template("people/forgot_password.html", form=form), status
 
 
 @bp.route("/password-reset/<token>", methods=["GET", "POST"])
@@ -241,7 +241,7 @@ def reset_password(token: str):
                           "you are logged out."), "success")
             return redirect(url_for("fairs.index"))
     status = 422 if form.errors else 200
-    return render_template("accounts/reset_password.html", form=form, person=reset.user,
+    return render_template("people/reset_password.html", form=form, person=reset.user,
                            min_length=services.MIN_PASSWORD_LENGTH), status
 
 
@@ -273,6 +273,18 @@ class ResetRequestSchema(Schema):
 
 class ResetRequestedSchema(Schema):
     message = fields.String()
+
+
+@api.route("/users", methods=["POST"])
+@allow("organiser")
+@api.arguments(UserCreateSchema)
+@api.response(201, UserSchema)
+@answers(409)
+def create_user(body):
+    """Create a person; without a `password` they get an invitation mail to set their own."""
+    if body.get("password") is None:
+        return invitations.create_and_invite(current_user, **body)
+    return services.create_user(current_user, **body)
 
 
 @api.route("/users/<int:user_id>/invitation", methods=["POST"])

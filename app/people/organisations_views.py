@@ -19,17 +19,17 @@ from ..reference.divisions import hebei_choices
 from ..reference.services import country_choices, list_sectors
 from ..openapi import answers
 from ..schemas import PageQuery, page_body
-from . import organisations, services
-from .enums import OrganisationKind
-from .schemas import (
+from ..accounts import services
+from . import api, bp, organisations
+from ..accounts.enums import OrganisationKind
+from ..accounts.schemas import (
     OrganisationMemberPage,
     OrganisationMergeSchema,
     OrganisationPage,
     OrganisationQuery,
     OrganisationSchema,
 )
-from .access import allow
-from .views import api, bp
+from ..accounts.access import allow
 
 PAGE_SIZE = 50
 
@@ -85,7 +85,7 @@ def _page_fields(fields: dict) -> dict:
 
 
 def _render_form(form, organisation, problems, status=200):
-    return render_template("accounts/organisation_form.html", form=form, organisation=organisation,
+    return render_template("people/organisation_form.html", form=form, organisation=organisation,
                            problems=problems, division_groups=hebei_choices(ui_locale())), status
 
 
@@ -99,7 +99,7 @@ def organisations_page():
     filters = {"q": request.args.get("q", "").strip(), "kind": request.args.get("kind", ""),
                "city": request.args.get("city", "")}
     items, total = services.list_organisations(current_user, page=page, per_page=PAGE_SIZE, **filters)
-    return render_template("accounts/organisations.html", organisations=organisations.annotate(items), total=total,
+    return render_template("people/organisations.html", organisations=organisations.annotate(items), total=total,
                            page=page, per_page=PAGE_SIZE, filters=filters, cities=organisations.cities(),
                            kinds=[(k.value, organisations.kind_label(k.value)) for k in OrganisationKind],
                            kind_label=organisations.kind_label)
@@ -122,7 +122,7 @@ def new_organisation():
             problems = attach_errors(form, {"name": [exc.message]})
         else:
             flash(gettext("Organisation %(name)s created.", name=org.name), "success")
-            return redirect(url_for("accounts.organisation_page", organisation_id=org.id))
+            return redirect(url_for("people.organisation_page", organisation_id=org.id))
     status = 422 if form.errors or problems else 200
     return _render_form(form, None, problems, status)
 
@@ -135,7 +135,7 @@ def organisation_page(organisation_id: int):
     leads = organisations.leads_of(current_user, org.id)
     locale = ui_locale()
     sectors = {s.code: s.name(locale) for s in list_sectors()}
-    return render_template("accounts/organisation.html", organisation=org, people=people, leads=leads,
+    return render_template("people/organisation.html", organisation=org, people=people, leads=leads,
                            sectors=sectors, kind_label=organisations.kind_label, stage_label=stage_label)
 
 
@@ -161,7 +161,7 @@ def edit_organisation(organisation_id: int):
             problems = attach_errors(form, {"name": [exc.message]})
         else:
             flash(gettext("Organisation %(name)s saved.", name=org.name), "success")
-            return redirect(url_for("accounts.organisation_page", organisation_id=org.id))
+            return redirect(url_for("people.organisation_page", organisation_id=org.id))
     status = 422 if form.errors or problems else 200
     return _render_form(form, org, problems, status)
 
@@ -176,7 +176,7 @@ def merge_organisation_page(organisation_id: int):
         survivor_id, duplicate_id = _merge_pair(org.id, form.other.data, form.direction.data)
         survivor = organisations.merge_organisations(current_user, survivor_id, duplicate_id)
         flash(gettext("Merged. %(name)s now holds everything of both organisations.", name=survivor.name), "success")
-        return redirect(url_for("accounts.organisation_page", organisation_id=survivor.id))
+        return redirect(url_for("people.organisation_page", organisation_id=survivor.id))
     other_id = request.args.get("other", type=int)
     direction = request.args.get("direction", "into_this")
     plan = None
@@ -184,7 +184,7 @@ def merge_organisation_page(organisation_id: int):
         survivor_id, duplicate_id = _merge_pair(org.id, str(other_id), direction)
         plan = organisations.plan_merge(current_user, survivor_id, duplicate_id)
         form.other.data, form.direction.data = str(other_id), direction
-    return render_template("accounts/organisation_merge.html", organisation=org, others=_others(org), plan=plan,
+    return render_template("people/organisation_merge.html", organisation=org, others=_others(org), plan=plan,
                            form=form, direction=direction, other_id=other_id,
                            kind_label=organisations.kind_label, stage_label=stage_label)
 

@@ -18,10 +18,10 @@ from ..forms import attach_errors
 from ..reference.services import search_timezones, timezone_names, utc_offset
 from ..schemas import PageQuery, page_body, page_of
 from ..templating import viewer_timezone
-from . import browser, services, settings
-from .access import USER, allow
-from .forms import CalendarLinkForm, PasswordChangeForm, SettingsForm
-from .views import api, bp
+from ..accounts import browser, services, settings
+from . import api, audit, bp
+from ..accounts.access import USER, allow
+from ..accounts.forms import CalendarLinkForm, PasswordChangeForm, SettingsForm
 
 #: What each audit action is called on the audit page; unknown codes are shown as they are.
 ACTION_LABELS = {
@@ -65,7 +65,7 @@ def audit_details(details: dict, zone: str) -> list[tuple[str, str, bool]]:
     signing in by name, times in the reader's zone; values that only a machine reads (checksums, the
     counts of a merge) are marked so the page shows them as code."""
     from ..i18n import format_moment
-    from .enums import role_label
+    from ..accounts.enums import role_label
 
     out = []
     for key in sorted(details):
@@ -107,10 +107,10 @@ def _render_settings(settings_form=None, password_form=None, problems=(), status
         settings_form = SettingsForm(formdata=None, name=user.name, locale=user.locale, timezone=user.timezone)
     zone = settings_form.timezone.data if settings_form.timezone.data in timezone_names() else user.timezone
     return render_template(
-        "accounts/settings.html",
+        "people/settings.html",
         settings_form=settings_form,
         password_form=password_form or PasswordChangeForm(formdata=None),
-        calendar_form=CalendarLinkForm(formdata=None, next=url_for("accounts.my_settings")),
+        calendar_form=CalendarLinkForm(formdata=None, next=url_for("people.my_settings")),
         feed=url_for("fairs.personal_feed", token=user.calendar_token, _external=True),
         zones=_zones(),
         zone_name=zone,
@@ -141,7 +141,7 @@ def my_settings():
         return _render_settings(settings_form=form, problems=attach_errors(form, exc.fields), status=422)
     with force_locale(user.locale):
         flash(gettext("Your settings are saved."), "success")
-    return redirect(url_for("accounts.my_settings"))
+    return redirect(url_for("people.my_settings"))
 
 
 @bp.route("/me/password", methods=["POST"])
@@ -161,7 +161,7 @@ def change_password():
     remembered = request.cookies.get(current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")) is not None
     browser.log_in(user, remember=remembered)
     flash(gettext("Your password is changed. Other browsers and API tokens were signed out."), "success")
-    return redirect(url_for("accounts.my_settings"))
+    return redirect(url_for("people.my_settings"))
 
 
 @bp.route("/me/calendar", methods=["POST"])
@@ -172,7 +172,7 @@ def regenerate_calendar():
     if form.validate_on_submit():
         services.regenerate_calendar_token(current_user)
         flash(gettext("Your private calendar link was replaced; the old one no longer works."), "info")
-    default = url_for("accounts.my_settings")
+    default = url_for("people.my_settings")
     return redirect(_back(form.next.data or request.referrer, default))
 
 
@@ -202,20 +202,20 @@ def audit_log():
     events, total = [], 0
     if not errors:
         try:
-            events, total = settings.list_audit(
+            events, total = audit.list_audit(
                 current_user, page=page, per_page=AUDIT_PER_PAGE, action=filters["action"] or None,
                 email=filters["person"] or None, since=since, until=until + timedelta(days=1) if until else None,
             )
         except ValidationFailed as exc:
             errors = {k: " ".join(v) for k, v in exc.fields.items()}
-    actions = sorted(set(ACTION_LABELS) | set(settings.audit_actions(current_user)), key=action_label)
+    actions = sorted(set(ACTION_LABELS) | set(audit.audit_actions(current_user)), key=action_label)
     return render_template(
-        "accounts/audit.html",
+        "people/audit.html",
         events=events, total=total, page=page, per_page=AUDIT_PER_PAGE,
         filters={k: v for k, v in filters.items() if v}, form_values=filters, errors=errors,
         actions=[(code, action_label(code)) for code in actions], action_label=action_label,
         audit_details=audit_details,
-        organisation_names=settings.organisation_names(events),
+        organisation_names=audit.organisation_names(events),
     ), 422 if errors else 200
 
 
@@ -257,7 +257,7 @@ AuditPage = page_of(AuditEventSchema, "AuditPage")
 @api.response(200, AuditPage)
 def list_audit(args):
     """The audit log, newest first: sign-ins, lock-outs, invitations, imports, role and password changes."""
-    items, total = settings.list_audit(
+    items, total = audit.list_audit(
         current_user, page=args["page"], per_page=args["per_page"], action=args["action"],
         actor_id=args["actor_id"], subject_user_id=args["subject_user_id"], email=args["email"],
         since=args["since"], until=args["until"],

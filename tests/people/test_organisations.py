@@ -11,7 +11,8 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
-from app.accounts import organisations, services
+from app.accounts import services
+from app.people import organisations
 from app.accounts.models import AuditEvent, Organisation, User
 from app.errors import Conflict, NotFound
 from app.extensions import db

@@ -13,7 +13,8 @@ import time_machine
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
-from app.accounts import invitations, services
+from app.accounts import services
+from app.people import invitations
 from app.accounts.models import AccountToken, AuditEvent, User
 from app.extensions import db
 from app.mail import deliver_due

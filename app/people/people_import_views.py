@@ -16,10 +16,9 @@ from ..openapi import answers
 from ..errors import ServiceError, ValidationFailed
 from ..i18n import ui_locale
 from ..projects import storage
-from . import people_import
-from .access import allow
-from .enums import OrganisationKind, kind_label
-from .views import api, bp
+from . import api, bp, people_import
+from ..accounts.access import allow
+from ..accounts.enums import OrganisationKind, kind_label
 
 #: The session keeps only the counts of the last import, for the page shown after the redirect.
 _RESULT_KEY = "people_import_result"
@@ -60,7 +59,7 @@ def _read_upload(upload) -> tuple[bytes, str]:
 
 def _preview(report, form, pending=None, status: int = 200):
     return render_template(
-        "accounts/import_preview.html",
+        "people/import_preview.html",
         report=report,
         summary=report.summary(),
         errors_by_cell={(e["row"], e["column"]): e for e in report.errors},
@@ -102,7 +101,7 @@ def import_people():
 
 def _upload_page(form, status: int):
     return render_template(
-        "accounts/import.html",
+        "people/import.html",
         form=form,
         columns=people_import.COLUMNS,
         column_label=people_import.column_label,
@@ -120,7 +119,7 @@ def confirm_import(import_id: str):
     form = ConfirmForm()
     if not form.validate_on_submit():
         flash(gettext("The form expired; upload the file again."), "error")
-        return redirect(url_for("accounts.import_people"))
+        return redirect(url_for("people.import_people"))
     try:
         result = people_import.confirm(current_user, import_id, form.digest.data or None, _page_mapping())
     except people_import.ImportInvalid as exc:
@@ -137,7 +136,7 @@ def confirm_import(import_id: str):
     flash(gettext("Imported: %(created)s new people, %(updated)s updated, %(organisations)s new organisations.",
                   created=summary["created"], updated=summary["updated"],
                   organisations=summary["organisations_created"]), "success")
-    return redirect(url_for("accounts.import_people"))
+    return redirect(url_for("people.import_people"))
 
 
 def _page_mapping() -> dict:

@@ -38,11 +38,11 @@ from ..extensions import db
 from ..reference.divisions import index as division_index
 from ..reference.services import check_timezone, country_codes
 from ..spreadsheets import csv_writer
-from . import audit
-from .access import require_role
-from .enums import DEFAULT_KIND_FOR_ROLE, KIND_LABELS, ROLE_LABELS, Locale, OrganisationKind, Role, kind_label, role_label
-from .models import Organisation, User
-from .services import city_error, normalise_email, resolve_city
+from ..accounts import audit
+from ..accounts.access import require_role
+from ..accounts.enums import DEFAULT_KIND_FOR_ROLE, KIND_LABELS, ROLE_LABELS, Locale, OrganisationKind, Role, kind_label, role_label
+from ..accounts.models import Organisation, User
+from ..accounts.services import city_error, normalise_email, resolve_city
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, func, select
 
-from app.accounts import invitations, people_import
+from app.people import invitations, people_import
 from app.accounts.models import AccountToken, AuditEvent, Organisation, User
 from app.extensions import db
 from app.notifications.models import MailMessage

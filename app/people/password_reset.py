@@ -21,8 +21,9 @@ from .. import mail
 from ..errors import NotFound, ValidationFailed
 from ..extensions import db
 from ..types import utcnow
-from . import audit, invitations, services, tokens
-from .models import AccountToken, User
+from ..accounts import audit, services, tokens
+from . import invitations
+from ..accounts.models import AccountToken, User
 
 
 def lifetime() -> timedelta:
@@ -53,7 +54,7 @@ def request_reset(email: str) -> None:
 
 def _reset_mail(person, plain: str, expires_at, *, queue: bool) -> None:
     context = dict(person=person, expires_at=expires_at, minutes=current_app.config["PASSWORD_RESET_MINUTES"],
-                   link=invitations.absolute_url("accounts.reset_password", token=plain))
+                   link=invitations.absolute_url("people.reset_password", token=plain))
     if queue:
         mail.queue(person.email, "password_reset", person.locale, **context)
     else:
