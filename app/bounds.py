@@ -44,6 +44,9 @@ NONBLANK_PATTERN = r"^[^\u0000]*[^\u0000\s][^\u0000]*$"
 #: An e-mail address as the server takes one (email-validator): the JSON Schema `email` format, and
 #: a domain with a dot, none of the special-use domains it refuses.
 EMAIL_PATTERN = r"^(?!.*\.(arpa|invalid|local|localhost|onion|test)\.?$)[^\u0000@]+@[^\u0000@]+\.[^\u0000@]+$"
+#: A positive rate below 10^9 with at most six decimal places, e.g. "7.85" (no exponent, no sign).
+RATE_PATTERN = (r"^([1-9][0-9]{0,8}(\.[0-9]{1,6})?|0?\.([1-9][0-9]{0,5}|0[1-9][0-9]{0,4}|00[1-9][0-9]{0,3}"
+                r"|000[1-9][0-9]{0,2}|0000[1-9][0-9]?|00000[1-9]))$")
 #: A local time of day, "HH:MM".
 HHMM_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 _BAD_TEXT = re.compile("[\x00\ud800-\udfff]")

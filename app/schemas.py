@@ -21,7 +21,8 @@ def one_of(values, **kwargs) -> fields.Field:
     enum: list = sorted(values)
     if kwargs.get("allow_none") or ("load_default" in kwargs and kwargs["load_default"] is None):
         enum.append(None)
-    return fields.String(metadata={"enum": enum}, **kwargs)
+    metadata = kwargs.pop("metadata", {}) or {}
+    return fields.String(metadata={"enum": enum, **metadata}, **kwargs)
 
 
 def nonblank(**kwargs) -> fields.Field:

@@ -27,7 +27,7 @@ import os
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 from tests.factories import make_fair, make_organiser, make_presenter, make_project, make_session, make_user
 
@@ -41,6 +41,25 @@ EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "12"))
 
 #: Operations left out, each with its reason. (None: every operation is exercised.)
 EXCLUDED: dict[str, str] = {}
+
+#: Checks left out for one operation, each with its reason: rules about stored data, which a document
+#: cannot state (a value of the right form that names nothing stored is refused with 422).
+EXCLUDED_CHECKS: dict[str, tuple[str, str]] = {
+    "POST /api/v1/projects": ("positive_data_acceptance", "`sector` must name a stored sector (GET /sectors)"),
+    "PATCH /api/v1/projects/{project_id}": ("positive_data_acceptance", "`sector` must name a stored sector"),
+    "PATCH /api/v1/organisations/{organisation_id}/demand": (
+        "positive_data_acceptance", "`demand_sectors` must name stored sectors"),
+    "POST /api/v1/series": ("positive_data_acceptance",
+                            "`focus_sectors` must name stored sectors, and an RRULE of the documented form must "
+                            "also occur (RFC 5545 semantics, e.g. BYMONTHDAY=31;BYMONTH=2 never does)"),
+}
+
+
+def _excluded_checks(case) -> list:
+    from schemathesis.specs.openapi import checks
+
+    entry = EXCLUDED_CHECKS.get(f"{case.operation.method.upper()} {case.operation.path}")
+    return [getattr(checks, entry[0])] if entry else []
 
 
 @pytest.fixture
@@ -76,16 +95,18 @@ if os.environ.get("FUZZ_ONLY"):
     schema = schema.include(path_regex=os.environ["FUZZ_ONLY"])
 
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-                    suppress_health_check=list(HealthCheck))
+                    phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
 
 
 @schema.parametrize()
 @SETTINGS
 def test_api_as_organiser(case, fuzz_app):
-    case.call_and_validate(headers=fuzz_app.fuzz_headers["organiser"], app=fuzz_app)
+    case.call_and_validate(headers=fuzz_app.fuzz_headers["organiser"], app=fuzz_app,
+                           excluded_checks=_excluded_checks(case))
 
 
 @schema.parametrize()
 @SETTINGS
 def test_api_as_attendee(case, fuzz_app):
-    case.call_and_validate(headers=fuzz_app.fuzz_headers["attendee"], app=fuzz_app)
+    case.call_and_validate(headers=fuzz_app.fuzz_headers["attendee"], app=fuzz_app,
+                           excluded_checks=_excluded_checks(case))

@@ -5,12 +5,13 @@ from __future__ import annotations
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from marshmallow import Schema, fields, validate
+from marshmallow import EXCLUDE, Schema, fields, validate
 
 from ..accounts.access import PUBLIC, allow
-from ..bounds import MAX_INT, Int
+from ..bounds import HHMM_PATTERN, MAX_INT, YEARS_PATTERN, Int
 from ..openapi import answers
-from ..schemas import Body
+from ..reference.services import SECTOR_CODE, country_codes, timezone_names
+from ..schemas import Body, matching, one_of
 from ..schemas import PageQuery, i18n_in, lang_in, page_body
 from . import services
 from .schemas import (
@@ -191,25 +192,35 @@ def list_registrations(args, fair_id):
 # ---------------------------------------------------------------- series
 
 
+#: An RRULE as the series takes one: FREQ daily at most, then RFC 5545 parts (the service also checks
+#: that the parts make a rule that occurs).
+RRULE_PATTERN = r"^(RRULE:)?FREQ=(YEARLY|MONTHLY|WEEKLY|DAILY)(;[A-Z]+=[A-Z0-9,+-]+)*$"
+
+
 class SeriesTheme(Body):
-    theme = fields.String(metadata={"description": "the month's theme in the author's language; or give theme_i18n"})
+    theme = fields.String(metadata={"description": "the month's theme in the author's language; or give theme_i18n",
+                                    "maxLength": 300})
     theme_i18n = i18n_in("theme")
-    focus_countries = fields.List(fields.String())
-    focus_sectors = fields.List(fields.String())
+    focus_countries = fields.List(one_of(country_codes()))
+    focus_sectors = fields.List(matching(SECTOR_CODE, metadata={"description": "a known sector's code"}))
 
 
 class SeriesWrite(Schema):
-    """Checked by the series service, which names every bad field (422)."""
+    """Checked by the series service, which names every bad field (422); it ignores other fields."""
 
-    title = fields.String(metadata={"description": "the title in the author's language; or give title_i18n"})
+    class Meta:
+        unknown = EXCLUDE
+
+    title = fields.String(metadata={"description": "the title in the author's language; or give title_i18n",
+                                    "maxLength": 200})
     title_i18n = i18n_in("title")
     lang = lang_in()
-    timezone = fields.String(required=True, metadata={"description": "IANA zone"})
-    rrule = fields.String(required=True, metadata={"description": "RFC 5545 RRULE, monthly"})
-    local_start = fields.String(required=True, metadata={"description": "HH:MM in the series' zone"})
+    timezone = one_of(timezone_names(), required=True, metadata={"description": "IANA zone"})
+    rrule = matching(RRULE_PATTERN, required=True, metadata={"description": "RFC 5545 RRULE, daily at most, e.g. FREQ=MONTHLY;BYDAY=2TH"})
+    local_start = matching(HHMM_PATTERN, required=True, metadata={"description": "HH:MM in the series' zone"})
     minutes = Int(30, 720, required=True)
     themes = fields.List(fields.Nested(SeriesTheme), required=True, validate=validate.Length(min=1, max=24))
-    starts_on = fields.String(metadata={"description": "YYYY-MM-DD"})
+    starts_on = matching(YEARS_PATTERN, metadata={"format": "date", "description": "YYYY-MM-DD"})
     capacity = Int(1, MAX_INT, allow_none=True)
 
 

@@ -6,14 +6,14 @@ from flask import Response, request
 from flask_babel import gettext
 from flask_login import current_user
 from flask_smorest import Blueprint
-from marshmallow import INCLUDE, Schema, fields, validate
+from marshmallow import EXCLUDE, INCLUDE, RAISE, Schema, fields, validate
 
-from ..bounds import MAX_INT, MAX_PER_PAGE, MONTH_PATTERN, Id, Int
+from ..bounds import MAX_INT, MAX_PER_PAGE, MONTH_PATTERN, RATE_PATTERN, Id, Int
 from ..openapi import answers
 from ..accounts.access import USER, allow
-from ..schemas import BINARY, Body, Decimal, one_of
+from ..schemas import BINARY, Body, Decimal, matching, one_of
 from .enums import STAGE_ORDER, LeadStage
-from ..reference.services import currency_codes
+from ..reference.services import SECTOR_CODE, country_codes, currency_codes
 from ..errors import ValidationFailed
 from ..i18n import ui_locale
 from ..projects import storage
@@ -70,8 +70,9 @@ class StatsQuery(Schema):
 
 
 class RateSchema(Schema):
-    currency = one_of(currency_codes(), required=True)
-    cny_per_unit = fields.Raw(required=True, metadata={"description": "yuan per unit, decimal string"})
+    currency = one_of(currency_codes() - {"CNY"}, required=True, metadata={"description": "ISO 4217, not CNY (the unit)"})
+    cny_per_unit = fields.String(required=True, validate=validate.Regexp(RATE_PATTERN), metadata={
+        "pattern": RATE_PATTERN, "description": "yuan per unit: a positive decimal string below 10^9, at most six places"})
 
 
 class StageLimitSchema(Schema):
@@ -251,11 +252,21 @@ CSV = {"type": "string", "description": "CSV, UTF-8 with BOM"}
 
 
 class DocumentUploadForm(Schema):
+    """Read by the view: other form fields are ignored."""
+
+    class Meta:
+        unknown = EXCLUDE
+
     file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
     kind = fields.String(validate=validate.OneOf(["agreement", "brochure", "other"]))
 
 
 class SigningForm(Schema):
+    """Read by the view: other fields are ignored."""
+
+    class Meta:
+        unknown = EXCLUDE
+
     lead_id = Id(required=True)
     amount = fields.String(required=True, metadata={"description": "decimal string"})
     currency = fields.String(required=True, metadata={"description": "ISO 4217"})
@@ -443,7 +454,7 @@ def _period_and_scope(args) -> tuple[numbers.Period, numbers.Scope]:
 
 @api.route("/stats/summary", methods=["GET"])
 @allow("organiser")
-@api.arguments(SummaryQuery, location="query")
+@api.arguments(SummaryQuery, location="query", unknown=RAISE)
 @api.response(200, SummarySchema)
 def stats_summary(args):
     """The province's numbers for a period by the one counting rule: projects, leads, signed (and
@@ -457,7 +468,7 @@ def stats_summary(args):
 
 @api.route("/reports/province.xlsx", methods=["GET"])
 @allow("organiser")
-@api.arguments(SummaryQuery, location="query")
+@api.arguments(SummaryQuery, location="query", unknown=RAISE)
 @api.response(200, {"format": "binary", "type": "string"}, content_type=exports.XLSX_MIME,
               description="an Excel workbook: summary, by city, by month, by sector, the leads")
 def province_workbook(args):
@@ -507,9 +518,9 @@ def put_stage_limit(body):
 
 
 class DemandSchema(Schema):
-    demand_sectors = fields.List(fields.String())
-    demand_countries = fields.List(fields.String())
-    demand_note = fields.String()
+    demand_sectors = fields.List(matching(SECTOR_CODE), metadata={"description": "codes of known sectors (GET /sectors)"})
+    demand_countries = fields.List(one_of(country_codes()), metadata={"description": "ISO 3166-1 alpha-2 codes"})
+    demand_note = fields.String(metadata={"maxLength": 1000})
 
 
 @api.route("/sessions/<int:session_id>/signings", methods=["GET"])

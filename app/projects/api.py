@@ -92,7 +92,7 @@ def list_materials(project_id):
 
 @api.route("/projects/<int:project_id>/materials", methods=["POST"])
 @allow("presenter", "organiser")
-@api.doc(requestBody={"content": {"multipart/form-data": {"schema": UploadForm}}})
+@api.doc(requestBody={"required": True, "content": {"multipart/form-data": {"schema": UploadForm}}})
 @api.response(201, MaterialSchema)
 @storage.accepts_upload
 @answers(409, 415)
@@ -181,7 +181,7 @@ def update_me(body):
 
 @api.route("/me/photo", methods=["PUT"])
 @allow(USER)
-@api.doc(requestBody={"content": {"multipart/form-data": {"schema": PhotoForm}}})
+@api.doc(requestBody={"required": True, "content": {"multipart/form-data": {"schema": PhotoForm}}})
 @api.response(200, UserSchema)
 @storage.accepts_upload
 @answers(415)

@@ -1,11 +1,11 @@
-from marshmallow import Schema, fields
+from marshmallow import EXCLUDE, Schema, fields
 
 from marshmallow import validate
 
 from ..bounds import Id
 from ..bounds import NONBLANK_PATTERN
-from ..reference.services import timezone_names
-from ..schemas import LANG_CODES, PageQuery, one_of, i18n_in, i18n_out, lang_in, page_of, text_out
+from ..reference.services import SECTOR_CODE, country_codes, currency_codes, language_codes, timezone_names
+from ..schemas import LANG_CODES, PageQuery, matching, one_of, i18n_in, i18n_out, lang_in, page_of, text_out
 
 
 class ProjectWriteSchema(Schema):
@@ -14,10 +14,10 @@ class ProjectWriteSchema(Schema):
     summary = fields.String(allow_none=True)
     summary_i18n = i18n_in("summary")
     lang = lang_in()
-    sector = fields.String(required=True)
-    country = fields.String(required=True)
+    sector = matching(SECTOR_CODE, required=True, metadata={"description": "a known sector's code (GET /sectors)"})
+    country = one_of(country_codes(), required=True)
     investment_amount = fields.Raw(allow_none=True, metadata={"description": "decimal string, e.g. \"12500000.00\""})
-    currency = fields.String(allow_none=True, metadata={"description": "ISO 4217"})
+    currency = one_of(currency_codes(), allow_none=True, metadata={"description": "ISO 4217"})
     owner_id = Id(metadata={"description": "organisers only: the presenter who owns the project"})
 
 
@@ -27,10 +27,10 @@ class ProjectPatchSchema(Schema):
     summary = fields.String(allow_none=True)
     summary_i18n = i18n_in("summary")
     lang = lang_in()
-    sector = fields.String()
-    country = fields.String()
-    investment_amount = fields.Raw(allow_none=True)
-    currency = fields.String(allow_none=True)
+    sector = matching(SECTOR_CODE, metadata={"description": "a known sector's code (GET /sectors)"})
+    country = one_of(country_codes())
+    investment_amount = fields.Raw(allow_none=True, metadata={"description": "decimal string, e.g. \"12500000.00\""})
+    currency = one_of(currency_codes(), allow_none=True, metadata={"description": "ISO 4217"})
 
 
 def _amount(project):
@@ -89,6 +89,11 @@ class MaterialList(Schema):
 
 
 class UploadForm(Schema):
+    """Read by the view: other form fields are ignored."""
+
+    class Meta:
+        unknown = EXCLUDE
+
     file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
     replaces = Id(metadata={"description": "id of a material this upload is a new version of"})
 
@@ -101,10 +106,16 @@ class ReviewSchema(Schema):
 class ProfilePatchSchema(Schema):
     name = fields.String(metadata={"pattern": NONBLANK_PATTERN, "maxLength": 200})
     bio = fields.String(allow_none=True)
-    languages = fields.List(fields.String())
+    languages = fields.List(one_of(language_codes()), validate=validate.Length(max=20), metadata={
+        "description": "language codes (ISO 639), at most 20"})
     timezone = one_of(timezone_names())
     locale = one_of(LANG_CODES)
 
 
 class PhotoForm(Schema):
+    """Read by the view: other form fields are ignored."""
+
+    class Meta:
+        unknown = EXCLUDE
+
     file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})

@@ -93,6 +93,22 @@ def _language_names() -> dict[str, str]:
     return names
 
 
+@lru_cache(maxsize=1)
+def language_codes() -> frozenset[str]:
+    """The language codes a profile takes (ISO 639 codes Babel names), as the document lists them."""
+    from babel.core import UnknownLocaleError
+
+    codes = set()
+    for code in Locale("en").languages:
+        if re.fullmatch(r"[a-z]{2,3}", code):
+            try:
+                Locale.parse(code)
+            except (ValueError, UnknownLocaleError):
+                continue
+            codes.add(code)
+    return frozenset(codes)
+
+
 def language_code(text: str) -> str:
     """What a person typed for a language ("German", "德语", "de") as its code; else the text itself,
     for `check_languages` to refuse."""
