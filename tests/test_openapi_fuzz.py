@@ -12,13 +12,14 @@ What still fails (the last whole run: 28 of 172 operation × role tests):
   session ending after it starts and on one of the fair's tracks, `from` ≤ `to` (leads, leads.csv,
   stats, province.xlsx, audit), `presenter_id`/`owner_id` naming a presenter, a report's lead being an
   open lead of the reporter's organisation, a material's `replaces`, a Chinese city being a known place;
-- rules still to state in the document: decimals as strings (`rates.cny_per_unit`), sector and country
-  lists (`demand_sectors`, `demand_countries`, a project's `sector`/`country`), the organisation's
-  `division`/`city` (Method fields without a type), a series' `rrule`/`starts_on`/`local_start`, a
-  question's visible text, an interest's `at` as a form field, an import file that is not CSV text;
-  a profile's `languages` (codes or names in either language);
-- schema-violating requests accepted: `PUT /me/photo` without its required body, `stats/summary`
-  ignoring an unknown query parameter.
+- rules still to state in the document: the organisation's `division`/`city` (Method fields without a
+  type), a question's visible text, an interest's `at` as a form field, an import file that is not CSV
+  text. (Now stated: rates as positive decimal strings, sector and country codes, profile language
+  codes, a series' zone, RRULE form, HH:MM and date; `stats/summary` refuses unknown query parameters;
+  upload forms ignore other fields; the photo's body is required. Not yet re-run as a whole: the
+  targeted run of those operations still failed 7 of 30 tests, not yet analysed.)
+- the run is slow: about 13 minutes for 12 examples on a loaded 2-core machine; shrinking is off
+  (`phases`), the example count still has to come down to fit CI.
 """
 
 from __future__ import annotations
