@@ -88,6 +88,11 @@ class Config:
     LIVE_MAX_CONNECTIONS_PER_USER = int(os.environ.get("LIVE_MAX_CONNECTIONS_PER_USER", "10"))
     #: Interest counts go to a room at most once per this many seconds.
     LIVE_COUNT_INTERVAL = float(os.environ.get("LIVE_COUNT_INTERVAL", "0.5"))
+    #: Live messages shorter than this many bytes go out uncompressed (permessage-deflate); 0: none compressed.
+    LIVE_DEFLATE_THRESHOLD = int(os.environ.get("LIVE_DEFLATE_THRESHOLD", "1024"))
+    #: A session's projects and the people told of an interest are kept per process this long at most
+    #: (and only while the fair's revision stays the same).
+    LIVE_ROOM_CACHE_SECONDS = float(os.environ.get("LIVE_ROOM_CACHE_SECONDS", "30"))
     #: Largest request body other than uploads (JSON, forms).
     MAX_BODY_KB = int(os.environ.get("MAX_BODY_KB", "256"))
     #: Most people one CSV import may hold (the file's size is bounded by MAX_UPLOAD_MB).

@@ -214,6 +214,9 @@ def _init_socketio(app: Flask) -> None:
         queue["client_manager"] = ResilientRedisManager(
             app.config["REDIS_URL"], channel="flask-socketio",
             retry_seconds=app.config["LIVE_QUEUE_RETRY_SECONDS"], timeout_seconds=app.config["REDIS_TIMEOUT_SECONDS"])
+    from .live import wire
+
+    wire.install(app.config["LIVE_DEFLATE_THRESHOLD"])
     socketio.init_app(
         app,
         **queue,

@@ -8,12 +8,14 @@ Reads are in `queries`."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from flask_babel import force_locale, gettext
-from sqlalchemy import or_, select
+from sqlalchemy import Date, Integer, Numeric, String, bindparam, insert, or_, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from ..accounts.access import require_role
@@ -25,11 +27,12 @@ from ..extensions import db
 from ..fairs import services as fairs
 from ..fairs.enums import SessionKind, SessionStatus
 from ..fairs.models import FairSession
+from ..notifications.models import Notification
 from ..notifications.services import notify
 from ..projects import storage
 from ..projects.services import check_amount, receive_checked, store_row
 from ..reference.services import check_currency, country_codes, sector_codes
-from ..types import utcnow
+from ..types import UTCDateTime, utcnow
 from .enums import (SIGNED_STAGES, STAGE_ORDER, DocumentKind, InterestLevel, LeadStage, allowed_stages, is_backwards,
                     level_label, stage_for_level, stage_label, stage_rank)
 from .models import ExchangeRate, Interest, Lead, LeadDocument, LeadEvent, ProgressReport, Signing, StageLimit
@@ -49,12 +52,12 @@ def check_client_id(value) -> str:
     return value
 
 
-def _check_interest(session: FairSession, data: dict) -> dict:
+def _check_interest(project_ids, data: dict) -> dict:
     errors: dict[str, str] = {}
     project_id = data.get("project_id")
     if not isinstance(project_id, int) or isinstance(project_id, bool):
         errors["project_id"] = gettext("Give the id of a project pitched in this session.")
-    elif project_id not in {p.id for p in session.projects}:
+    elif project_id not in project_ids:
         errors["project_id"] = gettext("This project is not pitched in this session.")
     level = data.get("level")
     if level not in {lv.value for lv in InterestLevel}:
@@ -71,20 +74,20 @@ def _check_interest(session: FairSession, data: dict) -> dict:
     return {"project_id": project_id, "level": level, "note": note.strip(), "client_id": data["client_id"]}
 
 
-def _pitch_second(session: FairSession, at: datetime | None) -> int | None:
+def _pitch_second(room, at: datetime | None) -> int | None:
     """Seconds into the pitch while it runs (from the client's moment when plausible, else now).
 
     Before the session's start or after its end there is no pitch minute: None ("before the pitch",
     "after the pitch" on the lead's timeline), never a made-up minute 0.
     """
     now = utcnow()
-    moment = at if at is not None and session.starts_at - timedelta(minutes=5) <= at <= now else now
-    if moment < session.starts_at or moment > session.ends_at:
+    moment = at if at is not None and room.starts_at - timedelta(minutes=5) <= at <= now else now
+    if moment < room.starts_at or moment > room.ends_at:
         return None
-    return int(moment.timestamp() - session.starts_at.timestamp())
+    return int(moment.timestamp() - room.starts_at.timestamp())
 
 
-def check_replay(existing: Interest, session: FairSession, data: dict) -> None:
+def check_replay(existing: Interest, session, data: dict) -> None:
     """A client id sent again must carry the same interest (a resend); anything else is 409."""
     note = data.get("note") or ""
     if (existing.session_id != session.id or existing.project_id != data.get("project_id")
@@ -92,74 +95,173 @@ def check_replay(existing: Interest, session: FairSession, data: dict) -> None:
         raise Conflict(gettext("This client id was already used for another interest."), code="client_id_reused")
 
 
-def _lead_for(project_id: int, organisation_id: int, actor: User, level: str,
-              session: FairSession | None = None) -> tuple[Lead, bool]:
-    """The organisation's lead on the project, made if missing (a race makes one row, not two)."""
-    lead = db.session.scalar(select(Lead).where(Lead.project_id == project_id, Lead.organisation_id == organisation_id))
-    if lead is not None:
-        return lead, False
+@dataclass(frozen=True)
+class InterestRoom:
+    """What recording an interest needs to know of its session, read once per room and cached by the
+    fair's revision (`live.services.interest_room`); status and times are read fresh each time."""
+
+    id: int
+    fair_id: int
+    status: str
+    starts_at: datetime
+    ends_at: datetime
+    #: project id -> (title, owner id)
+    projects: dict = field(default_factory=dict)
+    #: Who hears of an interest, with their language: every organiser, and each project's owner.
+    people: dict = field(default_factory=dict)
+    organisers: frozenset = frozenset()
+
+
+def interest_room(session: FairSession) -> InterestRoom:
+    """The room's facts for recording interests: two queries (the projects, the people told)."""
+    projects = {p.id: (p.title, p.owner_id) for p in session.projects}
+    owners = {owner for _, owner in projects.values() if owner is not None}
+    people, organisers = {}, set()
+    for user_id, locale, role in db.session.execute(select(User.id, User.locale, User.role).where(
+            or_(User.role == Role.ORGANISER, User.id.in_(owners)))):
+        people[user_id] = locale if locale in ("zh", "en") else "en"
+        if role == Role.ORGANISER:
+            organisers.add(user_id)
+    return InterestRoom(session.id, session.fair_id, session.status, session.starts_at, session.ends_at,
+                        projects, people, frozenset(organisers))
+
+
+@dataclass
+class StoredInterest:
+    """A new interest as stored (the ack's shapes, built without reading anything back)."""
+
+    interest: dict
+    lead: dict
+
+
+#: On PostgreSQL the lead is made or moved in one statement that also returns the stage it had
+#: (`prev` locks the row first, so a concurrent interest waits and the stage read is the latest).
+_LEAD_UPSERT = """
+INSERT INTO leads (project_id, organisation_id, owner_id, stage, fair_id, session_id,
+                   stage_changed_at, last_progress_at, created_at, updated_at)
+{source}
+ON CONFLICT (project_id, organisation_id) DO UPDATE SET
+    stage = CASE WHEN leads.stage IN :lower THEN excluded.stage ELSE leads.stage END,
+    stage_changed_at = CASE WHEN leads.stage IN :lower THEN excluded.stage_changed_at ELSE leads.stage_changed_at END,
+    last_progress_at = excluded.last_progress_at,
+    updated_at = excluded.updated_at
+RETURNING leads.id, leads.stage, leads.owner_id, leads.expected_amount, leads.currency, leads.next_action_on,
+          leads.stage_changed_at, leads.created_at
+"""
+_VALUES = "VALUES (:project_id, :organisation_id, :owner_id, :stage, :fair_id, :session_id, :now, :now, :now, :now)"
+_PG_LEAD_UPSERT = ("WITH prev AS (SELECT stage FROM leads WHERE project_id = :project_id"
+                   " AND organisation_id = :organisation_id FOR UPDATE), up AS ("
+                   + _LEAD_UPSERT.format(source="SELECT :project_id, :organisation_id, :owner_id, :stage, :fair_id,"
+                                                " :session_id, :now, :now, :now, :now FROM (SELECT 1) AS one"
+                                                " LEFT JOIN prev ON true")
+                   + ") SELECT up.*, (SELECT stage FROM prev) AS previous FROM up")
+_LEAD_COLUMNS = {"id": Integer(), "stage": String(), "owner_id": Integer(), "expected_amount": Numeric(18, 2),
+                 "currency": String(), "next_action_on": Date(), "stage_changed_at": UTCDateTime(),
+                 "created_at": UTCDateTime(), "previous": String()}
+
+
+def _upsert_lead(room: InterestRoom, project_id: int, actor, level: str, now: datetime) -> tuple[dict, str | None, bool, bool]:
+    """Make the organisation's lead on the project, or move it forward (never back, never out of
+    `dropped`): (the lead's columns, the stage it had or None if made now, whether it was made, whether it moved)."""
     stage = stage_for_level(level)
-    try:
-        with db.session.begin_nested():
-            lead = Lead(project_id=project_id, organisation_id=organisation_id, owner_id=actor.id, stage=stage,
-                        fair_id=session.fair_id if session else None, session_id=session.id if session else None)
-            db.session.add(lead)
-            db.session.flush()
-    except IntegrityError:
-        lead = db.session.scalar(
-            select(Lead).where(Lead.project_id == project_id, Lead.organisation_id == organisation_id)
-        )
-        return lead, False
-    db.session.add(LeadEvent(lead_id=lead.id, user_id=actor.id, from_stage=None, to_stage=stage,
-                             note="Interest expressed in a live session.", source="interest"))
-    return lead, True
+    lower = [s.value for s in STAGE_ORDER if stage_rank(s) < stage_rank(stage)] or ["-"]
+    params = {"project_id": project_id, "organisation_id": actor.organisation_id, "owner_id": actor.id,
+              "stage": stage.value, "fair_id": room.fair_id, "session_id": room.id, "now": now, "lower": lower}
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        sql = _PG_LEAD_UPSERT
+        previous_known = None
+    else:  # SQLite writes one transaction at a time: the stage read here is still the stage at the upsert
+        previous_known = db.session.scalar(select(Lead.stage).where(
+            Lead.project_id == project_id, Lead.organisation_id == actor.organisation_id))
+        sql = _LEAD_UPSERT.format(source=_VALUES)
+    columns = dict(_LEAD_COLUMNS)
+    if not postgres:
+        columns.pop("previous")
+    statement = text(sql).bindparams(bindparam("now", type_=UTCDateTime()), bindparam("lower", expanding=True))
+    row = dict(db.session.execute(statement.columns(**columns), params).mappings().one())
+    previous = row.pop("previous", previous_known)
+    created = previous is None and row["created_at"] == now
+    if previous is None and not created:
+        # Made by a concurrent interest a moment ago (this one waited for it): an interest's lead
+        # starts at partner_identified or preliminary_intent, so a move can only be from the former.
+        previous = LeadStage.PARTNER_IDENTIFIED.value if row["stage_changed_at"] == now else row["stage"]
+    moved = not created and previous != row["stage"]
+    return row, previous, created, moved
+
+
+def _notify_interest(room: InterestRoom, actor, project_id: int, values: dict) -> None:
+    """Tell every organiser and the project's owner (not the person themselves): one insert."""
+    title_of, owner = room.projects[project_id]
+    people = set(room.organisers) | ({owner} if owner is not None else set())
+    people.discard(actor.id)
+    rows = []
+    for user_id in sorted(people):
+        with force_locale(room.people.get(user_id, "en")):  # each reads the title in their language
+            title = gettext("%(organisation)s is interested in “%(project)s” (%(level)s)",
+                            organisation=actor.organisation.name, project=title_of, level=level_label(values["level"]))
+        rows.append({"user_id": user_id, "kind": "interest", "title": title[:300], "body": values["note"][:2000],
+                     "link": f"/projects/{project_id}"})
+    if rows:
+        db.session.execute(insert(Notification), rows)
+
+
+def store_interest(actor, room: InterestRoom, data: dict, *, at: datetime | None = None,
+                   attachment: tuple[str, str, str] | None = None) -> StoredInterest | None:
+    """Store a new interest and make or move its lead, in the caller's transaction (the caller
+    commits): a handful of statements and nothing read back. None when the person already used this
+    client id (a replay, or a concurrent resend that stored it first): the caller rolls back and
+    answers with the stored interest."""
+    if actor is None or actor.role != Role.ATTENDEE:
+        raise Forbidden(gettext("Only attendees express interest."))
+    values = _check_interest(room.projects, data)
+    if room.status == SessionStatus.CANCELLED:
+        raise Conflict(gettext("This session is cancelled."), code="session_cancelled")
+    now = utcnow()
+    lead, previous, created, moved = _upsert_lead(room, values["project_id"], actor, values["level"], now)
+    if created or moved:
+        db.session.execute(insert(LeadEvent).values(
+            lead_id=lead["id"], user_id=actor.id, from_stage=previous, to_stage=lead["stage"], source="interest",
+            note="Interest expressed in a live session." if created else "Interest raised to intent.", created_at=now))
+    sha256, mime, name = attachment or (None, None, None)
+    row = {"client_id": values["client_id"], "session_id": room.id, "project_id": values["project_id"],
+           "organisation_id": actor.organisation_id, "user_id": actor.id, "lead_id": lead["id"],
+           "level": values["level"], "note": values["note"], "pitch_second": _pitch_second(room, at),
+           "attachment_sha256": sha256, "attachment_mime": mime, "attachment_name": name, "created_at": now}
+    dialect = db.session.get_bind().dialect.name
+    upsert = pg_insert if dialect == "postgresql" else sqlite_insert
+    interest_id = db.session.scalar(upsert(Interest).values(**row).on_conflict_do_nothing(
+        index_elements=["user_id", "client_id"]).returning(Interest.id))
+    if interest_id is None:
+        return None
+    _notify_interest(room, actor, values["project_id"], values)
+    interest = interest_dict(Interest(id=interest_id, **row))
+    return StoredInterest(interest, {
+        "id": lead["id"], "project_id": values["project_id"], "organisation_id": actor.organisation_id,
+        "organisation": actor.organisation.name, "owner_id": lead["owner_id"], "stage": lead["stage"],
+        "expected_amount": None if lead["expected_amount"] is None else f"{lead['expected_amount']:.2f}",
+        "currency": lead["currency"],
+        "next_action_on": lead["next_action_on"].isoformat() if lead["next_action_on"] else None,
+        "created_at": lead["created_at"].isoformat()})
 
 
 def record_interest(actor, session: FairSession, data: dict, *, at: datetime | None = None,
                     attachment: tuple[str, str, str] | None = None) -> tuple[Interest, bool]:
-    """Store an interest and make or move its lead; flushes, the caller commits.
+    """Store an interest and make or move its lead (the ORM objects; the caller commits).
 
     Returns (interest, duplicate). A replayed client id returns the stored interest.
     """
     if actor is None or actor.role != Role.ATTENDEE:
         raise Forbidden(gettext("Only attendees express interest."))
-    values = _check_interest(session, data)
-    existing = find_interest(actor, values["client_id"])
-    if existing is not None:
-        check_replay(existing, session, values)
-        return existing, True
-    if session.status == SessionStatus.CANCELLED:
-        raise Conflict(gettext("This session is cancelled."), code="session_cancelled")
-    lead, created = _lead_for(values["project_id"], actor.organisation_id, actor, values["level"], session)
-    if not created and lead.stage != LeadStage.DROPPED and stage_rank(stage_for_level(values["level"])) > stage_rank(lead.stage):
-        db.session.add(LeadEvent(lead_id=lead.id, user_id=actor.id, from_stage=lead.stage,
-                                 to_stage=stage_for_level(values["level"]), note="Interest raised to intent.",
-                                 source="interest"))
-        lead.stage = stage_for_level(values["level"])
-        lead.stage_changed_at = utcnow()
-    lead.last_progress_at = utcnow()
-    interest = Interest(
-        client_id=values["client_id"], session_id=session.id, project_id=values["project_id"],
-        organisation_id=actor.organisation_id, user_id=actor.id, lead_id=lead.id, level=values["level"],
-        note=values["note"], pitch_second=_pitch_second(session, at),
-    )
-    if attachment is not None:
-        interest.attachment_sha256, interest.attachment_mime, interest.attachment_name = attachment
-    db.session.add(interest)
-    db.session.flush()
-    project = lead.project
-    recipients = db.session.execute(select(User.id, User.locale).where(
-        or_(User.id == project.owner_id, User.role == Role.ORGANISER), User.id != actor.id))
-    for user_id, locale in recipients:
-        with force_locale(locale if locale in ("zh", "en") else "en"):  # each reads the title in their language
-            title = gettext("%(organisation)s is interested in “%(project)s” (%(level)s)",
-                            organisation=actor.organisation.name, project=project.title,
-                            level=level_label(values["level"]))
-        notify(user_id, kind="interest", title=title, body=values["note"], link=f"/projects/{project.id}")
-    return interest, False
-
-
-# ---------------------------------------------------------------- progress
+    check_client_id(data.get("client_id"))
+    existing = find_interest(actor, data["client_id"])
+    if existing is None:
+        stored = store_interest(actor, interest_room(session), data, at=at, attachment=attachment)
+        if stored is not None:
+            return db.session.get(Interest, stored.interest["id"]), False
+        existing = find_interest(actor, data["client_id"])
+    check_replay(existing, session, data)
+    return existing, True
 
 
 def _changeable(actor, lead_id: int) -> Lead:

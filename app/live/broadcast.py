@@ -2,10 +2,12 @@
 server-level emit (which goes through the Redis message queue when `REDIS_URL` is set, so HTTP
 handlers, jobs and every server process reach every client).
 
-Interest counts and presence are throttled per session: the first change in a quiet period goes
-out at once, later ones within `LIVE_COUNT_INTERVAL` seconds are folded into one event (per project
-for counts; presence carries the count read when it is sent). Without this, N people joining a room
-cost N presence broadcasts to a growing room, N²/2 deliveries (1,000 joins: 500,000).
+The broadcaster is a transport: it receives built events and knows nothing of the services that
+build them (`services` and `presence` import it, never the other way). Interest counts and presence
+go through its per-session throttle: the first change in a quiet period goes out at once, later ones
+within `LIVE_COUNT_INTERVAL` seconds are folded into one send, built by the caller's `flush` when it
+runs (per project for counts; presence carries the count read when it is sent). Without this, N
+people joining a room cost N presence broadcasts to a growing room, N²/2 deliveries (1,000 joins: 500,000).
 """
 
 from __future__ import annotations
@@ -65,84 +67,46 @@ def _state(app, name: str) -> dict:
         return app.extensions.setdefault(f"cloudfair.{name}", {})
 
 
-def presence_changed(session_id: int) -> None:
-    """Tell the room its presence count changed: now if quiet, else once at the end of the interval."""
+def throttle(name: str, session_id: int, item, flush) -> None:
+    """Send a session's changes of one kind at most once per `LIVE_COUNT_INTERVAL`: the first change
+    in a quiet period now, later ones folded into one send at the end of the interval.
+
+    `flush(items)` builds the events from what is current when it runs and sends them; it gets the
+    set of `item`s changed since the last send (presence passes None: it reads the count then).
+    """
     app = current_app._get_current_object()
     interval = float(app.config.get("LIVE_COUNT_INTERVAL", 0.5))
-    throttles = _state(app, "presence_throttles")
-    key = session_id
+    throttles = _state(app, f"{name}_throttles")
     now = time.monotonic()
     with _lock:
-        state = throttles.setdefault(key, {"last": float("-inf"), "scheduled": False})
+        state = throttles.setdefault(session_id, {"last": float("-inf"), "items": set(), "scheduled": False})
+        state["items"].add(item)
         if state["scheduled"]:
-            return  # the pending send will read the count then
+            return  # the pending send takes this change too
         send_now = now - state["last"] >= interval
         if send_now:
             state["last"] = now
+            items, state["items"] = state["items"], set()
         else:
             state["scheduled"] = True
-            socketio.start_background_task(_send_presence_later, app, key, session_id,
+            socketio.start_background_task(_flush_later, app, name, session_id, flush,
                                            max(0.0, interval - (now - state["last"])))
     if send_now:
-        _send_current_presence(session_id)
+        flush(items)
 
 
-def _send_current_presence(session_id: int) -> None:
-    from . import presence, services
-
-    send_presence(session_id, presence.count(session_id), services.current_seq(session_id))
-
-
-def _send_presence_later(app, key, session_id: int, delay: float) -> None:
+def _flush_later(app, name: str, session_id: int, flush, delay: float) -> None:
     socketio.sleep(delay)
-    with _lock:  # cleared before the count is read: a change after this schedules another send
-        state = _state(app, "presence_throttles")[key]
+    with _lock:  # cleared before anything is read: a change after this schedules another send
+        state = _state(app, f"{name}_throttles")[session_id]
+        items, state["items"] = state["items"], set()
         state["scheduled"] = False
         state["last"] = time.monotonic()
     try:
         with app.app_context():
-            _send_current_presence(session_id)
+            flush(items)
     except Exception:  # a background task has nobody to report to but the log
-        log.exception("Could not send presence for session %s", session_id)
-
-
-def interest_count_changed(session_id: int, project_id: int) -> None:
-    from . import services
-
-    app = current_app._get_current_object()
-    interval = float(app.config.get("LIVE_COUNT_INTERVAL", 0.5))
-    throttles = _state(app, "count_throttles")
-    key = session_id
-    now = time.monotonic()
-    with _lock:
-        state = throttles.setdefault(key, {"last": float("-inf"), "dirty": set(), "scheduled": False})
-        send_now = not state["scheduled"] and now - state["last"] >= interval
-        if send_now:
-            state["last"] = now
-        else:
-            state["dirty"].add(project_id)
-            if not state["scheduled"]:
-                state["scheduled"] = True
-                delay = max(0.0, interval - (now - state["last"]))
-                socketio.start_background_task(_send_later, app, key, session_id, delay)
-    if send_now:
-        send([services.interest_count_event(session_id, project_id)])
-
-
-def _send_later(app, key, session_id: int, delay: float) -> None:
-    from . import services
-
-    socketio.sleep(delay)
-    with _lock:
-        state = _state(app, "count_throttles")[key]
-        projects, state["dirty"] = sorted(state["dirty"]), set()
-        state["scheduled"] = False
-        state["last"] = time.monotonic()
-    try:
-        with app.app_context():
-            send([services.interest_count_event(session_id, project_id) for project_id in projects])
-    except Exception:  # a background task has nobody to report to but the log
-        log.exception("Could not send interest counts for session %s", session_id)
+        log.exception("Could not send %s for session %s", name, session_id)
 
 
 def user_room(user_id: int) -> str:

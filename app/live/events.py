@@ -99,7 +99,7 @@ def on_disconnect(reason=None):
 def _left(session_id: int, user_id: int) -> None:
     try:
         presence.leave(session_id, user_id)
-        broadcast.presence_changed(session_id)
+        presence.changed(session_id)
     except Exception:  # a broken queue must not break disconnecting
         log.exception("Could not update presence of session %s", session_id)
 
@@ -162,7 +162,7 @@ def on_join(actor, connection, data):
     if session_id not in connection.sessions:
         connection.sessions.add(session_id)
         presence.enter(session_id, actor.id)
-        broadcast.presence_changed(session_id)
+        presence.changed(session_id)
     state["presence"] = presence.count(session_id)
     return state
 

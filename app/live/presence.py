@@ -23,7 +23,7 @@ from collections import Counter
 
 from flask import current_app
 
-from . import shared
+from . import broadcast, services, shared
 
 log = logging.getLogger(__name__)
 
@@ -229,11 +229,16 @@ def _heartbeat_loop(app) -> None:
             log.exception("Presence heartbeat failed")
 
 
+def changed(session_id: int) -> None:
+    """Tell the room its presence count changed: now if quiet, else once at the end of the interval
+    (`broadcast.throttle`), with the count and seq read when it is sent."""
+    broadcast.throttle("presence", session_id, None, lambda _: broadcast.send_presence(
+        session_id, count(session_id), services.current_seq(session_id)))
+
+
 def heartbeat() -> None:
     """Rewrite this process's shares from memory with a fresh expiry, then announce any room whose
     count changed meanwhile (a crashed process's people expiring, Redis coming back)."""
-    from . import broadcast
-
     state = _state()
     with _lock:
         rooms = {session_id: dict(people) for session_id, people in state["rooms"].items()}
@@ -258,4 +263,4 @@ def heartbeat() -> None:
             continue
         before = state["counted"].get(session_id)
         if count(session_id) != before:
-            broadcast.presence_changed(session_id)
+            changed(session_id)

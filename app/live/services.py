@@ -7,10 +7,12 @@ announced that was not stored, and the HTTP API and the Socket.IO handlers behav
 
 from __future__ import annotations
 
+import time
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from flask import current_app
 from flask_babel import gettext
 from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -22,7 +24,7 @@ from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
 from ..extensions import db
 from ..fairs import services as fairs
 from ..fairs.enums import SessionStatus
-from ..fairs.models import FairSession
+from ..fairs.models import Fair, FairSession
 from ..leads import services as leads
 from ..leads.enums import InterestLevel
 from ..leads.models import Interest, Lead
@@ -85,12 +87,14 @@ def _open_for_input(session: FairSession) -> None:
 
 
 def _next_seq(session_id: int) -> int:
+    """The session's next number: one upsert. Its row stays locked until the commit, so callers
+    record their events last, right before committing."""
     dialect = db.session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    db.session.execute(insert(LiveCounter).values(session_id=session_id, seq=0).on_conflict_do_nothing())
     return db.session.execute(
-        update(LiveCounter).where(LiveCounter.session_id == session_id)
-        .values(seq=LiveCounter.seq + 1).returning(LiveCounter.seq)
+        insert(LiveCounter).values(session_id=session_id, seq=1)
+        .on_conflict_do_update(index_elements=[LiveCounter.session_id], set_={"seq": LiveCounter.seq + 1})
+        .returning(LiveCounter.seq)
     ).scalar_one()
 
 
@@ -451,40 +455,80 @@ def moderate(actor, question_id, action) -> Result:
 # ---------------------------------------------------------------- interest
 
 
+def interest_room(actor, session_id) -> leads.InterestRoom:
+    """The session as recording an interest needs it, for someone who may see it: one query for
+    its status, times and the fair's revision; the projects and the people told are kept per process
+    until the revision rises (or `LIVE_ROOM_CACHE_SECONDS` pass)."""
+    if actor is None:
+        raise Forbidden(gettext("Log in first."))
+    if not isinstance(session_id, int) or isinstance(session_id, bool):
+        raise ValidationFailed({"session_id": gettext("Give a session id.")})
+    row = db.session.execute(
+        select(FairSession.status, FairSession.starts_at, FairSession.ends_at, Fair.published_at, Fair.revision)
+        .join(Fair, Fair.id == FairSession.fair_id).where(FairSession.id == session_id)
+    ).one_or_none()
+    if row is None or not (row.published_at is not None or fairs.is_organiser(actor)):
+        raise NotFound(gettext("No such session."))
+    app = current_app._get_current_object()
+    cache = app.extensions.setdefault("cloudfair.interest_rooms", {})
+    now = time.monotonic()
+    kept = cache.get(session_id)
+    if kept is None or kept[0] != row.revision or kept[1] < now:
+        room = leads.interest_room(db.session.get(FairSession, session_id))
+        kept = cache[session_id] = (row.revision, now + float(app.config.get("LIVE_ROOM_CACHE_SECONDS", 30)), room)
+    return replace(kept[2], status=row.status, starts_at=row.starts_at, ends_at=row.ends_at)
+
+
 def express_interest(actor, session_id, data: dict, *, at: datetime | None = None, attachment=None) -> Result:
-    """Record an interest (a lead is made or moved); the room hears the count, staff the detail."""
-    session = get_live_session(actor, session_id)
+    """Record an interest (a lead is made or moved); the room hears the count, staff the detail.
+
+    One short transaction: the session's facts (cached), the lead's upsert, the interest's insert
+    (nothing if the client id was used: a replay), the notifications in one insert, then the event's
+    number and the commit. The acknowledgement is built from what was written, not read back.
+    """
+    room = interest_room(actor, session_id)
     if actor.role != Role.ATTENDEE:
         raise Forbidden(gettext("Only attendees express interest."))
     client_id = leads.check_client_id(data.get("client_id"))
-    if leads.find_interest(actor, client_id) is None:  # a replay is acknowledged even once the session closed
-        _open_for_input(session)
-        check_person("interest", actor.id)
+    actor_id, organisation, city, name = actor.id, actor.organisation.name, actor.organisation.city, actor.name
+    if room.status in (SessionStatus.CANCELLED, SessionStatus.ENDED):  # a replay is still acknowledged
+        if leads.find_interest(actor, client_id) is None:
+            _open_for_input(room)
+        return _replayed_interest(actor, room, client_id, data)
     try:
-        interest, duplicate = leads.record_interest(actor, session, data, at=at, attachment=attachment)
-        events = [] if duplicate else [record(session.id, "interest", _staff_interest(interest), Audience.STAFF)]
+        stored = leads.store_interest(actor, room, data, at=at, attachment=attachment)
+        if stored is None:
+            db.session.rollback()
+            return _replayed_interest(actor, room, client_id, data)
+        check_person("interest", actor_id)  # a replay above is not counted: it creates nothing
+        staff = {**stored.interest, "organisation": organisation, "city": city, "user": name}
+        events = [record(room.id, "interest", staff, Audience.STAFF)]
         db.session.commit()
-    except IntegrityError:
+    except Exception:
         db.session.rollback()
-        interest = leads.find_interest(actor, client_id)
-        if interest is None:
-            raise
-        leads.check_replay(interest, session, data)
-        duplicate, events = True, []
-    lead = db.session.get(Lead, interest.lead_id)
-    result = Result({"interest": leads.interest_dict(interest), "lead": leads.lead_dict(lead)},
-                    duplicate=duplicate, events=events)
-    own = None if duplicate else {"session_id": session.id, **_own_interest(interest)}
-    _publish(result)
-    if own is not None:  # the person's other devices show it as "your interest"
-        broadcast.send_personal(actor.id, "own_interest", own)
-        broadcast.interest_count_changed(session.id, own["project_id"])
+        raise
+    result = _publish(Result({"interest": stored.interest, "lead": stored.lead}, events=events))
+    own = {"session_id": room.id, "id": stored.interest["id"], "client_id": client_id,
+           "project_id": stored.interest["project_id"], "level": stored.interest["level"],
+           "note": stored.interest["note"], "user": name, "created_at": stored.interest["created_at"]}
+    broadcast.send_personal(actor_id, "own_interest", own)  # the person's other devices show it as theirs
+    interest_count_changed(room.id, own["project_id"])
     return result
 
 
-def _staff_interest(interest: Interest) -> dict:
-    return {**leads.interest_dict(interest), "organisation": interest.organisation.name,
-            "city": interest.organisation.city, "user": interest.user.name}
+def _replayed_interest(actor, room, client_id: str, data: dict) -> Result:
+    interest = leads.find_interest(actor, client_id)
+    if interest is None:  # stored nothing and found nothing: cannot happen unless it was deleted meanwhile
+        raise Conflict(gettext("This client id was already used for another interest."), code="client_id_reused")
+    leads.check_replay(interest, room, data)
+    lead = db.session.get(Lead, interest.lead_id)
+    return Result({"interest": leads.interest_dict(interest), "lead": leads.lead_dict(lead)}, duplicate=True)
+
+
+def interest_count_changed(session_id: int, project_id: int) -> None:
+    """Tell the room the project's count changed (throttled: `broadcast.throttle`)."""
+    broadcast.throttle("count", session_id, project_id, lambda projects: broadcast.send(
+        [interest_count_event(session_id, project) for project in sorted(projects)]))
 
 
 def interest_count_event(session_id: int, project_id: int) -> Outgoing:
