@@ -161,9 +161,10 @@ def on_join(actor, connection, data):
         join_room(broadcast.staff_room(session_id))
     if session_id not in connection.sessions:
         connection.sessions.add(session_id)
-        presence.enter(session_id, actor.id)
+        state["presence"] = presence.enter(session_id, actor.id)
         presence.changed(session_id)
-    state["presence"] = presence.count(session_id)
+    else:
+        state["presence"] = presence.count(session_id)
     return state
 
 

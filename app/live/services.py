@@ -244,9 +244,10 @@ def join(actor, session_id, since_seq=None) -> dict:
     """The state a client needs on (re)joining: questions, interest counts, seq, or what it missed.
 
     Joining while the session is live (or within the grace period) records the person's attendance
-    (`fairs.record_attendance`); joining before or after records nothing.
+    (`fairs.record_attendance`); joining before or after records nothing. The session comes from
+    the room cache (`live_room`): one query, no lazy loads.
     """
-    session = get_live_session(actor, session_id)
+    session = live_room(actor, session_id)
     staff = is_staff(actor, session)
     if actor.role == Role.ATTENDEE:
         fairs.record_attendance(actor, session)
@@ -267,7 +268,7 @@ def join(actor, session_id, since_seq=None) -> dict:
     return state
 
 
-def _counts(session: FairSession) -> dict[str, int]:
+def _counts(session) -> dict[str, int]:
     counts = leads.interest_counts(session.id)
     return {str(p.id): counts.get(p.id, 0) for p in session.projects}
 
@@ -455,16 +456,38 @@ def moderate(actor, question_id, action) -> Result:
 # ---------------------------------------------------------------- interest
 
 
-def interest_room(actor, session_id) -> leads.InterestRoom:
-    """The session as recording an interest needs it, for someone who may see it: one query for
-    its status, times and the fair's revision; the projects and the people told are kept per process
-    until the revision rises (or `LIVE_ROOM_CACHE_SECONDS` pass)."""
+@dataclass(frozen=True)
+class _Ref:
+    id: int
+    status: str | None = None
+
+
+@dataclass(frozen=True)
+class LiveRoom:
+    """A read-only stand-in for the session on the join path, from the room cache: what `is_staff`,
+    `fairs.record_attendance` and the join's state read of it, with no lazy loads."""
+
+    id: int
+    fair_id: int
+    status: str
+    starts_at: datetime
+    ends_at: datetime
+    fair: _Ref
+    presenters: tuple
+    projects: tuple
+
+
+def _room(actor, session_id):
+    """One query for the session's status, times and the fair's state and revision (and whether the
+    person may see it); the projects, presenters and the people told of interests are kept per
+    process until the revision rises (or `LIVE_ROOM_CACHE_SECONDS` pass)."""
     if actor is None:
         raise Forbidden(gettext("Log in first."))
     if not isinstance(session_id, int) or isinstance(session_id, bool):
         raise ValidationFailed({"session_id": gettext("Give a session id.")})
     row = db.session.execute(
-        select(FairSession.status, FairSession.starts_at, FairSession.ends_at, Fair.published_at, Fair.revision)
+        select(FairSession.status, FairSession.starts_at, FairSession.ends_at, Fair.published_at, Fair.revision,
+               Fair.status.label("fair_status"))
         .join(Fair, Fair.id == FairSession.fair_id).where(FairSession.id == session_id)
     ).one_or_none()
     if row is None or not (row.published_at is not None or fairs.is_organiser(actor)):
@@ -474,9 +497,24 @@ def interest_room(actor, session_id) -> leads.InterestRoom:
     now = time.monotonic()
     kept = cache.get(session_id)
     if kept is None or kept[0] != row.revision or kept[1] < now:
-        room = leads.interest_room(db.session.get(FairSession, session_id))
-        kept = cache[session_id] = (row.revision, now + float(app.config.get("LIVE_ROOM_CACHE_SECONDS", 30)), room)
+        session = db.session.get(FairSession, session_id)
+        kept = cache[session_id] = (row.revision, now + float(app.config.get("LIVE_ROOM_CACHE_SECONDS", 30)),
+                                    leads.interest_room(session), tuple(_Ref(p.id) for p in session.presenters))
+    return row, kept
+
+
+def interest_room(actor, session_id) -> leads.InterestRoom:
+    """The session as recording an interest needs it, for someone who may see it (`_room`)."""
+    row, kept = _room(actor, session_id)
     return replace(kept[2], status=row.status, starts_at=row.starts_at, ends_at=row.ends_at)
+
+
+def live_room(actor, session_id) -> LiveRoom:
+    """The session as joining needs it, for someone who may see it (`_room`)."""
+    row, kept = _room(actor, session_id)
+    facts = kept[2]
+    return LiveRoom(session_id, facts.fair_id, row.status, row.starts_at, row.ends_at, _Ref(facts.fair_id, row.fair_status),
+                    kept[3], tuple(_Ref(project_id) for project_id in facts.projects))
 
 
 def express_interest(actor, session_id, data: dict, *, at: datetime | None = None, attachment=None) -> Result:
