@@ -51,6 +51,12 @@ class Config:
     REMINDER_GRACE_MINUTES = int(os.environ.get("REMINDER_GRACE_MINUTES", "60"))
     #: Joining a session counts as attending from this long before it starts until this long after it ends.
     ATTENDANCE_GRACE_MINUTES = int(os.environ.get("ATTENDANCE_GRACE_MINUTES", "15"))
+    #: Park figures (parks, plots, incentives) not confirmed for this many days are stale; owners are nudged.
+    PARK_STALE_DAYS = int(os.environ.get("PARK_STALE_DAYS", "180"))
+    #: The matcher keeps plots short of a need by up to this share (with a gap line) and drops the rest.
+    SITE_MATCH_SHORTFALL = float(os.environ.get("SITE_MATCH_SHORTFALL", "0.25"))
+    #: …and plots ready up to this many days after the project's date.
+    SITE_MATCH_LATE_DAYS = int(os.environ.get("SITE_MATCH_LATE_DAYS", "90"))
     PORT = int(os.environ.get("PORT", "8000"))
     DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "demo")
     CORS_ORIGINS = [o.strip() for o in os.environ.get("CORS_ORIGINS", "").split(",") if o.strip()]

@@ -70,6 +70,8 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     from .notifications.api import api as notifications_api
     from .notifications.views import bp as notifications_bp
     from .people import blueprints as people_blueprints
+    from .parks.api import api as parks_api
+    from .parks.views import bp as parks_bp
     from .projects.api import api as projects_api
     from .projects.views import bp as projects_bp
     from .reference.views import api as reference_api
@@ -81,7 +83,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     people_bp, people_api = people_blueprints()
 
     for blueprint in (accounts_api, people_api, fairs_api, reference_api, projects_api, notifications_api, live_api,
-                      leads_api, meetings_api):
+                      leads_api, meetings_api, parks_api):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)  # _protect_api_cookies checks cookie-authenticated API writes
     from .openapi import finish_document
@@ -100,6 +102,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     app.register_blueprint(live_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(meetings_bp)
+    app.register_blueprint(parks_bp)
 
     from .bilingual import init_templating as init_bilingual_templating
     from .errors import register_error_handlers
@@ -251,6 +254,7 @@ def _register_models() -> None:
     from .live import models as _live  # noqa: F401
     from .meetings import models as _meetings  # noqa: F401
     from .notifications import models as _notifications  # noqa: F401
+    from .parks import models as _parks  # noqa: F401
     from .projects import models as _projects  # noqa: F401
     from .reference import models as _reference  # noqa: F401
 

@@ -282,6 +282,9 @@ def _seed_everything(password: str, people) -> None:
     from .meetings.demo import seed_meetings
 
     seed_meetings(users, projects)
+    from .parks.demo import seed_parks
+
+    seed_parks(users, projects, today)
 
     fairs.create_fair(organiser, _both({
         "title": "Europe online investment fair: energy saving & environment (draft)",

@@ -25,6 +25,7 @@ from app.fairs import series as fair_series
 from app.fairs import services as fairs
 from app.leads import services as lead_services
 from app.live import services as live
+from app.parks import services as parks
 from app.notifications.services import notify
 from app.projects import services as projects
 from tests.conftest import make_test_config
@@ -71,6 +72,11 @@ def OWNERS(status: int) -> dict[str, int]:  # noqa: N802  (reads as a constant i
 def OWNER_ONLY_404(status: int) -> dict[str, int]:  # noqa: N802
     """Something only its owner and organisers may know exists."""
     return {"anonymous": 404, "attendee": 404, "presenter": status, "organiser": status}
+
+
+def PARK_OWNERS(status: int, attendee: int | None = None) -> dict[str, int]:  # noqa: N802
+    """The park's own city bureau (the world's attendee) and organisers; another city is refused."""
+    return {"anonymous": 401, "attendee": status if attendee is None else attendee, "presenter": 403, "organiser": status}
 
 
 PENDING = {"anonymous": 401, "attendee": 404, "presenter": 200, "organiser": 200}
@@ -203,6 +209,36 @@ API = [
     Row("POST", "/api/v1/sessions/{published_session}/interests", "live_api.express_interest",
         {"anonymous": 401, "attendee": 201, "presenter": 403, "organiser": 403},
         json={"project_id": "{project}", "level": "meeting", "note": "", "client_id": "perm-interest-0001"}),
+    # parks and site selection
+    Row("GET", "/api/v1/parks", "parks_api.list_parks", _all(200)),
+    Row("POST", "/api/v1/parks", "parks_api.create_park", {"anonymous": 401, "attendee": 201, "presenter": 403, "organiser": 201},
+        json={"name": "Zhengding High-tech Zone", "division": "130123", "kind": "high_tech_zone",
+              "organisation_id": "{attendee_organisation}"}),
+    Row("GET", "/api/v1/parks/{park}", "parks_api.get_park", _all(200)),
+    Row("PATCH", "/api/v1/parks/{park}", "parks_api.update_park", PARK_OWNERS(200), json={"companies": 120}),
+    Row("PATCH", "/api/v1/parks/{other_park}", "parks_api.update_park", PARK_OWNERS(200, attendee=403), json={"companies": 9}),
+    Row("POST", "/api/v1/parks/{park}/plots", "parks_api.add_plot", PARK_OWNERS(201),
+        json={"name": "B-2", "area_mu": "60", "land_use": "industrial"}),
+    Row("POST", "/api/v1/parks/{other_park}/plots", "parks_api.add_plot", PARK_OWNERS(201, attendee=403),
+        json={"name": "B-3", "area_mu": "60", "land_use": "industrial"}),
+    Row("GET", "/api/v1/plots/{plot}", "parks_api.get_plot", _all(200)),
+    Row("PATCH", "/api/v1/plots/{plot}", "parks_api.update_plot", PARK_OWNERS(200), json={"status": "reserved"}),
+    Row("PATCH", "/api/v1/plots/{other_plot}", "parks_api.update_plot", PARK_OWNERS(200, attendee=403), json={}),
+    Row("POST", "/api/v1/parks/{park}/incentives", "parks_api.add_incentive", PARK_OWNERS(201),
+        json={"kind": "tax", "rate": "40"}),
+    Row("PATCH", "/api/v1/incentives/{incentive}", "parks_api.update_incentive", PARK_OWNERS(200), json={"rate": "45"}),
+    Row("PATCH", "/api/v1/incentives/{other_incentive}", "parks_api.update_incentive", PARK_OWNERS(200, attendee=403), json={}),
+    Row("GET", "/api/v1/projects/{project}/site-needs", "parks_api.get_site_needs", USER_ONLY),
+    Row("GET", "/api/v1/projects/{hidden_project}/site-needs", "parks_api.get_site_needs",
+        {"anonymous": 401, "attendee": 404, "presenter": 404, "organiser": 404}),  # visible to its owner, no needs yet
+    Row("PUT", "/api/v1/projects/{project}/site-needs", "parks_api.put_site_needs", OWNERS(200),
+        json={"land_mu": "50", "power_kva": 630}),
+    Row("PUT", "/api/v1/projects/{other_project}/site-needs", "parks_api.put_site_needs",
+        {"anonymous": 401, "attendee": 403, "presenter": 404, "organiser": 200}, json={"land_mu": "50"}),
+    Row("GET", "/api/v1/projects/{project}/site-matches", "parks_api.site_matches", USER_ONLY),
+    Row("GET", "/api/v1/projects/{hidden_project}/site-matches", "parks_api.site_matches", OWNER_ONLY_404(200) | {"anonymous": 401}),
+    Row("GET", "/api/v1/site-match-weights", "parks_api.get_weights", USER_ONLY),
+    Row("PUT", "/api/v1/site-match-weights", "parks_api.put_weights", _organiser_only(200), json={"power": 20}),
     # leads and numbers
     Row("GET", "/api/v1/leads", "leads_api.list_leads", USER_ONLY),
     Row("GET", "/api/v1/leads.csv", "leads_api.leads_csv", USER_ONLY),
@@ -365,6 +401,8 @@ PAGES = [
     Row("GET", "/materials/{pending_material}/preview.png", "projects.preview",
         {"anonymous": 302, "attendee": 404, "presenter": 200, "organiser": 200}),
     Row("GET", "/presenters/{presenter}", "projects.presenter_page", _all(200)),
+    Row("GET", "/parks", "parks.park_list", _all(200)),
+    Row("GET", "/parks/{park}", "parks.park_page", _all(200)),
     Row("GET", "/presenters/{organiser}", "projects.presenter_page", _all(404)),
     Row("GET", "/presenters/{presenter}/photo", "projects.presenter_photo", _all(404)),  # no photo yet
     Row("GET", "/me/profile", "projects.profile", {**USER_ONLY, "anonymous": 302}),
@@ -451,6 +489,14 @@ def world():
     mail_id = mail_id.id
     lead_document = lead_services.add_document(attendee, lead_id, io.BytesIO(samples.pdf_bytes("mou")), "mou.pdf", "other")
     other_lead_document = lead_services.add_document(other_attendee, other_lead_id, io.BytesIO(samples.pdf_bytes("x")), "x.pdf", "other")
+    park = parks.create_park(attendee, {"name": "Shijiazhuang High-tech Zone", "division": "130100", "kind": "high_tech_zone"})
+    other_park = parks.create_park(other_attendee, {"name": "Zhangjiakou High-tech Zone", "division": "130700",
+                                                    "kind": "high_tech_zone"})
+    plot_body = {"name": "A-1", "area_mu": "100", "land_use": "industrial", "power_kva": 800}
+    plot, other_plot = parks.add_plot(attendee, park.id, plot_body), parks.add_plot(other_attendee, other_park.id, plot_body)
+    incentive = parks.add_incentive(attendee, park.id, {"kind": "tax", "rate": "50"})
+    other_incentive = parks.add_incentive(other_attendee, other_park.id, {"kind": "tax", "rate": "50"})
+    parks.put_site_needs(presenter, project.id, {"land_mu": "80", "power_kva": 800})
     return {
         "users": {"attendee": attendee, "presenter": presenter, "organiser": organiser},
         "ids": {
@@ -483,6 +529,12 @@ def world():
             "mail": mail_id,
             "reset_token": reset_token,
             "duplicate_organisation": duplicate.id,
+            "park": park.id,
+            "other_park": other_park.id,
+            "plot": plot.id,
+            "other_plot": other_plot.id,
+            "incentive": incentive.id,
+            "other_incentive": other_incentive.id,
         },
     }
 

@@ -1,0 +1,1 @@
+"""Parks, plots and incentives that cities offer, projects' site needs, and the matcher."""

@@ -1,0 +1,42 @@
+"""Pages: the parks list and a park's public page (plots, incentives, when each was confirmed)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+
+from ..accounts.access import PUBLIC, allow
+from . import services
+from .enums import EMISSIONS_LABELS, INCENTIVE_KIND_LABELS, LAND_USE_LABELS, PARK_KIND_LABELS, PLOT_STATUS_LABELS
+from .queries import is_stale, plot_counts
+
+bp = Blueprint("parks", __name__)
+
+
+def _labels() -> dict:
+    return {"park_kind": PARK_KIND_LABELS, "land_use": LAND_USE_LABELS, "plot_status": PLOT_STATUS_LABELS,
+            "incentive_kind": INCENTIVE_KIND_LABELS, "emissions": EMISSIONS_LABELS}
+
+
+@bp.route("/parks")
+@allow(PUBLIC)
+def park_list():
+    sector = (request.args.get("sector") or "").strip()[:50] or None
+    parks = services.list_parks(sector=sector)
+    return render_template("parks/list.html", parks=parks, sector=sector, plot_counts=plot_counts,
+                           labels=_labels())
+
+
+@bp.route("/parks/<int:park_id>")
+@allow(PUBLIC)
+def park_page(park_id: int):
+    park = services.get_park(park_id)
+    return render_template("parks/park.html", park=park, is_stale=is_stale, labels=_labels(),
+                           plot_counts=plot_counts(park))
+
+
+@bp.app_template_filter("day")
+def day(value) -> str:
+    """A calendar date as the reader's language writes it."""
+    from flask_babel import format_date
+
+    return format_date(value, "medium") if value else "—"
