@@ -1,7 +1,7 @@
 """Parks, plots, incentives, site needs and match weights
 
-Revision ID: 0014_parks
-Revises: 0013
+Revision ID: 0015_parks
+Revises: 0014_meetings
 Create Date: 2026-12-03 10:13:06.814440
 
 """
@@ -12,8 +12,8 @@ import app.types
 
 
 # revision identifiers, used by Alembic.
-revision = '0014_parks'
-down_revision = '0013'
+revision = '0015_parks'
+down_revision = '0014_meetings'
 branch_labels = None
 depends_on = None
 
