@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEV := CLOUDFAIR_ENV=development
 PORT ?= 8000
 
-.PHONY: run test serve bench bench-live bench-faults bench-stats clean messages translations
+.PHONY: run test serve bench bench-live bench-faults bench-stats bench-sites clean messages translations
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-nodeps.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,6 +57,10 @@ bench-faults: $(STAMP)
 # (database cf_bench_stats, reset each run); goal <= 300 ms each.
 bench-stats: $(STAMP)
 	$(BIN)/python bench/stats.py
+
+# The site matcher: 1,000 parks x 5,000 plots against one project (SQLite file, or --database-url); goal <= 100 ms.
+bench-sites: $(STAMP)
+	$(BIN)/python bench/site_matching.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache $(CATALOGUE).mo

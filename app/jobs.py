@@ -50,6 +50,12 @@ def _meetings():
     return due_work()
 
 
+def _park_staleness():
+    from .parks.staleness import nudge_stale_parks
+
+    return nudge_stale_parks()
+
+
 def _mail():
     from .mail import deliver_due
 
@@ -80,6 +86,7 @@ JOBS = [
     Job("lead_reminders", _lead_reminders, {"hours": 1}, grace=3600),
     Job("report_requests", _report_requests, {"hours": 1}, grace=3600),
     Job("meetings", _meetings, {"minutes": 1}),
+    Job("park_staleness", _park_staleness, {"hours": 6}, grace=3600),
     Job("mail", _mail, {"seconds": 30}),
     Job("heartbeat", _heartbeat, {"seconds": 30}),
 ]

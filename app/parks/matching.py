@@ -20,7 +20,7 @@ from decimal import Decimal
 
 from flask import current_app
 from flask_babel import gettext
-from sqlalchemy import select
+from sqlalchemy import Float, select, type_coerce
 
 from .. import bilingual
 from ..extensions import db
@@ -55,16 +55,18 @@ class Needs:
                    divisions=tuple(needs.divisions or ()), ready_by=needs.ready_by)
 
 
-_COLUMNS = (Plot.id, Plot.park_id, Plot.area_mu, Plot.price_per_mu, Plot.currency, Plot.ready_on, Plot.power_kva,
-            Plot.water_tpd, Park.division_code, Park.sectors, Park.emissions_limit)
+_COLUMNS = (Plot.id, Plot.park_id, type_coerce(Plot.area_mu, Float), type_coerce(Plot.price_per_mu, Float), Plot.currency,
+            Plot.ready_on, Plot.power_kva, Plot.water_tpd)
 
 
 def _candidates(needs: Needs, organisation_id: int | None, shortfall: float, late_days: int):
-    """Rows past the hard filters the database can apply (the sector is checked in Python: JSON)."""
+    """Plot rows past the hard filters the database can apply, and their parks by id."""
     keep = 1 - shortfall
+    parks = select(Park.id, Park.division_code, Park.sectors, Park.emissions_limit)
     query = select(*_COLUMNS).join(Park, Park.id == Plot.park_id).where(Plot.status == PlotStatus.AVAILABLE)
     if organisation_id is not None:
         query = query.where(Park.organisation_id == organisation_id)
+        parks = parks.where(Park.organisation_id == organisation_id)
     if needs.land_mu:
         query = query.where(Plot.area_mu >= Decimal(str(float(needs.land_mu) * keep)).quantize(Decimal("0.01")))
     if needs.power_kva:
@@ -73,7 +75,8 @@ def _candidates(needs: Needs, organisation_id: int | None, shortfall: float, lat
         query = query.where(Plot.water_tpd >= needs.water_tpd * keep)
     if needs.ready_by:
         query = query.where(Plot.ready_on <= needs.ready_by + timedelta(days=late_days))
-    return db.session.execute(query).all()
+    by_id = {row[0]: row for row in db.session.execute(parks)}
+    return db.session.execute(query).all(), by_id
 
 
 def _share(has, need) -> float:
@@ -82,9 +85,10 @@ def _share(has, need) -> float:
     return min(1.0, float(has) / float(need))
 
 
-def fits(row, needs: Needs, table: dict[str, Decimal], late_days: int) -> tuple[dict[str, float], float]:
-    """Each criterion's fit (0 … 1) for one candidate row, and its land cost in CNY."""
-    (_id, _park, area, price, currency, ready_on, power, water, division, sectors, emissions_limit) = row
+def fits(row, park, needs: Needs, table: dict[str, float], late_days: int) -> tuple[dict[str, float], float]:
+    """Each criterion's fit (0 … 1) for one candidate plot row and its park row, and its land cost in CNY."""
+    (_id, _park, area, price, currency, ready_on, power, water) = row
+    (_pid, division, sectors, emissions_limit) = park
     out = {
         Criterion.LAND: _share(area, needs.land_mu),
         Criterion.POWER: _share(power, needs.power_kva),
@@ -96,13 +100,13 @@ def fits(row, needs: Needs, table: dict[str, Decimal], late_days: int) -> tuple[
         out[Criterion.READY] = max(0.0, 1 - (ready_on - needs.ready_by).days / max(late_days, 1))
     cost = UNKNOWN_COST
     if price is not None and currency in table:
-        cost = float(price * (needs.land_mu or area) * table[currency])
+        cost = price * float(needs.land_mu or area) * table[currency]
     if needs.budget is None:
         out[Criterion.BUDGET] = 1.0
     elif cost == UNKNOWN_COST or needs.currency not in table:
         out[Criterion.BUDGET] = 0.5
     else:
-        budget = float(needs.budget * table[needs.currency])
+        budget = float(needs.budget) * table[needs.currency]
         out[Criterion.BUDGET] = 1.0 if cost <= budget else budget / cost
     if needs.divisions:
         out[Criterion.REGION] = 1.0 if any(division.startswith(division_prefix(d)) for d in needs.divisions) else 0.0
@@ -122,15 +126,17 @@ def rank(needs: Needs, *, limit: int = 3, per_park: int = 1, organisation_id: in
     """The best `limit` plots as (score, plot id, fits), at most `per_park` from one park."""
     config = current_app.config
     shortfall, late_days = config["SITE_MATCH_SHORTFALL"], config["SITE_MATCH_LATE_DAYS"]
-    table = rates()
+    table = {code: float(rate) for code, rate in rates().items()}
     weight_table = weight_table or weights()
     total = sum(weight_table.values()) or 1
+    rows, parks = _candidates(needs, organisation_id, shortfall, late_days)
+    fitting = {pid: park for pid, park in parks.items() if not park[2] or needs.sector in park[2]}
     scored = []
-    for row in _candidates(needs, organisation_id, shortfall, late_days):
-        sectors = row[9]
-        if sectors and needs.sector not in sectors:
+    for row in rows:
+        park = fitting.get(row[1])
+        if park is None:
             continue
-        fit, cost = fits(row, needs, table, late_days)
+        fit, cost = fits(row, park, needs, table, late_days)
         score = round(100 * sum(weight_table[c] * f for c, f in fit.items()) / total, 1)
         scored.append((-score, cost, row[0], row[1], fit))
     if per_park == 1:
