@@ -24,7 +24,7 @@ from sqlalchemy import Float, select, type_coerce
 
 from .. import bilingual
 from ..extensions import db
-from ..leads.pipeline import rates
+from ..leads.queries import rates
 from .enums import EMISSIONS_ORDER, Criterion, EmissionsClass, PlotStatus
 from .models import Park, Plot, SiteNeeds
 from .services import division_prefix, weights

@@ -121,7 +121,7 @@ def test_one_plot_per_park_by_default(app):
 
 
 def test_budget_gap_in_the_projects_currency_and_emissions_gap(app):
-    from app.leads.pipeline import set_rate
+    from app.leads.services import set_rate
 
     set_rate(make_organiser(), "EUR", "8")
     city = make_city()
