@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from email import message_from_bytes, policy
 
 import pytest
-from sqlalchemy import text
+from jinja2 import BytecodeCache
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
@@ -20,6 +25,7 @@ from config import TestConfig
 from . import factories
 
 _SCHEMA_READY = {"done": False}
+LIVE_NS = "/live"
 _KEPT_TABLES = {"divisions"}
 
 
@@ -116,19 +122,70 @@ def _reset_database() -> None:
             _SQLITE_TEMPLATE["db"] = template
 
 
-@pytest.fixture
-def app(tmp_path):
-    app = create_app(make_test_config(UPLOAD_DIR=str(tmp_path / "uploads")))
+class _CompiledTemplates(BytecodeCache):
+    """Templates compiled once per process and shared by every test's app (Jinja checks each one's
+    source checksum before reusing it): a fresh app otherwise compiles every page it renders again."""
+
+    def __init__(self):
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket) -> None:
+        if bucket.key in self.compiled:
+            bucket.bytecode_from_string(self.compiled[bucket.key])
+
+    def dump_bytecode(self, bucket) -> None:
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+_COMPILED_TEMPLATES = _CompiledTemplates()
+
+
+@contextmanager
+def fresh_database(app) -> Iterator:
+    """Inside the app's context, over a database reset for this test (every `app` fixture uses it)."""
+    app.jinja_env.bytecode_cache = _COMPILED_TEMPLATES
     with app.app_context():
         _reset_database()
+        try:
+            yield app
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(tmp_path):
+    with fresh_database(create_app(make_test_config(UPLOAD_DIR=str(tmp_path / "uploads")))) as app:
         yield app
-        db.session.remove()
-        db.engine.dispose()
 
 
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+def count(model, *where) -> int:
+    """How many rows of `model` (matching `where`) the database holds now."""
+    db.session.expire_all()
+    return db.session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def mails_to(address: str) -> list:
+    """The mail queued for `address` (the outbox, `MailMessage`), oldest first."""
+    from app.notifications.models import MailMessage
+
+    db.session.expire_all()
+    return list(db.session.scalars(select(MailMessage).where(MailMessage.to_address == address).order_by(MailMessage.id)))
+
+
+def token_in(message, path: str) -> str:
+    """The token of the CloudFair link to `path` ("invitations", "password-reset") in a queued mail;
+    its text and HTML must carry the same one."""
+    link = re.compile(rf"https?://[^\s\"<>]+/{path}/([A-Za-z0-9_-]+)")
+    found = link.findall(message.text_body)
+    assert found, message.text_body
+    assert set(link.findall(message.html_body)) == {found[0]}
+    return found[0]
 
 
 def csrf_from(html: str) -> str:
@@ -137,19 +194,103 @@ def csrf_from(html: str) -> str:
     return match.group(1)
 
 
+def sign_in(client, user, password: str = factories.PASSWORD) -> str:
+    """Log `user` in through the real login form on `client`; returns the form's CSRF token."""
+    token = csrf_from(client.get("/login").text)
+    response = client.post("/login", data={"email": user.email, "password": password, "csrf_token": token})
+    assert response.status_code == 302, response.text
+    return token
+
+
 @pytest.fixture
 def login(client):
     """Log a user in through the real login form; returns the client."""
 
     def do_login(user, password: str = factories.PASSWORD):
-        page = client.get("/login")
-        response = client.post(
-            "/login", data={"email": user.email, "password": password, "csrf_token": csrf_from(page.text)}
-        )
-        assert response.status_code == 302, response.text
+        sign_in(client, user, password)
         return client
 
     return do_login
+
+
+@pytest.fixture
+def login_as(app):
+    """Log a user in through the real login form, each in a client of their own; returns that client."""
+
+    def do_login(user, password: str = factories.PASSWORD):
+        client = app.test_client()
+        sign_in(client, user, password)
+        return client
+
+    return do_login
+
+
+# ---------------------------------------------------------------- the live room over Socket.IO
+
+
+@pytest.fixture
+def connect(app, auth):
+    """`connect(user)`: a Socket.IO test client in the live room's namespace (/live), signed in with the
+    user's fresh API token (or `token=`, or none); `flask_client=` shares a test client's cookies and other
+    options go to `socketio.test_client`. Whatever is still connected is disconnected when the test ends."""
+    from app.extensions import socketio
+
+    clients = []
+
+    def open_client(user=None, *, token=None, flask_client=None, **options):
+        if user is not None:
+            token = auth(user)["Authorization"][7:]
+        client = socketio.test_client(app, namespace=LIVE_NS, auth={"token": token} if token else None,
+                                      flask_test_client=flask_client, **options)
+        clients.append(client)
+        return client
+
+    yield open_client
+    for client in clients:
+        if client.is_connected(LIVE_NS):
+            client.disconnect(namespace=LIVE_NS)
+
+
+# ---------------------------------------------------------------- mail through a real SMTP server
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Inbox:
+    """What an SMTP server started by a test received, parsed (`email.message.EmailMessage`)."""
+
+    def __init__(self):
+        self.messages: list = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+
+@contextmanager
+def smtp_server() -> Iterator[tuple[Inbox, int]]:
+    """A real SMTP server (aiosmtpd) on a free port while the block runs: (its Inbox, its port)."""
+    from aiosmtpd.controller import Controller
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield inbox, controller.port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def smtp(app):
+    """The app's mail goes to a real SMTP server for this test; yields the server's Inbox."""
+    with smtp_server() as (inbox, port):
+        app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port)
+        yield inbox
 
 
 @pytest.fixture

@@ -79,6 +79,20 @@ def make_session(fair, organiser=None, **overrides):
     return fairs.create_session(organiser, fair, data)
 
 
+def make_monthly_series(organiser):
+    """"Europe monthly": the second Thursday of every month, 15:00–19:00 Beijing, from 2027-01-01, with
+    the fairs that are due made (call it at the time the test stands at)."""
+    from app.fairs import series
+
+    created = series.create_series(organiser, {
+        "title": "Europe monthly", "rrule": "FREQ=MONTHLY;BYDAY=2TH", "local_start": "15:00", "minutes": 240,
+        "starts_on": "2027-01-01",
+        "themes": [{"theme": "Europe: new materials", "focus_countries": ["DE"], "focus_sectors": ["new_materials"]}],
+    })
+    series.make_due_fairs()
+    return created
+
+
 def make_project(owner, **overrides):
     values = {
         "title": "Mobile ice-rink blanket",

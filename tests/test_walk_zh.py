@@ -22,7 +22,7 @@ from app import demo
 from app.accounts.models import User
 from app.extensions import db
 from app.types import utcnow
-from tests.conftest import csrf_from
+from tests.conftest import csrf_from, sign_in
 from tests.factories import PASSWORD
 from tests.leaks import DataStrings, leaks_in_html, leaks_in_text, strings_in
 
@@ -107,10 +107,7 @@ def _walk(client, start: list[str], data: DataStrings, role: str) -> tuple[list,
 
 
 def _login(client, user) -> None:
-    page = client.get("/login")
-    response = client.post("/login", data={"email": user.email, "password": PASSWORD,
-                                           "csrf_token": csrf_from(page.text)})
-    assert response.status_code == 302, response.text
+    sign_in(client, user, PASSWORD)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from datetime import timedelta
 
 import pytest
@@ -13,25 +12,13 @@ from app.accounts import services
 from app.accounts.models import ApiToken, Organisation, User
 from app.extensions import db
 from app.types import utcnow
+from tests.conftest import csrf_from, sign_in
 from tests.factories import PASSWORD, make_organiser, make_user
 
 
 def count(model) -> int:
     db.session.expire_all()
     return db.session.scalar(select(func.count()).select_from(model))
-
-
-def csrf_from(html: str) -> str:
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
-    assert match, "page has no CSRF token"
-    return match.group(1)
-
-
-def browser_login(client, user, password: str = PASSWORD) -> str:
-    token = csrf_from(client.get("/login").text)
-    response = client.post("/login", data={"email": user.email, "password": password, "csrf_token": token})
-    assert response.status_code == 302, response.text
-    return token
 
 
 def is_logged_in(client) -> bool:
@@ -167,7 +154,7 @@ def test_set_password_revokes_tokens_and_ends_other_sessions(app, auth):
     user = make_user("attendee")
     headers = auth(user)
     browser = app.test_client()
-    browser_login(browser, user)
+    sign_in(browser, user)
     assert is_logged_in(browser)
     version = user.session_version
 
@@ -330,7 +317,7 @@ def test_login_redirects_only_to_a_local_next(client):
 
 
 def test_logout_needs_post_with_csrf(client):
-    token = browser_login(client, make_user("attendee"))
+    token = sign_in(client, make_user("attendee"))
 
     assert client.get("/logout").status_code == 405
     assert client.post("/logout", data={}).status_code == 400

@@ -13,7 +13,7 @@ from app import create_app
 from app.accounts.models import ApiToken, AuditEvent
 from app.extensions import db
 from app.types import utcnow
-from tests.conftest import _reset_database, csrf_from, make_test_config
+from tests.conftest import csrf_from, fresh_database, make_test_config
 from tests.factories import PASSWORD, make_user
 
 LOCK_OUT = "Too many failed sign-ins for this address. Try again in 15 minutes."
@@ -24,11 +24,8 @@ def app(tmp_path):
     """TestConfig switches the limiter off: these tests need it on, with the default limits."""
     app = create_app(make_test_config(RATELIMIT_ENABLED=True, UPLOAD_DIR=str(tmp_path / "uploads")))
     assert app.config["LOGIN_ADDRESS_LIMIT"] == "5 per 15 minutes"
-    with app.app_context():
-        _reset_database()
+    with fresh_database(app):
         yield app
-        db.session.remove()
-        db.engine.dispose()
 
 
 def page_sign_in(client, email: str, password: str, ip: str):

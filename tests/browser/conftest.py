@@ -183,6 +183,8 @@ def live_server(tmp_path_factory, _smtp_server) -> LiveServer:
         "SMTP_PORT": str(_smtp_server[1]) if _smtp_server else "25",
         "MAIL_FROM": "CloudFair <noreply@cloudfair.example>",
         "LOGIN_RATE_LIMIT": "1000 per minute",  # many journeys log in from one address
+        # The demo's people are hashed and checked on every sign-in: one PBKDF2 round, not scrypt, as in TestConfig.
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1",
         # Many journeys ask and express interest as the same demo people within a minute.
         "LIVE_QUESTIONS_PER_MINUTE": "1000", "LIVE_INTERESTS_PER_MINUTE": "1000", "LIVE_VOTES_PER_MINUTE": "1000",
         "PYTHONUNBUFFERED": "1",

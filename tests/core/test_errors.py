@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 import pytest
@@ -13,6 +12,7 @@ from app.accounts.models import Organisation, User
 from app.extensions import db
 from app.fairs import services as fairs
 from app.fairs.models import Fair, FairSession, Registration
+from tests.conftest import sign_in
 from tests.factories import PASSWORD, make_fair, make_organiser, make_session, make_user
 
 GOOD_FAIR = {
@@ -41,20 +41,6 @@ def error_of(response, status: int, code: str | None = None) -> dict:
     if code is not None:
         assert error["code"] == code
     return error
-
-
-def csrf_from(html: str) -> str:
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
-    assert match, "page has no CSRF token"
-    return match.group(1)
-
-
-def browser_login(client, user) -> str:
-    """Log in through the form; return the session's CSRF token."""
-    token = csrf_from(client.get("/login").text)
-    response = client.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": token})
-    assert response.status_code == 302
-    return token
 
 
 # ---------------------------------------------------------------- the statuses
@@ -233,7 +219,7 @@ def test_hidden_draft_page_is_an_html_404(client):
 
 
 def test_forbidden_page_is_an_html_403(client):
-    browser_login(client, make_user("attendee"))
+    sign_in(client, make_user("attendee"))
 
     response = client.get("/fairs/new")
 
@@ -257,7 +243,7 @@ def test_login_form_without_csrf_token_is_refused_and_does_not_log_in(client):
 
 def test_register_form_without_csrf_token_is_refused_and_writes_nothing(client):
     fair = make_fair()
-    browser_login(client, make_user("attendee"))
+    sign_in(client, make_user("attendee"))
 
     response = client.post(f"/fairs/{fair.id}/register", data={})
 
@@ -267,7 +253,7 @@ def test_register_form_without_csrf_token_is_refused_and_writes_nothing(client):
 
 def test_register_form_with_a_wrong_csrf_token_is_refused(client):
     fair = make_fair()
-    browser_login(client, make_user("attendee"))
+    sign_in(client, make_user("attendee"))
 
     response = client.post(f"/fairs/{fair.id}/register", data={"csrf_token": "forged"})
 
@@ -277,7 +263,7 @@ def test_register_form_with_a_wrong_csrf_token_is_refused(client):
 
 def test_register_form_with_csrf_token_registers(client):
     fair = make_fair()
-    token = browser_login(client, make_user("attendee"))
+    token = sign_in(client, make_user("attendee"))
 
     response = client.post(f"/fairs/{fair.id}/register", data={"csrf_token": token})
 
@@ -286,7 +272,7 @@ def test_register_form_with_csrf_token_registers(client):
 
 
 def test_cookie_authenticated_api_write_needs_the_csrf_header(client):
-    token = browser_login(client, make_organiser())
+    token = sign_in(client, make_organiser())
 
     refused = client.post("/api/v1/fairs", json=GOOD_FAIR)
     error_of(refused, 400)
@@ -299,7 +285,7 @@ def test_cookie_authenticated_api_write_needs_the_csrf_header(client):
 
 
 def test_cookie_authenticated_api_read_needs_no_csrf_header(client):
-    browser_login(client, make_organiser())
+    sign_in(client, make_organiser())
 
     assert client.get("/api/v1/users").status_code == 200
 

@@ -12,22 +12,15 @@ import time_machine
 from icalendar import Calendar
 
 from app.extensions import db
-from app.fairs import series as series_service
 from app.notifications.services import notify
 from tests.conftest import csrf_from
-from tests.factories import PASSWORD, at, make_fair, make_organiser, make_presenter, make_session, make_user
+from tests.factories import at, make_fair, make_monthly_series, make_organiser, make_presenter, make_session, make_user
 
 
 @pytest.fixture
-def login(app):
-    def do_login(user):
-        client = app.test_client()
-        response = client.post("/login", data={"email": user.email, "password": PASSWORD,
-                                               "csrf_token": csrf_from(client.get("/login").text)})
-        assert response.status_code == 302, response.text
-        return client
-
-    return do_login
+def login(login_as):
+    """Each user signed in in a client of their own (tests/conftest.py)."""
+    return login_as
 
 
 def _text(html: str) -> str:
@@ -106,12 +99,7 @@ def test_session_form_conflict_in_chinese(login):
 def test_series_page_in_chinese_with_the_daylight_saving_warning(login):
     organiser = make_organiser(locale="zh")
     with time_machine.travel(at("2027-02-01T00:00+00:00"), tick=False):
-        created = series_service.create_series(organiser, {
-            "title": "Europe monthly", "rrule": "FREQ=MONTHLY;BYDAY=2TH", "local_start": "15:00", "minutes": 240,
-            "starts_on": "2027-01-01",
-            "themes": [{"theme": "Europe: new materials", "focus_countries": ["DE"], "focus_sectors": ["new_materials"]}],
-        })
-        series_service.make_due_fairs()
+        created = make_monthly_series(organiser)
         page = login(organiser).get(f"/series/{created.id}")
 
     text = _text(page.text)

@@ -17,7 +17,7 @@ from app.fairs import services
 from app.fairs.models import Fair, Registration
 from app.notifications.models import MailMessage, Notification
 from tests.conftest import csrf_from
-from tests.factories import PASSWORD, make_fair, make_organiser, make_user
+from tests.factories import make_fair, make_organiser, make_user
 from tests.i18n import zh
 
 
@@ -36,15 +36,9 @@ def _status(user, fair) -> str:
 
 
 @pytest.fixture
-def browser(app):
-    def do_login(user):
-        client = app.test_client()
-        response = client.post("/login", data={"email": user.email, "password": PASSWORD,
-                                               "csrf_token": csrf_from(client.get("/login").text)})
-        assert response.status_code == 302, response.text
-        return client
-
-    return do_login
+def browser(login_as):
+    """Each user signed in in a client of their own (tests/conftest.py)."""
+    return login_as
 
 
 # ---------------------------------------------------------------- the API

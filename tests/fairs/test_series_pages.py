@@ -19,7 +19,7 @@ from app.fairs import series as series_service
 from app.fairs.models import Series
 from app.fairs.series_views import rrule_in_words
 from tests.conftest import csrf_from
-from tests.factories import at, make_organiser, make_user
+from tests.factories import at, make_monthly_series, make_organiser, make_user
 
 def _fields(**changes) -> dict:
     """The form as a person fills it: every month on the second Thursday at 15:00 Beijing time, 240 minutes,
@@ -221,12 +221,7 @@ def test_no_theme_at_all_is_named_under_the_months(client, login):
 def test_series_page_shows_local_times_and_the_daylight_saving_warning(client, login):
     organiser = make_organiser()
     with time_machine.travel(at("2027-02-01T00:00+00:00"), tick=False):
-        created = series_service.create_series(organiser, {
-            "title": "Europe monthly", "rrule": "FREQ=MONTHLY;BYDAY=2TH", "local_start": "15:00", "minutes": 240,
-            "starts_on": "2027-01-01",
-            "themes": [{"theme": "Europe: new materials", "focus_countries": ["DE"], "focus_sectors": ["new_materials"]}],
-        })
-        series_service.make_due_fairs()
+        created = make_monthly_series(organiser)
         login(organiser)
         page = client.get(f"/series/{created.id}")
 

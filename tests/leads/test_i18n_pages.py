@@ -14,8 +14,7 @@ from app.extensions import db
 from app.leads import queries, services as lead_services
 from app.leads.models import ExchangeRate
 from app.leads.services import record_interest
-from tests.conftest import csrf_from
-from tests.factories import PASSWORD, make_fair, make_organiser, make_presenter, make_project, make_session, make_user
+from tests.factories import make_fair, make_organiser, make_presenter, make_project, make_session, make_user
 
 ZH_STAGES = ["寻找合作方", "已对接合作方", "初步意向", "跟进洽谈", "达成意向", "商务谈判", "已签约", "履约中", "在建",
              "已投产运营"]
@@ -39,15 +38,9 @@ def world():
 
 
 @pytest.fixture
-def login(app):
-    def do_login(user):
-        client = app.test_client()
-        response = client.post("/login", data={"email": user.email, "password": PASSWORD,
-                                               "csrf_token": csrf_from(client.get("/login").text)})
-        assert response.status_code == 302, response.text
-        return client
-
-    return do_login
+def login(login_as):
+    """Each user signed in in a client of their own (tests/conftest.py)."""
+    return login_as
 
 
 def _text(html: str) -> str:

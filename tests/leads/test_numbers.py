@@ -306,12 +306,10 @@ def test_the_csv_reads_in_the_viewers_language(client, auth, book):
 
 
 def _login(app, user):
-    from tests.conftest import csrf_from
-    from tests.factories import PASSWORD
+    from tests.conftest import sign_in
 
     client = app.test_client()
-    client.post("/login", data={"email": user.email, "password": PASSWORD,
-                                "csrf_token": csrf_from(client.get("/login").text)})
+    sign_in(client, user)
     return client
 
 

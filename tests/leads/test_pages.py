@@ -20,7 +20,7 @@ from app.leads.models import ExchangeRate, Lead, LeadEvent, ProgressReport, Sign
 from app.leads.services import record_interest
 from app.live import services as live
 from tests.conftest import csrf_from
-from tests.factories import PASSWORD, make_fair, make_organiser, make_presenter, make_project, make_session, make_user
+from tests.factories import make_fair, make_organiser, make_presenter, make_project, make_session, make_user
 from tests.projects import samples
 
 
@@ -47,17 +47,9 @@ def world():
 
 
 @pytest.fixture
-def login(app):
+def login(login_as):
     """Log a user in through the login form, each in a client of their own."""
-
-    def do_login(user):
-        client = app.test_client()
-        response = client.post("/login", data={"email": user.email, "password": PASSWORD,
-                                               "csrf_token": csrf_from(client.get("/login").text)})
-        assert response.status_code == 302, response.text
-        return client
-
-    return do_login
+    return login_as
 
 
 def _lead(world, who, project, level="info", note="", n=[0]):

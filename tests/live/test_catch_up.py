@@ -6,7 +6,7 @@ that died before sending it is found this way."""
 from __future__ import annotations
 
 from app.live import broadcast, services
-from tests.live.test_events import NS, _emit, _events, connect, room  # noqa: F401  (fixtures)
+from tests.live.test_events import NS, _emit, _events, room  # noqa: F401  (fixtures)
 
 
 def _interest(client, room, client_id, level="meeting"):

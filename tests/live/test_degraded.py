@@ -8,7 +8,6 @@ state pointing at it. Skips when there is no redis-server binary.
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 
@@ -18,7 +17,7 @@ from flask_socketio import ConnectionRefusedError
 from app import create_app
 from app.extensions import db, socketio
 from app.live import events, presence
-from tests.conftest import _reset_database, make_test_config
+from tests.conftest import free_port, fresh_database, make_test_config
 from tests.factories import PASSWORD, make_fair, make_organiser, make_presenter, make_project, make_session, make_user
 
 NS = "/live"
@@ -26,15 +25,9 @@ NS = "/live"
 pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class PrivateRedis:
     def __init__(self):
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.process = None
 
@@ -86,11 +79,8 @@ def app(private_redis, request):
     manager = python_socketio.Manager()
     manager.set_server(socketio.server)
     socketio.server.manager = manager
-    with app.app_context():
-        _reset_database()
+    with fresh_database(app):
         yield app
-        db.session.remove()
-        db.engine.dispose()
 
 
 @pytest.fixture
@@ -103,22 +93,6 @@ def room(app):
     sjz = make_user("attendee", organisation="Shijiazhuang Commerce Bureau")
     ts = make_user("attendee", organisation="Tangshan Commerce Bureau")
     return {"session": session, "project": project, "sjz": sjz, "ts": ts, "organiser": organiser}
-
-
-@pytest.fixture
-def connect(app, auth):
-    clients = []
-
-    def open_client(user):
-        token = auth(user)["Authorization"][7:]
-        client = socketio.test_client(app, namespace=NS, auth={"token": token})
-        clients.append(client)
-        return client
-
-    yield open_client
-    for client in clients:
-        if client.is_connected(NS):
-            client.disconnect(namespace=NS)
 
 
 def _emit(client, event, data):

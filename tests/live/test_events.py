@@ -38,24 +38,6 @@ def room(app):
             "fair": fair, "session": session, "sjz": sjz, "ts": ts}
 
 
-@pytest.fixture
-def connect(app, auth):
-    clients = []
-
-    def open_client(user=None, *, token=None, flask_client=None):
-        if user is not None:
-            token = auth(user)["Authorization"][7:]
-        client = socketio.test_client(app, namespace=NS, auth={"token": token} if token else None,
-                                      flask_test_client=flask_client)
-        clients.append(client)
-        return client
-
-    yield open_client
-    for client in clients:
-        if client.is_connected(NS):
-            client.disconnect(namespace=NS)
-
-
 def _emit(client, event, data):
     return client.emit(event, data, namespace=NS, callback=True)
 

@@ -9,11 +9,9 @@ import re
 import pytest
 from flask_babel import force_locale, get_translations, gettext, pgettext
 
-from app.extensions import socketio
 from app.fairs.enums import kind_label
 from app.live import services
-from tests.conftest import csrf_from
-from tests.factories import PASSWORD, make_fair, make_organiser, make_presenter, make_project, make_session, make_user
+from tests.factories import make_fair, make_organiser, make_presenter, make_project, make_session, make_user
 from tests.i18n import CJK, zh
 
 NS = "/live"
@@ -46,17 +44,9 @@ def room(app):
 
 
 @pytest.fixture
-def browser(app):
-    """`browser(user)`: a test client logged in through the login form."""
-
-    def open_as(user):
-        client = app.test_client()
-        token = csrf_from(client.get("/login").text)
-        answer = client.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": token})
-        assert answer.status_code == 302
-        return client
-
-    return open_as
+def browser(login_as):
+    """`browser(user)`: a test client logged in through the login form (tests/conftest.py)."""
+    return login_as
 
 
 def _json_block(html: str, block_id: str) -> dict:
@@ -136,22 +126,6 @@ def test_the_moderation_desk_and_projector_in_chinese(room, browser):
     assert f"<title>{zh('Projector: %(title)s', title='Membrane pitch')} · CloudFair</title>" in projector
     assert zh("Top questions") in projector and zh_in("question", "pinned") in projector
     assert '<html lang="zh-CN">' in projector
-
-
-@pytest.fixture
-def connect(app, auth):
-    clients = []
-
-    def open_client(user, **options):
-        token = auth(user)["Authorization"][7:]
-        client = socketio.test_client(app, namespace=NS, auth={"token": token}, **options)
-        clients.append(client)
-        return client
-
-    yield open_client
-    for client in clients:
-        if client.is_connected(NS):
-            client.disconnect(namespace=NS)
 
 
 def _emit(client, event, data):

@@ -20,7 +20,6 @@ import functools
 import os
 import random
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 NS = "/live"
@@ -66,12 +67,6 @@ def app():
 
 
 # ---------------------------------------------------------------- the servers
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -191,7 +186,7 @@ def cluster(tmp_path_factory):
     servers: list[Server] = []
     try:
         for n in (1, 2):
-            port = _free_port()
+            port = free_port()
             log = workdir / f"server{n}.log"
             with log.open("w") as out:
                 process = subprocess.Popen(

@@ -11,8 +11,7 @@ import pytest
 from app.leads.enums import InterestLevel
 from app.live import services
 from app.projects import services as projects
-from tests.conftest import csrf_from
-from tests.factories import PASSWORD, make_fair, make_organiser, make_presenter, make_project, make_session, make_user
+from tests.factories import make_fair, make_organiser, make_presenter, make_project, make_session, make_user
 from tests.projects import samples
 
 XSS = '<script>alert("x")</script> & <img src=x onerror="window.__xss=1">'
@@ -37,17 +36,9 @@ def room(app):
 
 
 @pytest.fixture
-def browser(app):
-    """`browser(user)`: a test client logged in through the login form."""
-
-    def open_as(user):
-        client = app.test_client()
-        token = csrf_from(client.get("/login").text)
-        answer = client.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": token})
-        assert answer.status_code == 302
-        return client
-
-    return open_as
+def browser(login_as):
+    """`browser(user)`: a test client logged in through the login form (tests/conftest.py)."""
+    return login_as
 
 
 def _config(html: str) -> dict:

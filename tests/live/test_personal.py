@@ -11,7 +11,7 @@ import pytest
 import time_machine
 from sqlalchemy import event, select
 
-from app.extensions import db, socketio
+from app.extensions import db
 from app.leads.models import Interest, Lead, LeadEvent
 from app.live import services
 from tests.factories import make_fair, make_organiser, make_presenter, make_project, make_session, make_user
@@ -30,21 +30,6 @@ def room(app):
     ts = make_user("attendee", name="Zhou Qiang", organisation="Tangshan Commerce Bureau", city="Tangshan")
     return {"organiser": organiser, "agent": agent, "project": project, "fair": fair, "session": session,
             "sjz": sjz, "ts": ts}
-
-
-@pytest.fixture
-def connect(app, auth):
-    clients = []
-
-    def open_client(user):
-        client = socketio.test_client(app, namespace=NS, auth={"token": auth(user)["Authorization"][7:]})
-        clients.append(client)
-        return client
-
-    yield open_client
-    for client in clients:
-        if client.is_connected(NS):
-            client.disconnect(namespace=NS)
 
 
 def _emit(client, name, data):

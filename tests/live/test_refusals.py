@@ -13,7 +13,7 @@ from app.extensions import db
 from app.leads.models import Interest
 from app.live import events
 from app.live.models import Question
-from tests.live.test_events import NS, _emit, connect, room  # noqa: F401  (fixtures)
+from tests.live.test_events import NS, _emit, room  # noqa: F401  (fixtures)
 
 
 def _count(model) -> int:

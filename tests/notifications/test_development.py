@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -24,7 +23,7 @@ from app.fairs import services as fairs
 from app.jobs import run_due
 from app.mail import MAX_ATTEMPTS, deliver_due
 from app.notifications.models import MailMessage, Notification, Reminder
-from tests.conftest import csrf_from, make_test_config
+from tests.conftest import csrf_from, free_port, make_test_config
 from tests.factories import at, make_fair, make_organiser, make_presenter, make_session, make_user
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -113,7 +112,7 @@ def test_make_runs_flask_run_runs_the_jobs_and_healthz_shows_the_heartbeat(tmp_p
                SMTP_HOST="", SOCKETIO_ASYNC_MODE="threading", UPLOAD_DIR=str(tmp_path / "uploads"))
     flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
     subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, capture_output=True, check=True, timeout=120)
-    port = _free_port()
+    port = free_port()
     log = (tmp_path / "server.log").open("w")
     server = subprocess.Popen([*flask, "run", "--host", "127.0.0.1", "--port", str(port)], cwd=ROOT, env=env,
                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -263,12 +262,6 @@ def _mail_status_cell(html: str, email: str) -> str:
     return re.sub(r"\s+", " ", re.search(r'<td class="mail-status"[^>]*>(.*?)</td>', row, re.S).group(1)).strip()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_invitations_say_queued_then_sent_or_failed_with_the_reason(app, client, login):
     login(make_organiser())
     response = _invite_through_the_page(client)
@@ -288,7 +281,7 @@ def test_invitations_say_queued_then_sent_or_failed_with_the_reason(app, client,
 
     # a message that cannot be delivered: retried, then failed for good, with the reason shown
     _invite_through_the_page(client, name="Carla Diaz", email="carla@example.es")
-    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=_free_port())  # nothing listens there
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=free_port())  # nothing listens there
     deliver_due()
     page = client.get("/people/invitations").text
     assert _mail_status_cell(page, "carla@example.es").startswith("queued; retrying after a failed attempt (")

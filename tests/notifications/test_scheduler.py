@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import threading
 from datetime import datetime, timedelta, timezone
-from email import message_from_bytes, policy
 
 import pytest
 import time_machine
-from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from app.extensions import db, socketio
@@ -25,40 +22,10 @@ from app.leads.services import record_interest
 from app.mail import deliver_due
 from app.notifications import reminders
 from app.notifications.models import MailMessage, Notification, Reminder
+from tests.conftest import free_port, smtp_server
 from tests.factories import at, make_fair, make_organiser, make_presenter, make_project, make_session, make_user
 
 UTC = timezone.utc
-
-
-class Inbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
-        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
-        return "250 OK"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_smtp(inbox) -> tuple[Controller, int]:
-    port = _free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    return controller, port
-
-
-@pytest.fixture
-def smtp(app):
-    inbox = Inbox()
-    controller, port = start_smtp(inbox)
-    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port)
-    yield inbox
-    controller.stop()
 
 
 def _count(model, *where) -> int:
@@ -140,7 +107,7 @@ def test_a_crash_between_claiming_and_sending_sends_once_after_the_restart(app, 
 
 
 def test_failed_mail_is_retried_with_back_off_and_does_not_block_the_rest(app, fair_day):
-    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=_free_port())  # nobody listening
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=free_port())  # nobody listening
     with time_machine.travel(at("2026-12-09T07:05+00:00"), tick=False):
         reminders.session_reminders()
         assert deliver_due() == {"sent": 0, "failed": 0, "retry": 3}
@@ -148,14 +115,10 @@ def test_failed_mail_is_retried_with_back_off_and_does_not_block_the_rest(app, f
     row = db.session.scalars(select(MailMessage)).first()
     assert row.attempts == 1 and row.next_attempt_at == at("2026-12-09T07:06+00:00") and row.last_error
 
-    inbox = Inbox()
-    controller, port = start_smtp(inbox)
-    try:
+    with smtp_server() as (inbox, port):
         app.config["SMTP_PORT"] = port
         with time_machine.travel(at("2026-12-09T07:07+00:00"), tick=False):
             assert deliver_due()["sent"] == 3
-    finally:
-        controller.stop()
     assert len(inbox.messages) == 3
 
 

@@ -4,14 +4,11 @@ organisers see who has not accepted, re-send and revoke; dead links say so clear
 from __future__ import annotations
 
 import re
-import socket
 from datetime import timedelta
-from email import message_from_bytes, policy
 
 import pytest
 import time_machine
-from aiosmtpd.controller import Controller
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.accounts import services
 from app.people import invitations
@@ -20,29 +17,16 @@ from app.extensions import db
 from app.mail import deliver_due
 from app.notifications.models import MailMessage
 from app.types import utcnow
-from tests.conftest import csrf_from
+from tests.conftest import count, csrf_from, mails_to, token_in
 from tests.factories import PASSWORD, make_organiser, make_user
 
 NEW_PASSWORD = "a fresh long passphrase"
 LINK = re.compile(r"https?://[^\s\"<>]+/invitations/([A-Za-z0-9_-]+)")
 
 
-def count(model, *where) -> int:
-    db.session.expire_all()
-    return db.session.scalar(select(func.count()).select_from(model).where(*where))
-
-
-def mails_to(address: str) -> list[MailMessage]:
-    db.session.expire_all()
-    return list(db.session.scalars(select(MailMessage).where(MailMessage.to_address == address).order_by(MailMessage.id)))
-
-
 def link_in(message: MailMessage) -> str:
     """The invitation token in a queued mail (text and HTML carry the same link)."""
-    text_tokens = LINK.findall(message.text_body)
-    assert text_tokens, message.text_body
-    assert set(LINK.findall(message.html_body)) == {text_tokens[0]}
-    return text_tokens[0]
+    return token_in(message, "invitations")
 
 
 def actions(action: str) -> list[AuditEvent]:
@@ -57,12 +41,6 @@ def invite_over_api(client, organiser, auth, **overrides) -> User:
     response = client.post("/api/v1/users", json=body, headers=auth(organiser))
     assert response.status_code == 201, response.text
     return db.session.get(User, response.get_json()["id"])
-
-
-def browser_login(client, user, password: str = PASSWORD) -> None:
-    token = csrf_from(client.get("/login").text)
-    response = client.post("/login", data={"email": user.email, "password": password, "csrf_token": token})
-    assert response.status_code == 302, response.text
 
 
 def logged_in_as(client) -> int | None:
@@ -373,31 +351,6 @@ def test_non_organisers_get_403_and_nothing_is_written(client, auth, login):
 
 
 # ---------------------------------------------------------------- through a real mail server
-
-
-class Inbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
-        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
-        return "250 OK"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def smtp(app):
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=controller.port)
-    yield inbox
-    controller.stop()
 
 
 def test_the_invitation_arrives_by_smtp_and_its_link_sets_the_password(app, client, auth, smtp):

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app import create_app
 from app.accounts import services
@@ -16,7 +16,7 @@ from app.accounts.models import AccountToken, AuditEvent
 from app.extensions import db
 from app.notifications.models import MailMessage
 from app.types import utcnow
-from tests.conftest import csrf_from, make_test_config
+from tests.conftest import count, csrf_from, mails_to, make_test_config, sign_in, token_in
 from tests.factories import PASSWORD, make_organiser, make_user
 
 NEW_PASSWORD = "a fresh long passphrase"
@@ -24,31 +24,12 @@ RESET_LINK = re.compile(r"https?://[^\s\"<>]+/password-reset/([A-Za-z0-9_-]+)")
 INVITE_LINK = re.compile(r"https?://[^\s\"<>]+/invitations/([A-Za-z0-9_-]+)")
 
 
-def count(model, *where) -> int:
-    db.session.expire_all()
-    return db.session.scalar(select(func.count()).select_from(model).where(*where))
-
-
-def mails_to(address: str) -> list[MailMessage]:
-    db.session.expire_all()
-    return list(db.session.scalars(select(MailMessage).where(MailMessage.to_address == address).order_by(MailMessage.id)))
-
-
 def reset_token_in(message: MailMessage) -> str:
-    found = RESET_LINK.findall(message.text_body)
-    assert found, message.text_body
-    assert set(RESET_LINK.findall(message.html_body)) == {found[0]}
-    return found[0]
+    return token_in(message, "password-reset")
 
 
 def ask(client, email: str, **kwargs):
     return client.post("/api/v1/auth/password-reset", json={"email": email}, **kwargs)
-
-
-def browser_login(client, user, password: str = PASSWORD) -> None:
-    token = csrf_from(client.get("/login").text)
-    response = client.post("/login", data={"email": user.email, "password": password, "csrf_token": token})
-    assert response.status_code == 302, response.text
 
 
 def logged_in_as(client) -> int | None:
@@ -154,7 +135,7 @@ def test_reset_ends_the_old_password_other_sessions_and_api_tokens(app, client, 
     user = make_user("attendee")
     old_headers = auth(user)
     other_browser = app.test_client()
-    browser_login(other_browser, user)
+    sign_in(other_browser, user)
     assert logged_in_as(other_browser) == user.id
     ask(client, user.email)
     token = reset_token_in(mails_to(user.email)[0])

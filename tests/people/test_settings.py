@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+import pytest
 import time_machine
 from sqlalchemy import func, select
 
@@ -33,6 +34,12 @@ def audit_actions(action: str | None = None) -> list[tuple]:
 
 def settings_token(client) -> str:
     return csrf_from(client.get("/me/settings").text)
+
+
+def save_settings(client, name: str, locale: str, timezone: str):
+    """Send the settings form as the page would (with its CSRF token)."""
+    return client.post("/me/settings", data={
+        "csrf_token": settings_token(client), "name": name, "locale": locale, "timezone": timezone})
 
 
 # ---------------------------------------------------------------- name, language, zone
@@ -64,9 +71,7 @@ def test_change_name_language_and_timezone(login):
     user = make_user("presenter", name="Klaus", timezone="Asia/Shanghai", locale="zh")
     client = login(user)
 
-    response = client.post("/me/settings", data={
-        "csrf_token": settings_token(client), "name": "  Klaus  Weber ", "locale": "en", "timezone": "Europe/Berlin",
-    })
+    response = save_settings(client, "  Klaus  Weber ", "en", "Europe/Berlin")
 
     assert response.status_code == 302
     assert response.headers["Location"] == "/me/settings"
@@ -79,9 +84,7 @@ def test_unknown_timezone_is_refused_with_a_clear_error_and_nothing_is_written(l
     user = make_user("attendee", name="Zhao Min", timezone="Asia/Shanghai", locale="en")
     client = login(user)
 
-    response = client.post("/me/settings", data={
-        "csrf_token": settings_token(client), "name": "Someone Else", "locale": "zh", "timezone": "Europe/Berlinn",
-    })
+    response = save_settings(client, "Someone Else", "zh", "Europe/Berlinn")
 
     assert response.status_code == 422
     assert "&#39;Europe/Berlinn&#39; is not a known time zone. Pick one from the list" in response.text
@@ -94,9 +97,7 @@ def test_an_empty_name_is_refused_and_nothing_is_written(login):
     user = make_user("attendee", name="Zhao Min", timezone="Asia/Shanghai")
     client = login(user)
 
-    response = client.post("/me/settings", data={
-        "csrf_token": settings_token(client), "name": "   ", "locale": "en", "timezone": "Europe/Paris",
-    })
+    response = save_settings(client, "   ", "en", "Europe/Paris")
 
     assert response.status_code == 422
     assert 'id="name-error"' in response.text
@@ -188,25 +189,18 @@ def test_password_change_needs_the_current_password(login):
     assert audit_actions("password_changed") == []
 
 
-def test_password_change_needs_the_same_new_password_twice(login):
+@pytest.mark.parametrize(("change", "field"), [
+    pytest.param({"repeat": "a different new secret"}, "repeat_password", id="not-the-same-twice"),
+    pytest.param({"new": "short"}, "new_password", id="too-short"),
+])
+def test_password_change_refuses_a_new_password_typed_differently_twice_or_too_short(login, change, field):
     user = make_user("attendee")
     client = login(user)
 
-    response = change_password(client, PASSWORD, repeat="a different new secret")
+    response = change_password(client, PASSWORD, **change)
 
     assert response.status_code == 422
-    assert 'id="repeat_password-error"' in response.text
-    assert services.authenticate(user.email, PASSWORD).id == user.id
-
-
-def test_password_change_refuses_a_short_new_password(login):
-    user = make_user("attendee")
-    client = login(user)
-
-    response = change_password(client, PASSWORD, new="short")
-
-    assert response.status_code == 422
-    assert 'id="new_password-error"' in response.text
+    assert f'id="{field}-error"' in response.text
     assert services.authenticate(user.email, PASSWORD).id == user.id
 
 
