@@ -7,6 +7,7 @@ import os
 import re
 import socket
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email import message_from_bytes, policy
@@ -186,6 +187,15 @@ def token_in(message, path: str) -> str:
     assert found, message.text_body
     assert set(link.findall(message.html_body)) == {found[0]}
     return found[0]
+
+
+def wait_until(condition, timeout: float = 10.0, every: float = 0.05):
+    """Ask `condition()` until it is truthy (returned) or `timeout` seconds have passed (then its last
+    answer): tests wait for what they expect to happen, never for a fixed time."""
+    deadline = time.monotonic() + timeout
+    while not (answer := condition()) and time.monotonic() < deadline:
+        time.sleep(every)
+    return answer
 
 
 def csrf_from(html: str) -> str:

@@ -161,9 +161,15 @@ def pickable_timezones() -> tuple[str, ...]:
     return tuple(sorted(n for n in timezone_names() if n.startswith(_ZONE_AREAS) or n == "UTC"))
 
 
+@lru_cache(maxsize=None)
+def _zone(name: str) -> ZoneInfo:
+    """ZoneInfo keeps only the last few zones alive: listing ~600 offsets would read ~600 files each time."""
+    return ZoneInfo(name)
+
+
 def utc_offset(zone: str, at: datetime | None = None) -> tuple[str, int]:
     """The zone's offset from UTC at `at` (default: now), as "+01:00" and in minutes."""
-    moment = (at or datetime.now(timezone.utc)).astimezone(ZoneInfo(zone))
+    moment = (at or datetime.now(timezone.utc)).astimezone(_zone(zone))
     minutes = int(moment.utcoffset().total_seconds() // 60)
     sign = "-" if minutes < 0 else "+"
     return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}", minutes

@@ -17,7 +17,7 @@ from flask_socketio import ConnectionRefusedError
 from app import create_app
 from app.extensions import db, socketio
 from app.live import events, presence
-from tests.conftest import free_port, fresh_database, make_test_config
+from tests.conftest import free_port, fresh_database, make_test_config, wait_until
 from tests.factories import PASSWORD, make_fair, make_organiser, make_presenter, make_project, make_session, make_user
 
 NS = "/live"
@@ -130,8 +130,7 @@ def test_without_redis_sign_in_joins_and_questions_work_and_healthz_says_degrade
     assert heard == [ack["question"]["id"]]  # this process serves its own room
 
     private_redis.start()  # back, empty
-    time.sleep(0.3)  # past the short "Redis is down" pause
-    assert client.get("/healthz").status_code == 200
+    assert wait_until(lambda: client.get("/healthz").status_code == 200)  # once the short "Redis is down" pause is over
     _emit(asker, "join", {"session_id": sid})  # the next change writes every share back
     assert presence.count(sid) == 2
 
@@ -155,10 +154,12 @@ def test_a_crashed_processs_share_of_presence_expires(app, room, connect, privat
     # Another process had 41 people in the room and was killed: its share is left with its expiry.
     r = redis.Redis.from_url(private_redis.url)
     r.hset(f"cloudfair:room:{sid}:procs:dead", mapping={str(1000 + n): 1 for n in range(41)})
-    r.zadd(f"cloudfair:room:{sid}:procs", {"dead": r.time()[0] + 2})
+    expires = r.time()[0] + 2
+    r.zadd(f"cloudfair:room:{sid}:procs", {"dead": expires})
     assert presence.count(sid) == 42
     listener.get_received(NS)
-    time.sleep(3.2)  # LIVE_PRESENCE_TTL of the dead process's last heartbeat
+    while r.time()[0] < expires:  # Redis's clock passes the dead process's expiry (its TTL since its last heartbeat)
+        time.sleep(0.05)
     presence.heartbeat()  # the living process's heartbeat (every TTL/3) re-announces a changed count
     counts = [m["args"][0]["count"] for m in listener.get_received(NS) if m["name"] == "presence"]
     assert counts == [1]  # once, whichever heartbeat noticed
