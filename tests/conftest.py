@@ -7,6 +7,7 @@ import os
 import re
 import socket
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -196,6 +197,30 @@ def wait_until(condition, timeout: float = 10.0, every: float = 0.05):
     while not (answer := condition()) and time.monotonic() < deadline:
         time.sleep(every)
     return answer
+
+
+def at_once(app, times: int, work) -> tuple[list, list]:
+    """Call `work()` in `times` threads released together, each in an app context of its own (and so
+    its own database session); returns (what the calls returned, what they raised)."""
+    results, errors = [], []
+    barrier = threading.Barrier(times)
+
+    def run():
+        with app.app_context():
+            try:
+                barrier.wait()
+                results.append(work())
+            except Exception as exc:  # the caller asserts on them
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run) for _ in range(times)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results, errors
 
 
 def csrf_from(html: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import threading
 import time
 from datetime import timedelta
 
@@ -18,7 +17,7 @@ from app.leads.models import Interest, Lead, LeadEvent
 from app.live import services as live
 from app.live.models import LiveEvent, Question
 from app.notifications.models import Notification
-from tests.conftest import wait_until
+from tests.conftest import at_once, wait_until
 from tests.factories import at, make_fair, make_organiser, make_presenter, make_project, make_session, make_user
 
 NS = "/live"
@@ -504,25 +503,7 @@ def test_concurrent_replays_make_one_interest(app, room):
 
     sid, project_id, user_id = room["session"].id, room["project"].id, room["sjz"].id
     payload = {"project_id": project_id, "level": "meeting", "client_id": "i-race-000001"}
-    results, errors = [], []
-    barrier = threading.Barrier(6)
-
-    def worker():
-        with app.app_context():
-            try:
-                actor = db.session.get(User, user_id)
-                barrier.wait()
-                results.append(services.express_interest(actor, sid, dict(payload)))
-            except Exception as exc:  # collected and asserted below
-                errors.append(exc)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=worker) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results, errors = at_once(app, 6, lambda: services.express_interest(db.session.get(User, user_id), sid, dict(payload)))
     assert errors == []
     assert sorted(r.duplicate for r in results) == [False] + [True] * 5
     assert len({r.value["interest"]["id"] for r in results}) == 1

@@ -349,12 +349,17 @@ def test_a_session_created_3_hours_ahead_gets_its_24h_reminder_on_the_next_run(a
         assert run_due(app)["session_reminders"] == {"sent": 3, "dropped": 0}  # then the 15-minute one
 
 
+def _one_attendee_at_a_session_at_07_00():
+    """A fair on 2026-12-10 from 06:00 UTC with one registered attendee and a session 07:00–07:30 UTC."""
+    organiser = make_organiser()
+    fair = make_fair(organiser, starts_at=at("2026-12-10T06:00+00:00"), ends_at=at("2026-12-10T13:00+00:00"))
+    fairs.register(make_user("attendee"), fair.id)
+    make_session(fair, organiser, starts_at=at("2026-12-10T07:00+00:00"), ends_at=at("2026-12-10T07:30+00:00"))
+
+
 def test_a_session_created_10_minutes_ahead_gets_only_the_15_minute_reminder(app):
     with time_machine.travel(at("2026-12-10T06:50+00:00"), tick=False):
-        organiser = make_organiser()
-        fair = make_fair(organiser, starts_at=at("2026-12-10T06:00+00:00"), ends_at=at("2026-12-10T13:00+00:00"))
-        fairs.register(make_user("attendee"), fair.id)
-        make_session(fair, organiser, starts_at=at("2026-12-10T07:00+00:00"), ends_at=at("2026-12-10T07:30+00:00"))
+        _one_attendee_at_a_session_at_07_00()
         assert run_due(app)["session_reminders"] == {"sent": 1, "dropped": 1}
     assert _count(Notification, Notification.kind == "session_15m") == 1
     assert _count(Reminder, Reminder.kind == "session_24h", Reminder.outcome == "dropped") == 1
@@ -362,9 +367,6 @@ def test_a_session_created_10_minutes_ahead_gets_only_the_15_minute_reminder(app
 
 def test_a_reminder_missed_while_the_scheduler_was_down_is_still_dropped(app):
     with time_machine.travel(at("2026-12-01T00:00+00:00"), tick=False):
-        organiser = make_organiser()
-        fair = make_fair(organiser, starts_at=at("2026-12-10T06:00+00:00"), ends_at=at("2026-12-10T13:00+00:00"))
-        fairs.register(make_user("attendee"), fair.id)
-        make_session(fair, organiser, starts_at=at("2026-12-10T07:00+00:00"), ends_at=at("2026-12-10T07:30+00:00"))
+        _one_attendee_at_a_session_at_07_00()
     with time_machine.travel(at("2026-12-10T04:00+00:00"), tick=False):  # 21 hours late, made long before
         assert run_due(app)["session_reminders"] == {"sent": 0, "dropped": 1}

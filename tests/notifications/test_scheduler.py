@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -22,7 +21,7 @@ from app.leads.services import record_interest
 from app.mail import deliver_due
 from app.notifications import reminders
 from app.notifications.models import MailMessage, Notification, Reminder
-from tests.conftest import free_port, smtp_server
+from tests.conftest import at_once, free_port, smtp_server
 from tests.factories import at, make_fair, make_organiser, make_presenter, make_project, make_session, make_user
 
 UTC = timezone.utc
@@ -133,25 +132,12 @@ def test_without_smtp_mail_is_logged(app, fair_day, caplog):
 @pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),
                     reason="two schedulers at once need PostgreSQL (set TEST_DATABASE_URL)")
 def test_two_schedulers_by_mistake_send_once(app, fair_day):
-    barrier = threading.Barrier(2)
-    errors = []
 
     def scheduler():
-        with app.app_context():
-            try:
-                barrier.wait()
-                with time_machine.travel(at("2026-12-09T07:05+00:00"), tick=False):
-                    reminders.session_reminders()
-            except Exception as exc:  # collected below
-                errors.append(exc)
-            finally:
-                db.session.remove()
+        with time_machine.travel(at("2026-12-09T07:05+00:00"), tick=False):
+            reminders.session_reminders()
 
-    threads = [threading.Thread(target=scheduler) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    _, errors = at_once(app, 2, scheduler)
     assert errors == []
     assert _count(Notification, Notification.kind == "session_24h") == 3
     assert _count(MailMessage) == 3
