@@ -92,29 +92,37 @@ def test_interest_answers_201_and_its_replay_200_with_a_body(document):
     assert "409" in responses
 
 
-def _integers(document, schema, where):
+def _sent(document, schema, where, kind: str):
+    """(where, schema) of every field of type `kind` inside a schema that a client sends."""
     schema = resolve(document, schema)
     if schema.get("readOnly"):
         return  # sent by the server only
-    if schema.get("type") == "integer":
+    if schema.get("type") == kind:
         yield where, schema
     for name, sub in (schema.get("properties") or {}).items():
-        yield from _integers(document, sub, f"{where}.{name}")
+        yield from _sent(document, sub, f"{where}.{name}", kind)
     if "items" in schema:
-        yield from _integers(document, schema["items"], f"{where}[]")
+        yield from _sent(document, schema["items"], f"{where}[]", kind)
+    if isinstance(schema.get("additionalProperties"), dict):
+        yield from _sent(document, schema["additionalProperties"], f"{where}.*", kind)
+
+
+def _client_inputs(document):
+    """(where, schema) for every parameter and request body a client sends, in every operation."""
+    for method, path, operation in operations(document):
+        params = [resolve(document, p) for p in operation.get("parameters", []) + document["paths"][path].get("parameters", [])]
+        for p in params:
+            yield f"{method} {path} {p['name']}", p["schema"]
+        for content in (operation.get("requestBody", {}).get("content") or {}).values():
+            yield f"{method} {path} body", content["schema"]
 
 
 def test_every_integer_a_client_sends_is_bounded(document):
     seen = 0
-    for method, path, operation in operations(document):
-        params = [resolve(document, p) for p in operation.get("parameters", []) + document["paths"][path].get("parameters", [])]
-        sources = [(f"{method} {path} {p['name']}", p["schema"]) for p in params]
-        for content_type, content in (operation.get("requestBody", {}).get("content") or {}).items():
-            sources.append((f"{method} {path} body", content["schema"]))
-        for where, schema in sources:
-            for field, integer in _integers(document, schema, where):
-                seen += 1
-                assert "minimum" in integer and integer.get("maximum", 2**63) <= 2**31 - 1, field
+    for where, schema in _client_inputs(document):
+        for field, integer in _sent(document, schema, where, "integer"):
+            seen += 1
+            assert "minimum" in integer and integer.get("maximum", 2**63) <= 2**31 - 1, field
     assert seen > 40
 
 
@@ -128,35 +136,16 @@ def test_paging_is_documented_as_the_server_checks_it(document):
                 assert parameter["schema"]["minimum"] == 1, path
 
 
-def _strings(document, schema, where):
-    schema = resolve(document, schema)
-    if schema.get("readOnly"):
-        return
-    if schema.get("type") == "string":
-        yield where, schema
-    for name, sub in (schema.get("properties") or {}).items():
-        yield from _strings(document, sub, f"{where}.{name}")
-    if "items" in schema:
-        yield from _strings(document, schema["items"], f"{where}[]")
-    if isinstance(schema.get("additionalProperties"), dict):
-        yield from _strings(document, schema["additionalProperties"], f"{where}.*")
-
-
 def test_every_string_a_client_sends_refuses_nul_as_the_server_does(document):
     import re
 
     from app.bounds import TEXT_PATTERN, bad_text
 
     seen = 0
-    for method, path, operation in operations(document):
-        params = [resolve(document, p) for p in operation.get("parameters", []) + document["paths"][path].get("parameters", [])]
-        sources = [(f"{method} {path} {p['name']}", p["schema"]) for p in params]
-        for content_type, content in (operation.get("requestBody", {}).get("content") or {}).items():
-            sources.append((f"{method} {path} body", content["schema"]))
-        for where, schema in sources:
-            for field, string in _strings(document, schema, where):
-                seen += 1
-                assert "enum" in string or "format" in string or "pattern" in string, field
+    for where, schema in _client_inputs(document):
+        for field, string in _sent(document, schema, where, "string"):
+            seen += 1
+            assert "enum" in string or "format" in string or "pattern" in string, field
     assert seen > 100
     # The pattern refuses what app/bounds.py refuses, and lets the rest through.
     for text, refused in [("a\x00b", True), ("\x00", True), ("", False), ("展会 Fair 😀\n\t", False)]:

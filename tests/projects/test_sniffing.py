@@ -30,6 +30,13 @@ def stored(tmp_path):
     return write
 
 
+def _refusal(path, **options) -> UnsupportedType:
+    """What `sniff` raises for the file (it must refuse it)."""
+    with pytest.raises(UnsupportedType) as caught:
+        sniff(path, **options)
+    return caught.value
+
+
 # --- Accepted kinds ----------------------------------------------------------------------------
 
 GOOD = [
@@ -81,10 +88,9 @@ BAD = [
 
 @pytest.mark.parametrize(("make", "code"), BAD, ids=[make.__name__ for make, _ in BAD])
 def test_sniff_refuses_bad_content(stored, make, code):
-    with pytest.raises(UnsupportedType) as caught:
-        sniff(stored(make(), "innocent.pptx"))
+    refused = _refusal(stored(make(), "innocent.pptx"))
 
-    assert (caught.value.status, caught.value.code) == (415, code)
+    assert (refused.status, refused.code) == (415, code)
 
 
 @pytest.mark.parametrize(
@@ -100,18 +106,16 @@ def test_sniff_refuses_bad_content(stored, make, code):
     ids=["html", "svg", "pe", "elf", "zip", "xlsx"],
 )
 def test_sniff_refusal_names_what_was_found_and_what_is_accepted(stored, make, message):
-    with pytest.raises(UnsupportedType) as caught:
-        sniff(stored(make(), "slides.pdf"))
+    refused = _refusal(stored(make(), "slides.pdf"))
 
-    assert caught.value.message == message
+    assert refused.message == message
 
 
 @pytest.mark.parametrize("make", [samples.pe_bytes, samples.elf_bytes, samples.html_bytes], ids=["exe", "elf", "html"])
 def test_sniff_refuses_renamed_files(stored, make):
-    with pytest.raises(UnsupportedType) as caught:
-        sniff(stored(make(), "pitch.pdf"))
+    refused = _refusal(stored(make(), "pitch.pdf"))
 
-    assert caught.value.code == "unsupported_media_type"
+    assert refused.code == "unsupported_media_type"
 
 
 def test_sniff_refuses_empty_file_as_validation_error(stored):
@@ -122,10 +126,9 @@ def test_sniff_refuses_empty_file_as_validation_error(stored):
 
 
 def test_sniff_refuses_plain_text(stored):
-    with pytest.raises(UnsupportedType) as caught:
-        sniff(stored("Hello, 世界\n".encode()))
+    refused = _refusal(stored("Hello, 世界\n".encode()))
 
-    assert caught.value.message == f"This file is a text file; {ACCEPTED_ALL}"
+    assert refused.message == f"This file is a text file; {ACCEPTED_ALL}"
 
 
 def test_sniff_refuses_polyglot_with_markup_in_its_header(stored):
@@ -133,57 +136,50 @@ def test_sniff_refuses_polyglot_with_markup_in_its_header(stored):
     header_end = pdf.index(b"\n") + 1
     polyglot = pdf[:header_end] + b"%<iframe src=javascript:alert(1)>\n" + pdf[header_end:]
 
-    with pytest.raises(UnsupportedType) as caught:
-        sniff(stored(polyglot))
+    refused = _refusal(stored(polyglot))
 
-    assert caught.value.code == "polyglot"
+    assert refused.code == "polyglot"
 
 
 def test_sniff_refuses_pdf_header_without_a_document(stored):
-    with pytest.raises(UnsupportedType) as caught:
-        sniff(stored(b"%PDF-1.7\nnot really a pdf\n"))
+    refused = _refusal(stored(b"%PDF-1.7\nnot really a pdf\n"))
 
-    assert caught.value.code == "damaged_file"
+    assert refused.code == "damaged_file"
 
 
 def test_sniff_refuses_pdf_not_starting_at_byte_zero(stored):
-    with pytest.raises(UnsupportedType) as caught:
-        sniff(stored(b"junk" + samples.pdf_bytes()))
+    refused = _refusal(stored(b"junk" + samples.pdf_bytes()))
 
-    assert caught.value.status == 415
+    assert refused.status == 415
 
 
 @pytest.mark.parametrize("make", [samples.png_bytes, samples.jpeg_bytes], ids=["png", "jpeg"])
 def test_sniff_refuses_truncated_images(stored, make):
     data = make()
 
-    with pytest.raises(UnsupportedType) as caught:
-        sniff(stored(data[: len(data) // 2]))
+    refused = _refusal(stored(data[: len(data) // 2]))
 
-    assert caught.value.code == "damaged_file"
+    assert refused.code == "damaged_file"
 
 
 def test_sniff_refuses_quicktime_movie(stored):
-    with pytest.raises(UnsupportedType) as caught:
-        sniff(stored(samples.mp4_bytes(major_brand=b"qt  ", compatible=(b"qt  ",))))
+    refused = _refusal(stored(samples.mp4_bytes(major_brand=b"qt  ", compatible=(b"qt  ",))))
 
-    assert caught.value.message == f"This file is a QuickTime movie (.mov); {ACCEPTED_ALL}"
+    assert refused.message == f"This file is a QuickTime movie (.mov); {ACCEPTED_ALL}"
 
 
 def test_sniff_refuses_heic_photo(stored):
-    with pytest.raises(UnsupportedType) as caught:
-        sniff(stored(samples.mp4_bytes(major_brand=b"heic", compatible=(b"mif1", b"heic"))), allowed=IMAGE_KINDS)
+    refused = _refusal(stored(samples.mp4_bytes(major_brand=b"heic", compatible=(b"mif1", b"heic"))), allowed=IMAGE_KINDS)
 
-    assert caught.value.message == "This file is a HEIC photo; accepted: PNG, JPEG."
+    assert refused.message == "This file is a HEIC photo; accepted: PNG, JPEG."
 
 
 def test_sniff_refuses_truncated_mp4(stored):
     data = samples.mp4_bytes()
 
-    with pytest.raises(UnsupportedType) as caught:
-        sniff(stored(data[:-4]))
+    refused = _refusal(stored(data[:-4]))
 
-    assert caught.value.code == "damaged_file"
+    assert refused.code == "damaged_file"
 
 
 def test_sniff_refuses_mp4_without_movie_header(stored):
@@ -191,10 +187,9 @@ def test_sniff_refuses_mp4_without_movie_header(stored):
     ftyp_size = int.from_bytes(data[:4], "big")
     without_moov = data[:ftyp_size] + b"\x00\x00\x00\x10mdat" + bytes(8)
 
-    with pytest.raises(UnsupportedType) as caught:
-        sniff(stored(without_moov))
+    refused = _refusal(stored(without_moov))
 
-    assert caught.value.code == "damaged_file"
+    assert refused.code == "damaged_file"
 
 
 def test_sniff_refuses_docx_declaring_macro_content_type_without_vba_part(stored):
@@ -204,19 +199,17 @@ def test_sniff_refuses_docx_declaring_macro_content_type_without_vba_part(stored
         "<w:document xmlns:w='http://schemas.openxmlformats.org/wordprocessingml/2006/main'/>",
     )
 
-    with pytest.raises(UnsupportedType) as caught:
-        sniff(stored(data))
+    refused = _refusal(stored(data))
 
-    assert caught.value.code == "macro_enabled"
+    assert refused.code == "macro_enabled"
 
 
 def test_sniff_refuses_pptx_whose_main_part_is_missing(stored):
     data = samples._ooxml("ppt/other.xml", samples.PPTX_MAIN, "<x/>")
 
-    with pytest.raises(UnsupportedType) as caught:
-        sniff(stored(data))
+    refused = _refusal(stored(data))
 
-    assert caught.value.code == "unsupported_media_type"
+    assert refused.code == "unsupported_media_type"
 
 
 def test_sniff_refuses_powerpoint_template(stored):
@@ -226,10 +219,9 @@ def test_sniff_refuses_powerpoint_template(stored):
         "<p:presentation xmlns:p='http://schemas.openxmlformats.org/presentationml/2006/main'/>",
     )
 
-    with pytest.raises(UnsupportedType) as caught:
-        sniff(stored(data))
+    refused = _refusal(stored(data))
 
-    assert caught.value.message == (
+    assert refused.message == (
         f"This file is a PowerPoint template or slide show, not a .pptx presentation; {ACCEPTED_ALL}"
     )
 
@@ -243,20 +235,18 @@ def test_sniff_accepts_images_when_only_images_are_allowed(stored, make):
 
 
 def test_sniff_refuses_pdf_when_only_images_are_allowed(stored):
-    with pytest.raises(UnsupportedType) as caught:
-        sniff(stored(samples.pdf_bytes(), "photo.png"), allowed=IMAGE_KINDS)
+    refused = _refusal(stored(samples.pdf_bytes(), "photo.png"), allowed=IMAGE_KINDS)
 
-    assert (caught.value.code, caught.value.message) == (
+    assert (refused.code, refused.message) == (
         "unsupported_media_type",
         "This file is a PDF document; accepted: PNG, JPEG.",
     )
 
 
 def test_sniff_refuses_docx_when_only_pdf_is_allowed(stored):
-    with pytest.raises(UnsupportedType) as caught:
-        sniff(stored(samples.docx_bytes()), allowed={"pdf"})
+    refused = _refusal(stored(samples.docx_bytes()), allowed={"pdf"})
 
-    assert caught.value.message == "This file is a Word document (.docx); accepted: PDF."
+    assert refused.message == "This file is a Word document (.docx); accepted: PDF."
 
 
 def test_sniff_rejects_unknown_allowed_kinds(stored):
