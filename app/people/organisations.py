@@ -22,6 +22,8 @@ from ..fairs.models import Registration
 from ..leads.enums import stage_rank
 from ..leads.models import Interest, Lead, LeadDocument, LeadEvent, ProgressReport, Signing
 from ..live.models import Question
+from ..meetings.models import Meeting
+from ..parks.models import Park
 from ..notifications.models import Notification
 from ..projects.models import Project
 from ..accounts import audit
@@ -38,6 +40,8 @@ ORGANISATION_REFERENCES = frozenset({
     ("questions", "organisation_id"),
     ("progress_reports", "organisation_id"),
     ("audit_events", "organisation_id"),
+    ("meetings", "organisation_id"),
+    ("parks", "organisation_id"),
 })
 #: (table, column) pairs that point at a lead; when two leads are combined, all of them follow.
 LEAD_REFERENCES = frozenset({
@@ -45,6 +49,7 @@ LEAD_REFERENCES = frozenset({
     ("interests", "lead_id"),
     ("lead_documents", "lead_id"),
     ("signings", "lead_id"),
+    ("meetings", "lead_id"),
 })
 
 
@@ -174,7 +179,7 @@ def _combine_leads(actor, kept: Lead, gone: Lead, duplicate_name: str) -> None:
     in; the earliest next action wins; the lead's origin (fair, session, created) is the older
     lead's. A history row "Merged from <name>." records the fold, from and to the stage.
     """
-    for model in (LeadEvent, Interest, LeadDocument, Signing):
+    for model in (LeadEvent, Interest, LeadDocument, Signing, Meeting):
         db.session.execute(update(model).where(model.lead_id == gone.id).values(lead_id=kept.id)
                            .execution_options(synchronize_session=False))
     link = f"/leads/{gone.id}"
@@ -228,7 +233,7 @@ def merge_organisations(actor, survivor_id: int, duplicate_id: int) -> Organisat
             _combine_leads(actor, kept, gone, duplicate_name)
             db.session.execute(delete(Lead).where(Lead.id == gone.id).execution_options(synchronize_session=False))
             db.session.expunge(gone)
-        for model in (User, Lead, Interest, Question, ProgressReport, AuditEvent):
+        for model in (User, Lead, Interest, Question, ProgressReport, AuditEvent, Meeting, Park):
             db.session.execute(update(model).where(model.organisation_id == duplicate.id)
                                .values(organisation_id=survivor.id).execution_options(synchronize_session=False))
         known = {survivor.name.casefold()}
