@@ -25,7 +25,9 @@ from app.fairs import series as fair_series
 from app.fairs import services as fairs
 from app.leads import services as lead_services
 from app.live import services as live
+from app.meetings import services as meetings
 from app.parks import services as parks
+from app.types import utcnow
 from app.notifications.services import notify
 from app.projects import services as projects
 from tests.conftest import make_test_config
@@ -239,6 +241,33 @@ API = [
     Row("GET", "/api/v1/projects/{hidden_project}/site-matches", "parks_api.site_matches", OWNER_ONLY_404(200) | {"anonymous": 401}),
     Row("GET", "/api/v1/site-match-weights", "parks_api.get_weights", USER_ONLY),
     Row("PUT", "/api/v1/site-match-weights", "parks_api.put_weights", _organiser_only(200), json={"power": 20}),
+    # meetings and meeting days
+    Row("GET", "/api/v1/projects/{project}/meeting-slots", "meetings_api.meeting_slots",
+        {"anonymous": 401, "attendee": 200, "presenter": 403, "organiser": 403}),
+    Row("POST", "/api/v1/meetings", "meetings_api.book", {"anonymous": 401, "attendee": 201, "presenter": 403, "organiser": 403},
+        json={"project_id": "{project}", "starts_at": "{free_slot}", "client_id": "perm-meeting-new-0001"}),
+    Row("GET", "/api/v1/meetings", "meetings_api.list_meetings", USER_ONLY),
+    Row("GET", "/api/v1/meetings/{meeting}", "meetings_api.get_meeting", USER_ONLY),
+    Row("GET", "/api/v1/meetings/{other_meeting}", "meetings_api.get_meeting",
+        {"anonymous": 401, "attendee": 404, "presenter": 200, "organiser": 200}),
+    Row("POST", "/api/v1/meetings/{meeting}/accept", "meetings_api.accept",
+        {"anonymous": 401, "attendee": 403, "presenter": 200, "organiser": 200}),
+    Row("POST", "/api/v1/meetings/{meeting}/decline", "meetings_api.decline",
+        {"anonymous": 401, "attendee": 403, "presenter": 200, "organiser": 200}, json={"note": "Not this week"}),
+    Row("POST", "/api/v1/meetings/{meeting}/cancel", "meetings_api.cancel", USER_ONLY),
+    Row("POST", "/api/v1/meetings/{other_meeting}/cancel", "meetings_api.cancel",
+        {"anonymous": 401, "attendee": 404, "presenter": 200, "organiser": 200}),
+    Row("GET", "/api/v1/me/meeting-settings", "meetings_api.get_settings",
+        {"anonymous": 401, "attendee": 403, "presenter": 200, "organiser": 403}),
+    Row("PUT", "/api/v1/me/meeting-settings", "meetings_api.put_settings",
+        {"anonymous": 401, "attendee": 403, "presenter": 200, "organiser": 403}, json={"auto_accept": True}),
+    Row("GET", "/api/v1/fairs/{published}/meeting-hours", "meetings_api.list_hours", USER_ONLY),
+    Row("POST", "/api/v1/fairs/{published}/meeting-hours", "meetings_api.open_hours", _organiser_only(201),
+        json={"starts_at": "{new_hours_from}", "ends_at": "{new_hours_to}"}),
+    Row("POST", "/api/v1/meeting-hours/{hours}/availability", "meetings_api.publish_availability",
+        {"anonymous": 401, "attendee": 403, "presenter": 201, "organiser": 403},
+        json={"starts_at": "{hours_from}", "ends_at": "{hours_to}"}),
+    Row("GET", "/api/v1/meeting-hours/{hours}/matrix", "meetings_api.matrix", _organiser_only(200)),
     # leads and numbers
     Row("GET", "/api/v1/leads", "leads_api.list_leads", USER_ONLY),
     Row("GET", "/api/v1/leads.csv", "leads_api.leads_csv", USER_ONLY),
@@ -442,6 +471,34 @@ PAGES = [
     Row("GET", "/sessions/{published_session}/invitees", "leads.invitees", _page_organiser_only(200)),
     Row("GET", "/me/organisation", "leads.demand_profile",
         {"anonymous": 302, "attendee": 200, "presenter": 403, "organiser": 403}),
+    Row("GET", "/projects/{project}/meetings/new", "meetings.book_page",
+        {"anonymous": 302, "attendee": 200, "presenter": 403, "organiser": 403}),
+    Row("POST", "/projects/{project}/meetings/new", "meetings.book_page",
+        {"anonymous": 302, "attendee": 302, "presenter": 403, "organiser": 403},
+        form={"slot": "{free_slot}", "client_id": "perm-meeting-page-0001"}),
+    Row("GET", "/meetings", "meetings.my_meetings", {"anonymous": 302, "attendee": 200, "presenter": 200, "organiser": 200}),
+    Row("GET", "/meetings/{meeting}", "meetings.meeting_page",
+        {"anonymous": 302, "attendee": 200, "presenter": 200, "organiser": 200}),
+    Row("GET", "/meetings/{other_meeting}", "meetings.meeting_page",
+        {"anonymous": 302, "attendee": 404, "presenter": 200, "organiser": 200}),
+    Row("GET", "/meetings/{meeting}.ics", "meetings.meeting_ics",
+        {"anonymous": 302, "attendee": 200, "presenter": 200, "organiser": 200}),
+    Row("GET", "/meetings/{other_meeting}.ics", "meetings.meeting_ics",
+        {"anonymous": 302, "attendee": 404, "presenter": 200, "organiser": 200}),
+    Row("POST", "/meetings/{meeting}/accept", "meetings.accept",
+        {"anonymous": 302, "attendee": 403, "presenter": 302, "organiser": 302}),
+    Row("POST", "/meetings/{meeting}/decline", "meetings.decline",
+        {"anonymous": 302, "attendee": 403, "presenter": 302, "organiser": 302}),
+    Row("POST", "/meetings/{meeting}/cancel", "meetings.cancel",
+        {"anonymous": 302, "attendee": 302, "presenter": 302, "organiser": 302}),
+    Row("POST", "/meetings/settings", "meetings.save_settings",
+        {"anonymous": 302, "attendee": 403, "presenter": 302, "organiser": 403}, form={"auto_accept": "on"}),
+    Row("GET", "/fairs/{published}/meeting-hours", "meetings.meeting_days",
+        {"anonymous": 302, "attendee": 403, "presenter": 200, "organiser": 200}),
+    Row("POST", "/fairs/{published}/meeting-hours", "meetings.meeting_days",
+        {"anonymous": 302, "attendee": 403, "presenter": 403, "organiser": 302}, form={"day": "2027-03-02", "start": "09:00", "end": "17:00"}),
+    Row("POST", "/meeting-hours/{hours}/availability", "meetings.add_availability",
+        {"anonymous": 302, "attendee": 403, "presenter": 302, "organiser": 403}, form={"day": "2027-03-02", "start": "10:00", "end": "12:00"}),
     Row("POST", "/me/organisation", "leads.demand_profile",
         {"anonymous": 302, "attendee": 302, "presenter": 403, "organiser": 403}, form={"demand_sectors": "ice_snow"}),
 ]
@@ -497,6 +554,14 @@ def world():
     incentive = parks.add_incentive(attendee, park.id, {"kind": "tax", "rate": "50"})
     other_incentive = parks.add_incentive(other_attendee, other_park.id, {"kind": "tax", "rate": "50"})
     parks.put_site_needs(presenter, project.id, {"land_mu": "80", "power_kva": 800})
+    slots = meetings.meeting_slots(attendee, project.id)
+    meeting, _ = meetings.book(attendee, {"project_id": project.id, "starts_at": slots[0]["starts_at"],
+                                          "client_id": "perm-meeting-0001"})
+    free_slot = next(s["starts_at"] for s in slots if s["starts_at"] >= meeting.ends_at)
+    other_meeting, _ = meetings.book(other_attendee, {"project_id": project.id, "starts_at": free_slot + timedelta(hours=1),
+                                                      "client_id": "perm-meeting-0002"})
+    day = (utcnow() + timedelta(days=20)).replace(hour=1, minute=0, second=0, microsecond=0)
+    hours = meetings.open_hours(organiser, published, day, day + timedelta(hours=8))
     return {
         "users": {"attendee": attendee, "presenter": presenter, "organiser": organiser},
         "ids": {
@@ -535,6 +600,14 @@ def world():
             "other_plot": other_plot.id,
             "incentive": incentive.id,
             "other_incentive": other_incentive.id,
+            "meeting": meeting.id,
+            "other_meeting": other_meeting.id,
+            "free_slot": free_slot.isoformat(),
+            "hours": hours.id,
+            "hours_from": (day + timedelta(hours=1)).isoformat(),
+            "hours_to": (day + timedelta(hours=3)).isoformat(),
+            "new_hours_from": (day + timedelta(days=1)).isoformat(),
+            "new_hours_to": (day + timedelta(days=1, hours=8)).isoformat(),
         },
     }
 
