@@ -130,8 +130,9 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
         if app.config.get("HSTS_INCLUDE_SUBDOMAINS"):
             hsts += "; includeSubDomains"
     permissions_policy = app.config.get("PERMISSIONS_POLICY") or None
-    # The live room embeds streams and meetings only from these hosts (EMBED_HOSTS), over https.
-    frame_src = " ".join(f"https://{host}" for host in app.config.get("EMBED_HOSTS", ())) or "'none'"
+    # Frames come from CloudFair itself (the development mail page shows each mail in a sandboxed
+    # frame) and, for streams and meetings in the live room, only from EMBED_HOSTS over https.
+    frame_src = " ".join(["'self'", *(f"https://{host}" for host in app.config.get("EMBED_HOSTS", ()))])
 
     @app.after_request
     def security_headers(response):
