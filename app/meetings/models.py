@@ -59,7 +59,7 @@ class Meeting(db.Model):
     project: Mapped[Project] = relationship(lazy="joined")
     presenter: Mapped[User] = relationship(foreign_keys=[presenter_id], lazy="joined")
     attendee: Mapped[User] = relationship(foreign_keys=[attendee_id], lazy="joined")
-    organisation: Mapped[Organisation] = relationship()
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
 
 
 class MeetingClaim(db.Model):

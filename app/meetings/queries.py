@@ -34,6 +34,13 @@ def list_meetings(actor, *, status: str | None = None, upcoming: bool = False, p
     return paginate(query.order_by(Meeting.starts_at, Meeting.id), page, per_page)
 
 
+def past_meetings(actor, limit: int = 20) -> list[Meeting]:
+    """The latest `limit` meetings that have ended, oldest of them first."""
+    query = scope(actor, select(Meeting)).where(Meeting.ends_at <= utcnow())
+    latest = db.session.scalars(query.order_by(Meeting.starts_at.desc(), Meeting.id.desc()).limit(limit))
+    return list(reversed(latest.all()))
+
+
 def feed_meetings(user) -> list[Meeting]:
     """The person's own meetings (as presenter or as the one who booked) for their private feed."""
     return list(db.session.scalars(

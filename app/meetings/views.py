@@ -83,9 +83,7 @@ def book_page(project_id: int):
 @allow(USER)
 def my_meetings():
     items, _ = queries.list_meetings(current_user, per_page=100, upcoming=True)
-    past, _ = queries.list_meetings(current_user, per_page=100)
-    now = utcnow()
-    past = [m for m in past if m.ends_at <= now][-20:]
+    past = queries.past_meetings(current_user)
     profile = services.profile_of(current_user) if current_user.role == "presenter" else None
     return render_template("meetings/list.html", meetings=items, past=past, profile=profile, holding=HOLDING)
 

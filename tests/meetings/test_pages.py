@@ -94,3 +94,28 @@ def test_meeting_days_page_for_organiser_and_presenter(app, login):
     from app.meetings.models import Availability
 
     assert [(a.starts_at.hour, a.ends_at.hour) for a in db.session.query(Availability)] == [(7, 8)]
+
+
+def test_my_meetings_lists_the_latest_ended_meetings_oldest_first(app, login):
+    from datetime import timedelta
+
+    from app.meetings import queries, services
+
+    organiser = make_organiser()
+    presenter = make_presenter()
+    attendee = make_user("attendee")
+    project = make_project(presenter)
+    make_session(make_fair(organiser), organiser, presenter_ids=[presenter.id], project_ids=[project.id])
+    slots = services.meeting_slots(attendee, project.id)
+    booked = [services.book(attendee, {"project_id": project.id, "starts_at": slots[i]["starts_at"],
+                                       "client_id": f"past-000{i}-aaaa"})[0] for i in (0, 2, 4)]
+    for meeting in booked:  # all three are over now
+        meeting.starts_at -= timedelta(days=30)
+        meeting.ends_at -= timedelta(days=30)
+    db.session.commit()
+
+    assert [m.id for m in queries.past_meetings(attendee, limit=2)] == [booked[1].id, booked[2].id]
+    assert queries.past_meetings(make_user("attendee", organisation="Elsewhere")) == []
+    page = login(attendee).get("/meetings").text
+    past = page.split('id="past-h"', 1)[1]
+    assert [int(i) for i in re.findall(r'data-meeting-id="(\d+)"', past)] == [m.id for m in booked]
