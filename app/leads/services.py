@@ -37,7 +37,7 @@ from .enums import (SIGNED_STAGES, STAGE_ORDER, DocumentKind, InterestLevel, Lea
                     level_label, stage_for_level, stage_label, stage_rank)
 from .models import ExchangeRate, Interest, Lead, LeadDocument, LeadEvent, ProgressReport, Signing, StageLimit
 from .queries import can_change, find_interest, get_lead, host_month, open_leads_for_report, signing_open, stall_limits
-from .queries import interest_count, interest_counts, interest_dict, lead_dict, session_interests  # noqa: F401 (live reads them here)
+from .queries import interest_dict
 
 # ---------------------------------------------------------------- interests
 

@@ -25,6 +25,7 @@ from ..extensions import db
 from ..fairs import services as fairs
 from ..fairs.enums import SessionStatus
 from ..fairs.models import Fair, FairSession
+from ..leads import queries as lead_queries
 from ..leads import services as leads
 from ..leads.enums import InterestLevel
 from ..leads.models import Interest, Lead
@@ -269,7 +270,7 @@ def join(actor, session_id, since_seq=None) -> dict:
 
 
 def _counts(session) -> dict[str, int]:
-    counts = leads.interest_counts(session.id)
+    counts = lead_queries.interest_counts(session.id)
     return {str(p.id): counts.get(p.id, 0) for p in session.projects}
 
 
@@ -530,7 +531,7 @@ def express_interest(actor, session_id, data: dict, *, at: datetime | None = Non
     client_id = leads.check_client_id(data.get("client_id"))
     actor_id, organisation, city, name = actor.id, actor.organisation.name, actor.organisation.city, actor.name
     if room.status in (SessionStatus.CANCELLED, SessionStatus.ENDED):  # a replay is still acknowledged
-        if leads.find_interest(actor, client_id) is None:
+        if lead_queries.find_interest(actor, client_id) is None:
             _open_for_input(room)
         return _replayed_interest(actor, room, client_id, data)
     try:
@@ -555,12 +556,12 @@ def express_interest(actor, session_id, data: dict, *, at: datetime | None = Non
 
 
 def _replayed_interest(actor, room, client_id: str, data: dict) -> Result:
-    interest = leads.find_interest(actor, client_id)
+    interest = lead_queries.find_interest(actor, client_id)
     if interest is None:  # stored nothing and found nothing: cannot happen unless it was deleted meanwhile
         raise Conflict(gettext("This client id was already used for another interest."), code="client_id_reused")
     leads.check_replay(interest, room, data)
     lead = db.session.get(Lead, interest.lead_id)
-    return Result({"interest": leads.interest_dict(interest), "lead": leads.lead_dict(lead)}, duplicate=True)
+    return Result({"interest": lead_queries.interest_dict(interest), "lead": lead_queries.lead_dict(lead)}, duplicate=True)
 
 
 def interest_count_changed(session_id: int, project_id: int) -> None:
@@ -572,7 +573,7 @@ def interest_count_changed(session_id: int, project_id: int) -> None:
 def interest_count_event(session_id: int, project_id: int) -> Outgoing:
     """Record the current count for a project (called by the throttle); commits."""
     event = record(session_id, "interest_count",
-                   {"project_id": project_id, "count": leads.interest_count(session_id, project_id)})
+                   {"project_id": project_id, "count": lead_queries.interest_count(session_id, project_id)})
     db.session.commit()
     return event
 

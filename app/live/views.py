@@ -14,7 +14,7 @@ from .. import bilingual
 from ..accounts.access import USER, allow
 from ..errors import NotFound
 from ..fairs.enums import kind_label
-from ..leads import services as leads
+from ..leads import queries as lead_queries
 from ..leads.enums import LEVEL_LABELS
 from ..projects import services as projects
 from . import services
@@ -64,7 +64,7 @@ def _config(session, questions: list[dict], *, page: str, staff: bool, seq: int,
 def room(session_id: int):
     session = services.get_live_session(current_user, session_id)
     staff = services.is_staff(current_user, session)
-    counts = leads.interest_counts(session.id)
+    counts = lead_queries.interest_counts(session.id)
     pitched = [
         {"project": p, "materials": projects.list_materials(current_user, p), "count": counts.get(p.id, 0)}
         for p in session.projects
@@ -105,7 +105,7 @@ def _interest_rows(session) -> list[dict]:
         {"id": i.id, "client_id": i.client_id, "project": titles.get(i.project_id, ""), "level": i.level,
          "organisation": i.organisation.name, "city": i.organisation.city or "", "user": i.user.name,
          "note": i.note, "created_at": i.created_at}
-        for i in reversed(leads.session_interests(session.id))
+        for i in reversed(lead_queries.session_interests(session.id))
     ]
 
 
@@ -121,7 +121,7 @@ def moderate(session_id: int):
         fair=session.fair,
         questions=questions,
         interests=_interest_rows(session),
-        counts=leads.interest_counts(session.id),
+        counts=lead_queries.interest_counts(session.id),
         levels=LEVEL_LABELS,
         config=_config(session, questions, page="moderate", staff=True, seq=seq),
     )

@@ -75,8 +75,8 @@ def test_a_new_interest_is_a_few_statements_in_one_transaction_and_nothing_is_re
     assert not any(s.startswith("SELECT users") or "FROM projects" in s for s in seen.log), seen.log
     stored = db.session.get(Interest, result.value["interest"]["id"])
     lead = db.session.get(Lead, stored.lead_id)
-    assert result.value["interest"] == live.leads.interest_dict(stored)
-    assert result.value["lead"] == live.leads.lead_dict(lead)
+    assert result.value["interest"] == live.lead_queries.interest_dict(stored)
+    assert result.value["lead"] == live.lead_queries.lead_dict(lead)
     assert lead.stage == "preliminary_intent"
     told = set(db.session.scalars(select(Notification.user_id).where(Notification.body == "Land in Luancheng")))
     assert told == {room["agent"].id, room["organiser"].id}

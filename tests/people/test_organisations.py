@@ -394,7 +394,7 @@ def test_merge_keeps_every_row_and_folds_the_shared_project_lead(client, auth, w
 
 
 def live_interest_count(world) -> int:
-    from app.leads.services import interest_count
+    from app.leads.queries import interest_count
 
     return interest_count(world["pitch"].id, world["rink"].id)
 
