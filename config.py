@@ -99,6 +99,9 @@ class Config:
     #: A session's projects and the people told of an interest are kept per process this long at most
     #: (and only while the fair's revision stays the same).
     LIVE_ROOM_CACHE_SECONDS = float(os.environ.get("LIVE_ROOM_CACHE_SECONDS", "30"))
+    #: Attendance from live-room joins is written in one transaction per this many seconds per process
+    #: (app/live/attendance.py): a join storm costs no commit per join. 0: each join writes at once.
+    LIVE_ATTENDANCE_BATCH_SECONDS = float(os.environ.get("LIVE_ATTENDANCE_BATCH_SECONDS", "1"))
     #: Largest request body other than uploads (JSON, forms).
     MAX_BODY_KB = int(os.environ.get("MAX_BODY_KB", "256"))
     #: Most people one CSV import may hold (the file's size is bounded by MAX_UPLOAD_MB).
@@ -208,6 +211,8 @@ class TestConfig(Config):
     #: Counts and presence go out at once (no background sends outliving a test); tests of the
     #: throttle set an interval themselves.
     LIVE_COUNT_INTERVAL = 0.0
+    #: Attendance written at each join, so a test reads it right after (tests of the batches set their own).
+    LIVE_ATTENDANCE_BATCH_SECONDS = 0.0
     #: Tests write many questions as one person; the tests of the per-person limits set their own.
     LIVE_QUESTIONS_PER_MINUTE = LIVE_VOTES_PER_MINUTE = LIVE_INTERESTS_PER_MINUTE = 10_000
     SOCKETIO_ASYNC_MODE = "threading"

@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import gettext, ngettext
 from sqlalchemy import and_, func, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -926,11 +928,12 @@ def attendance_open(session: FairSession, now: datetime | None = None) -> bool:
     return session.starts_at - grace <= now <= session.ends_at + grace
 
 
-def record_attendance(actor, session: FairSession) -> bool:
+def record_attendance(actor, session: FairSession, *, at: datetime | None = None) -> bool:
     """On joining a session's live room: mark the person's registration attended, while the session is
     live only. Someone without a place becomes a walk-in (no place taken); a waiting person stays on
-    the waiting list. Returns whether anything was written. One read, and one write the first time."""
-    now = utcnow()
+    the waiting list. Returns whether anything was written. One read, and one write the first time.
+    (A live room joined by many at once records them in batches instead: `record_attendances`.)"""
+    now = at or utcnow()
     if actor is None or actor.role != Role.ATTENDEE or not attendance_open(session, now):
         return False
     registration = db.session.scalar(
@@ -947,11 +950,50 @@ def record_attendance(actor, session: FairSession) -> bool:
             db.session.rollback()
             return False
     else:
-        registration.attended_at = now
-        if registration.status == RegistrationStatus.WITHDRAWN:
-            registration.status = RegistrationStatus.WALK_IN
+        _mark_attended(registration, now)
     db.session.commit()
     return True
+
+
+def _mark_attended(registration: Registration, at: datetime) -> None:
+    registration.attended_at = at
+    if registration.status == RegistrationStatus.WITHDRAWN:
+        registration.status = RegistrationStatus.WALK_IN
+
+
+def record_attendances(joined: dict[tuple[int, int], datetime]) -> set[tuple[int, int]]:
+    """Attendance for many joins at once, `{(fair id, user id): when they joined}` (each already
+    checked by `attendance_open` at that moment): one read per fair, the updates, the walk-ins in one
+    insert, one commit. The same rules as `record_attendance`. Returns the pairs settled (recorded
+    now or before); a walk-in that a concurrent registration beat is left out, to be tried again."""
+    settled: set[tuple[int, int]] = set()
+    if not joined:
+        return settled
+    by_fair: dict[int, dict[int, datetime]] = {}
+    for (fair_id, user_id), at in joined.items():
+        by_fair.setdefault(fair_id, {})[user_id] = at
+    walk_ins = []
+    for fair_id, people in by_fair.items():
+        found = db.session.scalars(
+            select(Registration).where(Registration.fair_id == fair_id, Registration.user_id.in_(list(people)))
+        )
+        for registration in found:
+            if registration.attended_at is None:
+                _mark_attended(registration, people[registration.user_id])
+            settled.add((fair_id, registration.user_id))
+        walk_ins += [{"fair_id": fair_id, "user_id": user_id, "status": RegistrationStatus.WALK_IN.value,
+                      "registered_at": at, "attended_at": at}
+                     for user_id, at in people.items() if (fair_id, user_id) not in settled]
+    if walk_ins:
+        dialect = db.session.get_bind().dialect.name
+        upsert = pg_insert if dialect == "postgresql" else sqlite_insert
+        inserted = db.session.execute(
+            upsert(Registration).values(walk_ins).on_conflict_do_nothing(index_elements=["fair_id", "user_id"])
+            .returning(Registration.fair_id, Registration.user_id)
+        )
+        settled.update((fair_id, user_id) for fair_id, user_id in inserted)
+    db.session.commit()
+    return settled
 
 
 # ---------------------------------------------------------------- a person's calendar

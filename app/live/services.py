@@ -30,6 +30,7 @@ from ..leads import services as leads
 from ..leads.enums import InterestLevel
 from ..leads.models import Interest, Lead
 from ..types import utcnow
+from . import attendance
 from . import broadcast
 from .limits import check_person
 from .enums import Audience, Moderation, QuestionStatus
@@ -245,13 +246,12 @@ def join(actor, session_id, since_seq=None) -> dict:
     """The state a client needs on (re)joining: questions, interest counts, seq, or what it missed.
 
     Joining while the session is live (or within the grace period) records the person's attendance
-    (`fairs.record_attendance`); joining before or after records nothing. The session comes from
+    (`attendance.note`: in batches, off the join path); joining before or after records nothing. The session comes from
     the room cache (`live_room`): one query, no lazy loads.
     """
     session = live_room(actor, session_id)
     staff = is_staff(actor, session)
-    if actor.role == Role.ATTENDEE:
-        fairs.record_attendance(actor, session)
+    attendance.note(actor, session)
     seq = current_seq(session.id)
     # The person's own state, from the server (any device): questions asked, votes, interests.
     state = {"seq": seq, "staff": staff, **personal_state(actor, session)}
