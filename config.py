@@ -162,6 +162,10 @@ class Config:
     LOGIN_ADDRESS_LIMIT = os.environ.get("LOGIN_ADDRESS_LIMIT", "5 per 15 minutes")
     #: Password reset requests, counted per client address and per typed e-mail address.
     RESET_RATE_LIMIT = os.environ.get("RESET_RATE_LIMIT", "5 per 15 minutes")
+    #: Self sign-up requests, per client address and per typed address (page and API together).
+    SIGNUP_RATE_LIMIT = os.environ.get("SIGNUP_RATE_LIMIT", "5 per 15 minutes")
+    #: How long a sign-up's address-confirmation link works.
+    SIGNUP_CONFIRM_HOURS = int(os.environ.get("SIGNUP_CONFIRM_HOURS", "48"))
 
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "UTC"

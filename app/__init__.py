@@ -256,6 +256,7 @@ def _register_models() -> None:
     from .meetings import models as _meetings  # noqa: F401
     from .notifications import models as _notifications  # noqa: F401
     from .parks import models as _parks  # noqa: F401
+    from .people import models as _people  # noqa: F401
     from .projects import models as _projects  # noqa: F401
     from .reference import models as _reference  # noqa: F401
 

@@ -27,6 +27,7 @@ from app.leads import services as lead_services
 from app.live import services as live
 from app.meetings import services as meetings
 from app.parks import services as parks
+from app.people.models import SignupRequest
 from app.types import utcnow
 from app.notifications.services import notify
 from app.projects import services as projects
@@ -128,6 +129,12 @@ API = [
         _organiser_only(200), json={"duplicate_id": "{duplicate_organisation}"}),
     Row("POST", "/api/v1/users/import", "people_api.import_users", _organiser_only(422)),  # no file sent
     Row("GET", "/api/v1/audit", "people_api.list_audit", _organiser_only(200)),
+    Row("POST", "/api/v1/signup", "people_api.request_signup", _all(202),
+        json={"name": "Zhao Min", "email": "zhao.min@example.cn", "organisation": "Shijiazhuang Commerce Bureau"}),
+    Row("POST", "/api/v1/signup/confirm/{signup_token}", "people_api.confirm_signup_api", _all(200)),
+    Row("GET", "/api/v1/signups", "people_api.list_signups", _organiser_only(200)),
+    Row("POST", "/api/v1/signups/{signup}/decision", "people_api.decide_signup_api", _organiser_only(200),
+        json={"decision": "decline"}),
     Row("GET", "/api/v1/timezones", "reference_api.list_timezones", _all(200)),
     Row("GET", "/api/v1/openapi.json", "api-docs.openapi_json", _all(200)),
     Row("GET", "/api/v1/countries", "reference_api.list_countries", _all(200)),
@@ -340,6 +347,17 @@ PAGES = [
     Row("GET", "/password-reset/{reset_token}", "people.reset_password", _all(200)),
     Row("POST", "/password-reset/{reset_token}", "people.reset_password", _all(302),
         form={"password": "a long enough password", "repeat": "a long enough password"}),
+    Row("GET", "/signup", "people.signup", _all(200)),
+    Row("POST", "/signup", "people.signup", _all(302),
+        form={"name": "Zhao Min", "email": "zhao.min@example.cn", "organisation": "Shijiazhuang Commerce Bureau",
+              "locale": "zh"}),
+    Row("GET", "/signup/confirm/{signup_token}", "people.confirm_signup", _all(200)),
+    Row("POST", "/signup/confirm/{signup_token}", "people.confirm_signup", _all(200)),
+    Row("GET", "/people/signups", "people.signups_page", _page_organiser_only(200)),
+    Row("POST", "/people/signups/decide", "people.decide_signups", _page_organiser_only(302),
+        form={"ids": "{signup}", "decision": "decline"}),
+    Row("POST", "/people/signups/{signup}/decide", "people.decide_signup", _page_organiser_only(302),
+        form={"decision": "decline"}),
     Row("GET", "/organisations", "people.organisations_page", _page_organiser_only(200)),
     Row("GET", "/organisations/new", "people.new_organisation", _page_organiser_only(200)),
     Row("POST", "/organisations/new", "people.new_organisation", _page_organiser_only(302),
@@ -560,6 +578,15 @@ def world():
     free_slot = next(s["starts_at"] for s in slots if s["starts_at"] >= meeting.ends_at)
     other_meeting, _ = meetings.book(other_attendee, {"project_id": project.id, "starts_at": free_slot + timedelta(hours=1),
                                                       "client_id": "perm-meeting-0002"})
+    signup_token = "perm-signup-confirm-token-0001"
+    db.session.add(SignupRequest(email="asker@example.cn", name="Asker", organisation_name="Tangshan Steel Park",
+                                 organisation_kind="park", division_code="130200",
+                                 confirm_hash=account_tokens.hash_token(signup_token),
+                                 confirm_expires_at=utcnow() + timedelta(days=1)))
+    waiting = SignupRequest(email="waiter@example.cn", name="Waiter", status="pending",
+                            organisation_id=attendee.organisation_id, organisation_name=attendee.organisation.name)
+    db.session.add(waiting)
+    db.session.commit()
     day = (utcnow() + timedelta(days=20)).replace(hour=1, minute=0, second=0, microsecond=0)
     hours = meetings.open_hours(organiser, published, day, day + timedelta(hours=8))
     return {
@@ -604,6 +631,8 @@ def world():
             "other_meeting": other_meeting.id,
             "free_slot": free_slot.isoformat(),
             "hours": hours.id,
+            "signup_token": signup_token,
+            "signup": waiting.id,
             "hours_from": (day + timedelta(hours=1)).isoformat(),
             "hours_to": (day + timedelta(hours=3)).isoformat(),
             "new_hours_from": (day + timedelta(days=1)).isoformat(),

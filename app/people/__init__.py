@@ -15,6 +15,7 @@ api = ApiBlueprint("people_api", __name__, url_prefix="/api/v1",
 
 def blueprints() -> tuple[Blueprint, ApiBlueprint]:
     """The page and API blueprints with their routes (importing the route modules registers them)."""
-    from . import invitations_views, organisations_views, people_import_views, settings_views  # noqa: F401
+    from . import (invitations_views, organisations_views, people_import_views, settings_views,  # noqa: F401
+                   signup_views)
 
     return bp, api

@@ -24,6 +24,7 @@ from ..leads.models import Interest, Lead, LeadDocument, LeadEvent, ProgressRepo
 from ..live.models import Question
 from ..meetings.models import Meeting
 from ..parks.models import Park
+from .models import SignupRequest
 from ..notifications.models import Notification
 from ..projects.models import Project
 from ..accounts import audit
@@ -42,6 +43,7 @@ ORGANISATION_REFERENCES = frozenset({
     ("audit_events", "organisation_id"),
     ("meetings", "organisation_id"),
     ("parks", "organisation_id"),
+    ("signup_requests", "organisation_id"),
 })
 #: (table, column) pairs that point at a lead; when two leads are combined, all of them follow.
 LEAD_REFERENCES = frozenset({
@@ -233,7 +235,7 @@ def merge_organisations(actor, survivor_id: int, duplicate_id: int) -> Organisat
             _combine_leads(actor, kept, gone, duplicate_name)
             db.session.execute(delete(Lead).where(Lead.id == gone.id).execution_options(synchronize_session=False))
             db.session.expunge(gone)
-        for model in (User, Lead, Interest, Question, ProgressReport, AuditEvent, Meeting, Park):
+        for model in (User, Lead, Interest, Question, ProgressReport, AuditEvent, Meeting, Park, SignupRequest):
             db.session.execute(update(model).where(model.organisation_id == duplicate.id)
                                .values(organisation_id=survivor.id).execution_options(synchronize_session=False))
         known = {survivor.name.casefold()}
