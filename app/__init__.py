@@ -30,6 +30,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
 
     init_converters(app)
     _register_models()
+    _connect_receivers()
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"))
     login.init_app(app)
@@ -283,3 +284,14 @@ def _select_timezone() -> str:
     from .templating import viewer_timezone
 
     return viewer_timezone()
+
+
+def _connect_receivers() -> None:
+    """Import every module that connects receivers to `app.signals`: a merge asks each domain to
+    move its own rows, and a domain whose receiver is not imported would be skipped silently."""
+    from .fairs import queries as _fairs  # noqa: F401 (a merge's plan: registrations)
+    from .leads import queries as _lead_reads, services as _leads  # noqa: F401 (plan; leads, interests, reports)
+    from .live import services as _live  # noqa: F401 (plan and move: questions)
+    from .meetings import services as _meetings  # noqa: F401 (meetings, and those of a combined lead)
+    from .notifications import services as _notifications  # noqa: F401 (links to a combined lead)
+    from .parks import services as _parks  # noqa: F401 (parks)

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from flask_babel import force_locale, gettext
-from sqlalchemy import Date, Integer, Numeric, String, bindparam, insert, or_, select, text
+from sqlalchemy import Date, Integer, Numeric, String, bindparam, delete, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from ..accounts.access import require_role
 from ..accounts.enums import Role
 from ..accounts.models import Organisation, User
+from .. import signals
 from ..bounds import MAX_INT
 from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
 from ..extensions import db
@@ -36,7 +37,8 @@ from ..types import UTCDateTime, utcnow
 from .enums import (SIGNED_STAGES, STAGE_ORDER, DocumentKind, InterestLevel, LeadStage, allowed_stages, is_backwards,
                     level_label, stage_for_level, stage_label, stage_rank)
 from .models import ExchangeRate, Interest, Lead, LeadDocument, LeadEvent, ProgressReport, Signing, StageLimit
-from .queries import can_change, find_interest, get_lead, host_month, open_leads_for_report, signing_open, stall_limits
+from .queries import (can_change, find_interest, get_lead, host_month, open_leads_for_report, shared_project_leads,
+                      signing_open, stall_limits)
 from .queries import interest_dict
 
 # ---------------------------------------------------------------- interests
@@ -646,3 +648,70 @@ def record_meeting(lead_id: int, *, user_id: int | None, note: str, held: bool =
                              note=note[:4000], source="meeting"))
     db.session.flush()
     return lead
+
+
+# ---------------------------------------------------------------- organisation merges
+
+#: (table, column) pairs that point at a lead and are leads' own: a combined lead's rows all follow.
+#: Other domains' rows follow through `signals.leads_combined` (meetings).
+LEAD_REFERENCES = frozenset({
+    ("lead_events", "lead_id"),
+    ("interests", "lead_id"),
+    ("lead_documents", "lead_id"),
+    ("signings", "lead_id"),
+})
+
+
+@signals.receiver(signals.organisations_merged, moves={
+    ("leads", "organisation_id"), ("interests", "organisation_id"), ("progress_reports", "organisation_id")})
+def move_organisation_leads(survivor, *, source, actor) -> None:
+    """Leads' part of merging `source` into `survivor` (inside the merge's transaction; flushes).
+
+    Where both have a lead on the same project the survivor's lead is kept and the other folded into
+    it (see `_combine_leads`) and deleted; every other lead, interest and monthly report moves over.
+    """
+    _, combined = shared_project_leads(survivor.id, source.id)
+    for kept, gone in combined:
+        _combine_leads(actor, kept, gone, source.name)
+        db.session.execute(delete(Lead).where(Lead.id == gone.id).execution_options(synchronize_session=False))
+        db.session.expunge(gone)
+    for model in (Lead, Interest, ProgressReport):
+        db.session.execute(update(model).where(model.organisation_id == source.id)
+                           .values(organisation_id=survivor.id).execution_options(synchronize_session=False))
+    db.session.flush()
+
+
+def _combine_leads(actor, kept: Lead, gone: Lead, duplicate_name: str) -> None:
+    """Fold `gone` into `kept`: every history row, interest, document and signing moves over (and,
+    through `signals.leads_combined`, other domains' rows and links), and `kept` takes whatever
+    `gone` knew better. Flushes; `gone` is deleted by the caller.
+
+    The kept row is the survivor's lead, so its id (links, calendar entries) stays valid. It
+    takes over the absorbed lead's stage when that one is further along (a live lead beats a
+    dropped one), with its amount and stage date; an empty owner, amount or next action is filled
+    in; the earliest next action wins; the lead's origin (fair, session, created) is the older
+    lead's. A history row "Merged from <name>." records the fold, from and to the stage.
+    """
+    for model in (LeadEvent, Interest, LeadDocument, Signing):
+        db.session.execute(update(model).where(model.lead_id == gone.id).values(lead_id=kept.id)
+                           .execution_options(synchronize_session=False))
+    signals.leads_combined.send(kept, gone=gone, actor=actor)
+    before = kept.stage
+    if stage_rank(gone.stage) > stage_rank(kept.stage):
+        kept.stage, kept.stage_changed_at = gone.stage, gone.stage_changed_at
+        if gone.expected_amount is not None:
+            kept.expected_amount, kept.currency = gone.expected_amount, gone.currency
+    if kept.expected_amount is None and gone.expected_amount is not None:
+        kept.expected_amount, kept.currency = gone.expected_amount, gone.currency
+    if kept.owner_id is None:
+        kept.owner_id = gone.owner_id
+    dates = [d for d in (kept.next_action_on, gone.next_action_on) if d is not None]
+    kept.next_action_on = min(dates) if dates else None
+    if gone.created_at < kept.created_at:
+        kept.created_at, kept.fair_id, kept.session_id = gone.created_at, gone.fair_id, gone.session_id
+    kept.last_progress_at = max(kept.last_progress_at, gone.last_progress_at)
+    db.session.add(LeadEvent(lead_id=kept.id, user_id=getattr(actor, "id", None), from_stage=before,
+                             to_stage=kept.stage, note=f"Merged from {duplicate_name}.", source="merge",
+                             amount=kept.expected_amount, currency=kept.currency,
+                             next_action_on=kept.next_action_on))
+    db.session.flush()

@@ -14,11 +14,12 @@ from datetime import datetime
 
 from flask import current_app
 from flask_babel import gettext
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
+from .. import signals
 from ..accounts.enums import Role
 from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
 from ..extensions import db
@@ -578,3 +579,20 @@ def interest_count_event(session_id: int, project_id: int) -> Outgoing:
     return event
 
 
+# ---------------------------------------------------------------- organisation merges
+
+
+@signals.receiver(signals.organisation_merge_planned)
+def plan_organisation_merge(survivor, *, source, plan) -> None:
+    """The live room's part of a merge's plan: how many questions the duplicate asked."""
+    plan.counts["questions"] = db.session.scalar(
+        select(func.count()).select_from(Question).where(Question.organisation_id == source.id)) or 0
+
+
+@signals.receiver(signals.organisations_merged, moves={("questions", "organisation_id")})
+def move_organisation_questions(survivor, *, source, actor) -> None:
+    """The live room's part of merging `source` into `survivor`: its questions move over (inside
+    the merge's transaction; flushes)."""
+    db.session.execute(update(Question).where(Question.organisation_id == source.id)
+                       .values(organisation_id=survivor.id).execution_options(synchronize_session=False))
+    db.session.flush()

@@ -24,12 +24,13 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import force_locale, gettext
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..accounts.enums import Role
 from ..accounts.models import User
 from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
+from .. import signals
 from ..extensions import db
 from ..fairs.enums import FairStatus, SessionStatus
 from ..fairs.models import Fair, FairSession, session_presenters
@@ -603,3 +604,22 @@ def matrix(actor, hours: MeetingHours) -> dict:
         rows.append({"presenter": person, "cells": cells})
     return {"times": times, "rows": rows}
 
+
+# ---------------------------------------------------------------- organisation merges
+
+
+@signals.receiver(signals.organisations_merged, moves={("meetings", "organisation_id")})
+def move_organisation_meetings(survivor, *, source, actor) -> None:
+    """Meetings' part of merging `source` into `survivor`: its meetings move over (inside the
+    merge's transaction; flushes)."""
+    db.session.execute(update(Meeting).where(Meeting.organisation_id == source.id)
+                       .values(organisation_id=survivor.id).execution_options(synchronize_session=False))
+    db.session.flush()
+
+
+@signals.receiver(signals.leads_combined, moves={("meetings", "lead_id")})
+def follow_combined_lead(kept, *, gone, actor) -> None:
+    """When a merge folds lead `gone` into `kept`, its meetings follow (flushes)."""
+    db.session.execute(update(Meeting).where(Meeting.lead_id == gone.id).values(lead_id=kept.id)
+                       .execution_options(synchronize_session=False))
+    db.session.flush()

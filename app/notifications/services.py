@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from flask_babel import gettext
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
+from .. import signals
 from ..errors import NotFound
 from ..extensions import db
 from ..pagination import paginate
@@ -49,3 +50,17 @@ def mark_all_read(actor) -> int:
     )
     db.session.commit()
     return result.rowcount or 0
+
+
+@signals.receiver(signals.leads_combined)
+def follow_combined_lead(kept, *, gone, actor) -> None:
+    """When a merge folds lead `gone` into `kept`, notifications that link to `gone` (or a page
+    under it) link to `kept` instead (inside the merge's transaction; flushes)."""
+    link = f"/leads/{gone.id}"
+    db.session.execute(
+        update(Notification)
+        .where(or_(Notification.link == link, Notification.link.like(link + "/%"), Notification.link.like(link + "?%"),
+                   Notification.link.like(link + "#%")))
+        .values(link=func.replace(Notification.link, link, f"/leads/{kept.id}"))
+        .execution_options(synchronize_session=False))
+    db.session.flush()

@@ -14,9 +14,9 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import gettext
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
-from .. import bilingual
+from .. import bilingual, signals
 from ..accounts.access import require_role
 from ..accounts.enums import OrganisationKind, Role
 from ..accounts.models import Organisation
@@ -489,3 +489,15 @@ def set_weights(actor, data: dict) -> dict[str, int]:
         db.session.add(MatchWeight(criterion=criterion, weight=weight))
     db.session.commit()
     return table
+
+
+# ---------------------------------------------------------------- organisation merges
+
+
+@signals.receiver(signals.organisations_merged, moves={("parks", "organisation_id")})
+def move_organisation_parks(survivor, *, source, actor) -> None:
+    """Parks' part of merging `source` into `survivor`: its parks move over (inside the merge's
+    transaction; flushes)."""
+    db.session.execute(update(Park).where(Park.organisation_id == source.id)
+                       .values(organisation_id=survivor.id).execution_options(synchronize_session=False))
+    db.session.flush()

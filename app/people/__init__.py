@@ -2,7 +2,7 @@
 import, one's settings pages and the audit log.
 
 Built on `app.accounts` (identity) and allowed to use the domains; no domain imports this package.
-A merge asks each domain to move its own rows through `app.accounts.signals.organisations_merged`.
+A merge asks each domain to move its own rows through `app.signals.organisations_merged` (each domain connects its receiver).
 """
 
 from flask import Blueprint

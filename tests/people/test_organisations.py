@@ -9,8 +9,10 @@ from decimal import Decimal
 
 import pytest
 import time_machine
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
 
+from app import signals
 from app.accounts import services
 from app.people import organisations
 from app.accounts.models import AuditEvent, Organisation, User
@@ -361,8 +363,9 @@ def test_merge_keeps_every_row_and_folds_the_shared_project_lead(client, auth, w
     assert after["audit_events"] - new_audit == before["audit_events"] and len(new_audit) == 1
     # The duplicate is gone and nothing points at it any more.
     assert db.session.get(Organisation, duplicate_id) is None
-    for model in (User, Lead, Interest, Question, ProgressReport, AuditEvent):
-        assert db.session.scalar(select(func.count()).select_from(model).where(model.organisation_id == duplicate_id)) == 0
+    for table, column in _pointing_at("organisations.id"):
+        assert db.session.scalar(select(func.count()).select_from(db.metadata.tables[table])
+                                 .where(db.metadata.tables[table].c[column] == duplicate_id)) == 0, table
     # The absorbed lead's history, interests and documents hang on the kept lead.
     assert set(db.session.scalars(select(LeadEvent.id).where(LeadEvent.lead_id == keep_rink_id))) >= dup_rink_events
     assert set(db.session.scalars(select(Interest.id).where(Interest.lead_id == keep_rink_id))) >= dup_rink_interests
@@ -476,16 +479,47 @@ def test_merge_page_previews_then_merges_this_one_into_the_other(client, login, 
     assert page.status_code == 200 and "Li Na" in page.text and "Sun Li" in page.text
 
 
-def test_the_merge_knows_every_column_that_points_at_an_organisation_or_a_lead():
-    """A table added later with a foreign key to organisations or leads must be handled by the merge."""
-    pointing = {"organisations.id": set(), "leads.id": set()}
-    for table in db.metadata.sorted_tables:
-        for fk in table.foreign_keys:
-            target = f"{fk.column.table.name}.{fk.column.name}"
-            if target in pointing:
-                pointing[target].add((table.name, fk.parent.name))
-    assert pointing["organisations.id"] == organisations.ORGANISATION_REFERENCES
-    assert pointing["leads.id"] == organisations.LEAD_REFERENCES
+def _pointing_at(target: str) -> set[tuple[str, str]]:
+    """Every (table, column) with a foreign key to `target` ("organisations.id")."""
+    return {(table.name, fk.parent.name) for table in db.metadata.sorted_tables for fk in table.foreign_keys
+            if f"{fk.column.table.name}.{fk.column.name}" == target}
+
+
+def test_the_merge_knows_every_column_that_points_at_an_organisation_or_a_lead(app):
+    """A table added later with a foreign key to organisations or leads must be handled by the merge:
+    by the merge itself (identity's tables) or by a receiver its domain connects (when the app is
+    created) to `organisations_merged`, or for a lead's rows by leads or a `leads_combined` receiver."""
+    assert _pointing_at("organisations.id") == (
+        organisations.ORGANISATION_REFERENCES | signals.moved_references(signals.organisations_merged))
+    assert _pointing_at("leads.id") == lead_services.LEAD_REFERENCES | signals.moved_references(signals.leads_combined)
+
+
+def test_people_import_no_domain_models():
+    """The merge reaches the domains only through signals: app/people imports no domain's models."""
+    import ast
+    from pathlib import Path
+
+    people = Path(organisations.__file__).parent
+    domains = {"fairs", "leads", "live", "meetings", "notifications", "parks", "projects"}
+    found = []
+    for path in people.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                parts = node.module.split(".")
+                if parts[-1] == "models" and domains & set(parts):
+                    found.append(f"{path.name}: {node.module}")
+    assert found == []
+
+
+def test_the_merge_commits_once_and_its_receivers_only_flush(world):
+    commits = []
+    listener = lambda session: commits.append(session)  # noqa: E731
+    event.listen(Session, "after_commit", listener)
+    try:
+        organisations.merge_organisations(world["organiser"], world["survivor"].id, world["duplicate"].id)
+    finally:
+        event.remove(Session, "after_commit", listener)
+    assert len(commits) == 1
 
 
 # ---------------------------------------------------------------- places

@@ -16,7 +16,7 @@ from flask import current_app
 from flask_babel import gettext
 from sqlalchemy import and_, false, func, or_, select
 
-from ... import bilingual
+from ... import bilingual, signals
 from ...accounts.access import require_role
 from ...accounts.enums import OrganisationKind, Role
 from ...accounts.models import Organisation, User
@@ -546,3 +546,59 @@ def invitees(actor, session_id: int) -> list[dict]:
                         "reasons": reasons, "registered": organisation.id in registered})
     out.sort(key=lambda i: (i["registered"], -len(i["reasons"]), i["name"]))
     return out
+
+
+# ---------------------------------------------------------------- organisations (their pages and merges)
+
+
+def lead_counts(organisation_ids: list[int]) -> dict[int, int]:
+    """How many leads each organisation has (one query), for the organisations list."""
+    if not organisation_ids:
+        return {}
+    return dict(db.session.execute(
+        select(Lead.organisation_id, func.count(Lead.id)).where(Lead.organisation_id.in_(organisation_ids))
+        .group_by(Lead.organisation_id)).all())
+
+
+def organisation_leads(organisation_id: int) -> list[Lead]:
+    """An organisation's leads, newest first (the caller has checked that the actor may see them)."""
+    return list(db.session.scalars(
+        select(Lead).where(Lead.organisation_id == organisation_id).order_by(Lead.created_at.desc(), Lead.id.desc())))
+
+
+def shared_project_leads(survivor_id: int, duplicate_id: int) -> tuple[list[Lead], list[tuple[Lead, Lead]]]:
+    """The duplicate's leads, and the (kept, absorbed) pairs where both organisations have a lead on
+    the same project: a merge folds the absorbed lead into the survivor's."""
+    dup_leads = list(db.session.scalars(select(Lead).where(Lead.organisation_id == duplicate_id).order_by(Lead.id)))
+    kept_by_project = {lead.project_id: lead for lead in db.session.scalars(
+        select(Lead).where(Lead.organisation_id == survivor_id, Lead.project_id.in_([d.project_id for d in dup_leads])))}
+    return dup_leads, [(kept_by_project[d.project_id], d) for d in dup_leads if d.project_id in kept_by_project]
+
+
+def _count(model, *conditions) -> int:
+    return db.session.scalar(select(func.count()).select_from(model).where(*conditions)) or 0
+
+
+@signals.receiver(signals.organisation_merge_planned)
+def plan_organisation_merge(survivor, *, source, plan) -> None:
+    """Leads' part of a merge's plan: the leads combined (both pursue one project) and moved, their
+    interests, reports, history, documents and signings; a pair of signed leads blocks the merge."""
+    dup_leads, plan.combined = shared_project_leads(survivor.id, source.id)
+    absorbed_ids = [gone.id for _, gone in plan.combined]
+    dup_lead_ids = [d.id for d in dup_leads]
+    signed = set(db.session.scalars(select(Signing.lead_id).where(
+        Signing.lead_id.in_([kept.id for kept, _ in plan.combined] + absorbed_ids))))
+    for kept, gone in plan.combined:
+        if kept.id in signed and gone.id in signed:
+            plan.blockers.append(gettext(
+                "Both organisations recorded a signing for “%(project)s”; one lead can hold only one signing. "
+                "Correct one of them first.", project=kept.project.title))
+    plan.counts.update({
+        "leads_moved": len(dup_leads) - len(plan.combined),
+        "leads_combined": len(plan.combined),
+        "interests": _count(Interest, Interest.organisation_id == source.id),
+        "progress_reports": _count(ProgressReport, ProgressReport.organisation_id == source.id),
+        "history_rows": _count(LeadEvent, LeadEvent.lead_id.in_(dup_lead_ids)) if dup_lead_ids else 0,
+        "documents": _count(LeadDocument, LeadDocument.lead_id.in_(dup_lead_ids)) if dup_lead_ids else 0,
+        "signings": _count(Signing, Signing.lead_id.in_(dup_lead_ids)) if dup_lead_ids else 0,
+    })
