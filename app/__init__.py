@@ -59,7 +59,8 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     _protect_api_cookies(app)
     init_request_check(app)
 
-    from .accounts import blueprints as accounts_blueprints
+    from .accounts import api as accounts_api, bp as accounts_bp
+    from .accounts import views as _account_pages  # noqa: F401 (adds its routes to accounts' blueprints)
     from .core.views import bp as core_bp
     from .fairs.api import api as fairs_api
     from .fairs import bp as fairs_bp
@@ -70,7 +71,9 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     from .live.views import bp as live_bp
     from .notifications.api import api as notifications_api
     from .notifications.views import bp as notifications_bp
-    from .people import blueprints as people_blueprints
+    from .people import api as people_api, bp as people_bp
+    from .people import (invitations_views, organisations_views, people_import_views,  # noqa: F401 (they add their
+                         settings_views, signup_views)  # routes to people's blueprints)
     from .parks.api import api as parks_api
     from .parks.views import bp as parks_bp
     from .projects.api import api as projects_api
@@ -79,9 +82,6 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
 
     from .meetings.api import api as meetings_api
     from .meetings.views import bp as meetings_bp
-
-    accounts_bp, accounts_api = accounts_blueprints()
-    people_bp, people_api = people_blueprints()
 
     for blueprint in (accounts_api, people_api, fairs_api, reference_api, projects_api, notifications_api, live_api,
                       leads_api, meetings_api, parks_api):

@@ -8,12 +8,7 @@ log) are `app.people`.
 from flask import Blueprint
 from flask_smorest import Blueprint as ApiBlueprint
 
+#: `views` adds its routes to these; `create_app` imports it and registers both.
 bp = Blueprint("accounts", __name__)
 api = ApiBlueprint("accounts_api", __name__, url_prefix="/api/v1", description="Accounts and tokens")
 
-
-def blueprints() -> tuple[Blueprint, ApiBlueprint]:
-    """The page and API blueprints with their routes (importing the route module registers them)."""
-    from . import views  # noqa: F401
-
-    return bp, api

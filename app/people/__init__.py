@@ -8,14 +8,8 @@ A merge asks each domain to move its own rows through `app.signals.organisations
 from flask import Blueprint
 from flask_smorest import Blueprint as ApiBlueprint
 
+#: The route modules (`*_views`) add their routes to these; `create_app` imports them and registers both.
 bp = Blueprint("people", __name__)
 api = ApiBlueprint("people_api", __name__, url_prefix="/api/v1",
                    description="People, organisations, invitations and the audit log")
 
-
-def blueprints() -> tuple[Blueprint, ApiBlueprint]:
-    """The page and API blueprints with their routes (importing the route modules registers them)."""
-    from . import (invitations_views, organisations_views, people_import_views, settings_views,  # noqa: F401
-                   signup_views)
-
-    return bp, api
