@@ -99,6 +99,9 @@ class Config:
     #: A session's projects and the people told of an interest are kept per process this long at most
     #: (and only while the fair's revision stays the same).
     LIVE_ROOM_CACHE_SECONDS = float(os.environ.get("LIVE_ROOM_CACHE_SECONDS", "30"))
+    #: A join (and the room page) carries the first this many questions in the room's order; the page
+    #: fetches the rest page by page when the reader asks (GET /sessions/<id>/questions?per_page=).
+    LIVE_JOIN_QUESTIONS = int(os.environ.get("LIVE_JOIN_QUESTIONS", "100"))
     #: Attendance from live-room joins is written in one transaction per this many seconds per process
     #: (app/live/attendance.py): a join storm costs no commit per join. 0: each join writes at once.
     LIVE_ATTENDANCE_BATCH_SECONDS = float(os.environ.get("LIVE_ATTENDANCE_BATCH_SECONDS", "1"))

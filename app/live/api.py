@@ -40,8 +40,17 @@ class QuestionSchema(Schema):
 
 class QuestionList(Schema):
     items = fields.List(fields.Nested(QuestionSchema))
-    total = fields.Integer()
+    total = fields.Integer(metadata={"description": "how many questions in all (not only on this page)"})
     seq = fields.Integer()
+    page = fields.Integer(metadata={"description": "present when a page was asked for"})
+    per_page = fields.Integer(metadata={"description": "present when a page was asked for"})
+
+
+class QuestionPageQuery(Schema):
+    """Without `per_page` every question comes at once (as before paging existed)."""
+
+    page = Int(1, MAX_INT, load_default=1)
+    per_page = Int(1, 500, metadata={"description": "questions per page (at most 500); leave out for all"})
 
 
 class AskSchema(Schema):
@@ -94,12 +103,21 @@ def _status(result) -> int:
 
 @api.route("/sessions/<int:session_id>/questions", methods=["GET"])
 @allow(USER)
+@api.arguments(QuestionPageQuery, location="query")
 @api.response(200, QuestionList)
-def list_questions(session_id):
-    """The session's questions: pinned first, then most votes, then oldest."""
+def list_questions(args, session_id):
+    """The session's questions: pinned first, then most votes, then oldest; one page of them with
+    `per_page` (the live room fetches the ones past its first page this way)."""
     session = services.get_live_session(current_user, session_id)
-    items = services.list_questions(current_user, session, personal=True)
-    return {"items": items, "total": len(items), "seq": services.current_seq(session.id)}
+    seq = services.current_seq(session.id)
+    per_page = args.get("per_page")
+    if per_page is None:
+        items = services.list_questions(current_user, session, personal=True)
+        return {"items": items, "total": len(items), "seq": seq}
+    page = args["page"]
+    items = services.list_questions(current_user, session, personal=True, limit=per_page, offset=(page - 1) * per_page)
+    return {"items": items, "total": services.count_questions(current_user, session), "seq": seq,
+            "page": page, "per_page": per_page}
 
 
 @api.route("/sessions/<int:session_id>/events", methods=["GET"])

@@ -146,21 +146,48 @@ def staff_question_dict(question: Question) -> dict:
             "organisation": question.organisation.name}
 
 
-def list_questions(actor, session: FairSession, *, personal: bool = False) -> list[dict]:
+def list_questions(actor, session: FairSession, *, personal: bool = False, limit: int | None = None,
+                   offset: int = 0) -> list[dict]:
     """Pinned first, then most votes, then oldest; hidden ones for staff only.
 
     `personal` adds, for this reader, `mine` (their own question) and `voted` (they voted for it).
+    `limit`/`offset` give one page of that order (a join takes the first `LIVE_JOIN_QUESTIONS`).
     """
     staff = is_staff(actor, session)
-    query = select(Question).where(Question.session_id == session.id)
-    if not staff:
-        query = query.where(Question.status != QuestionStatus.HIDDEN)
-    query = query.order_by(Question.pinned.desc(), Question.votes.desc(), Question.created_at, Question.id)
+    query = _questions_query(session, staff)
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
     shape = staff_question_dict if staff else question_dict
     items = [shape(q) for q in db.session.scalars(query)]
     if personal:
         _mark_personal(actor, session.id, items)
     return items
+
+
+def _questions_query(session, staff: bool):
+    query = select(Question).where(Question.session_id == session.id)
+    if not staff:
+        query = query.where(Question.status != QuestionStatus.HIDDEN)
+    return query.order_by(Question.pinned.desc(), Question.votes.desc(), Question.created_at, Question.id)
+
+
+def count_questions(actor, session: FairSession) -> int:
+    """How many questions `list_questions` would give this reader in all."""
+    query = select(func.count(Question.id)).where(Question.session_id == session.id)
+    if not is_staff(actor, session):
+        query = query.where(Question.status != QuestionStatus.HIDDEN)
+    return db.session.scalar(query) or 0
+
+
+def join_questions(actor, session, marks=None) -> tuple[list[dict], bool]:
+    """The first `LIVE_JOIN_QUESTIONS` questions in the room's order (the rest are fetched page by
+    page when the reader asks), and whether there are more: a join costs the same in a session of
+    ten questions and of ten thousand."""
+    limit = int(current_app.config.get("LIVE_JOIN_QUESTIONS", 100))
+    items = list_questions(actor, session, limit=limit + 1)
+    more = len(items) > limit
+    items = items[:limit]
+    return _mark_personal(actor, session.id, items, marks), more
 
 
 def personal_marks(actor, session_id: int) -> tuple[set[int], set[int]]:
@@ -261,10 +288,11 @@ def join(actor, session_id, since_seq=None) -> dict:
         state["events"] = missed_events(actor, session, since_seq, seq, marks=(mine, voted))
         state["interest_counts"] = _counts(session)
         return state
-    questions = list_questions(actor, session)
+    questions, more = join_questions(actor, session, (mine, voted))
     state.update(
         reset=since_seq is not None,
-        questions=_mark_personal(actor, session.id, questions, (mine, voted)),
+        questions=questions,
+        questions_more=more,
         interest_counts=_counts(session),
     )
     return state

@@ -33,13 +33,17 @@ def _staff_session(session_id: int):
     return session
 
 
-def _config(session, questions: list[dict], *, page: str, staff: bool, seq: int, my_interests: dict | None = None) -> dict:
+def _config(session, questions: list[dict], *, page: str, staff: bool, seq: int, my_interests: dict | None = None,
+            questions_more: bool = False) -> dict:
     """What live.js needs, embedded in the page as JSON (`tojson` escapes `<`, `>` and `&`).
 
     `seq` is read before the questions: the page's state is at least as new as its number (an event
     in between is then applied twice, harmlessly, rather than never)."""
     return {
         "questions": questions,
+        "questions_more": questions_more,
+        "questions_url": url_for("live_api.list_questions", session_id=session.id),
+        "questions_page": int(current_app.config["LIVE_JOIN_QUESTIONS"]),
         "page": page,
         "session_id": session.id,
         "user_id": current_user.id,
@@ -70,7 +74,7 @@ def room(session_id: int):
         for p in session.projects
     ]
     seq = services.current_seq(session.id)
-    questions = services.list_questions(current_user, session, personal=True)
+    questions, more = services.join_questions(current_user, session)
     my_interests = services.organisation_interests(current_user, session)
     return render_template(
         "live/room.html",
@@ -80,11 +84,13 @@ def room(session_id: int):
         staff=staff,
         pitched=pitched,
         questions=questions,
+        questions_more=more,
         levels=LEVEL_LABELS,
         level_order=services.LEVEL_ORDER,
         my_interests=my_interests,
         kind=kind_label(session.kind),
-        config=_config(session, questions, page="room", staff=staff, seq=seq, my_interests=my_interests),
+        config=_config(session, questions, page="room", staff=staff, seq=seq, my_interests=my_interests,
+                       questions_more=more),
     )
 
 

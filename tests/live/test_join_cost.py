@@ -64,3 +64,39 @@ def test_the_room_cache_follows_the_fair_revision(app):
     fairs.update_session(make_organiser(), db.session.get(type(session), sid),
                          {"project_ids": [p.id for p in projects] + [added.id]})
     assert str(added.id) in live.join(person, sid)["interest_counts"]
+
+
+def test_a_join_carries_the_first_page_of_questions_and_the_rest_come_page_by_page(app, client, auth, login_as):
+    app.config["LIVE_JOIN_QUESTIONS"] = 3
+    session, _ = _room()
+    sid, starts = session.id, session.starts_at
+    askers = [make_user("attendee", organisation=f"Hebei city {n}") for n in range(5)]
+    reader = make_user("attendee", organisation="Langfang Commerce Bureau")
+    with time_machine.travel(starts + timedelta(minutes=5), tick=False):
+        asked = [live.ask(asker, sid, f"Question {n}", f"q-page-{n:05d}").value["id"] for n, asker in enumerate(askers)]
+        live.vote(reader, asked[4])  # the last one asked climbs to the top: the room's order, not the asking order
+        state = live.join(reader, sid)
+    expected = ["Question 4", "Question 0", "Question 1", "Question 2", "Question 3"]
+    assert [q["text"] for q in state["questions"]] == expected[:3]
+    assert state["questions_more"] is True
+    assert state["questions"][0]["voted"] is True
+
+    headers = auth(reader)
+    everything = client.get(f"/api/v1/sessions/{sid}/questions", headers=headers).json
+    assert [q["text"] for q in everything["items"]] == expected and everything["total"] == 5
+    assert "page" not in everything  # without per_page: every question, as before paging
+    pages = [client.get(f"/api/v1/sessions/{sid}/questions?per_page=3&page={n}", headers=headers).json for n in (1, 2)]
+    assert [q["text"] for page in pages for q in page["items"]] == expected
+    assert [(p["page"], p["per_page"], p["total"]) for p in pages] == [(1, 3, 5), (2, 3, 5)]
+    for bad in ("per_page=0", "per_page=501", "page=0&per_page=3", "per_page=three"):
+        answer = client.get(f"/api/v1/sessions/{sid}/questions?{bad}", headers=headers)
+        assert answer.status_code == 422 and answer.json["error"]["code"] == "validation_failed", bad
+
+    page = login_as(reader).get(f"/sessions/{sid}/live").text
+    assert "Question 1" in page and "Question 2" not in page
+    assert '<p id="questions-more-line">' in page  # the "Show more questions" line, not hidden
+
+    app.config["LIVE_JOIN_QUESTIONS"] = 5
+    with time_machine.travel(starts + timedelta(minutes=6), tick=False):
+        assert live.join(reader, sid)["questions_more"] is False
+        assert '<p id="questions-more-line" hidden>' in login_as(reader).get(f"/sessions/{sid}/live").text

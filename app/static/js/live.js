@@ -92,6 +92,34 @@
     if (q.voted === true) voted[q.id] = true;
   }
   config.questions.forEach(function (q) { questions[q.id] = q; markPersonal(q); });
+  // The page and a join carry the first page of questions in the room's order; the rest come page by
+  // page when the reader asks ("Show more questions"). Events update any question, shown or not.
+  var morePages = !!config.questions_more, nextPage = 2;
+  function showMoreLine() {
+    var line = byId("questions-more-line");
+    if (line) line.hidden = !morePages;
+  }
+  function loadMoreQuestions() {
+    var button = byId("questions-more");
+    if (button) button.disabled = true;
+    var url = config.questions_url + "?per_page=" + encodeURIComponent(config.questions_page) + "&page=" + nextPage;
+    window.fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) {
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        return response.json();
+      })
+      .then(function (body) {
+        // Only questions not known yet: a known one may already be newer (from an event).
+        (body.items || []).forEach(function (q) { if (!questions[q.id]) { questions[q.id] = q; markPersonal(q); } });
+        nextPage += 1;
+        morePages = body.page * body.per_page < body.total;
+        drawQuestions();
+        showMoreLine();
+      }, function () {})
+      .then(function () { if (button) button.disabled = false; });
+  }
+  var moreButton = byId("questions-more");
+  if (moreButton) moreButton.addEventListener("click", loadMoreQuestions);
   var LEVEL_ORDER = config.level_order || [];
   var myInterests = config.my_interests || {};  // project id -> {level, items}
 
@@ -748,6 +776,9 @@
       if (ack.questions) {  // the full state: too far behind, or the first join
         questions = {};
         ack.questions.forEach(function (q) { questions[q.id] = q; markPersonal(q); });
+        morePages = !!ack.questions_more;
+        nextPage = 2;
+        showMoreLine();
         lastSeq = ack.seq;
       } else {  // exactly the events after our number, up to ack.seq
         (ack.events || []).forEach(function (e) { hold(e.event, e.data); });
