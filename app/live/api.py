@@ -8,7 +8,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from ..bounds import MAX_INT, YEARS_PATTERN, Id, Int
+from ..bounds import MAX_INT, MAX_PER_PAGE, YEARS_PATTERN, Id, Int
 from ..openapi import answers
 from ..leads.enums import InterestLevel
 from ..leads.services import CLIENT_ID
@@ -50,7 +50,7 @@ class QuestionPageQuery(Schema):
     """Without `per_page` every question comes at once (as before paging existed)."""
 
     page = Int(1, MAX_INT, load_default=1)
-    per_page = Int(1, 500, metadata={"description": "questions per page (at most 500); leave out for all"})
+    per_page = Int(1, MAX_PER_PAGE, metadata={"description": "questions per page; leave out for all"})
 
 
 class AskSchema(Schema):

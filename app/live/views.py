@@ -12,6 +12,7 @@ from flask_login import current_user
 
 from .. import bilingual
 from ..accounts.access import USER, allow
+from ..bounds import MAX_PER_PAGE
 from ..errors import NotFound
 from ..fairs.enums import kind_label
 from ..leads import queries as lead_queries
@@ -43,7 +44,7 @@ def _config(session, questions: list[dict], *, page: str, staff: bool, seq: int,
         "questions": questions,
         "questions_more": questions_more,
         "questions_url": url_for("live_api.list_questions", session_id=session.id),
-        "questions_page": int(current_app.config["LIVE_JOIN_QUESTIONS"]),
+        "questions_page": min(int(current_app.config["LIVE_JOIN_QUESTIONS"]), MAX_PER_PAGE),
         "page": page,
         "session_id": session.id,
         "user_id": current_user.id,
