@@ -200,34 +200,35 @@ def _seed_everything(password: str, people) -> None:
         "focus_countries": ["DE", "BE", "NL", "CZ"],
         "focus_sectors": ["new_materials", "energy_saving_environment", "ice_snow", "biomedicine_health"],
         "starts_at": _at(europe_day, 15), "ends_at": _at(europe_day, 21),
-        "timezone": "Asia/Shanghai", "capacity": 500, "tracks": ["main", "cities"],
+        "timezone": "Asia/Shanghai", "capacity": 500,
+        "tracks": [{"name_i18n": {"en": "Main stage", "zh": "主会场"}}, {"name_i18n": {"en": "City stage", "zh": "城市推介厅"}}],
         "stream_url": "https://live.cloudfair.example/europe",
     }, "title", "theme"))
     s = fairs.create_session
     s(organiser, europe, _both({"title": "Opening: Hebei's investment environment", "kind": "city_promotion",
-                          "starts_at": _at(europe_day, 15), "ends_at": _at(europe_day, 15, 30), "track": "main"}, "title", "theme"))
+                          "starts_at": _at(europe_day, 15), "ends_at": _at(europe_day, 15, 30), "track": "Main stage"}, "title", "theme"))
     s(organiser, europe, _both({"title": "Belgian wastewater membrane technology", "kind": "pitch",
-                          "starts_at": _at(europe_day, 15, 30), "ends_at": _at(europe_day, 16, 15), "track": "main",
+                          "starts_at": _at(europe_day, 15, 30), "ends_at": _at(europe_day, 16, 15), "track": "Main stage",
                           "presenter_ids": [users["k.weber@cloudfair.example"].id, users["a.peeters@cloudfair.example"].id],
                           "project_ids": [projects["Wastewater-treatment membrane technology"].id],
                           "join_url": "https://meet.cloudfair.example/eu-membrane"}, "title", "theme"))
     s(organiser, europe, _both({"title": "Dutch container housing", "kind": "pitch",
-                          "starts_at": _at(europe_day, 16, 30), "ends_at": _at(europe_day, 17, 15), "track": "main",
+                          "starts_at": _at(europe_day, 16, 30), "ends_at": _at(europe_day, 17, 15), "track": "Main stage",
                           "presenter_ids": [users["j.devries@cloudfair.example"].id],
                           "project_ids": [projects["Container (box-type) modular housing"].id]}, "title", "theme"))
     s(organiser, europe, _both({"title": "Czech mobile ice-rink blanket", "kind": "pitch",
-                          "starts_at": _at(europe_day, 17, 30), "ends_at": _at(europe_day, 18, 15), "track": "main",
+                          "starts_at": _at(europe_day, 17, 30), "ends_at": _at(europe_day, 18, 15), "track": "Main stage",
                           "presenter_ids": [users["p.novak@cloudfair.example"].id],
                           "project_ids": [projects["Mobile ice-rink blanket"].id]}, "title", "theme"))
     s(organiser, europe, _both({"title": "German wearable diagnostics", "kind": "pitch",
-                          "starts_at": _at(europe_day, 18, 30), "ends_at": _at(europe_day, 19, 15), "track": "main",
+                          "starts_at": _at(europe_day, 18, 30), "ends_at": _at(europe_day, 19, 15), "track": "Main stage",
                           "presenter_ids": [users["k.weber@cloudfair.example"].id],
                           "project_ids": [projects["Wearable diagnostic devices"].id]}, "title", "theme"))
     s(organiser, europe, _both({"title": "Four cities present: Shijiazhuang, Xingtai, Zhangjiakou, Tangshan",
                           "kind": "city_promotion", "starts_at": _at(europe_day, 16), "ends_at": _at(europe_day, 17),
-                          "track": "cities"}, "title", "theme"))
+                          "track": "City stage"}, "title", "theme"))
     s(organiser, europe, _both({"title": "Online signing ceremony", "kind": "signing",
-                          "starts_at": _at(europe_day, 20), "ends_at": _at(europe_day, 20, 45), "track": "main"}, "title", "theme"))
+                          "starts_at": _at(europe_day, 20), "ends_at": _at(europe_day, 20, 45), "track": "Main stage"}, "title", "theme"))
     fairs.publish_fair(organiser, europe)
 
     america = fairs.create_fair(organiser, _both({

@@ -445,3 +445,115 @@ def test_api_series_theme_in_a_language_other_than_zh_or_en_is_refused(client, a
     assert response.status_code == 422
     assert list(response.json["error"]["details"]["fields"]) == ["themes[0].theme_i18n"]
     assert db.session.scalar(select(func.count(Series.id))) == 0
+
+
+# ---------------------------------------------------------------- tracks
+
+
+TRACKS = [{"name_i18n": {"zh": "主会场", "en": "Main hall"}}, {"name_i18n": {"zh": "城市推介厅"}}]
+
+
+def test_api_tracks_carry_both_languages_and_sessions_name_them_in_either(client, auth):
+    organiser = make_organiser()
+
+    created = client.post("/api/v1/fairs", json=_fair_body(tracks=TRACKS, lang="en"), headers=auth(organiser))
+    assert created.status_code == 201, created.text
+    fair_id = created.json["id"]
+    session = client.post(f"/api/v1/fairs/{fair_id}/sessions", json={
+        "title": "Opening", "kind": "panel", "starts_at": START.isoformat(),
+        "ends_at": (START + timedelta(hours=1)).isoformat(), "track": "主会场"}, headers=auth(organiser))
+    in_zh = client.get(f"/api/v1/fairs/{fair_id}?lang=zh", headers=auth(organiser)).json
+    in_en = client.get(f"/api/v1/fairs/{fair_id}?lang=en", headers=auth(organiser)).json
+
+    assert session.status_code == 201, session.text
+    assert session.json["track_i18n"] == {"zh": "主会场", "en": "Main hall"}
+    assert in_zh["tracks"] == ["主会场", "城市推介厅"]
+    assert in_en["tracks"] == ["Main hall", "城市推介厅"]  # no English name: the Chinese one, unmarked
+    assert [t["name_i18n"] for t in in_en["tracks_i18n"]] == [{"zh": "主会场", "en": "Main hall"},
+                                                              {"zh": "城市推介厅", "en": ""}]
+    assert (in_zh["sessions"][0]["track"], in_en["sessions"][0]["track"]) == ("主会场", "Main hall")
+
+
+def test_api_renaming_a_track_in_one_language_keeps_its_sessions(client, auth):
+    organiser = make_organiser()
+    fair = make_fair(organiser, tracks=TRACKS)
+    make_session(fair, organiser, track="Main hall")
+
+    renamed = client.patch(f"/api/v1/fairs/{fair.id}", json={"tracks_i18n": [
+        {"name_i18n": {"zh": "主会场", "en": "Main stage"}}, {"name_i18n": {"zh": "城市推介厅", "en": "City hall"}}]},
+        headers=auth(organiser))
+
+    assert renamed.status_code == 200, renamed.text
+    assert [t["name_i18n"]["en"] for t in renamed.json["tracks_i18n"]] == ["Main stage", "City hall"]
+    db.session.expire_all()
+    assert bilingual.pair(db.session.scalars(select(FairSession)).one().track, "name") == {
+        "zh": "主会场", "en": "Main stage"}
+
+
+@pytest.mark.parametrize("tracks", [
+    [{"name_i18n": {"fr": "Salle"}}],
+    [{"name_i18n": {"zh": "", "en": ""}}],
+    [{"name_i18n": {"zh": "主会场"}}, {"name_i18n": {"zh": "主会场", "en": "Other"}}],
+    [{"name_i18n": {"en": "x" * 101}}],
+    [7],
+])
+def test_api_refuses_bad_track_names_with_a_clear_error_and_writes_nothing(client, auth, tracks):
+    organiser = make_organiser()
+
+    response = client.post("/api/v1/fairs", json=_fair_body(tracks=tracks), headers=auth(organiser))
+
+    assert response.status_code == 422, response.text
+    assert list(response.json["error"]["details"]["fields"]) == ["tracks"]
+    assert db.session.scalar(select(func.count(Fair.id))) == 0
+
+
+def test_api_only_organisers_change_track_names(client, auth):
+    organiser = make_organiser()
+    fair = make_fair(organiser, tracks=TRACKS)
+
+    refused = client.patch(f"/api/v1/fairs/{fair.id}", json={"tracks": ["Hijacked"]}, headers=auth(make_user()))
+
+    assert refused.status_code in (403, 404)
+    db.session.expire_all()
+    assert [t.name_zh for t in db.session.get(Fair, fair.id).tracks] == ["主会场", "城市推介厅"]
+
+
+def test_fair_page_shows_track_names_in_the_viewers_language_and_marks_a_fallback(client):
+    organiser = make_organiser()
+    fair = make_fair(organiser, tracks=TRACKS)
+    make_session(fair, organiser, track="城市推介厅")
+    make_session(fair, organiser, track="主会场", starts_at=fair.starts_at + timedelta(hours=2))
+
+    english = client.get(f"/fairs/{fair.id}", headers={"Accept-Language": "en"}).text
+    chinese = client.get(f"/fairs/{fair.id}", headers={"Accept-Language": "zh"}).text
+
+    assert "<td>Main hall</td>" in english and "<td>主会场</td>" in chinese
+    assert ('<span lang="zh-Hans">城市推介厅</span> <small class="fallback-mark" '
+            'title="Not available in your language">(in Chinese)</small>') in english
+    assert "<td>城市推介厅</td>" in chinese
+
+
+def test_fair_form_takes_track_names_in_both_languages_side_by_side(client, login):
+    login(make_organiser())
+
+    page = client.get("/fairs/new").text
+    response = _post_fair_form(client, title_en="Track fair", tracks_zh="主会场，城市推介厅", tracks_en="Main hall")
+
+    assert 'name="tracks_zh"' in page and 'name="tracks_en"' in page
+    assert response.status_code == 302, response.text
+    fair = db.session.scalars(select(Fair)).one()
+    assert [(t.name_zh, t.name_en) for t in fair.tracks] == [("主会场", "Main hall"), ("城市推介厅", None)]
+    edit = client.get(f"/fairs/{fair.id}/edit").text
+    assert 'value="主会场, 城市推介厅"' in edit and 'value="Main hall"' in edit, edit[edit.index("tracks_zh"):][:600]
+    session_form = client.get(f"/fairs/{fair.id}/sessions/new").text
+    assert ">Main hall</option>" in session_form and ">城市推介厅 (in Chinese)</option>" in session_form
+
+
+def test_fair_form_with_a_gap_in_the_track_names_says_so_and_saves_nothing(client, login):
+    login(make_organiser())
+
+    response = _post_fair_form(client, title_en="Track fair", tracks_zh="主会场,,城市", tracks_en="")
+
+    assert response.status_code == 422
+    assert 'id="tracks_zh-error"' in response.text
+    assert db.session.scalar(select(func.count(Fair.id))) == 0

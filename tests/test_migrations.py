@@ -265,3 +265,24 @@ def test_upgrade_fills_both_languages_from_the_existing_text(migration_app):
         ("North America: health", None, "North America: health", None, None),
     ]
     assert [tuple(row) for row in organisations] == [(None, "Bavaria Invest Partners"), ("石家庄市商务局", None)]
+
+
+def test_upgrade_keeps_track_names_in_the_language_they_are_written_in(migration_app):
+    _upgrade("0015_parks")
+    with db.engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO fairs (id, title, theme, focus_countries, focus_sectors, starts_at, ends_at, timezone, status, "
+            "waitlist, fair_day_start, fair_day_end, presenter_day_start, presenter_day_end, revision, created_at, "
+            "updated_at) VALUES "
+            "(1, 'Fair', '', '[]', '[]', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 'Asia/Shanghai', 'draft', true, "
+            "'08:00:00', '20:00:00', '08:00:00', '20:00:00', 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+        connection.execute(text(
+            "INSERT INTO tracks (id, fair_id, name, position) VALUES (1, 1, 'main', 0), (2, 1, '城市推介', 1), "
+            "(3, 1, '主会场 / Main hall', 2)"))
+
+    _upgrade("0016_tracks_bilingual")
+
+    with db.engine.connect() as connection:
+        tracks = connection.execute(text("SELECT name, name_zh, name_en FROM tracks ORDER BY id")).all()
+    assert [tuple(row) for row in tracks] == [
+        ("main", None, "main"), ("城市推介", "城市推介", None), ("主会场 / Main hall", "主会场", "Main hall")]

@@ -41,7 +41,8 @@ class FairForm(PageForm):
     capacity = IntegerField(_l("Capacity (empty: unlimited)"), validators=[Optional(), NumberRange(min=1)])
     waitlist = BooleanField(_l("Keep a waiting list when the fair is full"), default=True)
     stream_url = URLField(_l("Stream or meeting address"), validators=[Optional(), Length(max=500)])
-    tracks = StringField(_l("Tracks (comma-separated)"), default="main", validators=[DataRequired(), Length(max=500)])
+    tracks_zh, tracks_en = form_fields(_l("Tracks in Chinese (comma-separated)"),
+                                       _l("Tracks in English (comma-separated)"), max_length=1000)
     fair_day_start = TimeField(_l("Working hours start (fair)"), default=None, validators=[Optional()])
     fair_day_end = TimeField(_l("Working hours end (fair)"), validators=[Optional()])
     presenter_day_start = TimeField(_l("Working hours start (presenter)"), validators=[Optional()])

@@ -111,7 +111,11 @@ class Track(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     fair_id: Mapped[int] = mapped_column(ForeignKey("fairs.id", ondelete="CASCADE"), index=True)
+    #: The name in its author's language (unique in the fair); `name_zh`/`name_en` hold each language.
+    #: A session's `track` may name a track in either language.
     name: Mapped[str] = mapped_column(String(100))
+    name_zh: Mapped[str | None] = mapped_column(String(100))
+    name_en: Mapped[str | None] = mapped_column(String(100))
     position: Mapped[int] = mapped_column(default=0)
 
     fair: Mapped[Fair] = relationship(back_populates="tracks")

@@ -3,7 +3,26 @@ from marshmallow import Schema, fields, validate
 
 from ..bounds import HHMM_PATTERN, MAX_INT, AwareDateTime, Id, Int
 from ..schemas import PageQuery, matching, one_of, i18n_in, i18n_out, lang_in, page_of, text_out
+from ..bilingual import pair, text
 from .enums import FairStatus, SessionKind
+
+
+class TrackIn(fields.Raw):
+    """A track on write: its name in the author's language, or an object with `name_i18n` and/or `name`."""
+
+    def __init__(self, **kwargs):
+        super().__init__(metadata={"oneOf": [
+            {"type": "string"},
+            {"type": "object", "properties": {"name": {"type": "string"}, "name_i18n": {
+                "type": "object", "properties": {"zh": {"type": "string"}, "en": {"type": "string"}}}}},
+        ]}, **kwargs)
+
+
+class TrackSchema(Schema):
+    id = fields.Integer()
+    name = text_out("name")
+    name_i18n = i18n_out("name")
+    position = fields.Integer()
 
 
 class FairWriteSchema(Schema):
@@ -20,7 +39,10 @@ class FairWriteSchema(Schema):
     capacity = Int(1, MAX_INT, allow_none=True, strict=True)
     waitlist = fields.Boolean(metadata={"description": "a full fair keeps a waiting list; default true"})
     stream_url = fields.String(allow_none=True)
-    tracks = fields.List(fields.String())
+    tracks = fields.List(TrackIn(), metadata={
+        "description": "the tracks in order: a name in the author's language, or {\"name_i18n\": {\"zh\", \"en\"}}; "
+                       "a track keeps its sessions when one of its names stays (or it keeps its place)"})
+    tracks_i18n = fields.List(TrackIn(), metadata={"description": "the same as `tracks`, in the shape it is read in"})
     fair_day_start = matching(HHMM_PATTERN, metadata={"description": "HH:MM, fair's zone; default 08:00"})
     fair_day_end = matching(HHMM_PATTERN, metadata={"description": "HH:MM, fair's zone; default 20:00"})
     presenter_day_start = matching(HHMM_PATTERN, metadata={"description": "HH:MM, presenter's zone; default 08:00"})
@@ -38,7 +60,7 @@ class SessionWriteSchema(Schema):
     description_i18n = i18n_in("description")
     starts_at = AwareDateTime(required=True)
     ends_at = AwareDateTime(required=True)
-    track = fields.String()
+    track = fields.String(metadata={"description": "a track's name, in either language"})
     presenter_ids = fields.List(Id(strict=True))
     project_ids = fields.List(Id(strict=True))
     join_url = fields.String(allow_none=True)
@@ -77,7 +99,10 @@ class SessionSchema(Schema):
     description_i18n = i18n_out("description")
     starts_at = fields.DateTime()
     ends_at = fields.DateTime()
-    track = fields.Function(lambda s: s.track.name)
+    track = fields.Function(lambda s: text(s.track, "name"), metadata={
+        "type": "string", "description": "the track's name in the request's language"})
+    track_i18n = fields.Function(lambda s: pair(s.track, "name"), metadata={
+        "type": "object", "properties": {"zh": {"type": "string"}, "en": {"type": "string"}}})
     presenter_ids = fields.Function(lambda s: [p.id for p in s.presenters])
     presenters = fields.List(fields.Nested(PersonSchema))
     project_ids = fields.Function(lambda s: [p.id for p in s.projects])
@@ -102,7 +127,10 @@ class FairSchema(Schema):
     capacity = fields.Integer(allow_none=True)
     waitlist = fields.Boolean()
     stream_url = fields.String(allow_none=True)
-    tracks = fields.Function(lambda f: [t.name for t in f.tracks])
+    tracks = fields.Function(lambda f: [text(t, "name") for t in f.tracks], metadata={
+        "type": "array", "items": {"type": "string"}, "description": "track names in the request's language"})
+    tracks_i18n = fields.List(fields.Nested(TrackSchema), attribute="tracks",
+                              metadata={"description": "each track with `name_i18n`"})
     fair_day_start = fields.Function(lambda f: f.fair_day_start.strftime("%H:%M"))
     fair_day_end = fields.Function(lambda f: f.fair_day_end.strftime("%H:%M"))
     presenter_day_start = fields.Function(lambda f: f.presenter_day_start.strftime("%H:%M"))

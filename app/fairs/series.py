@@ -318,7 +318,7 @@ def make_due_fairs(now: datetime | None = None) -> list[Fair]:
                 fair_day_start=time(8, 0), fair_day_end=time(20, 0), presenter_day_start=time(8, 0),
                 presenter_day_end=time(20, 0), revision=0,
             )
-            fair.tracks = [Track(name="main", position=0)]
+            fair.tracks = [Track(name="main", name_zh="主会场", name_en="main", position=0)]
             try:
                 with db.session.begin_nested():
                     db.session.add(fair)

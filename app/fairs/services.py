@@ -227,17 +227,44 @@ def _apply_fair_fields(fair: Fair, data: dict, *, creating: bool, actor=None) ->
         raise ValidationFailed(errors)
 
 
-def _check_track_names(names: object) -> list[str]:
-    if names is None:
-        return ["main"]
-    if not isinstance(names, list) or not names:
+def _check_tracks(data: dict, lang: str) -> list[dict[str, str]]:
+    """The fair's tracks from a write body, in order, each as {"zh", "en", "name"}.
+
+    `tracks` lists them: a string is a name in the author's language (`lang`); an object gives
+    `name_i18n` {"zh", "en"} and/or `name` (the shape `tracks_i18n` is read in, which is accepted too).
+    `name` becomes the author's language's text, else the other."""
+    items = data.get("tracks_i18n") if data.get("tracks_i18n") is not None else data.get("tracks")
+    if items is None:
+        return [{"zh": "主会场", "en": "main", "name": "main"}]  # the default track, named in both languages
+    if not isinstance(items, list) or not items:
         raise ValidationFailed({"tracks": gettext("Give at least one track name.")})
-    cleaned = [n.strip() for n in names if isinstance(n, str) and n.strip()]
-    if len(cleaned) != len(names) or any(len(n) > 100 for n in cleaned):
-        raise ValidationFailed({"tracks": gettext("Track names are non-empty text of at most 100 characters.")})
-    if len(set(cleaned)) != len(cleaned):
-        raise ValidationFailed({"tracks": gettext("Track names must differ.")})
-    return cleaned
+    out: list[dict[str, str]] = []
+    for item in items:
+        if isinstance(item, str):
+            item = {"name": item}
+        if not isinstance(item, dict):
+            raise ValidationFailed({"tracks": gettext("Track names are non-empty text of at most 100 characters.")})
+        try:
+            texts = bilingual.resolve({k: v for k, v in item.items() if k in ("name", "name_i18n")}, "name",
+                                      lang=lang, required=True, max_length=100, label=gettext("a track name"))
+        except ValidationFailed as exc:
+            raise ValidationFailed({"tracks": [m for ms in exc.fields.values()
+                                               for m in (ms if isinstance(ms, list) else [ms])]}) from None
+        out.append({**texts, "name": bilingual.primary(texts, lang)})
+    for key in ("zh", "en", "name"):
+        used = [t[key] for t in out if t[key]]
+        if len(set(used)) != len(used):
+            raise ValidationFailed({"tracks": gettext("Track names must differ.")})
+    return out
+
+
+def find_track(fair: Fair, name: str | None) -> Track | None:
+    """The fair's track a name means: its original name first, else its Chinese or English name."""
+    if not name:
+        return None
+    name = name.strip()
+    return (next((t for t in fair.tracks if t.name == name), None)
+            or next((t for t in fair.tracks if name in (t.name_zh, t.name_en)), None))
 
 
 def create_fair(actor, data: dict) -> Fair:
@@ -257,8 +284,9 @@ def create_fair(actor, data: dict) -> Fair:
         waitlist=True,
     )
     _apply_fair_fields(fair, {**data, "timezone": fair.timezone}, creating=True, actor=actor)
-    names = _check_track_names(data.get("tracks"))
-    fair.tracks = [Track(name=name, position=i) for i, name in enumerate(names)]
+    tracks = _check_tracks(data, bilingual.author_lang(data, actor))
+    fair.tracks = [Track(name=t["name"], name_zh=t["zh"] or None, name_en=t["en"] or None, position=i)
+                   for i, t in enumerate(tracks)]
     db.session.add(fair)
     db.session.commit()
     return fair
@@ -272,8 +300,8 @@ def update_fair(actor, fair: Fair, data: dict) -> Fair:
     try:
         with db.session.no_autoflush:
             _apply_fair_fields(fair, data, creating=False, actor=actor)
-            if "tracks" in data:
-                _sync_tracks(fair, _check_track_names(data["tracks"]))
+            if "tracks" in data or "tracks_i18n" in data:
+                _sync_tracks(fair, _check_tracks(data, bilingual.author_lang(data, actor)))
             outside = [
                 s for s in fair.sessions
                 if s.status != SessionStatus.CANCELLED and (s.starts_at < fair.starts_at or s.ends_at > fair.ends_at)
@@ -293,14 +321,27 @@ def update_fair(actor, fair: Fair, data: dict) -> Fair:
     return fair
 
 
-def _sync_tracks(fair: Fair, names: list[str]) -> None:
-    by_name = {t.name: t for t in fair.tracks}
+def _sync_tracks(fair: Fair, tracks: list[dict[str, str]]) -> None:
+    """Give the fair these tracks. A track stays (with its sessions) when a new entry shares one of its
+    names, or else when the entry takes its place in the list (a renamed track)."""
+    existing = list(fair.tracks)
+    chosen: list[Track | None] = []
+    for entry in tracks:
+        names = {entry["name"], entry["zh"], entry["en"]} - {""}
+        match = next((t for t in existing if t not in chosen and names & ({t.name, t.name_zh, t.name_en} - {None, ""})),
+                     None)
+        chosen.append(match)
+    for position, entry in enumerate(tracks):
+        if chosen[position] is None and position < len(existing) and existing[position] not in chosen:
+            chosen[position] = existing[position]
     keep = []
-    for position, name in enumerate(names):
-        track = by_name.pop(name, None) or Track(name=name)
+    for position, (entry, track) in enumerate(zip(tracks, chosen)):
+        track = track or Track()
+        track.name, track.name_zh, track.name_en = entry["name"], entry["zh"] or None, entry["en"] or None
         track.position = position
         keep.append(track)
-    in_use = [t.name for t in by_name.values() if any(s.track_id == t.id for s in fair.sessions)]
+    removed = [t for t in existing if t not in keep]
+    in_use = [bilingual.text(t, "name") for t in removed if any(s.track_id == t.id for s in fair.sessions)]
     if in_use:
         raise ValidationFailed({"tracks": gettext("Tracks with sessions cannot be removed: %(tracks)s.",
                                                   tracks=_list(in_use))})
@@ -350,7 +391,8 @@ class Clash:
             "session_id": s.id,
             "title": s.title,
             "fair_id": s.fair_id,
-            "track": s.track.name,
+            "track": bilingual.text(s.track, "name"),
+            "track_i18n": bilingual.pair(s.track, "name"),
             "starts_at": s.starts_at.isoformat(),
             "ends_at": s.ends_at.isoformat(),
             "reason": self.reason,
@@ -364,7 +406,8 @@ class Clash:
         s = self.session
         when = f"{s.starts_at.astimezone(zone):%Y-%m-%d %H:%M}–{s.ends_at.astimezone(zone):%H:%M}"
         if self.reason == "track":
-            return gettext("track “%(track)s” already holds “%(title)s” (%(when)s)", track=s.track.name, title=s.title,
+            return gettext("track “%(track)s” already holds “%(title)s” (%(when)s)", track=bilingual.text(s.track, "name"),
+                           title=bilingual.text(s, "title"),
                            when=when)
         return gettext("%(presenter)s already presents “%(title)s” (%(when)s)", presenter=self.presenter.name,
                        title=s.title, when=when)
@@ -460,10 +503,10 @@ def _resolve_session_fields(fair: Fair, data: dict, current: FairSession | None,
     if track_name is None:
         out["track"] = current.track if current is not None else fair.tracks[0]
     else:
-        track = next((t for t in fair.tracks if t.name == track_name), None)
+        track = find_track(fair, track_name) if isinstance(track_name, str) else None
         if track is None:
             errors["track"] = [gettext("The fair has no track “%(track)s”; it has: %(tracks)s.", track=track_name,
-                                         tracks=_list(t.name for t in fair.tracks))]
+                                         tracks=_list(bilingual.text(t, "name") for t in fair.tracks))]
         else:
             out["track"] = track
     if "presenter_ids" in data or current is None:
@@ -645,7 +688,7 @@ def suggest_slots(actor, fair: Fair, presenter_id: int, minutes: int, limit: int
             and in_hours(start, end, presenter_zone, fair.presenter_day_start, fair.presenter_day_end)
             and not overlaps(busy_presenter, start, end)
         ):
-            free = [t.name for t in fair.tracks if not overlaps(busy_track.get(t.id, []), start, end)]
+            free = [bilingual.text(t, "name") for t in fair.tracks if not overlaps(busy_track.get(t.id, []), start, end)]
             if free:
                 slots.append(
                     {

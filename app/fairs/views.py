@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
@@ -228,6 +229,39 @@ def _show_local(form, name: str, moment: datetime, zone: ZoneInfo) -> None:
     getattr(form, f"{name}_fold").data = str(local.fold) if is_ambiguous(local) else None
 
 
+_TRACK_SEPARATORS = re.compile(r"[,，、;；]")
+
+
+def _track_names(text: str | None) -> list[str]:
+    return [t.strip() for t in _TRACK_SEPARATORS.split(text or "")]
+
+
+def _tracks_data(form: FairForm) -> list:
+    """The form's tracks as the service takes them: the Chinese and English lists side by side, paired
+    by their place in the list (a post with only `tracks`, an older client, names them in one language)."""
+    if "tracks_zh" not in request.form and "tracks_en" not in request.form:
+        names = [t for t in _track_names(request.form.get("tracks")) if t]
+        return names or ["main"]
+    zh, en = _track_names(form.tracks_zh.data), _track_names(form.tracks_en.data)
+    while zh and not zh[-1]:
+        zh.pop()
+    while en and not en[-1]:
+        en.pop()
+    count = max(len(zh), len(en))
+    rows = [{"name_i18n": {"zh": zh[i] if i < len(zh) else "", "en": en[i] if i < len(en) else ""}}
+            for i in range(count)]
+    return rows or ["main"]
+
+
+def _show_tracks(form: FairForm, fair: Fair) -> None:
+    texts = [bilingual.pair(t, "name") for t in fair.tracks]
+    for lang in bilingual.LANGS:
+        names = [t[lang] for t in texts]
+        while names and not names[-1]:
+            names.pop()
+        getattr(form, f"tracks_{lang}").data = ", ".join(names)
+
+
 def _fair_data(form: FairForm) -> dict:
     zone = form.timezone.data.strip()
     data = {
@@ -239,7 +273,7 @@ def _fair_data(form: FairForm) -> dict:
         "capacity": form.capacity.data,
         "waitlist": bool(form.waitlist.data),
         "stream_url": form.stream_url.data or None,
-        "tracks": [t.strip() for t in (form.tracks.data or "").split(",") if t.strip()] or ["main"],
+        "tracks": _tracks_data(form),
     }
     for field in ("fair_day_start", "fair_day_end", "presenter_day_start", "presenter_day_end"):
         value: time | None = getattr(form, field).data
@@ -258,7 +292,7 @@ def new_fair():
         try:
             fair = services.create_fair(current_user, _fair_data(form))
         except ValidationFailed as exc:
-            problems = attach_errors(form, bilingual.form_errors(exc.fields, "title", "theme", "description"))
+            problems = attach_errors(form, bilingual.form_errors(exc.fields, "title", "theme", "tracks"))
         else:
             flash(gettext("The fair was created as a draft."), "success")
             return redirect(url_for("fairs.fair_page", fair_id=fair.id))
@@ -283,14 +317,14 @@ def edit_fair(fair_id: int):
         form.focus_countries.data, form.focus_sectors.data = fair.focus_countries, fair.focus_sectors
         form.capacity.data, form.stream_url.data = fair.capacity, fair.stream_url
         form.waitlist.data = fair.waitlist
-        form.tracks.data = ", ".join(t.name for t in fair.tracks)
+        _show_tracks(form, fair)
         for field in ("fair_day_start", "fair_day_end", "presenter_day_start", "presenter_day_end"):
             getattr(form, field).data = getattr(fair, field)
     elif form.validate_on_submit():
         try:
             services.update_fair(current_user, fair, _fair_data(form))
         except ValidationFailed as exc:
-            problems = attach_errors(form, bilingual.form_errors(exc.fields, "title", "theme", "description"))
+            problems = attach_errors(form, bilingual.form_errors(exc.fields, "title", "theme", "tracks"))
         else:
             flash(gettext("The fair was saved."), "success")
             return redirect(url_for("fairs.fair_page", fair_id=fair.id))
@@ -313,7 +347,7 @@ def publish(fair_id: int):
 
 
 def _session_choices(form: SessionForm, fair: Fair) -> None:
-    form.track.choices = [(t.name, t.name) for t in fair.tracks]
+    form.track.choices = [(t.name, bilingual.plain(t, "name")) for t in fair.tracks]
     presenters = db.session.scalars(select(User).where(User.role == "presenter").order_by(User.name))
     form.presenter_ids.choices = [(p.id, f"{p.name} ({p.timezone})") for p in presenters]
     form.project_ids.choices = [(p.id, p.title) for p in db.session.scalars(select(Project).order_by(Project.title))]
@@ -367,7 +401,8 @@ def new_session(fair_id: int):
                 raise ValueError("a slot names its instants with offsets")
             _show_local(form, "starts_at", start, fair.zone)
             _show_local(form, "ends_at", end, fair.zone)
-            form.track.data = request.args.get("track")
+            track = services.find_track(fair, request.args.get("track"))
+            form.track.data = track.name if track else None
             form.presenter_ids.data = [request.args.get("presenter_id", type=int)]
         except (KeyError, ValueError):
             pass

@@ -162,7 +162,8 @@ def test_organiser_builds_a_fair_with_the_forms_and_a_clash_is_refused(page, liv
     page.get_by_label("Starts (fair's time zone)").fill(at("09:00"))
     page.get_by_label("Ends (fair's time zone)").fill(at("17:00"))
     page.get_by_label("Focus countries").select_option(["BE", "NL"])
-    page.get_by_label("Tracks (comma-separated)").fill("main, cities")
+    page.get_by_label("Tracks in English (comma-separated)").fill("main, cities")
+    page.get_by_label("Tracks in Chinese (comma-separated)").fill("主会场，城市推介厅")
     page.get_by_role("button", name="Save fair").click()
 
     expect(page.get_by_role("status")).to_have_text("The fair was created as a draft.")
