@@ -268,7 +268,7 @@ def test_upgrade_fills_both_languages_from_the_existing_text(migration_app):
 
 
 def test_upgrade_keeps_track_names_in_the_language_they_are_written_in(migration_app):
-    _upgrade("0015_parks")
+    _upgrade("0016_signups")
     with db.engine.begin() as connection:
         connection.execute(text(
             "INSERT INTO fairs (id, title, theme, focus_countries, focus_sectors, starts_at, ends_at, timezone, status, "
@@ -280,7 +280,7 @@ def test_upgrade_keeps_track_names_in_the_language_they_are_written_in(migration
             "INSERT INTO tracks (id, fair_id, name, position) VALUES (1, 1, 'main', 0), (2, 1, '城市推介', 1), "
             "(3, 1, '主会场 / Main hall', 2)"))
 
-    _upgrade("0016_tracks_bilingual")
+    _upgrade("0017_tracks_bilingual")
 
     with db.engine.connect() as connection:
         tracks = connection.execute(text("SELECT name, name_zh, name_en FROM tracks ORDER BY id")).all()

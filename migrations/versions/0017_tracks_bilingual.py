@@ -4,8 +4,8 @@ the language it was written in
 A name with Han characters goes to `name_zh`, another to `name_en`; a combined "主会场 / Main hall"
 is split into both halves. `name` stays as it is (sessions are still placed by it).
 
-Revision ID: 0016_tracks_bilingual
-Revises: 0015_parks
+Revision ID: 0017_tracks_bilingual
+Revises: 0016_signups
 Create Date: 2026-12-03 13:50:00
 
 """
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0016_tracks_bilingual'
-down_revision = '0015_parks'
+revision = '0017_tracks_bilingual'
+down_revision = '0016_signups'
 branch_labels = None
 depends_on = None
 
