@@ -155,6 +155,14 @@ def fresh_database(app) -> Iterator:
             db.engine.dispose()
 
 
+@contextmanager
+def limited_app(tmp_path, **limits) -> Iterator:
+    """An app with the rate limiter on (TestConfig turns it off) and these limits, over a fresh database."""
+    config = make_test_config(RATELIMIT_ENABLED=True, UPLOAD_DIR=str(tmp_path / "uploads"), **limits)
+    with fresh_database(create_app(config)) as app:
+        yield app
+
+
 @pytest.fixture
 def app(tmp_path):
     with fresh_database(create_app(make_test_config(UPLOAD_DIR=str(tmp_path / "uploads")))) as app:

@@ -176,29 +176,40 @@ def _dead_link(kind: str, message: str):
     return render_template("people/dead_link.html", kind=kind, message=message), 404
 
 
-@bp.route("/invitations/<token>", methods=["GET", "POST"])
-@allow(PUBLIC)
-def accept_invitation(token: str):
-    invitation = invitations.lookup(token)
-    if invitation is None:
-        return _dead_link("invitation", invitations.dead_link_error().message)
+def _set_password_page(token: str, kind: str, link, *, dead, set_password, welcome, template: str, **context):
+    """A page behind a mailed link that sets a password (an invitation, a password reset): a dead
+    link answers 404; a good password logs the person in and goes to the fairs; a bad one is named
+    on the form. `link` is the looked-up row (None when dead), `dead()` the service's dead-link
+    error, `set_password(token, password)` the service, `welcome(user)` the message shown after."""
+    if link is None:
+        return _dead_link(kind, dead().message)
     form = NewPasswordForm()
     if form.validate_on_submit():
         try:
-            user = invitations.accept(token, form.password.data)
+            user = set_password(token, form.password.data)
         except ValidationFailed as exc:
             for message in attach_errors(form, exc.fields):
                 flash(message, "error")
         except NotFound as exc:
-            return _dead_link("invitation", exc.message)
+            return _dead_link(kind, exc.message)
         else:
             browser.log_in(user)
-            flash(gettext("Welcome to CloudFair, %(name)s. Your password is set and you are logged in.",
-                          name=user.name), "success")
+            flash(welcome(user), "success")
             return redirect(url_for("fairs.index"))
     status = 422 if form.errors else 200
-    return render_template("people/accept_invitation.html", form=form, person=invitation.user,
-                           invitation=invitation, min_length=services.MIN_PASSWORD_LENGTH), status
+    return render_template(template, form=form, person=link.user, min_length=services.MIN_PASSWORD_LENGTH,
+                           **context), status
+
+
+@bp.route("/invitations/<token>", methods=["GET", "POST"])
+@allow(PUBLIC)
+def accept_invitation(token: str):
+    invitation = invitations.lookup(token)
+    return _set_password_page(
+        token, "invitation", invitation, dead=invitations.dead_link_error, set_password=invitations.accept,
+        welcome=lambda user: gettext("Welcome to CloudFair, %(name)s. Your password is set and you are logged in.",
+                                     name=user.name),
+        template="people/accept_invitation.html", invitation=invitation)
 
 
 @bp.route("/password-reset", methods=["GET", "POST"])
@@ -224,25 +235,11 @@ def forgot_password():
 @allow(PUBLIC)
 def reset_password(token: str):
     reset = password_reset.lookup(token)
-    if reset is None:
-        return _dead_link("password_reset", password_reset.dead_link_error().message)
-    form = NewPasswordForm()
-    if form.validate_on_submit():
-        try:
-            user = password_reset.reset_password(token, form.password.data)
-        except ValidationFailed as exc:
-            for message in attach_errors(form, exc.fields):
-                flash(message, "error")
-        except NotFound as exc:
-            return _dead_link("password_reset", exc.message)
-        else:
-            browser.log_in(user)
-            flash(gettext("Your password is changed and you are logged in. Everywhere else you were logged in, "
-                          "you are logged out."), "success")
-            return redirect(url_for("fairs.index"))
-    status = 422 if form.errors else 200
-    return render_template("people/reset_password.html", form=form, person=reset.user,
-                           min_length=services.MIN_PASSWORD_LENGTH), status
+    return _set_password_page(
+        token, "password_reset", reset, dead=password_reset.dead_link_error, set_password=password_reset.reset_password,
+        welcome=lambda user: gettext("Your password is changed and you are logged in. Everywhere else you were "
+                                     "logged in, you are logged out."),
+        template="people/reset_password.html")
 
 
 # ---------------------------------------------------------------- API

@@ -446,3 +446,18 @@ def screenshot():
         return path
 
     return shoot
+
+
+#: The membrane pitch of the demo's published Europe fair (tests/browser/test_live.py, test_meetings.py).
+MEMBRANE_SESSION = "Belgian wastewater membrane technology"  # Weber and Peeters pitch the membrane project
+MEMBRANE_PROJECT = "Wastewater-treatment membrane technology"
+
+
+@pytest.fixture(scope="module")
+def membrane(live_server) -> dict:
+    """The membrane pitch of the published Europe fair, with its project, from the API."""
+    fairs = live_server.api("/api/v1/fairs?status=published&per_page=50")["items"]
+    [europe] = [f for f in fairs if f["title"].startswith("Europe")]
+    [session] = [s for s in live_server.api(f"/api/v1/fairs/{europe['id']}")["sessions"] if s["title"] == MEMBRANE_SESSION]
+    [project] = [p for p in session["projects"] if p["title"] == MEMBRANE_PROJECT]
+    return {"id": session["id"], "fair_id": europe["id"], "project_id": project["id"]}

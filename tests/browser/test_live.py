@@ -15,12 +15,11 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
+from .conftest import MEMBRANE_PROJECT, MEMBRANE_SESSION
 from .language import HTML_LANG
 
 pytestmark = pytest.mark.browser
 
-SESSION_TITLE = "Belgian wastewater membrane technology"  # Weber and Peeters pitch the membrane project
-PROJECT_TITLE = "Wastewater-treatment membrane technology"
 ORGANISER = "organiser@cloudfair.example"
 PRESENTER = "a.peeters@cloudfair.example"
 SJZ = "sjz@cloudfair.example"
@@ -35,16 +34,6 @@ PROJECTOR = {"width": 1920, "height": 1080}
 
 def tag() -> str:
     return uuid.uuid4().hex[:8]
-
-
-@pytest.fixture(scope="module")
-def membrane(live_server) -> dict:
-    """The membrane pitch of the published Europe fair, with its project, from the API."""
-    fairs = live_server.api("/api/v1/fairs?status=published&per_page=50")["items"]
-    [europe] = [f for f in fairs if f["title"].startswith("Europe")]
-    [session] = [s for s in live_server.api(f"/api/v1/fairs/{europe['id']}")["sessions"] if s["title"] == SESSION_TITLE]
-    [project] = [p for p in session["projects"] if p["title"] == PROJECT_TITLE]
-    return {"id": session["id"], "fair_id": europe["id"], "project_id": project["id"]}
 
 
 def enter(page, membrane, which: str = "live"):
@@ -176,19 +165,19 @@ def test_interest_from_the_room_is_found_as_a_lead_on_the_board(page_as, membran
     # From the room to the lead by links only: the main navigation, then the card's title.
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Leads", exact=True).click()
     expect(page).to_have_url(re.compile(r"/leads$"))
-    card = page.locator(".lead-card").filter(has=page.get_by_role("link", name=PROJECT_TITLE, exact=True))
+    card = page.locator(".lead-card").filter(has=page.get_by_role("link", name=MEMBRANE_PROJECT, exact=True))
     expect(card).to_have_count(1)
     expect(card).to_contain_text("Chengde Shuangluan District Investment Bureau")
-    expect(page.locator('[data-column="partner_identified"] .lead-card')).to_contain_text([PROJECT_TITLE])
-    card.get_by_role("link", name=PROJECT_TITLE, exact=True).click()
+    expect(page.locator('[data-column="partner_identified"] .lead-card')).to_contain_text([MEMBRANE_PROJECT])
+    card.get_by_role("link", name=MEMBRANE_PROJECT, exact=True).click()
 
     expect(page).to_have_url(re.compile(r"/leads/\d+$"))
-    expect(page.get_by_role("heading", level=1)).to_contain_text(PROJECT_TITLE)
+    expect(page.get_by_role("heading", level=1)).to_contain_text(MEMBRANE_PROJECT)
     expect(page.get_by_role("heading", level=1)).to_contain_text("Chengde Shuangluan District Investment Bureau")
     interest = page.locator(".tl-interest").filter(has_text=note)
     expect(interest).to_have_count(1)
     expect(interest).to_contain_text("Interest: Wants a meeting")
-    expect(interest).to_contain_text(SESSION_TITLE)
+    expect(interest).to_contain_text(MEMBRANE_SESSION)
     expect(page.locator(".tl-history").first).to_contain_text("lead opened at Partner identified")
 
 
@@ -311,10 +300,10 @@ def test_agenda_rows_link_to_the_live_room(page_as, membrane):
     page = page_as(SJZ)
     page.goto(f"/fairs/{membrane['fair_id']}")
 
-    page.get_by_role("link", name=f"Live room: {SESSION_TITLE}").click()
+    page.get_by_role("link", name=f"Live room: {MEMBRANE_SESSION}").click()
 
     expect(page).to_have_url(re.compile(rf"/sessions/{membrane['id']}/live$"))
-    expect(page.get_by_role("heading", level=1)).to_contain_text(SESSION_TITLE)
+    expect(page.get_by_role("heading", level=1)).to_contain_text(MEMBRANE_SESSION)
 
 
 ZJK_PARK = "zjk-park@cloudfair.example"  # Sun Hao: only in the journey on two browsers

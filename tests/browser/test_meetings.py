@@ -11,19 +11,8 @@ from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
-SESSION_TITLE = "Belgian wastewater membrane technology"
-PROJECT_TITLE = "Wastewater-treatment membrane technology"
 PRESENTER = "a.peeters@cloudfair.example"  # owns the membrane project
 ATTENDEE = "zd@cloudfair.example"  # Guo Jun: only in this journey
-
-
-@pytest.fixture(scope="module")
-def membrane(live_server) -> dict:
-    fairs = live_server.api("/api/v1/fairs?status=published&per_page=50")["items"]
-    [europe] = [f for f in fairs if f["title"].startswith("Europe")]
-    [session] = [s for s in live_server.api(f"/api/v1/fairs/{europe['id']}")["sessions"] if s["title"] == SESSION_TITLE]
-    [project] = [p for p in session["projects"] if p["title"] == PROJECT_TITLE]
-    return {"id": session["id"], "project_id": project["id"]}
 
 
 def _feed_has(page, uid: str) -> bool:

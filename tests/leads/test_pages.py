@@ -20,30 +20,14 @@ from app.leads.models import ExchangeRate, Lead, LeadEvent, ProgressReport, Sign
 from app.leads.services import record_interest
 from app.live import services as live
 from tests.conftest import csrf_from
+from tests.leads.conftest import make_world
 from tests.factories import make_fair, make_organiser, make_presenter, make_project, make_session, make_user
 from tests.projects import samples
 
 
 @pytest.fixture
 def world():
-    organiser = make_organiser()
-    agent = make_presenter(name="Petr Novak", timezone_name="Europe/Prague", country="CZ")
-    other_agent = make_presenter(name="Michael Chen", timezone_name="America/Los_Angeles", country="US")
-    rink = make_project(agent, title="Ice-rink blanket", sector="ice_snow", country="CZ",
-                        investment_amount=Decimal("12000000"), currency="EUR")
-    ecmo = make_project(other_agent, title="Portable ECMO", sector="biomedicine_health", country="US",
-                        investment_amount=Decimal("80000000"), currency="USD")
-    fair = make_fair(organiser)
-    session = make_session(fair, organiser, title="Winter pitch", presenter_ids=[agent.id, other_agent.id],
-                           project_ids=[rink.id, ecmo.id])
-    zjk = make_user("attendee", name="Liu Yang", organisation="张家口市商务局", city="Zhangjiakou")
-    zjk_colleague = make_user("attendee", name="Wang Fang", organisation="张家口市商务局", city="Zhangjiakou")
-    ts = make_user("attendee", name="Zhou Qiang", organisation="唐山市商务局", city="Tangshan")
-    db.session.add_all([ExchangeRate(currency="EUR", cny_per_unit=Decimal("7.85")),
-                        ExchangeRate(currency="USD", cny_per_unit=Decimal("7.20"))])
-    db.session.commit()
-    return {"organiser": organiser, "agent": agent, "other_agent": other_agent, "rink": rink, "ecmo": ecmo,
-            "fair": fair, "session": session, "zjk": zjk, "zjk_colleague": zjk_colleague, "ts": ts}
+    return make_world(session_title="Winter pitch", rates=True)
 
 
 @pytest.fixture

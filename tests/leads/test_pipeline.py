@@ -22,24 +22,6 @@ from tests.factories import make_fair, make_organiser, make_presenter, make_proj
 from tests.projects import samples
 
 
-@pytest.fixture
-def world():
-    organiser = make_organiser()
-    agent = make_presenter(name="Petr Novak", timezone_name="Europe/Prague", country="CZ")
-    other_agent = make_presenter(name="Michael Chen", timezone_name="America/Los_Angeles", country="US")
-    rink = make_project(agent, title="Ice-rink blanket", sector="ice_snow", country="CZ",
-                        investment_amount=Decimal("12000000"), currency="EUR")
-    ecmo = make_project(other_agent, title="Portable ECMO", sector="biomedicine_health", country="US",
-                        investment_amount=Decimal("80000000"), currency="USD")
-    fair = make_fair(organiser)
-    session = make_session(fair, organiser, presenter_ids=[agent.id, other_agent.id], project_ids=[rink.id, ecmo.id])
-    zjk = make_user("attendee", name="Liu Yang", organisation="张家口市商务局", city="Zhangjiakou")
-    zjk_colleague = make_user("attendee", name="Wang Fang", organisation="张家口市商务局", city="Zhangjiakou")
-    ts = make_user("attendee", name="Zhou Qiang", organisation="唐山市商务局", city="Tangshan")
-    return {"organiser": organiser, "agent": agent, "other_agent": other_agent, "rink": rink, "ecmo": ecmo,
-            "fair": fair, "session": session, "zjk": zjk, "zjk_colleague": zjk_colleague, "ts": ts}
-
-
 def _lead(world, who, project, level="info", n=[0]):
     n[0] += 1
     interest, _ = record_interest(world[who], world["session"], {

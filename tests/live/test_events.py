@@ -18,6 +18,7 @@ from app.live import services as live
 from app.live.models import LiveEvent, Question
 from app.notifications.models import Notification
 from tests.conftest import at_once, wait_until
+from tests.live.conftest import make_room
 from tests.factories import at, make_fair, make_organiser, make_presenter, make_project, make_session, make_user
 
 NS = "/live"
@@ -25,17 +26,7 @@ NS = "/live"
 
 @pytest.fixture
 def room(app):
-    organiser = make_organiser()
-    agent = make_presenter(name="An Peeters", timezone_name="Europe/Brussels", country="BE")
-    project = make_project(agent, title="Membrane water treatment")
-    other_project = make_project(agent, title="Ceramic filters")
-    fair = make_fair(organiser)
-    session = make_session(fair, organiser, title="Membrane pitch", presenter_ids=[agent.id],
-                           project_ids=[project.id, other_project.id])
-    sjz = make_user("attendee", name="Zhao Min", organisation="Shijiazhuang Commerce Bureau", city="Shijiazhuang")
-    ts = make_user("attendee", name="Zhou Qiang", organisation="Tangshan Commerce Bureau", city="Tangshan")
-    return {"organiser": organiser, "agent": agent, "project": project, "other_project": other_project,
-            "fair": fair, "session": session, "sjz": sjz, "ts": ts}
+    return make_room(other_project=True)
 
 
 def _emit(client, event, data):

@@ -11,6 +11,7 @@ from flask_babel import force_locale, get_translations, gettext, pgettext
 
 from app.fairs.enums import kind_label
 from app.live import services
+from tests.live.conftest import make_room
 from tests.factories import make_fair, make_organiser, make_presenter, make_project, make_session, make_user
 from tests.i18n import CJK, zh
 
@@ -32,15 +33,7 @@ def zh_in(context: str, msgid: str) -> str:
 
 @pytest.fixture
 def room(app):
-    organiser = make_organiser(locale="zh")
-    agent = make_presenter(name="An Peeters", locale="zh")
-    project = make_project(agent, title="Membrane water treatment")
-    fair = make_fair(organiser)
-    session = make_session(fair, organiser, title="Membrane pitch", presenter_ids=[agent.id], project_ids=[project.id])
-    sjz = make_user("attendee", organisation="Shijiazhuang Commerce Bureau", city="Shijiazhuang", locale="zh")
-    ts = make_user("attendee", organisation="Tangshan Commerce Bureau", city="Tangshan", locale="en")
-    return {"organiser": organiser, "agent": agent, "project": project, "fair": fair, "session": session,
-            "sjz": sjz, "ts": ts}
+    return make_room(zh=True)
 
 
 @pytest.fixture

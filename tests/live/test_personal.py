@@ -19,19 +19,6 @@ from tests.factories import make_fair, make_organiser, make_presenter, make_proj
 NS = "/live"
 
 
-@pytest.fixture
-def room(app):
-    organiser = make_organiser()
-    agent = make_presenter(name="An Peeters", timezone_name="Europe/Brussels", country="BE")
-    project = make_project(agent, title="Membrane water treatment")
-    fair = make_fair(organiser)
-    session = make_session(fair, organiser, title="Membrane pitch", presenter_ids=[agent.id], project_ids=[project.id])
-    sjz = make_user("attendee", name="Zhao Min", organisation="Shijiazhuang Commerce Bureau", city="Shijiazhuang")
-    ts = make_user("attendee", name="Zhou Qiang", organisation="Tangshan Commerce Bureau", city="Tangshan")
-    return {"organiser": organiser, "agent": agent, "project": project, "fair": fair, "session": session,
-            "sjz": sjz, "ts": ts}
-
-
 def _emit(client, name, data):
     return client.emit(name, data, namespace=NS, callback=True)
 

@@ -10,12 +10,18 @@ from tests.conftest import csrf_from
 from tests.factories import make_fair, make_organiser, make_presenter, make_project, make_session, make_user
 
 
-def test_an_attendee_books_on_the_page_and_the_presenter_accepts_on_theirs(app, login):
+def _pitched(**attendee):
+    """An organiser, a presenter whose project is pitched in a session of a fair, and an attendee."""
     organiser = make_organiser()
     presenter = make_presenter()
-    attendee = make_user("attendee", organisation="Tangshan Bureau")
+    attendee = make_user("attendee", **attendee)
     project = make_project(presenter)
     make_session(make_fair(organiser), organiser, presenter_ids=[presenter.id], project_ids=[project.id])
+    return organiser, presenter, attendee, project
+
+
+def test_an_attendee_books_on_the_page_and_the_presenter_accepts_on_theirs(app, login):
+    organiser, presenter, attendee, project = _pitched(organisation="Tangshan Bureau")
     client = login(attendee)
     page = client.get(f"/projects/{project.id}/meetings/new")
     assert page.status_code == 200
@@ -41,11 +47,7 @@ def test_an_attendee_books_on_the_page_and_the_presenter_accepts_on_theirs(app, 
 
 
 def test_a_stranger_gets_404_for_a_meeting_page(app, login):
-    organiser = make_organiser()
-    presenter = make_presenter()
-    attendee = make_user("attendee")
-    project = make_project(presenter)
-    make_session(make_fair(organiser), organiser, presenter_ids=[presenter.id], project_ids=[project.id])
+    organiser, presenter, attendee, project = _pitched()
     from app.meetings import services
 
     slot = services.meeting_slots(attendee, project.id)[0]
@@ -101,11 +103,7 @@ def test_my_meetings_lists_the_latest_ended_meetings_oldest_first(app, login):
 
     from app.meetings import queries, services
 
-    organiser = make_organiser()
-    presenter = make_presenter()
-    attendee = make_user("attendee")
-    project = make_project(presenter)
-    make_session(make_fair(organiser), organiser, presenter_ids=[presenter.id], project_ids=[project.id])
+    organiser, presenter, attendee, project = _pitched()
     slots = services.meeting_slots(attendee, project.id)
     booked = [services.book(attendee, {"project_id": project.id, "starts_at": slots[i]["starts_at"],
                                        "client_id": f"past-000{i}-aaaa"})[0] for i in (0, 2, 4)]

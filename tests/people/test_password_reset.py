@@ -10,13 +10,12 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from app import create_app
 from app.accounts import services
 from app.accounts.models import AccountToken, AuditEvent
 from app.extensions import db
 from app.notifications.models import MailMessage
 from app.types import utcnow
-from tests.conftest import count, csrf_from, mails_to, make_test_config, sign_in, token_in
+from tests.conftest import count, csrf_from, limited_app, mails_to, sign_in, token_in
 from tests.factories import PASSWORD, make_organiser, make_user
 
 NEW_PASSWORD = "a fresh long passphrase"
@@ -212,13 +211,8 @@ def test_the_reset_page_sets_the_password_and_logs_in(client):
 @pytest.fixture
 def limited(tmp_path):
     """An app with rate limiting on (the test settings turn it off): 3 reset requests per 15 minutes."""
-    app = create_app(make_test_config(RATELIMIT_ENABLED=True, RESET_RATE_LIMIT="3 per 15 minutes",
-                                      UPLOAD_DIR=str(tmp_path / "uploads")))
-    with app.app_context():
-        db.create_all()
+    with limited_app(tmp_path, RESET_RATE_LIMIT="3 per 15 minutes") as app:
         yield app
-        db.session.remove()
-        db.engine.dispose()
 
 
 def test_reset_requests_for_one_address_are_limited_whatever_the_client_address(limited):

@@ -7,14 +7,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from app import create_app
 from app.accounts.models import Organisation, User
 from app.extensions import db
 from app.fairs.models import Registration
 from app.mail import deliver_due
 from app.people import signups
 from app.people.models import SignupRequest
-from tests.conftest import count, csrf_from, make_test_config, mails_to, token_in
+from tests.conftest import count, csrf_from, limited_app, mails_to, token_in
 from tests.factories import make_fair, make_organiser, make_user
 
 NEW_PASSWORD = "a fresh long passphrase"
@@ -278,13 +277,8 @@ def test_the_mails_reach_a_real_smtp_server(client, auth, smtp):
 
 @pytest.fixture
 def limited(tmp_path):
-    app = create_app(make_test_config(RATELIMIT_ENABLED=True, SIGNUP_RATE_LIMIT="3 per 15 minutes",
-                                      UPLOAD_DIR=str(tmp_path / "uploads")))
-    with app.app_context():
-        db.create_all()
+    with limited_app(tmp_path, SIGNUP_RATE_LIMIT="3 per 15 minutes") as app:
         yield app
-        db.session.remove()
-        db.engine.dispose()
 
 
 def test_sign_up_requests_are_rate_limited(limited):
