@@ -73,7 +73,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     from .notifications.views import bp as notifications_bp
     from .people import api as people_api, bp as people_bp
     from .people import (invitations_views, organisations_views, people_import_views,  # noqa: F401 (they add their
-                         settings_views, signup_views)  # routes to people's blueprints)
+                         settings_views, signup_views, fair_invitations_views)  # routes to people's blueprints)
     from .parks.api import api as parks_api
     from .parks.views import bp as parks_bp
     from .projects.api import api as projects_api

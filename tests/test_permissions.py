@@ -27,7 +27,7 @@ from app.leads import services as lead_services
 from app.live import services as live
 from app.meetings import services as meetings
 from app.parks import services as parks
-from app.people.models import SignupRequest
+from app.people.models import FairInvitation, SignupRequest
 from app.types import utcnow
 from app.notifications.services import notify
 from app.projects import services as projects
@@ -133,6 +133,9 @@ API = [
         json={"name": "Zhao Min", "email": "zhao.min@example.cn", "organisation": "Shijiazhuang Commerce Bureau"}),
     Row("POST", "/api/v1/signup/confirm/{signup_token}", "people_api.confirm_signup_api", _all(200)),
     Row("GET", "/api/v1/signups", "people_api.list_signups", _organiser_only(200)),
+    Row("POST", "/api/v1/sessions/{published_session}/invitations", "people_api.invite_organisations_api",
+        _organiser_only(201), json={"organisation_ids": ["{other_organisation}"]}),
+    Row("GET", "/api/v1/fairs/{published}/invitations", "people_api.list_fair_invitations", _organiser_only(200)),
     Row("POST", "/api/v1/signups/{signup}/decision", "people_api.decide_signup_api", _organiser_only(200),
         json={"decision": "decline"}),
     Row("GET", "/api/v1/timezones", "reference_api.list_timezones", _all(200)),
@@ -354,6 +357,9 @@ PAGES = [
     Row("GET", "/signup/confirm/{signup_token}", "people.confirm_signup", _all(200)),
     Row("POST", "/signup/confirm/{signup_token}", "people.confirm_signup", _all(200)),
     Row("GET", "/people/signups", "people.signups_page", _page_organiser_only(200)),
+    Row("POST", "/sessions/{published_session}/invitees/invite", "people.invite_from_suggestions",
+        _page_organiser_only(302), form={"organisation_ids": "{other_organisation}"}),
+    Row("GET", "/fairs/invitation/{fair_invitation_token}", "people.open_fair_invitation", _all(302)),
     Row("POST", "/people/signups/decide", "people.decide_signups", _page_organiser_only(302),
         form={"ids": "{signup}", "decision": "decline"}),
     Row("POST", "/people/signups/{signup}/decide", "people.decide_signup", _page_organiser_only(302),
@@ -586,6 +592,9 @@ def world():
     waiting = SignupRequest(email="waiter@example.cn", name="Waiter", status="pending",
                             organisation_id=attendee.organisation_id, organisation_name=attendee.organisation.name)
     db.session.add(waiting)
+    fair_invitation_token = "perm-fair-invitation-token-0001"
+    db.session.add(FairInvitation(fair_id=published.id, organisation_id=other_attendee.organisation_id,
+                                  user_id=other_attendee.id, token_hash=account_tokens.hash_token(fair_invitation_token)))
     db.session.commit()
     day = (utcnow() + timedelta(days=20)).replace(hour=1, minute=0, second=0, microsecond=0)
     hours = meetings.open_hours(organiser, published, day, day + timedelta(hours=8))
@@ -633,6 +642,7 @@ def world():
             "hours": hours.id,
             "signup_token": signup_token,
             "signup": waiting.id,
+            "fair_invitation_token": fair_invitation_token,
             "hours_from": (day + timedelta(hours=1)).isoformat(),
             "hours_to": (day + timedelta(hours=3)).isoformat(),
             "new_hours_from": (day + timedelta(days=1)).isoformat(),

@@ -17,3 +17,15 @@ def plan_organisation_merge(survivor, *, source, plan) -> None:
     user_ids = select(User.id).where(User.organisation_id == source.id)
     plan.counts["registrations"] = db.session.scalar(
         select(func.count()).select_from(Registration).where(Registration.user_id.in_(user_ids))) or 0
+
+
+def holding_places(fair_id: int, user_ids: list[int] | None = None) -> set[int]:
+    """The people (of `user_ids`, else all) who hold a place at a fair or wait for one (not withdrawn)."""
+    query = select(Registration.user_id).where(
+        Registration.fair_id == fair_id, Registration.status.in_(("registered", "walk_in", "waitlisted")),
+        Registration.withdrawn_at.is_(None))
+    if user_ids is not None:
+        if not user_ids:
+            return set()
+        query = query.where(Registration.user_id.in_(user_ids))
+    return set(db.session.scalars(query))

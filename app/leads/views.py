@@ -606,7 +606,10 @@ def record_signing(session_id: int):
 @allow("organiser")
 def invitees(session_id: int):
     session = fairs.get_session(current_user, session_id)
-    return render_template("leads/invitees.html", session=session, items=queries.invitees(current_user, session_id))
+    from ..people.fair_invitations import tracking  # the invitations sent from this page (an adapter may use people)
+
+    return render_template("leads/invitees.html", session=session, items=queries.invitees(current_user, session_id),
+                           tracking=tracking(current_user, session.fair_id))
 
 
 # ---------------------------------------------------------------- the demand profile

@@ -53,3 +53,27 @@ class SignupRequest(db.Model):
     division: Mapped[Division | None] = relationship(lazy="joined")
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
     user: Mapped[User | None] = relationship(foreign_keys=[user_id])
+
+
+class FairInvitation(db.Model):
+    """A person invited to a fair from a session's suggested invitees: sent (its mail), opened (they
+    followed the mail's link) and registered (read from the fair's registrations)."""
+
+    __tablename__ = "fair_invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    fair_id: Mapped[int] = mapped_column(ForeignKey("fairs.id", ondelete="CASCADE"), index=True)
+    #: The session whose suggestions it came from.
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("fair_sessions.id", ondelete="SET NULL"))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    sent_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: SHA-256 of the token in the mail's link (the link marks the invitation opened).
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    mail_message_id: Mapped[int | None] = mapped_column(ForeignKey("mail_messages.id", ondelete="SET NULL"))
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
+    organisation: Mapped[Organisation] = relationship()
+    mail_message: Mapped["MailMessage | None"] = relationship("MailMessage")  # noqa: F821 (notifications.models)

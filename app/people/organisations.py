@@ -28,7 +28,7 @@ from ..accounts.access import require_role
 from ..accounts.enums import Role, kind_label  # noqa: F401 (kind_label: used by the views)
 from ..accounts.models import AuditEvent, Organisation, User
 from ..accounts.services import organisation_values
-from .models import SignupRequest
+from .models import FairInvitation, SignupRequest
 
 #: (table, column) pairs pointing at an organisation that the merge moves itself (identity's and
 #: people's tables); every other one is moved by a receiver of `signals.organisations_merged`.
@@ -36,6 +36,7 @@ ORGANISATION_REFERENCES = frozenset({
     ("users", "organisation_id"),
     ("audit_events", "organisation_id"),
     ("signup_requests", "organisation_id"),
+    ("fair_invitations", "organisation_id"),
 })
 
 
@@ -154,7 +155,7 @@ def merge_organisations(actor, survivor_id: int, duplicate_id: int) -> Organisat
                       for kept, gone in plan.combined]
     try:
         signals.organisations_merged.send(survivor, source=duplicate, actor=actor)
-        for model in (User, AuditEvent, SignupRequest):
+        for model in (User, AuditEvent, SignupRequest, FairInvitation):
             db.session.execute(update(model).where(model.organisation_id == duplicate.id)
                                .values(organisation_id=survivor.id).execution_options(synchronize_session=False))
         known = {survivor.name.casefold()}
