@@ -3,10 +3,7 @@ public pages behind the mailed links, and their API (routes on the accounts blue
 
 from __future__ import annotations
 
-import math
-import time
-
-from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -15,14 +12,13 @@ from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitF
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from ..schemas import email_in
-from ..errors import Conflict, NotFound, ValidationFailed, error_body, wants_json
-from ..extensions import limiter
+from ..errors import Conflict, NotFound, ValidationFailed
 from ..forms import Form, attach_errors
 from ..i18n import ui_locale
 from ..reference.services import country_choices
 from ..schemas import PageQuery, page_body, page_of
 from ..accounts import browser, services
-from . import api, bp, invitations, password_reset
+from . import api, bp, invitations, password_reset, rate_limits
 from ..accounts.access import PUBLIC, allow
 from ..openapi import answers
 from ..accounts.enums import ROLE_LABELS, Role
@@ -35,39 +31,16 @@ def _reset_limit() -> str:
     return current_app.config["RESET_RATE_LIMIT"]
 
 
-def _typed_email() -> str:
-    """The rate-limit key of a reset request: the typed address, lower-cased (form or JSON)."""
-    value = request.form.get("email") if request.form else None
-    if value is None:
-        body = request.get_json(silent=True)
-        value = body.get("email") if isinstance(body, dict) else None
-    return "email:" + (value.strip().lower()[:254] if isinstance(value, str) else "")
-
-
 def _refuse_reset(limit):
-    """Flask-Limiter's on_breach: 429 with a sentence saying how long to wait (JSON, or the form again)."""
-    retry_after = max(1, int(limit.reset_at - time.time()))
-    message = ngettext(
+    """429 with a sentence saying how long to wait (JSON, or the form again)."""
+    return rate_limits.refusal(limit, lambda minutes: ngettext(
         "Too many password reset requests for this address or from this network. Try again in %(num)d minute.",
         "Too many password reset requests for this address or from this network. Try again in %(num)d minutes.",
-        max(1, math.ceil(retry_after / 60)),
-    )
-    if request.path.startswith("/api/") or wants_json():
-        response = jsonify(error_body(429, "rate_limited", message, {"retry_after": retry_after}))
-    else:
-        response = current_app.make_response(
-            render_template("people/forgot_password.html", form=ForgotPasswordForm(), error=message))
-    response.status_code = 429
-    response.headers["Retry-After"] = str(retry_after)
-    return response
+        minutes), lambda message: render_template("people/forgot_password.html", form=ForgotPasswordForm(),
+                                                  error=message))
 
 
-def _reset_limits(view):
-    """Per client address and per typed address, each shared by the page and the API."""
-    view = limiter.shared_limit(_reset_limit, scope="password_reset_email", key_func=_typed_email,
-                                methods=["POST"], on_breach=_refuse_reset)(view)
-    return limiter.shared_limit(_reset_limit, scope="password_reset_client", methods=["POST"],
-                                on_breach=_refuse_reset)(view)
+_reset_limits = rate_limits.per_address_and_client(_reset_limit, "password_reset", _refuse_reset)
 
 
 # ---------------------------------------------------------------- forms

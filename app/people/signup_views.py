@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import math
-import time
-
-from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -15,14 +12,13 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from ..accounts.access import PUBLIC, allow
 from ..accounts.enums import KIND_LABELS
-from ..errors import Conflict, NotFound, ValidationFailed, error_body, wants_json
-from ..extensions import limiter
+from ..errors import Conflict, NotFound, ValidationFailed
 from ..forms import Form, attach_errors
 from ..i18n import ui_locale
 from ..openapi import answers
 from ..reference.divisions import hebei_choices
 from ..schemas import MAX_INT, PageQuery, email_in, one_of, page_body, page_of
-from . import api, bp, signups
+from . import api, bp, rate_limits, signups
 
 # ---------------------------------------------------------------- rate limits
 
@@ -31,36 +27,20 @@ def _signup_limit() -> str:
     return current_app.config["SIGNUP_RATE_LIMIT"]
 
 
-def _typed_email() -> str:
-    value = request.form.get("email") if request.form else None
-    if value is None:
-        body = request.get_json(silent=True)
-        value = body.get("email") if isinstance(body, dict) else None
-    return "email:" + (value.strip().lower()[:254] if isinstance(value, str) else "")
-
-
 def _refuse(limit):
     """429 with how long to wait (JSON, or the form again)."""
-    retry_after = max(1, int(limit.reset_at - time.time()))
-    message = ngettext("Too many sign-up requests for this address or from this network. Try again in %(num)d minute.",
-                       "Too many sign-up requests for this address or from this network. Try again in %(num)d minutes.",
-                       max(1, math.ceil(retry_after / 60)))
-    if request.path.startswith("/api/") or wants_json():
-        response = jsonify(error_body(429, "rate_limited", message, {"retry_after": retry_after}))
-    else:
+    def page(message):
         form = SignupForm()
         _choices(form)
-        response = current_app.make_response(_render_signup(form, error=message))
-    response.status_code = 429
-    response.headers["Retry-After"] = str(retry_after)
-    return response
+        return _render_signup(form, error=message)
+
+    return rate_limits.refusal(limit, lambda minutes: ngettext(
+        "Too many sign-up requests for this address or from this network. Try again in %(num)d minute.",
+        "Too many sign-up requests for this address or from this network. Try again in %(num)d minutes.",
+        minutes), page)
 
 
-def _limits(view):
-    """Per client address and per typed address, each shared by the page and the API."""
-    view = limiter.shared_limit(_signup_limit, scope="signup_email", key_func=_typed_email, methods=["POST"],
-                                on_breach=_refuse)(view)
-    return limiter.shared_limit(_signup_limit, scope="signup_client", methods=["POST"], on_breach=_refuse)(view)
+_limits = rate_limits.per_address_and_client(_signup_limit, "signup", _refuse)
 
 
 # ---------------------------------------------------------------- forms
