@@ -249,6 +249,10 @@ API = [
         {"anonymous": 401, "attendee": 403, "presenter": 404, "organiser": 200}, json={"land_mu": "50"}),
     Row("GET", "/api/v1/projects/{project}/site-matches", "parks_api.site_matches", USER_ONLY),
     Row("GET", "/api/v1/projects/{hidden_project}/site-matches", "parks_api.site_matches", OWNER_ONLY_404(200) | {"anonymous": 401}),
+    Row("GET", "/api/v1/sessions/{published_session}/site-matches?project_id={project}", "parks_api.pitch_site_matches",
+        USER_ONLY),  # the presenter and organisers: the top three; a city bureau's person: its own plots
+    Row("GET", "/api/v1/sessions/{draft_session}/site-matches?project_id={project}", "parks_api.pitch_site_matches",
+        {"anonymous": 401, "attendee": 404, "presenter": 404, "organiser": 404}),  # hidden, or not pitched there
     Row("GET", "/api/v1/site-match-weights", "parks_api.get_weights", USER_ONLY),
     Row("PUT", "/api/v1/site-match-weights", "parks_api.put_weights", _organiser_only(200), json={"power": 20}),
     # meetings and meeting days

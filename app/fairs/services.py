@@ -609,11 +609,17 @@ def update_session(actor, session: FairSession, data: dict) -> FairSession:
     for field in ("title", "description"):
         if field in values:
             bilingual.assign(session, field, values[field], values["lang"])
+    projects_before = {p.id for p in session.projects}
     if "projects" in values:
         session.projects = values["projects"]
+    changed = {p.id for p in session.projects} - projects_before
     session.sequence += 1
     fair.revision += 1
     db.session.commit()
+    if changed:  # a live pitch's staff see the best sites for the projects added
+        from ..live.services import announce_site_matches
+
+        announce_site_matches(session.id, changed)
     return session
 
 

@@ -77,7 +77,7 @@ class CatchUpArgs(Schema):
 
 
 class CatchUpEvent(Schema):
-    event = fields.String(metadata={"description": "question, interest_count, interest (staff), or skip (a staff-only number)"})
+    event = fields.String(metadata={"description": "question, interest_count, interest (staff), site_matches (staff), or skip (a staff-only number)"})
     data = fields.Dict()
 
 

@@ -203,6 +203,12 @@ def on_moderate(actor, connection, data):
     return {"question": result.value}
 
 
+@live_event("site_matches")
+def on_site_matches(actor, connection, data):
+    """The best sites for a pitched project: the top three parks for staff, a city its own plots."""
+    return services.site_matches(actor, data.get("session_id"), data.get("project_id"))
+
+
 @live_event("express_interest")
 def on_express_interest(actor, connection, data):
     at = _moment(data.get("at"))

@@ -624,3 +624,58 @@ def move_organisation_questions(survivor, *, source, actor) -> None:
     db.session.execute(update(Question).where(Question.organisation_id == source.id)
                        .values(organisation_id=survivor.id).execution_options(synchronize_session=False))
     db.session.flush()
+
+
+
+# ---------------------------------------------------------------- sites for the pitched projects
+
+
+def site_match_events(session_id: int, project_ids=None) -> list[Outgoing]:
+    """Record, for the session's staff, the top three parks for each pitched project (or those of
+    `project_ids`), in both languages; the caller commits. Built from app/parks/pitch.py."""
+    from ..parks import pitch
+
+    session = db.session.get(FairSession, session_id)
+    if session is None:
+        return []
+    chosen = [p for p in session.projects if project_ids is None or p.id in project_ids]
+    built = [(p.id, pitch.matches_in_both(p)) for p in chosen]  # before the numbers: their row stays locked
+    return [record(session.id, "site_matches", {"project_id": project_id, "matches": matches}, Audience.STAFF)
+            for project_id, matches in built]
+
+
+def announce_site_matches(session_id: int, project_ids=None) -> None:
+    """Tell a live session's presenters and organisers the top three parks for its pitched projects:
+    when the pitch starts, when its projects change, when a project's site needs change. A failure is
+    logged, never raised: the change that prompted it is already stored."""
+    import logging
+
+    try:
+        status = db.session.scalar(select(FairSession.status).where(FairSession.id == session_id))
+        if status != SessionStatus.LIVE:
+            return
+        events = site_match_events(session_id, project_ids)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        logging.getLogger(__name__).exception("Could not announce site matches for session %s", session_id)
+        return
+    broadcast.send(events)
+
+
+def site_matches(actor, session_id, project_id, *, dump: bool = True) -> dict:
+    """The `site_matches` client event: for a project pitched in the session, its presenters and the
+    organisers get the top three parks, a city bureau or park organisation its own matching plots, in
+    the reader's language. Anyone else: 403."""
+    from ..parks import pitch
+
+    session = get_live_session(actor, session_id)
+    if not isinstance(project_id, int) or isinstance(project_id, bool):
+        raise ValidationFailed({"project_id": gettext("Give a project id.")})
+    project = next((p for p in session.projects if p.id == project_id), None)
+    if project is None:
+        raise NotFound(gettext("This project is not pitched in this session."))
+    items = pitch.for_reader(actor, project, staff=is_staff(actor, session), dump=dump)
+    if items is None:
+        raise Forbidden(gettext("Site matches are for the session's presenters, organisers and cities."))
+    return {"session_id": session.id, "project_id": project.id, "items": items}

@@ -17,6 +17,7 @@ from ..errors import NotFound
 from ..fairs.enums import kind_label
 from ..leads import queries as lead_queries
 from ..leads.enums import LEVEL_LABELS
+from ..parks import pitch
 from ..projects import services as projects
 from . import services
 
@@ -71,7 +72,8 @@ def room(session_id: int):
     staff = services.is_staff(current_user, session)
     counts = lead_queries.interest_counts(session.id)
     pitched = [
-        {"project": p, "materials": projects.list_materials(current_user, p), "count": counts.get(p.id, 0)}
+        {"project": p, "materials": projects.list_materials(current_user, p), "count": counts.get(p.id, 0),
+         "sites": pitch.for_reader(current_user, p, staff=staff)}  # the best sites (staff), a city's own plots
         for p in session.projects
     ]
     seq = services.current_seq(session.id)

@@ -241,11 +241,17 @@ def flip_statuses(now: datetime | None = None) -> dict[str, int]:
         Fair.status == FairStatus.PUBLISHED, Fair.starts_at <= now, Fair.ends_at > now).values(status=FairStatus.LIVE)).rowcount
     counts["fairs_closed"] = db.session.execute(update(Fair).where(
         Fair.status.in_([FairStatus.PUBLISHED, FairStatus.LIVE]), Fair.ends_at <= now).values(status=FairStatus.CLOSED)).rowcount
-    counts["sessions_live"] = db.session.execute(update(FairSession).where(
+    went_live = db.session.scalars(update(FairSession).where(
         FairSession.status == SessionStatus.SCHEDULED, FairSession.starts_at <= now, FairSession.ends_at > now,
-        FairSession.fair_id.in_(select(Fair.id).where(Fair.published_at.is_not(None)))).values(status=SessionStatus.LIVE)).rowcount
+        FairSession.fair_id.in_(select(Fair.id).where(Fair.published_at.is_not(None)))).values(status=SessionStatus.LIVE)
+        .returning(FairSession.id)).all()
+    counts["sessions_live"] = len(went_live)
     counts["sessions_ended"] = db.session.execute(update(FairSession).where(
         FairSession.status.in_([SessionStatus.SCHEDULED, SessionStatus.LIVE]), FairSession.ends_at <= now,
         FairSession.fair_id.in_(select(Fair.id).where(Fair.published_at.is_not(None)))).values(status=SessionStatus.ENDED)).rowcount
     db.session.commit()
+    from ..live.services import announce_site_matches
+
+    for session_id in went_live:  # the pitch starts: its staff see the best sites for its projects
+        announce_site_matches(session_id)
     return counts

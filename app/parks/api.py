@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from flask_login import current_user
 from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+from ..bounds import Id
 
 from ..accounts.access import PUBLIC, USER, allow
 from ..accounts.enums import Role
@@ -167,3 +170,25 @@ def put_weights(body):
     return services.set_weights(current_user, body)
 
 
+
+
+class PitchQuery(Schema):
+    project_id = Id(required=True, metadata={"description": "a project pitched in the session"})
+
+
+class PitchMatches(MatchList):
+    session_id = fields.Integer()
+    project_id = fields.Integer()
+
+
+@api.route("/sessions/<int:session_id>/site-matches", methods=["GET"])
+@allow(USER)
+@api.arguments(PitchQuery, location="query")
+@api.response(200, PitchMatches)
+def pitch_site_matches(args, session_id):
+    """The best sites for a project pitched in the session (as the live room's `site_matches`): its
+    presenters and organisers get the top three parks, a city bureau or park organisation its own
+    matching plots; anyone else 403."""
+    from ..live import services as live
+
+    return live.site_matches(current_user, session_id, args["project_id"], dump=False)

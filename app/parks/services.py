@@ -453,7 +453,21 @@ def put_site_needs(actor, project_id: int, data: dict) -> SiteNeeds:
     needs.divisions = values.get("divisions") or []
     db.session.add(needs)
     db.session.commit()
+    _needs_changed(project.id)
     return needs
+
+
+def _needs_changed(project_id: int) -> None:
+    """A project pitched in a live session changed its needs: that session's staff see the new best sites."""
+    from ..fairs.enums import SessionStatus
+    from ..fairs.models import FairSession
+    from ..live.services import announce_site_matches
+    from ..projects.models import Project
+
+    live = db.session.scalars(select(FairSession.id).where(
+        FairSession.status == SessionStatus.LIVE, FairSession.projects.any(Project.id == project_id))).all()
+    for session_id in live:
+        announce_site_matches(session_id, {project_id})
 
 
 # ---------------------------------------------------------------- weights

@@ -407,6 +407,29 @@
     Object.keys(myInterests).forEach(drawMyInterest);
   }
 
+  // ------------------------------------------------------------ the best sites for a pitched project
+  // Staff see the top three parks (pushed as `site_matches` when the pitch starts or its projects or
+  // needs change); a city sees its own plots (drawn with the page).
+  function drawSites(projectId, items) {
+    var box = document.querySelector('[data-sites-for="' + projectId + '"]');
+    if (!box || !items) return;
+    var list = box.querySelector(".sites-list");
+    list.textContent = "";
+    items.forEach(function (m) {
+      var li = el("li", "site");
+      li.setAttribute("data-plot-id", m.plot.id);
+      var link = el("a", null, t("site_line", "{park} · plot {plot} · {mu} mu",
+        { park: m.park.name, plot: m.plot.name, mu: m.plot.area_mu }));
+      link.href = "/parks/" + encodeURIComponent(m.park.id);
+      li.appendChild(link);
+      li.appendChild(document.createTextNode(" "));
+      li.appendChild(el("span", "muted", t("site_score", "score {score}", { score: m.score })));
+      (m.gaps || []).forEach(function (gap) { li.appendChild(el("br")); li.appendChild(el("span", "gap", gap)); });
+      list.appendChild(li);
+    });
+    box.querySelector(".sites-empty").hidden = items.length > 0;
+  }
+
   // ------------------------------------------------------------ server events
 
   // Apply one event (its number is the next one); the caller redraws.
@@ -414,6 +437,7 @@
     if (name === "question") applyQuestion(data, true);
     else if (name === "interest_count") setCount(data.project_id, data.count);
     else if (name === "interest") addInterest(data);
+    else if (name === "site_matches") drawSites(data.project_id, (data.matches || {})[LANG.indexOf("zh") === 0 ? "zh" : "en"]);
     // "skip": a staff-only event's number, nothing to show
     if (data.seq > lastSeq) lastSeq = data.seq;
   }
@@ -748,7 +772,7 @@
   // ------------------------------------------------------------ the connection
 
   var socket = io("/live", { reconnectionDelay: 1000, reconnectionDelayMax: 10000 });
-  ["question", "presence", "interest_count", "interest", "skip"].forEach(function (name) { socket.on(name, onLive(name)); });
+  ["question", "presence", "interest_count", "interest", "site_matches", "skip"].forEach(function (name) { socket.on(name, onLive(name)); });
   // This person's own question, vote or interest, made on this or another of their devices.
   socket.on("own_question", function (data) {
     if (!data || data.session_id !== SID) return;
