@@ -626,7 +626,6 @@ def move_organisation_questions(survivor, *, source, actor) -> None:
     db.session.flush()
 
 
-
 # ---------------------------------------------------------------- sites for the pitched projects
 
 
