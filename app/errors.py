@@ -131,25 +131,17 @@ def wants_json() -> bool:
 def _flatten_webargs(messages: dict) -> dict[str, list[str]]:
     """webargs nests messages by location ({"json": {"field": [...]}}); keep the fields, nested ones
     under dotted codes ("themes.0.theme"), each message in the reader's language."""
-    from .validation import translate_message
+    from .validation import flatten_messages
 
     fields: dict[str, list[str]] = {}
-
-    def add(code: str, msgs) -> None:
-        if isinstance(msgs, dict):  # nested schema or list index
-            for key, inner in msgs.items():
-                add(f"{code}.{key}", inner)
-            return
-        items = msgs if isinstance(msgs, list) else [msgs]
-        fields.setdefault(code, []).extend(translate_message(m) for m in items)
-
     for location, location_messages in messages.items():
         if not isinstance(location_messages, dict):
             # A message about the whole body, e.g. {"json": ["Invalid JSON body."]}.
-            add(str(location), location_messages)
+            fields.update(flatten_messages(location_messages, str(location)))
             continue
         for field, msgs in location_messages.items():
-            add(str(field), msgs)
+            for code, said in flatten_messages(msgs, str(field)).items():
+                fields.setdefault(code, []).extend(said)
     return fields
 
 

@@ -95,7 +95,7 @@ def switch_language():
     pages are cached and shared, and must not carry one); a signed-in person's switch changes their
     stored setting and is CSRF-checked like every other form.
     """
-    from .extensions import csrf, db
+    from .extensions import csrf
 
     if current_user.is_authenticated:
         csrf.protect()
@@ -109,8 +109,10 @@ def switch_language():
         response.set_cookie(COOKIE, code, max_age=365 * 86400, samesite="Lax",
                             secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
         if current_user.is_authenticated and current_user.locale != code:
-            current_user.locale = code
-            db.session.commit()
+            from .accounts.services import update_settings  # the one writer of a person's settings
+
+            user = current_user._get_current_object()
+            update_settings(user, {"locale": code}, user)
     return response
 
 

@@ -179,3 +179,36 @@ def fields_message(fields: dict[str, list[str]]) -> str:
         said = " ".join(str(m) for m in messages)
         parts.append(gettext("%(field)s: %(message)s", field=label, message=said) if label else said)
     return gettext("; ").join(parts)
+
+
+def flatten_messages(messages, prefix: str = "") -> dict[str, list[str]]:
+    """marshmallow's nested messages as {code: [message, …]}: nested fields under dotted codes
+    ("themes.0.theme"), each message in the reader's language."""
+    fields: dict[str, list[str]] = {}
+
+    def add(code: str, msgs) -> None:
+        if isinstance(msgs, dict):  # nested schema or list index
+            for key, inner in msgs.items():
+                add(f"{code}.{key}" if code else str(key), inner)
+            return
+        items = msgs if isinstance(msgs, list) else [msgs]
+        fields.setdefault(code or "_schema", []).extend(translate_message(m) for m in items)
+
+    add(prefix, messages)
+    return fields
+
+
+def load(schema, data, **kwargs) -> dict:
+    """Load `data` with a marshmallow `schema`, the one way services check their input.
+
+    Raises ValidationFailed naming each bad field (dotted codes for nested ones), in the reader's
+    language; nothing is changed before that.
+    """
+    from marshmallow import ValidationError
+
+    from .errors import ValidationFailed
+
+    try:
+        return schema.load(data, **kwargs)
+    except ValidationError as exc:
+        raise ValidationFailed(flatten_messages(exc.messages)) from None

@@ -197,7 +197,7 @@ API = [
     Row("GET", "/api/v1/materials/review-queue", "projects_api.review_queue", _organiser_only(200)),
     Row("POST", "/api/v1/materials/{pending_material}/review", "projects_api.review_material", _organiser_only(200),
         json={"decision": "approve"}),
-    Row("PATCH", "/api/v1/me", "projects_api.update_me", USER_ONLY, json={"bio": "Hello"}),
+    Row("PATCH", "/api/v1/me", "accounts_api.update_me", USER_ONLY, json={"bio": "Hello"}),
     Row("PUT", "/api/v1/me/photo", "projects_api.put_photo", {**_all(422), "anonymous": 401}),  # no file sent
     Row("GET", "/api/v1/notifications", "notifications_api.list_notifications", USER_ONLY),
     Row("POST", "/api/v1/notifications/{attendee_notification}/read", "notifications_api.mark_read",

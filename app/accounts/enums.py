@@ -2,6 +2,9 @@ from enum import StrEnum
 
 from flask_babel import lazy_gettext
 
+#: The shortest password accepted.
+MIN_PASSWORD_LENGTH = 8
+
 
 class Role(StrEnum):
     ORGANISER = "organiser"

@@ -3,11 +3,10 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from ..i18n import ui_locale
 
-from ..bounds import Id
+from ..bounds import NONBLANK_PATTERN, Id
 from ..schemas import LANG_CODES, PageQuery, i18n_object, email_in, nonblank, one_of, page_of
-from ..reference.services import country_codes, timezone_names
-from .services import MIN_PASSWORD_LENGTH
-from .enums import OrganisationKind, Role
+from ..reference.services import country_codes, language_codes, timezone_names
+from .enums import MIN_PASSWORD_LENGTH, OrganisationKind, Role
 
 
 class OrganisationSchema(Schema):
@@ -95,6 +94,97 @@ class UserPatchSchema(Schema):
     timezone = one_of(timezone_names())
     locale = one_of(LANG_CODES)
     active = fields.Boolean()
+
+
+# ---------------------------------------------------------------- a person's settings
+# One set of rules for a person's name, language, time zone, bio and languages, whichever way they
+# arrive (the settings and profile pages, `PATCH /api/v1/me`, the language switch, an organiser's
+# `PATCH /api/v1/users/<id>`): `services.update_settings` loads `SettingsSchema`.
+
+NAME_MAX = 200
+BIO_MAX = 2000
+LANGUAGES_MAX = 20
+
+
+class PersonName(fields.String):
+    """A person's name: white space runs become one space; 1 to 200 characters."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not " ".join(text.split()):
+            raise ValidationError(gettext("A name is required."))
+        if len(text.strip()) > NAME_MAX:
+            raise ValidationError(gettext("At most %(n)d characters.", n=NAME_MAX))
+        return " ".join(text.split())
+
+
+class ZoneName(fields.String):
+    """An IANA time zone name the reference list knows."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        zone = value.strip() if isinstance(value, str) else value
+        if not isinstance(zone, str) or zone not in timezone_names():
+            raise ValidationError(gettext(
+                "%(zone)s is not a known time zone. Pick one from the list, e.g. Europe/Berlin or Asia/Shanghai.",
+                zone=repr(zone),
+            ))
+        return zone
+
+
+class InterfaceLanguage(fields.String):
+    """The language CloudFair speaks to the person: zh or en."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if value not in LANG_CODES:
+            raise ValidationError(gettext("Choose 中文 (zh) or English (en)."))
+        return value
+
+
+class Bio(fields.String):
+    """Free text about the person, at most 2,000 characters; blank is none."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        import unicodedata
+
+        text = value if isinstance(value, str) else ""
+        if len(text) > BIO_MAX:
+            raise ValidationError(gettext("The bio has at most 2,000 characters."))
+        return unicodedata.normalize("NFC", text.strip()) or None
+
+
+class LanguageList(fields.List):
+    """The languages a person speaks, as codes Babel knows ("de", "en-us"); duplicates dropped, at
+    most 20. The whole list is named in an error (not an index)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        from babel import Locale as BabelLocale
+        from babel.core import UnknownLocaleError
+
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ValidationError(gettext("Give a list of language codes, e.g. [\"en\", \"de\"]."))
+        codes: list[str] = []
+        for raw in value:
+            code = raw.strip().lower().replace("_", "-")
+            try:
+                BabelLocale.parse(code, sep="-")
+            except (ValueError, UnknownLocaleError):
+                raise ValidationError(gettext("%(code)r is not a language code.", code=raw)) from None
+            if code not in codes:
+                codes.append(code)
+        if len(codes) > LANGUAGES_MAX:
+            raise ValidationError(gettext("List at most 20 languages."))
+        return codes
+
+
+class SettingsSchema(Schema):
+    """A person's own settings; every field may be left out (only those sent change)."""
+
+    name = PersonName(metadata={"pattern": NONBLANK_PATTERN, "maxLength": NAME_MAX})
+    bio = Bio(allow_none=True)
+    languages = LanguageList(one_of(language_codes()), validate=validate.Length(max=LANGUAGES_MAX), metadata={
+        "description": "language codes (ISO 639), at most 20"})
+    timezone = ZoneName(metadata={"enum": sorted(timezone_names())})
+    locale = InterfaceLanguage(metadata={"enum": sorted(LANG_CODES)})
 
 
 class UserQuery(PageQuery):

@@ -19,10 +19,9 @@ from ..pagination import paginate
 from ..reference.services import check_country, check_timezone, country_codes, sector_codes
 from ..types import utcnow
 from .access import require_role
-from .enums import DEFAULT_KIND_FOR_ROLE, Locale, OrganisationKind, Role
+from .enums import DEFAULT_KIND_FOR_ROLE, MIN_PASSWORD_LENGTH, Locale, OrganisationKind, Role
 from .models import ApiToken, Organisation, User
 
-MIN_PASSWORD_LENGTH = 8
 #: Checked against when the address is unknown, so both answers take as long (one per hash method).
 _DUMMY_HASHES: dict[str, str] = {}
 
@@ -400,33 +399,59 @@ def create_user(
     return user
 
 
+def update_settings(user: User, data: dict, actor: User | None) -> User:
+    """Change a person's own name, language (`locale`), time zone, bio or languages: the one writer
+    of these settings (the settings and profile pages, `PATCH /api/v1/me`, the language switch).
+
+    Only the fields in `data` change; nothing is written when one is bad (ValidationFailed naming it).
+    """
+    from ..validation import load
+    from .schemas import SettingsSchema
+
+    if actor is None:
+        raise Unauthorized(gettext("Log in first."))
+    if actor.id != user.id:
+        raise NotFound(gettext("No such user."))
+    values = load(SettingsSchema(), data, partial=True)
+    for field, value in values.items():
+        setattr(user, field, value)
+    db.session.commit()
+    return user
+
+
 def update_user(actor, user: User, changes: dict) -> User:
-    """Change a user's name, role, timezone, locale or active flag (organisers; self for own settings)."""
+    """Change a user's name, role, timezone, locale or active flag (organisers; self for own settings).
+
+    The name, time zone and language go through the same rules as one's own settings (`SettingsSchema`).
+    """
+    from ..validation import load
+    from .schemas import SettingsSchema
+
     own_fields = {"name", "timezone", "locale"}
     if actor.role != Role.ORGANISER and (actor.id != user.id or set(changes) - own_fields):
         raise NotFound(gettext("No such user."))
-    errors: dict[str, str] = {}
+    errors: dict[str, list[str]] = {}
+    settings: dict = {}
+    try:
+        settings = load(SettingsSchema(only=tuple(own_fields)), {k: v for k, v in changes.items() if k in own_fields},
+                        partial=True)
+    except ValidationFailed as exc:
+        errors.update(exc.fields)
+    role = None
+    if "role" in changes:
+        try:
+            role = _check_choice(changes["role"], Role, "role")
+        except ValidationFailed as exc:
+            errors.update(exc.fields)
+    if errors:
+        raise ValidationFailed(errors)
     old_role = user.role
-    if "name" in changes:
-        if not (changes["name"] or "").strip():
-            errors["name"] = gettext("A name is required.")
-        else:
-            user.name = changes["name"].strip()
-    for field, check in (
-        ("timezone", lambda v: check_timezone(v)),
-        ("locale", lambda v: _check_choice(v, Locale, "locale")),
-        ("role", lambda v: _check_choice(v, Role, "role")),
-    ):
-        if field in changes:
-            try:
-                setattr(user, field, check(changes[field]))
-            except ValidationFailed as exc:
-                errors.update({k: " ".join(v) for k, v in exc.fields.items()})
+    for field, value in settings.items():
+        setattr(user, field, value)
+    if role is not None:
+        user.role = role
     if "active" in changes:
         user.active = bool(changes["active"])
-    if errors:
-        db.session.rollback()
-        raise ValidationFailed(errors)
     if user.role != old_role:
         from . import audit
 

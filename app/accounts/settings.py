@@ -1,4 +1,4 @@
-"""A person's own settings (name, language, zone, password) and signing in with the audit trail."""
+"""Signing in with the audit trail, and changing one's password (the other settings: `services.update_settings`)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ from werkzeug.security import check_password_hash
 
 from ..errors import Unauthorized, ValidationFailed
 from ..extensions import db
-from ..reference.services import timezone_names
 from . import audit, services
-from .enums import Locale
 from .models import User
 
 
@@ -45,30 +43,6 @@ def record_lock_out(email: str, *, via: str, retry_after: int) -> None:
     address = typed_address(email)
     audit.record("locked_out", subject=_known_user(address), email=address, via=via, retry_after=retry_after)
     db.session.commit()
-
-
-def update_own_settings(actor: User, changes: dict) -> User:
-    """Change one's own name, language (`locale`) and time zone; nothing is written when a field is bad."""
-    unknown = set(changes) - {"name", "locale", "timezone"}
-    if unknown:
-        raise ValidationFailed({field: gettext("This cannot be changed here.") for field in sorted(unknown)})
-    errors: dict[str, str] = {}
-    if "name" in changes and not " ".join(str(changes["name"] or "").split()):
-        errors["name"] = gettext("A name is required.")
-    elif "name" in changes and len(changes["name"].strip()) > 200:
-        errors["name"] = gettext("At most %(n)d characters.", n=200)
-    if "locale" in changes and changes["locale"] not in {loc.value for loc in Locale}:
-        errors["locale"] = gettext("Choose 中文 (zh) or English (en).")
-    if "timezone" in changes and changes["timezone"] not in timezone_names():
-        errors["timezone"] = gettext(
-            "%(zone)s is not a known time zone. Pick one from the list, e.g. Europe/Berlin or Asia/Shanghai.",
-            zone=repr(changes["timezone"]),
-        )
-    if errors:
-        raise ValidationFailed(errors)
-    if "name" in changes:
-        changes = {**changes, "name": " ".join(changes["name"].split())}
-    return services.update_user(actor, actor, changes)
 
 
 def change_password(user: User, *, current: str, new: str, repeat: str) -> None:

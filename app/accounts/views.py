@@ -16,6 +16,7 @@ from .access import PUBLIC, USER, allow
 from ..openapi import answers
 from .forms import LoginForm, LogoutForm
 from .schemas import (
+    SettingsSchema,
     TokenRequestSchema,
     TokenSchema,
     UserPage,
@@ -108,6 +109,15 @@ def revoke_token():
 def me():
     """Who am I."""
     return current_user
+
+
+@api.route("/me", methods=["PATCH"])
+@allow(USER)
+@api.arguments(SettingsSchema, required=False)
+@api.response(200, UserSchema)
+def update_me(body):
+    """Change one's own name, bio, languages, time zone or language."""
+    return services.update_settings(current_user, body, current_user)
 
 
 @api.route("/users", methods=["GET"])

@@ -134,9 +134,9 @@ def my_settings():
     if not form.validate_on_submit():
         return _render_settings(settings_form=form, status=422)
     try:
-        user = settings.update_own_settings(current_user, {
-            "name": form.name.data, "locale": form.locale.data, "timezone": (form.timezone.data or "").strip(),
-        })
+        user = services.update_settings(current_user, {
+            "name": form.name.data, "locale": form.locale.data, "timezone": form.timezone.data or "",
+        }, current_user)
     except ValidationFailed as exc:
         return _render_settings(settings_form=form, problems=attach_errors(form, exc.fields), status=422)
     with force_locale(user.locale):
@@ -220,7 +220,7 @@ def audit_log():
 
 
 # ---------------------------------------------------------------- API
-# (`PATCH /api/v1/me` for name, time zone and language is app/projects/api.py's `update_me`.)
+# (`PATCH /api/v1/me` for name, time zone and language is app/accounts/views.py's `update_me`.)
 
 
 class AuditEventSchema(Schema):

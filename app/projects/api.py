@@ -1,4 +1,4 @@
-"""The projects API under /api/v1: projects, material upload, review, download; profiles."""
+"""The projects API under /api/v1: projects, material upload, review, download; profile photos."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ from .schemas import (
     MaterialPage,
     MaterialSchema,
     PhotoForm,
-    ProfilePatchSchema,
     ProjectPage,
     ProjectPatchSchema,
     ProjectQuery,
@@ -168,15 +167,6 @@ def review_queue(args):
 def review_material(body, material_id):
     """Approve or reject (`{"decision": "approve"|"reject", "note"}`); the presenter is notified."""
     return services.review_material(current_user, material_id, body["decision"], body["note"])
-
-
-@api.route("/me", methods=["PATCH"])
-@allow(USER)
-@api.arguments(ProfilePatchSchema, required=False)
-@api.response(200, UserSchema)
-def update_me(body):
-    """Change one's own name, bio, languages, time zone or language."""
-    return services.update_profile(current_user, body)
 
 
 @api.route("/me/photo", methods=["PUT"])

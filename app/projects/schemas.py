@@ -3,9 +3,8 @@ from marshmallow import EXCLUDE, Schema, fields
 from marshmallow import validate
 
 from ..bounds import Id
-from ..bounds import NONBLANK_PATTERN
-from ..reference.services import SECTOR_CODE, country_codes, currency_codes, language_codes, timezone_names
-from ..schemas import LANG_CODES, PageQuery, matching, one_of, i18n_in, i18n_out, lang_in, page_of, text_out
+from ..reference.services import SECTOR_CODE, country_codes, currency_codes
+from ..schemas import PageQuery, matching, one_of, i18n_in, i18n_out, lang_in, page_of, text_out
 
 
 class ProjectWriteSchema(Schema):
@@ -101,15 +100,6 @@ class UploadForm(Schema):
 class ReviewSchema(Schema):
     decision = fields.String(required=True, metadata={"description": "approve or reject"})
     note = fields.String(load_default=None)
-
-
-class ProfilePatchSchema(Schema):
-    name = fields.String(metadata={"pattern": NONBLANK_PATTERN, "maxLength": 200})
-    bio = fields.String(allow_none=True)
-    languages = fields.List(one_of(language_codes()), validate=validate.Length(max=20), metadata={
-        "description": "language codes (ISO 639), at most 20"})
-    timezone = one_of(timezone_names())
-    locale = one_of(LANG_CODES)
 
 
 class PhotoForm(Schema):

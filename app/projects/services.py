@@ -11,7 +11,6 @@ Who sees what:
 from __future__ import annotations
 
 import logging
-import unicodedata
 from decimal import Decimal, InvalidOperation
 
 from flask import current_app
@@ -29,7 +28,7 @@ from ..fairs.enums import SessionStatus
 from ..fairs.models import Fair, FairSession, session_presenters, session_projects
 from ..notifications.services import notify
 from ..pagination import paginate
-from ..reference.services import check_country, check_currency, check_sectors, check_timezone
+from ..reference.services import check_country, check_currency, check_sectors
 from ..types import utcnow
 from . import storage
 from .enums import MaterialStatus, ReviewDecision
@@ -405,60 +404,7 @@ def document_versions(actor, material: Material) -> list[Material]:
 
 
 # ---------------------------------------------------------------- presenters' profiles
-
-
-def check_languages(value) -> list[str]:
-    from babel import Locale
-    from babel.core import UnknownLocaleError
-
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ValidationFailed({"languages": gettext("Give a list of language codes, e.g. [\"en\", \"de\"].")})
-    codes: list[str] = []
-    for raw in value:
-        code = raw.strip().lower().replace("_", "-")
-        try:
-            Locale.parse(code, sep="-")
-        except (ValueError, UnknownLocaleError):
-            raise ValidationFailed({"languages": gettext("%(code)r is not a language code.", code=raw)}) from None
-        if code not in codes:
-            codes.append(code)
-    if len(codes) > 20:
-        raise ValidationFailed({"languages": gettext("List at most 20 languages.")})
-    return codes
-
-
-def update_profile(actor, changes: dict) -> User:
-    """A person edits their own name, bio, languages, time zone and language."""
-    if actor is None:
-        raise Forbidden(gettext("Log in first."))
-    errors: dict[str, str] = {}
-    values: dict = {}
-    if "name" in changes:
-        name = changes["name"].strip() if isinstance(changes["name"], str) else ""
-        if not 1 <= len(name) <= 200:
-            errors["name"] = gettext("Give a name of 1 to 200 characters.")
-        values["name"] = name
-    if "bio" in changes:
-        bio = changes["bio"] if isinstance(changes["bio"], str) else ""
-        if len(bio) > 2000:
-            errors["bio"] = gettext("The bio has at most 2,000 characters.")
-        values["bio"] = unicodedata.normalize("NFC", bio.strip()) or None
-    for field, check in (("languages", check_languages), ("timezone", check_timezone)):
-        if field in changes:
-            try:
-                values[field] = check(changes[field])
-            except ValidationFailed as exc:
-                errors.update({k: " ".join(v) for k, v in exc.fields.items()})
-    if "locale" in changes:
-        if changes["locale"] not in ("zh", "en"):
-            errors["locale"] = gettext("The language is `zh` or `en`.")
-        values["locale"] = changes["locale"]
-    if errors:
-        raise ValidationFailed(errors)
-    for key, value in values.items():
-        setattr(actor, key, value)
-    db.session.commit()
-    return actor
+# (name, bio, languages, time zone and language: `app.accounts.services.update_settings`)
 
 
 def set_photo(actor, stream, filename: str | None) -> User:

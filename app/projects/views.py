@@ -9,6 +9,7 @@ from flask_babel import gettext
 from flask_login import current_user
 
 from ..accounts.access import PUBLIC, USER, allow
+from ..accounts.services import update_settings
 from ..errors import NotFound, ServiceError, ValidationFailed
 from .. import bilingual
 from ..forms import attach_errors
@@ -213,13 +214,13 @@ def profile():
         form.languages.data = gettext(", ").join(language_name(c, ui_locale()) for c in current_user.languages or [])
     if form.validate_on_submit():
         try:
-            services.update_profile(current_user, {
+            update_settings(current_user, {
                 "name": form.name.data,
                 "bio": form.bio.data or "",
                 "languages": [language_code(c) for c in re.split(r"[,，、;；]", form.languages.data or "") if c.strip()],
-                "timezone": form.timezone.data.strip(),
+                "timezone": form.timezone.data,
                 "locale": form.locale.data,
-            })
+            }, current_user)
             flash(gettext("Your profile is saved."), "success")
             return redirect(url_for("projects.profile"))
         except ValidationFailed as exc:

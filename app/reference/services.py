@@ -111,7 +111,7 @@ def language_codes() -> frozenset[str]:
 
 def language_code(text: str) -> str:
     """What a person typed for a language ("German", "德语", "de") as its code; else the text itself,
-    for `check_languages` to refuse."""
+    for the settings schema (`app/accounts/schemas.py: LanguageList`) to refuse."""
     folded = " ".join(text.split()).casefold()
     return _language_names().get(folded, text.strip())
 

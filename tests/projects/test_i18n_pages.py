@@ -11,6 +11,7 @@ import pytest
 from flask_babel import force_locale, ngettext, pgettext
 from sqlalchemy import select
 
+from app.accounts.services import update_settings
 from app.extensions import db
 from app.notifications.models import Notification
 from app.projects import services
@@ -139,7 +140,7 @@ def test_an_upload_refused_by_its_content_says_why_in_chinese(client, auth):
 
 def test_presenter_page_in_chinese_for_a_visitor_whose_browser_asks_for_it(client):
     agent = make_presenter(timezone_name="America/Toronto")
-    services.update_profile(agent, {"languages": ["en", "fr"]})
+    update_settings(agent, {"languages": ["en", "fr"]}, agent)
 
     html = client.get(f"/presenters/{agent.id}", headers={"Accept-Language": "zh-CN,zh;q=0.9"}).text
 
