@@ -90,11 +90,9 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     from .openapi import finish_document
 
     finish_document(app, api)
-    from .i18n import bp as i18n_bp
 
     app.register_blueprint(core_bp)
-    app.register_blueprint(i18n_bp)
-    csrf.exempt("app.i18n.switch_language")  # checked inside for signed-in people
+    csrf.exempt("app.accounts.views.switch_language")  # checked inside for signed-in people
     app.register_blueprint(accounts_bp)
     app.register_blueprint(people_bp)
     app.register_blueprint(fairs_bp)

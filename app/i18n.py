@@ -1,4 +1,5 @@
-"""Languages: which one a request gets, the switch on every page, and locale-aware formatting.
+"""Languages: which one a request gets and locale-aware formatting (the switch on every page is
+`app/accounts/views.py: switch_language`).
 
 The language is the signed-in person's setting, else the `lang` cookie set by the switch, else the
 browser's Accept-Language, else English. Strings are marked with `gettext`/`lazy_gettext` (`_` in
@@ -13,17 +14,15 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime as babel_format_datetime
 from babel.numbers import format_decimal
-from flask import Blueprint, current_app, has_request_context, redirect, request, url_for
+from flask import current_app, has_request_context, request
 from flask_babel import get_locale
 from flask_login import current_user
 
-from .accounts.access import PUBLIC, allow
 
 LANGUAGES = ("zh", "en")
 LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
 COOKIE = "lang"
 
-bp = Blueprint("i18n", __name__)
 
 
 def select_locale() -> str:
@@ -84,36 +83,6 @@ def format_amount(value, currency: str | None = None) -> str:
     pattern = "#,##0" if number == number.to_integral_value() else "#,##0.00"
     text = format_decimal(number, format=pattern, locale=_babel_locale())
     return f"{currency} {text}" if currency else text
-
-
-@bp.route("/language", methods=["POST"])
-@allow(PUBLIC)
-def switch_language():
-    """The switch on every page: remembers the choice in a cookie, and on a signed-in person's settings.
-
-    A visitor's switch only sets a cookie in their own browser, so it needs no CSRF token (anonymous
-    pages are cached and shared, and must not carry one); a signed-in person's switch changes their
-    stored setting and is CSRF-checked like every other form.
-    """
-    from .extensions import csrf
-
-    if current_user.is_authenticated:
-        csrf.protect()
-
-    code = request.form.get("lang", "")
-    target = request.form.get("next") or url_for("fairs.index")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("fairs.index")
-    response = redirect(target)
-    if code in LANGUAGES:
-        response.set_cookie(COOKIE, code, max_age=365 * 86400, samesite="Lax",
-                            secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
-        if current_user.is_authenticated and current_user.locale != code:
-            from .accounts.services import update_settings  # the one writer of a person's settings
-
-            user = current_user._get_current_object()
-            update_settings(user, {"locale": code}, user)
-    return response
 
 
 def compile_catalogues(app) -> None:

@@ -196,19 +196,3 @@ def flatten_messages(messages, prefix: str = "") -> dict[str, list[str]]:
 
     add(prefix, messages)
     return fields
-
-
-def load(schema, data, **kwargs) -> dict:
-    """Load `data` with a marshmallow `schema`, the one way services check their input.
-
-    Raises ValidationFailed naming each bad field (dotted codes for nested ones), in the reader's
-    language; nothing is changed before that.
-    """
-    from marshmallow import ValidationError
-
-    from .errors import ValidationFailed
-
-    try:
-        return schema.load(data, **kwargs)
-    except ValidationError as exc:
-        raise ValidationFailed(flatten_messages(exc.messages)) from None

@@ -47,8 +47,6 @@ EXCEPTIONS = {
         "the text rule for the OpenAPI document is named when the Api is configured (a deferred import)",
     ("app.openapi", "app.accounts.access"):
         "the OpenAPI document states each operation's roles, read from the `@allow` declarations",
-    ("app.i18n", "app.accounts.access"):
-        "the language switch is a page (`@allow`) living in i18n.py; it is moving into accounts",
     ("app.core.services", "app"):
         "/healthz reports whether this process runs the scheduler, which create_app starts",
     ("app.fairs.services", "app.live.broadcast"):

@@ -339,7 +339,7 @@ PAGES = [
     Row("POST", "/login", "accounts.login", _all(302),
         form={"email": "{attendee_email}", "password": PASSWORD}),
     Row("POST", "/logout", "accounts.logout", _all(302)),
-    Row("POST", "/language", "i18n.switch_language", _all(302), form={"lang": "en", "next": "/"}),
+    Row("POST", "/language", "accounts.switch_language", _all(302), form={"lang": "en", "next": "/"}),
     Row("GET", "/people/invitations", "people.invitations_page", _page_organiser_only(200)),
     Row("POST", "/people/invitations", "people.invitations_page", _page_organiser_only(302),
         form={"name": "Sun Li", "email": "sun.li@example.org", "role": "attendee", "organisation": "Tangshan Bureau",

@@ -405,7 +405,7 @@ def update_settings(user: User, data: dict, actor: User | None) -> User:
 
     Only the fields in `data` change; nothing is written when one is bad (ValidationFailed naming it).
     """
-    from ..validation import load
+    from ..schemas import load
     from .schemas import SettingsSchema
 
     if actor is None:
@@ -424,7 +424,7 @@ def update_user(actor, user: User, changes: dict) -> User:
 
     The name, time zone and language go through the same rules as one's own settings (`SettingsSchema`).
     """
-    from ..validation import load
+    from ..schemas import load
     from .schemas import SettingsSchema
 
     own_fields = {"name", "timezone", "locale"}

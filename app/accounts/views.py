@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import force_locale, gettext
 from flask_login import current_user
 
 from ..errors import NotFound, Unauthorized
 from ..extensions import limiter
+from ..i18n import COOKIE, LANGUAGES
 from ..schemas import page_body
 from . import api, bp, browser, lockout, services, settings
 from .access import PUBLIC, USER, allow
@@ -168,3 +169,31 @@ def init_auth(app) -> None:
                 g.auth_via = "token"
             return user
         return None
+
+
+@bp.route("/language", methods=["POST"])
+@allow(PUBLIC)
+def switch_language():
+    """The switch on every page: remembers the choice in a cookie, and on a signed-in person's settings.
+
+    A visitor's switch only sets a cookie in their own browser, so it needs no CSRF token (anonymous
+    pages are cached and shared, and must not carry one); a signed-in person's switch changes their
+    stored setting and is CSRF-checked like every other form.
+    """
+    from ..extensions import csrf
+
+    if current_user.is_authenticated:
+        csrf.protect()
+
+    code = request.form.get("lang", "")
+    target = request.form.get("next") or url_for("fairs.index")
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("fairs.index")
+    response = redirect(target)
+    if code in LANGUAGES:
+        response.set_cookie(COOKIE, code, max_age=365 * 86400, samesite="Lax",
+                            secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
+        if current_user.is_authenticated and current_user.locale != code:
+            user = current_user._get_current_object()
+            services.update_settings(user, {"locale": code}, user)
+    return response
