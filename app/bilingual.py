@@ -228,11 +228,19 @@ def search_clause(columns, q: str):
     return or_(*(column.ilike(needle, escape="\\") for column in columns))
 
 
+def _from_pair(texts) -> dict:
+    texts = texts if isinstance(texts, dict) else {}
+    return {"text_zh": texts.get("zh") or "", "text_en": texts.get("en") or ""}
+
+
 def init_templating(app) -> None:
     app.jinja_env.globals["tr"] = marked  # {{ tr(fair, "title") }}
     app.jinja_env.globals["trt"] = plain  # {{ trt(fair, "title") }}: plain text, e.g. in <title> or mail text
     app.jinja_env.globals["tx"] = lambda obj, field: text(obj, field, _page_lang(None))  # unmarked: mail subjects
     app.jinja_env.globals["both"] = pair
+    # {{ tri(row.organisation_i18n) }}: a {"zh", "en"} pair (API-shaped rows) marked like tr()
+    app.jinja_env.globals["tri"] = lambda texts, lang=None: marked(_from_pair(texts), "text", lang)
+    app.jinja_env.globals["trti"] = lambda texts, lang=None: plain(_from_pair(texts), "text", lang)
 
 
 # ---------------------------------------------------------------- forms

@@ -51,6 +51,16 @@ ATTENDEES = [
     ("attendee", "jichuang@cloudfair.example", "Ma Lin 马琳", "Hebei Jichuang Medical Devices Co. 河北冀创医疗器械有限公司", "enterprise", "Shijiazhuang", "CN", "Asia/Shanghai", "zh"),
 ]
 
+#: The Chinese names of the organisations abroad (registered under their English name).
+ORGANISATION_ZH = {
+    "Weber Consulting GmbH": "韦伯咨询有限公司",
+    "Flanders Membrane Partners": "佛兰德膜技术伙伴公司",
+    "Holland Modular Housing Agency": "荷兰模块化住房机构",
+    "Czech Winter Sports Trade Office": "捷克冬季运动贸易办事处",
+    "Maple Health Investment Agency": "枫叶健康投资机构",
+    "Pacific MedTech Investment Agency": "太平洋医疗科技投资机构",
+}
+
 #: (presenter email, title, summary, sector, country, amount, currency)
 PROJECTS = [
     ("a.peeters@cloudfair.example", "Wastewater-treatment membrane technology",
@@ -179,6 +189,9 @@ def _seed_everything(password: str, people) -> None:
         named = re.match(r"^([^\u4e00-\u9fff]+?)\s+([\u4e00-\u9fff].*)$", user.organisation.name)
         if named:  # "Shijiazhuang Commerce Bureau 石家庄市商务局": each half in its own language
             user.organisation.name_en, user.organisation.name_zh = named.groups()
+        elif user.organisation.name in ORGANISATION_ZH:  # the agencies abroad, named in English
+            user.organisation.name_en = user.organisation.name
+            user.organisation.name_zh = ORGANISATION_ZH[user.organisation.name]
     organiser = users[ORGANISER[1]]
     projects = {}
     for owner, title, summary, sector, country, amount, currency in PROJECTS:

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from ..accounts.access import require_role
 from ..accounts.enums import Role
 from ..accounts.models import Organisation, User
-from .. import signals
+from .. import bilingual, signals
 from ..bounds import MAX_INT
 from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
 from ..extensions import db
@@ -201,7 +201,7 @@ def _notify_interest(room: InterestRoom, actor, project_id: int, values: dict) -
     for user_id in sorted(people):
         with force_locale(room.people.get(user_id, "en")):  # each reads the title in their language
             title = gettext("%(organisation)s is interested in “%(project)s” (%(level)s)",
-                            organisation=actor.organisation.name, project=title_of, level=level_label(values["level"]))
+                            organisation=bilingual.plain(actor.organisation, "name"), project=title_of, level=level_label(values["level"]))
         rows.append({"user_id": user_id, "kind": "interest", "title": title[:300], "body": values["note"][:2000],
                      "link": f"/projects/{project_id}"})
     if rows:
@@ -240,7 +240,8 @@ def store_interest(actor, room: InterestRoom, data: dict, *, at: datetime | None
     interest = interest_dict(Interest(id=interest_id, **row))
     return StoredInterest(interest, {
         "id": lead["id"], "project_id": values["project_id"], "organisation_id": actor.organisation_id,
-        "organisation": actor.organisation.name, "owner_id": lead["owner_id"], "stage": lead["stage"],
+        "organisation": bilingual.text(actor.organisation, "name"),
+        "organisation_i18n": bilingual.pair(actor.organisation, "name"), "owner_id": lead["owner_id"], "stage": lead["stage"],
         "expected_amount": None if lead["expected_amount"] is None else f"{lead['expected_amount']:.2f}",
         "currency": lead["currency"],
         "next_action_on": lead["next_action_on"].isoformat() if lead["next_action_on"] else None,

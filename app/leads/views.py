@@ -7,6 +7,7 @@ import re
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 
+from .. import bilingual
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext, ngettext
 from flask_login import current_user
@@ -174,7 +175,7 @@ def progress(lead_id: int):
         return redirect(lead_page if from_lead else back)
     if target != current:
         flash(gettext("“%(project)s” (%(organisation)s) moved to %(stage)s.", project=lead.project.title,
-                      organisation=lead.organisation.name, stage=board.stage_label(target)), "success")
+                      organisation=bilingual.plain(lead.organisation, "name"), stage=board.stage_label(target)), "success")
     else:
         flash(gettext("The progress is saved."), "success")
     return redirect(lead_page if from_lead else back)
@@ -552,7 +553,7 @@ def _render_signings(session, form=None, status: int = 200):
         form = form or SigningForm(formdata=None)
         form.lead_id.choices = [
             (lead.id, gettext("%(project)s · %(organisation)s (%(stage)s)", project=lead.project.title,
-                              organisation=lead.organisation.name, stage=board.stage_label(lead.stage)))
+                              organisation=bilingual.plain(lead.organisation, "name"), stage=board.stage_label(lead.stage)))
             for lead in board.signable_leads(actor)
         ]
     else:
@@ -597,7 +598,7 @@ def record_signing(session_id: int):
         flash(_said(exc), "error")
         return redirect(url_for("leads.signings", session_id=session_id))
     flash(gettext("Signed: “%(project)s” with %(organisation)s, %(amount)s.", project=signing.lead.project.title,
-                  organisation=signing.lead.organisation.name, amount=format_amount(signing.amount, signing.currency)),
+                  organisation=bilingual.plain(signing.lead.organisation, "name"), amount=format_amount(signing.amount, signing.currency)),
           "success")
     return redirect(url_for("leads.signings", session_id=session_id))
 

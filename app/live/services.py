@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
-from .. import signals
+from .. import bilingual, signals
 from ..accounts.enums import Role
 from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
 from ..extensions import db
@@ -128,6 +128,8 @@ def question_dict(question: Question) -> dict:
         "votes": question.votes,
         "author": None if hidden else question.user.name,
         "organisation": None if hidden else question.organisation.name,
+        # Each reader of a broadcast shows the name in their language (the other where it is missing).
+        "organisation_i18n": None if hidden else bilingual.pair(question.organisation, "name"),
         "created_at": question.created_at.isoformat(),
         "updated_at": question.updated_at.isoformat(),
     }
@@ -143,7 +145,8 @@ def organisation_questions(session_id: int, organisation_id: int) -> list[dict]:
 
 def staff_question_dict(question: Question) -> dict:
     return {**question_dict(question), "text": question.text, "author": question.user.name,
-            "organisation": question.organisation.name}
+            "organisation": question.organisation.name,
+            "organisation_i18n": bilingual.pair(question.organisation, "name")}
 
 
 def list_questions(actor, session: FairSession, *, personal: bool = False, limit: int | None = None,
@@ -559,6 +562,7 @@ def express_interest(actor, session_id, data: dict, *, at: datetime | None = Non
         raise Forbidden(gettext("Only attendees express interest."))
     client_id = leads.check_client_id(data.get("client_id"))
     actor_id, organisation, city, name = actor.id, actor.organisation.name, actor.organisation.city, actor.name
+    organisation_i18n = bilingual.pair(actor.organisation, "name")
     if room.status in (SessionStatus.CANCELLED, SessionStatus.ENDED):  # a replay is still acknowledged
         if lead_queries.find_interest(actor, client_id) is None:
             _open_for_input(room)
@@ -569,7 +573,8 @@ def express_interest(actor, session_id, data: dict, *, at: datetime | None = Non
             db.session.rollback()
             return _replayed_interest(actor, room, client_id, data)
         check_person("interest", actor_id)  # a replay above is not counted: it creates nothing
-        staff = {**stored.interest, "organisation": organisation, "city": city, "user": name}
+        staff = {**stored.interest, "organisation": organisation, "organisation_i18n": organisation_i18n,
+                 "city": city, "user": name}
         events = [record(room.id, "interest", staff, Audience.STAFF)]
         db.session.commit()
     except Exception:

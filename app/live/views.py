@@ -112,7 +112,8 @@ def _interest_rows(session) -> list[dict]:
     titles = {p.id: bilingual.plain(p, "title") for p in session.projects}
     return [
         {"id": i.id, "client_id": i.client_id, "project": titles.get(i.project_id, ""), "level": i.level,
-         "organisation": i.organisation.name, "city": i.organisation.city or "", "user": i.user.name,
+         "organisation": bilingual.text(i.organisation, "name"),
+         "organisation_i18n": bilingual.pair(i.organisation, "name"), "city": i.organisation.city or "", "user": i.user.name,
          "note": i.note, "created_at": i.created_at}
         for i in reversed(lead_queries.session_interests(session.id))
     ]

@@ -5,6 +5,7 @@ Registered on the accounts blueprints: `views` defines `bp` and `api` before imp
 
 from __future__ import annotations
 
+from .. import bilingual
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext, lazy_gettext
 from flask_login import current_user
@@ -36,6 +37,8 @@ PAGE_SIZE = 50
 
 class OrganisationForm(Form):
     name = StringField(lazy_gettext("Organisation name"), validators=[Length(max=200)])
+    name_zh, name_en = bilingual.form_fields(lazy_gettext("Name in Chinese"), lazy_gettext("Name in English"),
+                                             max_length=200)
     kind = SelectField(lazy_gettext("Kind"), choices=[], validate_choice=False)
     #: A GB/T 2260 code from the grouped picker of Hebei's cities and counties (rendered by the template).
     division_code = StringField(lazy_gettext("City, district or county in Hebei"),
@@ -68,6 +71,7 @@ def _choices(form: OrganisationForm) -> None:
 def _form_data(form: OrganisationForm) -> dict:
     return {
         "name": form.name.data or "",
+        **{k: v for k, v in bilingual.form_data(form, "name").items() if k != "name"},
         "kind": form.kind.data,
         "city": form.city.data or "",
         "division": form.division_code.data or None,
@@ -121,7 +125,7 @@ def new_organisation():
         except Conflict as exc:  # the name is taken
             problems = attach_errors(form, {"name": [exc.message]})
         else:
-            flash(gettext("Organisation %(name)s created.", name=org.name), "success")
+            flash(gettext("Organisation %(name)s created.", name=bilingual.plain(org, "name")), "success")
             return redirect(url_for("people.organisation_page", organisation_id=org.id))
     status = 422 if form.errors or problems else 200
     return _render_form(form, None, problems, status)
@@ -160,7 +164,7 @@ def edit_organisation(organisation_id: int):
         except Conflict as exc:  # the name is taken
             problems = attach_errors(form, {"name": [exc.message]})
         else:
-            flash(gettext("Organisation %(name)s saved.", name=org.name), "success")
+            flash(gettext("Organisation %(name)s saved.", name=bilingual.plain(org, "name")), "success")
             return redirect(url_for("people.organisation_page", organisation_id=org.id))
     status = 422 if form.errors or problems else 200
     return _render_form(form, org, problems, status)
@@ -175,7 +179,7 @@ def merge_organisation_page(organisation_id: int):
     if form.validate_on_submit():  # CSRFProtect has checked the token already; the form carries the choice
         survivor_id, duplicate_id = _merge_pair(org.id, form.other.data, form.direction.data)
         survivor = organisations.merge_organisations(current_user, survivor_id, duplicate_id)
-        flash(gettext("Merged. %(name)s now holds everything of both organisations.", name=survivor.name), "success")
+        flash(gettext("Merged. %(name)s now holds everything of both organisations.", name=bilingual.plain(survivor, "name")), "success")
         return redirect(url_for("people.organisation_page", organisation_id=survivor.id))
     other_id = request.args.get("other", type=int)
     direction = request.args.get("direction", "into_this")

@@ -117,7 +117,7 @@ def test_moving_a_card_by_its_form_moves_the_lead(login, world):
     assert response.status_code == 302 and response.headers["Location"] == "/leads?city=Zhangjiakou"
     assert _stage(lead) == "preliminary_intent"
     page = client.get("/leads?city=Zhangjiakou").text
-    assert "“Ice-rink blanket” (张家口市商务局) moved to Preliminary intent." in _flashes(page)
+    assert "“Ice-rink blanket” (张家口市商务局 (in Chinese)) moved to Preliminary intent." in _flashes(page)
     column = page.split('data-column="preliminary_intent"')[1].split("data-column=")[0]
     assert "Ice-rink blanket" in column
 
@@ -372,7 +372,7 @@ def test_signing_form_records_the_agreement_and_the_page_lists_the_total(login, 
     done = organiser.post(f"/sessions/{signing.id}/signings", content_type="multipart/form-data", data={
         "csrf_token": token, "lead_id": str(lead.id), "amount": "44,000,000", "currency": "eur",
         "file": (io.BytesIO(samples.pdf_bytes("signed")), "协议.pdf")}, follow_redirects=True)
-    assert "Signed: “Ice-rink blanket” with 唐山市商务局, EUR 44,000,000." in _flashes(done.text)
+    assert "Signed: “Ice-rink blanket” with 唐山市商务局 (in Chinese), EUR 44,000,000." in _flashes(done.text)
     assert _stage(lead) == "signed" and db.session.scalar(select(func.count(Signing.id))) == 1
     assert f'<option value="{lead.id}">' not in done.text  # signed leads leave the list
 

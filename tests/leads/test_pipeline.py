@@ -227,7 +227,7 @@ def test_csv_has_a_bom_and_chinese_survives_the_round_trip(client, auth, world):
     assert response.data.startswith(b"\xef\xbb\xbf")
     assert response.headers["Content-Disposition"].startswith("attachment")
     rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
-    assert rows[0]["Organisation"] == "张家口市商务局" and rows[0]["Project"] == "Ice-rink blanket"
+    assert rows[0]["Organisation"] == "张家口市商务局 (in Chinese)" and rows[0]["Project"] == "Ice-rink blanket"  # an English reader: the Chinese name, marked
     assert rows[0]["Stage"] == "Partner identified"  # the reader's words; the JSON API keeps the codes
 
 

@@ -16,6 +16,7 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 
+from ... import bilingual
 from ...accounts.access import require_role
 from ...accounts.enums import Role
 from ...extensions import db
@@ -80,6 +81,9 @@ def lead_export_rows(actor, leads: list[Lead], locale: str) -> list[dict]:
         lead = by_id[row["id"]]
         rows.append({
             **row,
+            # Names in the reader's language, the other one marked in words where it is missing.
+            "organisation": bilingual.plain(lead.organisation, "name", locale),
+            "project": bilingual.plain(lead.project, "title", locale),
             "sector_name": sectors.get(row["sector"], row["sector"] or ""),
             "country_name": country_name(row["country"], locale) if row["country"] else "",
             "foreign_text": _yes_no((row["country"] or "CN") != "CN"),

@@ -135,6 +135,16 @@
 
   // ------------------------------------------------------------ small helpers
 
+  // An organisation's name in the page's language, else the other one marked ("(in Chinese)").
+  function orgName(item) {
+    var texts = item && item.organisation_i18n;
+    if (!texts) return (item && item.organisation) || "";
+    var mine = LANG.indexOf("zh") === 0 ? "zh" : "en";
+    var other = mine === "zh" ? "en" : "zh";
+    if (texts[mine]) return texts[mine];
+    if (texts[other]) return texts[other] + " " + (other === "zh" ? t("in_chinese", "(in Chinese)") : t("in_english", "(in English)"));
+    return item.organisation || "";
+  }
   function el(tag, className, text) {
     var node = document.createElement(tag);
     if (className) node.className = className;
@@ -232,9 +242,9 @@
       meta.appendChild(document.createTextNode(" "));
     }
     if (PAGE === "projector") {
-      meta.appendChild(el("span", "q-author", q.organisation || ""));
+      meta.appendChild(el("span", "q-author", orgName(q)));
     } else {
-      meta.appendChild(el("span", "q-author", (q.author || "") + (q.organisation ? ", " + q.organisation : "")));
+      meta.appendChild(el("span", "q-author", (q.author || "") + (q.organisation ? ", " + orgName(q) : "")));
       meta.appendChild(document.createTextNode(" · "));
       var time = el("time", null, clock(q.created_at));
       time.setAttribute("datetime", q.created_at);
@@ -314,14 +324,14 @@
     if (known) for (key in known) merged[key] = known[key];
     for (key in q) {
       // The room's copy of a hidden question carries no text; staff keep the text they had.
-      if ((key === "text" || key === "author" || key === "organisation") && q[key] === null && STAFF && known) continue;
+      if ((key === "text" || key === "author" || key === "organisation" || key === "organisation_i18n") && q[key] === null && STAFF && known) continue;
       if (key !== "seq" && key !== "session_id") merged[key] = q[key];
     }
     questions[q.id] = merged;
     markPersonal(q);
     if (!known && fromServerEvent && visible(merged) && merged.text) {
       announce("qa-announce", merged.organisation
-        ? t("new_question_from", "New question from {organisation}: {text}", { organisation: merged.organisation, text: merged.text })
+        ? t("new_question_from", "New question from {organisation}: {text}", { organisation: orgName(merged), text: merged.text })
         : t("new_question", "New question: {text}", { text: merged.text }));
     }
   }
@@ -341,7 +351,7 @@
     li.setAttribute("data-interest-id", data.id);
     li.setAttribute("data-client-id", data.client_id);
     var head = el("p");
-    head.appendChild(el("strong", "i-org", data.organisation));
+    head.appendChild(el("strong", "i-org", orgName(data)));
     if (data.city) { head.appendChild(document.createTextNode(" ")); head.appendChild(el("span", "i-city muted", "(" + data.city + ")")); }
     head.appendChild(document.createTextNode(" · "));
     head.appendChild(el("span", "i-level badge badge-level-" + data.level, config.levels[data.level] || data.level));
@@ -360,7 +370,7 @@
     var empty = byId("interest-empty");
     if (empty) empty.hidden = true;
     announce("interest-announce", t("interest_from", "{organisation}: {level}",
-      { organisation: data.organisation, level: config.levels[data.level] || data.level }));
+      { organisation: orgName(data), level: config.levels[data.level] || data.level }));
   }
 
   // ------------------------------------------------------------ this organisation's own interest
