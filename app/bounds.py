@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date, datetime
 
 from flask import Flask, request
@@ -49,6 +50,21 @@ RATE_PATTERN = (r"^([1-9][0-9]{0,8}(\.[0-9]{1,6})?|0?\.([1-9][0-9]{0,5}|0[1-9][0
                 r"|000[1-9][0-9]{0,2}|0000[1-9][0-9]?|00000[1-9]))$")
 #: A local time of day, "HH:MM".
 HHMM_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+#: Characters that show nothing although Unicode does not call them spaces (fillers, the braille blank).
+_BLANK_LETTERS = frozenset("\u115f\u1160\u2800\u3164\uffa0")
+_INVISIBLE_CATEGORIES = frozenset(("Cc", "Cf", "Zs", "Zl", "Zp", "Mn", "Me"))
+
+
+def _invisible(ch: str) -> bool:
+    return ch.isspace() or ch in _BLANK_LETTERS or unicodedata.category(ch) in _INVISIBLE_CATEGORIES
+
+
+def has_visible_text(text: str) -> bool:
+    """Whether a text shows anything: not only spaces, zero-width and other format characters
+    (U+200B, U+FEFF, U+2060 …), control characters, combining marks or blank fillers."""
+    return any(not _invisible(ch) for ch in text)
+
+
 _BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _JSON_BRACKET = re.compile(rb"[\[\]{}]")
@@ -113,8 +129,10 @@ def moment_in_range(moment: datetime, field: str) -> datetime:
 # ---------------------------------------------------------------- the request's text and JSON
 
 
-def bad_text(value: str) -> bool:
-    return _BAD_TEXT.search(value) is not None
+def bad_text(value: str | None) -> bool:
+    """Whether text holds a NUL or a lone surrogate (None, e.g. a form part whose name the multipart
+    parser could not read, holds neither)."""
+    return value is not None and _BAD_TEXT.search(value) is not None
 
 
 def _text_message() -> str:

@@ -21,13 +21,39 @@ import re
 from collections.abc import Callable
 
 from flask import Flask
-from flask_smorest import Api
+from flask_smorest import Api, Blueprint
+from webargs.flaskparser import FlaskParser
+from webargs.multidictproxy import MultiDictProxy
 from marshmallow import fields
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import IntegerConverter
 
 from .accounts.access import PUBLIC, USER
 from .bounds import MAX_INT, TEXT_PATTERN
+
+
+class _OneValueEach(MultiDictProxy):
+    """Query and form values for a schema: a parameter given twice where the document says one value
+    reaches its field as a list, which the field refuses (422), instead of the first value winning."""
+
+    def __getitem__(self, key: str):
+        if key not in self.multiple_keys and hasattr(self.data, "getlist"):
+            values = self.data.getlist(key)
+            if len(values) > 1:
+                return values
+        return super().__getitem__(key)
+
+
+class ArgumentsParser(FlaskParser):
+    def load_querystring(self, req, schema):
+        return _OneValueEach(req.args, schema)
+
+    def load_form(self, req, schema):
+        return _OneValueEach(req.form, schema)
+
+
+# Every API blueprint (flask_smorest.Blueprint) parses its arguments with it.
+Blueprint.ARGUMENTS_PARSER = ArgumentsParser()
 
 
 def answers(*statuses: int) -> Callable:
@@ -99,6 +125,12 @@ def openapi_path(rule: str) -> str:
 def finish_document(app: Flask, api: Api) -> None:
     """After every blueprint is registered: add the statuses and the public reads' `security: []`."""
     paths = api.spec._paths  # apispec keeps the registered operations here until to_dict()
+    # Rules about a whole object (`OPENAPI_EXTRA` on the marshmallow schema, e.g. minProperties).
+    for plugin in api.spec.plugins:
+        for key, name in getattr(getattr(plugin, "converter", None), "refs", {}).items():
+            extra = getattr(key[0], "OPENAPI_EXTRA", None)
+            if extra and name in api.spec.components.schemas:
+                api.spec.components.schemas[name].update(extra)
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/v1/"):
             continue

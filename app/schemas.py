@@ -43,7 +43,8 @@ def one_of(values, **kwargs) -> fields.Field:
 
 def nonblank(**kwargs) -> fields.Field:
     """Text that must hold more than white space."""
-    return fields.String(metadata={"pattern": NONBLANK_PATTERN}, **kwargs)
+    metadata = kwargs.pop("metadata", {}) or {}
+    return fields.String(metadata={"pattern": NONBLANK_PATTERN, **metadata}, **kwargs)
 
 
 def matching(pattern: str, **kwargs) -> fields.Field:

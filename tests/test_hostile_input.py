@@ -261,6 +261,22 @@ def test_nul_in_a_form_or_a_file_name_is_422(client, world, login):
     assert rows() == before
 
 
+def test_a_form_part_without_a_name_is_no_500(client, world):
+    """A multipart part with no `name` (the parser gives it the name None) is ignored like any other
+    field the operation does not take: the request gets the answer it would get without it."""
+    boundary = "cloudfair-no-name"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data\r\n\r\n{{}}\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"deck.pdf\"\r\n\r\n"
+            f"%PDF-1.4\n\r\n--{boundary}--\r\n").encode()
+    before = rows()
+    for url in [f"/api/v1/projects/{world['project'].id}/materials", "/api/v1/projects/2147483648/materials"]:
+        response = client.post(url, headers={**world["as_attendee"],
+                                             "Content-Type": f"multipart/form-data; boundary={boundary}"}, data=body)
+        assert response.status_code in (403, 404, 405), (url, response.status_code)
+        error_of(response, response.status_code)
+    assert rows() == before
+
+
 # ---------------------------------------------------------------- JSON depth, dates, invisible text, months
 
 

@@ -160,3 +160,16 @@ def test_a_path_id_past_the_range_answers_what_the_operation_lists(document, cli
     assert client.patch("/api/v1/fairs/2147483648", json={}).status_code in (401, 405)
     assert "405" not in document["paths"]["/api/v1/fairs/{fair_id}"]["get"]["responses"]
     assert client.get("/api/v1/fairs/2147483648").status_code == 404
+
+
+
+def test_a_question_is_documented_as_the_server_takes_it(document):
+    """Non-blank text of at most 1,000 characters as sent (text of only zero-width or combining characters,
+    which the document's pattern cannot state, is refused too: tests/test_hostile_input.py)."""
+    import re
+
+    ask = resolve(document, document["paths"]["/api/v1/sessions/{session_id}/questions"]["post"]["requestBody"]
+                  ["content"]["application/json"]["schema"])["properties"]["text"]
+    assert ask["maxLength"] == 1000
+    assert re.search(ask["pattern"], "   ") is None and re.search(ask["pattern"], "a\x00") is None
+    assert re.search(ask["pattern"], " Why? ")

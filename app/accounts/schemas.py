@@ -3,7 +3,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from ..i18n import ui_locale
 
-from ..bounds import NONBLANK_PATTERN, Id
+from ..bounds import NONBLANK_PATTERN, TEXT_PATTERN, Id
 from ..schemas import LANG_CODES, PageQuery, i18n_object, email_in, nonblank, one_of, page_of
 from ..reference.services import country_codes, language_codes, timezone_names
 from .enums import MIN_PASSWORD_LENGTH, OrganisationKind, Role
@@ -21,12 +21,16 @@ class OrganisationSchema(Schema):
                               metadata=i18n_object())
     kind = one_of([k.value for k in OrganisationKind])
     #: Out: the division's name in the viewer's language, else the free text; in: a place to match.
-    city = fields.Method("dump_city", deserialize="load_text", allow_none=True)
+    city = fields.Method("dump_city", deserialize="load_text", allow_none=True, metadata={
+        "type": "string", "nullable": True, "maxLength": 100, "pattern": TEXT_PATTERN,
+        "description": "in China, a known city, district or county (Chinese, English or pinyin); elsewhere free text"})
     #: The GB/T 2260 code of the organisation's division (Chinese organisations), or null.
-    division = fields.Method("dump_division", deserialize="load_text", allow_none=True)
+    division = fields.Method("dump_division", deserialize="load_text", allow_none=True, metadata={
+        "type": "string", "nullable": True, "pattern": r"^([0-9]{6})?$",
+        "description": "a known GB/T 2260 code, only for organisations in China (\"\" or null: none)"})
     country = one_of(country_codes())
     demand_sectors = fields.List(fields.String())
-    demand_countries = fields.List(fields.String())
+    demand_countries = fields.List(one_of(country_codes()))
     demand_note = fields.String()
     #: Other spellings the organisation is found by (names of organisations merged into it).
     aliases = fields.List(fields.String())

@@ -12,7 +12,7 @@ from ..bounds import MAX_INT, MAX_PER_PAGE, YEARS_PATTERN, Id, Int
 from ..openapi import answers
 from ..leads.enums import InterestLevel
 from ..leads.services import CLIENT_ID
-from ..schemas import Body, matching, one_of
+from ..schemas import Body, matching, nonblank, one_of
 from ..accounts.access import USER, allow
 from ..errors import ValidationFailed
 from ..projects import storage
@@ -54,7 +54,9 @@ class QuestionPageQuery(Schema):
 
 
 class AskSchema(Schema):
-    text = fields.String(required=True, metadata={"description": "plain text, at most 1,000 characters"})
+    text = nonblank(required=True, metadata={
+        "description": "plain text that shows something: not only spaces, zero-width or combining characters",
+        "maxLength": services.MAX_QUESTION_CHARS})
     client_id = fields.String(required=True, metadata={"description": "made by the client (a UUID); makes the call idempotent"})
 
 
@@ -89,6 +91,9 @@ class CatchUp(Schema):
 
 
 class InterestForm(InterestWriteSchema):
+    #: A form field cannot be null: leave `at` out for "now".
+    at = fields.String(metadata={"description": "when the person clicked (ISO 8601 with offset); leave out for now",
+                                 "format": "date-time", "pattern": YEARS_PATTERN})
     file = fields.Raw(metadata={"type": "string", "format": "binary", "description": "a brochure"})
 
 

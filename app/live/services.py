@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import bilingual, signals
 from ..accounts.enums import Role
+from ..bounds import has_visible_text
 from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
 from ..extensions import db
 from ..fairs import services as fairs
@@ -353,24 +354,13 @@ def events_since(actor, session_id, since_seq) -> dict:
 # ---------------------------------------------------------------- questions
 
 
-#: Characters that show nothing although Unicode does not call them spaces (fillers, the braille blank).
-_BLANK_LETTERS = frozenset("\u115f\u1160\u2800\u3164\uffa0")
-
-
-def has_visible_text(text: str) -> bool:
-    """Whether a text shows anything: not only spaces, zero-width and other format characters
-    (U+200B, U+FEFF, U+2060 …), control characters, combining marks or blank fillers."""
-    return any(not (ch.isspace() or ch in _BLANK_LETTERS
-                    or unicodedata.category(ch) in ("Cc", "Cf", "Zs", "Zl", "Zp", "Mn", "Me")) for ch in text)
-
-
 def _check_text(text) -> str:
     if not isinstance(text, str) or not has_visible_text(text):
         raise ValidationFailed({"text": gettext("Write a question.")})
-    text = text.strip()
-    if len(text) > MAX_QUESTION_CHARS:
+    if len(text) > MAX_QUESTION_CHARS:  # as sent (the document's maxLength), before the spaces go
+
         raise ValidationFailed({"text": gettext("A question has at most %(max)s characters.", max=f"{MAX_QUESTION_CHARS:,}")})
-    return text
+    return text.strip()
 
 
 def _publish(result: Result) -> Result:

@@ -4,6 +4,7 @@ from marshmallow import Schema, fields, validate
 
 from ..bounds import HHMM_PATTERN, AwareDateTime, Id, Int
 from ..schemas import Body, PageQuery, matching, one_of, page_of
+from ..leads.services import CLIENT_ID
 from .enums import MeetingStatus
 
 
@@ -51,7 +52,8 @@ class MeetingWriteSchema(Schema):
     starts_at = AwareDateTime(required=True)
     minutes = Int(15, 120, strict=True, load_default=None, metadata={"description": "15 to 120 in quarters; default 30"})
     note = fields.String(load_default="", validate=validate.Length(max=2000))
-    client_id = fields.String(required=True, metadata={"description": "made by the client (a UUID); the same again returns the stored meeting"})
+    client_id = matching(CLIENT_ID.pattern, required=True, metadata={
+        "description": "made by the client (a UUID); the same again returns the stored meeting"})
 
 
 class DeclineSchema(Schema):
@@ -59,7 +61,8 @@ class DeclineSchema(Schema):
 
 
 class MeetingQuery(PageQuery):
-    status = one_of([s.value for s in MeetingStatus], load_default=None)
+    status = one_of([s.value for s in MeetingStatus], load_default=None,
+                    validate=validate.OneOf([s.value for s in MeetingStatus]))
     upcoming = fields.Boolean(load_default=False)
 
 

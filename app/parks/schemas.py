@@ -219,7 +219,10 @@ class MatchList(Schema):
 
 
 class WeightsSchema(Schema):
-    """A weight (0 … 100) per criterion."""
+    """A weight (0 … 100) per criterion (a write names at least one)."""
+
+    #: Added to the schema in the document (`app/openapi.py`): the service refuses `{}` with 422.
+    OPENAPI_EXTRA = {"minProperties": 1}
 
     land = Int(0, 100)
     power = Int(0, 100)

@@ -227,6 +227,7 @@ def list_organisations(args):
 @allow("organiser")
 @api.arguments(OrganisationSchema)
 @api.response(201, OrganisationSchema)
+@answers(409)
 def create_organisation(body):
     """Create an organisation with its demand profile."""
     return organisations.annotate([services.create_organisation(current_user, **body)])[0]
@@ -244,6 +245,7 @@ def get_organisation(organisation_id):
 @allow("organiser")
 @api.arguments(OrganisationSchema)
 @api.response(200, OrganisationSchema)
+@answers(409)
 def update_organisation(body, organisation_id):
     """Change an organisation: any of its fields, aliases included."""
     return organisations.annotate([organisations.update_organisation(current_user, organisation_id, body)])[0]

@@ -17,7 +17,7 @@ from ..forms import Form, attach_errors
 from ..i18n import ui_locale
 from ..openapi import answers
 from ..reference.divisions import hebei_choices
-from ..schemas import MAX_INT, PageQuery, email_in, one_of, page_body, page_of
+from ..schemas import MAX_INT, PageQuery, email_in, nonblank, one_of, page_body, page_of
 from . import api, bp, rate_limits, signups
 
 # ---------------------------------------------------------------- rate limits
@@ -180,9 +180,9 @@ def decide_signup(signup_id: int):
 
 
 class SignupRequestSchema(Schema):
-    name = fields.String(required=True, validate=validate.Length(max=200))
+    name = nonblank(required=True, validate=validate.Length(max=200))
     email = email_in(required=True)
-    organisation = fields.String(required=True, validate=validate.Length(max=200), metadata={
+    organisation = nonblank(required=True, validate=validate.Length(max=200), metadata={
         "description": "The organisation's name in Chinese or English (an existing one is found by it)."})
     kind = one_of(signups.SIGNUP_KINDS, load_default=None, allow_none=True, metadata={
         "description": "For an organisation new to CloudFair: its kind."})
