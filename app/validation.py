@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from flask_babel import gettext, lazy_gettext
+from marshmallow import ValidationError, fields, missing
 
 #: marshmallow's and webargs' default messages (English, `{placeholder}` as they write them) → our msgid.
 #: The msgids are literals so that `make messages` finds them.
@@ -196,3 +197,17 @@ def flatten_messages(messages, prefix: str = "") -> dict[str, list[str]]:
 
     add(prefix, messages)
     return fields
+
+
+class CheckedField(fields.Field):
+    """A field whose `check(value)` sees every given value, null included (services' callers pass None
+    for "empty"), and raises `ValidationError` with CloudFair's own message. Mix it in before the
+    marshmallow type the document should show: `class Kind(CheckedField, fields.String)`."""
+
+    def deserialize(self, value, attr=None, data=None, **kwargs):
+        if value is missing:
+            return super().deserialize(value, attr, data, **kwargs)
+        return self.check(value)
+
+    def check(self, value):
+        raise NotImplementedError

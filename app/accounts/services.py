@@ -12,11 +12,10 @@ from flask_babel import gettext
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .. import bilingual
 from ..errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from ..extensions import db
 from ..pagination import paginate
-from ..reference.services import check_country, check_timezone, country_codes, sector_codes
+from ..reference.services import check_country, check_timezone
 from ..types import utcnow
 from .access import require_role
 from .enums import DEFAULT_KIND_FOR_ROLE, MIN_PASSWORD_LENGTH, Locale, OrganisationKind, Role
@@ -132,124 +131,6 @@ def find_or_create_organisation(
     return org
 
 
-#: The fields an organiser sets on an organisation.
-ORGANISATION_FIELDS = ("name", "kind", "city", "division", "country", "demand_sectors", "demand_countries",
-                       "demand_note", "aliases")
-
-
-def organisation_values(data: dict, *, current: Organisation | None = None) -> dict:
-    """Check an organisation's fields (all of them when creating, those given when changing).
-
-    Returns the clean values; raises 422 naming every bad field at once, or 409 `already_exists`
-    when the name is another organisation's name or alias.
-    """
-    creating = current is None
-    errors: dict[str, str] = {}
-    values: dict = {}
-
-    def given(field: str) -> bool:
-        return creating or field in data
-
-    if given("name"):
-        name = _clean_name(data.get("name"))
-        if not name:
-            errors["name"] = gettext("A name is required.")
-        elif len(name) > 200:
-            errors["name"] = gettext("At most %(n)d characters.", n=200)
-        else:
-            values["name"] = name
-    if any(key in data for key in ("name_i18n", "name_zh", "name_en")):
-        # The name in each language; `name` stays the name it is registered and found by.
-        try:
-            texts = bilingual.resolve({k: data[k] for k in ("name_i18n", "name_zh", "name_en") if k in data}, "name",
-                                      current=current, max_length=200)
-        except ValidationFailed as exc:
-            errors.update({k: " ".join(v) for k, v in exc.fields.items()})
-        else:
-            values["name_zh"], values["name_en"] = texts["zh"] or None, texts["en"] or None
-    elif "name" in values:
-        texts = bilingual.split_text(values["name"])
-        values["name_zh"], values["name_en"] = texts["zh"] or None, texts["en"] or None
-    if given("kind"):
-        if data.get("kind") not in {k.value for k in OrganisationKind}:
-            errors["kind"] = gettext("Must be one of: %(choices)s.", choices=", ".join(k.value for k in OrganisationKind))
-        else:
-            values["kind"] = data["kind"]
-    if given("city"):
-        city = _clean_name(data.get("city"))
-        if len(city) > 100:
-            errors["city"] = gettext("At most %(n)d characters.", n=100)
-        values["city"] = city or None
-    if given("country"):
-        country = data.get("country")
-        if isinstance(country, str) and country.upper() in country_codes():
-            values["country"] = country.upper()
-        else:
-            errors["country"] = gettext("%(code)s is not an ISO 3166-1 alpha-2 country code.", code=repr(country))
-    suggestions = _place_values(data, values, errors, current=current)
-    if given("demand_sectors"):
-        codes = data.get("demand_sectors") or []
-        if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
-            errors["demand_sectors"] = gettext("Give a list of sector codes.")
-        else:
-            unknown = sorted(set(codes) - set(sector_codes()))
-            if unknown:
-                errors["demand_sectors"] = gettext("Unknown sector code(s): %(codes)s.", codes=", ".join(unknown))
-            else:
-                values["demand_sectors"] = sorted(set(codes))
-    if given("demand_countries"):
-        codes = data.get("demand_countries") or []
-        if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
-            errors["demand_countries"] = gettext("Give a list of country codes.")
-        else:
-            unknown = sorted({c for c in codes if c.upper() not in country_codes()})
-            if unknown:
-                errors["demand_countries"] = gettext("Unknown country code(s): %(codes)s.", codes=", ".join(unknown))
-            else:
-                values["demand_countries"] = sorted({c.upper() for c in codes})
-    if given("demand_note"):
-        note = data.get("demand_note") or ""
-        if not isinstance(note, str) or len(note) > 1000:
-            errors["demand_note"] = gettext("At most %(n)d characters.", n=1000)
-        else:
-            values["demand_note"] = note.strip()
-    if "aliases" in data:
-        aliases = data.get("aliases") or []
-        if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
-            errors["aliases"] = gettext("Give a list of names.")
-        else:
-            own = values.get("name") or (current.name if current else "")
-            cleaned: dict[str, str] = {}
-            for alias in map(_clean_name, aliases):
-                if alias and alias.casefold() != own.casefold():
-                    cleaned.setdefault(alias.casefold(), alias)
-            too_long = [a for a in cleaned.values() if len(a) > 200]
-            taken = [a for a in cleaned.values()
-                     if organisation_name_holder(a, exclude_id=current.id if current else None)]
-            if too_long:
-                errors["aliases"] = gettext("At most %(n)d characters.", n=200)
-            elif taken:
-                errors["aliases"] = gettext("Already the name of another organisation: %(names)s.",
-                                            names=", ".join(taken))
-            else:
-                values["aliases"] = list(cleaned.values())
-    if errors:
-        exc = ValidationFailed(errors)
-        if suggestions:
-            exc.details["suggestions"] = suggestions
-        raise exc
-    if "name" in values:
-        holder = organisation_name_holder(values["name"], exclude_id=current.id if current else None)
-        if holder is not None:
-            raise Conflict(
-                gettext("An organisation called %(name)s already exists.", name=values["name"])
-                if holder.name.casefold() == values["name"].casefold()
-                else gettext("%(name)s is another spelling of %(other)s.", name=values["name"], other=holder.name),
-                code="already_exists", details={"organisation_id": holder.id},
-            )
-    return values
-
-
 def resolve_city(city: str) -> tuple[object, list[dict]]:
     """(the division a Chinese city names, []) or (None, up to 3 suggestions {"code", "name_zh", "name_en"})."""
     from ..reference.divisions import division_candidates, match_division, suggest_divisions
@@ -269,71 +150,6 @@ def city_error(city: str, suggestions: list[dict]) -> str:
                        city=city, names=names)
     return gettext("“%(city)s” is not a place in China that CloudFair knows; give a city, district or county "
                    "in Chinese, English or pinyin.", city=city)
-
-
-def _place_values(data: dict, values: dict, errors: dict, *, current: Organisation | None) -> dict:
-    """Set `division_code` for an organisation in China (`city` keeps the text given, else the division's
-    Chinese name, for readers that predate divisions).
-
-    A `division` code wins; else a `city` is matched to a division (Chinese, English, pinyin or an
-    alias); on creation with neither, the name may imply one ("石家庄市商务局"). Abroad, `city`
-    stays free text and `division` must be empty. Returns the suggestions for a city that matched nothing.
-    """
-    from ..reference.divisions import city_from_organisation_name, get_division
-
-    creating = current is None
-    country = values.get("country") or (current.country if current is not None else None)
-    code = data.get("division")
-    if "country" in errors or country is None:
-        return {}
-    if country != "CN":
-        if code not in (None, ""):
-            errors["division"] = gettext("Only organisations in China have a division; give the city as text.")
-        elif creating or "country" in values:
-            values["division_code"] = None
-        return {}
-    if code not in (None, ""):
-        division = get_division(code)
-        if division is None:
-            errors["division"] = gettext("%(code)s is not a known division code (GB/T 2260).", code=repr(code))
-        else:
-            values["division_code"] = division.code
-            if not values.get("city"):
-                values["city"] = division.name_zh
-        return {}
-    if "division" in data and "city" not in data:  # cleared explicitly
-        values["division_code"], values["city"] = None, None
-        return {}
-    city = values.get("city")
-    if city:
-        division, suggestions = resolve_city(city)
-        if division is None:
-            errors["city"] = city_error(city, suggestions)
-            return {"city": suggestions}
-        values["division_code"] = division.code
-    elif creating:
-        division = city_from_organisation_name(values.get("name"))
-        values["division_code"] = division.code if division is not None else None
-        values["city"] = division.name_zh if division is not None else None
-    elif "city" in data:
-        values["division_code"] = None
-    elif "country" in values and current is not None and current.country != "CN" and current.city:
-        division, _ = resolve_city(current.city)
-        values["division_code"] = division.code if division is not None else None
-    return {}
-
-
-def create_organisation(actor, **data) -> Organisation:
-    """Create an organisation with its demand profile (organisers).
-
-    Fields: name, kind, city, division, country, demand_sectors, demand_countries, demand_note, aliases.
-    """
-    require_role(actor, Role.ORGANISER)
-    values = organisation_values(data)
-    org = Organisation(**{"demand_sectors": [], "demand_countries": [], "demand_note": "", "aliases": [], **values})
-    db.session.add(org)
-    db.session.commit()
-    return org
 
 
 def create_user(

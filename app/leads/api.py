@@ -11,14 +11,15 @@ from marshmallow import EXCLUDE, INCLUDE, RAISE, Schema, fields, validate
 from ..bounds import MAX_INT, MAX_PER_PAGE, MONTH_PATTERN, RATE_PATTERN, Id, Int
 from ..openapi import answers
 from ..accounts.access import USER, allow
-from ..schemas import BINARY, Body, Decimal, matching, one_of
+from ..schemas import BINARY, Body, Decimal, one_of
 from .enums import STAGE_ORDER, LeadStage
-from ..reference.services import SECTOR_CODE, country_codes, currency_codes
+from ..reference.services import currency_codes
 from ..errors import ValidationFailed
 from ..i18n import ui_locale
 from ..projects import storage
 from . import queries, services
 from .detail import lead_detail
+from .schemas import DemandSchema
 from .queries import exports, numbers
 
 api = Blueprint("leads_api", __name__, url_prefix="/api/v1", description="Leads, progress and the province's numbers")
@@ -515,12 +516,6 @@ def put_stage_limit(body):
 
 
 # ---------------------------------------------------------------- signings and recommendations
-
-
-class DemandSchema(Schema):
-    demand_sectors = fields.List(matching(SECTOR_CODE), metadata={"description": "codes of known sectors (GET /sectors)"})
-    demand_countries = fields.List(one_of(country_codes()), metadata={"description": "ISO 3166-1 alpha-2 codes"})
-    demand_note = fields.String(metadata={"maxLength": 1000})
 
 
 @api.route("/sessions/<int:session_id>/signings", methods=["GET"])

@@ -32,7 +32,7 @@ from ..notifications.models import Notification
 from ..notifications.services import notify
 from ..projects import storage
 from ..projects.services import check_amount, receive_checked, store_row
-from ..reference.services import check_currency, country_codes, sector_codes
+from ..reference.services import check_currency
 from ..types import UTCDateTime, utcnow
 from .enums import (SIGNED_STAGES, STAGE_ORDER, DocumentKind, InterestLevel, LeadStage, allowed_stages, is_backwards,
                     level_label, stage_for_level, stage_label, stage_rank)
@@ -591,41 +591,18 @@ def update_demand(actor, organisation_id: int, data: dict) -> Organisation:
 
 
 def demand_values(data: dict) -> dict:
-    """The demand fields given in `data`, checked: the clean values (codes sorted, once each), or one
-    422 naming each bad field; the same rules and messages as the organisation form's demand fields."""
-    errors: dict[str, str] = {}
-    values: dict = {}
-    if "demand_sectors" in data:
-        codes = data.get("demand_sectors") or []
-        if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
-            errors["demand_sectors"] = gettext("Give a list of sector codes.")
-        elif unknown := sorted(set(codes) - set(sector_codes())):
-            errors["demand_sectors"] = gettext("Unknown sector code(s): %(codes)s.", codes=", ".join(unknown))
-        else:
-            values["demand_sectors"] = sorted(set(codes))
-    if "demand_countries" in data:
-        codes = data.get("demand_countries") or []
-        if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
-            errors["demand_countries"] = gettext("Give a list of country codes.")
-        elif unknown := sorted({c for c in codes if c.upper() not in country_codes()}):
-            errors["demand_countries"] = gettext("Unknown country code(s): %(codes)s.", codes=", ".join(unknown))
-        else:
-            values["demand_countries"] = sorted({c.upper() for c in codes})
-    if "demand_note" in data:
-        note = data.get("demand_note") or ""
-        if not isinstance(note, str) or len(note) > 1000:
-            errors["demand_note"] = gettext("At most %(n)d characters.", n=1000)
-        else:
-            values["demand_note"] = note.strip()
-    if errors:
-        raise ValidationFailed(errors)
-    return values
+    """The demand fields given in `data`, checked by `DemandSchema`: the clean values (codes sorted, once
+    each), or one 422 naming each bad field. Other fields of `data` are left to the caller."""
+    from ..schemas import load
+    from .schemas import DemandSchema
+
+    return load(DemandSchema(), {k: v for k, v in data.items() if k in DEMAND_FIELDS}, partial=True)
 
 
 def write_demand(organisation: Organisation, values: dict) -> None:
-    """Write an organisation's demand profile (`demand_values` checked them). Flushes; the caller
-    commits, so the organisation pages (which change the demand with the rest of the organisation)
-    can write it through here too."""
+    """Write an organisation's demand profile (`demand_values` checked them): the one writer of these
+    fields. Flushes; the caller commits, so the organisation services (which change the demand with
+    the rest of the organisation) write it through here too."""
     for key in DEMAND_FIELDS:
         if key in values:
             setattr(organisation, key, values[key])

@@ -1,7 +1,9 @@
 """Organisations: read one with its people and leads, change it, and merge a duplicate into it.
 
-Creating and listing live in `accounts.services` (imports and `user create` find organisations
-there too); this module holds what only organisers' organisation pages and API do.
+Listing and finding by name live in `accounts.services` (imports and `user create` find
+organisations there too); this module holds what only organisers' organisation pages and API do.
+Their fields are checked by one schema (`app.people.schemas.OrganisationValuesSchema`), the demand
+profile among them written by its one writer (`app.leads.services.write_demand`).
 
 An organisation's rows are spread over the domains (leads, live questions, meetings, parks), and
 this module imports none of their models: a merge moves the people, audit rows and sign-up
@@ -20,15 +22,18 @@ from flask_babel import gettext
 from sqlalchemy import delete, func, select, update
 
 from .. import signals
-from ..errors import Conflict, NotFound
+from ..errors import Conflict, NotFound, ValidationFailed
 from ..extensions import db
 from ..leads import queries as lead_queries
 from ..accounts import audit
 from ..accounts.access import require_role
 from ..accounts.enums import Role, kind_label  # noqa: F401 (kind_label: used by the views)
 from ..accounts.models import AuditEvent, Organisation, User
-from ..accounts.services import organisation_values
+from ..accounts.services import organisation_name_holder
+from ..leads.services import DEMAND_FIELDS, write_demand
+from ..schemas import load
 from .models import FairInvitation, SignupRequest
+from .schemas import OrganisationValuesSchema
 
 #: (table, column) pairs pointing at an organisation that the merge moves itself (identity's and
 #: people's tables); every other one is moved by a receiver of `signals.organisations_merged`.
@@ -67,15 +72,60 @@ def cities() -> list[str]:
     return sorted(c for c in db.session.scalars(select(Organisation.city).distinct()) if c)
 
 
+def _organisation_values(data: dict, current: Organisation | None) -> dict:
+    """The organisation's fields checked by `OrganisationValuesSchema` (all when creating, those given
+    when changing): 422 naming every bad field at once (with `suggestions` for a city that named no
+    place), 409 `already_exists` when the name is another organisation's name or alias."""
+    schema = OrganisationValuesSchema(current=current)
+    try:
+        values = load(schema, data, partial=current is not None)
+    except ValidationFailed as exc:
+        if schema.suggestions:
+            exc.details["suggestions"] = schema.suggestions
+        raise
+    if "name" in values:
+        holder = organisation_name_holder(values["name"], exclude_id=current.id if current else None)
+        if holder is not None:
+            raise Conflict(
+                gettext("An organisation called %(name)s already exists.", name=values["name"])
+                if holder.name.casefold() == values["name"].casefold()
+                else gettext("%(name)s is another spelling of %(other)s.", name=values["name"], other=holder.name),
+                code="already_exists", details={"organisation_id": holder.id},
+            )
+    return values
+
+
+def _store(org: Organisation, values: dict) -> None:
+    """Set the checked values; the demand profile through its one writer. Flushes."""
+    for key, value in values.items():
+        if key not in DEMAND_FIELDS:
+            setattr(org, key, value)
+    write_demand(org, {key: value for key, value in values.items() if key in DEMAND_FIELDS})
+
+
+def create_organisation(actor, **data) -> Organisation:
+    """Create an organisation with its demand profile (organisers).
+
+    Fields: name, kind, city, division, country, demand_sectors, demand_countries, demand_note, aliases
+    (and name_i18n, name_zh, name_en). Raises 422 naming every bad field, 409 when the name is taken.
+    """
+    require_role(actor, Role.ORGANISER)
+    values = _organisation_values(data, None)
+    org = Organisation(aliases=[])
+    db.session.add(org)
+    _store(org, values)
+    db.session.commit()
+    return org
+
+
 def update_organisation(actor, organisation_id: int, changes: dict) -> Organisation:
     """Change an organisation's name, kind, place, demand profile or aliases (organisers).
 
     Raises 422 naming every bad field (nothing is written), 409 when the new name is taken.
     """
     org = get_organisation(actor, organisation_id)
-    values = organisation_values(changes, current=org)
-    for key, value in values.items():
-        setattr(org, key, value)
+    values = _organisation_values(changes, org)
+    _store(org, values)
     db.session.commit()
     return org
 

@@ -10,7 +10,6 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext, lazy_gettext
 from flask_login import current_user
 from wtforms import HiddenField, SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField
-from wtforms.validators import Length, Optional
 
 from ..errors import Conflict, ValidationFailed
 from ..forms import Form, attach_errors
@@ -36,21 +35,22 @@ PAGE_SIZE = 50
 
 
 class OrganisationForm(Form):
-    name = StringField(lazy_gettext("Organisation name"), validators=[Length(max=200)])
+    """Renders the organisation's fields; the service's schema (`app/people/schemas.py`) checks them."""
+
+    name = StringField(lazy_gettext("Organisation name"), render_kw={"maxlength": 200})
     name_zh, name_en = bilingual.form_fields(lazy_gettext("Name in Chinese"), lazy_gettext("Name in English"),
                                              max_length=200)
     kind = SelectField(lazy_gettext("Kind"), choices=[], validate_choice=False)
     #: A GB/T 2260 code from the grouped picker of Hebei's cities and counties (rendered by the template).
-    division_code = StringField(lazy_gettext("City, district or county in Hebei"),
-                                validators=[Optional(), Length(max=6)])
-    city = StringField(lazy_gettext("City"), validators=[Optional(), Length(max=100)])
+    division_code = StringField(lazy_gettext("City, district or county in Hebei"), render_kw={"maxlength": 6})
+    city = StringField(lazy_gettext("City"), render_kw={"maxlength": 100})
     country = SelectField(lazy_gettext("Country"), choices=[], validate_choice=False)
     demand_sectors = SelectMultipleField(lazy_gettext("Sectors sought"), choices=[], validate_choice=False)
     demand_countries = SelectMultipleField(lazy_gettext("Countries investors are sought from"), choices=[],
                                            validate_choice=False)
     demand_note = TextAreaField(lazy_gettext("What the organisation needs, in a sentence"),
-                                validators=[Optional(), Length(max=1000)])
-    aliases = TextAreaField(lazy_gettext("Other spellings (one a line)"), validators=[Optional()])
+                                render_kw={"maxlength": 1000})
+    aliases = TextAreaField(lazy_gettext("Other spellings (one a line)"))
     submit = SubmitField(lazy_gettext("Save organisation"))
 
 
@@ -119,7 +119,7 @@ def new_organisation():
     problems: list[str] = []
     if form.validate_on_submit():
         try:
-            org = services.create_organisation(current_user, **_form_data(form))
+            org = organisations.create_organisation(current_user, **_form_data(form))
         except ValidationFailed as exc:
             problems = attach_errors(form, _page_fields(exc.fields))
         except Conflict as exc:  # the name is taken
@@ -230,7 +230,7 @@ def list_organisations(args):
 @answers(409)
 def create_organisation(body):
     """Create an organisation with its demand profile."""
-    return organisations.annotate([services.create_organisation(current_user, **body)])[0]
+    return organisations.annotate([organisations.create_organisation(current_user, **body)])[0]
 
 
 @api.route("/organisations/<int:organisation_id>", methods=["GET"])

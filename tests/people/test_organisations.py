@@ -75,7 +75,7 @@ def test_bad_fields_are_named_and_nothing_is_written(client, auth, change, field
     assert set(created.json["error"]["details"]["fields"]) == fields
     assert _org_count() == before
 
-    existing = services.create_organisation(organiser, name="Baoding Park", kind="park", city="Baoding", country="CN")
+    existing = organisations.create_organisation(organiser, name="Baoding Park", kind="park", city="Baoding", country="CN")
     patched = client.patch(f"/api/v1/organisations/{existing.id}", headers=auth(organiser), json=change)
     assert patched.status_code == 422
     assert set(patched.json["error"]["details"]["fields"]) == fields
@@ -86,7 +86,7 @@ def test_bad_fields_are_named_and_nothing_is_written(client, auth, change, field
 
 def test_patch_changes_only_what_is_given(client, auth):
     organiser = make_organiser()
-    org = services.create_organisation(organiser, name="Tangshan Bureau", kind="city_bureau", city="Tangshan",
+    org = organisations.create_organisation(organiser, name="Tangshan Bureau", kind="city_bureau", city="Tangshan",
                                        country="CN", demand_sectors=["new_materials"])
     response = client.patch(f"/api/v1/organisations/{org.id}", headers=auth(organiser),
                             json={"name": "Tangshan Commerce Bureau", "demand_countries": ["BE"],
@@ -99,13 +99,13 @@ def test_patch_changes_only_what_is_given(client, auth):
 
 def test_a_name_already_taken_or_known_as_an_alias_is_a_conflict(client, auth):
     organiser = make_organiser()
-    services.create_organisation(organiser, name="Zhangjiakou Commerce Bureau", kind="city_bureau", city=None,
+    organisations.create_organisation(organiser, name="Zhangjiakou Commerce Bureau", kind="city_bureau", city=None,
                                  country="CN", aliases=["张家口市商务局"])
     for name in ("zhangjiakou commerce bureau", "张家口市商务局"):
         response = client.post("/api/v1/organisations", headers=auth(organiser),
                                json={"name": name, "kind": "city_bureau", "country": "CN"})
         assert response.status_code == 409 and response.json["error"]["code"] == "already_exists"
-    other = services.create_organisation(organiser, name="Chongli Park", kind="park", city=None, country="CN")
+    other = organisations.create_organisation(organiser, name="Chongli Park", kind="park", city=None, country="CN")
     clash = client.patch(f"/api/v1/organisations/{other.id}", headers=auth(organiser), json={"aliases": ["张家口市商务局"]})
     assert clash.status_code == 422 and set(clash.json["error"]["details"]["fields"]) == {"aliases"}
     assert _org_count() == 3
@@ -117,9 +117,9 @@ def test_a_name_already_taken_or_known_as_an_alias_is_a_conflict(client, auth):
 def test_nobody_but_organisers_reads_or_writes_organisations(client, auth, login):
     organiser = make_organiser()
     attendee = make_user("attendee")
-    org = services.create_organisation(organiser, name="Cangzhou Bureau", kind="city_bureau", city="Cangzhou",
+    org = organisations.create_organisation(organiser, name="Cangzhou Bureau", kind="city_bureau", city="Cangzhou",
                                        country="CN")
-    other = services.create_organisation(organiser, name="Cangzhou Bureau (dup)", kind="city_bureau", city=None,
+    other = organisations.create_organisation(organiser, name="Cangzhou Bureau (dup)", kind="city_bureau", city=None,
                                          country="CN")
     for role in ("attendee", "presenter"):
         headers = auth(make_user(role))
@@ -146,8 +146,8 @@ def test_nobody_but_organisers_reads_or_writes_organisations(client, auth, login
 
 def test_pages_refuse_form_posts_from_other_roles(client, login):
     organiser = make_organiser()
-    org = services.create_organisation(organiser, name="Xingtai Bureau", kind="city_bureau", city=None, country="CN")
-    other = services.create_organisation(organiser, name="Xingtai Bureau 2", kind="city_bureau", city=None, country="CN")
+    org = organisations.create_organisation(organiser, name="Xingtai Bureau", kind="city_bureau", city=None, country="CN")
+    other = organisations.create_organisation(organiser, name="Xingtai Bureau 2", kind="city_bureau", city=None, country="CN")
     login(make_user("presenter"))
     token = csrf_from(client.get("/projects").text)
     before = _org_count()
@@ -168,10 +168,10 @@ def test_pages_refuse_form_posts_from_other_roles(client, login):
 
 def test_list_searches_names_and_aliases_and_filters_kind_and_city(client, auth):
     organiser = make_organiser()
-    ts = services.create_organisation(organiser, name="Tangshan Commerce Bureau", kind="city_bureau", city="Tangshan",
+    ts = organisations.create_organisation(organiser, name="Tangshan Commerce Bureau", kind="city_bureau", city="Tangshan",
                                       country="CN", aliases=["唐山市商务局"])
-    park = services.create_organisation(organiser, name="Caofeidian Park", kind="park", city="Tangshan", country="CN")
-    services.create_organisation(organiser, name="Zhangjiakou Commerce Bureau", kind="city_bureau",
+    park = organisations.create_organisation(organiser, name="Caofeidian Park", kind="park", city="Tangshan", country="CN")
+    organisations.create_organisation(organiser, name="Zhangjiakou Commerce Bureau", kind="city_bureau",
                                  city="Zhangjiakou", country="CN")
     make_user("attendee", organisation="Tangshan Commerce Bureau")
     make_user("attendee", organisation="唐山市商务局")  # found by its alias: the same organisation
@@ -196,7 +196,7 @@ def test_list_searches_names_and_aliases_and_filters_kind_and_city(client, auth)
 
 def test_list_page_shows_counts_and_finds_an_alias(client, login):
     organiser = make_organiser()
-    services.create_organisation(organiser, name="Handan Commerce Bureau", kind="city_bureau", city="Handan",
+    organisations.create_organisation(organiser, name="Handan Commerce Bureau", kind="city_bureau", city="Handan",
                                  country="CN", aliases=["邯郸市商务局"])
     make_user("attendee", organisation="Handan Commerce Bureau")
     login(organiser)
