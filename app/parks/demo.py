@@ -53,7 +53,7 @@ PLOTS = {
     4: [("ZD-M03", "50", "research", "420000", "2.0", 60, 800, 250, True, 200, "15", "300", "6", "available", 40)],
 }
 
-#: park index → (kind, amount, currency, rate, conditions (en, zh: the demo keeps the Chinese, as a Hebei park writes it), valid for days, confirmed days ago)
+#: park index → (kind, amount, currency, rate, conditions (en, zh; the plain column keeps the Chinese, as a Hebei park writes it), valid for days, confirmed days ago)
 INCENTIVES = {
     0: [("land_price", None, None, "30", ("Ice and snow equipment projects above CNY 100 million", "投资1亿元以上的冰雪装备项目"), 365, 20),
         ("rent", None, None, None, ("Three years rent-free in the standard factory buildings", "标准厂房三年免租"), 365, 200)],
@@ -96,7 +96,7 @@ def seed_parks(users: dict, projects: dict, today: date) -> None:
         for kind_, amount, currency, rate, (cond_en, cond_zh), valid, ago in INCENTIVES[index]:
             db.session.add(Incentive(park_id=park.id, kind=kind_, amount=Decimal(amount) if amount else None,
                                      currency=currency, rate=Decimal(rate) if rate else None,
-                                     conditions=cond_zh, valid_until=today + timedelta(days=valid),
+                                     conditions=cond_zh, conditions_zh=cond_zh, conditions_en=cond_en, valid_until=today + timedelta(days=valid),
                                      confirmed_at=now - timedelta(days=ago), confirmed_by_id=manager.id))
     for title, values in NEEDS.items():
         values = dict(values)

@@ -106,7 +106,10 @@ class Incentive(Confirmed, db.Model):
     currency: Mapped[str | None] = mapped_column(String(3))
     #: A percentage (e.g. 50 for half the land price, or of a tax).
     rate: Mapped[Decimal | None] = mapped_column(Numeric(6, 2))
+    #: In its author's language; `conditions_zh`/`conditions_en` hold each language (app/bilingual.py).
     conditions: Mapped[str] = mapped_column(Text, default="")
+    conditions_zh: Mapped[str | None] = mapped_column(Text)
+    conditions_en: Mapped[str | None] = mapped_column(Text)
     valid_until: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

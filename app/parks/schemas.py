@@ -71,7 +71,9 @@ class IncentiveWriteSchema(Schema):
     amount = decimal_in("an amount of money")
     currency = fields.String(allow_none=True, metadata={"pattern": r"^[A-Z]{3}$"})
     rate = decimal_in("a percentage, 0 to 100")
-    conditions = fields.String(allow_none=True)
+    conditions = fields.String(allow_none=True, metadata={"description": "in the author's language; or give conditions_i18n"})
+    conditions_i18n = i18n_in("conditions")
+    lang = lang_in()
     valid_until = date_in()
 
 
@@ -134,7 +136,8 @@ class IncentiveSchema(Confirmation):
     amount = _decimal_out("amount")
     currency = fields.String(allow_none=True)
     rate = _decimal_out("rate")
-    conditions = fields.String()
+    conditions = text_out("conditions")
+    conditions_i18n = i18n_out("conditions")
     valid_until = fields.Date(allow_none=True)
 
 

@@ -379,13 +379,13 @@ def update_plot(actor, plot_id: int, data: dict) -> Plot:
 # ---------------------------------------------------------------- incentives
 
 
-def _incentive_values(data: dict, current: Incentive | None) -> dict:
+def _incentive_values(actor, data: dict, current: Incentive | None) -> dict:
     check = _Checker(data, current is None)
+    check.texts("conditions", current, actor, max_length=2000)
     check.field("kind", code_value(IncentiveKind), required=True)
     check.field("amount", lambda v, f: decimal_value(v, f, maximum=Decimal("1e15")))
     check.field("currency", currency_value)
     check.field("rate", lambda v, f: decimal_value(v, f, maximum=Decimal(100)))
-    check.field("conditions", text_value(2000))
     check.field("valid_until", date_value)
     out = check.done()
     amount = out.get("amount", current.amount if current else None)
@@ -395,17 +395,25 @@ def _incentive_values(data: dict, current: Incentive | None) -> dict:
         raise ValidationFailed({"amount": gettext("Give an amount or a rate (a percentage).")})
     if amount is not None and currency is None:
         raise ValidationFailed({"currency": gettext("An amount needs its ISO 4217 currency.")})
-    if "conditions" in out and out["conditions"] is None:
-        out["conditions"] = ""
+    out["lang"] = bilingual.author_lang(data, actor)
     return out
+
+
+def _store_incentive(incentive: Incentive, values: dict, actor) -> None:
+    lang = values.pop("lang")
+    if "conditions" in values:
+        bilingual.assign(incentive, "conditions", values.pop("conditions"), lang)
+    for key, value in values.items():
+        setattr(incentive, key, value)
+    _confirm(incentive, actor)
 
 
 def add_incentive(actor, park_id: int, data: dict) -> Incentive:
     """Add an incentive a park offers."""
     park = managed_park(actor, park_id)
-    values = _incentive_values(data, None)
-    incentive = Incentive(park_id=park.id, **{"conditions": "", **values})
-    _confirm(incentive, actor)
+    values = _incentive_values(actor, data, None)
+    incentive = Incentive(park_id=park.id, conditions="")
+    _store_incentive(incentive, values, actor)
     db.session.add(incentive)
     db.session.commit()
     return incentive
@@ -415,10 +423,8 @@ def update_incentive(actor, incentive_id: int, data: dict) -> Incentive:
     """Change an incentive (an empty body confirms it unchanged)."""
     incentive = get_incentive(incentive_id)
     managed_park(actor, incentive.park_id)
-    values = _incentive_values(data, incentive)
-    for key, value in values.items():
-        setattr(incentive, key, value)
-    _confirm(incentive, actor)
+    values = _incentive_values(actor, data, incentive)
+    _store_incentive(incentive, values, actor)
     db.session.commit()
     return incentive
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
+from flask_login import current_user
 
 from ..accounts.access import PUBLIC, allow
 from . import services
@@ -22,16 +23,19 @@ def _labels() -> dict:
 def park_list():
     sector = (request.args.get("sector") or "").strip()[:50] or None
     parks = services.list_parks(sector=sector)
+    manager = current_user.is_authenticated and (services.is_staff(current_user) or (
+        current_user.role == "attendee" and current_user.organisation.kind in services.MANAGING_KINDS))
     return render_template("parks/list.html", parks=parks, sector=sector, plot_counts=plot_counts,
-                           labels=_labels())
+                           labels=_labels(), manager=manager)
 
 
 @bp.route("/parks/<int:park_id>")
 @allow(PUBLIC)
 def park_page(park_id: int):
     park = services.get_park(park_id)
+    manageable = current_user.is_authenticated and services.may_manage(current_user, park)
     return render_template("parks/park.html", park=park, is_stale=is_stale, labels=_labels(),
-                           plot_counts=plot_counts(park))
+                           plot_counts=plot_counts(park), manageable=manageable)
 
 
 @bp.app_template_filter("day")
@@ -40,3 +44,4 @@ def day(value) -> str:
     from flask_babel import format_date
 
     return format_date(value, "medium") if value else "—"
+from . import manage  # noqa: E402,F401 (the management pages register on this blueprint)

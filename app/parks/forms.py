@@ -1,0 +1,88 @@
+"""Page forms for managing parks: a park, a plot, an incentive, and the confirm buttons.
+
+Numbers and dates are taken as text and checked by the services (the same rules and messages as
+the API); the forms only carry them."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, SubmitField
+from wtforms.validators import Length, Optional
+
+from ..bilingual import form_fields
+from ..forms import Form
+from .enums import EMISSIONS_LABELS, INCENTIVE_KIND_LABELS, LAND_USE_LABELS, PARK_KIND_LABELS, PLOT_STATUS_LABELS
+
+
+def _choices(labels: dict) -> list[tuple[str, str]]:
+    return [(str(code), label) for code, label in labels.items()]
+
+
+def _text(label, max_length: int = 50, **kwargs) -> StringField:
+    return StringField(label, validators=[Optional(), Length(max=max_length)], **kwargs)
+
+
+class ParkForm(Form):
+    name_zh, name_en = form_fields(_l("Name in Chinese"), _l("Name in English"), max_length=200)
+    summary_zh, summary_en = form_fields(_l("Summary in Chinese"), _l("Summary in English"), max_length=5000, area=True)
+    organisation_id = SelectField(_l("Managed by"), choices=[], validate_choice=False)
+    division = _text(_l("Division code (GB/T 2260)"), 6, render_kw={"inputmode": "numeric"})
+    kind = SelectField(_l("Kind"), choices=[])
+    sectors = SelectMultipleField(_l("Sectors hosted (none: any sector)"), choices=[], validate_choice=False)
+    emissions_limit = SelectField(_l("Highest emissions class admitted"), choices=[])
+    area_km2 = _text(_l("Area (km²)"), render_kw={"inputmode": "decimal"})
+    companies = _text(_l("Companies in the park"), render_kw={"inputmode": "numeric"})
+    contact_name = _text(_l("Contact name"), 200)
+    contact_phone = _text(_l("Contact phone"))
+    contact_email = _text(_l("Contact e-mail"), 254, render_kw={"type": "email"})
+    submit = SubmitField(_l("Save park"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kind.choices = _choices(PARK_KIND_LABELS)
+        self.emissions_limit.choices = _choices(EMISSIONS_LABELS)
+
+
+class PlotForm(Form):
+    name = _text(_l("Plot name or number"), 200)
+    area_mu = _text(_l("Area (mu)"), render_kw={"inputmode": "decimal"})
+    land_use = SelectField(_l("Land use"), choices=[])
+    status = SelectField(_l("Status"), choices=[])
+    price_per_mu = _text(_l("Price per mu"), render_kw={"inputmode": "decimal"})
+    currency = _text(_l("Currency (ISO 4217)"), 3, default="CNY")
+    plot_ratio = _text(_l("Plot ratio"), render_kw={"inputmode": "decimal"})
+    ready_on = _text(_l("Ready on (YYYY-MM-DD)"), 10, render_kw={"type": "date"})
+    power_kva = _text(_l("Power (kVA)"), render_kw={"inputmode": "numeric"})
+    water_tpd = _text(_l("Water (t/day)"), render_kw={"inputmode": "numeric"})
+    wastewater_tpd = _text(_l("Wastewater capacity (t/day)"), render_kw={"inputmode": "numeric"})
+    gas = BooleanField(_l("Natural gas connected"))
+    rail_km = _text(_l("Rail freight station (km)"), render_kw={"inputmode": "decimal"})
+    port_km = _text(_l("Port (km)"), render_kw={"inputmode": "decimal"})
+    airport_km = _text(_l("Airport (km)"), render_kw={"inputmode": "decimal"})
+    submit = SubmitField(_l("Save plot"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.land_use.choices = _choices(LAND_USE_LABELS)
+        self.status.choices = _choices(PLOT_STATUS_LABELS)
+
+
+class IncentiveForm(Form):
+    kind = SelectField(_l("Kind"), choices=[])
+    amount = _text(_l("Amount"), render_kw={"inputmode": "decimal"})
+    currency = _text(_l("Currency (ISO 4217)"), 3)
+    rate = _text(_l("Rate (%)"), render_kw={"inputmode": "decimal"})
+    conditions_zh, conditions_en = form_fields(_l("Conditions in Chinese"), _l("Conditions in English"),
+                                               max_length=2000, area=True)
+    valid_until = _text(_l("Valid until (YYYY-MM-DD)"), 10, render_kw={"type": "date"})
+    submit = SubmitField(_l("Save incentive"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kind.choices = _choices(INCENTIVE_KIND_LABELS)
+
+
+class ConfirmForm(Form):
+    """One button: "these figures are still right" (stamps confirmed-at and -by)."""
+
+    submit = SubmitField(_l("Confirm unchanged"))

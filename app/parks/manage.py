@@ -1,0 +1,254 @@
+"""Pages for managing parks in the browser: a city bureau or park organisation its own parks, their
+plots and incentives; organisers all. The same services as the API (same rules, same messages);
+every save confirms the record, and a "confirm unchanged" button stamps confirmed-at and -by alone."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_login import current_user
+from sqlalchemy import select
+
+from .. import bilingual
+from ..accounts.access import allow
+from ..accounts.models import Organisation
+from ..errors import Forbidden, ValidationFailed
+from ..extensions import db
+from ..forms import attach_errors
+from ..i18n import ui_locale
+from ..reference.services import list_sectors
+from . import services
+from .forms import ConfirmForm, IncentiveForm, ParkForm, PlotForm
+from .models import Park
+from .queries import is_stale
+from .views import _labels, bp
+
+MANAGERS = ("attendee", "organiser")
+
+
+def _require_manager() -> None:
+    if not services.is_staff(current_user) and current_user.organisation.kind not in services.MANAGING_KINDS:
+        raise Forbidden(gettext("Only city bureaus, park organisations and organisers manage parks."))
+
+
+def _number(value: str | None):
+    """A whole number when the text is one (the services check the rest and say what is wrong)."""
+    value = (value or "").strip()
+    return int(value) if value.isdigit() and len(value) < 12 else value
+
+
+def _text(value: str | None) -> str:
+    return (value or "").strip()
+
+
+# ---------------------------------------------------------------- parks
+
+
+@bp.route("/parks/manage")
+@allow(*MANAGERS)
+def manage():
+    _require_manager()
+    organisation_id = None if services.is_staff(current_user) else current_user.organisation_id
+    parks = services.list_parks(organisation_id=organisation_id)
+    return render_template("parks/manage.html", parks=parks, is_stale=is_stale, labels=_labels())
+
+
+def _park_form_choices(form: ParkForm) -> None:
+    locale = ui_locale()
+    form.sectors.choices = [(s.code, s.name(locale)) for s in list_sectors()]
+    if services.is_staff(current_user):
+        form.organisation_id.choices = [(str(o.id), o.name) for o in db.session.scalars(
+            select(Organisation).where(Organisation.kind.in_(services.MANAGING_KINDS)).order_by(Organisation.name))]
+
+
+def _park_data(form: ParkForm, creating: bool) -> dict:
+    data = {
+        **bilingual.form_data(form, "name", "summary"),
+        "division": _text(form.division.data), "kind": form.kind.data, "sectors": form.sectors.data or [],
+        "emissions_limit": form.emissions_limit.data, "area_km2": _text(form.area_km2.data),
+        "companies": _number(form.companies.data), "contact_name": _text(form.contact_name.data),
+        "contact_phone": _text(form.contact_phone.data), "contact_email": _text(form.contact_email.data),
+        "lang": ui_locale(),
+    }
+    if creating and services.is_staff(current_user):
+        data["organisation_id"] = _number(form.organisation_id.data)
+    return data
+
+
+def _save(form, template: str, save, done: str, **context):
+    """Validate the form, call the service, put its field errors beside the fields (422)."""
+    problems: list[str] = []
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            target = save()
+        except ValidationFailed as exc:
+            problems = attach_errors(form, bilingual.form_errors(exc.fields, "name", "summary", "conditions"))
+        else:
+            flash(done, "success")
+            return redirect(target)
+    status = 422 if form.errors or problems else 200
+    return render_template(template, form=form, problems=problems, labels=_labels(), **context), status
+
+
+@bp.route("/parks/new", methods=["GET", "POST"])
+@allow(*MANAGERS)
+def new_park():
+    _require_manager()
+    form = ParkForm()
+    _park_form_choices(form)
+    if request.method == "GET":
+        form.emissions_limit.data = "medium"
+
+    def save():
+        park = services.create_park(current_user, _park_data(form, creating=True))
+        return url_for("parks.edit_park", park_id=park.id)
+
+    return _save(form, "parks/park_form.html", save, gettext("The park was added."), park=None)
+
+
+@bp.route("/parks/<int:park_id>/edit", methods=["GET", "POST"])
+@allow(*MANAGERS)
+def edit_park(park_id: int):
+    park = services.managed_park(current_user, park_id)
+    form = ParkForm()
+    _park_form_choices(form)
+    if request.method == "GET":
+        bilingual.fill_form(form, park, "name", "summary")
+        form.division.data, form.kind.data, form.sectors.data = park.division_code, park.kind, park.sectors
+        form.emissions_limit.data = park.emissions_limit
+        form.area_km2.data = "" if park.area_km2 is None else str(park.area_km2)
+        form.companies.data = "" if park.companies is None else str(park.companies)
+        form.contact_name.data, form.contact_phone.data = park.contact_name, park.contact_phone
+        form.contact_email.data = park.contact_email
+
+    def save():
+        services.update_park(current_user, park.id, _park_data(form, creating=False))
+        return url_for("parks.edit_park", park_id=park.id)
+
+    return _save(form, "parks/park_form.html", save, gettext("The park was saved; its figures are confirmed as of now."),
+                 park=park, confirm=ConfirmForm(), is_stale=is_stale)
+
+
+@bp.route("/parks/<int:park_id>/confirm", methods=["POST"])
+@allow(*MANAGERS)
+def confirm_park(park_id: int):
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    services.update_park(current_user, park_id, {})
+    flash(gettext("The park's figures are confirmed as of now."), "success")
+    return redirect(url_for("parks.edit_park", park_id=park_id))
+
+
+# ---------------------------------------------------------------- plots
+
+
+_PLOT_TEXTS = ("area_mu", "price_per_mu", "plot_ratio", "ready_on", "rail_km", "port_km", "airport_km")
+_PLOT_COUNTS = ("power_kva", "water_tpd", "wastewater_tpd")
+
+
+def _plot_data(form: PlotForm) -> dict:
+    data = {"name": _text(form.name.data), "land_use": form.land_use.data, "status": form.status.data,
+            "currency": _text(form.currency.data).upper(), "gas": bool(form.gas.data)}
+    data.update({name: _text(getattr(form, name).data) for name in _PLOT_TEXTS})
+    data.update({name: _number(getattr(form, name).data) for name in _PLOT_COUNTS})
+    return data
+
+
+@bp.route("/parks/<int:park_id>/plots/new", methods=["GET", "POST"])
+@allow(*MANAGERS)
+def new_plot(park_id: int):
+    park = services.managed_park(current_user, park_id)
+    form = PlotForm()
+
+    def save():
+        services.add_plot(current_user, park.id, _plot_data(form))
+        return url_for("parks.edit_park", park_id=park.id)
+
+    return _save(form, "parks/plot_form.html", save, gettext("The plot was added."), park=park, plot=None)
+
+
+@bp.route("/plots/<int:plot_id>/edit", methods=["GET", "POST"])
+@allow(*MANAGERS)
+def edit_plot(plot_id: int):
+    plot = services.get_plot(plot_id)
+    park = services.managed_park(current_user, plot.park_id)
+    form = PlotForm()
+    if request.method == "GET":
+        form.name.data, form.land_use.data, form.status.data = plot.name, plot.land_use, plot.status
+        form.currency.data, form.gas.data = plot.currency, plot.gas
+        for name in _PLOT_TEXTS + _PLOT_COUNTS:
+            value = getattr(plot, name)
+            getattr(form, name).data = "" if value is None else str(value)
+
+    def save():
+        services.update_plot(current_user, plot.id, _plot_data(form))
+        return url_for("parks.edit_park", park_id=park.id)
+
+    return _save(form, "parks/plot_form.html", save, gettext("The plot was saved; its figures are confirmed as of now."),
+                 park=park, plot=plot)
+
+
+@bp.route("/plots/<int:plot_id>/confirm", methods=["POST"])
+@allow(*MANAGERS)
+def confirm_plot(plot_id: int):
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    plot = services.update_plot(current_user, plot_id, {})
+    flash(gettext("The plot's figures are confirmed as of now."), "success")
+    return redirect(url_for("parks.edit_park", park_id=plot.park_id))
+
+
+# ---------------------------------------------------------------- incentives
+
+
+def _incentive_data(form: IncentiveForm) -> dict:
+    return {**bilingual.form_data(form, "conditions"), "kind": form.kind.data, "amount": _text(form.amount.data),
+            "currency": _text(form.currency.data).upper(), "rate": _text(form.rate.data),
+            "valid_until": _text(form.valid_until.data), "lang": ui_locale()}
+
+
+@bp.route("/parks/<int:park_id>/incentives/new", methods=["GET", "POST"])
+@allow(*MANAGERS)
+def new_incentive(park_id: int):
+    park = services.managed_park(current_user, park_id)
+    form = IncentiveForm()
+
+    def save():
+        services.add_incentive(current_user, park.id, _incentive_data(form))
+        return url_for("parks.edit_park", park_id=park.id)
+
+    return _save(form, "parks/incentive_form.html", save, gettext("The incentive was added."), park=park, incentive=None)
+
+
+@bp.route("/incentives/<int:incentive_id>/edit", methods=["GET", "POST"])
+@allow(*MANAGERS)
+def edit_incentive(incentive_id: int):
+    incentive = services.get_incentive(incentive_id)
+    park = services.managed_park(current_user, incentive.park_id)
+    form = IncentiveForm()
+    if request.method == "GET":
+        bilingual.fill_form(form, incentive, "conditions")
+        form.kind.data, form.currency.data = incentive.kind, incentive.currency or ""
+        for name in ("amount", "rate", "valid_until"):
+            value = getattr(incentive, name)
+            getattr(form, name).data = "" if value is None else str(value)
+
+    def save():
+        services.update_incentive(current_user, incentive.id, _incentive_data(form))
+        return url_for("parks.edit_park", park_id=park.id)
+
+    return _save(form, "parks/incentive_form.html", save,
+                 gettext("The incentive was saved; it is confirmed as of now."), park=park, incentive=incentive)
+
+
+@bp.route("/incentives/<int:incentive_id>/confirm", methods=["POST"])
+@allow(*MANAGERS)
+def confirm_incentive(incentive_id: int):
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    incentive = services.update_incentive(current_user, incentive_id, {})
+    flash(gettext("The incentive is confirmed as of now."), "success")
+    return redirect(url_for("parks.edit_park", park_id=incentive.park_id))
+
+
+__all__ = ["Park"]
