@@ -191,7 +191,7 @@ INCENTIVE_ERRORS = [
     ({"kind": "tax", "rate": "101"}, "rate"),
     ({"kind": "subsidy", "amount": "-1", "currency": "CNY"}, "amount"),
     ({"kind": "tax", "rate": "5", "valid_until": "soon"}, "valid_until"),
-    ({"kind": "tax", "rate": "5", "conditions": "x" * 2001}, "conditions"),
+    ({"kind": "tax", "rate": "5", "conditions": "x" * 2001}, "conditions_en"),  # the author's language (English here)
 ]
 
 
