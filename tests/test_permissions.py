@@ -272,9 +272,15 @@ API = [
     Row("POST", "/api/v1/meetings/{other_meeting}/cancel", "meetings_api.cancel",
         {"anonymous": 401, "attendee": 404, "presenter": 200, "organiser": 200}),
     Row("GET", "/api/v1/me/meeting-settings", "meetings_api.get_settings",
-        {"anonymous": 401, "attendee": 403, "presenter": 200, "organiser": 403}),
+        {"anonymous": 401, "attendee": 200, "presenter": 200, "organiser": 403}),
     Row("PUT", "/api/v1/me/meeting-settings", "meetings_api.put_settings",
-        {"anonymous": 401, "attendee": 403, "presenter": 200, "organiser": 403}, json={"auto_accept": True}),
+        {"anonymous": 401, "attendee": 200, "presenter": 200, "organiser": 403}, json={"auto_accept": True}),
+    Row("POST", "/api/v1/meetings/{meeting}/reschedule", "meetings_api.reschedule", USER_ONLY,
+        json={"starts_at": "{free_slot}"}),
+    Row("POST", "/api/v1/meetings/{other_meeting}/reschedule", "meetings_api.reschedule",
+        {"anonymous": 401, "attendee": 404, "presenter": 200, "organiser": 200}, json={"starts_at": "{free_slot}"}),
+    Row("DELETE", "/api/v1/availability/{availability}", "meetings_api.withdraw_availability",
+        {"anonymous": 401, "attendee": 403, "presenter": 204, "organiser": 403}),
     Row("GET", "/api/v1/fairs/{published}/meeting-hours", "meetings_api.list_hours", USER_ONLY),
     Row("POST", "/api/v1/fairs/{published}/meeting-hours", "meetings_api.open_hours", _organiser_only(201),
         json={"starts_at": "{new_hours_from}", "ends_at": "{new_hours_to}"}),
@@ -629,6 +635,7 @@ def world():
     db.session.commit()
     day = (utcnow() + timedelta(days=20)).replace(hour=1, minute=0, second=0, microsecond=0)
     hours = meetings.open_hours(organiser, published, day, day + timedelta(hours=8))
+    availability = meetings.publish_availability(presenter, hours, day + timedelta(hours=5), day + timedelta(hours=6))
     return {
         "users": {"attendee": attendee, "presenter": presenter, "organiser": organiser},
         "ids": {
@@ -671,6 +678,7 @@ def world():
             "other_meeting": other_meeting.id,
             "free_slot": free_slot.isoformat(),
             "hours": hours.id,
+            "availability": availability.id,
             "signup_token": signup_token,
             "signup": waiting.id,
             "fair_invitation_token": fair_invitation_token,

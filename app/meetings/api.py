@@ -22,6 +22,7 @@ from .schemas import (
     MeetingWriteSchema,
     ProfileSchema,
     ProfileWriteSchema,
+    RescheduleSchema,
     MeetingSlotList,
     MeetingSlotQuery,
     SpanSchema,
@@ -96,19 +97,31 @@ def cancel(meeting_id):
     return services.cancel(current_user, meeting_id)
 
 
+@api.route("/meetings/<int:meeting_id>/reschedule", methods=["POST"])
+@allow(USER)
+@api.arguments(RescheduleSchema)
+@api.response(200, MeetingSchema)
+@answers(404, 409)
+def reschedule(body, meeting_id):
+    """Move a planned meeting (either side or an organiser): same UID, higher SEQUENCE, both told;
+    409 `slot_taken` when the new time is not free."""
+    return services.reschedule(current_user, meeting_id, body["starts_at"], body["minutes"])
+
+
 @api.route("/me/meeting-settings", methods=["GET"])
-@allow("presenter")
+@allow("presenter", "attendee")
 @api.response(200, ProfileSchema)
 def get_settings():
     return services.profile_of(current_user)
 
 
 @api.route("/me/meeting-settings", methods=["PUT"])
-@allow("presenter")
+@allow("presenter", "attendee")
 @api.arguments(ProfileWriteSchema)
 @api.response(200, ProfileSchema)
 def put_settings(body):
-    """Auto-accept, your own meeting address (else each meeting gets a room), working hours in your zone."""
+    """Working hours in your zone (meeting slots respect them); presenters also auto-accept and their
+    own meeting address (else each meeting gets a room)."""
     return services.save_profile(current_user, body)
 
 
@@ -139,6 +152,16 @@ def open_hours(body, fair_id):
 def publish_availability(body, hours_id):
     hours = services.get_hours(current_user, hours_id)
     return services.publish_availability(current_user, hours, body["starts_at"], body["ends_at"])
+
+
+@api.route("/availability/<int:availability_id>", methods=["DELETE"])
+@allow("presenter")
+@api.response(204)
+@answers(404)
+def withdraw_availability(availability_id):
+    """Withdraw availability you published; 404 when it is not yours."""
+    services.withdraw_availability(current_user, availability_id)
+    return None
 
 
 @api.route("/meeting-hours/<int:hours_id>/matrix", methods=["GET"])

@@ -56,6 +56,11 @@ class MeetingWriteSchema(Schema):
         "description": "made by the client (a UUID); the same again returns the stored meeting"})
 
 
+class RescheduleSchema(Schema):
+    starts_at = AwareDateTime(required=True)
+    minutes = Int(15, 120, strict=True, load_default=None, metadata={"description": "15 to 120 in quarters; default: as before"})
+
+
 class DeclineSchema(Schema):
     note = fields.String(load_default="", validate=validate.Length(max=2000))
 

@@ -88,16 +88,18 @@ def _check_hhmm(value, field: str) -> time:
 
 
 def save_profile(actor, data: dict) -> MeetingProfile:
-    """Save a presenter's meeting settings: auto-accept, meeting address, working hours."""
-    if actor.role != Role.PRESENTER:
-        raise Forbidden(gettext("Only presenters have meeting settings."))
+    """Save one's meeting settings: working hours (attendees and presenters), and for presenters
+    auto-accept and their own meeting address (an attendee's stay off)."""
+    if actor.role not in (Role.PRESENTER, Role.ATTENDEE):
+        raise Forbidden(gettext("Only presenters and attendees have meeting settings."))
     profile = db.session.get(MeetingProfile, actor.id) or MeetingProfile(user_id=actor.id)
     start = _check_hhmm(data.get("day_start", "08:00"), "day_start")
     end = _check_hhmm(data.get("day_end", "20:00"), "day_end")
     if end <= start:
         raise ValidationFailed({"day_end": gettext("The working day must end after it starts.")})
-    profile.meeting_url = _check_url(data.get("meeting_url"), "meeting_url")
-    profile.auto_accept = bool(data.get("auto_accept"))
+    presenter = actor.role == Role.PRESENTER
+    profile.meeting_url = _check_url(data.get("meeting_url"), "meeting_url") if presenter else None
+    profile.auto_accept = bool(data.get("auto_accept")) if presenter else False
     profile.day_start, profile.day_end = start, end
     db.session.add(profile)
     db.session.commit()
@@ -161,14 +163,15 @@ class _Fit:
     def __init__(self, attendee: User, presenter: User, start: datetime, end: datetime,
                  exclude_meeting: int | None = None):
         self.attendee_zone, self.presenter_zone = ZoneInfo(attendee.timezone), ZoneInfo(presenter.timezone)
-        profile = profile_of(presenter)
+        profile, own = profile_of(presenter), profile_of(attendee)
         self.presenter_hours = (profile.day_start, profile.day_end)
+        self.attendee_hours = (own.day_start, own.day_end)
         self.busy = _busy([attendee.id, presenter.id], start - timedelta(hours=2), end + timedelta(hours=2),
                           presenter.id, exclude_meeting)
         self.available = availability_of(presenter.id, start - timedelta(days=1), end + timedelta(days=1))
 
     def in_hours(self, start: datetime, end: datetime) -> bool:
-        return _working(start, end, self.attendee_zone, DAY_START, DAY_END) and (
+        return _working(start, end, self.attendee_zone, *self.attendee_hours) and (
             _working(start, end, self.presenter_zone, *self.presenter_hours) or _inside(self.available, start, end))
 
     def free(self, start: datetime, end: datetime) -> bool:
@@ -401,6 +404,56 @@ def cancel(actor, meeting_id: int) -> Meeting:
     return meeting
 
 
+def reschedule(actor, meeting_id: int, starts_at, minutes=None, *, now: datetime | None = None) -> Meeting:
+    """Move a requested or accepted meeting to another time (either side, or an organiser).
+
+    The UID stays, SEQUENCE rises, both people get the updated invitation (METHOD:REQUEST) and an
+    in-app notice. The new time must suit both (working hours, nothing else booked: the meeting's own
+    old time does not count); 409 `slot_taken` when it does not, 422 for a bad time, 409
+    `invalid_state` for a meeting no longer planned. A presenter who does not accept automatically
+    is asked again when the attendee moves it.
+    """
+    meeting = _locked(actor, meeting_id)
+    if meeting.status not in HOLDING:
+        raise Conflict(gettext("This meeting is no longer planned."), code="invalid_state")
+    if not isinstance(starts_at, datetime) or starts_at.tzinfo is None:
+        raise ValidationFailed({"starts_at": gettext("Give the start as ISO 8601 with an offset.")})
+    starts_at = starts_at.astimezone(timezone.utc)
+    minutes = _check_minutes(minutes if minutes is not None else meeting.minutes)
+    now = now or utcnow()
+    if _round_up(starts_at, QUARTER) != starts_at:
+        raise ValidationFailed({"starts_at": gettext("A meeting starts on the quarter hour.")})
+    if not now + LEAD_TIME <= starts_at <= now + MAX_AHEAD:
+        raise ValidationFailed({"starts_at": gettext("Book at least an hour ahead and at most 90 days ahead.")})
+    ends_at = starts_at + timedelta(minutes=minutes)
+    if (starts_at, ends_at) == (meeting.starts_at, meeting.ends_at):
+        raise ValidationFailed({"starts_at": gettext("The meeting is at this time already.")})
+    fit = _Fit(meeting.attendee, meeting.presenter, starts_at, ends_at, exclude_meeting=meeting.id)
+    if not fit.in_hours(starts_at, ends_at):
+        raise ValidationFailed({"starts_at": gettext("This time is outside working hours for one of you.")})
+    if not fit.free(starts_at, ends_at):
+        raise _slot_taken()
+    try:
+        with db.session.begin_nested():
+            _release(meeting)
+            meeting.starts_at, meeting.ends_at, meeting.minutes = starts_at, ends_at, minutes
+            db.session.flush()
+            db.session.add_all(_claim_rows(meeting))
+            db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise _slot_taken() from None
+    if actor.id == meeting.attendee_id and not profile_of(meeting.presenter).auto_accept:
+        meeting.status = MeetingStatus.REQUESTED.value
+    meeting.sequence += 1
+    if meeting.lead_id:
+        leads.record_meeting(meeting.lead_id, user_id=actor.id, note=f"Meeting {meeting.id} moved.")
+    created = _announce(meeting, "rescheduled")
+    db.session.commit()
+    _deliver_live(created)
+    return meeting
+
+
 # ---------------------------------------------------------------- telling people
 
 #: In-app titles, in the reader's language (kept in the catalogue like every other text).
@@ -410,6 +463,7 @@ _TITLES = {
     "accepted": lambda m: gettext("Meeting confirmed: %(project)s", project=_title(m)),
     "declined": lambda m: gettext("Meeting declined: %(project)s", project=_title(m)),
     "cancelled": lambda m: gettext("Meeting cancelled: %(project)s", project=_title(m)),
+    "rescheduled": lambda m: gettext("Meeting moved: %(project)s", project=_title(m)),
     "reminder": lambda m: gettext("Meeting in 15 minutes: %(project)s", project=_title(m)),
 }
 
