@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from .. import signals
 from ..accounts.models import User
 from ..extensions import db
-from .models import Registration
+from .models import Fair, Registration, Track
 
 
 @signals.receiver(signals.organisation_merge_planned)
@@ -29,3 +29,12 @@ def holding_places(fair_id: int, user_ids: list[int] | None = None) -> set[int]:
             return set()
         query = query.where(Registration.user_id.in_(user_ids))
     return set(db.session.scalars(query))
+
+
+def find_track(fair: Fair, name: str | None) -> Track | None:
+    """The fair's track a name means: its original name first, else its Chinese or English name."""
+    if not name:
+        return None
+    name = name.strip()
+    return (next((t for t in fair.tracks if t.name == name), None)
+            or next((t for t in fair.tracks if name in (t.name_zh, t.name_en)), None))

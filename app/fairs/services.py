@@ -27,15 +27,16 @@ from ..errors import Conflict, NotFound, ValidationFailed
 from ..extensions import db
 from ..i18n import ui_locale
 from ..pagination import paginate
-from ..projects.models import Project
+from ..schemas import load
 from ..reference.services import check_country, check_sectors, check_timezone
 from ..types import utcnow
-from .enums import FairStatus, RegistrationStatus, SessionKind, SessionStatus, status_label
+from .enums import FairStatus, RegistrationStatus, SessionStatus, status_label
 from .models import Fair, FairSession, Registration, Track, session_presenters
+from .queries import find_track  # noqa: F401 (pages ask services for it)
+from .session_values import URL as _URL, SessionValuesSchema, list_names as _list
 
 log = logging.getLogger(__name__)
 
-_URL = re.compile(r"^https?://[^\s]+$")
 MAX_SLOT_SUGGESTIONS = 50
 SLOT_STEP = timedelta(minutes=15)
 
@@ -258,15 +259,6 @@ def _check_tracks(data: dict, lang: str) -> list[dict[str, str]]:
     return out
 
 
-def find_track(fair: Fair, name: str | None) -> Track | None:
-    """The fair's track a name means: its original name first, else its Chinese or English name."""
-    if not name:
-        return None
-    name = name.strip()
-    return (next((t for t in fair.tracks if t.name == name), None)
-            or next((t for t in fair.tracks if name in (t.name_zh, t.name_en)), None))
-
-
 def create_fair(actor, data: dict) -> Fair:
     """Create a draft fair with its tracks (organisers)."""
     require_role(actor, Role.ORGANISER)
@@ -455,102 +447,10 @@ def _raise_clashes(fair: Fair, clashes: list[Clash]) -> None:
     raise Conflict(message, code="schedule_conflict", details={"conflicts": [c.to_dict() for c in clashes]})
 
 
-def _resolve_session_fields(fair: Fair, data: dict, current: FairSession | None, actor=None) -> dict:
-    """Check every session field; returns resolved values or raises one 422 with all field errors."""
-    errors: dict[str, list[str]] = {}
-    out: dict = {}
-
-    def get(field, default=None):
-        if field in data:
-            return data[field]
-        return getattr(current, field) if current is not None and hasattr(current, field) else default
-
-    lang = bilingual.author_lang(data, actor)
-    out["lang"] = lang
-    if current is None or bilingual.mentions(data, "title"):
-        try:
-            out["title"] = bilingual.resolve(data, "title", current=current, lang=lang, required=True, max_length=200,
-                                             label=gettext("the title"))
-        except ValidationFailed as exc:
-            errors.update(exc.fields)
-    if bilingual.mentions(data, "description"):
-        try:
-            out["description"] = bilingual.resolve(data, "description", current=current, lang=lang, max_length=5000)
-        except ValidationFailed as exc:
-            errors.update(exc.fields)
-    kind = get("kind", SessionKind.PITCH.value)
-    if kind not in {k.value for k in SessionKind}:
-        errors["kind"] = [gettext("Must be one of: %(choices)s.", choices=", ".join(k.value for k in SessionKind))]
-    else:
-        out["kind"] = kind
-    for field in ("starts_at", "ends_at"):
-        value = get(field)
-        if value is None:
-            errors[field] = [gettext("This field is required.")]
-        else:
-            try:
-                out[field] = _aware(value, field)
-            except ValidationFailed as exc:
-                errors.update(exc.fields)
-    if "starts_at" in out and "ends_at" in out:
-        if out["ends_at"] <= out["starts_at"]:
-            errors["ends_at"] = [gettext("The session must end after it starts.")]
-        elif out["starts_at"] < fair.starts_at:
-            errors["starts_at"] = [gettext("The session starts before its fair (%(start)s).", start=_local(fair.starts_at, fair))]
-        elif out["ends_at"] > fair.ends_at:
-            errors["ends_at"] = [gettext("The session ends after its fair (%(end)s).", end=_local(fair.ends_at, fair))]
-    track_name = data.get("track")
-    if track_name is None:
-        out["track"] = current.track if current is not None else fair.tracks[0]
-    else:
-        track = find_track(fair, track_name) if isinstance(track_name, str) else None
-        if track is None:
-            errors["track"] = [gettext("The fair has no track “%(track)s”; it has: %(tracks)s.", track=track_name,
-                                         tracks=_list(bilingual.text(t, "name") for t in fair.tracks))]
-        else:
-            out["track"] = track
-    if "presenter_ids" in data or current is None:
-        ids = data.get("presenter_ids") or []
-        presenters = _load_ids(User, ids)
-        if presenters is None or any(p.role != Role.PRESENTER for p in presenters):
-            errors["presenter_ids"] = [gettext("Every presenter_id must be an existing presenter.")]
-        else:
-            out["presenters"] = presenters
-    else:
-        out["presenters"] = list(current.presenters)
-    if "project_ids" in data or current is None:
-        projects = _load_ids(Project, data.get("project_ids") or [])
-        if projects is None:
-            errors["project_ids"] = [gettext("Every project_id must be an existing project.")]
-        else:
-            out["projects"] = projects
-    try:
-        if "join_url" in data:
-            out["join_url"] = _check_url(data["join_url"], "join_url")
-    except ValidationFailed as exc:
-        errors.update(exc.fields)
-    if errors:
-        raise ValidationFailed(errors)
-    return out
-
-
-def _load_ids(model, ids) -> list | None:
-    if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
-        return None
-    ids = list(dict.fromkeys(ids))
-    if not ids:
-        return []
-    found = list(db.session.scalars(select(model).where(model.id.in_(ids))).unique())
-    return found if len(found) == len(ids) else None
-
-
-def _local(moment: datetime, fair: Fair) -> str:
-    return f"{moment.astimezone(fair.zone):%Y-%m-%d %H:%M} {fair.timezone}"
-
-
-def _list(items) -> str:
-    """Names run together the way the current language lists them (“A, B” / “A、B”)."""
-    return ("、" if ui_locale() == "zh" else ", ").join(items)
+def _session_values(fair: Fair, data: dict, current: FairSession | None, actor=None) -> dict:
+    """A session's fields checked by `SessionValuesSchema` (every field when creating, the given ones
+    over the session's when changing); one 422 naming every bad field."""
+    return load(SessionValuesSchema(fair=fair, current=current, actor=actor), data)
 
 
 def create_session(actor, fair: Fair, data: dict) -> FairSession:
@@ -559,7 +459,7 @@ def create_session(actor, fair: Fair, data: dict) -> FairSession:
     if fair.status in (FairStatus.CANCELLED, FairStatus.CLOSED):
         raise Conflict(gettext("This fair is %(status)s; it takes no new sessions.", status=status_label(fair.status)),
                        code="invalid_state")
-    values = _resolve_session_fields(fair, data, None, actor)
+    values = _session_values(fair, data, None, actor)
     clashes = find_clashes(
         track=values["track"], starts_at=values["starts_at"], ends_at=values["ends_at"], presenters=values["presenters"]
     )
@@ -593,7 +493,7 @@ def update_session(actor, session: FairSession, data: dict) -> FairSession:
     if session.status == SessionStatus.CANCELLED:
         raise Conflict(gettext("A cancelled session cannot be changed."), code="invalid_state")
     fair = session.fair
-    values = _resolve_session_fields(fair, data, session, actor)
+    values = _session_values(fair, data, session, actor)
     clashes = find_clashes(
         track=values["track"],
         starts_at=values["starts_at"],
