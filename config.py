@@ -99,6 +99,9 @@ class Config:
     #: A session's projects and the people told of an interest are kept per process this long at most
     #: (and only while the fair's revision stays the same).
     LIVE_ROOM_CACHE_SECONDS = float(os.environ.get("LIVE_ROOM_CACHE_SECONDS", "30"))
+    #: `GET /api/v1/fairs/<id>` is built once per fair revision, session statuses and language in each
+    #: process, and kept at most this long (for renamed projects, people and organisations).
+    FAIR_API_CACHE_SECONDS = float(os.environ.get("FAIR_API_CACHE_SECONDS", "30"))
     #: A join (and the room page) carries the first this many questions in the room's order; the page
     #: fetches the rest page by page when the reader asks (GET /sessions/<id>/questions?per_page=).
     LIVE_JOIN_QUESTIONS = int(os.environ.get("LIVE_JOIN_QUESTIONS", "100"))

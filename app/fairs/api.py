@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
+
+from flask import Response, current_app
 from flask_login import current_user
 from flask_smorest import Blueprint
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
+from .. import bilingual
 from ..accounts.access import PUBLIC, allow
+from ..caching import PageCache
 from ..bounds import HHMM_PATTERN, MAX_INT, YEARS_PATTERN, Int
 from ..openapi import answers
 from ..reference.services import SECTOR_CODE, country_codes, timezone_names
@@ -70,7 +75,28 @@ def _detail(fair):
 @api.response(200, FairDetailSchema)
 def get_fair(fair_id):
     """One fair with its agenda."""
-    return _detail(services.get_fair(_actor(), fair_id))
+    fair = services.get_fair(_actor(), fair_id)
+    return _cached_detail(fair)
+
+
+def _fair_answers() -> PageCache:
+    return current_app.extensions.setdefault(
+        "cloudfair.fair_answers", PageCache(max_entries=512, ttl_seconds=float(current_app.config["FAIR_API_CACHE_SECONDS"])))
+
+
+def _cached_detail(fair) -> Response:
+    """The fair with its agenda as JSON, built once per revision, session statuses and language in each
+    process: the answer is the same for everyone who may see the fair (no personal data in it). The
+    revision moves on every change of the fair or its sessions; the statuses on the scheduler's flips;
+    `FAIR_API_CACHE_SECONDS` bounds renamed projects, people and organisations."""
+    statuses = tuple(services.session_statuses(fair.id))
+    key = (fair.id, fair.revision, fair.status, fair.published_at, statuses, bilingual.content_locale())
+    cache = _fair_answers()
+    body = cache.get(key)
+    if body is None:
+        body = json.dumps(FairDetailSchema().dump(fair), ensure_ascii=False, separators=(",", ":"))
+        cache.put(key, body)
+    return Response(body, mimetype="application/json")
 
 
 @api.route("/fairs/<int:fair_id>", methods=["PATCH"])

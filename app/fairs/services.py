@@ -877,6 +877,14 @@ def attendance_open(session: FairSession, now: datetime | None = None) -> bool:
     return session.starts_at - grace <= now <= session.ends_at + grace
 
 
+def session_statuses(fair_id: int) -> list[tuple[int, str]]:
+    """Each session's id and status: what changes a fair's agenda without moving its revision (the
+    scheduler's flips to live and ended)."""
+    return list(db.session.execute(
+        select(FairSession.id, FairSession.status).where(FairSession.fair_id == fair_id).order_by(FairSession.id)
+    ).tuples())
+
+
 def record_attendance(actor, session: FairSession, *, at: datetime | None = None) -> bool:
     """On joining a session's live room: mark the person's registration attended, while the session is
     live only. Someone without a place becomes a walk-in (no place taken); a waiting person stays on

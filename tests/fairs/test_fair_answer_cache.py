@@ -1,0 +1,41 @@
+"""`GET /api/v1/fairs/<id>` is built once per revision, session statuses and language in each process
+(`fairs.api._cached_detail`): a repeat costs two small reads, and every change of the fair, its
+sessions' statuses or the reader's language is seen at once."""
+
+from __future__ import annotations
+
+from app.fairs import services as fairs
+from app.notifications.reminders import flip_statuses
+from tests.factories import make_fair, make_organiser, make_presenter, make_project, make_session
+from tests.live.test_interest_ingest import Statements
+
+
+def test_a_repeat_is_two_reads_and_every_change_shows_at_once(app, client):
+    organiser = make_organiser()
+    agent = make_presenter()
+    fair = make_fair(organiser)
+    session = make_session(fair, organiser, presenter_ids=[agent.id], project_ids=[make_project(agent).id])
+    url = f"/api/v1/fairs/{fair.id}"
+    first = client.get(url)
+    assert first.status_code == 200 and first.json["sessions"][0]["status"] == "scheduled"
+    with Statements() as seen:
+        again = client.get(url)
+    assert again.json == first.json
+    assert len(seen.log) <= 2, seen.log  # the fair, its sessions' statuses
+
+    fairs.update_fair(organiser, fair, {"title": "Europe online investment fair, second edition"})
+    assert client.get(url).json["title"] == "Europe online investment fair, second edition"
+
+    flip_statuses(session.starts_at)  # the scheduler's flip moves no revision
+    assert client.get(url).json["sessions"][0]["status"] == "live"
+
+    chinese = client.get(url, headers={"Accept-Language": "zh-CN"}).json
+    assert chinese["title_i18n"] == first.json["title_i18n"] | {"en": "Europe online investment fair, second edition"}
+    assert client.get(url + "?lang=zh").json["title"] == chinese["title"]
+
+
+def test_an_unpublished_fair_is_still_refused_to_the_public_after_an_organiser_read_it(app, client, login_as):
+    organiser = make_organiser()
+    draft = make_fair(organiser, publish=False)
+    assert login_as(organiser).get(f"/api/v1/fairs/{draft.id}").status_code == 200
+    assert client.get(f"/api/v1/fairs/{draft.id}").status_code == 404
