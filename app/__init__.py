@@ -293,3 +293,4 @@ def _connect_receivers() -> None:
     from .meetings import services as _meetings  # noqa: F401 (meetings, and those of a combined lead)
     from .notifications import services as _notifications  # noqa: F401 (links to a combined lead)
     from .parks import services as _parks  # noqa: F401 (parks)
+    from .parks import pitch as _pitch  # noqa: F401 (a live pitch's best sites: pitch_changed)

@@ -37,6 +37,12 @@ Sent inside a merge's transaction when the lead `gone` is folded into the sender
 before `gone` is deleted: each receiver points its rows (and links) at the kept lead and flushes.
 Keyword arguments: `gone`, `actor`.""")
 
+pitch_changed = _signals.signal("pitch-changed", doc="""
+Sent after the change is committed, when what a live pitch shows may change: a session went live
+(`project_ids` None: all its projects), its pitched projects changed, or a pitched project's site
+needs changed (`project_ids`: those projects). The sender is the session's id. Parks connects the
+receiver that tells the session's staff the best sites (app/parks/pitch.py).""")
+
 
 def receiver(signal: Signal, *, moves: Iterable[tuple[str, str]] = ()) -> Callable:
     """Connect the decorated function to `signal` (strongly: it lives as long as the process) and

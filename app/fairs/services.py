@@ -19,7 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from .. import bilingual
+from .. import bilingual, signals
 from ..accounts.access import require_role
 from ..accounts.enums import Role
 from ..accounts.models import User
@@ -517,9 +517,7 @@ def update_session(actor, session: FairSession, data: dict) -> FairSession:
     fair.revision += 1
     db.session.commit()
     if changed:  # a live pitch's staff see the best sites for the projects added
-        from ..live.services import announce_site_matches
-
-        announce_site_matches(session.id, changed)
+        signals.pitch_changed.send(session.id, project_ids=changed)
     return session
 
 

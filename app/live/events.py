@@ -206,7 +206,9 @@ def on_moderate(actor, connection, data):
 @live_event("site_matches")
 def on_site_matches(actor, connection, data):
     """The best sites for a pitched project: the top three parks for staff, a city its own plots."""
-    return services.site_matches(actor, data.get("session_id"), data.get("project_id"))
+    from ..parks import pitch
+
+    return pitch.site_matches(actor, data.get("session_id"), data.get("project_id"))
 
 
 @live_event("express_interest")

@@ -250,8 +250,8 @@ def flip_statuses(now: datetime | None = None) -> dict[str, int]:
         FairSession.status.in_([SessionStatus.SCHEDULED, SessionStatus.LIVE]), FairSession.ends_at <= now,
         FairSession.fair_id.in_(select(Fair.id).where(Fair.published_at.is_not(None)))).values(status=SessionStatus.ENDED)).rowcount
     db.session.commit()
-    from ..live.services import announce_site_matches
+    from .. import signals
 
     for session_id in went_live:  # the pitch starts: its staff see the best sites for its projects
-        announce_site_matches(session_id)
+        signals.pitch_changed.send(session_id, project_ids=None)
     return counts

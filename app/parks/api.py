@@ -189,6 +189,6 @@ def pitch_site_matches(args, session_id):
     """The best sites for a project pitched in the session (as the live room's `site_matches`): its
     presenters and organisers get the top three parks, a city bureau or park organisation its own
     matching plots; anyone else 403."""
-    from ..live import services as live
+    from . import pitch
 
-    return live.site_matches(current_user, session_id, args["project_id"], dump=False)
+    return pitch.site_matches(current_user, session_id, args["project_id"], dump=False)

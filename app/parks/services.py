@@ -467,13 +467,12 @@ def _needs_changed(project_id: int) -> None:
     """A project pitched in a live session changed its needs: that session's staff see the new best sites."""
     from ..fairs.enums import SessionStatus
     from ..fairs.models import FairSession
-    from ..live.services import announce_site_matches
     from ..projects.models import Project
 
     live = db.session.scalars(select(FairSession.id).where(
         FairSession.status == SessionStatus.LIVE, FairSession.projects.any(Project.id == project_id))).all()
     for session_id in live:
-        announce_site_matches(session_id, {project_id})
+        signals.pitch_changed.send(session_id, project_ids={project_id})
 
 
 # ---------------------------------------------------------------- weights
