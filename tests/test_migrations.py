@@ -286,3 +286,26 @@ def test_upgrade_keeps_track_names_in_the_language_they_are_written_in(migration
         tracks = connection.execute(text("SELECT name, name_zh, name_en FROM tracks ORDER BY id")).all()
     assert [tuple(row) for row in tracks] == [
         ("main", None, "main"), ("城市推介", "城市推介", None), ("主会场 / Main hall", "主会场", "Main hall")]
+
+
+def test_upgrade_keeps_notifications_in_the_language_they_are_written_in(migration_app):
+    _upgrade("0018_fair_invitations")
+    with db.engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO organisations (id, name, kind, country, demand_sectors, demand_countries, demand_note, "
+            "aliases, created_at) VALUES (1, 'Org', 'agency', 'DE', '[]', '[]', '', '[]', CURRENT_TIMESTAMP)"))
+        connection.execute(text(
+            "INSERT INTO users (id, email, name, role, organisation_id, timezone, locale, created_at) VALUES "
+            "(1, 'a@example.org', 'A', 'attendee', 1, 'UTC', 'en', CURRENT_TIMESTAMP)"))
+        connection.execute(text(
+            "INSERT INTO notifications (id, user_id, kind, title, body, created_at) VALUES "
+            "(1, 1, 'x', '名额已为您保留', '', CURRENT_TIMESTAMP), (2, 1, 'x', 'A place is yours', 'Moved up', "
+            "CURRENT_TIMESTAMP)"))
+
+    _upgrade("0019_notifications_bilingual")
+
+    with db.engine.connect() as connection:
+        rows = connection.execute(text(
+            "SELECT title_zh, title_en, body_zh, body_en FROM notifications ORDER BY id")).all()
+    assert [tuple(row) for row in rows] == [("名额已为您保留", None, None, None),
+                                            (None, "A place is yours", None, "Moved up")]

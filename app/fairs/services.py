@@ -791,17 +791,16 @@ def _tell_moved_up(registration: Registration, fair: Fair):
     from flask_babel import force_locale
 
     from ..mail import queue
-    from ..notifications.services import notify
+    from ..notifications.services import in_both, notify
 
     person = registration.user
     locale = person.locale if person.locale in ("zh", "en") else "en"
     link = f"/fairs/{fair.id}"
     when = f"{fair.starts_at.astimezone(ZoneInfo(person.timezone)):%Y-%m-%d %H:%M} ({person.timezone})"
-    with force_locale(locale):
-        title = gettext("A place is yours: %(fair)s", fair=bilingual.text(fair, "title", locale))
-        body = gettext("A place became free and you moved up from the waiting list. The fair starts %(when)s.",
-                       when=when)
-    row = notify(person.id, kind="waitlist_moved_up", title=title, body=body, link=link)
+    texts = in_both(lambda lang: (
+        gettext("A place is yours: %(fair)s", fair=bilingual.plain(fair, "title", lang)),
+        gettext("A place became free and you moved up from the waiting list. The fair starts %(when)s.", when=when)))
+    row = notify(person.id, kind="waitlist_moved_up", texts=texts, lang=locale, link=link)
     queue(person.email, "waitlist_moved_up", locale, person=person, fair=fair, when=when,
           link=current_app.config["BASE_URL"].rstrip("/") + link)
     return row

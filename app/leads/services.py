@@ -107,7 +107,7 @@ class InterestRoom:
     status: str
     starts_at: datetime
     ends_at: datetime
-    #: project id -> (title, owner id)
+    #: project id -> ({"title", "title_zh", "title_en"}, owner id)
     projects: dict = field(default_factory=dict)
     #: Who hears of an interest, with their language: every organiser, and each project's owner.
     people: dict = field(default_factory=dict)
@@ -116,7 +116,8 @@ class InterestRoom:
 
 def interest_room(session: FairSession) -> InterestRoom:
     """The room's facts for recording interests: two queries (the projects, the people told)."""
-    projects = {p.id: (p.title, p.owner_id) for p in session.projects}
+    projects = {p.id: ({"title": p.title, "title_zh": p.title_zh, "title_en": p.title_en}, p.owner_id)
+                for p in session.projects}
     owners = {owner for _, owner in projects.values() if owner is not None}
     people, organisers = {}, set()
     for user_id, locale, role in db.session.execute(select(User.id, User.locale, User.role).where(
@@ -198,12 +199,22 @@ def _notify_interest(room: InterestRoom, actor, project_id: int, values: dict) -
     people = set(room.organisers) | ({owner} if owner is not None else set())
     people.discard(actor.id)
     rows = []
+    titles = {}  # written once in each language; each person's `title` is theirs
+    for lang in ("zh", "en"):
+        with force_locale(lang):
+            titles[lang] = gettext("%(organisation)s is interested in “%(project)s” (%(level)s)",
+                                   organisation=bilingual.plain(actor.organisation, "name"),
+                                   project=bilingual.plain(title_of if isinstance(title_of, dict) else {"title": title_of},
+                                                           "title"),
+                                   level=level_label(values["level"]))[:300]
+    note = values["note"][:2000]
+    note_lang = bilingual.detect(note)
     for user_id in sorted(people):
-        with force_locale(room.people.get(user_id, "en")):  # each reads the title in their language
-            title = gettext("%(organisation)s is interested in “%(project)s” (%(level)s)",
-                            organisation=bilingual.plain(actor.organisation, "name"), project=title_of, level=level_label(values["level"]))
-        rows.append({"user_id": user_id, "kind": "interest", "title": title[:300], "body": values["note"][:2000],
-                     "link": f"/projects/{project_id}"})
+        lang = room.people.get(user_id, "en")
+        lang = lang if lang in titles else "en"
+        rows.append({"user_id": user_id, "kind": "interest", "title": titles[lang], "title_zh": titles["zh"],
+                     "title_en": titles["en"], "body": note, "body_zh": note if note and note_lang == "zh" else None,
+                     "body_en": note if note and note_lang == "en" else None, "link": f"/projects/{project_id}"})
     if rows:
         db.session.execute(insert(Notification), rows)
 

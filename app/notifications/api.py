@@ -7,15 +7,17 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from ..accounts.access import USER, allow
-from ..schemas import PageQuery, page_body, page_of
+from ..schemas import PageQuery, i18n_out, page_body, page_of, text_out
 from . import services
 
 
 class NotificationSchema(Schema):
     id = fields.Integer()
     kind = fields.String()
-    title = fields.String()
-    body = fields.String()
+    title = text_out("title")
+    title_i18n = i18n_out("title")
+    body = text_out("body")
+    body_i18n = i18n_out("body")
     link = fields.String(allow_none=True)
     created_at = fields.DateTime()
     read_at = fields.DateTime(allow_none=True)

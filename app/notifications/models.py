@@ -17,8 +17,14 @@ class Notification(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     #: What happened, e.g. "material_approved", "material_rejected".
     kind: Mapped[str] = mapped_column(String(40))
+    #: `title`/`body` in the language the person read when it was written; `_zh`/`_en` hold each
+    #: language, written then (the row it tells about may change or vanish later).
     title: Mapped[str] = mapped_column(String(300))
+    title_zh: Mapped[str | None] = mapped_column(String(300))
+    title_en: Mapped[str | None] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(String(2000), default="")
+    body_zh: Mapped[str | None] = mapped_column(String(2000))
+    body_en: Mapped[str | None] = mapped_column(String(2000))
     #: A path inside CloudFair the notification points to.
     link: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

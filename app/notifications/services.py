@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from flask_babel import gettext
+from collections.abc import Callable
+
+from flask_babel import force_locale, gettext
 from sqlalchemy import func, or_, select, update
 
 from .. import signals
+from ..bilingual import detect
 from ..errors import NotFound
 from ..extensions import db
 from ..pagination import paginate
@@ -13,8 +16,29 @@ from ..types import utcnow
 from .models import Notification
 
 
-def notify(user_id: int, *, kind: str, title: str, body: str = "", link: str | None = None) -> Notification:
-    row = Notification(user_id=user_id, kind=kind, title=title[:300], body=(body or "")[:2000], link=link)
+def in_both(write: Callable[[str], tuple[str, str]]) -> dict[str, tuple[str, str]]:
+    """(title, body) written in each language: `write(lang)` runs with that language forced, so
+    gettext and bilingual.plain/text give that language's words."""
+    out = {}
+    for lang in ("zh", "en"):
+        with force_locale(lang):
+            out[lang] = write(lang)
+    return out
+
+
+def notify(user_id: int, *, kind: str, title: str = "", body: str = "", link: str | None = None,
+           texts: dict[str, tuple[str, str]] | None = None, lang: str | None = None) -> Notification:
+    """Add a notification. `texts` (from `in_both`) stores it in both languages, `title`/`body` then
+    being the person's language (`lang`); without it, the one text is kept in the language it is in."""
+    if texts:
+        lang = lang if lang in texts else "en"
+        title, body = texts[lang]
+        both = {f"{field}_{code}": (value or "")[:limit] or None
+                for code, (t, b) in texts.items() for field, value, limit in (("title", t, 300), ("body", b, 2000))}
+    else:
+        title_lang, body_lang = detect(title), detect(body)
+        both = {f"title_{title_lang}": title[:300] or None, f"body_{body_lang}": (body or "")[:2000] or None}
+    row = Notification(user_id=user_id, kind=kind, title=title[:300], body=(body or "")[:2000], link=link, **both)
     db.session.add(row)
     return row
 
