@@ -295,8 +295,10 @@ def test_upgrade_keeps_notifications_in_the_language_they_are_written_in(migrati
             "INSERT INTO organisations (id, name, kind, country, demand_sectors, demand_countries, demand_note, "
             "aliases, created_at) VALUES (1, 'Org', 'agency', 'DE', '[]', '[]', '', '[]', CURRENT_TIMESTAMP)"))
         connection.execute(text(
-            "INSERT INTO users (id, email, name, role, organisation_id, timezone, locale, created_at) VALUES "
-            "(1, 'a@example.org', 'A', 'attendee', 1, 'UTC', 'en', CURRENT_TIMESTAMP)"))
+            "INSERT INTO users (id, email, name, role, organisation_id, timezone, locale, calendar_token, active, "
+            "session_version, created_at) "
+            "VALUES "
+            "(1, 'a@example.org', 'A', 'attendee', 1, 'UTC', 'en', 'token-1', true, 1, CURRENT_TIMESTAMP)"))
         connection.execute(text(
             "INSERT INTO notifications (id, user_id, kind, title, body, created_at) VALUES "
             "(1, 1, 'x', '名额已为您保留', '', CURRENT_TIMESTAMP), (2, 1, 'x', 'A place is yours', 'Moved up', "

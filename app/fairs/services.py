@@ -798,7 +798,7 @@ def _tell_moved_up(registration: Registration, fair: Fair):
     link = f"/fairs/{fair.id}"
     when = f"{fair.starts_at.astimezone(ZoneInfo(person.timezone)):%Y-%m-%d %H:%M} ({person.timezone})"
     texts = in_both(lambda lang: (
-        gettext("A place is yours: %(fair)s", fair=bilingual.plain(fair, "title", lang)),
+        gettext("A place is yours: %(fair)s", fair=bilingual.text(fair, "title", lang)),
         gettext("A place became free and you moved up from the waiting list. The fair starts %(when)s.", when=when)))
     row = notify(person.id, kind="waitlist_moved_up", texts=texts, lang=locale, link=link)
     queue(person.email, "waitlist_moved_up", locale, person=person, fair=fair, when=when,
