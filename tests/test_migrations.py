@@ -289,7 +289,7 @@ def test_upgrade_keeps_track_names_in_the_language_they_are_written_in(migration
 
 
 def test_upgrade_keeps_notifications_in_the_language_they_are_written_in(migration_app):
-    _upgrade("0018_fair_invitations")
+    _upgrade("0019_incentive_conditions_bilingual")
     with db.engine.begin() as connection:
         connection.execute(text(
             "INSERT INTO organisations (id, name, kind, country, demand_sectors, demand_countries, demand_note, "
@@ -304,7 +304,7 @@ def test_upgrade_keeps_notifications_in_the_language_they_are_written_in(migrati
             "(1, 1, 'x', '名额已为您保留', '', CURRENT_TIMESTAMP), (2, 1, 'x', 'A place is yours', 'Moved up', "
             "CURRENT_TIMESTAMP)"))
 
-    _upgrade("0019_notifications_bilingual")
+    _upgrade("0020_notifications_bilingual")
 
     with db.engine.connect() as connection:
         rows = connection.execute(text(

@@ -1,8 +1,8 @@
 """Notifications in two languages: `title_zh`/`title_en` and `body_zh`/`body_en`, filled from the
 existing text in the language it is written in
 
-Revision ID: 0019_notifications_bilingual
-Revises: 0018_fair_invitations
+Revision ID: 0020_notifications_bilingual
+Revises: 0019_incentive_conditions_bilingual
 Create Date: 2026-12-03 14:45:00
 
 """
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0019_notifications_bilingual'
-down_revision = '0018_fair_invitations'
+revision = '0020_notifications_bilingual'
+down_revision = '0019_incentive_conditions_bilingual'
 branch_labels = None
 depends_on = None
 
