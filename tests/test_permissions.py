@@ -493,6 +493,15 @@ PAGES = [
     Row("POST", "/incentives/{incentive}/edit", "parks.edit_incentive", {**PARK_OWNERS(422), "anonymous": 302},
         form={"kind": "tax", "rate": ""}),
     Row("POST", "/incentives/{incentive}/confirm", "parks.confirm_incentive", {**PARK_OWNERS(302), "anonymous": 302}),
+    Row("GET", "/parks/{park}/plan", "parks.plan_image", _all(404)),  # no plan uploaded yet
+    Row("GET", "/parks/{park}/plan/edit", "parks.edit_plan", {**PARK_OWNERS(200), "anonymous": 302}),
+    Row("GET", "/parks/{other_park}/plan/edit", "parks.edit_plan", {**PARK_OWNERS(200, attendee=403), "anonymous": 302}),
+    Row("POST", "/parks/{park}/plan", "parks.upload_plan", {**PARK_OWNERS(422), "anonymous": 302}),  # no file sent
+    Row("POST", "/parks/{other_park}/plan", "parks.upload_plan", {**PARK_OWNERS(422, attendee=403), "anonymous": 302}),
+    Row("POST", "/parks/{park}/outline", "parks.save_outline", {**PARK_OWNERS(422), "anonymous": 302},
+        form={"plot_id": "{plot}", "outline": "[[1, 1], [5, 1], [5, 5]]"}),  # no plan uploaded yet
+    Row("POST", "/parks/{other_park}/outline", "parks.save_outline", {**PARK_OWNERS(302, attendee=403), "anonymous": 302},
+        form={"plot_id": "{other_plot}", "outline": "[]"}),  # no corners: clears the (absent) outline
     Row("GET", "/presenters/{organiser}", "projects.presenter_page", _all(404)),
     Row("GET", "/presenters/{presenter}/photo", "projects.presenter_photo", _all(404)),  # no photo yet
     Row("GET", "/me/profile", "projects.profile", {**USER_ONLY, "anonymous": 302}),

@@ -6,6 +6,7 @@ the API); the forms only carry them."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, SubmitField
 from wtforms.validators import Length, Optional
 
@@ -86,3 +87,13 @@ class ConfirmForm(Form):
     """One button: "these figures are still right" (stamps confirmed-at and -by)."""
 
     submit = SubmitField(_l("Confirm unchanged"))
+
+
+class PlanForm(Form):
+    file = FileField(_l("Master-plan image (PNG or JPEG)"), validators=[FileRequired()])
+    submit = SubmitField(_l("Upload the plan"))
+
+
+class OutlineForm(Form):
+    plot_id = SelectField(_l("Plot"), choices=[], validate_choice=False)
+    submit = SubmitField(_l("Save the outline"))

@@ -4,6 +4,8 @@ every save confirms the record, and a "confirm unchanged" button stamps confirme
 
 from __future__ import annotations
 
+import json
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
@@ -12,13 +14,14 @@ from sqlalchemy import select
 from .. import bilingual
 from ..accounts.access import allow
 from ..accounts.models import Organisation
-from ..errors import Forbidden, ValidationFailed
+from ..errors import Forbidden, ServiceError, UnsupportedType, ValidationFailed
 from ..extensions import db
 from ..forms import attach_errors
 from ..i18n import ui_locale
 from ..reference.services import list_sectors
 from . import services
-from .forms import ConfirmForm, IncentiveForm, ParkForm, PlotForm
+from ..projects import storage
+from .forms import ConfirmForm, IncentiveForm, OutlineForm, ParkForm, PlanForm, PlotForm
 from .models import Park
 from .queries import is_stale
 from .views import _labels, bp
@@ -249,6 +252,66 @@ def confirm_incentive(incentive_id: int):
     incentive = services.update_incentive(current_user, incentive_id, {})
     flash(gettext("The incentive is confirmed as of now."), "success")
     return redirect(url_for("parks.edit_park", park_id=incentive.park_id))
+
+
+# ---------------------------------------------------------------- the master plan
+
+
+def _plan_page(park, problems=(), status: int = 200):
+    outline = OutlineForm()
+    outline.plot_id.choices = [(str(p.id), p.name) for p in park.plots]
+    return render_template("parks/plan_form.html", park=park, upload=PlanForm(), outline=outline,
+                           problems=list(problems), labels=_labels()), status
+
+
+@bp.route("/parks/<int:park_id>/plan/edit")
+@allow(*MANAGERS)
+def edit_plan(park_id: int):
+    return _plan_page(services.managed_park(current_user, park_id))
+
+
+@bp.route("/parks/<int:park_id>/plan", methods=["POST"])
+@allow(*MANAGERS)
+@storage.accepts_upload
+def upload_plan(park_id: int):
+    park = services.managed_park(current_user, park_id)
+    form = PlanForm()
+    if not form.validate_on_submit():
+        return _plan_page(park, [e for errors in form.errors.values() for e in errors], 422)
+    try:
+        services.set_plan(current_user, park.id, form.file.data.stream, form.file.data.filename)
+    except ServiceError as exc:
+        if not isinstance(exc, (ValidationFailed, UnsupportedType)):
+            raise
+        db.session.rollback()
+        messages = [m for ms in exc.fields.values() for m in ms] if isinstance(exc, ValidationFailed) else [exc.message]
+        return _plan_page(services.get_park(park_id), messages, exc.status)
+    flash(gettext("The master plan was uploaded."), "success")
+    return redirect(url_for("parks.edit_plan", park_id=park.id))
+
+
+@bp.route("/parks/<int:park_id>/outline", methods=["POST"])
+@allow(*MANAGERS)
+def save_outline(park_id: int):
+    park = services.managed_park(current_user, park_id)
+    form = OutlineForm()
+    form.plot_id.choices = [(str(p.id), p.name) for p in park.plots]
+    if not form.validate_on_submit():
+        abort(400)
+    plot = next((p for p in park.plots if str(p.id) == form.plot_id.data), None)
+    if plot is None:
+        return _plan_page(park, [gettext("Choose one of the park's plots.")], 422)
+    try:
+        outline = json.loads(request.form.get("outline") or "[]")
+    except ValueError:
+        return _plan_page(park, [gettext("The outline could not be read; draw it again.")], 422)
+    try:
+        services.set_outline(current_user, plot.id, outline)
+    except ValidationFailed as exc:
+        db.session.rollback()
+        return _plan_page(park, [m for ms in exc.fields.values() for m in ms], 422)
+    flash(gettext("The outline of plot %(name)s was saved.", name=plot.name), "success")
+    return redirect(url_for("parks.edit_plan", park_id=park.id))
 
 
 __all__ = ["Park"]

@@ -50,6 +50,11 @@ class Park(Confirmed, db.Model):
     contact_name: Mapped[str] = mapped_column(String(200), default="")
     contact_phone: Mapped[str] = mapped_column(String(50), default="")
     contact_email: Mapped[str] = mapped_column(String(254), default="")
+    #: The master-plan image (PNG or JPEG, in the upload store by its hash) and its size in pixels.
+    plan_sha256: Mapped[str | None] = mapped_column(String(64))
+    plan_mime: Mapped[str | None] = mapped_column(String(100))
+    plan_width: Mapped[int | None] = mapped_column(Integer)
+    plan_height: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     organisation: Mapped[Organisation] = relationship(lazy="joined")
@@ -85,6 +90,8 @@ class Plot(Confirmed, db.Model):
     airport_km: Mapped[Decimal | None] = mapped_column(Numeric(7, 1))
     #: A `PlotStatus` code.
     status: Mapped[str] = mapped_column(String(10), default="available", index=True)
+    #: The plot drawn on its park's plan: corners [x, y] in the image's pixels (x right, y down).
+    outline: Mapped[list | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     park: Mapped[Park] = relationship(back_populates="plots")

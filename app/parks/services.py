@@ -520,3 +520,65 @@ def move_organisation_parks(survivor, *, source, actor) -> None:
     db.session.execute(update(Park).where(Park.organisation_id == source.id)
                        .values(organisation_id=survivor.id).execution_options(synchronize_session=False))
     db.session.flush()
+
+
+# ---------------------------------------------------------------- the master plan
+
+
+#: At most this many corners in a plot's outline.
+MAX_OUTLINE_POINTS = 200
+
+
+def set_plan(actor, park_id: int, stream, filename: str | None) -> Park:
+    """Replace the park's master-plan image (PNG or JPEG, sniffed by content, under the upload rules).
+    Outlines already drawn are kept: they are in the image's pixels, so a new image of another size
+    clears those that no longer fit."""
+    from PIL import Image
+
+    from ..projects.services import receive_checked, store_row
+    from ..projects.sniffing import IMAGE_KINDS
+
+    park = managed_park(actor, park_id)
+    received, sniffed, _ = receive_checked(stream, filename, allowed=IMAGE_KINDS)
+    with Image.open(received.path) as image:
+        width, height = image.size
+    park.plan_sha256, park.plan_mime, park.plan_width, park.plan_height = received.sha256, sniffed.mime, width, height
+    for plot in park.plots:
+        if plot.outline and not all(0 <= x <= width and 0 <= y <= height for x, y in plot.outline):
+            plot.outline = None
+    _confirm(park, actor)
+    store_row(received, park)
+    return park
+
+
+def outline_value(value, park: Park) -> list[list[float]] | None:
+    """A plot's outline on the park's plan: 3 to 200 corners [x, y] in image pixels, inside the image."""
+    if value is None or value == []:
+        return None
+    if park.plan_sha256 is None:
+        raise ValidationFailed({"outline": gettext("Upload the park's master plan before drawing plots on it.")})
+    if not isinstance(value, list) or not 3 <= len(value) <= MAX_OUTLINE_POINTS:
+        raise ValidationFailed({"outline": gettext("Give an outline of 3 to %(max)d corners, each [x, y].",
+                                                   max=MAX_OUTLINE_POINTS)})
+    points = []
+    for point in value:
+        if (not isinstance(point, list) or len(point) != 2
+                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in point)):
+            raise ValidationFailed({"outline": gettext("Give an outline of 3 to %(max)d corners, each [x, y].",
+                                                       max=MAX_OUTLINE_POINTS)})
+        x, y = float(point[0]), float(point[1])
+        if not (0 <= x <= park.plan_width and 0 <= y <= park.plan_height):
+            raise ValidationFailed({"outline": gettext(
+                "Every corner must lie on the plan (x 0 to %(width)d, y 0 to %(height)d).",
+                width=park.plan_width, height=park.plan_height)})
+        points.append([round(x, 1), round(y, 1)])
+    return points
+
+
+def set_outline(actor, plot_id: int, value) -> Plot:
+    """Draw (or clear, with none) a plot's outline on its park's plan."""
+    plot = get_plot(plot_id)
+    park = managed_park(actor, plot.park_id)
+    plot.outline = outline_value(value, park)
+    db.session.commit()
+    return plot

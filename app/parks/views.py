@@ -38,6 +38,29 @@ def park_page(park_id: int):
                            plot_counts=plot_counts(park), manageable=manageable)
 
 
+@bp.route("/parks/<int:park_id>/plan")
+@allow(PUBLIC)
+def plan_image(park_id: int):
+    """The park's master-plan image (public, like the park)."""
+    from flask_babel import gettext
+
+    from ..errors import NotFound
+    from ..projects.api import attachment
+
+    park = services.get_park(park_id)
+    if not park.plan_sha256:
+        raise NotFound(gettext("This park has no master plan yet."))
+    extension = ".png" if park.plan_mime == "image/png" else ".jpg"
+    return attachment(park.plan_sha256, park.plan_mime, f"park-{park.id}-plan{extension}", inline=True)
+
+
+@bp.app_template_global()
+def plan_plots(park, labels) -> list[dict]:
+    """The park's drawn plots for the plan's map: outline, status and a label in the reader's language."""
+    return [{"id": p.id, "status": p.status, "outline": p.outline,
+             "label": f"{p.name} · {labels['plot_status'][p.status]}"} for p in park.plots if p.outline]
+
+
 @bp.app_template_filter("day")
 def day(value) -> str:
     """A calendar date as the reader's language writes it."""
