@@ -1,7 +1,7 @@
 """A park's master plan and its plots' outlines on it
 
-Revision ID: 0020_park_plans
-Revises: 0019_incentive_conditions_bilingual
+Revision ID: 0021_park_plans
+Revises: 0020_notifications_bilingual
 Create Date: 2026-12-03 14:20:00
 
 """
@@ -9,8 +9,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0020_park_plans'
-down_revision = '0019_incentive_conditions_bilingual'
+revision = '0021_park_plans'
+down_revision = '0020_notifications_bilingual'
 branch_labels = None
 depends_on = None
 
