@@ -2,7 +2,7 @@
 
 A park is stale when its own figures, a plot's or an incentive's were last confirmed more than
 `PARK_STALE_DAYS` ago. Each active person of the managing organisation gets an in-app notification
-linking to the park; the claim key names the park, the oldest confirmation date and the person, so a
+linking to the park and a mail in their language linking to its edit page; the claim key names the park, the oldest confirmation date and the person, so a
 second run (or a second scheduler) sends nothing more, and confirming the figures ends the state (a
 later staleness is a new one)."""
 
@@ -14,7 +14,8 @@ from sqlalchemy import select
 
 from ..accounts.models import User
 from ..extensions import db
-from ..notifications.reminders import _claim, _deliver_live
+from ..mail import queue
+from ..notifications.reminders import _claim, _deliver_live, _link
 from ..notifications.services import notify
 from ..types import utcnow
 from .queries import stale_parks
@@ -38,6 +39,8 @@ def nudge_stale_parks(now: datetime | None = None) -> dict[str, int]:
             lang = "zh" if person.locale == "zh" else "en"
             title = TITLES[lang].format(park=bilingual.text(park, "name", lang))
             created.append(notify(person.id, kind="park_stale", title=title, link=f"/parks/{park.id}"))
+            queue(person.email, "park_stale", lang, person=person, park_name=bilingual.text(park, "name", lang),
+                  oldest=oldest.date().isoformat(), link=_link(f"/parks/{park.id}/edit"))
     db.session.commit()
     _deliver_live(created)
     return {"nudged": len(created)}

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.jobs import run_due
+from app.mail import MailMessage
 from app.notifications.models import Notification
 from app.parks import services
 from tests.factories import at
@@ -39,6 +40,12 @@ def test_stale_figures_nudge_the_parks_people_once_and_confirming_ends_it(app):
     assert _titles() == ["Park figures need confirming: Ice and Snow Equipment Park", "园区数据需要核实：冰雪装备产业园"]
     people = set(db.session.scalars(select(Notification.user_id).where(Notification.kind == "park_stale")))
     assert people == {city.id, colleague.id}
+    mails = {m.to_address: m for m in db.session.scalars(select(MailMessage))}
+    assert set(mails) == {city.email, colleague.email}
+    assert mails[city.email].subject == "Park figures need confirming: Ice and Snow Equipment Park"
+    assert "last confirmed on 2026-01-10" in mails[city.email].text_body
+    assert f"/parks/{park.id}/edit" in mails[city.email].text_body
+    assert mails[colleague.email].subject == "园区数据需要核实：冰雪装备产业园"
 
     with time_machine.travel(at("2026-07-13T02:00+00:00"), tick=False):
         services.update_plot(colleague, plot.id, {})
