@@ -557,3 +557,13 @@ def test_fair_form_with_a_gap_in_the_track_names_says_so_and_saves_nothing(clien
     assert response.status_code == 422
     assert 'id="tracks_zh-error"' in response.text
     assert db.session.scalar(select(func.count(Fair.id))) == 0
+
+
+def test_fair_form_without_track_names_gives_the_default_track_in_both_languages(client, login):
+    login(make_organiser())
+
+    response = _post_fair_form(client, title_en="Track fair", tracks_zh="", tracks_en="")
+
+    assert response.status_code == 302, response.text
+    fair = db.session.scalars(select(Fair)).one()
+    assert [(t.name, t.name_zh, t.name_en) for t in fair.tracks] == [("main", "主会场", "main")]

@@ -236,12 +236,12 @@ def _track_names(text: str | None) -> list[str]:
     return [t.strip() for t in _TRACK_SEPARATORS.split(text or "")]
 
 
-def _tracks_data(form: FairForm) -> list:
+def _tracks_data(form: FairForm) -> list | None:
     """The form's tracks as the service takes them: the Chinese and English lists side by side, paired
     by their place in the list (a post with only `tracks`, an older client, names them in one language)."""
     if "tracks_zh" not in request.form and "tracks_en" not in request.form:
         names = [t for t in _track_names(request.form.get("tracks")) if t]
-        return names or ["main"]
+        return names or None
     zh, en = _track_names(form.tracks_zh.data), _track_names(form.tracks_en.data)
     while zh and not zh[-1]:
         zh.pop()
@@ -250,7 +250,7 @@ def _tracks_data(form: FairForm) -> list:
     count = max(len(zh), len(en))
     rows = [{"name_i18n": {"zh": zh[i] if i < len(zh) else "", "en": en[i] if i < len(en) else ""}}
             for i in range(count)]
-    return rows or ["main"]
+    return rows or None  # none given: a new fair gets the default track (主会场 / main), a fair keeps its own
 
 
 def _show_tracks(form: FairForm, fair: Fair) -> None:
@@ -273,8 +273,10 @@ def _fair_data(form: FairForm) -> dict:
         "capacity": form.capacity.data,
         "waitlist": bool(form.waitlist.data),
         "stream_url": form.stream_url.data or None,
-        "tracks": _tracks_data(form),
     }
+    tracks = _tracks_data(form)
+    if tracks is not None:
+        data["tracks"] = tracks
     for field in ("fair_day_start", "fair_day_end", "presenter_day_start", "presenter_day_end"):
         value: time | None = getattr(form, field).data
         if value is not None:
