@@ -181,6 +181,9 @@ def test_every_mail_reads_in_chinese(demo_in_chinese):
         reminders.lead_reminders(now + timedelta(days=400))
         first_day = reminders.first_working_day((now.replace(day=1) + timedelta(days=32)).date())
         reminders.report_requests(datetime.combine(first_day, time(2, 0), tzinfo=timezone.utc))  # 10:00 in Beijing
+        from app.parks.staleness import nudge_stale_parks
+
+        nudge_stale_parks(now + timedelta(days=400))  # every demo park's figures have gone stale
         for fair_session in _upcoming_sessions():
             reminders.session_reminders(fair_session.starts_at - timedelta(hours=23, minutes=30))
         # A full fair: the first person withdraws, the second moves up from the waiting list.
