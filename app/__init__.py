@@ -75,7 +75,8 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     from .people import (invitations_views, organisations_views, people_import_views,  # noqa: F401 (they add their
                          settings_views, signup_views, fair_invitations_views)  # routes to people's blueprints)
     from .parks.api import api as parks_api
-    from .parks.views import bp as parks_bp
+    from .parks import bp as parks_bp
+    from .parks import manage_views as _park_management, views as _park_pages  # noqa: F401 (they add their routes to bp)
     from .projects.api import api as projects_api
     from .projects.views import bp as projects_bp
     from .reference.views import api as reference_api

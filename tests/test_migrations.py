@@ -289,7 +289,7 @@ def test_upgrade_keeps_track_names_in_the_language_they_are_written_in(migration
 
 
 def test_upgrade_keeps_notifications_in_the_language_they_are_written_in(migration_app):
-    _upgrade("0019_incentive_conditions_bilingual")
+    _upgrade("0019_incentive_conditions_i18n")
     with db.engine.begin() as connection:
         connection.execute(text(
             "INSERT INTO organisations (id, name, kind, country, demand_sectors, demand_countries, demand_note, "

@@ -198,6 +198,28 @@ def test_every_mail_reads_in_chinese(demo_in_chinese):
 
         waiting = db.session.scalars(sa.select(Meeting).where(Meeting.status == "requested")).first()
         meetings.accept(waiting.presenter, waiting.id)
+        # Self sign-up: two ask (the confirmation mail), one asks with an address that has an account;
+        # once confirmed, one is approved and one declined.
+        from app.people import fair_invitations, signups
+        from app.people.models import SignupRequest
+
+        known = make_user(email="known@example.cn", name="老用户", role="attendee", locale="zh")
+        with app.test_request_context("/"):
+            for email in ("s1@example.cn", "s2@example.cn"):
+                signups.request_signup({"name": "王芳", "email": email, "organisation": "保定市新材料产业园",
+                                        "kind": "park", "division": "130600", "locale": "zh"})
+            signups.request_signup({"name": known.name, "email": known.email, "organisation": "保定市新材料产业园",
+                                    "kind": "park", "division": "130600", "locale": "zh"})
+            asked = db.session.scalars(sa.select(SignupRequest).order_by(SignupRequest.id)).all()[-2:]
+            for signup in asked:
+                signup.status, signup.confirmed_at = signups.PENDING, now
+            db.session.commit()
+            signups.decide(organiser, asked[0].id, signups.APPROVE)
+            signups.decide(organiser, asked[1].id, signups.DECLINE, note="请先由市商务局统一报名。")
+            # An organisation invited from a session's suggestions: its person gets the invitation.
+            invited = make_user(email="yq@example.cn", name="园区联系人", role="attendee", locale="zh",
+                                organisation="石家庄高新区管委会")
+            fair_invitations.invite_organisations(organiser, _upcoming_sessions()[0].id, [invited.organisation_id])
     finally:
         template_rendered.disconnect(record, app)
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import render_template, request
 from flask_login import current_user
 
 from ..accounts.access import PUBLIC, allow
-from . import services
+from . import bp, services
 from .enums import EMISSIONS_LABELS, INCENTIVE_KIND_LABELS, LAND_USE_LABELS, PARK_KIND_LABELS, PLOT_STATUS_LABELS
 from .queries import is_stale, plot_counts
 
-bp = Blueprint("parks", __name__)
 
 
 def _labels() -> dict:
@@ -67,4 +66,3 @@ def day(value) -> str:
     from flask_babel import format_date
 
     return format_date(value, "medium") if value else "—"
-from . import manage  # noqa: E402,F401 (the management pages register on this blueprint)

@@ -2,7 +2,7 @@
 existing text in the language it is written in
 
 Revision ID: 0020_notifications_bilingual
-Revises: 0019_incentive_conditions_bilingual
+Revises: 0019_incentive_conditions_i18n
 Create Date: 2026-12-03 14:45:00
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0020_notifications_bilingual'
-down_revision = '0019_incentive_conditions_bilingual'
+down_revision = '0019_incentive_conditions_i18n'
 branch_labels = None
 depends_on = None
 

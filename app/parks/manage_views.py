@@ -24,7 +24,8 @@ from ..projects import storage
 from .forms import ConfirmForm, IncentiveForm, OutlineForm, ParkForm, PlanForm, PlotForm
 from .models import Park
 from .queries import is_stale
-from .views import _labels, bp
+from . import bp
+from .views import _labels
 
 MANAGERS = ("attendee", "organiser")
 

@@ -1,6 +1,6 @@
 """An incentive's conditions in both languages
 
-Revision ID: 0019_incentive_conditions_bilingual
+Revision ID: 0019_incentive_conditions_i18n
 Revises: 0018_fair_invitations
 Create Date: 2026-12-03 14:00:00
 
@@ -9,7 +9,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0019_incentive_conditions_bilingual'
+revision = '0019_incentive_conditions_i18n'
 down_revision = '0018_fair_invitations'
 branch_labels = None
 depends_on = None
