@@ -77,6 +77,21 @@ def i18n_out(field: str) -> fields.Field:
     })
 
 
+def organisation_i18n_out(person=lambda obj: obj) -> fields.Field:
+    """A read's `organisation_i18n`: the name of the person's organisation in each language (beside
+    `organisation`, the registered name), null when the person has none."""
+    from .bilingual import pair
+
+    def names(obj):
+        organisation = getattr(person(obj), "organisation", None)
+        return pair(organisation, "name") if organisation is not None else None
+
+    return fields.Function(names, allow_none=True, metadata={
+        "type": "object", "nullable": True, "properties": {"zh": {"type": "string"}, "en": {"type": "string"}},
+        "description": "the organisation's name in each language (\"\" where missing)",
+    })
+
+
 def text_out(field: str, **kwargs) -> fields.Field:
     """A read's `<field>`: the text in the request's language (`lang`, else the user's or Accept-Language),
     else in the other language."""

@@ -176,3 +176,20 @@ def test_every_demo_organisation_has_both_names(app):
     assert bilingual.pair(db.session.scalars(select(Organisation).where(
         Organisation.name == "Weber Consulting GmbH")).one(), "name") == {"zh": "韦伯咨询有限公司",
                                                                           "en": "Weber Consulting GmbH"}
+
+
+def test_people_and_registrations_in_the_api_carry_the_organisation_in_both_languages(client, auth, world):
+    from app.fairs import services as fairs
+
+    bd, organiser, session = world["bd"], world["organiser"], world["session"]
+    fairs.register(bd, session.fair_id)
+    both = {"zh": "保定市商务局", "en": "Baoding Commerce Bureau"}
+    [person] = [p for p in client.get(f"/api/v1/users?per_page=100", headers=auth(organiser)).get_json()["items"]
+                if p["id"] == bd.id]
+    assert (person["organisation"], person["organisation_i18n"]) == ("Baoding Commerce Bureau", both)
+    [registration] = client.get(f"/api/v1/fairs/{session.fair_id}/registrations", headers=auth(organiser)).get_json()["items"]
+    assert registration["organisation_i18n"] == both
+    [presenter] = client.get(f"/api/v1/fairs/{session.fair_id}").get_json()["sessions"][0]["presenters"]
+    assert set(presenter["organisation_i18n"]) == {"zh", "en"}
+    # Another attendee does not get the organiser's list of registrations.
+    assert client.get(f"/api/v1/fairs/{session.fair_id}/registrations", headers=auth(world["zjk"])).status_code in (403, 404)

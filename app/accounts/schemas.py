@@ -4,7 +4,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from ..i18n import ui_locale
 
 from ..bounds import NONBLANK_PATTERN, TEXT_PATTERN, Id
-from ..schemas import LANG_CODES, PageQuery, i18n_object, email_in, nonblank, one_of, page_of
+from ..schemas import LANG_CODES, PageQuery, i18n_object, email_in, nonblank, one_of, organisation_i18n_out, page_of
 from ..reference.services import country_codes, language_codes, timezone_names
 from .enums import MIN_PASSWORD_LENGTH, OrganisationKind, Role
 
@@ -73,6 +73,7 @@ class UserSchema(Schema):
     name = fields.String()
     role = fields.String()
     organisation = fields.Function(lambda u: u.organisation.name)
+    organisation_i18n = organisation_i18n_out()
     organisation_id = fields.Integer()
     timezone = fields.String()
     locale = fields.String()

@@ -2,7 +2,7 @@ from flask_babel import lazy_gettext
 from marshmallow import Schema, fields, validate
 
 from ..bounds import HHMM_PATTERN, MAX_INT, AwareDateTime, Id, Int
-from ..schemas import PageQuery, matching, one_of, i18n_in, i18n_out, lang_in, page_of, text_out
+from ..schemas import PageQuery, matching, one_of, i18n_in, i18n_out, lang_in, organisation_i18n_out, page_of, text_out
 from ..bilingual import pair, text
 from .enums import FairStatus, SessionKind
 
@@ -79,6 +79,7 @@ class PersonSchema(Schema):
     name = fields.String()
     timezone = fields.String()
     organisation = fields.Function(lambda u: u.organisation.name)
+    organisation_i18n = organisation_i18n_out()
 
 
 class ProjectBriefSchema(Schema):
@@ -181,6 +182,7 @@ class RegistrationSchema(Schema):
     user_id = fields.Integer()
     user_name = fields.Function(lambda r: r.user.name)
     organisation = fields.Function(lambda r: r.user.organisation.name)
+    organisation_i18n = organisation_i18n_out(lambda r: r.user)
     status = fields.String(metadata={"description": "registered, waitlisted, withdrawn or walk_in"})
     position = fields.Function(
         lambda r: r.position if r.status == "waitlisted" else None,
