@@ -138,14 +138,16 @@ def test_bad_input_is_named_beside_its_field_and_nothing_is_written(login_as):
     answer = _post(browser, "/parks/new", {**PARK, "name_zh": "", "name_en": "", "division": "999999", "companies": "many"})
     assert answer.status_code == 422
     page = answer.text
+    assert "Nothing was saved. Please correct the fields marked below." in page
     assert "Give the name in Chinese or in English (at least one)." in page
     assert "Give a division code of China (GB/T 2260), e.g. 130700." in page and "Give a whole number." in page
     assert _count(Park) == 1
     answer = _post(browser, f"/parks/{park.id}/plots/new", {"name": "B-1", "area_mu": "-5", "land_use": "industrial",
                                                             "status": "available", "ready_on": "soon", "currency": "XXQ"})
     assert answer.status_code == 422 and "Give a date as YYYY-MM-DD." in answer.text
+    assert "Nothing was saved" in answer.text
     assert _count(Plot) == 0
     answer = _post(browser, f"/parks/{park.id}/incentives/new", {"kind": "subsidy", "amount": "", "rate": "",
                                                                  "conditions_zh": "x" * 2001})
-    assert answer.status_code == 422
+    assert answer.status_code == 422 and "Nothing was saved" in answer.text
     assert _count(Incentive) == 0
