@@ -348,6 +348,8 @@ def test_missing_reports_month_is_validated(client, world):
         response = client.get(f"/api/v1/reports/missing?month={month}", headers=world["as_organiser"])
         assert error_of(response, 422)["code"] == "validation_failed"
     assert client.get("/api/v1/reports/missing?month=2026-12", headers=world["as_organiser"]).status_code == 200
+    unknown = client.get("/api/v1/reports/missing?month=2026-12&city=Tangshan", headers=world["as_organiser"])
+    assert error_of(unknown, 422)["code"] == "validation_failed"  # an unknown parameter is refused, not ignored
 
 
 @pytest.mark.parametrize("path", ["/api/v1/stats/summary?to=", "/api/v1/stats/summary?from=",

@@ -151,7 +151,9 @@ class Bio(fields.String):
     def _deserialize(self, value, attr, data, **kwargs):
         import unicodedata
 
-        text = value if isinstance(value, str) else ""
+        if not isinstance(value, str):
+            raise ValidationError(gettext("Must be text."))
+        text = value
         if len(text) > BIO_MAX:
             raise ValidationError(gettext("The bio has at most 2,000 characters."))
         return unicodedata.normalize("NFC", text.strip()) or None

@@ -377,7 +377,7 @@ class MissingQuery(Schema):
 
 @api.route("/reports/missing", methods=["GET"])
 @allow("organiser")
-@api.arguments(MissingQuery, location="query")
+@api.arguments(MissingQuery, location="query", unknown=RAISE)
 @api.alt_response(200, schema=MissingReports, success=True, description="who has not reported")
 def missing_reports(args):
     """Organisations with open leads that have not reported this month (`?month=YYYY-MM`)."""

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from flask import request
+from flask_babel import gettext
 from flask_login import current_user
 from flask_smorest import Blueprint
 
 from ..accounts.access import USER, allow
+from ..errors import ValidationFailed
 from ..fairs import services as fairs
 from ..openapi import answers
 from ..schemas import page_body
@@ -47,7 +50,7 @@ def meeting_slots(args, project_id):
 @api.arguments(MeetingWriteSchema)
 @api.response(201, MeetingSchema)
 @api.alt_response(200, schema=MeetingSchema, description="the same client_id again: the stored meeting")
-@answers(409)
+@answers(404, 409)
 def book(body):
     """Book a meeting; 409 `slot_taken` when the time is no longer free."""
     meeting, duplicate = services.book(current_user, body)
@@ -121,7 +124,10 @@ def get_settings():
 @api.response(200, ProfileSchema)
 def put_settings(body):
     """Working hours in your zone (meeting slots respect them); presenters also auto-accept and their
-    own meeting address (else each meeting gets a room)."""
+    own meeting address (else each meeting gets a room). The body is required: every field left out
+    takes its default, so an empty request would reset them all."""
+    if not request.get_data():
+        raise ValidationFailed({"body": gettext("Give the settings as JSON.")})
     return services.save_profile(current_user, body)
 
 

@@ -23,6 +23,11 @@ def _text(label, max_length: int = 50, **kwargs) -> StringField:
     return StringField(label, validators=[Optional(), Length(max=max_length)], **kwargs)
 
 
+def _date(label) -> StringField:
+    """A date picker; the service reads the YYYY-MM-DD text (HTML allows no maxlength on a date input)."""
+    return StringField(label, validators=[Optional()], render_kw={"type": "date"})
+
+
 class ParkForm(Form):
     name_zh, name_en = form_fields(_l("Name in Chinese"), _l("Name in English"), max_length=200)
     summary_zh, summary_en = form_fields(_l("Summary in Chinese"), _l("Summary in English"), max_length=5000, area=True)
@@ -52,7 +57,7 @@ class PlotForm(Form):
     price_per_mu = _text(_l("Price per mu"), render_kw={"inputmode": "decimal"})
     currency = _text(_l("Currency (ISO 4217)"), 3, default="CNY")
     plot_ratio = _text(_l("Plot ratio"), render_kw={"inputmode": "decimal"})
-    ready_on = _text(_l("Ready on (YYYY-MM-DD)"), 10, render_kw={"type": "date"})
+    ready_on = _date(_l("Ready on (YYYY-MM-DD)"))
     power_kva = _text(_l("Power (kVA)"), render_kw={"inputmode": "numeric"})
     water_tpd = _text(_l("Water (t/day)"), render_kw={"inputmode": "numeric"})
     wastewater_tpd = _text(_l("Wastewater capacity (t/day)"), render_kw={"inputmode": "numeric"})
@@ -75,7 +80,7 @@ class IncentiveForm(Form):
     rate = _text(_l("Rate (%)"), render_kw={"inputmode": "decimal"})
     conditions_zh, conditions_en = form_fields(_l("Conditions in Chinese"), _l("Conditions in English"),
                                                max_length=2000, area=True)
-    valid_until = _text(_l("Valid until (YYYY-MM-DD)"), 10, render_kw={"type": "date"})
+    valid_until = _date(_l("Valid until (YYYY-MM-DD)"))
     submit = SubmitField(_l("Save incentive"))
 
     def __init__(self, *args, **kwargs):

@@ -132,3 +132,15 @@ def test_the_language_switch_saves_through_the_same_writer(client, login):
     client.post("/language", data={"lang": "en", "next": "/", "csrf_token": csrf_from(client.get("/").text)})
 
     assert _reload(user).locale == "en"
+
+
+def test_patch_me_refuses_a_bio_that_is_not_text_and_writes_nothing(client, auth):
+    person = make_user("attendee", name="Zhao Min")
+    person.bio = "Trade promotion"
+    db.session.commit()
+
+    response = client.patch("/api/v1/me", json={"bio": {}, "name": "Someone else"}, headers=auth(person))
+
+    assert response.status_code == 422 and "bio" in response.get_json()["error"]["details"]["fields"]
+    db.session.expire_all()
+    assert (person.bio, person.name) == ("Trade promotion", "Zhao Min")

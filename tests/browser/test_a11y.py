@@ -49,7 +49,7 @@ def where(live_server, browser, log_in) -> Where:
     finally:
         context.close()
     [lead] = [lead for lead in leads if lead["project_id"] == pitch["project_id"]
-              and lead["organisation"].startswith("Tangshan")]
+              and lead["organisation_i18n"]["en"].startswith("Tangshan")]
     series_items = series["items"] if isinstance(series, dict) else series
     return Where(fair=pitch["fair_id"], session=pitch["id"], project=pitch["project_id"],
                  presenter=pitch["presenters"]["An Peeters"], series=series_items[0]["id"], lead=lead["id"])

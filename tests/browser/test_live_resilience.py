@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import expect
 
 from .conftest import ROOT
-from .test_live import SJZ, TS, ask, enter, membrane, question, tag  # noqa: F401  (membrane is a fixture)
+from .test_live import SJZ, TS, ask, enter, question, tag  # the membrane fixture is in conftest.py
 
 pytestmark = pytest.mark.browser
 

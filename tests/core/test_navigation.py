@@ -19,7 +19,7 @@ def test_organisers_get_three_menus_instead_of_fifteen_links(login):
                                                               ("leads", "Leads")]
     inside = re.findall(r'<details data-nav-menu>.*?</details>', nav, re.S)
     hrefs = [re.findall(r'href="([^"]+)"', menu) for menu in inside]
-    assert hrefs == [["/", "/fairs/new", "/series", "/parks", "/review"], ["/organisations", "/people/invitations", "/audit"],
+    assert hrefs == [["/", "/fairs/new", "/series", "/parks", "/review"], ["/organisations", "/people/invitations", "/people/signups", "/audit"],
                      ["/leads", "/dashboard"]]
     outside = re.sub(r'<details data-nav-menu>.*?</details>', "", nav, flags=re.S)
     assert len(re.findall(r"<a ", outside)) <= 7  # the brand, projects, profile, calendar, settings, bell

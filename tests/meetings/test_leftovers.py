@@ -134,3 +134,17 @@ def test_bad_working_hours_are_refused_and_nothing_saved(client, auth):
 
     assert response.status_code == 422
     assert client.get("/api/v1/me/meeting-settings", headers=auth(attendee)).get_json()["day_start"] == "08:00"
+
+
+def test_working_hours_need_a_body_and_an_unknown_project_is_a_404(client, auth):
+    organiser, presenter, attendee, project, fair = _world()
+    client.put("/api/v1/me/meeting-settings", json={"day_start": "09:00", "day_end": "17:00"}, headers=auth(attendee))
+
+    empty = client.put("/api/v1/me/meeting-settings", headers=auth(attendee))
+
+    assert empty.status_code == 422 and list(empty.get_json()["error"]["details"]["fields"]) == ["body"]
+    assert client.get("/api/v1/me/meeting-settings", headers=auth(attendee)).get_json()["day_start"] == "09:00"
+    unknown = client.post("/api/v1/meetings", json={"project_id": 2147483646, "starts_at": "2027-03-22T09:00:00Z",
+                                                    "minutes": 15, "note": "", "client_id": "m-unknown-0001"},
+                          headers=auth(attendee))
+    assert unknown.status_code == 404 and unknown.get_json()["error"]["code"] == "not_found"
