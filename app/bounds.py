@@ -86,6 +86,19 @@ def Id(**kwargs) -> fields.Integer:
     return Int(1, MAX_INT, **kwargs)
 
 
+class _JsonBoolean(fields.Boolean):
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):  # 0 and 1 equal False and True in Python: ask for the type
+            raise self.make_error("invalid", input=value)
+        return value
+
+
+def Bool(**kwargs) -> fields.Boolean:
+    """A JSON body's true or false, and nothing else (marshmallow also takes 0, 1, "yes", "on" …,
+    which the document's `boolean` does not allow). Query strings keep marshmallow's words."""
+    return _JsonBoolean(**kwargs)
+
+
 def Int(minimum: int, maximum: int, **kwargs) -> fields.Integer:
     """An integer with its range (the range also goes into the OpenAPI document)."""
     extra = kwargs.pop("validate", None)

@@ -1,7 +1,7 @@
 from flask_babel import lazy_gettext
 from marshmallow import Schema, fields, validate
 
-from ..bounds import HHMM_PATTERN, MAX_INT, AwareDateTime, Id, Int
+from ..bounds import HHMM_PATTERN, MAX_INT, AwareDateTime, Bool, Id, Int
 from ..schemas import PageQuery, matching, one_of, i18n_in, i18n_out, lang_in, organisation_i18n_out, page_of, text_out
 from ..bilingual import pair, text
 from .enums import FairStatus, SessionKind
@@ -37,7 +37,7 @@ class FairWriteSchema(Schema):
     ends_at = AwareDateTime(required=True)
     timezone = fields.String(load_default="Asia/Shanghai")
     capacity = Int(1, MAX_INT, allow_none=True, strict=True)
-    waitlist = fields.Boolean(metadata={"description": "a full fair keeps a waiting list; default true"})
+    waitlist = Bool(metadata={"description": "a full fair keeps a waiting list; default true"})
     stream_url = fields.String(allow_none=True)
     tracks = fields.List(TrackIn(), metadata={
         "description": "the tracks in order: a name in the author's language, or {\"name_i18n\": {\"zh\", \"en\"}}; "

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from ..bounds import HHMM_PATTERN, AwareDateTime, Id, Int
+from ..bounds import HHMM_PATTERN, AwareDateTime, Bool, Id, Int
 from ..schemas import Body, PageQuery, matching, one_of, page_of
 from ..leads.services import CLIENT_ID
 from .enums import MeetingStatus
@@ -98,7 +98,7 @@ class ProfileSchema(Schema):
 
 
 class ProfileWriteSchema(Schema):
-    auto_accept = fields.Boolean(load_default=False)
+    auto_accept = Bool(load_default=False)
     meeting_url = fields.String(allow_none=True, load_default=None)
     day_start = matching(HHMM_PATTERN, load_default="08:00", metadata={"description": "HH:MM, your zone"})
     day_end = matching(HHMM_PATTERN, load_default="20:00", metadata={"description": "HH:MM, your zone"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from ..bounds import Id, Int
+from ..bounds import Bool, Id, Int
 from ..schemas import LANG_CODES, PageQuery, i18n_in, i18n_out, lang_in, one_of, page_of, text_out
 from .enums import Criterion, EmissionsClass, IncentiveKind, LandUse, ParkKind, PlotStatus
 
@@ -58,7 +58,7 @@ class PlotWriteSchema(Schema):
     ready_on = date_in()
     power_kva = count_in("power supply, kVA")
     water_tpd = count_in("water supply, tonnes a day")
-    gas = fields.Boolean(allow_none=True)
+    gas = Bool(allow_none=True)
     wastewater_tpd = count_in("wastewater treatment capacity, tonnes a day")
     rail_km = decimal_in("distance to the nearest railway freight station, km")
     port_km = decimal_in("distance to the nearest port, km")

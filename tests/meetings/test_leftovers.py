@@ -148,3 +148,14 @@ def test_working_hours_need_a_body_and_an_unknown_project_is_a_404(client, auth)
                                                     "minutes": 15, "note": "", "client_id": "m-unknown-0001"},
                           headers=auth(attendee))
     assert unknown.status_code == 404 and unknown.get_json()["error"]["code"] == "not_found"
+
+
+def test_a_json_true_or_false_is_the_only_boolean_a_body_takes(client, auth):
+    organiser, presenter, attendee, project, fair = _world()
+    for value in (0, 1, "yes", "on"):
+        answer = client.put("/api/v1/me/meeting-settings", json={"auto_accept": value}, headers=auth(presenter))
+        assert answer.status_code == 422 and "auto_accept" in answer.get_json()["error"]["details"]["fields"], value
+        refused = client.patch(f"/api/v1/fairs/{fair.id}", json={"waitlist": value}, headers=auth(organiser))
+        assert refused.status_code == 422, value
+    assert client.put("/api/v1/me/meeting-settings", json={"auto_accept": True},
+                      headers=auth(presenter)).get_json()["auto_accept"] is True
