@@ -163,9 +163,82 @@ def limited_app(tmp_path, **limits) -> Iterator:
         yield app
 
 
+class _SharedApp:
+    """One app per test process for every test that asks for the plain `app` (most of them): building an
+    app (~330 URL rules compiled, the OpenAPI document built) cost more than many a test. Between tests it
+    is put back as it was made: its settings, the state CloudFair keeps in `app.extensions`
+    ("cloudfair.*": page caches, live throttles, presence, attendance batches), and the extension objects
+    (db, the limiter, Socket.IO, …) that any other app a test built since has re-initialised for itself.
+    A test that changes the app itself (adds routes) is marked `own_app` and gets a new one."""
+
+    def __init__(self):
+        self.app = None
+        self.config: dict = {}
+        self.extensions: dict = {}
+        self.objects: list[tuple[object, dict]] = []
+        self.payload_packets = None
+        self.handlers_async = (True, True)
+
+    def get(self):
+        if self.app is None:
+            from engineio.payload import Payload
+
+            from app import extensions
+
+            self.app = create_app(make_test_config())
+            self.config = dict(self.app.config)
+            self.extensions = dict(self.app.extensions)
+            self.objects = [(obj, dict(vars(obj))) for obj in (
+                extensions.api, extensions.babel, extensions.csrf, extensions.db, extensions.limiter,
+                extensions.login, extensions.migrate, extensions.socketio)]
+            self.payload_packets = Payload.max_decode_packets
+            server = extensions.socketio.server
+            self.handlers_async = (server.async_handlers, server.eio.async_handlers)
+        else:
+            self.restore()
+        return self.app
+
+    def restore(self) -> None:
+        from engineio.payload import Payload
+
+        from app.live import wire
+
+        app = self.app
+        app.config.clear()
+        app.config.update(self.config)
+        app.extensions.clear()
+        app.extensions.update(self.extensions)
+        for obj, attributes in self.objects:
+            if vars(obj) != attributes:
+                vars(obj).clear()
+                vars(obj).update(attributes)
+        Payload.max_decode_packets = self.payload_packets
+        # Socket.IO test clients patch the server (their packets go to their queues, handlers run inline):
+        # a test speaking Engine.IO over HTTP needs it as made, and no test meets an earlier test's rooms.
+        from app.extensions import socketio
+
+        server = socketio.server
+        vars(server).pop("_send_packet", None)
+        vars(server).pop("_send_eio_packet", None)
+        server.async_handlers, server.eio.async_handlers = self.handlers_async
+        server.environ.clear()
+        for table in ("rooms", "eio_to_sid", "callbacks", "pending_connect", "pending_disconnect"):
+            getattr(server.manager, table).clear()
+        server.eio.sockets.clear()
+        wire.install(app.config["LIVE_DEFLATE_THRESHOLD"])
+
+
+_SHARED_APP = _SharedApp()
+
+
 @pytest.fixture
-def app(tmp_path):
-    with fresh_database(create_app(make_test_config(UPLOAD_DIR=str(tmp_path / "uploads")))) as app:
+def app(request, tmp_path):
+    if request.node.get_closest_marker("own_app"):
+        made = create_app(make_test_config(UPLOAD_DIR=str(tmp_path / "uploads")))
+    else:
+        made = _SHARED_APP.get()
+        made.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
+    with fresh_database(made) as app:
         yield app
 
 

@@ -811,6 +811,7 @@ def test_every_view_declares_its_audience():
     assert undeclared == []
 
 
+@pytest.mark.own_app
 def test_a_view_without_an_audience_is_refused_to_everyone(app):
     @app.route("/forgotten")
     def forgotten():

@@ -171,6 +171,7 @@ def broken_app(app):
     return app
 
 
+@pytest.mark.own_app
 def test_unexpected_error_in_api_is_500_json_rolled_back_without_traceback(broken_app):
     before = count(Organisation)
 
@@ -183,6 +184,7 @@ def test_unexpected_error_in_api_is_500_json_rolled_back_without_traceback(broke
     assert count(Organisation) == before
 
 
+@pytest.mark.own_app
 def test_unexpected_error_on_a_page_is_a_500_html_page_without_traceback(broken_app):
     response = broken_app.test_client().get("/_boom")
 
