@@ -195,17 +195,31 @@ def _wait_http(proc: subprocess.Popen, url: str, logfile: Path, ok=lambda status
     sys.exit(f"bench: {url} did not answer within 30 s; see {logfile}")
 
 
-def start_app(env: dict, port: int, logfile: Path) -> subprocess.Popen:
-    """The app as in production: gunicorn.conf.py (gevent, worker_connections 10000), 1 worker, core 0."""
-    server_env = {**env, **RATE_ENV, "PORT": str(port), "WEB_CONCURRENCY": "1"}
+def start_app(env: dict, port: int, logfile: Path, workers: int = 1) -> subprocess.Popen:
+    """The app as in production: gunicorn.conf.py (gevent, worker_connections 10000); one worker on core 0,
+    or `workers` on every core (two processes need `REDIS_URL` in env, the message queue between them)."""
+    server_env = {**env, **RATE_ENV, "PORT": str(port), "WEB_CONCURRENCY": str(workers)}
     server_env.pop("CLOUDFAIR_ENV", None)  # production settings; SECRET_KEY is set
-    cmd = ["taskset", "-c", "0", tool("gunicorn"), "--config", "gunicorn.conf.py", "wsgi:app"]
-    log(f"bench: app: {' '.join(cmd)} (PORT={port}, WEB_CONCURRENCY=1, "
+    cores = "0" if workers == 1 else ",".join(str(c) for c in range(min(workers, os.cpu_count() or 1)))
+    cmd = ["taskset", "-c", cores, tool("gunicorn"), "--config", "gunicorn.conf.py", "wsgi:app"]
+    log(f"bench: app: {' '.join(cmd)} (PORT={port}, WEB_CONCURRENCY={workers}, "
         f"LIVE_RATE_PER_SECOND={RATE_ENV['LIVE_RATE_PER_SECOND']}, LIVE_BURST={RATE_ENV['LIVE_BURST']})")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=server_env, stdout=open(logfile, "wb"),
                             stderr=subprocess.STDOUT, start_new_session=True)
     _wait_http(proc, f"http://127.0.0.1:{port}/livez", logfile)
+    deadline = time.monotonic() + 30
+    while len(worker_pids(proc.pid)) < workers and time.monotonic() < deadline:
+        time.sleep(0.2)
     return proc
+
+
+def rss_kb(pid: int) -> int:
+    """A process's resident memory now (VmRSS, KiB)."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
 
 
 def start_bare(env: dict, port: int, logfile: Path) -> subprocess.Popen:

@@ -16,8 +16,16 @@ the app against a bare python-socketio server, in the same run.
 4. Reports p50/p99, deliveries/s, lost, the worker's CPU-ms per broadcast, the generator's CPU
    during bursts (max and p90 over 100 ms windows), and app ÷ bare. Exit 0 whatever the figures.
 
+5. Joins: how long N clients took to connect and join (`--connect-batch` at a time: 50, or a storm of
+   500), the workers' CPU per join, refusals, and the workers' resident memory per joined connection.
+6. `--workers 2`: the app as production runs it on this box (two gevent workers on both cores, Redis as
+   the message queue between them, `--redis-url`); the clients land on either worker (websocket, no
+   stickiness needed) and a question asked on one reaches the other's clients through Redis. The bare
+   server stays one process: the goal compares two workers at 2N with one bare process at N.
+
 Usage: .venv/bin/python bench/live_fanout.py [--clients 500,1000] [--rates 1,4] [--duration 10]
-                                              [--rounds 1] [--no-deflate] [--json out.json]
+                                              [--rounds 1] [--workers 1] [--connect-batch 50]
+                                              [--no-deflate] [--json out.json]
 """
 
 from __future__ import annotations
@@ -63,7 +71,7 @@ def fmt(value, spec=",.0f", none="–"):
 def markdown(rows: list[dict], meta: dict) -> str:
     lines = [
         f"{meta['rounds']} round(s); per run: N clients connect and join, then one asks at each rate for "
-        f"{meta['duration_s']:g} s; gunicorn 1 gevent worker on core 0, Node generator on core 1; "
+        f"{meta['duration_s']:g} s; {meta['server']}; Node generator on core 1; "
         f"database {meta['database']}. CPU-ms/broadcast = worker CPU during the phase ÷ questions sent.",
         "",
         "| N | rate/s | server | p50 ms | p99 ms | max ms | deliveries/s | lost | dup | ask ack p50 ms | "
@@ -104,6 +112,47 @@ def ratios(rows: list[dict]) -> list[dict]:
     return out
 
 
+GOAL_JOIN_CPU_RATIO = 1.5
+GOAL_JOIN_SECONDS_PER_1000 = 5.0
+
+
+def join_markdown(joins: list[dict]) -> str:
+    lines = [
+        "| round | N | server | workers | batch | joined | refused | connect+join s | worker CPU-s | CPU-ms per join | "
+        "KiB per connection | app ÷ bare CPU per join | goal (≤ 1.5× bare CPU; 1,000 in ≤ 5 s on one worker) |",
+        "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for j in joins:
+        bare = next((b for b in joins if b["server"] == "bare" and b["round"] == j["round"]
+                     and b["clients"] == j["clients"]), None)
+        ratio = (j["cpu_ms_per_join"] / bare["cpu_ms_per_join"]
+                 if j["server"] == "app" and bare and bare["cpu_ms_per_join"] and j["cpu_ms_per_join"] else None)
+        goal = ""
+        if j["server"] == "app" and ratio is not None:
+            fast = j["workers"] > 1 or j["seconds"] <= GOAL_JOIN_SECONDS_PER_1000 * j["clients"] / 1000
+            goal = "PASS" if ratio <= GOAL_JOIN_CPU_RATIO and fast and not j["refused"] else "FAIL"
+        lines.append(
+            f"| {j['round']} | {j['clients']} | {j['server']} | {j['workers']} | {j['batch']} | {j['joined']} | "
+            f"{j['refused']} | {j['seconds']:.1f} | {fmt(j['cpu_s'], '.2f')} | {fmt(j['cpu_ms_per_join'], '.2f')} | "
+            f"{fmt(j['kb_per_connection'], '.1f')} | {fmt(ratio, '.2f')} | {goal} |")
+    return "\n".join(lines)
+
+
+def two_worker_markdown(rows: list[dict]) -> str:
+    """Two app workers at 2N against one bare process at N (the goal of `--workers 2`)."""
+    lines = ["| round | rate/s | app: 2 workers, clients | app p99 ms | lost | bare: 1 process, clients | bare p99 ms | "
+             "goal (p99 ≤ bare's, 0 lost) |", "|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for app in (r for r in rows if r["server"] == "app"):
+        bare = next((r for r in rows if r["server"] == "bare" and r["round"] == app["round"]
+                     and r["rate"] == app["rate"] and 2 * r["clients"] == app["clients"]), None)
+        if bare is None:
+            continue
+        met = app["p99_ms"] is not None and bare["p99_ms"] is not None and app["p99_ms"] <= bare["p99_ms"] and not app["lost"]
+        lines.append(f"| {app['round']} | {app['rate']:g} | {app['clients']} | {fmt(app['p99_ms'], '.1f')} | {app['lost']} | "
+                     f"{bare['clients']} | {fmt(bare['p99_ms'], '.1f')} | {'PASS' if met else 'FAIL'} |")
+    return "\n".join(lines)
+
+
 def ratio_markdown(rows: list[dict]) -> str:
     lines = [
         "| N | rate/s | app ÷ bare deliveries/s | app ÷ bare CPU-ms/broadcast | app p99 / bare p99 ms | lost app / bare | "
@@ -129,10 +178,16 @@ def main() -> int:
     parser.add_argument("--only", choices=["app", "bare"], help="measure one server only")
     parser.add_argument("--no-deflate", action="store_true",
                         help="clients do not offer permessage-deflate (browsers do; a diagnostic)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="app processes (2: both cores and Redis as the message queue; the bare server stays at 1)")
+    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"),
+                        help="the message queue for --workers 2 (a database of its own)")
+    parser.add_argument("--connect-batch", type=int, default=50,
+                        help="clients connecting at once (500 or more: a join storm)")
     parser.add_argument("--json", metavar="FILE", help="write machine-readable results here")
     args = parser.parse_args()
     sizes = [int(x) for x in args.clients.split(",")]
-    rates = [float(x) for x in args.rates.split(",")]
+    rates = [float(x) for x in args.rates.split(",") if x]  # "" = joins only
 
     if (os.cpu_count() or 1) < 2:
         lc.log("bench: warning: fewer than 2 cores; server and generator will share one")
@@ -143,6 +198,9 @@ def main() -> int:
     env["UPLOAD_DIR"] = str(tmpdir / "uploads")
     env["DATABASE_URL"] = lc.fresh_database(tmpdir)
     env.pop("REDIS_URL", None)  # one process: no message queue
+    app_env = dict(env)
+    if args.workers > 1:
+        app_env["REDIS_URL"] = args.redis_url
     app = bare = None
     try:
         lc.prepare_database(env)
@@ -152,25 +210,34 @@ def main() -> int:
         app_port, bare_port = lc.free_port(), lc.free_port()
         servers = {}
         if args.only != "bare":
-            app = lc.start_app(env, app_port, tmpdir / "app.log")
+            app = lc.start_app(app_env, app_port, tmpdir / "app.log", workers=args.workers)
             servers["app"] = (app, f"http://127.0.0.1:{app_port}")
         if args.only != "app":
             bare = lc.start_bare(env, bare_port, tmpdir / "bare.log")
             servers["bare"] = (bare, f"http://127.0.0.1:{bare_port}")
-        workers = {name: lc.worker_pids(proc.pid)[0] for name, (proc, _) in servers.items()}
-        rows = []
+        workers = {name: lc.worker_pids(proc.pid) for name, (proc, _) in servers.items()}
+        rows, joins = [], []
         order = list(servers)
         for rnd in range(1, args.rounds + 1):
             for n in sizes:
                 for name in order:
-                    wait_idle(list(workers.values()))
+                    wait_idle([pid for pids in workers.values() for pid in pids])
                     lc.log(f"bench: round {rnd}, {n} clients, {name}")
                     result = lc.run_node(node, "fanout.js", {
                         "url": servers[name][1], "mode": name, "tokens": made["tokens"][:n], "clients": n,
                         "session_id": session["id"], "rates": rates, "duration": args.duration,
-                        "drain": args.drain, "settle": 3, "connect_batch": 50, "server_pid": workers[name],
-                        "run": f"{rnd}-{n}", "deflate": not args.no_deflate,
+                        "drain": args.drain, "settle": 3, "connect_batch": args.connect_batch,
+                        "server_pids": workers[name], "run": f"{rnd}-{n}", "deflate": not args.no_deflate,
                     }, tmpdir, f"fanout-{name}-{n}-{rnd}")
+                    cpu = result["connect_join_server_cpu_s"]
+                    joins.append({
+                        "round": rnd, "clients": n, "server": name, "workers": len(workers[name]),
+                        "batch": args.connect_batch, "joined": result["connected"],
+                        "refused": n - result["connected"], "seconds": result["connect_join_s"], "cpu_s": cpu,
+                        "cpu_ms_per_join": 1000 * cpu / result["connected"] if cpu is not None and result["connected"] else None,
+                        "kb_per_connection": result.get("kb_per_connection"),
+                        "failures": result["connect_failures"],
+                    })
                     if result["connected"] != n:
                         lc.log(f"bench: WARNING only {result['connected']}/{n} clients joined: {result['connect_failures']}")
                     for ph in result["phases"]:
@@ -186,7 +253,10 @@ def main() -> int:
             "rounds": args.rounds, "duration_s": args.duration, "rates": rates, "clients": sizes,
             "database": "PostgreSQL" if env["DATABASE_URL"].startswith("postgresql") else "SQLite",
             "generator": "node bench/node/fanout.js (socket.io-client 4.8.1, websocket), taskset -c 1",
-            "server": "gunicorn 1 gevent worker, worker_connections 10000, taskset -c 0",
+            "server": (f"app: gunicorn {args.workers} gevent worker(s), worker_connections 10000"
+                       + (f", Redis {args.redis_url}" if args.workers > 1 else ", taskset -c 0")
+                       + "; bare: 1 gevent worker, taskset -c 0"),
+            "workers": args.workers, "connect_batch": args.connect_batch,
             "live_rate_env": lc.RATE_ENV, "permessage_deflate_offered": not args.no_deflate,
             "session_id": session["id"], "cpus": os.cpu_count(),
             "python": platform.python_version(), "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -196,8 +266,14 @@ def main() -> int:
         print(markdown(rows, meta))
         print()
         print(ratio_markdown(ratio_rows))
+        if args.workers > 1:
+            print()
+            print(two_worker_markdown(rows))
+        print()
+        print(join_markdown(joins))
         if args.json:
-            Path(args.json).write_text(json.dumps({"meta": meta, "results": rows, "ratios": ratio_rows}, indent=2) + "\n")
+            Path(args.json).write_text(json.dumps({"meta": meta, "results": rows, "ratios": ratio_rows, "joins": joins},
+                                                  indent=2) + "\n")
             lc.log(f"bench: wrote {args.json}")
         return 0
     finally:

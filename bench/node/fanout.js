@@ -4,8 +4,8 @@
 //
 //   node fanout.js config.json      (prints one JSON object on stdout; progress on stderr)
 //
-// config: {url, mode: "app"|"bare", tokens: [...] (app) , clients, session_id, rates: [1, 4],
-//          duration, drain, settle, connect_batch, server_pid, run, deflate}
+// config: {url, mode: "app"|"bare", tokens: [...] (app) , clients, session_id, rates: [1, 4] ([] = joins only),
+//          duration, drain, settle, connect_batch, server_pid | server_pids, run, deflate}
 "use strict";
 
 const fs = require("fs");
@@ -17,14 +17,35 @@ const log = (msg) => process.stderr.write(`fanout[${cfg.mode}]: ${msg}\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const CLK = 100; // USER_HZ on Linux
 
+// The server's workers: `server_pids` (two processes) or `server_pid` (one); CPU is their sum.
+const serverPids = cfg.server_pids || (cfg.server_pid ? [cfg.server_pid] : []);
+
 function serverCpu() {
-  if (!cfg.server_pid) return null;
+  if (!serverPids.length) return null;
   try {
-    const fields = fs.readFileSync(`/proc/${cfg.server_pid}/stat`, "utf8").split(")").pop().trim().split(/\s+/);
-    return (Number(fields[11]) + Number(fields[12])) / CLK;
+    let total = 0;
+    for (const pid of serverPids) {
+      const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(")").pop().trim().split(/\s+/);
+      total += (Number(fields[11]) + Number(fields[12])) / CLK;
+    }
+    return total;
   } catch (e) {
     return null;
   }
+}
+
+// The workers' resident memory now (VmRSS, KiB, summed).
+function serverRssKb() {
+  let total = 0;
+  for (const pid of serverPids) {
+    try {
+      const line = fs.readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS:"));
+      total += line ? Number(line.split(/\s+/)[1]) : 0;
+    } catch (e) {
+      return null;
+    }
+  }
+  return total;
 }
 
 function pct(sorted, p) {
@@ -156,6 +177,7 @@ async function main() {
   const failures = {};
   const t0 = performance.now();
   const srv0 = serverCpu();
+  const rss0 = serverRssKb();
   for (let i = 0; i < n; i += cfg.connect_batch) {
     const batch = [];
     for (let j = i; j < Math.min(n, i + cfg.connect_batch); j++) batch.push(connectOne(j));
@@ -169,15 +191,18 @@ async function main() {
   const joinS = (performance.now() - t0) / 1000;
   const srvJoin = serverCpu();
   log(`${clients.length}/${n} connected and joined in ${joinS.toFixed(1)} s; failures ${JSON.stringify(failures)}`);
+  if (cfg.settle) await sleep(cfg.settle * 1000); // joins' broadcasts and buffers settle before memory is read
+  const rss1 = serverRssKb();
   const out = {
     mode: cfg.mode, clients: n, connected: clients.length, connect_failures: failures,
+    rss_before_kb: rss0, rss_joined_kb: rss1,
+    kb_per_connection: rss0 === null || rss1 === null || !clients.length ? null
+      : Math.round((10 * (rss1 - rss0)) / clients.length) / 10,
     connect_join_s: Math.round(joinS * 10) / 10,
     connect_join_server_cpu_s: srv0 === null ? null : Math.round((srvJoin - srv0) * 100) / 100,
     phases: [],
   };
-  if (clients.length === n) {
-    // Let the join-time broadcasts (presence) drain before measuring.
-    await sleep(cfg.settle * 1000);
+  if (clients.length === n && cfg.rates.length) {
     const sender = clients[0];
     for (let i = 0; i < cfg.rates.length; i++) {
       const res = await runPhase(i, sender, cfg.rates[i], cfg.duration);

@@ -6,7 +6,7 @@
 //   node interest.js config.json      (prints one JSON object on stdout; progress on stderr)
 //
 // config: {url, tokens, session_id, project_ids, per_client, concurrent_replay_every,
-//          late_replay_every, warmup, connect_batch, server_pid, run}
+//          late_replay_every, warmup, connect_batch, server_pid | server_pids, run}
 "use strict";
 
 const fs = require("fs");
@@ -18,11 +18,18 @@ const log = (msg) => process.stderr.write(`interest: ${msg}\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const LEVELS = ["info", "meeting", "site_visit", "intent"];
 
+// The server's workers (`server_pids`, or one `server_pid`); CPU is their sum.
+const serverPids = cfg.server_pids || (cfg.server_pid ? [cfg.server_pid] : []);
+
 function serverCpu() {
-  if (!cfg.server_pid) return null;
+  if (!serverPids.length) return null;
   try {
-    const f = fs.readFileSync(`/proc/${cfg.server_pid}/stat`, "utf8").split(")").pop().trim().split(/\s+/);
-    return (Number(f[11]) + Number(f[12])) / 100;
+    let total = 0;
+    for (const pid of serverPids) {
+      const f = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(")").pop().trim().split(/\s+/);
+      total += (Number(f[11]) + Number(f[12])) / 100;
+    }
+    return total;
   } catch (e) {
     return null;
   }
