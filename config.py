@@ -96,6 +96,9 @@ class Config:
     LIVE_COUNT_INTERVAL = float(os.environ.get("LIVE_COUNT_INTERVAL", "0.5"))
     #: Live messages shorter than this many bytes go out uncompressed (permessage-deflate); 0: none compressed.
     LIVE_DEFLATE_THRESHOLD = int(os.environ.get("LIVE_DEFLATE_THRESHOLD", "1024"))
+    #: An organiser's in-app notification of a session's interests gathers those of one window this
+    #: long (one row per organiser, session and window, with the count and the latest); 0: one per interest.
+    INTEREST_NOTIFY_WINDOW_SECONDS = int(os.environ.get("INTEREST_NOTIFY_WINDOW_SECONDS", "60"))
     #: A session's projects and the people told of an interest are kept per process this long at most
     #: (and only while the fair's revision stays the same).
     LIVE_ROOM_CACHE_SECONDS = float(os.environ.get("LIVE_ROOM_CACHE_SECONDS", "30"))

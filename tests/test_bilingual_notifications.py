@@ -76,7 +76,8 @@ def test_an_interest_tells_organisers_in_both_languages():
                         investment_amount=Decimal("12000000"), currency="EUR")
     rink.title_zh, rink.title_en = "移动冰场保温毯", "Ice-rink blanket"
     fair = make_fair(organiser)
-    session = make_session(fair, organiser, title="Winter pitch", presenter_ids=[agent.id], project_ids=[rink.id])
+    session = make_session(fair, organiser, title=None, title_i18n={"zh": "冬季推介", "en": "Winter pitch"},
+                           presenter_ids=[agent.id], project_ids=[rink.id])
     city = make_user("attendee", organisation="Baoding Commerce Bureau")
     city.organisation.name_zh, city.organisation.name_en = "保定市商务局", "Baoding Commerce Bureau"
     db.session.commit()
@@ -85,6 +86,10 @@ def test_an_interest_tells_organisers_in_both_languages():
     db.session.commit()
 
     told = db.session.scalars(select(Notification).where(Notification.user_id == organiser.id)).one()
-    assert "保定市商务局" in told.title_zh and "移动冰场保温毯" in told.title_zh
-    assert "Baoding Commerce Bureau" in told.title_en and "Ice-rink blanket" in told.title_en
+    assert "保定市商务局" in told.body_zh and "移动冰场保温毯" in told.body_zh
+    assert "Baoding Commerce Bureau" in told.body_en and "Ice-rink blanket" in told.body_en
+    assert told.title_en == "A new interest in “Winter pitch”" and told.title_zh
     assert told.title == told.title_zh  # the organiser reads Chinese
+    owner = db.session.scalars(select(Notification).where(Notification.user_id == agent.id)).one()
+    assert "保定市商务局" in owner.title_zh and "移动冰场保温毯" in owner.title_zh
+    assert "Baoding Commerce Bureau" in owner.title_en and "Ice-rink blanket" in owner.title_en

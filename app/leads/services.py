@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from flask import current_app
 from flask_babel import force_locale, gettext
 from sqlalchemy import Date, Integer, Numeric, String, bindparam, delete, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -28,8 +29,7 @@ from ..extensions import db
 from ..fairs import services as fairs
 from ..fairs.enums import SessionKind, SessionStatus
 from ..fairs.models import FairSession
-from ..notifications.models import Notification
-from ..notifications.services import notify
+from ..notifications import services as notifications
 from ..projects import storage
 from ..projects.services import check_amount, receive_checked, store_row
 from ..reference.services import check_currency
@@ -112,6 +112,8 @@ class InterestRoom:
     #: Who hears of an interest, with their language: every organiser, and each project's owner.
     people: dict = field(default_factory=dict)
     organisers: frozenset = frozenset()
+    #: The session's title: {"title", "title_zh", "title_en"}.
+    titles: dict = field(default_factory=dict)
 
 
 def interest_room(session: FairSession) -> InterestRoom:
@@ -126,7 +128,8 @@ def interest_room(session: FairSession) -> InterestRoom:
         if role == Role.ORGANISER:
             organisers.add(user_id)
     return InterestRoom(session.id, session.fair_id, session.status, session.starts_at, session.ends_at,
-                        projects, people, frozenset(organisers))
+                        projects, people, frozenset(organisers),
+                        {"title": session.title, "title_zh": session.title_zh, "title_en": session.title_en})
 
 
 @dataclass
@@ -193,30 +196,59 @@ def _upsert_lead(room: InterestRoom, project_id: int, actor, level: str, now: da
     return row, previous, created, moved
 
 
-def _notify_interest(room: InterestRoom, actor, project_id: int, values: dict) -> None:
-    """Tell every organiser and the project's owner (not the person themselves): one insert."""
-    title_of, owner = room.projects[project_id]
-    people = set(room.organisers) | ({owner} if owner is not None else set())
-    people.discard(actor.id)
-    rows = []
-    titles = {}  # written once in each language; each person's `title` is theirs
+def _interest_texts(room: InterestRoom, actor, project_id: int, level: str) -> dict[str, str]:
+    """"<organisation> is interested in “<project>” (<level>)" in each language."""
+    title_of, _ = room.projects[project_id]
+    texts = {}
     for lang in ("zh", "en"):
         with force_locale(lang):
-            titles[lang] = gettext("%(organisation)s is interested in “%(project)s” (%(level)s)",
-                                   organisation=bilingual.plain(actor.organisation, "name"),
-                                   project=bilingual.plain(title_of if isinstance(title_of, dict) else {"title": title_of},
-                                                           "title"),
-                                   level=level_label(values["level"]))[:300]
+            texts[lang] = gettext("%(organisation)s is interested in “%(project)s” (%(level)s)",
+                                  organisation=bilingual.plain(actor.organisation, "name"),
+                                  project=bilingual.plain(title_of if isinstance(title_of, dict) else {"title": title_of},
+                                                          "title"),
+                                  level=level_label(level))[:300]
+    return texts
+
+
+def _notify_interest(room: InterestRoom, actor, project_id: int, values: dict, now: datetime) -> None:
+    """Tell the project's owner of this interest, and every organiser of the session's interests in
+    this window (one row each, folded: `INTEREST_NOTIFY_WINDOW_SECONDS`), in both languages: one statement."""
+    _, owner = room.projects[project_id]
+    organisers = set(room.organisers) - {actor.id}
+    owners = {owner} - organisers - {actor.id} if owner is not None else set()
+    interest = _interest_texts(room, actor, project_id, values["level"])
     note = values["note"][:2000]
     note_lang = bilingual.detect(note)
-    for user_id in sorted(people):
-        lang = room.people.get(user_id, "en")
-        lang = lang if lang in titles else "en"
-        rows.append({"user_id": user_id, "kind": "interest", "title": titles[lang], "title_zh": titles["zh"],
-                     "title_en": titles["en"], "body": note, "body_zh": note if note and note_lang == "zh" else None,
-                     "body_en": note if note and note_lang == "en" else None, "link": f"/projects/{project_id}"})
-    if rows:
-        db.session.execute(insert(Notification), rows)
+    rows = []
+    for user_id in sorted(owners):  # the presenter hears of each interest, with its note
+        lang = "zh" if room.people.get(user_id) == "zh" else "en"
+        rows.append({"user_id": user_id, "kind": "interest", "title": interest[lang], "title_zh": interest["zh"],
+                     "title_en": interest["en"], "body": note, "body_zh": note if note and note_lang == "zh" else None,
+                     "body_en": note if note and note_lang == "en" else None, "link": f"/projects/{project_id}",
+                     "created_at": now, "fold_key": None, "fold_count": None})
+    folded = {}
+    if organisers:
+        window = int(current_app.config.get("INTEREST_NOTIFY_WINDOW_SECONDS", 60))
+        key = notifications.fold_key("interests", room.id, window, now)
+        first, body = {}, {}
+        for lang in ("zh", "en"):
+            with force_locale(lang):
+                session = bilingual.plain(room.titles, "title")[:200]
+                first[lang] = gettext("A new interest in “%(session)s”", session=session)
+                # The count goes between the two halves when later interests fold into the row.
+                before, _, after = gettext("%(count)s new interests in “%(session)s”", count="\x00",
+                                           session=session).partition("\x00")
+                body[lang] = (interest[lang] + ("\n" + note if note else ""))[:2000]
+                folded[lang] = {"title": (before, after),
+                                "body": (gettext("Latest: %(interest)s", interest=interest[lang])
+                                         + ("\n" + note if note else ""))[:2000]}
+        for user_id in sorted(organisers):
+            lang = "zh" if room.people.get(user_id) == "zh" else "en"
+            rows.append({"user_id": user_id, "kind": "interests", "title": first[lang], "title_zh": first["zh"],
+                         "title_en": first["en"], "body": body[lang], "body_zh": body["zh"], "body_en": body["en"],
+                         "link": f"/leads?fair_id={room.fair_id}", "created_at": now, "fold_key": key,
+                         "fold_count": 1})
+    notifications.add_folded(rows, folded)
 
 
 def store_interest(actor, room: InterestRoom, data: dict, *, at: datetime | None = None,
@@ -247,7 +279,7 @@ def store_interest(actor, room: InterestRoom, data: dict, *, at: datetime | None
         index_elements=["user_id", "client_id"]).returning(Interest.id))
     if interest_id is None:
         return None
-    _notify_interest(room, actor, values["project_id"], values)
+    _notify_interest(room, actor, values["project_id"], values, now)
     interest = interest_dict(Interest(id=interest_id, **row))
     return StoredInterest(interest, {
         "id": lead["id"], "project_id": values["project_id"], "organisation_id": actor.organisation_id,

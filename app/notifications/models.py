@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -11,7 +11,8 @@ from ..types import UTCDateTime, utcnow
 
 class Notification(db.Model):
     __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_user_unread", "user_id", "read_at"),)
+    __table_args__ = (Index("ix_notifications_user_unread", "user_id", "read_at"),
+                      UniqueConstraint("user_id", "fold_key", name="uq_notifications_user_fold"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
@@ -27,8 +28,14 @@ class Notification(db.Model):
     body_en: Mapped[str | None] = mapped_column(String(2000))
     #: A path inside CloudFair the notification points to.
     link: Mapped[str | None] = mapped_column(String(500))
+    #: When the notification was written, or last folded into.
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: While unread, what later events of the same kind fold into this row instead of adding one,
+    #: e.g. "interests:12:60:29470381" (a session's interests in one window); cleared when read.
+    fold_key: Mapped[str | None] = mapped_column(String(100))
+    #: How many events the row tells of (folded rows; null for a row of one).
+    fold_count: Mapped[int | None] = mapped_column()
 
 
 class Reminder(db.Model):

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 from flask_babel import force_locale, gettext
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import String, case, cast, func, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from .. import signals
 from ..bilingual import detect
@@ -43,6 +46,48 @@ def notify(user_id: int, *, kind: str, title: str = "", body: str = "", link: st
     return row
 
 
+def fold_key(kind: str, scope: object, seconds: int, now: datetime) -> str | None:
+    """The key a burst of `kind` events about `scope` shares within one window of `seconds` (windows
+    are counted from the epoch, so every process agrees); None when folding is off (`seconds` < 1)."""
+    if seconds < 1:
+        return None
+    return f"{kind}:{scope}:{seconds}:{int(now.timestamp()) // seconds}"
+
+
+def add_folded(rows: list[dict], folded: dict[str, dict]) -> None:
+    """Insert notification rows in one statement, in the caller's transaction. A row with a
+    `fold_key` (and `fold_count` 1) whose person already has an unread row with that key updates
+    that row instead: its count rises by one, its title becomes `folded[lang]["title"]` (the text
+    before and after the count), its body `folded[lang]["body"]`, its link and time the new row's.
+
+    The unique key (person, fold_key) makes this one atomic upsert: two events at once wait for each
+    other's row, so neither adds a second row and no count is lost. Rows must list the people in one
+    order (sorted) so that concurrent statements lock them in the same order."""
+    if not rows:
+        return
+    table = Notification.__table__
+    upsert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = upsert(table).values(rows)
+    new = statement.excluded
+    count = table.c.fold_count + 1
+
+    def title(lang: str):
+        before, after = folded[lang]["title"]
+        return literal(before, String) + cast(count, String) + literal(after, String)
+
+    def in_persons(zh, en):  # the new row's `title` is in the person's language
+        return case((new.title == new.title_zh, zh), else_=en)
+
+    bodies = {lang: (folded[lang]["body"] or "")[:2000] for lang in ("zh", "en")}
+    statement = statement.on_conflict_do_update(index_elements=["user_id", "fold_key"], set_={
+        "fold_count": count, "title_zh": title("zh"), "title_en": title("en"),
+        "title": in_persons(title("zh"), title("en")),
+        "body_zh": literal(bodies["zh"] or None, String), "body_en": literal(bodies["en"] or None, String),
+        "body": in_persons(literal(bodies["zh"], String), literal(bodies["en"], String)),
+        "link": new.link, "created_at": new.created_at})
+    db.session.execute(statement)
+
+
 def list_notifications(actor, *, unread_only: bool = False, page: int = 1, per_page: int = 20):
     query = select(Notification).where(Notification.user_id == actor.id)
     if unread_only:
@@ -61,7 +106,7 @@ def mark_read(actor, notification_id: int) -> Notification:
     if row is None or row.user_id != actor.id:
         raise NotFound(gettext("No such notification."))
     if row.read_at is None:
-        row.read_at = utcnow()
+        row.read_at, row.fold_key = utcnow(), None  # read: later events make a new row
         db.session.commit()
     return row
 
@@ -70,7 +115,7 @@ def mark_all_read(actor) -> int:
     """Mark all of the caller's unread notifications read; returns how many."""
     result = db.session.execute(
         update(Notification).where(Notification.user_id == actor.id, Notification.read_at.is_(None))
-        .values(read_at=utcnow())
+        .values(read_at=utcnow(), fold_key=None)
     )
     db.session.commit()
     return result.rowcount or 0

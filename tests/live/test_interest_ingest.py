@@ -79,7 +79,10 @@ def test_a_new_interest_is_a_few_statements_in_one_transaction_and_nothing_is_re
     assert result.value["lead"] == live.lead_queries.lead_dict(lead)
     assert lead.stage == "preliminary_intent"
     told = set(db.session.scalars(select(Notification.user_id).where(Notification.body == "Land in Luancheng")))
-    assert told == {room["agent"].id, room["organiser"].id}
+    assert told == {room["agent"].id}  # the presenter hears of each interest
+    organiser = db.session.scalars(select(Notification).where(Notification.user_id == room["organiser"].id)).one()
+    assert organiser.fold_count == 2 and organiser.body.endswith("\nLand in Luancheng")  # folded with the first
+    assert sum("notifications" in s for s in seen.log) == 1, seen.log  # one statement: the upsert
 
 
 def test_the_lead_moves_forward_only_and_its_history_says_from_where(room):
