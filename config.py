@@ -108,6 +108,9 @@ class Config:
     #: A join (and the room page) carries the first this many questions in the room's order; the page
     #: fetches the rest page by page when the reader asks (GET /sessions/<id>/questions?per_page=).
     LIVE_JOIN_QUESTIONS = int(os.environ.get("LIVE_JOIN_QUESTIONS", "100"))
+    #: What every joiner of a room gets alike (first questions, interest counts) is kept this long per
+    #: process while the room's seq stands (0: read for every join).
+    LIVE_JOIN_CACHE_SECONDS = float(os.environ.get("LIVE_JOIN_CACHE_SECONDS", "2"))
     #: Attendance from live-room joins is written in one transaction per this many seconds per process
     #: (app/live/attendance.py): a join storm costs no commit per join. 0: each join writes at once.
     LIVE_ATTENDANCE_BATCH_SECONDS = float(os.environ.get("LIVE_ATTENDANCE_BATCH_SECONDS", "1"))
@@ -226,6 +229,8 @@ class TestConfig(Config):
     LIVE_COUNT_INTERVAL = 0.0
     #: Attendance written at each join, so a test reads it right after (tests of the batches set their own).
     LIVE_ATTENDANCE_BATCH_SECONDS = 0.0
+    #: Every join reads the room afresh (names changed by a test show at once); tests of the cache set it.
+    LIVE_JOIN_CACHE_SECONDS = 0.0
     #: Tests write many questions as one person; the tests of the per-person limits set their own.
     LIVE_QUESTIONS_PER_MINUTE = LIVE_VOTES_PER_MINUTE = LIVE_INTERESTS_PER_MINUTE = 10_000
     SOCKETIO_ASYNC_MODE = "threading"

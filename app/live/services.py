@@ -18,6 +18,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from .. import bilingual, signals
 from ..accounts.enums import Role
@@ -169,7 +170,9 @@ def list_questions(actor, session: FairSession, *, personal: bool = False, limit
 
 
 def _questions_query(session, staff: bool):
-    query = select(Question).where(Question.session_id == session.id)
+    # The author and organisation of every question come with it (no lazy load per question).
+    query = select(Question).options(joinedload(Question.user), joinedload(Question.organisation)) \
+        .where(Question.session_id == session.id)
     if not staff:
         query = query.where(Question.status != QuestionStatus.HIDDEN)
     return query.order_by(Question.pinned.desc(), Question.votes.desc(), Question.created_at, Question.id)
@@ -192,6 +195,34 @@ def join_questions(actor, session, marks=None) -> tuple[list[dict], bool]:
     more = len(items) > limit
     items = items[:limit]
     return _mark_personal(actor, session.id, items, marks), more
+
+
+def _join_page(actor, session, seq: int, marks) -> tuple[list[dict], bool, dict[str, int]]:
+    """What every joiner of the room gets alike (the first questions, whether there are more, the interest
+    counts) as of `seq`, kept per process for `LIVE_JOIN_CACHE_SECONDS` while `seq` stands: in a join
+    storm a thousand people read one copy instead of a thousand queries. Every change to a question or a
+    count is an event with the next seq, so a kept page is never behind the events a joiner gets next;
+    what changes without an event (a person's or an organisation's new name) shows within the seconds
+    kept. Each joiner gets its own copies, marked with its own questions and votes."""
+    app = current_app._get_current_object()
+    ttl = float(app.config.get("LIVE_JOIN_CACHE_SECONDS", 0) or 0)
+    staff = is_staff(actor, session)
+    cache = app.extensions.setdefault("cloudfair.join_pages", {})
+    key = (session.id, staff)
+    now = time.monotonic()
+    kept = cache.get(key) if ttl > 0 else None
+    if kept is None or kept[0] != seq or kept[1] < now:
+        questions, more = join_questions(actor, session, (set(), set()))
+        for item in questions:
+            del item["mine"], item["voted"]
+        kept = (seq, now + ttl, questions, more, _counts(session))
+        if ttl > 0:
+            if len(cache) > 1000:
+                cache.clear()
+            cache[key] = kept
+    mine, voted = marks
+    questions = [{**item, "mine": item["id"] in mine, "voted": item["id"] in voted} for item in kept[2]]
+    return questions, kept[3], dict(kept[4])
 
 
 def personal_marks(actor, session_id: int) -> tuple[set[int], set[int]]:
@@ -292,12 +323,12 @@ def join(actor, session_id, since_seq=None) -> dict:
         state["events"] = missed_events(actor, session, since_seq, seq, marks=(mine, voted))
         state["interest_counts"] = _counts(session)
         return state
-    questions, more = join_questions(actor, session, (mine, voted))
+    questions, more, counts = _join_page(actor, session, seq, (mine, voted))
     state.update(
         reset=since_seq is not None,
         questions=questions,
         questions_more=more,
-        interest_counts=_counts(session),
+        interest_counts=counts,
     )
     return state
 
