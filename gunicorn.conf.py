@@ -13,3 +13,14 @@ graceful_timeout = 30
 keepalive = 5
 accesslog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def post_worker_init(worker):
+    """The worker has loaded the app: its ~200,000 long-lived objects (routes, models, templates, the
+    OpenAPI document) move to the collector's permanent generation, so a full collection no longer walks
+    them. Before, each full pass paused the worker for 50–700 ms (more on a busy machine): the tail of
+    every page's latency while the median stayed near a millisecond."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
