@@ -26,6 +26,7 @@ from app.fairs import services as fairs
 from app.leads import services as lead_services
 from app.live import services as live
 from app.meetings import services as meetings
+from app.parks import media as park_media
 from app.parks import services as parks
 from app.people.models import FairInvitation, SignupRequest
 from app.types import utcnow
@@ -255,6 +256,29 @@ API = [
         {"anonymous": 401, "attendee": 404, "presenter": 404, "organiser": 404}),  # hidden, or not pitched there
     Row("GET", "/api/v1/site-match-weights", "parks_api.get_weights", USER_ONLY),
     Row("PUT", "/api/v1/site-match-weights", "parks_api.put_weights", _organiser_only(200), json={"power": 20}),
+    # a park's photos and tour, its plan and outlines, and the pitched projects that fit it
+    Row("GET", "/api/v1/parks/{park}/media", "parks_api.list_park_media", _all(200)),
+    Row("POST", "/api/v1/parks/{park}/photos", "parks_api.add_park_photo", PARK_OWNERS(422)),  # no file sent
+    Row("POST", "/api/v1/parks/{other_park}/photos", "parks_api.add_park_photo", PARK_OWNERS(422, attendee=403)),
+    Row("PUT", "/api/v1/parks/{park}/tour", "parks_api.put_park_tour", PARK_OWNERS(422)),
+    Row("PUT", "/api/v1/parks/{other_park}/tour", "parks_api.put_park_tour", PARK_OWNERS(422, attendee=403)),
+    Row("PATCH", "/api/v1/parks/{park}/media/{park_photo}", "parks_api.caption_park_media", PARK_OWNERS(200),
+        json={"caption": "The gate"}),
+    Row("PATCH", "/api/v1/parks/{other_park}/media/{other_park_photo}", "parks_api.caption_park_media",
+        PARK_OWNERS(200, attendee=403), json={"caption": "The gate"}),
+    Row("DELETE", "/api/v1/parks/{park}/media/{park_photo}", "parks_api.remove_park_media", PARK_OWNERS(204)),
+    Row("DELETE", "/api/v1/parks/{other_park}/media/{other_park_photo}", "parks_api.remove_park_media",
+        PARK_OWNERS(204, attendee=403)),
+    Row("GET", "/api/v1/parks/{park}/plan", "parks_api.get_plan", _all(200)),
+    Row("PUT", "/api/v1/parks/{park}/plan", "parks_api.put_plan", PARK_OWNERS(422)),  # no file sent
+    Row("PUT", "/api/v1/parks/{other_park}/plan", "parks_api.put_plan", PARK_OWNERS(422, attendee=403)),
+    Row("PUT", "/api/v1/plots/{plot}/outline", "parks_api.put_outline", PARK_OWNERS(422),
+        json={"outline": [[1, 1], [5, 1], [5, 5]]}),  # no plan uploaded yet
+    Row("PUT", "/api/v1/plots/{other_plot}/outline", "parks_api.put_outline", PARK_OWNERS(200, attendee=403),
+        json={"outline": None}),
+    Row("GET", "/api/v1/parks/{park}/pitched-projects", "parks_api.pitched_projects_api", PARK_OWNERS(200)),
+    Row("GET", "/api/v1/parks/{other_park}/pitched-projects", "parks_api.pitched_projects_api",
+        PARK_OWNERS(200, attendee=403)),
     # meetings and meeting days
     Row("GET", "/api/v1/projects/{project}/meeting-slots", "meetings_api.meeting_slots",
         {"anonymous": 401, "attendee": 200, "presenter": 403, "organiser": 403}),
@@ -502,6 +526,18 @@ PAGES = [
         form={"plot_id": "{plot}", "outline": "[[1, 1], [5, 1], [5, 5]]"}),  # no plan uploaded yet
     Row("POST", "/parks/{other_park}/outline", "parks.save_outline", {**PARK_OWNERS(302, attendee=403), "anonymous": 302},
         form={"plot_id": "{other_plot}", "outline": "[]"}),  # no corners: clears the (absent) outline
+    Row("GET", "/parks/{park}/media/{park_photo}", "parks.media_file", _all(200)),
+    Row("GET", "/parks/{park}/media/edit", "parks.edit_media", {**PARK_OWNERS(200), "anonymous": 302}),
+    Row("GET", "/parks/{other_park}/media/edit", "parks.edit_media", {**PARK_OWNERS(200, attendee=403), "anonymous": 302}),
+    Row("POST", "/parks/{park}/photos", "parks.upload_photo", {**PARK_OWNERS(422), "anonymous": 302}),  # no file sent
+    Row("POST", "/parks/{other_park}/photos", "parks.upload_photo", {**PARK_OWNERS(422, attendee=403), "anonymous": 302}),
+    Row("POST", "/parks/{park}/tour", "parks.upload_tour", {**PARK_OWNERS(422), "anonymous": 302}),
+    Row("POST", "/parks/{other_park}/tour", "parks.upload_tour", {**PARK_OWNERS(422, attendee=403), "anonymous": 302}),
+    Row("POST", "/parks/{park}/media/{park_photo}/remove", "parks.remove_media", {**PARK_OWNERS(302), "anonymous": 302}),
+    Row("POST", "/parks/{other_park}/media/{other_park_photo}/remove", "parks.remove_media",
+        {**PARK_OWNERS(302, attendee=403), "anonymous": 302}),
+    Row("GET", "/parks/{park}/projects", "parks.pitched_projects", {**PARK_OWNERS(200), "anonymous": 302}),
+    Row("GET", "/parks/{other_park}/projects", "parks.pitched_projects", {**PARK_OWNERS(200, attendee=403), "anonymous": 302}),
     Row("GET", "/presenters/{organiser}", "projects.presenter_page", _all(404)),
     Row("GET", "/presenters/{presenter}/photo", "projects.presenter_photo", _all(404)),  # no photo yet
     Row("GET", "/me/profile", "projects.profile", {**USER_ONLY, "anonymous": 302}),
@@ -624,6 +660,8 @@ def world():
     incentive = parks.add_incentive(attendee, park.id, {"kind": "tax", "rate": "50"})
     other_incentive = parks.add_incentive(other_attendee, other_park.id, {"kind": "tax", "rate": "50"})
     parks.put_site_needs(presenter, project.id, {"land_mu": "80", "power_kva": 800})
+    park_photo = park_media.add_media(attendee, park.id, "photo", io.BytesIO(samples.png_bytes()), "gate.png")
+    other_park_photo = park_media.add_media(other_attendee, other_park.id, "photo", io.BytesIO(samples.jpeg_bytes()), "g.jpg")
     slots = meetings.meeting_slots(attendee, project.id)
     meeting, _ = meetings.book(attendee, {"project_id": project.id, "starts_at": slots[0]["starts_at"],
                                           "client_id": "perm-meeting-0001"})
@@ -683,6 +721,8 @@ def world():
             "other_plot": other_plot.id,
             "incentive": incentive.id,
             "other_incentive": other_incentive.id,
+            "park_photo": park_photo.id,
+            "other_park_photo": other_park_photo.id,
             "meeting": meeting.id,
             "other_meeting": other_meeting.id,
             "free_slot": free_slot.isoformat(),

@@ -59,22 +59,48 @@ _COLUMNS = (Plot.id, Plot.park_id, type_coerce(Plot.area_mu, Float), type_coerce
             Plot.ready_on, Plot.power_kva, Plot.water_tpd)
 
 
+def _thresholds(needs: Needs, shortfall: float, late_days: int) -> dict:
+    """The least a plot must have to pass the hard filters (absent: no need given): land (mu), power,
+    water, and the latest ready date. The database query and `passes` both read them."""
+    keep = 1 - shortfall
+    out = {}
+    if needs.land_mu:
+        out["land"] = Decimal(str(float(needs.land_mu) * keep)).quantize(Decimal("0.01"))
+    if needs.power_kva:
+        out["power"] = needs.power_kva * keep
+    if needs.water_tpd:
+        out["water"] = needs.water_tpd * keep
+    if needs.ready_by:
+        out["ready"] = needs.ready_by + timedelta(days=late_days)
+    return out
+
+
+def passes(row, least: dict) -> bool:
+    """Whether a plot row (`_COLUMNS`) passes the `_thresholds` the database applies in `_candidates`
+    (a figure the plot does not state does not meet a need)."""
+    (_id, _park, area, _price, _currency, ready_on, power, water) = row
+    return not (("land" in least and (area is None or area < float(least["land"])))
+                or ("power" in least and (power is None or power < least["power"]))
+                or ("water" in least and (water is None or water < least["water"]))
+                or ("ready" in least and (ready_on is None or ready_on > least["ready"])))
+
+
 def _candidates(needs: Needs, organisation_id: int | None, shortfall: float, late_days: int):
     """Plot rows past the hard filters the database can apply, and their parks by id."""
-    keep = 1 - shortfall
+    least = _thresholds(needs, shortfall, late_days)
     parks = select(Park.id, Park.division_code, Park.sectors, Park.emissions_limit)
     query = select(*_COLUMNS).join(Park, Park.id == Plot.park_id).where(Plot.status == PlotStatus.AVAILABLE)
     if organisation_id is not None:
         query = query.where(Park.organisation_id == organisation_id)
         parks = parks.where(Park.organisation_id == organisation_id)
-    if needs.land_mu:
-        query = query.where(Plot.area_mu >= Decimal(str(float(needs.land_mu) * keep)).quantize(Decimal("0.01")))
-    if needs.power_kva:
-        query = query.where(Plot.power_kva >= needs.power_kva * keep)
-    if needs.water_tpd:
-        query = query.where(Plot.water_tpd >= needs.water_tpd * keep)
-    if needs.ready_by:
-        query = query.where(Plot.ready_on <= needs.ready_by + timedelta(days=late_days))
+    if "land" in least:
+        query = query.where(Plot.area_mu >= least["land"])
+    if "power" in least:
+        query = query.where(Plot.power_kva >= least["power"])
+    if "water" in least:
+        query = query.where(Plot.water_tpd >= least["water"])
+    if "ready" in least:
+        query = query.where(Plot.ready_on <= least["ready"])
     by_id = {row[0]: row for row in db.session.execute(parks)}
     return db.session.execute(query).all(), by_id
 
@@ -136,9 +162,7 @@ def rank(needs: Needs, *, limit: int = 3, per_park: int = 1, organisation_id: in
         park = fitting.get(row[1])
         if park is None:
             continue
-        fit, cost = fits(row, park, needs, table, late_days)
-        score = round(100 * sum(weight_table[c] * f for c, f in fit.items()) / total, 1)
-        scored.append((-score, cost, row[0], row[1], fit))
+        scored.append(_scored(row, park, needs, table, late_days, weight_table, total))
     if per_park == 1:
         chosen = _best_per_park(scored)[:limit]
     else:
@@ -150,6 +174,42 @@ def rank(needs: Needs, *, limit: int = 3, per_park: int = 1, organisation_id: in
                 if len(chosen) == limit:
                     break
     return [(-item[0], item[2], item[4]) for item in chosen]
+
+
+def _scored(row, park, needs: Needs, table: dict, late_days: int, weight_table: dict, total: int) -> tuple:
+    """(-score, land cost, plot id, park id, fits): sorting these puts the best plot first."""
+    fit, cost = fits(row, park, needs, table, late_days)
+    score = round(100 * sum(weight_table[c] * f for c, f in fit.items()) / total, 1)
+    return (-score, cost, row[0], row[1], fit)
+
+
+def rank_for_park(park_id: int, many: list[tuple[object, Needs]], *,
+                  weight_table: dict[str, int] | None = None) -> list[tuple[float, object, int, dict[str, float]]]:
+    """One park's best available plot for each of many projects' needs, as (score, key, plot id,
+    fits), best first: the hard filters and the score of `rank`, with the park's plots, the rates
+    and the weights read once (the reverse view: which pitched projects fit this park)."""
+    config = current_app.config
+    shortfall, late_days = config["SITE_MATCH_SHORTFALL"], config["SITE_MATCH_LATE_DAYS"]
+    table = {code: float(rate) for code, rate in rates().items()}
+    weight_table = weight_table or weights()
+    total = sum(weight_table.values()) or 1
+    park = db.session.execute(select(Park.id, Park.division_code, Park.sectors, Park.emissions_limit)
+                              .where(Park.id == park_id)).first()
+    if park is None:
+        return []
+    rows = db.session.execute(select(*_COLUMNS).where(Plot.park_id == park_id, Plot.status == PlotStatus.AVAILABLE)
+                              .order_by(Plot.id)).all()
+    found = []
+    for key, needs in many:
+        if park[2] and needs.sector not in park[2]:
+            continue
+        least = _thresholds(needs, shortfall, late_days)
+        kept = [_scored(row, park, needs, table, late_days, weight_table, total) for row in rows if passes(row, least)]
+        if kept:
+            best = min(kept, key=lambda item: item[:3])
+            found.append((best[:3], key, best))
+    found.sort(key=lambda item: item[0])
+    return [(-best[0], key, best[2], best[4]) for _order, key, best in found]
 
 
 def _best_per_park(scored: list) -> list:

@@ -124,6 +124,26 @@ class Incentive(Confirmed, db.Model):
     confirmed_by: Mapped[User | None] = relationship(foreign_keys="Incentive.confirmed_by_id")
 
 
+class ParkMedia(db.Model):
+    """A photo of a park or its video tour (one tour a park), kept in the upload store by its hash."""
+
+    __tablename__ = "park_media"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    park_id: Mapped[int] = mapped_column(ForeignKey("parks.id", ondelete="CASCADE"), index=True)
+    #: "photo" (PNG or JPEG) or "tour" (MP4).
+    kind: Mapped[str] = mapped_column(String(10))
+    #: The uploaded file's name, for display and the download's name only.
+    original_name: Mapped[str] = mapped_column(String(255))
+    mime: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    #: What the photo shows, in its author's words (the image's alternative text).
+    caption: Mapped[str] = mapped_column(String(200), default="")
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class SiteNeeds(db.Model):
     """What a pitched project needs of a site (one row per project)."""
 
