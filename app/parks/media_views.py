@@ -32,12 +32,12 @@ MANAGERS = ("attendee", "organiser")
 class PhotoUploadForm(Form):
     file = FileField(_l("Photo (PNG or JPEG)"), validators=[FileRequired()], id="photo-file")
     caption = StringField(_l("Caption (what the photo shows)"), validators=[Optional(), Length(max=media.MAX_CAPTION)])
-    submit = SubmitField(_l("Add the photo"), id="photo-submit")
+    submit = SubmitField(_l("Add the photo"))
 
 
 class TourUploadForm(Form):
     file = FileField(_l("Video tour (MP4)"), validators=[FileRequired()], id="tour-file")
-    submit = SubmitField(_l("Upload the tour"), id="tour-submit")
+    submit = SubmitField(_l("Upload the tour"))
 
 
 class RemoveForm(Form):

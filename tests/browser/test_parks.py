@@ -125,3 +125,36 @@ def test_a_city_draws_two_plots_on_its_plan_and_the_public_page_colours_them(pag
     assert colours == {str(plots[f"P-{tag}-1"]): ("available", "#1a7f37"),
                        str(plots[f"P-{tag}-2"]): ("reserved", "#b35900")}
     expect(visitor.locator(".plan-legend")).to_contain_text("Reserved")
+
+
+def test_a_city_puts_up_photos_and_a_tour_and_visitors_see_them(page_as, new_page, live_server):
+    from tests.projects.samples import jpeg_bytes, mp4_bytes, pdf_bytes
+
+    page = page_as(CITY)
+    tag = uuid.uuid4().hex[:6]
+    park_id = _add_park(page, f"Media Park {tag}")
+    page.goto(f"/parks/{park_id}/edit")
+    page.get_by_role("link", name="Photos and video tour").click()
+    # A PDF under a photo's name is refused by its content, and the page says so.
+    page.locator("#photo-file").set_input_files(files=[{"name": "gate.jpg", "mimeType": "image/jpeg", "buffer": pdf_bytes()}])
+    page.locator("#photo-upload [type=submit]").click()
+    expect(page.locator(".flash-error")).to_contain_text("This file is a PDF document; accepted: PNG, JPEG.")
+    page.locator("#photo-file").set_input_files(files=[{"name": "gate.jpg", "mimeType": "image/jpeg", "buffer": jpeg_bytes()}])
+    page.locator("#caption").fill(f"The gate {tag}")
+    page.locator("#photo-upload [type=submit]").click()
+    expect(page.locator(".flash-success")).to_contain_text("The photo was added.")
+    page.locator("#tour-file").set_input_files(files=[{"name": "tour.mp4", "mimeType": "video/mp4", "buffer": mp4_bytes()}])
+    page.locator("#tour-upload [type=submit]").click()
+    expect(page.locator(".flash-success")).to_contain_text("The video tour was uploaded.")
+    assert [m["kind"] for m in live_server.api(f"/api/v1/parks/{park_id}/media")["items"]] == ["photo", "tour"]
+
+    visitor = new_page()
+    visitor.goto(f"/parks/{park_id}")
+    photo = visitor.get_by_role("img", name=f"The gate {tag}")
+    expect(photo).to_be_visible()
+    assert visitor.evaluate("(img) => img.complete && img.naturalWidth", photo.element_handle()) == 320
+    video = visitor.locator("video#park-tour")
+    expect(video).to_have_attribute("controls", "")
+    answer = visitor.request.get(video.get_attribute("src"))
+    assert (answer.status, answer.headers["content-type"], answer.headers["x-content-type-options"]) == (
+        200, "video/mp4", "nosniff")
