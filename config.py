@@ -57,6 +57,11 @@ class Config:
     SITE_MATCH_SHORTFALL = float(os.environ.get("SITE_MATCH_SHORTFALL", "0.25"))
     #: …and plots ready up to this many days after the project's date.
     SITE_MATCH_LATE_DAYS = int(os.environ.get("SITE_MATCH_LATE_DAYS", "90"))
+    #: The CJK font site proposals (bilingual PDFs) are written in: an OpenType/TrueType file or a
+    #: collection (.ttc) and the face in it (Noto Sans CJK: 2 is Simplified Chinese). Debian's
+    #: fonts-noto-cjk puts it here; without the file, proposals are refused with a 503 naming it.
+    PROPOSAL_FONT = os.environ.get("PROPOSAL_FONT", "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+    PROPOSAL_FONT_INDEX = int(os.environ.get("PROPOSAL_FONT_INDEX", "2"))
     PORT = int(os.environ.get("PORT", "8000"))
     DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "demo")
     CORS_ORIGINS = [o.strip() for o in os.environ.get("CORS_ORIGINS", "").split(",") if o.strip()]

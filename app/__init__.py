@@ -78,6 +78,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     from .parks import bp as parks_bp
     from .parks import manage_views as _park_management, views as _park_pages  # noqa: F401 (they add their routes to bp)
     from .parks import media_views as _park_media, plan_views as _park_plan, reverse_views as _park_reverse  # noqa: F401,E501 (routes on bp and the parks API)
+    from .parks import proposal_views as _site_proposals  # noqa: F401 (adds its routes to bp)
     from .projects.api import api as projects_api
     from .projects.views import bp as projects_bp
     from .reference.views import api as reference_api

@@ -83,6 +83,13 @@ class UnsupportedType(ServiceError):
     code = "unsupported_media_type"
 
 
+class Unavailable(ServiceError):
+    """Something the server needs is missing (a font, a service): not the caller's fault."""
+
+    status = 503
+    code = "unavailable"
+
+
 class RateLimited(ServiceError):
     status = 429
     code = "rate_limited"

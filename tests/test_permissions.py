@@ -28,6 +28,7 @@ from app.live import services as live
 from app.meetings import services as meetings
 from app.parks import media as park_media
 from app.parks import services as parks
+from app.leads.models import SiteProposal
 from app.people.models import FairInvitation, SignupRequest
 from app.types import utcnow
 from app.notifications.services import notify
@@ -254,6 +255,21 @@ API = [
         USER_ONLY),  # the presenter and organisers: the top three; a city bureau's person: its own plots
     Row("GET", "/api/v1/sessions/{draft_session}/site-matches?project_id={project}", "parks_api.pitch_site_matches",
         {"anonymous": 401, "attendee": 404, "presenter": 404, "organiser": 404}),  # hidden, or not pitched there
+    # site proposals: the lead's own organisation and organisers propose; whoever sees the lead reads
+    Row("POST", "/api/v1/leads/{lead}/site-proposals", "parks_api.propose_site",
+        {"anonymous": 401, "attendee": 201, "presenter": 403, "organiser": 201}, json={"plot_ids": ["{plot}"]}),
+    Row("POST", "/api/v1/leads/{other_lead}/site-proposals", "parks_api.propose_site",
+        {"anonymous": 401, "attendee": 404, "presenter": 403, "organiser": 201}, json={"plot_ids": ["{other_plot}"]}),
+    Row("GET", "/api/v1/leads/{lead}/site-proposals", "parks_api.list_site_proposals", USER_ONLY),
+    Row("GET", "/api/v1/leads/{other_lead}/site-proposals", "parks_api.list_site_proposals",
+        {"anonymous": 401, "attendee": 404, "presenter": 404, "organiser": 200}),
+    Row("GET", "/api/v1/site-proposals/{proposal}/pdf", "parks_api.site_proposal_pdf", USER_ONLY),
+    Row("GET", "/api/v1/site-proposals/{other_proposal}/pdf", "parks_api.site_proposal_pdf",
+        {"anonymous": 401, "attendee": 404, "presenter": 404, "organiser": 200}),
+    Row("POST", "/api/v1/site-proposals/{proposal}/visit", "parks_api.record_site_visit",
+        {"anonymous": 401, "attendee": 200, "presenter": 403, "organiser": 200}, json={"visited_on": "{today}"}),
+    Row("POST", "/api/v1/site-proposals/{other_proposal}/visit", "parks_api.record_site_visit",
+        {"anonymous": 401, "attendee": 404, "presenter": 403, "organiser": 200}, json={"visited_on": "{today}"}),
     Row("GET", "/api/v1/site-match-weights", "parks_api.get_weights", USER_ONLY),
     Row("PUT", "/api/v1/site-match-weights", "parks_api.put_weights", _organiser_only(200), json={"power": 20}),
     # a park's photos and tour, its plan and outlines, and the pitched projects that fit it
@@ -560,6 +576,14 @@ PAGES = [
         {"anonymous": 302, "attendee": 302, "presenter": 403, "organiser": 302}, form={"kind": "other"}),  # no file: flashed
     Row("POST", "/leads/{other_lead}/documents", "leads.add_document",
         {"anonymous": 302, "attendee": 404, "presenter": 403, "organiser": 302}, form={"kind": "other"}),
+    Row("POST", "/leads/{lead}/site-proposals", "parks.propose",
+        {"anonymous": 302, "attendee": 302, "presenter": 403, "organiser": 302}, form={"plot_ids": "{plot}"}),
+    Row("POST", "/leads/{other_lead}/site-proposals", "parks.propose",
+        {"anonymous": 302, "attendee": 404, "presenter": 403, "organiser": 302}, form={"plot_ids": "{other_plot}"}),
+    Row("POST", "/site-proposals/{proposal}/visit", "parks.record_visit",
+        {"anonymous": 302, "attendee": 302, "presenter": 403, "organiser": 302}, form={"visited_on": "{today}"}),
+    Row("POST", "/site-proposals/{other_proposal}/visit", "parks.record_visit",
+        {"anonymous": 302, "attendee": 404, "presenter": 403, "organiser": 302}, form={"visited_on": "{today}"}),
     Row("GET", "/leads/report", "leads.report", {"anonymous": 302, "attendee": 200, "presenter": 403, "organiser": 403}),
     Row("POST", "/leads/report", "leads.report",  # nothing changed: 422
         {"anonymous": 302, "attendee": 422, "presenter": 403, "organiser": 403}),
@@ -657,6 +681,13 @@ def world():
                                                     "kind": "high_tech_zone"})
     plot_body = {"name": "A-1", "area_mu": "100", "land_use": "industrial", "power_kva": 800}
     plot, other_plot = parks.add_plot(attendee, park.id, plot_body), parks.add_plot(other_attendee, other_park.id, plot_body)
+    # Site proposals written straight (the PDF is the proposals' own tests'): each on its lead's document.
+    proposal = SiteProposal(lead_id=lead_id, document_id=lead_document.id, plot_ids=[plot.id], currency="EUR",
+                            costs=[], sent_by_id=attendee.id)
+    other_proposal = SiteProposal(lead_id=other_lead_id, document_id=other_lead_document.id, plot_ids=[other_plot.id],
+                                  currency="CNY", costs=[], sent_by_id=other_attendee.id)
+    db.session.add_all([proposal, other_proposal])
+    db.session.commit()
     incentive = parks.add_incentive(attendee, park.id, {"kind": "tax", "rate": "50"})
     other_incentive = parks.add_incentive(other_attendee, other_park.id, {"kind": "tax", "rate": "50"})
     parks.put_site_needs(presenter, project.id, {"land_mu": "80", "power_kva": 800})
@@ -719,6 +750,9 @@ def world():
             "other_park": other_park.id,
             "plot": plot.id,
             "other_plot": other_plot.id,
+            "proposal": proposal.id,
+            "other_proposal": other_proposal.id,
+            "today": utcnow().date().isoformat(),
             "incentive": incentive.id,
             "other_incentive": other_incentive.id,
             "park_photo": park_photo.id,

@@ -220,6 +220,15 @@ def test_every_mail_reads_in_chinese(demo_in_chinese):
             invited = make_user(email="yq@example.cn", name="园区联系人", role="attendee", locale="zh",
                                 organisation="石家庄高新区管委会")
             fair_invitations.invite_organisations(organiser, _upcoming_sessions()[0].id, [invited.organisation_id])
+            # A city proposes one of its plots on a lead: the project's presenter gets the proposal mail.
+            from app.parks import proposals
+            from app.parks.models import Park, Plot
+
+            plot = db.session.scalars(sa.select(Plot).join(Park, Park.id == Plot.park_id).where(
+                Park.organisation_id.in_(sa.select(Lead.organisation_id)), Plot.status != "taken").order_by(Plot.id)).first()
+            proposed_on = db.session.scalars(sa.select(Lead).where(Lead.organisation_id == plot.park.organisation_id)
+                                             .order_by(Lead.id)).first()
+            proposals.propose(organiser, proposed_on.id, {"plot_ids": [plot.id]})
     finally:
         template_rendered.disconnect(record, app)
 

@@ -356,6 +356,7 @@ def download_document(document_id):
     from ..projects.api import attachment
 
     document = queries.get_document(current_user, document_id)
+    services.document_opened(current_user, document)
     return attachment(document.sha256, document.mime, document.original_name)
 
 
@@ -412,7 +413,14 @@ class SignedFigures(Schema):
     foreign_amount_usd = fields.String(allow_none=True, metadata={"description": "decimal string; null without a USD rate"})
 
 
+class ProposalFigures(Schema):
+    sent = fields.Integer(metadata={"description": "site proposals sent in the period"})
+    opened = fields.Integer(metadata={"description": "of those, opened by the project's presenter"})
+    site_visits = fields.Integer(metadata={"description": "of those, with a site visit recorded"})
+
+
 class _Figures(Schema):
+    proposals = fields.Nested(ProposalFigures)
     projects = fields.Integer()
     leads = fields.Integer()
     signed = fields.Nested(SignedFigures)

@@ -108,6 +108,9 @@ DOCUMENT_KIND_LABELS = {
     DocumentKind.OTHER: lazy_gettext("Other"),
 }
 
+#: The kind of a site proposal's PDF: CloudFair writes it (`parks.proposals`); nobody uploads one.
+SITE_PROPOSAL_KIND = "site_proposal"
+
 
 def level_label(level: str) -> str:
     try:
@@ -117,6 +120,8 @@ def level_label(level: str) -> str:
 
 
 def document_kind_label(kind: str) -> str:
+    if kind == SITE_PROPOSAL_KIND:
+        return str(lazy_gettext("Site proposal"))
     try:
         return str(DOCUMENT_KIND_LABELS[DocumentKind(kind)])
     except ValueError:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import Organisation, User
@@ -129,6 +129,37 @@ class LeadDocument(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     uploaded_by: Mapped[User] = relationship()
+
+
+class SiteProposal(db.Model):
+    """Plots a lead's city proposes to the investor: a bilingual PDF kept as one of the lead's documents.
+
+    Made by `parks.proposals` (it knows plots); kept here, beside the lead, so the province's numbers
+    (`queries.numbers`) count proposals sent, opened and leading to site visits."""
+
+    __tablename__ = "site_proposals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("lead_documents.id", ondelete="CASCADE"), unique=True)
+    #: The proposed plots' ids, in the proposer's order (1 to 3; the PDF keeps their figures as sent).
+    plot_ids: Mapped[list[int]] = mapped_column(JSON)
+    #: The investor's currency (the project's; CNY when it names none).
+    currency: Mapped[str] = mapped_column(String(3))
+    #: Per plot, as the PDF states them at the day's rates: {"plot_id", "land_cny", "reductions_cny",
+    #: "net_cny", "net"} (decimal strings; null where a price or a rate was missing).
+    costs: Mapped[list[dict]] = mapped_column(JSON)
+    note: Mapped[str] = mapped_column(String(2000), default="")
+    sent_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    #: When the project's presenter first opened the PDF (null: not yet).
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The day the investor visited the proposed site, as recorded by the city (null: no visit yet).
+    visited_on: Mapped[date | None] = mapped_column(Date)
+
+    lead: Mapped[Lead] = relationship()
+    document: Mapped[LeadDocument] = relationship()
+    sent_by: Mapped[User] = relationship()
 
 
 class StageLimit(db.Model):

@@ -34,9 +34,10 @@ from ..projects import storage
 from ..projects.services import check_amount, receive_checked, store_row
 from ..reference.services import check_currency
 from ..types import UTCDateTime, utcnow
-from .enums import (SIGNED_STAGES, STAGE_ORDER, DocumentKind, InterestLevel, LeadStage, allowed_stages, is_backwards,
+from .enums import (SIGNED_STAGES, SITE_PROPOSAL_KIND, STAGE_ORDER, DocumentKind, InterestLevel, LeadStage, allowed_stages, is_backwards,
                     level_label, stage_for_level, stage_label, stage_rank)
-from .models import ExchangeRate, Interest, Lead, LeadDocument, LeadEvent, ProgressReport, Signing, StageLimit
+from .models import (ExchangeRate, Interest, Lead, LeadDocument, LeadEvent, ProgressReport, SiteProposal, Signing,
+                     StageLimit)
 from .queries import (can_change, find_interest, get_lead, host_month, open_leads_for_report, shared_project_leads,
                       signing_open, stall_limits)
 from .queries import interest_dict
@@ -480,6 +481,22 @@ def _receive_document(actor, lead: Lead, stream, filename: str | None, kind) -> 
         storage.discard(received)
         raise
     return received, document
+
+
+def document_opened(actor, document: LeadDocument) -> None:
+    """Record when the project's presenter first opens a site proposal's PDF (anyone else: nothing)."""
+    if actor is None or document.kind != SITE_PROPOSAL_KIND:
+        return
+    lead = db.session.get(Lead, document.lead_id)
+    if lead is None or lead.project.owner_id != actor.id:
+        return
+    # The first opening wins, even when two downloads race.
+    result = db.session.execute(update(SiteProposal).where(SiteProposal.document_id == document.id,
+                                                           SiteProposal.opened_at.is_(None)).values(opened_at=utcnow()))
+    if result.rowcount:
+        db.session.commit()
+    else:
+        db.session.rollback()
 
 
 # ---------------------------------------------------------------- the monthly report

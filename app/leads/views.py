@@ -233,8 +233,13 @@ def _render_lead(lead_id: int, *, progress_form=None, owner_form=None, document_
             owner_form.owner_id.data = lead.owner_id
         owner_form.owner_id.choices = [(u.id, u.name) for u in board.organisation_members(lead.organisation_id)]
         document_form = document_form or DocumentForm(formdata=None)
+    proposals_shown, proposal_form, visit_form, plots = _proposals(actor, lead, can_change)
     return render_template(
         "leads/lead.html",
+        proposals=proposals_shown,
+        proposal_form=proposal_form,
+        visit_form=visit_form,
+        proposable_plots=plots,
         lead=lead,
         detail=detail,
         session=sessions.get(lead.session_id),
@@ -245,6 +250,20 @@ def _render_lead(lead_id: int, *, progress_form=None, owner_form=None, document_
         document_form=document_form,
         max_upload_mb=storage.max_upload_bytes() // (1024 * 1024),
     ), status
+
+
+def _proposals(actor, lead, can_change: bool):
+    """The lead's site proposals, and for its organisation and organisers the plots they may propose."""
+    from ..parks import proposals as site_proposals
+    from ..parks.forms import ProposalForm, VisitForm
+
+    shown = [site_proposals.proposal_dict(p) for p in site_proposals.proposals_of(actor, lead.id)]
+    if not can_change:
+        return shown, None, None, []
+    plots = [{"id": p.id, "name": p.name, "park_i18n": bilingual.pair(p.park, "name"), "area_mu": p.area_mu,
+              "price_per_mu": p.price_per_mu, "currency": p.currency, "status": p.status}
+             for p in site_proposals.own_plots(lead)]
+    return shown, ProposalForm(formdata=None), VisitForm(formdata=None), plots
 
 
 @bp.route("/leads/<int:lead_id>")

@@ -9,9 +9,11 @@ from marshmallow import Schema, fields
 from ..bounds import Id
 
 from ..accounts.access import PUBLIC, USER, allow
+from ..openapi import answers
+from ..schemas import BINARY
 from ..accounts.enums import Role
 from ..projects import services as projects
-from . import matching, services
+from . import matching, proposals, services
 from .schemas import (
     IncentiveSchema,
     IncentiveWriteSchema,
@@ -24,6 +26,10 @@ from .schemas import (
     ParkWriteSchema,
     PlotSchema,
     PlotWriteSchema,
+    ProposalList,
+    ProposalSchema,
+    ProposalWriteSchema,
+    VisitSchema,
     SiteNeedsOut,
     SiteNeedsSchema,
     WeightsSchema,
@@ -192,3 +198,46 @@ def pitch_site_matches(args, session_id):
     from . import pitch
 
     return pitch.site_matches(current_user, session_id, args["project_id"], dump=False)
+
+
+@api.route("/leads/<int:lead_id>/site-proposals", methods=["POST"])
+@allow("attendee", "organiser")
+@api.arguments(ProposalWriteSchema)
+@answers(503)
+@api.response(201, ProposalSchema)
+def propose_site(body, lead_id):
+    """Propose one to three of the lead's organisation's plots: a bilingual PDF attached to the lead as a
+    document, and the presenter told. The lead's organisation and organisers; 503 without the PDF font."""
+    proposal = proposals.propose(current_user, lead_id, body)
+    return proposals.proposal_dict(proposal), 201
+
+
+@api.route("/leads/<int:lead_id>/site-proposals", methods=["GET"])
+@allow(USER)
+@api.response(200, ProposalList)
+def list_site_proposals(lead_id):
+    """The lead's site proposals, newest first (whoever sees the lead)."""
+    return {"items": [proposals.proposal_dict(p) for p in proposals.proposals_of(current_user, lead_id)]}
+
+
+@api.route("/site-proposals/<int:proposal_id>/pdf", methods=["GET"])
+@allow(USER)
+@api.response(200, BINARY, content_type="application/pdf", description="the proposal's PDF")
+def site_proposal_pdf(proposal_id):
+    """The proposal's PDF; the presenter's first opening is recorded (`opened_at`)."""
+    from ..leads import services as leads
+    from ..projects.api import attachment
+
+    proposal = proposals.get_proposal(current_user, proposal_id)
+    document = proposal.document
+    leads.document_opened(current_user, document)
+    return attachment(document.sha256, document.mime, document.original_name, inline=True)
+
+
+@api.route("/site-proposals/<int:proposal_id>/visit", methods=["POST"])
+@allow("attendee", "organiser")
+@api.arguments(VisitSchema)
+@api.response(200, ProposalSchema)
+def record_site_visit(body, proposal_id):
+    """Record the day the investor visited the proposed site (the lead's organisation and organisers)."""
+    return proposals.proposal_dict(proposals.record_visit(current_user, proposal_id, body["visited_on"]))

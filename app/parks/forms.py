@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, SubmitField
+from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from ..bilingual import form_fields
@@ -102,3 +102,16 @@ class PlanForm(Form):
 class OutlineForm(Form):
     plot_id = SelectField(_l("Plot"), choices=[], validate_choice=False)
     submit = SubmitField(_l("Save the outline"))
+
+
+class ProposalForm(Form):
+    """A site proposal from a lead's page: one to three of the organisation's plots (checked by the service)."""
+
+    plot_ids = SelectMultipleField(_l("Plots (one to three)"), choices=[], coerce=int, validate_choice=False)
+    note = TextAreaField(_l("A word to the investor (printed on the proposal)"), validators=[Optional(), Length(max=2000)])
+    submit = SubmitField(_l("Send the proposal"))
+
+
+class VisitForm(Form):
+    visited_on = _date(_l("Site visit on"))
+    submit = SubmitField(_l("Record the visit"))

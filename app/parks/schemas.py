@@ -235,3 +235,48 @@ class WeightsSchema(Schema):
     region = Int(0, 100)
     emissions = Int(0, 100)
     sector = Int(0, 100)
+
+
+class ProposalWriteSchema(Schema):
+    plot_ids = fields.List(Id(strict=True), required=True, validate=validate.Length(min=1, max=3), metadata={
+        "description": "one to three of the lead's organisation's plots (not taken), each once"})
+    note = fields.String(load_default="", validate=validate.Length(max=2000),
+                         metadata={"description": "a word to the investor, printed on the PDF"})
+
+
+class VisitSchema(Schema):
+    visited_on = fields.String(required=True, metadata={"format": "date",
+                                                        "description": "the day of the site visit (YYYY-MM-DD)"})
+
+
+class ProposalPlot(Schema):
+    id = fields.Integer()
+    name = fields.String(allow_none=True)
+
+
+class ProposalCost(Schema):
+    plot_id = fields.Integer()
+    land_cny = fields.String(allow_none=True, metadata={"description": "decimal string"})
+    reductions_cny = fields.String(allow_none=True, metadata={"description": "decimal string"})
+    net_cny = fields.String(allow_none=True, metadata={"description": "decimal string"})
+    net = fields.String(allow_none=True, metadata={"description": "decimal string, in `currency`"})
+
+
+class ProposalSchema(Schema):
+    id = fields.Integer()
+    lead_id = fields.Integer()
+    document_id = fields.Integer()
+    plots = fields.List(fields.Nested(ProposalPlot))
+    currency = fields.String(metadata={"description": "the investor's currency (ISO 4217)"})
+    costs = fields.List(fields.Nested(ProposalCost), metadata={"description": "the net first-year cost per plot"})
+    note = fields.String()
+    sent_by = fields.String()
+    sent_at = fields.String(metadata={"format": "date-time"})
+    opened_at = fields.String(allow_none=True, metadata={"format": "date-time",
+                                                          "description": "when the presenter first opened it"})
+    visited_on = fields.String(allow_none=True, metadata={"format": "date"})
+    pdf_url = fields.String()
+
+
+class ProposalList(Schema):
+    items = fields.List(fields.Nested(ProposalSchema), required=True)

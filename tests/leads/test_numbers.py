@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from html import unescape
 
@@ -334,3 +334,72 @@ def test_the_dashboard_refuses_a_backwards_range_with_a_message(app, book):
     response = client.get("/dashboard?period=range&from=2027-05&to=2027-01")
     assert response.status_code == 200
     assert "The period ends before it starts." in response.text
+
+
+# ---------------------------------------------------------------- site proposals
+
+
+def _proposal(lead, user, sent: str, *, opened: str | None = None, visited: str | None = None):
+    from app.leads.models import LeadDocument, SiteProposal
+
+    document = LeadDocument(lead_id=lead.id, kind="site_proposal", original_name="p.pdf", mime="application/pdf",
+                            size=1, sha256="0" * 64, uploaded_by_id=user.id)
+    db.session.add(document)
+    db.session.flush()
+    db.session.add(SiteProposal(lead_id=lead.id, document_id=document.id, plot_ids=[1], currency="USD", costs=[],
+                                sent_by_id=user.id, sent_at=_utc(sent), opened_at=_utc(opened) if opened else None,
+                                visited_on=date.fromisoformat(visited) if visited else None))
+    db.session.commit()
+
+
+@pytest.fixture
+def proposed(book):
+    """Five proposals: Shijiazhuang's on the ECMO (January; opened, visited), Zhengding's on the membrane
+    sent at 00:30 on 1 February in Shanghai (16:30 UTC on 31 January: February; opened), two of
+    Cangzhou's on its ECMO lead in March (the first never opened, the second opened and visited), and
+    Shijiazhuang's on the rink in 2026 (last year)."""
+    leads = book["leads"]
+    _proposal(leads["ecmo_sjz"], book["sjz"], "2027-01-15T10:00+08:00", opened="2027-01-16T09:00+08:00",
+              visited="2027-01-25")
+    _proposal(leads["membrane_zd"], book["zd"], "2027-01-31T16:30Z", opened="2027-02-02T09:00+08:00")
+    _proposal(leads["ecmo_cz"], book["cz"], "2027-03-01T10:00+08:00")
+    _proposal(leads["ecmo_cz"], book["cz"], "2027-03-10T10:00+08:00", opened="2027-03-11T09:00+08:00",
+              visited="2027-04-02")
+    _proposal(leads["rink_sjz"], book["sjz"], "2026-04-01T10:00+08:00", opened="2026-04-02T10:00+08:00")
+    return book
+
+
+def test_proposals_sent_opened_and_leading_to_visits_count_in_the_period_they_were_sent(proposed):
+    result = numbers.summary(proposed["organiser"], Y2027)
+
+    assert result["proposals"] == {"sent": 4, "opened": 3, "site_visits": 2}
+    cities = {row["division"]: row["proposals"] for row in result["by_city"]}
+    assert cities["130100"] == {"sent": 2, "opened": 2, "site_visits": 1}  # Zhengding counts in Shijiazhuang
+    assert cities["130900"] == {"sent": 2, "opened": 1, "site_visits": 1}
+    assert cities["130700"] == {"sent": 0, "opened": 0, "site_visits": 0}
+    months = {row["month"]: row["proposals"] for row in result["by_month"] if row["proposals"]["sent"]}
+    assert months == {"2027-01": {"sent": 1, "opened": 1, "site_visits": 1},
+                      "2027-02": {"sent": 1, "opened": 1, "site_visits": 0},
+                      "2027-03": {"sent": 2, "opened": 1, "site_visits": 1}}
+    sectors = {row["sector"]: row["proposals"] for row in result["by_sector"]}
+    assert sectors["biomedicine_health"] == {"sent": 3, "opened": 2, "site_visits": 2}
+    assert sectors["new_materials"] == {"sent": 1, "opened": 1, "site_visits": 0}
+    assert numbers.summary(proposed["organiser"], Y2027.year_before())["proposals"] == {
+        "sent": 1, "opened": 1, "site_visits": 0}
+
+
+def test_proposal_figures_follow_the_city_and_period_filters(proposed, client, auth):
+    cangzhou = client.get("/api/v1/stats/summary?from=2027-01&to=2027-12&city=130900", headers=auth(proposed["organiser"]))
+    february = client.get("/api/v1/stats/summary?from=2027-02&to=2027-02", headers=auth(proposed["organiser"]))
+
+    assert cangzhou.status_code == 200
+    assert cangzhou.json["proposals"] == {"sent": 2, "opened": 1, "site_visits": 1}
+    assert february.json["proposals"] == {"sent": 1, "opened": 1, "site_visits": 0}
+
+
+def test_the_dashboard_shows_the_proposal_figures(proposed, login_as):
+    page = login_as(proposed["organiser"]).get("/dashboard?from=2027-01&to=2027-12").get_data(as_text=True)
+    row = re.search(r'<tr data-figure="proposals_sent">.*?</tr>', page, re.S).group(0)
+    assert re.findall(r'<td class="num (?:now|before)">(\d+)</td>', row) == ["4", "1"]
+    visits = re.search(r'<tr data-figure="proposals_visits">.*?</tr>', page, re.S).group(0)
+    assert re.findall(r'<td class="num (?:now|before)">(\d+)</td>', visits) == ["2", "0"]

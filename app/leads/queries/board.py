@@ -41,6 +41,10 @@ _SYSTEM_NOTES = [
     ("meeting", re.compile(r"Meeting (?P<id>\d+) declined\."), lambda m: gettext("Meeting %(id)s declined.", id=m["id"])),
     ("meeting", re.compile(r"Meeting (?P<id>\d+) cancelled\."), lambda m: gettext("Meeting %(id)s cancelled.", id=m["id"])),
     ("meeting", re.compile(r"Meeting (?P<id>\d+) held\."), lambda m: gettext("Meeting %(id)s held.", id=m["id"])),
+    ("proposal", re.compile(r"Site proposal sent: (?P<plots>.+)", re.S),
+     lambda m: gettext("Site proposal sent: %(plots)s", plots=m["plots"])),
+    ("proposal", re.compile(r"Site visit on (?P<day>[\d-]+) \(proposal (?P<id>\d+)\)"),
+     lambda m: gettext("Site visit on %(day)s (proposal %(id)s)", day=m["day"], id=m["id"])),
     ("merge", re.compile(r"Merged from (?P<name>.+)\.", re.S),
      lambda m: gettext("Merged from %(name)s.", name=m["name"])),
 ]

@@ -17,6 +17,10 @@ The rule (the README says the same in words):
   own expected amounts, those instead: never both.
 - Amounts are converted to CNY at the rates on the dashboard; a currency without a rate is left out
   of the yuan figures and named in `missing_rates`.
+- **Site proposals** are counted in the period they were *sent* in (each proposal once, a lead may
+  have several), grouped by the lead's city, its project's sector and the month sent; of those,
+  `opened` have been opened by the project's presenter and `site_visits` have a site visit recorded
+  (by now, whenever it happened).
 - Months are calendar months in the host's zone (`HOST_TIMEZONE`).
 """
 
@@ -44,7 +48,7 @@ from ...projects.models import Project
 from ...reference.models import Division
 from ...types import utcnow
 from ..enums import SIGNED_STAGES, LeadStage
-from ..models import ExchangeRate, Lead, LeadEvent
+from ..models import ExchangeRate, Lead, LeadEvent, SiteProposal
 
 _CENT = Decimal("0.01")
 _MONTH = re.compile(MONTH_PATTERN)
@@ -298,9 +302,14 @@ class Figures:
     foreign: int = 0
     foreign_cny: Decimal = field(default_factory=lambda: Decimal(0))
     pipeline_cny: Decimal = field(default_factory=lambda: Decimal(0))
+    proposals_sent: int = 0
+    proposals_opened: int = 0
+    proposals_visited: int = 0
 
     def to_dict(self, money: Money) -> dict:
         return {
+            "proposals": {"sent": self.proposals_sent, "opened": self.proposals_opened,
+                          "site_visits": self.proposals_visited},
             "projects": self.projects,
             "leads": self.leads,
             "signed": {"count": self.signed, "amount_cny": money_text(self.signed_cny),
@@ -376,6 +385,44 @@ def tally(all_facts: list[Fact], period: Period, money: Money, *,
     return groups
 
 
+@dataclass
+class ProposalFact:
+    """One site proposal as the numbers see it."""
+
+    division: str | None
+    sector: str | None
+    sent_at: datetime
+    opened: bool
+    visited: bool
+
+
+def proposal_facts(period: Period, scope: Scope = Scope()) -> list[ProposalFact]:
+    """The site proposals sent in the period, within the scope (the lead's city and fair)."""
+    start, end = period.bounds()
+    query = (
+        select(Organisation.division_code, Project.sector, SiteProposal.sent_at, SiteProposal.opened_at.is_not(None),
+               SiteProposal.visited_on.is_not(None))
+        .join(Lead, Lead.id == SiteProposal.lead_id)
+        .join(Project, Project.id == Lead.project_id)
+        .join(Organisation, Organisation.id == Lead.organisation_id)
+        .where(SiteProposal.sent_at >= start, SiteProposal.sent_at < end)
+    )
+    if scope.division:
+        query = query.where(division_condition(scope.division))
+    if scope.fair_id is not None:
+        query = query.where(Lead.fair_id == scope.fair_id)
+    return [ProposalFact(*row) for row in db.session.execute(query)]
+
+
+def add_proposals(groups: dict[object, Figures], rows: list[ProposalFact], key: Callable[[ProposalFact], object]) -> None:
+    """Count proposals sent, opened and leading to site visits into the groups."""
+    for row in rows:
+        group = groups[key(row)]
+        group.proposals_sent += 1
+        group.proposals_opened += int(bool(row.opened))
+        group.proposals_visited += int(bool(row.visited))
+
+
 def _month_key(moment: datetime) -> str:
     local = moment.astimezone(_host_zone())
     return f"{local.year:04d}-{local.month:02d}"
@@ -407,9 +454,13 @@ def summary(actor, period: Period, scope: Scope = Scope(), *, locale: str = "en"
         check_division(scope.division)
     money = Money()
     all_facts = facts(period, scope)
-    totals = tally(all_facts, period, money, made_key=lambda f: None)[None]
+    proposals = proposal_facts(period, scope)
+    total_groups = tally(all_facts, period, money, made_key=lambda f: None)
+    add_proposals(total_groups, proposals, lambda p: None)
+    totals = total_groups[None]
 
     by_city_groups = tally(all_facts, period, money, made_key=lambda f: prefecture_of(f.division))
+    add_proposals(by_city_groups, proposals, lambda p: prefecture_of(p.division))
     cities = [c for c in home_cities() if not scope.division or within(c, scope.division)]
     keys = list(dict.fromkeys([*cities, *sorted((k for k in by_city_groups if k), key=str)]))
     if None in by_city_groups:
@@ -420,12 +471,14 @@ def summary(actor, period: Period, scope: Scope = Scope(), *, locale: str = "en"
 
     by_month_groups = tally(all_facts, period, money, made_key=lambda f: _month_key(f.made_at),
                             signed_key=lambda f: _month_key(f.signed_at))
+    add_proposals(by_month_groups, proposals, lambda p: _month_key(p.sent_at))
     by_month = [{"month": m, **by_month_groups.get(m, Figures()).to_dict(money)} for m in period.months()]
 
     from ...reference.services import list_sectors
 
     sector_names = {s.code: s.name(locale) for s in list_sectors()}
     by_sector_groups = tally(all_facts, period, money, made_key=lambda f: f.sector)
+    add_proposals(by_sector_groups, proposals, lambda p: p.sector)
     by_sector = [{"sector": key, "name": sector_names.get(key, key or gettext("(no sector)")),
                   **figures.to_dict(money)}
                  for key, figures in sorted(by_sector_groups.items(), key=lambda kv: (kv[0] is None, str(kv[0])))]
