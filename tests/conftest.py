@@ -124,6 +124,65 @@ def _reset_database() -> None:
             _SQLITE_TEMPLATE["db"] = template
 
 
+class DataSnapshot:
+    """A big fixture built through the services once per process, then put back for each test that asks:
+    the rows of every table (but the kept reference tables) and the upload folder, as they were when it
+    was built, with the same ids. Older than `max_age` seconds (tokens and slots age), it is built again."""
+
+    def __init__(self, max_age: float = 600.0):
+        self.max_age = max_age
+        self.rows: dict[str, list[dict]] | None = None
+        self.uploads: str | None = None
+        self.taken_at = 0.0
+        self.dialect = None
+        self.extra: dict = {}
+
+    def usable(self) -> bool:
+        return (self.rows is not None and time.monotonic() - self.taken_at < self.max_age
+                and self.dialect == db.engine.dialect.name)
+
+    def take(self, app, **extra) -> None:
+        import shutil
+        import tempfile
+
+        db.session.commit()
+        rows = {}
+        with db.engine.connect() as conn:
+            for table in db.metadata.sorted_tables:
+                if table.name not in _KEPT_TABLES:
+                    rows[table.name] = [dict(row._mapping) for row in conn.execute(table.select())]
+        if self.uploads:
+            shutil.rmtree(self.uploads, ignore_errors=True)
+        self.uploads = tempfile.mkdtemp(prefix="cloudfair-snapshot-")
+        source = app.config["UPLOAD_DIR"]
+        if os.path.isdir(source):
+            shutil.copytree(source, self.uploads, dirs_exist_ok=True)
+        self.rows, self.extra, self.taken_at = rows, extra, time.monotonic()
+        self.dialect = db.engine.dialect.name
+
+    def restore(self, app) -> dict:
+        import shutil
+
+        db.session.remove()
+        postgresql = db.engine.dialect.name == "postgresql"
+        if postgresql:
+            _empty_postgresql_tables()
+        tables = [t for t in db.metadata.sorted_tables if t.name not in _KEPT_TABLES]
+        with db.engine.begin() as conn:
+            if not postgresql:
+                for table in reversed(tables):
+                    conn.execute(table.delete())
+            for table in tables:
+                rows = self.rows.get(table.name)
+                if rows:
+                    conn.execute(table.insert(), rows)
+                    if postgresql and "id" in table.c:
+                        conn.execute(text(f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "
+                                          f"(SELECT max(id) FROM \"{table.name}\"))"))
+        shutil.copytree(self.uploads, app.config["UPLOAD_DIR"], dirs_exist_ok=True)
+        return self.extra
+
+
 class _CompiledTemplates(BytecodeCache):
     """Templates compiled once per process and shared by every test's app (Jinja checks each one's
     source checksum before reusing it): a fresh app otherwise compiles every page it renders again."""
