@@ -403,3 +403,20 @@ def test_the_dashboard_shows_the_proposal_figures(proposed, login_as):
     assert re.findall(r'<td class="num (?:now|before)">(\d+)</td>', row) == ["4", "1"]
     visits = re.search(r'<tr data-figure="proposals_visits">.*?</tr>', page, re.S).group(0)
     assert re.findall(r'<td class="num (?:now|before)">(\d+)</td>', visits) == ["2", "0"]
+
+
+def test_the_workbook_carries_the_proposal_figures_in_chinese(client, auth, proposed):
+    proposed["organiser"].locale = "zh"
+    db.session.commit()
+    response = client.get("/api/v1/reports/province.xlsx?from=2027-01&to=2027-12", headers=auth(proposed["organiser"]))
+    workbook = load_workbook(io.BytesIO(response.data))
+
+    rows = {r[0]: r[1:] for r in workbook["汇总"].iter_rows(values_only=True) if r and r[0]}
+    assert rows["发出的选址建议书"][:2] == (4, 1)
+    assert rows["路演人已打开的选址建议书"][:2] == (3, 1)
+    assert rows["促成实地考察的选址建议书"][:2] == (2, 0)
+    assert any(str(line).startswith("选址建议书每份计一次") for line in rows)
+    city = list(workbook["按城市"].iter_rows(values_only=True))
+    assert city[0][-3:] == ("发出的选址建议书", "路演人已打开的选址建议书", "促成实地考察的选址建议书")
+    by_name = {r[0]: r for r in city[1:]}
+    assert by_name["沧州市"][-3:] == (2, 1, 1) and by_name["合计"][-3:] == (4, 3, 2)

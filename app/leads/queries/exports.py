@@ -127,6 +127,9 @@ def _figure_columns(first_header) -> list[tuple[str, object]]:
         ("foreign_count", gettext("Foreign-funded signed projects")),
         ("foreign_usd", gettext("Foreign-funded signed amount (USD)")),
         ("pipeline_cny", gettext("Pipeline value (CNY)")),
+        ("proposals_sent", gettext("Site proposals sent")),
+        ("proposals_opened", gettext("Site proposals opened by the presenter")),
+        ("proposals_visits", gettext("Site proposals leading to a site visit")),
     ]
 
 
@@ -136,6 +139,8 @@ def _flat(figures: dict) -> dict:
         "projects": figures["projects"], "leads": figures["leads"], "signed_count": signed["count"],
         "signed_cny": _decimal(signed["amount_cny"]), "foreign_count": signed["foreign_count"],
         "foreign_usd": _decimal(signed["foreign_amount_usd"]), "pipeline_cny": _decimal(figures["pipeline_value_cny"]),
+        "proposals_sent": figures["proposals"]["sent"], "proposals_opened": figures["proposals"]["opened"],
+        "proposals_visits": figures["proposals"]["site_visits"],
     }
 
 
@@ -230,4 +235,6 @@ def counting_rule_lines() -> list[str]:
         gettext("Foreign-funded: the project comes from outside China; its amount is also given in USD."),
         gettext("Pipeline value: open leads made in the period; a project's amount once, or the leads' own "
                 "expected amounts, never both. Amounts in yuan at the dashboard's exchange rates."),
+        gettext("Site proposals count once each, in the month they were sent; opened and leading to a site "
+                "visit are those of them the presenter has opened, or whose visit is recorded, by now."),
     ]
