@@ -108,7 +108,8 @@ class ProposalForm(Form):
     """A site proposal from a lead's page: one to three of the organisation's plots (checked by the service)."""
 
     plot_ids = SelectMultipleField(_l("Plots (one to three)"), choices=[], coerce=int, validate_choice=False)
-    note = TextAreaField(_l("A word to the investor (printed on the proposal)"), validators=[Optional(), Length(max=2000)])
+    #: Not `note`: the lead page's progress form has a `note` field (ids must be unique on the page).
+    proposal_note = TextAreaField(_l("A word to the investor (printed on the proposal)"), validators=[Optional(), Length(max=2000)])
     submit = SubmitField(_l("Send the proposal"))
 
 

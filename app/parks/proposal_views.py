@@ -28,7 +28,7 @@ def propose(lead_id: int):
     if form.validate_on_submit():
         try:
             proposal = proposals.propose(current_user, lead_id, {"plot_ids": list(form.plot_ids.data or []),
-                                                                  "note": form.note.data or ""})
+                                                                  "note": form.proposal_note.data or ""})
             flash(gettext("The site proposal is sent; the presenter is told (%(count)d plot(s)).",
                           count=len(proposal.plot_ids)), "success")
         except NotFound:

@@ -297,11 +297,12 @@ def test_the_leads_page_proposes_a_site_and_the_presenter_opens_it(deal, login_a
 
     sent = city.post(f"/leads/{deal['lead'].id}/site-proposals", follow_redirects=True,
                      data={"csrf_token": csrf_from(html), "plot_ids": [str(deal["a"].id), str(deal["b"].id)],
-                           "note": "Spring"})
+                           "proposal_note": "Spring"})
     shown = sent.get_data(as_text=True)
     assert "The site proposal is sent" in shown and "Proposal of A-1, B-7" in shown
     assert "Not opened by the presenter yet." in shown
     proposal = db.session.scalars(select(SiteProposal)).one()
+    assert (proposal.plot_ids, proposal.note) == ([deal["a"].id, deal["b"].id], "Spring")
 
     presenter = login_as(deal["agent"])
     presenter_page = presenter.get(f"/leads/{deal['lead'].id}").get_data(as_text=True)
