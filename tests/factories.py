@@ -107,3 +107,11 @@ def make_project(owner, **overrides):
     db.session.add(project)
     db.session.commit()
     return project
+
+
+def make_notification(user, title: str, *, kind: str = "report_request", zh: str | None = None,
+                      link: str | None = None):
+    """A notification in both languages (the Chinese title defaults to the English one)."""
+    from app.notifications.services import notify
+
+    return notify(user.id, kind=kind, texts={"zh": (zh or title, ""), "en": (title, "")}, lang=user.locale, link=link)

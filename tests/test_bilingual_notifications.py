@@ -12,7 +12,6 @@ from app.extensions import db
 from app.fairs import services as fairs
 from app.leads.services import record_interest
 from app.notifications.models import Notification
-from app.notifications.services import notify
 from tests.factories import make_fair, make_organiser, make_presenter, make_project, make_session, make_user
 from tests.i18n import zh
 
@@ -57,7 +56,7 @@ def test_api_gives_the_notification_in_both_languages_and_in_the_readers(client,
 
 def test_page_shows_the_readers_language_and_marks_a_one_language_notification(login_as):
     person = make_user("attendee", locale="en")
-    notify(person.id, kind="note", title="河北来信")  # an older, one-language notification
+    db.session.add(Notification(user_id=person.id, kind="note", title="河北来信", title_zh="河北来信"))  # an older row
     db.session.commit()
     waiting, row = _moved_up("en")
 

@@ -31,10 +31,10 @@ from app.parks import services as parks
 from app.leads.models import SiteProposal
 from app.people.models import FairInvitation, SignupRequest
 from app.types import utcnow
-from app.notifications.services import notify
 from app.projects import services as projects
 from tests.conftest import DataSnapshot, make_test_config
-from tests.factories import PASSWORD, make_fair, make_organiser, make_presenter, make_project, make_session, make_user
+from tests.factories import (PASSWORD, make_fair, make_notification, make_organiser, make_presenter, make_project,
+                             make_session, make_user)
 from tests.projects import samples
 
 ROLES = ("anonymous", "attendee", "presenter", "organiser")
@@ -669,7 +669,7 @@ def _build_world():
     approved = projects.upload_material(presenter, project.id, io.BytesIO(samples.pdf_bytes("brief")), "brief.pdf")
     projects.review_material(organiser, approved.id, "approve", None)
     question = live.ask(other_attendee, published_session.id, "Is there a Chinese partner yet?", "perm-asked-0001").value
-    attendee_note = notify(attendee.id, kind="test", title="Welcome")
+    attendee_note = make_notification(attendee, "Welcome")
     db.session.commit()
     lead_id = live.express_interest(attendee, published_session.id, {
         "project_id": project.id, "level": "meeting", "client_id": "perm-world-lead-01"}).value["lead"]["id"]

@@ -37,7 +37,7 @@ from ..fairs.models import Fair, FairSession, session_presenters
 from ..leads import services as leads
 from ..leads.models import Lead
 from ..notifications.models import Notification
-from ..notifications.services import notify
+from ..notifications.services import in_both, notify
 from ..projects import services as projects
 from ..types import utcnow
 from . import invitations
@@ -489,10 +489,10 @@ def _announce(meeting: Meeting, event: str) -> list[Notification]:
     for person in (meeting.presenter, meeting.attendee):
         locale = person.locale if person.locale in ("zh", "en") else "en"
         with force_locale(locale):
-            title = _TITLES[event](meeting)
             ics = invitations.invitation(meeting, person, event)
-        created.append(notify(person.id, kind=f"meeting_{event}", title=title,
-                              body=local_text(meeting.starts_at, meeting.ends_at, person.timezone),
+        texts = in_both(lambda lang: (_TITLES[event](meeting),
+                                      local_text(meeting.starts_at, meeting.ends_at, person.timezone)))
+        created.append(notify(person.id, kind=f"meeting_{event}", texts=texts, lang=locale,
                               link=f"/meetings/{meeting.id}"))
         queue(person.email, "meeting", locale, person=person, meeting=meeting, event=event,
               when=local_text(meeting.starts_at, meeting.ends_at, person.timezone),
@@ -537,10 +537,9 @@ def due_work(now: datetime | None = None) -> dict[str, int]:
                 counts["dropped"] += 1
                 continue
             locale = person.locale if person.locale in ("zh", "en") else "en"
-            with force_locale(locale):
-                title = _TITLES["reminder"](meeting)
-            created.append(notify(person.id, kind="meeting_15m", title=title,
-                                  body=local_text(meeting.starts_at, meeting.ends_at, person.timezone),
+            texts = in_both(lambda lang: (_TITLES["reminder"](meeting),
+                                          local_text(meeting.starts_at, meeting.ends_at, person.timezone)))
+            created.append(notify(person.id, kind="meeting_15m", texts=texts, lang=locale,
                                   link=f"/meetings/{meeting.id}"))
             from ..mail import queue
 

@@ -28,7 +28,7 @@ from ..fairs.models import Fair, FairSession, Registration
 from ..i18n import repeated_hour_suffix
 from ..types import utcnow
 from .models import Notification, Reminder
-from .services import notify
+from .services import in_both, notify
 
 log = logging.getLogger(__name__)
 
@@ -137,10 +137,11 @@ def session_reminders(now: datetime | None = None) -> dict[str, int]:
                 if not _claim(key, person.id, f"session_{label}", due, "sent"):
                     continue
                 join = session.join_url or _link(f"/sessions/{session.id}/live")
-                title = title_for("session_24h_late" if coming_up else f"session_{label}", person.locale,
-                                  title=bilingual.text(session, "title", person.locale))
-                created.append(notify(person.id, kind=f"session_{label}", title=title,
-                                      body=_local(session.starts_at, person), link=f"/sessions/{session.id}/live"))
+                texts = in_both(lambda lang: (
+                    title_for("session_24h_late" if coming_up else f"session_{label}", lang,
+                              title=bilingual.text(session, "title", lang)), _local(session.starts_at, person)))
+                created.append(notify(person.id, kind=f"session_{label}", texts=texts, lang=person.locale,
+                                      link=f"/sessions/{session.id}/live"))
                 with force_locale(person.locale if person.locale in ("zh", "en") else "en"):  # the .ics's words
                     ics = calendar.session_calendar(session, lambda fair: _link(f"/fairs/{fair.id}")).decode("utf-8")
                 queue(person.email, "session_reminder", person.locale, person=person, session=session,
@@ -186,8 +187,10 @@ def lead_reminders(now: datetime | None = None) -> dict[str, int]:
         for reason, key in reasons:
             if not _claim(key, owner.id, f"lead_{reason}", now, "sent"):
                 continue
-            title = title_for(f"lead_{reason}", owner.locale, project=bilingual.text(lead.project, "title", owner.locale))
-            created.append(notify(owner.id, kind=f"lead_{reason}", title=title, link=f"/leads/{lead.id}"))
+            texts = in_both(lambda lang: (
+                title_for(f"lead_{reason}", lang, project=bilingual.text(lead.project, "title", lang)), ""))
+            created.append(notify(owner.id, kind=f"lead_{reason}", texts=texts, lang=owner.locale,
+                                  link=f"/leads/{lead.id}"))
             queue(owner.email, "lead_reminder", owner.locale, person=owner, lead=lead, reason=reason,
                   link=_link(f"/leads/{lead.id}"))
             counts[reason] += 1
@@ -221,8 +224,8 @@ def report_requests(now: datetime | None = None) -> dict[str, int]:
     for person in people:
         if not _claim(f"report:{month}:user:{person.id}", person.id, "report_request", now, "sent"):
             continue
-        title = title_for("report_request", person.locale, month=month)
-        created.append(notify(person.id, kind="report_request", title=title, link="/leads/report"))
+        texts = in_both(lambda lang: (title_for("report_request", lang, month=month), ""))
+        created.append(notify(person.id, kind="report_request", texts=texts, lang=person.locale, link="/leads/report"))
         queue(person.email, "report_request", person.locale, person=person, month=month, link=_link("/leads/report"))
     db.session.commit()
     _deliver_live(created)

@@ -11,11 +11,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from .. import signals
-from ..bilingual import detect
+from ..bilingual import LANGS
 from ..errors import NotFound
 from ..extensions import db
 from ..pagination import paginate
 from ..types import utcnow
+from .enums import NotificationKind
 from .models import Notification
 
 
@@ -29,19 +30,21 @@ def in_both(write: Callable[[str], tuple[str, str]]) -> dict[str, tuple[str, str
     return out
 
 
-def notify(user_id: int, *, kind: str, title: str = "", body: str = "", link: str | None = None,
-           texts: dict[str, tuple[str, str]] | None = None, lang: str | None = None) -> Notification:
-    """Add a notification. `texts` (from `in_both`) stores it in both languages, `title`/`body` then
-    being the person's language (`lang`); without it, the one text is kept in the language it is in."""
-    if texts:
-        lang = lang if lang in texts else "en"
-        title, body = texts[lang]
-        both = {f"{field}_{code}": (value or "")[:limit] or None
-                for code, (t, b) in texts.items() for field, value, limit in (("title", t, 300), ("body", b, 2000))}
-    else:
-        title_lang, body_lang = detect(title), detect(body)
-        both = {f"title_{title_lang}": title[:300] or None, f"body_{body_lang}": (body or "")[:2000] or None}
-    row = Notification(user_id=user_id, kind=kind, title=title[:300], body=(body or "")[:2000], link=link, **both)
+def notify(user_id: int, *, kind: str, texts: dict[str, tuple[str, str]], lang: str | None = None,
+           link: str | None = None) -> Notification:
+    """Add a notification of one of the `NotificationKind`s, stored in both languages: `texts` (from
+    `in_both`) gives (title, body) per language; `title`/`body` are the person's language (`lang`).
+
+    Raises ValueError for an unknown kind or a language without a title (a programming error)."""
+    kind = NotificationKind(kind)
+    if any(not (texts.get(code) or ("",))[0] for code in LANGS):
+        raise ValueError(f"A {kind} notification needs a title in each of {LANGS}.")
+    lang = lang if lang in LANGS else "en"
+    title, body = texts[lang]
+    both = {f"{field}_{code}": (value or "")[:limit] or None
+            for code, (t, b) in texts.items() if code in LANGS
+            for field, value, limit in (("title", t, 300), ("body", b, 2000))}
+    row = Notification(user_id=user_id, kind=kind.value, title=title[:300], body=(body or "")[:2000], link=link, **both)
     db.session.add(row)
     return row
 

@@ -16,7 +16,7 @@ from ..accounts.models import User
 from ..extensions import db
 from ..mail import queue
 from ..notifications.reminders import _claim, _deliver_live, _link
-from ..notifications.services import notify
+from ..notifications.services import in_both, notify
 from ..types import utcnow
 from .queries import stale_parks
 
@@ -37,8 +37,8 @@ def nudge_stale_parks(now: datetime | None = None) -> dict[str, int]:
             if not _claim(key, person.id, "park_stale", now, "sent"):
                 continue
             lang = "zh" if person.locale == "zh" else "en"
-            title = TITLES[lang].format(park=bilingual.text(park, "name", lang))
-            created.append(notify(person.id, kind="park_stale", title=title, link=f"/parks/{park.id}"))
+            texts = in_both(lambda code: (TITLES[code].format(park=bilingual.text(park, "name", code)), ""))
+            created.append(notify(person.id, kind="park_stale", texts=texts, lang=lang, link=f"/parks/{park.id}"))
             queue(person.email, "park_stale", lang, person=person, park_name=bilingual.text(park, "name", lang),
                   oldest=oldest.date().isoformat(), link=_link(f"/parks/{park.id}/edit"))
     db.session.commit()

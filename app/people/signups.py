@@ -31,7 +31,7 @@ from ..accounts.models import Organisation, User
 from ..errors import Conflict, NotFound, ServiceError, ValidationFailed
 from ..extensions import db
 from ..fairs import services as fair_services
-from ..notifications.services import notify
+from ..notifications.services import in_both, notify
 from ..pagination import paginate
 from ..reference.divisions import get_division
 from ..reference.services import check_timezone
@@ -130,6 +130,14 @@ def _check(data: dict) -> dict:
     return values
 
 
+def organisation_name(signup: SignupRequest, lang: str) -> str:
+    """The organisation's name for a reader of `lang`: the chosen organisation's, else the name the
+    requester typed in that language, else in the other one."""
+    if signup.organisation is not None:
+        return bilingual.text(signup.organisation, "name", lang)
+    return signup.organisation_name
+
+
 def _public_fair(fair_id: object):
     """A published fair by id (an int or digits), else None."""
     if isinstance(fair_id, bool) or not (isinstance(fair_id, int) or (isinstance(fair_id, str) and fair_id.isdigit())):
@@ -205,11 +213,11 @@ def confirm(plain: str) -> SignupRequest:
     if signup is None:
         raise dead_link_error()
     signup.status, signup.confirmed_at, signup.confirm_hash = PENDING, utcnow(), None
-    for organiser_id in db.session.scalars(select(User.id).where(User.role == Role.ORGANISER.value,
-                                                                 User.active.is_(True))):
-        notify(organiser_id, kind="signup", title=gettext("%(name)s of %(organisation)s asks for an account",
-                                                          name=signup.name, organisation=signup.organisation_name),
-               link="/people/signups")
+    texts = in_both(lambda lang: (gettext("%(name)s of %(organisation)s asks for an account", name=signup.name,
+                                          organisation=organisation_name(signup, lang)), ""))
+    for organiser_id, locale in db.session.execute(select(User.id, User.locale).where(
+            User.role == Role.ORGANISER.value, User.active.is_(True)).order_by(User.id)):
+        notify(organiser_id, kind="signup", texts=texts, lang=locale, link="/people/signups")
     audit.record("signup_confirmed", email=signup.email, signup_id=signup.id)
     db.session.commit()
     return signup

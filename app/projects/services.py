@@ -14,7 +14,7 @@ import logging
 from decimal import Decimal, InvalidOperation
 
 from flask import current_app
-from flask_babel import force_locale, gettext
+from flask_babel import gettext
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased
 
@@ -26,7 +26,7 @@ from ..errors import Forbidden, NotFound, TooLarge, ValidationFailed
 from ..extensions import db
 from ..fairs.enums import SessionStatus
 from ..fairs.models import Fair, FairSession, session_presenters, session_projects
-from ..notifications.services import notify
+from ..notifications.services import in_both, notify
 from ..pagination import paginate
 from ..reference.services import check_country, check_currency, check_sectors
 from ..types import utcnow
@@ -371,25 +371,19 @@ def review_material(actor, material_id: int, decision: str, note: str | None) ->
     verb = "approved" if decision == ReviewDecision.APPROVE else "rejected"
     recipients = {material.project.owner_id, material.uploaded_by_id} - {actor.id}
     for user_id in sorted(recipients):
-        notify(
-            user_id,
-            kind=f"material_{verb}",
-            title=_review_title(db.session.get(User, user_id), material),
-            body=note,
-            link=f"/projects/{material.project_id}",
-        )
+        recipient = db.session.get(User, user_id)
+        notify(user_id, kind=f"material_{verb}", texts=in_both(lambda lang: (_review_title(material), note)),
+               lang=recipient.locale if recipient is not None else None, link=f"/projects/{material.project_id}")
     db.session.commit()
     return material
 
 
-def _review_title(recipient: User | None, material: Material) -> str:
-    """The notification's title, in the recipient's language (not the reviewer's)."""
-    locale = recipient.locale if recipient is not None and recipient.locale in ("zh", "en") else "en"
+def _review_title(material: Material) -> str:
+    """The notification's title, in the language in force (`in_both` runs it for each)."""
     values = {"name": material.original_name, "version": material.version}
-    with force_locale(locale):
-        if material.status == MaterialStatus.APPROVED:
-            return gettext("“%(name)s” (version %(version)s) was approved", **values)
-        return gettext("“%(name)s” (version %(version)s) was rejected", **values)
+    if material.status == MaterialStatus.APPROVED:
+        return gettext("“%(name)s” (version %(version)s) was approved", **values)
+    return gettext("“%(name)s” (version %(version)s) was rejected", **values)
 
 
 def document_versions(actor, material: Material) -> list[Material]:

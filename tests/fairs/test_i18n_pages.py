@@ -12,9 +12,9 @@ import time_machine
 from icalendar import Calendar
 
 from app.extensions import db
-from app.notifications.services import notify
 from tests.conftest import csrf_from
-from tests.factories import at, make_fair, make_monthly_series, make_organiser, make_presenter, make_session, make_user
+from tests.factories import (at, make_fair, make_monthly_series, make_notification, make_organiser, make_presenter,
+                             make_session, make_user)
 
 
 @pytest.fixture
@@ -114,7 +114,7 @@ def test_series_page_in_chinese_with_the_daylight_saving_warning(login):
 
 def test_notifications_page_in_chinese(login):
     me = make_user("attendee", locale="zh")
-    notify(me.id, kind="test", title="24小时后开始：Membrane pitch")
+    make_notification(me, "Starting in 24 hours: Membrane pitch", zh="24小时后开始：Membrane pitch")
     db.session.commit()
     client = login(me)
 

@@ -17,7 +17,7 @@ from app.live import services as live
 from app.notifications import services as notifications
 from app.notifications.models import Notification
 from tests.conftest import at_once
-from tests.factories import make_fair, make_organiser, make_presenter, make_project, make_session, make_user
+from tests.factories import make_fair, make_notification, make_organiser, make_presenter, make_project, make_session, make_user
 from tests.i18n import zh
 
 postgres_only = pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),
@@ -147,14 +147,14 @@ def test_a_window_of_zero_tells_of_each_interest(room, app):
 def test_the_presenters_and_the_citys_own_notifications_are_unaffected(room):
     city = _cities(1)[0]
     for person in (city, room["agent"], room["second"]):
-        notifications.notify(person.id, kind="note", title="Before the burst")
+        make_notification(person, "Before the burst", kind="report_request")
     db.session.commit()
     for n, person in enumerate([city, *_cities(2)]):
         _interest(room, person, n)
 
-    assert [(r.kind, r.title) for r in _rows(city.id)] == [("note", "Before the burst")]  # nothing of its own
-    assert [r.kind for r in _rows(room["agent"].id)] == ["note", "interest", "interest", "interest"]
-    assert [(r.kind, r.fold_count) for r in _rows(room["second"].id)] == [("note", None), ("interests", 3)]
+    assert [(r.kind, r.title) for r in _rows(city.id)] == [("report_request", "Before the burst")]  # nothing new
+    assert [r.kind for r in _rows(room["agent"].id)] == ["report_request", "interest", "interest", "interest"]
+    assert [(r.kind, r.fold_count) for r in _rows(room["second"].id)] == [("report_request", None), ("interests", 3)]
     assert _rows(room["second"].id)[0].title == "Before the burst"
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 
 from app.extensions import db
-from app.notifications.services import notify
 from tests.conftest import csrf_from
-from tests.factories import make_user
+from tests.factories import make_notification, make_user
 
 
 def _bell(html: str) -> int:
@@ -18,9 +17,9 @@ def _bell(html: str) -> int:
 
 def _people():
     me, other = make_user("attendee"), make_user("presenter")
-    first = notify(me.id, kind="test", title="Your fair starts tomorrow")
-    second = notify(me.id, kind="test", title="Material approved")
-    theirs = notify(other.id, kind="test", title="Someone else's news")
+    first = make_notification(me, "Your fair starts tomorrow")
+    second = make_notification(me, "Material approved")
+    theirs = make_notification(other, "Someone else's news")
     db.session.commit()
     return me, other, first, second, theirs
 

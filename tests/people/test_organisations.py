@@ -26,9 +26,9 @@ from app.leads.services import record_interest
 from app.live import services as live
 from app.live.models import Question
 from app.notifications.models import Notification
-from app.notifications.services import notify
 from tests.conftest import csrf_from
-from tests.factories import make_fair, make_organiser, make_presenter, make_project, make_session, make_user
+from tests.factories import (make_fair, make_notification, make_organiser, make_presenter, make_project,
+                             make_session, make_user)
 from tests.projects import samples
 
 
@@ -326,7 +326,7 @@ def world():
     fairs.register(dup, fair.id)
     fairs.register(keep, fair.id)
     lead_services.file_report(dup, [{"lead_id": dup_ecmo.id, "note": "Site visit planned"}], note="March")
-    notify(dup.id, kind="lead_stalled", title="Your lead stalled", link=f"/leads/{dup_rink.id}")
+    make_notification(dup, "Your lead stalled", kind="lead_stalled", link=f"/leads/{dup_rink.id}")
     db.session.commit()
     return {"organiser": organiser, "survivor": survivor, "duplicate": duplicate, "keep": keep, "dup": dup,
             "invited": invited, "keep_rink": keep_rink, "dup_rink": dup_rink, "dup_ecmo": dup_ecmo,
