@@ -18,7 +18,8 @@ class SignupRequest(db.Model):
 
     `unconfirmed` until they open the mailed link, then `pending` in the organisers' queue, then
     `approved` (`user_id` is their new account) or `declined`. The organisation is an existing one
-    (`organisation_id`) or proposed (`organisation_name`, `organisation_kind`, `division_code`).
+    (`organisation_id`) or proposed (`organisation_name` with its name in each language,
+    `organisation_kind`, `division_code`).
     """
 
     __tablename__ = "signup_requests"
@@ -32,7 +33,11 @@ class SignupRequest(db.Model):
     #: "unconfirmed", "pending", "approved" or "declined".
     status: Mapped[str] = mapped_column(String(20), default="unconfirmed", index=True)
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id", ondelete="SET NULL"))
+    #: The organisation's registered name: the existing one's, or the proposed one's in the person's
+    #: language (else the other); `_zh`/`_en` hold the proposed name in each language as typed.
     organisation_name: Mapped[str] = mapped_column(String(200))
+    organisation_name_zh: Mapped[str | None] = mapped_column(String(200))
+    organisation_name_en: Mapped[str | None] = mapped_column(String(200))
     organisation_kind: Mapped[str | None] = mapped_column(String(20))
     division_code: Mapped[str | None] = mapped_column(ForeignKey("divisions.code"))
     #: The fair whose page the person came from; approval registers them for it.

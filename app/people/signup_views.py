@@ -10,6 +10,7 @@ from marshmallow import Schema, fields, validate
 from wtforms import EmailField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from .. import bilingual
 from ..accounts.access import PUBLIC, allow
 from ..accounts.enums import KIND_LABELS
 from ..errors import Conflict, NotFound, ValidationFailed
@@ -17,7 +18,7 @@ from ..forms import Form, attach_errors
 from ..i18n import ui_locale
 from ..openapi import answers
 from ..reference.divisions import hebei_choices
-from ..schemas import MAX_INT, PageQuery, email_in, nonblank, one_of, page_body, page_of
+from ..schemas import MAX_INT, PageQuery, email_in, i18n_in, i18n_out, nonblank, one_of, page_body, page_of
 from . import api, bp, rate_limits, signups
 
 # ---------------------------------------------------------------- rate limits
@@ -49,7 +50,8 @@ _limits = rate_limits.per_address_and_client(_signup_limit, "signup", _refuse)
 class SignupForm(Form):
     name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=200)])
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
-    organisation = StringField(_l("Organisation"), validators=[DataRequired(), Length(max=200)])
+    organisation_zh, organisation_en = bilingual.form_fields(_l("Name in Chinese"), _l("Name in English"),
+                                                            max_length=200)
     kind = SelectField(_l("Kind of organisation"), choices=[], validate_choice=False)
     division = SelectField(_l("City, district or county in Hebei"), choices=[], validate_choice=False)
     locale = SelectField(_l("Language of the mails and CloudFair"), choices=[("zh", "中文"), ("en", "English")])
@@ -97,12 +99,13 @@ def signup():
         return _render_signup(form), 422
     try:
         signups.request_signup({
-            "name": form.name.data, "email": form.email.data, "organisation": form.organisation.data,
+            "name": form.name.data, "email": form.email.data, **bilingual.form_data(form, "organisation"),
             "kind": form.kind.data or None, "division": form.division.data or None, "locale": form.locale.data,
             "fair_id": request.args.get("fair") or None,
         })
     except ValidationFailed as exc:
-        return _render_signup(form, problems=attach_errors(form, exc.fields)), 422
+        problems = attach_errors(form, bilingual.form_errors(exc.fields, "organisation"))
+        return _render_signup(form, problems=problems), 422
     flash(gettext("Thank you. We sent a mail to %(email)s: open its link to confirm your address. An organiser "
                   "then looks at your request.", email=form.email.data.strip()), "info")
     return redirect(url_for("people.signup", **({"fair": request.args["fair"]} if request.args.get("fair") else {})))
@@ -182,8 +185,10 @@ def decide_signup(signup_id: int):
 class SignupRequestSchema(Schema):
     name = nonblank(required=True, validate=validate.Length(max=200))
     email = email_in(required=True)
-    organisation = nonblank(required=True, validate=validate.Length(max=200), metadata={
-        "description": "The organisation's name in Chinese or English (an existing one is found by it)."})
+    organisation = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200), metadata={
+        "description": "The organisation's name in the request's `locale` (an existing one is found by it); "
+                       "`organisation` or `organisation_i18n` is required."})
+    organisation_i18n = i18n_in("organisation")
     kind = one_of(signups.SIGNUP_KINDS, load_default=None, allow_none=True, metadata={
         "description": "For an organisation new to CloudFair: its kind."})
     division = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=12), metadata={
@@ -211,7 +216,8 @@ class SignupSchema(Schema):
     timezone = fields.String()
     status = fields.String(metadata={"description": "unconfirmed, pending, approved or declined"})
     organisation_id = fields.Integer(allow_none=True, metadata={"description": "Existing (or, once approved, made)."})
-    organisation_name = fields.String()
+    organisation_name = fields.String(metadata={"description": "The registered name (existing or proposed)."})
+    organisation_name_i18n = i18n_out("organisation_name")
     organisation_kind = fields.String(allow_none=True)
     division = fields.String(attribute="division_code", allow_none=True)
     fair_id = fields.Integer(allow_none=True)

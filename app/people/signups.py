@@ -1,7 +1,8 @@
 """Self sign-up: a person of a bureau, park or enterprise asks for an attendee account.
 
-1. `request_signup` (public, rate-limited by the adapters): name, address, organisation (found by
-   its name in either language or an alias, else proposed new with its kind and division). The
+1. `request_signup` (public, rate-limited by the adapters): name, address, organisation (its name in
+   Chinese, English or both; found by either or an alias, else proposed new with its name in each
+   language, its kind and division; approval makes it with both names). The
    answer is the same whatever the address: a known address gets a "you already have an account"
    mail instead of a confirmation link, so nobody learns which addresses have accounts.
 2. `confirm`: the mailed link (`/signup/confirm/<token>`, valid `SIGNUP_CONFIRM_HOURS`) moves the
@@ -93,18 +94,31 @@ def _check(data: dict) -> dict:
         values["timezone"] = check_timezone(data.get("timezone") or current_app.config["HOST_TIMEZONE"])
     except ValidationFailed as exc:
         errors.update({k: " ".join(v) for k, v in exc.fields.items()})
-    org_name = _clean(data.get("organisation"))
-    values["organisation"] = None
-    if not org_name:
-        errors["organisation"] = gettext("An organisation name is required.")
-    elif len(org_name) > 200:
+    values["organisation"], names = None, {"zh": "", "en": ""}
+    # `organisation` (one name, an older client) goes to the language it is written in; the name in
+    # each language (`organisation_i18n`, or the form's two fields) takes precedence.
+    plain = _clean(data.get("organisation"))
+    if len(plain) > 200:
         errors["organisation"] = gettext("At most %(n)d characters.", n=200)
-    else:
-        org = find_organisation(org_name)
-        if org is not None and org.kind not in SIGNUP_KINDS:
+    try:
+        given = bilingual.resolve({k: data[k] for k in ("organisation_i18n", "organisation_zh", "organisation_en")
+                                   if k in data}, "organisation", max_length=200)
+        names = {lang: _clean(given[lang]) or text for lang, text in bilingual.split_text(plain).items()}
+    except ValidationFailed as exc:
+        errors.update({k: " ".join(v) for k, v in exc.fields.items()})
+    org_name = bilingual.primary(names, locale if locale in ("zh", "en") else "zh")
+    if not org_name and not any(k.startswith("organisation") for k in errors):
+        errors["organisation"] = gettext("An organisation name is required (in Chinese, English or both).")
+    elif org_name:
+        found = {org.id: org for org in (find_organisation(n) for n in names.values() if n) if org is not None}
+        org = next(iter(found.values()), None)
+        if len(found) > 1:
+            errors["organisation"] = gettext("“%(zh)s” and “%(en)s” are the names of two different organisations: "
+                                             "give the names of yours.", zh=names["zh"], en=names["en"])
+        elif org is not None and org.kind not in SIGNUP_KINDS:
             errors["organisation"] = gettext("People of %(name)s get their account from an organiser.", name=org_name)
         values["organisation"] = org
-    values["organisation_name"] = org_name
+    values["organisation_name"], values["organisation_names"] = org_name, names
     if values["organisation"] is None and "organisation" not in errors:
         # A new organisation: its kind and place are needed.
         kind = data.get("kind")
@@ -131,11 +145,11 @@ def _check(data: dict) -> dict:
 
 
 def organisation_name(signup: SignupRequest, lang: str) -> str:
-    """The organisation's name for a reader of `lang`: the chosen organisation's, else the name the
-    requester typed in that language, else in the other one."""
+    """The organisation's name for a reader of `lang` in plain text: the existing organisation's, else
+    the name the requester gave in that language, else in the other one (marked)."""
     if signup.organisation is not None:
-        return bilingual.text(signup.organisation, "name", lang)
-    return signup.organisation_name
+        return bilingual.plain(signup.organisation, "name", lang)
+    return bilingual.plain(signup, "organisation_name", lang)
 
 
 def _public_fair(fair_id: object):
@@ -176,6 +190,8 @@ def request_signup(data: dict) -> None:
     signup.status, signup.confirmed_at = UNCONFIRMED, None
     signup.organisation_id = org.id if org is not None else None
     signup.organisation_name = org.name if org is not None else values["organisation_name"]
+    names = values["organisation_names"] if org is None else bilingual.pair(org, "name")
+    signup.organisation_name_zh, signup.organisation_name_en = names["zh"] or None, names["en"] or None
     signup.organisation_kind = None if org is not None else values["kind"]
     signup.division_code = None if org is not None else values["division"].code
     signup.fair_id = values["fair_id"] or signup.fair_id
@@ -240,13 +256,14 @@ def lookalikes(signup: SignupRequest, organisations: list[Organisation] | None =
     if organisations is None:
         organisations = list(db.session.scalars(select(Organisation).order_by(Organisation.id)))
     place = _prefecture(signup.division_code)
+    proposed = {n for n in (signup.organisation_name, signup.organisation_name_zh, signup.organisation_name_en) if n}
     found = []
     for org in organisations:
         other = _prefecture(org.division_code)
         if place and other and place != other:
             continue
         names = [org.name, org.name_zh, org.name_en, *(org.aliases or [])]
-        if any(n and names_look_alike(signup.organisation_name, n) for n in names):
+        if any(n and names_look_alike(own, n) for n in names for own in proposed):
             found.append(Lookalike(org.id, org.name))
     return found
 
@@ -343,12 +360,16 @@ def decide(actor, signup_id: int, decision: str, note: str | None = None,
 
 
 def _new_organisation(signup: SignupRequest) -> Organisation:
-    """The proposed organisation, or the one that took its name meanwhile; flushes only."""
-    org = find_organisation(signup.organisation_name)
-    if org is not None:
-        return org
+    """The proposed organisation with its name in each language given, or the one that took one of
+    its names meanwhile; flushes only."""
+    texts = {"zh": signup.organisation_name_zh or "", "en": signup.organisation_name_en or ""}
+    if not texts["zh"] and not texts["en"]:  # asked before the names were kept in each language
+        texts = bilingual.split_text(signup.organisation_name)
+    for name in (signup.organisation_name, texts["zh"], texts["en"]):
+        org = find_organisation(name) if name else None
+        if org is not None:
+            return org
     division = signup.division
-    texts = bilingual.split_text(signup.organisation_name)
     org = Organisation(name=signup.organisation_name, name_zh=texts["zh"] or None, name_en=texts["en"] or None,
                        kind=signup.organisation_kind or OrganisationKind.ENTERPRISE.value, country="CN",
                        division_code=division.code if division is not None else None,

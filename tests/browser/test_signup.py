@@ -35,7 +35,7 @@ def test_sign_up_from_a_fair_then_approval_then_first_sign_in(new_page, page_as,
     expect(visitor.locator("#signup-fair")).to_be_visible()
     visitor.get_by_label("Your name").fill(NAME)
     visitor.get_by_label("E-mail").fill(EMAIL)
-    visitor.get_by_label("Organisation", exact=True).fill("Baoding New Materials Park")
+    visitor.get_by_label("Name in English").fill("Baoding New Materials Park")
     visitor.get_by_label("Kind of organisation").select_option("park")
     visitor.get_by_label("City, district or county in Hebei").select_option("130600")
     visitor.get_by_label("Language of the mails and CloudFair").select_option("en")

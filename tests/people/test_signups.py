@@ -12,6 +12,7 @@ from app.extensions import db
 from app.fairs.models import Registration
 from app.mail import deliver_due
 from app.people import signups
+from app.notifications.models import Notification
 from app.people.models import SignupRequest
 from tests.conftest import count, csrf_from, limited_app, mails_to, token_in
 from tests.factories import make_fair, make_organiser, make_user
@@ -288,3 +289,87 @@ def test_sign_up_requests_are_rate_limited(limited):
 
     assert answers == [202, 202, 202, 429]
     assert client.post("/api/v1/signup", json=NEW_ORG).get_json()["error"]["code"] == "rate_limited"
+
+
+# ---------------------------------------------------------------- the organisation's name in both languages
+
+BOTH = {"zh": "保定市新材料产业园", "en": "Baoding New Materials Park"}
+
+
+def test_the_proposed_organisation_is_named_in_both_languages_and_made_with_both(client, auth):
+    organiser = make_organiser(locale="en")
+    signup = confirmed(client, organisation=None, organisation_i18n=BOTH)
+
+    assert (signup.organisation_name, signup.organisation_name_zh, signup.organisation_name_en) == (
+        BOTH["zh"], BOTH["zh"], BOTH["en"])  # registered in the person's language (zh)
+    listed = client.get("/api/v1/signups", headers=auth(organiser)).get_json()["items"][0]
+    assert listed["organisation_name_i18n"] == BOTH
+    assert client.post(f"/api/v1/signups/{signup.id}/decision", json={"decision": "approve"},
+                       headers=auth(organiser)).status_code == 200
+    org = db.session.get(User, signup.user_id).organisation
+    assert (org.name, org.name_zh, org.name_en) == (BOTH["zh"], BOTH["zh"], BOTH["en"])
+
+
+def test_one_language_is_enough_and_the_other_stays_empty(client, auth):
+    organiser = make_organiser()
+    signup = confirmed(client, organisation=None, organisation_i18n={"en": BOTH["en"]}, locale="zh")
+    client.post(f"/api/v1/signups/{signup.id}/decision", json={"decision": "approve"}, headers=auth(organiser))
+
+    org = db.session.get(User, signup.user_id).organisation
+    assert (org.name, org.name_zh, org.name_en) == (BOTH["en"], None, BOTH["en"])
+
+
+@pytest.mark.parametrize("organisation", [
+    {"organisation": None, "organisation_i18n": {"zh": "", "en": "  "}},
+    {"organisation": None, "organisation_i18n": None},
+    {"organisation": None, "organisation_i18n": {"de": "Baoding Park"}},
+    {"organisation": None, "organisation_i18n": {"en": "x" * 201}},
+])
+def test_a_request_without_a_usable_organisation_name_is_refused(client, organisation):
+    response = ask(client, **organisation)
+
+    assert response.status_code == 422, response.text
+    assert [k for k in response.get_json()["error"]["details"]["fields"] if k.startswith("organisation")]
+    assert count(SignupRequest) == 0
+
+
+def test_an_existing_organisation_is_found_by_either_name_and_two_different_ones_are_refused(client):
+    baoding = make_user("attendee", organisation="Baoding Commerce Bureau", kind="city_bureau").organisation
+    baoding.name_zh, baoding.name_en = "保定市商务局", "Baoding Commerce Bureau"
+    make_user("attendee", organisation="石家庄市商务局", kind="city_bureau")
+    db.session.commit()
+
+    found = ask(client, organisation=None, organisation_i18n={"zh": "保定市商务局", "en": "A new name"}, kind=None,
+                division=None)
+    refused = ask(client, email="li.lei@example.cn", organisation=None,
+                  organisation_i18n={"zh": "石家庄市商务局", "en": "Baoding Commerce Bureau"})
+
+    assert found.status_code == 202
+    signup = db.session.scalar(select(SignupRequest))
+    assert signup.organisation_id == baoding.id
+    assert (signup.organisation_name_zh, signup.organisation_name_en) == ("保定市商务局", "Baoding Commerce Bureau")
+    assert refused.status_code == 422 and "organisation" in refused.get_json()["error"]["details"]["fields"]
+
+
+def test_the_form_takes_the_name_in_both_languages_side_by_side(client):
+    form = client.get("/signup")
+    assert 'name="organisation_zh"' in form.text and 'name="organisation_en"' in form.text
+
+    response = client.post("/signup", data={**{k: v for k, v in NEW_ORG.items() if k != "organisation"},
+                                            "organisation_zh": BOTH["zh"], "organisation_en": BOTH["en"],
+                                            "csrf_token": csrf_from(form.text)})
+    missing = client.post("/signup", data={**{k: v for k, v in NEW_ORG.items() if k != "organisation"},
+                                           "email": "li.lei@example.cn", "csrf_token": csrf_from(form.text)})
+
+    assert response.status_code == 302, response.text
+    signup = db.session.scalar(select(SignupRequest))
+    assert (signup.organisation_name_zh, signup.organisation_name_en) == (BOTH["zh"], BOTH["en"])
+    assert missing.status_code == 422 and 'id="organisation_zh-error"' in missing.text
+
+
+def test_organisers_are_told_of_a_request_with_the_name_in_their_language(client):
+    make_organiser(locale="zh")
+    confirmed(client, organisation=None, organisation_i18n=BOTH)
+
+    told = db.session.scalar(select(Notification).where(Notification.kind == "signup"))
+    assert BOTH["zh"] in told.title_zh and BOTH["en"] in told.title_en and told.title == told.title_zh
