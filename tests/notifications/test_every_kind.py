@@ -18,13 +18,14 @@ from app.notifications import reminders
 from app.notifications.enums import NotificationKind
 from app.notifications.models import Notification
 from app.notifications.services import notify
+from app.parks import proposals
 from app.parks.staleness import nudge_stale_parks
 from app.people import signups
 from app.projects import services as projects
 from tests.projects import samples
 from tests.conftest import mails_to, token_in
 from tests.factories import make_fair, make_organiser, make_presenter, make_project, make_session, make_user
-from tests.parks.helpers import make_city, make_park
+from tests.parks.helpers import make_city, make_park, make_plot
 
 UTC = timezone.utc
 
@@ -88,10 +89,16 @@ def _signup(client):
     signups.confirm(token)
 
 
-def _park(app):
+def _park(app, project):
     app.config["PARK_STALE_DAYS"] = 1
     person = make_city("Chengde Commerce Bureau", locale="en")
     park = make_park(person)
+    plot = make_plot(person, park)
+    lead = Lead(project_id=project.id, organisation_id=person.organisation_id, owner_id=person.id,
+                stage="partner_identified")
+    db.session.add(lead)
+    db.session.commit()
+    proposals.propose(person, lead.id, {"plot_ids": [plot.id]})  # site_proposal
     park.confirmed_at = park.confirmed_at - timedelta(days=30)
     db.session.commit()
     nudge_stale_parks()
@@ -106,7 +113,7 @@ def test_every_kind_of_notification_is_stored_in_both_languages(app, client):
     _reminders(fair, session, city)
     _waiting_list(fair, city)
     _signup(client)
-    _park(app)
+    _park(app, project)
 
     rows = list(db.session.scalars(select(Notification).order_by(Notification.id)))
     assert {r.kind for r in rows} == {k.value for k in NotificationKind}  # every kind, and no other

@@ -2,8 +2,8 @@
 `organisation_name_zh`/`organisation_name_en`, filled from the existing name in the language it is
 written in
 
-Revision ID: 0024_signup_org_names_i18n
-Revises: 0023_park_media
+Revision ID: 0025_signup_org_names_i18n
+Revises: 0024_site_proposals
 Create Date: 2026-12-03 19:00:00
 
 """
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0024_signup_org_names_i18n'
-down_revision = '0023_park_media'
+revision = '0025_signup_org_names_i18n'
+down_revision = '0024_site_proposals'
 branch_labels = None
 depends_on = None
 
