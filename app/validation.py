@@ -10,6 +10,7 @@ dotted for nested fields ("themes.0.theme"), in the JSON error's `details.fields
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 
 from flask_babel import gettext, lazy_gettext
 from marshmallow import ValidationError, fields, missing
@@ -199,15 +200,17 @@ def flatten_messages(messages, prefix: str = "") -> dict[str, list[str]]:
     return fields
 
 
-class CheckedField(fields.Field):
+class CheckedField(fields.Field, ABC):
     """A field whose `check(value)` sees every given value, null included (services' callers pass None
     for "empty"), and raises `ValidationError` with CloudFair's own message. Mix it in before the
-    marshmallow type the document should show: `class Kind(CheckedField, fields.String)`."""
+    marshmallow type the document should show: `class Kind(CheckedField, fields.String)`. Abstract:
+    each field defines `check`."""
 
     def deserialize(self, value, attr=None, data=None, **kwargs):
         if value is missing:
             return super().deserialize(value, attr, data, **kwargs)
         return self.check(value)
 
+    @abstractmethod
     def check(self, value):
-        raise NotImplementedError
+        """The loaded value, or `ValidationError` with the field's message."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 from flask_babel import gettext
 from marshmallow import Schema, ValidationError, fields, pre_load
 
@@ -11,21 +13,24 @@ from ..schemas import matching, one_of
 DEMAND_NOTE_MAX = 1000
 
 
-class _Codes(fields.List):
+class _Codes(fields.List, ABC):
     """A list of codes from a known set, stored sorted and once each; the whole list is named in an
-    error (never an index)."""
+    error (never an index). Abstract: each kind of code says which codes it knows and its messages."""
 
+    @abstractmethod
     def known(self) -> set[str]:
-        raise NotImplementedError
+        """The codes this field accepts."""
 
     def clean(self, code: str) -> str:
         return code
 
+    @abstractmethod
     def not_a_list(self) -> str:
-        raise NotImplementedError
+        """The message for a value that is not a list of strings."""
 
+    @abstractmethod
     def unknown(self, codes: str) -> str:
-        raise NotImplementedError
+        """The message naming the unknown `codes` (joined with commas)."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
