@@ -250,6 +250,64 @@ def _slot_taken() -> Conflict:
     return Conflict(gettext("This time was just taken. Choose another slot."), code="slot_taken")
 
 
+def _utc_start(starts_at) -> datetime:
+    if not isinstance(starts_at, datetime) or starts_at.tzinfo is None:
+        raise ValidationFailed({"starts_at": gettext("Give the start as ISO 8601 with an offset.")})
+    return starts_at.astimezone(timezone.utc)
+
+
+def _check_note(note) -> str:
+    if not isinstance(note, str) or len(note) > MAX_NOTE:
+        raise ValidationFailed({"note": gettext("The note is text of at most 2,000 characters.")})
+    return note
+
+
+def _check_time(attendee, presenter, starts_at: datetime, minutes: int, now: datetime, *,
+                moving: Meeting | None = None) -> datetime:
+    """The end of a meeting of `minutes` from `starts_at`, once the time suits both people: on the
+    quarter hour, an hour to 90 days ahead, inside both people's working hours and free (a meeting
+    being moved does not hold its own old time, and may not stay where it is). 422 or 409 `slot_taken`."""
+    if _round_up(starts_at, QUARTER) != starts_at:
+        raise ValidationFailed({"starts_at": gettext("A meeting starts on the quarter hour.")})
+    if not now + LEAD_TIME <= starts_at <= now + MAX_AHEAD:
+        raise ValidationFailed({"starts_at": gettext("Book at least an hour ahead and at most 90 days ahead.")})
+    ends_at = starts_at + timedelta(minutes=minutes)
+    if moving is not None and (starts_at, ends_at) == (moving.starts_at, moving.ends_at):
+        raise ValidationFailed({"starts_at": gettext("The meeting is at this time already.")})
+    fit = _Fit(attendee, presenter, starts_at, ends_at, exclude_meeting=moving.id if moving else None)
+    if not fit.in_hours(starts_at, ends_at):
+        raise ValidationFailed({"starts_at": gettext("This time is outside working hours for one of you.")})
+    if not fit.free(starts_at, ends_at):
+        raise _slot_taken()
+    return ends_at
+
+
+def _claim_time(meeting: Meeting, starts_at: datetime, ends_at: datetime, minutes: int) -> None:
+    """Give the meeting this time and claim its quarter hours for both people in one savepoint (a new
+    meeting is added, a moved one lets its old quarter hours go). IntegrityError when another booking
+    won one of them (or the meeting's client id) meanwhile; the caller rolls back."""
+    with db.session.begin_nested():
+        if meeting.id is None:
+            db.session.add(meeting)
+        else:
+            _release(meeting)
+        meeting.starts_at, meeting.ends_at, meeting.minutes = starts_at, ends_at, minutes
+        db.session.flush()
+        db.session.add_all(_claim_rows(meeting))
+        db.session.flush()
+
+
+def _tell(actor, meeting: Meeting, done: str, event: str) -> Meeting:
+    """Note the change on the meeting's lead, announce `event` to both people, commit once, then
+    deliver the notices live."""
+    if meeting.lead_id:
+        leads.record_meeting(meeting.lead_id, user_id=actor.id, note=f"Meeting {meeting.id} {done}.")
+    created = _announce(meeting, event)
+    db.session.commit()
+    _deliver_live(created)
+    return meeting
+
+
 def find_by_client_id(actor, client_id: str) -> Meeting | None:
     return db.session.scalar(select(Meeting).where(Meeting.attendee_id == actor.id, Meeting.client_id == client_id))
 
@@ -271,24 +329,9 @@ def book(actor, data: dict, *, now: datetime | None = None) -> tuple[Meeting, bo
         raise ValidationFailed({"project_id": gettext("Give the id of a project.")})
     project, presenter = _bookable_project(actor, project_id)
     minutes = _check_minutes(data.get("minutes"))
-    starts_at = data.get("starts_at")
-    if not isinstance(starts_at, datetime) or starts_at.tzinfo is None:
-        raise ValidationFailed({"starts_at": gettext("Give the start as ISO 8601 with an offset.")})
-    starts_at = starts_at.astimezone(timezone.utc)
-    note = data.get("note") or ""
-    if not isinstance(note, str) or len(note) > MAX_NOTE:
-        raise ValidationFailed({"note": gettext("The note is text of at most 2,000 characters.")})
-    now = now or utcnow()
-    if _round_up(starts_at, QUARTER) != starts_at:
-        raise ValidationFailed({"starts_at": gettext("A meeting starts on the quarter hour.")})
-    if not now + LEAD_TIME <= starts_at <= now + MAX_AHEAD:
-        raise ValidationFailed({"starts_at": gettext("Book at least an hour ahead and at most 90 days ahead.")})
-    ends_at = starts_at + timedelta(minutes=minutes)
-    fit = _Fit(actor, presenter, starts_at, ends_at)
-    if not fit.in_hours(starts_at, ends_at):
-        raise ValidationFailed({"starts_at": gettext("This time is outside working hours for one of you.")})
-    if not fit.free(starts_at, ends_at):
-        raise _slot_taken()
+    starts_at = _utc_start(data.get("starts_at"))
+    note = _check_note(data.get("note") or "")
+    ends_at = _check_time(actor, presenter, starts_at, minutes, now or utcnow())
     profile = profile_of(presenter)
     lead = db.session.scalar(select(Lead).where(Lead.project_id == project.id,
                                                 Lead.organisation_id == actor.organisation_id))
@@ -299,23 +342,14 @@ def book(actor, data: dict, *, now: datetime | None = None) -> tuple[Meeting, bo
         status=MeetingStatus.ACCEPTED.value if profile.auto_accept else MeetingStatus.REQUESTED.value,
     )
     try:
-        with db.session.begin_nested():
-            db.session.add(meeting)
-            db.session.flush()
-            db.session.add_all(_claim_rows(meeting))
-            db.session.flush()
+        _claim_time(meeting, starts_at, ends_at, minutes)
     except IntegrityError:
         db.session.rollback()
         replay = find_by_client_id(actor, client_id)
         if replay is not None:
             return replay, True
         raise _slot_taken() from None
-    if lead is not None:
-        leads.record_meeting(lead.id, user_id=actor.id, note=f"Meeting {meeting.id} booked.")
-    created = _announce(meeting, "accepted" if profile.auto_accept else "requested")
-    db.session.commit()
-    _deliver_live(created)
-    return meeting, False
+    return _tell(actor, meeting, "booked", "accepted" if profile.auto_accept else "requested"), False
 
 
 # ---------------------------------------------------------------- answers
@@ -348,42 +382,33 @@ def _release(meeting: Meeting) -> None:
     db.session.execute(delete(MeetingClaim).where(MeetingClaim.meeting_id == meeting.id))
 
 
-def accept(actor, meeting_id: int) -> Meeting:
-    """The presenter (or an organiser) accepts a requested meeting; both get the confirmed invitation."""
+def _request_to_answer(actor, meeting_id: int, not_requested: str) -> Meeting:
+    """The locked meeting, when the actor answers requests (its presenter or an organiser) and it is
+    still requested (else 409 `invalid_state` saying `not_requested`)."""
     meeting = _locked(actor, meeting_id)
     if actor.role not in (Role.PRESENTER, Role.ORGANISER):
         raise Forbidden(gettext("Only the presenter answers a meeting request."))
     if meeting.status != MeetingStatus.REQUESTED:
-        raise Conflict(gettext("Only a requested meeting can be accepted."), code="invalid_state")
+        raise Conflict(not_requested, code="invalid_state")
+    return meeting
+
+
+def accept(actor, meeting_id: int) -> Meeting:
+    """The presenter (or an organiser) accepts a requested meeting; both get the confirmed invitation."""
+    meeting = _request_to_answer(actor, meeting_id, gettext("Only a requested meeting can be accepted."))
     meeting.status = MeetingStatus.ACCEPTED.value
     meeting.sequence += 1
-    if meeting.lead_id:
-        leads.record_meeting(meeting.lead_id, user_id=actor.id, note=f"Meeting {meeting.id} accepted.")
-    created = _announce(meeting, "accepted")
-    db.session.commit()
-    _deliver_live(created)
-    return meeting
+    return _tell(actor, meeting, "accepted", "accepted")
 
 
 def decline(actor, meeting_id: int, note: str = "") -> Meeting:
     """The presenter (or an organiser) declines a requested meeting; the time is free again."""
-    meeting = _locked(actor, meeting_id)
-    if actor.role not in (Role.PRESENTER, Role.ORGANISER):
-        raise Forbidden(gettext("Only the presenter answers a meeting request."))
-    if meeting.status != MeetingStatus.REQUESTED:
-        raise Conflict(gettext("Only a requested meeting can be declined."), code="invalid_state")
-    if not isinstance(note, str) or len(note) > MAX_NOTE:
-        raise ValidationFailed({"note": gettext("The note is text of at most 2,000 characters.")})
+    meeting = _request_to_answer(actor, meeting_id, gettext("Only a requested meeting can be declined."))
     meeting.status = MeetingStatus.DECLINED.value
-    meeting.decline_note = note.strip()
+    meeting.decline_note = _check_note(note).strip()
     meeting.sequence += 1
     _release(meeting)
-    if meeting.lead_id:
-        leads.record_meeting(meeting.lead_id, user_id=actor.id, note=f"Meeting {meeting.id} declined.")
-    created = _announce(meeting, "declined")
-    db.session.commit()
-    _deliver_live(created)
-    return meeting
+    return _tell(actor, meeting, "declined", "declined")
 
 
 def cancel(actor, meeting_id: int) -> Meeting:
@@ -396,12 +421,7 @@ def cancel(actor, meeting_id: int) -> Meeting:
     meeting.status = MeetingStatus.CANCELLED.value
     meeting.sequence += 1
     _release(meeting)
-    if meeting.lead_id:
-        leads.record_meeting(meeting.lead_id, user_id=actor.id, note=f"Meeting {meeting.id} cancelled.")
-    created = _announce(meeting, "cancelled")
-    db.session.commit()
-    _deliver_live(created)
-    return meeting
+    return _tell(actor, meeting, "cancelled", "cancelled")
 
 
 def reschedule(actor, meeting_id: int, starts_at, minutes=None, *, now: datetime | None = None) -> Meeting:
@@ -416,42 +436,18 @@ def reschedule(actor, meeting_id: int, starts_at, minutes=None, *, now: datetime
     meeting = _locked(actor, meeting_id)
     if meeting.status not in HOLDING:
         raise Conflict(gettext("This meeting is no longer planned."), code="invalid_state")
-    if not isinstance(starts_at, datetime) or starts_at.tzinfo is None:
-        raise ValidationFailed({"starts_at": gettext("Give the start as ISO 8601 with an offset.")})
-    starts_at = starts_at.astimezone(timezone.utc)
+    starts_at = _utc_start(starts_at)
     minutes = _check_minutes(minutes if minutes is not None else meeting.minutes)
-    now = now or utcnow()
-    if _round_up(starts_at, QUARTER) != starts_at:
-        raise ValidationFailed({"starts_at": gettext("A meeting starts on the quarter hour.")})
-    if not now + LEAD_TIME <= starts_at <= now + MAX_AHEAD:
-        raise ValidationFailed({"starts_at": gettext("Book at least an hour ahead and at most 90 days ahead.")})
-    ends_at = starts_at + timedelta(minutes=minutes)
-    if (starts_at, ends_at) == (meeting.starts_at, meeting.ends_at):
-        raise ValidationFailed({"starts_at": gettext("The meeting is at this time already.")})
-    fit = _Fit(meeting.attendee, meeting.presenter, starts_at, ends_at, exclude_meeting=meeting.id)
-    if not fit.in_hours(starts_at, ends_at):
-        raise ValidationFailed({"starts_at": gettext("This time is outside working hours for one of you.")})
-    if not fit.free(starts_at, ends_at):
-        raise _slot_taken()
+    ends_at = _check_time(meeting.attendee, meeting.presenter, starts_at, minutes, now or utcnow(), moving=meeting)
     try:
-        with db.session.begin_nested():
-            _release(meeting)
-            meeting.starts_at, meeting.ends_at, meeting.minutes = starts_at, ends_at, minutes
-            db.session.flush()
-            db.session.add_all(_claim_rows(meeting))
-            db.session.flush()
+        _claim_time(meeting, starts_at, ends_at, minutes)
     except IntegrityError:
         db.session.rollback()
         raise _slot_taken() from None
     if actor.id == meeting.attendee_id and not profile_of(meeting.presenter).auto_accept:
         meeting.status = MeetingStatus.REQUESTED.value
     meeting.sequence += 1
-    if meeting.lead_id:
-        leads.record_meeting(meeting.lead_id, user_id=actor.id, note=f"Meeting {meeting.id} moved.")
-    created = _announce(meeting, "rescheduled")
-    db.session.commit()
-    _deliver_live(created)
-    return meeting
+    return _tell(actor, meeting, "moved", "rescheduled")
 
 
 # ---------------------------------------------------------------- telling people
