@@ -45,6 +45,22 @@ def _text(value: str | None) -> str:
     return (value or "").strip()
 
 
+def _fill_texts(form, record, names) -> None:
+    """Show the record's values in the form's text inputs (an empty input for a missing value)."""
+    for name in names:
+        value = getattr(record, name)
+        getattr(form, name).data = "" if value is None else str(value)
+
+
+def _confirm(update, record_id: int, done: str):
+    """Stamp a record's figures as confirmed now (a save with no changes) and go back to its park."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    record = update(current_user, record_id, {})
+    flash(done, "success")
+    return redirect(url_for("parks.edit_park", park_id=record.id if isinstance(record, Park) else record.park_id))
+
+
 # ---------------------------------------------------------------- parks
 
 
@@ -94,6 +110,16 @@ def _save(form, template: str, save, done: str, **context):
     return render_template(template, form=form, problems=problems, labels=_labels(), **context), status
 
 
+def _park_part_page(park, form, template: str, save, done: str, **context):
+    """A plot's or an incentive's form page: `save()` calls the service, then the park's page shows."""
+
+    def saved():
+        save()
+        return url_for("parks.edit_park", park_id=park.id)
+
+    return _save(form, template, saved, done, park=park, **context)
+
+
 @bp.route("/parks/new", methods=["GET", "POST"])
 @allow(*MANAGERS)
 def new_park():
@@ -120,8 +146,7 @@ def edit_park(park_id: int):
         bilingual.fill_form(form, park, "name", "summary")
         form.division.data, form.kind.data, form.sectors.data = park.division_code, park.kind, park.sectors
         form.emissions_limit.data = park.emissions_limit
-        form.area_km2.data = "" if park.area_km2 is None else str(park.area_km2)
-        form.companies.data = "" if park.companies is None else str(park.companies)
+        _fill_texts(form, park, ("area_km2", "companies"))
         form.contact_name.data, form.contact_phone.data = park.contact_name, park.contact_phone
         form.contact_email.data = park.contact_email
 
@@ -136,11 +161,7 @@ def edit_park(park_id: int):
 @bp.route("/parks/<int:park_id>/confirm", methods=["POST"])
 @allow(*MANAGERS)
 def confirm_park(park_id: int):
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    services.update_park(current_user, park_id, {})
-    flash(gettext("The park's figures are confirmed as of now."), "success")
-    return redirect(url_for("parks.edit_park", park_id=park_id))
+    return _confirm(services.update_park, park_id, gettext("The park's figures are confirmed as of now."))
 
 
 # ---------------------------------------------------------------- plots
@@ -163,12 +184,9 @@ def _plot_data(form: PlotForm) -> dict:
 def new_plot(park_id: int):
     park = services.managed_park(current_user, park_id)
     form = PlotForm()
-
-    def save():
-        services.add_plot(current_user, park.id, _plot_data(form))
-        return url_for("parks.edit_park", park_id=park.id)
-
-    return _save(form, "parks/plot_form.html", save, gettext("The plot was added."), park=park, plot=None)
+    return _park_part_page(park, form, "parks/plot_form.html",
+                           lambda: services.add_plot(current_user, park.id, _plot_data(form)),
+                           gettext("The plot was added."), plot=None)
 
 
 @bp.route("/plots/<int:plot_id>/edit", methods=["GET", "POST"])
@@ -180,26 +198,16 @@ def edit_plot(plot_id: int):
     if request.method == "GET":
         form.name.data, form.land_use.data, form.status.data = plot.name, plot.land_use, plot.status
         form.currency.data, form.gas.data = plot.currency, plot.gas
-        for name in _PLOT_TEXTS + _PLOT_COUNTS:
-            value = getattr(plot, name)
-            getattr(form, name).data = "" if value is None else str(value)
-
-    def save():
-        services.update_plot(current_user, plot.id, _plot_data(form))
-        return url_for("parks.edit_park", park_id=park.id)
-
-    return _save(form, "parks/plot_form.html", save, gettext("The plot was saved; its figures are confirmed as of now."),
-                 park=park, plot=plot)
+        _fill_texts(form, plot, _PLOT_TEXTS + _PLOT_COUNTS)
+    return _park_part_page(park, form, "parks/plot_form.html",
+                           lambda: services.update_plot(current_user, plot.id, _plot_data(form)),
+                           gettext("The plot was saved; its figures are confirmed as of now."), plot=plot)
 
 
 @bp.route("/plots/<int:plot_id>/confirm", methods=["POST"])
 @allow(*MANAGERS)
 def confirm_plot(plot_id: int):
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    plot = services.update_plot(current_user, plot_id, {})
-    flash(gettext("The plot's figures are confirmed as of now."), "success")
-    return redirect(url_for("parks.edit_park", park_id=plot.park_id))
+    return _confirm(services.update_plot, plot_id, gettext("The plot's figures are confirmed as of now."))
 
 
 # ---------------------------------------------------------------- incentives
@@ -216,12 +224,9 @@ def _incentive_data(form: IncentiveForm) -> dict:
 def new_incentive(park_id: int):
     park = services.managed_park(current_user, park_id)
     form = IncentiveForm()
-
-    def save():
-        services.add_incentive(current_user, park.id, _incentive_data(form))
-        return url_for("parks.edit_park", park_id=park.id)
-
-    return _save(form, "parks/incentive_form.html", save, gettext("The incentive was added."), park=park, incentive=None)
+    return _park_part_page(park, form, "parks/incentive_form.html",
+                           lambda: services.add_incentive(current_user, park.id, _incentive_data(form)),
+                           gettext("The incentive was added."), incentive=None)
 
 
 @bp.route("/incentives/<int:incentive_id>/edit", methods=["GET", "POST"])
@@ -233,26 +238,16 @@ def edit_incentive(incentive_id: int):
     if request.method == "GET":
         bilingual.fill_form(form, incentive, "conditions")
         form.kind.data, form.currency.data = incentive.kind, incentive.currency or ""
-        for name in ("amount", "rate", "valid_until"):
-            value = getattr(incentive, name)
-            getattr(form, name).data = "" if value is None else str(value)
-
-    def save():
-        services.update_incentive(current_user, incentive.id, _incentive_data(form))
-        return url_for("parks.edit_park", park_id=park.id)
-
-    return _save(form, "parks/incentive_form.html", save,
-                 gettext("The incentive was saved; it is confirmed as of now."), park=park, incentive=incentive)
+        _fill_texts(form, incentive, ("amount", "rate", "valid_until"))
+    return _park_part_page(park, form, "parks/incentive_form.html",
+                           lambda: services.update_incentive(current_user, incentive.id, _incentive_data(form)),
+                           gettext("The incentive was saved; it is confirmed as of now."), incentive=incentive)
 
 
 @bp.route("/incentives/<int:incentive_id>/confirm", methods=["POST"])
 @allow(*MANAGERS)
 def confirm_incentive(incentive_id: int):
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    incentive = services.update_incentive(current_user, incentive_id, {})
-    flash(gettext("The incentive is confirmed as of now."), "success")
-    return redirect(url_for("parks.edit_park", park_id=incentive.park_id))
+    return _confirm(services.update_incentive, incentive_id, gettext("The incentive is confirmed as of now."))
 
 
 # ---------------------------------------------------------------- the master plan
