@@ -8,7 +8,10 @@ templates); the Chinese catalogue is app/translations/zh/LC_MESSAGES/messages.po
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from enum import StrEnum
+from typing import Any
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
@@ -39,6 +42,16 @@ def select_locale() -> str:
 def ui_locale() -> str:
     """'zh' or 'en' for the current request (or the locale forced around a mail)."""
     return "zh" if str(get_locale() or "en").startswith("zh") else "en"
+
+
+def enum_label(labels: Mapping[StrEnum, Any], value):
+    """`value` as `labels` says it in the reader's language; a value that is not one of the enum's codes
+    is shown as it is."""
+    enum = type(next(iter(labels)))
+    try:
+        return str(labels[enum(value)])
+    except ValueError:
+        return value
 
 
 def _babel_locale() -> str:

@@ -2,6 +2,8 @@ from enum import StrEnum
 
 from flask_babel import lazy_gettext
 
+from ..i18n import enum_label
+
 #: The shortest password accepted.
 MIN_PASSWORD_LENGTH = 8
 
@@ -50,15 +52,9 @@ KIND_LABELS = {
 
 def role_label(role: str) -> str:
     """The role in the reader's language (an unknown value is shown as it is)."""
-    try:
-        return str(ROLE_LABELS[Role(role)])
-    except ValueError:
-        return role
+    return enum_label(ROLE_LABELS, role)
 
 
 def kind_label(kind: str) -> str:
     """The organisation kind in the reader's language (an unknown value is shown as it is)."""
-    try:
-        return str(KIND_LABELS[OrganisationKind(kind)])
-    except ValueError:
-        return kind
+    return enum_label(KIND_LABELS, kind)

@@ -2,6 +2,8 @@ from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
 
+from ..i18n import enum_label
+
 
 class FairStatus(StrEnum):
     DRAFT = "draft"
@@ -77,14 +79,8 @@ def status_label(status: str) -> str:
 
 
 def kind_label(kind: str) -> str:
-    try:
-        return str(KIND_LABELS[SessionKind(kind)])
-    except ValueError:
-        return str(kind)
+    return str(enum_label(KIND_LABELS, kind))
 
 
 def registration_status_label(status: str) -> str:
-    try:
-        return str(REGISTRATION_STATUS_LABELS[RegistrationStatus(status)])
-    except ValueError:
-        return str(status)
+    return str(enum_label(REGISTRATION_STATUS_LABELS, status))

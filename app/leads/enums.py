@@ -4,6 +4,8 @@ from enum import StrEnum
 
 from flask_babel import lazy_gettext
 
+from ..i18n import enum_label
+
 
 class InterestLevel(StrEnum):
     INFO = "info"  # send more information
@@ -55,10 +57,7 @@ def stage_label(stage: str | None) -> str:
     """The stage as the reader reads it ("—" for none, the code itself when unknown)."""
     if not stage:
         return "—"
-    try:
-        return str(STAGE_LABELS[LeadStage(stage)])
-    except ValueError:
-        return stage
+    return enum_label(STAGE_LABELS, stage)
 
 
 #: The pipeline in order (`dropped` stands outside it).
@@ -113,19 +112,13 @@ SITE_PROPOSAL_KIND = "site_proposal"
 
 
 def level_label(level: str) -> str:
-    try:
-        return str(LEVEL_LABELS[InterestLevel(level)])
-    except ValueError:
-        return level
+    return enum_label(LEVEL_LABELS, level)
 
 
 def document_kind_label(kind: str) -> str:
     if kind == SITE_PROPOSAL_KIND:
         return str(lazy_gettext("Site proposal"))
-    try:
-        return str(DOCUMENT_KIND_LABELS[DocumentKind(kind)])
-    except ValueError:
-        return kind
+    return enum_label(DOCUMENT_KIND_LABELS, kind)
 
 
 #: Stages from which on a lead needs the agreement and the contracted amount.

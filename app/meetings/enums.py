@@ -6,6 +6,8 @@ from enum import StrEnum
 
 from flask_babel import lazy_gettext
 
+from ..i18n import enum_label
+
 
 class MeetingStatus(StrEnum):
     REQUESTED = "requested"  # booked, waiting for the presenter
@@ -28,7 +30,4 @@ STATUS_LABELS = {
 
 
 def status_label(status: str) -> str:
-    try:
-        return str(STATUS_LABELS[MeetingStatus(status)])
-    except ValueError:
-        return status
+    return enum_label(STATUS_LABELS, status)
