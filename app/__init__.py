@@ -156,10 +156,6 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     return app
 
 
-#: The in-process scheduler, once per process (create_app may run more than once).
-_in_process_scheduler = None
-
-
 def scheduler_wanted(app: Flask, argv: list[str], environ) -> bool:
     """Whether this process should run the scheduled jobs in-process: `RUN_SCHEDULER_IN_PROCESS` is on
     (the development default), the settings are development's (or a test's that asked for it), the
@@ -180,21 +176,18 @@ def scheduler_wanted(app: Flask, argv: list[str], environ) -> bool:
 
 def _maybe_run_scheduler(app: Flask) -> None:
     """Development: `make run` runs the jobs inside the web process, once (see `scheduler_wanted`)."""
-    global _in_process_scheduler
     import sys
 
-    if _in_process_scheduler is not None or not scheduler_wanted(app, sys.argv, os.environ):
+    from .core import in_process
+
+    if in_process.started() or not scheduler_wanted(app, sys.argv, os.environ):
         return
     from .jobs import make_scheduler
 
-    _in_process_scheduler = make_scheduler(app, background=True)
-    _in_process_scheduler.start()
+    scheduler = make_scheduler(app, background=True)
+    in_process.keep(scheduler)
+    scheduler.start()
     logging.getLogger(__name__).info("Scheduler running in the web process (RUN_SCHEDULER_IN_PROCESS).")
-
-
-def in_process_scheduler_running() -> bool:
-    """Whether this process runs the scheduled jobs itself (shown by /healthz)."""
-    return bool(_in_process_scheduler is not None and getattr(_in_process_scheduler, "running", False))
 
 
 def _init_socketio(app: Flask) -> None:
@@ -292,7 +285,7 @@ def _connect_receivers() -> None:
     move its own rows, and a domain whose receiver is not imported would be skipped silently."""
     from .fairs import queries as _fairs  # noqa: F401 (a merge's plan: registrations)
     from .leads import queries as _lead_reads, services as _leads  # noqa: F401 (plan; leads, interests, reports)
-    from .live import services as _live  # noqa: F401 (plan and move: questions)
+    from .live import broadcast as _broadcast, services as _live  # noqa: F401 (plan and move: questions; notifications live)
     from .meetings import services as _meetings  # noqa: F401 (meetings, and those of a combined lead)
     from .notifications import services as _notifications  # noqa: F401 (links to a combined lead)
     from .parks import services as _parks  # noqa: F401 (parks)

@@ -43,6 +43,11 @@ Sent after the change is committed, when what a live pitch shows may change: a s
 needs changed (`project_ids`: those projects). The sender is the session's id. Parks connects the
 receiver that tells the session's staff the best sites (app/parks/pitch.py).""")
 
+notifications_stored = _signals.signal("notifications-stored", doc="""
+Sent after the commit with in-app notifications just stored, so they reach the people's open pages at
+once. Live connects the receiver that delivers them (app/live/broadcast.py); live delivery is a
+courtesy, the stored rows (and mails) stand anyway. Keyword argument: `rows`.""")
+
 
 def receiver(signal: Signal, *, moves: Iterable[tuple[str, str]] = ()) -> Callable:
     """Connect the decorated function to `signal` (strongly: it lives as long as the process) and

@@ -47,16 +47,10 @@ EXCEPTIONS = {
         "the text rule for the OpenAPI document is named when the Api is configured (a deferred import)",
     ("app.openapi", "app.accounts.access"):
         "the OpenAPI document states each operation's roles, read from the `@allow` declarations",
-    ("app.core.services", "app"):
-        "/healthz reports whether this process runs the scheduler, which create_app starts",
-    ("app.fairs.services", "app.live.broadcast"):
-        "a session's status change is announced in its live room; to become a signal the room receives",
     ("app.projects.services", "app.fairs.enums"):
         "who may see a project depends on whether a published fair pitches it; to be asked of fairs.queries",
     ("app.projects.services", "app.fairs.models"):
         "who may see a project depends on whether a published fair pitches it; to be asked of fairs.queries",
-    ("app.notifications.reminders", "app.fairs.calendar"):
-        "a session's reminder mail carries its calendar entry, which fairs.calendar (a feed adapter) builds",
 }
 
 

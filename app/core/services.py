@@ -7,6 +7,7 @@ from datetime import timezone
 from flask import current_app
 from sqlalchemy import select, text
 
+from . import in_process
 from ..extensions import db
 from ..types import utcnow
 from .models import Heartbeat
@@ -73,8 +74,6 @@ def scheduler_state(heartbeat) -> dict:
     HEARTBEAT_STALE_SECONDS), "stale" when older, "never" when no scheduler ever beat; and whether this
     web process runs the jobs itself (`make run`). A stale scheduler does not make /healthz fail:
     the web pages work without it."""
-    from .. import in_process_scheduler_running
-
     state: dict = {"last_heartbeat": heartbeat.isoformat() if heartbeat else None}
     if heartbeat is None:
         state.update(status="never", age_seconds=None)
@@ -83,5 +82,5 @@ def scheduler_state(heartbeat) -> dict:
             heartbeat = heartbeat.replace(tzinfo=timezone.utc)
         age = max(0, int((utcnow() - heartbeat).total_seconds()))
         state.update(status="ok" if age <= HEARTBEAT_STALE_SECONDS else "stale", age_seconds=age)
-    state["in_process"] = in_process_scheduler_running()
+    state["in_process"] = in_process.running()
     return state

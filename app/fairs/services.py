@@ -6,7 +6,6 @@ visitors) and plain values, commits once, and raises `ServiceError`s.
 
 from __future__ import annotations
 
-import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
@@ -29,13 +28,12 @@ from ..i18n import ui_locale
 from ..pagination import paginate
 from ..schemas import load
 from ..reference.services import check_country, check_sectors, check_timezone
+from ..signals import notifications_stored
 from ..types import utcnow
 from .enums import FairStatus, RegistrationStatus, SessionStatus, status_label
 from .models import Fair, FairSession, Registration, Track, session_presenters
 from .queries import find_track  # noqa: F401 (pages ask services for it)
 from .session_values import URL as _URL, SessionValuesSchema, list_names as _list
-
-log = logging.getLogger(__name__)
 
 MAX_SLOT_SUGGESTIONS = 50
 SLOT_STEP = timedelta(minutes=15)
@@ -808,15 +806,8 @@ def _tell_moved_up(registration: Registration, fair: Fair):
 
 def _announce(notifications: list) -> None:
     """After the commit: the live copy of each notification (the stored row and the mail stand anyway)."""
-    if not notifications:
-        return
-    from ..live.broadcast import send_notification
-
-    for row in notifications:
-        try:
-            send_notification(row)
-        except Exception:  # live delivery is a courtesy; the row is stored
-            log.exception("Could not deliver notification %s live", row.id)
+    if notifications:
+        notifications_stored.send(None, rows=notifications)
 
 
 def list_registrations(actor, fair: Fair, *, page: int, per_page: int) -> tuple[list[Registration], int]:

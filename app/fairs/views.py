@@ -24,7 +24,7 @@ from ..i18n import ui_locale
 from ..projects.models import Project
 from ..reference.services import country_choices, list_sectors
 from ..templating import viewer_timezone
-from . import bp, calendar, services
+from . import bp, calendar, ics, services
 from .enums import RegistrationStatus, kind_label, registration_status_label, status_label
 from .forms import ActionForm, FairForm, SessionForm
 from .models import Fair, FairSession
@@ -508,7 +508,7 @@ def fair_feed(fair_id: int):
         body = feeds.get(key)
         if body is None:
             with force_locale(lang):
-                body = calendar.fair_calendar(fair, services.agenda(fair), _fair_link)
+                body = ics.fair_calendar(fair, services.agenda(fair), _fair_link)
             feeds.put(key, body)
         return body
 
@@ -524,7 +524,7 @@ def session_feed(session_id: int):
 
     def build() -> bytes:
         with force_locale(lang):
-            return calendar.session_calendar(session, _fair_link)
+            return ics.session_calendar(session, _fair_link)
 
     return _ics(None, etag, f"session-{session.id}.ics", build=build)
 

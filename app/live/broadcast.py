@@ -19,6 +19,7 @@ import time
 from flask import current_app
 
 from ..extensions import socketio
+from ..signals import notifications_stored, receiver
 from .enums import Audience
 
 log = logging.getLogger(__name__)
@@ -118,3 +119,13 @@ def send_notification(row) -> None:
     socketio.emit("notification", {"id": row.id, "kind": row.kind, "title": row.title, "body": row.body,
                                    "link": row.link, "created_at": row.created_at.isoformat()},
                   to=user_room(row.user_id), namespace=NAMESPACE)
+
+
+@receiver(notifications_stored)
+def deliver_notifications(_sender=None, *, rows) -> None:
+    """Each stored notification live to its person (after the commit); one that cannot go is logged."""
+    for row in rows:
+        try:
+            send_notification(row)
+        except Exception:  # live delivery is a courtesy; the row is stored
+            log.exception("Could not deliver notification %s live", row.id)

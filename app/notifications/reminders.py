@@ -26,6 +26,7 @@ from ..extensions import db
 from ..fairs.enums import RegistrationStatus, SessionStatus
 from ..fairs.models import Fair, FairSession, Registration
 from ..i18n import repeated_hour_suffix
+from ..signals import notifications_stored
 from ..types import utcnow
 from .models import Notification, Reminder
 from .services import in_both, notify
@@ -73,13 +74,8 @@ def _local(moment: datetime, user: User) -> str:
 
 
 def _deliver_live(notifications: list[Notification]) -> None:
-    from ..live.broadcast import send_notification
-
-    for row in notifications:
-        try:
-            send_notification(row)
-        except Exception:  # live delivery is a courtesy; the row is stored
-            log.exception("Could not deliver notification %s live", row.id)
+    if notifications:
+        notifications_stored.send(None, rows=notifications)
 
 
 def _recipients(session: FairSession) -> list[User]:
@@ -104,7 +100,7 @@ def _entered_window_late(session: FairSession, due: datetime, now: datetime) -> 
 def session_reminders(now: datetime | None = None) -> dict[str, int]:
     """24 hours and 15 minutes before each session of a published fair: its registered attendees
     and its presenters, in their language and zone, with the join link and the .ics."""
-    from ..fairs import calendar
+    from ..fairs.ics import session_calendar
     from ..mail import queue
 
     now = now or utcnow()
@@ -143,7 +139,7 @@ def session_reminders(now: datetime | None = None) -> dict[str, int]:
                 created.append(notify(person.id, kind=f"session_{label}", texts=texts, lang=person.locale,
                                       link=f"/sessions/{session.id}/live"))
                 with force_locale(person.locale if person.locale in ("zh", "en") else "en"):  # the .ics's words
-                    ics = calendar.session_calendar(session, lambda fair: _link(f"/fairs/{fair.id}")).decode("utf-8")
+                    ics = session_calendar(session, lambda fair: _link(f"/fairs/{fair.id}")).decode("utf-8")
                 queue(person.email, "session_reminder", person.locale, person=person, session=session,
                       fair=session.fair, when=_local(session.starts_at, person), join_url=join,
                       ics_url=_link(f"/sessions/{session.id}.ics"), soon=label == "15m", coming_up=coming_up,

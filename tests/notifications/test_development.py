@@ -15,7 +15,7 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
-import app as app_package
+from app.core import in_process
 from app import create_app, scheduler_wanted
 from app.people import invitations
 from app.extensions import db
@@ -90,7 +90,7 @@ def test_a_test_app_never_starts_it_unless_asked_and_then_once(monkeypatch):
 
     monkeypatch.setattr("app.jobs.make_scheduler", lambda app, background: FakeScheduler())
     monkeypatch.setattr(sys, "argv", ["flask", "run"])
-    monkeypatch.setattr(app_package, "_in_process_scheduler", None)
+    monkeypatch.setattr(in_process, "_scheduler", None)
     monkeypatch.delenv("WERKZEUG_RUN_MAIN", raising=False)
 
     create_app(make_test_config())
@@ -143,7 +143,7 @@ def test_healthz_says_when_the_web_process_runs_the_jobs(app, client, monkeypatc
         running = True
 
     assert client.get("/healthz").json["scheduler"]["in_process"] is False
-    monkeypatch.setattr(app_package, "_in_process_scheduler", Running())
+    monkeypatch.setattr(in_process, "_scheduler", Running())
     assert client.get("/healthz").json["scheduler"]["in_process"] is True
 
 
@@ -201,13 +201,13 @@ def test_the_mail_page_says_whether_a_scheduler_runs(app, client, login, monkeyp
         class Running:
             running = True
 
-        monkeypatch.setattr(app_package, "_in_process_scheduler", Running())
-        in_process = _scheduler_state(client.get("/dev/mail").text)
+        monkeypatch.setattr(in_process, "_scheduler", Running())
+        inside = _scheduler_state(client.get("/dev/mail").text)
     with time_machine.travel(at("2026-12-09T07:30+00:00"), tick=False):
         stopped = _scheduler_state(client.get("/dev/mail").text)
 
     assert separate.startswith("A scheduler process is running (last heartbeat 20 s ago)")
-    assert in_process.startswith("The scheduler runs in this web process (last heartbeat 20 s ago)")
+    assert inside.startswith("The scheduler runs in this web process (last heartbeat 20 s ago)")
     assert stopped.startswith("No scheduler is running")
 
 
