@@ -3,6 +3,7 @@ from wtforms import BooleanField, EmailField, HiddenField, PasswordField, Select
 from wtforms.validators import DataRequired, Length
 
 from ..forms import Form
+from .schemas import NAME_MAX
 
 
 class LoginForm(Form):
@@ -17,11 +18,12 @@ class LogoutForm(Form):
 
 
 class SettingsForm(Form):
-    """My settings: name, language, time zone (checked by the service, so an unknown zone is named clearly)."""
+    """My settings: name, language, time zone. The form only renders them and shows the messages of
+    `SettingsSchema` (accounts/schemas.py), which `services.update_settings` loads: the one check."""
 
-    name = StringField(lazy_gettext("Name"), validators=[DataRequired(), Length(max=200)])
-    locale = SelectField(lazy_gettext("Language"), choices=[("zh", "中文"), ("en", "English")])
-    timezone = StringField(lazy_gettext("Time zone"), validators=[DataRequired(), Length(max=64)])
+    name = StringField(lazy_gettext("Name"), render_kw={"required": True, "maxlength": NAME_MAX})
+    locale = SelectField(lazy_gettext("Language"), choices=[("zh", "中文"), ("en", "English")], validate_choice=False)
+    timezone = StringField(lazy_gettext("Time zone"), render_kw={"required": True, "maxlength": 64})
     submit = SubmitField(lazy_gettext("Save settings"))
 
 

@@ -135,7 +135,7 @@ def my_settings():
         return _render_settings(settings_form=form, status=422)
     try:
         user = services.update_settings(current_user, {
-            "name": form.name.data, "locale": form.locale.data, "timezone": form.timezone.data or "",
+            "name": form.name.data or "", "locale": form.locale.data, "timezone": form.timezone.data or "",
         }, current_user)
     except ValidationFailed as exc:
         return _render_settings(settings_form=form, problems=attach_errors(form, exc.fields), status=422)

@@ -1,8 +1,9 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from wtforms import SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import Length, Optional
 
+from ..accounts.schemas import BIO_MAX, NAME_MAX
 from ..bilingual import form_fields
 from ..forms import Form
 
@@ -30,12 +31,15 @@ class ReviewForm(Form):
 
 
 class ProfileForm(Form):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
-    bio = TextAreaField(_l("About you"), validators=[Optional(), Length(max=2000)])
-    languages = StringField(_l("Languages you speak, separated by commas (e.g. English, German, Chinese)"), validators=[Optional()])
-    timezone = StringField(_l("Time zone (IANA, e.g. Europe/Berlin)"), validators=[DataRequired(), Length(max=64)])
+    """My profile: the form only renders the fields and shows the messages of `SettingsSchema`
+    (accounts/schemas.py), which `update_settings` loads: the one check."""
+
+    name = StringField(_l("Name"), render_kw={"required": True, "maxlength": NAME_MAX})
+    bio = TextAreaField(_l("About you"), render_kw={"maxlength": BIO_MAX})
+    languages = StringField(_l("Languages you speak, separated by commas (e.g. English, German, Chinese)"))
+    timezone = StringField(_l("Time zone (IANA, e.g. Europe/Berlin)"), render_kw={"required": True, "maxlength": 64})
     #: Each language by its own name, whatever the page's language.
-    locale = SelectField(_l("Language of CloudFair"), choices=[("en", "English"), ("zh", "中文")])
+    locale = SelectField(_l("Language of CloudFair"), choices=[("en", "English"), ("zh", "中文")], validate_choice=False)
     submit = SubmitField(_l("Save profile"))
 
 

@@ -11,6 +11,7 @@ from flask_login import current_user
 from ..accounts.access import PUBLIC, USER, allow
 from ..accounts.services import update_settings
 from ..errors import NotFound, ServiceError, ValidationFailed
+from ..fairs import queries as fair_queries
 from .. import bilingual
 from ..forms import attach_errors
 from ..i18n import ui_locale
@@ -110,7 +111,7 @@ def project_page(project_id: int):
         "projects/project.html",
         project=project,
         materials=materials,
-        sessions=services.project_sessions(actor, project),
+        sessions=fair_queries.project_sessions(actor, project),
         editable=editable,
         upload_form=upload_form,
         max_upload_mb=storage.max_upload_bytes() // (1024 * 1024),
@@ -192,7 +193,7 @@ def presenter_page(presenter_id: int):
         "projects/presenter.html",
         presenter=presenter,
         projects=projects,
-        sessions=services.presenter_sessions(presenter),
+        sessions=fair_queries.presenter_sessions(presenter),
     )
 
 
@@ -215,10 +216,10 @@ def profile():
     if form.validate_on_submit():
         try:
             update_settings(current_user, {
-                "name": form.name.data,
+                "name": form.name.data or "",
                 "bio": form.bio.data or "",
                 "languages": [language_code(c) for c in re.split(r"[,，、;；]", form.languages.data or "") if c.strip()],
-                "timezone": form.timezone.data,
+                "timezone": form.timezone.data or "",
                 "locale": form.locale.data,
             }, current_user)
             flash(gettext("Your profile is saved."), "success")

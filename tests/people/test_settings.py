@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 import time_machine
+from markupsafe import escape
 from sqlalchemy import func, select
 
 from app.accounts import services
@@ -15,6 +16,7 @@ from app.errors import Unauthorized
 from app.extensions import db
 from tests.conftest import csrf_from
 from tests.factories import PASSWORD, make_user
+from tests.i18n import zh
 
 NEW_PASSWORD = "a much longer new secret"
 
@@ -276,3 +278,42 @@ def test_calendar_regenerate_without_csrf_keeps_the_link(login):
     client.post("/me/calendar", data={"next": "/me/settings"})
 
     assert reload(user).calendar_token == old
+
+
+def _error(response, field: str) -> str:
+    """The message shown beside a field of the page's form."""
+    marker = f'id="{field}-error">'
+    start = response.text.index(marker) + len(marker)
+    return response.text[start:response.text.index("</span>", start)]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_settings_form_shows_the_schemas_messages_beside_its_fields(login, lang):
+    user = make_user("attendee", name="Zhao Min", timezone="Asia/Shanghai", locale=lang)
+    client = login(user)
+    say = zh if lang == "zh" else (lambda msgid, **values: msgid % values)
+
+    response = save_settings(client, "x" * 201, "fr", "")
+
+    assert response.status_code == 422
+    assert _error(response, "name") == say("At most %(n)d characters.", n=200)
+    assert _error(response, "locale") == say("Choose 中文 (zh) or English (en).")
+    assert _error(response, "timezone") == escape(say(
+        "%(zone)s is not a known time zone. Pick one from the list, e.g. Europe/Berlin or Asia/Shanghai.", zone="''"))
+    assert (reload(user).name, reload(user).timezone) == ("Zhao Min", "Asia/Shanghai")
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_profile_form_shows_the_schemas_messages_beside_its_fields(login, lang):
+    user = make_user("presenter", name="Klaus Weber", timezone="Europe/Berlin", locale=lang)
+    client = login(user)
+    say = zh if lang == "zh" else (lambda msgid, **values: msgid % values)
+
+    response = client.post("/me/profile", data={"csrf_token": csrf_from(client.get("/me/profile").text),
+                                                "name": " ", "bio": "b" * 2001, "timezone": "Europe/Berlin",
+                                                "locale": "en"})
+
+    assert response.status_code == 422
+    assert _error(response, "name") == say("A name is required.")
+    assert _error(response, "bio") == say("The bio has at most 2,000 characters.")
+    assert reload(user).name == "Klaus Weber"
