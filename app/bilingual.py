@@ -246,12 +246,17 @@ def init_templating(app) -> None:
 # ---------------------------------------------------------------- forms
 
 
-def form_fields(label_zh, label_en, *, max_length: int, area: bool = False) -> tuple:
-    """The two side-by-side fields of a bilingual text on a form: (`<field>_zh`, `<field>_en`)."""
+def form_fields(label_zh, label_en, *, max_length: int, area: bool = False, checked: bool = True) -> tuple:
+    """The two side-by-side fields of a bilingual text on a form: (`<field>_zh`, `<field>_en`). A form
+    whose service loads a schema that checks the text passes `checked=False`: the fields then only
+    render (with their maxlength) and show the schema's messages."""
     from wtforms import StringField, TextAreaField
     from wtforms.validators import Length, Optional
 
     kind = TextAreaField if area else StringField
+    if not checked:
+        return (kind(label_zh, render_kw={"lang": "zh-Hans", "maxlength": max_length}),
+                kind(label_en, render_kw={"lang": "en", "maxlength": max_length}))
     return (kind(label_zh, validators=[Optional(), Length(max=max_length)], render_kw={"lang": "zh-Hans"}),
             kind(label_en, validators=[Optional(), Length(max=max_length)], render_kw={"lang": "en"}))
 

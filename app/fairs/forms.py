@@ -50,19 +50,34 @@ class FairForm(PageForm):
     submit = SubmitField(_l("Save fair"))
 
 
+class _LocalMoment(DateTimeLocalField):
+    """A date and time typed in the fair's zone. Text that is none is kept as it is, so the session
+    schema says what is wrong with it (the form does not check)."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            self.data = " ".join(valuelist)
+
+
 class SessionForm(PageForm):
-    title_zh, title_en = form_fields(_l("Title in Chinese"), _l("Title in English"), max_length=200)
-    kind = SelectField(_l("Kind"), choices=[(kind.value, label) for kind, label in KIND_LABELS.items()])
-    starts_at = DateTimeLocalField(_l("Starts (fair's time zone)"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
-    ends_at = DateTimeLocalField(_l("Ends (fair's time zone)"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
+    """A session's fields. The form only renders them and shows the messages of `SessionValuesSchema`
+    (session_values.py), which the services load: the one check of a session's values."""
+
+    title_zh, title_en = form_fields(_l("Title in Chinese"), _l("Title in English"), max_length=200, checked=False)
+    kind = SelectField(_l("Kind"), choices=[(kind.value, label) for kind, label in KIND_LABELS.items()],
+                       validate_choice=False)
+    starts_at = _LocalMoment(_l("Starts (fair's time zone)"), format="%Y-%m-%dT%H:%M", render_kw={"required": True})
+    ends_at = _LocalMoment(_l("Ends (fair's time zone)"), format="%Y-%m-%dT%H:%M", render_kw={"required": True})
     starts_at_fold = _fold_field(_l("Which start do you mean?"))
     ends_at_fold = _fold_field(_l("Which end do you mean?"))
-    track = SelectField(_l("Track"), choices=[])
+    track = SelectField(_l("Track"), choices=[], validate_choice=False)
     presenter_ids = SelectMultipleField(_l("Presenters"), choices=[], coerce=int, validate_choice=False)
     project_ids = SelectMultipleField(_l("Projects"), choices=[], coerce=int, validate_choice=False)
-    join_url = URLField(_l("Join address"), validators=[Optional(), Length(max=500)])
+    join_url = URLField(_l("Join address"), render_kw={"maxlength": 500})
     description_zh, description_en = form_fields(_l("Description in Chinese"), _l("Description in English"),
-                                                max_length=5000, area=True)
+                                                max_length=5000, area=True, checked=False)
     submit = SubmitField(_l("Save session"))
 
 

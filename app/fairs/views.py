@@ -188,8 +188,10 @@ def _local_times(form, zone_name: str) -> dict[str, datetime | None]:
     for name in ("starts_at", "ends_at"):
         chosen = getattr(form, f"{name}_fold").data
         fold = int(chosen) if chosen in ("0", "1") else None
+        value = getattr(form, name).data
         try:
-            out[name] = resolve_local(getattr(form, name).data, zone_name, name, fold)
+            # Text that is no date and time goes to the service as it is: its schema names the problem.
+            out[name] = value if isinstance(value, str) else resolve_local(value, zone_name, name, fold)
         except ValidationFailed as exc:
             errors.update(exc.fields)
     if errors:
@@ -389,6 +391,24 @@ def _render_session_form(form, fair, session, conflict, problems, status):
     ), status
 
 
+def _save_session(form, fair, session, save, done: str):
+    """Give the form's values to `save` (a session service, whose schema is the one check); its field
+    errors go beside the fields (422), a clash is shown with its details (409)."""
+    conflict, problems = None, []
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            save(_session_data(form, fair))
+        except ValidationFailed as exc:
+            problems = attach_errors(form, bilingual.form_errors(exc.fields, "title", "theme", "description"))
+        except Conflict as exc:
+            conflict = exc
+        else:
+            flash(done, "success")
+            return redirect(url_for("fairs.fair_page", fair_id=fair.id))
+    status = 409 if conflict else (422 if form.errors or problems else 200)
+    return _render_session_form(form, fair, session, conflict, problems, status)
+
+
 @bp.route("/fairs/<int:fair_id>/sessions/new", methods=["GET", "POST"])
 @allow("organiser")
 def new_session(fair_id: int):
@@ -408,19 +428,8 @@ def new_session(fair_id: int):
             form.presenter_ids.data = [request.args.get("presenter_id", type=int)]
         except (KeyError, ValueError):
             pass
-    conflict, problems = None, []
-    if form.validate_on_submit():
-        try:
-            services.create_session(current_user, fair, _session_data(form, fair))
-        except ValidationFailed as exc:
-            problems = attach_errors(form, bilingual.form_errors(exc.fields, "title", "theme", "description"))
-        except Conflict as exc:
-            conflict = exc
-        else:
-            flash(gettext("The session was added."), "success")
-            return redirect(url_for("fairs.fair_page", fair_id=fair.id))
-    status = 409 if conflict else (422 if form.errors or problems else 200)
-    return _render_session_form(form, fair, None, conflict, problems, status)
+    return _save_session(form, fair, None, lambda data: services.create_session(current_user, fair, data),
+                         gettext("The session was added."))
 
 
 @bp.route("/sessions/<int:session_id>/edit", methods=["GET", "POST"])
@@ -438,19 +447,8 @@ def edit_session(session_id: int):
         form.presenter_ids.data = [p.id for p in session.presenters]
         form.project_ids.data = [p.id for p in session.projects]
         form.join_url.data = session.join_url
-    conflict, problems = None, []
-    if request.method == "POST" and form.validate_on_submit():
-        try:
-            services.update_session(current_user, session, _session_data(form, fair))
-        except ValidationFailed as exc:
-            problems = attach_errors(form, bilingual.form_errors(exc.fields, "title", "theme", "description"))
-        except Conflict as exc:
-            conflict = exc
-        else:
-            flash(gettext("The session was saved."), "success")
-            return redirect(url_for("fairs.fair_page", fair_id=fair.id))
-    status = 409 if conflict else (422 if form.errors or problems else 200)
-    return _render_session_form(form, fair, session, conflict, problems, status)
+    return _save_session(form, fair, session, lambda data: services.update_session(current_user, session, data),
+                         gettext("The session was saved."))
 
 
 @bp.route("/sessions/<int:session_id>/cancel", methods=["POST"])

@@ -182,3 +182,30 @@ def test_private_calendar_feed_speaks_the_persons_language(client):
     event = next(c for c in Calendar.from_ical(body).walk("VEVENT") if "Membrane pitch" in str(c["SUMMARY"]))
     assert "推介人：Klaus Weber" in str(event["DESCRIPTION"])
     assert [str(c) for c in event["CATEGORIES"].cats] == ["项目推介"]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_session_form_shows_the_session_schemas_messages_beside_its_fields(login, lang):
+    from app.fairs.enums import SessionKind
+    from tests.i18n import zh
+
+    organiser = make_organiser(locale=lang)
+    fair = make_fair(organiser)
+    client = login(organiser)
+    say = zh if lang == "zh" else (lambda msgid, **values: msgid % values)
+    form = client.get(f"/fairs/{fair.id}/sessions/new").text
+
+    response = client.post(f"/fairs/{fair.id}/sessions/new", data={
+        "csrf_token": csrf_from(form), "title_en": "Pitch", "kind": "lecture", "track": "nowhere",
+        "starts_at": "soon", "ends_at": "2026-12-10T15:40", "join_url": "https://" + "a" * 500,
+    })
+
+    def beside(field: str) -> str:
+        found = re.search(f'id="{field}-error">([^<]*)</span>', response.text)
+        return unescape(found.group(1)) if found else ""
+
+    assert response.status_code == 422
+    assert beside("kind") == say("Must be one of: %(choices)s.", choices=", ".join(k.value for k in SessionKind))
+    assert beside("starts_at") == say("Give a date and time with a UTC offset (ISO 8601).")
+    assert beside("join_url") == say("Give an http:// or https:// address.")
+    assert "nowhere" in beside("track")
