@@ -43,6 +43,12 @@ Sent after the change is committed, when what a live pitch shows may change: a s
 needs changed (`project_ids`: those projects). The sender is the session's id. Parks connects the
 receiver that tells the session's staff the best sites (app/parks/pitch.py).""")
 
+public_projects = _signals.signal("public-projects", doc="""
+Asked whenever projects decides who may see a project (nothing changes): each receiver returns a
+select of the ids of projects its domain shows the public. Fairs connects the one that returns the
+projects on a published fair's agenda in a session not cancelled (app/fairs/queries.py). A project no
+receiver returns is seen only by its own people and organisers.""")
+
 notifications_stored = _signals.signal("notifications-stored", doc="""
 Sent after the commit with in-app notifications just stored, so they reach the people's open pages at
 once. Live connects the receiver that delivers them (app/live/broadcast.py); live delivery is a

@@ -47,10 +47,6 @@ EXCEPTIONS = {
         "the text rule for the OpenAPI document is named when the Api is configured (a deferred import)",
     ("app.openapi", "app.accounts.access"):
         "the OpenAPI document states each operation's roles, read from the `@allow` declarations",
-    ("app.projects.services", "app.fairs.enums"):
-        "who may see a project depends on whether a published fair pitches it; to be asked of fairs.queries",
-    ("app.projects.services", "app.fairs.models"):
-        "who may see a project depends on whether a published fair pitches it; to be asked of fairs.queries",
 }
 
 

@@ -1,14 +1,18 @@
-"""Reads of fairs that other packages ask for through `app.signals` (a merge's plan counts the
-registrations that move with the duplicate's people)."""
+"""Reads of fairs: those other packages ask for through `app.signals` (a merge's plan counts the
+registrations that move with the duplicate's people; projects asks which projects a published fair
+shows) and the sessions a project's or a presenter's page lists."""
 
 from __future__ import annotations
 
 from sqlalchemy import func, select
 
 from .. import signals
+from ..accounts.enums import Role
 from ..accounts.models import User
 from ..extensions import db
-from .models import Fair, Registration, Track
+from ..types import utcnow
+from .enums import SessionStatus
+from .models import Fair, FairSession, Registration, Track, session_presenters, session_projects
 
 
 @signals.receiver(signals.organisation_merge_planned)
@@ -17,6 +21,49 @@ def plan_organisation_merge(survivor, *, source, plan) -> None:
     user_ids = select(User.id).where(User.organisation_id == source.id)
     plan.counts["registrations"] = db.session.scalar(
         select(func.count()).select_from(Registration).where(Registration.user_id.in_(user_ids))) or 0
+
+
+@signals.receiver(signals.public_projects)
+def pitched_projects(_sender=None, **kwargs):
+    """The projects on the agenda of a published fair, in a session not cancelled (a select of ids)."""
+    return (
+        select(session_projects.c.project_id)
+        .join(FairSession, FairSession.id == session_projects.c.session_id)
+        .join(Fair, Fair.id == FairSession.fair_id)
+        .where(Fair.published_at.is_not(None), FairSession.status != SessionStatus.CANCELLED)
+    )
+
+
+def project_sessions(actor, project) -> list[FairSession]:
+    """The sessions a project is pitched in, that the viewer may see (organisers: drafts too)."""
+    query = (
+        select(FairSession)
+        .join(session_projects, session_projects.c.session_id == FairSession.id)
+        .join(Fair, Fair.id == FairSession.fair_id)
+        .where(session_projects.c.project_id == project.id)
+        .order_by(FairSession.starts_at)
+    )
+    if actor is None or actor.role != Role.ORGANISER:
+        query = query.where(Fair.published_at.is_not(None))
+    return list(db.session.scalars(query))
+
+
+def presenter_sessions(presenter: User, *, upcoming_only: bool = True) -> list[FairSession]:
+    """The presenter's sessions on published fairs' agendas (public)."""
+    query = (
+        select(FairSession)
+        .join(session_presenters, session_presenters.c.session_id == FairSession.id)
+        .join(Fair, Fair.id == FairSession.fair_id)
+        .where(
+            session_presenters.c.user_id == presenter.id,
+            Fair.published_at.is_not(None),
+            FairSession.status != SessionStatus.CANCELLED,
+        )
+        .order_by(FairSession.starts_at)
+    )
+    if upcoming_only:
+        query = query.where(FairSession.ends_at >= utcnow())
+    return list(db.session.scalars(query))
 
 
 def holding_places(fair_id: int, user_ids: list[int] | None = None) -> set[int]:

@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 
 from flask import current_app
 from flask_babel import gettext
-from sqlalchemy import func, or_, select
+from sqlalchemy import false, func, or_, select, union
 from sqlalchemy.orm import aliased
 
 from .. import bilingual
@@ -24,11 +24,10 @@ from ..accounts.enums import Role
 from ..accounts.models import User
 from ..errors import Forbidden, NotFound, TooLarge, ValidationFailed
 from ..extensions import db
-from ..fairs.enums import SessionStatus
-from ..fairs.models import Fair, FairSession, session_presenters, session_projects
 from ..notifications.services import in_both, notify
 from ..pagination import paginate
 from ..reference.services import check_country, check_currency, check_sectors
+from ..signals import public_projects
 from ..types import utcnow
 from . import storage
 from .enums import MaterialStatus, ReviewDecision
@@ -47,17 +46,16 @@ def _is_staff(actor) -> bool:
 
 
 def public_project_ids():
-    """Projects on the agenda of a published fair (a select of ids)."""
-    return (
-        select(session_projects.c.project_id)
-        .join(FairSession, FairSession.id == session_projects.c.session_id)
-        .join(Fair, Fair.id == FairSession.fair_id)
-        .where(Fair.published_at.is_not(None), FairSession.status != SessionStatus.CANCELLED)
-    )
+    """Projects a domain shows the public (fairs: on the agenda of a published fair), a select of ids
+    from the receivers of `app.signals.public_projects`."""
+    selects = [ids for _receiver, ids in public_projects.send(None)]
+    if not selects:
+        return select(Project.id).where(false())
+    return selects[0] if len(selects) == 1 else union(*selects)
 
 
 def is_public(project: Project) -> bool:
-    return bool(db.session.scalar(select(public_project_ids().where(session_projects.c.project_id == project.id).exists())))
+    return bool(db.session.scalar(select(Project.id.in_(public_project_ids())).where(Project.id == project.id)))
 
 
 def can_edit(actor, project: Project) -> bool:
@@ -198,20 +196,6 @@ def update_project(actor, project_id: int, changes: dict) -> Project:
     _store(project, values)
     db.session.commit()
     return project
-
-
-def project_sessions(actor, project: Project) -> list[FairSession]:
-    """The sessions a project is pitched in, that the viewer may see."""
-    query = (
-        select(FairSession)
-        .join(session_projects, session_projects.c.session_id == FairSession.id)
-        .join(Fair, Fair.id == FairSession.fair_id)
-        .where(session_projects.c.project_id == project.id)
-        .order_by(FairSession.starts_at)
-    )
-    if not _is_staff(actor):
-        query = query.where(Fair.published_at.is_not(None))
-    return list(db.session.scalars(query))
 
 
 # ---------------------------------------------------------------- material
@@ -421,19 +405,3 @@ def get_presenter(presenter_id: int) -> User:
     return user
 
 
-def presenter_sessions(presenter: User, *, upcoming_only: bool = True) -> list[FairSession]:
-    """The presenter's sessions on published fairs' agendas (public)."""
-    query = (
-        select(FairSession)
-        .join(session_presenters, session_presenters.c.session_id == FairSession.id)
-        .join(Fair, Fair.id == FairSession.fair_id)
-        .where(
-            session_presenters.c.user_id == presenter.id,
-            Fair.published_at.is_not(None),
-            FairSession.status != SessionStatus.CANCELLED,
-        )
-        .order_by(FairSession.starts_at)
-    )
-    if upcoming_only:
-        query = query.where(FairSession.ends_at >= utcnow())
-    return list(db.session.scalars(query))
