@@ -10,7 +10,8 @@ from flask_login import current_user
 
 from config import Config, config_for_environment
 
-from .extensions import api, babel, csrf, db, limiter, login, migrate, socketio
+from .extensions import babel, csrf, db, limiter, login, migrate, socketio
+from .openapi import api
 
 
 def create_app(config_class: type[Config] | None = None) -> Flask:

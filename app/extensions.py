@@ -1,11 +1,11 @@
-"""Extensions, created unbound and bound in `create_app`."""
+"""Extensions, created unbound and bound in `create_app` (the API's, which states the document's own
+rules, is `app/openapi.py: api`)."""
 
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
-from flask_smorest import Api
 from flask_socketio import SocketIO
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
@@ -32,22 +32,6 @@ login = LoginManager()
 csrf = CSRFProtect()
 
 
-class CloudFairApi(Api):
-    """flask-smorest's Api with CloudFair's error body (`app/schemas.py`) and no catch-all `default`
-    response: each operation lists its statuses (`app/openapi.py`)."""
-
-    from .schemas import ErrorSchema as ERROR_SCHEMA
-
-    DEFAULT_ERROR_RESPONSE_NAME = None
-
-    def _init_spec(self, **kwargs) -> None:
-        super()._init_spec(**kwargs)
-        from .openapi import text_rule
-
-        self.ma_plugin.converter.add_attribute_function(text_rule)
-
-
-api = CloudFairApi()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 socketio = SocketIO()

@@ -30,6 +30,7 @@ from werkzeug.routing import IntegerConverter
 
 from .accounts.access import PUBLIC, USER
 from .bounds import MAX_INT, TEXT_PATTERN
+from .schemas import ErrorSchema
 
 
 class _OneValueEach(MultiDictProxy):
@@ -71,6 +72,22 @@ def text_rule(self, field: fields.Field, ret: dict, **kwargs) -> dict:
     if isinstance(field, fields.String) and not {"enum", "format", "pattern"} & set(ret):
         return {"pattern": TEXT_PATTERN}
     return {}
+
+
+class CloudFairApi(Api):
+    """flask-smorest's Api with CloudFair's error body (`app/schemas.py`), the text rule on every
+    `String` field, and no catch-all `default` response: each operation lists its statuses."""
+
+    ERROR_SCHEMA = ErrorSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+    def _init_spec(self, **kwargs) -> None:
+        super()._init_spec(**kwargs)
+        self.ma_plugin.converter.add_attribute_function(text_rule)
+
+
+#: The API extension, created unbound and bound in `create_app` like those of `app/extensions.py`.
+api = CloudFairApi()
 
 
 def constrain_text(schema: dict) -> dict:

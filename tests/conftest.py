@@ -242,13 +242,13 @@ class _SharedApp:
         if self.app is None:
             from engineio.payload import Payload
 
-            from app import extensions
+            from app import extensions, openapi
 
             self.app = create_app(make_test_config())
             self.config = dict(self.app.config)
             self.extensions = dict(self.app.extensions)
             self.objects = [(obj, dict(vars(obj))) for obj in (
-                extensions.api, extensions.babel, extensions.csrf, extensions.db, extensions.limiter,
+                openapi.api, extensions.babel, extensions.csrf, extensions.db, extensions.limiter,
                 extensions.login, extensions.migrate, extensions.socketio)]
             self.payload_packets = Payload.max_decode_packets
             server = extensions.socketio.server

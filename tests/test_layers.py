@@ -41,10 +41,6 @@ PLACED = {
 EXCEPTIONS = {
     ("app.reference.services", "app.accounts.access"):
         "editing reference data is for organisers: `require_role` is identity's, one layer-row up",
-    ("app.extensions", "app.schemas"):
-        "the API's error schema is named when the Api is configured (a deferred import)",
-    ("app.extensions", "app.openapi"):
-        "the text rule for the OpenAPI document is named when the Api is configured (a deferred import)",
     ("app.openapi", "app.accounts.access"):
         "the OpenAPI document states each operation's roles, read from the `@allow` declarations",
 }
