@@ -697,6 +697,7 @@ LEAD_REFERENCES = frozenset({
     ("interests", "lead_id"),
     ("lead_documents", "lead_id"),
     ("signings", "lead_id"),
+    ("site_proposals", "lead_id"),
 })
 
 
@@ -720,7 +721,7 @@ def move_organisation_leads(survivor, *, source, actor) -> None:
 
 
 def _combine_leads(actor, kept: Lead, gone: Lead, duplicate_name: str) -> None:
-    """Fold `gone` into `kept`: every history row, interest, document and signing moves over (and,
+    """Fold `gone` into `kept`: every history row, interest, document, signing and site proposal moves over (and,
     through `signals.leads_combined`, other domains' rows and links), and `kept` takes whatever
     `gone` knew better. Flushes; `gone` is deleted by the caller.
 
@@ -730,7 +731,7 @@ def _combine_leads(actor, kept: Lead, gone: Lead, duplicate_name: str) -> None:
     in; the earliest next action wins; the lead's origin (fair, session, created) is the older
     lead's. A history row "Merged from <name>." records the fold, from and to the stage.
     """
-    for model in (LeadEvent, Interest, LeadDocument, Signing):
+    for model in (LeadEvent, Interest, LeadDocument, Signing, SiteProposal):
         db.session.execute(update(model).where(model.lead_id == gone.id).values(lead_id=kept.id)
                            .execution_options(synchronize_session=False))
     signals.leads_combined.send(kept, gone=gone, actor=actor)

@@ -21,7 +21,7 @@ from app.extensions import db
 from app.fairs import services as fairs
 from app.fairs.models import Registration
 from app.leads import services as lead_services
-from app.leads.models import Interest, Lead, LeadDocument, LeadEvent, ProgressReport, Signing
+from app.leads.models import Interest, Lead, LeadDocument, LeadEvent, ProgressReport, Signing, SiteProposal
 from app.leads.services import record_interest
 from app.live import services as live
 from app.live.models import Question
@@ -274,7 +274,7 @@ def test_page_names_a_bad_field_and_writes_nothing(client, login):
 ROW_TABLES = {
     "users": User, "registrations": Registration, "leads": Lead, "lead_events": LeadEvent, "interests": Interest,
     "questions": Question, "progress_reports": ProgressReport, "lead_documents": LeadDocument, "signings": Signing,
-    "audit_events": AuditEvent, "notifications": Notification,
+    "audit_events": AuditEvent, "notifications": Notification, "site_proposals": SiteProposal,
 }
 
 
@@ -285,7 +285,7 @@ def _ids() -> dict[str, set[int]]:
 @pytest.fixture
 def world():
     """Two spellings of one bureau, each with people, leads (one on the same project), interests,
-    questions, a registration, a monthly report, documents and a signing."""
+    questions, a registration, a monthly report, documents, a site proposal and a signing."""
     organiser = make_organiser()
     agent = make_presenter(name="Petr Novak", timezone_name="Europe/Prague", country="CZ")
     rink = make_project(agent, title="Ice-rink blanket", investment_amount=Decimal("12000000"), currency="EUR")
@@ -315,7 +315,10 @@ def world():
     dup_rink = interest(dup, rink, "intent")
     lead_services.progress(dup, dup_rink.id, {"stage": "negotiating", "note": "Term sheet", "amount": "9000000",
                                          "currency": "EUR", "next_action_on": "2027-02-01"})
-    lead_services.add_document(dup, dup_rink.id, io.BytesIO(samples.pdf_bytes("draft")), "draft.pdf", "other")
+    draft = lead_services.add_document(dup, dup_rink.id, io.BytesIO(samples.pdf_bytes("draft")), "draft.pdf", "other")
+    # A site proposal sent from the duplicate's lead (its PDF stands in as the document).
+    db.session.add(SiteProposal(lead_id=dup_rink.id, document_id=draft.id, plot_ids=[], currency="EUR", costs=[],
+                                sent_by_id=dup.id))
     dup_ecmo = interest(dup, ecmo, "intent")
     lead_services.add_document(dup, dup_ecmo.id, io.BytesIO(samples.pdf_bytes("agreement")), "协议.pdf", "agreement")
     with time_machine.travel(signing.starts_at + timedelta(minutes=5), tick=True):  # during the ceremony
@@ -370,6 +373,7 @@ def test_merge_keeps_every_row_and_folds_the_shared_project_lead(client, auth, w
     assert set(db.session.scalars(select(LeadEvent.id).where(LeadEvent.lead_id == keep_rink_id))) >= dup_rink_events
     assert set(db.session.scalars(select(Interest.id).where(Interest.lead_id == keep_rink_id))) >= dup_rink_interests
     assert set(db.session.scalars(select(LeadDocument.id).where(LeadDocument.lead_id == keep_rink_id))) == dup_rink_docs
+    assert [p.lead_id for p in db.session.scalars(select(SiteProposal))] == [keep_rink_id]
     kept = db.session.get(Lead, keep_rink_id)
     assert (kept.organisation_id, kept.stage, kept.expected_amount, kept.currency, str(kept.next_action_on)) == (
         survivor_id, "negotiating", Decimal("9000000.00"), "EUR", "2027-02-01")
