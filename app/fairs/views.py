@@ -291,18 +291,8 @@ def _fair_data(form: FairForm) -> dict:
 def new_fair():
     form = FairForm()
     _fair_choices(form)
-    problems: list[str] = []
-    if form.validate_on_submit():
-        try:
-            fair = services.create_fair(current_user, _fair_data(form))
-        except ValidationFailed as exc:
-            problems = attach_errors(form, bilingual.form_errors(exc.fields, "title", "theme", "tracks"))
-        else:
-            flash(gettext("The fair was created as a draft."), "success")
-            return redirect(url_for("fairs.fair_page", fair_id=fair.id))
-    status = 422 if form.errors or problems else 200
-    return render_template("fairs/fair_form.html", form=form, fair=None, problems=problems,
-                           folds=_fold_questions(form, (form.timezone.data or "").strip())), status
+    return _save_fair(form, None, lambda data: services.create_fair(current_user, data),
+                      gettext("The fair was created as a draft."))
 
 
 @bp.route("/fairs/<int:fair_id>/edit", methods=["GET", "POST"])
@@ -311,7 +301,6 @@ def edit_fair(fair_id: int):
     fair = services.get_fair(current_user, fair_id)
     form = FairForm()
     _fair_choices(form)
-    problems: list[str] = []
     if request.method == "GET":
         zone = fair.zone
         bilingual.fill_form(form, fair, "title", "theme")
@@ -324,17 +313,26 @@ def edit_fair(fair_id: int):
         _show_tracks(form, fair)
         for field in ("fair_day_start", "fair_day_end", "presenter_day_start", "presenter_day_end"):
             getattr(form, field).data = getattr(fair, field)
-    elif form.validate_on_submit():
+    return _save_fair(form, fair, lambda data: services.update_fair(current_user, fair, data),
+                      gettext("The fair was saved."))
+
+
+def _save_fair(form, fair: Fair | None, save, done: str):
+    """Give the form's values to `save` (create or update, returning the fair), then show the fair; its
+    field errors go beside the fields (422)."""
+    problems: list[str] = []
+    if request.method == "POST" and form.validate_on_submit():
         try:
-            services.update_fair(current_user, fair, _fair_data(form))
+            saved = save(_fair_data(form))
         except ValidationFailed as exc:
             problems = attach_errors(form, bilingual.form_errors(exc.fields, "title", "theme", "tracks"))
         else:
-            flash(gettext("The fair was saved."), "success")
-            return redirect(url_for("fairs.fair_page", fair_id=fair.id))
+            flash(done, "success")
+            return redirect(url_for("fairs.fair_page", fair_id=saved.id))
     status = 422 if form.errors or problems else 200
+    zone = form.timezone.data or (fair.timezone if fair is not None else "")
     return render_template("fairs/fair_form.html", form=form, fair=fair, problems=problems,
-                           folds=_fold_questions(form, (form.timezone.data or fair.timezone).strip())), status
+                           folds=_fold_questions(form, zone.strip())), status
 
 
 @bp.route("/fairs/<int:fair_id>/publish", methods=["POST"])
