@@ -367,3 +367,28 @@ def test_the_same_person_on_a_second_browser_sees_their_own_questions_and_intere
     expect(box).to_contain_text(more)
     expect(box.locator(".my-level")).to_have_text("Ready to negotiate (intent)")
     expect(interest_form(laptop, membrane).get_by_label("How interested?")).to_have_value("intent")
+
+
+def test_during_the_pitch_staff_see_the_best_sites_and_a_city_its_own_plots(page_as, membrane):
+    """The membrane project needs 100 mu, 1,500 kVA and 600 t of water a day (the demo's site needs):
+    the organiser sees the top parks for it beside the pitch, and Xingtai's bureau its own fitting plot."""
+    staff = enter(page_as(ORGANISER), membrane)
+    best = staff.locator(f'[data-sites-for="{membrane["project_id"]}"]')
+    expect(best.get_by_role("heading")).to_have_text("Best sites for this project")
+    expect(best.locator(".site").first).to_be_visible()
+    assert 1 <= best.locator(".site").count() <= 3
+    expect(best.locator(".site a").first).to_have_attribute("href", re.compile(r"^/parks/\d+$"))
+    expect(best.locator(".sites-empty")).to_be_hidden()
+
+    city = enter(page_as(XT), membrane)
+    own = city.locator(f'[data-sites-for="{membrane["project_id"]}"]')
+    expect(own.get_by_role("heading")).to_have_text("Your matching plots")
+    expect(own.locator(".site")).to_have_count(1)
+    expect(own.locator(".site")).to_contain_text("Xingtai Economic Development Zone · plot XT-E12 · 110.00 mu")
+    # Beside the button that expresses interest in the same project.
+    expect(interest_form(city, membrane)).to_be_visible()
+
+    # Shijiazhuang's bureau manages no park in the demo: its list says so.
+    no_park = enter(page_as(SJZ), membrane).locator(f'[data-sites-for="{membrane["project_id"]}"]')
+    expect(no_park.locator(".site")).to_have_count(0)
+    expect(no_park.locator(".sites-empty")).to_have_text("No plot fits this project yet.")
