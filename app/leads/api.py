@@ -341,9 +341,7 @@ def post_progress(body, lead_id):
 def post_document(lead_id):
     """Attach a document (multipart `file`, `kind`: agreement, brochure, other), under the upload rules."""
     services._changeable(current_user, lead_id)
-    upload = request.files.get("file")
-    if upload is None:
-        raise ValidationFailed({"file": gettext("Send the file as the multipart field `file`.")})
+    upload = storage.sent_file()
     document = services.add_document(current_user, lead_id, upload.stream, upload.filename, request.form.get("kind"))
     return {"id": document.id, "kind": document.kind, "name": document.original_name, "mime": document.mime,
             "size": document.size, "download_url": f"/api/v1/lead-documents/{document.id}/download"}, 201

@@ -162,13 +162,6 @@ def remove_media(park_id: int, media_id: int):
 # ---------------------------------------------------------------- the API
 
 
-def _file():
-    upload = request.files.get("file")
-    if upload is None:
-        raise ValidationFailed({"file": gettext("Send the file as the multipart field `file`.")})
-    return upload
-
-
 @api.route("/parks/<int:park_id>/media", methods=["GET"])
 @allow(PUBLIC)
 @api.response(200, MediaList)
@@ -187,7 +180,7 @@ def add_park_photo(park_id):
     """Add a photo (multipart `file`, PNG or JPEG by content; `caption`): the park's organisation or
     organisers. 409 past 20 photos, 413 too big, 415 not a PNG or JPEG."""
     media.may_upload(current_user, park_id, media.PHOTO)  # who may, before what was sent
-    upload = _file()
+    upload = storage.sent_file()
     return media.add_media(current_user, park_id, media.PHOTO, upload.stream, upload.filename,
                            request.form.get("caption"))
 
@@ -201,7 +194,7 @@ def add_park_photo(park_id):
 def put_park_tour(park_id):
     """Put up the park's video tour (multipart `file`, MP4 by content), replacing the one before."""
     media.may_upload(current_user, park_id, media.TOUR)
-    upload = _file()
+    upload = storage.sent_file()
     return media.add_media(current_user, park_id, media.TOUR, upload.stream, upload.filename)
 
 

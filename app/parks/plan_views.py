@@ -4,13 +4,11 @@ The same services as the plan editor: `services.set_plan` (the upload rules) and
 
 from __future__ import annotations
 
-from flask import request, url_for
-from flask_babel import gettext
+from flask import url_for
 from flask_login import current_user
 from marshmallow import EXCLUDE, Schema, fields
 
 from ..accounts.access import PUBLIC, allow
-from ..errors import ValidationFailed
 from ..openapi import answers
 from ..projects import storage
 from . import services
@@ -79,9 +77,7 @@ def put_plan(park_id):
     """Upload the park's master plan (multipart `file`, PNG or JPEG by content); outlines that no
     longer fit a new image's size are dropped."""
     services.managed_park(current_user, park_id)  # who may, before what was sent
-    upload = request.files.get("file")
-    if upload is None:
-        raise ValidationFailed({"file": gettext("Send the file as the multipart field `file`.")})
+    upload = storage.sent_file()
     return services.set_plan(current_user, park_id, upload.stream, upload.filename)
 
 

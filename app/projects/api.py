@@ -34,13 +34,6 @@ def _actor():
     return current_user if current_user.is_authenticated else None
 
 
-def _uploaded_file():
-    upload = request.files.get("file")
-    if upload is None:
-        raise ValidationFailed({"file": gettext("Send the file as the multipart field `file`.")})
-    return upload
-
-
 @api.route("/projects", methods=["GET"])
 @allow(USER)
 @api.arguments(ProjectQuery, location="query")
@@ -98,7 +91,7 @@ def list_materials(project_id):
 def upload_material(project_id):
     """Upload pitch material (multipart `file`; `replaces` for a new version). 413 too big, 415 wrong type."""
     services.editable_project(current_user, project_id)  # who may, before what was sent
-    upload = _uploaded_file()
+    upload = storage.sent_file()
     replaces = request.form.get("replaces")
     if replaces not in (None, ""):
         if not replaces.isdigit():
@@ -177,7 +170,7 @@ def review_material(body, material_id):
 @answers(415)
 def put_photo():
     """Replace one's profile photo (PNG or JPEG)."""
-    upload = _uploaded_file()
+    upload = storage.sent_file()
     return services.set_photo(current_user, upload.stream, upload.filename)
 
 

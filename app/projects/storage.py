@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import current_app
+from flask import current_app, request
 from flask_babel import gettext
 
 from ..errors import NotFound, TooLarge, ValidationFailed
@@ -27,6 +27,14 @@ class Received:
     path: Path
     size: int
     sha256: str
+
+
+def sent_file():
+    """The upload an API call sent as the multipart field `file` (422 on `file` when there is none)."""
+    upload = request.files.get("file")
+    if upload is None:
+        raise ValidationFailed({"file": gettext("Send the file as the multipart field `file`.")})
+    return upload
 
 
 def upload_root() -> Path:
