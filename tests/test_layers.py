@@ -25,9 +25,10 @@ FOUNDATION = {"reference": 1, "accounts": 2, "notifications": 3, "mail": 3, "cor
 DOMAINS = {"projects": 1, "fairs": 2, "leads": 3, "live": 4, "meetings": 5, "parks": 5}
 #: Modules that adapt a service to the outside (6): pages, API, feeds, Socket.IO, CLI, jobs, demo
 #: data, Jinja helpers (`templating`), the sign-in cookie (`accounts.browser`), a lead's page data
-#: (`leads.detail`), the lock-out answer (`accounts.lockout`, rendered for the rate limiter).
+#: (`leads.detail`), the lock-out answer (`accounts.lockout`, rendered for the rate limiter), what page
+#: views share (`core.view_helpers`: a form page's submission, a button's POST).
 ADAPTER_NAMES = {"views", "api", "calendar", "events", "cli", "forms", "demo", "jobs", "browser", "detail",
-                 "templating", "lockout"}
+                 "templating", "lockout", "view_helpers"}
 #: Inside a domain: enums → models → queries → services (other helpers sit beside them).
 INSIDE = {"enums": 1, "models": 2, "queries": 3, "services": 4}
 #: Modules placed apart from their package, and why.

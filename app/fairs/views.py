@@ -18,6 +18,7 @@ from ..accounts.services import user_by_calendar_token
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..extensions import db
 from ..caching import PageCache
+from ..core.view_helpers import press, save_form
 from .. import bilingual
 from ..forms import attach_errors
 from ..i18n import ui_locale
@@ -320,32 +321,22 @@ def edit_fair(fair_id: int):
 def _save_fair(form, fair: Fair | None, save, done: str):
     """Give the form's values to `save` (create or update, returning the fair), then show the fair; its
     field errors go beside the fields (422)."""
-    problems: list[str] = []
-    if request.method == "POST" and form.validate_on_submit():
-        try:
-            saved = save(_fair_data(form))
-        except ValidationFailed as exc:
-            problems = attach_errors(form, bilingual.form_errors(exc.fields, "title", "theme", "tracks"))
-        else:
-            flash(done, "success")
-            return redirect(url_for("fairs.fair_page", fair_id=saved.id))
-    status = 422 if form.errors or problems else 200
-    zone = form.timezone.data or (fair.timezone if fair is not None else "")
-    return render_template("fairs/fair_form.html", form=form, fair=fair, problems=problems,
-                           folds=_fold_questions(form, zone.strip())), status
+
+    def show(problems: list[str], status: int):
+        zone = form.timezone.data or (fair.timezone if fair is not None else "")
+        return render_template("fairs/fair_form.html", form=form, fair=fair, problems=problems,
+                               folds=_fold_questions(form, zone.strip())), status
+
+    return save_form(form, lambda: (done, url_for("fairs.fair_page", fair_id=save(_fair_data(form)).id)), show,
+                     fields=lambda fields: bilingual.form_errors(fields, "title", "theme", "tracks"))
 
 
 @bp.route("/fairs/<int:fair_id>/publish", methods=["POST"])
 @allow("organiser")
 def publish(fair_id: int):
     fair = services.get_fair(current_user, fair_id)
-    if ActionForm().validate_on_submit():
-        try:
-            services.publish_fair(current_user, fair)
-            flash(gettext("The fair is published."), "success")
-        except Conflict as exc:
-            flash(exc.message, "error")
-    return redirect(url_for("fairs.fair_page", fair_id=fair_id))
+    return press(ActionForm(), lambda: services.publish_fair(current_user, fair), gettext("The fair is published."),
+                 url_for("fairs.fair_page", fair_id=fair_id))
 
 
 def _session_choices(form: SessionForm, fair: Fair) -> None:
@@ -453,13 +444,9 @@ def edit_session(session_id: int):
 @allow("organiser")
 def cancel_session(session_id: int):
     session = services.get_session(current_user, session_id)
-    if ActionForm().validate_on_submit():
-        try:
-            services.cancel_session(current_user, session)
-            flash(gettext("“%(title)s” is cancelled; calendar feeds show it.", title=session.title), "info")
-        except Conflict as exc:
-            flash(exc.message, "error")
-    return redirect(url_for("fairs.fair_page", fair_id=session.fair_id))
+    return press(ActionForm(), lambda: services.cancel_session(current_user, session),
+                 lambda _: gettext("“%(title)s” is cancelled; calendar feeds show it.", title=session.title),
+                 url_for("fairs.fair_page", fair_id=session.fair_id), category="info")
 
 
 @bp.route("/me/calendar")

@@ -119,34 +119,28 @@ def _interest_rows(session) -> list[dict]:
     ]
 
 
-@bp.route("/sessions/<int:session_id>/moderate")
-@allow("organiser", "presenter")
-def moderate(session_id: int):
+def _staff_page(session_id: int, page: str, context):
+    """A page for the session's staff (`page` names its template and live.js's mode), drawn as of the
+    session's `seq`; `context(session, questions)` gives what the page shows besides."""
     session = _staff_session(session_id)
     seq = services.current_seq(session.id)
     questions = services.list_questions(current_user, session)
-    return render_template(
-        "live/moderate.html",
-        session=session,
-        fair=session.fair,
-        questions=questions,
-        interests=_interest_rows(session),
-        counts=lead_queries.interest_counts(session.id),
-        levels=LEVEL_LABELS,
-        config=_config(session, questions, page="moderate", staff=True, seq=seq),
-    )
+    return render_template(f"live/{page}.html", session=session, fair=session.fair, **context(session, questions),
+                           config=_config(session, questions, page=page, staff=True, seq=seq))
+
+
+@bp.route("/sessions/<int:session_id>/moderate")
+@allow("organiser", "presenter")
+def moderate(session_id: int):
+    return _staff_page(session_id, "moderate", lambda session, questions: {
+        "questions": questions, "interests": _interest_rows(session),
+        "counts": lead_queries.interest_counts(session.id), "levels": LEVEL_LABELS,
+    })
 
 
 @bp.route("/sessions/<int:session_id>/projector")
 @allow("organiser", "presenter")
 def projector(session_id: int):
-    session = _staff_session(session_id)
-    seq = services.current_seq(session.id)
-    questions = services.list_questions(current_user, session)
-    return render_template(
-        "live/projector.html",
-        session=session,
-        fair=session.fair,
-        questions=services.projector_questions(questions, PROJECTOR_QUESTIONS),
-        config=_config(session, questions, page="projector", staff=True, seq=seq),
-    )
+    return _staff_page(session_id, "projector", lambda session, questions: {
+        "questions": services.projector_questions(questions, PROJECTOR_QUESTIONS),
+    })

@@ -5,6 +5,8 @@ every save confirms the record, and a "confirm unchanged" button stamps confirme
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
@@ -16,7 +18,7 @@ from ..accounts.access import allow
 from ..accounts.models import Organisation
 from ..errors import Forbidden, ServiceError, UnsupportedType, ValidationFailed
 from ..extensions import db
-from ..forms import attach_errors
+from ..core.view_helpers import save_form
 from ..i18n import ui_locale
 from ..reference.services import list_sectors
 from . import services
@@ -96,28 +98,12 @@ def _park_data(form: ParkForm, creating: bool) -> dict:
 
 
 def _save(form, template: str, save, done: str, **context):
-    """Validate the form, call the service, put its field errors beside the fields (422)."""
-    problems: list[str] = []
-    if request.method == "POST" and form.validate_on_submit():
-        try:
-            target = save()
-        except ValidationFailed as exc:
-            problems = attach_errors(form, bilingual.form_errors(exc.fields, "name", "summary", "conditions"))
-        else:
-            flash(done, "success")
-            return redirect(target)
-    status = 422 if form.errors or problems else 200
-    return render_template(template, form=form, problems=problems, labels=_labels(), **context), status
-
-
-def _park_part_page(park, form, template: str, save, done: str, **context):
-    """A plot's or an incentive's form page: `save()` calls the service, then the park's page shows."""
-
-    def saved():
-        save()
-        return url_for("parks.edit_park", park_id=park.id)
-
-    return _save(form, template, saved, done, park=park, **context)
+    """Validate the form, call the service (`save()` returns the address to go to), put its field
+    errors beside the fields (422)."""
+    return save_form(form, lambda: (done, save()),
+                     lambda problems, status: (render_template(template, form=form, problems=problems,
+                                                               labels=_labels(), **context), status),
+                     fields=lambda fields: bilingual.form_errors(fields, "name", "summary", "conditions"))
 
 
 @bp.route("/parks/new", methods=["GET", "POST"])
@@ -164,7 +150,7 @@ def confirm_park(park_id: int):
     return _confirm(services.update_park, park_id, gettext("The park's figures are confirmed as of now."))
 
 
-# ---------------------------------------------------------------- plots
+# ---------------------------------------------------------------- plots and incentives
 
 
 _PLOT_TEXTS = ("area_mu", "price_per_mu", "plot_ratio", "ready_on", "rail_km", "port_km", "airport_km")
@@ -179,38 +165,10 @@ def _plot_data(form: PlotForm) -> dict:
     return data
 
 
-@bp.route("/parks/<int:park_id>/plots/new", methods=["GET", "POST"])
-@allow(*MANAGERS)
-def new_plot(park_id: int):
-    park = services.managed_park(current_user, park_id)
-    form = PlotForm()
-    return _park_part_page(park, form, "parks/plot_form.html",
-                           lambda: services.add_plot(current_user, park.id, _plot_data(form)),
-                           gettext("The plot was added."), plot=None)
-
-
-@bp.route("/plots/<int:plot_id>/edit", methods=["GET", "POST"])
-@allow(*MANAGERS)
-def edit_plot(plot_id: int):
-    plot = services.get_plot(plot_id)
-    park = services.managed_park(current_user, plot.park_id)
-    form = PlotForm()
-    if request.method == "GET":
-        form.name.data, form.land_use.data, form.status.data = plot.name, plot.land_use, plot.status
-        form.currency.data, form.gas.data = plot.currency, plot.gas
-        _fill_texts(form, plot, _PLOT_TEXTS + _PLOT_COUNTS)
-    return _park_part_page(park, form, "parks/plot_form.html",
-                           lambda: services.update_plot(current_user, plot.id, _plot_data(form)),
-                           gettext("The plot was saved; its figures are confirmed as of now."), plot=plot)
-
-
-@bp.route("/plots/<int:plot_id>/confirm", methods=["POST"])
-@allow(*MANAGERS)
-def confirm_plot(plot_id: int):
-    return _confirm(services.update_plot, plot_id, gettext("The plot's figures are confirmed as of now."))
-
-
-# ---------------------------------------------------------------- incentives
+def _fill_plot(form: PlotForm, plot) -> None:
+    form.name.data, form.land_use.data, form.status.data = plot.name, plot.land_use, plot.status
+    form.currency.data, form.gas.data = plot.currency, plot.gas
+    _fill_texts(form, plot, _PLOT_TEXTS + _PLOT_COUNTS)
 
 
 def _incentive_data(form: IncentiveForm) -> dict:
@@ -219,35 +177,85 @@ def _incentive_data(form: IncentiveForm) -> dict:
             "valid_until": _text(form.valid_until.data), "lang": ui_locale()}
 
 
-@bp.route("/parks/<int:park_id>/incentives/new", methods=["GET", "POST"])
-@allow(*MANAGERS)
-def new_incentive(park_id: int):
-    park = services.managed_park(current_user, park_id)
-    form = IncentiveForm()
-    return _park_part_page(park, form, "parks/incentive_form.html",
-                           lambda: services.add_incentive(current_user, park.id, _incentive_data(form)),
-                           gettext("The incentive was added."), incentive=None)
+def _fill_incentive(form: IncentiveForm, incentive) -> None:
+    bilingual.fill_form(form, incentive, "conditions")
+    form.kind.data, form.currency.data = incentive.kind, incentive.currency or ""
+    _fill_texts(form, incentive, ("amount", "rate", "valid_until"))
 
 
-@bp.route("/incentives/<int:incentive_id>/edit", methods=["GET", "POST"])
-@allow(*MANAGERS)
-def edit_incentive(incentive_id: int):
-    incentive = services.get_incentive(incentive_id)
-    park = services.managed_park(current_user, incentive.park_id)
-    form = IncentiveForm()
-    if request.method == "GET":
-        bilingual.fill_form(form, incentive, "conditions")
-        form.kind.data, form.currency.data = incentive.kind, incentive.currency or ""
-        _fill_texts(form, incentive, ("amount", "rate", "valid_until"))
-    return _park_part_page(park, form, "parks/incentive_form.html",
-                           lambda: services.update_incentive(current_user, incentive.id, _incentive_data(form)),
-                           gettext("The incentive was saved; it is confirmed as of now."), incentive=incentive)
+@dataclass(frozen=True)
+class _Part:
+    """A part of a park with pages of its own (new under its park, edit, confirm unchanged): `name` is
+    the template's variable, the addresses' word (`/plots/<plot_id>/edit`) and the endpoints' end
+    (`parks.edit_plot`); the messages are functions, translated when shown."""
+
+    name: str
+    form: type
+    get: Callable
+    add: Callable
+    update: Callable
+    data: Callable
+    fill: Callable
+    added: Callable[[], str]
+    saved: Callable[[], str]
+    confirmed: Callable[[], str]
 
 
-@bp.route("/incentives/<int:incentive_id>/confirm", methods=["POST"])
-@allow(*MANAGERS)
-def confirm_incentive(incentive_id: int):
-    return _confirm(services.update_incentive, incentive_id, gettext("The incentive is confirmed as of now."))
+_PARTS = (
+    _Part("plot", PlotForm, services.get_plot, services.add_plot, services.update_plot, _plot_data, _fill_plot,
+          lambda: gettext("The plot was added."),
+          lambda: gettext("The plot was saved; its figures are confirmed as of now."),
+          lambda: gettext("The plot's figures are confirmed as of now.")),
+    _Part("incentive", IncentiveForm, services.get_incentive, services.add_incentive, services.update_incentive,
+          _incentive_data, _fill_incentive,
+          lambda: gettext("The incentive was added."),
+          lambda: gettext("The incentive was saved; it is confirmed as of now."),
+          lambda: gettext("The incentive is confirmed as of now.")),
+)
+
+
+def _part_page(part: _Part, park, form, save, done: str, record):
+    """A plot's or an incentive's form page: `save()` calls the service, then the park's page shows."""
+
+    def saved():
+        save()
+        return url_for("parks.edit_park", park_id=park.id)
+
+    return _save(form, f"parks/{part.name}_form.html", saved, done, park=park, **{part.name: record})
+
+
+def _add_part_pages(part: _Part) -> None:
+    """Route a part's pages: its form page under its park (new), its own form page (edit), its confirm button."""
+    key = f"{part.name}_id"
+
+    @allow(*MANAGERS)
+    def new(park_id: int):
+        park = services.managed_park(current_user, park_id)
+        form = part.form()
+        return _part_page(part, park, form, lambda: part.add(current_user, park.id, part.data(form)),
+                          part.added(), None)
+
+    @allow(*MANAGERS)
+    def edit(**ids: int):
+        record = part.get(ids[key])
+        park = services.managed_park(current_user, record.park_id)
+        form = part.form()
+        if request.method == "GET":
+            part.fill(form, record)
+        return _part_page(part, park, form, lambda: part.update(current_user, record.id, part.data(form)),
+                          part.saved(), record)
+
+    @allow(*MANAGERS)
+    def confirm(**ids: int):
+        return _confirm(part.update, ids[key], part.confirmed())
+
+    bp.add_url_rule(f"/parks/<int:park_id>/{part.name}s/new", f"new_{part.name}", new, methods=["GET", "POST"])
+    bp.add_url_rule(f"/{part.name}s/<int:{key}>/edit", f"edit_{part.name}", edit, methods=["GET", "POST"])
+    bp.add_url_rule(f"/{part.name}s/<int:{key}>/confirm", f"confirm_{part.name}", confirm, methods=["POST"])
+
+
+for _part in _PARTS:
+    _add_part_pages(_part)
 
 
 # ---------------------------------------------------------------- the master plan

@@ -43,14 +43,11 @@ def plan_image(park_id: int):
     """The park's master-plan image (public, like the park)."""
     from flask_babel import gettext
 
-    from ..errors import NotFound
-    from ..projects.api import attachment
+    from ..projects.views import stored_image
 
     park = services.get_park(park_id)
-    if not park.plan_sha256:
-        raise NotFound(gettext("This park has no master plan yet."))
-    extension = ".png" if park.plan_mime == "image/png" else ".jpg"
-    return attachment(park.plan_sha256, park.plan_mime, f"park-{park.id}-plan{extension}", inline=True)
+    return stored_image(park.plan_sha256, park.plan_mime, f"park-{park.id}-plan",
+                        gettext("This park has no master plan yet."), inline=True)
 
 
 @bp.app_template_global()

@@ -176,12 +176,18 @@ def dead_link_error() -> NotFound:
     )
 
 
-def lookup(plain: str) -> AccountToken | None:
-    """The live invitation behind a link, or None when the link is dead (reads only)."""
-    token = tokens.find_live(plain, tokens.INVITATION)
-    if token is None or not token.user.active or token.user.password_hash:
+def live_link(plain: str, purpose: str, *, first_password: bool = False) -> AccountToken | None:
+    """The live token of `purpose` behind a mailed link, or None when the link is dead (reads only):
+    its person is active and, for a `first_password` link, has not set one yet."""
+    token = tokens.find_live(plain, purpose)
+    if token is None or not token.user.active or (first_password and token.user.password_hash):
         return None
     return token
+
+
+def lookup(plain: str) -> AccountToken | None:
+    """The live invitation behind a link, or None when the link is dead (reads only)."""
+    return live_link(plain, tokens.INVITATION, first_password=True)
 
 
 def check_new_password(password: object) -> str:
@@ -216,15 +222,22 @@ def accept(plain: str, password: str) -> User:
     Raises NotFound (code "invitation_invalid") for an unknown, used, revoked or expired link, and
     ValidationFailed naming `password` for a too short one (the link then still works).
     """
-    token = lookup(plain)
+    return set_password_by_link(lookup(plain), password, dead_link_error, "invitation_accepted")
+
+
+def set_password_by_link(token: AccountToken | None, password: str, dead_link, action: str, **details) -> User:
+    """Set a password through a mailed link's live token (None when the link is dead): the token is used
+    up, the person's other invitation and reset links stop working, and `action` is audited (with
+    `details`). Raises `dead_link()` when the link is dead or another request used it first, and
+    ValidationFailed naming `password` for a too short one (the link then still works)."""
     if token is None:
-        raise dead_link_error()
+        raise dead_link()
     check_new_password(password)
     user = token.user
     if not consume(token):
         db.session.rollback()
-        raise dead_link_error()
+        raise dead_link()
     revoke_other_links(user)
-    audit.record("invitation_accepted", actor=user, subject=user)
+    audit.record(action, actor=user, subject=user, **details)
     services.set_password(user, password)  # commits all of it
     return user

@@ -13,6 +13,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from ..schemas import email_in
 from ..errors import Conflict, NotFound, ValidationFailed
+from ..core.view_helpers import press
 from ..forms import Form, attach_errors
 from ..i18n import ui_locale
 from ..reference.services import country_choices
@@ -113,33 +114,27 @@ def invitations_page():
     return redirect(url_for("people.invitations_page"))
 
 
+def _invitation_button(user_id: int, act, done, **options):
+    """A button on the invitations page for one person's invitation: `act(user, actor)` is the service,
+    `done(user)` the message; back to the page."""
+    user = services.get_user(user_id)
+    return press(ActionForm(), lambda: act(user, current_user), done(user), url_for("people.invitations_page"),
+                 **options)
+
+
 @bp.route("/people/invitations/<int:user_id>/resend", methods=["POST"])
 @allow("organiser")
 def resend_invitation(user_id: int):
-    if ActionForm().validate_on_submit():
-        user = services.get_user(user_id)
-        try:
-            invitations.resend(user, current_user)
-        except Conflict as exc:
-            flash(exc.message, "error")
-        else:
-            flash(gettext("A new invitation to %(email)s is queued; the earlier link no longer works.", email=user.email),
-                  "success")
-    return redirect(url_for("people.invitations_page"))
+    return _invitation_button(user_id, invitations.resend, lambda user: gettext(
+        "A new invitation to %(email)s is queued; the earlier link no longer works.", email=user.email))
 
 
 @bp.route("/people/invitations/<int:user_id>/revoke", methods=["POST"])
 @allow("organiser")
 def revoke_invitation(user_id: int):
-    if ActionForm().validate_on_submit():
-        user = services.get_user(user_id)
-        try:
-            invitations.revoke(user, current_user)
-        except NotFound as exc:
-            flash(exc.message, "error")
-        else:
-            flash(gettext("The invitation of %(name)s is revoked; its link no longer works.", name=user.name), "info")
-    return redirect(url_for("people.invitations_page"))
+    return _invitation_button(user_id, invitations.revoke, lambda user: gettext(
+        "The invitation of %(name)s is revoked; its link no longer works.", name=user.name),
+        category="info", refused=(NotFound,))
 
 
 # ---------------------------------------------------------------- pages behind the mailed links
@@ -285,11 +280,14 @@ def list_invitations(args):
     return page_body(items, total, args)
 
 
+def _sets_password_by_link(view):
+    """What the API's two mailed-link operations declare (an invitation, a password reset): open to
+    anyone holding the link's token, `{"password"}` in, the person out; 404 for a dead link, 409."""
+    return allow(PUBLIC)(api.arguments(NewPasswordSchema)(api.response(200, UserSchema)(answers(404, 409)(view))))
+
+
 @api.route("/invitations/<token>", methods=["POST"])
-@allow(PUBLIC)
-@api.arguments(NewPasswordSchema)
-@api.response(200, UserSchema)
-@answers(404, 409)
+@_sets_password_by_link
 def accept_invitation_api(body, token):
     """Accept an invitation with `{"password"}`; 404 `invitation_invalid` when the link is dead."""
     return invitations.accept(token, body["password"])
@@ -309,10 +307,7 @@ def request_password_reset(body):
 
 
 @api.route("/auth/password-reset/<token>", methods=["POST"])
-@allow(PUBLIC)
-@api.arguments(NewPasswordSchema)
-@api.response(200, UserSchema)
-@answers(404, 409)
+@_sets_password_by_link
 def complete_password_reset(body, token):
     """Set a new password with `{"password"}`; ends all the person's sessions and API tokens."""
     return password_reset.reset_password(token, body["password"])

@@ -11,8 +11,9 @@ from flask_babel import gettext, lazy_gettext
 from flask_login import current_user
 from wtforms import HiddenField, SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField
 
-from ..errors import Conflict, ValidationFailed
-from ..forms import Form, attach_errors
+from ..errors import ValidationFailed
+from ..core.view_helpers import save_form
+from ..forms import Form
 from ..i18n import ui_locale
 from ..leads.enums import stage_label
 from ..reference.divisions import hebei_choices
@@ -93,6 +94,17 @@ def _render_form(form, organisation, problems, status=200):
                            problems=problems, division_groups=hebei_choices(ui_locale())), status
 
 
+def _save(form, organisation, save):
+    """The form page of a new (`organisation` None) or an existing organisation: `save()` calls the
+    service; a name already taken is shown beside the name."""
+    return save_form(form, save, lambda problems, status: _render_form(form, organisation, problems, status),
+                     fields=_page_fields, conflict_field="name")
+
+
+def _page_of(org) -> str:
+    return url_for("people.organisation_page", organisation_id=org.id)
+
+
 # ---------------------------------------------------------------- pages
 
 
@@ -116,19 +128,12 @@ def new_organisation():
     _choices(form)
     if request.method == "GET":
         form.kind.data, form.country.data = OrganisationKind.CITY_BUREAU.value, "CN"
-    problems: list[str] = []
-    if form.validate_on_submit():
-        try:
-            org = organisations.create_organisation(current_user, **_form_data(form))
-        except ValidationFailed as exc:
-            problems = attach_errors(form, _page_fields(exc.fields))
-        except Conflict as exc:  # the name is taken
-            problems = attach_errors(form, {"name": [exc.message]})
-        else:
-            flash(gettext("Organisation %(name)s created.", name=bilingual.plain(org, "name")), "success")
-            return redirect(url_for("people.organisation_page", organisation_id=org.id))
-    status = 422 if form.errors or problems else 200
-    return _render_form(form, None, problems, status)
+
+    def create():
+        org = organisations.create_organisation(current_user, **_form_data(form))
+        return gettext("Organisation %(name)s created.", name=bilingual.plain(org, "name")), _page_of(org)
+
+    return _save(form, None, create)
 
 
 @bp.route("/organisations/<int:organisation_id>")
@@ -155,19 +160,12 @@ def edit_organisation(organisation_id: int):
         in_picker = org.division_code is not None and org.division_code.startswith("13")
         form.division_code.data = org.division_code if in_picker else ""
         form.city.data = (org.city or "") if in_picker else (org.place(ui_locale()) or "")
-    problems: list[str] = []
-    if form.validate_on_submit():
-        try:
-            organisations.update_organisation(current_user, org.id, _form_data(form))
-        except ValidationFailed as exc:
-            problems = attach_errors(form, _page_fields(exc.fields))
-        except Conflict as exc:  # the name is taken
-            problems = attach_errors(form, {"name": [exc.message]})
-        else:
-            flash(gettext("Organisation %(name)s saved.", name=bilingual.plain(org, "name")), "success")
-            return redirect(url_for("people.organisation_page", organisation_id=org.id))
-    status = 422 if form.errors or problems else 200
-    return _render_form(form, org, problems, status)
+
+    def save():
+        organisations.update_organisation(current_user, org.id, _form_data(form))
+        return gettext("Organisation %(name)s saved.", name=bilingual.plain(org, "name")), _page_of(org)
+
+    return _save(form, org, save)
 
 
 @bp.route("/organisations/<int:organisation_id>/merge", methods=["GET", "POST"])

@@ -83,10 +83,7 @@ def dead_link_error() -> NotFound:
 
 def lookup(plain: str) -> AccountToken | None:
     """The live reset token behind a link, or None when the link is dead (reads only)."""
-    token = tokens.find_live(plain, tokens.PASSWORD_RESET)
-    if token is None or not token.user.active:
-        return None
-    return token
+    return invitations.live_link(plain, tokens.PASSWORD_RESET)
 
 
 def reset_password(plain: str, password: str) -> User:
@@ -95,15 +92,5 @@ def reset_password(plain: str, password: str) -> User:
     Raises NotFound (code "reset_link_invalid") for an unknown, used, replaced or expired link, and
     ValidationFailed naming `password` for a too short one (the link then still works).
     """
-    token = lookup(plain)
-    if token is None:
-        raise dead_link_error()
-    invitations.check_new_password(password)
-    user = token.user
-    if not invitations.consume(token):
-        db.session.rollback()
-        raise dead_link_error()
-    invitations.revoke_other_links(user)
-    audit.record("password_changed", actor=user, subject=user, via="password_reset")
-    services.set_password(user, password)  # commits all of it
-    return user
+    return invitations.set_password_by_link(lookup(plain), password, dead_link_error, "password_changed",
+                                            via="password_reset")

@@ -496,6 +496,11 @@ def _choice(value: str, enum, aliases: dict[str, str]) -> str | None:
     return found
 
 
+def _locale_code(value: str) -> str | None:
+    folded = re.split(r"[-_]", _fold_code(value))[0]
+    return folded if folded in _CODES[Locale] else LOCALE_ALIASES.get(_fold_code(value))
+
+
 def cell_label(column: str, value: str | None) -> str:
     """A tidied cell as the preview shows it: roles, kinds, languages and countries by their names."""
     if not value:
@@ -533,38 +538,29 @@ def _check_row(number: int, cells: dict[str, str], extra: list[str]) -> PlannedR
             row.email = values["email"] = normalise_email(cells["email"])
         except ValidationFailed as exc:
             error("email", " ".join(exc.fields["email"]))
-    if cells.get("role"):
-        role = _choice(cells["role"], Role, ROLE_ALIASES)
-        if role is None:
-            error("role", gettext("Unknown role; use one of: %(choices)s.",
-                                  choices=gettext(", ").join(role_label(r) for r in Role)))
-        else:
-            values["role"] = role
-    if cells.get("kind"):
-        kind = _choice(cells["kind"], OrganisationKind, KIND_ALIASES)
-        if kind is None:
-            error("kind", gettext("Unknown kind of organisation; use one of: %(choices)s.",
-                                  choices=gettext(", ").join(kind_label(k) for k in OrganisationKind)))
-        else:
-            values["kind"] = kind
-    if cells.get("country"):
-        code = country_code(cells["country"])
-        if code is None:
-            error("country", gettext("Unknown country; write its name in Chinese or English, or its two-letter code."))
-        else:
-            values["country"] = code
+    def known(column: str, code_of, unknown) -> None:
+        """A cell naming one of a known set: its code, or the error `unknown()` says."""
+        if cells.get(column):
+            code = code_of(cells[column])
+            if code is None:
+                error(column, unknown())
+            else:
+                values[column] = code
+
+    known("role", lambda text: _choice(text, Role, ROLE_ALIASES),
+          lambda: gettext("Unknown role; use one of: %(choices)s.",
+                          choices=gettext(", ").join(role_label(r) for r in Role)))
+    known("kind", lambda text: _choice(text, OrganisationKind, KIND_ALIASES),
+          lambda: gettext("Unknown kind of organisation; use one of: %(choices)s.",
+                          choices=gettext(", ").join(kind_label(k) for k in OrganisationKind)))
+    known("country", country_code,
+          lambda: gettext("Unknown country; write its name in Chinese or English, or its two-letter code."))
     if cells.get("timezone"):
         try:
             values["timezone"] = check_timezone(cells["timezone"])
         except ValidationFailed:
             error("timezone", gettext("Unknown time zone; use an IANA name such as Asia/Shanghai or Europe/Berlin."))
-    if cells.get("locale"):
-        folded = re.split(r"[-_]", _fold_code(cells["locale"]))[0]
-        locale = folded if folded in _CODES[Locale] else LOCALE_ALIASES.get(_fold_code(cells["locale"]))
-        if locale is None:
-            error("locale", gettext("Unknown language; use zh or en."))
-        else:
-            values["locale"] = locale
+    known("locale", _locale_code, lambda: gettext("Unknown language; use zh or en."))
     row.errors.sort(key=lambda e: COLUMNS.index(e["column"]))
     if extra:
         row.warnings.append(issue(number, None, ", ".join(extra), gettext(

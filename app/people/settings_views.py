@@ -14,7 +14,7 @@ from marshmallow import Schema, fields
 
 from ..bounds import AwareDateTime, Id
 from ..errors import ValidationFailed
-from ..forms import attach_errors
+from ..core.view_helpers import save_form
 from ..reference.services import search_timezones, timezone_names, utc_offset
 from ..schemas import PageQuery, page_body, page_of
 from ..templating import viewer_timezone
@@ -119,6 +119,13 @@ def _render_settings(settings_form=None, password_form=None, problems=(), status
     ), status
 
 
+def _save(form, name: str, save):
+    """One of the settings page's forms (`name` on the page): `save()` calls the service; errors show
+    the page again with this form as it was sent."""
+    return save_form(form, save, lambda problems, status: _render_settings(**{name: form}, problems=problems,
+                                                                           status=status))
+
+
 def _zones() -> list[dict]:
     # Offsets are "now": a zone's entry changes with daylight saving time.
     return search_timezones()
@@ -131,17 +138,15 @@ def my_settings():
     if request.method == "GET":
         return _render_settings()
     form = SettingsForm()
-    if not form.validate_on_submit():
-        return _render_settings(settings_form=form, status=422)
-    try:
+
+    def save():
         user = services.update_settings(current_user, {
             "name": form.name.data or "", "locale": form.locale.data, "timezone": form.timezone.data or "",
         }, current_user)
-    except ValidationFailed as exc:
-        return _render_settings(settings_form=form, problems=attach_errors(form, exc.fields), status=422)
-    with force_locale(user.locale):
-        flash(gettext("Your settings are saved."), "success")
-    return redirect(url_for("people.my_settings"))
+        with force_locale(user.locale):
+            return gettext("Your settings are saved."), url_for("people.my_settings")
+
+    return _save(form, "settings_form", save)
 
 
 @bp.route("/me/password", methods=["POST"])
@@ -149,19 +154,18 @@ def my_settings():
 def change_password():
     """Change my password: other browsers and API tokens are signed out, this browser stays signed in."""
     form = PasswordChangeForm()
-    if not form.validate_on_submit():
-        return _render_settings(password_form=form, status=422)
-    user = current_user._get_current_object()
-    try:
+
+    def save():
+        user = current_user._get_current_object()
         settings.change_password(user, current=form.current_password.data, new=form.new_password.data,
                                  repeat=form.repeat_password.data)
-    except ValidationFailed as exc:
-        return _render_settings(password_form=form, problems=attach_errors(form, exc.fields), status=422)
-    # The cookie names the password version: sign this browser in again with the new one.
-    remembered = request.cookies.get(current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")) is not None
-    browser.log_in(user, remember=remembered)
-    flash(gettext("Your password is changed. Other browsers and API tokens were signed out."), "success")
-    return redirect(url_for("people.my_settings"))
+        # The cookie names the password version: sign this browser in again with the new one.
+        remembered = request.cookies.get(current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")) is not None
+        browser.log_in(user, remember=remembered)
+        return (gettext("Your password is changed. Other browsers and API tokens were signed out."),
+                url_for("people.my_settings"))
+
+    return _save(form, "password_form", save)
 
 
 @bp.route("/me/calendar", methods=["POST"])

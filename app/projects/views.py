@@ -201,10 +201,16 @@ def presenter_page(presenter_id: int):
 @allow(PUBLIC)
 def presenter_photo(presenter_id: int):
     presenter = services.get_presenter(presenter_id)
-    if not presenter.photo_sha256:
-        raise NotFound(gettext("No photo."))
-    extension = ".png" if presenter.photo_mime == "image/png" else ".jpg"
-    return attachment(presenter.photo_sha256, presenter.photo_mime, f"presenter-{presenter.id}{extension}")
+    return stored_image(presenter.photo_sha256, presenter.photo_mime, f"presenter-{presenter.id}", gettext("No photo."))
+
+
+def stored_image(sha256: str | None, mime: str | None, stem: str, missing: str, *, inline: bool = False):
+    """A stored PNG or JPEG image (a presenter's photo, a park's master plan), named `stem` and its
+    extension; NotFound saying `missing` when there is none."""
+    if not sha256:
+        raise NotFound(missing)
+    extension = ".png" if mime == "image/png" else ".jpg"
+    return attachment(sha256, mime, f"{stem}{extension}", inline=inline)
 
 
 @bp.route("/me/profile", methods=["GET", "POST"])
