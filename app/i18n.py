@@ -54,6 +54,30 @@ def enum_label(labels: Mapping[StrEnum, Any], value):
         return value
 
 
+class LabelledEnum(StrEnum):
+    """A StrEnum whose members are declared with the words people read for them, code and label
+    together: `INFO = "info", lazy_gettext("Send more information")`. The code stays in the database
+    and the API; `member.label` is translated when it is shown."""
+
+    label: Any
+
+    def __new__(cls, value: str, label: Any):
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.label = label
+        return member
+
+    @classmethod
+    def labels(cls) -> dict:
+        """Each member and its label, in the order they are declared (a form's choices, a legend)."""
+        return {member: member.label for member in cls}
+
+    @classmethod
+    def label_of(cls, value):
+        """`value` in the reader's language; a value that is not one of the codes is shown as it is."""
+        return enum_label(cls.labels(), value)
+
+
 def _babel_locale() -> str:
     return "zh_Hans_CN" if ui_locale() == "zh" else "en_GB"
 

@@ -2,23 +2,28 @@ from enum import StrEnum
 
 from flask_babel import lazy_gettext
 
-from ..i18n import enum_label
+from ..i18n import LabelledEnum
 
 #: The shortest password accepted.
 MIN_PASSWORD_LENGTH = 8
 
 
-class Role(StrEnum):
-    ORGANISER = "organiser"
-    PRESENTER = "presenter"
-    ATTENDEE = "attendee"
+class Role(LabelledEnum):
+    """Each role and how it reads to people (translated when shown; the codes stay in the API and the
+    import)."""
+
+    ORGANISER = "organiser", lazy_gettext("organiser")
+    PRESENTER = "presenter", lazy_gettext("presenter")
+    ATTENDEE = "attendee", lazy_gettext("attendee")
 
 
-class OrganisationKind(StrEnum):
-    CITY_BUREAU = "city_bureau"
-    PARK = "park"
-    ENTERPRISE = "enterprise"
-    AGENCY = "agency"
+class OrganisationKind(LabelledEnum):
+    """Each organisation kind and how it reads to people (the codes stay in the API and the import)."""
+
+    CITY_BUREAU = "city_bureau", lazy_gettext("City commerce bureau")
+    PARK = "park", lazy_gettext("Industrial park")
+    ENTERPRISE = "enterprise", lazy_gettext("Enterprise")
+    AGENCY = "agency", lazy_gettext("Agency")
 
 
 class Locale(StrEnum):
@@ -34,27 +39,8 @@ DEFAULT_KIND_FOR_ROLE = {
 }
 
 
-#: How each role reads to people (translated when shown; the codes stay in the API and the import).
-ROLE_LABELS = {
-    Role.ORGANISER: lazy_gettext("organiser"),
-    Role.PRESENTER: lazy_gettext("presenter"),
-    Role.ATTENDEE: lazy_gettext("attendee"),
-}
-
-#: How each organisation kind reads to people (the codes stay in the API and the import).
-KIND_LABELS = {
-    OrganisationKind.CITY_BUREAU: lazy_gettext("City commerce bureau"),
-    OrganisationKind.PARK: lazy_gettext("Industrial park"),
-    OrganisationKind.ENTERPRISE: lazy_gettext("Enterprise"),
-    OrganisationKind.AGENCY: lazy_gettext("Agency"),
-}
-
-
-def role_label(role: str) -> str:
-    """The role in the reader's language (an unknown value is shown as it is)."""
-    return enum_label(ROLE_LABELS, role)
-
-
-def kind_label(kind: str) -> str:
-    """The organisation kind in the reader's language (an unknown value is shown as it is)."""
-    return enum_label(KIND_LABELS, kind)
+#: The labels by code, and each code in the reader's language (an unknown value is shown as it is).
+ROLE_LABELS = Role.labels()
+KIND_LABELS = OrganisationKind.labels()
+role_label = Role.label_of
+kind_label = OrganisationKind.label_of

@@ -1,76 +1,53 @@
-from enum import StrEnum
-
 from flask_babel import lazy_gettext as _l
 
-from ..i18n import enum_label
+from ..i18n import LabelledEnum
 
 
-class FairStatus(StrEnum):
-    DRAFT = "draft"
-    PUBLISHED = "published"
-    LIVE = "live"
-    CLOSED = "closed"
-    CANCELLED = "cancelled"
+class FairStatus(LabelledEnum):
+    DRAFT = "draft", _l("draft")
+    PUBLISHED = "published", _l("published")
+    LIVE = "live", _l("live")
+    CLOSED = "closed", _l("closed")
+    CANCELLED = "cancelled", _l("cancelled")
 
 
 #: Fairs the public may see.
 VISIBLE_FAIR_STATUSES = (FairStatus.PUBLISHED, FairStatus.LIVE, FairStatus.CLOSED)
 
 
-class SessionKind(StrEnum):
-    PITCH = "pitch"
-    CITY_PROMOTION = "city_promotion"
-    TRAINING = "training"
-    SIGNING = "signing"
-    PANEL = "panel"
+class SessionKind(LabelledEnum):
+    """Each kind and how it reads to people, in the order the session form offers them."""
+
+    PITCH = "pitch", _l("Pitch")
+    CITY_PROMOTION = "city_promotion", _l("City promotion")
+    TRAINING = "training", _l("Training")
+    SIGNING = "signing", _l("Signing ceremony")
+    PANEL = "panel", _l("Panel")
 
 
-class SessionStatus(StrEnum):
-    SCHEDULED = "scheduled"
-    LIVE = "live"
-    ENDED = "ended"
-    CANCELLED = "cancelled"
+class SessionStatus(LabelledEnum):
+    SCHEDULED = "scheduled", _l("scheduled")
+    LIVE = "live", _l("live")
+    ENDED = "ended", _l("ended")
+    CANCELLED = "cancelled", _l("cancelled")
 
 
-class RegistrationStatus(StrEnum):
-    """A person's place at a fair. Only `registered` takes one of the fair's places."""
+class RegistrationStatus(LabelledEnum):
+    """A person's place at a fair, and how it reads to organisers. Only `registered` takes one of the
+    fair's places."""
 
-    REGISTERED = "registered"
+    REGISTERED = "registered", _l("registered")
     #: Asked for a place when the fair was full; moves up in `waitlisted_at` order.
-    WAITLISTED = "waitlisted"
-    WITHDRAWN = "withdrawn"
+    WAITLISTED = "waitlisted", _l("on the waiting list")
+    WITHDRAWN = "withdrawn", _l("withdrawn")
     #: Joined a live session without a place; counts as attended, never as registered.
-    WALK_IN = "walk_in"
+    WALK_IN = "walk_in", _l("walk-in")
 
 
-#: How each registration status reads to organisers.
-REGISTRATION_STATUS_LABELS = {
-    RegistrationStatus.REGISTERED: _l("registered"),
-    RegistrationStatus.WAITLISTED: _l("on the waiting list"),
-    RegistrationStatus.WITHDRAWN: _l("withdrawn"),
-    RegistrationStatus.WALK_IN: _l("walk-in"),
-}
-
-
+REGISTRATION_STATUS_LABELS = RegistrationStatus.labels()
 #: How each status reads to people (fairs and sessions share "live" and "cancelled").
-STATUS_LABELS = {
-    "draft": _l("draft"),
-    "published": _l("published"),
-    "live": _l("live"),
-    "closed": _l("closed"),
-    "cancelled": _l("cancelled"),
-    "scheduled": _l("scheduled"),
-    "ended": _l("ended"),
-}
-
-#: How each session kind reads to people, in the order the session form offers them.
-KIND_LABELS = {
-    SessionKind.PITCH: _l("Pitch"),
-    SessionKind.CITY_PROMOTION: _l("City promotion"),
-    SessionKind.TRAINING: _l("Training"),
-    SessionKind.SIGNING: _l("Signing ceremony"),
-    SessionKind.PANEL: _l("Panel"),
-}
+STATUS_LABELS = {**FairStatus.labels(), **SessionStatus.labels()}
+KIND_LABELS = SessionKind.labels()
 
 
 def status_label(status: str) -> str:
@@ -79,8 +56,8 @@ def status_label(status: str) -> str:
 
 
 def kind_label(kind: str) -> str:
-    return str(enum_label(KIND_LABELS, kind))
+    return str(SessionKind.label_of(kind))
 
 
 def registration_status_label(status: str) -> str:
-    return str(enum_label(REGISTRATION_STATUS_LABELS, status))
+    return str(RegistrationStatus.label_of(status))

@@ -1,63 +1,47 @@
 from __future__ import annotations
 
-from enum import StrEnum
-
 from flask_babel import lazy_gettext
 
-from ..i18n import enum_label
+from ..i18n import LabelledEnum
 
 
-class InterestLevel(StrEnum):
-    INFO = "info"  # send more information
-    MEETING = "meeting"  # wants a call
-    SITE_VISIT = "site_visit"  # wants to visit or host a visit
-    INTENT = "intent"  # ready to negotiate
+class InterestLevel(LabelledEnum):
+    """How far an interest goes, and how it reads to people (translated when shown; the codes stay
+    in the API)."""
+
+    INFO = "info", lazy_gettext("Send more information")
+    MEETING = "meeting", lazy_gettext("Wants a meeting")  # wants a call
+    SITE_VISIT = "site_visit", lazy_gettext("Wants a site visit")  # wants to visit or host a visit
+    INTENT = "intent", lazy_gettext("Ready to negotiate (intent)")
 
 
-#: How each level reads to people (translated when shown; the codes stay in the API).
-LEVEL_LABELS = {
-    InterestLevel.INFO: lazy_gettext("Send more information"),
-    InterestLevel.MEETING: lazy_gettext("Wants a meeting"),
-    InterestLevel.SITE_VISIT: lazy_gettext("Wants a site visit"),
-    InterestLevel.INTENT: lazy_gettext("Ready to negotiate (intent)"),
-}
+LEVEL_LABELS = InterestLevel.labels()
 
 
-class LeadStage(StrEnum):
-    SEEKING_PARTNER = "seeking_partner"
-    PARTNER_IDENTIFIED = "partner_identified"
-    PRELIMINARY_INTENT = "preliminary_intent"
-    FOLLOW_UP = "follow_up"
-    INTENT_REACHED = "intent_reached"
-    NEGOTIATING = "negotiating"
-    SIGNED = "signed"
-    PERFORMING = "performing"
-    CONSTRUCTION = "construction"
-    OPERATING = "operating"
-    DROPPED = "dropped"
+class LeadStage(LabelledEnum):
+    """Each stage and how it reads to people (translated when read: `stage_label`)."""
+
+    SEEKING_PARTNER = "seeking_partner", lazy_gettext("Seeking partner")
+    PARTNER_IDENTIFIED = "partner_identified", lazy_gettext("Partner identified")
+    PRELIMINARY_INTENT = "preliminary_intent", lazy_gettext("Preliminary intent")
+    FOLLOW_UP = "follow_up", lazy_gettext("Follow-up")
+    INTENT_REACHED = "intent_reached", lazy_gettext("Intent reached")
+    NEGOTIATING = "negotiating", lazy_gettext("Negotiating")
+    SIGNED = "signed", lazy_gettext("Signed")
+    PERFORMING = "performing", lazy_gettext("Performing")
+    CONSTRUCTION = "construction", lazy_gettext("Under construction")
+    OPERATING = "operating", lazy_gettext("Operating")
+    DROPPED = "dropped", lazy_gettext("Dropped")
 
 
-#: How each stage reads to people (translated when read: `stage_label`).
-STAGE_LABELS = {
-    LeadStage.SEEKING_PARTNER: lazy_gettext("Seeking partner"),
-    LeadStage.PARTNER_IDENTIFIED: lazy_gettext("Partner identified"),
-    LeadStage.PRELIMINARY_INTENT: lazy_gettext("Preliminary intent"),
-    LeadStage.FOLLOW_UP: lazy_gettext("Follow-up"),
-    LeadStage.INTENT_REACHED: lazy_gettext("Intent reached"),
-    LeadStage.NEGOTIATING: lazy_gettext("Negotiating"),
-    LeadStage.SIGNED: lazy_gettext("Signed"),
-    LeadStage.PERFORMING: lazy_gettext("Performing"),
-    LeadStage.CONSTRUCTION: lazy_gettext("Under construction"),
-    LeadStage.OPERATING: lazy_gettext("Operating"),
-    LeadStage.DROPPED: lazy_gettext("Dropped"),
-}
+STAGE_LABELS = LeadStage.labels()
 
 
 def stage_label(stage: str | None) -> str:
     """The stage as the reader reads it ("—" for none, the code itself when unknown)."""
     if not stage:
         return "—"
-    return enum_label(STAGE_LABELS, stage)
+    return LeadStage.label_of(stage)
 
 
 #: The pipeline in order (`dropped` stands outside it).
@@ -94,31 +78,27 @@ def stage_for_level(level: str) -> LeadStage:
     return LeadStage.PRELIMINARY_INTENT if level == InterestLevel.INTENT else LeadStage.PARTNER_IDENTIFIED
 
 
-class DocumentKind(StrEnum):
-    AGREEMENT = "agreement"
-    BROCHURE = "brochure"
-    OTHER = "other"
+class DocumentKind(LabelledEnum):
+    """Each kind of lead document and how it reads to people."""
+
+    AGREEMENT = "agreement", lazy_gettext("Signed agreement")
+    BROCHURE = "brochure", lazy_gettext("Brochure")
+    OTHER = "other", lazy_gettext("Other")
 
 
-#: How each kind reads to people.
-DOCUMENT_KIND_LABELS = {
-    DocumentKind.AGREEMENT: lazy_gettext("Signed agreement"),
-    DocumentKind.BROCHURE: lazy_gettext("Brochure"),
-    DocumentKind.OTHER: lazy_gettext("Other"),
-}
+DOCUMENT_KIND_LABELS = DocumentKind.labels()
 
 #: The kind of a site proposal's PDF: CloudFair writes it (`parks.proposals`); nobody uploads one.
 SITE_PROPOSAL_KIND = "site_proposal"
 
 
-def level_label(level: str) -> str:
-    return enum_label(LEVEL_LABELS, level)
+level_label = InterestLevel.label_of
 
 
 def document_kind_label(kind: str) -> str:
     if kind == SITE_PROPOSAL_KIND:
         return str(lazy_gettext("Site proposal"))
-    return enum_label(DOCUMENT_KIND_LABELS, kind)
+    return DocumentKind.label_of(kind)
 
 
 #: Stages from which on a lead needs the agreement and the contracted amount.

@@ -4,86 +4,55 @@ from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
 
-
-class ParkKind(StrEnum):
-    HIGH_TECH_ZONE = "high_tech_zone"
-    ECONOMIC_DEVELOPMENT_ZONE = "economic_development_zone"
-    INDUSTRIAL_PARK = "industrial_park"
-    COMPREHENSIVE_BONDED_ZONE = "comprehensive_bonded_zone"
-    PORT_AREA = "port_area"
+from ..i18n import LabelledEnum
 
 
-PARK_KIND_LABELS = {
-    ParkKind.HIGH_TECH_ZONE: _l("High-tech zone"),
-    ParkKind.ECONOMIC_DEVELOPMENT_ZONE: _l("Economic development zone"),
-    ParkKind.INDUSTRIAL_PARK: _l("Industrial park"),
-    ParkKind.COMPREHENSIVE_BONDED_ZONE: _l("Comprehensive bonded zone"),
-    ParkKind.PORT_AREA: _l("Port industrial area"),
-}
+class ParkKind(LabelledEnum):
+    HIGH_TECH_ZONE = "high_tech_zone", _l("High-tech zone")
+    ECONOMIC_DEVELOPMENT_ZONE = "economic_development_zone", _l("Economic development zone")
+    INDUSTRIAL_PARK = "industrial_park", _l("Industrial park")
+    COMPREHENSIVE_BONDED_ZONE = "comprehensive_bonded_zone", _l("Comprehensive bonded zone")
+    PORT_AREA = "port_area", _l("Port industrial area")
 
 
-class LandUse(StrEnum):
-    INDUSTRIAL = "industrial"
-    LOGISTICS = "logistics"
-    RESEARCH = "research"
-    COMMERCIAL = "commercial"
+class LandUse(LabelledEnum):
+    INDUSTRIAL = "industrial", _l("Industrial land")
+    LOGISTICS = "logistics", _l("Logistics and warehousing land")
+    RESEARCH = "research", _l("Research and development land")
+    COMMERCIAL = "commercial", _l("Commercial land")
 
 
-LAND_USE_LABELS = {
-    LandUse.INDUSTRIAL: _l("Industrial land"),
-    LandUse.LOGISTICS: _l("Logistics and warehousing land"),
-    LandUse.RESEARCH: _l("Research and development land"),
-    LandUse.COMMERCIAL: _l("Commercial land"),
-}
+class PlotStatus(LabelledEnum):
+    AVAILABLE = "available", _l("Available")
+    RESERVED = "reserved", _l("Reserved")
+    TAKEN = "taken", _l("Taken")
 
 
-class PlotStatus(StrEnum):
-    AVAILABLE = "available"
-    RESERVED = "reserved"
-    TAKEN = "taken"
-
-
-PLOT_STATUS_LABELS = {
-    PlotStatus.AVAILABLE: _l("Available"),
-    PlotStatus.RESERVED: _l("Reserved"),
-    PlotStatus.TAKEN: _l("Taken"),
-}
-
-
-class EmissionsClass(StrEnum):
+class EmissionsClass(LabelledEnum):
     """How much a plant emits, in the order a park admits them (a park admitting `high` admits all)."""
 
-    LOW = "low"
-    MEDIUM = "medium"
-    HIGH = "high"
+    LOW = "low", _l("Low emissions")
+    MEDIUM = "medium", _l("Medium emissions")
+    HIGH = "high", _l("High emissions")
 
 
 EMISSIONS_ORDER = {EmissionsClass.LOW: 0, EmissionsClass.MEDIUM: 1, EmissionsClass.HIGH: 2}
 
-EMISSIONS_LABELS = {
-    EmissionsClass.LOW: _l("Low emissions"),
-    EmissionsClass.MEDIUM: _l("Medium emissions"),
-    EmissionsClass.HIGH: _l("High emissions"),
-}
+
+class IncentiveKind(LabelledEnum):
+    LAND_PRICE = "land_price", _l("Land price reduction")
+    TAX = "tax", _l("Tax rebate")
+    RENT = "rent", _l("Rent-free period")
+    SUBSIDY = "subsidy", _l("Investment subsidy")
+    TALENT = "talent", _l("Talent support")
+    OTHER = "other", _l("Other support")
 
 
-class IncentiveKind(StrEnum):
-    LAND_PRICE = "land_price"
-    TAX = "tax"
-    RENT = "rent"
-    SUBSIDY = "subsidy"
-    TALENT = "talent"
-    OTHER = "other"
-
-
-INCENTIVE_KIND_LABELS = {
-    IncentiveKind.LAND_PRICE: _l("Land price reduction"),
-    IncentiveKind.TAX: _l("Tax rebate"),
-    IncentiveKind.RENT: _l("Rent-free period"),
-    IncentiveKind.SUBSIDY: _l("Investment subsidy"),
-    IncentiveKind.TALENT: _l("Talent support"),
-    IncentiveKind.OTHER: _l("Other support"),
-}
+PARK_KIND_LABELS = ParkKind.labels()
+LAND_USE_LABELS = LandUse.labels()
+PLOT_STATUS_LABELS = PlotStatus.labels()
+EMISSIONS_LABELS = EmissionsClass.labels()
+INCENTIVE_KIND_LABELS = IncentiveKind.labels()
 
 
 class Criterion(StrEnum):
