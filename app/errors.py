@@ -8,18 +8,43 @@ and Socket.IO handlers acknowledge `{"ok": false, "error": {...}}`.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Callable
 
 from flask import Flask, jsonify, render_template, request
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
 
+#: Each HTTP error status: the code the JSON error names it by, and what a person reads when it came
+#: without a message of our own (in place of Werkzeug's English sentence).
+HTTP_ERRORS = {
+    400: ("bad_request", _l("The request could not be understood.")),
+    401: ("unauthorized", _l("Please log in to continue.")),
+    403: ("forbidden", _l("You are not allowed to do this.")),
+    404: ("not_found", _l("This page or object does not exist.")),
+    405: ("method_not_allowed", _l("This method is not allowed here.")),
+    409: ("conflict", None),
+    413: ("too_large", None),
+    415: ("unsupported_media_type", None),
+    422: ("validation_failed", None),
+    429: ("rate_limited", None),
+    500: ("internal_error", _l("Something went wrong on our side; it has been logged.")),
+}
+HTTP_CODES = {status: code for status, (code, _message) in HTTP_ERRORS.items()}
+
 
 class ServiceError(Exception):
+    """A service's refusal. A subclass names its `status`; its `code` is that status's in
+    `HTTP_CODES` unless it names its own."""
+
     status = 400
     code = "bad_request"
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "status" in cls.__dict__ and "code" not in cls.__dict__:
+            cls.code = HTTP_CODES.get(cls.status, cls.code)
 
     def __init__(self, message: str, *, code: str | None = None, details: dict | None = None):
         super().__init__(message)
@@ -34,34 +59,28 @@ class ServiceError(Exception):
 
 class BadRequest(ServiceError):
     status = 400
-    code = "bad_request"
 
 
 class Unauthorized(ServiceError):
     status = 401
-    code = "unauthorized"
 
 
 class Forbidden(ServiceError):
     status = 403
-    code = "forbidden"
 
 
 class NotFound(ServiceError):
     status = 404
-    code = "not_found"
 
 
 class Conflict(ServiceError):
     status = 409
-    code = "conflict"
 
 
 class ValidationFailed(ServiceError):
     """422; `fields` maps each bad field to its messages."""
 
     status = 422
-    code = "validation_failed"
 
     def __init__(self, fields: dict[str, str | list[str]], message: str | None = None):
         normalised = {k: v if isinstance(v, list) else [v] for k, v in fields.items()}
@@ -75,12 +94,10 @@ class ValidationFailed(ServiceError):
 
 class TooLarge(ServiceError):
     status = 413
-    code = "too_large"
 
 
 class UnsupportedType(ServiceError):
     status = 415
-    code = "unsupported_media_type"
 
 
 class Unavailable(ServiceError):
@@ -92,35 +109,23 @@ class Unavailable(ServiceError):
 
 class RateLimited(ServiceError):
     status = 429
-    code = "rate_limited"
 
 
-HTTP_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    413: "too_large",
-    415: "unsupported_media_type",
-    422: "validation_failed",
-    429: "rate_limited",
-    500: "internal_error",
-}
+def get_or_not_found(model, ident, message, visible: Callable[[Any], bool] | None = None):
+    """The `model` row with primary key `ident`; `NotFound(message)` when there is none or `visible`
+    says the caller may not know of it (a lazy `message` is read only then)."""
+    from .extensions import db
+
+    row = db.session.get(model, ident)
+    if row is None or (visible is not None and not visible(row)):
+        raise NotFound(str(message))
+    return row
 
 
 def _plain_message(status: int) -> str | None:
     """What a person reads for an HTTP error that came without a message of our own."""
-    messages = {
-        400: gettext("The request could not be understood."),
-        401: gettext("Please log in to continue."),
-        403: gettext("You are not allowed to do this."),
-        404: gettext("This page or object does not exist."),
-        405: gettext("This method is not allowed here."),
-        500: gettext("Something went wrong on our side; it has been logged."),
-    }
-    return messages.get(status)
+    message = HTTP_ERRORS.get(status, (None, None))[1]
+    return str(message) if message is not None else None
 
 
 def error_body(status: int, code: str, message: str, details: dict | None = None) -> dict:

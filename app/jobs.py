@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from flask import Flask
+from werkzeug.utils import import_string
 
 log = logging.getLogger(__name__)
 
@@ -18,48 +19,6 @@ def _series_fairs():
     from .fairs.series import make_due_fairs
 
     return {"made": len(make_due_fairs())}
-
-
-def _statuses():
-    from .notifications.reminders import flip_statuses
-
-    return flip_statuses()
-
-
-def _session_reminders():
-    from .notifications.reminders import session_reminders
-
-    return session_reminders()
-
-
-def _lead_reminders():
-    from .notifications.reminders import lead_reminders
-
-    return lead_reminders()
-
-
-def _report_requests():
-    from .notifications.reminders import report_requests
-
-    return report_requests()
-
-
-def _meetings():
-    from .meetings.services import due_work
-
-    return due_work()
-
-
-def _park_staleness():
-    from .parks.staleness import nudge_stale_parks
-
-    return nudge_stale_parks()
-
-
-def _mail():
-    from .mail import deliver_due
-
-    return deliver_due()
 
 
 def _heartbeat():
@@ -72,22 +31,28 @@ def _heartbeat():
 @dataclass(frozen=True)
 class Job:
     id: str
-    run: Callable[[], dict]
+    #: The service the job calls with no arguments, returning counts to log: a function, or its
+    #: "module:name" path, imported when the job runs (the app is built by then).
+    service: str | Callable[[], dict]
     #: APScheduler interval trigger arguments.
     every: dict = field(default_factory=dict)
     #: Seconds a run may start late and still run (APScheduler's misfire_grace_time).
     grace: int = 60
 
+    def run(self) -> dict:
+        service = import_string(self.service) if isinstance(self.service, str) else self.service
+        return service()
+
 
 JOBS = [
     Job("series_fairs", _series_fairs, {"hours": 1}, grace=3600),
-    Job("statuses", _statuses, {"minutes": 1}),
-    Job("session_reminders", _session_reminders, {"minutes": 1}),
-    Job("lead_reminders", _lead_reminders, {"hours": 1}, grace=3600),
-    Job("report_requests", _report_requests, {"hours": 1}, grace=3600),
-    Job("meetings", _meetings, {"minutes": 1}),
-    Job("park_staleness", _park_staleness, {"hours": 6}, grace=3600),
-    Job("mail", _mail, {"seconds": 30}),
+    Job("statuses", "app.notifications.reminders:flip_statuses", {"minutes": 1}),
+    Job("session_reminders", "app.notifications.reminders:session_reminders", {"minutes": 1}),
+    Job("lead_reminders", "app.notifications.reminders:lead_reminders", {"hours": 1}, grace=3600),
+    Job("report_requests", "app.notifications.reminders:report_requests", {"hours": 1}, grace=3600),
+    Job("meetings", "app.meetings.services:due_work", {"minutes": 1}),
+    Job("park_staleness", "app.parks.staleness:nudge_stale_parks", {"hours": 6}, grace=3600),
+    Job("mail", "app.mail:deliver_due", {"seconds": 30}),
     Job("heartbeat", _heartbeat, {"seconds": 30}),
 ]
 BY_ID = {job.id: job for job in JOBS}

@@ -8,11 +8,11 @@ from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..errors import Conflict, NotFound, Unauthorized, ValidationFailed
+from ..errors import Conflict, NotFound, Unauthorized, ValidationFailed, get_or_not_found
 from ..extensions import db
 from ..pagination import paginate
 from ..reference.services import check_country, check_timezone
@@ -66,10 +66,7 @@ def _check_password(password: object) -> str:
 
 
 def get_user(user_id: int) -> User:
-    user = db.session.get(User, user_id)
-    if user is None:
-        raise NotFound(gettext("No such user."))
-    return user
+    return get_or_not_found(User, user_id, _l("No such user."))
 
 
 def _clean_name(value: object) -> str:

@@ -11,7 +11,7 @@ from babel.core import get_global
 from dateutil.relativedelta import relativedelta
 from dateutil import rrule as rr
 from dateutil.rrule import rrulestr
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -19,7 +19,7 @@ from .. import bilingual
 from ..accounts.access import require_role
 from ..accounts.enums import Role
 from ..bounds import MAX_INT, moment_in_range
-from ..errors import NotFound, ValidationFailed
+from ..errors import ValidationFailed, get_or_not_found
 from ..extensions import db
 from ..reference.services import check_country, check_sectors, check_timezone
 from ..types import utcnow
@@ -242,10 +242,7 @@ def create_series(actor, data: dict) -> Series:
 
 def get_series(actor, series_id: int) -> Series:
     require_role(actor, Role.ORGANISER)
-    series = db.session.get(Series, series_id)
-    if series is None:
-        raise NotFound(gettext("No such series."))
-    return series
+    return get_or_not_found(Series, series_id, _l("No such series."))
 
 
 def list_series(actor) -> list[Series]:

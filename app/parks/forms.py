@@ -12,11 +12,12 @@ from wtforms.validators import Length, Optional
 
 from ..bilingual import form_fields
 from ..forms import Form
-from .enums import EMISSIONS_LABELS, INCENTIVE_KIND_LABELS, LAND_USE_LABELS, PARK_KIND_LABELS, PLOT_STATUS_LABELS
+from .enums import EmissionsClass, IncentiveKind, LandUse, ParkKind, PlotStatus
 
 
-def _choices(labels: dict) -> list[tuple[str, str]]:
-    return [(str(code), label) for code, label in labels.items()]
+def _select(label, enum) -> SelectField:
+    """A choice of the enum's codes, each shown by its label (translated when the page is drawn)."""
+    return SelectField(label, choices=[(str(code), text) for code, text in enum.labels().items()])
 
 
 def _text(label, max_length: int = 50, **kwargs) -> StringField:
@@ -33,9 +34,9 @@ class ParkForm(Form):
     summary_zh, summary_en = form_fields(_l("Summary in Chinese"), _l("Summary in English"), max_length=5000, area=True)
     organisation_id = SelectField(_l("Managed by"), choices=[], validate_choice=False)
     division = _text(_l("Division code (GB/T 2260)"), 6, render_kw={"inputmode": "numeric"})
-    kind = SelectField(_l("Kind"), choices=[])
+    kind = _select(_l("Kind"), ParkKind)
     sectors = SelectMultipleField(_l("Sectors hosted (none: any sector)"), choices=[], validate_choice=False)
-    emissions_limit = SelectField(_l("Highest emissions class admitted"), choices=[])
+    emissions_limit = _select(_l("Highest emissions class admitted"), EmissionsClass)
     area_km2 = _text(_l("Area (km²)"), render_kw={"inputmode": "decimal"})
     companies = _text(_l("Companies in the park"), render_kw={"inputmode": "numeric"})
     contact_name = _text(_l("Contact name"), 200)
@@ -43,17 +44,12 @@ class ParkForm(Form):
     contact_email = _text(_l("Contact e-mail"), 254, render_kw={"type": "email"})
     submit = SubmitField(_l("Save park"))
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.kind.choices = _choices(PARK_KIND_LABELS)
-        self.emissions_limit.choices = _choices(EMISSIONS_LABELS)
-
 
 class PlotForm(Form):
     name = _text(_l("Plot name or number"), 200)
     area_mu = _text(_l("Area (mu)"), render_kw={"inputmode": "decimal"})
-    land_use = SelectField(_l("Land use"), choices=[])
-    status = SelectField(_l("Status"), choices=[])
+    land_use = _select(_l("Land use"), LandUse)
+    status = _select(_l("Status"), PlotStatus)
     price_per_mu = _text(_l("Price per mu"), render_kw={"inputmode": "decimal"})
     currency = _text(_l("Currency (ISO 4217)"), 3, default="CNY")
     plot_ratio = _text(_l("Plot ratio"), render_kw={"inputmode": "decimal"})
@@ -67,14 +63,9 @@ class PlotForm(Form):
     airport_km = _text(_l("Airport (km)"), render_kw={"inputmode": "decimal"})
     submit = SubmitField(_l("Save plot"))
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.land_use.choices = _choices(LAND_USE_LABELS)
-        self.status.choices = _choices(PLOT_STATUS_LABELS)
-
 
 class IncentiveForm(Form):
-    kind = SelectField(_l("Kind"), choices=[])
+    kind = _select(_l("Kind"), IncentiveKind)
     amount = _text(_l("Amount"), render_kw={"inputmode": "decimal"})
     currency = _text(_l("Currency (ISO 4217)"), 3)
     rate = _text(_l("Rate (%)"), render_kw={"inputmode": "decimal"})
@@ -82,10 +73,6 @@ class IncentiveForm(Form):
                                                max_length=2000, area=True)
     valid_until = _date(_l("Valid until (YYYY-MM-DD)"))
     submit = SubmitField(_l("Save incentive"))
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.kind.choices = _choices(INCENTIVE_KIND_LABELS)
 
 
 class ConfirmForm(Form):

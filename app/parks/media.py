@@ -10,10 +10,10 @@ row's)."""
 
 from __future__ import annotations
 
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import func, select
 
-from ..errors import Conflict, NotFound, ValidationFailed
+from ..errors import Conflict, ValidationFailed, get_or_not_found
 from ..extensions import db
 from ..projects import storage
 from ..projects.services import receive_checked, store_row
@@ -48,10 +48,8 @@ def tour(park_id: int) -> ParkMedia | None:
 
 def get_media(park_id: int, media_id: int) -> ParkMedia:
     """One photo or the tour of this park (404 when it is another park's)."""
-    media = db.session.get(ParkMedia, media_id)
-    if media is None or media.park_id != park_id:
-        raise NotFound(gettext("No such photo or video."))
-    return media
+    return get_or_not_found(ParkMedia, media_id, _l("No such photo or video."),
+                            lambda media: media.park_id == park_id)
 
 
 def check_caption(caption) -> str:

@@ -13,14 +13,14 @@ import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import delete, select, update
 
 from .. import bilingual, signals
 from ..accounts.access import require_role
 from ..accounts.enums import OrganisationKind, Role
 from ..accounts.models import Organisation
-from ..errors import Forbidden, NotFound, ValidationFailed
+from ..errors import Forbidden, ValidationFailed, get_or_not_found
 from ..extensions import db
 from ..projects import services as projects
 from ..reference.divisions import get_division
@@ -50,10 +50,7 @@ def may_manage(actor, park: Park) -> bool:
 
 
 def get_park(park_id: int) -> Park:
-    park = db.session.get(Park, park_id)
-    if park is None:
-        raise NotFound(gettext("No such park."))
-    return park
+    return get_or_not_found(Park, park_id, _l("No such park."))
 
 
 def managed_park(actor, park_id: int) -> Park:
@@ -64,17 +61,11 @@ def managed_park(actor, park_id: int) -> Park:
 
 
 def get_plot(plot_id: int) -> Plot:
-    plot = db.session.get(Plot, plot_id)
-    if plot is None:
-        raise NotFound(gettext("No such plot."))
-    return plot
+    return get_or_not_found(Plot, plot_id, _l("No such plot."))
 
 
 def get_incentive(incentive_id: int) -> Incentive:
-    incentive = db.session.get(Incentive, incentive_id)
-    if incentive is None:
-        raise NotFound(gettext("No such incentive."))
-    return incentive
+    return get_or_not_found(Incentive, incentive_id, _l("No such incentive."))
 
 
 def _confirm(record, actor) -> None:

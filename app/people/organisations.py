@@ -18,11 +18,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import delete, func, select, update
 
 from .. import signals
-from ..errors import Conflict, NotFound, ValidationFailed
+from ..errors import Conflict, ValidationFailed, get_or_not_found
 from ..extensions import db
 from ..leads import queries as lead_queries
 from ..accounts import audit
@@ -48,10 +48,7 @@ ORGANISATION_REFERENCES = frozenset({
 def get_organisation(actor, organisation_id: int) -> Organisation:
     """One organisation (organisers); 404 when unknown."""
     require_role(actor, Role.ORGANISER)
-    org = db.session.get(Organisation, organisation_id)
-    if org is None:
-        raise NotFound(gettext("No such organisation."))
-    return org
+    return get_or_not_found(Organisation, organisation_id, _l("No such organisation."))
 
 
 def annotate(organisations: list[Organisation]) -> list[Organisation]:

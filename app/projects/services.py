@@ -14,7 +14,7 @@ import logging
 from decimal import Decimal, InvalidOperation
 
 from flask import current_app
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import false, func, or_, select, union
 from sqlalchemy.orm import aliased
 
@@ -22,7 +22,7 @@ from .. import bilingual
 from ..accounts.access import require_role
 from ..accounts.enums import Role
 from ..accounts.models import User
-from ..errors import Forbidden, NotFound, TooLarge, ValidationFailed
+from ..errors import Forbidden, TooLarge, ValidationFailed, get_or_not_found
 from ..extensions import db
 from ..notifications.services import in_both, notify
 from ..pagination import paginate
@@ -63,10 +63,8 @@ def can_edit(actor, project: Project) -> bool:
 
 
 def get_project(actor, project_id: int) -> Project:
-    project = db.session.get(Project, project_id)
-    if project is None or not (can_edit(actor, project) or is_public(project)):
-        raise NotFound(gettext("No such project."))
-    return project
+    return get_or_not_found(Project, project_id, _l("No such project."),
+                            lambda project: can_edit(actor, project) or is_public(project))
 
 
 def editable_project(actor, project_id: int) -> Project:
@@ -301,10 +299,8 @@ def _may_read_material(actor, material: Material) -> bool:
 
 
 def get_material(actor, material_id: int) -> Material:
-    material = db.session.get(Material, material_id)
-    if material is None or not _may_read_material(actor, material):
-        raise NotFound(gettext("No such material."))
-    return material
+    return get_or_not_found(Material, material_id, _l("No such material."),
+                            lambda material: _may_read_material(actor, material))
 
 
 def list_materials(actor, project: Project) -> list[Material]:
@@ -336,9 +332,7 @@ def review_queue(actor, *, page: int = 1, per_page: int = 50):
 
 def review_material(actor, material_id: int, decision: str, note: str | None) -> Material:
     require_role(actor, Role.ORGANISER)
-    material = db.session.get(Material, material_id)
-    if material is None:
-        raise NotFound(gettext("No such material."))
+    material = get_or_not_found(Material, material_id, _l("No such material."))
     try:
         decision = ReviewDecision(decision)
     except ValueError:
@@ -399,9 +393,7 @@ def set_photo(actor, stream, filename: str | None) -> User:
 
 
 def get_presenter(presenter_id: int) -> User:
-    user = db.session.get(User, presenter_id)
-    if user is None or user.role != Role.PRESENTER or not user.active:
-        raise NotFound(gettext("No such presenter."))
-    return user
+    return get_or_not_found(User, presenter_id, _l("No such presenter."),
+                            lambda user: user.role == Role.PRESENTER and user.active)
 
 
