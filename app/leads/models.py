@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import Organisation, User
 from ..extensions import db
-from ..projects.models import Project
+from ..projects.models import Project, StoredFile
 from ..types import UTCDateTime, utcnow
 
 
@@ -112,7 +112,7 @@ class ProgressReport(db.Model):
     organisation: Mapped[Organisation] = relationship()
 
 
-class LeadDocument(db.Model):
+class LeadDocument(StoredFile, db.Model):
     """Evidence on a lead (a signed agreement, a brochure), stored like pitch material."""
 
     __tablename__ = "lead_documents"
@@ -121,10 +121,6 @@ class LeadDocument(db.Model):
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
     #: A `DocumentKind` code: agreement, brochure, other.
     kind: Mapped[str] = mapped_column(String(20))
-    original_name: Mapped[str] = mapped_column(String(255))
-    mime: Mapped[str] = mapped_column(String(100))
-    size: Mapped[int] = mapped_column()
-    sha256: Mapped[str] = mapped_column(String(64))
     uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import Organisation, User
 from ..extensions import db
+from ..projects.models import StoredFile
 from ..reference.models import Division
 from ..types import UTCDateTime, utcnow
 
@@ -124,7 +125,7 @@ class Incentive(Confirmed, db.Model):
     confirmed_by: Mapped[User | None] = relationship(foreign_keys="Incentive.confirmed_by_id")
 
 
-class ParkMedia(db.Model):
+class ParkMedia(StoredFile, db.Model):
     """A photo of a park or its video tour (one tour a park), kept in the upload store by its hash."""
 
     __tablename__ = "park_media"
@@ -133,11 +134,6 @@ class ParkMedia(db.Model):
     park_id: Mapped[int] = mapped_column(ForeignKey("parks.id", ondelete="CASCADE"), index=True)
     #: "photo" (PNG or JPEG) or "tour" (MP4).
     kind: Mapped[str] = mapped_column(String(10))
-    #: The uploaded file's name, for display and the download's name only.
-    original_name: Mapped[str] = mapped_column(String(255))
-    mime: Mapped[str] = mapped_column(String(100))
-    size: Mapped[int] = mapped_column(Integer)
-    sha256: Mapped[str] = mapped_column(String(64))
     #: What the photo shows, in its author's words (the image's alternative text).
     caption: Mapped[str] = mapped_column(String(200), default="")
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

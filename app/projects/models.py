@@ -36,7 +36,17 @@ class Project(db.Model):
     owner: Mapped[User] = relationship(lazy="joined")
 
 
-class Material(db.Model):
+class StoredFile:
+    """The columns of a file kept in the upload store under its SHA-256 (`projects/storage.py`); the
+    uploaded name is kept for display and the download's name only."""
+
+    original_name: Mapped[str] = mapped_column(String(255))
+    mime: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column()
+    sha256: Mapped[str] = mapped_column(String(64))
+
+
+class Material(StoredFile, db.Model):
     """One version of a document attached to a project.
 
     Versions of one document share `document_id` (the id of the first version) and
@@ -52,11 +62,8 @@ class Material(db.Model):
     #: The id of the document's first version (its own id for a first version).
     document_id: Mapped[int | None] = mapped_column()
     version: Mapped[int] = mapped_column(default=1)
-    original_name: Mapped[str] = mapped_column(String(255))
     #: A `sniffing.MATERIAL_KINDS` code, decided from the content.
     kind: Mapped[str] = mapped_column(String(10))
-    mime: Mapped[str] = mapped_column(String(100))
-    size: Mapped[int] = mapped_column()
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     #: A `MaterialStatus` code.
     status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
