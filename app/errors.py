@@ -8,6 +8,7 @@ and Socket.IO handlers acknowledge `{"ok": false, "error": {...}}`.
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from typing import Any, Callable
 
 from flask import Flask, jsonify, render_template, request
@@ -109,6 +110,16 @@ class Unavailable(ServiceError):
 
 class RateLimited(ServiceError):
     status = 429
+
+
+@contextmanager
+def gathering(errors: dict[str, str]):
+    """Keep going past a `ValidationFailed` raised in the block: its messages go into `errors`, one
+    text a field, so that one answer names every bad field."""
+    try:
+        yield
+    except ValidationFailed as exc:
+        errors.update({k: " ".join(v) for k, v in exc.fields.items()})
 
 
 def get_or_not_found(model, ident, message, visible: Callable[[Any], bool] | None = None):

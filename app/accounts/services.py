@@ -12,7 +12,7 @@ from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..errors import Conflict, NotFound, Unauthorized, ValidationFailed, get_or_not_found
+from ..errors import Conflict, NotFound, Unauthorized, ValidationFailed, gathering, get_or_not_found
 from ..extensions import db
 from ..pagination import paginate
 from ..reference.services import check_country, check_timezone
@@ -179,17 +179,13 @@ def create_user(
     ]
     values: dict[str, str] = {}
     for field, check in checks:
-        try:
+        with gathering(errors):
             values[field] = check()
-        except ValidationFailed as exc:
-            errors.update({k: " ".join(v) for k, v in exc.fields.items()})
     if not (name or "").strip():
         errors["name"] = gettext("A name is required.")
     if password is not None:
-        try:
+        with gathering(errors):
             _check_password(password)
-        except ValidationFailed as exc:
-            errors.update({k: " ".join(v) for k, v in exc.fields.items()})
     if errors:
         raise ValidationFailed(errors)
     if db.session.scalar(select(User.id).where(User.email == values["email"])):

@@ -19,7 +19,7 @@ from .. import bilingual
 from ..accounts.access import require_role
 from ..accounts.enums import Role
 from ..bounds import MAX_INT, moment_in_range
-from ..errors import ValidationFailed, get_or_not_found
+from ..errors import ValidationFailed, gathering, get_or_not_found
 from ..extensions import db
 from ..reference.services import check_country, check_sectors, check_timezone
 from ..types import utcnow
@@ -56,10 +56,8 @@ def _check(data: dict, current: Series | None = None, lang: str = "en") -> dict:
 
     def take(field, check):
         if field in data:
-            try:
+            with gathering(errors):
                 out[field] = check(data[field])
-            except ValidationFailed as exc:
-                errors.update({k: " ".join(v) for k, v in exc.fields.items()})
 
     def local_start(value):
         try:
@@ -114,11 +112,9 @@ def _check(data: dict, current: Series | None = None, lang: str = "en") -> dict:
             if data.get(field) in (None, "", []):
                 errors[field] = gettext("This field is required.")
     if current is None or bilingual.mentions(data, "title"):
-        try:
+        with gathering(errors):
             out["title_texts"] = bilingual.resolve(data, "title", current=current, lang=lang, required=True,
                                                    max_length=200, label=gettext("the title"))
-        except ValidationFailed as exc:
-            errors.update({k: " ".join(v) for k, v in exc.fields.items()})
     take("timezone", lambda v: check_timezone(v or "Asia/Shanghai"))
     take("local_start", local_start)
     take("minutes", minutes)

@@ -3,7 +3,7 @@
 Who: the park's managers (`services.managed_park`: its own city bureau or park organisation, and
 organisers); another organisation's upload or removal is 403 and writes nothing. Files are streamed
 in, size-limited (`MAX_UPLOAD_MB`), sniffed by content (PNG or JPEG for a photo, MP4 for the tour)
-and kept in the upload store by their SHA-256 (`projects.services.receive_checked`, `store_row`).
+and kept in the upload store by their SHA-256 (`projects.services.receive_checked`, `storing`).
 A park holds at most `MAX_PHOTOS` photos and one tour: a new tour replaces the old one. A removed
 row leaves its file in the store, as replaced photos and plans do (the same content may be another
 row's)."""
@@ -15,8 +15,7 @@ from sqlalchemy import func, select
 
 from ..errors import Conflict, ValidationFailed, get_or_not_found
 from ..extensions import db
-from ..projects import storage
-from ..projects.services import receive_checked, store_row
+from ..projects.services import receive_checked, storing
 from ..projects.sniffing import IMAGE_KINDS
 from .models import ParkMedia
 from .services import get_park, managed_park, text_value
@@ -81,7 +80,7 @@ def add_media(actor, park_id: int, kind: str, stream, filename: str | None, capt
     park = may_upload(actor, park_id, kind)
     caption = check_caption(caption)
     received, sniffed, name = receive_checked(stream, filename, allowed=ALLOWED[kind])
-    try:
+    with storing(received):
         if kind == TOUR:
             for old in db.session.scalars(select(ParkMedia).where(ParkMedia.park_id == park.id, ParkMedia.kind == TOUR)):
                 db.session.delete(old)
@@ -89,11 +88,6 @@ def add_media(actor, park_id: int, kind: str, stream, filename: str | None, capt
                           sha256=received.sha256, caption=caption, uploaded_by_id=actor.id)
         db.session.add(media)
         db.session.flush()
-    except BaseException:
-        db.session.rollback()
-        storage.discard(received)
-        raise
-    store_row(received, media)
     return media
 
 

@@ -20,7 +20,7 @@ from .. import bilingual, signals
 from ..accounts.access import require_role
 from ..accounts.enums import OrganisationKind, Role
 from ..accounts.models import Organisation
-from ..errors import Forbidden, ValidationFailed, get_or_not_found
+from ..errors import Forbidden, ValidationFailed, gathering, get_or_not_found
 from ..extensions import db
 from ..projects import services as projects
 from ..reference.divisions import get_division
@@ -99,18 +99,14 @@ class _Checker:
             else:
                 self.out[name] = None
             return
-        try:
+        with gathering(self.errors):
             self.out[name] = check(value, name)
-        except ValidationFailed as exc:
-            self.errors.update({k: " ".join(v) for k, v in exc.fields.items()})
 
     def texts(self, name: str, current, actor, **options) -> None:
         if current is None or bilingual.mentions(self.data, name):
-            try:
+            with gathering(self.errors):
                 self.out[name] = bilingual.resolve(self.data, name, current=current,
                                                    lang=bilingual.author_lang(self.data, actor), **options)
-            except ValidationFailed as exc:
-                self.errors.update({k: " ".join(v) for k, v in exc.fields.items()})
 
     def done(self) -> dict:
         if self.errors:

@@ -11,6 +11,7 @@ Who sees what:
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 
 from flask import current_app
@@ -22,7 +23,7 @@ from .. import bilingual
 from ..accounts.access import require_role
 from ..accounts.enums import Role
 from ..accounts.models import User
-from ..errors import Forbidden, TooLarge, ValidationFailed, get_or_not_found
+from ..errors import Forbidden, TooLarge, ValidationFailed, gathering, get_or_not_found
 from ..extensions import db
 from ..notifications.services import in_both, notify
 from ..pagination import paginate
@@ -127,17 +128,13 @@ def _project_values(data: dict, current: Project | None, actor=None) -> dict:
 
     def attempt(field, check):
         if field in data:
-            try:
+            with gathering(errors):
                 out[field] = check(data[field])
-            except ValidationFailed as exc:
-                errors.update({k: " ".join(v) for k, v in exc.fields.items()})
 
     def texts(field, **options):
         if current is None or bilingual.mentions(data, field):
-            try:
+            with gathering(errors):
                 out[field] = bilingual.resolve(data, field, current=current, lang=lang, **options)
-            except ValidationFailed as exc:
-                errors.update({k: " ".join(v) for k, v in exc.fields.items()})
 
     def sector(value):
         if not isinstance(value, str):
@@ -224,7 +221,7 @@ def receive_checked(stream, filename: str | None, allowed=None) -> tuple[storage
     return received, sniffed, name
 
 
-def store_row(received: storage.Received, row) -> None:
+def store_row(received: storage.Received, row=None) -> None:
     """Put the file in place, then commit the row; on a failed commit leave no stray file."""
     existed = storage.path_for(received.sha256).exists()
     storage.keep(received)
@@ -237,6 +234,19 @@ def store_row(received: storage.Received, row) -> None:
         raise
 
 
+@contextmanager
+def storing(received: storage.Received):
+    """Around writing the rows of a received upload (flush only): an error in the block rolls them
+    back and discards the file; otherwise the file is put in place and the rows committed (`store_row`)."""
+    try:
+        yield
+    except BaseException:
+        db.session.rollback()
+        storage.discard(received)
+        raise
+    store_row(received, None)
+
+
 def upload_material(actor, project_id: int, stream, filename: str | None, *, replaces: int | None = None) -> Material:
     """A new document, or (with `replaces`) a new version of one; pending review."""
     project = editable_project(actor, project_id)
@@ -246,7 +256,7 @@ def upload_material(actor, project_id: int, stream, filename: str | None, *, rep
         if previous is None or previous.project_id != project.id:
             raise ValidationFailed({"replaces": gettext("Name a material of this project to replace.")})
     received, sniffed, name = receive_checked(stream, filename)
-    try:
+    with storing(received):
         if not _is_staff(actor) and used_bytes(actor) + received.size > _quota_bytes():
             raise TooLarge(
                 gettext("This upload would pass your quota of %(size)s MB.", size=current_app.config["UPLOAD_QUOTA_MB"]),
@@ -267,11 +277,6 @@ def upload_material(actor, project_id: int, stream, filename: str | None, *, rep
         db.session.flush()
         if material.document_id is None:
             material.document_id = material.id
-    except BaseException:
-        db.session.rollback()
-        storage.discard(received)
-        raise
-    store_row(received, material)
     return material
 
 
