@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from babel import Locale
 from babel.numbers import list_currencies
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import insert, select, update
 
 from ..errors import Conflict, ValidationFailed
@@ -116,11 +116,17 @@ def language_code(text: str) -> str:
     return _language_names().get(folded, text.strip())
 
 
+def _listed_code(code: object, codes: frozenset[str], field: str, message) -> str:
+    """The upper-cased `code` when it is one of `codes`; else 422 naming `field` with `message`."""
+    if not isinstance(code, str) or code.upper() not in codes:
+        raise ValidationFailed({field: str(message)})
+    return code.upper()
+
+
 def check_country(code: object, field: str = "country") -> str:
     """Return the upper-cased ISO 3166-1 alpha-2 code or raise 422 naming `field`."""
-    if not isinstance(code, str) or code.upper() not in country_codes():
-        raise ValidationFailed({field: gettext("%(code)s is not an ISO 3166-1 alpha-2 country code.", code=repr(code))})
-    return code.upper()
+    return _listed_code(code, country_codes(), field,
+                        _l("%(code)s is not an ISO 3166-1 alpha-2 country code.", code=repr(code)))
 
 
 @lru_cache(maxsize=1)
@@ -129,9 +135,8 @@ def currency_codes() -> frozenset[str]:
 
 
 def check_currency(code: object, field: str = "currency") -> str:
-    if not isinstance(code, str) or code.upper() not in currency_codes():
-        raise ValidationFailed({field: gettext("%(code)s is not an ISO 4217 currency code.", code=repr(code))})
-    return code.upper()
+    """Return the upper-cased ISO 4217 code or raise 422 naming `field`."""
+    return _listed_code(code, currency_codes(), field, _l("%(code)s is not an ISO 4217 currency code.", code=repr(code)))
 
 
 @lru_cache(maxsize=1)
