@@ -6,15 +6,14 @@ import json
 
 from flask import Response, current_app
 from flask_login import current_user
-from flask_smorest import Blueprint
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from .. import bilingual
-from ..accounts.access import PUBLIC, allow
+from ..accounts.access import PUBLIC
 from ..caching import PageCache
+from ..core.api_helpers import ApiBlueprint, caller, listing, page_from_list
 from ..bounds import HHMM_PATTERN, MAX_INT, YEARS_PATTERN, Int
-from ..openapi import answers
 from ..reference.services import SECTOR_CODE, country_codes, timezone_names
 from ..schemas import Body, matching, one_of
 from ..schemas import PageQuery, i18n_in, lang_in, page_body
@@ -36,30 +35,20 @@ from .schemas import (
     SlotQuery,
 )
 
-api = Blueprint("fairs_api", __name__, url_prefix="/api/v1", description="Fairs, sessions and registrations")
+api = ApiBlueprint("fairs_api", __name__, url_prefix="/api/v1", description="Fairs, sessions and registrations")
 
 
-def _actor():
-    return current_user if current_user.is_authenticated else None
-
-
-@api.route("/fairs", methods=["GET"])
-@allow(PUBLIC)
-@api.arguments(FairQuery, location="query")
-@api.response(200, FairPage)
+@api.operation("GET /fairs", PUBLIC, query=FairQuery, returns=FairPage)
 def list_fairs(args):
     """Fairs, soonest first; filters `status`, `from`, `to`, words `q` in either language (drafts: organisers only)."""
     items, total = services.list_fairs(
-        _actor(), status=args["status"], starts_from=args["from_"], starts_to=args["to"],
+        caller(), status=args["status"], starts_from=args["from_"], starts_to=args["to"],
         page=args["page"], per_page=args["per_page"], q=args["q"],
     )
     return page_body(items, total, args)
 
 
-@api.route("/fairs", methods=["POST"])
-@allow("organiser")
-@api.arguments(FairWriteSchema)
-@api.response(201, FairDetailSchema)
+@api.operation("POST /fairs", "organiser", body=FairWriteSchema, returns=FairDetailSchema, status=201)
 def create_fair(body):
     """Create a draft fair."""
     fair = services.create_fair(current_user, body)
@@ -70,12 +59,10 @@ def _detail(fair):
     return fair
 
 
-@api.route("/fairs/<int:fair_id>", methods=["GET"])
-@allow(PUBLIC)
-@api.response(200, FairDetailSchema)
+@api.operation("GET /fairs/<int:fair_id>", PUBLIC, returns=FairDetailSchema)
 def get_fair(fair_id):
     """One fair with its agenda."""
-    fair = services.get_fair(_actor(), fair_id)
+    fair = services.get_fair(caller(), fair_id)
     return _cached_detail(fair)
 
 
@@ -99,92 +86,66 @@ def _cached_detail(fair) -> Response:
     return Response(body, mimetype="application/json")
 
 
-@api.route("/fairs/<int:fair_id>", methods=["PATCH"])
-@allow("organiser")
-@api.arguments(FairPatchSchema(partial=True))
-@api.response(200, FairDetailSchema)
-@answers(409)
+@api.operation("PATCH /fairs/<int:fair_id>", "organiser", body=FairPatchSchema(partial=True), returns=FairDetailSchema,
+               errors=[409])
 def update_fair(body, fair_id):
     fair = services.update_fair(current_user, services.get_fair(current_user, fair_id), body)
     return _detail(fair)
 
 
-@api.route("/fairs/<int:fair_id>/publish", methods=["POST"])
-@allow("organiser")
-@api.response(200, FairDetailSchema)
-@answers(409)
-def publish_fair(fair_id):
-    return _detail(services.publish_fair(current_user, services.get_fair(current_user, fair_id)))
+def _fair_step(change):
+    """A view that moves a fair on by the service `change` (publish, cancel) and answers with its detail."""
+
+    def step(fair_id):
+        return _detail(change(current_user, services.get_fair(current_user, fair_id)))
+
+    step.__name__ = change.__name__
+    return step
 
 
-@api.route("/fairs/<int:fair_id>/cancel", methods=["POST"])
-@allow("organiser")
-@api.response(200, FairDetailSchema)
-@answers(409)
-def cancel_fair(fair_id):
-    return _detail(services.cancel_fair(current_user, services.get_fair(current_user, fair_id)))
+for _path, _change in (("publish", services.publish_fair), ("cancel", services.cancel_fair)):
+    api.operation(f"POST /fairs/<int:fair_id>/{_path}", "organiser", returns=FairDetailSchema, errors=[409])(
+        _fair_step(_change))
 
 
-@api.route("/fairs/<int:fair_id>/sessions", methods=["GET"])
-@allow(PUBLIC)
-@api.arguments(PageQuery, location="query")
-@api.response(200, SessionPage)
+@api.operation("GET /fairs/<int:fair_id>/sessions", PUBLIC, query=PageQuery, returns=SessionPage)
 def list_sessions(args, fair_id):
-    sessions = services.agenda(services.get_fair(_actor(), fair_id))
-    start = (args["page"] - 1) * args["per_page"]
-    return page_body(sessions[start : start + args["per_page"]], len(sessions), args)
+    return page_from_list(services.agenda(services.get_fair(caller(), fair_id)), args)
 
 
-@api.route("/fairs/<int:fair_id>/sessions", methods=["POST"])
-@allow("organiser")
-@api.arguments(SessionWriteSchema)
-@api.response(201, SessionSchema)
-@answers(409)
+@api.operation("POST /fairs/<int:fair_id>/sessions", "organiser", body=SessionWriteSchema, returns=SessionSchema,
+               status=201, errors=[409])
 def create_session(body, fair_id):
     """Add a session; 409 `schedule_conflict` names the clashing sessions."""
     return services.create_session(current_user, services.get_fair(current_user, fair_id), body)
 
 
-@api.route("/sessions/<int:session_id>", methods=["GET"])
-@allow(PUBLIC)
-@api.response(200, SessionSchema)
+@api.operation("GET /sessions/<int:session_id>", PUBLIC, returns=SessionSchema)
 def get_session(session_id):
-    return services.get_session(_actor(), session_id)
+    return services.get_session(caller(), session_id)
 
 
-@api.route("/sessions/<int:session_id>", methods=["PATCH"])
-@allow("organiser")
-@api.arguments(SessionPatchSchema(partial=True))
-@api.response(200, SessionSchema)
-@answers(409)
+@api.operation("PATCH /sessions/<int:session_id>", "organiser", body=SessionPatchSchema(partial=True),
+               returns=SessionSchema, errors=[409])
 def update_session(body, session_id):
     return services.update_session(current_user, services.get_session(current_user, session_id), body)
 
 
-@api.route("/sessions/<int:session_id>/cancel", methods=["POST"])
-@allow("organiser")
-@api.response(200, SessionSchema)
-@answers(409)
+@api.operation("POST /sessions/<int:session_id>/cancel", "organiser", returns=SessionSchema, errors=[409])
 def cancel_session(session_id):
     return services.cancel_session(current_user, services.get_session(current_user, session_id))
 
 
-@api.route("/fairs/<int:fair_id>/slot-suggestions", methods=["GET"])
-@allow("organiser")
-@api.arguments(SlotQuery, location="query")
-@api.response(200, SlotList)
+@api.operation("GET /fairs/<int:fair_id>/slot-suggestions", "organiser", query=SlotQuery, returns=SlotList)
 def slot_suggestions(args, fair_id):
     """Free slots in working hours in both the fair's and the presenter's zone."""
     fair = services.get_fair(current_user, fair_id)
-    slots = services.suggest_slots(current_user, fair, args["presenter_id"], args["minutes"])
-    return {"items": slots, "total": len(slots)}
+    return listing(services.suggest_slots(current_user, fair, args["presenter_id"], args["minutes"]))
 
 
-@api.route("/fairs/<int:fair_id>/registrations", methods=["POST"])
-@allow("attendee")
-@api.response(201, RegistrationSchema)
+@api.operation("POST /fairs/<int:fair_id>/registrations", "attendee", returns=RegistrationSchema, status=201,
+               errors=[409])
 @api.alt_response(200, schema=RegistrationSchema, description="Already registered")
-@answers(409)
 def register(fair_id):
     """Ask for a place: 201 `registered`, or 201 `waitlisted` with the `position` when the fair is full
     and keeps a waiting list; 409 `fair_full` when it keeps none; asking again: 200, the same state."""
@@ -192,20 +153,14 @@ def register(fair_id):
     return registration, (201 if created else 200)
 
 
-@api.route("/fairs/<int:fair_id>/registrations", methods=["DELETE"])
-@allow("attendee")
-@api.response(204)
-@answers(409)
+@api.operation("DELETE /fairs/<int:fair_id>/registrations", "attendee", status=204, errors=[409])
 def withdraw(fair_id):
     """Give up one's place or leave the waiting list; the first waiting person moves up and is told."""
     services.withdraw(current_user, fair_id)
     return None
 
 
-@api.route("/fairs/<int:fair_id>/registrations", methods=["GET"])
-@allow("organiser")
-@api.arguments(PageQuery, location="query")
-@api.response(200, RegistrationPage)
+@api.operation("GET /fairs/<int:fair_id>/registrations", "organiser", query=PageQuery, returns=RegistrationPage)
 def list_registrations(args, fair_id):
     """Everyone's status, number on the waiting list and attendance (organisers)."""
     fair = services.get_fair(current_user, fair_id)
@@ -285,9 +240,7 @@ def _series_body() -> dict:
     return body
 
 
-@api.route("/series", methods=["POST"])
-@allow("organiser")
-@answers(409)
+@api.operation("POST /series", "organiser", errors=[409])
 @api.doc(requestBody={"required": True, "content": {"application/json": {"schema": SeriesWrite}}})
 @api.alt_response(201, schema=SeriesBody, success=True, description="the series with its coming dates and DST warnings")
 def create_series():
@@ -299,8 +252,7 @@ def create_series():
     return series.series_dict(created), 201
 
 
-@api.route("/series", methods=["GET"])
-@allow("organiser")
+@api.operation("GET /series", "organiser")
 @api.alt_response(200, schema=SeriesPage, success=True, description="the series")
 def list_series():
     from . import series
@@ -309,8 +261,7 @@ def list_series():
     return {"items": items, "total": len(items), "page": 1, "per_page": len(items) or 1}
 
 
-@api.route("/series/<int:series_id>", methods=["GET"])
-@allow("organiser")
+@api.operation("GET /series/<int:series_id>", "organiser")
 @api.alt_response(200, schema=SeriesBody, success=True, description="the series")
 def get_series(series_id):
     """One series: the fairs it made, the coming dates in the host's and the focus countries' zones."""

@@ -1,0 +1,81 @@
+"""What the API modules share: one declaration per operation, the caller of a public read, list
+bodies and list schemas, and the bilingual text fields of a write."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+from flask_login import current_user
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+from ..accounts.access import allow
+from ..openapi import answers
+from ..schemas import i18n_in, lang_in, page_body
+
+
+class ApiBlueprint(Blueprint):
+    """flask-smorest's Blueprint with `operation`, which declares a route with its audience, arguments,
+    response and error statuses in one line."""
+
+    def operation(self, route: str, *audiences: str, query: type[Schema] | None = None, body=None,
+                  returns=None, status: int = 200, errors: Iterable[int] = ()) -> Callable:
+        """`@api.operation("PATCH /parks/<int:park_id>", "organiser", body=ParkPatchSchema, returns=ParkSchema,
+        errors=[409])` stands for `@api.route(rule, methods=[method])`, `@allow(*audiences)`,
+        `@api.arguments(query, location="query")`, `@api.arguments(body)`, `@api.response(status, returns)`
+        and `@answers(*errors)`, stacked in that order; `returns` None and `status` 204 for no body, and
+        neither for a view that states its responses itself (`alt_response`)."""
+        method, rule = route.split(" ", 1)
+
+        def decorate(view: Callable) -> Callable:
+            if errors:
+                view = answers(*errors)(view)
+            if returns is not None or status == 204:
+                view = self.response(status, returns)(view)
+            if body is not None:
+                view = self.arguments(body)(view)
+            if query is not None:
+                view = self.arguments(query, location="query")(view)
+            return self.route(rule, methods=[method])(allow(*audiences)(view))
+
+        return decorate
+
+
+def caller():
+    """Who reads: the signed-in person, or None for an anonymous reader of a public operation."""
+    return current_user if current_user.is_authenticated else None
+
+
+def listing(items: Sequence) -> dict:
+    """A whole list as a body: `{"items", "total"}`."""
+    return {"items": items, "total": len(items)}
+
+
+def page_from_list(items: Sequence, args: dict) -> dict:
+    """The page `args` asks for (`page`, `per_page`) of a list read whole, with the list's length as total."""
+    start = (args["page"] - 1) * args["per_page"]
+    return page_body(items[start:start + args["per_page"]], len(items), args)
+
+
+def list_of(item_schema: type[Schema], name: str, *, total: bool = True) -> type[Schema]:
+    """A whole-list schema `{"items": [...], "total"}` (without `total`: `{"items"}`) for `item_schema`."""
+    declared: dict[str, fields.Field] = {"items": fields.List(fields.Nested(item_schema))}
+    if total:
+        declared["total"] = fields.Integer()
+    return type(name, (Schema,), declared)
+
+
+def bilingual_write(first: str, second: str | None = None, *, described: bool = True) -> type[Schema]:
+    """The head of a write that holds text in two languages: `<first>` in the author's language (described,
+    unless `described` is false) and `<first>_i18n`; then `<second>` (nullable) and `<second>_i18n` where
+    given; then `lang`, the language of the plain fields."""
+    declared: dict[str, fields.Field] = {
+        first: fields.String(metadata={"description": f"the {first} in the author's language; or give {first}_i18n"})
+        if described else fields.String(),
+        f"{first}_i18n": i18n_in(first),
+    }
+    if second is not None:
+        declared[second] = fields.String(allow_none=True)
+        declared[f"{second}_i18n"] = i18n_in(second)
+    declared["lang"] = lang_in()
+    return type(f"Bilingual{first.title()}Write", (Schema,), declared)
