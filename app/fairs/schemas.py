@@ -2,7 +2,8 @@ from flask_babel import lazy_gettext
 from marshmallow import Schema, fields, validate
 
 from ..bounds import HHMM_PATTERN, MAX_INT, AwareDateTime, Bool, Id, Int
-from ..schemas import PageQuery, matching, one_of, i18n_in, i18n_out, lang_in, organisation_i18n_out, page_of, text_out
+from ..core.api_helpers import bilingual_write, list_of
+from ..schemas import PageQuery, matching, one_of, i18n_in, i18n_out, organisation_i18n_out, page_of, text_out
 from ..bilingual import pair, text
 from .enums import FairStatus, SessionKind
 
@@ -25,12 +26,7 @@ class TrackSchema(Schema):
     position = fields.Integer()
 
 
-class FairWriteSchema(Schema):
-    title = fields.String(metadata={"description": "the title in the author's language; or give title_i18n"})
-    title_i18n = i18n_in("title")
-    theme = fields.String(allow_none=True)
-    theme_i18n = i18n_in("theme")
-    lang = lang_in()
+class FairWriteSchema(bilingual_write("title", "theme")):
     focus_countries = fields.List(fields.String())
     focus_sectors = fields.List(fields.String())
     starts_at = AwareDateTime(required=True)
@@ -51,10 +47,7 @@ class FairWriteSchema(Schema):
 
 
 
-class SessionWriteSchema(Schema):
-    title = fields.String(metadata={"description": "the title in the author's language; or give title_i18n"})
-    title_i18n = i18n_in("title")
-    lang = lang_in()
+class SessionWriteSchema(bilingual_write("title")):
     kind = fields.String(load_default=SessionKind.PITCH.value)
     description = fields.String(allow_none=True)
     description_i18n = i18n_in("description")
@@ -171,9 +164,7 @@ class SlotSchema(Schema):
     presenter_local = fields.String()
 
 
-class SlotList(Schema):
-    items = fields.List(fields.Nested(SlotSchema))
-    total = fields.Integer()
+SlotList = list_of(SlotSchema, "SlotList")
 
 
 class RegistrationSchema(Schema):

@@ -3,6 +3,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from ..bounds import HHMM_PATTERN, AwareDateTime, Bool, Id, Int
+from ..core.api_helpers import list_of
 from ..schemas import Body, PageQuery, matching, one_of, page_of
 from ..leads.services import CLIENT_ID
 from .enums import MeetingStatus
@@ -85,9 +86,7 @@ class MeetingSlotSchema(Schema):
     presenter_local = fields.String()
 
 
-class MeetingSlotList(Schema):
-    items = fields.List(fields.Nested(MeetingSlotSchema))
-    total = fields.Integer()
+MeetingSlotList = list_of(MeetingSlotSchema, "MeetingSlotList")
 
 
 class ProfileSchema(Schema):
@@ -116,9 +115,7 @@ class HoursSchema(Schema):
     ends_at = fields.DateTime()
 
 
-class HoursList(Schema):
-    items = fields.List(fields.Nested(HoursSchema))
-    total = fields.Integer()
+HoursList = list_of(HoursSchema, "HoursList")
 
 
 class AvailabilitySchema(Schema):

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask_login import current_user
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from ..accounts.access import USER, allow
+from ..accounts.access import USER
+from ..core.api_helpers import ApiBlueprint
 from ..schemas import PageQuery, i18n_out, page_body, page_of, text_out
 from . import services
 
@@ -29,25 +29,19 @@ class NotificationQuery(PageQuery):
 
 NotificationPage = page_of(NotificationSchema, "NotificationPage")
 
-api = Blueprint("notifications_api", __name__, url_prefix="/api/v1", description="In-app notifications")
+api = ApiBlueprint("notifications_api", __name__, url_prefix="/api/v1", description="In-app notifications")
 
 
-@api.route("/notifications", methods=["GET"])
-@allow(USER)
-@api.arguments(NotificationQuery, location="query")
-@api.response(200, NotificationPage)
+@api.operation("GET /notifications", USER, query=NotificationQuery, returns=NotificationPage)
 def list_notifications(args):
     """The caller's notifications, newest first (`unread=true` for unread only)."""
     items, total = services.list_notifications(
         current_user, unread_only=args["unread"], page=args["page"], per_page=args["per_page"]
     )
-    body = page_body(items, total, args)
-    return body
+    return page_body(items, total, args)
 
 
-@api.route("/notifications/<int:notification_id>/read", methods=["POST"])
-@allow(USER)
-@api.response(200, NotificationSchema)
+@api.operation("POST /notifications/<int:notification_id>/read", USER, returns=NotificationSchema)
 def mark_read(notification_id):
     """Mark one of the caller's notifications read."""
     return services.mark_read(current_user, notification_id)

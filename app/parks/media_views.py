@@ -13,6 +13,7 @@ from wtforms import StringField, SubmitField
 from wtforms.validators import Length, Optional
 
 from ..accounts.access import PUBLIC, allow
+from ..core.api_helpers import list_of
 from ..errors import Conflict, ServiceError, TooLarge, UnsupportedType, ValidationFailed
 from ..extensions import db
 from ..forms import Form
@@ -81,8 +82,7 @@ class MediaSchema(Schema):
                           metadata={"type": "string", "description": "the file itself (public, like the park)"})
 
 
-class MediaList(Schema):
-    items = fields.List(fields.Nested(MediaSchema))
+MediaList = list_of(MediaSchema, "MediaList", total=False)
 
 
 # ---------------------------------------------------------------- the public file

@@ -6,6 +6,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from ..bounds import Bool, Id, Int
+from ..core.api_helpers import bilingual_write, list_of
 from ..schemas import LANG_CODES, PageQuery, i18n_in, i18n_out, lang_in, one_of, page_of, text_out
 from .enums import Criterion, EmissionsClass, IncentiveKind, LandUse, ParkKind, PlotStatus
 
@@ -27,12 +28,7 @@ def _decimal_out(name: str):
                            metadata={"type": "string", "nullable": True})
 
 
-class ParkPatchSchema(Schema):
-    name = fields.String(metadata={"description": "the name in the author's language; or give name_i18n"})
-    name_i18n = i18n_in("name")
-    summary = fields.String(allow_none=True)
-    summary_i18n = i18n_in("summary")
-    lang = lang_in()
+class ParkPatchSchema(bilingual_write("name", "summary")):
     division = fields.String(metadata={"description": "GB/T 2260 code of the park's county or city", "pattern": r"^\d{6}$"})
     kind = one_of(ParkKind)
     sectors = fields.List(fields.String(), allow_none=True)
@@ -217,8 +213,7 @@ class Match(Schema):
     gaps = fields.List(fields.String())
 
 
-class MatchList(Schema):
-    items = fields.List(fields.Nested(Match))
+MatchList = list_of(Match, "MatchList", total=False)
 
 
 class WeightsSchema(Schema):

@@ -5,12 +5,11 @@ from __future__ import annotations
 from flask import request, send_file
 from flask_babel import gettext
 from flask_login import current_user
-from flask_smorest import Blueprint
 
-from ..accounts.access import PUBLIC, USER, allow
+from ..accounts.access import PUBLIC, USER
 from ..accounts.schemas import UserSchema
+from ..core.api_helpers import ApiBlueprint, caller
 from ..errors import ValidationFailed
-from ..openapi import answers
 from ..schemas import BINARY, page_body
 from . import services, storage
 from .schemas import (
@@ -27,17 +26,10 @@ from .schemas import (
     UploadForm,
 )
 
-api = Blueprint("projects_api", __name__, url_prefix="/api/v1", description="Projects and pitch material")
+api = ApiBlueprint("projects_api", __name__, url_prefix="/api/v1", description="Projects and pitch material")
 
 
-def _actor():
-    return current_user if current_user.is_authenticated else None
-
-
-@api.route("/projects", methods=["GET"])
-@allow(USER)
-@api.arguments(ProjectQuery, location="query")
-@api.response(200, ProjectPage)
+@api.operation("GET /projects", USER, query=ProjectQuery, returns=ProjectPage)
 def list_projects(args):
     """Projects the caller may see (organisers: all; presenters: their own and those on published agendas)."""
     items, total = services.list_projects(
@@ -47,47 +39,36 @@ def list_projects(args):
     return page_body(items, total, args)
 
 
-@api.route("/projects", methods=["POST"])
-@allow("presenter", "organiser")
-@api.arguments(ProjectWriteSchema)
-@api.response(201, ProjectSchema)
+@api.operation("POST /projects", "presenter", "organiser", body=ProjectWriteSchema, returns=ProjectSchema, status=201)
 def create_project(body):
     """Create a project (a presenter's own; organisers may name the presenter)."""
     return services.create_project(current_user, body)
 
 
-@api.route("/projects/<int:project_id>", methods=["GET"])
-@allow(PUBLIC)
-@api.response(200, ProjectSchema)
+@api.operation("GET /projects/<int:project_id>", PUBLIC, returns=ProjectSchema)
 def get_project(project_id):
     """One project (public once it is on a published fair's agenda)."""
-    return services.get_project(_actor(), project_id)
+    return services.get_project(caller(), project_id)
 
 
-@api.route("/projects/<int:project_id>", methods=["PATCH"])
-@allow("presenter", "organiser")
-@api.arguments(ProjectPatchSchema)
-@api.response(200, ProjectSchema)
+@api.operation("PATCH /projects/<int:project_id>", "presenter", "organiser", body=ProjectPatchSchema,
+               returns=ProjectSchema)
 def update_project(body, project_id):
     """Change a project (its presenter, or an organiser)."""
     return services.update_project(current_user, project_id, body)
 
 
-@api.route("/projects/<int:project_id>/materials", methods=["GET"])
-@allow(USER)
-@api.response(200, MaterialList)
+@api.operation("GET /projects/<int:project_id>/materials", USER, returns=MaterialList)
 def list_materials(project_id):
     """Material of a project that the caller may see."""
     project = services.get_project(current_user, project_id)
     return {"items": services.list_materials(current_user, project)}
 
 
-@api.route("/projects/<int:project_id>/materials", methods=["POST"])
-@allow("presenter", "organiser")
+@api.operation("POST /projects/<int:project_id>/materials", "presenter", "organiser", returns=MaterialSchema,
+               status=201, errors=[409, 415])
 @api.doc(requestBody={"required": True, "content": {"multipart/form-data": {"schema": UploadForm}}})
-@api.response(201, MaterialSchema)
 @storage.accepts_upload
-@answers(409, 415)
 def upload_material(project_id):
     """Upload pitch material (multipart `file`; `replaces` for a new version). 413 too big, 415 wrong type."""
     services.editable_project(current_user, project_id)  # who may, before what was sent
@@ -102,24 +83,19 @@ def upload_material(project_id):
     return services.upload_material(current_user, project_id, upload.stream, upload.filename, replaces=replaces)
 
 
-@api.route("/materials/<int:material_id>", methods=["GET"])
-@allow(USER)
-@api.response(200, MaterialSchema)
+@api.operation("GET /materials/<int:material_id>", USER, returns=MaterialSchema)
 def get_material(material_id):
     return services.get_material(current_user, material_id)
 
 
-@api.route("/materials/<int:material_id>/versions", methods=["GET"])
-@allow(USER)
-@api.response(200, MaterialList)
+@api.operation("GET /materials/<int:material_id>/versions", USER, returns=MaterialList)
 def material_versions(material_id):
     """Every version of the document (its presenter and organisers; others see only the current one)."""
     material = services.get_material(current_user, material_id)
     return {"items": services.document_versions(current_user, material)}
 
 
-@api.route("/materials/<int:material_id>/download", methods=["GET"])
-@allow(USER)
+@api.operation("GET /materials/<int:material_id>/download", USER)
 @api.alt_response(200, schema=BINARY, content_type="application/octet-stream", success=True, description="the file, in its own type")
 def download_material(material_id):
     """The file, as an attachment under its original name; the content hash is the ETag."""
@@ -142,32 +118,23 @@ def attachment(sha256: str, mime: str, name: str, *, inline: bool = False):
     return response
 
 
-@api.route("/materials/review-queue", methods=["GET"])
-@allow("organiser")
-@api.arguments(ProjectQuery, location="query")
-@api.response(200, MaterialPage)
+@api.operation("GET /materials/review-queue", "organiser", query=ProjectQuery, returns=MaterialPage)
 def review_queue(args):
     """Material waiting for review, oldest first."""
     items, total = services.review_queue(current_user, page=args["page"], per_page=args["per_page"])
     return page_body(items, total, args)
 
 
-@api.route("/materials/<int:material_id>/review", methods=["POST"])
-@allow("organiser")
-@api.arguments(ReviewSchema)
-@api.response(200, MaterialSchema)
-@answers(409)
+@api.operation("POST /materials/<int:material_id>/review", "organiser", body=ReviewSchema, returns=MaterialSchema,
+               errors=[409])
 def review_material(body, material_id):
     """Approve or reject (`{"decision": "approve"|"reject", "note"}`); the presenter is notified."""
     return services.review_material(current_user, material_id, body["decision"], body["note"])
 
 
-@api.route("/me/photo", methods=["PUT"])
-@allow(USER)
+@api.operation("PUT /me/photo", USER, returns=UserSchema, errors=[415])
 @api.doc(requestBody={"required": True, "content": {"multipart/form-data": {"schema": PhotoForm}}})
-@api.response(200, UserSchema)
 @storage.accepts_upload
-@answers(415)
 def put_photo():
     """Replace one's profile photo (PNG or JPEG)."""
     upload = storage.sent_file()

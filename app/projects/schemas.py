@@ -3,16 +3,12 @@ from marshmallow import EXCLUDE, Schema, fields
 from marshmallow import validate
 
 from ..bounds import Id
+from ..core.api_helpers import bilingual_write, list_of
 from ..reference.services import SECTOR_CODE, country_codes, currency_codes
-from ..schemas import PageQuery, matching, one_of, i18n_in, i18n_out, lang_in, page_of, text_out
+from ..schemas import PageQuery, matching, one_of, i18n_out, page_of, text_out
 
 
-class ProjectWriteSchema(Schema):
-    title = fields.String(metadata={"description": "the title in the author's language; or give title_i18n"})
-    title_i18n = i18n_in("title")
-    summary = fields.String(allow_none=True)
-    summary_i18n = i18n_in("summary")
-    lang = lang_in()
+class ProjectWriteSchema(bilingual_write("title", "summary")):
     sector = matching(SECTOR_CODE, required=True, metadata={"description": "a known sector's code (GET /sectors)"})
     country = one_of(country_codes(), required=True)
     investment_amount = fields.Raw(allow_none=True, metadata={"description": "decimal string, e.g. \"12500000.00\""})
@@ -20,12 +16,7 @@ class ProjectWriteSchema(Schema):
     owner_id = Id(metadata={"description": "organisers only: the presenter who owns the project"})
 
 
-class ProjectPatchSchema(Schema):
-    title = fields.String()
-    title_i18n = i18n_in("title")
-    summary = fields.String(allow_none=True)
-    summary_i18n = i18n_in("summary")
-    lang = lang_in()
+class ProjectPatchSchema(bilingual_write("title", "summary", described=False)):
     sector = matching(SECTOR_CODE, metadata={"description": "a known sector's code (GET /sectors)"})
     country = one_of(country_codes())
     investment_amount = fields.Raw(allow_none=True, metadata={"description": "decimal string, e.g. \"12500000.00\""})
@@ -83,8 +74,7 @@ class MaterialSchema(Schema):
 MaterialPage = page_of(MaterialSchema, "MaterialPage")
 
 
-class MaterialList(Schema):
-    items = fields.List(fields.Nested(MaterialSchema))
+MaterialList = list_of(MaterialSchema, "MaterialList", total=False)
 
 
 class UploadForm(Schema):

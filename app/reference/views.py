@@ -1,18 +1,17 @@
 """Reference data over the API: sectors (organisers may add), countries, time zones, divisions."""
 
 from flask_login import current_user
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from ..accounts.access import PUBLIC, allow
+from ..accounts.access import PUBLIC
+from ..core.api_helpers import ApiBlueprint, list_of, listing
 from ..i18n import ui_locale
-from ..openapi import answers
 from ..schemas import matching
 from . import services
 from .services import SECTOR_CODE
 from .divisions import search_divisions
 
-api = Blueprint("reference_api", __name__, url_prefix="/api/v1",
+api = ApiBlueprint("reference_api", __name__, url_prefix="/api/v1",
                 description="Sectors, countries, time zones and divisions")
 
 
@@ -23,9 +22,7 @@ class SectorSchema(Schema):
     name_zh = fields.String(required=True, validate=validate.Length(min=1, max=120))
 
 
-class SectorList(Schema):
-    items = fields.List(fields.Nested(SectorSchema))
-    total = fields.Integer()
+SectorList = list_of(SectorSchema, "SectorList")
 
 
 class CountrySchema(Schema):
@@ -34,9 +31,7 @@ class CountrySchema(Schema):
     name_zh = fields.String()
 
 
-class CountryList(Schema):
-    items = fields.List(fields.Nested(CountrySchema))
-    total = fields.Integer()
+CountryList = list_of(CountrySchema, "CountryList")
 
 
 class TimezoneQuery(Schema):
@@ -51,49 +46,33 @@ class TimezoneSchema(Schema):
     label = fields.String()
 
 
-class TimezoneList(Schema):
-    items = fields.List(fields.Nested(TimezoneSchema))
-    total = fields.Integer()
+TimezoneList = list_of(TimezoneSchema, "TimezoneList")
 
 
-@api.route("/timezones", methods=["GET"])
-@allow(PUBLIC)
-@api.arguments(TimezoneQuery, location="query")
-@api.response(200, TimezoneList)
+@api.operation("GET /timezones", PUBLIC, query=TimezoneQuery, returns=TimezoneList)
 def list_timezones(args):
     """IANA time zones with their current UTC offset; `q` searches names ("berl", "new york") and offsets ("+08:00")."""
-    items = services.search_timezones(args["q"])
-    return {"items": items, "total": len(items)}
+    return listing(services.search_timezones(args["q"]))
 
 
-@api.route("/sectors", methods=["GET"])
-@allow(PUBLIC)
-@api.response(200, SectorList)
+@api.operation("GET /sectors", PUBLIC, returns=SectorList)
 def list_sectors():
     """The bilingual sector taxonomy."""
-    items = services.list_sectors()
-    return {"items": items, "total": len(items)}
+    return listing(services.list_sectors())
 
 
-@api.route("/sectors", methods=["POST"])
-@allow("organiser")
-@api.arguments(SectorSchema)
-@api.response(201, SectorSchema)
-@answers(409)
+@api.operation("POST /sectors", "organiser", body=SectorSchema, returns=SectorSchema, status=201, errors=[409])
 def create_sector(body):
     return services.create_sector(current_user, body["code"], body["name_en"], body["name_zh"])
 
 
-@api.route("/countries", methods=["GET"])
-@allow(PUBLIC)
-@api.response(200, CountryList)
+@api.operation("GET /countries", PUBLIC, returns=CountryList)
 def list_countries():
     """ISO 3166-1 countries with English and Chinese names."""
-    items = [
+    return listing([
         {"code": c, "name_en": services.country_name(c, "en"), "name_zh": services.country_name(c, "zh")}
         for c in sorted(services.country_codes())
-    ]
-    return {"items": items, "total": len(items)}
+    ])
 
 
 class DivisionQuery(Schema):
@@ -114,15 +93,10 @@ class DivisionSchema(Schema):
     prefecture_code = fields.String()
 
 
-class DivisionList(Schema):
-    items = fields.List(fields.Nested(DivisionSchema))
-    total = fields.Integer()
+DivisionList = list_of(DivisionSchema, "DivisionList")
 
 
-@api.route("/divisions", methods=["GET"])
-@allow(PUBLIC)
-@api.arguments(DivisionQuery, location="query")
-@api.response(200, DivisionList)
+@api.operation("GET /divisions", PUBLIC, query=DivisionQuery, returns=DivisionList)
 def list_divisions(args):
     """China's administrative divisions (GB/T 2260): `q` searches Chinese, English and pinyin names and
     aliases (exact matches first, then prefixes); `level` and `parent` (a code) filter; `total` counts
