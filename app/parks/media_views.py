@@ -17,14 +17,11 @@ from ..core.api_helpers import list_of
 from ..errors import Conflict, ServiceError, TooLarge, UnsupportedType, ValidationFailed
 from ..extensions import db
 from ..forms import Form
-from ..openapi import answers
 from ..projects import storage
 from ..projects.api import attachment
 from . import bp, media, services
-from .api import api
+from .api import MANAGERS, api
 from .views import _labels
-
-MANAGERS = ("attendee", "organiser")
 
 
 # ---------------------------------------------------------------- forms and bodies
@@ -162,20 +159,15 @@ def remove_media(park_id: int, media_id: int):
 # ---------------------------------------------------------------- the API
 
 
-@api.route("/parks/<int:park_id>/media", methods=["GET"])
-@allow(PUBLIC)
-@api.response(200, MediaList)
+@api.operation("GET /parks/<int:park_id>/media", PUBLIC, returns=MediaList)
 def list_park_media(park_id):
     """The park's photos (oldest first) and its tour, each with the address of its file."""
     return {"items": media.list_media(park_id)}
 
 
-@api.route("/parks/<int:park_id>/photos", methods=["POST"])
-@allow(*MANAGERS)
+@api.operation("POST /parks/<int:park_id>/photos", *MANAGERS, returns=MediaSchema, status=201, errors=[409, 413, 415])
 @api.doc(requestBody={"required": True, "content": {"multipart/form-data": {"schema": PhotoBody}}})
-@api.response(201, MediaSchema)
 @storage.accepts_upload
-@answers(409, 413, 415)
 def add_park_photo(park_id):
     """Add a photo (multipart `file`, PNG or JPEG by content; `caption`): the park's organisation or
     organisers. 409 past 20 photos, 413 too big, 415 not a PNG or JPEG."""
@@ -185,12 +177,9 @@ def add_park_photo(park_id):
                            request.form.get("caption"))
 
 
-@api.route("/parks/<int:park_id>/tour", methods=["PUT"])
-@allow(*MANAGERS)
+@api.operation("PUT /parks/<int:park_id>/tour", *MANAGERS, returns=MediaSchema, errors=[413, 415])
 @api.doc(requestBody={"required": True, "content": {"multipart/form-data": {"schema": TourBody}}})
-@api.response(200, MediaSchema)
 @storage.accepts_upload
-@answers(413, 415)
 def put_park_tour(park_id):
     """Put up the park's video tour (multipart `file`, MP4 by content), replacing the one before."""
     media.may_upload(current_user, park_id, media.TOUR)
@@ -198,18 +187,13 @@ def put_park_tour(park_id):
     return media.add_media(current_user, park_id, media.TOUR, upload.stream, upload.filename)
 
 
-@api.route("/parks/<int:park_id>/media/<int:media_id>", methods=["PATCH"])
-@allow(*MANAGERS)
-@api.arguments(CaptionBody)
-@api.response(200, MediaSchema)
+@api.operation("PATCH /parks/<int:park_id>/media/<int:media_id>", *MANAGERS, body=CaptionBody, returns=MediaSchema)
 def caption_park_media(body, park_id, media_id):
     """Change a photo's caption."""
     return media.update_caption(current_user, park_id, media_id, body["caption"])
 
 
-@api.route("/parks/<int:park_id>/media/<int:media_id>", methods=["DELETE"])
-@allow(*MANAGERS)
-@api.response(204)
+@api.operation("DELETE /parks/<int:park_id>/media/<int:media_id>", *MANAGERS, status=204)
 def remove_park_media(park_id, media_id):
     """Remove a photo or the tour from the park's pages."""
     media.remove_media(current_user, park_id, media_id)

@@ -8,13 +8,10 @@ from flask import url_for
 from flask_login import current_user
 from marshmallow import EXCLUDE, Schema, fields
 
-from ..accounts.access import PUBLIC, allow
-from ..openapi import answers
+from ..accounts.access import PUBLIC
 from ..projects import storage
 from . import services
-from .api import api
-
-MANAGERS = ("attendee", "organiser")
+from .api import MANAGERS, api
 
 _CORNER = {"type": "array", "items": {"type": "number", "minimum": 0, "maximum": 1_000_000}, "minItems": 2, "maxItems": 2,
            "description": "[x, y] in the image's pixels: x to the right, y down from the top-left corner"}
@@ -59,20 +56,15 @@ class PlanUpload(Schema):
     file = fields.Raw(required=True, metadata={"type": "string", "format": "binary", "description": "a PNG or JPEG image"})
 
 
-@api.route("/parks/<int:park_id>/plan", methods=["GET"])
-@allow(PUBLIC)
-@api.response(200, PlanSchema)
+@api.operation("GET /parks/<int:park_id>/plan", PUBLIC, returns=PlanSchema)
 def get_plan(park_id):
     """The park's master plan: the image's address and size, and every plot with its outline."""
     return services.get_park(park_id)
 
 
-@api.route("/parks/<int:park_id>/plan", methods=["PUT"])
-@allow(*MANAGERS)
+@api.operation("PUT /parks/<int:park_id>/plan", *MANAGERS, returns=PlanSchema, errors=[413, 415])
 @api.doc(requestBody={"required": True, "content": {"multipart/form-data": {"schema": PlanUpload}}})
-@api.response(200, PlanSchema)
 @storage.accepts_upload
-@answers(413, 415)
 def put_plan(park_id):
     """Upload the park's master plan (multipart `file`, PNG or JPEG by content); outlines that no
     longer fit a new image's size are dropped."""
@@ -81,10 +73,7 @@ def put_plan(park_id):
     return services.set_plan(current_user, park_id, upload.stream, upload.filename)
 
 
-@api.route("/plots/<int:plot_id>/outline", methods=["PUT"])
-@allow(*MANAGERS)
-@api.arguments(OutlineBody)
-@api.response(200, PlotOutline)
+@api.operation("PUT /plots/<int:plot_id>/outline", *MANAGERS, body=OutlineBody, returns=PlotOutline)
 def put_outline(body, plot_id):
     """Draw a plot on its park's plan (or remove its outline with null or [])."""
     return services.set_outline(current_user, plot_id, body["outline"])

@@ -11,11 +11,9 @@ from ..accounts.access import allow
 from ..bounds import Int
 from ..schemas import LANG_CODES, text_out
 from . import bp, reverse
-from .api import api
+from .api import MANAGERS, api
 from .schemas import ParkBrief, PlotSchema, Reason
 from .views import _labels
-
-MANAGERS = ("attendee", "organiser")
 
 
 class PitchedQuery(Schema):
@@ -53,10 +51,7 @@ class PitchedList(Schema):
     pitched = fields.Integer(metadata={"description": "pitched projects with site needs, fitting or not"})
 
 
-@api.route("/parks/<int:park_id>/pitched-projects", methods=["GET"])
-@allow(*MANAGERS)
-@api.arguments(PitchedQuery, location="query")
-@api.response(200, PitchedList)
+@api.operation("GET /parks/<int:park_id>/pitched-projects", *MANAGERS, query=PitchedQuery, returns=PitchedList)
 def pitched_projects_api(args, park_id):
     """Pitched projects (on a published fair's agenda, with site needs) that fit the park's vacant
     plots, best first, with the park's best plot for each: the park's organisation and organisers."""
