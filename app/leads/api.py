@@ -5,13 +5,12 @@ from __future__ import annotations
 from flask import Response, request
 from flask_babel import gettext
 from flask_login import current_user
-from flask_smorest import Blueprint
 from marshmallow import EXCLUDE, INCLUDE, RAISE, Schema, fields, validate
 
 from ..bounds import MAX_INT, MAX_PER_PAGE, MONTH_PATTERN, RATE_PATTERN, Id, Int
-from ..openapi import answers
-from ..accounts.access import USER, allow
-from ..schemas import BINARY, Body, Decimal, one_of
+from ..accounts.access import USER
+from ..core.api_helpers import ApiBlueprint
+from ..schemas import BINARY, Body, Decimal, one_of, page_body
 from .enums import STAGE_ORDER, LeadStage
 from ..reference.services import currency_codes
 from ..errors import ValidationFailed
@@ -22,7 +21,7 @@ from .detail import lead_detail
 from .schemas import DemandSchema
 from .queries import exports, numbers
 
-api = Blueprint("leads_api", __name__, url_prefix="/api/v1", description="Leads, progress and the province's numbers")
+api = ApiBlueprint("leads_api", __name__, url_prefix="/api/v1", description="Leads, progress and the province's numbers")
 
 
 _MONTH = MONTH_PATTERN
@@ -282,20 +281,15 @@ def _filters(args) -> queries.LeadFilters:
         "stage", "city", "sector", "fair_id", "owner_id", "stalled", "contested", "foreign")})
 
 
-@api.route("/leads", methods=["GET"])
-@allow(USER)
-@api.arguments(LeadQuery, location="query")
+@api.operation("GET /leads", USER, query=LeadQuery)
 @api.alt_response(200, schema=LeadPage, success=True, description="a page of leads")
 def list_leads(args):
     """Leads the caller may see (organisers: all; attendees: their organisation's; presenters: on their projects)."""
     items, total = queries.list_leads(current_user, _filters(args), page=args["page"], per_page=args["per_page"])
-    return {"items": queries.annotate(current_user, items), "total": total, "page": args["page"],
-            "per_page": args["per_page"]}
+    return page_body(queries.annotate(current_user, items), total, args)
 
 
-@api.route("/leads.csv", methods=["GET"])
-@allow(USER)
-@api.arguments(LeadQuery, location="query")
+@api.operation("GET /leads.csv", USER, query=LeadQuery)
 @api.alt_response(200, schema=CSV, content_type="text/csv", success=True, description="the leads as CSV")
 def leads_csv(args):
     """The same rows as `GET /leads`, as CSV (UTF-8 with BOM, opens in Excel)."""
@@ -304,38 +298,29 @@ def leads_csv(args):
                     headers={"Content-Disposition": 'attachment; filename="cloudfair-leads.csv"'})
 
 
-@api.route("/leads/<int:lead_id>", methods=["GET"])
-@allow(USER)
+@api.operation("GET /leads/<int:lead_id>", USER)
 @api.alt_response(200, schema=LeadDetail, success=True, description="the lead")
 def get_lead(lead_id):
     """One lead with its history, interests, the organisation's questions in that session, documents."""
     return lead_detail(current_user, queries.get_lead(current_user, lead_id))
 
 
-@api.route("/leads/<int:lead_id>", methods=["PATCH"])
-@allow("attendee", "organiser")
-@api.arguments(LeadPatchSchema)
-@answers(409)
+@api.operation("PATCH /leads/<int:lead_id>", "attendee", "organiser", body=LeadPatchSchema, errors=[409])
 @api.alt_response(200, schema=LeadDetail, success=True, description="the lead")
 def update_lead(body, lead_id):
     """Set the responsible person (a member of the lead's organisation)."""
     return lead_detail(current_user, services.set_owner(current_user, lead_id, body["owner_id"]))
 
 
-@api.route("/leads/<int:lead_id>/progress", methods=["POST"])
-@allow("attendee", "organiser")
-@api.arguments(ProgressSchema)
-@answers(409)
+@api.operation("POST /leads/<int:lead_id>/progress", "attendee", "organiser", body=ProgressSchema, errors=[409])
 @api.alt_response(201, schema=LeadDetail, success=True, description="the lead with the new entry")
 def post_progress(body, lead_id):
     """Progress: `{"stage", "note", "amount", "currency", "next_action_on"}`."""
     return lead_detail(current_user, services.progress(current_user, lead_id, body)), 201
 
 
-@api.route("/leads/<int:lead_id>/documents", methods=["POST"])
-@allow("attendee", "organiser")
+@api.operation("POST /leads/<int:lead_id>/documents", "attendee", "organiser", errors=[415, 409])
 @storage.accepts_upload
-@answers(415, 409)
 @api.doc(requestBody={"required": True, "content": {"multipart/form-data": {"schema": DocumentUploadForm}}})
 @api.alt_response(201, schema=LeadDocumentBody, success=True, description="the stored document")
 def post_document(lead_id):
@@ -347,8 +332,7 @@ def post_document(lead_id):
             "size": document.size, "download_url": f"/api/v1/lead-documents/{document.id}/download"}, 201
 
 
-@api.route("/lead-documents/<int:document_id>/download", methods=["GET"])
-@allow(USER)
+@api.operation("GET /lead-documents/<int:document_id>/download", USER)
 @api.alt_response(200, schema=BINARY, content_type="application/octet-stream", success=True, description="the file, in its own type")
 def download_document(document_id):
     from ..projects.api import attachment
@@ -358,10 +342,7 @@ def download_document(document_id):
     return attachment(document.sha256, document.mime, document.original_name)
 
 
-@api.route("/reports", methods=["POST"])
-@allow("attendee")
-@api.arguments(ReportSchema)
-@answers(409)
+@api.operation("POST /reports", "attendee", body=ReportSchema, errors=[409])
 @api.alt_response(201, schema=ReportBody, success=True, description="the filed report")
 def post_report(body):
     """The monthly progress report: all of the organisation's open leads at once; all or nothing."""
@@ -374,8 +355,7 @@ class MissingQuery(Schema):
                           metadata={"description": "YYYY-MM (default: this month in the host's zone)"})
 
 
-@api.route("/reports/missing", methods=["GET"])
-@allow("organiser")
+@api.operation("GET /reports/missing", "organiser")
 @api.arguments(MissingQuery, location="query", unknown=RAISE)
 @api.alt_response(200, schema=MissingReports, success=True, description="who has not reported")
 def missing_reports(args):
@@ -385,9 +365,7 @@ def missing_reports(args):
             "items": [{"id": o.id, "name": o.name, "city": o.city} for o in queries.missing_reports(current_user, month)]}
 
 
-@api.route("/stats/pipeline", methods=["GET"])
-@allow("organiser")
-@api.arguments(StatsQuery, location="query")
+@api.operation("GET /stats/pipeline", "organiser", query=StatsQuery)
 @api.alt_response(200, schema=PipelineStats, success=True, description="the grouped pipeline")
 def stats(args):
     """Leads grouped by `stage`, `city`, `sector`, `country` or `fair`, with amounts and the funnel."""
@@ -459,8 +437,7 @@ def _period_and_scope(args) -> tuple[numbers.Period, numbers.Scope]:
             numbers.Scope(division=args.get("city"), fair_id=args.get("fair_id")))
 
 
-@api.route("/stats/summary", methods=["GET"])
-@allow("organiser")
+@api.operation("GET /stats/summary", "organiser")
 @api.arguments(SummaryQuery, location="query", unknown=RAISE)
 @api.response(200, SummarySchema)
 def stats_summary(args):
@@ -473,8 +450,7 @@ def stats_summary(args):
     return result
 
 
-@api.route("/reports/province.xlsx", methods=["GET"])
-@allow("organiser")
+@api.operation("GET /reports/province.xlsx", "organiser")
 @api.arguments(SummaryQuery, location="query", unknown=RAISE)
 @api.response(200, {"format": "binary", "type": "string"}, content_type=exports.XLSX_MIME,
               description="an Excel workbook: summary, by city, by month, by sector, the leads")
@@ -486,34 +462,28 @@ def province_workbook(args):
     return Response(body, mimetype=exports.XLSX_MIME, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-@api.route("/rates", methods=["GET"])
-@allow("organiser")
+@api.operation("GET /rates", "organiser")
 @api.alt_response(200, schema=RateList, success=True, description="the rates")
 def list_rates():
     """Yuan per unit of each currency (organiser-maintained)."""
     return {"items": [{"currency": c, "cny_per_unit": str(v)} for c, v in sorted(queries.rates().items())]}
 
 
-@api.route("/rates", methods=["PUT"])
-@allow("organiser")
-@api.arguments(RateSchema)
+@api.operation("PUT /rates", "organiser", body=RateSchema)
 @api.alt_response(200, schema=RateBody, success=True, description="the rate")
 def put_rate(body):
     row = services.set_rate(current_user, body["currency"], body["cny_per_unit"])
     return {"currency": row.currency, "cny_per_unit": str(row.cny_per_unit)}
 
 
-@api.route("/stage-limits", methods=["GET"])
-@allow(USER)
+@api.operation("GET /stage-limits", USER)
 @api.alt_response(200, schema=StageLimits, success=True, description="days per stage code")
 def list_stage_limits():
     """Days without progress after which a lead in each stage is stalled."""
     return queries.stall_limits()
 
 
-@api.route("/stage-limits", methods=["PUT"])
-@allow("organiser")
-@api.arguments(StageLimitSchema)
+@api.operation("PUT /stage-limits", "organiser", body=StageLimitSchema)
 @api.alt_response(200, schema=StageLimits, success=True, description="days per stage code")
 def put_stage_limit(body):
     return services.set_stall_limit(current_user, body["stage"], body["days"])
@@ -524,8 +494,7 @@ def put_stage_limit(body):
 # ---------------------------------------------------------------- signings and recommendations
 
 
-@api.route("/sessions/<int:session_id>/signings", methods=["GET"])
-@allow(USER)
+@api.operation("GET /sessions/<int:session_id>/signings", USER)
 @api.alt_response(200, schema=SigningList, success=True, description="the signings and their total")
 def list_signings(session_id):
     """Agreements signed in a signing session, with the total. Every viewer sees the project, organisation
@@ -537,10 +506,8 @@ def list_signings(session_id):
     return {"items": result["items"], "total": result["total"]}
 
 
-@api.route("/sessions/<int:session_id>/signings", methods=["POST"])
-@allow("organiser")
+@api.operation("POST /sessions/<int:session_id>/signings", "organiser", errors=[409, 415])
 @storage.accepts_upload
-@answers(409, 415)
 @api.doc(requestBody={"required": True, "content": {"multipart/form-data": {"schema": SigningForm}, "application/json": {"schema": SigningForm}}})
 @api.alt_response(201, schema=SigningBody, success=True, description="the recorded signing")
 def post_signing(session_id):
@@ -560,9 +527,7 @@ def post_signing(session_id):
     return queries.signing_dict(signing), 201
 
 
-@api.route("/organisations/<int:organisation_id>/demand", methods=["PATCH"])
-@allow("attendee", "organiser")
-@api.arguments(DemandSchema)
+@api.operation("PATCH /organisations/<int:organisation_id>/demand", "attendee", "organiser", body=DemandSchema)
 @api.alt_response(200, schema=DemandBody, success=True, description="the demand profile")
 def update_demand(body, organisation_id):
     """An organisation's demand profile (its own people and organisers)."""
@@ -572,8 +537,7 @@ def update_demand(body, organisation_id):
             "demand_countries": organisation.demand_countries, "demand_note": organisation.demand_note}
 
 
-@api.route("/recommendations", methods=["GET"])
-@allow("attendee")
+@api.operation("GET /recommendations", "attendee")
 @api.alt_response(200, schema=Recommendations, success=True, description="what fits")
 def get_recommendations():
     """Sessions and projects that fit the caller's organisation, each with its reasons."""
@@ -581,8 +545,7 @@ def get_recommendations():
     return queries.recommendations(current_user)
 
 
-@api.route("/sessions/<int:session_id>/invitees", methods=["GET"])
-@allow("organiser")
+@api.operation("GET /sessions/<int:session_id>/invitees", "organiser")
 @api.alt_response(200, schema=InviteeList, success=True, description="whom to invite")
 def get_invitees(session_id):
     """Organisations whose demand fits the session's projects: whom to invite."""

@@ -5,21 +5,20 @@ from __future__ import annotations
 from flask import request
 from flask_babel import gettext
 from flask_login import current_user
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from ..bounds import MAX_INT, MAX_PER_PAGE, YEARS_PATTERN, Id, Int
-from ..openapi import answers
 from ..leads.enums import InterestLevel
 from ..leads.services import CLIENT_ID
 from ..schemas import Body, matching, nonblank, one_of
-from ..accounts.access import USER, allow
+from ..accounts.access import USER
+from ..core.api_helpers import ApiBlueprint
 from ..errors import ValidationFailed
 from ..projects import storage
 from . import services
 from .events import _moment
 
-api = Blueprint("live_api", __name__, url_prefix="/api/v1", description="Questions and interest (also over Socket.IO)")
+api = ApiBlueprint("live_api", __name__, url_prefix="/api/v1", description="Questions and interest (also over Socket.IO)")
 
 
 class QuestionSchema(Schema):
@@ -106,10 +105,7 @@ def _status(result) -> int:
     return 200 if result.duplicate else 201
 
 
-@api.route("/sessions/<int:session_id>/questions", methods=["GET"])
-@allow(USER)
-@api.arguments(QuestionPageQuery, location="query")
-@api.response(200, QuestionList)
+@api.operation("GET /sessions/<int:session_id>/questions", USER, query=QuestionPageQuery, returns=QuestionList)
 def list_questions(args, session_id):
     """The session's questions: pinned first, then most votes, then oldest; one page of them with
     `per_page` (the live room fetches the ones past its first page this way)."""
@@ -125,52 +121,38 @@ def list_questions(args, session_id):
             "page": page, "per_page": per_page}
 
 
-@api.route("/sessions/<int:session_id>/events", methods=["GET"])
-@allow(USER)
-@api.arguments(CatchUpArgs, location="query")
-@api.response(200, CatchUp)
+@api.operation("GET /sessions/<int:session_id>/events", USER, query=CatchUpArgs, returns=CatchUp)
 def catch_up(args, session_id):
     """Exactly the events after `since_seq` up to the current seq (the twin of `join` with `since_seq`):
     a client fills a gap in the numbers, or checks it missed nothing at the end."""
     return services.events_since(current_user, session_id, args["since_seq"])
 
 
-@api.route("/sessions/<int:session_id>/questions", methods=["POST"])
-@allow(USER)
-@api.arguments(AskSchema)
-@api.response(201, QuestionSchema)
+@api.operation("POST /sessions/<int:session_id>/questions", USER, body=AskSchema, returns=QuestionSchema, status=201,
+               errors=[409])
 @api.alt_response(200, schema=QuestionSchema, description="the same client_id again: the stored question")
-@answers(409)
 def ask(body, session_id):
     """Ask a question (201; a replayed `client_id` answers 200 with the stored question)."""
     result = services.ask(current_user, session_id, body["text"], body["client_id"])
     return result.value, _status(result)
 
 
-@api.route("/questions/<int:question_id>/votes", methods=["POST"])
-@allow("attendee")
-@api.response(201, QuestionSchema)
+@api.operation("POST /questions/<int:question_id>/votes", "attendee", returns=QuestionSchema, status=201, errors=[409])
 @api.alt_response(200, schema=QuestionSchema, description="already voted: nothing changes")
-@answers(409)
 def vote(question_id):
     """Vote for a question, once."""
     result = services.vote(current_user, question_id)
     return result.value, _status(result)
 
 
-@api.route("/questions/<int:question_id>/moderation", methods=["POST"])
-@allow("organiser", "presenter")
-@api.arguments(ModerationSchema)
-@api.response(200, QuestionSchema)
-@answers(409)
+@api.operation("POST /questions/<int:question_id>/moderation", "organiser", "presenter", body=ModerationSchema,
+               returns=QuestionSchema, errors=[409])
 def moderate(body, question_id):
     """Answer, hide, pin or unpin a question (organisers and the session's presenters)."""
     return services.moderate(current_user, question_id, body["action"]).value
 
 
-@api.route("/sessions/<int:session_id>/interests", methods=["POST"])
-@allow("attendee")
-@answers(409, 415)
+@api.operation("POST /sessions/<int:session_id>/interests", "attendee", errors=[409, 415])
 @api.doc(requestBody={"required": True, "content": {"application/json": {"schema": InterestWriteSchema},
                                                     "multipart/form-data": {"schema": InterestForm}}})
 @api.alt_response(201, schema=InterestBody, success=True, description="the interest and its lead")
@@ -237,9 +219,7 @@ class PersonalStateSchema(Schema):
                        "(from any session); empty for people who are not attendees"})
 
 
-@api.route("/sessions/<int:session_id>/me", methods=["GET"])
-@allow(USER)
-@api.response(200, PersonalStateSchema)
+@api.operation("GET /sessions/<int:session_id>/me", USER, returns=PersonalStateSchema)
 def personal_state(session_id):
     """What is the reader's own in the room (the same on every device; the `join` ack carries it too)."""
     session = services.get_live_session(current_user, session_id)
