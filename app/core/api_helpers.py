@@ -1,17 +1,20 @@
 """What the API modules share: one declaration per operation, the caller of a public read, list
-bodies and list schemas, and the bilingual text fields of a write."""
+bodies and list schemas, the bilingual text fields of a write and a read, and a field that takes an
+enum's code."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
+from flask_babel import gettext
 from flask_login import current_user
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import Schema, ValidationError, fields
 
 from ..accounts.access import allow
 from ..openapi import answers
-from ..schemas import i18n_in, lang_in, page_body
+from ..schemas import i18n_in, i18n_out, lang_in, page_body, text_out
+from ..validation import CheckedField
 
 
 class ApiBlueprint(Blueprint):
@@ -79,3 +82,27 @@ def bilingual_write(first: str, second: str | None = None, *, described: bool = 
         declared[f"{second}_i18n"] = i18n_in(second)
     declared["lang"] = lang_in()
     return type(f"Bilingual{first.title()}Write", (Schema,), declared)
+
+
+def bilingual_read(first: str, second: str | None = None) -> type[Schema]:
+    """The head of a read of a row that holds text in two languages: `id`, `<first>` in the reader's
+    language and `<first>_i18n`, then likewise `<second>` where given."""
+    declared: dict[str, fields.Field] = {"id": fields.Integer()}
+    for name in (first, second) if second is not None else (first,):
+        declared[name] = text_out(name)
+        declared[f"{name}_i18n"] = i18n_out(name)
+    return type(f"Bilingual{first.title()}Read", (Schema,), declared)
+
+
+class EnumCode(CheckedField, fields.String):
+    """A code of `enum` (a StrEnum), checked with CloudFair's message naming the codes in order."""
+
+    def __init__(self, enum, **kwargs):
+        super().__init__(**kwargs)
+        self.enum = enum
+
+    def check(self, value):
+        if value not in {member.value for member in self.enum}:
+            raise ValidationError(gettext("Must be one of: %(choices)s.",
+                                          choices=", ".join(member.value for member in self.enum)))
+        return value

@@ -2,7 +2,7 @@ from flask_babel import lazy_gettext
 from marshmallow import Schema, fields, validate
 
 from ..bounds import HHMM_PATTERN, MAX_INT, AwareDateTime, Bool, Id, Int
-from ..core.api_helpers import bilingual_write, list_of
+from ..core.api_helpers import bilingual_read, bilingual_write, list_of
 from ..schemas import PageQuery, matching, one_of, i18n_in, i18n_out, organisation_i18n_out, page_of, text_out
 from ..bilingual import pair, text
 from .enums import FairStatus, SessionKind
@@ -19,10 +19,7 @@ class TrackIn(fields.Raw):
         ]}, **kwargs)
 
 
-class TrackSchema(Schema):
-    id = fields.Integer()
-    name = text_out("name")
-    name_i18n = i18n_out("name")
+class TrackSchema(bilingual_read("name")):
     position = fields.Integer()
 
 
@@ -75,10 +72,7 @@ class PersonSchema(Schema):
     organisation_i18n = organisation_i18n_out()
 
 
-class ProjectBriefSchema(Schema):
-    id = fields.Integer()
-    title = text_out("title")
-    title_i18n = i18n_out("title")
+class ProjectBriefSchema(bilingual_read("title")):
     sector = fields.String()
     country = fields.String()
 
@@ -106,12 +100,7 @@ class SessionSchema(Schema):
     sequence = fields.Integer()
 
 
-class FairSchema(Schema):
-    id = fields.Integer()
-    title = text_out("title")
-    title_i18n = i18n_out("title")
-    theme = text_out("theme")
-    theme_i18n = i18n_out("theme")
+class FairSchema(bilingual_read("title", "theme")):
     focus_countries = fields.List(fields.String())
     focus_sectors = fields.List(fields.String())
     starts_at = fields.DateTime()

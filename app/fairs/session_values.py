@@ -15,6 +15,7 @@ from .. import bilingual
 from ..accounts.enums import Role
 from ..accounts.models import User
 from ..bilingual import text
+from ..core.api_helpers import EnumCode
 from ..errors import ValidationFailed
 from ..extensions import db
 from ..i18n import ui_locale
@@ -52,14 +53,6 @@ class _Aware(CheckedField, fields.Raw):
         if not isinstance(value, datetime) or value.tzinfo is None:
             raise ValidationError(gettext("Give a date and time with a UTC offset (ISO 8601)."))
         return value.astimezone(timezone.utc)
-
-
-class _SessionKind(CheckedField, fields.String):
-    def check(self, value):
-        if value not in {k.value for k in SessionKind}:
-            raise ValidationError(gettext("Must be one of: %(choices)s.",
-                                          choices=", ".join(k.value for k in SessionKind)))
-        return value
 
 
 class _JoinUrl(CheckedField, fields.String):
@@ -100,7 +93,7 @@ class SessionValuesSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    kind = _SessionKind(load_default=SessionKind.PITCH.value)
+    kind = EnumCode(SessionKind, load_default=SessionKind.PITCH.value)
     starts_at = _Aware(required=True)
     ends_at = _Aware(required=True)
     presenter_ids = _Rows(User, lazy_gettext("Every presenter_id must be an existing presenter."),

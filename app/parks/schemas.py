@@ -6,7 +6,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from ..bounds import Bool, Id, Int
-from ..core.api_helpers import bilingual_write, list_of
+from ..core.api_helpers import bilingual_read, bilingual_write, list_of
 from ..schemas import LANG_CODES, PageQuery, i18n_in, i18n_out, lang_in, one_of, page_of, text_out
 from .enums import Criterion, EmissionsClass, IncentiveKind, LandUse, ParkKind, PlotStatus
 
@@ -143,10 +143,7 @@ def _place(park):
     return park.division.name(bilingual.content_locale())
 
 
-class ParkBrief(Schema):
-    id = fields.Integer()
-    name = text_out("name")
-    name_i18n = i18n_out("name")
+class ParkBrief(bilingual_read("name")):
     division = fields.String(attribute="division_code")
     city = fields.Function(_place, metadata={"type": "string"})
     organisation_id = fields.Integer()

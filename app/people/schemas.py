@@ -14,6 +14,7 @@ from .. import bilingual
 from ..accounts.enums import OrganisationKind
 from ..accounts.models import Organisation
 from ..accounts.services import city_error, organisation_name_holder, resolve_city
+from ..core.api_helpers import EnumCode
 from ..errors import ValidationFailed
 from ..leads.schemas import DemandSchema
 from ..reference.services import country_codes
@@ -38,14 +39,6 @@ class OrganisationName(CheckedField, fields.String):
         if len(name) > NAME_MAX:
             raise ValidationError(gettext("At most %(n)d characters.", n=NAME_MAX))
         return name
-
-
-class Kind(CheckedField, fields.String):
-    def check(self, value):
-        if value not in {k.value for k in OrganisationKind}:
-            raise ValidationError(gettext("Must be one of: %(choices)s.",
-                                          choices=", ".join(k.value for k in OrganisationKind)))
-        return value
 
 
 class City(CheckedField, fields.String):
@@ -91,7 +84,7 @@ class OrganisationValuesSchema(DemandSchema):
     name_i18n = Raw(allow_none=True)
     name_zh = Raw(allow_none=True)
     name_en = Raw(allow_none=True)
-    kind = Kind()
+    kind = EnumCode(OrganisationKind)
     city = City(allow_none=True)
     division = Raw(allow_none=True)
     country = Country()

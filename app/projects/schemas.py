@@ -3,9 +3,9 @@ from marshmallow import EXCLUDE, Schema, fields
 from marshmallow import validate
 
 from ..bounds import Id
-from ..core.api_helpers import bilingual_write, list_of
+from ..core.api_helpers import bilingual_read, bilingual_write, list_of
 from ..reference.services import SECTOR_CODE, country_codes, currency_codes
-from ..schemas import PageQuery, matching, one_of, i18n_out, page_of, text_out
+from ..schemas import PageQuery, matching, one_of, page_of
 
 
 class ProjectWriteSchema(bilingual_write("title", "summary")):
@@ -27,12 +27,7 @@ def _amount(project):
     return None if project.investment_amount is None else f"{project.investment_amount:.2f}"
 
 
-class ProjectSchema(Schema):
-    id = fields.Integer()
-    title = text_out("title")
-    title_i18n = i18n_out("title")
-    summary = text_out("summary")
-    summary_i18n = i18n_out("summary")
+class ProjectSchema(bilingual_read("title", "summary")):
     sector = fields.String()
     country = fields.String()
     investment_amount = fields.Function(_amount)
