@@ -93,19 +93,19 @@ def update_fair(body, fair_id):
     return _detail(fair)
 
 
-def _fair_step(change):
-    """A view that moves a fair on by the service `change` (publish, cancel) and answers with its detail."""
-
-    def step(fair_id):
-        return _detail(change(current_user, services.get_fair(current_user, fair_id)))
-
-    step.__name__ = change.__name__
-    return step
+def _moved(change, fair_id):
+    """The fair moved on by the service `change` (publish, cancel), as its detail."""
+    return _detail(change(current_user, services.get_fair(current_user, fair_id)))
 
 
-for _path, _change in (("publish", services.publish_fair), ("cancel", services.cancel_fair)):
-    api.operation(f"POST /fairs/<int:fair_id>/{_path}", "organiser", returns=FairDetailSchema, errors=[409])(
-        _fair_step(_change))
+@api.operation("POST /fairs/<int:fair_id>/publish", "organiser", returns=FairDetailSchema, errors=[409])
+def publish_fair(fair_id):
+    return _moved(services.publish_fair, fair_id)
+
+
+@api.operation("POST /fairs/<int:fair_id>/cancel", "organiser", returns=FairDetailSchema, errors=[409])
+def cancel_fair(fair_id):
+    return _moved(services.cancel_fair, fair_id)
 
 
 @api.operation("GET /fairs/<int:fair_id>/sessions", PUBLIC, query=PageQuery, returns=SessionPage)
