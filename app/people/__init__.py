@@ -6,7 +6,7 @@ A merge asks each domain to move its own rows through `app.signals.organisations
 """
 
 from flask import Blueprint
-from flask_smorest import Blueprint as ApiBlueprint
+from ..core.api_helpers import ApiBlueprint
 
 #: The route modules (`*_views`) add their routes to these; `create_app` imports them and registers both.
 bp = Blueprint("people", __name__)

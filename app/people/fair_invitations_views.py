@@ -11,7 +11,6 @@ from marshmallow import Schema, fields, validate
 from ..accounts.access import PUBLIC, allow
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..forms import Form
-from ..openapi import answers
 from ..schemas import MAX_INT
 from . import api, bp, fair_invitations
 
@@ -83,11 +82,8 @@ class FairInvitationList(Schema):
     items = fields.List(fields.Nested(FairInvitationSchema))
 
 
-@api.route("/sessions/<int:session_id>/invitations", methods=["POST"])
-@allow("organiser")
-@api.arguments(InviteBodySchema)
-@api.response(201, InviteOutcomeSchema)
-@answers(404, 409)
+@api.operation("POST /sessions/<int:session_id>/invitations", "organiser", body=InviteBodySchema,
+               returns=InviteOutcomeSchema, status=201, errors=[404, 409])
 def invite_organisations_api(body, session_id):
     """Invite the given organisations' people to the session's fair (mail in their language with the
     agenda and a link to register); people already registered or invited are skipped."""
@@ -98,10 +94,7 @@ def invite_organisations_api(body, session_id):
             "skipped": [{"name": name, "reason": why} for name, why in outcome.skipped]}
 
 
-@api.route("/fairs/<int:fair_id>/invitations", methods=["GET"])
-@allow("organiser")
-@api.response(200, FairInvitationList)
-@answers(404)
+@api.operation("GET /fairs/<int:fair_id>/invitations", "organiser", returns=FairInvitationList, errors=[404])
 def list_fair_invitations(fair_id):
     """Everyone invited to a fair, each `sent`, `opened` or `registered`."""
     return {"items": fair_invitations.list_invitations(current_user, fair_id)}

@@ -240,11 +240,7 @@ class ResetRequestedSchema(Schema):
     message = fields.String()
 
 
-@api.route("/users", methods=["POST"])
-@allow("organiser")
-@api.arguments(UserCreateSchema)
-@api.response(201, UserSchema)
-@answers(409)
+@api.operation("POST /users", "organiser", body=UserCreateSchema, returns=UserSchema, status=201, errors=[409])
 def create_user(body):
     """Create a person; without a `password` they get an invitation mail to set their own."""
     if body.get("password") is None:
@@ -252,42 +248,27 @@ def create_user(body):
     return services.create_user(current_user, **body)
 
 
-@api.route("/users/<int:user_id>/invitation", methods=["POST"])
-@allow("organiser")
-@api.response(201, InvitationSchema)
-@answers(409)
+@api.operation("POST /users/<int:user_id>/invitation", "organiser", returns=InvitationSchema, status=201, errors=[409])
 def send_user_invitation(user_id):
     """(Re-)send a person's invitation; the older link stops working. 409 when they already have a password."""
     return invitations.resend(services.get_user(user_id), current_user)
 
 
-@api.route("/users/<int:user_id>/invitation", methods=["DELETE"])
-@allow("organiser")
-@api.response(204)
+@api.operation("DELETE /users/<int:user_id>/invitation", "organiser", status=204)
 def revoke_user_invitation(user_id):
     """Revoke a person's live invitation; 404 when there is none."""
     invitations.revoke(services.get_user(user_id), current_user)
     return None
 
 
-@api.route("/invitations", methods=["GET"])
-@allow("organiser")
-@api.arguments(PageQuery, location="query")
-@api.response(200, InvitationPage)
+@api.operation("GET /invitations", "organiser", query=PageQuery, returns=InvitationPage)
 def list_invitations(args):
     """People who have not set a password yet, with their latest invitation."""
     items, total = invitations.pending(current_user, page=args["page"], per_page=args["per_page"])
     return page_body(items, total, args)
 
 
-def _sets_password_by_link(view):
-    """What the API's two mailed-link operations declare (an invitation, a password reset): open to
-    anyone holding the link's token, `{"password"}` in, the person out; 404 for a dead link, 409."""
-    return allow(PUBLIC)(api.arguments(NewPasswordSchema)(api.response(200, UserSchema)(answers(404, 409)(view))))
-
-
-@api.route("/invitations/<token>", methods=["POST"])
-@_sets_password_by_link
+@api.operation("POST /invitations/<token>", PUBLIC, body=NewPasswordSchema, returns=UserSchema, errors=[404, 409])
 def accept_invitation_api(body, token):
     """Accept an invitation with `{"password"}`; 404 `invitation_invalid` when the link is dead."""
     return invitations.accept(token, body["password"])
@@ -306,8 +287,8 @@ def request_password_reset(body):
                                "has been sent to it.")}
 
 
-@api.route("/auth/password-reset/<token>", methods=["POST"])
-@_sets_password_by_link
+@api.operation("POST /auth/password-reset/<token>", PUBLIC, body=NewPasswordSchema, returns=UserSchema,
+               errors=[404, 409])
 def complete_password_reset(body, token):
     """Set a new password with `{"password"}`; ends all the person's sessions and API tokens."""
     return password_reset.reset_password(token, body["password"])

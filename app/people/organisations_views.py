@@ -18,7 +18,6 @@ from ..i18n import ui_locale
 from ..leads.enums import stage_label
 from ..reference.divisions import hebei_choices
 from ..reference.services import country_choices, list_sectors
-from ..openapi import answers
 from ..schemas import PageQuery, page_body
 from ..accounts import services
 from . import api, bp, organisations
@@ -210,10 +209,7 @@ def _merge_pair(this_id: int, other: str | None, direction: str | None) -> tuple
 # ---------------------------------------------------------------- API
 
 
-@api.route("/organisations", methods=["GET"])
-@allow("organiser")
-@api.arguments(OrganisationQuery, location="query")
-@api.response(200, OrganisationPage)
+@api.operation("GET /organisations", "organiser", query=OrganisationQuery, returns=OrganisationPage)
 def list_organisations(args):
     """Organisations by name; `q` searches names and aliases, `kind` and `city` filter."""
     items, total = services.list_organisations(current_user, page=args["page"], per_page=args["per_page"],
@@ -221,38 +217,28 @@ def list_organisations(args):
     return page_body(organisations.annotate(items), total, args)
 
 
-@api.route("/organisations", methods=["POST"])
-@allow("organiser")
-@api.arguments(OrganisationSchema)
-@api.response(201, OrganisationSchema)
-@answers(409)
+@api.operation("POST /organisations", "organiser", body=OrganisationSchema, returns=OrganisationSchema, status=201,
+               errors=[409])
 def create_organisation(body):
     """Create an organisation with its demand profile."""
     return organisations.annotate([organisations.create_organisation(current_user, **body)])[0]
 
 
-@api.route("/organisations/<int:organisation_id>", methods=["GET"])
-@allow("organiser")
-@api.response(200, OrganisationSchema)
+@api.operation("GET /organisations/<int:organisation_id>", "organiser", returns=OrganisationSchema)
 def get_organisation(organisation_id):
     """One organisation."""
     return organisations.annotate([organisations.get_organisation(current_user, organisation_id)])[0]
 
 
-@api.route("/organisations/<int:organisation_id>", methods=["PATCH"])
-@allow("organiser")
-@api.arguments(OrganisationSchema)
-@api.response(200, OrganisationSchema)
-@answers(409)
+@api.operation("PATCH /organisations/<int:organisation_id>", "organiser", body=OrganisationSchema,
+               returns=OrganisationSchema, errors=[409])
 def update_organisation(body, organisation_id):
     """Change an organisation: any of its fields, aliases included."""
     return organisations.annotate([organisations.update_organisation(current_user, organisation_id, body)])[0]
 
 
-@api.route("/organisations/<int:organisation_id>/users", methods=["GET"])
-@allow("organiser")
-@api.arguments(PageQuery, location="query")
-@api.response(200, OrganisationMemberPage)
+@api.operation("GET /organisations/<int:organisation_id>/users", "organiser", query=PageQuery,
+               returns=OrganisationMemberPage)
 def organisation_users(args, organisation_id):
     """The organisation's people, with `invitation_pending` for those who have not set a password."""
     people = organisations.people(current_user, organisation_id)
@@ -260,11 +246,8 @@ def organisation_users(args, organisation_id):
     return page_body(people[start:start + args["per_page"]], len(people), args)
 
 
-@api.route("/organisations/<int:organisation_id>/merge", methods=["POST"])
-@allow("organiser")
-@api.arguments(OrganisationMergeSchema)
-@api.response(200, OrganisationSchema)
-@answers(409)
+@api.operation("POST /organisations/<int:organisation_id>/merge", "organiser", body=OrganisationMergeSchema,
+               returns=OrganisationSchema, errors=[409])
 def merge_organisation(body, organisation_id):
     """Merge `duplicate_id` into this organisation: every row moves over, the duplicate is deleted."""
     survivor = organisations.merge_organisations(current_user, organisation_id, body["duplicate_id"])

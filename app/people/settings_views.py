@@ -255,10 +255,7 @@ class AuditQuery(PageQuery):
 AuditPage = page_of(AuditEventSchema, "AuditPage")
 
 
-@api.route("/audit", methods=["GET"])
-@allow("organiser")
-@api.arguments(AuditQuery, location="query")
-@api.response(200, AuditPage)
+@api.operation("GET /audit", "organiser", query=AuditQuery, returns=AuditPage)
 def list_audit(args):
     """The audit log, newest first: sign-ins, lock-outs, invitations, imports, role and password changes."""
     items, total = audit.list_audit(

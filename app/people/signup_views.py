@@ -261,10 +261,7 @@ def request_signup(body):
     return {"message": gettext("If the address can receive mail, a link to confirm it is on its way there.")}
 
 
-@api.route("/signup/confirm/<token>", methods=["POST"])
-@allow(PUBLIC)
-@api.response(200, SignupAnswerSchema)
-@answers(404)
+@api.operation("POST /signup/confirm/<token>", PUBLIC, returns=SignupAnswerSchema, errors=[404])
 def confirm_signup_api(token):
     """Confirm the address with the mailed link's token; 404 `signup_link_invalid` when the link is dead."""
     signups.confirm(token)
@@ -272,10 +269,7 @@ def confirm_signup_api(token):
                                "either way.")}
 
 
-@api.route("/signups", methods=["GET"])
-@allow("organiser")
-@api.arguments(SignupQuery, location="query")
-@api.response(200, SignupPage)
+@api.operation("GET /signups", "organiser", query=SignupQuery, returns=SignupPage)
 def list_signups(args):
     """Sign-up requests (default: confirmed ones waiting for a decision), oldest first."""
     items, total = signups.list_signups(current_user, status=args["status"], page=args["page"],
@@ -283,11 +277,8 @@ def list_signups(args):
     return page_body(items, total, args)
 
 
-@api.route("/signups/<int:signup_id>/decision", methods=["POST"])
-@allow("organiser")
-@api.arguments(DecisionSchema)
-@api.response(200, SignupSchema)
-@answers(404, 409)
+@api.operation("POST /signups/<int:signup_id>/decision", "organiser", body=DecisionSchema, returns=SignupSchema,
+               errors=[404, 409])
 def decide_signup_api(body, signup_id):
     """Approve (the account is made, mailed a link to set a password, and registered for the fair) or
     decline (mailed with the note). 409 `not_confirmed`, `already_decided` or `already_exists`."""
