@@ -12,6 +12,7 @@ from flask_login import current_user
 from wtforms import HiddenField, SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField
 
 from ..errors import ValidationFailed
+from ..core.api_helpers import page_from_list
 from ..core.view_helpers import save_form
 from ..forms import Form
 from ..i18n import ui_locale
@@ -241,9 +242,7 @@ def update_organisation(body, organisation_id):
                returns=OrganisationMemberPage)
 def organisation_users(args, organisation_id):
     """The organisation's people, with `invitation_pending` for those who have not set a password."""
-    people = organisations.people(current_user, organisation_id)
-    start = (args["page"] - 1) * args["per_page"]
-    return page_body(people[start:start + args["per_page"]], len(people), args)
+    return page_from_list(organisations.people(current_user, organisation_id), args)
 
 
 @api.operation("POST /organisations/<int:organisation_id>/merge", "organiser", body=OrganisationMergeSchema,
