@@ -15,14 +15,12 @@ from decimal import Decimal
 from flask import current_app
 from flask_babel import force_locale, gettext
 from sqlalchemy import Date, Integer, Numeric, String, bindparam, delete, insert, or_, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from ..accounts.access import require_role
 from ..accounts.enums import Role
 from ..accounts.models import Organisation, User
-from .. import bilingual, signals
+from .. import bilingual, signals, statements
 from ..bounds import MAX_INT
 from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
 from ..extensions import db
@@ -252,6 +250,13 @@ def _notify_interest(room: InterestRoom, actor, project_id: int, values: dict, n
     notifications.add_folded(rows, folded)
 
 
+_INTEREST_COLUMNS = ("client_id", "session_id", "project_id", "organisation_id", "user_id", "lead_id", "level", "note",
+                     "pitch_second", "attachment_sha256", "attachment_mime", "attachment_name", "created_at")
+#: The interest, or nothing when the person already used the client id (compiled once: `statements`).
+_INSERT_INTEREST = statements.upsert(Interest.__table__, _INTEREST_COLUMNS, ("user_id", "client_id"), returning=("id",))
+_INSERT_LEAD_EVENT = insert(LeadEvent.__table__)
+
+
 def store_interest(actor, room: InterestRoom, data: dict, *, at: datetime | None = None,
                    attachment: tuple[str, str, str] | None = None) -> StoredInterest | None:
     """Store a new interest and make or move its lead, in the caller's transaction (the caller
@@ -266,18 +271,16 @@ def store_interest(actor, room: InterestRoom, data: dict, *, at: datetime | None
     now = utcnow()
     lead, previous, created, moved = _upsert_lead(room, values["project_id"], actor, values["level"], now)
     if created or moved:
-        db.session.execute(insert(LeadEvent).values(
-            lead_id=lead["id"], user_id=actor.id, from_stage=previous, to_stage=lead["stage"], source="interest",
-            note="Interest expressed in a live session." if created else "Interest raised to intent.", created_at=now))
+        db.session.execute(_INSERT_LEAD_EVENT, {
+            "lead_id": lead["id"], "user_id": actor.id, "from_stage": previous, "to_stage": lead["stage"],
+            "source": "interest", "created_at": now,
+            "note": "Interest expressed in a live session." if created else "Interest raised to intent."})
     sha256, mime, name = attachment or (None, None, None)
     row = {"client_id": values["client_id"], "session_id": room.id, "project_id": values["project_id"],
            "organisation_id": actor.organisation_id, "user_id": actor.id, "lead_id": lead["id"],
            "level": values["level"], "note": values["note"], "pitch_second": _pitch_second(room, at),
            "attachment_sha256": sha256, "attachment_mime": mime, "attachment_name": name, "created_at": now}
-    dialect = db.session.get_bind().dialect.name
-    upsert = pg_insert if dialect == "postgresql" else sqlite_insert
-    interest_id = db.session.scalar(upsert(Interest).values(**row).on_conflict_do_nothing(
-        index_elements=["user_id", "client_id"]).returning(Interest.id))
+    interest_id = db.session.scalar(_INSERT_INTEREST, row)
     if interest_id is None:
         return None
     _notify_interest(room, actor, values["project_id"], values, now)

@@ -17,6 +17,7 @@ from flask import current_app, request
 from flask_babel import force_locale, gettext
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, join_room, leave_room
+from sqlalchemy.orm import joinedload
 
 from ..accounts.models import User
 from ..accounts.services import user_for_token
@@ -136,7 +137,8 @@ def _handle(name: str, handler, connection: Connection, data) -> dict:
     if len(json.dumps(data, default=str)) > current_app.config["LIVE_MAX_MESSAGE_BYTES"]:
         return _error("too_large", gettext("This message is too large."))
     try:  # loading the person needs the database too: its failure is acknowledged as well
-        actor = db.session.get(User, connection.user_id)
+        # The organisation comes in the same query (an interest names it; no lazy load per event).
+        actor = db.session.get(User, connection.user_id, options=[joinedload(User.organisation)])
         if actor is None or not actor.active:
             return _error("unauthorized", gettext("This account is no longer active."))
         connection.locale = _locale(actor)  # it may have changed in another tab since connecting

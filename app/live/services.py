@@ -14,13 +14,11 @@ from datetime import datetime
 
 from flask import current_app
 from flask_babel import gettext
-from sqlalchemy import func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from .. import bilingual, signals
+from .. import bilingual, signals, statements
 from ..accounts.enums import Role
 from ..bounds import has_visible_text
 from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -94,20 +92,20 @@ def _open_for_input(session: FairSession) -> None:
 def _next_seq(session_id: int) -> int:
     """The session's next number: one upsert. Its row stays locked until the commit, so callers
     record their events last, right before committing."""
-    dialect = db.session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    return db.session.execute(
-        insert(LiveCounter).values(session_id=session_id, seq=1)
-        .on_conflict_do_update(index_elements=[LiveCounter.session_id], set_={"seq": LiveCounter.seq + 1})
-        .returning(LiveCounter.seq)
-    ).scalar_one()
+    return db.session.execute(_NEXT_SEQ, {"session_id": session_id, "seq": 1}).scalar_one()
+
+
+_NEXT_SEQ = statements.upsert(LiveCounter.__table__, ("session_id", "seq"), ("session_id",),
+                              update="seq = live_counters.seq + 1", returning=("seq",))
+_INSERT_EVENT = insert(LiveEvent.__table__)
 
 
 def record(session_id: int, name: str, payload: dict, audience: str = Audience.ROOM) -> Outgoing:
     """Give an event the session's next seq and store it, in the caller's transaction."""
     seq = _next_seq(session_id)
     body = {**payload, "session_id": session_id, "seq": seq}
-    db.session.add(LiveEvent(session_id=session_id, seq=seq, name=name, audience=audience, payload=body))
+    db.session.execute(_INSERT_EVENT, {"session_id": session_id, "seq": seq, "name": name, "audience": audience,
+                                       "payload": body, "created_at": utcnow()})
     return Outgoing(session_id, name, body, audience)
 
 
@@ -309,13 +307,13 @@ def join(actor, session_id, since_seq=None) -> dict:
     """The state a client needs on (re)joining: questions, interest counts, seq, or what it missed.
 
     Joining while the session is live (or within the grace period) records the person's attendance
-    (`attendance.note`: in batches, off the join path); joining before or after records nothing. The session comes from
-    the room cache (`live_room`): one query, no lazy loads.
+    (`attendance.note`: in batches, off the join path); joining before or after records nothing. The session and its
+    event number come from the room cache (`live_room`): one query, no lazy loads.
     """
     session = live_room(actor, session_id)
     staff = is_staff(actor, session)
     attendance.note(actor, session)
-    seq = current_seq(session.id)
+    seq = session.seq
     # The person's own state, from the server (any device): questions asked, votes, interests.
     state = {"seq": seq, "staff": staff, **personal_state(actor, session)}
     mine, voted = set(state["mine"]), set(state["voted"])
@@ -529,11 +527,13 @@ class LiveRoom:
     fair: _Ref
     presenters: tuple
     projects: tuple
+    #: The session's event number as the room was read (its events up to it are committed).
+    seq: int = 0
 
 
 def _room(actor, session_id):
-    """One query for the session's status, times and the fair's state and revision (and whether the
-    person may see it); the projects, presenters and the people told of interests are kept per
+    """One query for the session's status, times, event number and the fair's state and revision (and whether
+    the person may see it); the projects, presenters and the people told of interests are kept per
     process until the revision rises (or `LIVE_ROOM_CACHE_SECONDS` pass)."""
     if actor is None:
         raise Forbidden(gettext("Log in first."))
@@ -541,8 +541,9 @@ def _room(actor, session_id):
         raise ValidationFailed({"session_id": gettext("Give a session id.")})
     row = db.session.execute(
         select(FairSession.status, FairSession.starts_at, FairSession.ends_at, Fair.published_at, Fair.revision,
-               Fair.status.label("fair_status"))
-        .join(Fair, Fair.id == FairSession.fair_id).where(FairSession.id == session_id)
+               Fair.status.label("fair_status"), LiveCounter.seq)
+        .join(Fair, Fair.id == FairSession.fair_id)
+        .outerjoin(LiveCounter, LiveCounter.session_id == FairSession.id).where(FairSession.id == session_id)
     ).one_or_none()
     if row is None or not (row.published_at is not None or fairs.is_organiser(actor)):
         raise NotFound(gettext("No such session."))
@@ -568,7 +569,7 @@ def live_room(actor, session_id) -> LiveRoom:
     row, kept = _room(actor, session_id)
     facts = kept[2]
     return LiveRoom(session_id, facts.fair_id, row.status, row.starts_at, row.ends_at, _Ref(facts.fair_id, row.fair_status),
-                    kept[3], tuple(_Ref(project_id) for project_id in facts.projects))
+                    kept[3], tuple(_Ref(project_id) for project_id in facts.projects), row.seq or 0)
 
 
 def express_interest(actor, session_id, data: dict, *, at: datetime | None = None, attachment=None) -> Result:

@@ -6,11 +6,9 @@ from collections.abc import Callable
 from datetime import datetime
 
 from flask_babel import force_locale, gettext
-from sqlalchemy import String, case, cast, func, literal, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import func, or_, select, update
 
-from .. import signals
+from .. import signals, statements
 from ..bilingual import LANGS
 from ..errors import NotFound
 from ..extensions import db
@@ -68,27 +66,30 @@ def add_folded(rows: list[dict], folded: dict[str, dict]) -> None:
     order (sorted) so that concurrent statements lock them in the same order."""
     if not rows:
         return
-    table = Notification.__table__
-    upsert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = upsert(table).values(rows)
-    new = statement.excluded
-    count = table.c.fold_count + 1
+    params = {"before_zh": folded.get("zh", {}).get("title", ("", ""))[0],
+              "after_zh": folded.get("zh", {}).get("title", ("", ""))[1],
+              "before_en": folded.get("en", {}).get("title", ("", ""))[0],
+              "after_en": folded.get("en", {}).get("title", ("", ""))[1],
+              **{f"folded_body_{lang}": (folded.get(lang, {}).get("body") or "")[:2000] for lang in ("zh", "en")}}
+    db.session.execute(_ADD_FOLDED, [{**params, **{column: row.get(column) for column in _FOLDED_COLUMNS}}
+                                     for row in rows])
 
-    def title(lang: str):
-        before, after = folded[lang]["title"]
-        return literal(before, String) + cast(count, String) + literal(after, String)
 
-    def in_persons(zh, en):  # the new row's `title` is in the person's language
-        return case((new.title == new.title_zh, zh), else_=en)
-
-    bodies = {lang: (folded[lang]["body"] or "")[:2000] for lang in ("zh", "en")}
-    statement = statement.on_conflict_do_update(index_elements=["user_id", "fold_key"], set_={
-        "fold_count": count, "title_zh": title("zh"), "title_en": title("en"),
-        "title": in_persons(title("zh"), title("en")),
-        "body_zh": literal(bodies["zh"] or None, String), "body_en": literal(bodies["en"] or None, String),
-        "body": in_persons(literal(bodies["zh"], String), literal(bodies["en"], String)),
-        "link": new.link, "created_at": new.created_at})
-    db.session.execute(statement)
+_FOLDED_COLUMNS = ("user_id", "kind", "title", "title_zh", "title_en", "body", "body_zh", "body_en", "link",
+                   "created_at", "fold_key", "fold_count")
+_FOLDED_TITLE = ":before_{lang} || CAST(notifications.fold_count + 1 AS VARCHAR) || :after_{lang}"
+_IN_PERSONS = "CASE WHEN excluded.title = excluded.title_zh THEN {zh} ELSE {en} END"  # `title` is in the person's language
+#: The row, or (same person, same fold key) the count and texts of the row already there.
+_ADD_FOLDED = statements.upsert(Notification.__table__, _FOLDED_COLUMNS, ("user_id", "fold_key"), update=", ".join((
+    "fold_count = notifications.fold_count + 1",
+    f"title_zh = {_FOLDED_TITLE.format(lang='zh')}",
+    f"title_en = {_FOLDED_TITLE.format(lang='en')}",
+    "title = " + _IN_PERSONS.format(zh=_FOLDED_TITLE.format(lang="zh"), en=_FOLDED_TITLE.format(lang="en")),
+    "body_zh = NULLIF(:folded_body_zh, '')",
+    "body_en = NULLIF(:folded_body_en, '')",
+    "body = " + _IN_PERSONS.format(zh=":folded_body_zh", en=":folded_body_en"),
+    "link = excluded.link",
+    "created_at = excluded.created_at")))
 
 
 def list_notifications(actor, *, unread_only: bool = False, page: int = 1, per_page: int = 20):

@@ -85,6 +85,35 @@ def test_a_new_interest_is_a_few_statements_in_one_transaction_and_nothing_is_re
     assert sum("notifications" in s for s in seen.log) == 1, seen.log  # one statement: the upsert
 
 
+def test_every_statement_of_an_interest_is_compiled_once_per_process(room, monkeypatch):
+    """An upsert built with a dialect's `insert().on_conflict_do_*()` is compiled again on every call
+    (SQLAlchemy 2.0 keeps no cache key for ON CONFLICT): a millisecond of CPU each. After the first
+    interests, every statement of the next one comes from the compiled cache."""
+    from sqlalchemy.engine.default import CacheStats
+
+    monkeypatch.setattr(live, "interest_count_changed", lambda *args: None)
+    sid, project_id = room["session"].id, room["project"].id
+    for n in range(2):  # warm: the first calls compile
+        person = make_user("attendee", organisation=f"Warm-up Bureau {n}")
+        live.express_interest(person, sid, {"project_id": project_id, "level": ("info", "intent")[n],
+                                            "note": "warm", "client_id": f"i-warm-c{n:03d}"})
+    person = make_user("attendee", name="Zhao Min", organisation="Shijiazhuang Commerce Bureau")
+    person.organisation
+    seen = []
+
+    def statement(conn, cursor, sql, parameters, context, executemany):
+        seen.append((" ".join(sql.split())[:60], context.cache_hit))
+
+    event.listen(db.engine, "before_cursor_execute", statement)
+    try:
+        live.express_interest(person, sid, {"project_id": project_id, "level": "intent", "note": "Land in Luancheng",
+                                            "client_id": "i-cache-001"})
+    finally:
+        event.remove(db.engine, "before_cursor_execute", statement)
+    assert len(seen) >= 5, seen
+    assert all(hit == CacheStats.CACHE_HIT for _, hit in seen), seen
+
+
 def test_the_lead_moves_forward_only_and_its_history_says_from_where(room):
     sid, project = room["session"].id, room["project"].id
     people = [make_user("attendee", organisation="Handan Commerce Bureau") for _ in range(4)]

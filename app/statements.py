@@ -1,0 +1,36 @@
+"""Upserts written once and compiled once.
+
+SQLAlchemy 2.0 does not cache the compiled form of a dialect's `insert().on_conflict_do_*()`
+(its ON CONFLICT clause has no cache key), so each upsert on a hot path was compiled again on every
+call: about a millisecond of CPU each, three per interest. The statements here are `text()` with
+typed bind parameters, which SQLAlchemy compiles once per process and dialect; their SQL is the same
+on PostgreSQL and SQLite (3.35 or newer: `ON CONFLICT ... DO UPDATE/NOTHING` and `RETURNING`).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from sqlalchemy import Table, bindparam, text
+from sqlalchemy.sql.elements import TextClause
+
+
+@cache
+def upsert(table: Table, columns: tuple[str, ...], conflict: tuple[str, ...], *, update: str | None = None,
+           returning: tuple[str, ...] = ()) -> TextClause:
+    """`INSERT INTO table (columns) VALUES (:column, ...) ON CONFLICT (conflict) DO NOTHING`, or
+    `DO UPDATE SET <update>` (SQL that may use `excluded.<column>`, the table's own columns and
+    further bind parameters), `RETURNING <returning>`.
+
+    Each column's bind parameter has the column's type (so an aware datetime is stored as the model
+    stores it); the returned columns are typed the same way. Built once per argument list."""
+    names = ", ".join(columns)
+    values = ", ".join(f":{column}" for column in columns)
+    sql = f"INSERT INTO {table.name} ({names}) VALUES ({values}) ON CONFLICT ({', '.join(conflict)}) "
+    sql += f"DO UPDATE SET {update}" if update else "DO NOTHING"
+    if returning:
+        sql += " RETURNING " + ", ".join(returning)
+    statement = text(sql).bindparams(*(bindparam(column, type_=table.c[column].type) for column in columns))
+    if returning:
+        statement = statement.columns(*(table.c[column] for column in returning))
+    return statement
