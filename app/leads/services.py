@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 from flask import current_app
 from flask_babel import force_locale, gettext
@@ -195,18 +196,33 @@ def _upsert_lead(room: InterestRoom, project_id: int, actor, level: str, now: da
     return row, previous, created, moved
 
 
-def _interest_texts(room: InterestRoom, actor, project_id: int, level: str) -> dict[str, str]:
-    """"<organisation> is interested in “<project>” (<level>)" in each language."""
+def _interest_texts(room: InterestRoom, actor, project_id: int, level: str) -> dict[str, dict[str, str]]:
+    """Per language, in one pass with the language forced: the interest's line "<organisation> is
+    interested in “<project>” (<level>)", the organisers' "Latest: <line>", and the session's own texts
+    (`_session_texts`, the same for every interest in the room)."""
     title_of, _ = room.projects[project_id]
+    project = title_of if isinstance(title_of, dict) else {"title": title_of}
     texts = {}
     for lang in ("zh", "en"):
         with force_locale(lang):
-            texts[lang] = gettext("%(organisation)s is interested in “%(project)s” (%(level)s)",
-                                  organisation=bilingual.plain(actor.organisation, "name"),
-                                  project=bilingual.plain(title_of if isinstance(title_of, dict) else {"title": title_of},
-                                                          "title"),
-                                  level=level_label(level))[:300]
+            line = gettext("%(organisation)s is interested in “%(project)s” (%(level)s)",
+                           organisation=bilingual.plain(actor.organisation, "name"),
+                           project=bilingual.plain(project, "title"), level=level_label(level))[:300]
+            texts[lang] = {"interest": line, "latest": gettext("Latest: %(interest)s", interest=line),
+                           **_session_texts(lang, room.titles.get("title"), room.titles.get("title_zh"),
+                                            room.titles.get("title_en"))}
     return texts
+
+
+@lru_cache(maxsize=512)
+def _session_texts(lang: str, title: str | None, title_zh: str | None, title_en: str | None) -> dict[str, str]:
+    """The organisers' notification titles for a session in `lang` (called with `lang` forced; kept per
+    process: the same for every interest of the room): the first ("A new interest in …") and the two
+    halves of the folded one, between which the count goes."""
+    session = bilingual.plain({"title": title, "title_zh": title_zh, "title_en": title_en}, "title", lang)[:200]
+    before, _, after = gettext("%(count)s new interests in “%(session)s”", count="\x00",
+                               session=session).partition("\x00")
+    return {"first": gettext("A new interest in “%(session)s”", session=session), "before": before, "after": after}
 
 
 def _notify_interest(room: InterestRoom, actor, project_id: int, values: dict, now: datetime) -> None:
@@ -215,7 +231,8 @@ def _notify_interest(room: InterestRoom, actor, project_id: int, values: dict, n
     _, owner = room.projects[project_id]
     organisers = set(room.organisers) - {actor.id}
     owners = {owner} - organisers - {actor.id} if owner is not None else set()
-    interest = _interest_texts(room, actor, project_id, values["level"])
+    texts = _interest_texts(room, actor, project_id, values["level"])
+    interest = {lang: texts[lang]["interest"] for lang in ("zh", "en")}
     note = values["note"][:2000]
     note_lang = bilingual.detect(note)
     rows = []
@@ -229,18 +246,12 @@ def _notify_interest(room: InterestRoom, actor, project_id: int, values: dict, n
     if organisers:
         window = int(current_app.config.get("INTEREST_NOTIFY_WINDOW_SECONDS", 60))
         key = notifications.fold_key("interests", room.id, window, now)
-        first, body = {}, {}
-        for lang in ("zh", "en"):
-            with force_locale(lang):
-                session = bilingual.plain(room.titles, "title")[:200]
-                first[lang] = gettext("A new interest in “%(session)s”", session=session)
-                # The count goes between the two halves when later interests fold into the row.
-                before, _, after = gettext("%(count)s new interests in “%(session)s”", count="\x00",
-                                           session=session).partition("\x00")
-                body[lang] = (interest[lang] + ("\n" + note if note else ""))[:2000]
-                folded[lang] = {"title": (before, after),
-                                "body": (gettext("Latest: %(interest)s", interest=interest[lang])
-                                         + ("\n" + note if note else ""))[:2000]}
+        first = {lang: texts[lang]["first"] for lang in ("zh", "en")}
+        body = {lang: (interest[lang] + ("\n" + note if note else ""))[:2000] for lang in ("zh", "en")}
+        # The count goes between the two halves when later interests fold into the row.
+        folded = {lang: {"title": (texts[lang]["before"], texts[lang]["after"]),
+                         "body": (texts[lang]["latest"] + ("\n" + note if note else ""))[:2000]}
+                  for lang in ("zh", "en")}
         for user_id in sorted(organisers):
             lang = "zh" if room.people.get(user_id) == "zh" else "en"
             rows.append({"user_id": user_id, "kind": "interests", "title": first[lang], "title_zh": first["zh"],
