@@ -28,7 +28,7 @@ from marshmallow import fields
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import IntegerConverter
 
-from .accounts.access import PUBLIC, USER
+from .audiences import PUBLIC, USER
 from .bounds import MAX_INT, TEXT_PATTERN
 from .schemas import ErrorSchema
 

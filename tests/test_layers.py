@@ -17,7 +17,7 @@ APP = ROOT / "app"
 
 #: The shared layer (2): helpers every package may use; below it only `app.extensions` (1).
 SHARED = {"errors", "schemas", "validation", "bounds", "types", "i18n", "bilingual", "pagination", "spreadsheets",
-          "openapi", "forms", "signals", "caching"}
+          "openapi", "forms", "signals", "caching", "audiences"}
 #: The foundation (3), in order: reference data, identity and access, notifications (and the mail
 #: outbox, `app/mail.py`), the home of heartbeats. Each may use the ones before it.
 FOUNDATION = {"reference": 1, "accounts": 2, "notifications": 3, "mail": 3, "core": 4}
@@ -39,12 +39,7 @@ PLACED = {
 }
 
 #: (importer, imported): upward imports that are known, with the reason each is still there.
-EXCEPTIONS = {
-    ("app.reference.services", "app.accounts.access"):
-        "editing reference data is for organisers: `require_role` is identity's, one layer-row up",
-    ("app.openapi", "app.accounts.access"):
-        "the OpenAPI document states each operation's roles, read from the `@allow` declarations",
-}
+EXCEPTIONS: dict[tuple[str, str], str] = {}
 
 
 def _modules() -> dict[str, Path]:

@@ -4,7 +4,9 @@ Every view declares its audience with `@allow(...)`. A `before_request` hook
 reads that declaration for the matched endpoint; an endpoint without one is
 refused (403) for everyone, so a forgotten declaration fails closed.
 
-Audiences: "public" (anyone), "user" (anyone logged in), or role codes.
+Audiences: "public" (anyone), "user" (anyone logged in), or role codes; they,
+`allow` and `require_role` are declared in the shared `app/audiences.py` (the
+OpenAPI document and reference data read them too) and re-exported here.
 Object-level rules (whose lead, which draft) live in the services, which take
 the acting user.
 """
@@ -12,33 +14,20 @@ the acting user.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 from flask import Flask, current_app, redirect, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
 
+from ..audiences import PUBLIC, USER, allow, require_role
 from ..errors import Forbidden, Unauthorized, wants_json
+
+__all__ = ["PUBLIC", "USER", "allow", "audience_of", "check_request_access", "init_access", "require_role"]
 
 log = logging.getLogger(__name__)
 
-PUBLIC = "public"
-USER = "user"
-
 #: Endpoints of other libraries that are public by nature.
 _LIBRARY_PUBLIC_ENDPOINTS = {"static", "api-docs.openapi_json"}
-
-
-def allow(*audiences: str) -> Callable:
-    """Declare who may call a view: `@allow("organiser")`, `@allow(PUBLIC)`."""
-    if not audiences:
-        raise ValueError("allow() needs at least one audience")
-
-    def decorate(view: Callable) -> Callable:
-        view.access = frozenset(audiences)  # type: ignore[attr-defined]
-        return view
-
-    return decorate
 
 
 def audience_of(endpoint: str) -> frozenset[str] | None:
@@ -65,12 +54,6 @@ def check_request_access() -> object | None:
     if USER in audience or current_user.role in audience:
         return None
     raise Forbidden(gettext("Your role may not do this."))
-
-
-def require_role(actor, *roles: str) -> None:
-    """Service-level guard for calls that do not come through a route (jobs, sockets)."""
-    if actor is None or getattr(actor, "role", None) not in roles:
-        raise Forbidden(gettext("Your role may not do this."))
 
 
 def init_access(app: Flask) -> None:

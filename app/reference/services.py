@@ -14,6 +14,7 @@ from babel.numbers import list_currencies
 from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import insert, select, update
 
+from ..audiences import require_role
 from ..errors import Conflict, ValidationFailed
 from ..extensions import db
 from .models import Division, Sector
@@ -227,8 +228,6 @@ SECTOR_CODE = r"^[a-z][a-z0-9_]{1,49}$"
 
 def create_sector(actor, code: str, name_en: str, name_zh: str) -> Sector:
     """Add a sector to the taxonomy (organisers)."""
-    from ..accounts.access import require_role
-
     require_role(actor, "organiser")
     if not re.fullmatch(SECTOR_CODE, code or ""):
         raise ValidationFailed({"code": gettext("Use lower-case letters, digits and underscores.")})
