@@ -37,7 +37,7 @@ from ..fairs.models import Fair, FairSession, session_presenters
 from ..leads import services as leads
 from ..leads.models import Lead
 from ..notifications.models import Notification
-from ..notifications.services import in_both, notify
+from ..notifications.services import deliver_live, in_both, notify
 from ..projects import services as projects
 from ..types import utcnow
 from . import invitations
@@ -304,7 +304,7 @@ def _tell(actor, meeting: Meeting, done: str, event: str) -> Meeting:
         leads.record_meeting(meeting.lead_id, user_id=actor.id, note=f"Meeting {meeting.id} {done}.")
     created = _announce(meeting, event)
     db.session.commit()
-    _deliver_live(created)
+    deliver_live(created)
     return meeting
 
 
@@ -502,12 +502,6 @@ def _link(path: str) -> str:
     return current_app.config["BASE_URL"].rstrip("/") + path
 
 
-def _deliver_live(notifications: list[Notification]) -> None:
-    from ..notifications.reminders import _deliver_live as deliver
-
-    deliver(notifications)
-
-
 # ---------------------------------------------------------------- scheduled work
 
 
@@ -550,7 +544,7 @@ def due_work(now: datetime | None = None) -> dict[str, int]:
             leads.record_meeting(meeting.lead_id, user_id=None, note=f"Meeting {meeting.id} held.", held=True)
         counts["held"] += 1
     db.session.commit()
-    _deliver_live(created)
+    deliver_live(created)
     return counts
 
 

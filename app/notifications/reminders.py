@@ -26,10 +26,9 @@ from ..extensions import db
 from ..fairs.enums import RegistrationStatus, SessionStatus
 from ..fairs.models import Fair, FairSession, Registration
 from ..i18n import repeated_hour_suffix
-from ..signals import notifications_stored
 from ..types import utcnow
 from .models import Notification, Reminder
-from .services import in_both, notify
+from .services import deliver_live, in_both, notify
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +70,6 @@ def _link(path: str) -> str:
 def _local(moment: datetime, user: User) -> str:
     local = moment.astimezone(ZoneInfo(user.timezone)).strftime("%Y-%m-%d %H:%M")
     return local + repeated_hour_suffix(moment, user.timezone) + f" ({user.timezone})"
-
-
-def _deliver_live(notifications: list[Notification]) -> None:
-    if notifications:
-        notifications_stored.send(None, rows=notifications)
 
 
 def _recipients(session: FairSession) -> list[User]:
@@ -146,7 +140,7 @@ def session_reminders(now: datetime | None = None) -> dict[str, int]:
                       ics=ics)
                 counts["sent"] += 1
     db.session.commit()
-    _deliver_live(created)
+    deliver_live(created)
     return counts
 
 
@@ -191,7 +185,7 @@ def lead_reminders(now: datetime | None = None) -> dict[str, int]:
                   link=_link(f"/leads/{lead.id}"))
             counts[reason] += 1
     db.session.commit()
-    _deliver_live(created)
+    deliver_live(created)
     return counts
 
 
@@ -224,7 +218,7 @@ def report_requests(now: datetime | None = None) -> dict[str, int]:
         created.append(notify(person.id, kind="report_request", texts=texts, lang=person.locale, link="/leads/report"))
         queue(person.email, "report_request", person.locale, person=person, month=month, link=_link("/leads/report"))
     db.session.commit()
-    _deliver_live(created)
+    deliver_live(created)
     return {"asked": len(created)}
 
 

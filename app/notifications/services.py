@@ -47,6 +47,14 @@ def notify(user_id: int, *, kind: str, texts: dict[str, tuple[str, str]], lang: 
     return row
 
 
+def deliver_live(notifications: list[Notification]) -> None:
+    """After the commit: the live copy of notifications just stored, to their people's open pages
+    (`signals.notifications_stored`, delivered by the live room). A courtesy: the rows and the mails
+    stand anyway."""
+    if notifications:
+        signals.notifications_stored.send(None, rows=notifications)
+
+
 def fold_key(kind: str, scope: object, seconds: int, now: datetime) -> str | None:
     """The key a burst of `kind` events about `scope` shares within one window of `seconds` (windows
     are counted from the epoch, so every process agrees); None when folding is off (`seconds` < 1)."""

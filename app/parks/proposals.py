@@ -261,9 +261,9 @@ def _announce(row) -> None:
     """After the commit: the live copy of the notification (the row and the mail stand anyway)."""
     if row is None:
         return
-    from ..notifications.reminders import _deliver_live
+    from ..notifications.services import deliver_live
 
-    _deliver_live([row])
+    deliver_live([row])
 
 
 # ---------------------------------------------------------------- reading, visits

@@ -15,8 +15,8 @@ from sqlalchemy import select
 from ..accounts.models import User
 from ..extensions import db
 from ..mail import queue
-from ..notifications.reminders import _claim, _deliver_live, _link
-from ..notifications.services import in_both, notify
+from ..notifications.reminders import _claim, _link
+from ..notifications.services import deliver_live, in_both, notify
 from ..types import utcnow
 from .queries import stale_parks
 
@@ -42,5 +42,5 @@ def nudge_stale_parks(now: datetime | None = None) -> dict[str, int]:
             queue(person.email, "park_stale", lang, person=person, park_name=bilingual.text(park, "name", lang),
                   oldest=oldest.date().isoformat(), link=_link(f"/parks/{park.id}/edit"))
     db.session.commit()
-    _deliver_live(created)
+    deliver_live(created)
     return {"nudged": len(created)}
