@@ -184,14 +184,18 @@ def count_questions(actor, session: FairSession) -> int:
     return db.session.scalar(query) or 0
 
 
-def join_questions(actor, session, marks=None) -> tuple[list[dict], bool]:
-    """The first `LIVE_JOIN_QUESTIONS` questions in the room's order (the rest are fetched page by
-    page when the reader asks), and whether there are more: a join costs the same in a session of
-    ten questions and of ten thousand."""
+def _first_questions(actor, session) -> tuple[list[dict], bool]:
+    """The first `LIVE_JOIN_QUESTIONS` questions in the room's order, unmarked, and whether there are more."""
     limit = int(current_app.config.get("LIVE_JOIN_QUESTIONS", 100))
     items = list_questions(actor, session, limit=limit + 1)
-    more = len(items) > limit
-    items = items[:limit]
+    return items[:limit], len(items) > limit
+
+
+def join_questions(actor, session, marks=None) -> tuple[list[dict], bool]:
+    """The first `LIVE_JOIN_QUESTIONS` questions in the room's order (the rest are fetched page by
+    page when the reader asks), marked for this reader, and whether there are more: a join costs the
+    same in a session of ten questions and of ten thousand."""
+    items, more = _first_questions(actor, session)
     return _mark_personal(actor, session.id, items, marks), more
 
 
@@ -210,9 +214,7 @@ def _join_page(actor, session, seq: int, marks) -> tuple[list[dict], bool, dict[
     now = time.monotonic()
     kept = cache.get(key) if ttl > 0 else None
     if kept is None or kept[0] != seq or kept[1] < now:
-        questions, more = join_questions(actor, session, (set(), set()))
-        for item in questions:
-            del item["mine"], item["voted"]
+        questions, more = _first_questions(actor, session)
         kept = (seq, now + ttl, questions, more, _counts(session))
         if ttl > 0:
             if len(cache) > 1000:
