@@ -4,11 +4,13 @@ invitees and the demand profile. Every lead read goes through `pipeline` (and so
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 
 from .. import bilingual
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
 from flask_babel import gettext, ngettext
 from flask_login import current_user
 
@@ -67,6 +69,23 @@ def _said(exc: ServiceError) -> str:
     if isinstance(exc, ValidationFailed):
         return " ".join(message for messages in exc.fields.values() for message in messages)
     return exc.message
+
+
+def post_form(form, act: Callable[[], str], back: str, *, invalid: str | None = None) -> Response:
+    """An HTML form posted to a page that shows the outcome (the lead's page, the dashboard): when the
+    form is complete, `act()` calls the service and returns what to say on success; a refusal is said
+    in words (`_said`), except "not found", which stays a 404; then back to `back` (the page's anchor).
+    An expired or incomplete form says `invalid` (or that it expired). Nothing is written on error."""
+    if form.validate_on_submit():
+        try:
+            flash(act(), "success")
+        except NotFound:
+            raise
+        except ServiceError as exc:
+            flash(_said(exc), "error")
+    else:
+        flash(invalid or gettext("The form expired or was incomplete; try again."), "error")
+    return redirect(back)
 
 
 def _decimal_text(value) -> str:
@@ -297,21 +316,16 @@ def set_owner(lead_id: int):
 @storage.accepts_upload
 def add_document(lead_id: int):
     form = DocumentForm()
-    if form.validate_on_submit():
+
+    def attach() -> str:
         upload = request.files.get("file")
-        try:
-            if upload is None or not upload.filename:
-                queries.get_lead(current_user, lead_id)
-                raise ValidationFailed({"file": gettext("Choose a file to upload.")})
-            document = services.add_document(current_user, lead_id, upload.stream, upload.filename, form.kind.data)
-            flash(gettext("“%(name)s” is attached.", name=document.original_name), "success")
-        except NotFound:
-            raise
-        except ServiceError as exc:
-            flash(_said(exc), "error")
-    else:
-        flash(gettext("The form expired or was incomplete; try again."), "error")
-    return redirect(url_for("leads.lead_page", lead_id=lead_id) + "#documents")
+        if upload is None or not upload.filename:
+            queries.get_lead(current_user, lead_id)
+            raise ValidationFailed({"file": gettext("Choose a file to upload.")})
+        document = services.add_document(current_user, lead_id, upload.stream, upload.filename, form.kind.data)
+        return gettext("“%(name)s” is attached.", name=document.original_name)
+
+    return post_form(form, attach, url_for("leads.lead_page", lead_id=lead_id) + "#documents")
 
 
 # ---------------------------------------------------------------- the monthly report
@@ -533,33 +547,28 @@ def dashboard():
 @allow("organiser")
 def set_rate():
     form = RateForm()
-    if form.validate_on_submit():
-        try:
-            row = services.set_rate(current_user, (form.currency.data or "").strip().upper(),
-                                    _decimal_text(form.cny_per_unit.data))
-            flash(gettext("1 %(currency)s = %(rate)s CNY is saved.", currency=row.currency,
-                          rate=f"{row.cny_per_unit.normalize():f}"), "success")
-        except ServiceError as exc:
-            flash(_said(exc), "error")
-    else:
-        flash(gettext("Give a currency and a rate."), "error")
-    return redirect(url_for("leads.dashboard") + "#admin")
+
+    def save() -> str:
+        row = services.set_rate(current_user, (form.currency.data or "").strip().upper(),
+                                _decimal_text(form.cny_per_unit.data))
+        return gettext("1 %(currency)s = %(rate)s CNY is saved.", currency=row.currency,
+                       rate=f"{row.cny_per_unit.normalize():f}")
+
+    return post_form(form, save, url_for("leads.dashboard") + "#admin", invalid=gettext("Give a currency and a rate."))
 
 
 @bp.route("/dashboard/stall-limits", methods=["POST"])
 @allow("organiser")
 def set_stall_limit():
     form = StallLimitForm()
-    if form.validate_on_submit():
-        try:
-            services.set_stall_limit(current_user, form.stage.data, form.days.data)
-            flash(ngettext("Leads in %(stage)s stall after %(num)d day.", "Leads in %(stage)s stall after %(num)d days.",
-                           form.days.data, stage=board.stage_label(form.stage.data)), "success")
-        except ServiceError as exc:
-            flash(_said(exc), "error")
-    else:
-        flash(gettext("Give a stage and a whole number of days."), "error")
-    return redirect(url_for("leads.dashboard") + "#admin")
+
+    def save() -> str:
+        services.set_stall_limit(current_user, form.stage.data, form.days.data)
+        return ngettext("Leads in %(stage)s stall after %(num)d day.", "Leads in %(stage)s stall after %(num)d days.",
+                        form.days.data, stage=board.stage_label(form.stage.data))
+
+    return post_form(form, save, url_for("leads.dashboard") + "#admin",
+                     invalid=gettext("Give a stage and a whole number of days."))
 
 
 # ---------------------------------------------------------------- signing ceremonies and invitees
