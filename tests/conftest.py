@@ -222,6 +222,15 @@ def limited_app(tmp_path, **limits) -> Iterator:
         yield app
 
 
+@pytest.fixture
+def limited(request, tmp_path):
+    """An app with the rate limiter on (the test settings turn it off) and the limits the test's
+    `settings` marker gives: `@pytest.mark.settings(SIGNUP_RATE_LIMIT="3 per 15 minutes")`."""
+    marker = request.node.get_closest_marker("settings")
+    with limited_app(tmp_path, **(marker.kwargs if marker else {})) as app:
+        yield app
+
+
 class _SharedApp:
     """One app per test process for every test that asks for the plain `app` (most of them): building an
     app (~330 URL rules compiled, the OpenAPI document built) cost more than many a test. Between tests it

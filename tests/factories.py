@@ -79,6 +79,20 @@ def make_session(fair, organiser=None, **overrides):
     return fairs.create_session(organiser, fair, data)
 
 
+def make_pitch(*projects, pitched: int | None = None, **session_values) -> dict:
+    """An organiser's published fair with one pitch by its presenter "An Peeters", who owns a project of
+    each of `projects` (a title, or a dict of the project's values), made in that order; the session
+    pitches the first `pitched` of them (all of them by default). Returns the organiser, the agent,
+    the projects, the fair and the session."""
+    organiser = make_organiser()
+    agent = make_presenter(name="An Peeters")
+    made = [make_project(agent, **({"title": p} if isinstance(p, str) else p)) for p in projects]
+    fair = make_fair(organiser)
+    session = make_session(fair, organiser, presenter_ids=[agent.id], project_ids=[p.id for p in made[:pitched]],
+                           **session_values)
+    return {"organiser": organiser, "agent": agent, "projects": made, "fair": fair, "session": session}
+
+
 def make_monthly_series(organiser):
     """"Europe monthly": the second Thursday of every month, 15:00–19:00 Beijing, from 2027-01-01, with
     the fairs that are due made (call it at the time the test stands at)."""

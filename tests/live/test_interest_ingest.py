@@ -15,7 +15,7 @@ from app.fairs import services as fairs
 from app.leads.models import Interest, Lead, LeadEvent
 from app.live import services as live
 from app.notifications.models import Notification
-from tests.factories import make_fair, make_organiser, make_presenter, make_project, make_session, make_user
+from tests.factories import make_pitch, make_project, make_user
 
 postgres_only = pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),
                                    reason="concurrent transactions need PostgreSQL (set TEST_DATABASE_URL)")
@@ -23,14 +23,9 @@ postgres_only = pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL", "").s
 
 @pytest.fixture
 def room(app):
-    organiser = make_organiser()
-    agent = make_presenter(name="An Peeters")
-    project = make_project(agent, title="Membrane water treatment")
-    other = make_project(agent, title="Ceramic filters")
-    fair = make_fair(organiser)
-    session = make_session(fair, organiser, presenter_ids=[agent.id], project_ids=[project.id, other.id])
-    return {"organiser": organiser, "agent": agent, "project": project, "other": other, "fair": fair,
-            "session": session}
+    pitch = make_pitch("Membrane water treatment", "Ceramic filters")
+    project, other = pitch["projects"]
+    return {**pitch, "project": project, "other": other}
 
 
 def _count(model) -> int:

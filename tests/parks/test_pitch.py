@@ -14,7 +14,7 @@ from app.fairs import services as fairs
 from app.live.models import LiveEvent
 from app.notifications.reminders import flip_statuses
 from app.parks import services as parks
-from tests.factories import make_fair, make_organiser, make_presenter, make_project, make_session, make_user
+from tests.factories import make_fair, make_pitch, make_session, make_user
 from tests.parks.helpers import make_city, make_park, make_plot
 
 NS = "/live"
@@ -22,12 +22,8 @@ NS = "/live"
 
 @pytest.fixture
 def pitch(app):
-    organiser = make_organiser()
-    agent = make_presenter(name="An Peeters")
-    project = make_project(agent, title="Mobile ice-rink blanket")
-    later = make_project(agent, title="Snow-making lances")
-    fair = make_fair(organiser)
-    session = make_session(fair, organiser, title="Ice pitch", presenter_ids=[agent.id], project_ids=[project.id])
+    made = make_pitch("Mobile ice-rink blanket", "Snow-making lances", pitched=1, title="Ice pitch")
+    project, later = made["projects"]
     cities = {}
     for name, division, power in (("Zhangjiakou", "130700", 2000), ("Tangshan", "130200", 1500),
                                   ("Xingtai", "130500", 1200), ("Langfang", "131000", 900)):
@@ -36,8 +32,7 @@ def pitch(app):
         plot = make_plot(person, park, name=f"{name[0]}-1", power_kva=power)
         cities[name] = {"person": person, "park": park, "plot": plot}
     enterprise = make_user("attendee", organisation="Hebei Ice Gear Co.", kind="enterprise")
-    return {"organiser": organiser, "agent": agent, "project": project, "later": later, "fair": fair,
-            "session": session, "cities": cities, "enterprise": enterprise}
+    return {**made, "project": project, "later": later, "cities": cities, "enterprise": enterprise}
 
 
 def _emit(client, event, data):

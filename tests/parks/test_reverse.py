@@ -9,24 +9,18 @@ from decimal import Decimal
 import pytest
 
 from app.parks import matching, reverse, services as parks
-from tests.factories import make_fair, make_organiser, make_presenter, make_project, make_session
+from tests.factories import make_fair, make_pitch, make_session
 from tests.parks.helpers import make_city, make_park, make_plot
 
 
 @pytest.fixture
 def fair(app):
-    organiser = make_organiser()
-    agent = make_presenter(name="An Peeters")
-    rink = make_project(agent, title="Mobile ice-rink blanket")
-    lances = make_project(agent, title="Snow-making lances")
-    steel = make_project(agent, title="Green steel mill", sector="new_materials")
-    huge = make_project(agent, title="Ski-resort gondolas")
-    no_needs = make_project(agent, title="Ice hotel kits")
-    unpitched = make_project(agent, title="Curling stones")
-    draft = make_project(agent, title="Snow groomers")
-    published = make_fair(organiser)
-    session = make_session(published, organiser, title="Ice pitch", presenter_ids=[agent.id],
-                           project_ids=[rink.id, lances.id, steel.id, huge.id, no_needs.id])
+    # The first five are pitched; the curling stones are not, the groomers only at a draft fair.
+    pitch = make_pitch("Mobile ice-rink blanket", "Snow-making lances",
+                       {"title": "Green steel mill", "sector": "new_materials"}, "Ski-resort gondolas",
+                       "Ice hotel kits", "Curling stones", "Snow groomers", pitched=5, title="Ice pitch")
+    organiser, agent, session = pitch["organiser"], pitch["agent"], pitch["session"]
+    rink, lances, steel, huge, no_needs, unpitched, draft = pitch["projects"]
     make_session(make_fair(organiser, publish=False, title="Draft fair"), organiser, title="Draft pitch",
                  project_ids=[draft.id])
     for project, values in ((rink, {"land_mu": "100", "power_kva": 800}), (lances, {"power_kva": 1600}),

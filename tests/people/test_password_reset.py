@@ -15,7 +15,7 @@ from app.accounts.models import AccountToken, AuditEvent
 from app.extensions import db
 from app.notifications.models import MailMessage
 from app.types import utcnow
-from tests.conftest import count, csrf_from, limited_app, mails_to, sign_in, token_in
+from tests.conftest import count, csrf_from, mails_to, sign_in, token_in
 from tests.factories import PASSWORD, make_organiser, make_user
 
 NEW_PASSWORD = "a fresh long passphrase"
@@ -208,13 +208,11 @@ def test_the_reset_page_sets_the_password_and_logs_in(client):
 # ---------------------------------------------------------------- rate limits
 
 
-@pytest.fixture
-def limited(tmp_path):
-    """An app with rate limiting on (the test settings turn it off): 3 reset requests per 15 minutes."""
-    with limited_app(tmp_path, RESET_RATE_LIMIT="3 per 15 minutes") as app:
-        yield app
+#: The rate-limited app (`limited`) allows 3 reset requests per 15 minutes.
+three_resets = pytest.mark.settings(RESET_RATE_LIMIT="3 per 15 minutes")
 
 
+@three_resets
 def test_reset_requests_for_one_address_are_limited_whatever_the_client_address(limited):
     client = limited.test_client()
     make_user("attendee", email="target@example.org")
@@ -234,6 +232,7 @@ def test_reset_requests_for_one_address_are_limited_whatever_the_client_address(
     assert len(mails_to("target@example.org")) == 3
 
 
+@three_resets
 def test_reset_requests_from_one_client_address_are_limited(limited):
     client = limited.test_client()
 

@@ -14,7 +14,7 @@ from app.mail import deliver_due
 from app.people import signups
 from app.notifications.models import Notification
 from app.people.models import SignupRequest
-from tests.conftest import count, csrf_from, limited_app, mails_to, token_in
+from tests.conftest import count, csrf_from, mails_to, token_in
 from tests.factories import make_fair, make_organiser, make_user
 
 NEW_PASSWORD = "a fresh long passphrase"
@@ -276,12 +276,7 @@ def test_the_mails_reach_a_real_smtp_server(client, auth, smtp):
 # ---------------------------------------------------------------- rate limit
 
 
-@pytest.fixture
-def limited(tmp_path):
-    with limited_app(tmp_path, SIGNUP_RATE_LIMIT="3 per 15 minutes") as app:
-        yield app
-
-
+@pytest.mark.settings(SIGNUP_RATE_LIMIT="3 per 15 minutes")
 def test_sign_up_requests_are_rate_limited(limited):
     client = limited.test_client()
 
