@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 
 from app.accounts.services import create_user
 from app.extensions import db
@@ -79,18 +80,27 @@ def make_session(fair, organiser=None, **overrides):
     return fairs.create_session(organiser, fair, data)
 
 
-def make_pitch(*projects, pitched: int | None = None, **session_values) -> dict:
-    """An organiser's published fair with one pitch by its presenter "An Peeters", who owns a project of
-    each of `projects` (a title, or a dict of the project's values), made in that order; the session
-    pitches the first `pitched` of them (all of them by default). Returns the organiser, the agent,
-    the projects, the fair and the session."""
-    organiser = make_organiser()
-    agent = make_presenter(name="An Peeters")
+def make_pitch(*projects, pitched: int | None = None, organiser=None, agent=None, **session_values) -> dict:
+    """An organiser's published fair with one pitch by its presenter (`agent`, by default "An Peeters"),
+    who owns a project of each of `projects` (a title, or a dict of the project's values), made in that
+    order; the session pitches the first `pitched` of them (all of them by default). Returns the
+    organiser, the agent, the projects, the fair and the session."""
+    organiser = organiser or make_organiser()
+    agent = agent or make_presenter(name="An Peeters")
     made = [make_project(agent, **({"title": p} if isinstance(p, str) else p)) for p in projects]
     fair = make_fair(organiser)
     session = make_session(fair, organiser, presenter_ids=[agent.id], project_ids=[p.id for p in made[:pitched]],
                            **session_values)
     return {"organiser": organiser, "agent": agent, "projects": made, "fair": fair, "session": session}
+
+
+def make_winter_pitch(organiser) -> dict:
+    """Petr Novak (CZ) pitches his ice-rink blanket (12 million euros) at "Winter pitch" on `organiser`'s
+    published fair (`make_pitch`'s answer)."""
+    rink = {"title": "Ice-rink blanket", "sector": "ice_snow", "country": "CZ",
+            "investment_amount": Decimal("12000000"), "currency": "EUR"}
+    return make_pitch(rink, organiser=organiser, agent=make_presenter(name="Petr Novak", country="CZ"),
+                      title="Winter pitch")
 
 
 def make_monthly_series(organiser):

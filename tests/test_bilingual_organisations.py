@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import io
 from datetime import datetime, timezone
-from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
@@ -19,7 +18,7 @@ from app.extensions import db
 from app.leads.services import record_interest
 from app.live import services as live
 from tests.conftest import csrf_from
-from tests.factories import make_fair, make_organiser, make_presenter, make_project, make_session, make_user
+from tests.factories import make_organiser, make_user, make_winter_pitch
 from tests.i18n import zh
 
 EXPIRES = datetime(2026, 12, 20, 8, 0, tzinfo=timezone.utc)
@@ -30,11 +29,8 @@ MARK_ZH = ('<span lang="zh-Hans">张家口市商务局</span> <small class="fall
 @pytest.fixture
 def world():
     organiser = make_organiser(locale="en")
-    agent = make_presenter(name="Petr Novak", country="CZ")
-    rink = make_project(agent, title="Ice-rink blanket", sector="ice_snow", country="CZ",
-                        investment_amount=Decimal("12000000"), currency="EUR")
-    fair = make_fair(organiser)
-    session = make_session(fair, organiser, title="Winter pitch", presenter_ids=[agent.id], project_ids=[rink.id])
+    pitch = make_winter_pitch(organiser)
+    [rink], session = pitch["projects"], pitch["session"]
     # Zhangjiakou has only its Chinese name; Baoding has both.
     zjk = make_user("attendee", name="刘洋", organisation="张家口市商务局", city="张家口", locale="zh")
     bd = make_user("attendee", name="Gao Fei", organisation="Baoding Commerce Bureau", city="保定", locale="en")

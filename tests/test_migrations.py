@@ -143,6 +143,21 @@ def _explain(differences: list) -> str:
     )
 
 
+def _upgrade_with(before: str, after: str, *inserts: str) -> None:
+    """Upgrade to `before`, store the rows the `inserts` add there, then upgrade to `after`."""
+    _upgrade(before)
+    with db.engine.begin() as connection:
+        for statement in inserts:
+            connection.execute(text(statement))
+    _upgrade(after)
+
+
+def _rows(query: str) -> list[tuple]:
+    """A query's rows, as tuples."""
+    with db.engine.connect() as connection:
+        return [tuple(row) for row in connection.execute(text(query)).all()]
+
+
 def _tables() -> set[str]:
     return set(inspect(db.engine).get_table_names())
 
@@ -236,78 +251,60 @@ def test_upgrade_seeds_the_divisions_and_maps_existing_cities(migration_app, cap
                       "0009 places: 3 organisation(s) mapped to a division, 1 not mapped"]
 
 
+#: The columns a fair had before the bilingual titles (0012), for the upgrades that need a fair row.
+INSERT_FAIRS = (
+    "INSERT INTO fairs (id, title, theme, focus_countries, focus_sectors, starts_at, ends_at, timezone, status, "
+    "waitlist, fair_day_start, fair_day_end, presenter_day_start, presenter_day_end, revision, created_at, "
+    "updated_at) VALUES ")
+
+
 def test_upgrade_fills_both_languages_from_the_existing_text(migration_app):
-    _upgrade("0011")
-    with db.engine.begin() as connection:
-        connection.execute(text(
-            "INSERT INTO fairs (id, title, theme, focus_countries, focus_sectors, starts_at, ends_at, timezone, status, "
-            "waitlist, fair_day_start, fair_day_end, presenter_day_start, presenter_day_end, revision, created_at, "
-            "updated_at) VALUES "
-            "(1, '2027年1月云招商 / Jan 2027 cloud fair', '欧洲：新材料', '[]', '[]', CURRENT_TIMESTAMP, "
-            "CURRENT_TIMESTAMP, 'Asia/Shanghai', 'draft', true, '08:00:00', '20:00:00', '08:00:00', '20:00:00', 0, "
-            "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP), "
-            "(2, 'North America: health', '', '[]', '[]', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 'Asia/Shanghai', "
-            "'draft', true, '08:00:00', '20:00:00', '08:00:00', '20:00:00', 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
-        connection.execute(text(
-            "INSERT INTO organisations (name, kind, city, country, demand_sectors, demand_countries, demand_note, "
-            "aliases, created_at) VALUES ('石家庄市商务局', 'city_bureau', NULL, 'CN', '[]', '[]', '', '[]', "
-            "CURRENT_TIMESTAMP), ('Bavaria Invest Partners', 'agency', 'Munich', 'DE', '[]', '[]', '', '[]', "
-            "CURRENT_TIMESTAMP)"))
+    _upgrade_with(
+        "0011", "0012",
+        INSERT_FAIRS
+        + "(1, '2027年1月云招商 / Jan 2027 cloud fair', '欧洲：新材料', '[]', '[]', CURRENT_TIMESTAMP, "
+        "CURRENT_TIMESTAMP, 'Asia/Shanghai', 'draft', true, '08:00:00', '20:00:00', '08:00:00', '20:00:00', 0, "
+        "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP), "
+        "(2, 'North America: health', '', '[]', '[]', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 'Asia/Shanghai', "
+        "'draft', true, '08:00:00', '20:00:00', '08:00:00', '20:00:00', 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+        "INSERT INTO organisations (name, kind, city, country, demand_sectors, demand_countries, demand_note, "
+        "aliases, created_at) VALUES ('石家庄市商务局', 'city_bureau', NULL, 'CN', '[]', '[]', '', '[]', "
+        "CURRENT_TIMESTAMP), ('Bavaria Invest Partners', 'agency', 'Munich', 'DE', '[]', '[]', '', '[]', "
+        "CURRENT_TIMESTAMP)")
 
-    _upgrade("0012")
-
-    with db.engine.connect() as connection:
-        fairs = connection.execute(text(
-            "SELECT title, title_zh, title_en, theme_zh, theme_en FROM fairs ORDER BY id")).all()
-        organisations = connection.execute(text("SELECT name_zh, name_en FROM organisations ORDER BY name")).all()
-    assert [tuple(row) for row in fairs] == [
+    assert _rows("SELECT title, title_zh, title_en, theme_zh, theme_en FROM fairs ORDER BY id") == [
         ("2027年1月云招商 / Jan 2027 cloud fair", "2027年1月云招商", "Jan 2027 cloud fair", "欧洲：新材料", None),
         ("North America: health", None, "North America: health", None, None),
     ]
-    assert [tuple(row) for row in organisations] == [(None, "Bavaria Invest Partners"), ("石家庄市商务局", None)]
+    assert _rows("SELECT name_zh, name_en FROM organisations ORDER BY name") == [
+        (None, "Bavaria Invest Partners"), ("石家庄市商务局", None)]
 
 
 def test_upgrade_keeps_track_names_in_the_language_they_are_written_in(migration_app):
-    _upgrade("0016_signups")
-    with db.engine.begin() as connection:
-        connection.execute(text(
-            "INSERT INTO fairs (id, title, theme, focus_countries, focus_sectors, starts_at, ends_at, timezone, status, "
-            "waitlist, fair_day_start, fair_day_end, presenter_day_start, presenter_day_end, revision, created_at, "
-            "updated_at) VALUES "
-            "(1, 'Fair', '', '[]', '[]', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 'Asia/Shanghai', 'draft', true, "
-            "'08:00:00', '20:00:00', '08:00:00', '20:00:00', 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
-        connection.execute(text(
-            "INSERT INTO tracks (id, fair_id, name, position) VALUES (1, 1, 'main', 0), (2, 1, '城市推介', 1), "
-            "(3, 1, '主会场 / Main hall', 2)"))
+    _upgrade_with(
+        "0016_signups", "0017_tracks_bilingual",
+        INSERT_FAIRS
+        + "(1, 'Fair', '', '[]', '[]', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 'Asia/Shanghai', 'draft', true, "
+        "'08:00:00', '20:00:00', '08:00:00', '20:00:00', 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+        "INSERT INTO tracks (id, fair_id, name, position) VALUES (1, 1, 'main', 0), (2, 1, '城市推介', 1), "
+        "(3, 1, '主会场 / Main hall', 2)")
 
-    _upgrade("0017_tracks_bilingual")
-
-    with db.engine.connect() as connection:
-        tracks = connection.execute(text("SELECT name, name_zh, name_en FROM tracks ORDER BY id")).all()
-    assert [tuple(row) for row in tracks] == [
+    assert _rows("SELECT name, name_zh, name_en FROM tracks ORDER BY id") == [
         ("main", None, "main"), ("城市推介", "城市推介", None), ("主会场 / Main hall", "主会场", "Main hall")]
 
 
 def test_upgrade_keeps_notifications_in_the_language_they_are_written_in(migration_app):
-    _upgrade("0019_incentive_conditions_i18n")
-    with db.engine.begin() as connection:
-        connection.execute(text(
-            "INSERT INTO organisations (id, name, kind, country, demand_sectors, demand_countries, demand_note, "
-            "aliases, created_at) VALUES (1, 'Org', 'agency', 'DE', '[]', '[]', '', '[]', CURRENT_TIMESTAMP)"))
-        connection.execute(text(
-            "INSERT INTO users (id, email, name, role, organisation_id, timezone, locale, calendar_token, active, "
-            "session_version, created_at) "
-            "VALUES "
-            "(1, 'a@example.org', 'A', 'attendee', 1, 'UTC', 'en', 'token-1', true, 1, CURRENT_TIMESTAMP)"))
-        connection.execute(text(
-            "INSERT INTO notifications (id, user_id, kind, title, body, created_at) VALUES "
-            "(1, 1, 'x', '名额已为您保留', '', CURRENT_TIMESTAMP), (2, 1, 'x', 'A place is yours', 'Moved up', "
-            "CURRENT_TIMESTAMP)"))
+    _upgrade_with(
+        "0019_incentive_conditions_i18n", "0020_notifications_bilingual",
+        "INSERT INTO organisations (id, name, kind, country, demand_sectors, demand_countries, demand_note, "
+        "aliases, created_at) VALUES (1, 'Org', 'agency', 'DE', '[]', '[]', '', '[]', CURRENT_TIMESTAMP)",
+        "INSERT INTO users (id, email, name, role, organisation_id, timezone, locale, calendar_token, active, "
+        "session_version, created_at) "
+        "VALUES "
+        "(1, 'a@example.org', 'A', 'attendee', 1, 'UTC', 'en', 'token-1', true, 1, CURRENT_TIMESTAMP)",
+        "INSERT INTO notifications (id, user_id, kind, title, body, created_at) VALUES "
+        "(1, 1, 'x', '名额已为您保留', '', CURRENT_TIMESTAMP), (2, 1, 'x', 'A place is yours', 'Moved up', "
+        "CURRENT_TIMESTAMP)")
 
-    _upgrade("0020_notifications_bilingual")
-
-    with db.engine.connect() as connection:
-        rows = connection.execute(text(
-            "SELECT title_zh, title_en, body_zh, body_en FROM notifications ORDER BY id")).all()
-    assert [tuple(row) for row in rows] == [("名额已为您保留", None, None, None),
-                                            (None, "A place is yours", None, "Moved up")]
+    assert _rows("SELECT title_zh, title_en, body_zh, body_en FROM notifications ORDER BY id") == [
+        ("名额已为您保留", None, None, None), (None, "A place is yours", None, "Moved up")]

@@ -14,7 +14,7 @@ from app.extensions import db
 from app.leads import queries, services as lead_services
 from app.leads.models import ExchangeRate
 from app.leads.services import record_interest
-from tests.factories import make_fair, make_organiser, make_presenter, make_project, make_session, make_user
+from tests.factories import make_organiser, make_user, make_winter_pitch
 
 ZH_STAGES = ["寻找合作方", "已对接合作方", "初步意向", "跟进洽谈", "达成意向", "商务谈判", "已签约", "履约中", "在建",
              "已投产运营"]
@@ -23,11 +23,8 @@ ZH_STAGES = ["寻找合作方", "已对接合作方", "初步意向", "跟进洽
 @pytest.fixture
 def world():
     organiser = make_organiser(locale="zh")
-    agent = make_presenter(name="Petr Novak", country="CZ")
-    rink = make_project(agent, title="Ice-rink blanket", sector="ice_snow", country="CZ",
-                        investment_amount=Decimal("12000000"), currency="EUR")
-    fair = make_fair(organiser)
-    session = make_session(fair, organiser, title="Winter pitch", presenter_ids=[agent.id], project_ids=[rink.id])
+    pitch = make_winter_pitch(organiser)
+    [rink], session = pitch["projects"], pitch["session"]
     zjk = make_user("attendee", name="刘洋", organisation="张家口市商务局", city="张家口", locale="zh")
     db.session.add(ExchangeRate(currency="EUR", cny_per_unit=Decimal("7.85")))
     db.session.commit()

@@ -32,6 +32,17 @@ def make_room(*, other_project: bool = False, zh: bool = False) -> dict:
     return room
 
 
+def ask_twice_over_http(client, headers: dict, session_id: int, text: str, client_id: str):
+    """Ask a question over HTTP, then send the same again: 201, then 200 with the same question (the
+    `client_id` makes the call idempotent). Returns the first answer."""
+    url = f"/api/v1/sessions/{session_id}/questions"
+    asked = client.post(url, json={"text": text, "client_id": client_id}, headers=headers)
+    assert asked.status_code == 201
+    replay = client.post(url, json={"text": text, "client_id": client_id}, headers=headers)
+    assert replay.status_code == 200 and replay.json["id"] == asked.json["id"]
+    return asked
+
+
 @pytest.fixture
 def room(app):
     """The one-project room (modules that need another shape define their own `room`)."""

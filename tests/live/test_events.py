@@ -18,7 +18,7 @@ from app.live import services as live
 from app.live.models import LiveEvent, Question
 from app.notifications.models import Notification
 from tests.conftest import at_once, wait_until
-from tests.live.conftest import make_room
+from tests.live.conftest import ask_twice_over_http, make_room
 from tests.factories import at, make_fair, make_organiser, make_presenter, make_project, make_session, make_user
 
 NS = "/live"
@@ -471,12 +471,7 @@ def test_http_calls_the_same_services_and_broadcasts(client, auth, room, connect
     _emit(listener, "join", {"session_id": sid})
     listener.get_received(NS)
     headers = auth(room["sjz"])
-    asked = client.post(f"/api/v1/sessions/{sid}/questions", json={"text": "Over HTTP", "client_id": "q-http-00001"},
-                        headers=headers)
-    assert asked.status_code == 201
-    replay = client.post(f"/api/v1/sessions/{sid}/questions", json={"text": "Over HTTP", "client_id": "q-http-00001"},
-                         headers=headers)
-    assert replay.status_code == 200 and replay.json["id"] == asked.json["id"]
+    ask_twice_over_http(client, headers, sid, "Over HTTP", "q-http-00001")
     assert [d["text"] for n, d in _events(listener, "question")] == ["Over HTTP"]
 
     body = {"project_id": room["project"].id, "level": "site_visit", "note": "Visit in March", "client_id": "i-http-00001"}

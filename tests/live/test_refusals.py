@@ -13,6 +13,7 @@ from app.extensions import db
 from app.leads.models import Interest
 from app.live import events
 from app.live.models import Question
+from tests.live.conftest import ask_twice_over_http
 from tests.live.test_events import NS, _emit, room  # noqa: F401  (fixtures)
 
 
@@ -69,12 +70,7 @@ def test_a_reused_client_id_with_another_interest_is_409_over_socketio(room, con
 def test_a_reused_client_id_with_other_content_is_409_over_http(client, auth, room):
     sid = room["session"].id
     headers = auth(room["sjz"])
-    asked = client.post(f"/api/v1/sessions/{sid}/questions", json={"text": "Over HTTP", "client_id": "q-http-reuse1"},
-                        headers=headers)
-    assert asked.status_code == 201
-    again = client.post(f"/api/v1/sessions/{sid}/questions", json={"text": "Over HTTP", "client_id": "q-http-reuse1"},
-                        headers=headers)
-    assert again.status_code == 200 and again.json["id"] == asked.json["id"]
+    ask_twice_over_http(client, headers, sid, "Over HTTP", "q-http-reuse1")
     other = client.post(f"/api/v1/sessions/{sid}/questions", json={"text": "Something else", "client_id": "q-http-reuse1"},
                         headers=headers)
     assert other.status_code == 409 and other.json["error"]["code"] == "client_id_reused"

@@ -29,6 +29,13 @@ def make_plot(owner, park, **overrides) -> Plot:
     return services.add_plot(owner, park.id, {**PLOT, **overrides})
 
 
+def make_city_plot():
+    """A city bureau's person with a park and one plot in it: (city, park, plot)."""
+    city = make_city()
+    park = make_park(city)
+    return city, park, make_plot(city, park)
+
+
 def age(record, days: int) -> None:
     """Move a record's confirmation `days` into the past."""
     record.confirmed_at = record.confirmed_at - timedelta(days=days)

@@ -12,7 +12,7 @@ from app.extensions import db
 from app.parks.models import Incentive, Park, Plot
 from tests.conftest import csrf_from
 from tests.factories import make_organiser, make_user
-from tests.parks.helpers import age, make_city, make_park, make_plot
+from tests.parks.helpers import age, make_city, make_city_plot, make_park, make_plot
 
 
 def _post(client, url, data, page=None):
@@ -96,9 +96,7 @@ def _incentive(owner, park) -> int:
 
 
 def test_another_organisation_gets_nothing(login_as):
-    city = make_city()
-    park = make_park(city)
-    plot = make_plot(city, park)
+    city, park, plot = make_city_plot()
     incentive_id = _incentive(city, park)
     other = login_as(make_city(organisation="Tangshan Commerce Bureau"))
     assert "Ice and Snow" not in other.get("/parks/manage").text

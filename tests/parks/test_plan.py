@@ -12,7 +12,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.parks.models import Park, Plot
 from tests.conftest import csrf_from
-from tests.parks.helpers import make_city, make_park, make_plot
+from tests.parks.helpers import make_city, make_city_plot, make_park, make_plot
 
 
 def _png(width=800, height=600) -> bytes:
@@ -70,9 +70,7 @@ def test_a_city_uploads_its_plan_draws_two_plots_and_the_public_page_colours_the
 
 
 def test_bad_files_and_outlines_are_refused_and_nothing_is_written(login_as):
-    city = make_city()
-    park = make_park(city)
-    plot = make_plot(city, park)
+    city, park, plot = make_city_plot()
     browser = login_as(city)
     # No plan yet: no outline.
     answer = _outline(browser, park, plot, [[1, 1], [2, 1], [2, 2]])
@@ -96,9 +94,7 @@ def test_bad_files_and_outlines_are_refused_and_nothing_is_written(login_as):
 
 
 def test_another_organisation_cannot_upload_or_draw(login_as, client):
-    city = make_city()
-    park = make_park(city)
-    plot = make_plot(city, park)
+    city, park, plot = make_city_plot()
     own = login_as(city)
     assert _upload(own, park, _png()).status_code == 302
     other = login_as(make_city(organisation="Tangshan Commerce Bureau"))

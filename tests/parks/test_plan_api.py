@@ -8,7 +8,7 @@ import io
 from app.extensions import db
 from app.parks.models import Park, Plot
 from tests.factories import make_organiser, make_presenter
-from tests.parks.helpers import make_city, make_park, make_plot
+from tests.parks.helpers import make_city, make_city_plot, make_park, make_plot
 from tests.parks.test_plan import _outline, _png
 from tests.projects import samples
 
@@ -46,9 +46,7 @@ def test_a_city_uploads_its_plan_draws_plots_and_anyone_reads_the_outlines(app, 
 
 
 def test_the_api_refuses_what_the_page_refuses_with_the_same_words(app, auth, login_as):
-    city = make_city()
-    park = make_park(city)
-    plot = make_plot(city, park)
+    city, park, plot = make_city_plot()
     client = app.test_client()
     early = client.put(f"/api/v1/plots/{plot.id}/outline", headers=auth(city), json={"outline": [[1, 1], [2, 1], [2, 2]]})
     assert early.status_code == 422
@@ -73,9 +71,7 @@ def test_the_api_refuses_what_the_page_refuses_with_the_same_words(app, auth, lo
 
 
 def test_only_the_parks_managers_draw_or_upload_and_nothing_is_written_otherwise(app, auth):
-    city = make_city()
-    park = make_park(city)
-    plot = make_plot(city, park)
+    city, park, plot = make_city_plot()
     client = app.test_client()
     assert _put_plan(client, auth(city), park, _png(100, 100)).status_code == 200
     other = make_city(organisation="Tangshan Commerce Bureau", email="tangshan@example.org")

@@ -5,7 +5,6 @@ API refuse the same input with the same message, and nothing is written."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
 
 from app.accounts.models import Organisation
 from app.errors import ValidationFailed
@@ -14,19 +13,16 @@ from app.leads import services as leads
 from app.people.schemas import OrganisationValuesSchema
 from app.schemas import load
 from tests.conftest import csrf_from
+from tests.people.helpers import organisation_count, refused_organisation
 from tests.factories import make_organiser, make_user
 
 UNKNOWN_SECTOR = "Unknown sector code(s): skiing."
 UNKNOWN_COUNTRY = "Unknown country code(s): QQ."
 
 
-def _count() -> int:
-    return db.session.scalar(select(func.count(Organisation.id)))
-
-
 def test_the_demand_rules_are_the_same_for_organisations_and_the_demand_profile(client, auth):
     organiser = make_organiser()
-    before = _count()
+    before = organisation_count()
     body = {"name": "Baoding Park", "kind": "park", "country": "CN",
             "demand_sectors": ["skiing"], "demand_countries": ["de", "QQ"]}
 
@@ -38,7 +34,7 @@ def test_the_demand_rules_are_the_same_for_organisations_and_the_demand_profile(
     expected = {"demand_sectors": [UNKNOWN_SECTOR], "demand_countries": [UNKNOWN_COUNTRY]}
     assert created.status_code == 422 and created.json["error"]["details"]["fields"] == expected
     assert demand.status_code == 422 and demand.json["error"]["details"]["fields"] == expected
-    assert _count() == before + 1  # only the member's organisation
+    assert organisation_count() == before + 1  # only the member's organisation
 
 
 def test_an_organisations_demand_is_cleaned_as_the_demand_profile_cleans_it(client, auth):
@@ -58,7 +54,7 @@ def test_an_organisations_demand_is_cleaned_as_the_demand_profile_cleans_it(clie
 def test_the_organisation_page_reports_the_schemas_errors_and_writes_nothing(login):
     organiser = make_organiser()
     client = login(organiser)
-    before = _count()
+    before = organisation_count()
     token = csrf_from(client.get("/organisations/new").text)
 
     response = client.post("/organisations/new", data={
@@ -67,7 +63,7 @@ def test_the_organisation_page_reports_the_schemas_errors_and_writes_nothing(log
 
     assert response.status_code == 422
     assert "At most 1000 characters." in response.text
-    assert _count() == before
+    assert organisation_count() == before
 
 
 def test_the_schema_names_every_bad_field_at_once_when_creating():
@@ -89,12 +85,9 @@ def test_the_schema_keeps_the_name_in_each_language_and_finds_the_division():
 
 def test_a_city_that_names_no_place_comes_back_with_suggestions(client, auth):
     organiser = make_organiser()
-    before = _count()
 
-    response = client.post("/api/v1/organisations", headers=auth(organiser), json={
+    details = refused_organisation(client, auth(organiser), {
         "name": "Somewhere Bureau", "kind": "city_bureau", "country": "CN", "city": "Tangshann"})
 
-    assert response.status_code == 422
-    assert set(response.json["error"]["details"]["fields"]) == {"city"}
-    assert "suggestions" in response.json["error"]["details"]
-    assert _count() == before
+    assert set(details["fields"]) == {"city"}
+    assert "suggestions" in details
