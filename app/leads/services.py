@@ -138,6 +138,8 @@ class StoredInterest:
 
     interest: dict
     lead: dict
+    #: The notifications to write (`notify_interest`): (rows, folded texts) for `notifications.add_folded`.
+    notices: tuple = ((), {})
 
 
 #: On PostgreSQL the lead is made or moved in one statement that also returns the stage it had
@@ -225,9 +227,10 @@ def _session_texts(lang: str, title: str | None, title_zh: str | None, title_en:
     return {"first": gettext("A new interest in “%(session)s”", session=session), "before": before, "after": after}
 
 
-def _notify_interest(room: InterestRoom, actor, project_id: int, values: dict, now: datetime) -> None:
-    """Tell the project's owner of this interest, and every organiser of the session's interests in
-    this window (one row each, folded: `INTEREST_NOTIFY_WINDOW_SECONDS`), in both languages: one statement."""
+def _interest_notices(room: InterestRoom, actor, project_id: int, values: dict, now: datetime) -> tuple[list, dict]:
+    """What tells the project's owner of this interest, and every organiser of the session's interests in
+    this window (one row each, folded: `INTEREST_NOTIFY_WINDOW_SECONDS`), in both languages: the rows and
+    folded texts `notify_interest` writes in one statement."""
     _, owner = room.projects[project_id]
     organisers = set(room.organisers) - {actor.id}
     owners = {owner} - organisers - {actor.id} if owner is not None else set()
@@ -258,7 +261,13 @@ def _notify_interest(room: InterestRoom, actor, project_id: int, values: dict, n
                          "title_en": first["en"], "body": body[lang], "body_zh": body["zh"], "body_en": body["en"],
                          "link": f"/leads?fair_id={room.fair_id}", "created_at": now, "fold_key": key,
                          "fold_count": 1})
-    notifications.add_folded(rows, folded)
+    return rows, folded
+
+
+def notify_interest(stored: StoredInterest) -> None:
+    """Write a stored interest's notifications, in the caller's transaction: one upsert that locks each
+    organiser's folded row until the commit, so the live room writes it last, right before the event."""
+    notifications.add_folded(*stored.notices)
 
 
 _INTEREST_COLUMNS = ("client_id", "session_id", "project_id", "organisation_id", "user_id", "lead_id", "level", "note",
@@ -271,9 +280,9 @@ _INSERT_LEAD_EVENT = insert(LeadEvent.__table__)
 def store_interest(actor, room: InterestRoom, data: dict, *, at: datetime | None = None,
                    attachment: tuple[str, str, str] | None = None) -> StoredInterest | None:
     """Store a new interest and make or move its lead, in the caller's transaction (the caller
-    commits): a handful of statements and nothing read back. None when the person already used this
-    client id (a replay, or a concurrent resend that stored it first): the caller rolls back and
-    answers with the stored interest."""
+    writes its notifications with `notify_interest`, then commits): a handful of statements and nothing
+    read back. None when the person already used this client id (a replay, or a concurrent resend that
+    stored it first): the caller rolls back and answers with the stored interest."""
     if actor is None or actor.role != Role.ATTENDEE:
         raise Forbidden(gettext("Only attendees express interest."))
     values = _check_interest(room.projects, data)
@@ -294,7 +303,7 @@ def store_interest(actor, room: InterestRoom, data: dict, *, at: datetime | None
     interest_id = db.session.scalar(_INSERT_INTEREST, row)
     if interest_id is None:
         return None
-    _notify_interest(room, actor, values["project_id"], values, now)
+    notices = _interest_notices(room, actor, values["project_id"], values, now)
     interest = interest_dict(Interest(id=interest_id, **row))
     return StoredInterest(interest, {
         "id": lead["id"], "project_id": values["project_id"], "organisation_id": actor.organisation_id,
@@ -303,7 +312,7 @@ def store_interest(actor, room: InterestRoom, data: dict, *, at: datetime | None
         "expected_amount": None if lead["expected_amount"] is None else f"{lead['expected_amount']:.2f}",
         "currency": lead["currency"],
         "next_action_on": lead["next_action_on"].isoformat() if lead["next_action_on"] else None,
-        "created_at": lead["created_at"].isoformat()})
+        "created_at": lead["created_at"].isoformat()}, notices)
 
 
 def record_interest(actor, session: FairSession, data: dict, *, at: datetime | None = None,
@@ -319,6 +328,7 @@ def record_interest(actor, session: FairSession, data: dict, *, at: datetime | N
     if existing is None:
         stored = store_interest(actor, interest_room(session), data, at=at, attachment=attachment)
         if stored is not None:
+            notify_interest(stored)
             return db.session.get(Interest, stored.interest["id"]), False
         existing = find_interest(actor, data["client_id"])
     check_replay(existing, session, data)
