@@ -384,7 +384,7 @@ def test_during_the_pitch_staff_see_the_best_sites_and_a_city_its_own_plots(page
     own = city.locator(f'[data-sites-for="{membrane["project_id"]}"]')
     expect(own.get_by_role("heading")).to_have_text("Your matching plots")
     expect(own.locator(".site")).to_have_count(1)
-    expect(own.locator(".site")).to_contain_text("Xingtai Economic Development Zone · plot XT-E12 · 110.00 mu")
+    expect(own.locator(".site")).to_contain_text("Xingtai Economic Development Zone · plot XT-E12 · 110 mu")
     # Beside the button that expresses interest in the same project.
     expect(interest_form(city, membrane)).to_be_visible()
 

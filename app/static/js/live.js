@@ -425,11 +425,20 @@
     if (!box || !items) return;
     var list = box.querySelector(".sites-list");
     list.textContent = "";
+    // The API gives an area as a decimal string ("110.00"); shown as the pages show amounts
+    // (the `money` filter): whole numbers without decimals, digits grouped for the page's language.
+    function area(value) {
+      var n = Number(value);
+      if (value === null || value === "" || !isFinite(n)) return value;
+      var digits = n === Math.round(n) ? 0 : 2;
+      return n.toLocaleString(document.documentElement.lang || undefined,
+        { minimumFractionDigits: digits, maximumFractionDigits: digits });
+    }
     items.forEach(function (m) {
       var li = el("li", "site");
       li.setAttribute("data-plot-id", m.plot.id);
       var link = el("a", null, t("site_line", "{park} · plot {plot} · {mu} mu",
-        { park: m.park.name, plot: m.plot.name, mu: m.plot.area_mu }));
+        { park: m.park.name, plot: m.plot.name, mu: area(m.plot.area_mu) }));
       link.href = "/parks/" + encodeURIComponent(m.park.id);
       li.appendChild(link);
       li.appendChild(document.createTextNode(" "));
