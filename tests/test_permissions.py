@@ -584,6 +584,10 @@ PAGES = [
         {"anonymous": 302, "attendee": 302, "presenter": 403, "organiser": 302}, form={"visited_on": "{today}"}),
     Row("POST", "/site-proposals/{other_proposal}/visit", "parks.record_visit",
         {"anonymous": 302, "attendee": 404, "presenter": 403, "organiser": 302}, form={"visited_on": "{today}"}),
+    Row("GET", "/site-proposals/{proposal}/pdf", "parks.proposal_pdf",
+        {"anonymous": 302, "attendee": 200, "presenter": 200, "organiser": 200}),
+    Row("GET", "/site-proposals/{other_proposal}/pdf", "parks.proposal_pdf",
+        {"anonymous": 302, "attendee": 404, "presenter": 404, "organiser": 200}),
     Row("GET", "/leads/report", "leads.report", {"anonymous": 302, "attendee": 200, "presenter": 403, "organiser": 403}),
     Row("POST", "/leads/report", "leads.report",  # nothing changed: 422
         {"anonymous": 302, "attendee": 422, "presenter": 403, "organiser": 403}),

@@ -178,13 +178,9 @@ def list_site_proposals(lead_id):
 @api.response(200, BINARY, content_type="application/pdf", description="the proposal's PDF")
 def site_proposal_pdf(proposal_id):
     """The proposal's PDF; the presenter's first opening is recorded (`opened_at`)."""
-    from ..leads import services as leads
-    from ..projects.api import attachment
+    from .proposal_views import pdf_answer
 
-    proposal = proposals.get_proposal(current_user, proposal_id)
-    document = proposal.document
-    leads.document_opened(current_user, document)
-    return attachment(document.sha256, document.mime, document.original_name, inline=True)
+    return pdf_answer(proposal_id)
 
 
 @api.operation("POST /site-proposals/<int:proposal_id>/visit", "attendee", "organiser", body=VisitSchema,

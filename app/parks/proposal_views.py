@@ -1,6 +1,7 @@
 """Site proposals in the browser: "Propose a site" and "Record the visit" on a lead's page (the list
-is drawn by the lead's page itself, `leads.views`). The API's services and messages; nothing is
-written on error; the posts go through the lead page's `leads.views.post_form`."""
+is drawn by the lead's page itself, `leads.views`), and the PDF at an address a mail can link to. The
+API's services and messages; nothing is written on error; the posts go through the lead page's
+`leads.views.post_form`."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from flask import url_for
 from flask_babel import gettext
 from flask_login import current_user
 
-from ..accounts.access import allow
+from ..accounts.access import USER, allow
 from ..leads.views import post_form
 from . import bp, proposals
 from .forms import ProposalForm, VisitForm
@@ -39,3 +40,22 @@ def record_visit(proposal_id: int):
         return gettext("The site visit is recorded.")
 
     return post_form(form, record, url_for("leads.lead_page", lead_id=proposal.lead_id) + "#proposals")
+
+
+@bp.route("/site-proposals/<int:proposal_id>/pdf")
+@allow(USER)
+def proposal_pdf(proposal_id: int):
+    """The proposal's PDF for a browser: the mailed link and the lead page's (someone signed out signs in
+    first and comes back here); the same answer as the API's."""
+    return pdf_answer(proposal_id)
+
+
+def pdf_answer(proposal_id: int):
+    """The proposal's PDF, shown in the browser, for whoever sees the lead (404 for anyone else); the
+    presenter's first opening is recorded (`opened_at`)."""
+    from ..leads import services as leads
+    from ..projects.api import attachment
+
+    document = proposals.get_proposal(current_user, proposal_id).document
+    leads.document_opened(current_user, document)
+    return attachment(document.sha256, document.mime, document.original_name, inline=True)

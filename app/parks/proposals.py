@@ -221,6 +221,7 @@ def propose(actor, lead_id: int, data: dict) -> SiteProposal:
         db.session.add(LeadEvent(lead_id=lead.id, user_id=actor.id, from_stage=lead.stage, to_stage=lead.stage,
                                  note=f"Site proposal sent: {', '.join(p.name for p in plots)}", source="proposal"))
         lead.last_progress_at = now
+        db.session.flush()  # the proposal's id: the presenter's mail links to its PDF
         told = _tell_presenter(lead, proposal, plots)
         db.session.flush()
     except BaseException:
@@ -253,7 +254,7 @@ def _tell_presenter(lead: Lead, proposal: SiteProposal, plots: list[Plot]):
           project=bilingual.plain(lead.project, "title", lang),
           organisation=bilingual.plain(lead.organisation, "name", lang), plots=names, note=proposal.note,
           link=current_app.config["BASE_URL"].rstrip("/") + link,
-          pdf_link=current_app.config["BASE_URL"].rstrip("/") + f"/api/v1/site-proposals/{proposal.id}/pdf")
+          pdf_link=current_app.config["BASE_URL"].rstrip("/") + f"/site-proposals/{proposal.id}/pdf")
     return row
 
 

@@ -135,7 +135,29 @@ def test_the_presenter_is_told_in_app_and_by_mail_in_their_language(deal, client
     assert note.title == note.title_zh and note.title_zh.startswith("选址建议书")
     assert note.body_en == "1 plot(s) proposed: A-1. The PDF is on the lead."
     mail = db.session.scalars(select(MailMessage).where(MailMessage.to_address == deal["agent"].email)).one()
-    assert mail.subject.endswith("发来选址建议书") and "/api/v1/site-proposals/" in mail.text_body
+    proposal = db.session.scalars(select(SiteProposal)).one()
+    assert mail.subject.endswith("发来选址建议书") and f"/site-proposals/{proposal.id}/pdf" in mail.text_body
+    assert "/api/v1/" not in mail.text_body  # the mail's links are pages: someone signed out signs in first
+
+
+def test_the_mailed_pdf_link_signs_in_first_then_opens_the_pdf(deal, client, auth, login_as):
+    made = client.post(f"/api/v1/leads/{deal['lead'].id}/site-proposals", headers=auth(deal["city"]),
+                       json={"plot_ids": [deal["a"].id]}).json
+    address = f"/site-proposals/{made['id']}/pdf"
+
+    signed_out = client.get(address)
+    assert signed_out.status_code == 302 and "/login" in signed_out.headers["Location"]
+    assert "next=" in signed_out.headers["Location"]
+    other = login_as(deal["other"]).get(address)
+    assert other.status_code == 404
+    assert db.session.get(SiteProposal, made["id"]).opened_at is None
+
+    opened = login_as(deal["agent"]).get(address)
+    assert opened.status_code == 200 and opened.mimetype == "application/pdf"
+    assert opened.data.startswith(b"%PDF")
+    proposal = db.session.get(SiteProposal, made["id"])
+    db.session.refresh(proposal)
+    assert proposal.opened_at is not None
 
 
 def test_the_presenters_first_opening_is_recorded_and_nobody_elses(deal, client, auth):
@@ -307,7 +329,8 @@ def test_the_leads_page_proposes_a_site_and_the_presenter_opens_it(deal, login_a
     presenter = login_as(deal["agent"])
     presenter_page = presenter.get(f"/leads/{deal['lead'].id}").get_data(as_text=True)
     assert "Proposal of A-1, B-7" in presenter_page and "Propose a site" not in presenter_page
-    assert presenter.get(f"/api/v1/site-proposals/{proposal.id}/pdf").status_code == 200
+    assert f'href="/site-proposals/{proposal.id}/pdf"' in presenter_page
+    assert presenter.get(f"/site-proposals/{proposal.id}/pdf").status_code == 200
     assert "First opened by the presenter" in city.get(f"/leads/{deal['lead'].id}").get_data(as_text=True)
 
     visit = city.post(f"/site-proposals/{proposal.id}/visit", follow_redirects=True,
