@@ -32,6 +32,12 @@ def queue(to_address: str, template: str, locale: str, *, ics: str | None = None
     return message
 
 
+def site_link(path: str) -> str:
+    """The address of `path` on this site, for a mail or its calendar file (from `BASE_URL`: a scheduled
+    job has no request)."""
+    return current_app.config["BASE_URL"].rstrip("/") + path
+
+
 def render(template: str, locale: str, **context) -> tuple[str, str, str]:
     """A mail's subject, text and HTML from `templates/mail/<template>.<locale>.{txt,html}`."""
     locale = locale if locale in ("zh", "en") else "en"

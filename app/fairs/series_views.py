@@ -13,7 +13,7 @@ from flask_login import current_user
 
 from .. import bilingual
 from ..accounts.access import allow
-from ..errors import ValidationFailed
+from ..errors import ValidationFailed, gathering
 from ..i18n import format_moment, ui_locale
 from ..reference.services import country_choices, country_name, list_sectors, pickable_timezones, utc_offset
 from . import bp
@@ -98,13 +98,11 @@ def _series_data(form: SeriesForm) -> tuple[dict, list[int]]:
     if typed:  # the advanced field: the RRULE as typed (the service checks it), the choices above unused
         rrule = typed
     else:
-        try:
+        rrule = None
+        with gathering(errors):
             rrule = series_service.build_rrule(form.pattern.data, interval=form.interval.data,
                                                ordinal=form.ordinal.data, weekday=form.weekday.data,
                                                month_day=(form.month_day.data or "").strip())
-        except ValidationFailed as exc:
-            errors.update({k: " ".join(v) for k, v in exc.fields.items()})
-            rrule = None
     data = {
         **bilingual.form_data(form, "title"),
         "timezone": form.timezone.data or "Asia/Shanghai",
@@ -117,12 +115,10 @@ def _series_data(form: SeriesForm) -> tuple[dict, list[int]]:
         data["rrule"] = rrule
     if (form.starts_on.data or "").strip():
         data["starts_on"] = form.starts_on.data.strip()
-    try:  # every other field's errors at once, even when the recurrence has its own
+    with gathering(errors):  # every other field's errors at once, even when the recurrence has its own
         series_service.check_series({**data, "rrule": rrule or "FREQ=MONTHLY"})
         if typed and not errors:
             data["rrule"] = series_service.check_series({**data, "rrule": typed})["rrule"]
-    except ValidationFailed as exc:
-        errors.update({k: " ".join(v) for k, v in exc.fields.items()})
     if errors:
         raise _FormErrors(errors, rows)
     return data, rows

@@ -25,10 +25,10 @@ from ..accounts.models import User
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..extensions import db
 from ..i18n import ui_locale
+from ..notifications.services import deliver_live, in_both, notify
 from ..pagination import paginate
 from ..schemas import load
 from ..reference.services import check_country, check_sectors, check_timezone
-from ..signals import notifications_stored
 from ..types import utcnow
 from .enums import FairStatus, RegistrationStatus, SessionStatus, status_label
 from .models import Fair, FairSession, Registration, Track, session_presenters
@@ -307,7 +307,7 @@ def update_fair(actor, fair: Fair, data: dict) -> Fair:
     fair.revision += 1
     promoted = _move_up(fair)  # a larger capacity (or none) frees places for the waiting list
     db.session.commit()
-    _announce(promoted)
+    deliver_live(promoted)
     return fair
 
 
@@ -730,7 +730,7 @@ def register(actor, fair_id: int) -> tuple[Registration, bool]:
     db.session.flush()
     _with_position(existing)
     db.session.commit()
-    _announce(promoted)
+    deliver_live(promoted)
     return existing, True
 
 
@@ -755,7 +755,7 @@ def withdraw(actor, fair_id: int) -> str:
     registration.withdrawn_at = utcnow()
     promoted = _move_up(fair)
     db.session.commit()
-    _announce(promoted)
+    deliver_live(promoted)
     return left
 
 
@@ -785,11 +785,9 @@ def _move_up(fair: Fair) -> list:
 
 def _tell_moved_up(registration: Registration, fair: Fair):
     """The in-app notification and the mail, in the person's language and zone."""
-    from flask import current_app
     from flask_babel import force_locale
 
-    from ..mail import queue
-    from ..notifications.services import in_both, notify
+    from ..mail import queue, site_link
 
     person = registration.user
     locale = person.locale if person.locale in ("zh", "en") else "en"
@@ -800,14 +798,8 @@ def _tell_moved_up(registration: Registration, fair: Fair):
         gettext("A place became free and you moved up from the waiting list. The fair starts %(when)s.", when=when)))
     row = notify(person.id, kind="waitlist_moved_up", texts=texts, lang=locale, link=link)
     queue(person.email, "waitlist_moved_up", locale, person=person, fair=fair, when=when,
-          link=current_app.config["BASE_URL"].rstrip("/") + link)
+          link=site_link(link))
     return row
-
-
-def _announce(notifications: list) -> None:
-    """After the commit: the live copy of each notification (the stored row and the mail stand anyway)."""
-    if notifications:
-        notifications_stored.send(None, rows=notifications)
 
 
 def list_registrations(actor, fair: Fair, *, page: int, per_page: int) -> tuple[list[Registration], int]:

@@ -23,14 +23,14 @@ from ..accounts.enums import Role
 from ..accounts.models import Organisation, User
 from .. import bilingual, signals, statements
 from ..bounds import MAX_INT
-from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
+from ..errors import Conflict, Forbidden, NotFound, ValidationFailed, gathering
 from ..extensions import db
 from ..fairs import services as fairs
 from ..fairs.enums import SessionKind, SessionStatus
 from ..fairs.models import FairSession
 from ..notifications import services as notifications
 from ..projects import storage
-from ..projects.services import check_amount, receive_checked, store_row
+from ..projects.services import check_amount, receive_checked, storing
 from ..reference.services import check_currency
 from ..types import UTCDateTime, utcnow
 from .enums import (SIGNED_STAGES, SITE_PROPOSAL_KIND, STAGE_ORDER, DocumentKind, InterestLevel, LeadStage, allowed_stages, is_backwards,
@@ -67,10 +67,8 @@ def _check_interest(project_ids, data: dict) -> dict:
     note = data.get("note") or ""
     if not isinstance(note, str) or len(note) > 2000:
         errors["note"] = gettext("The note is text of at most 2,000 characters.")
-    try:
+    with gathering(errors):
         check_client_id(data.get("client_id"))
-    except ValidationFailed as exc:
-        errors.update({k: " ".join(v) for k, v in exc.fields.items()})
     if errors:
         raise ValidationFailed(errors)
     return {"project_id": project_id, "level": level, "note": note.strip(), "client_id": data["client_id"]}
@@ -385,11 +383,9 @@ def _record_progress(actor, lead_id: int, data: dict, report: ProgressReport | N
 
 def _collect(errors: dict, check, *args):
     """Run one field's check; its message goes into `errors` (a field's messages joined) and None back."""
-    try:
+    with gathering(errors):
         return check(*args)
-    except ValidationFailed as exc:
-        errors.update({k: " ".join(v) for k, v in exc.fields.items()})
-        return None
+    return None
 
 
 def _check_note(value) -> str:
@@ -482,29 +478,29 @@ def set_owner(actor, lead_id: int, owner_id) -> Lead:
 
 def add_document(actor, lead_id: int, stream, filename: str | None, kind) -> LeadDocument:
     lead = _changeable(actor, lead_id)
-    received, document = _receive_document(actor, lead, stream, filename, kind)
-    store_row(received, document)  # the commit, once the file is in place
+    received, sniffed, name = _receive_document(stream, filename, kind)
+    with storing(received):  # the commit, once the file is in place
+        document = _document_row(actor, lead, kind, received, sniffed, name)
     return document
 
 
-def _receive_document(actor, lead: Lead, stream, filename: str | None, kind) -> tuple[storage.Received, LeadDocument]:
-    """The checked upload and its row (flushed); the caller stores both with `store_row`."""
+def _receive_document(stream, filename: str | None, kind) -> tuple[storage.Received, object, str]:
+    """The checked upload of a document of `kind`: the file received, its sniffed kind and its name."""
     if kind not in {k.value for k in DocumentKind}:
         raise ValidationFailed({"kind": gettext("The kind is %(kinds)s.", kinds=", ".join(k.value for k in DocumentKind))})
-    received, sniffed, name = receive_checked(stream, filename)
-    try:
-        document = LeadDocument(lead_id=lead.id, kind=kind, original_name=name, mime=sniffed.mime,
-                                size=received.size, sha256=received.sha256, uploaded_by_id=actor.id)
-        db.session.add(document)
-        db.session.add(LeadEvent(lead_id=lead.id, user_id=actor.id, from_stage=lead.stage, to_stage=lead.stage,
-                                 note=f"Document added ({kind}): {name}", source="document"))
-        lead.last_progress_at = utcnow()
-        db.session.flush()
-    except BaseException:
-        db.session.rollback()
-        storage.discard(received)
-        raise
-    return received, document
+    return receive_checked(stream, filename)
+
+
+def _document_row(actor, lead: Lead, kind, received: storage.Received, sniffed, name: str) -> LeadDocument:
+    """The received document's row and its line on the lead's history (flushed; the caller stores them)."""
+    document = LeadDocument(lead_id=lead.id, kind=kind, original_name=name, mime=sniffed.mime,
+                            size=received.size, sha256=received.sha256, uploaded_by_id=actor.id)
+    db.session.add(document)
+    db.session.add(LeadEvent(lead_id=lead.id, user_id=actor.id, from_stage=lead.stage, to_stage=lead.stage,
+                             note=f"Document added ({kind}): {name}", source="document"))
+    lead.last_progress_at = utcnow()
+    db.session.flush()
+    return document
 
 
 def document_opened(actor, document: LeadDocument) -> None:
@@ -628,13 +624,15 @@ def record_signing(actor, session_id: int, data: dict, *, stream=None, filename:
         raise Conflict(gettext("This lead's signing is already recorded."), code="already_signed")
     received = None
     if stream is not None:
-        received, document = _receive_document(actor, lead, stream, filename, DocumentKind.AGREEMENT)
+        received, sniffed, name = _receive_document(stream, filename, DocumentKind.AGREEMENT)
     else:
         document = db.session.scalar(select(LeadDocument).where(
             LeadDocument.lead_id == lead.id, LeadDocument.kind == DocumentKind.AGREEMENT).order_by(LeadDocument.id.desc()))
         if document is None:
             raise ValidationFailed({"file": gettext("Attach the signed agreement.")})
-    try:
+    with storing(received):  # the commit, once the agreement's file is in place
+        if received is not None:
+            document = _document_row(actor, lead, DocumentKind.AGREEMENT, received, sniffed, name)
         note = f"Signed on screen: {session.title}." if lead.stage not in SIGNED_STAGES else f"Signing ceremony: {session.title}."
         _record_progress(actor, lead.id, {
             **({"stage": LeadStage.SIGNED.value} if lead.stage not in SIGNED_STAGES else {}),
@@ -644,14 +642,6 @@ def record_signing(actor, session_id: int, data: dict, *, stream=None, filename:
         signing = Signing(session_id=session.id, lead_id=lead.id, amount=lead.expected_amount, currency=lead.currency,
                           document_id=document.id, recorded_by_id=actor.id)
         db.session.add(signing)
-    except BaseException:
-        db.session.rollback()
-        storage.discard(received)
-        raise
-    if received is not None:
-        store_row(received, signing)  # the commit, once the agreement's file is in place
-    else:
-        db.session.commit()
     return signing
 
 

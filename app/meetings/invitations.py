@@ -13,6 +13,7 @@ from flask_babel import gettext
 from icalendar import Calendar, Event, vCalAddress, vText
 
 from ..bilingual import plain
+from ..mail import site_link
 from .enums import MeetingStatus
 from .models import Meeting
 
@@ -52,7 +53,7 @@ def meeting_event(meeting: Meeting, reader) -> Event:
     event.add("sequence", meeting.sequence)
     event.add("status", _STATUS[MeetingStatus(meeting.status)])
     event.add("location", meeting.meeting_url)
-    link = current_app.config["BASE_URL"].rstrip("/") + f"/meetings/{meeting.id}"
+    link = site_link(f"/meetings/{meeting.id}")
     event.add("url", link)
     lines = [gettext("Project: %(title)s", title=plain(meeting.project, "title")),
              gettext("Join: %(url)s", url=meeting.meeting_url)]

@@ -479,7 +479,7 @@ def _org(meeting: Meeting) -> str:
 def _announce(meeting: Meeting, event: str) -> list[Notification]:
     """The in-app notification and the mail (with its invitation) to both people, in the transaction.
     The one who acted is told too: their calendar needs the invitation or the cancellation."""
-    from ..mail import queue
+    from ..mail import queue, site_link
 
     created = []
     for person in (meeting.presenter, meeting.attendee):
@@ -494,12 +494,8 @@ def _announce(meeting: Meeting, event: str) -> list[Notification]:
               when=local_text(meeting.starts_at, meeting.ends_at, person.timezone),
               other_when=local_text(meeting.starts_at, meeting.ends_at,
                                     (meeting.attendee if person.id == meeting.presenter_id else meeting.presenter).timezone),
-              link=_link(f"/meetings/{meeting.id}"), ics=ics)
+              link=site_link(f"/meetings/{meeting.id}"), ics=ics)
     return created
-
-
-def _link(path: str) -> str:
-    return current_app.config["BASE_URL"].rstrip("/") + path
 
 
 # ---------------------------------------------------------------- scheduled work
@@ -508,7 +504,7 @@ def _link(path: str) -> str:
 def due_work(now: datetime | None = None) -> dict[str, int]:
     """Reminders 15 minutes before accepted meetings; accepted meetings that ended become held
     (and move their lead from `partner_identified` to `follow_up`)."""
-    from ..notifications.reminders import _claim, _grace
+    from ..notifications.reminders import claim, grace
 
     now = now or utcnow()
     counts = {"reminded": 0, "dropped": 0, "held": 0}
@@ -518,10 +514,10 @@ def due_work(now: datetime | None = None) -> dict[str, int]:
         Meeting.starts_at <= now + REMINDER_BEFORE))
     for meeting in soon:
         due = meeting.starts_at - REMINDER_BEFORE
-        late = now - due > _grace() or now >= meeting.starts_at
+        late = now - due > grace() or now >= meeting.starts_at
         for person in (meeting.presenter, meeting.attendee):
             key = f"meeting:{meeting.id}:15m:user:{person.id}"
-            if not _claim(key, person.id, "meeting_15m", due, "dropped" if late else "sent"):
+            if not claim(key, person.id, "meeting_15m", due, "dropped" if late else "sent"):
                 continue
             if late:
                 counts["dropped"] += 1
@@ -531,11 +527,11 @@ def due_work(now: datetime | None = None) -> dict[str, int]:
                                           local_text(meeting.starts_at, meeting.ends_at, person.timezone)))
             created.append(notify(person.id, kind="meeting_15m", texts=texts, lang=locale,
                                   link=f"/meetings/{meeting.id}"))
-            from ..mail import queue
+            from ..mail import queue, site_link
 
             queue(person.email, "meeting", locale, person=person, meeting=meeting, event="reminder",
                   when=local_text(meeting.starts_at, meeting.ends_at, person.timezone), other_when=None,
-                  link=_link(f"/meetings/{meeting.id}"))
+                  link=site_link(f"/meetings/{meeting.id}"))
             counts["reminded"] += 1
     for meeting in db.session.scalars(select(Meeting).where(
             Meeting.status == MeetingStatus.ACCEPTED, Meeting.ends_at <= now).with_for_update(of=Meeting)):

@@ -26,6 +26,7 @@ from ..extensions import db
 from ..fairs.enums import RegistrationStatus, SessionStatus
 from ..fairs.models import Fair, FairSession, Registration
 from ..i18n import repeated_hour_suffix
+from ..mail import queue, site_link
 from ..types import utcnow
 from .models import Notification, Reminder
 from .services import deliver_live, in_both, notify
@@ -49,11 +50,12 @@ def title_for(kind: str, locale: str, **values) -> str:
     return TITLES[kind]["zh" if locale == "zh" else "en"].format(**values)
 
 
-def _grace() -> timedelta:
+def grace() -> timedelta:
+    """How late a reminder may still go out; a later one is recorded as dropped."""
     return timedelta(minutes=int(current_app.config.get("REMINDER_GRACE_MINUTES", 60)))
 
 
-def _claim(key: str, user_id: int, kind: str, due_at: datetime, outcome: str) -> bool:
+def claim(key: str, user_id: int, kind: str, due_at: datetime, outcome: str) -> bool:
     """Insert the reminder's row; False when another run (or process) already has it."""
     try:
         with db.session.begin_nested():
@@ -61,10 +63,6 @@ def _claim(key: str, user_id: int, kind: str, due_at: datetime, outcome: str) ->
         return True
     except IntegrityError:
         return False
-
-
-def _link(path: str) -> str:
-    return current_app.config["BASE_URL"].rstrip("/") + path
 
 
 def _local(moment: datetime, user: User) -> str:
@@ -95,10 +93,9 @@ def session_reminders(now: datetime | None = None) -> dict[str, int]:
     """24 hours and 15 minutes before each session of a published fair: its registered attendees
     and its presenters, in their language and zone, with the join link and the .ics."""
     from ..fairs.ics import session_calendar
-    from ..mail import queue
 
     now = now or utcnow()
-    grace = _grace()
+    allowed_late = grace()
     counts = {"sent": 0, "dropped": 0}
     sessions = db.session.scalars(
         select(FairSession).join(Fair, Fair.id == FairSession.fair_id)
@@ -113,30 +110,30 @@ def session_reminders(now: datetime | None = None) -> dict[str, int]:
             if due > now:
                 continue
             people = people if people is not None else _recipients(session)
-            late = now - due > grace or now >= session.starts_at
+            late = now - due > allowed_late or now >= session.starts_at
             coming_up = label == "24h" and late and _entered_window_late(session, due, now)
             if coming_up:
                 late = False
             for person in people:
                 key = f"session:{session.id}:{label}:user:{person.id}"
                 if late:
-                    if _claim(key, person.id, f"session_{label}", due, "dropped"):
+                    if claim(key, person.id, f"session_{label}", due, "dropped"):
                         counts["dropped"] += 1
                         log.warning("Dropped reminder %s: due %s, overdue beyond the grace period", key, due.isoformat())
                     continue
-                if not _claim(key, person.id, f"session_{label}", due, "sent"):
+                if not claim(key, person.id, f"session_{label}", due, "sent"):
                     continue
-                join = session.join_url or _link(f"/sessions/{session.id}/live")
+                join = session.join_url or site_link(f"/sessions/{session.id}/live")
                 texts = in_both(lambda lang: (
                     title_for("session_24h_late" if coming_up else f"session_{label}", lang,
                               title=bilingual.text(session, "title", lang)), _local(session.starts_at, person)))
                 created.append(notify(person.id, kind=f"session_{label}", texts=texts, lang=person.locale,
                                       link=f"/sessions/{session.id}/live"))
                 with force_locale(person.locale if person.locale in ("zh", "en") else "en"):  # the .ics's words
-                    ics = session_calendar(session, lambda fair: _link(f"/fairs/{fair.id}")).decode("utf-8")
+                    ics = session_calendar(session, lambda fair: site_link(f"/fairs/{fair.id}")).decode("utf-8")
                 queue(person.email, "session_reminder", person.locale, person=person, session=session,
                       fair=session.fair, when=_local(session.starts_at, person), join_url=join,
-                      ics_url=_link(f"/sessions/{session.id}.ics"), soon=label == "15m", coming_up=coming_up,
+                      ics_url=site_link(f"/sessions/{session.id}.ics"), soon=label == "15m", coming_up=coming_up,
                       ics=ics)
                 counts["sent"] += 1
     db.session.commit()
@@ -153,7 +150,6 @@ def lead_reminders(now: datetime | None = None) -> dict[str, int]:
     from ..leads import queries as leads
     from ..leads.enums import LeadStage
     from ..leads.models import Lead
-    from ..mail import queue
 
     now = now or utcnow()
     today = _host_today(now)
@@ -175,14 +171,14 @@ def lead_reminders(now: datetime | None = None) -> dict[str, int]:
         if lead.next_action_on is not None and lead.next_action_on < today:
             reasons.append(("next_action", f"lead:{lead.id}:next_action:{lead.next_action_on.isoformat()}"))
         for reason, key in reasons:
-            if not _claim(key, owner.id, f"lead_{reason}", now, "sent"):
+            if not claim(key, owner.id, f"lead_{reason}", now, "sent"):
                 continue
             texts = in_both(lambda lang: (
                 title_for(f"lead_{reason}", lang, project=bilingual.text(lead.project, "title", lang)), ""))
             created.append(notify(owner.id, kind=f"lead_{reason}", texts=texts, lang=owner.locale,
                                   link=f"/leads/{lead.id}"))
             queue(owner.email, "lead_reminder", owner.locale, person=owner, lead=lead, reason=reason,
-                  link=_link(f"/leads/{lead.id}"))
+                  link=site_link(f"/leads/{lead.id}"))
             counts[reason] += 1
     db.session.commit()
     deliver_live(created)
@@ -200,7 +196,6 @@ def report_requests(now: datetime | None = None) -> dict[str, int]:
     """On the first working day of the month, ask each organisation with open leads for its report."""
     from ..leads.enums import LeadStage
     from ..leads.models import Lead
-    from ..mail import queue
 
     now = now or utcnow()
     today = _host_today(now)
@@ -212,11 +207,11 @@ def report_requests(now: datetime | None = None) -> dict[str, int]:
                                                    User.active.is_(True)))
     created: list[Notification] = []
     for person in people:
-        if not _claim(f"report:{month}:user:{person.id}", person.id, "report_request", now, "sent"):
+        if not claim(f"report:{month}:user:{person.id}", person.id, "report_request", now, "sent"):
             continue
         texts = in_both(lambda lang: (title_for("report_request", lang, month=month), ""))
         created.append(notify(person.id, kind="report_request", texts=texts, lang=person.locale, link="/leads/report"))
-        queue(person.email, "report_request", person.locale, person=person, month=month, link=_link("/leads/report"))
+        queue(person.email, "report_request", person.locale, person=person, month=month, link=site_link("/leads/report"))
     db.session.commit()
     deliver_live(created)
     return {"asked": len(created)}

@@ -37,7 +37,7 @@ from ..leads.enums import SITE_PROPOSAL_KIND
 from ..leads.models import Lead, LeadDocument, LeadEvent, SiteProposal
 from ..leads.queries import can_change, get_lead, rates
 from ..projects import storage
-from ..projects.services import store_row
+from ..projects.services import storing
 from ..types import utcnow
 from .enums import IncentiveKind, PlotStatus
 from .models import Incentive, Plot
@@ -207,7 +207,7 @@ def propose(actor, lead_id: int, data: dict) -> SiteProposal:
     pdf = render(lead=lead, plots=plots, costs=costs, currency=currency, table=table, note=note, sender=actor,
                  when=now, font=font, font_index=int(current_app.config.get("PROPOSAL_FONT_INDEX", 0)))
     received = storage.receive(io.BytesIO(pdf))
-    try:
+    with storing(received):  # the commit, once the file is in place
         name = f"site-proposal-{lead.id}-{now:%Y%m%d-%H%M%S}.pdf"
         document = LeadDocument(lead_id=lead.id, kind=SITE_PROPOSAL_KIND, original_name=name,
                                 mime="application/pdf", size=received.size, sha256=received.sha256,
@@ -224,18 +224,13 @@ def propose(actor, lead_id: int, data: dict) -> SiteProposal:
         db.session.flush()  # the proposal's id: the presenter's mail links to its PDF
         told = _tell_presenter(lead, proposal, plots)
         db.session.flush()
-    except BaseException:
-        db.session.rollback()
-        storage.discard(received)
-        raise
-    store_row(received, proposal)  # the commit, once the file is in place
     _announce(told)
     return proposal
 
 
 def _tell_presenter(lead: Lead, proposal: SiteProposal, plots: list[Plot]):
     """The project's presenter: an in-app notification and a mail, in their language (caller's transaction)."""
-    from ..mail import queue
+    from ..mail import queue, site_link
     from ..notifications.services import in_both, notify
 
     presenter = lead.project.owner
@@ -253,8 +248,7 @@ def _tell_presenter(lead: Lead, proposal: SiteProposal, plots: list[Plot]):
     queue(presenter.email, "site_proposal", lang, person=presenter,
           project=bilingual.plain(lead.project, "title", lang),
           organisation=bilingual.plain(lead.organisation, "name", lang), plots=names, note=proposal.note,
-          link=current_app.config["BASE_URL"].rstrip("/") + link,
-          pdf_link=current_app.config["BASE_URL"].rstrip("/") + f"/site-proposals/{proposal.id}/pdf")
+          link=site_link(link), pdf_link=site_link(f"/site-proposals/{proposal.id}/pdf"))
     return row
 
 

@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from ..accounts.models import User
 from ..extensions import db
-from ..mail import queue
-from ..notifications.reminders import _claim, _link
+from ..mail import queue, site_link
+from ..notifications.reminders import claim
 from ..notifications.services import deliver_live, in_both, notify
 from ..types import utcnow
 from .queries import stale_parks
@@ -34,13 +34,13 @@ def nudge_stale_parks(now: datetime | None = None) -> dict[str, int]:
                                                        User.active.is_(True)).order_by(User.id))
         for person in people:
             key = f"park:{park.id}:stale:{oldest.date().isoformat()}:user:{person.id}"
-            if not _claim(key, person.id, "park_stale", now, "sent"):
+            if not claim(key, person.id, "park_stale", now, "sent"):
                 continue
             lang = "zh" if person.locale == "zh" else "en"
             texts = in_both(lambda code: (TITLES[code].format(park=bilingual.text(park, "name", code)), ""))
             created.append(notify(person.id, kind="park_stale", texts=texts, lang=lang, link=f"/parks/{park.id}"))
             queue(person.email, "park_stale", lang, person=person, park_name=bilingual.text(park, "name", lang),
-                  oldest=oldest.date().isoformat(), link=_link(f"/parks/{park.id}/edit"))
+                  oldest=oldest.date().isoformat(), link=site_link(f"/parks/{park.id}/edit"))
     db.session.commit()
     deliver_live(created)
     return {"nudged": len(created)}

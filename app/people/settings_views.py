@@ -13,7 +13,7 @@ from flask_login import current_user
 from marshmallow import Schema, fields
 
 from ..bounds import AwareDateTime, Id
-from ..errors import ValidationFailed
+from ..errors import gathering
 from ..core.view_helpers import save_form
 from ..reference.services import search_timezones, timezone_names, utc_offset
 from ..schemas import PageQuery, page_body, page_of
@@ -205,13 +205,11 @@ def audit_log():
     until = _day_start(filters["until"], zone, "until", errors)
     events, total = [], 0
     if not errors:
-        try:
+        with gathering(errors):
             events, total = audit.list_audit(
                 current_user, page=page, per_page=AUDIT_PER_PAGE, action=filters["action"] or None,
                 email=filters["person"] or None, since=since, until=until + timedelta(days=1) if until else None,
             )
-        except ValidationFailed as exc:
-            errors = {k: " ".join(v) for k, v in exc.fields.items()}
     actions = sorted(set(ACTION_LABELS) | set(audit.audit_actions(current_user)), key=action_label)
     return render_template(
         "people/audit.html",

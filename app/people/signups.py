@@ -29,7 +29,7 @@ from ..accounts import audit, services, tokens
 from ..accounts.access import require_role
 from ..accounts.enums import OrganisationKind, Role
 from ..accounts.models import Organisation, User
-from ..errors import Conflict, NotFound, ServiceError, ValidationFailed
+from ..errors import Conflict, NotFound, ServiceError, ValidationFailed, gathering
 from ..extensions import db
 from ..fairs import services as fair_services
 from ..notifications.services import in_both, notify
@@ -90,22 +90,18 @@ def _check(data: dict) -> dict:
     if locale not in ("zh", "en"):
         errors["locale"] = gettext("Must be one of: %(choices)s.", choices="zh, en")
     values["locale"] = locale
-    try:
+    with gathering(errors):
         values["timezone"] = check_timezone(data.get("timezone") or current_app.config["HOST_TIMEZONE"])
-    except ValidationFailed as exc:
-        errors.update({k: " ".join(v) for k, v in exc.fields.items()})
     values["organisation"], names = None, {"zh": "", "en": ""}
     # `organisation` (one name, an older client) goes to the language it is written in; the name in
     # each language (`organisation_i18n`, or the form's two fields) takes precedence.
     plain = _clean(data.get("organisation"))
     if len(plain) > 200:
         errors["organisation"] = gettext("At most %(n)d characters.", n=200)
-    try:
+    with gathering(errors):
         given = bilingual.resolve({k: data[k] for k in ("organisation_i18n", "organisation_zh", "organisation_en")
                                    if k in data}, "organisation", max_length=200)
         names = {lang: _clean(given[lang]) or text for lang, text in bilingual.split_text(plain).items()}
-    except ValidationFailed as exc:
-        errors.update({k: " ".join(v) for k, v in exc.fields.items()})
     org_name = bilingual.primary(names, locale if locale in ("zh", "en") else "zh")
     if not org_name and not any(k.startswith("organisation") for k in errors):
         errors["organisation"] = gettext("An organisation name is required (in Chinese, English or both).")

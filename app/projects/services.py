@@ -235,16 +235,20 @@ def store_row(received: storage.Received, row=None) -> None:
 
 
 @contextmanager
-def storing(received: storage.Received):
+def storing(received: storage.Received | None):
     """Around writing the rows of a received upload (flush only): an error in the block rolls them
-    back and discards the file; otherwise the file is put in place and the rows committed (`store_row`)."""
+    back and discards the file; otherwise the file is put in place and the rows committed (`store_row`).
+    Without an upload (None) the rows are only committed."""
     try:
         yield
     except BaseException:
         db.session.rollback()
         storage.discard(received)
         raise
-    store_row(received, None)
+    if received is None:
+        db.session.commit()
+    else:
+        store_row(received, None)
 
 
 def upload_material(actor, project_id: int, stream, filename: str | None, *, replaces: int | None = None) -> Material:
