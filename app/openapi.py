@@ -18,17 +18,17 @@ from __future__ import annotations
 
 import http
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from flask import Flask
 from flask_smorest import Api, Blueprint
 from webargs.flaskparser import FlaskParser
 from webargs.multidictproxy import MultiDictProxy
-from marshmallow import fields
+from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import IntegerConverter
 
-from .audiences import PUBLIC, USER
+from .audiences import PUBLIC, USER, allow
 from .bounds import MAX_INT, TEXT_PATTERN
 from .schemas import ErrorSchema
 
@@ -65,6 +65,36 @@ def answers(*statuses: int) -> Callable:
         return view
 
     return decorate
+
+
+class ApiBlueprint(Blueprint):
+    """flask-smorest's Blueprint with `operation`, which declares a route with its audience, arguments,
+    response and error statuses in one line."""
+
+    def operation(self, route: str, *audiences: str, guards: Iterable[Callable] = (), query: type[Schema] | None = None,
+                  body=None, returns=None, status: int = 200, errors: Iterable[int] = ()) -> Callable:
+        """`@api.operation("PATCH /parks/<int:park_id>", "organiser", body=ParkPatchSchema, returns=ParkSchema,
+        errors=[409])` stands for `@api.route(rule, methods=[method])`, `@allow(*audiences)`, the `guards`
+        (rate limits, which count before the body is read), `@api.arguments(query, location="query")`,
+        `@api.arguments(body)`, `@api.response(status, returns)` and `@answers(*errors)`, stacked in that
+        order; `returns` None and `status` 204 for no body, and neither for a view that states its
+        responses itself (`alt_response`)."""
+        method, rule = route.split(" ", 1)
+
+        def decorate(view: Callable) -> Callable:
+            if errors:
+                view = answers(*errors)(view)
+            if returns is not None or status == 204:
+                view = self.response(status, returns)(view)
+            if body is not None:
+                view = self.arguments(body)(view)
+            if query is not None:
+                view = self.arguments(query, location="query")(view)
+            for guard in reversed(tuple(guards)):
+                view = guard(view)
+            return self.route(rule, methods=[method])(allow(*audiences)(view))
+
+        return decorate
 
 
 def text_rule(self, field: fields.Field, ret: dict, **kwargs) -> dict:

@@ -6,7 +6,8 @@ log) are `app.people`.
 """
 
 from flask import Blueprint
-from flask_smorest import Blueprint as ApiBlueprint
+
+from ..openapi import ApiBlueprint
 
 #: `views` adds its routes to these; `create_app` imports it and registers both.
 bp = Blueprint("accounts", __name__)

@@ -14,7 +14,6 @@ from ..i18n import COOKIE, LANGUAGES
 from ..schemas import page_body
 from . import api, bp, browser, lockout, services, settings
 from .access import PUBLIC, USER, allow
-from ..openapi import answers
 from .forms import LoginForm, LogoutForm
 from .schemas import (
     SettingsSchema,
@@ -77,13 +76,8 @@ def logout():
 # ---------------------------------------------------------------- API
 
 
-@api.route("/auth/token", methods=["POST"])
-@allow(PUBLIC)
-@limiter.limit(_login_limit)
-@lockout.address_limit
-@api.arguments(TokenRequestSchema)
-@api.response(201, TokenSchema)
-@answers(401, 429)
+@api.operation("POST /auth/token", PUBLIC, guards=[limiter.limit(_login_limit), lockout.address_limit],
+               body=TokenRequestSchema, returns=TokenSchema, status=201, errors=[401, 429])
 def create_token(body):
     """Exchange an e-mail address and password for an API token.
 
@@ -93,9 +87,7 @@ def create_token(body):
     return {"token": plain, "expires_at": token.expires_at, "user": user}
 
 
-@api.route("/auth/token", methods=["DELETE"])
-@allow(USER)
-@api.response(204)
+@api.operation("DELETE /auth/token", USER, status=204)
 def revoke_token():
     """Revoke the bearer token this request was made with."""
     header = request.headers.get("Authorization", "")
@@ -104,27 +96,20 @@ def revoke_token():
     return None
 
 
-@api.route("/me", methods=["GET"])
-@allow(USER)
-@api.response(200, UserSchema)
+@api.operation("GET /me", USER, returns=UserSchema)
 def me():
     """Who am I."""
     return current_user
 
 
-@api.route("/me", methods=["PATCH"])
-@allow(USER)
+@api.operation("PATCH /me", USER, returns=UserSchema)
 @api.arguments(SettingsSchema, required=False)
-@api.response(200, UserSchema)
 def update_me(body):
     """Change one's own name, bio, languages, time zone or language."""
     return services.update_settings(current_user, body, current_user)
 
 
-@api.route("/users", methods=["GET"])
-@allow("organiser")
-@api.arguments(UserQuery, location="query")
-@api.response(200, UserPage)
+@api.operation("GET /users", "organiser", query=UserQuery, returns=UserPage)
 def list_users(args):
     items, total = services.list_users(
         current_user, page=args["page"], per_page=args["per_page"], role=args["role"],
@@ -133,10 +118,7 @@ def list_users(args):
     return page_body(items, total, args)
 
 
-@api.route("/users/<int:user_id>", methods=["PATCH"])
-@allow("organiser")
-@api.arguments(UserPatchSchema)
-@api.response(200, UserSchema)
+@api.operation("PATCH /users/<int:user_id>", "organiser", body=UserPatchSchema, returns=UserSchema)
 def update_user(body, user_id):
     return services.update_user(current_user, services.get_user(user_id), body)
 

@@ -1,47 +1,19 @@
-"""What the API modules share: one declaration per operation, the caller of a public read, list
-bodies and list schemas, the bilingual text fields of a write and a read, and a field that takes an
-enum's code."""
+"""What the API modules share: one declaration per operation (`ApiBlueprint.operation`, declared in
+the shared `app/openapi.py` beside `answers` so that identity's API uses it too), the caller of a
+public read, list bodies and list schemas, the bilingual text fields of a write and a read, and a
+field that takes an enum's code."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 
 from flask_babel import gettext
 from flask_login import current_user
-from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields
 
-from ..accounts.access import allow
-from ..openapi import answers
+from ..openapi import ApiBlueprint  # noqa: F401 (the API modules take it from here)
 from ..schemas import i18n_in, i18n_out, lang_in, page_body, text_out
 from ..validation import CheckedField
-
-
-class ApiBlueprint(Blueprint):
-    """flask-smorest's Blueprint with `operation`, which declares a route with its audience, arguments,
-    response and error statuses in one line."""
-
-    def operation(self, route: str, *audiences: str, query: type[Schema] | None = None, body=None,
-                  returns=None, status: int = 200, errors: Iterable[int] = ()) -> Callable:
-        """`@api.operation("PATCH /parks/<int:park_id>", "organiser", body=ParkPatchSchema, returns=ParkSchema,
-        errors=[409])` stands for `@api.route(rule, methods=[method])`, `@allow(*audiences)`,
-        `@api.arguments(query, location="query")`, `@api.arguments(body)`, `@api.response(status, returns)`
-        and `@answers(*errors)`, stacked in that order; `returns` None and `status` 204 for no body, and
-        neither for a view that states its responses itself (`alt_response`)."""
-        method, rule = route.split(" ", 1)
-
-        def decorate(view: Callable) -> Callable:
-            if errors:
-                view = answers(*errors)(view)
-            if returns is not None or status == 204:
-                view = self.response(status, returns)(view)
-            if body is not None:
-                view = self.arguments(body)(view)
-            if query is not None:
-                view = self.arguments(query, location="query")(view)
-            return self.route(rule, methods=[method])(allow(*audiences)(view))
-
-        return decorate
 
 
 def caller():

@@ -21,7 +21,6 @@ from ..schemas import PageQuery, page_body, page_of
 from ..accounts import browser, services
 from . import api, bp, invitations, password_reset, rate_limits
 from ..accounts.access import PUBLIC, allow
-from ..openapi import answers
 from ..accounts.enums import ROLE_LABELS, Role
 from ..accounts.schemas import UserCreateSchema, UserSchema
 
@@ -274,12 +273,8 @@ def accept_invitation_api(body, token):
     return invitations.accept(token, body["password"])
 
 
-@api.route("/auth/password-reset", methods=["POST"])
-@allow(PUBLIC)
-@_reset_limits
-@api.arguments(ResetRequestSchema)
-@api.response(202, ResetRequestedSchema)
-@answers(429)
+@api.operation("POST /auth/password-reset", PUBLIC, guards=[_reset_limits], body=ResetRequestSchema,
+               returns=ResetRequestedSchema, status=202, errors=[429])
 def request_password_reset(body):
     """Ask for a password reset link by mail; the same answer whether the address is known or not."""
     password_reset.request_reset(body["email"])

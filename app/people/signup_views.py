@@ -16,7 +16,6 @@ from ..accounts.enums import KIND_LABELS
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..forms import Form, attach_errors
 from ..i18n import ui_locale
-from ..openapi import answers
 from ..reference.divisions import hebei_choices
 from ..schemas import MAX_INT, PageQuery, email_in, i18n_in, i18n_out, nonblank, one_of, page_body, page_of
 from . import api, bp, rate_limits, signups
@@ -247,12 +246,8 @@ class DecisionSchema(Schema):
                                                               "instead of the one asked for (approve only)."})
 
 
-@api.route("/signup", methods=["POST"])
-@allow(PUBLIC)
-@_limits
-@api.arguments(SignupRequestSchema)
-@api.response(202, SignupAnswerSchema)
-@answers(429)
+@api.operation("POST /signup", PUBLIC, guards=[_limits], body=SignupRequestSchema, returns=SignupAnswerSchema,
+               status=202, errors=[429])
 def request_signup(body):
     """Ask for an attendee account; the same answer whether the address is known or not.
 
