@@ -72,9 +72,17 @@ class PersonSchema(Schema):
     organisation_i18n = organisation_i18n_out()
 
 
-class ProjectBriefSchema(bilingual_read("title")):
+class PlainProjectBrief(Schema):
+    """A project in one line, its title in the reader's language (a park's reverse match shows these)."""
+    id = fields.Integer()
+    title = text_out("title")
     sector = fields.String()
     country = fields.String()
+
+
+class ProjectBriefSchema(PlainProjectBrief):
+    """A project in one line on a fair's agenda, with its title in each language."""
+    title_i18n = i18n_out("title")
 
 
 class SessionSchema(Schema):

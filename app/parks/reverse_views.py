@@ -9,6 +9,7 @@ from marshmallow import Schema, fields, validate
 
 from ..accounts.access import allow
 from ..bounds import Int
+from ..fairs.schemas import PlainProjectBrief
 from ..schemas import LANG_CODES, text_out
 from . import bp, reverse
 from .api import MANAGERS, api
@@ -21,11 +22,8 @@ class PitchedQuery(Schema):
     lang = fields.String(load_default=None, validate=validate.OneOf(LANG_CODES))
 
 
-class PitchedProjectBrief(Schema):
-    id = fields.Integer()
-    title = text_out("title")
-    sector = fields.String()
-    country = fields.String()
+class PitchedProjectBrief(PlainProjectBrief):
+    """The project a reverse match names (under its own name in the OpenAPI document)."""
 
 
 class PitchedSession(Schema):
