@@ -36,6 +36,7 @@ from ..extensions import db
 from ..leads.enums import SITE_PROPOSAL_KIND
 from ..leads.models import Lead, LeadDocument, LeadEvent, SiteProposal
 from ..leads.queries import can_change, get_lead, rates
+from ..notifications.services import deliver_live, in_both, notify
 from ..projects import storage
 from ..projects.services import storing
 from ..types import utcnow
@@ -224,14 +225,13 @@ def propose(actor, lead_id: int, data: dict) -> SiteProposal:
         db.session.flush()  # the proposal's id: the presenter's mail links to its PDF
         told = _tell_presenter(lead, proposal, plots)
         db.session.flush()
-    _announce(told)
+    deliver_live([told] if told is not None else [])
     return proposal
 
 
 def _tell_presenter(lead: Lead, proposal: SiteProposal, plots: list[Plot]):
     """The project's presenter: an in-app notification and a mail, in their language (caller's transaction)."""
     from ..mail import queue, site_link
-    from ..notifications.services import in_both, notify
 
     presenter = lead.project.owner
     if presenter is None or not presenter.active:
@@ -250,15 +250,6 @@ def _tell_presenter(lead: Lead, proposal: SiteProposal, plots: list[Plot]):
           organisation=bilingual.plain(lead.organisation, "name", lang), plots=names, note=proposal.note,
           link=site_link(link), pdf_link=site_link(f"/site-proposals/{proposal.id}/pdf"))
     return row
-
-
-def _announce(row) -> None:
-    """After the commit: the live copy of the notification (the row and the mail stand anyway)."""
-    if row is None:
-        return
-    from ..notifications.services import deliver_live
-
-    deliver_live([row])
 
 
 # ---------------------------------------------------------------- reading, visits
