@@ -30,12 +30,7 @@
   var TEXTS = {};
   try { TEXTS = JSON.parse(document.getElementById("live-i18n").textContent) || {}; } catch (e) { /* English */ }
   // The page's text for `key` (else `fallback`), its {placeholders} filled from `values`.
-  function t(key, fallback, values) {
-    var text = typeof TEXTS[key] === "string" ? TEXTS[key] : fallback;
-    return text.replace(/\{(\w+)\}/g, function (whole, name) {
-      return values && Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : whole;
-    });
-  }
+  function t(key, fallback, values) { return window.cloudfairText(TEXTS, key, fallback, values); }
   // "{num} votes" for n (Chinese has one form; English "_one" for 1, "_other" otherwise), unfilled.
   function pluralText(key, n, one, other) {
     return n === 1 ? t(key + "_one", one) : t(key + "_other", other);

@@ -15,12 +15,7 @@
     try { texts = JSON.parse(form.querySelector(".upload-i18n").textContent) || {}; } catch (e) { /* English */ }
 
     // The page's text for `key` (else `fallback`), its {placeholders} filled from `values`.
-    function t(key, fallback, values) {
-      var text = typeof texts[key] === "string" ? texts[key] : fallback;
-      return text.replace(/\{(\w+)\}/g, function (whole, name) {
-        return values && Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : whole;
-      });
-    }
+    function t(key, fallback, values) { return window.cloudfairText(texts, key, fallback, values); }
 
     function say(text, isError) {
       status.textContent = text;
