@@ -9,13 +9,10 @@ on PostgreSQL and SQLite (3.35 or newer: `ON CONFLICT ... DO UPDATE/NOTHING` and
 
 from __future__ import annotations
 
-from functools import cache
-
 from sqlalchemy import Table, bindparam, text
 from sqlalchemy.sql.elements import TextClause
 
 
-@cache
 def upsert(table: Table, columns: tuple[str, ...], conflict: tuple[str, ...], *, update: str | None = None,
            returning: tuple[str, ...] = ()) -> TextClause:
     """`INSERT INTO table (columns) VALUES (:column, ...) ON CONFLICT (conflict) DO NOTHING`, or
@@ -23,7 +20,8 @@ def upsert(table: Table, columns: tuple[str, ...], conflict: tuple[str, ...], *,
     further bind parameters), `RETURNING <returning>`.
 
     Each column's bind parameter has the column's type (so an aware datetime is stored as the model
-    stores it); the returned columns are typed the same way. Built once per argument list."""
+    stores it); the returned columns are typed the same way. Callers keep each statement as a module
+    constant, so it is built once and compiled once."""
     names = ", ".join(columns)
     values = ", ".join(f":{column}" for column in columns)
     sql = f"INSERT INTO {table.name} ({names}) VALUES ({values}) ON CONFLICT ({', '.join(conflict)}) "

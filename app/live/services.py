@@ -101,8 +101,7 @@ _INSERT_EVENT = insert(LiveEvent.__table__)
 #: PostgreSQL: the next number and the event in one statement, so the counter's row (which every event
 #: of the session waits for) is held for one round trip less: the commit follows at once.
 _PG_RECORD = text(
-    "WITH counter AS (INSERT INTO live_counters (session_id, seq) VALUES (:session_id, 1) ON CONFLICT (session_id) "
-    "DO UPDATE SET seq = live_counters.seq + 1 RETURNING seq) "
+    f"WITH counter AS ({_NEXT_SEQ.element.text}) "
     "INSERT INTO live_events (session_id, seq, name, audience, payload, created_at) "
     "SELECT :session_id, counter.seq, :name, :audience, "
     "CAST(CAST(:payload AS jsonb) || jsonb_build_object('seq', counter.seq) AS json), :created_at FROM counter "
@@ -114,7 +113,7 @@ def record(session_id: int, name: str, payload: dict, audience: str = Audience.R
     """Give an event the session's next seq and store it, in the caller's transaction."""
     row = {"session_id": session_id, "name": name, "audience": audience, "created_at": utcnow()}
     if db.session.get_bind().dialect.name == "postgresql":
-        seq = db.session.execute(_PG_RECORD, {**row, "payload": {**payload, "session_id": session_id}}).scalar_one()
+        seq = db.session.execute(_PG_RECORD, {**row, "seq": 1, "payload": {**payload, "session_id": session_id}}).scalar_one()
         return Outgoing(session_id, name, {**payload, "session_id": session_id, "seq": seq}, audience)
     seq = _next_seq(session_id)
     body = {**payload, "session_id": session_id, "seq": seq}

@@ -74,11 +74,11 @@ def add_folded(rows: list[dict], folded: dict[str, dict]) -> None:
     order (sorted) so that concurrent statements lock them in the same order."""
     if not rows:
         return
-    params = {"before_zh": folded.get("zh", {}).get("title", ("", ""))[0],
-              "after_zh": folded.get("zh", {}).get("title", ("", ""))[1],
-              "before_en": folded.get("en", {}).get("title", ("", ""))[0],
-              "after_en": folded.get("en", {}).get("title", ("", ""))[1],
-              **{f"folded_body_{lang}": (folded.get(lang, {}).get("body") or "")[:2000] for lang in ("zh", "en")}}
+    params = {}
+    for lang in ("zh", "en"):  # what a row already there takes instead (no folded texts: nothing folds)
+        texts = folded.get(lang) or {}
+        params[f"before_{lang}"], params[f"after_{lang}"] = texts.get("title", ("", ""))
+        params[f"folded_body_{lang}"] = (texts.get("body") or "")[:2000]
     db.session.execute(_ADD_FOLDED, [{**params, **{column: row.get(column) for column in _FOLDED_COLUMNS}}
                                      for row in rows])
 
