@@ -73,6 +73,21 @@ def _confirm(record, actor) -> None:
     record.confirmed_by_id = actor.id
 
 
+def _save(record, values: dict, actor, texts: tuple[str, ...] = ()):
+    """Write checked values into a park, plot or incentive (each of `texts` in its author's language),
+    note its figures as confirmed by `actor` now, and commit (adding the record when it is new)."""
+    lang = values.pop("lang", None)
+    for field in texts:
+        if field in values:
+            bilingual.assign(record, field, values.pop(field), lang)
+    for key, value in values.items():
+        setattr(record, key, value)
+    _confirm(record, actor)
+    db.session.add(record)
+    db.session.commit()
+    return record
+
+
 # ---------------------------------------------------------------- checking values
 
 
@@ -235,6 +250,11 @@ def _park_values(actor, data: dict, current: Park | None) -> dict:
     elif current is None and data.get("organisation_id") not in (None, actor.organisation_id):
         check.errors["organisation_id"] = gettext("Only organisers add a park for another organisation.")
     out = check.done()
+    for key, empty in (("sectors", []), ("contact_name", ""), ("contact_phone", ""), ("contact_email", "")):
+        if key in out and out[key] is None:
+            out[key] = empty
+    if "division" in out:
+        out["division_code"] = out.pop("division")
     out["lang"] = bilingual.author_lang(data, actor)
     return out
 
@@ -244,21 +264,6 @@ def _managing_organisation(value, field: str) -> int:
     if organisation is None or organisation.kind not in MANAGING_KINDS:
         raise ValidationFailed({field: gettext("Name a city bureau or park organisation by its id.")})
     return organisation.id
-
-
-def _store_park(park: Park, values: dict, actor) -> None:
-    lang = values.pop("lang")
-    for field in ("name", "summary"):
-        if field in values:
-            bilingual.assign(park, field, values.pop(field), lang)
-    renames = {"division": "division_code"}
-    for key, value in values.items():
-        if key in ("sectors",) and value is None:
-            value = []
-        if key in ("contact_name", "contact_phone", "contact_email") and value is None:
-            value = ""
-        setattr(park, renames.get(key, key), value)
-    _confirm(park, actor)
 
 
 def create_park(actor, data: dict) -> Park:
@@ -271,10 +276,7 @@ def create_park(actor, data: dict) -> Park:
                 emissions_limit=EmissionsClass.MEDIUM)
     if "emissions_limit" in values and values["emissions_limit"] is None:
         values.pop("emissions_limit")
-    _store_park(park, values, actor)
-    db.session.add(park)
-    db.session.commit()
-    return park
+    return _save(park, values, actor, texts=("name", "summary"))
 
 
 def update_park(actor, park_id: int, data: dict) -> Park:
@@ -283,9 +285,7 @@ def update_park(actor, park_id: int, data: dict) -> Park:
     values = _park_values(actor, data, park)
     if "emissions_limit" in values and values["emissions_limit"] is None:
         values["emissions_limit"] = EmissionsClass.MEDIUM
-    _store_park(park, values, actor)
-    db.session.commit()
-    return park
+    return _save(park, values, actor, texts=("name", "summary"))
 
 
 def list_parks(*, organisation_id: int | None = None, division: str | None = None, sector: str | None = None,
@@ -344,23 +344,14 @@ def add_plot(actor, park_id: int, data: dict) -> Plot:
     """Add a plot to a park."""
     park = managed_park(actor, park_id)
     values = _plot_values(data, creating=True)
-    plot = Plot(park_id=park.id, **{"currency": "CNY", "status": PlotStatus.AVAILABLE, "gas": False, **values})
-    _confirm(plot, actor)
-    db.session.add(plot)
-    db.session.commit()
-    return plot
+    return _save(Plot(park_id=park.id, currency="CNY", status=PlotStatus.AVAILABLE, gas=False), values, actor)
 
 
 def update_plot(actor, plot_id: int, data: dict) -> Plot:
     """Change a plot's figures or status (an empty body confirms them unchanged)."""
     plot = get_plot(plot_id)
     managed_park(actor, plot.park_id)
-    values = _plot_values(data, creating=False)
-    for key, value in values.items():
-        setattr(plot, key, value)
-    _confirm(plot, actor)
-    db.session.commit()
-    return plot
+    return _save(plot, _plot_values(data, creating=False), actor)
 
 
 # ---------------------------------------------------------------- incentives
@@ -386,34 +377,18 @@ def _incentive_values(actor, data: dict, current: Incentive | None) -> dict:
     return out
 
 
-def _store_incentive(incentive: Incentive, values: dict, actor) -> None:
-    lang = values.pop("lang")
-    if "conditions" in values:
-        bilingual.assign(incentive, "conditions", values.pop("conditions"), lang)
-    for key, value in values.items():
-        setattr(incentive, key, value)
-    _confirm(incentive, actor)
-
-
 def add_incentive(actor, park_id: int, data: dict) -> Incentive:
     """Add an incentive a park offers."""
     park = managed_park(actor, park_id)
-    values = _incentive_values(actor, data, None)
-    incentive = Incentive(park_id=park.id, conditions="")
-    _store_incentive(incentive, values, actor)
-    db.session.add(incentive)
-    db.session.commit()
-    return incentive
+    return _save(Incentive(park_id=park.id, conditions=""), _incentive_values(actor, data, None), actor,
+                 texts=("conditions",))
 
 
 def update_incentive(actor, incentive_id: int, data: dict) -> Incentive:
     """Change an incentive (an empty body confirms it unchanged)."""
     incentive = get_incentive(incentive_id)
     managed_park(actor, incentive.park_id)
-    values = _incentive_values(actor, data, incentive)
-    _store_incentive(incentive, values, actor)
-    db.session.commit()
-    return incentive
+    return _save(incentive, _incentive_values(actor, data, incentive), actor, texts=("conditions",))
 
 
 # ---------------------------------------------------------------- site needs
