@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from flask import has_request_context, request
 from flask_babel import gettext
 from markupsafe import Markup, escape
+from sqlalchemy import String, Text
+from sqlalchemy.orm import Mapped, mapped_column
 
 from .errors import ValidationFailed
 
@@ -27,6 +29,22 @@ OTHER = {"zh": "en", "en": "zh"}
 _HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 #: "中文 / English", "中文｜English", "English — 中文": two halves, one Chinese and one not.
 _COMBINED = re.compile(r"\s+[/|｜—–-]\s+|\s*／\s*|\s*｜\s*")
+
+
+class BilingualTitle:
+    """A row's `title` in its author's language (else the other), `title_zh`/`title_en` each language."""
+
+    title: Mapped[str] = mapped_column(String(200))
+    title_zh: Mapped[str | None] = mapped_column(String(200))
+    title_en: Mapped[str | None] = mapped_column(String(200))
+
+
+class BilingualSummary:
+    """A row's `summary` in its author's language (else the other), `summary_zh`/`summary_en` each language."""
+
+    summary: Mapped[str] = mapped_column(Text, default="")
+    summary_zh: Mapped[str | None] = mapped_column(Text)
+    summary_en: Mapped[str | None] = mapped_column(Text)
 
 
 def has_han(text: str | None) -> bool:

@@ -7,6 +7,7 @@ from sqlalchemy import JSON, Column, Date, ForeignKey, Integer, String, Table, T
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User
+from ..bilingual import BilingualTitle
 from ..extensions import db
 from ..projects.models import Project
 from ..types import UTCDateTime, utcnow
@@ -26,16 +27,12 @@ session_projects = Table(
 )
 
 
-class Series(db.Model):
+class Series(BilingualTitle, db.Model):
     """A monthly themed series: the scheduler makes each coming fair as a draft, once."""
 
     __tablename__ = "series"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    #: The text in its author's language; `title_zh`/`title_en` hold each language (app/bilingual.py).
-    title: Mapped[str] = mapped_column(String(200))
-    title_zh: Mapped[str | None] = mapped_column(String(200))
-    title_en: Mapped[str | None] = mapped_column(String(200))
     #: The host's IANA zone: the recurrence and the local start time are in it.
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
     #: An RFC 5545 RRULE, e.g. "FREQ=MONTHLY;BYDAY=2TH".
@@ -52,15 +49,11 @@ class Series(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Fair(db.Model):
+class Fair(BilingualTitle, db.Model):
     __tablename__ = "fairs"
     __table_args__ = (UniqueConstraint("series_id", "series_occurrence", name="uq_fairs_series_id_series_occurrence"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    #: The text in its author's language; `title_zh`/`title_en` hold each language (app/bilingual.py).
-    title: Mapped[str] = mapped_column(String(200))
-    title_zh: Mapped[str | None] = mapped_column(String(200))
-    title_en: Mapped[str | None] = mapped_column(String(200))
     theme: Mapped[str] = mapped_column(String(300), default="")
     theme_zh: Mapped[str | None] = mapped_column(String(300))
     theme_en: Mapped[str | None] = mapped_column(String(300))
@@ -121,7 +114,7 @@ class Track(db.Model):
     fair: Mapped[Fair] = relationship(back_populates="tracks")
 
 
-class FairSession(db.Model):
+class FairSession(BilingualTitle, db.Model):
     __tablename__ = "fair_sessions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -129,10 +122,6 @@ class FairSession(db.Model):
     track_id: Mapped[int] = mapped_column(ForeignKey("tracks.id"), index=True)
     #: A `SessionKind` code.
     kind: Mapped[str] = mapped_column(String(20))
-    #: The text in its author's language; `title_zh`/`title_en` hold each language (app/bilingual.py).
-    title: Mapped[str] = mapped_column(String(200))
-    title_zh: Mapped[str | None] = mapped_column(String(200))
-    title_en: Mapped[str | None] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     description_zh: Mapped[str | None] = mapped_column(Text)
     description_en: Mapped[str | None] = mapped_column(Text)

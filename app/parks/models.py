@@ -10,6 +10,7 @@ from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import Organisation, User
+from ..bilingual import BilingualSummary
 from ..extensions import db
 from ..projects.models import StoredFile
 from ..reference.models import Division
@@ -26,7 +27,7 @@ class Confirmed:
     confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 
-class Park(Confirmed, db.Model):
+class Park(BilingualSummary, Confirmed, db.Model):
     __tablename__ = "parks"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -36,9 +37,6 @@ class Park(Confirmed, db.Model):
     name: Mapped[str] = mapped_column(String(200))
     name_zh: Mapped[str | None] = mapped_column(String(200))
     name_en: Mapped[str | None] = mapped_column(String(200))
-    summary: Mapped[str] = mapped_column(Text, default="")
-    summary_zh: Mapped[str | None] = mapped_column(Text)
-    summary_en: Mapped[str | None] = mapped_column(Text)
     division_code: Mapped[str] = mapped_column(ForeignKey("divisions.code"), index=True)
     #: A `ParkKind` code.
     kind: Mapped[str] = mapped_column(String(40))

@@ -3,25 +3,19 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, Numeric, String, Text
+from sqlalchemy import ForeignKey, Index, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User
+from ..bilingual import BilingualSummary, BilingualTitle
 from ..extensions import db
 from ..types import UTCDateTime, utcnow
 
 
-class Project(db.Model):
+class Project(BilingualTitle, BilingualSummary, db.Model):
     __tablename__ = "projects"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    #: The text in its author's language; `title_zh`/`title_en` hold each language (app/bilingual.py).
-    title: Mapped[str] = mapped_column(String(200))
-    title_zh: Mapped[str | None] = mapped_column(String(200))
-    title_en: Mapped[str | None] = mapped_column(String(200))
-    summary: Mapped[str] = mapped_column(Text, default="")
-    summary_zh: Mapped[str | None] = mapped_column(Text)
-    summary_en: Mapped[str | None] = mapped_column(Text)
     #: A sector code.
     sector: Mapped[str] = mapped_column(String(50), index=True)
     #: Origin country, ISO 3166-1 alpha-2.
