@@ -48,13 +48,6 @@ class IncentiveKind(LabelledEnum):
     OTHER = "other", _l("Other support")
 
 
-PARK_KIND_LABELS = ParkKind.labels()
-LAND_USE_LABELS = LandUse.labels()
-PLOT_STATUS_LABELS = PlotStatus.labels()
-EMISSIONS_LABELS = EmissionsClass.labels()
-INCENTIVE_KIND_LABELS = IncentiveKind.labels()
-
-
 class Criterion(StrEnum):
     """What the matcher scores, each with a weight organisers may change."""
 

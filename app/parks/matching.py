@@ -303,13 +303,11 @@ def explain(plot: Plot, needs: Needs, fit: dict[str, float]) -> tuple[list[dict]
     else:
         line = gettext("Outside the preferred regions (%(place)s).", place=plot.park.division.name(_lang()))
         reason(Criterion.REGION, line, line)
-    from .enums import EMISSIONS_LABELS
-
-    limit_label = str(EMISSIONS_LABELS[EmissionsClass(plot.park.emissions_limit)])
+    limit_label = str(EmissionsClass(plot.park.emissions_limit).label)
     if needs.emissions_class is None:
         reason(Criterion.EMISSIONS, gettext("No emissions class given; the park admits up to: %(limit)s.", limit=limit_label))
     else:
-        need_label = str(EMISSIONS_LABELS[EmissionsClass(needs.emissions_class)])
+        need_label = str(EmissionsClass(needs.emissions_class).label)
         line = gettext("Project: %(need)s; the park admits up to: %(limit)s.", need=need_label, limit=limit_label)
         reason(Criterion.EMISSIONS, line, line if fit[Criterion.EMISSIONS] < 1 else None)
     if fit[Criterion.SECTOR] == 1:

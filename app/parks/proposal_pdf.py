@@ -15,7 +15,7 @@ from flask_babel import force_locale
 
 from .. import bilingual
 from ..projects import storage
-from .enums import INCENTIVE_KIND_LABELS, LAND_USE_LABELS, PLOT_STATUS_LABELS, IncentiveKind, LandUse, PlotStatus
+from .enums import IncentiveKind, LandUse, PlotStatus
 from .models import Plot
 
 #: Labels: (Chinese, English).
@@ -78,11 +78,11 @@ def number(value) -> str:
     return "—" if value is None else f"{value:,}"
 
 
-def label_both(labels: dict, enum, code: str | None) -> str:
+def label_both(enum, code: str | None) -> str:
     if not code:
         return "—"
     try:
-        lazy = labels[enum(code)]
+        lazy = enum(code).label
     except ValueError:
         return code
     out = []
@@ -171,7 +171,7 @@ def render(*, lead, plots, costs, currency: str, table: dict, note: str, sender,
         heading(f"{L['plot'][0]} {n} {L['plot'][1]} {n}: {plot.name}")
         row("park", text_both(park, "name"))
         row("area", f"{plot.area_mu:,.2f} 亩 mu ({plot.area_ha:,.2f} 公顷 ha)")
-        row("land_use", label_both(LAND_USE_LABELS, LandUse, plot.land_use))
+        row("land_use", label_both(LandUse, plot.land_use))
         row("price", money(plot.price_per_mu, plot.currency))
         row("plot_ratio", "—" if plot.plot_ratio is None else f"{plot.plot_ratio}")
         row("ready", plot.ready_on.isoformat() if plot.ready_on else "—")
@@ -180,7 +180,7 @@ def render(*, lead, plots, costs, currency: str, table: dict, note: str, sender,
         row("gas", both("yes") if plot.gas else both("no"))
         row("wastewater", "—" if plot.wastewater_tpd is None else f"{plot.wastewater_tpd:,} 吨/日 t/day")
         row("distances", " / ".join("—" if v is None else f"{v} km" for v in (plot.rail_km, plot.port_km, plot.airport_km)))
-        row("status", label_both(PLOT_STATUS_LABELS, PlotStatus, plot.status))
+        row("status", label_both(PlotStatus, plot.status))
         row("confirmed", plot.confirmed_at.strftime("%Y-%m-%d"))
 
         image = plan_excerpt(plot)
@@ -206,7 +206,7 @@ def render(*, lead, plots, costs, currency: str, table: dict, note: str, sender,
             conditions = text_both(incentive, "conditions")
             how = both("counted") if id(incentive) in counted else both("not_counted")
             pdf.set_font("cjk", "", 10)
-            pdf.multi_cell(width, 5.5, f"• {label_both(INCENTIVE_KIND_LABELS, IncentiveKind, incentive.kind)}: "
+            pdf.multi_cell(width, 5.5, f"• {label_both(IncentiveKind, incentive.kind)}: "
                                        f"{', '.join(figure) or '—'} ({how})"
                                        + ("" if conditions == "—" else f"\n   {conditions}"),
                            new_x="LMARGIN", new_y="NEXT")
@@ -218,7 +218,7 @@ def render(*, lead, plots, costs, currency: str, table: dict, note: str, sender,
         else:
             row("land_cost", f"{plot.area_mu:,.2f} × {plot.price_per_mu:,.2f} = {money(cost.land, plot.currency)}")
         for reduction in cost.reductions:
-            kind = label_both(INCENTIVE_KIND_LABELS, IncentiveKind, reduction.incentive.kind)
+            kind = label_both(IncentiveKind, reduction.incentive.kind)
             row("reduction", f"− {money(reduction.amount, reduction.currency)} ({kind})")
         missing_rates = [c for c in cost.missing if c != "price"]
         why = f" ({both('no_rate')} {', '.join(missing_rates)})" if missing_rates else ""

@@ -7,14 +7,14 @@ from flask_login import current_user
 
 from ..accounts.access import PUBLIC, allow
 from . import bp, services
-from .enums import EMISSIONS_LABELS, INCENTIVE_KIND_LABELS, LAND_USE_LABELS, PARK_KIND_LABELS, PLOT_STATUS_LABELS
+from .enums import EmissionsClass, IncentiveKind, LandUse, ParkKind, PlotStatus
 from .queries import is_stale, plot_counts
 
 
 
 def _labels() -> dict:
-    return {"park_kind": PARK_KIND_LABELS, "land_use": LAND_USE_LABELS, "plot_status": PLOT_STATUS_LABELS,
-            "incentive_kind": INCENTIVE_KIND_LABELS, "emissions": EMISSIONS_LABELS}
+    return {"park_kind": ParkKind.labels(), "land_use": LandUse.labels(), "plot_status": PlotStatus.labels(),
+            "incentive_kind": IncentiveKind.labels(), "emissions": EmissionsClass.labels()}
 
 
 @bp.route("/parks")
