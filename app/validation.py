@@ -13,7 +13,7 @@ import re
 from abc import ABC, abstractmethod
 
 from flask_babel import gettext, lazy_gettext
-from marshmallow import ValidationError, fields, missing
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, missing, post_load, pre_load, validates_schema
 
 #: marshmallow's and webargs' default messages (English, `{placeholder}` as they write them) → our msgid.
 #: The msgids are literals so that `make messages` finds them.
@@ -214,3 +214,53 @@ class CheckedField(fields.Field, ABC):
     @abstractmethod
     def check(self, value):
         """The loaded value, or `ValidationError` with the field's message."""
+
+
+class CrossFieldSchema(Schema):
+    """A service's input whose checks across fields (`check_together`) read the input as it was given
+    and derive values from several fields (a text in each language, a row found by name); the loaded
+    values carry what they derive, and every field's message comes at once. Each schema says in
+    `prepare` what its checks read and what its fields load; the fields in `consumed` are read only by
+    its checks (what they derive replaces them)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    consumed: tuple[str, ...] = ()
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._given: dict = {}
+        self._derived: dict = {}
+
+    def prepare(self, data: dict) -> tuple[dict, dict]:
+        """The input as the checks across fields read it, and the input the fields load."""
+        return data, data
+
+    @abstractmethod
+    def check_together(self, data: dict, values: dict, derived: dict, errors: dict[str, list[str]]) -> None:
+        """Add to `derived` what the given `data` and the fields' `values` make, to `errors` each bad
+        field's messages."""
+
+    @pre_load
+    def _keep_given(self, data, **kwargs):
+        if not isinstance(data, dict):
+            return data
+        self._given, data = self.prepare(data)
+        return data
+
+    @validates_schema(skip_on_field_errors=False)
+    def _together(self, values, **kwargs):
+        errors: dict[str, list[str]] = {}
+        derived: dict = {}
+        self.check_together(self._given, values, derived, errors)
+        self._derived = derived
+        if errors:
+            raise ValidationError(errors)
+
+    @post_load
+    def _with_derived(self, values, **kwargs):
+        values = {**values, **self._derived}
+        for key in self.consumed:
+            values.pop(key, None)
+        return values

@@ -8,7 +8,7 @@ import re
 from datetime import datetime, timezone
 
 from flask_babel import gettext, lazy_gettext
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre_load, validates_schema
+from marshmallow import ValidationError, fields
 from sqlalchemy import select
 
 from .. import bilingual
@@ -20,7 +20,7 @@ from ..errors import ValidationFailed
 from ..extensions import db
 from ..i18n import ui_locale
 from ..projects.models import Project
-from ..validation import CheckedField
+from ..validation import CheckedField, CrossFieldSchema
 from .enums import SessionKind
 from .queries import find_track
 
@@ -84,14 +84,11 @@ class _Rows(CheckedField, fields.List):
         return found
 
 
-class SessionValuesSchema(Schema):
+class SessionValuesSchema(CrossFieldSchema):
     """A session's fields in, for `create_session` (`current` None) and `update_session`: the one set of
     checks for the API and the session pages. Loaded: `lang`, `title` and `description` (both languages,
     app/bilingual.py), `kind`, `starts_at`/`ends_at` (UTC, inside the fair), `track`, `presenters`,
     `projects` and `join_url` when given. A field left out of a change keeps the session's value."""
-
-    class Meta:
-        unknown = EXCLUDE
 
     kind = EnumCode(SessionKind, load_default=SessionKind.PITCH.value)
     starts_at = _Aware(required=True)
@@ -105,30 +102,23 @@ class SessionValuesSchema(Schema):
     def __init__(self, *, fair, current=None, actor=None, **kwargs):
         super().__init__(**kwargs)
         self.fair, self.current, self.actor = fair, current, actor
-        self._given: dict = {}
-        self._derived: dict = {}
 
-    @pre_load
-    def _current_values(self, data, **kwargs):
-        if not isinstance(data, dict):
-            return data
-        self._given = data
-        data = {k: v for k, v in data.items()
-                if k in ("kind", "starts_at", "ends_at", "join_url", "presenter_ids", "project_ids")}
+    def prepare(self, data: dict) -> tuple[dict, dict]:
+        """The checks read the whole input; the fields load theirs, a change's left-out times and kind
+        being the session's."""
+        loaded = {k: v for k, v in data.items()
+                  if k in ("kind", "starts_at", "ends_at", "join_url", "presenter_ids", "project_ids")}
         if self.current is not None:
             for field in ("kind", "starts_at", "ends_at"):
-                data.setdefault(field, getattr(self.current, field))
+                loaded.setdefault(field, getattr(self.current, field))
         else:
-            data.setdefault("presenter_ids", [])
-            data.setdefault("project_ids", [])
-        return data
+            loaded.setdefault("presenter_ids", [])
+            loaded.setdefault("project_ids", [])
+        return data, loaded
 
-    @validates_schema(skip_on_field_errors=False)
-    def _together(self, values, **kwargs):
+    def check_together(self, data, values, derived, errors):
         """The bilingual texts, the times against each other and the fair, the track by name."""
-        errors: dict[str, list[str]] = {}
-        derived: dict = {}
-        data, fair, current = self._given, self.fair, self.current
+        fair, current = self.fair, self.current
         lang = bilingual.author_lang(data, self.actor)
         derived["lang"] = lang
         if current is None or bilingual.mentions(data, "title"):
@@ -165,10 +155,3 @@ class SessionValuesSchema(Schema):
                 derived["track"] = track
         if current is not None and "presenter_ids" not in data:
             derived["presenters"] = list(current.presenters)
-        self._derived = derived
-        if errors:
-            raise ValidationError(errors)
-
-    @post_load
-    def _with_derived(self, values, **kwargs):
-        return {**values, **self._derived}

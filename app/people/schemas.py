@@ -8,7 +8,7 @@ its demand fields are the demand profile's own schema (`app.leads.schemas.Demand
 from __future__ import annotations
 
 from flask_babel import gettext
-from marshmallow import EXCLUDE, ValidationError, fields, post_load, pre_load, validates_schema
+from marshmallow import ValidationError, fields
 
 from .. import bilingual
 from ..accounts.enums import OrganisationKind
@@ -18,7 +18,7 @@ from ..core.api_helpers import EnumCode
 from ..errors import ValidationFailed
 from ..leads.schemas import DemandSchema
 from ..reference.services import country_codes
-from ..validation import CheckedField
+from ..validation import CheckedField, CrossFieldSchema
 
 NAME_MAX = 200
 CITY_MAX = 100
@@ -72,13 +72,13 @@ class Raw(CheckedField, fields.Raw):
         return value
 
 
-class OrganisationValuesSchema(DemandSchema):
+class OrganisationValuesSchema(CrossFieldSchema, DemandSchema):
     """An organisation's fields in: all of them when creating (`current` None), those given when
     changing `current`. Loaded values are ready to store (with `name_zh`/`name_en` and
     `division_code`); `suggestions` holds the places a Chinese city that matched nothing may mean."""
 
-    class Meta:
-        unknown = EXCLUDE
+    #: Read into `name_zh`/`name_en` and `division_code`.
+    consumed = ("name_i18n", "division")
 
     name = OrganisationName()
     name_i18n = Raw(allow_none=True)
@@ -94,26 +94,18 @@ class OrganisationValuesSchema(DemandSchema):
         super().__init__(**kwargs)
         self.current = current
         self.suggestions: dict = {}
-        self._given: dict = {}
-        self._derived: dict = {}
 
-    @pre_load
-    def _defaults_when_creating(self, data, **kwargs):
-        if not isinstance(data, dict):
-            return data
+    def prepare(self, data: dict) -> tuple[dict, dict]:
+        """A new organisation's left-out fields are checked as their defaults; a null demand is empty."""
         if self.current is None:
             data = {**CREATE_DEFAULTS, **data}
         data = {k: (CREATE_DEFAULTS[k] if k.startswith("demand_") and v is None else v) for k, v in data.items()}
-        self._given = dict(data)
-        return data
+        return dict(data), data
 
-    @validates_schema(skip_on_field_errors=False)
-    def _together(self, values, **kwargs):
+    def check_together(self, data, values, derived, errors):
         """The checks that need several fields or the database: the name in each language, the place
         (a division in China), aliases no other organisation has."""
-        errors: dict[str, list[str]] = {}
-        derived: dict = {}
-        data, current = self._given, self.current
+        current = self.current
         if any(key in data for key in ("name_i18n", "name_zh", "name_en")):
             # The name in each language; `name` stays the name it is registered and found by.
             try:
@@ -146,16 +138,6 @@ class OrganisationValuesSchema(DemandSchema):
                                              names=", ".join(taken))]
             else:
                 derived["aliases"] = list(cleaned.values())
-        self._derived = derived
-        if errors:
-            raise ValidationError(errors)
-
-    @post_load
-    def _store_form(self, values, **kwargs):
-        values = {**values, **self._derived}
-        for key in ("name_i18n", "division"):  # read into name_zh/name_en and division_code
-            values.pop(key, None)
-        return values
 
 
 def _place_values(data: dict, values: dict, derived: dict, errors: dict, *,
