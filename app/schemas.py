@@ -123,16 +123,17 @@ class ErrorSchema(Schema):
     error = fields.Nested(ErrorInner, required=True)
 
 
-def page_of(item_schema: type[Schema], name: str) -> type[Schema]:
-    """A list schema `{"items": [...], "total", "page", "per_page"}` for `item_schema`."""
+def page_of(item_schema: type[Schema], name: str, *, built: bool = False) -> type[Schema]:
+    """A list schema `{"items": [...], "total", "page", "per_page"}` for `item_schema`. `built`: a page
+    the view builds as a dict (a `Body`), whose four keys are always there."""
     return type(
         name,
-        (Schema,),
+        (Body if built else Schema,),
         {
-            "items": fields.List(fields.Nested(item_schema)),
-            "total": fields.Integer(),
-            "page": fields.Integer(),
-            "per_page": fields.Integer(),
+            "items": fields.List(fields.Nested(item_schema), required=built),
+            "total": fields.Integer(required=built),
+            "page": fields.Integer(required=built),
+            "per_page": fields.Integer(required=built),
         },
     )
 

@@ -16,7 +16,7 @@ from ..core.api_helpers import ApiBlueprint, caller, listing, page_from_list
 from ..bounds import HHMM_PATTERN, MAX_INT, YEARS_PATTERN, Int
 from ..reference.services import SECTOR_CODE, country_codes, timezone_names
 from ..schemas import Body, matching, one_of
-from ..schemas import PageQuery, i18n_in, lang_in, page_body
+from ..schemas import PageQuery, i18n_in, lang_in, page_body, page_of
 from . import services
 from .schemas import (
     FairDetailSchema,
@@ -221,11 +221,7 @@ class SeriesBody(Body):
     dst_warnings = fields.List(fields.Raw())
 
 
-class SeriesPage(Body):
-    items = fields.List(fields.Nested(SeriesBody), required=True)
-    total = fields.Integer(required=True)
-    page = fields.Integer(required=True)
-    per_page = fields.Integer(required=True)
+SeriesPage = page_of(SeriesBody, "SeriesPage", built=True)
 
 
 def _series_body() -> dict:

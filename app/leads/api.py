@@ -10,7 +10,7 @@ from marshmallow import EXCLUDE, INCLUDE, RAISE, Schema, fields, validate
 from ..bounds import MAX_INT, MAX_PER_PAGE, MONTH_PATTERN, RATE_PATTERN, Id, Int
 from ..accounts.access import USER
 from ..core.api_helpers import ApiBlueprint
-from ..schemas import BINARY, Body, Decimal, one_of, page_body
+from ..schemas import BINARY, Body, Decimal, one_of, page_body, page_of
 from .enums import STAGE_ORDER, LeadStage
 from ..reference.services import currency_codes
 from ..errors import ValidationFailed
@@ -108,11 +108,7 @@ class LeadRow(Body):
     created_at = fields.String(metadata={"description": "ISO 8601"})
 
 
-class LeadPage(Body):
-    items = fields.List(fields.Nested(LeadRow), required=True)
-    total = fields.Integer(required=True)
-    page = fields.Integer(required=True)
-    per_page = fields.Integer(required=True)
+LeadPage = page_of(LeadRow, "LeadPage", built=True)
 
 
 class LeadHistoryEntry(Body):
