@@ -142,6 +142,13 @@ def page_body(items, total: int, args: dict) -> dict:
     return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}
 
 
+def read_page(args: dict, read, *positional, **filters) -> dict:
+    """The page `args` asks for (`page`, `per_page`) of a read that pages itself and answers
+    `(items, total)`: `read(*positional, page=…, per_page=…, **filters)`."""
+    items, total = read(*positional, page=args["page"], per_page=args["per_page"], **filters)
+    return page_body(items, total, args)
+
+
 class Body(Schema):
     """A response body that a view builds as a dict and this schema only documents (never loads):
     its fields are what the server sends; a field added later does not make clients fail."""

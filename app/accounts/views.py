@@ -11,7 +11,7 @@ from flask_login import current_user
 from ..errors import NotFound, Unauthorized
 from ..extensions import limiter
 from ..i18n import COOKIE, LANGUAGES
-from ..schemas import page_body
+from ..schemas import read_page
 from . import api, bp, browser, lockout, services, settings
 from .access import PUBLIC, USER, allow
 from .forms import LoginForm, LogoutForm
@@ -111,11 +111,8 @@ def update_me(body):
 
 @api.operation("GET /users", "organiser", query=UserQuery, returns=UserPage)
 def list_users(args):
-    items, total = services.list_users(
-        current_user, page=args["page"], per_page=args["per_page"], role=args["role"],
-        organisation_id=args["organisation_id"],
-    )
-    return page_body(items, total, args)
+    return read_page(args, services.list_users, current_user, role=args["role"],
+                     organisation_id=args["organisation_id"])
 
 
 @api.operation("PATCH /users/<int:user_id>", "organiser", body=UserPatchSchema, returns=UserSchema)

@@ -16,7 +16,7 @@ from ..core.api_helpers import ApiBlueprint, caller, listing, page_from_list
 from ..bounds import HHMM_PATTERN, MAX_INT, YEARS_PATTERN, Int
 from ..reference.services import SECTOR_CODE, country_codes, timezone_names
 from ..schemas import Body, matching, one_of
-from ..schemas import PageQuery, i18n_in, lang_in, page_body, page_of
+from ..schemas import PageQuery, i18n_in, lang_in, page_of, read_page
 from . import services
 from .schemas import (
     FairDetailSchema,
@@ -41,11 +41,8 @@ api = ApiBlueprint("fairs_api", __name__, url_prefix="/api/v1", description="Fai
 @api.operation("GET /fairs", PUBLIC, query=FairQuery, returns=FairPage)
 def list_fairs(args):
     """Fairs, soonest first; filters `status`, `from`, `to`, words `q` in either language (drafts: organisers only)."""
-    items, total = services.list_fairs(
-        caller(), status=args["status"], starts_from=args["from_"], starts_to=args["to"],
-        page=args["page"], per_page=args["per_page"], q=args["q"],
-    )
-    return page_body(items, total, args)
+    return read_page(args, services.list_fairs, caller(), status=args["status"], starts_from=args["from_"],
+                     starts_to=args["to"], q=args["q"])
 
 
 @api.operation("POST /fairs", "organiser", body=FairWriteSchema, returns=FairDetailSchema, status=201)
@@ -164,8 +161,7 @@ def withdraw(fair_id):
 def list_registrations(args, fair_id):
     """Everyone's status, number on the waiting list and attendance (organisers)."""
     fair = services.get_fair(current_user, fair_id)
-    items, total = services.list_registrations(current_user, fair, page=args["page"], per_page=args["per_page"])
-    return page_body(items, total, args)
+    return read_page(args, services.list_registrations, current_user, fair)
 
 
 

@@ -10,7 +10,7 @@ from ..accounts.access import USER
 from ..core.api_helpers import ApiBlueprint, listing
 from ..errors import ValidationFailed
 from ..fairs import services as fairs
-from ..schemas import page_body
+from ..schemas import read_page
 from . import queries, services
 from .schemas import (
     AvailabilitySchema,
@@ -53,9 +53,7 @@ def book(body):
 @api.operation("GET /meetings", USER, query=MeetingQuery, returns=MeetingPage)
 def list_meetings(args):
     """Meetings I may see (organisers all, presenters their own, attendees their organisation's), soonest first."""
-    items, total = queries.list_meetings(current_user, status=args["status"], upcoming=args["upcoming"],
-                                         page=args["page"], per_page=args["per_page"])
-    return page_body(items, total, args)
+    return read_page(args, queries.list_meetings, current_user, status=args["status"], upcoming=args["upcoming"])
 
 
 @api.operation("GET /meetings/<int:meeting_id>", USER, returns=MeetingSchema)

@@ -7,7 +7,7 @@ from marshmallow import Schema, fields
 
 from ..accounts.access import USER
 from ..core.api_helpers import ApiBlueprint
-from ..schemas import PageQuery, i18n_out, page_body, page_of, text_out
+from ..schemas import PageQuery, i18n_out, page_of, read_page, text_out
 from . import services
 
 
@@ -35,10 +35,7 @@ api = ApiBlueprint("notifications_api", __name__, url_prefix="/api/v1", descript
 @api.operation("GET /notifications", USER, query=NotificationQuery, returns=NotificationPage)
 def list_notifications(args):
     """The caller's notifications, newest first (`unread=true` for unread only)."""
-    items, total = services.list_notifications(
-        current_user, unread_only=args["unread"], page=args["page"], per_page=args["per_page"]
-    )
-    return page_body(items, total, args)
+    return read_page(args, services.list_notifications, current_user, unread_only=args["unread"])
 
 
 @api.operation("POST /notifications/<int:notification_id>/read", USER, returns=NotificationSchema)

@@ -17,7 +17,7 @@ from ..core.view_helpers import press
 from ..forms import Form, attach_errors
 from ..i18n import ui_locale
 from ..reference.services import country_choices
-from ..schemas import PageQuery, page_body, page_of
+from ..schemas import PageQuery, page_of, read_page
 from ..accounts import browser, services
 from . import api, bp, invitations, password_reset, rate_limits
 from ..accounts.access import PUBLIC, allow
@@ -263,8 +263,7 @@ def revoke_user_invitation(user_id):
 @api.operation("GET /invitations", "organiser", query=PageQuery, returns=InvitationPage)
 def list_invitations(args):
     """People who have not set a password yet, with their latest invitation."""
-    items, total = invitations.pending(current_user, page=args["page"], per_page=args["per_page"])
-    return page_body(items, total, args)
+    return read_page(args, invitations.pending, current_user)
 
 
 @api.operation("POST /invitations/<token>", PUBLIC, body=NewPasswordSchema, returns=UserSchema, errors=[404, 409])

@@ -16,7 +16,7 @@ from ..bounds import AwareDateTime, Id
 from ..errors import gathering
 from ..core.view_helpers import save_form
 from ..reference.services import search_timezones, timezone_names, utc_offset
-from ..schemas import PageQuery, page_body, page_of
+from ..schemas import PageQuery, page_of, read_page
 from ..templating import viewer_timezone
 from ..accounts import browser, services, settings
 from . import api, audit, bp
@@ -256,9 +256,6 @@ AuditPage = page_of(AuditEventSchema, "AuditPage")
 @api.operation("GET /audit", "organiser", query=AuditQuery, returns=AuditPage)
 def list_audit(args):
     """The audit log, newest first: sign-ins, lock-outs, invitations, imports, role and password changes."""
-    items, total = audit.list_audit(
-        current_user, page=args["page"], per_page=args["per_page"], action=args["action"],
-        actor_id=args["actor_id"], subject_user_id=args["subject_user_id"], email=args["email"],
-        since=args["since"], until=args["until"],
-    )
-    return page_body(items, total, args)
+    return read_page(args, audit.list_audit, current_user, action=args["action"], actor_id=args["actor_id"],
+                     subject_user_id=args["subject_user_id"], email=args["email"], since=args["since"],
+                     until=args["until"])

@@ -17,7 +17,7 @@ from ..errors import Conflict, NotFound, ValidationFailed
 from ..forms import Form, attach_errors
 from ..i18n import ui_locale
 from ..reference.divisions import hebei_choices
-from ..schemas import MAX_INT, PageQuery, email_in, i18n_in, i18n_out, nonblank, one_of, page_body, page_of
+from ..schemas import MAX_INT, PageQuery, email_in, i18n_in, i18n_out, nonblank, one_of, page_of, read_page
 from . import api, bp, rate_limits, signups
 
 # ---------------------------------------------------------------- rate limits
@@ -267,9 +267,7 @@ def confirm_signup_api(token):
 @api.operation("GET /signups", "organiser", query=SignupQuery, returns=SignupPage)
 def list_signups(args):
     """Sign-up requests (default: confirmed ones waiting for a decision), oldest first."""
-    items, total = signups.list_signups(current_user, status=args["status"], page=args["page"],
-                                        per_page=args["per_page"])
-    return page_body(items, total, args)
+    return read_page(args, signups.list_signups, current_user, status=args["status"])
 
 
 @api.operation("POST /signups/<int:signup_id>/decision", "organiser", body=DecisionSchema, returns=SignupSchema,

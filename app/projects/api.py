@@ -10,7 +10,7 @@ from ..accounts.access import PUBLIC, USER
 from ..accounts.schemas import UserSchema
 from ..core.api_helpers import ApiBlueprint, caller
 from ..errors import ValidationFailed
-from ..schemas import BINARY, page_body
+from ..schemas import BINARY, read_page
 from . import services, storage
 from .schemas import (
     MaterialList,
@@ -32,11 +32,8 @@ api = ApiBlueprint("projects_api", __name__, url_prefix="/api/v1", description="
 @api.operation("GET /projects", USER, query=ProjectQuery, returns=ProjectPage)
 def list_projects(args):
     """Projects the caller may see (organisers: all; presenters: their own and those on published agendas)."""
-    items, total = services.list_projects(
-        current_user, owner_id=args["owner_id"], sector=args["sector"], page=args["page"], per_page=args["per_page"],
-        q=args["q"],
-    )
-    return page_body(items, total, args)
+    return read_page(args, services.list_projects, current_user, owner_id=args["owner_id"], sector=args["sector"],
+                     q=args["q"])
 
 
 @api.operation("POST /projects", "presenter", "organiser", body=ProjectWriteSchema, returns=ProjectSchema, status=201)
@@ -121,8 +118,7 @@ def attachment(sha256: str, mime: str, name: str, *, inline: bool = False):
 @api.operation("GET /materials/review-queue", "organiser", query=ProjectQuery, returns=MaterialPage)
 def review_queue(args):
     """Material waiting for review, oldest first."""
-    items, total = services.review_queue(current_user, page=args["page"], per_page=args["per_page"])
-    return page_body(items, total, args)
+    return read_page(args, services.review_queue, current_user)
 
 
 @api.operation("POST /materials/<int:material_id>/review", "organiser", body=ReviewSchema, returns=MaterialSchema,
