@@ -136,8 +136,10 @@ class StoredInterest:
 
     interest: dict
     lead: dict
-    #: The notifications to write (`notify_interest`): (rows, folded texts) for `notifications.add_folded`.
+    #: The notifications to write (`complete_interests`): (rows, folded texts) for `notifications.add_folded`.
     notices: tuple = ((), {})
+    #: The lead's history row when the interest made or moved it (`complete_interests` writes it).
+    history: dict | None = None
 
 
 #: On PostgreSQL the lead is made or moved in one statement that also returns the stage it had
@@ -262,10 +264,14 @@ def _interest_notices(room: InterestRoom, actor, project_id: int, values: dict, 
     return rows, folded
 
 
-def notify_interest(stored: StoredInterest) -> None:
-    """Write a stored interest's notifications, in the caller's transaction: one upsert that locks each
-    organiser's folded row until the commit, so the live room writes it last, right before the event."""
-    notifications.add_folded(*stored.notices)
+def complete_interests(*stored: StoredInterest) -> None:
+    """Write what stored interests still need, in the caller's transaction: the leads' history rows in
+    one statement, then the notifications in one upsert, which locks each organiser's folded row until
+    the commit, so the live room writes it last, right before the events."""
+    history = [one.history for one in stored if one.history is not None]
+    if history:
+        db.session.execute(_INSERT_LEAD_EVENT, history)
+    notifications.add_folded_many([one.notices for one in stored])
 
 
 _INTEREST_COLUMNS = ("client_id", "session_id", "project_id", "organisation_id", "user_id", "lead_id", "level", "note",
@@ -278,21 +284,31 @@ _INSERT_LEAD_EVENT = insert(LeadEvent.__table__)
 def store_interest(actor, room: InterestRoom, data: dict, *, at: datetime | None = None,
                    attachment: tuple[str, str, str] | None = None) -> StoredInterest | None:
     """Store a new interest and make or move its lead, in the caller's transaction (the caller
-    writes its notifications with `notify_interest`, then commits): a handful of statements and nothing
+    writes its history and notifications with `complete_interests`, then commits): a handful of statements and nothing
     read back. None when the person already used this client id (a replay, or a concurrent resend that
     stored it first): the caller rolls back and answers with the stored interest."""
+    return write_interest(actor, room, check_interest(actor, room, data), at=at, attachment=attachment)
+
+
+def check_interest(actor, room: InterestRoom, data: dict) -> dict:
+    """The checked values of an interest (`write_interest` takes them); raises before anything is written."""
     if actor is None or actor.role != Role.ATTENDEE:
         raise Forbidden(gettext("Only attendees express interest."))
     values = _check_interest(room.projects, data)
     if room.status == SessionStatus.CANCELLED:
         raise Conflict(gettext("This session is cancelled."), code="session_cancelled")
+    return values
+
+
+def write_interest(actor, room: InterestRoom, values: dict, *, at: datetime | None = None,
+                   attachment: tuple[str, str, str] | None = None) -> StoredInterest | None:
+    """`store_interest` for values `check_interest` returned: the lead's upsert and the interest's insert
+    (the live room's group commit writes a batch of them in one transaction, then `complete_interests`)."""
     now = utcnow()
     lead, previous, created, moved = _upsert_lead(room, values["project_id"], actor, values["level"], now)
-    if created or moved:
-        db.session.execute(_INSERT_LEAD_EVENT, {
-            "lead_id": lead["id"], "user_id": actor.id, "from_stage": previous, "to_stage": lead["stage"],
-            "source": "interest", "created_at": now,
-            "note": "Interest expressed in a live session." if created else "Interest raised to intent."})
+    history = {"lead_id": lead["id"], "user_id": actor.id, "from_stage": previous, "to_stage": lead["stage"],
+               "source": "interest", "created_at": now,
+               "note": "Interest expressed in a live session." if created else "Interest raised to intent."}
     sha256, mime, name = attachment or (None, None, None)
     row = {"client_id": values["client_id"], "session_id": room.id, "project_id": values["project_id"],
            "organisation_id": actor.organisation_id, "user_id": actor.id, "lead_id": lead["id"],
@@ -310,7 +326,7 @@ def store_interest(actor, room: InterestRoom, data: dict, *, at: datetime | None
         "expected_amount": None if lead["expected_amount"] is None else f"{lead['expected_amount']:.2f}",
         "currency": lead["currency"],
         "next_action_on": lead["next_action_on"].isoformat() if lead["next_action_on"] else None,
-        "created_at": lead["created_at"].isoformat()}, notices)
+        "created_at": lead["created_at"].isoformat()}, notices, history if created or moved else None)
 
 
 def record_interest(actor, session: FairSession, data: dict, *, at: datetime | None = None,
@@ -326,7 +342,7 @@ def record_interest(actor, session: FairSession, data: dict, *, at: datetime | N
     if existing is None:
         stored = store_interest(actor, interest_room(session), data, at=at, attachment=attachment)
         if stored is not None:
-            notify_interest(stored)
+            complete_interests(stored)
             return db.session.get(Interest, stored.interest["id"]), False
         existing = find_interest(actor, data["client_id"])
     check_replay(existing, session, data)

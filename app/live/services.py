@@ -7,13 +7,15 @@ announced that was not stored, and the HTTP API and the Socket.IO handlers behav
 
 from __future__ import annotations
 
+import enum
+import logging
 import time
 import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from flask import current_app
-from flask_babel import gettext
+from flask_babel import force_locale, gettext
 from sqlalchemy import JSON, bindparam, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -21,11 +23,12 @@ from sqlalchemy.orm import joinedload
 from .. import bilingual, signals, statements
 from ..accounts.enums import Role
 from ..bounds import has_visible_text
-from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
+from ..errors import Conflict, Forbidden, NotFound, ServiceError, ValidationFailed
 from ..extensions import db
 from ..fairs import services as fairs
 from ..fairs.enums import SessionStatus
 from ..fairs.models import Fair, FairSession
+from ..i18n import ui_locale
 from ..leads import queries as lead_queries
 from ..leads import services as leads
 from ..leads.enums import InterestLevel
@@ -33,9 +36,12 @@ from ..leads.models import Interest, Lead
 from ..types import UTCDateTime, utcnow
 from . import attendance
 from . import broadcast
+from .group_commit import GroupCommit
 from .limits import check_person
 from .enums import Audience, Moderation, QuestionStatus
 from .models import LiveCounter, LiveEvent, Question, QuestionVote
+
+log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 1000
 #: Interest levels from the least to the most committed.
@@ -119,6 +125,33 @@ def record(session_id: int, name: str, payload: dict, audience: str = Audience.R
     body = {**payload, "session_id": session_id, "seq": seq}
     db.session.execute(_INSERT_EVENT, {**row, "seq": seq, "payload": body})
     return Outgoing(session_id, name, body, audience)
+
+
+#: The session's next `seq` numbers: a range as long as the parameter `seq`, whose last number it returns.
+_NEXT_SEQS = statements.upsert(LiveCounter.__table__, ("session_id", "seq"), ("session_id",),
+                               update="seq = live_counters.seq + excluded.seq", returning=("seq",))
+
+
+def record_many(events: list[tuple[int, str, dict, str]]) -> list[Outgoing]:
+    """`record` for several (session id, name, payload, audience) in the caller's transaction: one
+    statement numbers each session's events (a range of `seq`, the sessions in one order so that
+    concurrent transactions lock their counters alike), one more stores them all."""
+    sessions: dict[int, list[int]] = {}
+    for index, (session_id, *_) in enumerate(events):
+        sessions.setdefault(session_id, []).append(index)
+    now, rows, out = utcnow(), [], [None] * len(events)
+    for session_id in sorted(sessions):
+        indexes = sessions[session_id]
+        last = db.session.execute(_NEXT_SEQS, {"session_id": session_id, "seq": len(indexes)}).scalar_one()
+        for seq, index in zip(range(last - len(indexes) + 1, last + 1), indexes):
+            _, name, payload, audience = events[index]
+            body = {**payload, "session_id": session_id, "seq": seq}
+            rows.append({"session_id": session_id, "name": name, "audience": audience, "created_at": now,
+                         "seq": seq, "payload": body})
+            out[index] = Outgoing(session_id, name, body, audience)
+    if rows:
+        db.session.execute(_INSERT_EVENT, rows)
+    return out
 
 
 def current_seq(session_id: int) -> int:
@@ -545,6 +578,14 @@ class LiveRoom:
     seq: int = 0
 
 
+#: Built once: a statement built per call costs its construction and cache key on every interest and join.
+_ROOM = (select(FairSession.status, FairSession.starts_at, FairSession.ends_at, Fair.published_at, Fair.revision,
+                Fair.status.label("fair_status"), LiveCounter.seq)
+         .join(Fair, Fair.id == FairSession.fair_id)
+         .outerjoin(LiveCounter, LiveCounter.session_id == FairSession.id)
+         .where(FairSession.id == bindparam("session_id")))
+
+
 def _room(actor, session_id):
     """One query for the session's status, times, event number and the fair's state and revision (and whether
     the person may see it); the projects, presenters and the people told of interests are kept per
@@ -553,12 +594,7 @@ def _room(actor, session_id):
         raise Forbidden(gettext("Log in first."))
     if not isinstance(session_id, int) or isinstance(session_id, bool):
         raise ValidationFailed({"session_id": gettext("Give a session id.")})
-    row = db.session.execute(
-        select(FairSession.status, FairSession.starts_at, FairSession.ends_at, Fair.published_at, Fair.revision,
-               Fair.status.label("fair_status"), LiveCounter.seq)
-        .join(Fair, Fair.id == FairSession.fair_id)
-        .outerjoin(LiveCounter, LiveCounter.session_id == FairSession.id).where(FairSession.id == session_id)
-    ).one_or_none()
+    row = db.session.execute(_ROOM, {"session_id": session_id}).one_or_none()
     if row is None or not (row.published_at is not None or fairs.is_organiser(actor)):
         raise NotFound(gettext("No such session."))
     app = current_app._get_current_object()
@@ -589,41 +625,153 @@ def live_room(actor, session_id) -> LiveRoom:
 def express_interest(actor, session_id, data: dict, *, at: datetime | None = None, attachment=None) -> Result:
     """Record an interest (a lead is made or moved); the room hears the count, staff the detail.
 
-    One short transaction: the session's facts (cached), the lead's upsert, the interest's insert
-    (nothing if the client id was used: a replay), the notifications in one insert, then the event's
-    number and the commit. The acknowledgement is built from what was written, not read back.
+    Checked here, then written by this process's group commit (`group_commit`): the interests that
+    arrive together are written in one short transaction (the lead's upsert, the interest's insert,
+    nothing if the client id was used: a replay, the notifications, the event), and each is
+    acknowledged after that commit. The acknowledgement is built from what was written, not read back.
     """
     room = interest_room(actor, session_id)
     if actor.role != Role.ATTENDEE:
         raise Forbidden(gettext("Only attendees express interest."))
     client_id = leads.check_client_id(data.get("client_id"))
-    actor_id, organisation, city, name = actor.id, actor.organisation.name, actor.organisation.city, actor.name
-    organisation_i18n = bilingual.pair(actor.organisation, "name")
     if room.status in (SessionStatus.CANCELLED, SessionStatus.ENDED):  # a replay is still acknowledged
         if lead_queries.find_interest(actor, client_id) is None:
             _open_for_input(room)
         return _replayed_interest(actor, room, client_id, data)
-    try:
-        stored = leads.store_interest(actor, room, data, at=at, attachment=attachment)
-        if stored is None:
-            db.session.rollback()
-            return _replayed_interest(actor, room, client_id, data)
-        check_person("interest", actor_id)  # a replay above is not counted: it creates nothing
-        leads.notify_interest(stored)  # last but the event: the organisers' folded rows are locked until the commit
-        staff = {**stored.interest, "organisation": organisation, "organisation_i18n": organisation_i18n,
-                 "city": city, "user": name}
-        events = [record(room.id, "interest", staff, Audience.STAFF)]
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
-    result = _publish(Result({"interest": stored.interest, "lead": stored.lead}, events=events))
+    actor_id, name = actor.id, actor.name  # the commit expires the person in this session: read it before
+    pending = _PendingInterest(actor, room, leads.check_interest(actor, room, data), at, attachment, ui_locale(), {
+        "organisation": actor.organisation.name, "organisation_i18n": bilingual.pair(actor.organisation, "name"),
+        "city": actor.organisation.city, "user": name})
+    _interests.submit(pending)
+    if pending.outcome is _Outcome.ALONE:  # its batch failed as a whole: this one again, in its own transaction
+        _write_alone(pending)
+    if pending.outcome is _Outcome.REPLAYED:
+        return _replayed_interest(actor, room, client_id, data)
+    if pending.outcome is _Outcome.FAILED:
+        raise pending.error
+    stored = pending.stored
+    result = _publish(Result({"interest": stored.interest, "lead": stored.lead}, events=pending.events))
     own = {"session_id": room.id, "id": stored.interest["id"], "client_id": client_id,
            "project_id": stored.interest["project_id"], "level": stored.interest["level"],
            "note": stored.interest["note"], "user": name, "created_at": stored.interest["created_at"]}
     broadcast.send_personal(actor_id, "own_interest", own)  # the person's other devices show it as theirs
     interest_count_changed(room.id, own["project_id"])
     return result
+
+
+class _Outcome(enum.Enum):
+    ALONE = "alone"  # not written yet: write it in a transaction of its own
+    STORED = "stored"
+    REPLAYED = "replayed"  # its client id names a stored interest
+    FAILED = "failed"  # refused (the person's rate): `error`
+
+
+@dataclass(eq=False)
+class _PendingInterest:
+    """A checked interest waiting for the group commit, with what its writer needs and what it wrote."""
+
+    actor: object
+    room: leads.InterestRoom
+    values: dict
+    at: datetime | None
+    attachment: tuple | None
+    #: The sender's language, for a refusal written by another caller's writer.
+    locale: str
+    #: The staff's detail of the interest beside the stored columns: organisation, city, person.
+    detail: dict
+    outcome: _Outcome = _Outcome.ALONE
+    counted: bool = False  # the person's rate already counts it
+    error: Exception | None = None
+    stored: leads.StoredInterest | None = None
+    events: list[Outgoing] = field(default_factory=list)
+
+    @property
+    def key(self) -> tuple[int, str]:
+        return self.actor.id, self.values["client_id"]
+
+
+def _staff_event(pending: _PendingInterest) -> tuple[int, str, dict, str]:
+    return pending.room.id, "interest", {**pending.stored.interest, **pending.detail}, Audience.STAFF
+
+
+def _write_interests(batch: list[_PendingInterest]) -> None:
+    """The group commit's writer: a batch of interests in one transaction.
+
+    An interest alone is left to its caller (`_write_alone`). Client ids already stored are replays
+    (one query for the batch); a second interest of the batch with the same person and client id
+    waits to be written alone after it (a replay of it, or the interest itself if the first was
+    refused). Each person's rate is counted (a refusal is that interest's answer alone); then, in the
+    leads' order (so that concurrent batches lock them alike), each interest's lead and row, the leads'
+    history and the notifications of all in one statement each, the events numbered last, one commit.
+    If anything else fails, nothing of the batch is kept and each interest is written alone, so one
+    interest's error is its own answer and no other's.
+    """
+    if len(batch) == 1:  # its writer is its own caller: written alone, without the batch's look-up first
+        return
+    writing: list[_PendingInterest] = []
+    try:
+        used = lead_queries.used_client_ids({pending.key for pending in batch})
+        seen = set()
+        for pending in batch:
+            if pending.key in used:
+                pending.outcome = _Outcome.REPLAYED
+            elif pending.key not in seen:
+                seen.add(pending.key)
+                writing.append(pending)
+        for pending in list(writing):
+            try:
+                with force_locale(pending.locale):
+                    check_person("interest", pending.actor.id)
+                pending.counted = True
+            except ServiceError as error:
+                pending.outcome, pending.error = _Outcome.FAILED, error
+                writing.remove(pending)
+        writing.sort(key=lambda pending: (pending.values["project_id"], pending.actor.organisation_id))
+        for pending in writing:
+            pending.stored = leads.write_interest(pending.actor, pending.room, pending.values, at=pending.at,
+                                                  attachment=pending.attachment)
+            if pending.stored is None:
+                raise _UsedMeanwhile
+        leads.complete_interests(*(pending.stored for pending in writing))
+        for pending, event in zip(writing, record_many([_staff_event(pending) for pending in writing])):
+            pending.events, pending.outcome = [event], _Outcome.STORED
+        db.session.commit()
+    except Exception as error:
+        db.session.rollback()
+        if not isinstance(error, _UsedMeanwhile):
+            log.warning("A batch of %d interests failed as a whole (%r): each is written alone", len(batch), error)
+        for pending in writing:
+            pending.outcome, pending.events, pending.stored = _Outcome.ALONE, [], None
+
+
+class _UsedMeanwhile(Exception):
+    """A client id of the batch was stored by another process after the batch looked."""
+
+
+def _write_alone(pending: _PendingInterest) -> None:
+    """One interest in its own transaction: its rows (nothing, a replay, if its client id was used),
+    the person's rate counted, its history and notifications, its event, the commit."""
+    try:
+        pending.stored = leads.write_interest(pending.actor, pending.room, pending.values, at=pending.at,
+                                              attachment=pending.attachment)
+        if pending.stored is None:
+            db.session.rollback()
+            pending.outcome = _Outcome.REPLAYED
+            return
+        if not pending.counted:
+            with force_locale(pending.locale):
+                check_person("interest", pending.actor.id)  # a replay is not counted: it creates nothing
+        leads.complete_interests(pending.stored)
+        pending.events = [record(*_staff_event(pending))]
+        pending.outcome = _Outcome.STORED
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+#: This process's group commit of interests.
+_interests = GroupCommit(_write_interests)
 
 
 def _replayed_interest(actor, room, client_id: str, data: dict) -> Result:

@@ -72,15 +72,21 @@ def add_folded(rows: list[dict], folded: dict[str, dict]) -> None:
     The unique key (person, fold_key) makes this one atomic upsert: two events at once wait for each
     other's row, so neither adds a second row and no count is lost. Rows must list the people in one
     order (sorted) so that concurrent statements lock them in the same order."""
-    if not rows:
-        return
-    params = {}
-    for lang in ("zh", "en"):  # what a row already there takes instead (no folded texts: nothing folds)
-        texts = folded.get(lang) or {}
-        params[f"before_{lang}"], params[f"after_{lang}"] = texts.get("title", ("", ""))
-        params[f"folded_body_{lang}"] = (texts.get("body") or "")[:2000]
-    db.session.execute(_ADD_FOLDED, [{**params, **{column: row.get(column) for column in _FOLDED_COLUMNS}}
-                                     for row in rows])
+    add_folded_many([(rows, folded)])
+
+
+def add_folded_many(notices: list[tuple[list[dict], dict[str, dict]]]) -> None:
+    """`add_folded` for several events' (rows, folded texts) in one statement, in their order."""
+    params = []
+    for rows, folded in notices:
+        texts_of = {}
+        for lang in ("zh", "en"):  # what a row already there takes instead (no folded texts: nothing folds)
+            texts = folded.get(lang) or {}
+            texts_of[f"before_{lang}"], texts_of[f"after_{lang}"] = texts.get("title", ("", ""))
+            texts_of[f"folded_body_{lang}"] = (texts.get("body") or "")[:2000]
+        params.extend({**texts_of, **{column: row.get(column) for column in _FOLDED_COLUMNS}} for row in rows)
+    if params:
+        db.session.execute(_ADD_FOLDED, params)
 
 
 _FOLDED_COLUMNS = ("user_id", "kind", "title", "title_zh", "title_en", "body", "body_zh", "body_en", "link",

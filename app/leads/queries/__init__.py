@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext
-from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy import and_, false, func, or_, select, tuple_
 
 from ... import bilingual, signals
 from ...accounts.access import require_role
@@ -357,6 +357,15 @@ def funnel(fair_id: int | None = None) -> dict[str, int]:
 
 def find_interest(actor, client_id: str) -> Interest | None:
     return db.session.scalar(select(Interest).where(Interest.user_id == actor.id, Interest.client_id == client_id))
+
+
+def used_client_ids(pairs) -> set[tuple[int, str]]:
+    """Which of these (person, client id) pairs already name a stored interest: one query."""
+    pairs = list(pairs)
+    if not pairs:
+        return set()
+    return {(user_id, client_id) for user_id, client_id in db.session.execute(
+        select(Interest.user_id, Interest.client_id).where(tuple_(Interest.user_id, Interest.client_id).in_(pairs)))}
 
 
 def interest_count(session_id: int, project_id: int) -> int:

@@ -1,0 +1,236 @@
+"""The group commit of interests: what arrives together is written in one transaction, and each caller
+is answered after that commit with its own outcome (stored, a replay, or its own refusal)."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import pytest
+from flask_babel import force_locale
+from sqlalchemy import func, select
+
+from app.errors import RateLimited
+from app.accounts.models import User
+from app.extensions import db
+from app.leads.models import Interest, Lead, LeadEvent
+from app.live import services as live
+from app.live.group_commit import GroupCommit
+from app.live.models import LiveEvent
+from app.notifications.models import Notification
+from tests.factories import make_pitch, make_user
+
+postgres_only = pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),
+                                   reason="concurrent transactions need PostgreSQL (set TEST_DATABASE_URL)")
+
+
+def _filling(commit_of, size: int, timeout: float = 10):
+    """A writer's pause that waits until `size` items are queued (so the batch is known)."""
+    def pause():
+        deadline = time.monotonic() + timeout
+        while commit_of().queued < size and time.monotonic() < deadline:
+            time.sleep(0.005)
+    return pause
+
+
+def _in_threads(calls) -> list:
+    """Run each call in its own thread; what each returned or raised, in order."""
+    out = [None] * len(calls)
+
+    def run(index, call):
+        try:
+            out[index] = call()
+        except Exception as exc:  # the test looks at it
+            out[index] = exc
+
+    threads = [threading.Thread(target=run, args=(n, call)) for n, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return out
+
+
+# ---------------------------------------------------------------- the coordination alone
+
+
+def test_items_submitted_together_are_written_in_one_batch_and_each_caller_returns_after_it():
+    written, answered = [], {}
+    commit = None
+
+    def write(items):
+        time.sleep(0.01)
+        written.append(list(items))
+        for item in items:
+            item["done_at"] = len(written)
+
+    commit = GroupCommit(write, pause=_filling(lambda: commit, 8))
+    items = [{"n": n} for n in range(8)]
+
+    def submit(item):
+        commit.submit(item)
+        answered[item["n"]] = item.get("done_at")  # the item was written before its caller returned
+
+    _in_threads([lambda item=item: submit(item) for item in items])
+    assert commit.batches == [8] and len(written) == 1
+    assert sorted(item["n"] for item in written[0]) == list(range(8))
+    assert answered == {n: 1 for n in range(8)}
+
+
+def test_the_writer_role_passes_on_and_a_failed_batch_leaves_its_items_to_their_callers():
+    calls = []
+    commit = None
+
+    def write(items):
+        calls.append(len(items))
+        if len(calls) == 1:
+            time.sleep(0.05)  # others queue meanwhile: the next writer takes them all
+            raise RuntimeError("the database went away")
+        for item in items:
+            item["written"] = True
+
+    commit = GroupCommit(write)
+    first = {"n": 0}
+    out = {}
+
+    def submit_first():
+        commit.submit(first)
+
+    def submit_later(n):
+        time.sleep(0.01)
+        item = {"n": n}
+        commit.submit(item)
+        out[n] = item
+
+    results = _in_threads([submit_first] + [lambda n=n: submit_later(n) for n in range(1, 31)])
+    assert all(not isinstance(result, Exception) for result in results)  # logged; nobody's answer
+    assert "written" not in first  # its batch failed: its caller writes it alone
+    assert all(item.get("written") for item in out.values()) and len(out) == 30
+    assert calls[0] == 1 and sum(calls[1:]) == 30 and len(calls) < 31  # the rest went in few batches
+    assert commit.queued == 0
+
+
+# ---------------------------------------------------------------- interests in one transaction
+
+
+@pytest.fixture
+def room(app):
+    pitch = make_pitch("Membrane water treatment", "Ceramic filters")
+    project, other = pitch["projects"]
+    return {**pitch, "project": project, "other": other}
+
+
+def _batched(monkeypatch, size: int) -> GroupCommit:
+    commit = None
+    commit = GroupCommit(live._write_interests, pause=_filling(lambda: commit, size))
+    monkeypatch.setattr(live, "_interests", commit)
+    monkeypatch.setattr(live, "interest_count_changed", lambda *args: None)  # the throttle's own work
+    return commit
+
+
+def _express(app, user_id: int, session_id: int, data: dict):
+    def call():
+        with app.app_context(), app.test_request_context():
+            try:
+                person = db.session.get(User, user_id)
+                person.organisation
+                with force_locale(person.locale):  # as the socket handler does
+                    return live.express_interest(person, session_id, dict(data))
+            finally:
+                db.session.remove()
+    return call
+
+
+def _count(query) -> int:
+    return db.session.scalar(select(func.count()).select_from(query))
+
+
+@postgres_only
+def test_a_batch_stores_each_interest_once_numbers_its_events_and_folds_the_organisers_notice(app, room, monkeypatch):
+    sid, project, other, organiser = room["session"].id, room["project"].id, room["other"].id, room["organiser"].id
+    people = [make_user("attendee", organisation=f"City {n} Commerce Bureau").id for n in range(4)]
+    colleague = make_user("attendee", organisation="City 0 Commerce Bureau").id  # the same lead as people[0]
+    earlier = live.express_interest(db.session.get(User, people[3]), sid,
+                                    {"project_id": other, "level": "info", "client_id": "i-earlier-01"})
+    db.session.remove()
+    commit = _batched(monkeypatch, 7)
+    sends = [(people[0], {"project_id": project, "level": "info", "client_id": "i-batch-0001"}),
+             (colleague, {"project_id": project, "level": "intent", "client_id": "i-batch-0002"}),
+             (people[1], {"project_id": project, "level": "info", "client_id": "i-batch-0003"}),
+             (people[1], {"project_id": project, "level": "info", "client_id": "i-batch-0003"}),  # sent twice at once
+             (people[2], {"project_id": other, "level": "meeting", "note": "Visit in March", "client_id": "i-batch-0004"}),
+             (people[3], {"project_id": other, "level": "info", "client_id": "i-earlier-01"}),  # a replay of a stored one
+             (people[3], {"project_id": project, "level": "info", "client_id": "i-batch-0005"})]
+    results = _in_threads([_express(app, user_id, sid, data) for user_id, data in sends])
+
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert commit.batches[0] == 7
+    new = [r for r in results if not r.duplicate]
+    assert len(new) == 5 and [r.duplicate for r in results].count(True) == 2
+    assert results[3].value["interest"]["id"] == results[2].value["interest"]["id"]
+    assert results[5].value["interest"]["id"] == earlier.value["interest"]["id"]
+    ids = {r.value["interest"]["id"] for r in new}
+    assert _count(select(Interest).where(Interest.id.in_(ids)).subquery()) == 5
+    assert _count(select(Interest).subquery()) == 6  # the earlier one and the batch's five, none twice
+    # people[0] and their colleague share one lead: made by one, raised to intent by the other
+    lead = db.session.scalar(select(Lead).where(Lead.project_id == project, Lead.organisation_id == results[0].value["lead"]["organisation_id"]))
+    assert lead.stage == "preliminary_intent"
+    steps = db.session.execute(select(LeadEvent.from_stage, LeadEvent.to_stage).where(LeadEvent.lead_id == lead.id)
+                               .order_by(LeadEvent.id)).all()
+    assert steps == [(None, "partner_identified"), ("partner_identified", "preliminary_intent")]
+    # one staff event per new interest, numbered after the earlier one's without a gap
+    seqs = sorted(event.payload["seq"] for result in new for event in result.events)
+    stored = db.session.scalars(select(LiveEvent.seq).where(LiveEvent.session_id == sid, LiveEvent.name == "interest")
+                                .order_by(LiveEvent.seq)).all()
+    assert seqs == stored[1:] and seqs == list(range(seqs[0], seqs[0] + 5))
+    # the organiser's folded notification counts the earlier interest and the batch's five
+    folded = db.session.scalar(select(Notification).where(Notification.user_id == organiser,
+                                                          Notification.kind == "interests"))
+    assert folded.fold_count == 6
+
+
+@postgres_only
+def test_a_refusal_in_a_batch_is_that_interest_s_answer_alone_in_its_own_language(app, room, monkeypatch):
+    sid, project = room["session"].id, room["project"].id
+    monkeypatch.setitem(app.config, "LIVE_INTERESTS_PER_MINUTE", 1)
+    quick = make_user("attendee", organisation="Baoding Commerce Bureau", locale="zh").id
+    others = [make_user("attendee", organisation=f"City {n}").id for n in range(3)]
+    live.express_interest(db.session.get(User, quick), sid,
+                          {"project_id": project, "level": "info", "client_id": "i-quick-0001"})
+    db.session.remove()
+    commit = _batched(monkeypatch, 4)
+    sends = [(quick, {"project_id": project, "level": "intent", "client_id": "i-quick-0002"})] + [
+        (user_id, {"project_id": project, "level": "info", "client_id": f"i-other-{n:04d}"}) for n, user_id in enumerate(others)]
+    results = _in_threads([_express(app, user_id, sid, data) for user_id, data in sends])
+
+    assert commit.batches[0] == 4
+    assert isinstance(results[0], RateLimited) and "短时间内提交过多" in results[0].message, results[0]
+    assert all(not isinstance(r, Exception) and not r.duplicate for r in results[1:]), results
+    assert _count(select(Interest).where(Interest.client_id == "i-quick-0002").subquery()) == 0
+    assert _count(select(Interest).where(Interest.client_id.like("i-other-%")).subquery()) == 3
+    assert results[0].details["retry_after"] >= 1
+
+
+@postgres_only
+def test_a_batch_that_fails_as_a_whole_is_written_one_by_one_and_only_the_faulty_interest_fails(app, room, monkeypatch):
+    sid, project = room["session"].id, room["project"].id
+    people = [make_user("attendee", organisation=f"City {n}").id for n in range(4)]
+    commit = _batched(monkeypatch, 4)
+    write = live.leads.write_interest
+
+    def faulty(actor, room_, values, **kwargs):
+        if values["client_id"] == "i-fault-0002":
+            raise RuntimeError("a fault in one interest's rows")
+        return write(actor, room_, values, **kwargs)
+
+    monkeypatch.setattr(live.leads, "write_interest", faulty)
+    sends = [(user_id, {"project_id": project, "level": "info", "client_id": f"i-fault-{n:04d}"})
+             for n, user_id in enumerate(people)]
+    results = _in_threads([_express(app, user_id, sid, data) for user_id, data in sends])
+
+    assert commit.batches[0] == 4
+    assert isinstance(results[2], RuntimeError)
+    assert [n for n, r in enumerate(results) if not isinstance(r, Exception)] == [0, 1, 3]
+    assert sorted(db.session.scalars(select(Interest.client_id))) == ["i-fault-0000", "i-fault-0001", "i-fault-0003"]
+    assert _count(select(LiveEvent).where(LiveEvent.name == "interest").subquery()) == 3
