@@ -35,12 +35,15 @@ class _Entry:
 
 class GroupCommit:
     """Batches `submit`ted items for `write` (see the module's text). `most` caps a batch; `pause` is
-    what a writer does before it takes the queue (yield once; a test waits there for a batch to fill)."""
+    what a writer does before it takes the queue (yield once; a test waits there for a batch to fill);
+    `waiting` what a caller does before it waits for another's batch (lets go of what it holds)."""
 
-    def __init__(self, write: Callable[[list], None], *, most: int = 256, pause: Callable[[], None] = lambda: time.sleep(0)):
+    def __init__(self, write: Callable[[list], None], *, most: int = 256, pause: Callable[[], None] = lambda: time.sleep(0),
+                 waiting: Callable[[], None] = lambda: None):
         self._write = write
         self._most = most
         self._pause = pause
+        self._waiting = waiting
         self._lock = threading.Lock()
         self._queue: list[_Entry] = []
         self._writing = False
@@ -58,6 +61,7 @@ class GroupCommit:
             self._queue.append(entry)
             wait, self._writing = self._writing, True
         if wait:
+            self._waiting()
             entry.turn.wait()
             if entry.done:
                 return

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from flask import current_app
 from flask_babel import force_locale, gettext
-from sqlalchemy import JSON, bindparam, func, insert, or_, select, text, update
+from sqlalchemy import JSON, bindparam, func, insert, inspect, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -639,10 +639,16 @@ def express_interest(actor, session_id, data: dict, *, at: datetime | None = Non
             _open_for_input(room)
         return _replayed_interest(actor, room, client_id, data)
     actor_id, name = actor.id, actor.name  # the commit expires the person in this session: read it before
-    pending = _PendingInterest(actor, room, leads.check_interest(actor, room, data), at, attachment, ui_locale(), {
-        "organisation": actor.organisation.name, "organisation_i18n": bilingual.pair(actor.organisation, "name"),
-        "city": actor.organisation.city, "user": name})
+    organisation = actor.organisation
+    pending = _PendingInterest(
+        _Sender(actor_id, actor.organisation_id, {"name": organisation.name, "name_zh": organisation.name_zh,
+                                                  "name_en": organisation.name_en, "city": organisation.city}),
+        room, leads.check_interest(actor, room, data), at, attachment, ui_locale(),
+        {"organisation": organisation.name, "organisation_i18n": bilingual.pair(organisation, "name"),
+         "city": organisation.city, "user": name})
     _interests.submit(pending)
+    if inspect(actor).detached:  # this session let go of its connection while another caller wrote
+        db.session.add(actor)
     if pending.outcome is _Outcome.ALONE:  # its batch failed as a whole: this one again, in its own transaction
         _write_alone(pending)
     if pending.outcome is _Outcome.REPLAYED:
@@ -666,11 +672,21 @@ class _Outcome(enum.Enum):
     FAILED = "failed"  # refused (the person's rate): `error`
 
 
+@dataclass(frozen=True)
+class _Sender:
+    """Who sent a pending interest, as plain values: its writer may be another caller, and a caller that
+    waits for another's batch lets go of its session (`_let_go`)."""
+
+    id: int
+    organisation_id: int
+    organisation: dict
+
+
 @dataclass(eq=False)
 class _PendingInterest:
     """A checked interest waiting for the group commit, with what its writer needs and what it wrote."""
 
-    actor: object
+    actor: _Sender
     room: leads.InterestRoom
     values: dict
     at: datetime | None
@@ -770,8 +786,15 @@ def _write_alone(pending: _PendingInterest) -> None:
         raise
 
 
+def _let_go() -> None:
+    """A caller about to wait for another's batch gives its connection back to the pool (a burst's
+    waiting callers would otherwise hold every connection while the writer needs one); its objects stay
+    as loaded, detached, and the person is added back to the session after the wait."""
+    db.session.close()
+
+
 #: This process's group commit of interests.
-_interests = GroupCommit(_write_interests)
+_interests = GroupCommit(_write_interests, waiting=_let_go)
 
 
 def _replayed_interest(actor, room, client_id: str, data: dict) -> Result:
