@@ -33,3 +33,20 @@ def ask(sid, data=None):
     question = {"text": (data or {}).get("text"), "client_id": (data or {}).get("client_id"), "seq": _seq}
     sio.emit("question", question, to=ROOM, namespace=NAMESPACE)
     return {"ok": True, "question": question}
+
+
+_interests: dict = {}
+
+
+@sio.on("express_interest", namespace=NAMESPACE)
+def express_interest(sid, data=None):
+    """The ingest baseline (bench/interest_ingest.py): an interest kept in memory once per client id
+    (a resend is acknowledged as a duplicate with the first's id) and told to an empty staff room."""
+    data = data or {}
+    client_id = data.get("client_id")
+    if client_id in _interests:
+        return {"ok": True, "interest": _interests[client_id], "duplicate": True}
+    interest = _interests[client_id] = {"id": len(_interests) + 1, "client_id": client_id,
+                                        "project_id": data.get("project_id"), "level": data.get("level")}
+    sio.emit("interest", interest, to="staff:1", namespace=NAMESPACE)
+    return {"ok": True, "interest": interest, "duplicate": False}

@@ -72,6 +72,8 @@ def main() -> int:
                         help="app processes (2: both cores, Redis as the message queue between them)")
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"))
     parser.add_argument("--json", metavar="FILE")
+    parser.add_argument("--bare", action=argparse.BooleanOptionalAction, default=True,
+                        help="also run the burst against bench/bare_server.py first (the transport's ceiling)")
     args = parser.parse_args()
 
     node = lc.ensure_node()
@@ -88,6 +90,27 @@ def main() -> int:
         lc.prepare_database(env)
         made = lc.make_users(env, args.clients, args.organisations, tmpdir / "users.json")
         session = made["sessions"][SESSION_TITLE]
+        bare_rounds = []
+        if args.bare:  # the same burst against a bare python-socketio server: the transport's own ceiling
+            bare_port = lc.free_port()
+            bare = lc.start_bare(env, bare_port, tmpdir / "bare.log")
+            try:
+                bare_workers = lc.worker_pids(bare.pid)
+                for rnd in range(1, args.rounds + 1):
+                    result = lc.run_node(node, "interest.js", {
+                        "url": f"http://127.0.0.1:{bare_port}", "tokens": made["tokens"], "session_id": session["id"],
+                        "project_ids": session["project_ids"], "per_client": args.per_client,
+                        "concurrent_replay_every": args.concurrent_replay_every,
+                        "late_replay_every": args.late_replay_every, "warmup": 20, "connect_batch": 50,
+                        "server_pids": bare_workers, "run": f"bare{rnd}"}, tmpdir, f"bare-{rnd}")
+                    result["server_cpu_ms_per_interest"] = (1000 * result["server_cpu_s"] / result["burst_sends"]
+                                                            if result["server_cpu_s"] else None)
+                    result["round"] = rnd
+                    lc.log(f"bench: bare round {rnd}: {result['acked_per_s']} acked/s, p99 {result['ack_p99_ms']} ms")
+                    bare_rounds.append(result)
+                    time.sleep(1)
+            finally:
+                lc.stop(bare)
         port = lc.free_port()
         app = lc.start_app(env, port, tmpdir / "app.log", workers=args.workers)
         workers = lc.worker_pids(app.pid)
@@ -136,18 +159,36 @@ def main() -> int:
                 f"{r['generator_cpu_burst_max_pct']:.0f}% / {r['generator_cpu_burst_p90_pct']:.0f}% / "
                 f"{r['generator_cpu_avg_pct']:.0f}% |"
             )
+        def figure(value, spec: str = ".0f", unit: str = "") -> str:
+            return "–" if value is None else f"{value:{spec}}{unit}"
+
+        for r in bare_rounds:
+            lines.append(
+                f"| bare {r['round']} | {r['burst_sends']} ({r['unique_sent']} + {r['concurrent_replays']}) | "
+                f"{r['new_acks']} | {r['duplicate_acks']} | {json.dumps(r['errors']) if r['errors'] else 0} | "
+                f"{r['acked_per_s']:,} | {figure(r['ack_p50_ms'])} | {figure(r['ack_p99_ms'])} | "
+                f"{figure(r['server_cpu_ms_per_interest'], '.2f')} | (no database) | – | "
+                f"{r['late_duplicate_acks']}/{r['late_replays']} | {figure(r['generator_cpu_burst_max_pct'], '.0f', '%')} / "
+                f"{figure(r['generator_cpu_burst_p90_pct'], '.0f', '%')} / {figure(r['generator_cpu_avg_pct'], '.0f', '%')} |")
         median_rate = statistics.median(r["acked_per_s"] for r in rounds)
         goal = GOAL_RATE if args.workers == 1 else GOAL_RATE_TWO_WORKERS
         met = median_rate >= goal and all(r["consistent"] for r in rounds)
         lines += ["", f"Median acknowledged interests/s: {median_rate:,.0f}; goal ≥ {goal:,.0f}/s with "
                       f"acknowledged = rows and no duplicates -> {'PASS' if met else 'FAIL'}"]
+        if bare_rounds:
+            bare_rate = statistics.median(r["acked_per_s"] for r in bare_rounds)
+            bare_cpu = statistics.median(r["server_cpu_ms_per_interest"] or 0 for r in bare_rounds)
+            app_cpu = statistics.median(r["server_cpu_ms_per_interest"] or 0 for r in rounds)
+            lines += [f"Bare python-socketio server (one gevent worker, core 0, no Flask, no database): {bare_rate:,.0f} "
+                      f"acked/s at {bare_cpu:.2f} CPU-ms per send; the app: {median_rate / bare_rate:.2f}x its rate, "
+                      f"{app_cpu / bare_cpu if bare_cpu else 0:.1f}x its CPU per send."]
         print("\n".join(lines))
         if args.json:
             meta = {"clients": args.clients, "organisations": args.organisations, "per_client": args.per_client,
                     "session_id": session["id"], "live_rate_env": lc.RATE_ENV, "cpus": os.cpu_count(),
                     "python": platform.python_version(), "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                     "loadavg": os.getloadavg()}
-            Path(args.json).write_text(json.dumps({"meta": meta, "rounds": rounds}, indent=2) + "\n")
+            Path(args.json).write_text(json.dumps({"meta": meta, "rounds": rounds, "bare_rounds": bare_rounds}, indent=2) + "\n")
         return 0
     finally:
         lc.stop(app)
