@@ -59,8 +59,7 @@ def _detail(fair):
 @api.operation("GET /fairs/<int:fair_id>", PUBLIC, returns=FairDetailSchema)
 def get_fair(fair_id):
     """One fair with its agenda."""
-    fair = services.get_fair(caller(), fair_id)
-    return _cached_detail(fair)
+    return _cached_detail(caller(), fair_id)
 
 
 def _fair_answers() -> PageCache:
@@ -68,16 +67,18 @@ def _fair_answers() -> PageCache:
         "cloudfair.fair_answers", PageCache(max_entries=512, ttl_seconds=float(current_app.config["FAIR_API_CACHE_SECONDS"])))
 
 
-def _cached_detail(fair) -> Response:
+def _cached_detail(actor, fair_id: int) -> Response:
     """The fair with its agenda as JSON, built once per revision, session statuses and language in each
     process: the answer is the same for everyone who may see the fair (no personal data in it). The
     revision moves on every change of the fair or its sessions; the statuses on the scheduler's flips;
-    `FAIR_API_CACHE_SECONDS` bounds renamed projects, people and organisations."""
-    statuses = tuple(services.session_statuses(fair.id))
-    key = (fair.id, fair.revision, fair.status, fair.published_at, statuses, bilingual.content_locale())
+    `FAIR_API_CACHE_SECONDS` bounds renamed projects, people and organisations. A kept answer costs one
+    query (`services.fair_version`); the fair is loaded only to build a new one."""
+    published_at, revision, status, statuses = services.fair_version(actor, fair_id)
+    key = (fair_id, revision, status, published_at, statuses, bilingual.content_locale())
     cache = _fair_answers()
     body = cache.get(key)
     if body is None:
+        fair = services.get_fair(actor, fair_id)
         body = json.dumps(FairDetailSchema().dump(fair), ensure_ascii=False, separators=(",", ":"))
         cache.put(key, body)
     return Response(body, mimetype="application/json")

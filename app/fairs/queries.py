@@ -4,7 +4,7 @@ shows) and the sessions a project's or a presenter's page lists."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from .. import signals
 from ..accounts.enums import Role
@@ -85,3 +85,20 @@ def find_track(fair: Fair, name: str | None) -> Track | None:
     name = name.strip()
     return (next((t for t in fair.tracks if t.name == name), None)
             or next((t for t in fair.tracks if name in (t.name_zh, t.name_en)), None))
+
+
+#: A fair's revision, status and publication with each session's id and status (built once).
+_VERSION = (select(Fair.published_at, Fair.revision, Fair.status, FairSession.id, FairSession.status)
+            .outerjoin(FairSession, FairSession.fair_id == Fair.id)
+            .where(Fair.id == bindparam("fair_id")).order_by(FairSession.id))
+
+
+def fair_version(fair_id: int) -> tuple | None:
+    """What the fair's public answer depends on, in one query: (published_at, revision, status, each
+    session's (id, status)); None if there is no such fair. The sessions' statuses change an agenda
+    without moving the revision (the scheduler's flips to live and ended)."""
+    rows = db.session.execute(_VERSION, {"fair_id": fair_id}).all()
+    if not rows:
+        return None
+    published_at, revision, status = rows[0][:3]
+    return published_at, revision, status, tuple((row[3], row[4]) for row in rows if row[3] is not None)

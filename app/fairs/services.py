@@ -32,6 +32,7 @@ from ..reference.services import check_country, check_sectors, check_timezone
 from ..types import utcnow
 from .enums import FairStatus, RegistrationStatus, SessionStatus, status_label
 from .models import Fair, FairSession, Registration, Track, session_presenters
+from . import queries
 from .queries import find_track  # noqa: F401 (pages ask services for it)
 from .session_values import URL as _URL, SessionValuesSchema, list_names as _list
 
@@ -48,6 +49,15 @@ def is_organiser(actor) -> bool:
 
 def fair_is_public(fair: Fair) -> bool:
     return fair.published_at is not None
+
+
+def fair_version(actor, fair_id: int) -> tuple:
+    """`queries.fair_version` of a fair the actor may see (404 otherwise, as `get_fair`): one query, no
+    fair loaded, for answers kept per version."""
+    version = queries.fair_version(fair_id)
+    if version is None or not (version[0] is not None or is_organiser(actor)):
+        raise NotFound(gettext("No such fair."))
+    return version
 
 
 def get_fair(actor, fair_id: int) -> Fair:
@@ -855,14 +865,6 @@ def attendance_open(session: FairSession, now: datetime | None = None) -> bool:
     now = now or utcnow()
     grace = timedelta(minutes=int(current_app.config.get("ATTENDANCE_GRACE_MINUTES", 15)))
     return session.starts_at - grace <= now <= session.ends_at + grace
-
-
-def session_statuses(fair_id: int) -> list[tuple[int, str]]:
-    """Each session's id and status: what changes a fair's agenda without moving its revision (the
-    scheduler's flips to live and ended)."""
-    return list(db.session.execute(
-        select(FairSession.id, FairSession.status).where(FairSession.fair_id == fair_id).order_by(FairSession.id)
-    ).tuples())
 
 
 def record_attendance(actor, session: FairSession, *, at: datetime | None = None) -> bool:
