@@ -480,9 +480,10 @@ def _feed_lang(default: str | None = None) -> str:
 @bp.route("/fairs/<int:fair_id>.ics")
 @allow(PUBLIC)
 def fair_feed(fair_id: int):
-    fair = services.get_fair(_actor(), fair_id)
+    # The validator needs the revision only (one query); the fair is loaded to build a feed not kept.
+    revision = services.fair_version(_actor(), fair_id)[1]
     lang = _feed_lang()
-    etag = calendar.fair_etag(fair, lang)
+    etag = calendar.feed_etag(fair_id, revision, lang)
 
     def build() -> bytes:
         # Built once per revision (and host) in each process: calendar apps poll often.
@@ -490,12 +491,13 @@ def fair_feed(fair_id: int):
         key = (etag, request.host_url)
         body = feeds.get(key)
         if body is None:
+            fair = services.get_fair(_actor(), fair_id)
             with force_locale(lang):
                 body = ics.fair_calendar(fair, services.agenda(fair), _fair_link)
             feeds.put(key, body)
         return body
 
-    return _ics(None, etag, f"fair-{fair.id}.ics", build=build)
+    return _ics(None, etag, f"fair-{fair_id}.ics", build=build)
 
 
 @bp.route("/sessions/<int:session_id>.ics")

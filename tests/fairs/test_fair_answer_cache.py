@@ -46,3 +46,15 @@ def test_a_fair_without_sessions_and_a_missing_fair(app, client):
     assert client.get(f"/api/v1/fairs/{fair.id}").json["sessions"] == []
     missing = client.get(f"/api/v1/fairs/{fair.id + 1000}")
     assert missing.status_code == 404 and missing.json["error"]["code"] == "not_found"
+
+
+def test_a_fair_feed_answers_304_from_one_read(app, client):
+    organiser = make_organiser()
+    fair = make_fair(organiser)
+    etag = client.get(f"/fairs/{fair.id}.ics").headers["ETag"]
+    with Statements() as seen:
+        unchanged = client.get(f"/fairs/{fair.id}.ics", headers={"If-None-Match": etag})
+    assert unchanged.status_code == 304
+    assert len(seen.log) == 1 and seen.log[0].startswith("SELECT fairs.published_at"), seen.log
+    fairs.update_fair(organiser, fair, {"title": "Renamed"})
+    assert client.get(f"/fairs/{fair.id}.ics", headers={"If-None-Match": etag}).status_code == 200
