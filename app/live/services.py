@@ -22,6 +22,7 @@ from sqlalchemy.orm import joinedload
 
 from .. import bilingual, signals, statements
 from ..accounts.enums import Role
+from ..accounts.models import User
 from ..bounds import has_visible_text
 from ..errors import Conflict, Forbidden, NotFound, ServiceError, ValidationFailed
 from ..extensions import db
@@ -270,17 +271,18 @@ def _join_page(actor, session, seq: int, marks) -> tuple[list[dict], bool, dict[
     return questions, kept[3], dict(kept[4])
 
 
+_VOTED = (select(QuestionVote.id).where(QuestionVote.question_id == Question.id,
+                                        QuestionVote.user_id == bindparam("user_id")).exists())
+#: The person's own questions and those they voted for (built once: a join asks it for every person).
+_PERSONAL_MARKS = (select(Question.id, Question.user_id == bindparam("user_id"), _VOTED)
+                   .where(Question.session_id == bindparam("session_id"),
+                          or_(Question.user_id == bindparam("user_id"), _VOTED)))
+
+
 def personal_marks(actor, session_id: int) -> tuple[set[int], set[int]]:
     """This person's own questions and the questions they voted for in the session: one query."""
-    vote = db.session.query(QuestionVote.id).filter(
-        QuestionVote.question_id == Question.id, QuestionVote.user_id == actor.id
-    ).exists()
-    rows = db.session.execute(
-        select(Question.id, Question.user_id == actor.id, vote)
-        .where(Question.session_id == session_id, or_(Question.user_id == actor.id, vote))
-    )
     mine, voted = set(), set()
-    for question_id, own, has_vote in rows:
+    for question_id, own, has_vote in db.session.execute(_PERSONAL_MARKS, {"user_id": actor.id, "session_id": session_id}):
         if own:
             mine.add(question_id)
         if has_vote:
@@ -312,24 +314,34 @@ def projector_questions(questions: list[dict], limit: int) -> list[dict]:
     return shown[:limit]
 
 
+#: An organisation's interests in some projects with who expressed each, oldest first (built once; the
+#: person's name comes in the same query, not loaded per interest).
+_ORGANISATION_INTERESTS = (
+    select(Interest.id, Interest.client_id, Interest.project_id, Interest.level, Interest.note, User.name,
+           Interest.created_at)
+    .join(User, User.id == Interest.user_id)
+    .where(Interest.organisation_id == bindparam("organisation_id"),
+           Interest.project_id.in_(bindparam("project_ids", expanding=True)))
+    .order_by(Interest.created_at, Interest.id))
+
+
 def organisation_interests(actor, session: FairSession) -> dict[str, dict]:
     """The person's organisation's interests in the session's projects (in any session), per project:
-    the highest level so far and every interest (level, note, who, when), oldest first."""
+    the highest level so far and every interest (level, note, who, when), oldest first: one query."""
     if actor.role != Role.ATTENDEE or actor.organisation_id is None:
         return {}
     project_ids = [p.id for p in session.projects]
     if not project_ids:
         return {}
-    rows = db.session.scalars(
-        select(Interest).where(Interest.organisation_id == actor.organisation_id, Interest.project_id.in_(project_ids))
-        .order_by(Interest.created_at, Interest.id)
-    )
+    rows = db.session.execute(_ORGANISATION_INTERESTS, {"organisation_id": actor.organisation_id,
+                                                        "project_ids": project_ids})
     out: dict[str, dict] = {}
-    for interest in rows:
-        entry = out.setdefault(str(interest.project_id), {"level": interest.level, "items": []})
-        if LEVEL_ORDER.index(interest.level) > LEVEL_ORDER.index(entry["level"]):
-            entry["level"] = interest.level
-        entry["items"].append(_own_interest(interest))
+    for interest_id, client_id, project_id, level, note, user, created_at in rows:
+        entry = out.setdefault(str(project_id), {"level": level, "items": []})
+        if LEVEL_ORDER.index(level) > LEVEL_ORDER.index(entry["level"]):
+            entry["level"] = level
+        entry["items"].append({"id": interest_id, "client_id": client_id, "project_id": project_id, "level": level,
+                               "note": note, "user": user, "created_at": created_at.isoformat()})
     return out
 
 
@@ -339,12 +351,6 @@ def personal_state(actor, session: FairSession) -> dict:
     mine, voted = personal_marks(actor, session.id)
     return {"session_id": session.id, "mine": sorted(mine), "voted": sorted(voted),
             "my_interests": organisation_interests(actor, session)}
-
-
-def _own_interest(interest: Interest) -> dict:
-    return {"id": interest.id, "client_id": interest.client_id, "project_id": interest.project_id,
-            "level": interest.level, "note": interest.note, "user": interest.user.name,
-            "created_at": interest.created_at.isoformat()}
 
 
 # ---------------------------------------------------------------- joining

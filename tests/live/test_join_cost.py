@@ -100,3 +100,25 @@ def test_a_join_carries_the_first_page_of_questions_and_the_rest_come_page_by_pa
     with time_machine.travel(starts + timedelta(minutes=6), tick=False):
         assert live.join(reader, sid)["questions_more"] is False
         assert '<p id="questions-more-line" hidden>' in login_as(reader).get(f"/sessions/{sid}/live").text
+
+
+def test_the_organisation_s_interests_cost_one_query_however_many_colleagues_expressed_them(app):
+    session, projects = _room()
+    sid, starts = session.id, session.starts_at
+    person = make_user("attendee", organisation="Baoding Commerce Bureau")
+    with time_machine.travel(starts + timedelta(minutes=5), tick=False):
+        live.express_interest(person, sid, {"project_id": projects[0].id, "level": "info", "client_id": "i-org-00000"})
+        live.join(person, sid)
+        person.organisation
+        alone, _ = _join_statements(person, sid)
+        colleagues = [make_user("attendee", organisation="Baoding Commerce Bureau", name=f"Colleague {n}") for n in range(4)]
+        for n, colleague in enumerate(colleagues):
+            live.express_interest(colleague, sid, {"project_id": projects[n % 3].id, "level": "intent",
+                                                   "client_id": f"i-org-{n + 1:05d}"})
+        db.session.expire_all()  # nobody in the session's memory: a lazy load per interest would show
+        person.organisation
+        shared, state = _join_statements(person, sid)
+    assert len(shared) == len(alone), shared
+    items = [item for entry in state["my_interests"].values() for item in entry["items"]]
+    assert sorted(item["user"] for item in items) == sorted([person.name] + [f"Colleague {n}" for n in range(4)])
+    assert state["my_interests"][str(projects[0].id)]["level"] == "intent"  # the highest of the two
