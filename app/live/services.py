@@ -18,7 +18,7 @@ from flask import current_app
 from flask_babel import force_locale, gettext
 from sqlalchemy import JSON, bindparam, func, insert, inspect, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, lazyload
 
 from .. import bilingual, signals, statements
 from ..accounts.enums import Role
@@ -808,7 +808,7 @@ def _replayed_interest(actor, room, client_id: str, data: dict) -> Result:
     if interest is None:  # stored nothing and found nothing: cannot happen unless it was deleted meanwhile
         raise Conflict(gettext("This client id was already used for another interest."), code="client_id_reused")
     leads.check_replay(interest, room, data)
-    lead = db.session.get(Lead, interest.lead_id)
+    lead = db.session.get(Lead, interest.lead_id, options=[lazyload(Lead.project)])  # its organisation comes joined
     return Result({"interest": lead_queries.interest_dict(interest), "lead": lead_queries.lead_dict(lead)}, duplicate=True)
 
 

@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext
-from sqlalchemy import and_, false, func, or_, select, tuple_
+from sqlalchemy import and_, bindparam, false, func, or_, select, tuple_
+from sqlalchemy.orm import lazyload
 
 from ... import bilingual, signals
 from ...accounts.access import require_role
@@ -355,8 +356,13 @@ def funnel(fair_id: int | None = None) -> dict[str, int]:
 # ---------------------------------------------------------------- interests
 
 
+#: The person's interest by client id, its own columns only (a replay's answer needs no more; built once).
+_BY_CLIENT_ID = (select(Interest).options(lazyload("*"))
+                 .where(Interest.user_id == bindparam("user_id"), Interest.client_id == bindparam("client_id")))
+
+
 def find_interest(actor, client_id: str) -> Interest | None:
-    return db.session.scalar(select(Interest).where(Interest.user_id == actor.id, Interest.client_id == client_id))
+    return db.session.scalar(_BY_CLIENT_ID, {"user_id": actor.id, "client_id": client_id})
 
 
 def used_client_ids(pairs) -> set[tuple[int, str]]:
