@@ -77,6 +77,8 @@ class Config:
     #: Most Engine.IO packets one long-polling request may carry (Engine.IO's default, 16, refuses a
     #: reconnecting page's queued burst with HTTP 400); the page also sends its outbox in batches of 10.
     LIVE_MAX_PACKETS_PER_PAYLOAD = int(os.environ.get("LIVE_MAX_PACKETS_PER_PAYLOAD", "256"))
+    #: Packets one long-polling answer carries at most: every Engine.IO client decodes 16 (app/live/wire.py).
+    LIVE_PACKETS_PER_POLL = int(os.environ.get("LIVE_PACKETS_PER_POLL", "16"))
     #: The page holds an event that arrives ahead of a missing number this long (events from several
     #: processes overtake each other) before it fetches the missing ones from the event log.
     LIVE_REORDER_MS = int(os.environ.get("LIVE_REORDER_MS", "300"))

@@ -565,8 +565,13 @@ def run_burst(cluster: Cluster, count: int = 40) -> dict:
     with psycopg.connect(cluster.psycopg_url()) as conn:
         rows = conn.execute("SELECT count(*) FROM interests WHERE client_id LIKE %s", (prefix + "%",)).fetchone()[0]
     client.disconnect()
+    refused: dict[str, int] = {}
+    for ack in acks:
+        if not (ack and ack.get("ok")):
+            code = (ack or {}).get("error", {}).get("code", "?")
+            refused[code] = refused.get(code, 0) + 1
     return {"queued": count, "acknowledged": sum(1 for a in acks if a and a.get("ok")), "rows": rows,
-            "transport": "polling"}
+            "transport": "polling", "answers": len(acks), "refused": refused}
 
 
 # ---------------------------------------------------------------- one limit per person

@@ -1,4 +1,5 @@
-"""How live messages leave the server: permessage-deflate only for large messages.
+"""How live messages leave the server: permessage-deflate only for large messages, and at most
+`LIVE_PACKETS_PER_POLL` packets in one long-polling answer.
 
 simple-websocket accepts permessage-deflate whenever the client offers it (browsers and Node's `ws`
 always do), and wsproto then deflates every message for every recipient: a broadcast of a 300-byte
@@ -11,6 +12,8 @@ Join states with many questions are still compressed.
 
 from __future__ import annotations
 
+from engineio import exceptions as engineio_exceptions
+from engineio import socket as engineio_socket
 from wsproto.extensions import PerMessageDeflate
 from wsproto.frame_protocol import Opcode
 
@@ -26,9 +29,47 @@ class ThresholdDeflate(PerMessageDeflate):
         return super().frame_outbound(proto, opcode, rsv, data, fin)
 
 
-def install(threshold: int) -> None:
-    """Make simple-websocket (engine.io's websocket server) offer `ThresholdDeflate`."""
+#: Packets one long-polling answer carries at most (set from the app's config).
+packets_per_poll = 16
+
+
+def bounded_poll(self) -> list:
+    """Engine.IO's `Socket.poll` (wait for the first packet, then take what is queued) that stops at
+    `packets_per_poll` packets; the rest stay queued for the client's next poll, which follows at once.
+
+    python-engineio's client decodes at most 16 packets in one payload and drops the connection on
+    more ("Too many packets in payload"), while its server sends everything queued: a burst of
+    acknowledgements (a group commit answers a batch of interests together) reached a Python client on
+    long-polling as one answer of 40 packets, and none of them arrived. A browser's client has no such
+    limit; every client decodes 16."""
+    queue_empty = self.server.get_queue_empty_exception()
+    try:
+        packets = [self.queue.get(timeout=self.server.ping_interval + self.server.ping_timeout)]
+        self.queue.task_done()
+    except queue_empty:
+        raise engineio_exceptions.QueueEmpty() from None
+    if packets == [None]:
+        return []
+    while len(packets) < packets_per_poll:
+        try:
+            packet = self.queue.get(block=False)
+            self.queue.task_done()
+        except queue_empty:
+            break
+        if packet is None:  # the socket is closing: leave the marker for the next poll
+            self.queue.put(None)
+            break
+        packets.append(packet)
+    return packets
+
+
+def install(threshold: int, per_poll: int = 16) -> None:
+    """Make simple-websocket (engine.io's websocket server) offer `ThresholdDeflate`, and engine.io's
+    long-polling answer at most `per_poll` packets at a time (`bounded_poll`)."""
     import simple_websocket.ws
 
+    global packets_per_poll
     ThresholdDeflate.threshold = int(threshold)
     simple_websocket.ws.PerMessageDeflate = ThresholdDeflate
+    packets_per_poll = max(1, int(per_poll))
+    engineio_socket.Socket.poll = bounded_poll

@@ -85,7 +85,7 @@ def test_a_redis_outage_mid_session(cluster):
 
 def test_forty_queued_actions_over_polling_are_all_acknowledged_once(cluster):
     result = _run(cluster, faults.run_burst)
-    assert result["acknowledged"] == 40 and result["rows"] == 40, result
+    assert result["acknowledged"] == 40 and result["rows"] == 40, str(result)
 
 
 def test_one_limit_per_person_across_connections_reconnects_and_http(cluster):

@@ -1,8 +1,10 @@
 """permessage-deflate with a threshold: small messages go out as they are, large ones compressed,
-and a client that negotiated the extension reads both (wsproto on both ends, as the server runs it)."""
+and a client that negotiated the extension reads both (wsproto on both ends, as the server runs it);
+and long-polling answers no client refuses."""
 
 from __future__ import annotations
 
+import pytest
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, Request, TextMessage
 from wsproto.extensions import PerMessageDeflate
@@ -42,3 +44,31 @@ def test_threshold_zero_compresses_nothing():
     large = "x" * 5000
     assert _send(client, server, large) == (False, large)
     ThresholdDeflate.threshold = 1024
+
+
+def test_a_long_polling_answer_carries_at_most_sixteen_packets_and_the_rest_follow(app, monkeypatch):
+    """A burst of 40 acknowledgements reaches a Python client on long-polling: every answer holds at most
+    16 packets (python-engineio's client drops a connection on more), the rest come with the next polls."""
+    import engineio
+    from engineio import packet, payload
+
+    from app.live import wire
+
+    assert engineio.socket.Socket.poll is wire.bounded_poll  # installed with the app
+    server = engineio.Server(async_mode="threading")
+    socket = engineio.socket.Socket(server, "sid-wire")
+    for n in range(40):
+        socket.queue.put(packet.Packet(packet.MESSAGE, data=f"ack {n}"))
+    answers = [socket.poll() for _ in range(3)]
+    assert [len(answer) for answer in answers] == [16, 16, 8]
+    monkeypatch.setattr(payload.Payload, "max_decode_packets", 16)  # a Python client's own limit
+    received = []
+    for answer in answers:  # each answer decodes in such a client
+        received += [p.data for p in payload.Payload(encoded_payload=payload.Payload(packets=answer).encode()).packets]
+    with pytest.raises(ValueError):  # what one answer of all 40 did to it
+        payload.Payload(encoded_payload=payload.Payload(packets=[p for a in answers for p in a]).encode())
+    assert received == [f"ack {n}" for n in range(40)]
+    socket.queue.put(packet.Packet(packet.MESSAGE, data="last"))
+    socket.queue.put(None)  # closing: the marker stays for the poll after
+    assert [p.data for p in socket.poll()] == ["last"]
+    assert socket.poll() == []
