@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import gettext, lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..errors import Conflict, NotFound, Unauthorized, ValidationFailed, gathering, get_or_not_found
@@ -312,11 +312,15 @@ def issue_token(user: User) -> tuple[str, ApiToken]:
     return plain, token
 
 
+#: A token by its hash, with its user (built once: every live connection and API call asks it).
+_TOKEN = select(ApiToken).where(ApiToken.token_hash == bindparam("token_hash"))
+
+
 def user_for_token(plain: str) -> User | None:
     """The active user behind a valid, unexpired, unrevoked token, else None."""
     if not plain:
         return None
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(plain)))
+    token = db.session.scalar(_TOKEN, {"token_hash": _hash_token(plain)})
     if token is None or token.revoked_at is not None or token.expires_at <= utcnow():
         return None
     return token.user if token.user.active else None
