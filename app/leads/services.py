@@ -168,6 +168,18 @@ _LEAD_COLUMNS = {"id": Integer(), "stage": String(), "owner_id": Integer(), "exp
                  "created_at": UTCDateTime(), "previous": String()}
 
 
+def _lead_statement(sql: str, columns: dict):
+    return text(sql).bindparams(bindparam("now", type_=UTCDateTime()), bindparam("lower", expanding=True)).columns(**columns)
+
+
+#: Built once per dialect (a text() built per interest cost its construction and cache key each time).
+_LEAD_STATEMENTS = {
+    "postgresql": _lead_statement(_PG_LEAD_UPSERT, _LEAD_COLUMNS),
+    "sqlite": _lead_statement(_LEAD_UPSERT.format(source=_VALUES),
+                              {name: kind for name, kind in _LEAD_COLUMNS.items() if name != "previous"}),
+}
+
+
 def _upsert_lead(room: InterestRoom, project_id: int, actor, level: str, now: datetime) -> tuple[dict, str | None, bool, bool]:
     """Make the organisation's lead on the project, or move it forward (never back, never out of
     `dropped`): (the lead's columns, the stage it had or None if made now, whether it was made, whether it moved)."""
@@ -176,18 +188,12 @@ def _upsert_lead(room: InterestRoom, project_id: int, actor, level: str, now: da
     params = {"project_id": project_id, "organisation_id": actor.organisation_id, "owner_id": actor.id,
               "stage": stage.value, "fair_id": room.fair_id, "session_id": room.id, "now": now, "lower": lower}
     postgres = db.session.get_bind().dialect.name == "postgresql"
-    if postgres:
-        sql = _PG_LEAD_UPSERT
-        previous_known = None
-    else:  # SQLite writes one transaction at a time: the stage read here is still the stage at the upsert
+    previous_known = None
+    if not postgres:  # SQLite writes one transaction at a time: the stage read here is still the stage at the upsert
         previous_known = db.session.scalar(select(Lead.stage).where(
             Lead.project_id == project_id, Lead.organisation_id == actor.organisation_id))
-        sql = _LEAD_UPSERT.format(source=_VALUES)
-    columns = dict(_LEAD_COLUMNS)
-    if not postgres:
-        columns.pop("previous")
-    statement = text(sql).bindparams(bindparam("now", type_=UTCDateTime()), bindparam("lower", expanding=True))
-    row = dict(db.session.execute(statement.columns(**columns), params).mappings().one())
+    statement = _LEAD_STATEMENTS["postgresql" if postgres else "sqlite"]
+    row = dict(db.session.execute(statement, params).mappings().one())
     previous = row.pop("previous", previous_known)
     created = previous is None and row["created_at"] == now
     if previous is None and not created:
