@@ -163,6 +163,18 @@ _PG_LEAD_UPSERT = ("WITH prev AS (SELECT stage FROM leads WHERE project_id = :pr
                                                 " :session_id, :now, :now, :now, :now FROM (SELECT 1) AS one"
                                                 " LEFT JOIN prev ON true")
                    + ") SELECT up.*, (SELECT stage FROM prev) AS previous FROM up")
+#: The lead's upsert and the interest's insert in one statement: `interest_id` is NULL when the person
+#: already used the client id (nothing inserted; the caller rolls back, which undoes the lead's move too).
+_PG_LEAD_AND_INTEREST = (
+    _PG_LEAD_UPSERT.replace(") SELECT up.*, (SELECT stage FROM prev) AS previous FROM up", "), ins AS ("
+                            "INSERT INTO interests (client_id, session_id, project_id, organisation_id, user_id,"
+                            " lead_id, level, note, pitch_second, attachment_sha256, attachment_mime,"
+                            " attachment_name, created_at)"
+                            " SELECT :client_id, :session_id, :project_id, :organisation_id, :owner_id, up.id, :level,"
+                            " :note, :pitch_second, :attachment_sha256, :attachment_mime, :attachment_name, :now"
+                            " FROM up ON CONFLICT (user_id, client_id) DO NOTHING RETURNING interests.id)"
+                            " SELECT up.*, (SELECT stage FROM prev) AS previous, (SELECT id FROM ins) AS interest_id"
+                            " FROM up"))
 _LEAD_COLUMNS = {"id": Integer(), "stage": String(), "owner_id": Integer(), "expected_amount": Numeric(18, 2),
                  "currency": String(), "next_action_on": Date(), "stage_changed_at": UTCDateTime(),
                  "created_at": UTCDateTime(), "previous": String()}
@@ -175,14 +187,18 @@ def _lead_statement(sql: str, columns: dict):
 #: Built once per dialect (a text() built per interest cost its construction and cache key each time).
 _LEAD_STATEMENTS = {
     "postgresql": _lead_statement(_PG_LEAD_UPSERT, _LEAD_COLUMNS),
+    "postgresql+interest": _lead_statement(_PG_LEAD_AND_INTEREST, {**_LEAD_COLUMNS, "interest_id": Integer()}),
     "sqlite": _lead_statement(_LEAD_UPSERT.format(source=_VALUES),
                               {name: kind for name, kind in _LEAD_COLUMNS.items() if name != "previous"}),
 }
 
 
-def _upsert_lead(room: InterestRoom, project_id: int, actor, level: str, now: datetime) -> tuple[dict, str | None, bool, bool]:
+def _upsert_lead(room: InterestRoom, project_id: int, actor, level: str, now: datetime,
+                 interest: dict | None = None) -> tuple[dict, str | None, bool, bool]:
     """Make the organisation's lead on the project, or move it forward (never back, never out of
-    `dropped`): (the lead's columns, the stage it had or None if made now, whether it was made, whether it moved)."""
+    `dropped`): (the lead's columns, the stage it had or None if made now, whether it was made, whether it moved).
+    With `interest` (its columns but the lead's) on PostgreSQL, the interest is inserted by the same
+    statement: the lead's columns then hold `interest_id` too (None: the client id was used)."""
     stage = stage_for_level(level)
     lower = [s.value for s in STAGE_ORDER if stage_rank(s) < stage_rank(stage)] or ["-"]
     params = {"project_id": project_id, "organisation_id": actor.organisation_id, "owner_id": actor.id,
@@ -192,7 +208,11 @@ def _upsert_lead(room: InterestRoom, project_id: int, actor, level: str, now: da
     if not postgres:  # SQLite writes one transaction at a time: the stage read here is still the stage at the upsert
         previous_known = db.session.scalar(select(Lead.stage).where(
             Lead.project_id == project_id, Lead.organisation_id == actor.organisation_id))
-    statement = _LEAD_STATEMENTS["postgresql" if postgres else "sqlite"]
+    if postgres and interest is not None:
+        statement = _LEAD_STATEMENTS["postgresql+interest"]
+        params.update({name: interest[name] for name in _INTEREST_OWN_COLUMNS})
+    else:
+        statement = _LEAD_STATEMENTS["postgresql" if postgres else "sqlite"]
     row = dict(db.session.execute(statement, params).mappings().one())
     previous = row.pop("previous", previous_known)
     created = previous is None and row["created_at"] == now
@@ -282,6 +302,9 @@ def complete_interests(*stored: StoredInterest) -> None:
 
 _INTEREST_COLUMNS = ("client_id", "session_id", "project_id", "organisation_id", "user_id", "lead_id", "level", "note",
                      "pitch_second", "attachment_sha256", "attachment_mime", "attachment_name", "created_at")
+#: What the one-statement insert binds beside the lead's parameters (the rest are the lead's own).
+_INTEREST_OWN_COLUMNS = ("client_id", "level", "note", "pitch_second", "attachment_sha256", "attachment_mime",
+                         "attachment_name")
 #: The interest, or nothing when the person already used the client id (compiled once: `statements`).
 _INSERT_INTEREST = statements.upsert(Interest.__table__, _INTEREST_COLUMNS, ("user_id", "client_id"), returning=("id",))
 _INSERT_LEAD_EVENT = insert(LeadEvent.__table__)
@@ -311,16 +334,20 @@ def write_interest(actor, room: InterestRoom, values: dict, *, at: datetime | No
     """`store_interest` for values `check_interest` returned: the lead's upsert and the interest's insert
     (the live room's group commit writes a batch of them in one transaction, then `complete_interests`)."""
     now = utcnow()
-    lead, previous, created, moved = _upsert_lead(room, values["project_id"], actor, values["level"], now)
+    sha256, mime, name = attachment or (None, None, None)
+    row = {"client_id": values["client_id"], "session_id": room.id, "project_id": values["project_id"],
+           "organisation_id": actor.organisation_id, "user_id": actor.id, "lead_id": None,
+           "level": values["level"], "note": values["note"], "pitch_second": _pitch_second(room, at),
+           "attachment_sha256": sha256, "attachment_mime": mime, "attachment_name": name, "created_at": now}
+    lead, previous, created, moved = _upsert_lead(room, values["project_id"], actor, values["level"], now, row)
     history = {"lead_id": lead["id"], "user_id": actor.id, "from_stage": previous, "to_stage": lead["stage"],
                "source": "interest", "created_at": now,
                "note": "Interest expressed in a live session." if created else "Interest raised to intent."}
-    sha256, mime, name = attachment or (None, None, None)
-    row = {"client_id": values["client_id"], "session_id": room.id, "project_id": values["project_id"],
-           "organisation_id": actor.organisation_id, "user_id": actor.id, "lead_id": lead["id"],
-           "level": values["level"], "note": values["note"], "pitch_second": _pitch_second(room, at),
-           "attachment_sha256": sha256, "attachment_mime": mime, "attachment_name": name, "created_at": now}
-    interest_id = db.session.scalar(_INSERT_INTEREST, row)
+    row["lead_id"] = lead["id"]
+    if "interest_id" in lead:  # PostgreSQL: inserted with the lead
+        interest_id = lead.pop("interest_id")
+    else:
+        interest_id = db.session.scalar(_INSERT_INTEREST, row)
     if interest_id is None:
         return None
     notices = _interest_notices(room, actor, values["project_id"], values, now)

@@ -41,6 +41,8 @@ class Connection:
     sessions: set[int] = field(default_factory=set)
     #: The person's language, for the acks sent before the person is loaded again.
     locale: str = "en"
+    #: The person as last loaded by an event (`services.KeptPerson`): what an interest is checked against.
+    person: services.KeptPerson | None = None
 
 
 #: Live connections of this process, by Socket.IO sid.
@@ -80,7 +82,7 @@ def on_connect(auth=None):
         _refuse("too_many_connections", gettext("You have too many live connections open; close another tab or device."))
     config = current_app.config
     connections[request.sid] = Connection(user.id, TokenBucket(config["LIVE_RATE_PER_SECOND"], config["LIVE_BURST"]),
-                                          locale=_locale(user))
+                                          locale=_locale(user), person=services.KeptPerson.of(user))
     join_room(broadcast.user_room(user.id))  # the person's own notifications, from any process
     return True
 
@@ -106,11 +108,14 @@ def _left(session_id: int, user_id: int) -> None:
         log.exception("Could not update presence of session %s", session_id)
 
 
-def live_event(name: str):
+def live_event(name: str, *, kept: bool = False):
     """Register a handler for a client event with the checks every event shares.
 
     The socket's request context would choose the language from the handshake's cookies and
-    headers (a token client sends none): the person's own setting is forced instead.
+    headers (a token client sends none): the person's own setting is forced instead. With `kept`, the
+    handler is given the connection's `KeptPerson` instead of a query's (the hot path of a burst; its
+    service checks it against the database before writing and raises `services.StaleFacts` where it
+    no longer holds, and the handler then runs again with the person read afresh).
     """
 
     def decorate(handler):
@@ -121,7 +126,7 @@ def live_event(name: str):
             if connection is None:
                 return _error("unauthorized", gettext("This connection is not logged in."))
             with force_locale(connection.locale):
-                return _handle(name, handler, connection, data)
+                return _handle(name, handler, connection, data, kept)
 
         return wrapper
 
@@ -132,7 +137,18 @@ def live_event(name: str):
 _PERSON = select(User).options(joinedload(User.organisation)).where(User.id == bindparam("user_id"))
 
 
-def _handle(name: str, handler, connection: Connection, data) -> dict:
+def _person(connection: Connection) -> User | None:
+    """The connection's person, read now (None: gone or no longer active); kept on the connection."""
+    actor = db.session.execute(_PERSON, {"user_id": connection.user_id}).scalar_one_or_none()
+    if actor is None or not actor.active:
+        connection.person = None
+        return None
+    connection.locale = _locale(actor)  # it may have changed in another tab since connecting
+    connection.person = services.KeptPerson.of(actor)
+    return actor
+
+
+def _handle(name: str, handler, connection: Connection, data, kept: bool = False) -> dict:
     if not connection.bucket.take():
         return _error("rate_limited", gettext("Too many messages; slow down a little."))
     if data is None:
@@ -143,12 +159,19 @@ def _handle(name: str, handler, connection: Connection, data) -> dict:
         return _error("too_large", gettext("This message is too large."))
     try:  # loading the person needs the database too: its failure is acknowledged as well
         # The organisation comes in the same query (an interest names it; no lazy load per event).
-        actor = db.session.execute(_PERSON, {"user_id": connection.user_id}).scalar_one_or_none()
-        if actor is None or not actor.active:
+        actor = connection.person if kept and connection.person is not None else _person(connection)
+        if actor is None:
             return _error("unauthorized", gettext("This account is no longer active."))
-        connection.locale = _locale(actor)  # it may have changed in another tab since connecting
         with force_locale(connection.locale):
             check_payload(data)  # ids within 0 … 2^31−1, no NUL or lone surrogate in any text
+            try:
+                return {"ok": True, **handler(actor, connection, data)}
+            except services.StaleFacts:  # the kept person or room no longer holds: again, on fresh reads
+                db.session.rollback()
+        actor = _person(connection)
+        if actor is None:
+            return _error("unauthorized", gettext("This account is no longer active."))
+        with force_locale(connection.locale):
             return {"ok": True, **handler(actor, connection, data)}
     except ServiceError as exc:
         db.session.rollback()
@@ -218,7 +241,7 @@ def on_site_matches(actor, connection, data):
     return pitch.site_matches(actor, data.get("session_id"), data.get("project_id"))
 
 
-@live_event("express_interest")
+@live_event("express_interest", kept=True)
 def on_express_interest(actor, connection, data):
     at = _moment(data.get("at"))
     result = services.express_interest(actor, data.get("session_id"), data, at=at)

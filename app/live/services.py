@@ -10,7 +10,6 @@ from __future__ import annotations
 import enum
 import logging
 import time
-import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -18,11 +17,11 @@ from flask import current_app
 from flask_babel import force_locale, gettext
 from sqlalchemy import JSON, bindparam, func, insert, inspect, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload, lazyload
+from sqlalchemy.orm import joinedload
 
 from .. import bilingual, signals, statements
 from ..accounts.enums import Role
-from ..accounts.models import User
+from ..accounts.models import Organisation, User
 from ..bounds import has_visible_text
 from ..errors import Conflict, Forbidden, NotFound, ServiceError, ValidationFailed
 from ..extensions import db
@@ -33,7 +32,7 @@ from ..i18n import ui_locale
 from ..leads import queries as lead_queries
 from ..leads import services as leads
 from ..leads.enums import InterestLevel
-from ..leads.models import Interest, Lead
+from ..leads.models import Interest
 from ..types import UTCDateTime, utcnow
 from . import attendance
 from . import broadcast
@@ -590,42 +589,131 @@ _ROOM = (select(FairSession.status, FairSession.starts_at, FairSession.ends_at, 
          .join(Fair, Fair.id == FairSession.fair_id)
          .outerjoin(LiveCounter, LiveCounter.session_id == FairSession.id)
          .where(FairSession.id == bindparam("session_id")))
+#: The same facts (but the event number) of a batch's sessions: what a kept room is checked against.
+_ROOMS = (select(FairSession.id, FairSession.status, FairSession.starts_at, FairSession.ends_at, Fair.published_at,
+                 Fair.revision, Fair.status.label("fair_status"))
+          .join(Fair, Fair.id == FairSession.fair_id)
+          .where(FairSession.id.in_(bindparam("ids", expanding=True))))
 
 
-def _room(actor, session_id):
+def _room_key(row) -> tuple:
+    """What an interest checked of its room's row, to compare with the database (the event number aside)."""
+    return row.status, row.starts_at, row.ends_at, row.published_at, row.revision, row.fair_status
+
+
+@dataclass(frozen=True)
+class _KeptRoom:
+    revision: int
+    #: `time.monotonic()` after which the room is read again.
+    until: float
+    facts: leads.InterestRoom
+    presenters: tuple
+    #: The room's row as last read (the interest path's kept facts: see `KeptPerson`).
+    row: object
+
+
+def _room(actor, session_id, *, kept: bool = False):
     """One query for the session's status, times, event number and the fair's state and revision (and whether
     the person may see it); the projects, presenters and the people told of interests are kept per
-    process until the revision rises (or `LIVE_ROOM_CACHE_SECONDS` pass)."""
+    process until the revision rises (or `LIVE_ROOM_CACHE_SECONDS` pass). With `kept` (the interest path
+    of a kept person) the row last read is used without a query, until then: its writer checks it."""
     if actor is None:
         raise Forbidden(gettext("Log in first."))
     if not isinstance(session_id, int) or isinstance(session_id, bool):
         raise ValidationFailed({"session_id": gettext("Give a session id.")})
-    row = db.session.execute(_ROOM, {"session_id": session_id}).one_or_none()
-    if row is None or not (row.published_at is not None or fairs.is_organiser(actor)):
-        raise NotFound(gettext("No such session."))
     app = current_app._get_current_object()
     cache = app.extensions.setdefault("cloudfair.interest_rooms", {})
     now = time.monotonic()
-    kept = cache.get(session_id)
-    if kept is None or kept[0] != row.revision or kept[1] < now:
+    room = cache.get(session_id)
+    if kept and room is not None and room.until >= now:
+        row = room.row
+    else:
+        row = db.session.execute(_ROOM, {"session_id": session_id}).one_or_none()
+    if row is None or not (row.published_at is not None or fairs.is_organiser(actor)):
+        raise NotFound(gettext("No such session."))
+    if room is None or room.revision != row.revision or room.until < now:
         session = db.session.get(FairSession, session_id)
-        kept = cache[session_id] = (row.revision, now + float(app.config.get("LIVE_ROOM_CACHE_SECONDS", 30)),
-                                    leads.interest_room(session), tuple(_Ref(p.id) for p in session.presenters))
-    return row, kept
+        room = cache[session_id] = _KeptRoom(row.revision, now + float(app.config.get("LIVE_ROOM_CACHE_SECONDS", 30)),
+                                             leads.interest_room(session), tuple(_Ref(p.id) for p in session.presenters),
+                                             row)
+    elif room.row is not row:
+        cache[session_id] = replace(room, row=row)
+    return row, room
 
 
-def interest_room(actor, session_id) -> leads.InterestRoom:
-    """The session as recording an interest needs it, for someone who may see it (`_room`)."""
-    row, kept = _room(actor, session_id)
-    return replace(kept[2], status=row.status, starts_at=row.starts_at, ends_at=row.ends_at)
+def interest_room(actor, session_id, *, kept: bool = False) -> tuple[leads.InterestRoom, tuple]:
+    """The session as recording an interest needs it, for someone who may see it (`_room`), and the key
+    of the row it was checked against (`_room_key`)."""
+    row, room = _room(actor, session_id, kept=kept)
+    return replace(room.facts, status=row.status, starts_at=row.starts_at, ends_at=row.ends_at), _room_key(row)
 
 
 def live_room(actor, session_id) -> LiveRoom:
     """The session as joining needs it, for someone who may see it (`_room`)."""
-    row, kept = _room(actor, session_id)
-    facts = kept[2]
+    row, room = _room(actor, session_id)
+    facts = room.facts
     return LiveRoom(session_id, facts.fair_id, row.status, row.starts_at, row.ends_at, _Ref(facts.fair_id, row.fair_status),
-                    kept[3], tuple(_Ref(project_id) for project_id in facts.projects), row.seq or 0)
+                    room.presenters, tuple(_Ref(project_id) for project_id in facts.projects), row.seq or 0)
+
+
+@dataclass(frozen=True)
+class KeptOrganisation:
+    name: str
+    name_zh: str | None
+    name_en: str | None
+    city: str | None
+
+
+@dataclass(frozen=True)
+class KeptPerson:
+    """A person as their live connection last read them (`live.events`): an interest is checked against
+    this and the process's kept room without a query, and the group commit's writer compares both with
+    the database in one query per batch before writing (`_stale`). Where anything differs (deactivated,
+    another role or organisation, a renamed person, a session ended or changed), the interest is not
+    written: `StaleFacts` makes the caller read the person and the room again and check it afresh."""
+
+    id: int
+    active: bool
+    role: str
+    name: str
+    locale: str | None
+    organisation_id: int | None
+    organisation: KeptOrganisation | None
+
+    @classmethod
+    def of(cls, user: User) -> KeptPerson:
+        organisation = user.organisation
+        return cls(user.id, user.active, user.role, user.name, user.locale, user.organisation_id,
+                   None if organisation is None else KeptOrganisation(organisation.name, organisation.name_zh,
+                                                                      organisation.name_en, organisation.city))
+
+    def facts(self) -> tuple:
+        organisation = self.organisation or KeptOrganisation(None, None, None, None)
+        return (self.id, self.active, self.role, self.name, self.locale, self.organisation_id,
+                organisation.name, organisation.name_zh, organisation.name_en, organisation.city)
+
+
+#: A batch's people as `KeptPerson.facts` reads them, one query.
+_PEOPLE = (select(User.id, User.active, User.role, User.name, User.locale, User.organisation_id, Organisation.name,
+                  Organisation.name_zh, Organisation.name_en, Organisation.city)
+           .outerjoin(Organisation, Organisation.id == User.organisation_id)
+           .where(User.id.in_(bindparam("ids", expanding=True))))
+
+
+class StaleFacts(Exception):
+    """What an interest was checked against (a kept person or room) is no longer what the database
+    holds, or a kept check refused it: nothing was written; check it again on fresh reads."""
+
+
+def _stale(pending: list[_PendingInterest]) -> set[_PendingInterest]:
+    """Those of `pending` checked against kept facts that no longer hold: two queries for the batch."""
+    kept = [item for item in pending if item.person is not None]
+    if not kept:
+        return set()
+    people = {row[0]: tuple(row) for row in db.session.execute(_PEOPLE, {"ids": sorted({i.person.id for i in kept})})}
+    rooms = {row.id: _room_key(row) for row in db.session.execute(_ROOMS, {"ids": sorted({i.room.id for i in kept})})}
+    return {item for item in kept
+            if people.get(item.person.id) != item.person.facts() or rooms.get(item.room.id) != item.room_key}
 
 
 def express_interest(actor, session_id, data: dict, *, at: datetime | None = None, attachment=None) -> Result:
@@ -635,28 +723,44 @@ def express_interest(actor, session_id, data: dict, *, at: datetime | None = Non
     arrive together are written in one short transaction (the lead's upsert, the interest's insert,
     nothing if the client id was used: a replay, the notifications, the event), and each is
     acknowledged after that commit. The acknowledgement is built from what was written, not read back.
+
+    `actor` is a person loaded now, or a live connection's `KeptPerson`: then the room is the one this
+    process keeps, nothing is read before the batch, and the writer checks both (`_stale`); a refusal
+    or a changed fact raises `StaleFacts` for the caller to check it again on fresh reads.
     """
-    room = interest_room(actor, session_id)
-    if actor.role != Role.ATTENDEE:
-        raise Forbidden(gettext("Only attendees express interest."))
-    client_id = leads.check_client_id(data.get("client_id"))
-    if room.status in (SessionStatus.CANCELLED, SessionStatus.ENDED):  # a replay is still acknowledged
-        if lead_queries.find_interest(actor, client_id) is None:
-            _open_for_input(room)
-        return _replayed_interest(actor, room, client_id, data)
+    kept = isinstance(actor, KeptPerson)
+    try:
+        room, room_key = interest_room(actor, session_id, kept=kept)
+        if actor.role != Role.ATTENDEE:
+            raise Forbidden(gettext("Only attendees express interest."))
+        client_id = leads.check_client_id(data.get("client_id"))
+        if room.status in (SessionStatus.CANCELLED, SessionStatus.ENDED):  # a replay is still acknowledged
+            if kept:
+                raise StaleFacts
+            if lead_queries.find_interest(actor, client_id) is None:
+                _open_for_input(room)
+            return _replayed_interest(actor, room, client_id, data)
+        values = leads.check_interest(actor, room, data)
+    except ServiceError:
+        if kept:  # refused on kept facts: decided again on fresh ones
+            raise StaleFacts from None
+        raise
     actor_id, name = actor.id, actor.name  # the commit expires the person in this session: read it before
     organisation = actor.organisation
     pending = _PendingInterest(
         _Sender(actor_id, actor.organisation_id, {"name": organisation.name, "name_zh": organisation.name_zh,
                                                   "name_en": organisation.name_en, "city": organisation.city}),
-        room, leads.check_interest(actor, room, data), at, attachment, ui_locale(),
+        room, values, at, attachment, ui_locale(),
         {"organisation": organisation.name, "organisation_i18n": bilingual.pair(organisation, "name"),
-         "city": organisation.city, "user": name})
+         "city": organisation.city, "user": name},
+        person=actor if kept else None, room_key=room_key)
     _interests.submit(pending)
-    if inspect(actor).detached:  # this session let go of its connection while another caller wrote
+    if not kept and inspect(actor).detached:  # this session let go of its connection while another caller wrote
         db.session.add(actor)
     if pending.outcome is _Outcome.ALONE:  # its batch failed as a whole: this one again, in its own transaction
         _write_alone(pending)
+    if pending.outcome is _Outcome.STALE:
+        raise StaleFacts
     if pending.outcome is _Outcome.REPLAYED:
         return _replayed_interest(actor, room, client_id, data)
     if pending.outcome is _Outcome.FAILED:
@@ -675,6 +779,7 @@ class _Outcome(enum.Enum):
     ALONE = "alone"  # not written yet: write it in a transaction of its own
     STORED = "stored"
     REPLAYED = "replayed"  # its client id names a stored interest
+    STALE = "stale"  # checked against kept facts that no longer hold: nothing written (`StaleFacts`)
     FAILED = "failed"  # refused (the person's rate): `error`
 
 
@@ -701,6 +806,9 @@ class _PendingInterest:
     locale: str
     #: The staff's detail of the interest beside the stored columns: organisation, city, person.
     detail: dict
+    #: The kept person it was checked against (None: read for it), and its room's row (`_room_key`).
+    person: KeptPerson | None = None
+    room_key: tuple | None = None
     outcome: _Outcome = _Outcome.ALONE
     counted: bool = False  # the person's rate already counts it
     error: Exception | None = None
@@ -740,6 +848,9 @@ def _write_interests(batch: list[_PendingInterest]) -> None:
             elif pending.key not in seen:
                 seen.add(pending.key)
                 writing.append(pending)
+        for pending in _stale(writing):
+            pending.outcome = _Outcome.STALE
+            writing.remove(pending)
         for pending in list(writing):
             try:
                 with force_locale(pending.locale):
@@ -774,6 +885,10 @@ def _write_alone(pending: _PendingInterest) -> None:
     """One interest in its own transaction: its rows (nothing, a replay, if its client id was used),
     the person's rate counted, its history and notifications, its event, the commit."""
     try:
+        if _stale([pending]):
+            db.session.rollback()
+            pending.outcome = _Outcome.STALE
+            return
         pending.stored = leads.write_interest(pending.actor, pending.room, pending.values, at=pending.at,
                                               attachment=pending.attachment)
         if pending.stored is None:
@@ -804,11 +919,11 @@ _interests = GroupCommit(_write_interests, waiting=_let_go)
 
 
 def _replayed_interest(actor, room, client_id: str, data: dict) -> Result:
-    interest = lead_queries.find_interest(actor, client_id)
-    if interest is None:  # stored nothing and found nothing: cannot happen unless it was deleted meanwhile
+    found = lead_queries.find_interest_and_lead(actor, client_id)
+    if found is None:  # stored nothing and found nothing: cannot happen unless it was deleted meanwhile
         raise Conflict(gettext("This client id was already used for another interest."), code="client_id_reused")
+    interest, lead = found
     leads.check_replay(interest, room, data)
-    lead = db.session.get(Lead, interest.lead_id, options=[lazyload(Lead.project)])  # its organisation comes joined
     return Result({"interest": lead_queries.interest_dict(interest), "lead": lead_queries.lead_dict(lead)}, duplicate=True)
 
 

@@ -78,6 +78,9 @@ def test_a_new_interest_is_a_few_statements_in_one_transaction_and_nothing_is_re
     organiser = db.session.scalars(select(Notification).where(Notification.user_id == room["organiser"].id)).one()
     assert organiser.fold_count == 2 and organiser.body.endswith("\nLand in Luancheng")  # folded with the first
     assert sum("notifications" in s for s in seen.log) == 1, seen.log  # one statement: the upsert
+    if db.engine.dialect.name == "postgresql":  # the lead's upsert and the interest's insert: one statement
+        assert [s for s in seen.log if "INSERT INTO interests" in s] == [], seen.log  # (80 characters of each shown)
+        assert sum(s.startswith("WITH prev AS") for s in seen.log) == 1, seen.log
 
 
 def test_every_statement_of_an_interest_is_compiled_once_per_process(room, monkeypatch):

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from flask_babel import gettext
 from sqlalchemy import and_, bindparam, false, func, or_, select, tuple_
-from sqlalchemy.orm import lazyload
+from sqlalchemy.orm import Load, lazyload
 
 from ... import bilingual, signals
 from ...accounts.access import require_role
@@ -363,6 +363,17 @@ _BY_CLIENT_ID = (select(Interest).options(lazyload("*"))
 
 def find_interest(actor, client_id: str) -> Interest | None:
     return db.session.scalar(_BY_CLIENT_ID, {"user_id": actor.id, "client_id": client_id})
+
+
+#: The same with its lead and the lead's organisation: a replay's whole answer in one query (built once).
+_REPLAY = (select(Interest, Lead).join(Lead, Lead.id == Interest.lead_id)
+           .options(Load(Interest).lazyload("*"), Load(Lead).lazyload(Lead.project))
+           .where(Interest.user_id == bindparam("user_id"), Interest.client_id == bindparam("client_id")))
+
+
+def find_interest_and_lead(actor, client_id: str) -> tuple[Interest, Lead] | None:
+    """The person's interest by client id and its lead (a replay's answer), or None."""
+    return db.session.execute(_REPLAY, {"user_id": actor.id, "client_id": client_id}).one_or_none()
 
 
 def used_client_ids(pairs) -> set[tuple[int, str]]:
