@@ -829,8 +829,8 @@ def _write_interests(batch: list[_PendingInterest]) -> None:
 
     An interest alone is left to its caller (`_write_alone`). Client ids already stored are replays
     (one query for the batch); a second interest of the batch with the same person and client id
-    waits to be written alone after it (a replay of it, or the interest itself if the first was
-    refused). Each person's rate is counted (a refusal is that interest's answer alone); then, in the
+    is a replay of the first once the batch is committed (or written alone after it if the first was
+    not stored: refused, or its batch failed). Each person's rate is counted (a refusal is that interest's answer alone); then, in the
     leads' order (so that concurrent batches lock them alike), each interest's lead and row, the leads'
     history and the notifications of all in one statement each, the events numbered last, one commit.
     If anything else fails, nothing of the batch is kept and each interest is written alone, so one
@@ -841,12 +841,15 @@ def _write_interests(batch: list[_PendingInterest]) -> None:
     writing: list[_PendingInterest] = []
     try:
         used = lead_queries.used_client_ids({pending.key for pending in batch})
-        seen = set()
+        first: dict[tuple[int, str], _PendingInterest] = {}
+        again: list[_PendingInterest] = []
         for pending in batch:
             if pending.key in used:
                 pending.outcome = _Outcome.REPLAYED
-            elif pending.key not in seen:
-                seen.add(pending.key)
+            elif pending.key in first:
+                again.append(pending)
+            else:
+                first[pending.key] = pending
                 writing.append(pending)
         for pending in _stale(writing):
             pending.outcome = _Outcome.STALE
@@ -869,6 +872,9 @@ def _write_interests(batch: list[_PendingInterest]) -> None:
         for pending, event in zip(writing, record_many([_staff_event(pending) for pending in writing])):
             pending.events, pending.outcome = [event], _Outcome.STORED
         db.session.commit()
+        for pending in again:  # a replay of what the batch stored; if its first was not stored, written alone
+            if first[pending.key].outcome is _Outcome.STORED:
+                pending.outcome = _Outcome.REPLAYED
     except Exception as error:
         db.session.rollback()
         if not isinstance(error, _UsedMeanwhile):
