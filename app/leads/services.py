@@ -87,11 +87,14 @@ def _pitch_second(room, at: datetime | None) -> int | None:
     return int(moment.timestamp() - room.starts_at.timestamp())
 
 
-def check_replay(existing: Interest, session, data: dict) -> None:
-    """A client id sent again must carry the same interest (a resend); anything else is 409."""
+def check_replay(existing: Interest | dict, session, data: dict) -> None:
+    """A client id sent again must carry the same interest (a resend); anything else is 409. `existing`
+    is the stored interest, or its `interest_dict`."""
     note = data.get("note") or ""
-    if (existing.session_id != session.id or existing.project_id != data.get("project_id")
-            or existing.level != data.get("level") or existing.note != (note.strip() if isinstance(note, str) else note)):
+    stored = existing if isinstance(existing, dict) else {name: getattr(existing, name)
+                                                          for name in ("session_id", "project_id", "level", "note")}
+    if (stored["session_id"] != session.id or stored["project_id"] != data.get("project_id")
+            or stored["level"] != data.get("level") or stored["note"] != (note.strip() if isinstance(note, str) else note)):
         raise Conflict(gettext("This client id was already used for another interest."), code="client_id_reused")
 
 

@@ -762,7 +762,11 @@ def express_interest(actor, session_id, data: dict, *, at: datetime | None = Non
     if pending.outcome is _Outcome.STALE:
         raise StaleFacts
     if pending.outcome is _Outcome.REPLAYED:
-        return _replayed_interest(actor, room, client_id, data)
+        if pending.replay is None:
+            return _replayed_interest(actor, room, client_id, data)
+        interest, lead = pending.replay
+        leads.check_replay(interest, room, data)
+        return Result({"interest": interest, "lead": lead}, duplicate=True)
     if pending.outcome is _Outcome.FAILED:
         raise pending.error
     stored = pending.stored
@@ -814,6 +818,8 @@ class _PendingInterest:
     error: Exception | None = None
     stored: leads.StoredInterest | None = None
     events: list[Outgoing] = field(default_factory=list)
+    #: A replay's answer as its writer found it (the stored interest and its lead), if it did.
+    replay: tuple[dict, dict] | None = None
 
     @property
     def key(self) -> tuple[int, str]:
@@ -827,12 +833,14 @@ def _staff_event(pending: _PendingInterest) -> tuple[int, str, dict, str]:
 def _write_interests(batch: list[_PendingInterest]) -> None:
     """The group commit's writer: a batch of interests in one transaction.
 
-    An interest alone is left to its caller (`_write_alone`). Client ids already stored are replays
-    (one query for the batch); a second interest of the batch with the same person and client id
-    is a replay of the first once the batch is committed (or written alone after it if the first was
-    not stored: refused, or its batch failed). Each person's rate is counted (a refusal is that interest's answer alone); then, in the
-    leads' order (so that concurrent batches lock them alike), each interest's lead and row, the leads'
-    history and the notifications of all in one statement each, the events numbered last, one commit.
+    An interest alone is left to its caller (`_write_alone`). One query each finds what was checked
+    against kept facts that no longer hold (`_stale`: not written) and the client ids already stored
+    (replays, answered with what that query found); a second interest of the batch with the same
+    person and client id is a replay of the first once the batch is committed (or written alone after
+    it if the first was not stored: refused, or its batch failed). Each person's rate is counted (a
+    refusal is that interest's answer alone); then, in the leads' order (so that concurrent batches
+    lock them alike), each interest's lead and row, the leads' history and the notifications of all in
+    one statement each, the events numbered last, one commit.
     If anything else fails, nothing of the batch is kept and each interest is written alone, so one
     interest's error is its own answer and no other's.
     """
@@ -840,20 +848,20 @@ def _write_interests(batch: list[_PendingInterest]) -> None:
         return
     writing: list[_PendingInterest] = []
     try:
-        used = lead_queries.used_client_ids({pending.key for pending in batch})
+        stale = _stale(batch)
+        replays = lead_queries.stored_replays({pending.key for pending in batch})
         first: dict[tuple[int, str], _PendingInterest] = {}
         again: list[_PendingInterest] = []
         for pending in batch:
-            if pending.key in used:
-                pending.outcome = _Outcome.REPLAYED
+            if pending in stale:
+                pending.outcome = _Outcome.STALE
+            elif pending.key in replays:
+                pending.outcome, pending.replay = _Outcome.REPLAYED, replays[pending.key]
             elif pending.key in first:
                 again.append(pending)
             else:
                 first[pending.key] = pending
                 writing.append(pending)
-        for pending in _stale(writing):
-            pending.outcome = _Outcome.STALE
-            writing.remove(pending)
         for pending in list(writing):
             try:
                 with force_locale(pending.locale):
@@ -874,7 +882,8 @@ def _write_interests(batch: list[_PendingInterest]) -> None:
         db.session.commit()
         for pending in again:  # a replay of what the batch stored; if its first was not stored, written alone
             if first[pending.key].outcome is _Outcome.STORED:
-                pending.outcome = _Outcome.REPLAYED
+                stored = first[pending.key].stored
+                pending.outcome, pending.replay = _Outcome.REPLAYED, (stored.interest, stored.lead)
     except Exception as error:
         db.session.rollback()
         if not isinstance(error, _UsedMeanwhile):

@@ -234,3 +234,38 @@ def test_a_batch_that_fails_as_a_whole_is_written_one_by_one_and_only_the_faulty
     assert [n for n, r in enumerate(results) if not isinstance(r, Exception)] == [0, 1, 3]
     assert sorted(db.session.scalars(select(Interest.client_id))) == ["i-fault-0000", "i-fault-0001", "i-fault-0003"]
     assert _count(select(LiveEvent).where(LiveEvent.name == "interest").subquery()) == 3
+
+
+@postgres_only
+def test_replays_in_a_batch_are_answered_from_the_batch_s_own_query(app, room, monkeypatch):
+    from sqlalchemy import event
+
+    sid, project = room["session"].id, room["project"].id
+    person, other = (make_user("attendee", organisation=f"City {n} Commerce Bureau").id for n in range(2))
+    stored = live.express_interest(db.session.get(User, person), sid,
+                                   {"project_id": project, "level": "meeting", "note": "March", "client_id": "i-stored-001"})
+    db.session.remove()
+    _batched(monkeypatch, 5)
+    sends = [(person, {"project_id": project, "level": "meeting", "note": "March", "client_id": "i-stored-001"}),
+             (person, {"project_id": project, "level": "intent", "client_id": "i-stored-001"}),  # other content
+             (other, {"project_id": project, "level": "info", "client_id": "i-fresh-0001"}),
+             (other, {"project_id": project, "level": "info", "client_id": "i-fresh-0001"}),  # twice at once
+             (other, {"project_id": project, "level": "meeting", "client_id": "i-fresh-0001"})]  # and changed
+    statements = []
+    listen = lambda conn, cursor, statement, *args: statements.append(" ".join(statement.split()))  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listen)
+    try:
+        results = _in_threads([_express(app, user_id, sid, data) for user_id, data in sends])
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listen)
+    assert results[0].duplicate is True and results[0].value == {**stored.value, "lead": results[0].value["lead"]}
+    assert results[0].value["interest"] == stored.value["interest"]
+    assert getattr(results[1], "code", None) == "client_id_reused"
+    firsts = [r for r in results[2:] if not isinstance(r, Exception)]
+    assert sorted(r.duplicate for r in firsts) == [False, True]
+    assert firsts[0].value["interest"] == firsts[1].value["interest"]
+    assert getattr(next(r for r in results[2:] if isinstance(r, Exception)), "code", None) == "client_id_reused"
+    assert _count(select(Interest).subquery()) == 2
+    # No replay looked itself up: the batch found the stored one with its lead in one query.
+    assert not [s for s in statements if "WHERE interests.user_id = " in s], statements
+    assert sum("FROM interests JOIN leads" in s for s in statements) == 1, statements

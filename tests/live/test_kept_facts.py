@@ -139,3 +139,12 @@ def test_a_project_not_in_the_session_is_still_refused_with_its_own_error(room, 
                                                  "client_id": "kept-0000052"})
     assert refused["ok"] is False and refused["error"]["code"] == "validation_failed"
     assert _count() == 1
+
+
+def test_a_deactivated_person_s_replay_is_refused_too(room, connect):
+    client = _joined(connect, room, room["sjz"])
+    assert _interest(client, room, "kept-0000061")["ok"] is True
+    db.session.get(User, room["sjz"].id).active = False
+    db.session.commit()
+    refused = _interest(client, room, "kept-0000061")
+    assert refused["ok"] is False and refused["error"]["code"] == "unauthorized"

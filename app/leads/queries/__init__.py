@@ -376,13 +376,16 @@ def find_interest_and_lead(actor, client_id: str) -> tuple[Interest, Lead] | Non
     return db.session.execute(_REPLAY, {"user_id": actor.id, "client_id": client_id}).one_or_none()
 
 
-def used_client_ids(pairs) -> set[tuple[int, str]]:
-    """Which of these (person, client id) pairs already name a stored interest: one query."""
+def stored_replays(pairs) -> dict[tuple[int, str], tuple[dict, dict]]:
+    """Those of these (person, client id) pairs that name a stored interest, each with the replay's
+    answer (the interest and its lead as `interest_dict`/`lead_dict`): one query."""
     pairs = list(pairs)
     if not pairs:
-        return set()
-    return {(user_id, client_id) for user_id, client_id in db.session.execute(
-        select(Interest.user_id, Interest.client_id).where(tuple_(Interest.user_id, Interest.client_id).in_(pairs)))}
+        return {}
+    rows = db.session.execute(select(Interest, Lead).join(Lead, Lead.id == Interest.lead_id)
+                              .options(Load(Interest).lazyload("*"), Load(Lead).lazyload(Lead.project))
+                              .where(tuple_(Interest.user_id, Interest.client_id).in_(pairs)))
+    return {(interest.user_id, interest.client_id): (interest_dict(interest), lead_dict(lead)) for interest, lead in rows}
 
 
 def interest_count(session_id: int, project_id: int) -> int:
