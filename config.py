@@ -88,6 +88,10 @@ class Config:
     #: Redis calls (presence, per-person limits, the rate limiter, publishing) give up after this
     #: long, so a Redis outage slows nothing down: the service carries on degraded (see /healthz).
     REDIS_TIMEOUT_SECONDS = float(os.environ.get("REDIS_TIMEOUT_SECONDS", "0.5"))
+    #: Deployments sharing one Redis keep apart: presence and per-person limits live under keys that
+    #: start with this, the rate limiter's under it too, and the processes talk on this channel.
+    REDIS_KEY_PREFIX = os.environ.get("REDIS_KEY_PREFIX", "cloudfair")
+    LIVE_QUEUE_CHANNEL = os.environ.get("LIVE_QUEUE_CHANNEL", "flask-socketio")
     #: The Socket.IO queue's listener tries to reach Redis again this often while it is gone.
     LIVE_QUEUE_RETRY_SECONDS = float(os.environ.get("LIVE_QUEUE_RETRY_SECONDS", "0.5"))
     #: Each process's share of a room's presence expires this long after its last heartbeat (a crashed
@@ -173,6 +177,7 @@ class Config:
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", default=True)
     RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
     RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_KEY_PREFIX = REDIS_KEY_PREFIX
     #: Without Redis the limiter counts in memory (per process) instead of failing every request.
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_STORAGE_OPTIONS = {"socket_timeout": REDIS_TIMEOUT_SECONDS, "socket_connect_timeout": REDIS_TIMEOUT_SECONDS}

@@ -212,7 +212,7 @@ def _init_socketio(app: Flask) -> None:
         from .live.queue import ResilientRedisManager
 
         queue["client_manager"] = ResilientRedisManager(
-            app.config["REDIS_URL"], channel="flask-socketio",
+            app.config["REDIS_URL"], channel=app.config["LIVE_QUEUE_CHANNEL"],
             retry_seconds=app.config["LIVE_QUEUE_RETRY_SECONDS"], timeout_seconds=app.config["REDIS_TIMEOUT_SECONDS"])
     from .live import wire
 

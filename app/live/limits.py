@@ -67,7 +67,7 @@ def check_person(kind: str, user_id: int) -> None:
     app = current_app._get_current_object()
     item = RateLimitItemPerMinute(int(app.config[PER_MINUTE[kind]]))
     limiters = _limiters(app)
-    key = ("cloudfair-live", kind, str(user_id))
+    key = (app.config.get("REDIS_KEY_PREFIX", "cloudfair") + "-live", kind, str(user_id))
     try:
         limiter = limiters["redis"] if "redis" in limiters else None
         if limiter is None:

@@ -1,8 +1,9 @@
 """Who is in a session's room (people, not tabs), and each person's live connections, across processes.
 
 Each process keeps its own share in memory (the truth for its connections) and, with `REDIS_URL`, in
-Redis under keys that expire: a room's share is a hash `cloudfair:room:<session>:proc:<process>`
-(person -> connections), listed in the room's sorted set `cloudfair:room:<session>:procs` scored by
+Redis under keys that expire (`REDIS_KEY_PREFIX`, "cloudfair", first): a room's share is a hash
+`cloudfair:room:<session>:procs:<process>` (person -> connections), listed in the room's sorted set
+`cloudfair:room:<session>:procs` scored by
 when the share expires. A heartbeat (every third of `LIVE_PRESENCE_TTL`) rewrites the process's
 shares from memory and pushes their expiry on, so a process killed with kill -9 drops out of every
 count within `LIVE_PRESENCE_TTL`, and a Redis that lost its data (restarted) is refilled. The count
@@ -85,8 +86,15 @@ return 1
 """
 
 
+def _prefix() -> str:
+    """What this deployment's keys start with (`REDIS_KEY_PREFIX`): deployments sharing a Redis keep apart."""
+    from flask import current_app
+
+    return current_app.config.get("REDIS_KEY_PREFIX", "cloudfair")
+
+
 def _procs_key(session_id: int) -> str:
-    return f"cloudfair:room:{session_id}:procs"
+    return f"{_prefix()}:room:{session_id}:procs"
 
 
 def _share_key(session_id: int, process: str) -> str:
@@ -94,7 +102,7 @@ def _share_key(session_id: int, process: str) -> str:
 
 
 def _connections_key(user_id: int) -> str:
-    return f"cloudfair:conns:{user_id}"
+    return f"{_prefix()}:conns:{user_id}"
 
 
 def _state(app=None) -> dict:

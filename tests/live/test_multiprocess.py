@@ -9,9 +9,10 @@ run some of these tests with their own pair of servers), filled by `flask db upg
 `flask demo seed`, and the Redis at TEST_REDIS_URL. Needs both variables; skips with the reason
 otherwise.
 
-Redis pub/sub channels ignore the database number, so these servers hear every other Flask-SocketIO
-process that uses the same Redis. To keep their rooms (`session:<id>`) and presence keys apart from
-other runs, the demo's fair sessions get ids from a random offset.
+Redis pub/sub channels ignore the database number: these servers use a channel and key prefix of their
+own (`LIVE_QUEUE_CHANNEL`, `REDIS_KEY_PREFIX`), so another run's servers on the same Redis (another
+xdist worker's pair, with the same demo people) are not heard. The demo's fair sessions also get ids
+from a random offset.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ TIMEOUT = 10  # seconds for any one thing to happen; locally everything takes mi
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
+#: This run's servers' Redis keys and channel (`REDIS_KEY_PREFIX`, `LIVE_QUEUE_CHANNEL`).
+KEY_PREFIX = "cftest-" + uuid.uuid4().hex[:12]
 
 
 def _why_skip() -> str | None:
@@ -162,6 +165,9 @@ def cluster(tmp_path_factory):
     env.update({
         "DATABASE_URL": database_url,
         "REDIS_URL": TEST_REDIS_URL,
+        # Another run's servers on the same Redis (another xdist worker's pair) have the same people:
+        # their personal rooms, connection caps and limits must not be these servers'.
+        "REDIS_KEY_PREFIX": KEY_PREFIX, "LIVE_QUEUE_CHANNEL": KEY_PREFIX + "-socketio",
         "SECRET_KEY": "multiprocess-test-" + uuid.uuid4().hex,
         "UPLOAD_DIR": str(workdir / "uploads"),
         "DEMO_PASSWORD": DEMO_PASSWORD,
@@ -303,8 +309,8 @@ def _presence(room_id: int) -> int:
 
     client = redis.Redis.from_url(TEST_REDIS_URL)
     people = set()
-    for process in client.zrangebyscore(f"cloudfair:room:{room_id}:procs", client.time()[0], "+inf"):
-        people |= set(client.hkeys(f"cloudfair:room:{room_id}:procs:{process.decode()}"))
+    for process in client.zrangebyscore(f"{KEY_PREFIX}:room:{room_id}:procs", client.time()[0], "+inf"):
+        people |= set(client.hkeys(f"{KEY_PREFIX}:room:{room_id}:procs:{process.decode()}"))
     return len(people)
 
 
