@@ -92,6 +92,9 @@ class Config:
     #: start with this, the rate limiter's under it too, and the processes talk on this channel.
     REDIS_KEY_PREFIX = os.environ.get("REDIS_KEY_PREFIX", "cloudfair")
     LIVE_QUEUE_CHANNEL = os.environ.get("LIVE_QUEUE_CHANNEL", "flask-socketio")
+    #: A live join this soon after its connection's token check uses the person that check read
+    #: (a join storm's second read of everyone); later joins read the person again. 0: always read.
+    LIVE_PERSON_FRESH_SECONDS = float(os.environ.get("LIVE_PERSON_FRESH_SECONDS", "5"))
     #: The Socket.IO queue's listener tries to reach Redis again this often while it is gone.
     LIVE_QUEUE_RETRY_SECONDS = float(os.environ.get("LIVE_QUEUE_RETRY_SECONDS", "0.5"))
     #: Each process's share of a room's presence expires this long after its last heartbeat (a crashed

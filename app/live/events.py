@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import wraps
@@ -43,6 +44,8 @@ class Connection:
     locale: str = "en"
     #: The person as last loaded by an event (`services.KeptPerson`): what an interest is checked against.
     person: services.KeptPerson | None = None
+    #: When `person` was read (`time.monotonic()`): a join right after connecting uses it as it is.
+    person_at: float = 0.0
 
 
 #: Live connections of this process, by Socket.IO sid.
@@ -82,7 +85,8 @@ def on_connect(auth=None):
         _refuse("too_many_connections", gettext("You have too many live connections open; close another tab or device."))
     config = current_app.config
     connections[request.sid] = Connection(user.id, TokenBucket(config["LIVE_RATE_PER_SECOND"], config["LIVE_BURST"]),
-                                          locale=_locale(user), person=services.KeptPerson.of(user))
+                                          locale=_locale(user), person=services.KeptPerson.of(user),
+                                          person_at=time.monotonic())
     join_room(broadcast.user_room(user.id))  # the person's own notifications, from any process
     return True
 
@@ -108,14 +112,16 @@ def _left(session_id: int, user_id: int) -> None:
         log.exception("Could not update presence of session %s", session_id)
 
 
-def live_event(name: str, *, kept: bool = False):
+def live_event(name: str, *, kept: bool | str = False):
     """Register a handler for a client event with the checks every event shares.
 
     The socket's request context would choose the language from the handshake's cookies and
     headers (a token client sends none): the person's own setting is forced instead. With `kept`, the
     handler is given the connection's `KeptPerson` instead of a query's (the hot path of a burst; its
     service checks it against the database before writing and raises `services.StaleFacts` where it
-    no longer holds, and the handler then runs again with the person read afresh).
+    no longer holds, and the handler then runs again with the person read afresh). With
+    `kept="fresh"`, only a person read within `LIVE_PERSON_FRESH_SECONDS` is used (a join right after
+    connecting: the token check read the person a moment before); an older one is read again.
     """
 
     def decorate(handler):
@@ -144,8 +150,16 @@ def _person(connection: Connection) -> User | None:
         connection.person = None
         return None
     connection.locale = _locale(actor)  # it may have changed in another tab since connecting
-    connection.person = services.KeptPerson.of(actor)
+    connection.person, connection.person_at = services.KeptPerson.of(actor), time.monotonic()
     return actor
+
+
+def _kept_person(connection: Connection, kept: bool | str) -> services.KeptPerson | None:
+    if not kept or connection.person is None:
+        return None
+    if kept == "fresh" and time.monotonic() - connection.person_at > current_app.config["LIVE_PERSON_FRESH_SECONDS"]:
+        return None
+    return connection.person
 
 
 def _handle(name: str, handler, connection: Connection, data, kept: bool = False) -> dict:
@@ -159,7 +173,7 @@ def _handle(name: str, handler, connection: Connection, data, kept: bool = False
         return _error("too_large", gettext("This message is too large."))
     try:  # loading the person needs the database too: its failure is acknowledged as well
         # The organisation comes in the same query (an interest names it; no lazy load per event).
-        actor = connection.person if kept and connection.person is not None else _person(connection)
+        actor = _kept_person(connection, kept) or _person(connection)
         if actor is None:
             return _error("unauthorized", gettext("This account is no longer active."))
         with force_locale(connection.locale):
@@ -182,7 +196,7 @@ def _handle(name: str, handler, connection: Connection, data, kept: bool = False
         return _error("internal_error", gettext("Something went wrong on our side; it has been logged."))
 
 
-@live_event("join")
+@live_event("join", kept="fresh")
 def on_join(actor, connection, data):
     state = services.join(actor, data.get("session_id"), data.get("since_seq"))
     session_id = state["session_id"]

@@ -5,6 +5,7 @@ session ended or given another project) is decided again on fresh reads, never w
 
 from __future__ import annotations
 
+import re
 import pytest
 from sqlalchemy import event, func, select
 
@@ -57,8 +58,9 @@ def _count() -> int:
     return db.session.scalar(select(func.count()).select_from(Interest))
 
 
-def _person_read(statement: str) -> bool:  # the handler's `_PERSON`: the whole person, organisation joined
-    return statement.startswith("SELECT users.") and "organisations_1" in statement
+def _person_read(statement: str) -> bool:  # the handler's `_PERSON`: the whole person by id, organisation joined
+    return (statement.startswith("SELECT users.") and "organisations_1" in statement
+            and re.search(r"WHERE users\.id = (\?|%\(user_id\)s)", statement) is not None)
 
 
 def _room_read(statement: str) -> bool:  # `_ROOM`: one session's row with its event number
@@ -147,4 +149,24 @@ def test_a_deactivated_person_s_replay_is_refused_too(room, connect):
     db.session.get(User, room["sjz"].id).active = False
     db.session.commit()
     refused = _interest(client, room, "kept-0000061")
+    assert refused["ok"] is False and refused["error"]["code"] == "unauthorized"
+
+
+def test_a_join_right_after_connecting_uses_the_person_the_token_check_read(room, connect, app):
+    client = connect(room["sjz"])
+    with Seen() as seen:
+        assert _emit(client, "join", {"session_id": room["session"].id})["ok"] is True
+    assert not any(_person_read(s) for s in seen.statements), seen.statements
+    app.config["LIVE_PERSON_FRESH_SECONDS"] = 0  # a later join reads the person again
+    with Seen() as seen:
+        assert _emit(client, "join", {"session_id": room["session"].id})["ok"] is True
+    assert sum(_person_read(s) for s in seen.statements) == 1, seen.statements
+
+
+def test_a_person_deactivated_after_connecting_cannot_join_once_the_kept_read_is_old(room, connect, app):
+    app.config["LIVE_PERSON_FRESH_SECONDS"] = 0
+    client = connect(room["sjz"])
+    db.session.get(User, room["sjz"].id).active = False
+    db.session.commit()
+    refused = _emit(client, "join", {"session_id": room["session"].id})
     assert refused["ok"] is False and refused["error"]["code"] == "unauthorized"
