@@ -158,6 +158,17 @@ def test_socket_refusals_by_the_wrapper_and_by_services_are_in_chinese(room, con
     assert missing["error"] == {"code": "not_found", "message": zh("No such question.")}
 
 
+def test_an_interest_s_refusal_is_in_the_person_s_language_whatever_the_handshake_asks(room, connect):
+    # `express_interest` runs without Flask's request context (events.live_event `plain`): the
+    # connection's person decides the language, as for every other event.
+    chinese = connect(room["sjz"], headers={"Accept-Language": "en-GB,en;q=0.9"})
+    english = connect(room["ts"], headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+    for client, expected in ((chinese, zh("No such session.")), (english, "No such session.")):
+        refused = _emit(client, "express_interest", {"session_id": 999999, "project_id": room["project"].id,
+                                                     "level": "info", "client_id": "i18n-i-0000009"})
+        assert refused["error"] == {"code": "not_found", "message": expected}
+
+
 def test_a_closed_session_says_so_in_chinese(room, connect, browser):
     from app.fairs.enums import SessionStatus
     from app.extensions import db
