@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
+from types import SimpleNamespace
 
 from flask import current_app
 from flask_babel import force_locale, gettext
@@ -354,7 +355,7 @@ def write_interest(actor, room: InterestRoom, values: dict, *, at: datetime | No
     if interest_id is None:
         return None
     notices = _interest_notices(room, actor, values["project_id"], values, now)
-    interest = interest_dict(Interest(id=interest_id, **row))
+    interest = interest_dict(SimpleNamespace(id=interest_id, **row))  # its columns as written (no ORM instance)
     return StoredInterest(interest, {
         "id": lead["id"], "project_id": values["project_id"], "organisation_id": actor.organisation_id,
         "organisation": bilingual.text(actor.organisation, "name"),
