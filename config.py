@@ -119,6 +119,9 @@ class Config:
     #: `GET /api/v1/fairs/<id>` is built once per fair revision, session statuses and language in each
     #: process, and kept at most this long (for renamed projects, people and organisations).
     FAIR_API_CACHE_SECONDS = float(os.environ.get("FAIR_API_CACHE_SECONDS", "30"))
+    #: A fair feed's validator (the fair's revision) is read at most this often per process: calendar
+    #: programs poll a feed every few minutes or hours, so a change shows in the feed within seconds.
+    FEED_VERSION_SECONDS = float(os.environ.get("FEED_VERSION_SECONDS", "2"))
     #: A join (and the room page) carries the first this many questions in the room's order; the page
     #: fetches the rest page by page when the reader asks (GET /sessions/<id>/questions?per_page=).
     LIVE_JOIN_QUESTIONS = int(os.environ.get("LIVE_JOIN_QUESTIONS", "100"))
@@ -246,6 +249,8 @@ class TestConfig(Config):
     LIVE_ATTENDANCE_BATCH_SECONDS = 0.0
     #: Every join reads the room afresh (names changed by a test show at once); tests of the cache set it.
     LIVE_JOIN_CACHE_SECONDS = 0.0
+    #: Every feed request reads the fair's revision (a test changes a fair and reads its feed at once).
+    FEED_VERSION_SECONDS = 0.0
     #: Tests write many questions as one person; the tests of the per-person limits set their own.
     LIVE_QUESTIONS_PER_MINUTE = LIVE_VOTES_PER_MINUTE = LIVE_INTERESTS_PER_MINUTE = 10_000
     SOCKETIO_ASYNC_MODE = "threading"

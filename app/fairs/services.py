@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from flask import current_app
 from flask_babel import gettext, ngettext
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -22,6 +23,7 @@ from .. import bilingual, signals
 from ..accounts.access import require_role
 from ..accounts.enums import Role
 from ..accounts.models import User
+from ..caching import PageCache
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..extensions import db
 from ..i18n import ui_locale
@@ -51,10 +53,20 @@ def fair_is_public(fair: Fair) -> bool:
     return fair.published_at is not None
 
 
-def fair_version(actor, fair_id: int) -> tuple:
+def fair_version(actor, fair_id: int, *, kept_seconds: float = 0) -> tuple:
     """`queries.fair_version` of a fair the actor may see (404 otherwise, as `get_fair`): one query, no
-    fair loaded, for answers kept per version."""
-    version = queries.fair_version(fair_id)
+    fair loaded, for answers kept per version. With `kept_seconds`, a version this process read that
+    recently is used without the query (the fair feeds' validator: `FEED_VERSION_SECONDS`)."""
+    if kept_seconds > 0:
+        kept = current_app.extensions.get("cloudfair.fair_versions")
+        if kept is None or kept.ttl != kept_seconds:
+            kept = current_app.extensions["cloudfair.fair_versions"] = PageCache(max_entries=1024, ttl_seconds=kept_seconds)
+        version = kept.get(fair_id)
+        if version is None:
+            version = queries.fair_version(fair_id)
+            kept.put(fair_id, version)
+    else:
+        version = queries.fair_version(fair_id)
     if version is None or not (version[0] is not None or is_organiser(actor)):
         raise NotFound(gettext("No such fair."))
     return version

@@ -480,8 +480,9 @@ def _feed_lang(default: str | None = None) -> str:
 @bp.route("/fairs/<int:fair_id>.ics")
 @allow(PUBLIC)
 def fair_feed(fair_id: int):
-    # The validator needs the revision only (one query); the fair is loaded to build a feed not kept.
-    revision = services.fair_version(_actor(), fair_id)[1]
+    # The validator needs the revision only (one query, or none while this process read it within
+    # FEED_VERSION_SECONDS); the fair is loaded to build a feed not kept.
+    revision = services.fair_version(_actor(), fair_id, kept_seconds=current_app.config["FEED_VERSION_SECONDS"])[1]
     lang = _feed_lang()
     etag = calendar.feed_etag(fair_id, revision, lang)
 

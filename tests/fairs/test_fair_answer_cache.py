@@ -58,3 +58,33 @@ def test_a_fair_feed_answers_304_from_one_read(app, client):
     assert len(seen.log) == 1 and seen.log[0].startswith("SELECT fairs.published_at"), seen.log
     fairs.update_fair(organiser, fair, {"title": "Renamed"})
     assert client.get(f"/fairs/{fair.id}.ics", headers={"If-None-Match": etag}).status_code == 200
+
+
+def test_a_fair_feed_s_validator_is_read_at_most_once_per_feed_version_seconds(app, client):
+    """`FEED_VERSION_SECONDS`: a feed request within that long of the last one answers its `304`
+    without a query; the fair's next revision shows once it passes (0: every request reads it)."""
+    from sqlalchemy import event
+
+    from app.extensions import db
+    from app.fairs.models import Fair
+
+    fair = make_fair(make_organiser())
+    db.session.commit()
+    app.config["FEED_VERSION_SECONDS"] = 60
+    first = client.get(f"/fairs/{fair.id}.ics?lang=en")
+    assert first.status_code == 200
+    statements = []
+    listen = lambda conn, cursor, statement, *args: statements.append(statement)  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listen)
+    try:
+        again = client.get(f"/fairs/{fair.id}.ics?lang=en", headers={"If-None-Match": first.headers["ETag"]})
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listen)
+    assert again.status_code == 304 and not [s for s in statements if "fairs" in s], statements
+    db.session.get(Fair, fair.id).revision += 1
+    db.session.commit()
+    kept = client.get(f"/fairs/{fair.id}.ics?lang=en", headers={"If-None-Match": first.headers["ETag"]})
+    assert kept.status_code == 304  # within the seconds kept
+    app.config["FEED_VERSION_SECONDS"] = 0
+    changed = client.get(f"/fairs/{fair.id}.ics?lang=en", headers={"If-None-Match": first.headers["ETag"]})
+    assert changed.status_code == 200 and changed.headers["ETag"] != first.headers["ETag"]
