@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from functools import lru_cache
 from types import SimpleNamespace
@@ -179,6 +179,10 @@ _PG_LEAD_AND_INTEREST = (
                             " FROM up ON CONFLICT (user_id, client_id) DO NOTHING RETURNING interests.id)"
                             " SELECT up.*, (SELECT stage FROM prev) AS previous, (SELECT id FROM ins) AS interest_id"
                             " FROM up"))
+#: The same in psycopg's own parameter style, for `write_interests` (psycopg adapts the list of lower
+#: stages to an array).
+_PG_LEAD_AND_INTEREST_DRIVER = re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s",
+                                      _PG_LEAD_AND_INTEREST.replace("IN :lower", "= ANY(:lower)"))
 _LEAD_COLUMNS = {"id": Integer(), "stage": String(), "owner_id": Integer(), "expected_amount": Numeric(18, 2),
                  "currency": String(), "next_action_on": Date(), "stage_changed_at": UTCDateTime(),
                  "created_at": UTCDateTime(), "previous": String()}
@@ -197,16 +201,20 @@ _LEAD_STATEMENTS = {
 }
 
 
+def _lead_params(room: InterestRoom, project_id: int, actor, level: str, now: datetime) -> dict:
+    stage = stage_for_level(level)
+    lower = [s.value for s in STAGE_ORDER if stage_rank(s) < stage_rank(stage)] or ["-"]
+    return {"project_id": project_id, "organisation_id": actor.organisation_id, "owner_id": actor.id,
+            "stage": stage.value, "fair_id": room.fair_id, "session_id": room.id, "now": now, "lower": lower}
+
+
 def _upsert_lead(room: InterestRoom, project_id: int, actor, level: str, now: datetime,
                  interest: dict | None = None) -> tuple[dict, str | None, bool, bool]:
     """Make the organisation's lead on the project, or move it forward (never back, never out of
     `dropped`): (the lead's columns, the stage it had or None if made now, whether it was made, whether it moved).
     With `interest` (its columns but the lead's) on PostgreSQL, the interest is inserted by the same
     statement: the lead's columns then hold `interest_id` too (None: the client id was used)."""
-    stage = stage_for_level(level)
-    lower = [s.value for s in STAGE_ORDER if stage_rank(s) < stage_rank(stage)] or ["-"]
-    params = {"project_id": project_id, "organisation_id": actor.organisation_id, "owner_id": actor.id,
-              "stage": stage.value, "fair_id": room.fair_id, "session_id": room.id, "now": now, "lower": lower}
+    params = _lead_params(room, project_id, actor, level, now)
     postgres = db.session.get_bind().dialect.name == "postgresql"
     previous_known = None
     if not postgres:  # SQLite writes one transaction at a time: the stage read here is still the stage at the upsert
@@ -217,7 +225,10 @@ def _upsert_lead(room: InterestRoom, project_id: int, actor, level: str, now: da
         params.update({name: interest[name] for name in _INTEREST_OWN_COLUMNS})
     else:
         statement = _LEAD_STATEMENTS["postgresql" if postgres else "sqlite"]
-    row = dict(db.session.execute(statement, params).mappings().one())
+    return _lead_outcome(dict(db.session.execute(statement, params).mappings().one()), previous_known, now)
+
+
+def _lead_outcome(row: dict, previous_known: str | None, now: datetime) -> tuple[dict, str | None, bool, bool]:
     previous = row.pop("previous", previous_known)
     created = previous is None and row["created_at"] == now
     if previous is None and not created:
@@ -338,22 +349,67 @@ def write_interest(actor, room: InterestRoom, values: dict, *, at: datetime | No
     """`store_interest` for values `check_interest` returned: the lead's upsert and the interest's insert
     (the live room's group commit writes a batch of them in one transaction, then `complete_interests`)."""
     now = utcnow()
-    sha256, mime, name = attachment or (None, None, None)
-    row = {"client_id": values["client_id"], "session_id": room.id, "project_id": values["project_id"],
-           "organisation_id": actor.organisation_id, "user_id": actor.id, "lead_id": None,
-           "level": values["level"], "note": values["note"], "pitch_second": _pitch_second(room, at),
-           "attachment_sha256": sha256, "attachment_mime": mime, "attachment_name": name, "created_at": now}
+    row = _interest_row(actor, room, values, at, attachment, now)
     lead, previous, created, moved = _upsert_lead(room, values["project_id"], actor, values["level"], now, row)
-    history = {"lead_id": lead["id"], "user_id": actor.id, "from_stage": previous, "to_stage": lead["stage"],
-               "source": "interest", "created_at": now,
-               "note": "Interest expressed in a live session." if created else "Interest raised to intent."}
     row["lead_id"] = lead["id"]
     if "interest_id" in lead:  # PostgreSQL: inserted with the lead
         interest_id = lead.pop("interest_id")
     else:
         interest_id = db.session.scalar(_INSERT_INTEREST, row)
+    return _stored(actor, room, values, row, interest_id, (lead, previous, created, moved), now)
+
+
+def write_interests(items: list[tuple]) -> list[StoredInterest | None]:
+    """`write_interest(actor, room, values, at=, attachment=)` for each item (those five, in order), as
+    the group commit writes a batch. On PostgreSQL the items' statements (one each: `_PG_LEAD_AND_INTEREST`)
+    go to the server together in psycopg's pipeline mode: the server runs them one after another as
+    before, in the caller's transaction, and the batch waits for one round trip instead of one each."""
+    if len(items) < 2 or db.session.get_bind().dialect.name != "postgresql":
+        return [write_interest(actor, room, values, at=at, attachment=attachment)
+                for actor, room, values, at, attachment in items]
+    prepared = []
+    for actor, room, values, at, attachment in items:
+        now = utcnow()
+        row = _interest_row(actor, room, values, at, attachment, now)
+        params = {**_lead_params(room, values["project_id"], actor, values["level"], now),
+                  **{name: row[name] for name in _INTEREST_OWN_COLUMNS}}
+        prepared.append((now, row, params))
+    driver = db.session.connection().connection.driver_connection  # the session's transaction's connection
+    cursors = []
+    with driver.pipeline():
+        for _, _, params in prepared:
+            cursor = driver.cursor()
+            cursor.execute(_PG_LEAD_AND_INTEREST_DRIVER, params)
+            cursors.append(cursor)
+    out = []
+    for (actor, room, values, _, _), (now, row, _), cursor in zip(items, prepared, cursors):
+        with cursor:
+            lead = dict(zip((column.name for column in cursor.description), cursor.fetchone()))
+        for name in ("stage_changed_at", "created_at"):  # as UTCDateTime returns them
+            lead[name] = lead[name].astimezone(timezone.utc)
+        row["lead_id"] = lead["id"]
+        interest_id = lead.pop("interest_id")
+        out.append(_stored(actor, room, values, row, interest_id, _lead_outcome(lead, None, now), now))
+    return out
+
+
+def _interest_row(actor, room: InterestRoom, values: dict, at, attachment, now: datetime) -> dict:
+    sha256, mime, name = attachment or (None, None, None)
+    return {"client_id": values["client_id"], "session_id": room.id, "project_id": values["project_id"],
+            "organisation_id": actor.organisation_id, "user_id": actor.id, "lead_id": None,
+            "level": values["level"], "note": values["note"], "pitch_second": _pitch_second(room, at),
+            "attachment_sha256": sha256, "attachment_mime": mime, "attachment_name": name, "created_at": now}
+
+
+def _stored(actor, room: InterestRoom, values: dict, row: dict, interest_id: int | None, outcome: tuple,
+            now: datetime) -> StoredInterest | None:
+    """What a written interest answers with (None: its client id was used, nothing inserted)."""
     if interest_id is None:
         return None
+    lead, previous, created, moved = outcome
+    history = {"lead_id": lead["id"], "user_id": actor.id, "from_stage": previous, "to_stage": lead["stage"],
+               "source": "interest", "created_at": now,
+               "note": "Interest expressed in a live session." if created else "Interest raised to intent."}
     notices = _interest_notices(room, actor, values["project_id"], values, now)
     interest = interest_dict(SimpleNamespace(id=interest_id, **row))  # its columns as written (no ORM instance)
     return StoredInterest(interest, {

@@ -871,10 +871,11 @@ def _write_interests(batch: list[_PendingInterest]) -> None:
                 pending.outcome, pending.error = _Outcome.FAILED, error
                 writing.remove(pending)
         writing.sort(key=lambda pending: (pending.values["project_id"], pending.actor.organisation_id))
-        for pending in writing:
-            pending.stored = leads.write_interest(pending.actor, pending.room, pending.values, at=pending.at,
-                                                  attachment=pending.attachment)
-            if pending.stored is None:
+        written = leads.write_interests([(pending.actor, pending.room, pending.values, pending.at, pending.attachment)
+                                         for pending in writing])
+        for pending, stored in zip(writing, written):
+            pending.stored = stored
+            if stored is None:
                 raise _UsedMeanwhile
         leads.complete_interests(*(pending.stored for pending in writing))
         for pending, event in zip(writing, record_many([_staff_event(pending) for pending in writing])):

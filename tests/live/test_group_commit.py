@@ -217,14 +217,20 @@ def test_a_batch_that_fails_as_a_whole_is_written_one_by_one_and_only_the_faulty
     sid, project = room["session"].id, room["project"].id
     people = [make_user("attendee", organisation=f"City {n}").id for n in range(4)]
     commit = _batched(monkeypatch, 4)
-    write = live.leads.write_interest
+    write, write_batch = live.leads.write_interest, live.leads.write_interests
 
     def faulty(actor, room_, values, **kwargs):
         if values["client_id"] == "i-fault-0002":
             raise RuntimeError("a fault in one interest's rows")
         return write(actor, room_, values, **kwargs)
 
+    def faulty_batch(items):  # the batch's statements fail with the faulty interest's
+        if any(values["client_id"] == "i-fault-0002" for _, _, values, _, _ in items):
+            raise RuntimeError("a fault in one interest's rows")
+        return write_batch(items)
+
     monkeypatch.setattr(live.leads, "write_interest", faulty)
+    monkeypatch.setattr(live.leads, "write_interests", faulty_batch)
     sends = [(user_id, {"project_id": project, "level": "info", "client_id": f"i-fault-{n:04d}"})
              for n, user_id in enumerate(people)]
     results = _in_threads([_express(app, user_id, sid, data) for user_id, data in sends])
@@ -269,3 +275,27 @@ def test_replays_in_a_batch_are_answered_from_the_batch_s_own_query(app, room, m
     # No replay looked itself up: the batch found the stored one with its lead in one query.
     assert not [s for s in statements if "WHERE interests.user_id = " in s], statements
     assert sum("FROM interests JOIN leads" in s for s in statements) == 1, statements
+
+
+@postgres_only
+def test_a_database_error_inside_a_pipelined_batch_leaves_nothing_and_the_session_usable(app, room):
+    """The batch's statements go to PostgreSQL together (psycopg's pipeline mode): one that fails
+    aborts the batch, the rollback leaves nothing of it, and the next write works."""
+    from app.leads import services as leads
+
+    sid, project = room["session"].id, room["project"].id
+    people = [db.session.get(User, make_user("attendee", organisation=f"City {n}").id) for n in range(2)]
+    facts, _ = live.interest_room(people[0], sid)
+    items = [(person, facts, leads.check_interest(person, facts, {"project_id": project, "level": "info",
+                                                                   "client_id": f"i-pipe-{n:05d}"}), None, None)
+             for n, person in enumerate(people)]
+    items[1][2]["level"] = "x" * 500  # longer than the column: the server refuses the second statement
+    with pytest.raises(Exception):
+        leads.write_interests(items)
+    db.session.rollback()
+    assert _count(select(Interest).subquery()) == 0 and _count(select(Lead).subquery()) == 0
+    items[1][2]["level"] = "info"
+    written = leads.write_interests(items)
+    db.session.commit()
+    assert [w.interest["client_id"] for w in written] == ["i-pipe-00000", "i-pipe-00001"]
+    assert _count(select(Interest).subquery()) == 2
