@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from types import SimpleNamespace
@@ -194,8 +194,7 @@ def _lead_statement(sql: str, columns: dict):
 
 #: Built once per dialect (a text() built per interest cost its construction and cache key each time).
 _LEAD_STATEMENTS = {
-    "postgresql": _lead_statement(_PG_LEAD_UPSERT, _LEAD_COLUMNS),
-    "postgresql+interest": _lead_statement(_PG_LEAD_AND_INTEREST, {**_LEAD_COLUMNS, "interest_id": Integer()}),
+    "postgresql": _lead_statement(_PG_LEAD_AND_INTEREST, {**_LEAD_COLUMNS, "interest_id": Integer()}),
     "sqlite": _lead_statement(_LEAD_UPSERT.format(source=_VALUES),
                               {name: kind for name, kind in _LEAD_COLUMNS.items() if name != "previous"}),
 }
@@ -209,22 +208,20 @@ def _lead_params(room: InterestRoom, project_id: int, actor, level: str, now: da
 
 
 def _upsert_lead(room: InterestRoom, project_id: int, actor, level: str, now: datetime,
-                 interest: dict | None = None) -> tuple[dict, str | None, bool, bool]:
+                 interest: dict) -> tuple[dict, str | None, bool, bool]:
     """Make the organisation's lead on the project, or move it forward (never back, never out of
     `dropped`): (the lead's columns, the stage it had or None if made now, whether it was made, whether it moved).
-    With `interest` (its columns but the lead's) on PostgreSQL, the interest is inserted by the same
+    On PostgreSQL the interest (`interest`: its columns but the lead's) is inserted by the same
     statement: the lead's columns then hold `interest_id` too (None: the client id was used)."""
     params = _lead_params(room, project_id, actor, level, now)
     postgres = db.session.get_bind().dialect.name == "postgresql"
     previous_known = None
-    if not postgres:  # SQLite writes one transaction at a time: the stage read here is still the stage at the upsert
+    if postgres:
+        params.update({name: interest[name] for name in _INTEREST_OWN_COLUMNS})
+    else:  # SQLite writes one transaction at a time: the stage read here is still the stage at the upsert
         previous_known = db.session.scalar(select(Lead.stage).where(
             Lead.project_id == project_id, Lead.organisation_id == actor.organisation_id))
-    if postgres and interest is not None:
-        statement = _LEAD_STATEMENTS["postgresql+interest"]
-        params.update({name: interest[name] for name in _INTEREST_OWN_COLUMNS})
-    else:
-        statement = _LEAD_STATEMENTS["postgresql" if postgres else "sqlite"]
+    statement = _LEAD_STATEMENTS["postgresql" if postgres else "sqlite"]
     return _lead_outcome(dict(db.session.execute(statement, params).mappings().one()), previous_known, now)
 
 
@@ -359,6 +356,9 @@ def write_interest(actor, room: InterestRoom, values: dict, *, at: datetime | No
     return _stored(actor, room, values, row, interest_id, (lead, previous, created, moved), now)
 
 
+_UTC = UTCDateTime()
+
+
 def write_interests(items: list[tuple]) -> list[StoredInterest | None]:
     """`write_interest(actor, room, values, at=, attachment=)` for each item (those five, in order), as
     the group commit writes a batch. On PostgreSQL the items' statements (one each: `_PG_LEAD_AND_INTEREST`)
@@ -385,8 +385,8 @@ def write_interests(items: list[tuple]) -> list[StoredInterest | None]:
     for (actor, room, values, _, _), (now, row, _), cursor in zip(items, prepared, cursors):
         with cursor:
             lead = dict(zip((column.name for column in cursor.description), cursor.fetchone()))
-        for name in ("stage_changed_at", "created_at"):  # as UTCDateTime returns them
-            lead[name] = lead[name].astimezone(timezone.utc)
+        for name in ("stage_changed_at", "created_at"):  # as the ORM's statements return them
+            lead[name] = _UTC.process_result_value(lead[name], None)
         row["lead_id"] = lead["id"]
         interest_id = lead.pop("interest_id")
         out.append(_stored(actor, room, values, row, interest_id, _lead_outcome(lead, None, now), now))

@@ -130,17 +130,20 @@ def live_event(name: str, *, kept: bool | str = False, plain: bool = False):
     """
 
     def decorate(handler):
+        def dispatch(sid: str, data) -> dict:
+            connection = connections.get(sid)
+            if connection is None:
+                return _error("unauthorized", gettext("This connection is not logged in."))
+            with force_locale(connection.locale):
+                return _handle(name, handler, connection, data, kept)
+
         if plain:
             def plain_handler(sid, data=None):
                 environ = socketio.server.get_environ(sid, namespace=NAMESPACE)
                 if not environ:
                     return _error("unauthorized", "This connection is not logged in.")
                 with environ["flask.app"].app_context():
-                    connection = connections.get(sid)
-                    if connection is None:
-                        return _error("unauthorized", gettext("This connection is not logged in."))
-                    with force_locale(connection.locale):
-                        return _handle(name, handler, connection, data, kept)
+                    return dispatch(sid, data)
 
             if socketio.server is not None:
                 socketio.server.on(name, plain_handler, namespace=NAMESPACE)
@@ -151,11 +154,7 @@ def live_event(name: str, *, kept: bool | str = False, plain: bool = False):
         @socketio.on(name, namespace=NAMESPACE)
         @wraps(handler)
         def wrapper(data=None):
-            connection = connections.get(request.sid)
-            if connection is None:
-                return _error("unauthorized", gettext("This connection is not logged in."))
-            with force_locale(connection.locale):
-                return _handle(name, handler, connection, data, kept)
+            return dispatch(request.sid, data)
 
         return wrapper
 

@@ -365,10 +365,11 @@ def find_interest(actor, client_id: str) -> Interest | None:
     return db.session.scalar(_BY_CLIENT_ID, {"user_id": actor.id, "client_id": client_id})
 
 
-#: The same with its lead and the lead's organisation: a replay's whole answer in one query (built once).
-_REPLAY = (select(Interest, Lead).join(Lead, Lead.id == Interest.lead_id)
-           .options(Load(Interest).lazyload("*"), Load(Lead).lazyload(Lead.project))
-           .where(Interest.user_id == bindparam("user_id"), Interest.client_id == bindparam("client_id")))
+#: Interests with their leads and the leads' organisations: a replay's whole answer in one query.
+_WITH_LEAD = (select(Interest, Lead).join(Lead, Lead.id == Interest.lead_id)
+              .options(Load(Interest).lazyload("*"), Load(Lead).lazyload(Lead.project)))
+#: The person's interest by client id with its lead (built once).
+_REPLAY = _WITH_LEAD.where(Interest.user_id == bindparam("user_id"), Interest.client_id == bindparam("client_id"))
 
 
 def find_interest_and_lead(actor, client_id: str) -> tuple[Interest, Lead] | None:
@@ -382,9 +383,7 @@ def stored_replays(pairs) -> dict[tuple[int, str], tuple[dict, dict]]:
     pairs = list(pairs)
     if not pairs:
         return {}
-    rows = db.session.execute(select(Interest, Lead).join(Lead, Lead.id == Interest.lead_id)
-                              .options(Load(Interest).lazyload("*"), Load(Lead).lazyload(Lead.project))
-                              .where(tuple_(Interest.user_id, Interest.client_id).in_(pairs)))
+    rows = db.session.execute(_WITH_LEAD.where(tuple_(Interest.user_id, Interest.client_id).in_(pairs)))
     return {(interest.user_id, interest.client_id): (interest_dict(interest), lead_dict(lead)) for interest, lead in rows}
 
 
