@@ -27,7 +27,14 @@ class Config:
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'cloudfair.db'}"
     )
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    #: Connections each server process keeps open (`pool_size`) and may open beyond them for a moment
+    #: (`max_overflow`, closed again when given back). A gevent worker runs hundreds of events at once: a
+    #: join storm with SQLAlchemy's default of 5 opened and closed a connection for most of its joins.
+    DATABASE_POOL_SIZE = int(os.environ.get("DATABASE_POOL_SIZE", "15"))
+    DATABASE_MAX_OVERFLOW = int(os.environ.get("DATABASE_MAX_OVERFLOW", "10"))
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True} | (
+        {} if SQLALCHEMY_DATABASE_URI.startswith("sqlite")  # SQLite's pools are its own: a file, one process
+        else {"pool_size": DATABASE_POOL_SIZE, "max_overflow": DATABASE_MAX_OVERFLOW})
     REDIS_URL = os.environ.get("REDIS_URL") or None
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(BASE_DIR / "instance" / "uploads"))
     MAX_UPLOAD_MB = int(os.environ.get("MAX_UPLOAD_MB", "50"))

@@ -37,6 +37,12 @@ def _state(app) -> dict:
         return app.extensions.setdefault("cloudfair.attendance", {"pending": {}, "written": set(), "writer": False})
 
 
+def batched() -> bool:
+    """Whether joins note attendance for the background writer (`LIVE_ATTENDANCE_BATCH_SECONDS` > 0)
+    rather than writing it on the join itself: then a join only reads."""
+    return float(current_app.config.get("LIVE_ATTENDANCE_BATCH_SECONDS", 0) or 0) > 0
+
+
 def note(actor, session) -> None:
     """A person joined `session`'s live room: their attendance, if the join counts as one."""
     if actor is None or actor.role != Role.ATTENDEE:

@@ -26,7 +26,8 @@ from ..accounts.services import user_for_token
 from ..bounds import check_payload, moment_in_range
 from ..errors import ServiceError, ValidationFailed
 from ..extensions import db, socketio
-from . import broadcast, presence, services
+from ..readonly import reads_only
+from . import attendance, broadcast, presence, services
 from .limits import TokenBucket
 from .origins import origin_allowed
 
@@ -46,6 +47,8 @@ class Connection:
     person: services.KeptPerson | None = None
     #: When `person` was read (`time.monotonic()`): a join right after connecting uses it as it is.
     person_at: float = 0.0
+    #: The Socket.IO sid (rooms are entered with it by handlers that run without a request context).
+    sid: str = ""
 
 
 #: Live connections of this process, by Socket.IO sid.
@@ -74,20 +77,21 @@ def on_connect(auth=None):
     # Engine.IO checks the origin of the handshake; checked again here for every transport.
     if not origin_allowed(request.headers.get("Origin"), request.environ, frozenset(current_app.config["CORS_ORIGINS"])):
         _refuse("forbidden_origin", gettext("This site may not connect."))
-    user = None
-    if isinstance(auth, dict) and auth.get("token"):
-        user = user_for_token(str(auth["token"]))
-    elif current_user.is_authenticated:
-        user = current_user._get_current_object()
-    if user is None or not user.active:
-        _refuse("unauthorized", gettext("Log in or send a valid API token."))
-    if not presence.connect(user.id, request.sid):
+    with reads_only():  # the token check and the person: reads only
+        user = None
+        if isinstance(auth, dict) and auth.get("token"):
+            user = user_for_token(str(auth["token"]))
+        elif current_user.is_authenticated:
+            user = current_user._get_current_object()
+        if user is None or not user.active:
+            _refuse("unauthorized", gettext("Log in or send a valid API token."))
+        person, locale = services.KeptPerson.of(user), _locale(user)  # read before the block lets them go
+    if not presence.connect(person.id, request.sid):
         _refuse("too_many_connections", gettext("You have too many live connections open; close another tab or device."))
     config = current_app.config
-    connections[request.sid] = Connection(user.id, TokenBucket(config["LIVE_RATE_PER_SECOND"], config["LIVE_BURST"]),
-                                          locale=_locale(user), person=services.KeptPerson.of(user),
-                                          person_at=time.monotonic())
-    join_room(broadcast.user_room(user.id))  # the person's own notifications, from any process
+    connections[request.sid] = Connection(person.id, TokenBucket(config["LIVE_RATE_PER_SECOND"], config["LIVE_BURST"]),
+                                          locale=locale, person=person, person_at=time.monotonic(), sid=request.sid)
+    join_room(broadcast.user_room(person.id))  # the person's own notifications, from any process
     return True
 
 
@@ -112,7 +116,7 @@ def _left(session_id: int, user_id: int) -> None:
         log.exception("Could not update presence of session %s", session_id)
 
 
-def live_event(name: str, *, kept: bool | str = False, plain: bool = False):
+def live_event(name: str, *, kept: bool | str = False, plain: bool = False, only_reads=None):
     """Register a handler for a client event with the checks every event shares.
 
     The socket's request context would choose the language from the handshake's cookies and
@@ -126,7 +130,12 @@ def live_event(name: str, *, kept: bool | str = False, plain: bool = False):
     With `plain`, the handler is python-socketio's own and runs in an app context only, not in
     Flask-SocketIO's request context (a request object, URL routing and the session cookie for every
     event were a tenth of an interest's CPU): for handlers that need nothing of the request (no
-    `request`, `current_user`, `join_room`), the hottest one (`express_interest`).
+    `request`, `current_user`, `join_room`; rooms are entered with `connection.sid`): the hottest ones
+    (`express_interest`, `join`).
+
+    With `only_reads` (a callable: true when the handler will write nothing under the current
+    settings), the event's statements run without a transaction of their own on PostgreSQL
+    (`readonly.reads_only`): no BEGIN and ROLLBACK round trips around its reads.
     """
 
     def decorate(handler):
@@ -134,7 +143,7 @@ def live_event(name: str, *, kept: bool | str = False, plain: bool = False):
             connection = connections.get(sid)
             if connection is None:
                 return _error("unauthorized", gettext("This connection is not logged in."))
-            with force_locale(connection.locale):
+            with force_locale(connection.locale), reads_only(bool(only_reads and only_reads())):
                 return _handle(name, handler, connection, data, kept)
 
         if plain:
@@ -218,13 +227,13 @@ def _handle(name: str, handler, connection: Connection, data, kept: bool = False
         return _error("internal_error", gettext("Something went wrong on our side; it has been logged."))
 
 
-@live_event("join", kept="fresh")
+@live_event("join", kept="fresh", plain=True, only_reads=attendance.batched)
 def on_join(actor, connection, data):
     state = services.join(actor, data.get("session_id"), data.get("since_seq"))
     session_id = state["session_id"]
-    join_room(broadcast.room(session_id))
+    socketio.server.enter_room(connection.sid, broadcast.room(session_id), namespace=NAMESPACE)
     if state["staff"]:
-        join_room(broadcast.staff_room(session_id))
+        socketio.server.enter_room(connection.sid, broadcast.staff_room(session_id), namespace=NAMESPACE)
     if session_id not in connection.sessions:
         connection.sessions.add(session_id)
         state["presence"] = presence.enter(session_id, actor.id)

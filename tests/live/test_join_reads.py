@@ -1,0 +1,95 @@
+"""A live connect and a join only read: on PostgreSQL their statements run without a transaction of their
+own (`app/readonly.py`: no BEGIN before them, no ROLLBACK after), the session's next work is in a
+transaction as usual, and a join that writes attendance itself (batching off) keeps its transaction."""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from datetime import timedelta
+
+import pytest
+import time_machine
+from sqlalchemy import event, select
+
+from app.extensions import db
+from app.fairs.models import Registration
+from tests.live.test_events import NS, room  # noqa: F401  (fixture)
+
+postgres_only = pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),
+                                   reason="autocommit reads apply on PostgreSQL only (needs TEST_DATABASE_URL)")
+
+
+@contextmanager
+def modes():
+    """(first word of each statement, whether its connection was in autocommit) while the block runs."""
+    seen: list[tuple[str, bool]] = []
+
+    def statement(conn, cursor, text, parameters, context, executemany):
+        seen.append((text.split()[0].upper(), bool(conn.connection.driver_connection.autocommit)))
+
+    event.listen(db.engine, "before_cursor_execute", statement)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", statement)
+
+
+def _emit(client, name, data):
+    return client.emit(name, data, namespace=NS, callback=True)
+
+
+def _idle():
+    """The test's own session shares the handlers' (one app context): let it end its transaction first."""
+    db.session.commit()
+
+
+@postgres_only
+def test_connect_and_join_read_in_autocommit_and_the_next_write_is_in_a_transaction(app, room, connect, auth):
+    app.config["LIVE_ATTENDANCE_BATCH_SECONDS"] = 3600  # attendance noted for the writer: the join only reads
+    sid = room["session"].id
+    token = auth(room["sjz"])["Authorization"][7:]
+    _idle()
+    with modes() as connecting:
+        client = connect(token=token)
+    assert connecting and all(autocommit for _, autocommit in connecting), connecting
+    with modes() as joining:
+        state = _emit(client, "join", {"session_id": sid})
+    assert state["ok"] is True and state["session_id"] == sid
+    assert [word for word, _ in joining] and all(autocommit for _, autocommit in joining), joining
+    with modes() as asking:
+        asked = _emit(client, "ask", {"session_id": sid, "text": "Water tariffs in Cangzhou?", "client_id": "ro-ask-000001"})
+    assert asked["ok"] is True
+    writes = [autocommit for word, autocommit in asking if word in ("INSERT", "UPDATE")]
+    assert writes and not any(writes), asking  # the ask's writes in one transaction, as before
+
+
+@postgres_only
+def test_a_join_that_records_attendance_itself_keeps_its_transaction(app, room, connect):
+    app.config["LIVE_ATTENDANCE_BATCH_SECONDS"] = 0  # written on the join: a savepoint and a commit
+    session = room["session"]
+    sid, fair_id, person_id = session.id, session.fair_id, room["ts"].id
+    client = connect(room["ts"])
+    with time_machine.travel(session.starts_at + timedelta(minutes=5), tick=False):
+        _idle()
+        with modes() as joining:
+            assert _emit(client, "join", {"session_id": sid})["ok"] is True
+    assert any(word == "INSERT" for word, _ in joining) and not any(autocommit for _, autocommit in joining), joining
+    db.session.expire_all()
+    registration = db.session.scalar(select(Registration).where(Registration.fair_id == fair_id,
+                                                                Registration.user_id == person_id))
+    assert registration is not None and registration.attended_at is not None
+
+
+def test_a_join_reads_the_same_on_every_database(app, room, connect):
+    """Whatever the mode, the person's state and the room's come back whole."""
+    app.config["LIVE_ATTENDANCE_BATCH_SECONDS"] = 3600
+    sid = room["session"].id
+    asker = connect(room["sjz"])
+    assert _emit(asker, "join", {"session_id": sid})["ok"] is True
+    question = _emit(asker, "ask", {"session_id": sid, "text": "Port capacity at Huanghua?",
+                                    "client_id": "ro-ask-000002"})["question"]
+    _idle()
+    again = _emit(connect(room["sjz"]), "join", {"session_id": sid})
+    assert again["ok"] is True and again["mine"] == [question["id"]]
+    assert [q["id"] for q in again["questions"]] == [question["id"]] and again["questions"][0]["mine"] is True
