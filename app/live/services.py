@@ -463,7 +463,8 @@ def ask(actor, session_id, text, client_id) -> Result:
     db.session.add(question)
     try:
         db.session.flush()
-        event = record(session.id, "question", question_dict(question))
+        shown, person_id = question_dict(question), actor.id  # read in the transaction: nothing after the commit
+        event = record(session.id, "question", shown)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -471,8 +472,8 @@ def ask(actor, session_id, text, client_id) -> Result:
         if existing is None:
             raise
         return _replayed_question(existing, session, text)
-    result = _publish(Result({**question_dict(question), "mine": True, "voted": False}, events=[event]))
-    broadcast.send_personal(actor.id, "own_question", {"session_id": session.id, "question_id": question.id})
+    result = _publish(Result({**shown, "mine": True, "voted": False}, events=[event]))
+    broadcast.send_personal(person_id, "own_question", {"session_id": shown["session_id"], "question_id": shown["id"]})
     return result
 
 
@@ -510,7 +511,7 @@ def vote(actor, question_id) -> Result:
         select(QuestionVote.id).where(QuestionVote.question_id == question.id, QuestionVote.user_id == actor.id)
     )
     if already is not None:
-        return Result(_voted(question), duplicate=True)
+        return Result(_voted(question_dict(question)), duplicate=True)
     check_person("vote", actor.id)
     try:
         with db.session.begin_nested():
@@ -518,18 +519,19 @@ def vote(actor, question_id) -> Result:
     except IntegrityError:
         db.session.rollback()
         db.session.refresh(question)
-        return Result(_voted(question), duplicate=True)
+        return Result(_voted(question_dict(question)), duplicate=True)
     db.session.execute(update(Question).where(Question.id == question.id).values(votes=Question.votes + 1))
     db.session.refresh(question)
-    event = record(session.id, "question", question_dict(question))
+    shown, person_id = question_dict(question), actor.id  # read in the transaction: nothing after the commit
+    event = record(session.id, "question", shown)
     db.session.commit()
-    result = _publish(Result(_voted(question), events=[event]))
-    broadcast.send_personal(actor.id, "own_vote", {"session_id": session.id, "question_id": question.id})
+    result = _publish(Result(_voted(shown), events=[event]))
+    broadcast.send_personal(person_id, "own_vote", {"session_id": shown["session_id"], "question_id": shown["id"]})
     return result
 
 
-def _voted(question: Question) -> dict:
-    return {**question_dict(question), "mine": False, "voted": True}
+def _voted(shown: dict) -> dict:
+    return {**shown, "mine": False, "voted": True}
 
 
 def moderate(actor, question_id, action) -> Result:
@@ -552,9 +554,10 @@ def moderate(actor, question_id, action) -> Result:
     else:
         question.pinned = False
     db.session.flush()
+    shown = staff_question_dict(question)  # built in the transaction: nothing is read after the commit
     events = [record(session.id, "question", question_dict(question))]
     db.session.commit()
-    return _publish(Result(staff_question_dict(question), events=events))
+    return _publish(Result(shown, events=events))
 
 
 # ---------------------------------------------------------------- interest

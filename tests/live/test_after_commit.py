@@ -1,0 +1,66 @@
+"""A question, a vote and a moderation answer with what their transaction built: after the commit nothing
+is read again (a reload there began another transaction whose rollback, a round trip after the
+broadcast, held the acknowledgement back until the whole room had been written to)."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from sqlalchemy import event
+
+from app.extensions import db
+from tests.live.test_events import NS, room  # noqa: F401  (fixture)
+
+
+@contextmanager
+def after_commit():
+    """The statements sent after the last commit while the block runs."""
+    seen: list[str] = []
+
+    def statement(conn, cursor, text, *args):
+        seen.append(" ".join(text.split()))
+
+    def committed(conn):
+        seen.clear()
+
+    event.listen(db.engine, "before_cursor_execute", statement)
+    event.listen(db.engine, "commit", committed)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", statement)
+        event.remove(db.engine, "commit", committed)
+
+
+def _emit(client, name, data):
+    return client.emit(name, data, namespace=NS, callback=True)
+
+
+def test_ask_vote_and_moderate_read_nothing_after_their_commit(room, connect):
+    sid = room["session"].id
+    asker, voter, organiser = connect(room["sjz"]), connect(room["ts"]), connect(room["organiser"])
+    for client in (asker, voter, organiser):
+        assert _emit(client, "join", {"session_id": sid})["ok"] is True
+
+    with after_commit() as asking:
+        asked = _emit(asker, "ask", {"session_id": sid, "text": "Rail links to Tianjin port?", "client_id": "ac-ask-00001"})
+    assert asked["ok"] is True and asking == [], asking
+    question = asked["question"]
+    assert (question["text"], question["author"], question["mine"], question["votes"]) == (
+        "Rail links to Tianjin port?", "Zhao Min", True, 0)
+    assert question["organisation"] == "Shijiazhuang Commerce Bureau"
+
+    with after_commit() as voting:
+        voted = _emit(voter, "vote", {"question_id": question["id"]})
+    assert voted["ok"] is True and voting == [], voting
+    assert (voted["question"]["votes"], voted["question"]["voted"], voted["question"]["mine"]) == (1, True, False)
+
+    with after_commit() as moderating:
+        pinned = _emit(organiser, "moderate", {"question_id": question["id"], "action": "pin"})
+    assert pinned["ok"] is True and moderating == [], moderating
+    assert (pinned["question"]["pinned"], pinned["question"]["votes"], pinned["question"]["author"]) == (True, 1, "Zhao Min")
+
+    # What they answered is what is stored.
+    state = _emit(connect(room["ts"]), "join", {"session_id": sid})
+    assert [(q["id"], q["votes"], q["pinned"], q["updated_at"]) for q in state["questions"]] == [
+        (question["id"], 1, True, pinned["question"]["updated_at"])]
