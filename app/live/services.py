@@ -450,7 +450,7 @@ def _publish(result: Result) -> Result:
 
 
 def ask(actor, session_id, text, client_id) -> Result:
-    session = get_live_session(actor, session_id)
+    session = live_room(actor, session_id)  # one query; who may see it as `get_live_session`
     text = _check_text(text)
     client_id = leads.check_client_id(client_id)
     existing = _question_by_client_id(actor, client_id)
@@ -481,20 +481,20 @@ def _question_by_client_id(actor, client_id: str) -> Question | None:
     return db.session.scalar(select(Question).where(Question.user_id == actor.id, Question.client_id == client_id))
 
 
-def _replayed_question(question: Question, session: FairSession, text: str) -> Result:
+def _replayed_question(question: Question, session: LiveRoom, text: str) -> Result:
     """The same client id again: the stored question if it is the same question (a resend), else 409."""
     if question.session_id != session.id or question.text != text:
         raise Conflict(gettext("This client id was already used for another question."), code="client_id_reused")
     return Result({**question_dict(question), "mine": True, "voted": False}, duplicate=True)
 
 
-def _get_question(actor, question_id) -> tuple[Question, FairSession]:
+def _get_question(actor, question_id) -> tuple[Question, LiveRoom]:
     if not isinstance(question_id, int) or isinstance(question_id, bool):
         raise ValidationFailed({"question_id": gettext("Give a question id.")})
     question = db.session.get(Question, question_id)
     if question is None:
         raise NotFound(gettext("No such question."))
-    session = get_live_session(actor, question.session_id)
+    session = live_room(actor, question.session_id)  # one query, its presenters kept (`is_staff`)
     if question.status == QuestionStatus.HIDDEN and not is_staff(actor, session):
         raise NotFound(gettext("No such question."))
     return question, session

@@ -64,3 +64,36 @@ def test_ask_vote_and_moderate_read_nothing_after_their_commit(room, connect):
     state = _emit(connect(room["ts"]), "join", {"session_id": sid})
     assert [(q["id"], q["votes"], q["pinned"], q["updated_at"]) for q in state["questions"]] == [
         (question["id"], 1, True, pinned["question"]["updated_at"])]
+
+
+@contextmanager
+def statements():
+    seen: list[str] = []
+
+    def statement(conn, cursor, text, *args):
+        seen.append(" ".join(text.split()))
+
+    event.listen(db.engine, "before_cursor_execute", statement)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", statement)
+
+
+def test_a_question_and_a_vote_read_their_room_in_one_statement(room, connect):
+    """The room's row (`_ROOM`: status, times, the fair's publication, the event number) with its
+    presenters kept per process, instead of the session, then its fair, then its presenters."""
+    sid = room["session"].id
+    asker, voter = connect(room["sjz"]), connect(room["ts"])
+    for client in (asker, voter):
+        assert _emit(client, "join", {"session_id": sid})["ok"] is True
+    with statements() as asking:
+        question = _emit(asker, "ask", {"session_id": sid, "text": "Power prices for a data centre?",
+                                        "client_id": "ac-ask-00002"})["question"]
+    with statements() as voting:
+        assert _emit(voter, "vote", {"question_id": question["id"]})["ok"] is True
+    for seen in (asking, voting):
+        rooms = [s for s in seen if s.startswith("SELECT fair_sessions.status") and "live_counters" in s]
+        loads = [s for s in seen if "FROM fair_sessions" in s and s not in rooms]
+        fairs = [s for s in seen if "FROM fairs" in s and "FROM fair_sessions" not in s]
+        assert len(rooms) == 1 and loads == [] and fairs == [], seen
