@@ -298,7 +298,8 @@ def authenticate(email: str, password: str) -> User:
     return user
 
 
-def _hash_token(token: str) -> str:
+def hash_token(token: str) -> str:
+    """How a token is stored and looked up: its SHA-256, never the token itself."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -306,7 +307,7 @@ def issue_token(user: User) -> tuple[str, ApiToken]:
     """Make an API token; the plain token is returned once and stored only hashed."""
     plain = "cf_" + secrets.token_urlsafe(32)
     hours = current_app.config["TOKEN_TTL_HOURS"]
-    token = ApiToken(user=user, token_hash=_hash_token(plain), expires_at=utcnow() + timedelta(hours=hours))
+    token = ApiToken(user=user, token_hash=hash_token(plain), expires_at=utcnow() + timedelta(hours=hours))
     db.session.add(token)
     db.session.commit()
     return plain, token
@@ -320,7 +321,7 @@ def user_for_token(plain: str) -> User | None:
     """The active user behind a valid, unexpired, unrevoked token, else None."""
     if not plain:
         return None
-    token = db.session.scalar(_TOKEN, {"token_hash": _hash_token(plain)})
+    token = db.session.scalar(_TOKEN, {"token_hash": hash_token(plain)})
     if token is None or token.revoked_at is not None or token.expires_at <= utcnow():
         return None
     return token.user if token.user.active else None
@@ -328,7 +329,7 @@ def user_for_token(plain: str) -> User | None:
 
 def revoke_token(plain: str) -> bool:
     """Revoke one token; True when it existed and was live."""
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(plain)))
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(plain)))
     if token is None or token.revoked_at is not None:
         return False
     token.revoked_at = utcnow()

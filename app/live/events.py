@@ -22,7 +22,6 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from ..accounts.models import User
-from ..accounts.services import user_for_token
 from ..bounds import check_payload, moment_in_range
 from ..errors import ServiceError, ValidationFailed
 from ..extensions import db, socketio
@@ -78,14 +77,14 @@ def on_connect(auth=None):
     if not origin_allowed(request.headers.get("Origin"), request.environ, frozenset(current_app.config["CORS_ORIGINS"])):
         _refuse("forbidden_origin", gettext("This site may not connect."))
     with reads_only():  # the token check and the person: reads only
-        user = None
+        person = None
         if isinstance(auth, dict) and auth.get("token"):
-            user = user_for_token(str(auth["token"]))
-        elif current_user.is_authenticated:
-            user = current_user._get_current_object()
-        if user is None or not user.active:
+            person = services.person_for_token(str(auth["token"]))  # one row, no ORM objects
+        elif current_user.is_authenticated and current_user.active:
+            person = services.KeptPerson.of(current_user._get_current_object())  # read before the block lets it go
+        if person is None or not person.active:
             _refuse("unauthorized", gettext("Log in or send a valid API token."))
-        person, locale = services.KeptPerson.of(user), _locale(user)  # read before the block lets them go
+    locale = _locale(person)
     if not presence.connect(person.id, request.sid):
         _refuse("too_many_connections", gettext("You have too many live connections open; close another tab or device."))
     config = current_app.config

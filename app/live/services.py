@@ -21,7 +21,8 @@ from sqlalchemy.orm import joinedload
 
 from .. import bilingual, signals, statements
 from ..accounts.enums import Role
-from ..accounts.models import Organisation, User
+from ..accounts.models import ApiToken, Organisation, User
+from ..accounts.services import hash_token
 from ..bounds import has_visible_text
 from ..errors import Conflict, Forbidden, NotFound, ServiceError, ValidationFailed
 from ..extensions import db
@@ -690,17 +691,38 @@ class KeptPerson:
                    None if organisation is None else KeptOrganisation(organisation.name, organisation.name_zh,
                                                                       organisation.name_en, organisation.city))
 
+    @classmethod
+    def from_facts(cls, row) -> KeptPerson:
+        """From a row in `facts()`'s order (`_PEOPLE`, `_TOKEN_PERSON`)."""
+        (person_id, active, role, name, locale, organisation_id, *names) = row
+        organisation = None if organisation_id is None else KeptOrganisation(*names)
+        return cls(person_id, active, role, name, locale, organisation_id, organisation)
+
     def facts(self) -> tuple:
         organisation = self.organisation or KeptOrganisation(None, None, None, None)
         return (self.id, self.active, self.role, self.name, self.locale, self.organisation_id,
                 organisation.name, organisation.name_zh, organisation.name_en, organisation.city)
 
 
-#: A batch's people as `KeptPerson.facts` reads them, one query.
-_PEOPLE = (select(User.id, User.active, User.role, User.name, User.locale, User.organisation_id, Organisation.name,
-                  Organisation.name_zh, Organisation.name_en, Organisation.city)
-           .outerjoin(Organisation, Organisation.id == User.organisation_id)
-           .where(User.id.in_(bindparam("ids", expanding=True))))
+#: A person's facts in `KeptPerson.facts`'s order, their organisation's names joined.
+_PERSON_FACTS = (select(User.id, User.active, User.role, User.name, User.locale, User.organisation_id,
+                        Organisation.name, Organisation.name_zh, Organisation.name_en, Organisation.city)
+                 .outerjoin(Organisation, Organisation.id == User.organisation_id))
+#: A batch's people, one query.
+_PEOPLE = _PERSON_FACTS.where(User.id.in_(bindparam("ids", expanding=True)))
+#: The active person behind a live (unrevoked, unexpired) API token: every live connect asks it.
+_TOKEN_PERSON = (_PERSON_FACTS.join(ApiToken, ApiToken.user_id == User.id)
+                 .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None),
+                        ApiToken.expires_at > bindparam("now"), User.active.is_(True)))
+
+
+def person_for_token(plain: str) -> KeptPerson | None:
+    """`accounts.user_for_token` as the live room keeps a person: one row, no ORM objects loaded (a
+    fair's opening connects thousands at once)."""
+    if not plain:
+        return None
+    row = db.session.execute(_TOKEN_PERSON, {"token_hash": hash_token(plain), "now": utcnow()}).one_or_none()
+    return None if row is None else KeptPerson.from_facts(row)
 
 
 class StaleFacts(Exception):

@@ -53,6 +53,29 @@ def test_connect_needs_a_valid_token_or_login(room, connect, login):
     assert connect(flask_client=browser).is_connected(NS)
 
 
+def test_a_token_connects_only_while_it_and_its_person_hold(app, room, connect):
+    """The connect reads the token's person in one row (`live.person_for_token`): a revoked or expired
+    token, or a deactivated person, is refused as `user_for_token` refuses them."""
+    from app.accounts.services import issue_token, revoke_token
+
+    revoked, _ = issue_token(room["sjz"])
+    assert connect(token=revoked).is_connected(NS)
+    assert revoke_token(revoked) is True
+    assert not connect(token=revoked).is_connected(NS)
+
+    expiring, _ = issue_token(room["ts"])
+    hours = app.config["TOKEN_TTL_HOURS"]
+    with time_machine.travel(live.utcnow() + timedelta(hours=hours, minutes=1)):
+        assert not connect(token=expiring).is_connected(NS)
+    assert connect(token=expiring).is_connected(NS)
+    room["ts"].active = False
+    db.session.commit()
+    assert not connect(token=expiring).is_connected(NS)
+
+    client = connect(room["organiser"])  # the person as the connect read them: an organiser moderates
+    assert _emit(client, "join", {"session_id": room["session"].id})["staff"] is True
+
+
 def test_other_origins_are_refused(app, room, auth):
     token = auth(room["sjz"])["Authorization"][7:]
     foreign = socketio.test_client(app, namespace=NS, auth={"token": token}, headers={"Origin": "https://evil.example"})
