@@ -132,7 +132,7 @@ def _make_users_main(count: int, organisations: int, out: str) -> None:
 
     from app import create_app
     from app.accounts.models import ApiToken, Organisation, User
-    from app.accounts.services import _hash_token
+    from app.accounts.services import hash_token
     from app.extensions import db
     from app.fairs.models import FairSession
     from app.types import utcnow
@@ -154,7 +154,7 @@ def _make_users_main(count: int, organisations: int, out: str) -> None:
         for user in users:
             plain = "cf_" + secrets.token_urlsafe(32)
             tokens.append(plain)
-            db.session.add(ApiToken(user_id=user.id, token_hash=_hash_token(plain), expires_at=expires))
+            db.session.add(ApiToken(user_id=user.id, token_hash=hash_token(plain), expires_at=expires))
         db.session.commit()
         sessions = {s.title: {"id": s.id, "status": s.status, "project_ids": sorted(p.id for p in s.projects)}
                     for s in db.session.scalars(select(FairSession))}
