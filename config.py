@@ -115,6 +115,9 @@ class Config:
     LIVE_MAX_CONNECTIONS_PER_USER = int(os.environ.get("LIVE_MAX_CONNECTIONS_PER_USER", "10"))
     #: Interest counts go to a room at most once per this many seconds.
     LIVE_COUNT_INTERVAL = float(os.environ.get("LIVE_COUNT_INTERVAL", "0.5"))
+    #: A room's presence broadcasts stay under this many deliveries a second (a larger room hears the
+    #: count less often than every `LIVE_COUNT_INTERVAL`); 0: no bound.
+    LIVE_PRESENCE_DELIVERIES = float(os.environ.get("LIVE_PRESENCE_DELIVERIES", "2000"))
     #: Live messages shorter than this many bytes go out uncompressed (permessage-deflate); 0: none compressed.
     LIVE_DEFLATE_THRESHOLD = int(os.environ.get("LIVE_DEFLATE_THRESHOLD", "1024"))
     #: An organiser's in-app notification of a session's interests gathers those of one window this
@@ -252,6 +255,7 @@ class TestConfig(Config):
     #: Counts and presence go out at once (no background sends outliving a test); tests of the
     #: throttle set an interval themselves.
     LIVE_COUNT_INTERVAL = 0.0
+    LIVE_PRESENCE_DELIVERIES = 0.0  # presence at once (tests/live/test_presence_interval.py sets a bound)
     #: Attendance written at each join, so a test reads it right after (tests of the batches set their own).
     LIVE_ATTENDANCE_BATCH_SECONDS = 0.0
     #: Every join reads the room afresh (names changed by a test show at once); tests of the cache set it.

@@ -68,15 +68,17 @@ def _state(app, name: str) -> dict:
         return app.extensions.setdefault(f"cloudfair.{name}", {})
 
 
-def throttle(name: str, session_id: int, item, flush) -> None:
-    """Send a session's changes of one kind at most once per `LIVE_COUNT_INTERVAL`: the first change
-    in a quiet period now, later ones folded into one send at the end of the interval.
+def throttle(name: str, session_id: int, item, flush, *, interval: float | None = None) -> None:
+    """Send a session's changes of one kind at most once per `interval` (`LIVE_COUNT_INTERVAL` unless
+    given): the first change in a quiet period now, later ones folded into one send at the end of the
+    interval.
 
     `flush(items)` builds the events from what is current when it runs and sends them; it gets the
     set of `item`s changed since the last send (presence passes None: it reads the count then).
     """
     app = current_app._get_current_object()
-    interval = float(app.config.get("LIVE_COUNT_INTERVAL", 0.5))
+    if interval is None:
+        interval = float(app.config.get("LIVE_COUNT_INTERVAL", 0.5))
     throttles = _state(app, f"{name}_throttles")
     now = time.monotonic()
     with _lock:
