@@ -238,7 +238,7 @@ def on_join(actor, connection, data):
         state["presence"] = presence.enter(session_id, actor.id)
         presence.changed(session_id)
     else:
-        state["presence"] = presence.count(session_id)
+        state["presence"] = presence.recent_count(session_id)
     return state
 
 

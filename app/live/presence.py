@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections import Counter
 
@@ -113,6 +114,7 @@ def _state(app=None) -> dict:
             "rooms": {},          # session id -> Counter(person -> connections here)
             "connections": {},    # person -> set of Socket.IO sids here
             "counted": {},        # session id -> the last count read
+            "counted_at": {},     # session id -> when (time.monotonic())
             "heartbeat": False,
         })
 
@@ -143,15 +145,19 @@ def _redis_change(session_id: int, user_id: int, delta: int) -> None:
 
 
 def enter(session_id: int, user_id: int) -> int:
+    """Count the person in; the room's count for their join's reply (`recent_count`)."""
     state = _state()
     with _lock:
-        state["rooms"].setdefault(session_id, Counter())[user_id] += 1
+        people = state["rooms"].setdefault(session_id, Counter())
+        new = people[user_id] == 0
+        people[user_id] += 1
     _redis_change(session_id, user_id, 1)
     _start_heartbeat()
-    return count(session_id)
+    return recent_count(session_id, new)
 
 
-def leave(session_id: int, user_id: int) -> int:
+def leave(session_id: int, user_id: int) -> None:
+    """Count the person's connection out (the count goes to the room with the next presence broadcast)."""
     state = _state()
     with _lock:
         people = state["rooms"].setdefault(session_id, Counter())
@@ -159,10 +165,11 @@ def leave(session_id: int, user_id: int) -> int:
         if people[user_id] <= 0:
             del people[user_id]
     _redis_change(session_id, user_id, -1)
-    return count(session_id)
 
 
 def count(session_id: int) -> int:
+    """The number of distinct people in the room over every live process's share (one Lua script that
+    walks them: its cost grows with the room)."""
     state = _state()
     try:
         n = int(shared.run(lambda r: _script(_COUNT)(keys=[_procs_key(session_id)], args=[])))
@@ -170,6 +177,26 @@ def count(session_id: int) -> int:
         with _lock:
             n = len(state["rooms"].get(session_id, ()))
     state["counted"][session_id] = n
+    state["counted_at"][session_id] = time.monotonic()
+    return n
+
+
+def recent_count(session_id: int, new: bool = False) -> int:
+    """The room's count for a join's reply: read now (`count`), unless the room is large (its presence
+    interval longer than `LIVE_COUNT_INTERVAL`: `interval`) and a count was read within that interval:
+    then that one, plus one for a person new to this process's share. A storm into a large room so
+    reads the count once per interval instead of once per join (each read walks the whole room:
+    thousands of joins made it quadratic). *Decision*: such a reply may be off by one for those seconds
+    (the same person on a second server counts twice); the presence broadcast the join sets off
+    carries the count read when it is sent. A room of up to `LIVE_PRESENCE_DELIVERIES` ×
+    `LIVE_COUNT_INTERVAL` people (1,000 by default) always reads it."""
+    state = _state()
+    seconds = interval(session_id)
+    at = state["counted_at"].get(session_id)
+    base = float(current_app.config.get("LIVE_COUNT_INTERVAL", 0.5))
+    if seconds <= base or at is None or time.monotonic() - at > seconds:
+        return count(session_id)
+    state["counted"][session_id] = n = state["counted"].get(session_id, 0) + (1 if new else 0)
     return n
 
 

@@ -53,3 +53,33 @@ def test_without_a_bound_every_join_is_heard_at_once(app, room, connect):
     for person in (room["sjz"], room["ts"]):
         _emit(connect(person), "join", {"session_id": sid})
     assert _presence(listener) == [1, 2, 3]
+
+
+def test_a_storm_s_joins_read_the_count_once_per_interval(app, room, connect, monkeypatch):
+    """Each count walks the whole room; within a large room's interval a join's reply adds itself to
+    the count read last, and the broadcast after the interval carries a fresh count."""
+    app.config.update(LIVE_COUNT_INTERVAL=0.0, LIVE_PRESENCE_DELIVERIES=0.01)  # one person: a 100 s interval
+    reads = []
+    real = presence.count
+    monkeypatch.setattr(presence, "count", lambda session_id: reads.append(session_id) or real(session_id))
+    sid = room["session"].id
+    replies = [_emit(connect(person), "join", {"session_id": sid})["presence"]
+               for person in (room["organiser"], room["sjz"], room["ts"])]
+    assert replies == [1, 2, 3]
+    assert len(reads) == 2  # the first join's reply and the first (immediate) broadcast; the rest kept
+    again = connect(room["sjz"])  # the same person on a second device: not a new person
+    assert _emit(again, "join", {"session_id": sid})["presence"] == 3
+    app.config["LIVE_COUNT_INTERVAL"] = 0.0
+    app.config["LIVE_PRESENCE_DELIVERIES"] = 0
+    assert _emit(connect(room["agent"]), "join", {"session_id": sid})["presence"] == 4 and len(reads) > 2
+
+
+def test_a_room_of_ordinary_size_reads_the_count_for_every_join(app, room, connect, monkeypatch):
+    app.config.update(LIVE_COUNT_INTERVAL=30.0, LIVE_PRESENCE_DELIVERIES=2000)  # 3 people: the base interval
+    reads = []
+    real = presence.count
+    monkeypatch.setattr(presence, "count", lambda session_id: reads.append(session_id) or real(session_id))
+    sid = room["session"].id
+    for person in (room["organiser"], room["sjz"], room["ts"]):
+        assert _emit(connect(person), "join", {"session_id": sid})["ok"] is True
+    assert len(reads) == 4  # each reply, and the first broadcast (the others wait for the interval)
