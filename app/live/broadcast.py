@@ -101,7 +101,9 @@ def throttle(name: str, session_id: int, item, flush, *, interval: float | None 
 def _flush_later(app, name: str, session_id: int, flush, delay: float) -> None:
     socketio.sleep(delay)
     with _lock:  # cleared before anything is read: a change after this schedules another send
-        state = _state(app, f"{name}_throttles")[session_id]
+        state = _state(app, f"{name}_throttles").get(session_id)
+        if state is None:  # the app's state was reset meanwhile (tests): nothing is pending any more
+            return
         items, state["items"] = state["items"], set()
         state["scheduled"] = False
         state["last"] = time.monotonic()

@@ -333,8 +333,12 @@ def organisation_interests(actor, session: FairSession) -> dict[str, dict]:
     project_ids = [p.id for p in session.projects]
     if not project_ids:
         return {}
-    rows = db.session.execute(_ORGANISATION_INTERESTS, {"organisation_id": actor.organisation_id,
-                                                        "project_ids": project_ids})
+    return _interests_by_project(db.session.execute(_ORGANISATION_INTERESTS, {
+        "organisation_id": actor.organisation_id, "project_ids": project_ids}))
+
+
+def _interests_by_project(rows) -> dict[str, dict]:
+    """(id, client id, project, level, note, who, when) rows, oldest first, as `organisation_interests` answers."""
     out: dict[str, dict] = {}
     for interest_id, client_id, project_id, level, note, user, created_at in rows:
         entry = out.setdefault(str(project_id), {"level": level, "items": []})
@@ -363,13 +367,13 @@ def join(actor, session_id, since_seq=None) -> dict:
     (`attendance.note`: in batches, off the join path); joining before or after records nothing. The session and its
     event number come from the room cache (`live_room`): one query, no lazy loads.
     """
-    session = live_room(actor, session_id)
+    session, (mine, voted), interests = _join_reads(actor, session_id)
     staff = is_staff(actor, session)
     attendance.note(actor, session)
     seq = session.seq
     # The person's own state, from the server (any device): questions asked, votes, interests.
-    state = {"seq": seq, "staff": staff, **personal_state(actor, session)}
-    mine, voted = set(state["mine"]), set(state["voted"])
+    state = {"seq": seq, "staff": staff, "session_id": session.id, "mine": sorted(mine), "voted": sorted(voted),
+             "my_interests": interests}
     if isinstance(since_seq, int) and not isinstance(since_seq, bool) and 0 <= since_seq <= seq and seq - since_seq <= REPLAY_LIMIT:
         state["events"] = missed_events(actor, session, since_seq, seq, marks=(mine, voted))
         state["interest_counts"] = _counts(session)
@@ -382,6 +386,108 @@ def join(actor, session_id, since_seq=None) -> dict:
         interest_counts=counts,
     )
     return state
+
+
+@dataclass(eq=False)
+class _PendingJoin:
+    """A join waiting for its batch's reads (`_read_joins`)."""
+
+    actor: object
+    session_id: object
+    room: LiveRoom | None = None
+    marks: tuple[set[int], set[int]] = field(default_factory=lambda: (set(), set()))
+    interests: dict = field(default_factory=dict)
+    error: ServiceError | None = None
+    read: bool = False
+
+
+def _join_reads(actor, session_id) -> tuple[LiveRoom, tuple[set[int], set[int]], dict]:
+    """The room, the person's marks and their organisation's interests for a join: read with the other
+    joins that arrive together (`_joins`), or alone (`live_room`, `personal_marks`,
+    `organisation_interests`) when none does or their batch failed."""
+    pending = _PendingJoin(actor, session_id)
+    _joins.submit(pending)
+    if isinstance(actor, User) and inspect(actor).detached:  # let go of its connection while another read
+        db.session.add(actor)
+    if pending.read:
+        if pending.error is not None:
+            raise pending.error
+        return pending.room, pending.marks, pending.interests
+    session = live_room(actor, session_id)
+    return session, personal_marks(actor, session.id), organisation_interests(actor, session)
+
+
+#: A batch's own questions and votes: (session, person, question) for each, one query each.
+_OWN_QUESTIONS = select(Question.session_id, Question.user_id, Question.id).where(
+    Question.session_id.in_(bindparam("sessions", expanding=True)), Question.user_id.in_(bindparam("people", expanding=True)))
+_VOTED_QUESTIONS = (select(Question.session_id, QuestionVote.user_id, Question.id)
+                    .join(QuestionVote, QuestionVote.question_id == Question.id)
+                    .where(Question.session_id.in_(bindparam("sessions", expanding=True)),
+                           QuestionVote.user_id.in_(bindparam("people", expanding=True))))
+
+
+def _read_joins(batch: list[_PendingJoin]) -> None:
+    """The group read of a join storm: for the joins that arrived together, the rooms' rows (one query,
+    each person's access checked as `live_room` checks it), their own questions and votes (one query
+    each) and their organisations' interests in the rooms' projects (one query): four statements and
+    one pooled connection for the batch instead of three statements, a checkout and its ping per join.
+    The same answers as the reads alone (tests/live/test_join_batches.py). A join alone is left to
+    its caller."""
+    if len(batch) == 1:
+        return
+    ids = sorted({p.session_id for p in batch if isinstance(p.session_id, int) and not isinstance(p.session_id, bool)})
+    rows = {row.id: row for row in db.session.execute(_ROOMS_NOW, {"ids": ids})} if ids else {}
+    joined = []
+    for pending in batch:
+        try:
+            if not isinstance(pending.session_id, int) or isinstance(pending.session_id, bool) or pending.actor is None:
+                pending.room = live_room(pending.actor, pending.session_id)  # raises the error alone would
+            else:
+                pending.room = _live_room(pending.session_id,
+                                          *_room_of_row(pending.actor, pending.session_id, rows.get(pending.session_id)))
+            joined.append(pending)
+        except ServiceError as error:
+            pending.error = error
+    if joined:
+        params = {"sessions": sorted({p.room.id for p in joined}), "people": sorted({p.actor.id for p in joined})}
+        for rows_of, mark in ((_OWN_QUESTIONS, 0), (_VOTED_QUESTIONS, 1)):
+            found: dict[tuple[int, int], set[int]] = {}
+            for session_id, user_id, question_id in db.session.execute(rows_of, params):
+                found.setdefault((session_id, user_id), set()).add(question_id)
+            for pending in joined:
+                pending.marks[mark].update(found.get((pending.room.id, pending.actor.id), ()))
+        _batch_interests([p for p in joined if p.actor.role == Role.ATTENDEE and p.actor.organisation_id is not None
+                          and p.room.projects])
+    for pending in batch:
+        pending.read = True
+
+
+#: The organisations' interests in some projects, as `_ORGANISATION_INTERESTS` for one.
+_ORGANISATIONS_INTERESTS = (
+    select(Interest.organisation_id, Interest.id, Interest.client_id, Interest.project_id, Interest.level, Interest.note,
+           User.name, Interest.created_at)
+    .join(User, User.id == Interest.user_id)
+    .where(Interest.organisation_id.in_(bindparam("organisations", expanding=True)),
+           Interest.project_id.in_(bindparam("project_ids", expanding=True)))
+    .order_by(Interest.created_at, Interest.id))
+
+
+def _batch_interests(joined: list[_PendingJoin]) -> None:
+    if not joined:
+        return
+    rows: dict[int, list[tuple]] = {}
+    for organisation_id, *row in db.session.execute(_ORGANISATIONS_INTERESTS, {
+            "organisations": sorted({p.actor.organisation_id for p in joined}),
+            "project_ids": sorted({project.id for p in joined for project in p.room.projects})}):
+        rows.setdefault(organisation_id, []).append(row)
+    for pending in joined:
+        projects = {project.id for project in pending.room.projects}
+        pending.interests = _interests_by_project(
+            row for row in rows.get(pending.actor.organisation_id, ()) if row[2] in projects)
+
+
+#: This process's group read of joins (a waiting join gives its connection back, as interests do).
+_joins = GroupCommit(_read_joins, waiting=lambda: _let_go())
 
 
 def _counts(session) -> dict[str, int]:
@@ -588,11 +694,13 @@ class LiveRoom:
 
 
 #: Built once: a statement built per call costs its construction and cache key on every interest and join.
-_ROOM = (select(FairSession.status, FairSession.starts_at, FairSession.ends_at, Fair.published_at, Fair.revision,
-                Fair.status.label("fair_status"), LiveCounter.seq)
-         .join(Fair, Fair.id == FairSession.fair_id)
-         .outerjoin(LiveCounter, LiveCounter.session_id == FairSession.id)
-         .where(FairSession.id == bindparam("session_id")))
+_ROOM_ROWS = (select(FairSession.status, FairSession.starts_at, FairSession.ends_at, Fair.published_at, Fair.revision,
+                     Fair.status.label("fair_status"), LiveCounter.seq, FairSession.id)
+              .join(Fair, Fair.id == FairSession.fair_id)
+              .outerjoin(LiveCounter, LiveCounter.session_id == FairSession.id))
+_ROOM = _ROOM_ROWS.where(FairSession.id == bindparam("session_id"))
+#: The same for a batch of joins' sessions.
+_ROOMS_NOW = _ROOM_ROWS.where(FairSession.id.in_(bindparam("ids", expanding=True)))
 #: The same facts (but the event number) of a batch's sessions: what a kept room is checked against.
 _ROOMS = (select(FairSession.id, FairSession.status, FairSession.starts_at, FairSession.ends_at, Fair.published_at,
                  Fair.revision, Fair.status.label("fair_status"))
@@ -626,13 +734,20 @@ def _room(actor, session_id, *, kept: bool = False):
     if not isinstance(session_id, int) or isinstance(session_id, bool):
         raise ValidationFailed({"session_id": gettext("Give a session id.")})
     app = current_app._get_current_object()
-    cache = app.extensions.setdefault("cloudfair.interest_rooms", {})
-    now = time.monotonic()
-    room = cache.get(session_id)
-    if kept and room is not None and room.until >= now:
+    room = app.extensions.setdefault("cloudfair.interest_rooms", {}).get(session_id)
+    if kept and room is not None and room.until >= time.monotonic():
         row = room.row
     else:
         row = db.session.execute(_ROOM, {"session_id": session_id}).one_or_none()
+    return _room_of_row(actor, session_id, row)
+
+
+def _room_of_row(actor, session_id: int, row):
+    """`_room` for a row already read (None: no such session)."""
+    app = current_app._get_current_object()
+    cache = app.extensions.setdefault("cloudfair.interest_rooms", {})
+    now = time.monotonic()
+    room = cache.get(session_id)
     if row is None or not (row.published_at is not None or fairs.is_organiser(actor)):
         raise NotFound(gettext("No such session."))
     if room is None or room.revision != row.revision or room.until < now:
@@ -654,7 +769,10 @@ def interest_room(actor, session_id, *, kept: bool = False) -> tuple[leads.Inter
 
 def live_room(actor, session_id) -> LiveRoom:
     """The session as joining needs it, for someone who may see it (`_room`)."""
-    row, room = _room(actor, session_id)
+    return _live_room(session_id, *_room(actor, session_id))
+
+
+def _live_room(session_id: int, row, room: _KeptRoom) -> LiveRoom:
     facts = room.facts
     return LiveRoom(session_id, facts.fair_id, row.status, row.starts_at, row.ends_at, _Ref(facts.fair_id, row.fair_status),
                     room.presenters, tuple(_Ref(project_id) for project_id in facts.projects), row.seq or 0)

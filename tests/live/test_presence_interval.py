@@ -58,7 +58,7 @@ def test_without_a_bound_every_join_is_heard_at_once(app, room, connect):
 def test_a_storm_s_joins_read_the_count_once_per_interval(app, room, connect, monkeypatch):
     """Each count walks the whole room; within a large room's interval a join's reply adds itself to
     the count read last, and the broadcast after the interval carries a fresh count."""
-    app.config.update(LIVE_COUNT_INTERVAL=0.0, LIVE_PRESENCE_DELIVERIES=0.01)  # one person: a 100 s interval
+    app.config.update(LIVE_COUNT_INTERVAL=0.0, LIVE_PRESENCE_DELIVERIES=0.1)  # one person: a 10 s interval
     reads = []
     real = presence.count
     monkeypatch.setattr(presence, "count", lambda session_id: reads.append(session_id) or real(session_id))
