@@ -339,6 +339,26 @@ def token_in(message, path: str) -> str:
     return found[0]
 
 
+@contextmanager
+def sql_seen(record=lambda conn, statement: " ".join(statement.split())):
+    """What `record(connection, statement)` gives for each statement sent while the block runs (by
+    default the statement on one line), in order."""
+    from sqlalchemy import event
+
+    from app.extensions import db
+
+    seen: list = []
+
+    def listener(conn, cursor, statement, *args):
+        seen.append(record(conn, statement))
+
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+
+
 def wait_until(condition, timeout: float = 10.0, every: float = 0.05):
     """Ask `condition()` until it is truthy (returned) or `timeout` seconds have passed (then its last
     answer): tests wait for what they expect to happen, never for a fixed time."""

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from sqlalchemy import event
 
 from app.extensions import db
+from tests.conftest import sql_seen
 from tests.live.test_events import NS, room  # noqa: F401  (fixture)
 
 
@@ -66,20 +67,6 @@ def test_ask_vote_and_moderate_read_nothing_after_their_commit(room, connect):
         (question["id"], 1, True, pinned["question"]["updated_at"])]
 
 
-@contextmanager
-def statements():
-    seen: list[str] = []
-
-    def statement(conn, cursor, text, *args):
-        seen.append(" ".join(text.split()))
-
-    event.listen(db.engine, "before_cursor_execute", statement)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", statement)
-
-
 def test_a_question_and_a_vote_read_their_room_in_one_statement(room, connect):
     """The room's row (`_ROOM`: status, times, the fair's publication, the event number) with its
     presenters kept per process, instead of the session, then its fair, then its presenters."""
@@ -87,10 +74,10 @@ def test_a_question_and_a_vote_read_their_room_in_one_statement(room, connect):
     asker, voter = connect(room["sjz"]), connect(room["ts"])
     for client in (asker, voter):
         assert _emit(client, "join", {"session_id": sid})["ok"] is True
-    with statements() as asking:
+    with sql_seen() as asking:
         question = _emit(asker, "ask", {"session_id": sid, "text": "Power prices for a data centre?",
                                         "client_id": "ac-ask-00002"})["question"]
-    with statements() as voting:
+    with sql_seen() as voting:
         assert _emit(voter, "vote", {"question_id": question["id"]})["ok"] is True
     for seen in (asking, voting):
         rooms = [s for s in seen if s.startswith("SELECT fair_sessions.status") and "live_counters" in s]

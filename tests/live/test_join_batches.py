@@ -5,14 +5,13 @@ each join's own refusal (a session it may not see, a bad id) its own."""
 
 from __future__ import annotations
 
-from sqlalchemy import event
-
 from app.accounts.models import User
 from app.errors import NotFound, ValidationFailed
 from app.extensions import db
 from app.fairs.models import Fair
 from app.live import services as live
 from app.live.group_commit import GroupCommit
+from tests.conftest import sql_seen
 from tests.factories import make_fair, make_session, make_user
 from tests.live.test_group_commit import _filling, _in_threads, postgres_only
 from tests.live.test_events import NS, room  # noqa: F401  (fixture)
@@ -20,13 +19,6 @@ from tests.live.test_events import NS, room  # noqa: F401  (fixture)
 
 def _emit(client, name, data):
     return client.emit(name, data, namespace=NS, callback=True)
-
-
-def _statements():
-    seen: list[str] = []
-    listener = lambda conn, cursor, statement, *args: seen.append(statement)  # noqa: E731
-    event.listen(db.engine, "before_cursor_execute", listener)
-    return seen, lambda: event.remove(db.engine, "before_cursor_execute", listener)
 
 
 def _alone(person, session_id):
@@ -64,11 +56,8 @@ def test_a_batch_reads_what_each_join_would_read_alone_in_four_statements(app, r
     batch = [live._PendingJoin(person, sid) for person in people]
     batch += [live._PendingJoin(room["sjz"], hidden), live._PendingJoin(room["organiser"], hidden),
               live._PendingJoin(room["ts"], "2"), live._PendingJoin(room["ts"], 10**6)]
-    seen, stop = _statements()
-    try:
+    with sql_seen() as seen:
         live._read_joins(batch)
-    finally:
-        stop()
     assert len(seen) == 4, seen  # the rooms, own questions, votes, the organisations' interests
     assert all(pending.read for pending in batch)
     for pending, (session, marks, interests) in zip(batch, expected):

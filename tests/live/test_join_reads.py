@@ -5,34 +5,24 @@ transaction as usual, and a join that writes attendance itself (batching off) ke
 from __future__ import annotations
 
 import os
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
 import time_machine
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from app.extensions import db
 from app.fairs.models import Registration
+from tests.conftest import sql_seen
 from tests.live.test_events import NS, room  # noqa: F401  (fixture)
 
 postgres_only = pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),
                                    reason="autocommit reads apply on PostgreSQL only (needs TEST_DATABASE_URL)")
 
 
-@contextmanager
 def modes():
     """(first word of each statement, whether its connection was in autocommit) while the block runs."""
-    seen: list[tuple[str, bool]] = []
-
-    def statement(conn, cursor, text, parameters, context, executemany):
-        seen.append((text.split()[0].upper(), bool(conn.connection.driver_connection.autocommit)))
-
-    event.listen(db.engine, "before_cursor_execute", statement)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", statement)
+    return sql_seen(lambda conn, text: (text.split()[0].upper(), bool(conn.connection.driver_connection.autocommit)))
 
 
 def _emit(client, name, data):
