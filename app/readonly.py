@@ -19,10 +19,11 @@ def reads_without_transaction() -> bool:
     """Run this context's statements in autocommit mode on PostgreSQL (elsewhere: nothing changes).
 
     For code that writes nothing (a write would be committed at once, and a savepoint would fail).
-    Only before the context's first statement: a session already in a transaction is left as it is.
+    Only before the context's first statement: a session already in a transaction, or holding objects
+    it loaded before (the block's end would expire them, to be read again), is left as it is.
     The connection goes back to the pool in its usual mode. Returns whether it applied."""
     session = db.session()  # this context's own session (the scoped proxy lacks `in_transaction`)
-    if session.in_transaction() or session.get_bind().dialect.name != "postgresql":
+    if session.in_transaction() or session.identity_map or session.get_bind().dialect.name != "postgresql":
         return False
     session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
     return True

@@ -26,7 +26,7 @@ from ..bounds import check_payload, moment_in_range
 from ..errors import ServiceError, ValidationFailed
 from ..extensions import db, socketio
 from ..readonly import reads_only
-from . import attendance, broadcast, presence, services
+from . import broadcast, presence, services
 from .limits import TokenBucket
 from .origins import origin_allowed
 
@@ -115,7 +115,7 @@ def _left(session_id: int, user_id: int) -> None:
         log.exception("Could not update presence of session %s", session_id)
 
 
-def live_event(name: str, *, kept: bool | str = False, plain: bool = False, only_reads=None):
+def live_event(name: str, *, kept: bool | str = False, plain: bool = False):
     """Register a handler for a client event with the checks every event shares.
 
     The socket's request context would choose the language from the handshake's cookies and
@@ -131,10 +131,6 @@ def live_event(name: str, *, kept: bool | str = False, plain: bool = False, only
     event were a tenth of an interest's CPU): for handlers that need nothing of the request (no
     `request`, `current_user`, `join_room`; rooms are entered with `connection.sid`): the hottest ones
     (`express_interest`, `join`).
-
-    With `only_reads` (a callable: true when the handler will write nothing under the current
-    settings), the event's statements run without a transaction of their own on PostgreSQL
-    (`readonly.reads_only`): no BEGIN and ROLLBACK round trips around its reads.
     """
 
     def decorate(handler):
@@ -142,7 +138,7 @@ def live_event(name: str, *, kept: bool | str = False, plain: bool = False, only
             connection = connections.get(sid)
             if connection is None:
                 return _error("unauthorized", gettext("This connection is not logged in."))
-            with force_locale(connection.locale), reads_only(bool(only_reads and only_reads())):
+            with force_locale(connection.locale):
                 return _handle(name, handler, connection, data, kept)
 
         if plain:
@@ -226,19 +222,20 @@ def _handle(name: str, handler, connection: Connection, data, kept: bool = False
         return _error("internal_error", gettext("Something went wrong on our side; it has been logged."))
 
 
-@live_event("join", kept="fresh", plain=True, only_reads=attendance.batched)
+@live_event("join", kept="fresh", plain=True)
 def on_join(actor, connection, data):
     state = services.join(actor, data.get("session_id"), data.get("since_seq"))
     session_id = state["session_id"]
     socketio.server.enter_room(connection.sid, broadcast.room(session_id), namespace=NAMESPACE)
     if state["staff"]:
         socketio.server.enter_room(connection.sid, broadcast.staff_room(session_id), namespace=NAMESPACE)
-    if session_id not in connection.sessions:
-        connection.sessions.add(session_id)
-        state["presence"] = presence.enter(session_id, actor.id)
-        presence.changed(session_id)
-    else:
-        state["presence"] = presence.recent_count(session_id)
+    with reads_only():  # a presence broadcast sent now reads the room's seq
+        if session_id not in connection.sessions:
+            connection.sessions.add(session_id)
+            state["presence"] = presence.enter(session_id, actor.id)
+            presence.changed(session_id)
+        else:
+            state["presence"] = presence.recent_count(session_id)
     return state
 
 

@@ -34,6 +34,7 @@ from ..leads import queries as lead_queries
 from ..leads import services as leads
 from ..leads.enums import InterestLevel
 from ..leads.models import Interest
+from ..readonly import reads_only
 from ..types import UTCDateTime, utcnow
 from . import attendance
 from . import broadcast
@@ -365,20 +366,24 @@ def join(actor, session_id, since_seq=None) -> dict:
 
     Joining while the session is live (or within the grace period) records the person's attendance
     (`attendance.note`: in batches, off the join path); joining before or after records nothing. The session and its
-    event number come from the room cache (`live_room`): one query, no lazy loads.
+    event number come from the room cache (`live_room`): one query, no lazy loads. The room, the
+    person's marks and interests are read with the joins that arrive together (`_join_reads`); every
+    read of a join runs without a transaction of its own (`readonly.reads_only`).
     """
     session, (mine, voted), interests = _join_reads(actor, session_id)
     staff = is_staff(actor, session)
-    attendance.note(actor, session)
+    attendance.note(actor, session)  # written at once only with batching off: in its own transaction
     seq = session.seq
     # The person's own state, from the server (any device): questions asked, votes, interests.
     state = {"seq": seq, "staff": staff, "session_id": session.id, "mine": sorted(mine), "voted": sorted(voted),
              "my_interests": interests}
     if isinstance(since_seq, int) and not isinstance(since_seq, bool) and 0 <= since_seq <= seq and seq - since_seq <= REPLAY_LIMIT:
-        state["events"] = missed_events(actor, session, since_seq, seq, marks=(mine, voted))
-        state["interest_counts"] = _counts(session)
+        with reads_only():
+            state["events"] = missed_events(actor, session, since_seq, seq, marks=(mine, voted))
+            state["interest_counts"] = _counts(session)
         return state
-    questions, more, counts = _join_page(actor, session, seq, (mine, voted))
+    with reads_only():  # a page kept for this seq reads nothing
+        questions, more, counts = _join_page(actor, session, seq, (mine, voted))
     state.update(
         reset=since_seq is not None,
         questions=questions,
@@ -413,8 +418,9 @@ def _join_reads(actor, session_id) -> tuple[LiveRoom, tuple[set[int], set[int]],
         if pending.error is not None:
             raise pending.error
         return pending.room, pending.marks, pending.interests
-    session = live_room(actor, session_id)
-    return session, personal_marks(actor, session.id), organisation_interests(actor, session)
+    with reads_only():  # only the reader checks a connection out (a joiner that waited for a batch did not)
+        session = live_room(actor, session_id)
+        return session, personal_marks(actor, session.id), organisation_interests(actor, session)
 
 
 #: A batch's own questions and votes: (session, person, question) for each, one query each.
@@ -435,6 +441,11 @@ def _read_joins(batch: list[_PendingJoin]) -> None:
     its caller."""
     if len(batch) == 1:
         return
+    with reads_only():  # the batch's statements in autocommit on PostgreSQL (`app/readonly.py`)
+        _read_batch(batch)
+
+
+def _read_batch(batch: list[_PendingJoin]) -> None:
     ids = sorted({p.session_id for p in batch if isinstance(p.session_id, int) and not isinstance(p.session_id, bool)})
     rows = {row.id: row for row in db.session.execute(_ROOMS_NOW, {"ids": ids})} if ids else {}
     joined = []
