@@ -315,15 +315,6 @@ def projector_questions(questions: list[dict], limit: int) -> list[dict]:
     return shown[:limit]
 
 
-#: An organisation's interests in some projects with who expressed each, oldest first (built once; the
-#: person's name comes in the same query, not loaded per interest).
-_ORGANISATION_INTERESTS = (
-    select(Interest.id, Interest.client_id, Interest.project_id, Interest.level, Interest.note, User.name,
-           Interest.created_at)
-    .join(User, User.id == Interest.user_id)
-    .where(Interest.organisation_id == bindparam("organisation_id"),
-           Interest.project_id.in_(bindparam("project_ids", expanding=True)))
-    .order_by(Interest.created_at, Interest.id))
 
 
 def organisation_interests(actor, session: FairSession) -> dict[str, dict]:
@@ -334,8 +325,8 @@ def organisation_interests(actor, session: FairSession) -> dict[str, dict]:
     project_ids = [p.id for p in session.projects]
     if not project_ids:
         return {}
-    return _interests_by_project(db.session.execute(_ORGANISATION_INTERESTS, {
-        "organisation_id": actor.organisation_id, "project_ids": project_ids}))
+    return _interests_by_project(row[1:] for row in db.session.execute(_ORGANISATIONS_INTERESTS, {
+        "organisations": [actor.organisation_id], "project_ids": project_ids}))
 
 
 def _interests_by_project(rows) -> dict[str, dict]:
@@ -473,7 +464,8 @@ def _read_batch(batch: list[_PendingJoin]) -> None:
         pending.read = True
 
 
-#: The organisations' interests in some projects, as `_ORGANISATION_INTERESTS` for one.
+#: Some organisations' interests in some projects with who expressed each, oldest first (built once; the
+#: person's name comes in the same query, not loaded per interest): one organisation's for a join alone.
 _ORGANISATIONS_INTERESTS = (
     select(Interest.organisation_id, Interest.id, Interest.client_id, Interest.project_id, Interest.level, Interest.note,
            User.name, Interest.created_at)
