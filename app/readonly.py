@@ -5,6 +5,10 @@ and the `ROLLBACK` with which the session ends. A live join or connect reads one
 those two were a third of its waiting on the database. In autocommit mode each statement runs in its
 own snapshot, which is what PostgreSQL's default isolation (READ COMMITTED, ours) gives the statements
 of a transaction anyway: the reads see the same data, without the two round trips.
+
+The mode is taken when the block's first statement runs, not when the block opens: a block that ends
+up reading nothing (a page kept in memory, a throttled broadcast) checks no connection out of the
+pool at all, and so pays no checkout and no `pool_pre_ping` round trip.
 """
 
 from __future__ import annotations
@@ -12,31 +16,56 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState, Session
+
 from .extensions import db
+
+#: `Session.info` key: True while a block waits for its first statement, "applied" once it took the mode.
+_PENDING = "cloudfair.reads_without_transaction"
+_APPLIED = "applied"
 
 
 def reads_without_transaction() -> bool:
-    """Run this context's statements in autocommit mode on PostgreSQL (elsewhere: nothing changes).
+    """Run this context's next statements in autocommit mode on PostgreSQL (elsewhere: nothing changes).
 
     For code that writes nothing (a write would be committed at once, and a savepoint would fail).
-    Only before the context's first statement: a session already in a transaction, or holding objects
-    it loaded before (the block's end would expire them, to be read again), is left as it is.
-    The connection goes back to the pool in its usual mode. Returns whether it applied."""
+    Only before the context's first statement: a session already in a transaction, holding objects it
+    loaded before (the block's end would expire them, to be read again), or inside another such block
+    is left as it is. The connection is checked out with the first statement and goes back to the pool
+    in its usual mode. Returns whether it applied."""
     session = db.session()  # this context's own session (the scoped proxy lacks `in_transaction`)
-    if session.in_transaction() or session.identity_map or session.get_bind().dialect.name != "postgresql":
+    if (session.in_transaction() or session.identity_map or _PENDING in session.info
+            or session.get_bind().dialect.name != "postgresql"):
         return False
-    session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    session.info[_PENDING] = True
     return True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _first_statement_in_autocommit(state: ORMExecuteState) -> None:
+    """A waiting block's first statement (ORM, Core or a lazy load through the session) checks its
+    connection out in autocommit mode; one that finds a transaction begun by other means (a flush)
+    leaves it be."""
+    session = state.session
+    if session.info.get(_PENDING) is True:
+        if session.in_transaction():
+            session.info[_PENDING] = "passed"
+        else:
+            session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+            session.info[_PENDING] = _APPLIED
 
 
 @contextmanager
 def reads_only(applies: bool = True) -> Iterator[None]:
-    """`reads_without_transaction` for the block (when `applies`); at its end the session lets the
-    connection go (nothing to undo, no round trip), so whatever the same session runs next begins a
-    transaction as usual."""
+    """`reads_without_transaction` for the block (when `applies`); at its end a session that read lets
+    the connection go (nothing to undo, no round trip), so whatever the same session runs next begins a
+    transaction as usual; a block that read nothing leaves nothing to let go."""
     applied = applies and reads_without_transaction()
     try:
         yield
     finally:
         if applied:
-            db.session.rollback()
+            session = db.session()
+            if session.info.pop(_PENDING, None) == _APPLIED:
+                session.rollback()

@@ -5,14 +5,17 @@ transaction as usual, and a join that writes attendance itself (batching off) wr
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
 import time_machine
-from sqlalchemy import select
+from sqlalchemy import event, func, select
 
+from app.accounts.models import User
 from app.extensions import db
 from app.fairs.models import Registration
+from app.readonly import reads_only
 from tests.conftest import sql_seen
 from tests.live.test_events import NS, room  # noqa: F401  (fixture)
 
@@ -87,3 +90,48 @@ def test_a_join_reads_the_same_on_every_database(app, room, connect):
     again = _emit(connect(room["sjz"]), "join", {"session_id": sid})
     assert again["ok"] is True and again["mine"] == [question["id"]]
     assert [q["id"] for q in again["questions"]] == [question["id"]] and again["questions"][0]["mine"] is True
+
+
+@contextmanager
+def checkouts():
+    """How many connections the pool hands out while the block runs."""
+    seen: list[int] = []
+    listener = lambda *args: seen.append(1)  # noqa: E731
+    event.listen(db.engine, "checkout", listener)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "checkout", listener)
+
+
+@postgres_only
+def test_a_read_only_block_checks_a_connection_out_only_when_it_reads(app):
+    """The mode is taken at the block's first statement: a block that reads nothing (a kept page, a
+    throttled broadcast) costs no checkout and no ping; one that reads takes one connection, in
+    autocommit, and the session's next work is in a transaction again."""
+    _idle()
+    with checkouts() as none:
+        with reads_only():
+            pass
+    assert none == []
+    with checkouts() as one, modes() as reading:
+        with reads_only():
+            assert db.session.scalar(select(func.count()).select_from(User)) >= 0
+            assert db.session.scalar(select(func.count()).select_from(Registration)) >= 0
+    assert len(one) == 1 and [autocommit for _, autocommit in reading] == [True, True], reading
+    with modes() as after:
+        db.session.scalar(select(func.count()).select_from(User))
+    assert [autocommit for _, autocommit in after] == [False], after
+    db.session.rollback()
+
+
+@postgres_only
+def test_blocks_inside_a_block_leave_it_to_the_outer_one(app):
+    _idle()
+    with modes() as reading:
+        with reads_only():
+            with reads_only():
+                db.session.scalar(select(func.count()).select_from(User))
+            db.session.scalar(select(func.count()).select_from(User))  # still the outer block's mode
+    assert [autocommit for _, autocommit in reading] == [True, True], reading
+    assert not db.session().in_transaction()
