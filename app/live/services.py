@@ -837,13 +837,50 @@ _TOKEN_PERSON = (_PERSON_FACTS.join(ApiToken, ApiToken.user_id == User.id)
                         ApiToken.expires_at > bindparam("now"), User.active.is_(True)))
 
 
+#: The people behind some live tokens, each row with its token's hash last: a batch of connects.
+_TOKENS_PEOPLE = (_PERSON_FACTS.add_columns(ApiToken.token_hash).join(ApiToken, ApiToken.user_id == User.id)
+                  .where(ApiToken.token_hash.in_(bindparam("token_hashes", expanding=True)), ApiToken.revoked_at.is_(None),
+                         ApiToken.expires_at > bindparam("now"), User.active.is_(True)))
+
+
+@dataclass(eq=False)
+class _PendingToken:
+    """A connect waiting for its batch's read of tokens (`_read_tokens`)."""
+
+    token_hash: str
+    person: KeptPerson | None = None
+    read: bool = False
+
+
 def person_for_token(plain: str) -> KeptPerson | None:
     """`accounts.user_for_token` as the live room keeps a person: one row, no ORM objects loaded (a
-    fair's opening connects thousands at once)."""
+    fair's opening connects thousands at once). Read with the connects that arrive together
+    (`_tokens`: one statement for the batch), or alone."""
     if not plain:
         return None
-    row = db.session.execute(_TOKEN_PERSON, {"token_hash": hash_token(plain), "now": utcnow()}).one_or_none()
+    pending = _PendingToken(hash_token(plain))
+    _tokens.submit(pending)
+    if pending.read:
+        return pending.person
+    row = db.session.execute(_TOKEN_PERSON, {"token_hash": pending.token_hash, "now": utcnow()}).one_or_none()
     return None if row is None else KeptPerson.from_facts(row)
+
+
+def _read_tokens(batch: list[_PendingToken]) -> None:
+    """The group read of a connect storm: the people behind the batch's tokens in one statement, with
+    the same conditions as `_TOKEN_PERSON` (live, unrevoked, unexpired, person active); a token not
+    found connects nobody. A connect alone is left to its caller."""
+    if len(batch) == 1:
+        return
+    with reads_only():  # the caller's own block applies where it has one (a connect's)
+        found = {row[-1]: KeptPerson.from_facts(row[:-1]) for row in db.session.execute(
+            _TOKENS_PEOPLE, {"token_hashes": sorted({p.token_hash for p in batch}), "now": utcnow()})}
+    for pending in batch:
+        pending.person, pending.read = found.get(pending.token_hash), True
+
+
+#: This process's group read of tokens (a waiting connect holds no connection: its block has read nothing).
+_tokens = GroupCommit(_read_tokens, waiting=lambda: _let_go())
 
 
 class StaleFacts(Exception):
