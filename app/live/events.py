@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import wraps
@@ -199,10 +200,11 @@ def _handle(name: str, handler, connection: Connection, data, kept: bool = False
         return _error("too_large", gettext("This message is too large."))
     try:  # loading the person needs the database too: its failure is acknowledged as well
         # The organisation comes in the same query (an interest names it; no lazy load per event).
+        forced = connection.locale  # the language `dispatch` forced
         actor = _kept_person(connection, kept) or _person(connection)
         if actor is None:
             return _error("unauthorized", gettext("This account is no longer active."))
-        with force_locale(connection.locale):
+        with force_locale(connection.locale) if connection.locale != forced else nullcontext():
             check_payload(data)  # ids within 0 … 2^31−1, no NUL or lone surrogate in any text
             try:
                 return {"ok": True, **handler(actor, connection, data)}

@@ -725,6 +725,8 @@ class _KeptRoom:
     presenters: tuple
     #: The room's row as last read (the interest path's kept facts: see `KeptPerson`).
     row: object
+    #: The projects as a join's `LiveRoom` holds them (made once per revision, not per join).
+    projects: tuple = ()
 
 
 def _room(actor, session_id, *, kept: bool = False):
@@ -755,9 +757,10 @@ def _room_of_row(actor, session_id: int, row):
         raise NotFound(gettext("No such session."))
     if room is None or room.revision != row.revision or room.until < now:
         session = db.session.get(FairSession, session_id)
+        facts = leads.interest_room(session)
         room = cache[session_id] = _KeptRoom(row.revision, now + float(app.config.get("LIVE_ROOM_CACHE_SECONDS", 30)),
-                                             leads.interest_room(session), tuple(_Ref(p.id) for p in session.presenters),
-                                             row)
+                                             facts, tuple(_Ref(p.id) for p in session.presenters),
+                                             row, tuple(_Ref(project_id) for project_id in facts.projects))
     elif room.row is not row:
         cache[session_id] = replace(room, row=row)
     return row, room
@@ -778,7 +781,7 @@ def live_room(actor, session_id) -> LiveRoom:
 def _live_room(session_id: int, row, room: _KeptRoom) -> LiveRoom:
     facts = room.facts
     return LiveRoom(session_id, facts.fair_id, row.status, row.starts_at, row.ends_at, _Ref(facts.fair_id, row.fair_status),
-                    room.presenters, tuple(_Ref(project_id) for project_id in facts.projects), row.seq or 0)
+                    room.presenters, room.projects, row.seq or 0)
 
 
 @dataclass(frozen=True)

@@ -184,3 +184,19 @@ def test_a_closed_session_says_so_in_chinese(room, connect, browser):
     expected = zh("This session has ended; it takes no more questions or interest.")
     assert refused["error"] == {"code": "session_closed", "message": expected}
     assert expected in html
+
+
+def test_a_language_changed_while_connected_answers_the_next_event_in_it(room, connect):
+    """The connection keeps the person's language from its last read; an event that reads the person
+    again (not a kept one) answers in the language set since, in another tab or device."""
+    from app.extensions import db
+
+    client = connect(room["sjz"])
+    sid = room["session"].id
+    before = _emit(client, "ask", {"session_id": sid, "text": " ", "client_id": "i18n-q-0000010"})
+    assert before["error"]["details"]["fields"] == {"text": [zh("Write a question.")]}
+    room["sjz"].locale = "en"
+    db.session.commit()
+    after = _emit(client, "ask", {"session_id": sid, "text": " ", "client_id": "i18n-q-0000011"})
+    assert after["error"]["details"]["fields"] == {"text": ["Write a question."]}
+    assert after["error"]["message"] and zh("Write a question.") not in after["error"]["message"]
