@@ -207,7 +207,9 @@ def _init_socketio(app: Flask) -> None:
     Payload.max_decode_packets = app.config["LIVE_MAX_PACKETS_PER_PAYLOAD"]
     # The SocketIO object outlives apps (tests make many): forget a previous app's queue.
     socketio.server_options.pop("client_manager", None)
-    queue = {}
+    from .live.rooms import IndexedManager
+
+    queue = {"client_manager": IndexedManager()}  # a disconnect visits its own rooms only (`live/rooms.py`)
     if app.config["REDIS_URL"]:
         from .live.queue import ResilientRedisManager
 

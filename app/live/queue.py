@@ -17,10 +17,12 @@ import time
 
 import socketio
 
+from .rooms import IndexedRooms
+
 log = logging.getLogger(__name__)
 
 
-class ResilientRedisManager(socketio.RedisManager):
+class ResilientRedisManager(IndexedRooms, socketio.RedisManager):
     def __init__(self, url: str, *, retry_seconds: float = 0.5, timeout_seconds: float = 1.0, **kwargs):
         # The listening connection blocks for as long as nothing is published: no read timeout.
         options = {"socket_connect_timeout": timeout_seconds, "socket_keepalive": True, "health_check_interval": 10}
