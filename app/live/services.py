@@ -738,24 +738,35 @@ def _room(actor, session_id, *, kept: bool = False):
         raise Forbidden(gettext("Log in first."))
     if not isinstance(session_id, int) or isinstance(session_id, bool):
         raise ValidationFailed({"session_id": gettext("Give a session id.")})
-    app = current_app._get_current_object()
-    room = app.extensions.setdefault("cloudfair.interest_rooms", {}).get(session_id)
-    if kept and room is not None and room.until >= time.monotonic():
-        row = room.row
-    else:
-        row = db.session.execute(_ROOM, {"session_id": session_id}).one_or_none()
-    return _room_of_row(actor, session_id, row)
+    cache = current_app.extensions.setdefault("cloudfair.interest_rooms", {})
+    room = cache.get(session_id)
+    refresh = False
+    if kept and room is not None:
+        now = time.monotonic()
+        if room.until >= now:
+            return _room_of_row(actor, session_id, room.row)
+        # Past its time: this caller reads the room again, and the rest of a burst go on with the kept
+        # row meanwhile (their writer checks it) instead of each reading the room and its facts at once.
+        cache[session_id] = replace(room, until=now + _ROOM_REFRESH_SECONDS)
+        refresh = True
+    row = db.session.execute(_ROOM, {"session_id": session_id}).one_or_none()
+    return _room_of_row(actor, session_id, row, refresh=refresh)
 
 
-def _room_of_row(actor, session_id: int, row):
-    """`_room` for a row already read (None: no such session)."""
+#: How long the rest of a burst use a kept room past its time while one caller reads it again.
+_ROOM_REFRESH_SECONDS = 1.0
+
+
+def _room_of_row(actor, session_id: int, row, *, refresh: bool = False):
+    """`_room` for a row already read (None: no such session); with `refresh`, the room's facts are
+    read again whatever their time."""
     app = current_app._get_current_object()
     cache = app.extensions.setdefault("cloudfair.interest_rooms", {})
     now = time.monotonic()
     room = cache.get(session_id)
     if row is None or not (row.published_at is not None or fairs.is_organiser(actor)):
         raise NotFound(gettext("No such session."))
-    if room is None or room.revision != row.revision or room.until < now:
+    if room is None or room.revision != row.revision or room.until < now or refresh:
         session = db.session.get(FairSession, session_id)
         facts = leads.interest_room(session)
         room = cache[session_id] = _KeptRoom(row.revision, now + float(app.config.get("LIVE_ROOM_CACHE_SECONDS", 30)),
@@ -1113,7 +1124,8 @@ def _let_go() -> None:
     """A caller about to wait for another's batch gives its connection back to the pool (a burst's
     waiting callers would otherwise hold every connection while the writer needs one); its objects stay
     as loaded, detached, and the person is added back to the session after the wait."""
-    db.session.close()
+    if db.session.registry.has():  # a caller that never used its session has nothing to give back
+        db.session.close()
 
 
 #: This process's group commit of interests.

@@ -299,3 +299,15 @@ def test_a_database_error_inside_a_pipelined_batch_leaves_nothing_and_the_sessio
     db.session.commit()
     assert [w.interest["client_id"] for w in written] == ["i-pipe-00000", "i-pipe-00001"]
     assert _count(select(Interest).subquery()) == 2
+
+
+def test_a_caller_that_never_used_its_session_lets_nothing_go(app):
+    """A kept interest waiting for its batch has read nothing: letting go makes no session to close."""
+    from app.live import services as live
+
+    db.session.remove()
+    live._let_go()
+    assert not db.session.registry.has()
+    db.session.execute(select(func.count()).select_from(Interest))
+    live._let_go()  # one that read gives its connection back
+    assert not db.session().in_transaction()

@@ -162,3 +162,35 @@ def test_a_person_deactivated_after_connecting_cannot_join_once_the_kept_read_is
     db.session.commit()
     refused = _emit(client, "join", {"session_id": room["session"].id})
     assert refused["ok"] is False and refused["error"]["code"] == "unauthorized"
+
+
+def test_a_kept_room_past_its_time_is_read_again_by_one_caller_while_a_burst_goes_on_with_it(room, connect, app):
+    """After `LIVE_ROOM_CACHE_SECONDS` the room is read again, by the first interest that finds it old;
+    the interests of the same burst that arrive while that read is under way use the kept row (their
+    writer checks it) instead of each reading the room and its facts too."""
+    from dataclasses import replace
+
+    client = _joined(connect, room, room["sjz"])
+    assert _interest(client, room, "kept-0000051")["ok"] is True
+    sid, person = room["session"].id, live.KeptPerson.of(db.session.get(User, room["sjz"].id))
+    cache = app.extensions["cloudfair.interest_rooms"]
+    cache[sid] = replace(cache[sid], until=0.0)  # past its time
+    during: list = []
+
+    def meanwhile(conn, cursor, statement, *args):  # another interest of the burst, while the read is under way
+        if _room_read(" ".join(statement.split())) and not during:
+            during.append(None)
+            during.append(live._room(person, sid, kept=True))  # a statement of its own would be seen below
+
+    event.listen(db.engine, "before_cursor_execute", meanwhile)
+    try:
+        with Seen() as seen:
+            row, kept = live._room(person, sid, kept=True)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", meanwhile)
+    assert sum(_room_read(s) for s in seen.statements) == 1, seen.statements  # the burst's other one read nothing
+    other_row, _ = during[1]
+    assert other_row.status == row.status
+    assert cache[sid] is kept and kept.until > live.time.monotonic() + 1  # read again: a whole period ahead
+    assert _interest(client, room, "kept-0000052", project="other_project")["ok"] is True
+    assert _count() == 2
