@@ -13,6 +13,8 @@ graceful_timeout = 30
 keepalive = 5
 accesslog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+#: The collector's thresholds in a worker (gen0 allocations, gen1 and gen2 passes): see post_worker_init.
+gc_thresholds = tuple(int(part) for part in os.environ.get("GC_THRESHOLDS", "50000,20,100").split(","))
 
 
 def post_worker_init(worker):
@@ -24,3 +26,10 @@ def post_worker_init(worker):
 
     gc.collect()
     gc.freeze()
+    gc.set_threshold(*gc_thresholds)
+    if "GEVENT_TRACK_GREENLET_TREE" not in os.environ:
+        import gevent
+
+        # Each greenlet (Engine.IO starts two per connection and one per event) would capture its
+        # spawner and a ten-frame stack: a tenth of a join's CPU, and objects only a full pass frees.
+        gevent.config.track_greenlet_tree = False

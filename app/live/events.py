@@ -72,8 +72,18 @@ def _refuse(code: str, message: str):
     raise ConnectionRefusedError(message, {"code": code, "message": message})
 
 
+def _no_routing_cycle() -> None:
+    """Flask-SocketIO runs an event in a request context made from the connection's handshake; pushing
+    it matched the Socket.IO path against the app's routes, found none, and kept the `NotFound` on the
+    request, whose traceback's frames hold the context: a reference cycle (the context, the request, its
+    session, the rate limiter's state, the frames) that only the collector's full pass frees, thousands of
+    them after a storm, each pass longer. Dropped here, the context is freed when the event ends."""
+    request.routing_exception = None
+
+
 @socketio.on("connect", namespace=NAMESPACE)
 def on_connect(auth=None):
+    _no_routing_cycle()
     # Engine.IO checks the origin of the handshake; checked again here for every transport.
     if not origin_allowed(request.headers.get("Origin"), request.environ, frozenset(current_app.config["CORS_ORIGINS"])):
         _refuse("forbidden_origin", gettext("This site may not connect."))
@@ -97,6 +107,7 @@ def on_connect(auth=None):
 
 @socketio.on("disconnect", namespace=NAMESPACE)
 def on_disconnect(reason=None):
+    _no_routing_cycle()
     connection = connections.pop(request.sid, None)
     if connection is None:
         return
@@ -159,6 +170,7 @@ def live_event(name: str, *, kept: bool | str = False, plain: bool = False):
         @socketio.on(name, namespace=NAMESPACE)
         @wraps(handler)
         def wrapper(data=None):
+            _no_routing_cycle()
             return dispatch(request.sid, data)
 
         return wrapper
