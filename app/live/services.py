@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import threading
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -246,30 +247,72 @@ def join_questions(actor, session, marks=None) -> tuple[list[dict], bool]:
     return _mark_personal(actor, session.id, items, marks), more
 
 
-def _join_page(actor, session, seq: int, marks) -> tuple[list[dict], bool, dict[str, int]]:
+@dataclass(frozen=True)
+class _Page:
+    """What every joiner of a room gets alike, as of `seq` (`_join_page`)."""
+
+    seq: int
+    until: float
+    questions: list
+    more: bool
+    counts: dict
+
+
+def _join_page(actor, session, seq: int, marks) -> tuple[list[dict], bool, dict[str, int], int]:
     """What every joiner of the room gets alike (the first questions, whether there are more, the interest
-    counts) as of `seq`, kept per process for `LIVE_JOIN_CACHE_SECONDS` while `seq` stands: in a join
-    storm a thousand people read one copy instead of a thousand queries. Every change to a question or a
-    count is an event with the next seq, so a kept page is never behind the events a joiner gets next;
-    what changes without an event (a person's or an organisation's new name) shows within the seconds
-    kept. Each joiner gets its own copies, marked with its own questions and votes."""
+    counts), kept per process for `LIVE_JOIN_CACHE_SECONDS`: in a join storm a thousand people read one
+    copy instead of a thousand queries. A joiner takes the kept page if it is not behind the room's `seq`
+    as the joiner read it, and the page's own `seq` is the joiner's (every change to a question or a count
+    is an event with the next seq, so the events after it are exactly what the page lacks). When the
+    room moves on (a question asked during the storm), one joiner reads the new page and those that
+    arrive meanwhile wait for it rather than each reading it too. What changes without an event (a
+    person's or an organisation's new name) shows within the seconds kept. Each joiner gets its own
+    copies, marked with its own questions and votes; returns them with the page's `seq`."""
     app = current_app._get_current_object()
     ttl = float(app.config.get("LIVE_JOIN_CACHE_SECONDS", 0) or 0)
     staff = is_staff(actor, session)
-    cache = app.extensions.setdefault("cloudfair.join_pages", {})
     key = (session.id, staff)
-    now = time.monotonic()
-    kept = cache.get(key) if ttl > 0 else None
-    if kept is None or kept[0] != seq or kept[1] < now:
-        questions, more = _first_questions(actor, session)
-        kept = (seq, now + ttl, questions, more, _counts(session))
-        if ttl > 0:
-            if len(cache) > 1000:
-                cache.clear()
-            cache[key] = kept
+    if ttl > 0:
+        page = _kept_page(app, key, seq, ttl) or _read_page(app, key, actor, session, seq, ttl)
+    else:
+        page = _Page(seq, 0.0, *_first_questions(actor, session), _counts(session))
     mine, voted = marks
-    questions = [{**item, "mine": item["id"] in mine, "voted": item["id"] in voted} for item in kept[2]]
-    return questions, kept[3], dict(kept[4])
+    questions = [{**item, "mine": item["id"] in mine, "voted": item["id"] in voted} for item in page.questions]
+    return questions, page.more, dict(page.counts), page.seq
+
+
+def _kept_page(app, key, seq: int, ttl: float) -> _Page | None:
+    """The kept page for `key` if it is not behind `seq` and not old, after waiting for a reading of one
+    that will not be behind it."""
+    page = app.extensions.setdefault("cloudfair.join_pages", {}).get(key)
+    if page is None or page.seq < seq or page.until < time.monotonic():
+        reading = app.extensions.setdefault("cloudfair.join_page_reads", {}).get(key)
+        if reading is None or reading[0] < seq:
+            return None
+        reading[1].wait(ttl)  # another joiner is reading a page at least as new
+        page = app.extensions["cloudfair.join_pages"].get(key)
+        if page is None or page.seq < seq or page.until < time.monotonic():
+            return None
+    return page
+
+
+def _read_page(app, key, actor, session, seq: int, ttl: float) -> _Page:
+    reads = app.extensions.setdefault("cloudfair.join_page_reads", {})
+    done = threading.Event()
+    reads[key] = (seq, done)
+    try:
+        page = _Page(seq, time.monotonic() + ttl, *_first_questions(actor, session), _counts(session))
+        pages = app.extensions.setdefault("cloudfair.join_pages", {})
+        if len(pages) > 1000:
+            pages.clear()
+        kept = pages.get(key)
+        if kept is None or kept.seq <= seq:  # a slower reading of an older seq does not replace a newer page
+            pages[key] = page
+        return page
+    finally:
+        if reads.get(key, (None, None))[1] is done:
+            del reads[key]
+        done.set()
 
 
 _VOTED = (select(QuestionVote.id).where(QuestionVote.question_id == Question.id,
@@ -374,7 +417,7 @@ def join(actor, session_id, since_seq=None) -> dict:
             state["interest_counts"] = _counts(session)
         return state
     with reads_only():  # a page kept for this seq reads nothing
-        questions, more, counts = _join_page(actor, session, seq, (mine, voted))
+        questions, more, counts, state["seq"] = _join_page(actor, session, seq, (mine, voted))
     state.update(
         reset=since_seq is not None,
         questions=questions,

@@ -5,7 +5,7 @@
 //   node fanout.js config.json      (prints one JSON object on stdout; progress on stderr)
 //
 // config: {url, mode: "app"|"bare", tokens: [...] (app) , clients, session_id, rates: [1, 4] ([] = joins only),
-//          duration, drain, settle, connect_batch, server_pid | server_pids, run, deflate}
+//          duration, drain, settle, connect_batch, server_pid | server_pids, run, deflate, ask_during_joins}
 "use strict";
 
 const fs = require("fs");
@@ -171,10 +171,56 @@ async function runPhase(index, sender, rate, duration) {
   return result;
 }
 
+// With `ask_during_joins` (seconds), one more connection of the first person, joined before the storm,
+// asks a question at that interval while the others connect and join: are questions still answered?
+async function startStormAsker() {
+  if (!cfg.ask_during_joins) return null;
+  const asker = await connectOne(0);
+  if (asker.error) return { error: asker.error, socket: asker.socket };
+  const storm = { asker, sent: 0, acks: [], errors: {}, pending: [], stop: false };
+  storm.loop = (async () => {
+    for (let k = 0; !storm.stop; k++) {
+      const t = performance.now();
+      storm.sent++;
+      storm.pending.push(new Promise((resolve) => {
+        asker.socket.timeout(30000).emit("ask",
+          { session_id: cfg.session_id, text: `storm ${k}`, client_id: `storm-${cfg.run}-${k}` },
+          (err, ack) => {
+            if (err) storm.errors.timeout = (storm.errors.timeout || 0) + 1;
+            else if (!ack || !ack.ok) {
+              const code = (ack && ack.error && ack.error.code) || "unknown";
+              storm.errors[code] = (storm.errors[code] || 0) + 1;
+            } else storm.acks.push(performance.now() - t);
+            resolve();
+          });
+      }));
+      await sleep(cfg.ask_during_joins * 1000);
+    }
+  })();
+  return storm;
+}
+
+async function stopStormAsker(storm) {
+  if (!storm) return null;
+  if (storm.error) {
+    storm.socket.close();
+    return { asker_error: storm.error };
+  }
+  storm.stop = true;
+  await storm.loop;
+  await Promise.all(storm.pending);
+  storm.asker.socket.disconnect();
+  const acks = storm.acks.slice().sort((a, b) => a - b);
+  const r = (x) => (x === null ? null : Math.round(x * 10) / 10);
+  return { sent: storm.sent, acked: acks.length, errors: storm.errors, ack_p50_ms: r(pct(acks, 50)),
+           ack_p99_ms: r(pct(acks, 99)), ack_max_ms: r(acks[acks.length - 1] ?? null) };
+}
+
 async function main() {
   const n = cfg.clients;
   const clients = [];
   const failures = {};
+  const storm = await startStormAsker();
   const t0 = performance.now();
   const srv0 = serverCpu();
   const rss0 = serverRssKb();
@@ -190,6 +236,7 @@ async function main() {
   }
   const joinS = (performance.now() - t0) / 1000;
   const srvJoin = serverCpu();
+  const asksDuringJoins = await stopStormAsker(storm);
   log(`${clients.length}/${n} connected and joined in ${joinS.toFixed(1)} s; failures ${JSON.stringify(failures)}`);
   if (cfg.settle) await sleep(cfg.settle * 1000); // joins' broadcasts and buffers settle before memory is read
   const rss1 = serverRssKb();
@@ -200,6 +247,7 @@ async function main() {
       : Math.round((10 * (rss1 - rss0)) / clients.length) / 10,
     connect_join_s: Math.round(joinS * 10) / 10,
     connect_join_server_cpu_s: srv0 === null ? null : Math.round((srvJoin - srv0) * 100) / 100,
+    asks_during_joins: asksDuringJoins,
     phases: [],
   };
   if (clients.length === n && cfg.rates.length) {

@@ -85,3 +85,57 @@ def test_staff_and_attendees_are_kept_apart(app, room, connect):
     attendee = _emit(connect(room["ts"]), "join", {"session_id": sid})
     assert [q["text"] for q in staff["questions"]] == ["Off topic"]
     assert attendee["questions"] == []
+
+
+def test_a_joiner_behind_the_kept_page_takes_it_with_its_seq(app, room, connect):
+    """A join that read the room's seq before a question moved it takes the newer kept page and that
+    page's seq (the events after it are what the page lacks), instead of reading an older page again."""
+    from app.live import services as live
+
+    app.config["LIVE_JOIN_CACHE_SECONDS"] = 60
+    sid = room["session"].id
+    asker = connect(room["sjz"])
+    first = _emit(asker, "join", {"session_id": sid})
+    question = _emit(asker, "ask", {"session_id": sid, "text": "Rail links to Tianjin port?",
+                                    "client_id": "q-cache-000010"})["question"]
+    newer = _emit(connect(room["ts"]), "join", {"session_id": sid})  # reads the page at the new seq
+    assert newer["seq"] > first["seq"]
+    session = live.live_room(room["ts"], sid)
+    with page_reads() as reads:
+        questions, more, counts, seq = live._join_page(room["ts"], session, first["seq"], (set(), set()))
+    assert reads == [] and seq == newer["seq"] and [q["id"] for q in questions] == [question["id"]]
+
+
+def test_joiners_of_a_moved_room_wait_for_one_reading(app, room, monkeypatch):
+    """When the seq moves during a storm, one joiner reads the new page; those arriving meanwhile wait for
+    it instead of each reading it."""
+    import threading
+    import time
+
+    from app.live import services as live
+
+    app.config["LIVE_JOIN_CACHE_SECONDS"] = 60
+    readings = []
+
+    def slow_first_questions(actor, session):
+        readings.append(threading.get_ident())
+        time.sleep(0.3)  # the reading is under way while the others arrive
+        return [{"id": 1, "text": "Water rights in Chengde?"}], False
+
+    monkeypatch.setattr(live, "_first_questions", slow_first_questions)
+    monkeypatch.setattr(live, "_counts", lambda session: {"1": 2})
+    session = live.live_room(room["ts"], room["session"].id)
+    answers = []
+
+    def joining(delay):
+        time.sleep(delay)
+        with app.app_context():
+            answers.append(live._join_page(room["ts"], session, 7, ({1}, set())))
+
+    threads = [threading.Thread(target=joining, args=(0.05 * n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert len(readings) == 1
+    assert answers == [([{"id": 1, "text": "Water rights in Chengde?", "mine": True, "voted": False}], False, {"1": 2}, 7)] * 4
