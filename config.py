@@ -120,6 +120,7 @@ class Config:
     LIVE_PRESENCE_DELIVERIES = float(os.environ.get("LIVE_PRESENCE_DELIVERIES", "2000"))
     #: Live messages shorter than this many bytes go out uncompressed (permessage-deflate); 0: none compressed.
     LIVE_DEFLATE_THRESHOLD = int(os.environ.get("LIVE_DEFLATE_THRESHOLD", "1024"))
+    LIVE_DEFLATE_LEVEL = int(os.environ.get("LIVE_DEFLATE_LEVEL", "1"))
     #: An organiser's in-app notification of a session's interests gathers those of one window this
     #: long (one row per organiser, session and window, with the count and the latest); 0: one per interest.
     INTEREST_NOTIFY_WINDOW_SECONDS = int(os.environ.get("INTEREST_NOTIFY_WINDOW_SECONDS", "60"))

@@ -218,7 +218,7 @@ def _init_socketio(app: Flask) -> None:
             retry_seconds=app.config["LIVE_QUEUE_RETRY_SECONDS"], timeout_seconds=app.config["REDIS_TIMEOUT_SECONDS"])
     from .live import wire
 
-    wire.install(app.config["LIVE_DEFLATE_THRESHOLD"], app.config["LIVE_PACKETS_PER_POLL"])
+    wire.install(app.config["LIVE_DEFLATE_THRESHOLD"], app.config["LIVE_PACKETS_PER_POLL"], app.config["LIVE_DEFLATE_LEVEL"])
     socketio.init_app(
         app,
         **queue,

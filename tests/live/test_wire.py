@@ -72,3 +72,16 @@ def test_a_long_polling_answer_carries_at_most_sixteen_packets_and_the_rest_foll
     socket.queue.put(None)  # closing: the marker stays for the poll after
     assert [p.data for p in socket.poll()] == ["last"]
     assert socket.poll() == []
+
+
+def test_each_large_message_is_compressed_on_its_own_and_keeps_no_compressor():
+    """No zlib state stays with a connection between messages (it was ~256 KiB each), and a client that
+    keeps its window reads every message, one after another."""
+    client, server = _pair(1024)
+    large = '42/live,["join",' + '{"text":"a question asked in the room","votes":3},' * 200 + '{}]'
+    for _ in range(3):
+        assert _send(client, server, large) == (True, large)
+        extensions = server.connection._proto.extensions
+        assert [type(e) for e in extensions] == [ThresholdDeflate] and extensions[0]._compressor is None
+    frame = server.send(TextMessage(data=large))
+    assert len(frame) < len(large) / 5  # still compressed well at zlib's fastest level
