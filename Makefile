@@ -48,11 +48,13 @@ bench: $(STAMP)
 # Live room on PostgreSQL (Node generator, npm-installs bench/node on first use, pinned to core 1), the app
 # against a bare python-socketio server in the same run: fan-out to 500/1,000 clients on one worker; a join
 # storm holding 1,000 and 5,000 connections (memory per connection); fan-out on two workers with Redis
-# (2,000 clients against the bare server's 1,000); interest ingest on one and on two workers.
+# (2,000 clients against the bare server's 1,000); 6,500 joining two workers while a question is asked
+# every half second; interest ingest on one and on two workers.
 bench-live: $(STAMP)
 	$(BIN)/python bench/live_fanout.py
 	$(BIN)/python bench/live_fanout.py --clients 1000,5000 --rates "" --connect-batch 500
 	$(BIN)/python bench/live_fanout.py --clients 1000,2000 --rates 1,4 --workers 2
+	$(BIN)/python bench/live_fanout.py --clients 6500 --rates "" --connect-batch 500 --workers 2 --ask-during-joins 0.5
 	$(BIN)/python bench/interest_ingest.py
 	$(BIN)/python bench/interest_ingest.py --workers 2
 
