@@ -317,6 +317,11 @@ def issue_token(user: User) -> tuple[str, ApiToken]:
 _TOKEN = select(ApiToken).where(ApiToken.token_hash == bindparam("token_hash"))
 
 
+#: When a token lets its person in, as SQL for a query joining `ApiToken` to `User` (with `:now` bound):
+#: unrevoked, unexpired, the person active. `user_for_token` checks the same of the loaded token.
+TOKEN_LETS_IN = (ApiToken.revoked_at.is_(None), ApiToken.expires_at > bindparam("now"), User.active.is_(True))
+
+
 def user_for_token(plain: str) -> User | None:
     """The active user behind a valid, unexpired, unrevoked token, else None."""
     if not plain:

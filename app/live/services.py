@@ -23,7 +23,7 @@ from sqlalchemy.orm import joinedload
 from .. import bilingual, signals, statements
 from ..accounts.enums import Role
 from ..accounts.models import ApiToken, Organisation, User
-from ..accounts.services import hash_token
+from ..accounts.services import TOKEN_LETS_IN, hash_token
 from ..bounds import has_visible_text
 from ..errors import Conflict, Forbidden, NotFound, ServiceError, ValidationFailed
 from ..extensions import db
@@ -890,14 +890,12 @@ _PERSON_FACTS = (select(User.id, User.active, User.role, User.name, User.locale,
 _PEOPLE = _PERSON_FACTS.where(User.id.in_(bindparam("ids", expanding=True)))
 #: The active person behind a live (unrevoked, unexpired) API token: every live connect asks it.
 _TOKEN_PERSON = (_PERSON_FACTS.join(ApiToken, ApiToken.user_id == User.id)
-                 .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None),
-                        ApiToken.expires_at > bindparam("now"), User.active.is_(True)))
+                 .where(ApiToken.token_hash == bindparam("token_hash"), *TOKEN_LETS_IN))
 
 
 #: The people behind some live tokens, each row with its token's hash last: a batch of connects.
 _TOKENS_PEOPLE = (_PERSON_FACTS.add_columns(ApiToken.token_hash).join(ApiToken, ApiToken.user_id == User.id)
-                  .where(ApiToken.token_hash.in_(bindparam("token_hashes", expanding=True)), ApiToken.revoked_at.is_(None),
-                         ApiToken.expires_at > bindparam("now"), User.active.is_(True)))
+                  .where(ApiToken.token_hash.in_(bindparam("token_hashes", expanding=True)), *TOKEN_LETS_IN))
 
 
 @dataclass(eq=False)
