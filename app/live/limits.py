@@ -73,10 +73,13 @@ def check_person(kind: str, user_id: int) -> None:
         if limiter is None:
             raise shared.Unavailable("not configured")
         shared.client()  # raises Unavailable while Redis is taken as down
-        allowed, stats = shared.run(lambda r: (limiter.hit(item, *key), limiter.get_window_stats(item, *key)))
+        allowed = shared.run(lambda r: limiter.hit(item, *key))
+        # The window is read only to say when to come back (one round trip less for every allowed hit).
+        stats = None if allowed else shared.run(lambda r: limiter.get_window_stats(item, *key))
     except shared.Unavailable:
         limiter = limiters["memory"]
-        allowed, stats = limiter.hit(item, *key), limiter.get_window_stats(item, *key)
+        allowed = limiter.hit(item, *key)
+        stats = None if allowed else limiter.get_window_stats(item, *key)
     if not allowed:
         retry_after = max(1, math.ceil(stats.reset_time - time.time()))
         raise RateLimited(gettext("Too many in a short time; try again in %(seconds)s seconds.", seconds=retry_after),
