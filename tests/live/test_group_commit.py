@@ -34,6 +34,25 @@ def _filling(commit_of, size: int, timeout: float = 10):
     return pause
 
 
+def _one_batch(app, monkeypatch, module, name: str, read, size: int) -> GroupCommit:
+    """Replace `module.<name>` with a group read whose first batch waits until `size` items are queued."""
+    commit = None
+    commit = GroupCommit(read, pause=_filling(lambda: commit, size), waiting=module._let_go)
+    monkeypatch.setattr(module, name, commit)
+    return commit
+
+
+def _in_app(app, call):
+    """`call` as a thread of its own runs it: in an app context, its session removed after."""
+    def run():
+        with app.app_context():
+            try:
+                return call()
+            finally:
+                db.session.remove()
+    return run
+
+
 def _in_threads(calls) -> list:
     """Run each call in its own thread; what each returned or raised, in order."""
     out = [None] * len(calls)

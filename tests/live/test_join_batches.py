@@ -13,7 +13,7 @@ from app.live import services as live
 from app.live.group_commit import GroupCommit
 from tests.conftest import sql_seen
 from tests.factories import make_fair, make_session, make_user
-from tests.live.test_group_commit import _filling, _in_threads, postgres_only
+from tests.live.test_group_commit import _in_app, _in_threads, _one_batch, postgres_only
 from tests.live.test_events import NS, room  # noqa: F401  (fixture)
 
 
@@ -86,21 +86,13 @@ def test_joins_at_once_are_answered_from_one_batch(app, room, connect, monkeypat
         alone = live.join(db.session.get(User, person_id), sid)
         expected[person_id] = (alone["mine"], alone["voted"], alone["my_interests"], alone["seq"])
     db.session.remove()
-    commit = None
-    commit = GroupCommit(live._read_joins, pause=_filling(lambda: commit, len(people)), waiting=live._let_go)
-    monkeypatch.setattr(live, "_joins", commit)
+    commit = _one_batch(app, monkeypatch, live, "_joins", live._read_joins, len(people))
 
     def joining(person_id):
-        def call():
-            with app.app_context():
-                try:
-                    state = live.join(db.session.get(User, person_id), sid)
-                    return state["mine"], state["voted"], state["my_interests"], state["seq"]
-                finally:
-                    db.session.remove()
-        return call
+        state = live.join(db.session.get(User, person_id), sid)
+        return state["mine"], state["voted"], state["my_interests"], state["seq"]
 
-    answers = _in_threads([joining(person_id) for person_id in people])
+    answers = _in_threads([_in_app(app, lambda person_id=person_id: joining(person_id)) for person_id in people])
     assert commit.batches == [len(people)]
     assert dict(zip(people, answers)) == expected
 

@@ -13,7 +13,7 @@ from app.live.group_commit import GroupCommit
 from tests.conftest import sql_seen
 from tests.factories import make_user
 from tests.live.test_events import NS, room  # noqa: F401  (fixture)
-from tests.live.test_group_commit import _filling, _in_threads, postgres_only
+from tests.live.test_group_commit import _in_app, _in_threads, _one_batch, postgres_only
 
 
 def _tokens(room):
@@ -55,21 +55,13 @@ def test_connects_at_once_are_answered_from_one_batch(app, room, monkeypatch):
     tokens = _tokens(room)
     expected = [p and p.id for p in (live.person_for_token(token) for token in tokens)]
     db.session.remove()
-    commit = None
-    commit = GroupCommit(live._read_tokens, pause=_filling(lambda: commit, len(tokens)), waiting=live._let_go)
-    monkeypatch.setattr(live, "_tokens", commit)
+    commit = _one_batch(app, monkeypatch, live, "_tokens", live._read_tokens, len(tokens))
 
     def reading(token):
-        def call():
-            with app.app_context():
-                try:
-                    person = live.person_for_token(token)
-                    return person and person.id
-                finally:
-                    db.session.remove()
-        return call
+        person = live.person_for_token(token)
+        return person and person.id
 
-    assert _in_threads([reading(token) for token in tokens]) == expected
+    assert _in_threads([_in_app(app, lambda token=token: reading(token)) for token in tokens]) == expected
     assert commit.batches == [len(tokens)]
 
 
