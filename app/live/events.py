@@ -10,15 +10,16 @@ from __future__ import annotations
 import json
 import logging
 import time
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import wraps
 
 from flask import current_app, request
 from flask_babel import force_locale, gettext
+from flask_babel import refresh as flask_babel_refresh
 from flask_login import current_user
-from flask_socketio import ConnectionRefusedError, join_room, leave_room
+from flask_socketio import ConnectionRefusedError, leave_room
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
@@ -66,10 +67,15 @@ def _error(code: str, message: str, details: dict | None = None) -> dict:
     return {"ok": False, "error": error}
 
 
-def _refuse(code: str, message: str):
+def _refuse(environ: dict, code: str, message):
     """Refuse the connection with `{"code", "message"}` as the error's JSON data (the client's
-    `connect_error` has it as `error.data`; `error.message` is the message alone)."""
-    raise ConnectionRefusedError(message, {"code": code, "message": message})
+    `connect_error` has it as `error.data`; `error.message` is the message alone). `message` is called
+    in a request context of the handshake, so it speaks the language the handshake asks for (its
+    cookie, its person, its Accept-Language), as pages do."""
+    with _handshake(environ):
+        flask_babel_refresh()  # the app context may have chosen a language before this request
+        text = message()
+    raise ConnectionRefusedError(text, {"code": code, "message": text})
 
 
 def _no_routing_cycle() -> None:
@@ -81,42 +87,84 @@ def _no_routing_cycle() -> None:
     request.routing_exception = None
 
 
-@socketio.on("connect", namespace=NAMESPACE)
-def on_connect(auth=None):
-    _no_routing_cycle()
+@contextmanager
+def _handshake(environ: dict):
+    """A request context made from the connection's handshake, for what needs one: a person signed in
+    by cookie (Flask-Login) and the language of a refusal."""
+    with current_app.request_context(environ):
+        _no_routing_cycle()
+        yield
+
+
+def _on_server(name: str, handler) -> None:
+    """Register `handler` as python-socketio's own for `name` on `/live` (no Flask-SocketIO request
+    context around it)."""
+    if socketio.server is not None:
+        socketio.server.on(name, handler, namespace=NAMESPACE)
+    else:
+        socketio.handlers.append((name, handler, NAMESPACE))
+
+
+def on_connect(sid: str, environ: dict, auth=None):
+    """python-socketio's connect handler, in an app context only: a token connect (every client of a
+    fair's opening but the pages) needs nothing of a request, and Flask-SocketIO's request context
+    (a request object, URL matching, the session cookie opened) was a tenth of a join storm's worker.
+    A connect without a token, the page's, reads its person from the session cookie in a request
+    context of the handshake (`_handshake`), as the refusals word their reason."""
+    with environ["flask.app"].app_context():
+        return _connect(sid, environ, auth)
+
+
+def _connect(sid: str, environ: dict, auth) -> bool:
     # Engine.IO checks the origin of the handshake; checked again here for every transport.
-    if not origin_allowed(request.headers.get("Origin"), request.environ, frozenset(current_app.config["CORS_ORIGINS"])):
-        _refuse("forbidden_origin", gettext("This site may not connect."))
+    if not origin_allowed(environ.get("HTTP_ORIGIN"), environ, frozenset(current_app.config["CORS_ORIGINS"])):
+        _refuse(environ, "forbidden_origin", lambda: gettext("This site may not connect."))
     with reads_only():  # the token check and the person: reads only
-        person = None
         if isinstance(auth, dict) and auth.get("token"):
             person = services.person_for_token(str(auth["token"]))  # one row, no ORM objects
-        elif current_user.is_authenticated and current_user.active:
-            person = services.KeptPerson.of(current_user._get_current_object())  # read before the block lets it go
+        else:
+            person = _cookie_person(environ)
         if person is None or not person.active:
-            _refuse("unauthorized", gettext("Log in or send a valid API token."))
-    locale = _locale(person)
-    if not presence.connect(person.id, request.sid):
-        _refuse("too_many_connections", gettext("You have too many live connections open; close another tab or device."))
+            _refuse(environ, "unauthorized", lambda: gettext("Log in or send a valid API token."))
+    if not presence.connect(person.id, sid):
+        _refuse(environ, "too_many_connections",
+                lambda: gettext("You have too many live connections open; close another tab or device."))
     config = current_app.config
-    connections[request.sid] = Connection(person.id, TokenBucket(config["LIVE_RATE_PER_SECOND"], config["LIVE_BURST"]),
-                                          locale=locale, person=person, person_at=time.monotonic(), sid=request.sid)
-    join_room(broadcast.user_room(person.id))  # the person's own notifications, from any process
+    connections[sid] = Connection(person.id, TokenBucket(config["LIVE_RATE_PER_SECOND"], config["LIVE_BURST"]),
+                                  locale=_locale(person), person=person, person_at=time.monotonic(), sid=sid)
+    # The person's own notifications, from any process.
+    socketio.server.enter_room(sid, broadcast.user_room(person.id), namespace=NAMESPACE)
     return True
 
 
-@socketio.on("disconnect", namespace=NAMESPACE)
-def on_disconnect(reason=None):
-    _no_routing_cycle()
-    connection = connections.pop(request.sid, None)
+def _cookie_person(environ: dict) -> services.KeptPerson | None:
+    """The person signed in by the handshake's session cookie, as the connection keeps them."""
+    with _handshake(environ):
+        if current_user.is_authenticated and current_user.active:
+            return services.KeptPerson.of(current_user._get_current_object())  # read before the block lets it go
+    return None
+
+
+def on_disconnect(sid: str, reason=None):
+    """python-socketio's disconnect handler (no request context: it needs none)."""
+    connection = connections.pop(sid, None)
     if connection is None:
         return
-    try:
-        presence.disconnect(connection.user_id, request.sid)
-    except Exception:  # a broken store must not break disconnecting
-        log.exception("Could not count out connection %s", request.sid)
-    for session_id in connection.sessions:
-        _left(session_id, connection.user_id)
+    environ = socketio.server.get_environ(sid, namespace=NAMESPACE)
+    if not environ:
+        log.warning("No handshake left for connection %s: its presence is left to expire", sid)
+        return
+    with environ["flask.app"].app_context():
+        try:
+            presence.disconnect(connection.user_id, sid)
+        except Exception:  # a broken store must not break disconnecting
+            log.exception("Could not count out connection %s", sid)
+        for session_id in connection.sessions:
+            _left(session_id, connection.user_id)
+
+
+_on_server("connect", on_connect)
+_on_server("disconnect", on_disconnect)
 
 
 def _left(session_id: int, user_id: int) -> None:
@@ -161,10 +209,7 @@ def live_event(name: str, *, kept: bool | str = False, plain: bool = False):
                 with environ["flask.app"].app_context():
                     return dispatch(sid, data)
 
-            if socketio.server is not None:
-                socketio.server.on(name, plain_handler, namespace=NAMESPACE)
-            else:
-                socketio.handlers.append((name, plain_handler, NAMESPACE))
+            _on_server(name, plain_handler)
             return handler
 
         @socketio.on(name, namespace=NAMESPACE)

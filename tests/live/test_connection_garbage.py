@@ -30,3 +30,15 @@ def test_connecting_asking_and_leaving_leave_no_reference_cycles(room, connect):
         gc.enable()
     assert asked["ok"] is True
     assert cycles == []
+
+
+def test_a_token_connect_and_its_disconnect_make_no_request_context(app, room, connect, auth, monkeypatch):
+    """Connecting with a token and leaving need nothing of a request (Flask-SocketIO's request context
+    per event was a tenth of a join storm's worker); a page's connect (cookie) still makes one."""
+    made = []
+    original = type(app).request_context
+    monkeypatch.setattr(type(app), "request_context", lambda self, environ: made.append(environ) or original(self, environ))
+    client = connect(token=auth(room["sjz"])["Authorization"][7:])
+    assert client.is_connected(NS)
+    client.disconnect(namespace=NS)
+    assert made == []

@@ -234,12 +234,12 @@ def test_simultaneous_connections_per_person_are_capped(app, auth, room, connect
     assert not connect(room["sjz"]).is_connected(NS)
     assert connect(room["ts"]).is_connected(NS)  # another person is not affected
     token = auth(room["sjz"])["Authorization"][7:]
-    from flask import request
+    from werkzeug.test import EnvironBuilder
 
-    with app.test_request_context("/socket.io/"):
-        request.sid = "a-third-tab"
-        with pytest.raises(ConnectionRefusedError) as refused:
-            events.on_connect({"token": token})
+    environ = EnvironBuilder("/socket.io/").get_environ()
+    environ["flask.app"] = app
+    with pytest.raises(ConnectionRefusedError) as refused:
+        events.on_connect("a-third-tab", environ, {"token": token})
     assert refused.value.error_args["data"]["code"] == "too_many_connections"
     second.disconnect(namespace=NS)
     assert connect(room["sjz"]).is_connected(NS)  # a closed tab frees its place

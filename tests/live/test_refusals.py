@@ -8,11 +8,13 @@ import json
 import pytest
 from flask_socketio import ConnectionRefusedError
 from sqlalchemy import func, select
+from werkzeug.test import EnvironBuilder
 
 from app.extensions import db
 from app.leads.models import Interest
 from app.live import events
 from app.live.models import Question
+from tests.i18n import zh
 from tests.live.conftest import ask_twice_over_http
 from tests.live.test_events import NS, _emit, room  # noqa: F401  (fixtures)
 
@@ -24,10 +26,16 @@ def _count(model) -> int:
 # ---------------------------------------------------------------- the refusal reason
 
 
+def _handshake(app, **headers) -> dict:
+    """The WSGI environ of a Socket.IO handshake, as python-socketio hands it to the connect handler."""
+    environ = EnvironBuilder("/socket.io/", headers=headers).get_environ()
+    environ["flask.app"] = app
+    return environ
+
+
 def test_a_refused_connection_carries_code_and_message_as_json_data(app):
-    with app.test_request_context("/socket.io/"):
-        with pytest.raises(ConnectionRefusedError) as refused:
-            events.on_connect({"token": "forged-token"})
+    with pytest.raises(ConnectionRefusedError) as refused:
+        events.on_connect("a-sid", _handshake(app), {"token": "forged-token"})
     message = "Log in or send a valid API token."
     # What the client gets as `connect_error`: error.message, and error.data an object (not a repr).
     assert refused.value.error_args == {"message": message, "data": {"code": "unauthorized", "message": message}}
@@ -35,10 +43,18 @@ def test_a_refused_connection_carries_code_and_message_as_json_data(app):
 
 
 def test_a_foreign_origin_is_refused_with_its_own_code(app):
-    with app.test_request_context("/socket.io/", headers={"Origin": "https://evil.example"}):
-        with pytest.raises(ConnectionRefusedError) as refused:
-            events.on_connect({"token": "whatever"})
+    with pytest.raises(ConnectionRefusedError) as refused:
+        events.on_connect("a-sid", _handshake(app, Origin="https://evil.example"), {"token": "whatever"})
     assert refused.value.error_args["data"]["code"] == "forbidden_origin"
+
+
+def test_a_refusal_speaks_the_language_the_handshake_asks_for(app):
+    """A token connect runs without a request context; its refusal is still worded in the handshake's
+    language, as before (the request context is made for the refusal alone)."""
+    with pytest.raises(ConnectionRefusedError) as refused:
+        events.on_connect("a-sid", _handshake(app, **{"Accept-Language": "zh-CN,zh;q=0.9"}), {"token": "forged-token"})
+    message = refused.value.error_args["data"]["message"]
+    assert message != "Log in or send a valid API token." and message == zh("Log in or send a valid API token.")
 
 
 # ---------------------------------------------------------------- client ids
