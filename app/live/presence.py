@@ -267,9 +267,18 @@ def _heartbeat_loop(app) -> None:
 def changed(session_id: int) -> None:
     """Tell the room its presence count changed: now if quiet, else once at the end of the interval
     (`broadcast.throttle`), with the count and seq read when it is sent. The interval grows with the
-    room (`interval`), so a join storm's presence costs the room a bounded number of deliveries."""
+    room (`interval`), so a join storm's presence costs the room a bounded number of deliveries.
+
+    *Decision*: in a large room (its interval above `LIVE_COUNT_INTERVAL`) each process tells the
+    count (every process's people, from Redis) to its own people only: through the message queue, every
+    process's broadcast reached everyone, so with two processes each person heard the count twice per
+    interval. Such a room changes on every process all the time; a process with no change of its own
+    for a while tells its people the count at its next heartbeat (`LIVE_PRESENCE_TTL` ÷ 3). A smaller
+    room keeps one broadcast for everyone, through the queue."""
+    seconds = interval(session_id)
+    local = seconds > float(current_app.config.get("LIVE_COUNT_INTERVAL", 0.5))
     broadcast.throttle("presence", session_id, None, lambda _: broadcast.send_presence(
-        session_id, count(session_id), services.current_seq(session_id)), interval=interval(session_id))
+        session_id, count(session_id), services.current_seq(session_id), local=local), interval=seconds)
 
 
 def interval(session_id: int) -> float:

@@ -83,3 +83,19 @@ def test_a_room_of_ordinary_size_reads_the_count_for_every_join(app, room, conne
     for person in (room["organiser"], room["sjz"], room["ts"]):
         assert _emit(connect(person), "join", {"session_id": sid})["ok"] is True
     assert len(reads) == 4  # each reply, and the first broadcast (the others wait for the interval)
+
+
+def test_a_large_room_s_count_goes_to_each_process_s_own_people_and_a_small_one_s_through_the_queue(app, monkeypatch):
+    """Through the message queue every process's broadcast reached everyone (each person heard the count
+    once per process); a large room's count now stays with the process that sends it."""
+    from app.extensions import socketio
+
+    sent = []
+    monkeypatch.setattr(socketio.server, "emit", lambda name, data, **kwargs: sent.append((name, kwargs["ignore_queue"])))
+    monkeypatch.setattr(presence, "count", lambda session_id: 4321)
+    app.config.update(LIVE_COUNT_INTERVAL=0.5, LIVE_PRESENCE_DELIVERIES=2000)  # large: above 1,000 people
+    counted = presence._state()["counted"]
+    counted[91], counted[92] = 6500, 900
+    presence.changed(91)
+    presence.changed(92)
+    assert sent == [("presence", True), ("presence", False)]
