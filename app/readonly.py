@@ -57,11 +57,11 @@ def _first_statement_in_autocommit(state: ORMExecuteState) -> None:
 
 
 @contextmanager
-def reads_only(applies: bool = True) -> Iterator[None]:
-    """`reads_without_transaction` for the block (when `applies`); at its end a session that read lets
+def reads_only() -> Iterator[None]:
+    """`reads_without_transaction` for the block; at its end a session that read lets
     the connection go (nothing to undo, no round trip), so whatever the same session runs next begins a
     transaction as usual; a block that read nothing leaves nothing to let go."""
-    applied = applies and reads_without_transaction()
+    applied = reads_without_transaction()
     try:
         yield
     finally:

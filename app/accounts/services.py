@@ -313,23 +313,19 @@ def issue_token(user: User) -> tuple[str, ApiToken]:
     return plain, token
 
 
-#: A token by its hash, with its user (built once: every live connection and API call asks it).
-_TOKEN = select(ApiToken).where(ApiToken.token_hash == bindparam("token_hash"))
-
-
 #: When a token lets its person in, as SQL for a query joining `ApiToken` to `User` (with `:now` bound):
-#: unrevoked, unexpired, the person active. `user_for_token` checks the same of the loaded token.
+#: unrevoked, unexpired, the person active (`user_for_token`, the live room's connects).
 TOKEN_LETS_IN = (ApiToken.revoked_at.is_(None), ApiToken.expires_at > bindparam("now"), User.active.is_(True))
+#: The person a token lets in, by its hash (built once: every API call asks it).
+_TOKEN_USER = (select(User).join(ApiToken, ApiToken.user_id == User.id)
+               .where(ApiToken.token_hash == bindparam("token_hash"), *TOKEN_LETS_IN))
 
 
 def user_for_token(plain: str) -> User | None:
     """The active user behind a valid, unexpired, unrevoked token, else None."""
     if not plain:
         return None
-    token = db.session.scalar(_TOKEN, {"token_hash": hash_token(plain)})
-    if token is None or token.revoked_at is not None or token.expires_at <= utcnow():
-        return None
-    return token.user if token.user.active else None
+    return db.session.scalar(_TOKEN_USER, {"token_hash": hash_token(plain), "now": utcnow()})
 
 
 def revoke_token(plain: str) -> bool:

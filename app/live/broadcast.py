@@ -57,8 +57,8 @@ def send_personal(user_id: int, name: str, payload: dict) -> None:
 def send_presence(session_id: int, count: int, seq: int, *, local: bool = False) -> None:
     """The room's presence count; with `local`, to this process's own people in the room only (not
     through the message queue: each process tells its own)."""
-    socketio.server.emit("presence", {"session_id": session_id, "count": count, "seq": seq},
-                         to=room(session_id), namespace=NAMESPACE, ignore_queue=local)
+    socketio.emit("presence", {"session_id": session_id, "count": count, "seq": seq},
+                  to=room(session_id), namespace=NAMESPACE, ignore_queue=local)
 
 
 _lock = threading.RLock()

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import wraps
 
-from flask import current_app, request
+from flask import Flask, current_app, request
 from flask_babel import force_locale, gettext
 from flask_babel import refresh as flask_babel_refresh
 from flask_login import current_user
@@ -50,6 +50,8 @@ class Connection:
     person_at: float = 0.0
     #: The Socket.IO sid (rooms are entered with it by handlers that run without a request context).
     sid: str = ""
+    #: The app the connection was made to (its disconnect runs in that app's context).
+    app: Flask | None = None
 
 
 #: Live connections of this process, by Socket.IO sid.
@@ -131,7 +133,8 @@ def _connect(sid: str, environ: dict, auth) -> bool:
                 lambda: gettext("You have too many live connections open; close another tab or device."))
     config = current_app.config
     connections[sid] = Connection(person.id, TokenBucket(config["LIVE_RATE_PER_SECOND"], config["LIVE_BURST"]),
-                                  locale=_locale(person), person=person, person_at=time.monotonic(), sid=sid)
+                                  locale=_locale(person), person=person, person_at=time.monotonic(), sid=sid,
+                                  app=current_app._get_current_object())
     # The person's own notifications, from any process.
     socketio.server.enter_room(sid, broadcast.user_room(person.id), namespace=NAMESPACE)
     return True
@@ -150,11 +153,7 @@ def on_disconnect(sid: str, reason=None):
     connection = connections.pop(sid, None)
     if connection is None:
         return
-    environ = socketio.server.get_environ(sid, namespace=NAMESPACE)
-    if not environ:
-        log.warning("No handshake left for connection %s: its presence is left to expire", sid)
-        return
-    with environ["flask.app"].app_context():
+    with connection.app.app_context():
         try:
             presence.disconnect(connection.user_id, sid)
         except Exception:  # a broken store must not break disconnecting

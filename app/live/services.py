@@ -358,8 +358,6 @@ def projector_questions(questions: list[dict], limit: int) -> list[dict]:
     return shown[:limit]
 
 
-
-
 def organisation_interests(actor, session: FairSession) -> dict[str, dict]:
     """The person's organisation's interests in the session's projects (in any session), per project:
     the highest level so far and every interest (level, note, who, when), oldest first: one query."""
@@ -480,12 +478,12 @@ def _read_joins(batch: list[_PendingJoin]) -> None:
 
 
 def _read_batch(batch: list[_PendingJoin]) -> None:
-    ids = sorted({p.session_id for p in batch if isinstance(p.session_id, int) and not isinstance(p.session_id, bool)})
+    ids = sorted({p.session_id for p in batch if _an_id(p.session_id)})
     rows = {row.id: row for row in db.session.execute(_ROOMS_NOW, {"ids": ids})} if ids else {}
     joined = []
     for pending in batch:
         try:
-            if not isinstance(pending.session_id, int) or isinstance(pending.session_id, bool) or pending.actor is None:
+            if not _an_id(pending.session_id) or pending.actor is None:
                 pending.room = live_room(pending.actor, pending.session_id)  # raises the error alone would
             else:
                 pending.room = _live_room(pending.session_id,
@@ -769,7 +767,7 @@ class _KeptRoom:
     #: The room's row as last read (the interest path's kept facts: see `KeptPerson`).
     row: object
     #: The projects as a join's `LiveRoom` holds them (made once per revision, not per join).
-    projects: tuple = ()
+    projects: tuple
 
 
 def _room(actor, session_id, *, kept: bool = False):
@@ -779,7 +777,7 @@ def _room(actor, session_id, *, kept: bool = False):
     of a kept person) the row last read is used without a query, until then: its writer checks it."""
     if actor is None:
         raise Forbidden(gettext("Log in first."))
-    if not isinstance(session_id, int) or isinstance(session_id, bool):
+    if not _an_id(session_id):
         raise ValidationFailed({"session_id": gettext("Give a session id.")})
     cache = current_app.extensions.setdefault("cloudfair.interest_rooms", {})
     room = cache.get(session_id)
@@ -794,6 +792,10 @@ def _room(actor, session_id, *, kept: bool = False):
         refresh = True
     row = db.session.execute(_ROOM, {"session_id": session_id}).one_or_none()
     return _room_of_row(actor, session_id, row, refresh=refresh)
+
+
+def _an_id(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 #: How long the rest of a burst use a kept room past its time while one caller reads it again.
@@ -871,7 +873,7 @@ class KeptPerson:
 
     @classmethod
     def from_facts(cls, row) -> KeptPerson:
-        """From a row in `facts()`'s order (`_PEOPLE`, `_TOKEN_PERSON`)."""
+        """From a row in `facts()`'s order (`_PEOPLE`, `_TOKENS_PEOPLE`)."""
         (person_id, active, role, name, locale, organisation_id, *names) = row
         organisation = None if organisation_id is None else KeptOrganisation(*names)
         return cls(person_id, active, role, name, locale, organisation_id, organisation)
@@ -888,12 +890,8 @@ _PERSON_FACTS = (select(User.id, User.active, User.role, User.name, User.locale,
                  .outerjoin(Organisation, Organisation.id == User.organisation_id))
 #: A batch's people, one query.
 _PEOPLE = _PERSON_FACTS.where(User.id.in_(bindparam("ids", expanding=True)))
-#: The active person behind a live (unrevoked, unexpired) API token: every live connect asks it.
-_TOKEN_PERSON = (_PERSON_FACTS.join(ApiToken, ApiToken.user_id == User.id)
-                 .where(ApiToken.token_hash == bindparam("token_hash"), *TOKEN_LETS_IN))
-
-
-#: The people behind some live tokens, each row with its token's hash last: a batch of connects.
+#: The active people behind some live (unrevoked, unexpired) API tokens, each row with its token's hash
+#: last: every live connect asks it, alone or with the connects that arrive together.
 _TOKENS_PEOPLE = (_PERSON_FACTS.add_columns(ApiToken.token_hash).join(ApiToken, ApiToken.user_id == User.id)
                   .where(ApiToken.token_hash.in_(bindparam("token_hashes", expanding=True)), *TOKEN_LETS_IN))
 
@@ -917,21 +915,24 @@ def person_for_token(plain: str) -> KeptPerson | None:
     _tokens.submit(pending)
     if pending.read:
         return pending.person
-    row = db.session.execute(_TOKEN_PERSON, {"token_hash": pending.token_hash, "now": utcnow()}).one_or_none()
-    return None if row is None else KeptPerson.from_facts(row)
+    return _people_for_tokens([pending.token_hash]).get(pending.token_hash)
 
 
 def _read_tokens(batch: list[_PendingToken]) -> None:
     """The group read of a connect storm: the people behind the batch's tokens in one statement, with
-    the same conditions as `_TOKEN_PERSON` (live, unrevoked, unexpired, person active); a token not
-    found connects nobody. A connect alone is left to its caller."""
+    the same statement as a connect alone; a token not found connects nobody. A connect alone is left
+    to its caller."""
     if len(batch) == 1:
         return
     with reads_only():  # the caller's own block applies where it has one (a connect's)
-        found = {row[-1]: KeptPerson.from_facts(row[:-1]) for row in db.session.execute(
-            _TOKENS_PEOPLE, {"token_hashes": sorted({p.token_hash for p in batch}), "now": utcnow()})}
+        found = _people_for_tokens(sorted({p.token_hash for p in batch}))
     for pending in batch:
         pending.person, pending.read = found.get(pending.token_hash), True
+
+
+def _people_for_tokens(token_hashes: list[str]) -> dict[str, KeptPerson]:
+    return {row[-1]: KeptPerson.from_facts(row[:-1]) for row in db.session.execute(
+        _TOKENS_PEOPLE, {"token_hashes": token_hashes, "now": utcnow()})}
 
 
 #: This process's group read of tokens (a waiting connect holds no connection: its block has read nothing).
