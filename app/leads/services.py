@@ -347,13 +347,14 @@ def write_interest(actor, room: InterestRoom, values: dict, *, at: datetime | No
     (the live room's group commit writes a batch of them in one transaction, then `complete_interests`)."""
     now = utcnow()
     row = _interest_row(actor, room, values, at, attachment, now)
+    notices = _interest_notices(room, actor, values["project_id"], values, now)  # before the lead's row is locked
     lead, previous, created, moved = _upsert_lead(room, values["project_id"], actor, values["level"], now, row)
     row["lead_id"] = lead["id"]
     if "interest_id" in lead:  # PostgreSQL: inserted with the lead
         interest_id = lead.pop("interest_id")
     else:
         interest_id = db.session.scalar(_INSERT_INTEREST, row)
-    return _stored(actor, room, values, row, interest_id, (lead, previous, created, moved), now)
+    return _stored(actor, values, row, interest_id, (lead, previous, created, moved), notices, now)
 
 
 _UTC = UTCDateTime()
@@ -367,29 +368,29 @@ def write_interests(items: list[tuple]) -> list[StoredInterest | None]:
     if len(items) < 2 or db.session.get_bind().dialect.name != "postgresql":
         return [write_interest(actor, room, values, at=at, attachment=attachment)
                 for actor, room, values, at, attachment in items]
-    prepared = []
+    prepared = []  # everything but what the statements answer, before the first lead's row is locked
     for actor, room, values, at, attachment in items:
         now = utcnow()
         row = _interest_row(actor, room, values, at, attachment, now)
         params = {**_lead_params(room, values["project_id"], actor, values["level"], now),
                   **{name: row[name] for name in _INTEREST_OWN_COLUMNS}}
-        prepared.append((now, row, params))
+        prepared.append((now, row, params, _interest_notices(room, actor, values["project_id"], values, now)))
     driver = db.session.connection().connection.driver_connection  # the session's transaction's connection
     cursors = []
     with driver.pipeline():
-        for _, _, params in prepared:
+        for _, _, params, _ in prepared:
             cursor = driver.cursor()
             cursor.execute(_PG_LEAD_AND_INTEREST_DRIVER, params)
             cursors.append(cursor)
     out = []
-    for (actor, room, values, _, _), (now, row, _), cursor in zip(items, prepared, cursors):
+    for (actor, _, values, _, _), (now, row, _, notices), cursor in zip(items, prepared, cursors):
         with cursor:
             lead = dict(zip((column.name for column in cursor.description), cursor.fetchone()))
         for name in ("stage_changed_at", "created_at"):  # as the ORM's statements return them
             lead[name] = _UTC.process_result_value(lead[name], None)
         row["lead_id"] = lead["id"]
         interest_id = lead.pop("interest_id")
-        out.append(_stored(actor, room, values, row, interest_id, _lead_outcome(lead, None, now), now))
+        out.append(_stored(actor, values, row, interest_id, _lead_outcome(lead, None, now), notices, now))
     return out
 
 
@@ -401,16 +402,16 @@ def _interest_row(actor, room: InterestRoom, values: dict, at, attachment, now: 
             "attachment_sha256": sha256, "attachment_mime": mime, "attachment_name": name, "created_at": now}
 
 
-def _stored(actor, room: InterestRoom, values: dict, row: dict, interest_id: int | None, outcome: tuple,
+def _stored(actor, values: dict, row: dict, interest_id: int | None, outcome: tuple, notices: tuple,
             now: datetime) -> StoredInterest | None:
-    """What a written interest answers with (None: its client id was used, nothing inserted)."""
+    """What a written interest answers with (None: its client id was used, nothing inserted); `notices`
+    (`_interest_notices`) are made before its statements, while nothing is locked yet."""
     if interest_id is None:
         return None
     lead, previous, created, moved = outcome
     history = {"lead_id": lead["id"], "user_id": actor.id, "from_stage": previous, "to_stage": lead["stage"],
                "source": "interest", "created_at": now,
                "note": "Interest expressed in a live session." if created else "Interest raised to intent."}
-    notices = _interest_notices(room, actor, values["project_id"], values, now)
     interest = interest_dict(SimpleNamespace(id=interest_id, **row))  # its columns as written (no ORM instance)
     return StoredInterest(interest, {
         "id": lead["id"], "project_id": values["project_id"], "organisation_id": actor.organisation_id,

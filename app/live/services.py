@@ -40,7 +40,7 @@ from ..types import UTCDateTime, utcnow
 from . import attendance
 from . import broadcast
 from .group_commit import GroupCommit
-from .limits import check_person
+from .limits import check_person, count_people, refusal
 from .enums import Audience, Moderation, QuestionStatus
 from .models import LiveCounter, LiveEvent, Question, QuestionVote
 
@@ -1101,14 +1101,13 @@ def _write_interests(batch: list[_PendingInterest]) -> None:
             else:
                 first[pending.key] = pending
                 writing.append(pending)
-        for pending in list(writing):
-            try:
-                with force_locale(pending.locale):
-                    check_person("interest", pending.actor.id)
+        for pending, retry_after in zip(list(writing), count_people("interest", [p.actor.id for p in writing])):
+            if retry_after is None:
                 pending.counted = True
-            except ServiceError as error:
-                pending.outcome, pending.error = _Outcome.FAILED, error
-                writing.remove(pending)
+                continue
+            with force_locale(pending.locale):  # refused: that interest's answer alone, in its sender's language
+                pending.outcome, pending.error = _Outcome.FAILED, refusal(retry_after)
+            writing.remove(pending)
         writing.sort(key=lambda pending: (pending.values["project_id"], pending.actor.organisation_id))
         written = leads.write_interests([(pending.actor, pending.room, pending.values, pending.at, pending.attachment)
                                          for pending in writing])

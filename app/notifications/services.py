@@ -76,26 +76,54 @@ def add_folded(rows: list[dict], folded: dict[str, dict]) -> None:
 
 
 def add_folded_many(notices: list[tuple[list[dict], dict[str, dict]]]) -> None:
-    """`add_folded` for several events' (rows, folded texts) in one statement, in their order."""
-    params = []
+    """`add_folded` for several events' (rows, folded texts) in one statement, in their order. Rows of
+    the same person and fold key are folded here first (`_fold`), so a burst's organiser gets one
+    row written per batch, not one per event."""
+    params: list[dict] = []
+    folding: dict[tuple[int, str], dict] = {}
     for rows, folded in notices:
         texts_of = {}
         for lang in ("zh", "en"):  # what a row already there takes instead (no folded texts: nothing folds)
             texts = folded.get(lang) or {}
             texts_of[f"before_{lang}"], texts_of[f"after_{lang}"] = texts.get("title", ("", ""))
             texts_of[f"folded_body_{lang}"] = (texts.get("body") or "")[:2000]
-        params.extend({**texts_of, **{column: row.get(column) for column in _FOLDED_COLUMNS}} for row in rows)
-    if params:
-        db.session.execute(_ADD_FOLDED, params)
+        for row in rows:
+            param = {**texts_of, **{column: row.get(column) for column in _FOLDED_COLUMNS}}
+            key = (row["user_id"], row.get("fold_key"))
+            earlier = folding.get(key) if key[1] is not None and row.get("fold_count") == 1 and folded else None
+            if earlier is not None:
+                _fold(earlier, param)
+                continue
+            if key[1] is not None and row.get("fold_count") == 1 and folded:
+                folding[key] = param
+            params.append(param)
+    if params:  # each person's rows together, people in one order: concurrent batches lock them alike
+        db.session.execute(_ADD_FOLDED, sorted(params, key=lambda param: param["user_id"]))
+
+
+def _fold(earlier: dict, later: dict) -> None:
+    """Fold `later` (a row of the same person and key, one event) into `earlier`'s parameters, as the
+    upsert would fold it into the row `earlier` wrote: one count more, the folded title with the count
+    between its halves, the later event's body, link and time. `earlier` then writes both: alone
+    (`fold_count` events in one row) or into a row already there (its count plus this one's)."""
+    count = earlier["fold_count"] + 1
+    in_zh = earlier["title"] == earlier["title_zh"]  # the person's language, as the statement tells it
+    earlier.update({name: later[name] for name in ("before_zh", "after_zh", "before_en", "after_en", "folded_body_zh",
+                                                   "folded_body_en", "link", "created_at")})
+    for lang in ("zh", "en"):
+        earlier[f"title_{lang}"] = f"{later[f'before_{lang}']}{count}{later[f'after_{lang}']}"
+        earlier[f"body_{lang}"] = later[f"folded_body_{lang}"] or None
+    lang = "zh" if in_zh else "en"
+    earlier.update(fold_count=count, title=earlier[f"title_{lang}"], body=later[f"folded_body_{lang}"])
 
 
 _FOLDED_COLUMNS = ("user_id", "kind", "title", "title_zh", "title_en", "body", "body_zh", "body_en", "link",
                    "created_at", "fold_key", "fold_count")
-_FOLDED_TITLE = ":before_{lang} || CAST(notifications.fold_count + 1 AS VARCHAR) || :after_{lang}"
+_FOLDED_TITLE = ":before_{lang} || CAST(notifications.fold_count + excluded.fold_count AS VARCHAR) || :after_{lang}"
 _IN_PERSONS = "CASE WHEN excluded.title = excluded.title_zh THEN {zh} ELSE {en} END"  # `title` is in the person's language
 #: The row, or (same person, same fold key) the count and texts of the row already there.
 _ADD_FOLDED = statements.upsert(Notification.__table__, _FOLDED_COLUMNS, ("user_id", "fold_key"), update=", ".join((
-    "fold_count = notifications.fold_count + 1",
+    "fold_count = notifications.fold_count + excluded.fold_count",
     f"title_zh = {_FOLDED_TITLE.format(lang='zh')}",
     f"title_en = {_FOLDED_TITLE.format(lang='en')}",
     "title = " + _IN_PERSONS.format(zh=_FOLDED_TITLE.format(lang="zh"), en=_FOLDED_TITLE.format(lang="en")),

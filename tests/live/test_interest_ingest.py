@@ -33,10 +33,12 @@ def _count(model) -> int:
 
 
 class Statements:
-    """Every statement sent to the database, and where the commits fell."""
+    """Every statement sent to the database, and where the commits fell; `rows`: how many parameter
+    sets each statement (as logged) was last sent with (more than one: an executemany)."""
 
     def __init__(self):
         self.log: list[str] = []
+        self.rows: dict[str, int] = {}
 
     def __enter__(self):
         event.listen(db.engine, "before_cursor_execute", self._statement)
@@ -47,8 +49,9 @@ class Statements:
         event.remove(db.engine, "before_cursor_execute", self._statement)
         event.remove(db.engine, "commit", self._commit)
 
-    def _statement(self, conn, cursor, statement, *args):
+    def _statement(self, conn, cursor, statement, parameters, context, executemany):
         self.log.append(" ".join(statement.split())[:80])
+        self.rows[self.log[-1]] = len(parameters) if executemany else 1
 
     def _commit(self, conn):
         self.log.append("COMMIT")

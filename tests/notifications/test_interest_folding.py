@@ -201,3 +201,50 @@ def test_interests_at_once_make_one_row_per_organiser_and_lose_no_count(app, roo
         assert [(r.kind, r.fold_count) for r in _rows(organiser_id)] == [("interests", 12)]
         assert _rows(organiser_id)[0].title_en == "12 new interests in “Winter pitch”"
     assert len(_rows(room["agent"].id)) == 12
+
+
+def _notice(user_lang: dict[int, str], key: str, n: int, note: str = "") -> tuple[list[dict], dict]:
+    """One event's (rows, folded texts) as `leads.services._interest_notices` makes them."""
+    at = datetime(2026, 12, 10, 7, 0, n, tzinfo=timezone.utc)
+    first = {"zh": f"新意向 {n}", "en": f"A new interest {n}"}
+    body = {"zh": f"城市 {n}\n{note}", "en": f"City {n}\n{note}"}
+    rows = [{"user_id": user_id, "kind": "interests", "title": first[lang], "title_zh": first["zh"],
+             "title_en": first["en"], "body": body[lang], "body_zh": body["zh"], "body_en": body["en"],
+             "link": f"/leads?n={n}", "created_at": at, "fold_key": key, "fold_count": 1}
+            for user_id, lang in sorted(user_lang.items())]
+    folded = {lang: {"title": (f"{lang}-before ", f" {lang}-after"), "body": f"{lang} latest {n} {note}".strip()}
+              for lang in ("zh", "en")}
+    return rows, folded
+
+
+_COMPARED = ("kind", "title", "title_zh", "title_en", "body", "body_zh", "body_en", "link", "created_at", "fold_count")
+
+
+@pytest.mark.parametrize("already", [0, 1], ids=["new rows", "rows already there"])
+def test_a_batch_of_events_folds_as_one_event_at_a_time_does_in_one_row_written_per_person(app, already):
+    """What the group commit hands over at once (`add_folded_many`) ends as the same rows as the same
+    events folded one statement each, and each person's row is written once, not once per event."""
+    from tests.live.test_interest_ingest import Statements
+
+    zh_reader, en_reader = make_user("organiser", locale="zh"), make_user("organiser", locale="en")
+    db.session.commit()
+    people = {zh_reader.id: "zh", en_reader.id: "en"}
+    events = range(5)
+    for key in ("one-at-a-time", "batch"):
+        for n in events[:already]:
+            notifications.add_folded(*_notice(people, key, n))
+    for n in events[already:]:
+        notifications.add_folded(*_notice(people, "one-at-a-time", n, note="land" if n == 4 else ""))
+    with Statements() as seen:
+        notifications.add_folded_many([_notice(people, "batch", n, note="land" if n == 4 else "")
+                                       for n in events[already:]])
+    db.session.commit()
+
+    [statement] = [s for s in seen.log if "notifications" in s]
+    assert seen.rows[statement] == len(people)  # one row per person, whatever the number of events
+    for person in people:
+        rows = {r.fold_key: r for r in _rows(person)}
+        alone, batch = rows["one-at-a-time"], rows["batch"]
+        assert [getattr(batch, c) for c in _COMPARED] == [getattr(alone, c) for c in _COMPARED]
+        assert batch.fold_count == 5 and batch.title_en == "en-before 5 en-after" and batch.body_en == "en latest 4 land"
+    assert _rows(zh_reader.id)[0].title == "zh-before 5 zh-after"
