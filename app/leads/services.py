@@ -237,32 +237,56 @@ def _lead_outcome(row: dict, previous_known: str | None, now: datetime) -> tuple
 
 
 def _interest_texts(room: InterestRoom, actor, project_id: int, level: str) -> dict[str, dict[str, str]]:
-    """Per language, in one pass with the language forced: the interest's line "<organisation> is
-    interested in “<project>” (<level>)", the organisers' "Latest: <line>", and the session's own texts
-    (`_session_texts`, the same for every interest in the room)."""
+    """Per language: the interest's line "<organisation> is interested in “<project>” (<level>)", the
+    organisers' "Latest: <line>", and the session's own texts (`_session_texts`, the same for every
+    interest in the room), from each language's words kept per process (`_interest_words`): a burst
+    forces no language per interest."""
     title_of, _ = room.projects[project_id]
     project = title_of if isinstance(title_of, dict) else {"title": title_of}
     texts = {}
     for lang in ("zh", "en"):
-        with force_locale(lang):
-            line = gettext("%(organisation)s is interested in “%(project)s” (%(level)s)",
-                           organisation=bilingual.plain(actor.organisation, "name"),
-                           project=bilingual.plain(project, "title"), level=level_label(level))[:300]
-            texts[lang] = {"interest": line, "latest": gettext("Latest: %(interest)s", interest=line),
-                           **_session_texts(lang, room.titles.get("title"), room.titles.get("title_zh"),
-                                            room.titles.get("title_en"))}
+        words = _interest_words(lang)
+        line = words["interest"] % {"organisation": _plain_in(words, actor.organisation, "name", lang),
+                                    "project": _plain_in(words, project, "title", lang),
+                                    "level": words["levels"][level]}
+        line = line[:300]
+        texts[lang] = {"interest": line, "latest": words["latest"] % {"interest": line},
+                       **_session_texts(lang, room.titles.get("title"), room.titles.get("title_zh"),
+                                        room.titles.get("title_en"))}
     return texts
+
+
+def _plain_in(words: dict, obj, field: str, lang: str) -> str:
+    """`bilingual.plain(obj, field, lang)` with `lang`'s words for the fallback's marker."""
+    got = bilingual.pick(obj, field, lang)
+    return f"{got.text} {words['marks'][got.lang]}" if got.fallback else got.text
+
+
+@lru_cache(maxsize=4)
+def _interest_words(lang: str) -> dict:
+    """An interest's notification wording in `lang`, read once per process: the line's and the
+    "Latest" templates, each level's label, the markers of text shown in the other language."""
+    with force_locale(lang):
+        return {"interest": gettext("%(organisation)s is interested in “%(project)s” (%(level)s)", **_KEEP_PLACES),
+                "latest": gettext("Latest: %(interest)s", interest="%(interest)s"),
+                "levels": {level.value: str(level_label(level.value)) for level in InterestLevel},
+                "marks": {other: bilingual.fallback_mark(other) for other in ("zh", "en")}}
+
+
+#: Formatting a template with these gives it back as written (its places kept for the interest's values).
+_KEEP_PLACES = {"organisation": "%(organisation)s", "project": "%(project)s", "level": "%(level)s"}
 
 
 @lru_cache(maxsize=512)
 def _session_texts(lang: str, title: str | None, title_zh: str | None, title_en: str | None) -> dict[str, str]:
-    """The organisers' notification titles for a session in `lang` (called with `lang` forced; kept per
-    process: the same for every interest of the room): the first ("A new interest in …") and the two
-    halves of the folded one, between which the count goes."""
-    session = bilingual.plain({"title": title, "title_zh": title_zh, "title_en": title_en}, "title", lang)[:200]
-    before, _, after = gettext("%(count)s new interests in “%(session)s”", count="\x00",
-                               session=session).partition("\x00")
-    return {"first": gettext("A new interest in “%(session)s”", session=session), "before": before, "after": after}
+    """The organisers' notification titles for a session in `lang` (kept per process: the same for every
+    interest of the room): the first ("A new interest in …") and the two halves of the folded one,
+    between which the count goes."""
+    with force_locale(lang):
+        session = bilingual.plain({"title": title, "title_zh": title_zh, "title_en": title_en}, "title", lang)[:200]
+        before, _, after = gettext("%(count)s new interests in “%(session)s”", count="\x00",
+                                   session=session).partition("\x00")
+        return {"first": gettext("A new interest in “%(session)s”", session=session), "before": before, "after": after}
 
 
 def _interest_notices(room: InterestRoom, actor, project_id: int, values: dict, now: datetime) -> tuple[list, dict]:

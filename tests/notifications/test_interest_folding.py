@@ -89,6 +89,10 @@ def test_the_first_interest_of_a_window_reads_as_one(room):
     assert (row.title_en, row.fold_count) == ("A new interest in “Winter pitch”", 1)
     assert row.title_zh == zh("A new interest in “%(session)s”", session=SESSION["zh"])
     assert row.body_en == "City 0 Commerce Bureau is interested in “Ice-rink blanket” (Send more information)"
+    # In Chinese the names written only in English carry the marker, in Chinese words, as on a page.
+    assert row.body_zh == zh("%(organisation)s is interested in “%(project)s” (%(level)s)",
+                             organisation="City 0 Commerce Bureau " + zh("(in English)"),
+                             project="Ice-rink blanket " + zh("(in English)"), level=zh("Send more information"))
 
 
 def test_a_new_window_makes_a_new_row(room, app, monkeypatch):
