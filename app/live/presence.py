@@ -22,10 +22,12 @@ import threading
 import time
 import uuid
 from collections import Counter
+from dataclasses import dataclass
 
 from flask import current_app
 
 from . import broadcast, services, shared
+from .group_commit import GroupCommit
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +110,9 @@ def _connections_key(user_id: int) -> str:
 
 def _state(app=None) -> dict:
     app = app or current_app._get_current_object()
+    state = app.extensions.get("cloudfair.presence")
+    if state is not None:
+        return state
     with _lock:
         return app.extensions.setdefault("cloudfair.presence", {
             "process": uuid.uuid4().hex[:12],
@@ -116,6 +121,7 @@ def _state(app=None) -> dict:
             "counted": {},        # session id -> the last count read
             "counted_at": {},     # session id -> when (time.monotonic())
             "heartbeat": False,
+            "together": GroupCommit(_run_together),  # this app's presence scripts that arrive together
         })
 
 
@@ -132,11 +138,58 @@ def _script(source: str):
         return scripts[source]
 
 
+@dataclass(eq=False)
+class _Call:
+    """A presence script to run with the calls that arrive together (`_together`)."""
+
+    source: str
+    keys: list
+    args: list
+    result: object = None
+    #: Set by the batch: whether it ran (False: the caller runs it alone), and Redis's failure if it failed.
+    ran: bool = False
+    unavailable: shared.Unavailable | None = None
+
+
+def _together(source: str, keys: list, args: list):
+    """`_script(source)(keys=, args=)` through `shared.run`, with the calls of this process that arrive
+    at the same moment (a join storm's connects and enters): one pipeline, one round trip for all, each
+    caller answered after it with its own result. Raises `shared.Unavailable` as `shared.run` does."""
+    call = _Call(source, keys, args)
+    _state()["together"].submit(call)
+    if call.unavailable is not None:
+        raise call.unavailable
+    if not call.ran:  # alone, or its batch failed otherwise: run by itself
+        return shared.run(lambda r: _script(source)(keys=keys, args=args))
+    return call.result
+
+
+def _run_together(batch: list[_Call]) -> None:
+    """The group's writer: the batch's scripts in one pipeline (a call alone is left to its caller)."""
+    if len(batch) < 2:
+        return
+
+    def pipeline(client):
+        commands = client.pipeline(transaction=False)
+        for call in batch:
+            _script(call.source)(keys=call.keys, args=call.args, client=commands)
+        return commands.execute()
+
+    try:
+        results = shared.run(pipeline)
+    except shared.Unavailable as unavailable:
+        for call in batch:
+            call.unavailable = unavailable
+        return
+    for call, result in zip(batch, results):
+        call.result, call.ran = result, True
+
+
 def _redis_change(session_id: int, user_id: int, delta: int) -> None:
     state = _state()
     try:
-        shared.run(lambda r: _script(_CHANGE)(keys=[_procs_key(session_id), _share_key(session_id, state["process"])],
-                                             args=[state["process"], str(user_id), delta, _ttl()]))
+        _together(_CHANGE, [_procs_key(session_id), _share_key(session_id, state["process"])],
+                  [state["process"], str(user_id), delta, _ttl()])
     except shared.Unavailable:
         state["stale"] = bool(current_app.config.get("REDIS_URL"))  # memory holds it
         return
@@ -209,11 +262,13 @@ def connect(user_id: int, sid: str) -> bool:
     limit = int(current_app.config["LIVE_MAX_CONNECTIONS_PER_USER"])
     member = f"{state['process']}:{sid}"
     try:
-        taken = bool(shared.run(lambda r: _script(_CONNECT)(keys=[_connections_key(user_id)],
-                                                            args=[member, _ttl(), limit])))
+        taken = bool(_together(_CONNECT, [_connections_key(user_id)], [member, _ttl(), limit]))
     except shared.Unavailable:
-        with _lock:
-            taken = len(state["connections"].get(user_id, ())) < limit
+        with _lock:  # counted and taken at once: connects that fell back together cannot all pass
+            sids = state["connections"].setdefault(user_id, set())
+            taken = len(sids) < limit
+            if taken:
+                sids.add(sid)
     if taken:
         with _lock:
             state["connections"].setdefault(user_id, set()).add(sid)

@@ -1,0 +1,97 @@
+"""Presence's Redis scripts for connects and joins that arrive together go in one pipeline
+(`live.presence._together`): a join storm costs Redis one round trip per batch, not one per connect and
+one per join, and each caller still gets its own answer (a connection over the limit is refused), or
+falls back to this process's memory when Redis fails. Needs TEST_REDIS_URL."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+
+import pytest
+import redis
+
+from app.live import presence, shared
+from app.live.group_commit import GroupCommit
+
+URL = os.environ.get("TEST_REDIS_URL", "")
+pytestmark = pytest.mark.skipif(not URL, reason="needs TEST_REDIS_URL (a real Redis)")
+
+
+@pytest.fixture
+def shared_app(app):
+    app.config.update(REDIS_URL=URL, REDIS_KEY_PREFIX=f"cf-test-presence-{uuid.uuid4().hex}",
+                      LIVE_MAX_CONNECTIONS_PER_USER=2, LIVE_PRESENCE_TTL=30)
+    app.extensions.pop("cloudfair.shared", None)
+    app.extensions.pop("cloudfair.presence", None)
+    return app
+
+
+def _filled(app, size: int) -> GroupCommit:
+    """This app's group of presence calls, its first batch waiting until `size` calls are queued."""
+    commit = None
+
+    def pause():
+        deadline = time.monotonic() + 10
+        while commit.queued < size and time.monotonic() < deadline:
+            time.sleep(0.005)
+
+    commit = GroupCommit(presence._run_together, pause=pause)
+    presence._state(app)["together"] = commit
+    return commit
+
+
+def _at_once(app, calls) -> list:
+    out = [None] * len(calls)
+
+    def run(index, call):
+        with app.app_context():
+            out[index] = call()
+
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(15)
+    return out
+
+
+def _count_pipelines(monkeypatch) -> list[int]:
+    executed = []
+    original = redis.client.Pipeline.execute
+    monkeypatch.setattr(redis.client.Pipeline, "execute",
+                        lambda self, *a, **k: executed.append(len(self.command_stack)) or original(self, *a, **k))
+    return executed
+
+
+def test_connects_and_joins_at_once_are_one_pipeline_each_answered_as_alone(shared_app, monkeypatch):
+    with shared_app.app_context():
+        commit = _filled(shared_app, 8)
+        executed = _count_pipelines(monkeypatch)
+        # Person 1 opens three connections (the third is one too many), person 2 one; four joins.
+        calls = [lambda n=n: presence.connect(1, f"sid-1-{n}") for n in range(3)]
+        calls += [lambda: presence.connect(2, "sid-2-0")]
+        calls += [lambda person=person: presence.enter(501, person) for person in (1, 1, 2, 3)]
+        answers = _at_once(shared_app, calls)
+
+        assert sorted(answers[:3]) == [False, True, True] and answers[3] is True
+        assert commit.batches[0] == 8 and executed == [8]  # one round trip for the eight scripts
+        assert presence.count(501) == 3  # people, not tabs, as written by the batch
+        assert redis.Redis.from_url(URL).zcard(presence._connections_key(1)) == 2
+
+
+def test_when_redis_fails_a_batch_each_caller_falls_back_to_its_process(shared_app, monkeypatch):
+    with shared_app.app_context():
+        _filled(shared_app, 4)
+
+        def down(work):
+            raise shared.Unavailable("down")
+
+        monkeypatch.setattr(shared, "run", down)
+        answers = _at_once(shared_app, [lambda n=n: presence.connect(7, f"sid-7-{n}") for n in range(3)]
+                           + [lambda: presence.enter(502, 7)])
+
+        assert sorted(answers[:3]) == [False, True, True]  # this process's memory keeps the limit
+        assert answers[3] == 1 and presence.count(502) == 1
