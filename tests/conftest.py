@@ -392,6 +392,24 @@ def at_once(app, times: int, work) -> tuple[list, list]:
     return results, errors
 
 
+def in_threads(calls) -> list:
+    """Run each call in its own thread; what each returned or raised, in order."""
+    out = [None] * len(calls)
+
+    def run(index, call):
+        try:
+            out[index] = call()
+        except Exception as exc:  # the test looks at it
+            out[index] = exc
+
+    threads = [threading.Thread(target=run, args=(n, call)) for n, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return out
+
+
 def csrf_from(html: str) -> str:
     match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
     assert match, "page has no CSRF token"

@@ -4,7 +4,6 @@ is answered after that commit with its own outcome (stored, a replay, or its own
 from __future__ import annotations
 
 import os
-import threading
 import time
 
 import pytest
@@ -19,6 +18,7 @@ from app.live import services as live
 from app.live.group_commit import GroupCommit
 from app.live.models import LiveEvent
 from app.notifications.models import Notification
+from tests.conftest import in_threads
 from tests.factories import make_pitch, make_user
 
 postgres_only = pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),
@@ -53,24 +53,6 @@ def _in_app(app, call):
     return run
 
 
-def _in_threads(calls) -> list:
-    """Run each call in its own thread; what each returned or raised, in order."""
-    out = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            out[index] = call()
-        except Exception as exc:  # the test looks at it
-            out[index] = exc
-
-    threads = [threading.Thread(target=run, args=(n, call)) for n, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    return out
-
-
 # ---------------------------------------------------------------- the coordination alone
 
 
@@ -91,7 +73,7 @@ def test_items_submitted_together_are_written_in_one_batch_and_each_caller_retur
         commit.submit(item)
         answered[item["n"]] = item.get("done_at")  # the item was written before its caller returned
 
-    _in_threads([lambda item=item: submit(item) for item in items])
+    in_threads([lambda item=item: submit(item) for item in items])
     assert commit.batches == [8] and len(written) == 1
     assert sorted(item["n"] for item in written[0]) == list(range(8))
     assert answered == {n: 1 for n in range(8)}
@@ -122,7 +104,7 @@ def test_the_writer_role_passes_on_and_a_failed_batch_leaves_its_items_to_their_
         commit.submit(item)
         out[n] = item
 
-    results = _in_threads([submit_first] + [lambda n=n: submit_later(n) for n in range(1, 31)])
+    results = in_threads([submit_first] + [lambda n=n: submit_later(n) for n in range(1, 31)])
     assert all(not isinstance(result, Exception) for result in results)  # logged; nobody's answer
     assert "written" not in first  # its batch failed: its caller writes it alone
     assert all(item.get("written") for item in out.values()) and len(out) == 30
@@ -181,7 +163,7 @@ def test_a_batch_stores_each_interest_once_numbers_its_events_and_folds_the_orga
              (people[2], {"project_id": other, "level": "meeting", "note": "Visit in March", "client_id": "i-batch-0004"}),
              (people[3], {"project_id": other, "level": "info", "client_id": "i-earlier-01"}),  # a replay of a stored one
              (people[3], {"project_id": project, "level": "info", "client_id": "i-batch-0005"})]
-    results = _in_threads([_express(app, user_id, sid, data) for user_id, data in sends])
+    results = in_threads([_express(app, user_id, sid, data) for user_id, data in sends])
 
     assert not [r for r in results if isinstance(r, Exception)], results
     assert commit.batches[0] == 7
@@ -221,7 +203,7 @@ def test_a_refusal_in_a_batch_is_that_interest_s_answer_alone_in_its_own_languag
     commit = _batched(monkeypatch, 4)
     sends = [(quick, {"project_id": project, "level": "intent", "client_id": "i-quick-0002"})] + [
         (user_id, {"project_id": project, "level": "info", "client_id": f"i-other-{n:04d}"}) for n, user_id in enumerate(others)]
-    results = _in_threads([_express(app, user_id, sid, data) for user_id, data in sends])
+    results = in_threads([_express(app, user_id, sid, data) for user_id, data in sends])
 
     assert commit.batches[0] == 4
     assert isinstance(results[0], RateLimited) and "短时间内提交过多" in results[0].message, results[0]
@@ -252,7 +234,7 @@ def test_a_batch_that_fails_as_a_whole_is_written_one_by_one_and_only_the_faulty
     monkeypatch.setattr(live.leads, "write_interests", faulty_batch)
     sends = [(user_id, {"project_id": project, "level": "info", "client_id": f"i-fault-{n:04d}"})
              for n, user_id in enumerate(people)]
-    results = _in_threads([_express(app, user_id, sid, data) for user_id, data in sends])
+    results = in_threads([_express(app, user_id, sid, data) for user_id, data in sends])
 
     assert commit.batches[0] == 4
     assert isinstance(results[2], RuntimeError)
@@ -280,7 +262,7 @@ def test_replays_in_a_batch_are_answered_from_the_batch_s_own_query(app, room, m
     listen = lambda conn, cursor, statement, *args: statements.append(" ".join(statement.split()))  # noqa: E731
     event.listen(db.engine, "before_cursor_execute", listen)
     try:
-        results = _in_threads([_express(app, user_id, sid, data) for user_id, data in sends])
+        results = in_threads([_express(app, user_id, sid, data) for user_id, data in sends])
     finally:
         event.remove(db.engine, "before_cursor_execute", listen)
     assert results[0].duplicate is True and results[0].value == {**stored.value, "lead": results[0].value["lead"]}

@@ -6,7 +6,6 @@ falls back to this process's memory when Redis fails. Needs TEST_REDIS_URL."""
 from __future__ import annotations
 
 import os
-import threading
 import time
 import uuid
 
@@ -15,6 +14,7 @@ import redis
 
 from app.live import presence, shared
 from app.live.group_commit import GroupCommit
+from tests.conftest import in_threads
 
 URL = os.environ.get("TEST_REDIS_URL", "")
 pytestmark = pytest.mark.skipif(not URL, reason="needs TEST_REDIS_URL (a real Redis)")
@@ -44,18 +44,12 @@ def _filled(app, size: int) -> GroupCommit:
 
 
 def _at_once(app, calls) -> list:
-    out = [None] * len(calls)
+    return in_threads([lambda call=call: _in_context(app, call) for call in calls])
 
-    def run(index, call):
-        with app.app_context():
-            out[index] = call()
 
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(15)
-    return out
+def _in_context(app, call):
+    with app.app_context():
+        return call()
 
 
 def _count_pipelines(monkeypatch) -> list[int]:
