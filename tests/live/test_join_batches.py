@@ -13,7 +13,8 @@ from app.live import services as live
 from app.live.group_commit import GroupCommit
 from tests.conftest import sql_seen
 from tests.factories import make_fair, make_session, make_user
-from tests.live.test_group_commit import _in_app, _in_threads, _one_batch, postgres_only
+from tests.conftest import in_threads
+from tests.live.test_group_commit import _in_app, _one_batch, postgres_only
 from tests.live.test_events import NS, room  # noqa: F401  (fixture)
 
 
@@ -92,7 +93,7 @@ def test_joins_at_once_are_answered_from_one_batch(app, room, connect, monkeypat
         state = live.join(db.session.get(User, person_id), sid)
         return state["mine"], state["voted"], state["my_interests"], state["seq"]
 
-    answers = _in_threads([_in_app(app, lambda person_id=person_id: joining(person_id)) for person_id in people])
+    answers = in_threads([_in_app(app, lambda person_id=person_id: joining(person_id)) for person_id in people])
     assert commit.batches == [len(people)]
     assert dict(zip(people, answers)) == expected
 

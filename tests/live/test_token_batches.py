@@ -13,7 +13,8 @@ from app.live.group_commit import GroupCommit
 from tests.conftest import sql_seen
 from tests.factories import make_user
 from tests.live.test_events import NS, room  # noqa: F401  (fixture)
-from tests.live.test_group_commit import _in_app, _in_threads, _one_batch, postgres_only
+from tests.conftest import in_threads
+from tests.live.test_group_commit import _in_app, _one_batch, postgres_only
 
 
 def _tokens(room):
@@ -61,7 +62,7 @@ def test_connects_at_once_are_answered_from_one_batch(app, room, monkeypatch):
         person = live.person_for_token(token)
         return person and person.id
 
-    assert _in_threads([_in_app(app, lambda token=token: reading(token)) for token in tokens]) == expected
+    assert in_threads([_in_app(app, lambda token=token: reading(token)) for token in tokens]) == expected
     assert commit.batches == [len(tokens)]
 
 
