@@ -9,6 +9,8 @@ on PostgreSQL and SQLite (3.35 or newer: `ON CONFLICT ... DO UPDATE/NOTHING` and
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import Table, bindparam, text
 from sqlalchemy.sql.elements import TextClause
 
@@ -32,3 +34,10 @@ def upsert(table: Table, columns: tuple[str, ...], conflict: tuple[str, ...], *,
     if returning:
         statement = statement.columns(*(table.c[column] for column in returning))
     return statement
+
+
+def for_psycopg(sql: str) -> str:
+    """`sql` with its `:name` parameters in psycopg's own style (`%(name)s`), for statements a batch
+    sends on the driver's connection in pipeline mode (`leads.services.write_interests`, the live room's
+    batch tail). A `%` of the SQL itself is doubled; a `::` cast is left alone."""
+    return re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", sql.replace("%", "%%"))

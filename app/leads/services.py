@@ -181,8 +181,7 @@ _PG_LEAD_AND_INTEREST = (
                             " FROM up"))
 #: The same in psycopg's own parameter style, for `write_interests` (psycopg adapts the list of lower
 #: stages to an array).
-_PG_LEAD_AND_INTEREST_DRIVER = re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s",
-                                      _PG_LEAD_AND_INTEREST.replace("IN :lower", "= ANY(:lower)"))
+_PG_LEAD_AND_INTEREST_DRIVER = statements.for_psycopg(_PG_LEAD_AND_INTEREST.replace("IN :lower", "= ANY(:lower)"))
 _LEAD_COLUMNS = {"id": Integer(), "stage": String(), "owner_id": Integer(), "expected_amount": Numeric(18, 2),
                  "currency": String(), "next_action_on": Date(), "stage_changed_at": UTCDateTime(),
                  "created_at": UTCDateTime(), "previous": String()}
@@ -326,14 +325,19 @@ def _interest_notices(room: InterestRoom, actor, project_id: int, values: dict, 
     return rows, folded
 
 
-def complete_interests(*stored: StoredInterest) -> None:
+def complete_interests(*stored: StoredInterest, driver=None) -> None:
     """Write what stored interests still need, in the caller's transaction: the leads' history rows in
     one statement, then the notifications in one upsert, which locks each organiser's folded row until
-    the commit, so the live room writes it last, right before the events."""
+    the commit, so the live room writes it last, right before the events.
+
+    With `driver` (the session's psycopg connection, in pipeline mode) both are only queued on it: the
+    caller's commit on that connection sends them with it (`live.services._write_interests`)."""
     history = [one.history for one in stored if one.history is not None]
-    if history:
+    if history and driver is not None:
+        driver.cursor().executemany(_PG_INSERT_LEAD_EVENT, history)
+    elif history:
         db.session.execute(_INSERT_LEAD_EVENT, history)
-    notifications.add_folded_many([one.notices for one in stored])
+    notifications.add_folded_many([one.notices for one in stored], driver=driver)
 
 
 _INTEREST_COLUMNS = ("client_id", "session_id", "project_id", "organisation_id", "user_id", "lead_id", "level", "note",
@@ -344,6 +348,10 @@ _INTEREST_OWN_COLUMNS = ("client_id", "level", "note", "pitch_second", "attachme
 #: The interest, or nothing when the person already used the client id (compiled once: `statements`).
 _INSERT_INTEREST = statements.upsert(Interest.__table__, _INTEREST_COLUMNS, ("user_id", "client_id"), returning=("id",))
 _INSERT_LEAD_EVENT = insert(LeadEvent.__table__)
+#: The same rows in psycopg's style (every column an interest's history row names; the rest have no default).
+_PG_INSERT_LEAD_EVENT = ("INSERT INTO lead_events (lead_id, user_id, from_stage, to_stage, source, note, created_at)"
+                         " VALUES (%(lead_id)s, %(user_id)s, %(from_stage)s, %(to_stage)s, %(source)s, %(note)s,"
+                         " %(created_at)s)")
 
 
 def store_interest(actor, room: InterestRoom, data: dict, *, at: datetime | None = None,

@@ -8,9 +8,11 @@ announced that was not stored, and the HTTP API and the Socket.IO handlers behav
 from __future__ import annotations
 
 import enum
+import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -155,6 +157,51 @@ def record_many(events: list[tuple[int, str, dict, str]]) -> list[Outgoing]:
     if rows:
         db.session.execute(_INSERT_EVENT, rows)
     return out
+
+
+#: PostgreSQL, psycopg's style: a session's next `n` numbers and its `n` events in one statement (the
+#: events' names, audiences and JSON payloads as arrays, numbered in their order), returning their seqs.
+_PG_RECORD_MANY = (
+    "WITH counter AS (INSERT INTO live_counters (session_id, seq) VALUES (%(session_id)s, %(n)s)"
+    " ON CONFLICT (session_id) DO UPDATE SET seq = live_counters.seq + excluded.seq RETURNING seq)"
+    " INSERT INTO live_events (session_id, seq, name, audience, payload, created_at)"
+    " SELECT %(session_id)s, counter.seq - %(n)s + e.ord, e.name, e.audience,"
+    " CAST(CAST(e.payload AS jsonb) || jsonb_build_object('seq', counter.seq - %(n)s + e.ord) AS json),"
+    " %(created_at)s"
+    " FROM counter, unnest(%(names)s::text[], %(audiences)s::text[], %(payloads)s::text[])"
+    " WITH ORDINALITY AS e(name, audience, payload, ord)"
+    " RETURNING seq")
+
+
+def record_queued(driver, events: list[tuple[int, str, dict, str]]) -> Callable[[], list[Outgoing]]:
+    """`record_many` on PostgreSQL with its statements only queued on `driver` (the session's psycopg
+    connection in pipeline mode: one statement per session numbers and stores its events): the caller's
+    commit on that connection sends them, then the returned function gives the events as `record_many`
+    does."""
+    sessions: dict[int, list[int]] = {}
+    for index, (session_id, *_) in enumerate(events):
+        sessions.setdefault(session_id, []).append(index)
+    now, queued = utcnow(), []
+    for session_id in sorted(sessions):  # the counters in one order, as `record_many`
+        indexes = sessions[session_id]
+        payloads = [{**events[index][2], "session_id": session_id} for index in indexes]
+        cursor = driver.cursor()
+        cursor.execute(_PG_RECORD_MANY, {
+            "session_id": session_id, "n": len(indexes), "created_at": now,
+            "names": [events[index][1] for index in indexes], "audiences": [events[index][3] for index in indexes],
+            "payloads": [json.dumps(payload) for payload in payloads]})
+        queued.append((session_id, indexes, payloads, cursor))
+
+    def numbered() -> list[Outgoing]:
+        out: list[Outgoing | None] = [None] * len(events)
+        for session_id, indexes, payloads, cursor in queued:
+            with cursor:
+                last = max(seq for (seq,) in cursor.fetchall())
+            for seq, index, payload in zip(range(last - len(indexes) + 1, last + 1), indexes, payloads):
+                out[index] = Outgoing(session_id, events[index][1], {**payload, "seq": seq}, events[index][3])
+        return out
+
+    return numbered
 
 
 def current_seq(session_id: int) -> int:
@@ -1115,10 +1162,24 @@ def _write_interests(batch: list[_PendingInterest]) -> None:
             pending.stored = stored
             if stored is None:
                 raise _UsedMeanwhile
-        leads.complete_interests(*(pending.stored for pending in writing))
-        for pending, event in zip(writing, record_many([_staff_event(pending) for pending in writing])):
+        staff = [_staff_event(pending) for pending in writing]
+        if db.session.get_bind().dialect.name == "postgresql":
+            # The rest in one round trip: the history, the notifications and the events queued in
+            # psycopg's pipeline mode, the COMMIT with them; the rows the batch locks (the organisers'
+            # folded notifications, the session's counter) are held for that round trip alone.
+            driver = db.session.connection().connection.driver_connection
+            with driver.pipeline():
+                leads.complete_interests(*(pending.stored for pending in writing), driver=driver)
+                numbered = record_queued(driver, staff)
+                driver.commit()
+            events = numbered()
+            db.session.commit()  # the connection's transaction is over: this ends the session's
+        else:
+            leads.complete_interests(*(pending.stored for pending in writing))
+            events = record_many(staff)
+            db.session.commit()
+        for pending, event in zip(writing, events):
             pending.events, pending.outcome = [event], _Outcome.STORED
-        db.session.commit()
         for pending in again:  # a replay of what the batch stored; if its first was not stored, written alone
             if first[pending.key].outcome is _Outcome.STORED:
                 stored = first[pending.key].stored

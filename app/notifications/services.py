@@ -75,10 +75,11 @@ def add_folded(rows: list[dict], folded: dict[str, dict]) -> None:
     add_folded_many([(rows, folded)])
 
 
-def add_folded_many(notices: list[tuple[list[dict], dict[str, dict]]]) -> None:
+def add_folded_many(notices: list[tuple[list[dict], dict[str, dict]]], *, driver=None) -> None:
     """`add_folded` for several events' (rows, folded texts) in one statement, in their order. Rows of
     the same person and fold key are folded here first (`_fold`), so a burst's organiser gets one
-    row written per batch, not one per event."""
+    row written per batch, not one per event. With `driver` (the session's psycopg connection in
+    pipeline mode) the statement is only queued on it, for the caller's commit to send."""
     params: list[dict] = []
     folding: dict[tuple[int, str], dict] = {}
     for rows, folded in notices:
@@ -97,8 +98,11 @@ def add_folded_many(notices: list[tuple[list[dict], dict[str, dict]]]) -> None:
             if key[1] is not None and row.get("fold_count") == 1 and folded:
                 folding[key] = param
             params.append(param)
-    if params:  # each person's rows together, people in one order: concurrent batches lock them alike
-        db.session.execute(_ADD_FOLDED, sorted(params, key=lambda param: param["user_id"]))
+    params.sort(key=lambda param: param["user_id"])  # people in one order: concurrent batches lock them alike
+    if params and driver is not None:
+        driver.cursor().executemany(_ADD_FOLDED_PSYCOPG, params)
+    elif params:
+        db.session.execute(_ADD_FOLDED, params)
 
 
 def _fold(earlier: dict, later: dict) -> None:
@@ -132,6 +136,10 @@ _ADD_FOLDED = statements.upsert(Notification.__table__, _FOLDED_COLUMNS, ("user_
     "body = " + _IN_PERSONS.format(zh=":folded_body_zh", en=":folded_body_en"),
     "link = excluded.link",
     "created_at = excluded.created_at")))
+
+
+#: The same in psycopg's own style (`add_folded_many(..., driver=)`).
+_ADD_FOLDED_PSYCOPG = statements.for_psycopg(_ADD_FOLDED.text)
 
 
 def list_notifications(actor, *, unread_only: bool = False, page: int = 1, per_page: int = 20):

@@ -309,6 +309,56 @@ def test_a_database_error_inside_a_pipelined_batch_leaves_nothing_and_the_sessio
     assert _count(select(Interest).subquery()) == 2
 
 
+@postgres_only
+def test_a_batch_s_history_notifications_and_events_go_with_its_commit_and_are_stored_as_sent(app, room, monkeypatch):
+    """After the leads, the batch's tail (history, notifications, the numbered events) is queued in
+    psycopg's pipeline mode and the COMMIT goes with it: what the room is sent is what the event log
+    stores, numbered in one range."""
+    import psycopg
+
+    sid, project = room["session"].id, room["project"].id
+    people = [make_user("attendee", organisation=f"City {n} Commerce Bureau").id for n in range(3)]
+    db.session.commit()
+    commits = []
+    original = psycopg.Connection.commit
+    monkeypatch.setattr(psycopg.Connection, "commit",
+                        lambda self: commits.append(self._pipeline is not None) or original(self))
+    _batched(monkeypatch, 3)
+    results = in_threads([_express(app, person, sid, {"project_id": project, "level": "intent",
+                                                      "client_id": f"i-tail-{n:04d}"})
+                          for n, person in enumerate(people)])
+
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert commits[0] is True  # the batch's own commit, in the pipeline with its tail
+    sent = sorted((event.payload for r in results for event in r.events), key=lambda body: body["seq"])
+    stored = {e.seq: e.payload for e in db.session.scalars(select(LiveEvent).where(LiveEvent.name == "interest"))}
+    assert [body["seq"] for body in sent] == list(range(sent[0]["seq"], sent[0]["seq"] + 3))
+    assert [stored[body["seq"]] for body in sent] == sent
+    assert _count(select(LeadEvent).subquery()) == 3  # each lead made, each with its history
+    folded = [n.fold_count for n in db.session.scalars(select(Notification).where(Notification.kind == "interests"))]
+    assert folded and set(folded) == {3}  # each organiser: one row counting the batch's three
+
+
+@postgres_only
+def test_a_failure_in_the_batch_s_tail_leaves_nothing_of_it_and_each_interest_is_written_alone(app, room,
+                                                                                               monkeypatch):
+    from app.notifications import services as notifications
+
+    sid, project = room["session"].id, room["project"].id
+    people = [make_user("attendee", organisation=f"City {n} Commerce Bureau").id for n in range(3)]
+    db.session.commit()
+    monkeypatch.setattr(notifications, "_ADD_FOLDED_PSYCOPG", "INSERT INTO no_such_table VALUES (%(user_id)s)")
+    _batched(monkeypatch, 3)
+    results = in_threads([_express(app, person, sid, {"project_id": project, "level": "info",
+                                                      "client_id": f"i-tail-{n:04d}"})
+                          for n, person in enumerate(people)])
+
+    assert [r.duplicate for r in results] == [False] * 3, results  # each in a transaction of its own
+    assert _count(select(Interest).subquery()) == 3 and _count(select(LeadEvent).subquery()) == 3
+    assert sorted(e.seq for e in db.session.scalars(select(LiveEvent).where(LiveEvent.name == "interest"))) \
+        == sorted(event.payload["seq"] for r in results for event in r.events)
+
+
 def test_a_caller_that_never_used_its_session_lets_nothing_go(app):
     """A kept interest waiting for its batch has read nothing: letting go makes no session to close."""
     from app.live import services as live
