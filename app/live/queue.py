@@ -8,18 +8,18 @@ publishes, so each process keeps serving its own rooms while Redis is down. Two 
 - publishing uses its own connection with short timeouts, and after a failure skips Redis for the
   same short while (no emit waits twice for a dead Redis); what other processes miss meanwhile,
   their clients fetch from the event log (gap filling);
-- an emit does not wait for Redis: it is queued, and one publisher per process sends what was
-  queued meanwhile, in order, in one pipeline (a burst's hundreds of emits, one round trip).
+- the emits that arrive together are published together: the first emitter sends what was queued
+  meanwhile, in order, in one pipeline (a burst's hundreds of emits, one round trip).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 
 import socketio
 
+from .group_commit import GroupCommit
 from .rooms import IndexedRooms
 
 log = logging.getLogger(__name__)
@@ -37,42 +37,21 @@ class ResilientRedisManager(IndexedRooms, socketio.RedisManager):
         self.timeout_seconds = timeout_seconds
         self.publisher = None
         self._skip_until = 0.0
-        #: What emits queued for the publisher, JSON-encoded, oldest first; whether it is running.
-        self._outbox: list[str] = []
-        self._outbox_lock = threading.Lock()
-        self._publishing = False
+        #: The emits waiting to be published, JSON-encoded, oldest first (`_publish`).
+        self._outbox = GroupCommit(self._send, most=self.PUBLISH_MOST)
         #: Whether the listener is subscribed now (for /healthz and the tests' logs).
         self.listening = False
 
     def _publish(self, data):
-        """Queue `data` for this process's publisher (`_publish_queued`), which sends what was queued
-        meanwhile in one pipeline: a burst's emits cost Redis one round trip together, not one each
-        (python-socketio has already delivered each to this process's own clients)."""
+        """Publish `data` with the emits of this process that arrive at the same moment (`_outbox`, a
+        group commit: the first emitter sends what was queued meanwhile in one pipeline, in order, and
+        each returns once its message was sent): a burst's emits cost Redis one round trip together,
+        not one each, and an emit has been sent when it returns, in a server's worker as in the
+        scheduler's process (python-socketio has already delivered it to this process's own clients)."""
         if time.monotonic() < self._skip_until:
             return None
-        message = self.json.dumps(data)
-        with self._outbox_lock:
-            self._outbox.append(message)
-            if self._publishing:
-                return None
-            self._publishing = True
-        self.server.start_background_task(self._publish_queued)
+        self._outbox.submit(self.json.dumps(data))
         return None
-
-    def _publish_queued(self):
-        """Send the queued messages, in their order, until none is left (one publisher at a time)."""
-        try:
-            while True:
-                with self._outbox_lock:
-                    batch, self._outbox = self._outbox[:self.PUBLISH_MOST], self._outbox[self.PUBLISH_MOST:]
-                    if not batch:
-                        self._publishing = False
-                        return
-                self._send(batch)
-        except BaseException:
-            with self._outbox_lock:
-                self._publishing = False
-            raise
 
     def _send(self, batch: list[str]) -> None:
         now = time.monotonic()

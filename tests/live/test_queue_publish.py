@@ -1,6 +1,7 @@
-"""The message queue's publisher (`live.queue.ResilientRedisManager`): an emit does not wait for
-Redis; what is queued meanwhile goes out in order in one pipeline, and a Redis failure drops only what
-was being sent (this process's own clients have it already) and is tried again after the pause.
+"""The message queue's publisher (`live.queue.ResilientRedisManager`): emits at once go out in one
+pipeline, each emit has been sent when it returns (also from a thread with no event loop, as in the
+scheduler's process), and a Redis failure drops only what was being sent (this process's own clients
+have it already) and is tried again after the pause.
 Needs TEST_REDIS_URL (a real Redis, on a channel of the test's own)."""
 
 from __future__ import annotations
@@ -14,31 +15,26 @@ import pytest
 import redis
 
 from app.live.queue import ResilientRedisManager
+from tests.conftest import in_threads
 
 URL = os.environ.get("TEST_REDIS_URL", "")
 pytestmark = pytest.mark.skipif(not URL, reason="needs TEST_REDIS_URL (a real Redis)")
 
 
-class _Server:
-    """The little of a Socket.IO server the publisher uses: background tasks, run when the test says."""
-
-    def __init__(self):
-        self.tasks = []
-
-    def start_background_task(self, target, *args):
-        self.tasks.append((target, args))
-
-    def run_tasks(self):
-        tasks, self.tasks = self.tasks, []
-        for target, args in tasks:
-            target(*args)
+def _manager(url: str, channel: str) -> ResilientRedisManager:
+    return ResilientRedisManager(url, channel=channel, retry_seconds=0.2, timeout_seconds=0.3)
 
 
-def _manager(url: str, channel: str) -> tuple[ResilientRedisManager, _Server]:
-    manager = ResilientRedisManager(url, channel=channel, retry_seconds=0.2, timeout_seconds=0.3)
-    server = _Server()
-    manager.server = server
-    return manager, server
+def _filled(manager: ResilientRedisManager, size: int) -> None:
+    """Make the manager's first batch wait until `size` emits are queued (so the batch is known)."""
+    outbox = manager._outbox
+
+    def pause():
+        deadline = time.monotonic() + 10
+        while outbox.queued < size and time.monotonic() < deadline:
+            time.sleep(0.005)
+
+    outbox._pause = pause
 
 
 def _listen(channel: str):
@@ -57,31 +53,37 @@ def _received(pubsub, count: int) -> list[dict]:
     return out
 
 
-def test_emits_queued_meanwhile_go_out_in_their_order_in_one_pipeline(monkeypatch):
+def test_emits_at_once_go_out_in_one_pipeline_and_each_returns_once_sent(monkeypatch):
     channel = f"cf-test-{uuid.uuid4().hex}"
-    manager, server = _manager(URL, channel)
+    manager = _manager(URL, channel)
     pubsub = _listen(channel)
     executed = []
     original = redis.client.Pipeline.execute
     monkeypatch.setattr(redis.client.Pipeline, "execute",
                         lambda self, *a, **k: executed.append(len(self.command_stack)) or original(self, *a, **k))
+    _filled(manager, 40)
 
-    for n in range(40):
+    in_threads([lambda n=n: manager._publish({"method": "emit", "event": "e", "data": [n]}) for n in range(40)])
+
+    assert executed == [40]  # one round trip for the forty
+    assert sorted(m["data"][0] for m in _received(pubsub, 40)) == list(range(40))
+
+
+def test_an_emit_outside_a_server_s_loop_is_sent_before_it_returns():
+    """The scheduler's process emits from a plain thread, with no event loop to run anything later:
+    its message is on Redis when `emit` returns."""
+    channel = f"cf-test-{uuid.uuid4().hex}"
+    manager = _manager(URL, channel)
+    pubsub = _listen(channel)
+    for n in range(3):
         manager._publish({"method": "emit", "event": "e", "data": [n]})
-
-    assert len(server.tasks) == 1  # one publisher for all of them; nothing sent yet
-    server.run_tasks()
-    assert executed == [40]
-    assert [m["data"] for m in _received(pubsub, 40)] == [[n] for n in range(40)]
-    manager._publish({"method": "emit", "event": "e", "data": ["after"]})  # the publisher ended: a new one
-    assert len(server.tasks) == 1
-    server.run_tasks()
-    assert [m["data"] for m in _received(pubsub, 1)] == [["after"]]
+        [message] = _received(pubsub, 1)
+        assert message["data"] == [n]
 
 
 def test_a_failed_publish_is_dropped_and_publishing_resumes_after_the_pause(monkeypatch):
     channel = f"cf-test-{uuid.uuid4().hex}"
-    manager, server = _manager(URL, channel)
+    manager = _manager(URL, channel)
     pubsub = _listen(channel)
     failing = {"on": True}
     original = redis.client.Pipeline.execute
@@ -92,14 +94,12 @@ def test_a_failed_publish_is_dropped_and_publishing_resumes_after_the_pause(monk
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(redis.client.Pipeline, "execute", execute)
-    manager._publish({"method": "emit", "event": "e", "data": ["lost"]})
-    server.run_tasks()  # fails: logged, Redis skipped for retry_seconds
+    manager._publish({"method": "emit", "event": "e", "data": ["lost"]})  # fails: logged, Redis skipped a while
     failing["on"] = False
-    manager._publish({"method": "emit", "event": "e", "data": ["skipped"]})  # within the pause: not queued
-    assert server.tasks == []
+    manager._publish({"method": "emit", "event": "e", "data": ["skipped"]})  # within the pause: not sent
     time.sleep(0.25)
     manager._publish({"method": "emit", "event": "e", "data": ["back"]})
-    server.run_tasks()
 
     assert [m["data"] for m in _received(pubsub, 1)] == [["back"]]
-    assert manager._outbox == [] and manager._publishing is False
+    assert pubsub.get_message(timeout=0.3) is None  # nothing else came: "lost" and "skipped" were dropped
+    assert manager._outbox.queued == 0
