@@ -91,11 +91,11 @@ def add_folded_many(notices: list[tuple[list[dict], dict[str, dict]]], *, driver
         for row in rows:
             param = {**texts_of, **{column: row.get(column) for column in _FOLDED_COLUMNS}}
             key = (row["user_id"], row.get("fold_key"))
-            earlier = folding.get(key) if key[1] is not None and row.get("fold_count") == 1 and folded else None
-            if earlier is not None:
-                _fold(earlier, param)
+            foldable = bool(folded) and key[1] is not None and row.get("fold_count") == 1
+            if foldable and key in folding:
+                _fold(folding[key], param)
                 continue
-            if key[1] is not None and row.get("fold_count") == 1 and folded:
+            if foldable:
                 folding[key] = param
             params.append(param)
     params.sort(key=lambda param: param["user_id"])  # people in one order: concurrent batches lock them alike
