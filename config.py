@@ -135,7 +135,9 @@ class Config:
     FEED_VERSION_SECONDS = float(os.environ.get("FEED_VERSION_SECONDS", "2"))
     #: A join (and the room page) carries the first this many questions in the room's order; the page
     #: fetches the rest page by page when the reader asks (GET /sessions/<id>/questions?per_page=).
-    LIVE_JOIN_QUESTIONS = int(os.environ.get("LIVE_JOIN_QUESTIONS", "100"))
+    #: 20, not 100: each joiner gets its own marked copy, so in a join storm the page's size is the
+    #: join's cost (BENCHMARKS.md, 2026-12-04 late evening).
+    LIVE_JOIN_QUESTIONS = int(os.environ.get("LIVE_JOIN_QUESTIONS", "20"))
     #: What every joiner of a room gets alike (first questions, interest counts) is kept this long per
     #: process while the room's seq stands (0: read for every join).
     LIVE_JOIN_CACHE_SECONDS = float(os.environ.get("LIVE_JOIN_CACHE_SECONDS", "2"))

@@ -281,7 +281,7 @@ def count_questions(actor, session: FairSession) -> int:
 
 def _first_questions(actor, session) -> tuple[list[dict], bool]:
     """The first `LIVE_JOIN_QUESTIONS` questions in the room's order, unmarked, and whether there are more."""
-    limit = int(current_app.config.get("LIVE_JOIN_QUESTIONS", 100))
+    limit = int(current_app.config.get("LIVE_JOIN_QUESTIONS", 20))
     items = list_questions(actor, session, limit=limit + 1)
     return items[:limit], len(items) > limit
 
