@@ -392,6 +392,32 @@ def at_once(app, times: int, work) -> tuple[list, list]:
     return results, errors
 
 
+def filling(commit_of, size: int, timeout: float = 10):
+    """A group commit's pause (`GroupCommit(pause=)`) that waits until `size` items are queued in
+    `commit_of()`, so the test knows its first batch."""
+    def pause():
+        deadline = time.monotonic() + timeout
+        while commit_of().queued < size and time.monotonic() < deadline:
+            time.sleep(0.005)
+    return pause
+
+
+@pytest.fixture
+def redis_pipelines(monkeypatch) -> list[int]:
+    """How many commands each redis-py pipeline sent, in order, while the test runs."""
+    import redis
+
+    sizes: list[int] = []
+    original = redis.client.Pipeline.execute
+
+    def execute(self, *args, **kwargs):
+        sizes.append(len(self.command_stack))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(redis.client.Pipeline, "execute", execute)
+    return sizes
+
+
 def in_threads(calls) -> list:
     """Run each call in its own thread; what each returned or raised, in order."""
     out = [None] * len(calls)

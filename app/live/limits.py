@@ -79,7 +79,7 @@ def count_people(kind: str, user_ids: list[int]) -> list[int | None]:
         limiter = limiters["redis"] if "redis" in limiters else None
         if limiter is None:
             raise shared.Unavailable("not configured")
-        shared.client()  # raises Unavailable while Redis is taken as down
+        # `shared.run` raises Unavailable while Redis is taken as down, as when it fails now.
         allowed = shared.run(lambda r: _hit_together(limiter, item, keys))
         window = lambda key: shared.run(lambda r: limiter.get_window_stats(item, *key))  # noqa: E731
     except shared.Unavailable:

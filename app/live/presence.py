@@ -265,10 +265,9 @@ def connect(user_id: int, sid: str) -> bool:
         taken = bool(_together(_CONNECT, [_connections_key(user_id)], [member, _ttl(), limit]))
     except shared.Unavailable:
         with _lock:  # counted and taken at once: connects that fell back together cannot all pass
-            sids = state["connections"].setdefault(user_id, set())
-            taken = len(sids) < limit
+            taken = len(state["connections"].get(user_id, ())) < limit
             if taken:
-                sids.add(sid)
+                state["connections"].setdefault(user_id, set()).add(sid)
     if taken:
         with _lock:
             state["connections"].setdefault(user_id, set()).add(sid)

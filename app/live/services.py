@@ -137,16 +137,21 @@ _NEXT_SEQS = statements.upsert(LiveCounter.__table__, ("session_id", "seq"), ("s
                                update="seq = live_counters.seq + excluded.seq", returning=("seq",))
 
 
+def _by_session(events: list[tuple[int, str, dict, str]]) -> list[tuple[int, list[int]]]:
+    """The events' indexes per session, sessions in one order (concurrent transactions lock their
+    counters alike)."""
+    sessions: dict[int, list[int]] = {}
+    for index, (session_id, *_) in enumerate(events):
+        sessions.setdefault(session_id, []).append(index)
+    return sorted(sessions.items())
+
+
 def record_many(events: list[tuple[int, str, dict, str]]) -> list[Outgoing]:
     """`record` for several (session id, name, payload, audience) in the caller's transaction: one
     statement numbers each session's events (a range of `seq`, the sessions in one order so that
     concurrent transactions lock their counters alike), one more stores them all."""
-    sessions: dict[int, list[int]] = {}
-    for index, (session_id, *_) in enumerate(events):
-        sessions.setdefault(session_id, []).append(index)
     now, rows, out = utcnow(), [], [None] * len(events)
-    for session_id in sorted(sessions):
-        indexes = sessions[session_id]
+    for session_id, indexes in _by_session(events):
         last = db.session.execute(_NEXT_SEQS, {"session_id": session_id, "seq": len(indexes)}).scalar_one()
         for seq, index in zip(range(last - len(indexes) + 1, last + 1), indexes):
             _, name, payload, audience = events[index]
@@ -178,12 +183,8 @@ def record_queued(driver, events: list[tuple[int, str, dict, str]]) -> Callable[
     connection in pipeline mode: one statement per session numbers and stores its events): the caller's
     commit on that connection sends them, then the returned function gives the events as `record_many`
     does."""
-    sessions: dict[int, list[int]] = {}
-    for index, (session_id, *_) in enumerate(events):
-        sessions.setdefault(session_id, []).append(index)
     now, queued = utcnow(), []
-    for session_id in sorted(sessions):  # the counters in one order, as `record_many`
-        indexes = sessions[session_id]
+    for session_id, indexes in _by_session(events):
         payloads = [{**events[index][2], "session_id": session_id} for index in indexes]
         cursor = driver.cursor()
         cursor.execute(_PG_RECORD_MANY, {

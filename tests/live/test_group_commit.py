@@ -18,26 +18,17 @@ from app.live import services as live
 from app.live.group_commit import GroupCommit
 from app.live.models import LiveEvent
 from app.notifications.models import Notification
-from tests.conftest import in_threads
+from tests.conftest import filling, in_threads
 from tests.factories import make_pitch, make_user
 
 postgres_only = pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),
                                    reason="concurrent transactions need PostgreSQL (set TEST_DATABASE_URL)")
 
 
-def _filling(commit_of, size: int, timeout: float = 10):
-    """A writer's pause that waits until `size` items are queued (so the batch is known)."""
-    def pause():
-        deadline = time.monotonic() + timeout
-        while commit_of().queued < size and time.monotonic() < deadline:
-            time.sleep(0.005)
-    return pause
-
-
 def _one_batch(app, monkeypatch, module, name: str, read, size: int) -> GroupCommit:
     """Replace `module.<name>` with a group read whose first batch waits until `size` items are queued."""
     commit = None
-    commit = GroupCommit(read, pause=_filling(lambda: commit, size), waiting=module._let_go)
+    commit = GroupCommit(read, pause=filling(lambda: commit, size), waiting=module._let_go)
     monkeypatch.setattr(module, name, commit)
     return commit
 
@@ -66,7 +57,7 @@ def test_items_submitted_together_are_written_in_one_batch_and_each_caller_retur
         for item in items:
             item["done_at"] = len(written)
 
-    commit = GroupCommit(write, pause=_filling(lambda: commit, 8))
+    commit = GroupCommit(write, pause=filling(lambda: commit, 8))
     items = [{"n": n} for n in range(8)]
 
     def submit(item):
@@ -124,7 +115,7 @@ def room(app):
 
 def _batched(monkeypatch, size: int) -> GroupCommit:
     commit = None
-    commit = GroupCommit(live._write_interests, pause=_filling(lambda: commit, size))
+    commit = GroupCommit(live._write_interests, pause=filling(lambda: commit, size))
     monkeypatch.setattr(live, "_interests", commit)
     monkeypatch.setattr(live, "interest_count_changed", lambda *args: None)  # the throttle's own work
     return commit

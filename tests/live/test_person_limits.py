@@ -8,7 +8,6 @@ import os
 import uuid
 
 import pytest
-import redis
 from limits.strategies import MovingWindowRateLimiter
 
 from app.errors import RateLimited
@@ -46,18 +45,18 @@ def limited(app, request):
     return request.param
 
 
-def test_a_batch_counts_each_hit_in_its_order_and_refuses_only_the_hits_past_a_person_s_limit(limited, monkeypatch):
+def test_a_batch_counts_each_hit_in_its_order_and_refuses_only_the_hits_past_a_person_s_limit(limited, monkeypatch,
+                                                                                               redis_pipelines):
     hits = []
-    monkeypatch.setattr(MovingWindowRateLimiter, "hit", _spy(MovingWindowRateLimiter.hit, hits))
-    executed = []
-    monkeypatch.setattr(redis.client.Pipeline, "execute", _spy(redis.client.Pipeline.execute, executed))
+    hit = MovingWindowRateLimiter.hit
+    monkeypatch.setattr(MovingWindowRateLimiter, "hit", lambda self, *args: hits.append(args) or hit(self, *args))
 
     answers = count_people("interest", [7001, 7002, 7001, 7001, 7001, 7002])
 
     assert answers[:4] == [None] * 4 and answers[5] is None
     assert 1 <= answers[4] <= 60  # the person's fourth in a minute
     if limited == "redis":  # one round trip for the batch, not a hit each
-        assert (len(hits), len(executed)) == (0, 1)
+        assert (len(hits), len(redis_pipelines)) == (0, 1)
     with pytest.raises(RateLimited):
         check_person("interest", 7001)  # the batch's hits count for the next check as any
     check_person("interest", 7002)
@@ -65,10 +64,3 @@ def test_a_batch_counts_each_hit_in_its_order_and_refuses_only_the_hits_past_a_p
 
 def test_an_empty_batch_counts_nothing(limited):
     assert count_people("interest", []) == []
-
-
-def _spy(function, calls: list):
-    def spy(*args, **kwargs):
-        calls.append(args)
-        return function(*args, **kwargs)
-    return spy

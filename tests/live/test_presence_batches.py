@@ -6,7 +6,6 @@ falls back to this process's memory when Redis fails. Needs TEST_REDIS_URL."""
 from __future__ import annotations
 
 import os
-import time
 import uuid
 
 import pytest
@@ -14,7 +13,7 @@ import redis
 
 from app.live import presence, shared
 from app.live.group_commit import GroupCommit
-from tests.conftest import in_threads
+from tests.conftest import filling, in_threads
 
 URL = os.environ.get("TEST_REDIS_URL", "")
 pytestmark = pytest.mark.skipif(not URL, reason="needs TEST_REDIS_URL (a real Redis)")
@@ -32,13 +31,7 @@ def shared_app(app):
 def _filled(app, size: int) -> GroupCommit:
     """This app's group of presence calls, its first batch waiting until `size` calls are queued."""
     commit = None
-
-    def pause():
-        deadline = time.monotonic() + 10
-        while commit.queued < size and time.monotonic() < deadline:
-            time.sleep(0.005)
-
-    commit = GroupCommit(presence._run_together, pause=pause)
+    commit = GroupCommit(presence._run_together, pause=filling(lambda: commit, size))
     presence._state(app)["together"] = commit
     return commit
 
@@ -52,18 +45,9 @@ def _in_context(app, call):
         return call()
 
 
-def _count_pipelines(monkeypatch) -> list[int]:
-    executed = []
-    original = redis.client.Pipeline.execute
-    monkeypatch.setattr(redis.client.Pipeline, "execute",
-                        lambda self, *a, **k: executed.append(len(self.command_stack)) or original(self, *a, **k))
-    return executed
-
-
-def test_connects_and_joins_at_once_are_one_pipeline_each_answered_as_alone(shared_app, monkeypatch):
+def test_connects_and_joins_at_once_are_one_pipeline_each_answered_as_alone(shared_app, redis_pipelines):
     with shared_app.app_context():
         commit = _filled(shared_app, 8)
-        executed = _count_pipelines(monkeypatch)
         # Person 1 opens three connections (the third is one too many), person 2 one; four joins.
         calls = [lambda n=n: presence.connect(1, f"sid-1-{n}") for n in range(3)]
         calls += [lambda: presence.connect(2, "sid-2-0")]
@@ -71,7 +55,7 @@ def test_connects_and_joins_at_once_are_one_pipeline_each_answered_as_alone(shar
         answers = _at_once(shared_app, calls)
 
         assert sorted(answers[:3]) == [False, True, True] and answers[3] is True
-        assert commit.batches[0] == 8 and executed == [8]  # one round trip for the eight scripts
+        assert commit.batches[0] == 8 and redis_pipelines == [8]  # one round trip for the eight scripts
         assert presence.count(501) == 3  # people, not tabs, as written by the batch
         assert redis.Redis.from_url(URL).zcard(presence._connections_key(1)) == 2
 

@@ -15,7 +15,7 @@ import pytest
 import redis
 
 from app.live.queue import ResilientRedisManager
-from tests.conftest import in_threads
+from tests.conftest import filling, in_threads
 
 URL = os.environ.get("TEST_REDIS_URL", "")
 pytestmark = pytest.mark.skipif(not URL, reason="needs TEST_REDIS_URL (a real Redis)")
@@ -27,14 +27,7 @@ def _manager(url: str, channel: str) -> ResilientRedisManager:
 
 def _filled(manager: ResilientRedisManager, size: int) -> None:
     """Make the manager's first batch wait until `size` emits are queued (so the batch is known)."""
-    outbox = manager._outbox
-
-    def pause():
-        deadline = time.monotonic() + 10
-        while outbox.queued < size and time.monotonic() < deadline:
-            time.sleep(0.005)
-
-    outbox._pause = pause
+    manager._outbox._pause = filling(lambda: manager._outbox, size)
 
 
 def _listen(channel: str):
@@ -53,19 +46,15 @@ def _received(pubsub, count: int) -> list[dict]:
     return out
 
 
-def test_emits_at_once_go_out_in_one_pipeline_and_each_returns_once_sent(monkeypatch):
+def test_emits_at_once_go_out_in_one_pipeline_and_each_returns_once_sent(redis_pipelines):
     channel = f"cf-test-{uuid.uuid4().hex}"
     manager = _manager(URL, channel)
     pubsub = _listen(channel)
-    executed = []
-    original = redis.client.Pipeline.execute
-    monkeypatch.setattr(redis.client.Pipeline, "execute",
-                        lambda self, *a, **k: executed.append(len(self.command_stack)) or original(self, *a, **k))
     _filled(manager, 40)
 
     in_threads([lambda n=n: manager._publish({"method": "emit", "event": "e", "data": [n]}) for n in range(40)])
 
-    assert executed == [40]  # one round trip for the forty
+    assert redis_pipelines == [40]  # one round trip for the forty
     assert sorted(m["data"][0] for m in _received(pubsub, 40)) == list(range(40))
 
 
