@@ -89,6 +89,9 @@ class Config:
     #: The page holds an event that arrives ahead of a missing number this long (events from several
     #: processes overtake each other) before it fetches the missing ones from the event log.
     LIVE_REORDER_MS = int(os.environ.get("LIVE_REORDER_MS", "300"))
+    #: Staff-only events' numbers reach the room folded into one `skip` at most this often (well
+    #: under LIVE_REORDER_MS, so a page never fetches a number that a skip is about to bring).
+    LIVE_SKIP_MS = int(os.environ.get("LIVE_SKIP_MS", "100"))
     #: The page asks the event log for anything newer this often, so an event committed by a process
     #: that died before broadcasting it still arrives when no later event reveals the gap.
     LIVE_HEAD_POLL_SECONDS = float(os.environ.get("LIVE_HEAD_POLL_SECONDS", "15"))

@@ -16,8 +16,11 @@ through the app, on PostgreSQL.
    burst's client ids == new acks, no (user, client_id) twice, every replay acknowledged as
    `duplicate: true` with the original interest's id. Exit 0 whatever the figures.
 
+With --join every attendee is also in the session's room, as at a fair, and the room's messages
+during the burst are counted (a staff-only interest reaches the room as a folded `skip`).
+
 Usage: .venv/bin/python bench/interest_ingest.py [--clients 200] [--organisations 100]
-                                                  [--per-client 1] [--rounds 3] [--json out.json]
+                                                  [--per-client 1] [--rounds 3] [--join] [--json out.json]
 """
 
 from __future__ import annotations
@@ -71,6 +74,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=1,
                         help="app processes (2: both cores, Redis as the message queue between them)")
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"))
+    parser.add_argument("--join", action="store_true",
+                        help="every attendee also joins the session's room (as at a fair) and counts what the room hears")
     parser.add_argument("--json", metavar="FILE")
     parser.add_argument("--bare", action=argparse.BooleanOptionalAction, default=True,
                         help="also run the burst against bench/bare_server.py first (the transport's ceiling)")
@@ -102,7 +107,7 @@ def main() -> int:
                         "project_ids": session["project_ids"], "per_client": args.per_client,
                         "concurrent_replay_every": args.concurrent_replay_every,
                         "late_replay_every": args.late_replay_every, "warmup": 20, "connect_batch": 50,
-                        "server_pids": bare_workers, "run": f"bare{rnd}"}, tmpdir, f"bare-{rnd}")
+                        "server_pids": bare_workers, "run": f"bare{rnd}", "join": args.join}, tmpdir, f"bare-{rnd}")
                     result["server_cpu_ms_per_interest"] = (1000 * result["server_cpu_s"] / result["burst_sends"]
                                                             if result["server_cpu_s"] else None)
                     result["round"] = rnd
@@ -121,7 +126,7 @@ def main() -> int:
                 "url": f"http://127.0.0.1:{port}", "tokens": made["tokens"], "session_id": session["id"],
                 "project_ids": session["project_ids"], "per_client": args.per_client,
                 "concurrent_replay_every": args.concurrent_replay_every, "late_replay_every": args.late_replay_every,
-                "warmup": 20, "connect_batch": 50, "server_pids": workers, "run": run,
+                "warmup": 20, "connect_batch": 50, "server_pids": workers, "run": run, "join": args.join,
             }, tmpdir, f"interest-{rnd}")
             db = check_database(env["DATABASE_URL"], run)
             result.update(db)
@@ -170,6 +175,13 @@ def main() -> int:
                 f"{figure(r['server_cpu_ms_per_interest'], '.2f')} | (no database) | – | "
                 f"{r['late_duplicate_acks']}/{r['late_replays']} | {figure(r['generator_cpu_burst_max_pct'], '.0f', '%')} / "
                 f"{figure(r['generator_cpu_burst_p90_pct'], '.0f', '%')} / {figure(r['generator_cpu_avg_pct'], '.0f', '%')} |")
+        if args.join:
+            lines += ["", "The room's messages during a burst (all attendees together; per new interest):"]
+            for r in rounds:
+                heard = r.get("room_messages") or {}
+                total = sum(heard.values())
+                lines.append(f"- round {r['round']}: {total:,} ({total / max(1, r['new_acks']):,.1f} per interest): "
+                             + ", ".join(f"{name} {n:,}" for name, n in sorted(heard.items())))
         median_rate = statistics.median(r["acked_per_s"] for r in rounds)
         goal = GOAL_RATE if args.workers == 1 else GOAL_RATE_TWO_WORKERS
         met = median_rate >= goal and all(r["consistent"] for r in rounds)
@@ -184,7 +196,7 @@ def main() -> int:
                       f"{app_cpu / bare_cpu if bare_cpu else 0:.1f}x its CPU per send."]
         print("\n".join(lines))
         if args.json:
-            meta = {"clients": args.clients, "organisations": args.organisations, "per_client": args.per_client,
+            meta = {"clients": args.clients, "join": args.join, "organisations": args.organisations, "per_client": args.per_client,
                     "session_id": session["id"], "live_rate_env": lc.RATE_ENV, "cpus": os.cpu_count(),
                     "python": platform.python_version(), "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                     "loadavg": os.getloadavg()}

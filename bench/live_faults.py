@@ -281,7 +281,8 @@ class Listener:
             if name == "skip" and self.email == ORGANISER:
                 return
             with self.lock:
-                self._hold(data["seq"])
+                for seq in data.get("seqs") or [data["seq"]]:  # a skip folds several numbers
+                    self._hold(seq)
                 self._drain()
             if self.early:
                 threading.Timer(0.3, self.fill).start()

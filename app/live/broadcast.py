@@ -8,6 +8,8 @@ go through its per-session throttle: the first change in a quiet period goes out
 within `LIVE_COUNT_INTERVAL` seconds are folded into one send, built by the caller's `flush` when it
 runs (per project for counts; presence carries the count read when it is sent). Without this, N
 people joining a room cost N presence broadcasts to a growing room, N²/2 deliveries (1,000 joins: 500,000).
+The numbers of staff-only events reach the room the same way (`LIVE_SKIP_MS`): a burst of interests
+is a few `skip`s for the room, not one per interest to every person in it.
 """
 
 from __future__ import annotations
@@ -36,15 +38,31 @@ def staff_room(session_id: int) -> str:
 
 
 def send(events) -> None:
-    """Each event to its audience; a staff-only event also reaches the room as a `skip` with its
-    number alone, so attendees see no gap in `seq` (staff pages ignore `skip`)."""
+    """Each event to its audience. A staff-only event also reaches the room as a number to pass over,
+    so attendees see no gap in `seq` (staff pages ignore `skip`): those numbers are folded into one
+    `skip` per session at most every `LIVE_SKIP_MS` (`send_skips`), so a burst of hundreds of interests
+    costs the room a few messages, not one each. A room event first sends the numbers pending before
+    it, so this process's events reach the room in order."""
     for event in events:
         if event.audience == Audience.STAFF:
             socketio.emit(event.name, event.payload, to=staff_room(event.session_id), namespace=NAMESPACE)
-            socketio.emit("skip", {"session_id": event.session_id, "seq": event.payload["seq"]},
-                          to=room(event.session_id), namespace=NAMESPACE)
+            _skip(event.session_id, event.payload["seq"])
         else:
+            send_skips(event.session_id, take("skip", event.session_id))
             socketio.emit(event.name, event.payload, to=room(event.session_id), namespace=NAMESPACE)
+
+
+def _skip(session_id: int, seq: int) -> None:
+    interval = current_app.config.get("LIVE_SKIP_MS", 100) / 1000
+    throttle("skip", session_id, seq, lambda seqs: send_skips(session_id, seqs), interval=interval)
+
+
+def send_skips(session_id: int, seqs) -> None:
+    """One `skip` for the room: the staff-only numbers `seqs` (in order), `seq` the last of them."""
+    if seqs:
+        seqs = sorted(seqs)
+        socketio.emit("skip", {"session_id": session_id, "seq": seqs[-1], "seqs": seqs},
+                      to=room(session_id), namespace=NAMESPACE)
 
 
 def send_personal(user_id: int, name: str, payload: dict) -> None:
@@ -98,6 +116,16 @@ def throttle(name: str, session_id: int, item, flush, *, interval: float | None 
                                            max(0.0, interval - (now - state["last"])))
     if send_now:
         flush(items)
+
+
+def take(name: str, session_id: int) -> set:
+    """The changes of one kind pending for a session, taken now (the scheduled send finds none)."""
+    state = _state(current_app._get_current_object(), f"{name}_throttles").get(session_id)
+    if state is None:
+        return set()
+    with _lock:
+        items, state["items"] = state["items"], set()
+    return items
 
 
 def _flush_later(app, name: str, session_id: int, flush, delay: float) -> None:

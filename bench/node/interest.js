@@ -5,8 +5,11 @@
 //
 //   node interest.js config.json      (prints one JSON object on stdout; progress on stderr)
 //
+// With `join`, every attendee is also in the session's room (as at a real fair) and counts the room's
+// messages it receives during the burst (`room_messages`: the fan-out the burst cost).
+//
 // config: {url, tokens, session_id, project_ids, per_client, concurrent_replay_every,
-//          late_replay_every, warmup, connect_batch, server_pid | server_pids, run}
+//          late_replay_every, warmup, connect_batch, server_pid | server_pids, run, join}
 "use strict";
 
 const fs = require("fs");
@@ -79,6 +82,19 @@ async function main() {
     }
   }
   log(`${clients.length}/${cfg.tokens.length} connected; failures ${JSON.stringify(failures)}`);
+  const heard = {};
+  let counting = false;
+  if (cfg.join) {
+    for (let i = 0; i < clients.length; i += cfg.connect_batch) {
+      await Promise.all(clients.slice(i, i + cfg.connect_batch).map((c) => new Promise((resolve) => {
+        c.socket.timeout(60000).emit("join", { session_id: cfg.session_id }, () => resolve());
+      })));
+    }
+    for (const c of clients) {
+      c.socket.onAny((name) => { if (counting) heard[name] = (heard[name] || 0) + 1; });
+    }
+    log(`${clients.length} joined the room`);
+  }
   // Warm-up: one interest from each of the first `warmup` clients (not measured; their own ids).
   await Promise.all(clients.slice(0, cfg.warmup).map((c) => express(c, `warm-${cfg.run}-${c.idx}`, 0)));
   await sleep(1500);
@@ -97,6 +113,7 @@ async function main() {
   const cpu0 = process.cpuUsage();
   const srv0 = serverCpu();
   const t0 = performance.now();
+  counting = true;
   const pending = [];
   let unique = 0;
   let concurrentReplays = 0;
@@ -113,7 +130,9 @@ async function main() {
   }
   const results = await Promise.all(pending);
   const tEnd = Math.max(t0, ...results.filter((x) => x.ok).map((x) => x.done)); // the last successful ack
-  const srv1 = serverCpu();
+  await sleep(cfg.join ? 1000 : 0); // what the burst still sends to the room (folded numbers, counts)
+  counting = false;
+  const srv1 = serverCpu(); // with `join`, the room's share after the last ack too
   const cpu = process.cpuUsage(cpu0);
   clearInterval(sampler);
 
@@ -164,7 +183,7 @@ async function main() {
     unique_sent: unique, concurrent_replays: concurrentReplays, burst_sends: results.length,
     new_acks: newAcks, duplicate_acks: dupAcks, errors,
     late_replays: late.length, late_duplicate_acks: lateDup, late_new_acks: lateNew, late_errors: lateErr,
-    interest_id_mismatches: idMismatch,
+    interest_id_mismatches: idMismatch, room_messages: heard,
     window_s: Math.round(windowS * 1000) / 1000,
     acked_per_s: Math.round((newAcks - lateNew) / windowS),
     all_acks_per_s: Math.round((newAcks - lateNew + dupAcks) / windowS),

@@ -72,7 +72,7 @@ def test_the_pitch_starting_pushes_the_top_three_parks_to_staff_only(pitch, conn
     assert en[0]["score"] > en[2]["score"]
     # The room hears only the number (no gap in seq), never the matches.
     heard = [(m["name"], m["args"][0]) for m in attendee.get_received(NS)]
-    assert heard == [("skip", {"session_id": sid, "seq": 1})]
+    assert heard == [("skip", {"session_id": sid, "seq": 1, "seqs": [1]})]
     # Stored as a staff event: a staff catch-up replays it, an attendee's gets a skip.
     row = db.session.scalars(select(LiveEvent).where(LiveEvent.session_id == sid)).one()
     assert (row.name, row.audience) == ("site_matches", "staff")

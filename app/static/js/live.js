@@ -531,7 +531,11 @@
     return function (data) {
       if (!data || data.session_id !== SID) return;
       if (name === "presence") { showPresence(data.count); return; }  // carries seq, does not advance it
-      hold(name, data);
+      if (name === "skip" && data.seqs) {  // staff-only numbers folded into one message: each held alone
+        data.seqs.forEach(function (seq) { hold(name, { session_id: data.session_id, seq: seq }); });
+      } else {
+        hold(name, data);
+      }
       drain();
     };
   }
