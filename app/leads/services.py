@@ -17,7 +17,6 @@ from types import SimpleNamespace
 from flask import current_app
 from flask_babel import force_locale, gettext
 from sqlalchemy import Date, Integer, Numeric, String, bindparam, delete, insert, or_, select, text, update
-from sqlalchemy.exc import IntegrityError
 
 from ..accounts.access import require_role
 from ..accounts.enums import Role
@@ -379,13 +378,18 @@ def write_interest(actor, room: InterestRoom, values: dict, *, at: datetime | No
     (the live room's group commit writes a batch of them in one transaction, then `complete_interests`)."""
     now = utcnow()
     row = _interest_row(actor, room, values, at, attachment, now)
-    notices = _interest_notices(room, actor, values["project_id"], values, now)  # before the lead's row is locked
     lead, previous, created, moved = _upsert_lead(room, values["project_id"], actor, values["level"], now, row)
     row["lead_id"] = lead["id"]
     if "interest_id" in lead:  # PostgreSQL: inserted with the lead
         interest_id = lead.pop("interest_id")
     else:
         interest_id = db.session.scalar(_INSERT_INTEREST, row)
+    if interest_id is None:  # a replay: its notices were told when it was stored
+        return None
+    # Made once the interest is known to be new (a replay makes none); the lead's row is locked
+    # meanwhile, a fraction of the statements' own round trips. A batch makes them first (its replays
+    # are found before it writes: `live.services._write_interests`).
+    notices = _interest_notices(room, actor, values["project_id"], values, now)
     return _stored(actor, values, row, interest_id, (lead, previous, created, moved), notices, now)
 
 
@@ -436,8 +440,8 @@ def _interest_row(actor, room: InterestRoom, values: dict, at, attachment, now: 
 
 def _stored(actor, values: dict, row: dict, interest_id: int | None, outcome: tuple, notices: tuple,
             now: datetime) -> StoredInterest | None:
-    """What a written interest answers with (None: its client id was used, nothing inserted); `notices`
-    (`_interest_notices`) are made before its statements, while nothing is locked yet."""
+    """What a written interest answers with (None: its client id was used, nothing inserted), with its
+    `notices` (`_interest_notices`)."""
     if interest_id is None:
         return None
     lead, previous, created, moved = outcome

@@ -1120,14 +1120,13 @@ def _staff_event(pending: _PendingInterest) -> tuple[int, str, dict, str]:
 def _write_interests(batch: list[_PendingInterest]) -> None:
     """The group commit's writer: a batch of interests in one transaction.
 
-    An interest alone is left to its caller (`_write_alone`). One query each finds what was checked
-    against kept facts that no longer hold (`_stale`: not written) and the client ids already stored
-    (replays, answered with what that query found); a second interest of the batch with the same
-    person and client id is a replay of the first once the batch is committed (or written alone after
-    it if the first was not stored: refused, or its batch failed). Each person's rate is counted (a
-    refusal is that interest's answer alone); then, in the leads' order (so that concurrent batches
-    lock them alike), each interest's lead and row, the leads' history and the notifications of all in
-    one statement each, the events numbered last, one commit.
+    An interest alone is left to its caller (`_write_alone`). The stale ones and the replays are
+    answered first (`_sort_out`); a second interest of the batch with the same person and client id is
+    a replay of the first once the batch is committed (or written alone after it if the first was not
+    stored: refused, or its batch failed). Each person's rate is counted (a refusal is that interest's
+    answer alone); then, in the leads' order (so that concurrent batches lock them alike), each
+    interest's lead and row, and the leads' history, the notifications of all and the events, numbered
+    last, with the one commit (`_complete_and_commit`).
     If anything else fails, nothing of the batch is kept and each interest is written alone, so one
     interest's error is its own answer and no other's.
     """
@@ -1135,20 +1134,7 @@ def _write_interests(batch: list[_PendingInterest]) -> None:
         return
     writing: list[_PendingInterest] = []
     try:
-        stale = _stale(batch)
-        replays = lead_queries.stored_replays({pending.key for pending in batch})
-        first: dict[tuple[int, str], _PendingInterest] = {}
-        again: list[_PendingInterest] = []
-        for pending in batch:
-            if pending in stale:
-                pending.outcome = _Outcome.STALE
-            elif pending.key in replays:
-                pending.outcome, pending.replay = _Outcome.REPLAYED, replays[pending.key]
-            elif pending.key in first:
-                again.append(pending)
-            else:
-                first[pending.key] = pending
-                writing.append(pending)
+        writing, first, again = _sort_out(batch)
         for pending, retry_after in zip(list(writing), count_people("interest", [p.actor.id for p in writing])):
             if retry_after is None:
                 pending.counted = True
@@ -1163,23 +1149,7 @@ def _write_interests(batch: list[_PendingInterest]) -> None:
             pending.stored = stored
             if stored is None:
                 raise _UsedMeanwhile
-        staff = [_staff_event(pending) for pending in writing]
-        if db.session.get_bind().dialect.name == "postgresql":
-            # The rest in one round trip: the history, the notifications and the events queued in
-            # psycopg's pipeline mode, the COMMIT with them; the rows the batch locks (the organisers'
-            # folded notifications, the session's counter) are held for that round trip alone.
-            driver = db.session.connection().connection.driver_connection
-            with driver.pipeline():
-                leads.complete_interests(*(pending.stored for pending in writing), driver=driver)
-                numbered = record_queued(driver, staff)
-                driver.commit()
-            events = numbered()
-            db.session.commit()  # the connection's transaction is over: this ends the session's
-        else:
-            leads.complete_interests(*(pending.stored for pending in writing))
-            events = record_many(staff)
-            db.session.commit()
-        for pending, event in zip(writing, events):
+        for pending, event in zip(writing, _complete_and_commit(writing)):
             pending.events, pending.outcome = [event], _Outcome.STORED
         for pending in again:  # a replay of what the batch stored; if its first was not stored, written alone
             if first[pending.key].outcome is _Outcome.STORED:
@@ -1191,6 +1161,49 @@ def _write_interests(batch: list[_PendingInterest]) -> None:
             log.warning("A batch of %d interests failed as a whole (%r): each is written alone", len(batch), error)
         for pending in writing:
             pending.outcome, pending.events, pending.stored = _Outcome.ALONE, [], None
+
+
+def _sort_out(batch: list[_PendingInterest]) -> tuple[list, dict, list]:
+    """The batch's interests to write; the others answered now: stale ones, and replays of what is
+    stored (one query each). A second interest with the same person and client id as one to write is
+    put `again` (a replay of that `first` once it is stored)."""
+    stale = _stale(batch)
+    replays = lead_queries.stored_replays({pending.key for pending in batch})
+    writing: list[_PendingInterest] = []
+    first: dict[tuple[int, str], _PendingInterest] = {}
+    again: list[_PendingInterest] = []
+    for pending in batch:
+        if pending in stale:
+            pending.outcome = _Outcome.STALE
+        elif pending.key in replays:
+            pending.outcome, pending.replay = _Outcome.REPLAYED, replays[pending.key]
+        elif pending.key in first:
+            again.append(pending)
+        else:
+            first[pending.key] = pending
+            writing.append(pending)
+    return writing, first, again
+
+
+def _complete_and_commit(writing: list[_PendingInterest]) -> list[Outgoing]:
+    """The written interests' history, notifications and staff events, and the commit; their events
+    in order. On PostgreSQL all of it goes in one round trip: queued in psycopg's pipeline mode, the
+    COMMIT with them, so the rows the batch locks (the organisers' folded notifications, the session's
+    counter) are held for that round trip alone."""
+    staff = [_staff_event(pending) for pending in writing]
+    if db.session.get_bind().dialect.name != "postgresql":
+        leads.complete_interests(*(pending.stored for pending in writing))
+        events = record_many(staff)
+        db.session.commit()
+        return events
+    driver = db.session.connection().connection.driver_connection
+    with driver.pipeline():
+        leads.complete_interests(*(pending.stored for pending in writing), driver=driver)
+        numbered = record_queued(driver, staff)
+        driver.commit()
+    events = numbered()
+    db.session.commit()  # the connection's transaction is over: this ends the session's
+    return events
 
 
 class _UsedMeanwhile(Exception):

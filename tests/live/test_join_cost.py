@@ -102,6 +102,19 @@ def test_a_join_carries_the_first_page_of_questions_and_the_rest_come_page_by_pa
         assert '<p id="questions-more-line" hidden>' in login_as(reader).get(f"/sessions/{sid}/live").text
 
 
+def test_by_default_a_join_carries_twenty_questions(app):
+    """The page size a join storm pays for each joiner (README, `LIVE_JOIN_QUESTIONS`): 20 unless set."""
+    assert app.config["LIVE_JOIN_QUESTIONS"] == 20  # the tests' configuration keeps the production default
+    session, _ = _room()
+    sid, starts = session.id, session.starts_at
+    reader = make_user("attendee", organisation="Langfang Commerce Bureau")
+    with time_machine.travel(starts + timedelta(minutes=5), tick=False):
+        for n in range(21):
+            live.ask(make_user("attendee", organisation=f"Hebei park {n}"), sid, f"Question {n}", f"q-deflt-{n:05d}")
+        state = live.join(reader, sid)
+    assert len(state["questions"]) == 20 and state["questions_more"] is True
+
+
 def test_the_organisation_s_interests_cost_one_query_however_many_colleagues_expressed_them(app):
     session, projects = _room()
     sid, starts = session.id, session.starts_at

@@ -95,6 +95,19 @@ def test_the_first_interest_of_a_window_reads_as_one(room):
                              project="Ice-rink blanket " + zh("(in English)"), level=zh("Send more information"))
 
 
+def test_a_replay_tells_nobody_again_and_makes_no_notices(room, monkeypatch):
+    city = _cities(1)[0]
+    _interest(room, city, 1)
+    made = []
+    real = lead_services._interest_notices
+    monkeypatch.setattr(lead_services, "_interest_notices", lambda *args: made.append(args) or real(*args))
+    again = _interest(room, city, 1)  # the same client id again: a resend after a lost ack
+
+    assert again.duplicate is True and made == []
+    [row] = _rows(room["second"].id)
+    assert row.fold_count == 1
+
+
 def test_a_new_window_makes_a_new_row(room, app, monkeypatch):
     app.config["INTEREST_NOTIFY_WINDOW_SECONDS"] = 60
     start = datetime(2026, 12, 10, 7, 0, 0, tzinfo=timezone.utc)
