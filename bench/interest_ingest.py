@@ -17,7 +17,9 @@ through the app, on PostgreSQL.
    `duplicate: true` with the original interest's id. Exit 0 whatever the figures.
 
 With --join every attendee is also in the session's room, as at a fair, and the room's messages
-during the burst are counted (a staff-only interest reaches the room as a folded `skip`).
+during the burst are counted (a staff-only interest reaches the room as a folded `skip`). With
+--votes each round is a burst of votes for a new question instead (every attendee but its asker,
+once; the votes' rows and the question's tally checked; no bare server).
 
 Usage: .venv/bin/python bench/interest_ingest.py [--clients 200] [--organisations 100]
                                                   [--per-client 1] [--rounds 3] [--join] [--json out.json]
@@ -48,6 +50,26 @@ GOAL_RATE = 500.0
 GOAL_RATE_TWO_WORKERS = 1000.0
 
 
+def ask_question(url: str, token: str, session_id: int, run: str) -> int:
+    """A question for a round of votes, asked over HTTP by the first attendee; its id."""
+    import urllib.request
+
+    body = json.dumps({"text": f"Which park has the land? ({run})", "client_id": f"bench-q-{run}"}).encode()
+    request = urllib.request.Request(f"{url}/api/v1/sessions/{session_id}/questions", data=body, method="POST",
+                                     headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return json.loads(answer.read())["id"]
+
+
+def check_votes(url: str, question_id: int) -> dict:
+    import psycopg
+
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+        rows = conn.execute("SELECT count(*) FROM question_votes WHERE question_id = %s", (question_id,)).fetchone()[0]
+        votes = conn.execute("SELECT votes FROM questions WHERE id = %s", (question_id,)).fetchone()[0]
+    return {"rows": rows, "duplicate_rows": 0 if votes == rows else abs(votes - rows), "duplicate_leads": 0}
+
+
 def check_database(url: str, run: str) -> dict:
     import psycopg
 
@@ -76,6 +98,9 @@ def main() -> int:
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"))
     parser.add_argument("--join", action="store_true",
                         help="every attendee also joins the session's room (as at a fair) and counts what the room hears")
+    parser.add_argument("--votes", action="store_true",
+                        help="each round, every attendee but one votes for a new question (with --join: the room "
+                             "hears the tallies) instead of expressing interest")
     parser.add_argument("--json", metavar="FILE")
     parser.add_argument("--bare", action=argparse.BooleanOptionalAction, default=True,
                         help="also run the burst against bench/bare_server.py first (the transport's ceiling)")
@@ -96,7 +121,7 @@ def main() -> int:
         made = lc.make_users(env, args.clients, args.organisations, tmpdir / "users.json")
         session = made["sessions"][SESSION_TITLE]
         bare_rounds = []
-        if args.bare:  # the same burst against a bare python-socketio server: the transport's own ceiling
+        if args.bare and not args.votes:  # the same burst against a bare python-socketio server: the transport's own ceiling
             bare_port = lc.free_port()
             bare = lc.start_bare(env, bare_port, tmpdir / "bare.log")
             try:
@@ -122,13 +147,16 @@ def main() -> int:
         rounds = []
         for rnd in range(1, args.rounds + 1):
             run = f"r{rnd}"
+            question_id = (ask_question(f"http://127.0.0.1:{port}", made["tokens"][0], session["id"], run)
+                           if args.votes else None)
             result = lc.run_node(node, "interest.js", {
                 "url": f"http://127.0.0.1:{port}", "tokens": made["tokens"], "session_id": session["id"],
                 "project_ids": session["project_ids"], "per_client": args.per_client,
                 "concurrent_replay_every": args.concurrent_replay_every, "late_replay_every": args.late_replay_every,
                 "warmup": 20, "connect_batch": 50, "server_pids": workers, "run": run, "join": args.join,
+                "vote_question_id": question_id,
             }, tmpdir, f"interest-{rnd}")
-            db = check_database(env["DATABASE_URL"], run)
+            db = check_votes(env["DATABASE_URL"], question_id) if args.votes else check_database(env["DATABASE_URL"], run)
             result.update(db)
             result["round"] = rnd
             result["consistent"] = (db["rows"] == result["new_acks"] and db["duplicate_rows"] == 0
@@ -142,8 +170,9 @@ def main() -> int:
             time.sleep(2)
 
         lines = [
-            f"{args.clients} attendees in {args.organisations} organisations, {args.per_client} interests each at once "
-            f"(every {args.concurrent_replay_every}th client_id also replayed concurrently, every "
+            (f"{args.clients - 1} attendees vote at once for one question " if args.votes else
+             f"{args.clients} attendees in {args.organisations} organisations, {args.per_client} interests each at once ")
+            + f"(every {args.concurrent_replay_every}th client_id also replayed concurrently, every "
             f"{args.late_replay_every}th replayed after the acks); "
             + ("1 gevent worker on core 0, Node on core 1" if args.workers == 1 else
                f"{args.workers} gevent workers on both cores (Redis between them), Node on core 1")

@@ -700,33 +700,79 @@ def _get_question(actor, question_id) -> tuple[Question, LiveRoom]:
 
 
 def vote(actor, question_id) -> Result:
-    """One vote per person; voting again changes nothing and says so."""
+    """One vote per person; voting again changes nothing and says so.
+
+    The vote and the question's tally are one statement on PostgreSQL (two elsewhere), nothing read
+    back: the answer is the question as `_get_question` read it, with the tally the statement returned.
+    The question's row is locked from that statement to the commit alone. The person's rate is counted
+    once the vote is known to be new (a resend creates nothing); a refusal takes the vote back."""
     question, session = _get_question(actor, question_id)
     if actor.role != Role.ATTENDEE:
         raise Forbidden(gettext("Only attendees vote."))
     if question.user_id == actor.id:
         raise Conflict(gettext("You cannot vote for your own question."), code="own_question")
-    already = db.session.scalar(
-        select(QuestionVote.id).where(QuestionVote.question_id == question.id, QuestionVote.user_id == actor.id)
-    )
-    if already is not None:
-        return Result(_voted(question_dict(question)), duplicate=True)
-    check_person("vote", actor.id)
-    try:
-        with db.session.begin_nested():
-            db.session.add(QuestionVote(question_id=question.id, user_id=actor.id))
-    except IntegrityError:
-        db.session.rollback()
-        db.session.refresh(question)
-        return Result(_voted(question_dict(question)), duplicate=True)
-    db.session.execute(update(Question).where(Question.id == question.id).values(votes=Question.votes + 1))
-    db.session.refresh(question)
     shown, person_id = question_dict(question), actor.id  # read in the transaction: nothing after the commit
-    event = record(session.id, "question", shown)
+    counted = _count_vote(question.id, actor.id, utcnow())
+    if counted is None:  # already voted (now or a moment ago, by another of the person's devices)
+        db.session.rollback()
+        return Result(_voted(shown), duplicate=True)
+    try:
+        check_person("vote", actor.id)
+    except Exception:
+        db.session.rollback()
+        raise
     db.session.commit()
-    result = _publish(Result(_voted(shown), events=[event]))
+    shown.update(votes=counted.votes, updated_at=counted.updated_at.isoformat())
     broadcast.send_personal(person_id, "own_vote", {"session_id": shown["session_id"], "question_id": shown["id"]})
-    return result
+    question_votes_changed(shown["session_id"], shown["id"])
+    return Result(_voted(shown))
+
+
+#: A person's vote, nothing when they voted already (compiled once: `statements`).
+_INSERT_VOTE = statements.upsert(QuestionVote.__table__, ("question_id", "user_id", "created_at"),
+                                 ("question_id", "user_id"), returning=("question_id",))
+#: The question's tally, one more: its new count and time.
+_ADD_VOTE = (update(Question.__table__).where(Question.__table__.c.id == bindparam("question_id"))
+             .values(votes=Question.__table__.c.votes + 1, updated_at=bindparam("voted_at", type_=UTCDateTime()))
+             .returning(Question.__table__.c.votes, Question.__table__.c.updated_at))
+#: Both in one statement on PostgreSQL: the tally moves only if the vote was inserted.
+_PG_VOTE = text(
+    "WITH vote AS (" + str(_INSERT_VOTE) + ") UPDATE questions SET votes = questions.votes + 1,"
+    " updated_at = :created_at FROM vote WHERE questions.id = vote.question_id"
+    " RETURNING questions.votes, questions.updated_at"
+).bindparams(*(bindparam(name, type_=QuestionVote.__table__.c[name].type) for name in ("question_id", "user_id", "created_at"))
+             ).columns(Question.__table__.c.votes, Question.__table__.c.updated_at)
+
+
+def _count_vote(question_id: int, user_id: int, now: datetime):
+    """The person's vote and the question's new tally (`votes`, `updated_at`), in the caller's
+    transaction; None when they already voted."""
+    params = {"question_id": question_id, "user_id": user_id, "created_at": now}
+    if db.session.get_bind().dialect.name == "postgresql":
+        return db.session.execute(_PG_VOTE, params).one_or_none()
+    if db.session.scalar(_INSERT_VOTE, params) is None:
+        return None
+    return db.session.execute(_ADD_VOTE, {"question_id": question_id, "voted_at": now}).one()
+
+
+def question_votes_changed(session_id: int, question_id: int) -> None:
+    """Tell the room a question's votes changed: its `question` event, throttled as the interest counts
+    are (`broadcast.throttle`: the first change in a quiet period at once, later ones folded into one
+    event per question). A popular question's votes in a room of thousands would otherwise cost the
+    room one broadcast per vote."""
+    broadcast.throttle("votes", session_id, question_id, lambda ids: broadcast.send(
+        question_events(session_id, ids)))
+
+
+def question_events(session_id: int, question_ids) -> list[Outgoing]:
+    """Record each question's state as it is now, as the room sees it (called by the throttle); commits."""
+    if not question_ids:
+        return []
+    questions = db.session.scalars(select(Question).options(joinedload(Question.user), joinedload(Question.organisation))
+                                   .where(Question.id.in_(sorted(question_ids))).order_by(Question.id))
+    events = [record(session_id, "question", question_dict(question)) for question in questions]
+    db.session.commit()
+    return events
 
 
 def _voted(shown: dict) -> dict:

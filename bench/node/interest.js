@@ -8,8 +8,11 @@
 // With `join`, every attendee is also in the session's room (as at a real fair) and counts the room's
 // messages it receives during the burst (`room_messages`: the fan-out the burst cost).
 //
+// With `vote_question_id`, every attendee but the first (who asked it) votes for that question
+// instead (`vote`; a resend is acknowledged as a duplicate), once.
+//
 // config: {url, tokens, session_id, project_ids, per_client, concurrent_replay_every,
-//          late_replay_every, warmup, connect_batch, server_pid | server_pids, run, join}
+//          late_replay_every, warmup, connect_batch, server_pid | server_pids, run, join, vote_question_id}
 "use strict";
 
 const fs = require("fs");
@@ -70,7 +73,22 @@ function express(client, clientId, j) {
   });
 }
 
+function vote(client, clientId) {
+  const t = performance.now();
+  return new Promise((resolve) => {
+    client.socket.timeout(120000).emit("vote", { question_id: cfg.vote_question_id }, (err, ack) => {
+      const done = performance.now();
+      if (err) return resolve({ clientId, t, done, ok: false, code: "timeout" });
+      if (!ack || !ack.ok) return resolve({ clientId, t, done, ok: false, code: (ack && ack.error && ack.error.code) || "?" });
+      resolve({ clientId, t, done, ok: true, duplicate: !!ack.duplicate, id: ack.question.id });
+    });
+  });
+}
+
 async function main() {
+  const voting = !!cfg.vote_question_id;
+  const act = voting ? (c, clientId) => vote(c, clientId) : express;
+  const acting = (c) => !voting || c.idx !== 0; // the asker does not vote for their own question
   const clients = [];
   const failures = {};
   for (let i = 0; i < cfg.tokens.length; i += cfg.connect_batch) {
@@ -96,8 +114,10 @@ async function main() {
     log(`${clients.length} joined the room`);
   }
   // Warm-up: one interest from each of the first `warmup` clients (not measured; their own ids).
-  await Promise.all(clients.slice(0, cfg.warmup).map((c) => express(c, `warm-${cfg.run}-${c.idx}`, 0)));
-  await sleep(1500);
+  if (!voting) {
+    await Promise.all(clients.slice(0, cfg.warmup).map((c) => express(c, `warm-${cfg.run}-${c.idx}`, 0)));
+    await sleep(1500);
+  }
 
   // The burst: every client sends all of its interests at once; some client ids twice at once.
   const cpuSamples = [];
@@ -117,14 +137,14 @@ async function main() {
   const pending = [];
   let unique = 0;
   let concurrentReplays = 0;
-  for (const c of clients) {
-    for (let j = 0; j < cfg.per_client; j++) {
+  for (const c of clients.filter(acting)) {
+    for (let j = 0; j < (voting ? 1 : cfg.per_client); j++) {
       const clientId = `ing-${cfg.run}-${c.idx}-${j}`;
       unique++;
-      pending.push(express(c, clientId, j));
+      pending.push(act(c, clientId, j));
       if (unique % cfg.concurrent_replay_every === 0) {
         concurrentReplays++;
-        pending.push(express(c, clientId, j));
+        pending.push(act(c, clientId, j));
       }
     }
   }
@@ -156,9 +176,9 @@ async function main() {
   // Late replays: a share of the acknowledged client ids sent again, as after a reconnect.
   const late = [];
   let k = 0;
-  for (const c of clients) {
-    for (let j = 0; j < cfg.per_client; j++) {
-      if (++k % cfg.late_replay_every === 0) late.push(express(c, `ing-${cfg.run}-${c.idx}-${j}`, j));
+  for (const c of clients.filter(acting)) {
+    for (let j = 0; j < (voting ? 1 : cfg.per_client); j++) {
+      if (++k % cfg.late_replay_every === 0) late.push(act(c, `ing-${cfg.run}-${c.idx}-${j}`, j));
     }
   }
   const lateResults = await Promise.all(late);

@@ -306,6 +306,32 @@ def test_votes_count_once_and_order_the_questions(room, connect):
     assert [q["text"] for q in state["questions"]] == ["Second", "First"]
 
 
+def test_votes_reach_the_room_folded_as_the_counts_do(app, room, connect):
+    """The first vote in a quiet period at once, the next ones within LIVE_COUNT_INTERVAL as one
+    `question` event with the tally then (stored: a catch-up replays it); every voter's own answer
+    is immediate and exact."""
+    app.config["LIVE_COUNT_INTERVAL"] = 1.5
+    sid = room["session"].id
+    asked = _emit(connect(room["sjz"]), "ask", {"session_id": sid, "text": "Land prices?", "client_id": "q-fold-00001"})
+    listener = connect(room["ts"])
+    _emit(listener, "join", {"session_id": sid})
+    listener.get_received(NS)
+    answers = [_emit(connect(make_user("attendee", organisation=f"Park {n}")), "vote",
+                     {"question_id": asked["question"]["id"]}) for n in range(4)]
+    assert [a["question"]["votes"] for a in answers] == [1, 2, 3, 4]
+    heard = [(data["seq"], data["votes"]) for name, data in _events(listener, "question")]
+    assert heard == [(2, 1)]  # the first at once
+
+    def folded() -> list:
+        heard.extend((data["seq"], data["votes"]) for name, data in _events(listener, "question"))
+        return heard[1:]
+
+    assert wait_until(folded)
+    assert heard == [(2, 1), (3, 4)]
+    caught = _emit(listener, "catch_up", {"session_id": sid, "since_seq": 1})  # replayed as the question is now
+    assert [(e["data"]["seq"], e["data"]["votes"]) for e in caught["events"]] == [(2, 4), (3, 4)]
+
+
 def test_moderation_is_for_staff_and_hidden_questions_leave_the_room(room, connect):
     sid = room["session"].id
     sjz, agent, ts = connect(room["sjz"]), connect(room["agent"]), connect(room["ts"])
