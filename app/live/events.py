@@ -182,14 +182,15 @@ def live_event(name: str, *, kept: bool | str = False, plain: bool = False):
     handler is given the connection's `KeptPerson` instead of a query's (the hot path of a burst; its
     service checks it against the database before writing and raises `services.StaleFacts` where it
     no longer holds, and the handler then runs again with the person read afresh). With
-    `kept="fresh"`, only a person read within `LIVE_PERSON_FRESH_SECONDS` is used (a join right after
-    connecting: the token check read the person a moment before); an older one is read again.
+    `kept="fresh"`, only a person read within `LIVE_PERSON_FRESH_SECONDS` is used (a join or a vote
+    right after connecting or another event: the person was read a moment before); an older one is
+    read again.
 
     With `plain`, the handler is python-socketio's own and runs in an app context only, not in
     Flask-SocketIO's request context (a request object, URL routing and the session cookie for every
     event were a tenth of an interest's CPU): for handlers that need nothing of the request (no
     `request`, `current_user`, `join_room`; rooms are entered with `connection.sid`): the hottest ones
-    (`express_interest`, `join`).
+    (`express_interest`, `join`, `vote`).
     """
 
     def decorate(handler):
@@ -320,7 +321,7 @@ def on_ask(actor, connection, data):
     return {"question": result.value, "duplicate": result.duplicate}
 
 
-@live_event("vote")
+@live_event("vote", kept="fresh", plain=True)
 def on_vote(actor, connection, data):
     result = services.vote(actor, data.get("question_id"))
     return {"question": result.value, "duplicate": result.duplicate}

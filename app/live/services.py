@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from types import SimpleNamespace
 
 from flask import current_app
 from flask_babel import force_locale, gettext
@@ -687,10 +688,12 @@ def _replayed_question(question: Question, session: LiveRoom, text: str) -> Resu
     return Result({**question_dict(question), "mine": True, "voted": False}, duplicate=True)
 
 
-def _get_question(actor, question_id) -> tuple[Question, LiveRoom]:
+def _get_question(actor, question_id, *, read=None) -> tuple[Question, LiveRoom]:
+    """The question (`read`: how it is read; the ORM object by default) and its room, for someone who
+    may see both; a hidden question is staff's alone."""
     if not isinstance(question_id, int) or isinstance(question_id, bool):
         raise ValidationFailed({"question_id": gettext("Give a question id.")})
-    question = db.session.get(Question, question_id)
+    question = read(question_id) if read else db.session.get(Question, question_id)
     if question is None:
         raise NotFound(gettext("No such question."))
     session = live_room(actor, question.session_id)  # one query, its presenters kept (`is_staff`)
@@ -706,7 +709,7 @@ def vote(actor, question_id) -> Result:
     back: the answer is the question as `_get_question` read it, with the tally the statement returned.
     The question's row is locked from that statement to the commit alone. The person's rate is counted
     once the vote is known to be new (a resend creates nothing); a refusal takes the vote back."""
-    question, session = _get_question(actor, question_id)
+    question, session = _get_question(actor, question_id, read=_shown_question)
     if actor.role != Role.ATTENDEE:
         raise Forbidden(gettext("Only attendees vote."))
     if question.user_id == actor.id:
@@ -726,6 +729,28 @@ def vote(actor, question_id) -> Result:
     broadcast.send_personal(person_id, "own_vote", {"session_id": shown["session_id"], "question_id": shown["id"]})
     question_votes_changed(shown["session_id"], shown["id"])
     return Result(_voted(shown))
+
+
+#: What `question_dict` reads of a question, its author and organisation, in one statement.
+_SHOWN_QUESTION = (select(Question.id, Question.session_id, Question.user_id, Question.client_id, Question.text,
+                          Question.status, Question.pinned, Question.votes, Question.created_at, Question.updated_at,
+                          User.name.label("author"), Organisation.name, Organisation.name_zh, Organisation.name_en)
+                   .join(User, User.id == Question.user_id)
+                   .join(Organisation, Organisation.id == Question.organisation_id)
+                   .where(Question.id == bindparam("question_id")))
+
+
+def _shown_question(question_id: int) -> SimpleNamespace | None:
+    """The question as `question_dict` reads it (a stand-in with its `user` and `organisation`), read
+    without building ORM objects (a vote changes none)."""
+    row = db.session.execute(_SHOWN_QUESTION, {"question_id": question_id}).one_or_none()
+    if row is None:
+        return None
+    return SimpleNamespace(
+        id=row.id, session_id=row.session_id, user_id=row.user_id, client_id=row.client_id, text=row.text,
+        status=row.status, pinned=row.pinned, votes=row.votes, created_at=row.created_at, updated_at=row.updated_at,
+        user=SimpleNamespace(name=row.author),
+        organisation=SimpleNamespace(name=row.name, name_zh=row.name_zh, name_en=row.name_en))
 
 
 #: A person's vote, nothing when they voted already (compiled once: `statements`).

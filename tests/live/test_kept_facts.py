@@ -164,6 +164,22 @@ def test_a_person_deactivated_after_connecting_cannot_join_once_the_kept_read_is
     assert refused["ok"] is False and refused["error"]["code"] == "unauthorized"
 
 
+def test_a_vote_uses_a_fresh_kept_person_and_reads_an_old_one_again(room, connect, app):
+    """A vote right after connecting (a burst of votes) uses the person the token check read; once that
+    read is older than LIVE_PERSON_FRESH_SECONDS the person is read again, and a deactivated one refused."""
+    question = live.ask(room["ts"], room["session"].id, "Is there rail freight?", "kept-q-000001").value["id"]
+    client = connect(room["sjz"])
+    with Seen() as seen:
+        assert _emit(client, "vote", {"question_id": question})["ok"] is True
+    assert not any(_person_read(s) for s in seen.statements), seen.statements
+    app.config["LIVE_PERSON_FRESH_SECONDS"] = 0
+    db.session.get(User, room["sjz"].id).active = False
+    db.session.commit()
+    other = live.ask(room["ts"], room["session"].id, "And the customs office?", "kept-q-000002").value["id"]
+    refused = _emit(client, "vote", {"question_id": other})
+    assert refused["ok"] is False and refused["error"]["code"] == "unauthorized"
+
+
 def test_a_kept_room_past_its_time_is_read_again_by_one_caller_while_a_burst_goes_on_with_it(room, connect, app):
     """After `LIVE_ROOM_CACHE_SECONDS` the room is read again, by the first interest that finds it old;
     the interests of the same burst that arrive while that read is under way use the kept row (their
