@@ -705,51 +705,55 @@ def _get_question(actor, question_id, *, read=None) -> tuple[Question, LiveRoom]
 def vote(actor, question_id) -> Result:
     """One vote per person; voting again changes nothing and says so.
 
-    The vote and the question's tally are one statement on PostgreSQL (two elsewhere), nothing read
-    back: the answer is the question as `_get_question` read it, with the tally the statement returned.
-    The question's row is locked from that statement to the commit alone. The person's rate is counted
-    once the vote is known to be new (a resend creates nothing); a refusal takes the vote back."""
-    question, session = _get_question(actor, question_id, read=_shown_question)
+    One statement reads the question, its author and organisation and whether the person voted
+    (`_shown_question`); a new vote is counted against the person's rate, then written with the
+    question's tally in one statement whose COMMIT goes with it in one round trip on PostgreSQL
+    (`_count_vote`): the question's row, which every vote of a burst moves, is locked for no longer
+    than the server takes to run both. Nothing is read back: the answer is the question as read,
+    with the tally the statement returned."""
+    person_id = actor.id
+    question, _ = _get_question(actor, question_id, read=lambda qid: _shown_question(qid, person_id))
     if actor.role != Role.ATTENDEE:
         raise Forbidden(gettext("Only attendees vote."))
-    if question.user_id == actor.id:
+    if question.user_id == person_id:
         raise Conflict(gettext("You cannot vote for your own question."), code="own_question")
-    shown, person_id = question_dict(question), actor.id  # read in the transaction: nothing after the commit
-    counted = _count_vote(question.id, actor.id, utcnow())
-    if counted is None:  # already voted (now or a moment ago, by another of the person's devices)
+    shown = question_dict(question)  # read in the transaction: nothing after the commit
+    if question.voted:  # a resend: not counted, nothing written
         db.session.rollback()
         return Result(_voted(shown), duplicate=True)
-    try:
-        check_person("vote", actor.id)
-    except Exception:
-        db.session.rollback()
-        raise
-    db.session.commit()
-    shown.update(votes=counted.votes, updated_at=counted.updated_at.isoformat())
+    check_person("vote", person_id)
+    counted = _count_vote(question.id, person_id, utcnow())  # commits
+    if counted is None:  # another of the person's devices voted a moment ago
+        return Result(_voted(shown), duplicate=True)
+    shown.update(votes=counted[0], updated_at=counted[1].isoformat())
     broadcast.send_personal(person_id, "own_vote", {"session_id": shown["session_id"], "question_id": shown["id"]})
     question_votes_changed(shown["session_id"], shown["id"])
     return Result(_voted(shown))
 
 
-#: What `question_dict` reads of a question, its author and organisation, in one statement.
+#: What `question_dict` reads of a question, its author and organisation, and whether the person
+#: voted for it, in one statement.
 _SHOWN_QUESTION = (select(Question.id, Question.session_id, Question.user_id, Question.client_id, Question.text,
                           Question.status, Question.pinned, Question.votes, Question.created_at, Question.updated_at,
-                          User.name.label("author"), Organisation.name, Organisation.name_zh, Organisation.name_en)
+                          User.name.label("author"), Organisation.name, Organisation.name_zh, Organisation.name_en,
+                          select(QuestionVote.id).where(QuestionVote.question_id == Question.id,
+                                                        QuestionVote.user_id == bindparam("user_id"))
+                          .exists().label("voted"))
                    .join(User, User.id == Question.user_id)
                    .join(Organisation, Organisation.id == Question.organisation_id)
                    .where(Question.id == bindparam("question_id")))
 
 
-def _shown_question(question_id: int) -> SimpleNamespace | None:
-    """The question as `question_dict` reads it (a stand-in with its `user` and `organisation`), read
-    without building ORM objects (a vote changes none)."""
-    row = db.session.execute(_SHOWN_QUESTION, {"question_id": question_id}).one_or_none()
+def _shown_question(question_id: int, user_id: int) -> SimpleNamespace | None:
+    """The question as `question_dict` reads it (a stand-in with its `user` and `organisation`) and
+    whether `user_id` voted for it (`voted`), read without building ORM objects (a vote changes none)."""
+    row = db.session.execute(_SHOWN_QUESTION, {"question_id": question_id, "user_id": user_id}).one_or_none()
     if row is None:
         return None
     return SimpleNamespace(
         id=row.id, session_id=row.session_id, user_id=row.user_id, client_id=row.client_id, text=row.text,
         status=row.status, pinned=row.pinned, votes=row.votes, created_at=row.created_at, updated_at=row.updated_at,
-        user=SimpleNamespace(name=row.author),
+        voted=row.voted, user=SimpleNamespace(name=row.author),
         organisation=SimpleNamespace(name=row.name, name_zh=row.name_zh, name_en=row.name_en))
 
 
@@ -760,24 +764,35 @@ _INSERT_VOTE = statements.upsert(QuestionVote.__table__, ("question_id", "user_i
 _ADD_VOTE = (update(Question.__table__).where(Question.__table__.c.id == bindparam("question_id"))
              .values(votes=Question.__table__.c.votes + 1, updated_at=bindparam("voted_at", type_=UTCDateTime()))
              .returning(Question.__table__.c.votes, Question.__table__.c.updated_at))
-#: Both in one statement on PostgreSQL: the tally moves only if the vote was inserted.
-_PG_VOTE = text(
+#: Both in one statement on PostgreSQL (the tally moves only if the vote was inserted), in psycopg's
+#: style: it goes on the driver's connection in pipeline mode with the COMMIT.
+_PG_VOTE = statements.for_psycopg(
     "WITH vote AS (" + str(_INSERT_VOTE) + ") UPDATE questions SET votes = questions.votes + 1,"
     " updated_at = :created_at FROM vote WHERE questions.id = vote.question_id"
-    " RETURNING questions.votes, questions.updated_at"
-).bindparams(*(bindparam(name, type_=QuestionVote.__table__.c[name].type) for name in ("question_id", "user_id", "created_at"))
-             ).columns(Question.__table__.c.votes, Question.__table__.c.updated_at)
+    " RETURNING questions.votes, questions.updated_at")
 
 
-def _count_vote(question_id: int, user_id: int, now: datetime):
-    """The person's vote and the question's new tally (`votes`, `updated_at`), in the caller's
-    transaction; None when they already voted."""
+_UTC = UTCDateTime()
+
+
+def _count_vote(question_id: int, user_id: int, now: datetime) -> tuple[int, datetime] | None:
+    """Write the person's vote and the question's new tally, and commit; (votes, updated_at), or None
+    when they had voted already (nothing written)."""
     params = {"question_id": question_id, "user_id": user_id, "created_at": now}
-    if db.session.get_bind().dialect.name == "postgresql":
-        return db.session.execute(_PG_VOTE, params).one_or_none()
-    if db.session.scalar(_INSERT_VOTE, params) is None:
-        return None
-    return db.session.execute(_ADD_VOTE, {"question_id": question_id, "voted_at": now}).one()
+    if db.session.get_bind().dialect.name != "postgresql":
+        inserted = db.session.scalar(_INSERT_VOTE, params) is not None
+        counted = db.session.execute(_ADD_VOTE, {"question_id": question_id, "voted_at": now}).one() if inserted else None
+        db.session.commit()
+        return None if counted is None else (counted.votes, counted.updated_at)
+    driver = db.session.connection().connection.driver_connection  # the session's transaction's connection
+    with driver.pipeline():
+        cursor = driver.cursor()
+        cursor.execute(_PG_VOTE, params)
+        driver.commit()
+    db.session.commit()  # the connection's transaction is over: this ends the session's
+    with cursor:
+        row = cursor.fetchone()
+    return None if row is None else (row[0], _UTC.process_result_value(row[1], None))
 
 
 def question_votes_changed(session_id: int, question_id: int) -> None:
