@@ -82,6 +82,11 @@ redis.call('EXPIRE', KEYS[1], ARGV[2])
 return 1
 """
 
+# KEYS[1] the person's connections; ARGV[1] the member to drop.
+_DISCONNECT = """
+return redis.call('ZREM', KEYS[1], ARGV[1])
+"""
+
 _TOUCH = """
 local now = tonumber(redis.call('TIME')[1])
 for i = 2, #ARGV do redis.call('ZADD', KEYS[i - 1], now + tonumber(ARGV[1]), ARGV[i]) ; redis.call('EXPIRE', KEYS[i - 1], ARGV[1]) end
@@ -153,7 +158,7 @@ class _Call:
 
 def _together(source: str, keys: list, args: list):
     """`_script(source)(keys=, args=)` through `shared.run`, with the calls of this process that arrive
-    at the same moment (a join storm's connects and enters): one pipeline, one round trip for all, each
+    at the same moment (a join storm's connects and enters, a fair's end's disconnects): one pipeline, one round trip for all, each
     caller answered after it with its own result. Raises `shared.Unavailable` as `shared.run` does."""
     call = _Call(source, keys, args)
     _state()["together"].submit(call)
@@ -283,8 +288,8 @@ def disconnect(user_id: int, sid: str) -> None:
             sids.discard(sid)
             if not sids:
                 del state["connections"][user_id]
-    try:
-        shared.run(lambda r: r.zrem(_connections_key(user_id), f"{state['process']}:{sid}"))
+    try:  # with the other disconnects of the moment (a fair's end): one round trip for all
+        _together(_DISCONNECT, [_connections_key(user_id)], [f"{state['process']}:{sid}"])
     except shared.Unavailable:
         pass
 

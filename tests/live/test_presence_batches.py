@@ -60,6 +60,23 @@ def test_connects_and_joins_at_once_are_one_pipeline_each_answered_as_alone(shar
         assert redis.Redis.from_url(URL).zcard(presence._connections_key(1)) == 2
 
 
+def test_disconnects_at_once_are_one_pipeline_and_free_the_connections(shared_app, redis_pipelines):
+    with shared_app.app_context():
+        _filled(shared_app, 3)
+        taken = _at_once(shared_app, [lambda n=n: presence.connect(3, f"sid-3-{n}") for n in range(3)])
+        assert sorted(taken) == [False, True, True]  # at the limit of two
+        kept = [f"sid-3-{n}" for n in range(3) if f"{presence._state()['process']}:sid-3-{n}" in {
+            m.decode() for m in redis.Redis.from_url(URL).zrange(presence._connections_key(3), 0, -1)}]
+        commit = _filled(shared_app, 2)
+        redis_pipelines.clear()
+        _at_once(shared_app, [lambda sid=sid: presence.disconnect(3, sid) for sid in kept])
+
+        assert commit.batches[0] == 2 and redis_pipelines == [2]  # both in one round trip
+        assert redis.Redis.from_url(URL).zcard(presence._connections_key(3)) == 0
+        presence._state()["together"] = GroupCommit(presence._run_together)
+        assert presence.connect(3, "sid-3-9") is True  # room for new connections again
+
+
 def test_when_redis_fails_a_batch_each_caller_falls_back_to_its_process(shared_app, monkeypatch):
     with shared_app.app_context():
         _filled(shared_app, 4)
