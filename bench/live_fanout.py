@@ -253,6 +253,7 @@ def main() -> int:
                         "kb_per_connection": result.get("kb_per_connection"),
                         "failures": result["connect_failures"],
                         "asks": result.get("asks_during_joins"),
+                        "disconnect_cpu_s": result.get("disconnect_server_cpu_s"),
                     })
                     if result["connected"] != n:
                         lc.log(f"bench: WARNING only {result['connected']}/{n} clients joined: {result['connect_failures']}")
@@ -287,6 +288,10 @@ def main() -> int:
             print(two_worker_markdown(rows))
         print()
         print(join_markdown(joins))
+        print()
+        print("Everyone leaving at once (the server's CPU over the 2 s after all disconnect): "
+              + "; ".join(f"round {j['round']} {j['server']} {j['clients']:,}: {j['disconnect_cpu_s']} CPU-s"
+                          for j in joins if j.get("disconnect_cpu_s") is not None))
         if args.json:
             Path(args.json).write_text(json.dumps({"meta": meta, "results": rows, "ratios": ratio_rows, "joins": joins},
                                                   indent=2) + "\n")

@@ -260,8 +260,12 @@ async function main() {
       await sleep(cfg.settle * 1000);
     }
   }
+  // Everyone leaves at once (a fair's end): the server's CPU until it has let them all go (2 s).
+  const srvLeave0 = serverCpu();
   for (const c of clients) c.socket.disconnect();
-  await sleep(200);
+  await sleep(2000);
+  const srvLeave1 = serverCpu();
+  out.disconnect_server_cpu_s = srvLeave0 === null ? null : Math.round((srvLeave1 - srvLeave0) * 100) / 100;
   process.stdout.write(JSON.stringify(out) + "\n");
   process.exit(0);
 }
