@@ -394,8 +394,13 @@ def at_once(app, times: int, work) -> tuple[list, list]:
 
 def filling(commit_of, size: int, timeout: float = 10):
     """A group commit's pause (`GroupCommit(pause=)`) that waits until `size` items are queued in
-    `commit_of()`, so the test knows its first batch."""
+    `commit_of()`, so the test knows its first batch; later batches go at once."""
+    waited = []
+
     def pause():
+        if waited:
+            return
+        waited.append(True)
         deadline = time.monotonic() + timeout
         while commit_of().queued < size and time.monotonic() < deadline:
             time.sleep(0.005)

@@ -55,7 +55,8 @@ def test_connects_and_joins_at_once_are_one_pipeline_each_answered_as_alone(shar
         answers = _at_once(shared_app, calls)
 
         assert sorted(answers[:3]) == [False, True, True] and answers[3] is True
-        assert commit.batches[0] == 8 and redis_pipelines == [8]  # one round trip for the eight scripts
+        assert commit.batches[0] == 8 and redis_pipelines[0] == 8  # one round trip for the eight scripts
+        assert all(size == 1 for size in redis_pipelines[1:])  # then the joins' replies: one count of the room
         assert presence.count(501) == 3  # people, not tabs, as written by the batch
         assert redis.Redis.from_url(URL).zcard(presence._connections_key(1)) == 2
 
@@ -75,6 +76,18 @@ def test_disconnects_at_once_are_one_pipeline_and_free_the_connections(shared_ap
         assert redis.Redis.from_url(URL).zcard(presence._connections_key(3)) == 0
         presence._state()["together"] = GroupCommit(presence._run_together)
         assert presence.connect(3, "sid-3-9") is True  # room for new connections again
+
+
+def test_counts_asked_together_read_each_room_once_after_the_batch_s_enters(shared_app, redis_pipelines):
+    with shared_app.app_context():
+        _filled(shared_app, 9)
+        calls = [lambda person=person: presence.enter(601, person) for person in (11, 12, 13)]
+        calls += [lambda: presence.count(601) for _ in range(4)] + [lambda: presence.count(602) for _ in range(2)]
+        answers = _at_once(shared_app, calls)
+
+        assert redis_pipelines[0] == 3 + 2  # three enters, then one count per room, not six
+        assert all(size == 1 for size in redis_pipelines[1:])  # the enters' own replies: one count
+        assert answers[3:7] == [3, 3, 3, 3] and answers[7:] == [0, 0]
 
 
 def test_when_redis_fails_a_batch_each_caller_falls_back_to_its_process(shared_app, monkeypatch):
