@@ -360,3 +360,15 @@ def test_a_caller_that_never_used_its_session_lets_nothing_go(app):
     db.session.execute(select(func.count()).select_from(Interest))
     live._let_go()  # one that read gives its connection back
     assert not db.session().in_transaction()
+
+
+def test_the_writer_of_interests_waits_for_the_rest_of_a_burst_as_configured(app, monkeypatch):
+    """`LIVE_INTEREST_GATHER_MS` (8 by default): the first interest of a burst waits that long before its
+    batch is taken, so a burst's interests make a few large batches (README, BENCHMARKS.md)."""
+    slept = []
+    monkeypatch.setattr(live.time, "sleep", slept.append)
+    assert app.config["LIVE_INTEREST_GATHER_MS"] == 8
+    live._interests._pause()
+    app.config["LIVE_INTEREST_GATHER_MS"] = 0
+    live._interests._pause()
+    assert slept == [0.008, 0.0]
