@@ -158,8 +158,9 @@ class _Call:
 
 def _together(source: str, keys: list, args: list):
     """`_script(source)(keys=, args=)` through `shared.run`, with the calls of this process that arrive
-    at the same moment (a join storm's connects and enters, a fair's end's disconnects): one pipeline, one round trip for all, each
-    caller answered after it with its own result. Raises `shared.Unavailable` as `shared.run` does."""
+    at the same moment (a join storm's connects and enters, a fair's end's disconnects): one pipeline,
+    one round trip for all, each caller answered after it with its own result. Raises
+    `shared.Unavailable` as `shared.run` does."""
     call = _Call(source, keys, args)
     _state()["together"].submit(call)
     if call.unavailable is not None:
@@ -283,13 +284,13 @@ def connect(user_id: int, sid: str) -> bool:
     try:
         taken = bool(_together(_CONNECT, [_connections_key(user_id)], [member, _ttl(), limit]))
     except shared.Unavailable:
-        with _lock:  # counted and taken at once: connects that fell back together cannot all pass
+        taken = None
+    with _lock:  # on fallback, counted and taken at once: connects that fell back together cannot all pass
+        if taken is None:
             taken = len(state["connections"].get(user_id, ())) < limit
-            if taken:
-                state["connections"].setdefault(user_id, set()).add(sid)
-    if taken:
-        with _lock:
+        if taken:
             state["connections"].setdefault(user_id, set()).add(sid)
+    if taken:
         _start_heartbeat()
     return taken
 
