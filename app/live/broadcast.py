@@ -112,7 +112,7 @@ def throttle(name: str, session_id: int, item, flush, *, interval: float | None 
             items, state["items"] = state["items"], set()
         else:
             state["scheduled"] = True
-            socketio.start_background_task(_flush_later, app, name, session_id, flush,
+            socketio.start_background_task(_flush_later, app, name, session_id, state, flush,
                                            max(0.0, interval - (now - state["last"])))
     if send_now:
         flush(items)
@@ -128,12 +128,12 @@ def take(name: str, session_id: int) -> set:
     return items
 
 
-def _flush_later(app, name: str, session_id: int, flush, delay: float) -> None:
+def _flush_later(app, name: str, session_id: int, scheduled: dict, flush, delay: float) -> None:
     socketio.sleep(delay)
     with _lock:  # cleared before anything is read: a change after this schedules another send
         state = _state(app, f"{name}_throttles").get(session_id)
-        if state is None:  # the app's state was reset meanwhile (tests): nothing is pending any more
-            return
+        if state is not scheduled:  # the app's state was reset meanwhile (tests): what it was for is gone,
+            return                  # and a newer room's state is not this send's to take
         items, state["items"] = state["items"], set()
         state["scheduled"] = False
         state["last"] = time.monotonic()
