@@ -121,10 +121,11 @@ GOAL_STORM_CLIENTS = 6500
 
 def join_markdown(joins: list[dict]) -> str:
     lines = [
-        "| round | N | server | workers | batch | joined | refused | connect+join s | worker CPU-s | CPU-ms per join | "
+        "| round | N | server | workers | batch | joined | refused | connect+join s | worker CPU-s | generator CPU-s | "
+        "CPU-ms per join | "
         "KiB per connection | app ÷ bare CPU per join | questions asked meanwhile: acked / sent, ack p50 / p99 ms | "
         "goal (≤ 1.5× bare CPU; 1,000 in ≤ 5 s on one worker; 6,500 in ≤ 10 s on two, questions answered) |",
-        "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+        "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for j in joins:
         bare = next((b for b in joins if b["server"] == "bare" and b["round"] == j["round"]
@@ -145,7 +146,8 @@ def join_markdown(joins: list[dict]) -> str:
             goal = "PASS" if ratio <= GOAL_JOIN_CPU_RATIO and fast and not j["refused"] and answered else "FAIL"
         lines.append(
             f"| {j['round']} | {j['clients']} | {j['server']} | {j['workers']} | {j['batch']} | {j['joined']} | "
-            f"{j['refused']} | {j['seconds']:.1f} | {fmt(j['cpu_s'], '.2f')} | {fmt(j['cpu_ms_per_join'], '.2f')} | "
+            f"{j['refused']} | {j['seconds']:.1f} | {fmt(j['cpu_s'], '.2f')} | "
+            f"{fmt(j.get('generator_cpu_s'), '.2f')} | {fmt(j['cpu_ms_per_join'], '.2f')} | "
             f"{fmt(j['kb_per_connection'], '.1f')} | {fmt(ratio, '.2f')} | {meanwhile} | {goal} |")
     return "\n".join(lines)
 
@@ -249,6 +251,7 @@ def main() -> int:
                         "round": rnd, "clients": n, "server": name, "workers": len(workers[name]),
                         "batch": args.connect_batch, "joined": result["connected"],
                         "refused": n - result["connected"], "seconds": result["connect_join_s"], "cpu_s": cpu,
+                        "generator_cpu_s": result.get("connect_join_generator_cpu_s"),
                         "cpu_ms_per_join": 1000 * cpu / result["connected"] if cpu is not None and result["connected"] else None,
                         "kb_per_connection": result.get("kb_per_connection"),
                         "failures": result["connect_failures"],

@@ -223,6 +223,7 @@ async function main() {
   const storm = await startStormAsker();
   const t0 = performance.now();
   const srv0 = serverCpu();
+  const gen0 = process.cpuUsage();
   const rss0 = serverRssKb();
   for (let i = 0; i < n; i += cfg.connect_batch) {
     const batch = [];
@@ -236,6 +237,7 @@ async function main() {
   }
   const joinS = (performance.now() - t0) / 1000;
   const srvJoin = serverCpu();
+  const genJoin = process.cpuUsage(gen0); // this generator's own CPU over the joins (µs)
   const asksDuringJoins = await stopStormAsker(storm);
   log(`${clients.length}/${n} connected and joined in ${joinS.toFixed(1)} s; failures ${JSON.stringify(failures)}`);
   if (cfg.settle) await sleep(cfg.settle * 1000); // joins' broadcasts and buffers settle before memory is read
@@ -247,6 +249,7 @@ async function main() {
       : Math.round((10 * (rss1 - rss0)) / clients.length) / 10,
     connect_join_s: Math.round(joinS * 10) / 10,
     connect_join_server_cpu_s: srv0 === null ? null : Math.round((srvJoin - srv0) * 100) / 100,
+    connect_join_generator_cpu_s: Math.round((genJoin.user + genJoin.system) / 1e4) / 100,
     asks_during_joins: asksDuringJoins,
     phases: [],
   };
