@@ -706,11 +706,10 @@ def vote(actor, question_id) -> Result:
     """One vote per person; voting again changes nothing and says so.
 
     One statement reads the question, its author and organisation and whether the person voted
-    (`_shown_question`); a new vote is counted against the person's rate, then written with the
-    question's tally in one statement whose COMMIT goes with it in one round trip on PostgreSQL
-    (`_count_vote`): the question's row, which every vote of a burst moves, is locked for no longer
-    than the server takes to run both. Nothing is read back: the answer is the question as read,
-    with the tally the statement returned."""
+    (`_shown_question`); a new vote is counted against the person's rate, then written with the votes
+    of this process that arrive at the same moment (`_votes`, a group commit: `_write_votes`), and
+    answered after that commit. Nothing is read back: the answer is the question as read, with the
+    tally the write returned."""
     person_id = actor.id
     question, _ = _get_question(actor, question_id, read=lambda qid: _shown_question(qid, person_id))
     if actor.role != Role.ATTENDEE:
@@ -722,7 +721,12 @@ def vote(actor, question_id) -> Result:
         db.session.rollback()
         return Result(_voted(shown), duplicate=True)
     check_person("vote", person_id)
-    counted = _count_vote(question.id, person_id, utcnow())  # commits
+    pending = _PendingVote(question.id, person_id)
+    _votes.submit(pending)
+    if not pending.written:  # its batch failed (logged): written alone, on a clean transaction
+        db.session.rollback()
+        _write_votes([pending])
+    counted = pending.counted
     if counted is None:  # another of the person's devices voted a moment ago
         return Result(_voted(shown), duplicate=True)
     shown.update(votes=counted[0], updated_at=counted[1].isoformat())
@@ -760,39 +764,83 @@ def _shown_question(question_id: int, user_id: int) -> SimpleNamespace | None:
 #: A person's vote, nothing when they voted already (compiled once: `statements`).
 _INSERT_VOTE = statements.upsert(QuestionVote.__table__, ("question_id", "user_id", "created_at"),
                                  ("question_id", "user_id"), returning=("question_id",))
-#: The question's tally, one more: its new count and time.
-_ADD_VOTE = (update(Question.__table__).where(Question.__table__.c.id == bindparam("question_id"))
-             .values(votes=Question.__table__.c.votes + 1, updated_at=bindparam("voted_at", type_=UTCDateTime()))
-             .returning(Question.__table__.c.votes, Question.__table__.c.updated_at))
-#: Both in one statement on PostgreSQL (the tally moves only if the vote was inserted), in psycopg's
-#: style: it goes on the driver's connection in pipeline mode with the COMMIT.
-_PG_VOTE = statements.for_psycopg(
-    "WITH vote AS (" + str(_INSERT_VOTE) + ") UPDATE questions SET votes = questions.votes + 1,"
-    " updated_at = :created_at FROM vote WHERE questions.id = vote.question_id"
-    " RETURNING questions.votes, questions.updated_at")
+#: Questions' tallies, each moved by the votes a batch added: the new count and time.
+_ADD_VOTES = (update(Question.__table__).where(Question.__table__.c.id == bindparam("question_id"))
+              .values(votes=Question.__table__.c.votes + bindparam("added"),
+                      updated_at=bindparam("voted_at", type_=UTCDateTime()))
+              .returning(Question.__table__.c.votes, Question.__table__.c.updated_at))
+#: A batch's votes and their questions' tallies in one statement on PostgreSQL (a tally moves by the
+#: votes inserted; a person who had voted inserts nothing), in psycopg's style: it goes on the driver's
+#: connection in pipeline mode with the COMMIT. A row per vote counted, with its question's new tally.
+#: The questions' rows are locked in id order (`locked`), so two processes' batches over the same
+#: questions wait for each other instead of deadlocking.
+_PG_VOTES = statements.for_psycopg(
+    "WITH vote AS (INSERT INTO question_votes (question_id, user_id, created_at)"
+    " SELECT asked.question_id, asked.user_id, :voted_at"
+    " FROM unnest(CAST(:question_ids AS integer[]), CAST(:user_ids AS integer[])) AS asked (question_id, user_id)"
+    " ON CONFLICT (question_id, user_id) DO NOTHING RETURNING question_id, user_id),"
+    " added AS (SELECT question_id, count(*) AS n FROM vote GROUP BY question_id),"
+    " locked AS (SELECT id FROM questions WHERE id IN (SELECT question_id FROM added) ORDER BY id FOR UPDATE),"
+    " tally AS (UPDATE questions SET votes = questions.votes + added.n, updated_at = :voted_at"
+    " FROM added JOIN locked ON locked.id = added.question_id"
+    " WHERE questions.id = added.question_id RETURNING questions.id, questions.votes, questions.updated_at)"
+    " SELECT vote.question_id, vote.user_id, tally.votes, tally.updated_at FROM vote JOIN tally ON tally.id = vote.question_id")
 
 
 _UTC = UTCDateTime()
 
 
-def _count_vote(question_id: int, user_id: int, now: datetime) -> tuple[int, datetime] | None:
-    """Write the person's vote and the question's new tally, and commit; (votes, updated_at), or None
-    when they had voted already (nothing written)."""
-    params = {"question_id": question_id, "user_id": user_id, "created_at": now}
+@dataclass(eq=False)
+class _PendingVote:
+    """A vote waiting for its batch (`_write_votes`)."""
+
+    question_id: int
+    user_id: int
+    #: Set by the batch: the question's (votes, updated_at) once the vote counted; None when the person
+    #: had voted already (nothing written).
+    counted: tuple[int, datetime] | None = None
+    written: bool = False
+
+
+def _write_votes(batch: list[_PendingVote]) -> None:
+    """The group's writer: the batch's votes and each question's tally, moved once by all its votes,
+    in one transaction (on PostgreSQL one statement sent with its COMMIT in one round trip). A burst's
+    votes all move one question's row: written one by one, each waited for the other's commit, and two
+    server processes were no faster than one. The same person twice in a batch (two devices) counts
+    once."""
+    now = utcnow()
+    first: dict[tuple[int, int], _PendingVote] = {}
+    for pending in batch:
+        first.setdefault((pending.question_id, pending.user_id), pending)
+    counted: dict[tuple[int, int], tuple[int, datetime]] = {}
     if db.session.get_bind().dialect.name != "postgresql":
-        inserted = db.session.scalar(_INSERT_VOTE, params) is not None
-        counted = db.session.execute(_ADD_VOTE, {"question_id": question_id, "voted_at": now}).one() if inserted else None
+        added: dict[int, list[int]] = {}
+        for question_id, user_id in first:
+            params = {"question_id": question_id, "user_id": user_id, "created_at": now}
+            if db.session.scalar(_INSERT_VOTE, params) is not None:
+                added.setdefault(question_id, []).append(user_id)
+        for question_id, users in added.items():
+            row = db.session.execute(_ADD_VOTES, {"question_id": question_id, "added": len(users), "voted_at": now}).one()
+            counted.update({(question_id, user_id): (row.votes, row.updated_at) for user_id in users})
         db.session.commit()
-        return None if counted is None else (counted.votes, counted.updated_at)
-    driver = db.session.connection().connection.driver_connection  # the session's transaction's connection
-    with driver.pipeline():
-        cursor = driver.cursor()
-        cursor.execute(_PG_VOTE, params)
-        driver.commit()
-    db.session.commit()  # the connection's transaction is over: this ends the session's
-    with cursor:
-        row = cursor.fetchone()
-    return None if row is None else (row[0], _UTC.process_result_value(row[1], None))
+    else:
+        driver = db.session.connection().connection.driver_connection  # the session's transaction's connection
+        with driver.pipeline():
+            cursor = driver.cursor()
+            cursor.execute(_PG_VOTES, {"question_ids": [key[0] for key in first], "user_ids": [key[1] for key in first],
+                                       "voted_at": now})
+            driver.commit()
+        db.session.commit()  # the connection's transaction is over: this ends the session's
+        with cursor:
+            counted.update({(row[0], row[1]): (row[2], _UTC.process_result_value(row[3], None)) for row in cursor})
+    for pending in batch:
+        key = (pending.question_id, pending.user_id)
+        pending.counted = counted.get(key) if first[key] is pending else None
+        pending.written = True
+
+
+#: This process's group commit of votes.
+_votes = GroupCommit(_write_votes, waiting=lambda: _let_go())
 
 
 def question_votes_changed(session_id: int, question_id: int) -> None:
