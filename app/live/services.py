@@ -723,6 +723,9 @@ def vote(actor, question_id) -> Result:
     check_person("vote", person_id)
     pending = _PendingVote(question.id, person_id)
     _votes.submit(pending)
+    person = inspect(actor, raiseerr=False)  # a User over HTTP; the connection's kept person over a socket
+    if person is not None and person.detached:  # this session let go of its connection while another wrote
+        db.session.add(actor)
     if not pending.written:  # its batch failed (logged): written alone, on a clean transaction
         db.session.rollback()
         _write_votes([pending])

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
 from app.accounts.models import User
 from app.errors import RateLimited
@@ -190,3 +190,29 @@ def test_batches_of_two_processes_over_the_same_questions_each_count(app, room, 
     assert all(vote.written and vote.counted is not None for votes in results for vote in votes)
     assert sorted(votes[0].counted[0] for votes in results) == list(range(1, 13))  # one batch after another
     assert _tally(asked) == (12, 12) and _tally(other) == (12, 12)
+
+
+@postgres_only
+def test_a_voter_that_waited_for_another_s_batch_has_its_person_back_in_its_session(app, room, asked, monkeypatch):  # noqa: F811
+    """Over HTTP the person is the signed-in user, which the view may read after the vote: a caller that
+    let go of its connection while another wrote the batch gets it back."""
+    people = [make_user("attendee", organisation=f"Xingtai park {n}").id for n in range(2)]
+    db.session.commit()
+    db.session.remove()
+    commit = _batched(monkeypatch, 2)
+
+    def call(user_id: int):
+        def run():
+            with app.app_context():
+                try:
+                    person = db.session.get(User, user_id)
+                    live.vote(person, asked)
+                    return inspect(person).detached, person.organisation.name  # a lazy load still works
+                finally:
+                    db.session.remove()
+        return run
+
+    results = in_threads([call(user_id) for user_id in people])
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert commit.batches[0] == 2
+    assert sorted(results) == [(False, "Xingtai park 0"), (False, "Xingtai park 1")]
