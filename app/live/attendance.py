@@ -64,14 +64,19 @@ def note(actor, session) -> None:
     if start:
         from ..extensions import socketio
 
-        socketio.start_background_task(_writer_loop, app, interval)
+        socketio.start_background_task(_writer_loop, app, interval, state)
 
 
-def _writer_loop(app, interval: float) -> None:
+def _writer_loop(app, interval: float, state: dict) -> None:
+    """Write what was noted every `interval` seconds, for as long as `state` is the app's: once the
+    app's state was reset (tests on one shared app), a newer writer serves the new state and this one
+    stops rather than writing another's notes at its own pace."""
     from ..extensions import socketio
 
     while True:
         socketio.sleep(interval)
+        if _state(app) is not state:
+            return
         with app.app_context():
             try:
                 write(app)

@@ -323,14 +323,18 @@ def _start_heartbeat() -> None:
         state["heartbeat"] = True
     from ..extensions import socketio
 
-    socketio.start_background_task(_heartbeat_loop, app)
+    socketio.start_background_task(_heartbeat_loop, app, state)
 
 
-def _heartbeat_loop(app) -> None:
+def _heartbeat_loop(app, state: dict) -> None:
+    """`heartbeat` every third of `LIVE_PRESENCE_TTL`, for as long as `state` is the app's (once it was
+    reset, as between tests on one shared app, a newer loop serves the new state: this one stops)."""
     from ..extensions import socketio
 
     while True:
         socketio.sleep(max(1.0, app.config["LIVE_PRESENCE_TTL"] / 3))
+        if _state(app) is not state:
+            return
         try:
             with app.app_context():
                 heartbeat()
