@@ -407,6 +407,34 @@ def filling(commit_of, size: int, timeout: float = 10):
     return pause
 
 
+def held_sends(monkeypatch, name: str) -> list[tuple]:
+    """The folded sends of one kind ("skip", "presence", …) that `broadcast.throttle` schedules, held
+    (not started) until the test sends them with `send_held`: what is folded then does not depend on
+    how fast the machine runs the test."""
+    from app.live import broadcast
+
+    held = []
+    start = broadcast.socketio.start_background_task
+
+    def hold(task, *args):
+        if task is broadcast._flush_later and args[1] == name:
+            held.append(args)
+            return None
+        return start(task, *args)
+
+    monkeypatch.setattr(broadcast.socketio, "start_background_task", hold)
+    return held
+
+
+def send_held(held: list[tuple]) -> None:
+    """Send what `held_sends` held, now."""
+    from app.live import broadcast
+
+    for app, name, session_id, state, flush, _delay in held:
+        broadcast._flush_later(app, name, session_id, state, flush, 0)
+    held.clear()
+
+
 @pytest.fixture
 def redis_pipelines(monkeypatch) -> list[int]:
     """How many commands each redis-py pipeline sent, in order, while the test runs."""

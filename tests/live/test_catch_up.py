@@ -5,10 +5,8 @@ that died before sending it is found this way."""
 
 from __future__ import annotations
 
-import time
-
 from app.live import broadcast, services
-from tests.conftest import wait_until
+from tests.conftest import held_sends, send_held
 from tests.factories import make_user
 from tests.live.test_events import NS, _emit, _events, room  # noqa: F401  (fixtures)
 
@@ -104,10 +102,11 @@ def _people_interested(room, connect, names, prefix):
         _interest(connect(make_user("attendee", organisation=name)), room, f"{prefix}-{n:06d}")
 
 
-def test_a_burst_of_staff_only_numbers_reaches_the_room_as_one_skip(app, room, connect):
+def test_a_burst_of_staff_only_numbers_reaches_the_room_as_one_skip(app, room, connect, monkeypatch):
     """The first number at once; those within LIVE_SKIP_MS after it folded into one `skip` carrying
     each (a room of 1,000 hears a burst of interests as a few messages, not one per interest)."""
-    app.config.update(LIVE_SKIP_MS=1500, LIVE_COUNT_INTERVAL=30)  # the counts' own fold stays out of the way
+    app.config.update(LIVE_SKIP_MS=60_000, LIVE_COUNT_INTERVAL=60)  # the counts' own fold stays out of the way
+    held = held_sends(monkeypatch, "skip")
     sid = room["session"].id
     listener = connect(room["ts"])
     _emit(listener, "join", {"session_id": sid})
@@ -118,25 +117,25 @@ def test_a_burst_of_staff_only_numbers_reaches_the_room_as_one_skip(app, room, c
     assert heard == [("skip", {"session_id": sid, "seq": 1, "seqs": [1]}),
                      ("interest_count", {"session_id": sid, "seq": 2, "project_id": room["project"].id, "count": 1})]
 
-    def skips() -> list:
-        heard.extend((name, data) for name, data in _events(listener) if name == "skip")
-        return [data for name, data in heard if name == "skip"][1:]
-
-    assert wait_until(skips)
-    assert skips() == [{"session_id": sid, "seq": 5, "seqs": [3, 4, 5]}]
+    assert len(held) == 1  # one send scheduled for the rest of the interval
+    send_held(held)
+    heard.extend((name, data) for name, data in _events(listener) if name == "skip")
+    assert [data for name, data in heard if name == "skip"][1:] == [{"session_id": sid, "seq": 5, "seqs": [3, 4, 5]}]
 
 
-def test_a_room_event_brings_the_numbers_pending_before_it(app, room, connect):
+def test_a_room_event_brings_the_numbers_pending_before_it(app, room, connect, monkeypatch):
     """A question after a folded-but-unsent number: the room hears the skip first, then the question,
     and the scheduled send finds nothing left (no number twice)."""
-    app.config.update(LIVE_SKIP_MS=1000, LIVE_COUNT_INTERVAL=30)
+    app.config.update(LIVE_SKIP_MS=60_000, LIVE_COUNT_INTERVAL=60)
+    held = held_sends(monkeypatch, "skip")
     sid = room["session"].id
     listener, asker = connect(room["ts"]), connect(room["sjz"])
     _emit(listener, "join", {"session_id": sid})
     listener.get_received(NS)
     _people_interested(room, connect, ["Park A", "Park B"], "i-pend")  # 1 (skip), 2 (count), 3 (pending)
     _ask(asker, room, "After the interests", "q-pend-00001")  # 4
-    time.sleep(1.3)  # past the interval: the scheduled send, had anything been left, has gone
+    assert len(held) == 1
+    send_held(held)  # the scheduled send, had anything been left, would send it now
     heard = [(name, data["seq"], data.get("seqs")) for name, data in _events(listener)
              if name in ("skip", "interest_count", "question")]
     assert heard == [("skip", 1, [1]), ("interest_count", 2, None), ("skip", 3, [3]), ("question", 4, None)]

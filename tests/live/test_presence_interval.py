@@ -5,7 +5,7 @@ count's deliveries stay bounded instead of growing with the square of the room."
 from __future__ import annotations
 
 from app.live import presence
-from tests.conftest import wait_until
+from tests.conftest import held_sends, send_held
 from tests.live.test_events import NS, room  # noqa: F401  (fixture)
 
 
@@ -27,8 +27,9 @@ def test_the_interval_grows_with_the_room(app):
     assert presence.interval(77) == 0.5
 
 
-def test_joins_into_a_large_room_are_folded_into_one_later_count(app, room, connect):
-    app.config.update(LIVE_COUNT_INTERVAL=0.0, LIVE_PRESENCE_DELIVERIES=2.0)  # two people a second: "large"
+def test_joins_into_a_large_room_are_folded_into_one_later_count(app, room, connect, monkeypatch):
+    app.config.update(LIVE_COUNT_INTERVAL=0.0, LIVE_PRESENCE_DELIVERIES=0.05)  # one person: a 20 s interval
+    held = held_sends(monkeypatch, "presence")
     sid = room["session"].id
     listener = connect(room["organiser"])
     assert _emit(listener, "join", {"session_id": sid})["presence"] == 1
@@ -36,13 +37,9 @@ def test_joins_into_a_large_room_are_folded_into_one_later_count(app, room, conn
         assert _emit(connect(person), "join", {"session_id": sid})["ok"] is True
     counts = _presence(listener)
     assert counts == [1]  # the first at once; the next two joins wait for the room's interval
-
-    def folded_arrived() -> bool:
-        counts.extend(_presence(listener))
-        return len(counts) > 1
-
-    assert wait_until(folded_arrived, timeout=5)
-    assert counts == [1, 3]
+    assert len(held) == 1 and held[0][-1] > 10  # one send scheduled, at the end of the large room's interval
+    send_held(held)
+    assert counts + _presence(listener) == [1, 3]
 
 
 def test_without_a_bound_every_join_is_heard_at_once(app, room, connect):
