@@ -19,10 +19,12 @@ through the app, on PostgreSQL.
 With --join every attendee is also in the session's room, as at a fair, and the room's messages
 during the burst are counted (a staff-only interest reaches the room as a folded `skip`). With
 --votes each round is a burst of votes for a new question instead (every attendee but its asker,
-once; the votes' rows and the question's tally checked; no bare server).
+once; the votes' rows and the question's tally checked; no bare server). With --asks every attendee
+asks --per-client questions at once (the questions' rows checked; no bare server).
 
 Usage: .venv/bin/python bench/interest_ingest.py [--clients 200] [--organisations 100]
-                                                  [--per-client 1] [--rounds 3] [--join] [--json out.json]
+                                                  [--per-client 1] [--rounds 3] [--join] [--votes | --asks]
+                                                  [--json out.json]
 """
 
 from __future__ import annotations
@@ -70,6 +72,16 @@ def check_votes(url: str, question_id: int) -> dict:
     return {"rows": rows, "duplicate_rows": 0 if votes == rows else abs(votes - rows), "duplicate_leads": 0}
 
 
+def check_questions(url: str, run: str) -> dict:
+    import psycopg
+
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+        rows = conn.execute("SELECT count(*) FROM questions WHERE client_id LIKE %s", (f"ing-{run}-%",)).fetchone()[0]
+        twice = conn.execute("SELECT count(*) FROM (SELECT user_id, client_id FROM questions GROUP BY user_id, client_id "
+                             "HAVING count(*) > 1) AS d").fetchone()[0]
+    return {"rows": rows, "duplicate_rows": twice, "duplicate_leads": 0}
+
+
 def check_database(url: str, run: str) -> dict:
     import psycopg
 
@@ -101,6 +113,9 @@ def main() -> int:
     parser.add_argument("--votes", action="store_true",
                         help="each round, every attendee but one votes for a new question (with --join: the room "
                              "hears the tallies) instead of expressing interest")
+    parser.add_argument("--asks", action="store_true",
+                        help="each round, every attendee asks --per-client questions at once instead of expressing "
+                             "interest (their rows checked; no bare server)")
     parser.add_argument("--json", metavar="FILE")
     parser.add_argument("--bare", action=argparse.BooleanOptionalAction, default=True,
                         help="also run the burst against bench/bare_server.py first (the transport's ceiling)")
@@ -121,7 +136,7 @@ def main() -> int:
         made = lc.make_users(env, args.clients, args.organisations, tmpdir / "users.json")
         session = made["sessions"][SESSION_TITLE]
         bare_rounds = []
-        if args.bare and not args.votes:  # the same burst against a bare python-socketio server: the transport's own ceiling
+        if args.bare and not args.votes and not args.asks:  # the same burst against a bare python-socketio server: the transport's own ceiling
             bare_port = lc.free_port()
             bare = lc.start_bare(env, bare_port, tmpdir / "bare.log")
             try:
@@ -154,9 +169,10 @@ def main() -> int:
                 "project_ids": session["project_ids"], "per_client": args.per_client,
                 "concurrent_replay_every": args.concurrent_replay_every, "late_replay_every": args.late_replay_every,
                 "warmup": 20, "connect_batch": 50, "server_pids": workers, "run": run, "join": args.join,
-                "vote_question_id": question_id,
+                "vote_question_id": question_id, "asks": args.asks,
             }, tmpdir, f"interest-{rnd}")
-            db = check_votes(env["DATABASE_URL"], question_id) if args.votes else check_database(env["DATABASE_URL"], run)
+            db = (check_votes(env["DATABASE_URL"], question_id) if args.votes else
+                  check_questions(env["DATABASE_URL"], run) if args.asks else check_database(env["DATABASE_URL"], run))
             result.update(db)
             result["round"] = rnd
             result["consistent"] = (db["rows"] == result["new_acks"] and db["duplicate_rows"] == 0
@@ -171,6 +187,7 @@ def main() -> int:
 
         lines = [
             (f"{args.clients - 1} attendees vote at once for one question " if args.votes else
+             f"{args.clients} attendees ask {args.per_client} question(s) each at once " if args.asks else
              f"{args.clients} attendees in {args.organisations} organisations, {args.per_client} interests each at once ")
             + f"(every {args.concurrent_replay_every}th client_id also replayed concurrently, every "
             f"{args.late_replay_every}th replayed after the acks); "

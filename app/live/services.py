@@ -206,6 +206,29 @@ def record_queued(driver, events: list[tuple[int, str, dict, str]]) -> Callable[
     return numbered
 
 
+def record_and_commit(events: list[tuple[int, str, dict, str]], first: Callable | None = None) -> list[Outgoing]:
+    """`record_many` and the commit, after `first(driver)` (what else the transaction writes last). On
+    PostgreSQL `first`'s statements, the events' numbering and the COMMIT are queued in psycopg's
+    pipeline mode and go in one round trip, so the rows they lock (the session's counter, which every
+    event of the room moves; an organiser's folded notification) are held for that round trip alone
+    rather than across the worker's turns; on SQLite `first(None)` runs its statements at once."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        if first is not None:
+            first(None)
+        out = record_many(events)
+        db.session.commit()
+        return out
+    driver = db.session.connection().connection.driver_connection  # the session's transaction's connection
+    with driver.pipeline():
+        if first is not None:
+            first(driver)
+        numbered = record_queued(driver, events)
+        driver.commit()
+    out = numbered()
+    db.session.commit()  # the connection's transaction is over: this ends the session's
+    return out
+
+
 def current_seq(session_id: int) -> int:
     return db.session.scalar(select(LiveCounter.seq).where(LiveCounter.session_id == session_id)) or 0
 
@@ -664,14 +687,14 @@ def ask(actor, session_id, text, client_id) -> Result:
     try:
         db.session.flush()
         shown, person_id = question_dict(question), actor.id  # read in the transaction: nothing after the commit
-        event = record(session.id, "question", shown)
-        db.session.commit()
     except IntegrityError:
         db.session.rollback()
         existing = _question_by_client_id(actor, client_id)
         if existing is None:
             raise
         return _replayed_question(existing, session, text)
+    # its event numbered with the COMMIT: the room's counter held for one round trip (`record_and_commit`)
+    event, = record_and_commit([(session.id, "question", shown, Audience.ROOM)])
     result = _publish(Result({**shown, "mine": True, "voted": False}, events=[event]))
     broadcast.send_personal(person_id, "own_question", {"session_id": shown["session_id"], "question_id": shown["id"]})
     return result
@@ -1327,20 +1350,9 @@ def _complete_and_commit(writing: list[_PendingInterest]) -> list[Outgoing]:
     in order. On PostgreSQL all of it goes in one round trip: queued in psycopg's pipeline mode, the
     COMMIT with them, so the rows the batch locks (the organisers' folded notifications, the session's
     counter) are held for that round trip alone."""
-    staff = [_staff_event(pending) for pending in writing]
-    if db.session.get_bind().dialect.name != "postgresql":
-        leads.complete_interests(*(pending.stored for pending in writing))
-        events = record_many(staff)
-        db.session.commit()
-        return events
-    driver = db.session.connection().connection.driver_connection
-    with driver.pipeline():
-        leads.complete_interests(*(pending.stored for pending in writing), driver=driver)
-        numbered = record_queued(driver, staff)
-        driver.commit()
-    events = numbered()
-    db.session.commit()  # the connection's transaction is over: this ends the session's
-    return events
+    stored = [pending.stored for pending in writing]
+    return record_and_commit([_staff_event(pending) for pending in writing],
+                             lambda driver: leads.complete_interests(*stored, driver=driver))
 
 
 class _UsedMeanwhile(Exception):

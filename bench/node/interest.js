@@ -11,8 +11,11 @@
 // With `vote_question_id`, every attendee but the first (who asked it) votes for that question
 // instead (`vote`; a resend is acknowledged as a duplicate), once.
 //
+// With `asks`, every attendee asks `per_client` questions instead (`ask`, each with its client_id; a
+// resend is acknowledged as a duplicate with the stored question).
+//
 // config: {url, tokens, session_id, project_ids, per_client, concurrent_replay_every,
-//          late_replay_every, warmup, connect_batch, server_pid | server_pids, run, join, vote_question_id}
+//          late_replay_every, warmup, connect_batch, server_pid | server_pids, run, join, vote_question_id, asks}
 "use strict";
 
 const fs = require("fs");
@@ -85,9 +88,22 @@ function vote(client, clientId) {
   });
 }
 
+function ask(client, clientId) {
+  const t = performance.now();
+  return new Promise((resolve) => {
+    client.socket.timeout(120000).emit("ask", { session_id: cfg.session_id, text: `bench question ${clientId}`,
+                                                client_id: clientId }, (err, ack) => {
+      const done = performance.now();
+      if (err) return resolve({ clientId, t, done, ok: false, code: "timeout" });
+      if (!ack || !ack.ok) return resolve({ clientId, t, done, ok: false, code: (ack && ack.error && ack.error.code) || "?" });
+      resolve({ clientId, t, done, ok: true, duplicate: !!ack.duplicate, id: ack.question.id });
+    });
+  });
+}
+
 async function main() {
   const voting = !!cfg.vote_question_id;
-  const act = voting ? (c, clientId) => vote(c, clientId) : express;
+  const act = voting ? (c, clientId) => vote(c, clientId) : cfg.asks ? (c, clientId) => ask(c, clientId) : express;
   const acting = (c) => !voting || c.idx !== 0; // the asker does not vote for their own question
   const clients = [];
   const failures = {};
@@ -114,7 +130,7 @@ async function main() {
     log(`${clients.length} joined the room`);
   }
   // Warm-up: one interest from each of the first `warmup` clients (not measured; their own ids).
-  if (!voting) {
+  if (!voting && !cfg.asks) {
     await Promise.all(clients.slice(0, cfg.warmup).map((c) => express(c, `warm-${cfg.run}-${c.idx}`, 0)));
     await sleep(1500);
   }

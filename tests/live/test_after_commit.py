@@ -84,3 +84,34 @@ def test_a_question_and_a_vote_read_their_room_in_one_statement(room, connect):
         loads = [s for s in seen if "FROM fair_sessions" in s and s not in rooms]
         fairs = [s for s in seen if "FROM fairs" in s and "FROM fair_sessions" not in s]
         assert len(rooms) == 1 and loads == [] and fairs == [], seen
+
+
+def test_a_question_s_event_is_numbered_with_its_commit(room, connect, monkeypatch):
+    """Every event of a room moves the session's counter row: the question's event is numbered in the
+    round trip that commits (psycopg's pipeline mode on PostgreSQL), so the row is not held across the
+    worker's turns; the event is stored with the number the room heard."""
+    from sqlalchemy import select
+
+    from app.live.models import LiveEvent
+
+    sid = room["session"].id
+    asker, listener = connect(room["sjz"]), connect(room["ts"])
+    for client in (asker, listener):
+        assert _emit(client, "join", {"session_id": sid})["ok"] is True
+    listener.get_received(NS)
+    commits = []  # PostgreSQL: each driver commit, and whether it went in a pipeline with statements
+    if db.engine.dialect.name == "postgresql":
+        import psycopg
+
+        original = psycopg.Connection.commit
+        monkeypatch.setattr(psycopg.Connection, "commit", lambda self: commits.append(self._pipeline is not None)
+                            or original(self))
+    asked = _emit(asker, "ask", {"session_id": sid, "text": "Bonded warehouses near Caofeidian?",
+                                 "client_id": "ac-ask-00003"})
+    assert asked["ok"] is True
+    heard = [m["args"][0] for m in listener.get_received(NS) if m["name"] == "question"]
+    stored = db.session.execute(select(LiveEvent.seq, LiveEvent.payload).where(LiveEvent.session_id == sid,
+                                                                                LiveEvent.name == "question")).one()
+    assert [event["seq"] for event in heard] == [stored.seq] and stored.payload["id"] == asked["question"]["id"]
+    if db.engine.dialect.name == "postgresql":  # the first, the question's, with its statements (the next ends
+        assert commits[:1] == [True], commits      # the session's transaction, which is over: a no-op)
