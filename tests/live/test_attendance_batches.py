@@ -120,4 +120,3 @@ def test_the_background_writer_records_the_joins_by_itself(storm):
         live.join(person, storm["sid"])
         assert wait_until(lambda: _registrations(storm["fair_id"]).get(person.id) is not None
                           and _registrations(storm["fair_id"])[person.id].attended_at is not None, timeout=10)
-
