@@ -746,9 +746,7 @@ def vote(actor, question_id) -> Result:
     check_person("vote", person_id)
     pending = _PendingVote(question.id, person_id)
     _votes.submit(pending)
-    person = inspect(actor, raiseerr=False)  # a User over HTTP; the connection's kept person over a socket
-    if person is not None and person.detached:  # this session let go of its connection while another wrote
-        db.session.add(actor)
+    _back_in_session(actor)
     if not pending.written:  # its batch failed (logged): written alone, on a clean transaction
         db.session.rollback()
         _write_votes([pending])
@@ -1202,8 +1200,7 @@ def express_interest(actor, session_id, data: dict, *, at: datetime | None = Non
          "city": organisation.city, "user": name},
         person=actor if kept else None, room_key=room_key)
     _interests.submit(pending)
-    if not kept and inspect(actor).detached:  # this session let go of its connection while another caller wrote
-        db.session.add(actor)
+    _back_in_session(actor)
     if pending.outcome is _Outcome.ALONE:  # its batch failed as a whole: this one again, in its own transaction
         _write_alone(pending)
     if pending.outcome is _Outcome.STALE:
@@ -1391,6 +1388,15 @@ def _let_go() -> None:
     as loaded, detached, and the person is added back to the session after the wait."""
     if db.session.registry.has():  # a caller that never used its session has nothing to give back
         db.session.close()
+
+
+def _back_in_session(actor) -> None:
+    """After a group commit: the person back in this session if it let go of its connection while
+    another caller wrote (`_let_go`); over HTTP the person is the signed-in user, which the view may
+    read after the call. A connection's kept person (`KeptPerson`) is no ORM object: nothing to do."""
+    person = inspect(actor, raiseerr=False)
+    if person is not None and person.detached:
+        db.session.add(actor)
 
 
 def _gather() -> None:
