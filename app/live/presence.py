@@ -211,10 +211,34 @@ def _redis_change(session_id: int, user_id: int, delta: int) -> None:
         _together(_CHANGE, [_procs_key(session_id), _share_key(session_id, state["process"])],
                   [state["process"], str(user_id), delta, _ttl()])
     except shared.Unavailable:
-        state["stale"] = bool(current_app.config.get("REDIS_URL"))  # memory holds it
+        _missed(state)  # memory holds it
         return
-    if state.pop("stale", False):  # Redis is back (perhaps empty): write every share again now
-        heartbeat()
+    if state.get("stale"):  # Redis is back (perhaps empty): write every share again now, and tell
+        heartbeat()         # the rooms whose count its return changed
+
+
+def _missed(state: dict) -> None:
+    """Redis failed a call: it may come back empty (restarted), so this process's shares are to be
+    written again before Redis is next read or changed (`_restore`)."""
+    if current_app.config.get("REDIS_URL"):
+        state["stale"] = True
+
+
+def _restore(state: dict) -> bool:
+    """If a call failed since the shares were last written whole, write them all again from memory
+    now (Redis may have come back empty); True when it did. Called before a count is read: else it
+    would read a Redis that came back empty as an empty room until the next change or heartbeat."""
+    if not state.get("stale"):
+        return False
+    try:
+        shared.client()  # still in the pause after a failure: nothing to try yet
+    except shared.Unavailable:
+        return False
+    state["stale"] = False
+    if not _write_shares(state)[1]:
+        state["stale"] = True
+        return False
+    return True
 
 
 def enter(session_id: int, user_id: int) -> int:
@@ -244,9 +268,11 @@ def count(session_id: int) -> int:
     """The number of distinct people in the room over every live process's share (one Lua script that
     walks them: its cost grows with the room)."""
     state = _state()
+    _restore(state)
     try:  # with the other calls of the moment; a batch reads each room once (`_run_together`)
         n = int(_together(_COUNT, [_procs_key(session_id)], []))
     except shared.Unavailable:
+        _missed(state)
         with _lock:
             n = len(state["rooms"].get(session_id, ()))
     state["counted"][session_id] = n
@@ -284,6 +310,7 @@ def connect(user_id: int, sid: str) -> bool:
     try:
         taken = bool(_together(_CONNECT, [_connections_key(user_id)], [member, _ttl(), limit]))
     except shared.Unavailable:
+        _missed(state)
         taken = None
     with _lock:  # on fallback, counted and taken at once: connects that fell back together cannot all pass
         if taken is None:
@@ -306,7 +333,7 @@ def disconnect(user_id: int, sid: str) -> None:
     try:  # with the other disconnects of the moment (a fair's end): one round trip for all
         _together(_DISCONNECT, [_connections_key(user_id)], [f"{state['process']}:{sid}"])
     except shared.Unavailable:
-        pass
+        _missed(state)
 
 
 # ---------------------------------------------------------------- the heartbeat
@@ -376,12 +403,27 @@ def heartbeat() -> None:
     """Rewrite this process's shares from memory with a fresh expiry, then announce any room whose
     count changed meanwhile (a crashed process's people expiring, Redis coming back)."""
     state = _state()
+    state["stale"] = False
+    rooms, written = _write_shares(state)
+    if not written:
+        _missed(state)
+    for session_id in rooms:
+        before = state["counted"].get(session_id)
+        if count(session_id) != before:
+            changed(session_id)
+
+
+def _write_shares(state: dict) -> tuple[list[int], bool]:
+    """This process's room shares and connections written whole from memory, with a fresh expiry (a
+    room left empty is written empty once, then forgotten). Returns the rooms that have people, and
+    whether Redis took it all."""
     with _lock:
         rooms = {session_id: dict(people) for session_id, people in state["rooms"].items()}
         connections = {user_id: set(sids) for user_id, sids in state["connections"].items()}
         for session_id, people in list(state["rooms"].items()):
             if not people:
-                del state["rooms"][session_id]  # written empty once below, then forgotten
+                del state["rooms"][session_id]
+    occupied = [session_id for session_id, people in rooms.items() if people]
     try:
         for session_id, people in rooms.items():
             flat = [str(x) for pair in people.items() for x in pair]
@@ -393,10 +435,5 @@ def heartbeat() -> None:
             members = [f"{state['process']}:{sid}" for u in users for sid in connections[u]]
             shared.run(lambda r: _script(_TOUCH)(keys=keys, args=[_ttl(), *members]))
     except shared.Unavailable:
-        pass
-    for session_id, people in rooms.items():
-        if not people:
-            continue
-        before = state["counted"].get(session_id)
-        if count(session_id) != before:
-            changed(session_id)
+        return occupied, False
+    return occupied, True

@@ -135,6 +135,27 @@ def test_without_redis_sign_in_joins_and_questions_work_and_healthz_says_degrade
     assert presence.count(sid) == 2
 
 
+def test_redis_back_empty_is_refilled_before_a_count_is_read(app, room, connect, private_redis):
+    # The room's count read from a Redis that came back empty, with no change of this process since
+    # (the first call after it went down may well fall in the short pause, and be counted from
+    # memory): this process's share is written again before the count reads Redis.
+    from app.live import shared
+
+    sid = room["session"].id
+    listener = connect(room["ts"])
+    assert _emit(listener, "join", {"session_id": sid})["presence"] == 1
+    private_redis.stop()
+    joined = _emit(connect(room["sjz"]), "join", {"session_id": sid})
+    assert joined["ok"] is True and joined["presence"] == 2  # this process's memory
+    private_redis.start()  # back, empty
+    down_until = app.extensions["cloudfair.shared"]["down_until"]
+    assert wait_until(lambda: time.monotonic() > down_until)
+    assert presence.count(sid) == 2
+    import redis
+
+    assert redis.Redis.from_url(private_redis.url).zcard(f"cloudfair:room:{sid}:procs") == 1  # the share is back
+
+
 def test_the_database_down_is_503_whatever_redis_says(app, client, monkeypatch):
     from app.core import services as core
 
