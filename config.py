@@ -138,6 +138,10 @@ class Config:
     #: A fair feed's validator (the fair's revision) is read at most this often per process: calendar
     #: programs poll a feed every few minutes or hours, so a change shows in the feed within seconds.
     FEED_VERSION_SECONDS = float(os.environ.get("FEED_VERSION_SECONDS", "2"))
+    #: The same for `GET /api/v1/fairs/<id>` read by anyone but an organiser: a fair opening is thousands
+    #: of readers of one agenda, and each read within this long of the last costs no query. Organisers
+    #: (who change fairs) always read the current version. 0: every request reads it.
+    FAIR_API_VERSION_SECONDS = float(os.environ.get("FAIR_API_VERSION_SECONDS", "2"))
     #: A join (and the room page) carries the first this many questions in the room's order; the page
     #: fetches the rest page by page when the reader asks (GET /sessions/<id>/questions?per_page=).
     #: 20, not 100: each joiner gets its own marked copy, so in a join storm the page's size is the
@@ -269,7 +273,7 @@ class TestConfig(Config):
     #: Every join reads the room afresh (names changed by a test show at once); tests of the cache set it.
     LIVE_JOIN_CACHE_SECONDS = 0.0
     #: Every feed request reads the fair's revision (a test changes a fair and reads its feed at once).
-    FEED_VERSION_SECONDS = 0.0
+    FEED_VERSION_SECONDS = FAIR_API_VERSION_SECONDS = 0.0
     #: Tests write many questions as one person; the tests of the per-person limits set their own.
     LIVE_QUESTIONS_PER_MINUTE = LIVE_VOTES_PER_MINUTE = LIVE_INTERESTS_PER_MINUTE = 10_000
     SOCKETIO_ASYNC_MODE = "threading"

@@ -73,6 +73,7 @@ TARGETS = [
 GOALS = {
     "agenda": {"rps_min": 300.0, "p99_ms_max": 100.0},
     "ics_304": {"rps_min": 1000.0},
+    "api": {"ratio_min": 0.5},  # at saturation, against /livez measured right before it
 }
 
 
@@ -267,7 +268,9 @@ def summarise(runs: dict[str, list[dict]], baselines: dict[str, list[dict]], sta
         if goal and rate and "p99_ms_max" not in goal:
             goal = None  # a throughput goal: judged at saturation
         if goal:
-            ok = row["rps"] >= goal["rps_min"]
+            ok = row["rps"] >= goal.get("rps_min", 0)
+            if "ratio_min" in goal:
+                ok = ok and row["ratio_to_livez"] is not None and row["ratio_to_livez"] >= goal["ratio_min"]
             if "p99_ms_max" in goal:
                 ok = ok and row["p99_ms"] is not None and row["p99_ms"] <= goal["p99_ms_max"]
             ok = ok and statuses[key] == expected and row["errors"] == 0
@@ -278,7 +281,9 @@ def summarise(runs: dict[str, list[dict]], baselines: dict[str, list[dict]], sta
 
 
 def goal_text(goal: dict) -> str:
-    parts = [f"≥ {goal['rps_min']:g} req/s"]
+    parts = [f"≥ {goal['rps_min']:g} req/s"] if "rps_min" in goal else []
+    if "ratio_min" in goal:
+        parts.append(f"≥ {goal['ratio_min']:g}× /livez")
     if "p99_ms_max" in goal:
         parts.append(f"p99 ≤ {goal['p99_ms_max']:g} ms")
     return ", ".join(parts)

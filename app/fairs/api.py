@@ -72,8 +72,11 @@ def _cached_detail(actor, fair_id: int) -> Response:
     process: the answer is the same for everyone who may see the fair (no personal data in it). The
     revision moves on every change of the fair or its sessions; the statuses on the scheduler's flips;
     `FAIR_API_CACHE_SECONDS` bounds renamed projects, people and organisations. A kept answer costs one
-    query (`services.fair_version`); the fair is loaded only to build a new one."""
-    published_at, revision, status, statuses = services.fair_version(actor, fair_id)
+    query (`services.fair_version`), or none when this process read the version less than
+    `FAIR_API_VERSION_SECONDS` ago for someone who is not an organiser (organisers change fairs and read
+    their change at once); the fair is loaded only to build a new one."""
+    kept = 0.0 if services.is_organiser(actor) else float(current_app.config["FAIR_API_VERSION_SECONDS"])
+    published_at, revision, status, statuses = services.fair_version(actor, fair_id, kept_seconds=kept)
     key = (fair_id, revision, status, published_at, statuses, bilingual.content_locale())
     cache = _fair_answers()
     body = cache.get(key)

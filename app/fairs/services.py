@@ -56,11 +56,13 @@ def fair_is_public(fair: Fair) -> bool:
 def fair_version(actor, fair_id: int, *, kept_seconds: float = 0) -> tuple:
     """`queries.fair_version` of a fair the actor may see (404 otherwise, as `get_fair`): one query, no
     fair loaded, for answers kept per version. With `kept_seconds`, a version this process read that
-    recently is used without the query (the fair feeds' validator: `FEED_VERSION_SECONDS`)."""
-    if kept_seconds > 0:
-        kept = current_app.extensions.get("cloudfair.fair_versions")
-        if kept is None or kept.ttl != kept_seconds:
-            kept = current_app.extensions["cloudfair.fair_versions"] = PageCache(max_entries=1024, ttl_seconds=kept_seconds)
+    recently is used without the query (the fair feeds' validator: `FEED_VERSION_SECONDS`; the fair's
+    API answer to readers: `FAIR_API_VERSION_SECONDS`)."""
+    if kept_seconds > 0:  # one store per length of keeping (the feeds' and the API's may differ)
+        stores = current_app.extensions.setdefault("cloudfair.fair_versions", {})
+        kept = stores.get(kept_seconds)
+        if kept is None:
+            kept = stores.setdefault(kept_seconds, PageCache(max_entries=1024, ttl_seconds=kept_seconds))
         version = kept.get(fair_id)
         if version is None:
             version = queries.fair_version(fair_id)

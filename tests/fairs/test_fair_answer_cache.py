@@ -88,3 +88,31 @@ def test_a_fair_feed_s_validator_is_read_at_most_once_per_feed_version_seconds(a
     app.config["FEED_VERSION_SECONDS"] = 0
     changed = client.get(f"/fairs/{fair.id}.ics?lang=en", headers={"If-None-Match": first.headers["ETag"]})
     assert changed.status_code == 200 and changed.headers["ETag"] != first.headers["ETag"]
+
+
+def test_readers_version_is_read_at_most_once_per_fair_api_version_seconds_organisers_every_time(app, client, login_as):
+    """`FAIR_API_VERSION_SECONDS`: a reader's `GET /api/v1/fairs/<id>` within that long of the last one
+    is answered without a query; a change made elsewhere (another process: the revision moved in the
+    database) shows to readers once it passes, and to organisers at once."""
+    from app.extensions import db
+    from app.fairs.models import Fair
+
+    organiser = make_organiser()
+    fair = make_fair(organiser)
+    db.session.commit()
+    url = f"/api/v1/fairs/{fair.id}"
+    app.config["FAIR_API_VERSION_SECONDS"] = 60
+    first = client.get(url)
+    assert first.status_code == 200
+    with Statements() as seen:
+        again = client.get(url)
+    assert again.json == first.json and seen.log == []
+    row = db.session.get(Fair, fair.id)
+    row.title = row.title_en = "Renamed elsewhere"
+    row.revision += 1
+    db.session.commit()
+    assert client.get(url).json["title"] == first.json["title"]  # kept for readers
+    staff = login_as(organiser)
+    assert staff.get(url).json["title"] == "Renamed elsewhere"  # organisers read the version every time
+    app.config["FAIR_API_VERSION_SECONDS"] = 0
+    assert client.get(url).json["title"] == "Renamed elsewhere"
