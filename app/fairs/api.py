@@ -22,7 +22,6 @@ from .schemas import (
     FairDetailSchema,
     FairPage,
     FairQuery,
-    FairSchema,
     FairPatchSchema,
     FairWriteSchema,
     RegistrationPage,

@@ -15,7 +15,7 @@ import pytest
 from flask_socketio import ConnectionRefusedError
 
 from app import create_app
-from app.extensions import db, socketio
+from app.extensions import socketio
 from app.live import events, presence
 from tests.conftest import free_port, fresh_database, make_test_config, wait_until
 from tests.factories import PASSWORD, make_fair, make_organiser, make_presenter, make_project, make_session, make_user
@@ -139,8 +139,6 @@ def test_redis_back_empty_is_refilled_before_a_count_is_read(app, room, connect,
     # The room's count read from a Redis that came back empty, with no change of this process since
     # (the first call after it went down may well fall in the short pause, and be counted from
     # memory): this process's share is written again before the count reads Redis.
-    from app.live import shared
-
     sid = room["session"].id
     listener = connect(room["ts"])
     assert _emit(listener, "join", {"session_id": sid})["presence"] == 1

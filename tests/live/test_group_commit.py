@@ -71,13 +71,19 @@ def test_items_submitted_together_are_written_in_one_batch_and_each_caller_retur
 
 
 def test_the_writer_role_passes_on_and_a_failed_batch_leaves_its_items_to_their_callers():
+    import threading
+
     calls = []
     commit = None
+    writing = threading.Event()
 
     def write(items):
         calls.append(len(items))
         if len(calls) == 1:
-            time.sleep(0.05)  # others queue meanwhile: the next writer takes them all
+            writing.set()
+            deadline = time.monotonic() + 10
+            while commit.queued < 30 and time.monotonic() < deadline:  # the others queue meanwhile
+                time.sleep(0.005)
             raise RuntimeError("the database went away")
         for item in items:
             item["written"] = True
@@ -90,7 +96,7 @@ def test_the_writer_role_passes_on_and_a_failed_batch_leaves_its_items_to_their_
         commit.submit(first)
 
     def submit_later(n):
-        time.sleep(0.01)
+        assert writing.wait(10)  # the first batch (the first item alone) is being written
         item = {"n": n}
         commit.submit(item)
         out[n] = item
@@ -99,7 +105,7 @@ def test_the_writer_role_passes_on_and_a_failed_batch_leaves_its_items_to_their_
     assert all(not isinstance(result, Exception) for result in results)  # logged; nobody's answer
     assert "written" not in first  # its batch failed: its caller writes it alone
     assert all(item.get("written") for item in out.values()) and len(out) == 30
-    assert calls[0] == 1 and sum(calls[1:]) == 30 and len(calls) < 31  # the rest went in few batches
+    assert calls == [1, 30]  # the next writer took all that queued meanwhile
     assert commit.queued == 0
 
 
