@@ -161,6 +161,7 @@ def _together(source: str, keys: list, args: list):
     at the same moment (a join storm's connects and enters, a fair's end's disconnects): one pipeline,
     one round trip for all, each caller answered after it with its own result. Raises
     `shared.Unavailable` as `shared.run` does."""
+    shared.client()  # no Redis configured, or in the pause after a failure: nothing to gather for
     call = _Call(source, keys, args)
     _state()["together"].submit(call)
     if call.unavailable is not None:

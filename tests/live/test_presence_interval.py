@@ -96,3 +96,16 @@ def test_a_large_room_s_count_goes_to_each_process_s_own_people_and_a_small_one_
     presence.changed(91)
     presence.changed(92)
     assert sent == [("presence", True), ("presence", False)]
+
+
+def test_without_redis_presence_gathers_nothing_and_counts_in_memory(app, room, connect, monkeypatch):
+    """No `REDIS_URL` (one process): connects, joins and counts never wait in the group of Redis calls
+    (`presence._together`), whose batch could only fail; the count is this process's own."""
+    app.config["REDIS_URL"] = None
+    submitted = []
+    monkeypatch.setattr(presence._state()["together"], "submit", submitted.append)
+    sid = room["session"].id
+    first, second = connect(room["organiser"]), connect(room["sjz"])
+    assert second.emit("join", {"session_id": sid}, namespace=NS, callback=True)["presence"] == 1
+    assert first.emit("join", {"session_id": sid}, namespace=NS, callback=True)["presence"] == 2
+    assert presence.count(sid) == 2 and submitted == []
