@@ -225,21 +225,19 @@ def _missed(state: dict) -> None:
         state["stale"] = True
 
 
-def _restore(state: dict) -> bool:
+def _restore(state: dict) -> None:
     """If a call failed since the shares were last written whole, write them all again from memory
-    now (Redis may have come back empty); True when it did. Called before a count is read: else it
-    would read a Redis that came back empty as an empty room until the next change or heartbeat."""
+    now (Redis may have come back empty). Called before a count is read: else it would read a Redis
+    that came back empty as an empty room until the next change or heartbeat."""
     if not state.get("stale"):
-        return False
+        return
     try:
         shared.client()  # still in the pause after a failure: nothing to try yet
     except shared.Unavailable:
-        return False
+        return
     state["stale"] = False
     if not _write_shares(state)[1]:
         state["stale"] = True
-        return False
-    return True
 
 
 def enter(session_id: int, user_id: int) -> int:
