@@ -19,7 +19,7 @@ from types import SimpleNamespace
 
 from flask import current_app
 from flask_babel import force_locale, gettext
-from sqlalchemy import JSON, bindparam, func, insert, inspect, or_, select, text, update
+from sqlalchemy import JSON, bindparam, func, insert, inspect, literal, or_, select, text, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -528,19 +528,21 @@ def _join_reads(actor, session_id) -> tuple[LiveRoom, tuple[set[int], set[int]],
 
 
 #: A batch's own questions and votes: (session, person, question) for each, one query each.
-_OWN_QUESTIONS = select(Question.session_id, Question.user_id, Question.id).where(
-    Question.session_id.in_(bindparam("sessions", expanding=True)), Question.user_id.in_(bindparam("people", expanding=True)))
-_VOTED_QUESTIONS = (select(Question.session_id, QuestionVote.user_id, Question.id)
-                    .join(QuestionVote, QuestionVote.question_id == Question.id)
-                    .where(Question.session_id.in_(bindparam("sessions", expanding=True)),
-                           QuestionVote.user_id.in_(bindparam("people", expanding=True))))
+#: The joiners' own questions (mark 0) and the questions they voted for (mark 1) in their rooms: one statement.
+_MARKED_QUESTIONS = union_all(
+    select(Question.session_id, Question.user_id, Question.id, literal(0)).where(
+        Question.session_id.in_(bindparam("sessions", expanding=True)), Question.user_id.in_(bindparam("people", expanding=True))),
+    select(Question.session_id, QuestionVote.user_id, Question.id, literal(1))
+    .join(QuestionVote, QuestionVote.question_id == Question.id)
+    .where(Question.session_id.in_(bindparam("sessions", expanding=True)),
+           QuestionVote.user_id.in_(bindparam("people", expanding=True))))
 
 
 def _read_joins(batch: list[_PendingJoin]) -> None:
     """The group read of a join storm: for the joins that arrived together, the rooms' rows (one query,
-    each person's access checked as `live_room` checks it), their own questions and votes (one query
-    each) and their organisations' interests in the rooms' projects (one query): four statements and
-    one pooled connection for the batch instead of three statements, a checkout and its ping per join.
+    each person's access checked as `live_room` checks it), their own questions and votes (one query),
+    and their organisations' interests in the rooms' projects (one query): three statements and one
+    pooled connection for the batch instead of three statements, a checkout and its ping per join.
     The same answers as the reads alone (tests/live/test_join_batches.py). A join alone is left to
     its caller."""
     if len(batch) == 1:
@@ -549,9 +551,16 @@ def _read_joins(batch: list[_PendingJoin]) -> None:
         _read_batch(batch)
 
 
+def _core(statement, params: dict):
+    """The rows of a select of columns, through the session's connection (its transaction, and
+    `reads_only`'s, as `db.session.execute`) without the ORM's result handling: a join storm's batch
+    reads run per batch of a few joiners, and the ORM's part was about a third of each."""
+    return db.session.connection().execute(statement, params)
+
+
 def _read_batch(batch: list[_PendingJoin]) -> None:
     ids = sorted({p.session_id for p in batch if _an_id(p.session_id)})
-    rows = {row.id: row for row in db.session.execute(_ROOMS_NOW, {"ids": ids})} if ids else {}
+    rows = {row.id: row for row in _core(_ROOMS_NOW, {"ids": ids})} if ids else {}
     joined = []
     for pending in batch:
         try:
@@ -565,12 +574,12 @@ def _read_batch(batch: list[_PendingJoin]) -> None:
             pending.error = error
     if joined:
         params = {"sessions": sorted({p.room.id for p in joined}), "people": sorted({p.actor.id for p in joined})}
-        for rows_of, mark in ((_OWN_QUESTIONS, 0), (_VOTED_QUESTIONS, 1)):
-            found: dict[tuple[int, int], set[int]] = {}
-            for session_id, user_id, question_id in db.session.execute(rows_of, params):
-                found.setdefault((session_id, user_id), set()).add(question_id)
-            for pending in joined:
-                pending.marks[mark].update(found.get((pending.room.id, pending.actor.id), ()))
+        found: dict[tuple[int, int, int], set[int]] = {}
+        for session_id, user_id, question_id, mark in _core(_MARKED_QUESTIONS, params):
+            found.setdefault((session_id, user_id, mark), set()).add(question_id)
+        for pending in joined:
+            for mark in (0, 1):
+                pending.marks[mark].update(found.get((pending.room.id, pending.actor.id, mark), ()))
         _batch_interests([p for p in joined if p.actor.role == Role.ATTENDEE and p.actor.organisation_id is not None
                           and p.room.projects])
     for pending in batch:
@@ -592,7 +601,7 @@ def _batch_interests(joined: list[_PendingJoin]) -> None:
     if not joined:
         return
     rows: dict[int, list[tuple]] = {}
-    for organisation_id, *row in db.session.execute(_ORGANISATIONS_INTERESTS, {
+    for organisation_id, *row in _core(_ORGANISATIONS_INTERESTS, {
             "organisations": sorted({p.actor.organisation_id for p in joined}),
             "project_ids": sorted({project.id for p in joined for project in p.room.projects})}):
         rows.setdefault(organisation_id, []).append(row)
@@ -1137,7 +1146,7 @@ def _read_tokens(batch: list[_PendingToken]) -> None:
 
 
 def _people_for_tokens(token_hashes: list[str]) -> dict[str, KeptPerson]:
-    return {row[-1]: KeptPerson.from_facts(row[:-1]) for row in db.session.execute(
+    return {row[-1]: KeptPerson.from_facts(row[:-1]) for row in _core(
         _TOKENS_PEOPLE, {"token_hashes": token_hashes, "now": utcnow()})}
 
 

@@ -1,6 +1,6 @@
 """Joins that arrive together are read together (`live.services._read_joins`, through the process's
 group read `_joins`): the rooms, the people's own questions and votes and their organisations'
-interests in four statements for the batch, with the same answers as each join's reads alone, and
+interests in three statements for the batch, with the same answers as each join's reads alone, and
 each join's own refusal (a session it may not see, a bad id) its own."""
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def test_a_batch_reads_what_each_join_would_read_alone_in_four_statements(app, r
               live._PendingJoin(room["ts"], "2"), live._PendingJoin(room["ts"], 10**6)]
     with sql_seen() as seen:
         live._read_joins(batch)
-    assert len(seen) == 4, seen  # the rooms, own questions, votes, the organisations' interests
+    assert len(seen) == 3, seen  # the rooms, own questions and votes, the organisations' interests
     assert all(pending.read for pending in batch)
     for pending, (session, marks, interests) in zip(batch, expected):
         assert pending.error is None
