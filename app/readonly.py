@@ -47,7 +47,19 @@ def _first_statement_in_autocommit(state: ORMExecuteState) -> None:
     """A waiting block's first statement (ORM, Core or a lazy load through the session) checks its
     connection out in autocommit mode; one that finds a transaction begun by other means (a flush)
     leaves it be."""
-    session = state.session
+    _take_mode(state.session)
+
+
+def connection():
+    """The session's connection, for a statement run on it directly (without the ORM's result
+    handling, which `Session.execute` adds even to a select of columns): in autocommit mode when a
+    block waits for its first statement, as a statement through the session would be."""
+    session = db.session()
+    _take_mode(session)
+    return session.connection()
+
+
+def _take_mode(session: Session) -> None:
     if session.info.get(_PENDING) is True:
         if session.in_transaction():
             session.info[_PENDING] = "passed"

@@ -38,6 +38,7 @@ from ..leads import queries as lead_queries
 from ..leads import services as leads
 from ..leads.enums import InterestLevel
 from ..leads.models import Interest
+from .. import readonly
 from ..readonly import reads_only
 from ..types import UTCDateTime, utcnow
 from . import attendance
@@ -552,10 +553,10 @@ def _read_joins(batch: list[_PendingJoin]) -> None:
 
 
 def _core(statement, params: dict):
-    """The rows of a select of columns, through the session's connection (its transaction, and
-    `reads_only`'s, as `db.session.execute`) without the ORM's result handling: a join storm's batch
-    reads run per batch of a few joiners, and the ORM's part was about a third of each."""
-    return db.session.connection().execute(statement, params)
+    """The rows of a select of columns on the session's connection (its transaction, or `reads_only`'s
+    autocommit: `readonly.connection`) without the ORM's result handling: a join storm's batch reads run
+    per batch of a few joiners, and the ORM's part was about a third of each."""
+    return readonly.connection().execute(statement, params)
 
 
 def _read_batch(batch: list[_PendingJoin]) -> None:

@@ -135,3 +135,21 @@ def test_blocks_inside_a_block_leave_it_to_the_outer_one(app):
             db.session.scalar(select(func.count()).select_from(User))  # still the outer block's mode
     assert [autocommit for _, autocommit in reading] == [True, True], reading
     assert not db.session().in_transaction()
+
+
+@postgres_only
+def test_a_batch_of_joins_reads_in_autocommit(app, room):
+    """The group read of joins that arrive together (`live.services._read_joins`, its statements run on
+    the connection directly) is in autocommit too, and leaves the session's next work in a transaction."""
+    from app.live import services as live
+
+    people = [live.KeptPerson.of(person) for person in (room["sjz"], room["ts"], room["organiser"])]  # as a connection keeps them
+    batch = [live._PendingJoin(person, room["session"].id) for person in people]
+    _idle()
+    with modes() as reading:
+        live._read_joins(batch)
+    assert all(pending.read and pending.error is None for pending in batch)
+    assert reading and all(autocommit for _, autocommit in reading), reading
+    with modes() as after:
+        db.session.execute(select(func.count()).select_from(User))
+    assert [autocommit for _, autocommit in after] == [False], after
