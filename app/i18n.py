@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime as babel_format_datetime
 from babel.numbers import format_decimal
-from flask import current_app, has_request_context, request
+from flask import has_request_context, request
 from flask_babel import get_locale
 from flask_login import current_user
 

@@ -24,7 +24,6 @@ from .schemas import (
     UserQuery,
     UserSchema,
 )
-from ..schemas import PageQuery
 
 
 def _login_limit() -> str:

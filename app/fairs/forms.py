@@ -11,7 +11,6 @@ from wtforms import (
     SelectMultipleField,
     StringField,
     SubmitField,
-    TextAreaField,
     TimeField,
     URLField,
 )

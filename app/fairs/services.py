@@ -809,8 +809,6 @@ def _move_up(fair: Fair) -> list:
 
 def _tell_moved_up(registration: Registration, fair: Fair):
     """The in-app notification and the mail, in the person's language and zone."""
-    from flask_babel import force_locale
-
     from ..mail import queue, site_link
 
     person = registration.user

@@ -681,19 +681,19 @@ def file_report(actor, updates: list[dict], note: str = "") -> ProgressReport:
 
     errors: dict[str, list[str]] = {}
     problems: list[str] = []  # "Update 2: Stage: …", by translated labels (the codes stay in `errors`)
-    for n, update in enumerate(updates):
-        lead_id = update.get("lead_id") if isinstance(update, dict) else None
+    for n, change in enumerate(updates):
+        lead_id = change.get("lead_id") if isinstance(change, dict) else None
         if lead_id not in leads:
             errors[f"updates[{n}].lead_id"] = [gettext("Not an open lead of your organisation.")]
             problems.append(gettext("Update %(num)d: %(problem)s", num=n + 1,
                                     problem=fields_message({"lead_id": errors[f"updates[{n}].lead_id"]})))
             continue
         try:
-            _record_progress(actor, lead_id, update, report)
+            _record_progress(actor, lead_id, change, report)
         except (ValidationFailed, Conflict, Forbidden) as exc:
             details = exc.fields if isinstance(exc, ValidationFailed) else {"stage": [exc.message]}
-            for field, messages in details.items():
-                errors[f"updates[{n}].{field}"] = messages
+            for name, messages in details.items():
+                errors[f"updates[{n}].{name}"] = messages
             problems.append(gettext("Update %(num)d: %(problem)s", num=n + 1, problem=fields_message(details)))
     if errors:
         db.session.rollback()
