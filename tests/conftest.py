@@ -430,8 +430,8 @@ def send_held(held: list[tuple]) -> None:
     """Send what `held_sends` held, now."""
     from app.live import broadcast
 
-    for app, name, session_id, state, flush, _delay in held:
-        broadcast._flush_later(app, name, session_id, state, flush, 0)
+    for app, name, session_id, state, flush, _delay, interval in held:
+        broadcast._flush_later(app, name, session_id, state, flush, 0, interval)
     held.clear()
 
 

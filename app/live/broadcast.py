@@ -22,6 +22,7 @@ from flask import current_app
 
 from ..extensions import socketio
 from ..signals import notifications_stored, receiver
+from . import shared
 from .enums import Audience
 
 log = logging.getLogger(__name__)
@@ -113,9 +114,9 @@ def throttle(name: str, session_id: int, item, flush, *, interval: float | None 
         else:
             state["scheduled"] = True
             socketio.start_background_task(_flush_later, app, name, session_id, state, flush,
-                                           max(0.0, interval - (now - state["last"])))
+                                           max(0.0, interval - (now - state["last"])), interval)
     if send_now:
-        flush(items)
+        _send_folded(app, name, session_id, items, flush, interval)
 
 
 def take(name: str, session_id: int) -> set:
@@ -128,7 +129,7 @@ def take(name: str, session_id: int) -> set:
     return items
 
 
-def _flush_later(app, name: str, session_id: int, scheduled: dict, flush, delay: float) -> None:
+def _flush_later(app, name: str, session_id: int, scheduled: dict, flush, delay: float, interval: float) -> None:
     socketio.sleep(delay)
     with _lock:  # cleared before anything is read: a change after this schedules another send
         state = _state(app, f"{name}_throttles").get(session_id)
@@ -139,7 +140,77 @@ def _flush_later(app, name: str, session_id: int, scheduled: dict, flush, delay:
         state["last"] = time.monotonic()
     try:
         with app.app_context():
-            flush(items)
+            _send_folded(app, name, session_id, items, flush, interval)
+    except Exception:  # a background task has nobody to report to but the log
+        log.exception("Could not send %s for session %s", name, session_id)
+
+
+# ---------------------------------------------------------------- one send for every process
+
+#: The kinds folded across processes: what their `flush` sends is read when it runs (interest counts,
+#: vote tallies), so one process can send everyone's changes. Not presence (a large room's count goes
+#: to each process's own people: `presence.changed`), nor skips: a page that holds a later event fetches
+#: the numbers it misses after `LIVE_REORDER_MS`, and a skip folded across processes could wait two
+#: intervals.
+SHARED_KINDS = frozenset({"count", "votes"})
+
+# KEYS[1] the send's lock, KEYS[2] the changes waiting for a send; ARGV[1] the interval in ms, ARGV[2..]
+# this process's changes. {1, changes}: this process sends them all now; {2, ms}: another process sent
+# within the interval, try again in ms; {0}: nothing is waiting (another process took it).
+_CLAIM = """
+if #ARGV > 1 then
+  redis.call('SADD', KEYS[2], unpack(ARGV, 2))
+  redis.call('PEXPIRE', KEYS[2], 60000)
+end
+if redis.call('SCARD', KEYS[2]) == 0 then return {0} end
+if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then
+  local items = redis.call('SMEMBERS', KEYS[2])
+  redis.call('DEL', KEYS[2])
+  return {1, items}
+end
+return {2, redis.call('PTTL', KEYS[1])}
+"""
+
+
+def _claim(app, name: str, session_id: int, items, interval: float) -> tuple[int, object]:
+    keys = [f"{app.config.get('REDIS_KEY_PREFIX', 'cloudfair')}:fold:{name}:{session_id}"]
+    keys.append(keys[0] + ":items")
+    state = _state(app, "fold_script")
+    with _lock:
+        if "script" not in state:
+            state["script"] = shared.client().register_script(_CLAIM)
+        script = state["script"]
+    code, *rest = shared.run(lambda r: script(keys=keys, args=[max(1, int(interval * 1000)), *map(str, items)], client=r))
+    return int(code), (rest[0] if rest else None)
+
+
+def _send_folded(app, name: str, session_id: int, items: set, flush, interval: float) -> None:
+    """`flush(items)`: at once for a kind of this process alone, and for one of `SHARED_KINDS` with
+    Redis, once for every process: the first process whose send falls in a quiet interval takes the
+    changes every process left waiting (a Lua script: add this process's, take the lock for the interval,
+    take them all) and sends them; the others' changes wait in Redis, and each of them tries again when
+    the lock expires, unless another process took its changes meanwhile. Before, each process folded its
+    own: with two processes the room heard each count twice per interval. A change waits at most about
+    two intervals; Redis down: this process sends its own (as before)."""
+    if name not in SHARED_KINDS or interval <= 0 or not app.config.get("REDIS_URL") or None in items:
+        flush(items)
+        return
+    try:
+        code, value = _claim(app, name, session_id, sorted(items), interval)
+    except shared.Unavailable:
+        flush(items)
+        return
+    if code == 1:
+        flush({int(item) for item in value})
+    elif code == 2:
+        socketio.start_background_task(_claim_later, app, name, session_id, flush, interval, max(1, int(value)) / 1000)
+
+
+def _claim_later(app, name: str, session_id: int, flush, interval: float, delay: float) -> None:
+    socketio.sleep(delay)
+    try:
+        with app.app_context():
+            _send_folded(app, name, session_id, set(), flush, interval)
     except Exception:  # a background task has nobody to report to but the log
         log.exception("Could not send %s for session %s", name, session_id)
 
