@@ -528,7 +528,6 @@ def _join_reads(actor, session_id) -> tuple[LiveRoom, tuple[set[int], set[int]],
         return session, personal_marks(actor, session.id), organisation_interests(actor, session)
 
 
-#: A batch's own questions and votes: (session, person, question) for each, one query each.
 #: The joiners' own questions (mark 0) and the questions they voted for (mark 1) in their rooms: one statement.
 _MARKED_QUESTIONS = union_all(
     select(Question.session_id, Question.user_id, Question.id, literal(0)).where(
