@@ -173,14 +173,10 @@ return {2, redis.call('PTTL', KEYS[1])}
 
 
 def _claim(app, name: str, session_id: int, items, interval: float) -> tuple[int, object]:
-    keys = [f"{app.config.get('REDIS_KEY_PREFIX', 'cloudfair')}:fold:{name}:{session_id}"]
-    keys.append(keys[0] + ":items")
-    state = _state(app, "fold_script")
-    with _lock:
-        if "script" not in state:
-            state["script"] = shared.client().register_script(_CLAIM)
-        script = state["script"]
-    code, *rest = shared.run(lambda r: script(keys=keys, args=[max(1, int(interval * 1000)), *map(str, items)], client=r))
+    lock = f"{shared.prefix()}:fold:{name}:{session_id}"
+    script = shared.script(_CLAIM)
+    code, *rest = shared.run(lambda r: script(keys=[lock, lock + ":items"],
+                                              args=[max(1, int(interval * 1000)), *map(str, items)], client=r))
     return int(code), (rest[0] if rest else None)
 
 
@@ -192,7 +188,7 @@ def _send_folded(app, name: str, session_id: int, items: set, flush, interval: f
     the lock expires, unless another process took its changes meanwhile. Before, each process folded its
     own: with two processes the room heard each count twice per interval. A change waits at most about
     two intervals; Redis down: this process sends its own (as before)."""
-    if name not in SHARED_KINDS or interval <= 0 or not app.config.get("REDIS_URL") or None in items:
+    if name not in SHARED_KINDS or interval <= 0 or not app.config.get("REDIS_URL"):
         flush(items)
         return
     try:

@@ -94,15 +94,8 @@ return 1
 """
 
 
-def _prefix() -> str:
-    """What this deployment's keys start with (`REDIS_KEY_PREFIX`): deployments sharing a Redis keep apart."""
-    from flask import current_app
-
-    return current_app.config.get("REDIS_KEY_PREFIX", "cloudfair")
-
-
 def _procs_key(session_id: int) -> str:
-    return f"{_prefix()}:room:{session_id}:procs"
+    return f"{shared.prefix()}:room:{session_id}:procs"
 
 
 def _share_key(session_id: int, process: str) -> str:
@@ -110,7 +103,7 @@ def _share_key(session_id: int, process: str) -> str:
 
 
 def _connections_key(user_id: int) -> str:
-    return f"{_prefix()}:conns:{user_id}"
+    return f"{shared.prefix()}:conns:{user_id}"
 
 
 def _state(app=None) -> dict:
@@ -134,15 +127,6 @@ def _ttl() -> int:
     return int(current_app.config["LIVE_PRESENCE_TTL"])
 
 
-def _script(source: str):
-    state = _state()
-    with _lock:
-        scripts = state.setdefault("scripts", {})
-        if source not in scripts:
-            scripts[source] = shared.client().register_script(source)
-        return scripts[source]
-
-
 @dataclass(eq=False)
 class _Call:
     """A presence script to run with the calls that arrive together (`_together`)."""
@@ -157,7 +141,7 @@ class _Call:
 
 
 def _together(source: str, keys: list, args: list):
-    """`_script(source)(keys=, args=)` through `shared.run`, with the calls of this process that arrive
+    """`shared.script(source)(keys=, args=)` through `shared.run`, with the calls of this process that arrive
     at the same moment (a join storm's connects and enters, a fair's end's disconnects): one pipeline,
     one round trip for all, each caller answered after it with its own result. Raises
     `shared.Unavailable` as `shared.run` does."""
@@ -167,7 +151,7 @@ def _together(source: str, keys: list, args: list):
     if call.unavailable is not None:
         raise call.unavailable
     if not call.ran:  # alone, or its batch failed otherwise: run by itself
-        return shared.run(lambda r: _script(source)(keys=keys, args=args))
+        return shared.run(lambda r: shared.script(source)(keys=keys, args=args))
     return call.result
 
 
@@ -188,9 +172,9 @@ def _run_together(batch: list[_Call]) -> None:
     def pipeline(client):
         commands = client.pipeline(transaction=False)
         for call in writes:
-            _script(call.source)(keys=call.keys, args=call.args, client=commands)
+            shared.script(call.source)(keys=call.keys, args=call.args, client=commands)
         for keys in counts:
-            _script(_COUNT)(keys=list(keys), args=[], client=commands)
+            shared.script(_COUNT)(keys=list(keys), args=[], client=commands)
         return commands.execute()
 
     try:
@@ -235,9 +219,7 @@ def _restore(state: dict) -> None:
         shared.client()  # still in the pause after a failure: nothing to try yet
     except shared.Unavailable:
         return
-    state["stale"] = False
-    if not _write_shares(state)[1]:
-        state["stale"] = True
+    _rewrite(state)
 
 
 def enter(session_id: int, user_id: int) -> int:
@@ -402,14 +384,20 @@ def heartbeat() -> None:
     """Rewrite this process's shares from memory with a fresh expiry, then announce any room whose
     count changed meanwhile (a crashed process's people expiring, Redis coming back)."""
     state = _state()
+    for session_id in _rewrite(state):
+        before = state["counted"].get(session_id)
+        if count(session_id) != before:
+            changed(session_id)
+
+
+def _rewrite(state: dict) -> list[int]:
+    """`_write_shares`, the shares up to date in Redis after it unless it failed (`_missed`); the rooms
+    that have people."""
     state["stale"] = False
     rooms, written = _write_shares(state)
     if not written:
         _missed(state)
-    for session_id in rooms:
-        before = state["counted"].get(session_id)
-        if count(session_id) != before:
-            changed(session_id)
+    return rooms
 
 
 def _write_shares(state: dict) -> tuple[list[int], bool]:
@@ -426,13 +414,13 @@ def _write_shares(state: dict) -> tuple[list[int], bool]:
     try:
         for session_id, people in rooms.items():
             flat = [str(x) for pair in people.items() for x in pair]
-            shared.run(lambda r: _script(_REFRESH)(keys=[_procs_key(session_id), _share_key(session_id, state["process"])],
+            shared.run(lambda r: shared.script(_REFRESH)(keys=[_procs_key(session_id), _share_key(session_id, state["process"])],
                                                    args=[state["process"], _ttl(), *flat]))
         if connections:
             users = sorted(connections)
             keys = [_connections_key(u) for u in users for _ in connections[u]]
             members = [f"{state['process']}:{sid}" for u in users for sid in connections[u]]
-            shared.run(lambda r: _script(_TOUCH)(keys=keys, args=[_ttl(), *members]))
+            shared.run(lambda r: shared.script(_TOUCH)(keys=keys, args=[_ttl(), *members]))
     except shared.Unavailable:
         return occupied, False
     return occupied, True

@@ -58,3 +58,20 @@ def run(work):
                         exc.__class__.__name__)
         state["down_until"] = time.monotonic() + app.config["LIVE_QUEUE_RETRY_SECONDS"]
         raise Unavailable(exc.__class__.__name__) from exc
+
+
+def prefix() -> str:
+    """What this deployment's keys start with (`REDIS_KEY_PREFIX`): deployments sharing a Redis keep apart."""
+    return current_app.config.get("REDIS_KEY_PREFIX", "cloudfair")
+
+
+def script(source: str):
+    """The Lua `source` registered once per app with its client (raises Unavailable as `client`); call it
+    with `client=` the client `run` hands its work, or a pipeline."""
+    redis_client = client()
+    state = _state(current_app._get_current_object())
+    with _lock:
+        scripts = state.setdefault("scripts", {})
+        if source not in scripts:
+            scripts[source] = redis_client.register_script(source)
+        return scripts[source]

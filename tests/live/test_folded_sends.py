@@ -26,7 +26,6 @@ def shared_app(app):
     prefix = f"cf-test-fold-{uuid.uuid4().hex}"
     app.config.update(REDIS_URL=URL, REDIS_KEY_PREFIX=prefix)
     app.extensions.pop("cloudfair.shared", None)
-    app.extensions.pop("cloudfair.fold_script", None)
     yield app
     client = redis.Redis.from_url(URL)
     for key in client.scan_iter(f"{prefix}:*"):
@@ -74,7 +73,6 @@ def test_without_redis_or_without_an_interval_each_process_sends_its_own_at_once
     assert not list(redis.Redis.from_url(URL).scan_iter(f"{shared_app.config['REDIS_KEY_PREFIX']}:*"))
     shared_app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"  # nothing listens there
     shared_app.extensions.pop("cloudfair.shared", None)
-    shared_app.extensions.pop("cloudfair.fold_script", None)
     broadcast._send_folded(shared_app, "count", 9, {3}, a.flush, 5)
     broadcast._send_folded(shared_app, "count", 9, {4}, b.flush, 5)
     assert a.sent == [{1}, {3}] and b.sent == [{2}, {4}]  # degraded: as before the fold was shared
