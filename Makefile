@@ -53,7 +53,7 @@ bench: $(STAMP)
 bench-live: $(STAMP)
 	$(BIN)/python bench/live_fanout.py
 	$(BIN)/python bench/live_fanout.py --clients 1000,5000 --rates "" --connect-batch 500
-	$(BIN)/python bench/live_fanout.py --clients 1000,2000 --rates 1,4 --workers 2
+	$(BIN)/python bench/live_fanout.py --clients 1000,2000 --rates 1,4 --workers 2 --bare-workers 2
 	$(BIN)/python bench/live_fanout.py --clients 6500 --rates "" --connect-batch 500 --workers 2 --ask-during-joins 0.5
 	$(BIN)/python bench/interest_ingest.py
 	$(BIN)/python bench/interest_ingest.py --workers 2

@@ -4,11 +4,20 @@ Clients connect to the `/live` namespace, `join` puts them in one room, and each
 broadcast to the room as `question` with a rising `seq`, then acknowledged, as the app does.
 
     gunicorn -k gevent -w 1 --worker-connections 10000 -b 127.0.0.1:8001 bench.bare_server:app
+    BARE_REDIS_URL=redis://127.0.0.1:6379/9 gunicorn -k gevent -w 2 ... bench.bare_server:app  (two processes)
+
+With several processes each counts its own `seq` (the generator tells questions apart by client id).
 """
+
+import os
 
 import socketio
 
-sio = socketio.Server(async_mode="gevent", cors_allowed_origins="*")
+#: `BARE_REDIS_URL`: several bare processes with python-socketio's Redis manager between them (the
+#: like-for-like baseline of the app's two workers); unset, one process with no message queue.
+_REDIS_URL = os.environ.get("BARE_REDIS_URL")
+sio = socketio.Server(async_mode="gevent", cors_allowed_origins="*",
+                      client_manager=socketio.RedisManager(_REDIS_URL, channel="bench-bare") if _REDIS_URL else None)
 app = socketio.WSGIApp(sio)
 ROOM = "session:1"
 NAMESPACE = "/live"

@@ -224,14 +224,23 @@ def rss_kb(pid: int) -> int:
     return 0
 
 
-def start_bare(env: dict, port: int, logfile: Path) -> subprocess.Popen:
-    """bench/bare_server.py: gunicorn, 1 plain gevent worker, worker_connections 10000, core 0."""
-    cmd = ["taskset", "-c", "0", tool("gunicorn"), "-k", "gevent", "-w", "1", "--worker-connections", "10000",
-           "-b", f"127.0.0.1:{port}", "bench.bare_server:app"]
-    log(f"bench: bare: {' '.join(cmd)}")
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=open(logfile, "wb"), stderr=subprocess.STDOUT,
+def start_bare(env: dict, port: int, logfile: Path, workers: int = 1, redis_url: str | None = None) -> subprocess.Popen:
+    """bench/bare_server.py: gunicorn, plain gevent workers, worker_connections 10000: one on core 0, or
+    `workers` on every core with python-socketio's Redis manager at `redis_url` between them."""
+    cores = "0" if workers == 1 else ",".join(str(c) for c in range(min(workers, os.cpu_count() or 1)))
+    server_env = dict(env)
+    server_env.pop("BARE_REDIS_URL", None)
+    if workers > 1:
+        server_env["BARE_REDIS_URL"] = redis_url or "redis://127.0.0.1:6379/9"
+    cmd = ["taskset", "-c", cores, tool("gunicorn"), "-k", "gevent", "-w", str(workers), "--worker-connections",
+           "10000", "-b", f"127.0.0.1:{port}", "bench.bare_server:app"]
+    log(f"bench: bare: {' '.join(cmd)}" + (f" (BARE_REDIS_URL={server_env['BARE_REDIS_URL']})" if workers > 1 else ""))
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=server_env, stdout=open(logfile, "wb"), stderr=subprocess.STDOUT,
                             start_new_session=True)
     _wait_http(proc, f"http://127.0.0.1:{port}/socket.io/?EIO=4&transport=polling", logfile)
+    deadline = time.monotonic() + 30
+    while len(worker_pids(proc.pid)) < workers and time.monotonic() < deadline:
+        time.sleep(0.2)
     return proc
 
 

@@ -95,7 +95,7 @@ def throttle(name: str, session_id: int, item, flush, *, interval: float | None 
     interval.
 
     `flush(items)` builds the events from what is current when it runs and sends them; it gets the
-    set of `item`s changed since the last send (presence passes None: it reads the count then).
+    set of `item`s changed since the last send (presence passes its session: it reads the count then).
     """
     app = current_app._get_current_object()
     if interval is None:
@@ -148,11 +148,11 @@ def _flush_later(app, name: str, session_id: int, scheduled: dict, flush, delay:
 # ---------------------------------------------------------------- one send for every process
 
 #: The kinds folded across processes: what their `flush` sends is read when it runs (interest counts,
-#: vote tallies), so one process can send everyone's changes. Not presence (a large room's count goes
-#: to each process's own people: `presence.changed`), nor skips: a page that holds a later event fetches
-#: the numbers it misses after `LIVE_REORDER_MS`, and a skip folded across processes could wait two
-#: intervals.
-SHARED_KINDS = frozenset({"count", "votes"})
+#: vote tallies, a room's presence count), so one process can send everyone's changes. Not a large
+#: room's presence ("presence-own": each process tells its own people, `presence.changed`), nor skips:
+#: a page that holds a later event fetches the numbers it misses after `LIVE_REORDER_MS`, and a skip
+#: folded across processes could wait two intervals.
+SHARED_KINDS = frozenset({"count", "votes", "presence"})
 
 # KEYS[1] the send's lock, KEYS[2] the changes waiting for a send; ARGV[1] the interval in ms, ARGV[2..]
 # this process's changes. {1, changes}: this process sends them all now; {2, ms}: another process sent

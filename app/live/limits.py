@@ -74,7 +74,7 @@ def count_people(kind: str, user_ids: list[int]) -> list[int | None]:
     app = current_app._get_current_object()
     item = RateLimitItemPerMinute(int(app.config[PER_MINUTE[kind]]))
     limiters = _limiters(app)
-    keys = [(app.config.get("REDIS_KEY_PREFIX", "cloudfair") + "-live", kind, str(user_id)) for user_id in user_ids]
+    keys = [(shared.prefix() + "-live", kind, str(user_id)) for user_id in user_ids]
     try:
         limiter = limiters["redis"] if "redis" in limiters else None
         if limiter is None:

@@ -356,14 +356,16 @@ def changed(session_id: int) -> None:
     room (`interval`), so a join storm's presence costs the room a bounded number of deliveries.
 
     *Decision*: in a large room (its interval above `LIVE_COUNT_INTERVAL`) each process tells the
-    count (every process's people, from Redis) to its own people only: through the message queue, every
-    process's broadcast reached everyone, so with two processes each person heard the count twice per
-    interval. Such a room changes on every process all the time; a process with no change of its own
-    for a while tells its people the count at its next heartbeat (`LIVE_PRESENCE_TTL` ÷ 3). A smaller
-    room keeps one broadcast for everyone, through the queue."""
+    count (every process's people, from Redis) to its own people only ("presence-own"): through the
+    message queue, every process's broadcast reached everyone, so with two processes each person heard
+    the count twice per interval. Such a room changes on every process all the time; a process with no
+    change of its own for a while tells its people the count at its next heartbeat (`LIVE_PRESENCE_TTL`
+    ÷ 3). A smaller room's count goes to everyone through the queue, once per interval for every process
+    ("presence", one of `broadcast.SHARED_KINDS`: the process that takes the interval reads the count
+    of all)."""
     seconds = interval(session_id)
     local = seconds > float(current_app.config.get("LIVE_COUNT_INTERVAL", 0.5))
-    broadcast.throttle("presence", session_id, None, lambda _: broadcast.send_presence(
+    broadcast.throttle("presence-own" if local else "presence", session_id, session_id, lambda _: broadcast.send_presence(
         session_id, count(session_id), services.current_seq(session_id), local=local), interval=seconds)
 
 

@@ -74,6 +74,10 @@ function onQuestion(client, data) {
   phase.lastReceipt = now;
 }
 
+// The events the clients heard while the room filled (presence counts, ...): by name, all clients together.
+const heardDuringJoins = {};
+let joining = true;
+
 function connectOne(idx) {
   return new Promise((resolve) => {
     const opts = { path: "/socket.io", transports: ["websocket"], forceNew: true, reconnection: false, timeout: 60000 };
@@ -89,6 +93,7 @@ function connectOne(idx) {
       resolve(ok ? client : { idx, error: why, socket });
     };
     socket.on("question", (data) => onQuestion(client, data));
+    socket.onAny((name) => { if (joining) heardDuringJoins[name] = (heardDuringJoins[name] || 0) + 1; });
     socket.on("connect_error", (err) => finish(false, `connect_error: ${err && err.message}`));
     socket.on("connect", () => {
       socket.timeout(60000).emit("join", { session_id: cfg.session_id }, (err, ack) => {
@@ -236,6 +241,7 @@ async function main() {
     }
   }
   const joinS = (performance.now() - t0) / 1000;
+  joining = false;
   const srvJoin = serverCpu();
   const genJoin = process.cpuUsage(gen0); // this generator's own CPU over the joins (µs)
   const asksDuringJoins = await stopStormAsker(storm);
@@ -251,6 +257,7 @@ async function main() {
     connect_join_server_cpu_s: srv0 === null ? null : Math.round((srvJoin - srv0) * 100) / 100,
     connect_join_generator_cpu_s: Math.round((genJoin.user + genJoin.system) / 1e4) / 100,
     asks_during_joins: asksDuringJoins,
+    heard_during_joins: heardDuringJoins,
     phases: [],
   };
   if (clients.length === n && cfg.rates.length) {

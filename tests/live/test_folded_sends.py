@@ -1,4 +1,4 @@
-"""Counts, tallies and skips folded once for every process (`live.broadcast._send_folded`): with
+"""Counts, tallies and a room's presence folded once for every process (`live.broadcast._send_folded`): with
 Redis, the first process whose send falls in a quiet interval sends every process's waiting changes,
 and the others' changes wait in Redis for the next send instead of each process sending its own.
 Two processes are two callers with their own `flush` here: the fold keeps nothing per process but the
@@ -78,9 +78,41 @@ def test_without_redis_or_without_an_interval_each_process_sends_its_own_at_once
     assert a.sent == [{1}, {3}] and b.sent == [{2}, {4}]  # degraded: as before the fold was shared
 
 
-def test_presence_and_skips_are_not_folded_across_processes(shared_app):
+def test_a_large_room_s_presence_and_skips_are_not_folded_across_processes(shared_app):
     a, b = Process(), Process()
-    for name, item in (("presence", None), ("skip", 41)):
+    for name, item in (("presence-own", 9), ("skip", 41)):
         broadcast._send_folded(shared_app, name, 9, {item}, a.flush, 5)
         broadcast._send_folded(shared_app, name, 9, {item}, b.flush, 5)
-    assert a.sent == [{None}, {41}] and b.sent == [{None}, {41}]
+    assert a.sent == [{9}, {41}] and b.sent == [{9}, {41}]
+
+
+def _presence_sends(app, monkeypatch, people: int) -> list[bool]:
+    """Two processes' presence changes in one room of `people` within an interval; what went out at once
+    (each send: whether it stayed with its process's own people)."""
+    from app.extensions import socketio
+    from app.live import presence
+
+    sent = []
+    monkeypatch.setattr(socketio.server, "emit", lambda name, data, **kwargs: sent.append(kwargs["ignore_queue"]))
+    monkeypatch.setattr(presence, "count", lambda session_id: people)
+    app.config.update(LIVE_COUNT_INTERVAL=0.3, LIVE_PRESENCE_DELIVERIES=2000)
+    presence._state()["counted"][93] = people
+    presence.changed(93)  # the first process
+    app.extensions.pop("cloudfair.presence_throttles", None)  # the second: a throttle of its own
+    app.extensions.pop("cloudfair.presence-own_throttles", None)
+    presence.changed(93)
+    return sent
+
+
+def test_a_room_s_presence_goes_out_once_for_every_process(shared_app, monkeypatch):
+    """A room of ordinary size hears its count through the message queue: once per interval from the
+    process that takes it, not once from each process (each person heard it twice on two processes)."""
+    sent = _presence_sends(shared_app, monkeypatch, 400)
+    assert sent == [False]  # the second process's change waits in Redis for the next interval
+    assert wait_until(lambda: len(sent) == 2)  # then goes out, with the count read then
+    time.sleep(0.5)
+    assert sent == [False, False]
+
+
+def test_a_large_room_s_presence_stays_with_each_process_s_own_people(shared_app, monkeypatch):
+    assert _presence_sends(shared_app, monkeypatch, 6500) == [True, True]
