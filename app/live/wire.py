@@ -1,5 +1,6 @@
-"""How live messages leave the server: permessage-deflate only for large messages, and at most
-`LIVE_PACKETS_PER_POLL` packets in one long-polling answer.
+"""How live messages leave the server: permessage-deflate only for large messages, a broadcast's
+websocket frame built once for all its recipients, and at most `LIVE_PACKETS_PER_POLL` packets in one
+long-polling answer.
 
 simple-websocket accepts permessage-deflate whenever the client offers it (browsers and Node's `ws`
 always do), and wsproto then deflates every message for every recipient: a broadcast of a 300-byte
@@ -17,10 +18,12 @@ always allowed (RFC 7692 §7.1.1: a message compressed alone decompresses with t
 
 from __future__ import annotations
 
+import struct
 import zlib
 
 from engineio import exceptions as engineio_exceptions
 from engineio import socket as engineio_socket
+from wsproto.connection import ConnectionState
 from wsproto.extensions import PerMessageDeflate
 from wsproto.frame_protocol import Opcode
 
@@ -43,6 +46,56 @@ class ThresholdDeflate(PerMessageDeflate):
             self._compressor = None  # no context kept between messages: no zlib state per connection
         return rsv, data
 
+
+#: The frames of the text messages sent last, by their text (None: one that goes through wsproto).
+_frames: dict[str, bytes | None] = {}
+#: How many texts `_frames` keeps before it starts again (a broadcast's writers run among other sends).
+FRAMES_KEPT = 256
+_UNSEEN = object()
+
+
+def text_frame(text: str) -> bytes | None:
+    """The whole websocket frame of a text message that is sent uncompressed (shorter than the deflate
+    threshold), built once for every recipient: a server's frames are not masked, and an uncompressed
+    message's RSV bits are unset whether or not the connection negotiated permessage-deflate, so the
+    frame is the same bytes on every connection. None for a message that is compressed.
+
+    A broadcast puts one packet in each recipient's queue, and each recipient's writer encoded it and had
+    wsproto frame it again (the UTF-8 encoding, a copy, the header: about 4 µs each, a tenth of a
+    delivery's cost); now the first writer builds the frame and the others send its bytes."""
+    frame = _frames.get(text, _UNSEEN)
+    if frame is _UNSEEN:
+        payload = text.encode("utf-8")
+        threshold = ThresholdDeflate.threshold
+        frame = None
+        if threshold <= 0 or len(payload) < threshold:
+            size = len(payload)
+            if size < 126:
+                header = struct.pack("!BB", 0x81, size)  # FIN, text; the length itself
+            elif size < 1 << 16:
+                header = struct.pack("!BBH", 0x81, 126, size)
+            else:
+                header = struct.pack("!BBQ", 0x81, 127, size)
+            frame = header + payload
+        if len(_frames) >= FRAMES_KEPT:
+            _frames.clear()
+        _frames[text] = frame
+    return frame
+
+
+def _send(self, data) -> None:
+    """simple-websocket's `Base.send` for a server: an uncompressed text message's frame from
+    `text_frame`, written as simple-websocket writes wsproto's; anything else (binary, compressed, a
+    connection not open) as before."""
+    if self.connected and self.is_server and isinstance(data, str) and self.ws.state is ConnectionState.OPEN:
+        frame = text_frame(data)
+        if frame is not None:
+            self.sock.send(frame)
+            return
+    _wsproto_send(self, data)
+
+
+_wsproto_send = None
 
 #: Packets one long-polling answer carries at most (set from the app's config).
 packets_per_poll = 16
@@ -79,13 +132,18 @@ def bounded_poll(self) -> list:
 
 
 def install(threshold: int, per_poll: int = 16, level: int = 1) -> None:
-    """Make simple-websocket (engine.io's websocket server) offer `ThresholdDeflate`, and engine.io's
-    long-polling answer at most `per_poll` packets at a time (`bounded_poll`)."""
+    """Make simple-websocket (engine.io's websocket server) offer `ThresholdDeflate` and send a text
+    message's frame built once (`text_frame`), and engine.io's long-polling answer at most `per_poll`
+    packets at a time (`bounded_poll`)."""
     import simple_websocket.ws
 
-    global packets_per_poll
+    global packets_per_poll, _wsproto_send
     ThresholdDeflate.threshold = int(threshold)
     ThresholdDeflate.level = int(level)
     simple_websocket.ws.PerMessageDeflate = ThresholdDeflate
+    _frames.clear()  # the threshold decides which texts have a frame of their own
+    if _wsproto_send is None:
+        _wsproto_send = simple_websocket.ws.Base.send
+        simple_websocket.ws.Base.send = _send
     packets_per_poll = max(1, int(per_poll))
     engineio_socket.Socket.poll = bounded_poll

@@ -85,3 +85,87 @@ def test_each_large_message_is_compressed_on_its_own_and_keeps_no_compressor():
         assert [type(e) for e in extensions] == [ThresholdDeflate] and extensions[0]._compressor is None
     frame = server.send(TextMessage(data=large))
     assert len(frame) < len(large) / 5  # still compressed well at zlib's fastest level
+
+
+@pytest.mark.parametrize("size", [0, 1, 125, 126, 127, 1000, 65535, 65536, 70000])
+def test_a_text_frame_built_once_is_the_frame_wsproto_builds(size, monkeypatch):
+    """A broadcast's frame is built by the first recipient's writer and sent as it is to the others
+    (`wire.text_frame`): the same bytes wsproto builds for each connection, with or without
+    permessage-deflate negotiated, at every length encoding (7 bits, 16, 64), in UTF-8."""
+    from app.live import wire
+
+    monkeypatch.setattr(wire, "_frames", {})
+    text = ("展会" * size)[:size] if size % 2 else "q" * size
+    plain_client, plain = WSConnection(ConnectionType.CLIENT), WSConnection(ConnectionType.SERVER)
+    plain.receive_data(plain_client.send(Request(host="fair.example", target="/socket.io/")))
+    next(plain.events())
+    plain_client.receive_data(plain.send(AcceptConnection()))
+    next(plain_client.events())
+    client, server = _pair(1 << 20)  # nothing this long is compressed
+    frame = wire.text_frame(text)
+    assert frame == server.send(TextMessage(data=text)) == plain.send(TextMessage(data=text))
+    assert wire.text_frame(text) is frame  # built once
+    client.receive_data(frame)
+    assert "".join(e.data for e in client.events() if isinstance(e, TextMessage)) == text
+    ThresholdDeflate.threshold = 1024
+
+
+def test_a_message_to_compress_has_no_frame_of_its_own(monkeypatch):
+    from app.live import wire
+
+    monkeypatch.setattr(wire, "_frames", {})
+    ThresholdDeflate.threshold = 1024
+    assert wire.text_frame("x" * 1023) is not None
+    assert wire.text_frame("x" * 1024) is None
+    assert wire.text_frame("展" * 400) is None  # 1,200 bytes in UTF-8
+    monkeypatch.setattr(wire, "FRAMES_KEPT", 3)
+    for n in range(10):
+        wire.text_frame(f"ack {n}")
+    assert len(wire._frames) <= 3  # a bounded memory of the texts sent last
+
+
+class _Sock:
+    def __init__(self):
+        self.sent = []
+
+    def send(self, data):
+        self.sent.append(bytes(data))
+        return len(data)
+
+
+def _websocket(app, threshold: int):
+    """simple-websocket's server object around a wsproto connection and a socket that keeps what it is given."""
+    import simple_websocket.ws
+
+    client, server = _pair(threshold)
+    ws = simple_websocket.ws.Server.__new__(simple_websocket.ws.Server)
+    ws.ws, ws.sock, ws.connected, ws.is_server = server, _Sock(), True, True
+    ws.close_reason, ws.close_message = 1000, None
+    return client, ws
+
+
+def test_the_server_sends_built_frames_and_everything_else_through_wsproto(app):
+    """Installed with the app: every connection's text messages below the threshold go out as the built
+    frame; a large one compressed, and bytes, as wsproto frames them; a closed connection refuses."""
+    import simple_websocket.ws
+
+    from app.live import wire
+
+    assert simple_websocket.ws.Base.send is wire._send
+    small, large = '42/live,["presence",{"count":3}]', '42/live,["join",' + '"a question",' * 200 + '""]'
+    first, one = _websocket(app, 1024)
+    second, other = _websocket(app, 1024)
+    for ws in (one, other):
+        ws.send(small)
+        ws.send(large)
+        ws.send(b"\x01\x02")
+    assert one.sock.sent[0] == other.sock.sent[0] == wire.text_frame(small)
+    assert one.sock.sent[1][0] & 0x40 and wire.text_frame(large) is None  # compressed (RSV1), by wsproto
+    for client, ws in ((first, one), (second, other)):
+        for frame in ws.sock.sent:
+            client.receive_data(frame)
+        assert [e.data for e in client.events()] == [small, large, b"\x01\x02"]
+    one.connected = False
+    with pytest.raises(simple_websocket.ws.ConnectionClosed):
+        one.send(small)
+    ThresholdDeflate.threshold = app.config["LIVE_DEFLATE_THRESHOLD"]
