@@ -51,6 +51,9 @@ class ThresholdDeflate(PerMessageDeflate):
 _frames: dict[str, bytes | None] = {}
 #: How many texts `_frames` keeps before it starts again (a broadcast's writers run among other sends).
 FRAMES_KEPT = 256
+#: The longest text (in characters) whose frame is kept: a longer one goes through wsproto (with the
+#: threshold at 0 nothing is compressed, and the kept frames must stay small).
+FRAME_TEXT_MAX = 16384
 _UNSEEN = object()
 
 
@@ -63,10 +66,12 @@ def text_frame(text: str) -> bytes | None:
     A broadcast puts one packet in each recipient's queue, and each recipient's writer encoded it and had
     wsproto frame it again (the UTF-8 encoding, a copy, the header: about 4 µs each, a tenth of a
     delivery's cost); now the first writer builds the frame and the others send its bytes."""
+    threshold = ThresholdDeflate.threshold
+    if len(text) > FRAME_TEXT_MAX or 0 < threshold <= len(text):  # compressed, or too long to keep
+        return None  # (UTF-8 has at least a byte per character)
     frame = _frames.get(text, _UNSEEN)
     if frame is _UNSEEN:
         payload = text.encode("utf-8")
-        threshold = ThresholdDeflate.threshold
         frame = None
         if threshold <= 0 or len(payload) < threshold:
             size = len(payload)

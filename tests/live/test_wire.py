@@ -89,6 +89,9 @@ def test_each_large_message_is_compressed_on_its_own_and_keeps_no_compressor():
 
 @pytest.mark.parametrize("size", [0, 1, 125, 126, 127, 1000, 65535, 65536, 70000])
 def test_a_text_frame_built_once_is_the_frame_wsproto_builds(size, monkeypatch):
+    from app.live import wire
+
+    monkeypatch.setattr(wire, "FRAME_TEXT_MAX", 1 << 20)  # every length encoding
     """A broadcast's frame is built by the first recipient's writer and sent as it is to the others
     (`wire.text_frame`): the same bytes wsproto builds for each connection, with or without
     permessage-deflate negotiated, at every length encoding (7 bits, 16, 64), in UTF-8."""
@@ -118,6 +121,11 @@ def test_a_message_to_compress_has_no_frame_of_its_own(monkeypatch):
     assert wire.text_frame("x" * 1023) is not None
     assert wire.text_frame("x" * 1024) is None
     assert wire.text_frame("展" * 400) is None  # 1,200 bytes in UTF-8
+    assert "x" * 1024 not in wire._frames  # a long text is not kept
+    ThresholdDeflate.threshold = 0  # nothing compressed: only short texts' frames are kept
+    assert wire.text_frame("y" * wire.FRAME_TEXT_MAX) is not None
+    assert wire.text_frame("y" * (wire.FRAME_TEXT_MAX + 1)) is None
+    ThresholdDeflate.threshold = 1024
     monkeypatch.setattr(wire, "FRAMES_KEPT", 3)
     for n in range(10):
         wire.text_frame(f"ack {n}")
