@@ -94,6 +94,8 @@ class Config:
     LIVE_SKIP_MS = int(os.environ.get("LIVE_SKIP_MS", "100"))
     #: The writer of a batch of interests waits this long for the rest of a burst before it writes.
     LIVE_INTEREST_GATHER_MS = float(os.environ.get("LIVE_INTEREST_GATHER_MS", "8"))
+    #: The reader of a batch of connects' tokens, or of joins, waits this long for the rest of a wave.
+    LIVE_JOIN_GATHER_MS = float(os.environ.get("LIVE_JOIN_GATHER_MS", "0"))
     #: The page asks the event log for anything newer this often, so an event committed by a process
     #: that died before broadcasting it still arrives when no later event reveals the gap.
     LIVE_HEAD_POLL_SECONDS = float(os.environ.get("LIVE_HEAD_POLL_SECONDS", "15"))

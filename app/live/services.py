@@ -611,8 +611,14 @@ def _batch_interests(joined: list[_PendingJoin]) -> None:
             row for row in rows.get(pending.actor.organisation_id, ()) if row[2] in projects)
 
 
+def _gather_joins() -> None:
+    """What the reader of a batch of joins or connects' tokens does before it takes the queue: waits
+    `LIVE_JOIN_GATHER_MS` for the rest of a wave to arrive (0: yields once)."""
+    time.sleep(float(current_app.config["LIVE_JOIN_GATHER_MS"]) / 1000)
+
+
 #: This process's group read of joins (a waiting join gives its connection back, as interests do).
-_joins = GroupCommit(_read_joins, waiting=lambda: _let_go())
+_joins = GroupCommit(_read_joins, waiting=lambda: _let_go(), pause=_gather_joins)
 
 
 def _counts(session) -> dict[str, int]:
@@ -1151,7 +1157,7 @@ def _people_for_tokens(token_hashes: list[str]) -> dict[str, KeptPerson]:
 
 
 #: This process's group read of tokens (a waiting connect holds no connection: its block has read nothing).
-_tokens = GroupCommit(_read_tokens, waiting=lambda: _let_go())
+_tokens = GroupCommit(_read_tokens, waiting=lambda: _let_go(), pause=_gather_joins)
 
 
 class StaleFacts(Exception):

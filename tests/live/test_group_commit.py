@@ -378,3 +378,19 @@ def test_the_writer_of_interests_waits_for_the_rest_of_a_burst_as_configured(app
     app.config["LIVE_INTEREST_GATHER_MS"] = 0
     live._interests._pause()
     assert slept == [0.008, 0.0]
+
+
+def test_the_readers_of_joins_and_tokens_wait_for_the_rest_of_a_wave_as_configured(app, monkeypatch):
+    """`LIVE_JOIN_GATHER_MS`: the reader of a batch of joins, or of connects' tokens, waits that long
+    before it takes the queue, so a wave of people joining makes fewer, larger reads (BENCHMARKS.md)."""
+    from config import Config
+
+    slept = []
+    monkeypatch.setattr(live.time, "sleep", slept.append)
+    assert app.config["LIVE_JOIN_GATHER_MS"] == Config.LIVE_JOIN_GATHER_MS
+    app.config["LIVE_JOIN_GATHER_MS"] = 5
+    live._joins._pause()
+    live._tokens._pause()
+    app.config["LIVE_JOIN_GATHER_MS"] = 0
+    live._joins._pause()
+    assert slept == [0.005, 0.005, 0.0]
