@@ -172,7 +172,7 @@ return {2, redis.call('PTTL', KEYS[1])}
 """
 
 
-def _claim(app, name: str, session_id: int, items, interval: float) -> tuple[int, object]:
+def _claim(name: str, session_id: int, items, interval: float) -> tuple[int, object]:
     lock = f"{shared.prefix()}:fold:{name}:{session_id}"
     script = shared.script(_CLAIM)
     code, *rest = shared.run(lambda r: script(keys=[lock, lock + ":items"],
@@ -192,7 +192,7 @@ def _send_folded(app, name: str, session_id: int, items: set, flush, interval: f
         flush(items)
         return
     try:
-        code, value = _claim(app, name, session_id, sorted(items), interval)
+        code, value = _claim(name, session_id, sorted(items), interval)
     except shared.Unavailable:
         flush(items)
         return

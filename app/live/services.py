@@ -611,11 +611,15 @@ def _batch_interests(joined: list[_PendingJoin]) -> None:
             row for row in rows.get(pending.actor.organisation_id, ()) if row[2] in projects)
 
 
-def _gather_joins() -> None:
-    """What the reader of a batch of joins or connects' tokens does before it takes the queue: waits
-    `LIVE_JOIN_GATHER_MS` for the rest of a wave to arrive (0: yields once)."""
-    time.sleep(float(current_app.config["LIVE_JOIN_GATHER_MS"]) / 1000)
+def _gathering(setting: str):
+    """A group's `pause`: what the writer (or reader) of a batch does before it takes the queue, waits the
+    setting's milliseconds for the rest of a wave to arrive (0: yields once)."""
+    return lambda: time.sleep(float(current_app.config[setting]) / 1000)
 
+
+#: What the reader of a batch of joins or connects' tokens waits for the rest of a wave (README: off
+#: by default; it pays only on two workers at an ordinary pace).
+_gather_joins = _gathering("LIVE_JOIN_GATHER_MS")
 
 #: This process's group read of joins (a waiting join gives its connection back, as interests do).
 _joins = GroupCommit(_read_joins, waiting=lambda: _let_go(), pause=_gather_joins)
@@ -1414,16 +1418,13 @@ def _back_in_session(actor) -> None:
         db.session.add(actor)
 
 
-def _gather() -> None:
-    """What the writer of a batch of interests does before it takes the queue: waits
-    `LIVE_INTEREST_GATHER_MS` for the rest of a burst to arrive. *Decision* (BENCHMARKS.md): on two
-    server processes a burst's first batches were a handful each, and every batch of each process
-    took the same rows (the organisers' notifications, the session's counter) in turn; gathering 8 ms
-    made fewer, larger batches (two workers, alternating runs: a median of 1,008 acknowledged/s against
-    944 over 15 rounds each, 1,025 against 810 over 6 and 12 in an earlier run; one worker unchanged),
-    at the price of 8 ms on an interest that arrives alone."""
-    time.sleep(float(current_app.config["LIVE_INTEREST_GATHER_MS"]) / 1000)
-
+#: What the writer of a batch of interests waits for the rest of a burst (`LIVE_INTEREST_GATHER_MS`).
+#: *Decision* (BENCHMARKS.md): on two server processes a burst's first batches were a handful each, and
+#: every batch of each process took the same rows (the organisers' notifications, the session's counter)
+#: in turn; gathering 8 ms made fewer, larger batches (two workers, alternating runs: a median of 1,008
+#: acknowledged/s against 944 over 15 rounds each, 1,025 against 810 over 6 and 12 in an earlier run; one
+#: worker unchanged), at the price of 8 ms on an interest that arrives alone.
+_gather = _gathering("LIVE_INTEREST_GATHER_MS")
 
 #: This process's group commit of interests.
 _interests = GroupCommit(_write_interests, waiting=_let_go, pause=_gather)
