@@ -8,13 +8,19 @@ publishes, so each process keeps serving its own rooms while Redis is down. Two 
 - publishing uses its own connection with short timeouts, and after a failure skips Redis for the
   same short while (no emit waits twice for a dead Redis); what other processes miss meanwhile,
   their clients fetch from the event log (gap filling);
-- the emits that arrive together are published together: the first emitter sends what was queued
-  meanwhile, in order, in one pipeline (a burst's hundreds of emits, one round trip).
+- in a server's worker (gevent: sockets patched) an emit writes its PUBLISH to Redis at once and
+  returns without waiting for the reply (one greenlet reads the replies): the other processes start
+  their fan-out while this one does its own, and the caller's next step (the asker's acknowledgement)
+  is not queued behind this process's whole fan-out waiting for Redis's answer;
+- elsewhere (the scheduler's process, a CLI command: they may exit right after an emit) an emit
+  returns once Redis has it, and the emits that arrive together are published together: the first
+  emitter sends what was queued meanwhile, in order, in one pipeline (one round trip).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
 import socketio
@@ -39,30 +45,94 @@ class ResilientRedisManager(IndexedRooms, socketio.RedisManager):
         self._skip_until = 0.0
         #: The emits waiting to be published, JSON-encoded, oldest first (`_publish`).
         self._outbox = GroupCommit(self._send, most=self.PUBLISH_MOST)
+        #: None until the first emit, then whether emits are written and not waited for (`_post`).
+        self.publish_later: bool | None = None
+        self._lock = threading.Lock()
+        self._connection = None  # the connection `_post` writes to
+        self._unread = 0  # PUBLISH replies not read yet on it
+        self._reading = False  # whether a `_read_replies` runs for it
         #: Whether the listener is subscribed now (for /healthz and the tests' logs).
         self.listening = False
 
     def _publish(self, data):
-        """Publish `data` with the emits of this process that arrive at the same moment (`_outbox`, a
-        group commit: the first emitter sends what was queued meanwhile in one pipeline, in order, and
-        each returns once its message was sent): a burst's emits cost Redis one round trip together,
-        not one each, and an emit has been sent when it returns, in a server's worker as in the
-        scheduler's process (python-socketio has already delivered it to this process's own clients)."""
+        """Publish `data` (python-socketio has already queued it for this process's own clients). In a
+        server's worker: written now, not waited for (`_post`). Elsewhere: with the emits of this
+        process that arrive at the same moment (`_outbox`, a group commit: the first emitter sends what
+        was queued meanwhile in one pipeline, in order, and each returns once its message was sent),
+        so that a process that exits right after emitting has sent it."""
         if time.monotonic() < self._skip_until:
             return None
-        self._outbox.submit(self.json.dumps(data))
+        if self.publish_later is None:
+            self.publish_later = _spawner() is not None
+        if self.publish_later:
+            self._post(self.json.dumps(data))
+        else:
+            self._outbox.submit(self.json.dumps(data))
         return None
+
+    def _post(self, message: str) -> None:
+        """Write one PUBLISH to Redis now, without yielding to the loop unless the socket's buffer is
+        full, and return: the other processes have it before this one's writers send its fan-out. The
+        replies come back in order on the same connection and one `_read_replies` reads them; a
+        failure drops the connection and skips Redis for `retry_seconds`."""
+        connection = None
+        try:
+            with self._lock:
+                connection = self._connection
+                if connection is None:
+                    connection = self._connection = self._redis().connection_pool.make_connection()
+                connection.send_packed_command(connection.pack_command("PUBLISH", self.channel, message),
+                                               check_health=False)
+                self._unread += 1
+                start, self._reading = not self._reading, True
+            if start:
+                (_spawner() or _thread)(self._read_replies, connection)
+        except Exception as exc:
+            self._failed(exc, connection)
+
+    def _read_replies(self, connection) -> None:
+        """Read `connection`'s PUBLISH replies until none is owed (a greenlet in a gevent worker)."""
+        try:
+            while True:
+                with self._lock:
+                    if self._connection is not connection or not self._unread:
+                        if self._connection is connection:
+                            self._reading = False
+                        return
+                connection.read_response(disconnect_on_error=False)  # waits at most the socket timeout
+                with self._lock:
+                    if self._connection is connection:
+                        self._unread -= 1
+        except Exception as exc:
+            self._failed(exc, connection)
+
+    def _failed(self, exc: Exception, connection) -> None:
+        with self._lock:
+            if self._connection is not connection:  # the other side of the pair saw it first
+                return
+            self._connection, self._unread, self._reading = None, 0, False
+            self._skip_until = time.monotonic() + self.retry_seconds
+        try:
+            if connection is not None:
+                connection.disconnect()
+        except Exception:  # pragma: no cover - closing a broken socket
+            pass
+        log.warning("Cannot publish to Redis (%s); this process's own clients are served, others catch up",
+                    exc.__class__.__name__)
+
+    def _redis(self):
+        if self.publisher is None:
+            module = self._get_redis_module()
+            self.publisher = module.Redis.from_url(self.redis_url, socket_timeout=self.timeout_seconds,
+                                                   socket_connect_timeout=self.timeout_seconds)
+        return self.publisher
 
     def _send(self, batch: list[str]) -> None:
         now = time.monotonic()
         if now < self._skip_until:
             return
         try:
-            if self.publisher is None:
-                module = self._get_redis_module()
-                self.publisher = module.Redis.from_url(self.redis_url, socket_timeout=self.timeout_seconds,
-                                                       socket_connect_timeout=self.timeout_seconds)
-            pipeline = self.publisher.pipeline(transaction=False)
+            pipeline = self._redis().pipeline(transaction=False)
             for message in batch:
                 pipeline.publish(self.channel, message)
             pipeline.execute()
@@ -87,3 +157,20 @@ class ResilientRedisManager(IndexedRooms, socketio.RedisManager):
                                 exc.__class__.__name__, self.retry_seconds)
                 subscribed = self.listening = False
                 time.sleep(self.retry_seconds)
+
+
+def _spawner():
+    """`gevent.spawn` where this process serves with gevent (its sockets patched, as in `make serve`'s
+    workers): a greenlet started now runs once the emitter yields, and starting it does not yield
+    (a patched `Thread.start` would wait for the thread to run). None in the scheduler's process and
+    CLI commands, which are not patched."""
+    try:
+        import gevent
+        from gevent import monkey
+    except ImportError:  # pragma: no cover - gevent is a requirement
+        return None
+    return gevent.spawn if monkey.is_module_patched("socket") else None
+
+
+def _thread(target, *args) -> None:
+    threading.Thread(target=target, args=args, daemon=True).start()

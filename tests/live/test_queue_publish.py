@@ -1,13 +1,15 @@
-"""The message queue's publisher (`live.queue.ResilientRedisManager`): emits at once go out in one
-pipeline, each emit has been sent when it returns (also from a thread with no event loop, as in the
-scheduler's process), and a Redis failure drops only what was being sent (this process's own clients
-have it already) and is tried again after the pause.
+"""The message queue's publisher (`live.queue.ResilientRedisManager`). Outside a server (the scheduler's
+process, CLI commands) emits at once go out in one pipeline and each emit has been sent when it
+returns (also from a thread with no event loop); in a server's worker each emit is written at once and
+not waited for. Either way a Redis failure drops only what was being sent (this process's own clients
+have it already) and Redis is tried again after the pause.
 Needs TEST_REDIS_URL (a real Redis, on a channel of the test's own)."""
 
 from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 import uuid
 
@@ -70,19 +72,22 @@ def test_an_emit_outside_a_server_s_loop_is_sent_before_it_returns():
         assert message["data"] == [n]
 
 
-def test_a_failed_publish_is_dropped_and_publishing_resumes_after_the_pause(monkeypatch):
+@pytest.mark.parametrize("serving", [False, True], ids=["waiting", "in-a-server"])
+def test_a_failed_publish_is_dropped_and_publishing_resumes_after_the_pause(monkeypatch, serving):
     channel = f"cf-test-{uuid.uuid4().hex}"
     manager = _manager(URL, channel, retry_seconds=1.0)  # a pause no stall of a loaded machine outlasts
+    if serving:
+        _serving(manager)
     pubsub = _listen(channel)
     failing = {"on": True}
-    original = redis.client.Pipeline.execute
+    original = redis.connection.AbstractConnection.send_packed_command  # a pipeline's too
 
-    def execute(self, *args, **kwargs):
+    def send_packed_command(self, *args, **kwargs):
         if failing["on"]:
             raise redis.ConnectionError("down")
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(redis.client.Pipeline, "execute", execute)
+    monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", send_packed_command)
     manager._publish({"method": "emit", "event": "e", "data": ["lost"]})  # fails: logged, Redis skipped a while
     failing["on"] = False
     manager._publish({"method": "emit", "event": "e", "data": ["skipped"]})  # within the pause: not sent
@@ -92,3 +97,68 @@ def test_a_failed_publish_is_dropped_and_publishing_resumes_after_the_pause(monk
     assert [m["data"] for m in _received(pubsub, 1)] == [["back"]]
     assert pubsub.get_message(timeout=0.3) is None  # nothing else came: "lost" and "skipped" were dropped
     assert manager._outbox.queued == 0
+
+
+def _serving(manager: ResilientRedisManager) -> ResilientRedisManager:
+    """The manager as in a server's worker (gevent patched there; here its reader is a thread)."""
+    manager.publish_later = True
+    return manager
+
+
+def test_a_server_s_emit_is_written_at_once_and_returns_before_redis_answers(monkeypatch):
+    """In a server's worker the PUBLISH is on its way when `_publish` returns, but the emit does not
+    wait for the reply: the other processes start their fan-out while this one does its own."""
+    channel = f"cf-test-{uuid.uuid4().hex}"
+    manager = _serving(_manager(URL, channel))
+    pubsub = _listen(channel)
+    replies = threading.Event()
+    original = redis.connection.AbstractConnection.read_response
+
+    def read_response(self, *args, **kwargs):
+        if threading.current_thread() is not threading.main_thread():  # the reader, not the handshake
+            assert replies.wait(5), "the test never let the replies be read"
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(redis.connection.AbstractConnection, "read_response", read_response)
+    for n in range(5):
+        manager._publish({"method": "emit", "event": "e", "data": [n]})  # returns: no reply read yet
+    assert manager._unread == 5
+
+    assert [m["data"][0] for m in _received(pubsub, 5)] == [0, 1, 2, 3, 4]  # sent, in order
+    replies.set()
+    deadline = time.monotonic() + 5
+    while (manager._unread or manager._reading) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert (manager._unread, manager._reading) == (0, False)  # every reply read, the reader stopped
+    manager._publish({"method": "emit", "event": "e", "data": ["next"]})  # a new reader for the next
+    assert [m["data"] for m in _received(pubsub, 1)] == [["next"]]
+
+
+def test_a_server_s_publish_whose_reply_never_comes_drops_the_connection(monkeypatch):
+    """A Redis that takes the PUBLISH but never answers (stopped, a network that drops): the reader
+    gives up after the socket timeout, the connection is dropped and Redis skipped for the pause, and
+    no emit waited for it meanwhile."""
+    channel = f"cf-test-{uuid.uuid4().hex}"
+    manager = _serving(_manager(URL, channel, retry_seconds=0.5))
+    original = redis.connection.AbstractConnection.read_response
+    hung = {"on": True}
+
+    def read_response(self, *args, **kwargs):
+        if hung["on"] and threading.current_thread() is not threading.main_thread():  # not the handshake
+            time.sleep(0.3)
+            raise redis.TimeoutError("Timeout reading from socket")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(redis.connection.AbstractConnection, "read_response", read_response)
+    started = time.monotonic()
+    manager._publish({"method": "emit", "event": "e", "data": ["unanswered"]})
+    assert time.monotonic() - started < 0.2  # the emit did not wait for the answer
+    deadline = time.monotonic() + 5
+    while manager._connection is not None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert manager._connection is None and manager._skip_until > time.monotonic() - 0.5
+    hung["on"] = False
+    pubsub = _listen(channel)
+    time.sleep(max(0.0, manager._skip_until - time.monotonic()) + 0.05)
+    manager._publish({"method": "emit", "event": "e", "data": ["back"]})
+    assert [m["data"] for m in _received(pubsub, 1)] == [["back"]]
