@@ -162,3 +162,58 @@ def test_a_server_s_publish_whose_reply_never_comes_drops_the_connection(monkeyp
     time.sleep(max(0.0, manager._skip_until - time.monotonic()) + 0.05)
     manager._publish({"method": "emit", "event": "e", "data": ["back"]})
     assert [m["data"] for m in _received(pubsub, 1)] == [["back"]]
+
+
+_IN_A_GEVENT_WORKER = r"""
+from gevent import monkey
+
+monkey.patch_all()
+import json
+import sys
+
+import gevent
+import redis
+
+from app.live.queue import ResilientRedisManager
+
+url, channel = sys.argv[1], sys.argv[2]
+manager = ResilientRedisManager(url, channel=channel, timeout_seconds=1.0)
+listener = redis.Redis.from_url(url).pubsub(ignore_subscribe_messages=True)
+listener.subscribe(channel)
+listener.get_message(timeout=1)
+manager._publish({"n": 0})  # the first connects (that may yield)
+gevent.sleep(0.1)
+ran = []
+gevent.spawn(ran.append, "a writer")  # what the fan-out woke: runs at the emitter's next yield
+for n in (1, 2, 3):
+    manager._publish({"n": n})
+yielded = list(ran)
+gevent.sleep(0.2)
+got = []
+while len(got) < 4:
+    message = listener.get_message(timeout=1)
+    if message is None:
+        break
+    got.append(json.loads(message["data"])["n"])
+print(json.dumps({"later": manager.publish_later, "yielded": yielded, "unread": manager._unread,
+                  "reading": manager._reading, "got": got}))
+"""
+
+
+def test_in_a_gevent_worker_emits_are_written_without_yielding_to_the_fan_out():
+    """The point of `_post`: in a gevent worker the emitting handler does not yield while publishing,
+    so this process's writers (the fan-out) run only after the handler returned (its ack queued) and
+    after Redis has the message. A real gevent-patched process (the suite itself is not patched)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    channel = f"cf-test-{uuid.uuid4().hex}"
+    out = subprocess.run([sys.executable, "-c", _IN_A_GEVENT_WORKER, URL, channel], capture_output=True, text=True,
+                         timeout=60, cwd=Path(__file__).resolve().parents[2])
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["later"] is True  # a patched process publishes without waiting
+    assert result["yielded"] == []  # three emits, and the woken greenlet has not run yet
+    assert (result["unread"], result["reading"]) == (0, False)  # every reply read, the reader done
+    assert result["got"] == [0, 1, 2, 3]  # all on Redis, in order
