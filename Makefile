@@ -49,14 +49,19 @@ bench: $(STAMP)
 # against a bare python-socketio server in the same run: fan-out to 500/1,000 clients on one worker; a join
 # storm holding 1,000 and 5,000 connections (memory per connection); fan-out on two workers with Redis
 # (2,000 clients against the bare server's 1,000); 6,500 joining two workers while a question is asked
-# every half second; interest ingest on one and on two workers.
+# every half second; interest ingest on one and on two workers. Each run writes its JSON into LIVE_OUT and
+# bench/live_summary.py prints issue 18's goals last, as one table (the goal, every round, the bare server).
+LIVE_OUT ?= .bench-live
+LIVE_RESULTS = fanout held two_workers storm interests interests2
 bench-live: $(STAMP)
-	$(BIN)/python bench/live_fanout.py
-	$(BIN)/python bench/live_fanout.py --clients 1000,5000 --rates "" --connect-batch 500
-	$(BIN)/python bench/live_fanout.py --clients 1000,2000 --rates 1,4 --workers 2 --bare-workers 2
-	$(BIN)/python bench/live_fanout.py --clients 6500 --rates "" --connect-batch 500 --workers 2 --ask-during-joins 0.5
-	$(BIN)/python bench/interest_ingest.py
-	$(BIN)/python bench/interest_ingest.py --workers 2
+	mkdir -p $(LIVE_OUT) && rm -f $(patsubst %,$(LIVE_OUT)/%.json,$(LIVE_RESULTS))
+	$(BIN)/python bench/live_fanout.py --json $(LIVE_OUT)/fanout.json
+	$(BIN)/python bench/live_fanout.py --clients 1000,5000 --rates "" --connect-batch 500 --json $(LIVE_OUT)/held.json
+	$(BIN)/python bench/live_fanout.py --clients 1000,2000 --rates 1,4 --workers 2 --bare-workers 2 --json $(LIVE_OUT)/two_workers.json
+	$(BIN)/python bench/live_fanout.py --clients 6500 --rates "" --connect-batch 500 --workers 2 --ask-during-joins 0.5 --json $(LIVE_OUT)/storm.json
+	$(BIN)/python bench/interest_ingest.py --json $(LIVE_OUT)/interests.json
+	$(BIN)/python bench/interest_ingest.py --workers 2 --json $(LIVE_OUT)/interests2.json
+	$(BIN)/python bench/live_summary.py $(LIVE_OUT)
 
 # The live room under faults: two gunicorn processes, kill -9, a Redis outage, a polling burst, limits
 # (PostgreSQL from TEST_DATABASE_URL, a private redis-server).
