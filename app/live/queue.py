@@ -1,7 +1,7 @@
 """The Socket.IO message queue between processes (Redis), made to ride out a Redis outage.
 
 python-socketio's `RedisManager` already delivers an emit to this process's own clients before it
-publishes, so each process keeps serving its own rooms while Redis is down. Two things are changed:
+publishes, so each process keeps serving its own rooms while Redis is down. What this class changes:
 
 - the listener reconnects every `LIVE_QUEUE_RETRY_SECONDS` (0.5 s) instead of backing off to a
   minute, so cross-process delivery is back within a second or two of Redis returning;
@@ -47,6 +47,7 @@ class ResilientRedisManager(IndexedRooms, socketio.RedisManager):
         self._outbox = GroupCommit(self._send, most=self.PUBLISH_MOST)
         #: None until the first emit, then whether emits are written and not waited for (`_post`).
         self.publish_later: bool | None = None
+        self._spawn = _thread  # what starts `_read_replies`: `gevent.spawn` in a gevent worker
         self._lock = threading.Lock()
         self._connection = None  # the connection `_post` writes to
         self._unread = 0  # PUBLISH replies not read yet on it
@@ -63,7 +64,8 @@ class ResilientRedisManager(IndexedRooms, socketio.RedisManager):
         if time.monotonic() < self._skip_until:
             return None
         if self.publish_later is None:
-            self.publish_later = _spawner() is not None
+            spawn = _spawner()
+            self.publish_later, self._spawn = spawn is not None, spawn or _thread
         if self.publish_later:
             self._post(self.json.dumps(data))
         else:
@@ -86,7 +88,7 @@ class ResilientRedisManager(IndexedRooms, socketio.RedisManager):
                 self._unread += 1
                 start, self._reading = not self._reading, True
             if start:
-                (_spawner() or _thread)(self._read_replies, connection)
+                self._spawn(self._read_replies, connection)
         except Exception as exc:
             self._failed(exc, connection)
 
