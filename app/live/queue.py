@@ -66,10 +66,11 @@ class ResilientRedisManager(IndexedRooms, socketio.RedisManager):
         if self.publish_later is None:
             spawn = _spawner()
             self.publish_later, self._spawn = spawn is not None, spawn or _thread
+        message = self.json.dumps(data)
         if self.publish_later:
-            self._post(self.json.dumps(data))
+            self._post(message)
         else:
-            self._outbox.submit(self.json.dumps(data))
+            self._outbox.submit(message)
         return None
 
     def _post(self, message: str) -> None:
