@@ -1,6 +1,7 @@
 """How live messages leave the server: permessage-deflate only for large messages, a broadcast's
-websocket frame built once for all its recipients, and at most `LIVE_PACKETS_PER_POLL` packets in one
-long-polling answer.
+websocket frame built once for all its recipients and written by the sender where the recipient's
+writer waits (`direct_send`), every frame sent whole, and at most `LIVE_PACKETS_PER_POLL` packets in
+one long-polling answer.
 
 simple-websocket accepts permessage-deflate whenever the client offers it (browsers and Node's `ws`
 always do), and wsproto then deflates every message for every recipient: a broadcast of a 300-byte
@@ -23,7 +24,9 @@ import zlib
 
 from engineio import exceptions as engineio_exceptions
 from engineio import socket as engineio_socket
+from simple_websocket.errors import ConnectionClosed
 from wsproto.connection import ConnectionState
+from wsproto.events import Message, TextMessage
 from wsproto.extensions import PerMessageDeflate
 from wsproto.frame_protocol import Opcode
 
@@ -90,17 +93,101 @@ def text_frame(text: str) -> bytes | None:
 
 def _send(self, data) -> None:
     """simple-websocket's `Base.send` for a server: an uncompressed text message's frame from
-    `text_frame`, written as simple-websocket writes wsproto's; anything else (binary, compressed, a
-    connection not open) as before."""
-    if self.connected and self.is_server and isinstance(data, str) and self.ws.state is ConnectionState.OPEN:
+    `text_frame`, what a direct write left unsent of a frame (`_Rest`) as it is, anything else through
+    wsproto; every frame whole (`sendall`: simple-websocket's own `sock.send` sends what the socket's
+    buffer takes, and with a slow reader a large join state went out cut short)."""
+    if isinstance(data, _Rest):
+        self.sock.sendall(data)
+        return
+    if not self.connected:
+        raise ConnectionClosed(self.close_reason, self.close_message)
+    if self.is_server and isinstance(data, str) and self.ws.state is ConnectionState.OPEN:
         frame = text_frame(data)
         if frame is not None:
-            self.sock.send(frame)
+            self.sock.sendall(frame)
             return
-    _wsproto_send(self, data)
+    message = Message(data=data) if isinstance(data, bytes) else TextMessage(data=str(data))
+    self.sock.sendall(self.ws.send(message))
 
 
-_wsproto_send = None
+class _Rest(bytes):
+    """The bytes of a frame that a direct write (`direct_send`) could not write at once: queued for the
+    connection's writer, which sends them before anything queued after them. A packet of its own, as
+    the writer takes them (`encode`)."""
+
+    def encode(self) -> bytes:
+        return self
+
+
+#: Whether a packet may be written on the sender's greenlet (`direct_send`); decided at the first send:
+#: only where gevent has patched the sockets (a server's worker).
+_direct: bool | None = None
+
+
+def _gevent_patched() -> bool:
+    try:
+        from gevent import monkey
+    except ImportError:  # pragma: no cover - gevent is a requirement
+        return False
+    return monkey.is_module_patched("socket")
+
+
+def direct_send(self, pkt) -> None:
+    """Engine.IO's `Socket.send`, writing on the sender's greenlet where it can.
+
+    Engine.IO queues every packet for the connection's writer greenlet, which wakes, takes it and
+    writes it: for a broadcast to 1,000 people, 1,000 wake-ups and polls of a queue, a quarter of the
+    worker's time in a fan-out. Where the writer waits with nothing queued (everything before this
+    packet is written) and the packet is a text frame that `text_frame` builds, the frame is written
+    here, without waiting: the socket takes it whole (the usual case), or what it does not take is
+    queued for the writer (`_Rest`), which sends it before anything queued after it. The order of a
+    connection's packets is kept, and a slow reader slows only its own writer. Anything else (long
+    polling, an upgrade under way, a compressed message, a connection closing, a socket whose buffer is
+    full or that failed) is queued as before."""
+    global _direct
+    if not self.check_ping_timeout():
+        return
+    if self.writer_waiting and not self.queue.qsize():
+        if _direct is None:
+            _direct = _gevent_patched()
+        if _direct and _write_now(self, pkt):
+            return
+    self.queue.put(pkt)
+
+
+def _write_now(socket, pkt) -> bool:
+    ws = socket.direct_ws
+    if (ws is None or not socket.upgraded or socket.upgrading or socket.closed or not ws.connected
+            or ws.ws.state is not ConnectionState.OPEN):
+        return False
+    text = pkt.encode()
+    frame = text_frame(text) if isinstance(text, str) else None
+    if frame is None:
+        return False
+    try:
+        sent = ws.sock.send(frame, 0, 0.0)  # gevent's socket: no waiting (timeout 0) when the buffer is full
+    except OSError:  # full (nothing written), or failed: the writer sends it, or meets the failure
+        return False
+    if sent < len(frame):
+        socket.queue.put(_Rest(frame[sent:]))
+    return True
+
+
+def _websocket_handler(self, ws):
+    """Engine.IO's websocket handler, with the connection's simple-websocket kept for `direct_send`
+    while it serves (`ws` is engine.io's wrapper around it; another server's websocket is left alone)."""
+    import simple_websocket.ws
+
+    inner = getattr(ws, "ws", None)
+    self.direct_ws = inner if isinstance(inner, simple_websocket.ws.Base) else None
+    try:
+        return _engineio_websocket_handler(self, ws)
+    finally:
+        self.direct_ws = None
+
+
+_engineio_websocket_handler = None
+
 
 #: Packets one long-polling answer carries at most (set from the app's config).
 packets_per_poll = 16
@@ -116,11 +203,14 @@ def bounded_poll(self) -> list:
     long-polling as one answer of 40 packets, and none of them arrived. A browser's client has no such
     limit; every client decodes 16."""
     queue_empty = self.server.get_queue_empty_exception()
+    self.writer_waiting = True  # a packet sent now may be written at once (`direct_send`)
     try:
         packets = [self.queue.get(timeout=self.server.ping_interval + self.server.ping_timeout)]
         self.queue.task_done()
     except queue_empty:
         raise engineio_exceptions.QueueEmpty() from None
+    finally:
+        self.writer_waiting = False
     if packets == [None]:
         return []
     while len(packets) < packets_per_poll:
@@ -142,13 +232,17 @@ def install(threshold: int, per_poll: int = 16, level: int = 1) -> None:
     packets at a time (`bounded_poll`)."""
     import simple_websocket.ws
 
-    global packets_per_poll, _wsproto_send
+    global packets_per_poll, _engineio_websocket_handler
     ThresholdDeflate.threshold = int(threshold)
     ThresholdDeflate.level = int(level)
     simple_websocket.ws.PerMessageDeflate = ThresholdDeflate
     _frames.clear()  # the threshold decides which texts have a frame of their own
-    if _wsproto_send is None:
-        _wsproto_send = simple_websocket.ws.Base.send
-        simple_websocket.ws.Base.send = _send
+    simple_websocket.ws.Base.send = _send
     packets_per_poll = max(1, int(per_poll))
     engineio_socket.Socket.poll = bounded_poll
+    if _engineio_websocket_handler is None:
+        _engineio_websocket_handler = engineio_socket.Socket._websocket_handler
+        engineio_socket.Socket._websocket_handler = _websocket_handler
+        engineio_socket.Socket.send = direct_send
+        engineio_socket.Socket.writer_waiting = False
+        engineio_socket.Socket.direct_ws = None

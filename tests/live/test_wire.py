@@ -133,12 +133,20 @@ def test_a_message_to_compress_has_no_frame_of_its_own(monkeypatch):
 
 
 class _Sock:
-    def __init__(self):
-        self.sent = []
+    """A socket that keeps what it is given, whole (`sendall`), or at most `takes` bytes at a time
+    (`send`: a socket whose buffer is nearly full)."""
 
-    def send(self, data):
+    def __init__(self, takes: int | None = None):
+        self.sent = []
+        self.takes = takes
+
+    def send(self, data, *flags_and_timeout):
+        taken = bytes(data[:self.takes] if self.takes is not None else data)
+        self.sent.append(taken)
+        return len(taken)
+
+    def sendall(self, data):
         self.sent.append(bytes(data))
-        return len(data)
 
 
 def _websocket(app, threshold: int):
@@ -177,3 +185,160 @@ def test_the_server_sends_built_frames_and_everything_else_through_wsproto(app):
     with pytest.raises(simple_websocket.ws.ConnectionClosed):
         one.send(small)
     ThresholdDeflate.threshold = app.config["LIVE_DEFLATE_THRESHOLD"]
+
+
+def test_a_frame_is_sent_whole_when_the_socket_takes_only_part_of_it(app):
+    """simple-websocket's own `send` wrote what the socket's buffer took and dropped the rest: with a
+    slow reader a large join state went out cut short. Every frame is sent whole now."""
+    client, ws = _websocket(app, 1024)
+    ws.sock.takes = 7  # a socket whose buffer takes 7 bytes at a time
+    small, large = '42/live,["presence",{"count":3}]', '42/live,["join",' + '"a question",' * 200 + '""]'
+    ws.send(small)
+    ws.send(large)
+    for frame in ws.sock.sent:
+        client.receive_data(frame)
+    assert [e.data for e in client.events()] == [small, large]
+
+
+class _EngineSocket:
+    """What `wire.direct_send` reads of engine.io's socket: upgraded to a websocket whose writer waits."""
+
+    def __init__(self, ws, *, writer_waiting: bool = True):
+        import queue
+
+        self.direct_ws, self.writer_waiting = ws, writer_waiting
+        self.upgraded, self.upgrading, self.closed = True, False, False
+        self.queue = queue.Queue()
+
+    def check_ping_timeout(self):
+        return True
+
+    def write_queued(self):
+        """What the connection's writer does: each queued packet, encoded, through the websocket."""
+        while not self.queue.empty():
+            self.direct_ws.send(self.queue.get().encode())
+
+
+def _message(text: str):
+    from engineio import packet
+
+    return packet.Packet(packet.MESSAGE, data=text)
+
+
+@pytest.fixture
+def direct(monkeypatch):
+    """`direct_send` as in a server's worker (gevent patched there; the suite is not)."""
+    from app.live import wire
+
+    monkeypatch.setattr(wire, "_direct", True)
+    return wire
+
+
+def test_a_packet_is_written_on_the_sender_s_greenlet_when_its_writer_waits(app, direct):
+    """A broadcast no longer wakes each recipient's writer: where the writer waits with nothing queued,
+    the frame is written at once; otherwise (the writer busy, something queued) it is queued, so the
+    connection's order holds."""
+    client, ws = _websocket(app, 1024)
+    first, second = '42/live,["question",{"id":1}]', '42/live,["question",{"id":2}]'
+    socket = _EngineSocket(ws)
+    direct.direct_send(socket, _message(first[1:]))
+    assert ws.sock.sent == [direct.text_frame(first)] and socket.queue.empty()  # written, nothing queued
+
+    socket.writer_waiting = False  # the writer is sending: this one waits its turn
+    direct.direct_send(socket, _message(second[1:]))
+    assert len(ws.sock.sent) == 1 and socket.queue.qsize() == 1
+    socket.writer_waiting = True
+    third = '42/live,["question",{"id":3}]'
+    direct.direct_send(socket, _message(third[1:]))  # the writer waits, but something is queued before it
+    assert socket.queue.qsize() == 2
+    socket.write_queued()
+    for frame in ws.sock.sent:
+        client.receive_data(frame)
+    assert [e.data for e in client.events()] == [first, second, third]
+
+
+def test_what_the_socket_does_not_take_at_once_goes_first_through_the_writer(app, direct):
+    client, ws = _websocket(app, 1024)
+    ws.sock.takes = 5
+    socket = _EngineSocket(ws)
+    first, second = '42/live,["question",{"id":1}]', '42/live,["question",{"id":2}]'
+    direct.direct_send(socket, _message(first[1:]))
+    assert ws.sock.sent == [direct.text_frame(first)[:5]] and socket.queue.qsize() == 1  # the rest queued
+    direct.direct_send(socket, _message(second[1:]))  # queued behind the rest
+    assert socket.queue.qsize() == 2
+    ws.sock.takes = None
+    socket.write_queued()
+    for frame in ws.sock.sent:
+        client.receive_data(frame)
+    assert [e.data for e in client.events()] == [first, second]
+
+
+def test_a_full_or_failed_socket_and_what_is_not_a_built_frame_are_queued(app, direct):
+    """Nothing is written on the sender's greenlet when the socket's buffer is full (no waiting there),
+    when it failed (the writer meets the failure), for a compressed message, a closing connection or
+    long polling; and outside a gevent worker nothing ever is."""
+    _, ws = _websocket(app, 1024)
+    small = '2/live,["presence",{"count":3}]'
+    for error in (BlockingIOError, BrokenPipeError):
+        def refuse(data, *flags_and_timeout, error=error):
+            raise error()
+
+        ws.sock.send = refuse
+        socket = _EngineSocket(ws)
+        direct.direct_send(socket, _message(small))
+        assert socket.queue.qsize() == 1
+    del ws.sock.send
+    large = '2/live,["join",' + '"a question",' * 200 + '""]'
+    for setup, text in ((lambda s: None, large), (lambda s: setattr(s, "closed", True), small),
+                        (lambda s: setattr(s, "direct_ws", None), small), (lambda s: setattr(s, "upgrading", True), small)):
+        socket = _EngineSocket(ws)
+        setup(socket)
+        direct.direct_send(socket, _message(text))
+        assert socket.queue.qsize() == 1
+    assert ws.sock.sent == []
+    direct._direct = False
+    socket = _EngineSocket(ws)
+    direct.direct_send(socket, _message(small))
+    assert socket.queue.qsize() == 1 and ws.sock.sent == []
+
+
+def test_only_a_gevent_worker_writes_on_the_sender_s_greenlet():
+    """The choice `direct_send` makes at its first send: the suite (threads) queues; a gevent-patched
+    process (a server's worker) writes."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from app.live import wire
+
+    assert wire._gevent_patched() is False
+    script = "from gevent import monkey; monkey.patch_all()\nfrom app.live import wire\nprint(wire._gevent_patched())"
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert out.stdout.strip().splitlines()[-1] == "True", out.stderr
+
+
+def test_the_writer_is_marked_waiting_only_while_it_waits_for_a_packet(app):
+    """`direct_send` writes only while the connection's writer waits in its poll: marked on the way in,
+    unmarked when a packet (or the wait's end) comes, whatever it is."""
+    import engineio
+    from engineio import packet
+
+    server = engineio.Server(async_mode="threading")
+    socket = engineio.socket.Socket(server, "sid-waiting")
+    seen = []
+    get = socket.queue.get
+
+    def watched_get(*args, **kwargs):
+        seen.append(socket.writer_waiting)
+        return get(*args, **kwargs)
+
+    socket.queue.get = watched_get
+    socket.queue.put(packet.Packet(packet.MESSAGE, data="a"))
+    socket.queue.put(packet.Packet(packet.MESSAGE, data="b"))
+    assert [p.data for p in socket.poll()] == ["a", "b"]
+    assert seen[0] is True and socket.writer_waiting is False  # waiting for the first, not after
+    server.ping_interval, server.ping_timeout = 0.05, 0
+    with pytest.raises(engineio.exceptions.QueueEmpty):
+        socket.poll()
+    assert socket.writer_waiting is False
