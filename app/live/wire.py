@@ -170,6 +170,7 @@ def _write_now(socket, pkt) -> bool:
         return False
     if sent < len(frame):
         socket.queue.put(_Rest(frame[sent:]))
+    socket.direct_written = True  # the writer's wait is not idle (`bounded_poll`)
     return True
 
 
@@ -205,10 +206,17 @@ def bounded_poll(self) -> list:
     queue_empty = self.server.get_queue_empty_exception()
     self.writer_waiting = True  # a packet sent now may be written at once (`direct_send`)
     try:
-        packets = [self.queue.get(timeout=self.server.ping_interval + self.server.ping_timeout)]
-        self.queue.task_done()
-    except queue_empty:
-        raise engineio_exceptions.QueueEmpty() from None
+        while True:
+            self.direct_written = False
+            try:
+                packets = [self.queue.get(timeout=self.server.ping_interval + self.server.ping_timeout)]
+                self.queue.task_done()
+                break
+            except queue_empty:
+                # Engine.IO's writer ends the connection when nothing came for a whole wait; packets
+                # written at once (the server's pings among them) came all the same.
+                if not self.direct_written or self.closed:
+                    raise engineio_exceptions.QueueEmpty() from None
     finally:
         self.writer_waiting = False
     if packets == [None]:
@@ -245,4 +253,5 @@ def install(threshold: int, per_poll: int = 16, level: int = 1) -> None:
         engineio_socket.Socket._websocket_handler = _websocket_handler
         engineio_socket.Socket.send = direct_send
         engineio_socket.Socket.writer_waiting = False
+        engineio_socket.Socket.direct_written = False
         engineio_socket.Socket.direct_ws = None

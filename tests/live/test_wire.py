@@ -4,6 +4,8 @@ and long-polling answers no client refuses."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, Request, TextMessage
@@ -342,3 +344,85 @@ def test_the_writer_is_marked_waiting_only_while_it_waits_for_a_packet(app):
     with pytest.raises(engineio.exceptions.QueueEmpty):
         socket.poll()
     assert socket.writer_waiting is False
+
+
+def test_a_writer_whose_packets_were_all_written_at_once_keeps_waiting(app):
+    """Engine.IO's writer ends the connection when its poll waits a whole ping interval and timeout for
+    nothing; with every packet written at once (the server's pings too) its queue stays empty, so a
+    wait during which something was written at once is not idle. One during which nothing was ends
+    the wait as before."""
+    import engineio
+    from engineio import packet
+
+    server = engineio.Server(async_mode="threading")
+    socket = engineio.socket.Socket(server, "sid-idle")
+    server.ping_interval, server.ping_timeout = 0.05, 0
+    waits = []
+    get = socket.queue.get
+
+    def get_while_pings_go_out_at_once(*args, **kwargs):
+        waits.append(1)
+        if len(waits) <= 20:
+            socket.direct_written = True  # what `_write_now` marks: a ping written meanwhile
+        return get(*args, **kwargs)
+
+    socket.queue.get = get_while_pings_go_out_at_once
+    late = threading.Timer(0.3, lambda: socket.queue.put(packet.Packet(packet.MESSAGE, data="late")))
+    late.start()
+    assert [p.data for p in socket.poll()] == ["late"]  # waits with pings written, then the packet
+    late.join()
+    assert len(waits) >= 3
+    socket.queue.get = get
+    with pytest.raises(engineio.exceptions.QueueEmpty):  # nothing either way for a whole wait
+        socket.poll()
+
+
+_A_QUIET_CONNECTION = r"""
+from gevent import monkey
+
+monkey.patch_all()
+import json
+
+import engineio
+import gevent
+from gevent import pywsgi
+
+from app.live import wire
+
+wire.install(1024)
+server = engineio.Server(async_mode="gevent", ping_interval=1, ping_timeout=1)
+events = []
+server.on("disconnect", lambda sid, reason=None: events.append(reason))
+http = pywsgi.WSGIServer(("127.0.0.1", 0), engineio.WSGIApp(server), log=None)
+http.start()
+client = engineio.Client()
+got = []
+client.on("message", got.append)
+client.connect(f"http://127.0.0.1:{http.server_port}", transports=["websocket"])
+gevent.sleep(0.3)
+sid = next(iter(server.sockets))
+writer_waits = server.sockets[sid].writer_waiting
+for n in range(3):
+    server.send(sid, f"m{n}")
+gevent.sleep(3.5)  # beyond a ping interval and timeout (2 s) with nothing queued
+print(json.dumps({"waiting": writer_waits, "got": got, "state": client.state, "disconnects": events}))
+client.disconnect()
+"""
+
+
+def test_in_a_gevent_worker_a_connection_outlives_its_writer_s_wait():
+    """A real gevent-patched engine.io server (the suite is not patched) with pings every second: the
+    messages and pings go out at once, and the connection is still open after the writer's wait of
+    ping interval + timeout (the writer closed it there while nothing was queued)."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    out = subprocess.run([sys.executable, "-c", _A_QUIET_CONNECTION], capture_output=True, text=True, timeout=60,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["waiting"] is True  # the writer waited in its poll: what was sent went out at once
+    assert result["got"] == ["m0", "m1", "m2"]
+    assert (result["state"], result["disconnects"]) == ("connected", [])
