@@ -77,8 +77,9 @@ class ResilientRedisManager(IndexedRooms, socketio.RedisManager):
     def _post(self, message: str) -> None:
         """Write one PUBLISH to Redis now, without yielding to the loop unless the socket's buffer is
         full, and return: the other processes have it before any of this one's writers runs (what
-        `wire.direct_send` could not write at once waits for them). The replies come back in order on the same connection and one `_read_replies` reads them; a
-        failure drops the connection and skips Redis for `retry_seconds`."""
+        `wire.direct_send` could not write at once waits for them). The replies come back in order on
+        the same connection and one `_read_replies` reads them; a failure drops the connection and
+        skips Redis for `retry_seconds`."""
         connection = None
         try:
             with self._lock:

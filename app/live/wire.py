@@ -236,8 +236,10 @@ def bounded_poll(self) -> list:
 
 def install(threshold: int, per_poll: int = 16, level: int = 1) -> None:
     """Make simple-websocket (engine.io's websocket server) offer `ThresholdDeflate` and send a text
-    message's frame built once (`text_frame`), and engine.io's long-polling answer at most `per_poll`
-    packets at a time (`bounded_poll`)."""
+    message's frame built once (`text_frame`) and every frame whole (`_send`); engine.io's sockets
+    write a frame on the sender's greenlet where their writer waits (`direct_send`, in a gevent
+    worker), and their poll answer at most `per_poll` packets at a time and not give up while packets
+    went out at once (`bounded_poll`)."""
     import simple_websocket.ws
 
     global packets_per_poll, _engineio_websocket_handler
