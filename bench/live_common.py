@@ -66,6 +66,36 @@ def tool(name: str) -> str:
     return found
 
 
+# ---------------------------------------------------------------- issue 18's goals for joins
+# One place for the verdicts bench/live_fanout.py prints per run and bench/live_summary.py per goal.
+
+#: A join on one worker: at most this many times the bare server's CPU, and 1,000 joined in this many seconds.
+GOAL_JOIN_CPU_RATIO = 1.5
+GOAL_JOIN_SECONDS_PER_1000 = 5.0
+#: Two workers: 6,500 joins in 10 s (scaled to the run's clients), none refused, questions answered meanwhile.
+GOAL_STORM_SECONDS = 10.0
+GOAL_STORM_CLIENTS = 6500
+
+
+def questions_answered(run: dict) -> bool:
+    """Every question asked while the room filled was acknowledged (a run without them: True)."""
+    asks = run.get("asks")
+    return asks is None or (not asks.get("asker_error") and asks["acked"] == asks["sent"])
+
+
+def join_goal_met(run: dict, ratio: float | None) -> bool:
+    """One worker's joins: `ratio` (app ÷ bare CPU per join) within the goal, the room full in time,
+    none refused."""
+    return (ratio is not None and ratio <= GOAL_JOIN_CPU_RATIO
+            and run["seconds"] <= GOAL_JOIN_SECONDS_PER_1000 * run["clients"] / 1000
+            and not run["refused"] and questions_answered(run))
+
+
+def storm_goal_met(run: dict) -> bool:
+    return (run["seconds"] <= GOAL_STORM_SECONDS * run["clients"] / GOAL_STORM_CLIENTS and not run["refused"]
+            and questions_answered(run))
+
+
 # ---------------------------------------------------------------- database
 
 

@@ -114,11 +114,6 @@ def ratios(rows: list[dict]) -> list[dict]:
     return out
 
 
-GOAL_JOIN_CPU_RATIO = 1.5
-GOAL_JOIN_SECONDS_PER_1000 = 5.0
-#: Two workers: 6,500 joins in 10 s (scaled to the run's clients), none refused, questions answered meanwhile.
-GOAL_STORM_SECONDS = 10.0
-GOAL_STORM_CLIENTS = 6500
 #: Clients connecting at once from which on a run is a storm.
 STORM_BATCH = 500
 
@@ -140,7 +135,6 @@ def join_markdown(joins: list[dict]) -> str:
         ratio = (j["cpu_ms_per_join"] / bare["cpu_ms_per_join"]
                  if j["server"] == "app" and bare and bare["cpu_ms_per_join"] and j["cpu_ms_per_join"] else None)
         asks = j.get("asks")
-        answered = asks is None or (not asks.get("asker_error") and asks["acked"] == asks["sent"])
         meanwhile = "–" if asks is None else (f"asker refused: {asks['asker_error']}" if asks.get("asker_error") else
                                               f"{asks['acked']} / {asks['sent']}, {fmt(asks['ack_p50_ms'], '.0f')} / "
                                               f"{fmt(asks['ack_p99_ms'], '.0f')}")
@@ -148,11 +142,9 @@ def join_markdown(joins: list[dict]) -> str:
         if j["server"] == "app" and j["workers"] > 1 and j["batch"] < STORM_BATCH:
             goal = ""  # two workers joined at an ordinary pace: no goal of its own (the ratio is to bare2)
         elif j["server"] == "app" and j["workers"] > 1:  # the storm on two workers: its own goal
-            goal = ("PASS" if j["seconds"] <= GOAL_STORM_SECONDS * j["clients"] / GOAL_STORM_CLIENTS
-                    and not j["refused"] and answered else "FAIL")
+            goal = "PASS" if lc.storm_goal_met(j) else "FAIL"
         elif j["server"] == "app" and ratio is not None:
-            fast = j["seconds"] <= GOAL_JOIN_SECONDS_PER_1000 * j["clients"] / 1000
-            goal = "PASS" if ratio <= GOAL_JOIN_CPU_RATIO and fast and not j["refused"] and answered else "FAIL"
+            goal = "PASS" if lc.join_goal_met(j, ratio) else "FAIL"
         lines.append(
             f"| {j['round']} | {j['clients']} | {j['server']} | {j['workers']} | {j['batch']} | {j['joined']} | "
             f"{j['refused']} | {j['seconds']:.1f} | {fmt(j['cpu_s'], '.2f')} | "

@@ -20,16 +20,20 @@ Usage: .venv/bin/python bench/live_summary.py [FOLDER]
 
 from __future__ import annotations
 
-import json
-import statistics
 import sys
 from pathlib import Path
 
+_HERE = str(Path(__file__).resolve().parent)
+sys.path[:] = [p for p in sys.path if p not in ("", _HERE)]
+sys.path.append(_HERE)  # after the standard library, so bench/http.py shadows nothing
+
+import json  # noqa: E402
+import statistics  # noqa: E402
+
+import live_common as lc  # noqa: E402
+
 INTEREST_RATE = {1: 500, 2: 1000}
 INTEREST_P99_MS = 250
-JOIN_CPU_RATIO = 1.5
-JOIN_SECONDS_PER_1000 = 5.0
-STORM_SECONDS, STORM_CLIENTS = 10.0, 6500
 HELD_CLIENTS = 5000
 BROADCAST_CLIENTS = 1000
 BROADCAST_RATIO = 1.2
@@ -76,8 +80,8 @@ def join_rows(fanout: dict | None, held: dict | None) -> list[tuple[str, str, st
     """One worker: CPU per join against the bare server, and the time for the room to fill."""
     out = []
     for label, data in (("clients joining 50 at a time", fanout), ("a storm, 500 at a time", held)):
-        goal = (f"a join on one worker, {label}: ≤ {JOIN_CPU_RATIO}× the bare server's CPU, and 1,000 in ≤ "
-                f"{JOIN_SECONDS_PER_1000:g} s (every run)")
+        goal = (f"a join on one worker, {label}: ≤ {lc.GOAL_JOIN_CPU_RATIO}× the bare server's CPU, and 1,000 in ≤ "
+                f"{lc.GOAL_JOIN_SECONDS_PER_1000:g} s (every run)")
         runs = [j for j in (data or {}).get("joins", []) if j["server"] == "app" and j["workers"] == 1]
         if not runs:
             out.append((goal, "not measured", "–", "–"))
@@ -87,11 +91,10 @@ def join_rows(fanout: dict | None, held: dict | None) -> list[tuple[str, str, st
             bare = _bare_join(data["joins"], run)
             ratio = (run["cpu_ms_per_join"] / bare["cpu_ms_per_join"]
                      if bare and bare["cpu_ms_per_join"] and run["cpu_ms_per_join"] else None)
-            fast = run["seconds"] <= JOIN_SECONDS_PER_1000 * run["clients"] / 1000
             figures.append(f"{run['clients']:,}: {run['seconds']:.1f} s, {run['cpu_ms_per_join']:.2f} CPU-ms"
                            + (f", {run['refused']} refused" if run["refused"] else ""))
             bares.append("–" if ratio is None else f"{bare['cpu_ms_per_join']:.2f} CPU-ms ({ratio:.2f}×)")
-            met = met and ratio is not None and ratio <= JOIN_CPU_RATIO and fast and not run["refused"]
+            met = met and lc.join_goal_met(run, ratio)
         out.append((goal, "; ".join(figures), "; ".join(bares), _verdict(met)))
     return out
 
@@ -108,18 +111,17 @@ def held_rows(held: dict | None) -> list[tuple[str, str, str, str]]:
 
 
 def storm_rows(storm: dict | None) -> list[tuple[str, str, str, str]]:
-    goal = (f"{STORM_CLIENTS:,} joining two workers in ≤ {STORM_SECONDS:g} s, none refused, questions asked "
-            "meanwhile answered (every run)")
+    goal = (f"{lc.GOAL_STORM_CLIENTS:,} joining two workers in ≤ {lc.GOAL_STORM_SECONDS:g} s, none refused, "
+            "questions asked meanwhile answered (every run)")
     runs = [j for j in (storm or {}).get("joins", []) if j["server"] == "app" and j["workers"] > 1]
     if not runs:
         return [(goal, "not measured", "–", "–")]
     figures, met = [], True
     for run in runs:
         asks = run.get("asks")
-        answered = asks is None or (not asks.get("asker_error") and asks["acked"] == asks["sent"])
         figures.append(f"{run['seconds']:.1f} s, {run['refused']} refused"
                        + ("" if asks is None else f", {asks['acked']}/{asks['sent']} questions answered"))
-        met = met and run["seconds"] <= STORM_SECONDS * run["clients"] / STORM_CLIENTS and not run["refused"] and answered
+        met = met and lc.storm_goal_met(run)
     bares = [_bare_join(storm["joins"], r) for r in runs]
     bare = "; ".join("–" if b is None else f"{b['seconds']:.1f} s on one process" for b in bares)
     return [(goal, "; ".join(figures), bare, _verdict(met))]

@@ -28,6 +28,7 @@ import socketio
 
 from .group_commit import GroupCommit
 from .rooms import IndexedRooms
+from .wire import gevent_patched
 
 log = logging.getLogger(__name__)
 
@@ -169,12 +170,11 @@ def _spawner():
     workers): a greenlet started now runs once the emitter yields, and starting it does not yield
     (a patched `Thread.start` would wait for the thread to run). None in the scheduler's process and
     CLI commands, which are not patched."""
-    try:
-        import gevent
-        from gevent import monkey
-    except ImportError:  # pragma: no cover - gevent is a requirement
+    if not gevent_patched():
         return None
-    return gevent.spawn if monkey.is_module_patched("socket") else None
+    import gevent
+
+    return gevent.spawn
 
 
 def _thread(target, *args) -> None:

@@ -124,7 +124,9 @@ class _Rest(bytes):
 _direct: bool | None = None
 
 
-def _gevent_patched() -> bool:
+def gevent_patched() -> bool:
+    """Whether gevent has patched this process's sockets: a server's worker (`make serve`), not the
+    scheduler's process, a CLI command or the test suite."""
     try:
         from gevent import monkey
     except ImportError:  # pragma: no cover - gevent is a requirement
@@ -149,7 +151,7 @@ def direct_send(self, pkt) -> None:
         return
     if self.writer_waiting and not self.queue.qsize():
         if _direct is None:
-            _direct = _gevent_patched()
+            _direct = gevent_patched()
         if _direct and _write_now(self, pkt):
             return
     self.queue.put(pkt)

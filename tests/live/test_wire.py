@@ -313,8 +313,8 @@ def test_only_a_gevent_worker_writes_on_the_sender_s_greenlet():
 
     from app.live import wire
 
-    assert wire._gevent_patched() is False
-    script = "from gevent import monkey; monkey.patch_all()\nfrom app.live import wire\nprint(wire._gevent_patched())"
+    assert wire.gevent_patched() is False
+    script = "from gevent import monkey; monkey.patch_all()\nfrom app.live import wire\nprint(wire.gevent_patched())"
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
                          cwd=Path(__file__).resolve().parents[2])
     assert out.stdout.strip().splitlines()[-1] == "True", out.stderr
