@@ -303,11 +303,14 @@ def children_cpu() -> float:
 
 
 def run_node(node: str, script: str, config: dict, tmpdir: Path, name: str) -> dict:
-    """Run a generator script on core 1 with a JSON config; it prints one JSON object on stdout."""
+    """Run a generator script on core 1 with a JSON config; it prints one JSON object on stdout.
+    With BENCH_NODE_PROF=DIR, Node writes a CPU profile of the generator there (`--cpu-prof`: where
+    its time goes per message, to check that the figures measure the server)."""
     cfg = tmpdir / f"{name}.json"
     cfg.write_text(json.dumps(config))
     before, start = children_cpu(), time.monotonic()
-    proc = subprocess.run(["taskset", "-c", "1", node, str(NODE_DIR / script), str(cfg)],
+    prof = ["--cpu-prof", f"--cpu-prof-dir={os.environ['BENCH_NODE_PROF']}"] if os.environ.get("BENCH_NODE_PROF") else []
+    proc = subprocess.run(["taskset", "-c", "1", node, *prof, str(NODE_DIR / script), str(cfg)],
                           stdout=subprocess.PIPE, text=True)
     elapsed = time.monotonic() - start
     if proc.returncode != 0:

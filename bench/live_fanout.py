@@ -7,10 +7,16 @@ the app against a bare python-socketio server, in the same run.
    - the app: gunicorn.conf.py (worker_connections 10000), production settings, a SECRET_KEY,
      LIVE_RATE_PER_SECOND=1000 / LIVE_BURST=1000 so the per-connection limiter stays out of the way;
    - bench/bare_server.py: python-socketio alone, the same room and broadcast.
-3. The generator is Node (bench/node/fanout.js, socket.io-client 4.8.1, websocket transport),
-   pinned to core 1. For each N (500, 1000) and each server (alternating which goes first), it
-   connects N clients (the app: `auth={"token"}`), joins them to one session room, then one client
-   asks questions at each rate (1/s and 4/s) for --duration seconds. Every client records the delay
+3. The generator is Node (bench/node/fanout.js, websocket transport), pinned to core 1; its clients
+   are bench/node/lean.js (Socket.IO on a bare `ws` websocket: about half socket.io-client's CPU per
+   message, which had come to cost as much as the app's worker per recipient) or, with
+   `--generator-client socket.io-client`, socket.io-client 4.8.1 (the figures before 2026-12-05).
+   For each N (500, 1000) and each server (alternating which goes first), it connects N clients
+   (the app: `auth={"token"}`), joins them to one session room, asks `--warmup` questions that are not
+   measured (a process's first asks compile its statements, and the generator's handlers are not
+   compiled yet: at two workers the first three questions' slowest receipts were 83, 64 and 58 ms,
+   the next ones 42–60), then one client asks
+   questions at each rate (1/s and 4/s) for --duration seconds. Every client records the delay
    from the ask's emit to its own receipt of the `question` broadcast. Lost = acknowledged
    questions × N − receipts. Between runs the harness waits until both workers are idle.
 4. Reports p50/p99, deliveries/s, lost, the worker's CPU-ms per broadcast, the generator's CPU
@@ -27,7 +33,8 @@ the app against a bare python-socketio server, in the same run.
 
 Usage: .venv/bin/python bench/live_fanout.py [--clients 500,1000] [--rates 1,4] [--duration 10]
                                               [--rounds 1] [--workers 1] [--connect-batch 50]
-                                              [--no-deflate] [--json out.json]
+                                              [--no-deflate] [--warmup 3] [--generator-client lean]
+                                              [--json out.json]
 """
 
 from __future__ import annotations
@@ -215,6 +222,11 @@ def main() -> int:
                         help="clients connecting at once (500 or more: a join storm)")
     parser.add_argument("--ask-during-joins", type=float, default=0.0, metavar="SECONDS",
                         help="one more client asks a question at this interval while the others join (0: none)")
+    parser.add_argument("--generator-client", choices=["lean", "socket.io-client"], default="lean",
+                        help="the listeners' client in the Node generator: lean.js (a Socket.IO client on a bare "
+                             "websocket, ~half the CPU per message) or socket.io-client (the figures before 2026-12-05)")
+    parser.add_argument("--warmup", type=int, default=3, metavar="QUESTIONS",
+                        help="questions asked and not measured before the first rate (0: none)")
     parser.add_argument("--json", metavar="FILE", help="write machine-readable results here")
     args = parser.parse_args()
     sizes = [int(x) for x in args.clients.split(",")]
@@ -264,7 +276,8 @@ def main() -> int:
                         "session_id": session["id"], "rates": rates, "duration": args.duration,
                         "drain": args.drain, "settle": 3, "connect_batch": args.connect_batch,
                         "server_pids": workers[name], "run": f"{rnd}-{n}", "deflate": not args.no_deflate,
-                        "ask_during_joins": args.ask_during_joins,
+                        "ask_during_joins": args.ask_during_joins, "client": args.generator_client,
+                        "warmup": args.warmup,
                     }, tmpdir, f"fanout-{name}-{n}-{rnd}")
                     cpu = result["connect_join_server_cpu_s"]
                     joins.append({
@@ -293,7 +306,9 @@ def main() -> int:
         meta = {
             "rounds": args.rounds, "duration_s": args.duration, "rates": rates, "clients": sizes,
             "database": "PostgreSQL" if env["DATABASE_URL"].startswith("postgresql") else "SQLite",
-            "generator": "node bench/node/fanout.js (socket.io-client 4.8.1, websocket), taskset -c 1",
+            "generator": ("node bench/node/fanout.js ("
+                          + ("lean.js on ws 8.21.3" if args.generator_client == "lean" else "socket.io-client 4.8.1")
+                          + ", websocket), taskset -c 1"),
             "server": (f"app: gunicorn {args.workers} gevent worker(s), worker_connections 10000"
                        + (f", Redis {args.redis_url}" if args.workers > 1 else ", taskset -c 0")
                        + "; bare: 1 gevent worker, taskset -c 0"

@@ -5,12 +5,15 @@
 //   node fanout.js config.json      (prints one JSON object on stdout; progress on stderr)
 //
 // config: {url, mode: "app"|"bare", tokens: [...] (app) , clients, session_id, rates: [1, 4] ([] = joins only),
-//          duration, drain, settle, connect_batch, server_pid | server_pids, run, deflate, ask_during_joins}
+//          duration, drain, settle, connect_batch, server_pid | server_pids, run, deflate, ask_during_joins,
+//          client: "lean" (default, lean.js) | "socket.io-client", warmup: questions asked first and not measured}
+// FANOUT_PER_K=1 in the environment logs each question's slowest receipt (where a p99 comes from).
 "use strict";
 
 const fs = require("fs");
 const { performance } = require("perf_hooks");
 const { io } = require("socket.io-client");
+const { LeanSocket } = require("./lean");
 
 const cfg = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
 const log = (msg) => process.stderr.write(`fanout[${cfg.mode}]: ${msg}\n`);
@@ -71,6 +74,7 @@ function onQuestion(client, data) {
   }
   phase.seen.add(key);
   phase.latencies.push(now - sent);
+  phase.perK[k] = Math.max(phase.perK[k] || 0, now - sent);
   phase.lastReceipt = now;
 }
 
@@ -84,7 +88,10 @@ function connectOne(idx) {
     // Browsers (and ws, by default) offer permessage-deflate; --no-deflate measures without it.
     if (cfg.deflate === false) opts.perMessageDeflate = false;
     if (cfg.mode === "app") opts.auth = { token: cfg.tokens[idx] };
-    const socket = io(cfg.url + "/live", opts);
+    // The listeners' client: lean.js (default) or socket.io-client, which costs about what the app's
+    // worker does per message (`client` in the config, --generator-client in live_fanout.py).
+    const socket = cfg.client === "socket.io-client" ? io(cfg.url + "/live", opts)
+      : new LeanSocket(cfg.url, "/live", { auth: opts.auth || null, perMessageDeflate: cfg.deflate !== false, timeout: 60000 });
     const client = { idx, socket };
     let done = false;
     const finish = (ok, why) => {
@@ -107,7 +114,7 @@ function connectOne(idx) {
 
 async function runPhase(index, sender, rate, duration) {
   const count = Math.round(rate * duration);
-  phase = { index, sentAt: {}, seen: new Set(), latencies: [], duplicates: 0, lastReceipt: 0, acks: [], ackErrors: {} };
+  phase = { index, sentAt: {}, seen: new Set(), latencies: [], perK: {}, duplicates: 0, lastReceipt: 0, acks: [], ackErrors: {} };
   const cpuSamples = [];
   let lastCpu = process.cpuUsage();
   let lastT = performance.now();
@@ -172,6 +179,7 @@ async function runPhase(index, sender, rate, duration) {
     generator_cpu_burst_max_pct: r(burst[burst.length - 1] ?? null),
     generator_cpu_burst_p90_pct: r(pct(burst, 90)),
   };
+  if (process.env.FANOUT_PER_K) log(`per question max ms: ${Object.values(phase.perK).map((x) => Math.round(x)).join(" ")}`);
   phase = null;
   return result;
 }
@@ -262,6 +270,11 @@ async function main() {
   };
   if (clients.length === n && cfg.rates.length) {
     const sender = clients[0];
+    if (cfg.warmup) { // unmeasured questions first: steady state, not each process's first ask
+      const res = await runPhase(-1, sender, cfg.warmup, 1);
+      log(`warm-up: ${res.sent} questions, lost ${res.lost}, max ${res.max_ms} ms`);
+      await sleep(cfg.settle * 1000);
+    }
     for (let i = 0; i < cfg.rates.length; i++) {
       const res = await runPhase(i, sender, cfg.rates[i], cfg.duration);
       log(`rate ${res.rate}/s: p50 ${res.p50_ms} ms p99 ${res.p99_ms} ms, ${res.deliveries_per_s} deliveries/s, ` +
