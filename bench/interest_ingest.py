@@ -6,7 +6,8 @@ through the app, on PostgreSQL.
    API token (written straight into the database).
 2. The app as in production (gunicorn.conf.py, ONE gevent worker, core 0, production settings,
    LIVE_RATE_PER_SECOND=1000 / LIVE_BURST=1000 so the per-connection limiter stays out of the way).
-3. The Node generator (bench/node/interest.js, core 1) connects every attendee over Socket.IO, warms
+3. The Node generator (bench/node/interest.js, core 1; its clients bench/node/lean.js, or socket.io-client
+   with `--generator-client socket.io-client`) connects every attendee over Socket.IO, warms
    up with a few interests, then every attendee sends --per-client `express_interest` events at the
    same moment to the demo session "US portable ECMO" (two projects), each with a unique client_id;
    every --concurrent-replay-every'th client_id is sent twice at once, and after all acks every
@@ -116,6 +117,9 @@ def main() -> int:
     parser.add_argument("--asks", action="store_true",
                         help="each round, every attendee asks --per-client questions at once instead of expressing "
                              "interest (their rows checked; no bare server)")
+    parser.add_argument("--generator-client", choices=["lean", "socket.io-client"], default="lean",
+                        help="the attendees' client in the Node generator: lean.js (Socket.IO on a bare websocket) "
+                             "or socket.io-client (the figures before 2026-12-05)")
     parser.add_argument("--json", metavar="FILE")
     parser.add_argument("--bare", action=argparse.BooleanOptionalAction, default=True,
                         help="also run the burst against bench/bare_server.py first (the transport's ceiling)")
@@ -147,7 +151,8 @@ def main() -> int:
                         "project_ids": session["project_ids"], "per_client": args.per_client,
                         "concurrent_replay_every": args.concurrent_replay_every,
                         "late_replay_every": args.late_replay_every, "warmup": 20, "connect_batch": 50,
-                        "server_pids": bare_workers, "run": f"bare{rnd}", "join": args.join}, tmpdir, f"bare-{rnd}")
+                        "server_pids": bare_workers, "run": f"bare{rnd}", "join": args.join,
+                        "client": args.generator_client}, tmpdir, f"bare-{rnd}")
                     result["server_cpu_ms_per_interest"] = (1000 * result["server_cpu_s"] / result["burst_sends"]
                                                             if result["server_cpu_s"] else None)
                     result["round"] = rnd
@@ -169,7 +174,7 @@ def main() -> int:
                 "project_ids": session["project_ids"], "per_client": args.per_client,
                 "concurrent_replay_every": args.concurrent_replay_every, "late_replay_every": args.late_replay_every,
                 "warmup": 20, "connect_batch": 50, "server_pids": workers, "run": run, "join": args.join,
-                "vote_question_id": question_id, "asks": args.asks,
+                "vote_question_id": question_id, "asks": args.asks, "client": args.generator_client,
             }, tmpdir, f"interest-{rnd}")
             db = (check_votes(env["DATABASE_URL"], question_id) if args.votes else
                   check_questions(env["DATABASE_URL"], run) if args.asks else check_database(env["DATABASE_URL"], run))

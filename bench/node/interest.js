@@ -15,12 +15,14 @@
 // resend is acknowledged as a duplicate with the stored question).
 //
 // config: {url, tokens, session_id, project_ids, per_client, concurrent_replay_every,
-//          late_replay_every, warmup, connect_batch, server_pid | server_pids, run, join, vote_question_id, asks}
+//          late_replay_every, warmup, connect_batch, server_pid | server_pids, run, join, vote_question_id, asks,
+//          client: "lean" (default, lean.js) | "socket.io-client"}
 "use strict";
 
 const fs = require("fs");
 const { performance } = require("perf_hooks");
 const { io } = require("socket.io-client");
+const { LeanSocket } = require("./lean");
 
 const cfg = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
 const log = (msg) => process.stderr.write(`interest: ${msg}\n`);
@@ -52,10 +54,11 @@ const r1 = (x) => (x === null || x === undefined ? null : Math.round(x * 10) / 1
 
 function connectOne(idx) {
   return new Promise((resolve) => {
-    const socket = io(cfg.url + "/live", {
-      path: "/socket.io", transports: ["websocket"], forceNew: true, reconnection: false, timeout: 60000,
-      auth: { token: cfg.tokens[idx] },
-    });
+    const auth = { token: cfg.tokens[idx] };
+    const socket = cfg.client === "socket.io-client"
+      ? io(cfg.url + "/live", { path: "/socket.io", transports: ["websocket"], forceNew: true, reconnection: false,
+                               timeout: 60000, auth })
+      : new LeanSocket(cfg.url, "/live", { auth, timeout: 60000 });
     socket.on("connect", () => resolve({ idx, socket }));
     socket.on("connect_error", (err) => resolve({ idx, socket, error: String(err && err.message) }));
   });
