@@ -15,10 +15,9 @@ the app against a bare python-socketio server, in the same run.
    (the app: `auth={"token"}`), joins them to one session room, asks `--warmup` questions that are not
    measured (a process's first asks compile its statements, and the generator's handlers are not
    compiled yet: at two workers the first three questions' slowest receipts were 83, 64 and 58 ms,
-   the next ones 42–60), then one client asks
-   questions at each rate (1/s and 4/s) for --duration seconds. Every client records the delay
-   from the ask's emit to its own receipt of the `question` broadcast. Lost = acknowledged
-   questions × N − receipts. Between runs the harness waits until both workers are idle.
+   the next ones 42–60), then one client asks questions at each rate (1/s and 4/s) for --duration
+   seconds. Every client records the delay from the ask's emit to its own receipt of the `question`
+   broadcast. Lost = acknowledged questions × N − receipts. Between runs the harness waits until both workers are idle.
 4. Reports p50/p99, deliveries/s, lost, the worker's CPU-ms per broadcast, the generator's CPU
    during bursts (max and p90 over 100 ms windows), and app ÷ bare. Exit 0 whatever the figures.
 
