@@ -289,7 +289,7 @@ def ensure_node() -> str:
     node = shutil.which("node")
     if not node:
         sys.exit("bench: `node` not found (Node 18+ is needed for the load generator)")
-    if not (NODE_DIR / "node_modules" / "socket.io-client").exists():
+    if not all((NODE_DIR / "node_modules" / name).exists() for name in ("socket.io-client", "ws")):
         log("bench: npm install (bench/node)")
         subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--silent"], cwd=NODE_DIR, check=True)
     return node
