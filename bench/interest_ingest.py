@@ -117,9 +117,7 @@ def main() -> int:
     parser.add_argument("--asks", action="store_true",
                         help="each round, every attendee asks --per-client questions at once instead of expressing "
                              "interest (their rows checked; no bare server)")
-    parser.add_argument("--generator-client", choices=["lean", "socket.io-client"], default="lean",
-                        help="the attendees' client in the Node generator: lean.js (Socket.IO on a bare websocket) "
-                             "or socket.io-client (the figures before 2026-12-05)")
+    lc.add_generator_client(parser)
     parser.add_argument("--json", metavar="FILE")
     parser.add_argument("--bare", action=argparse.BooleanOptionalAction, default=True,
                         help="also run the burst against bench/bare_server.py first (the transport's ceiling)")

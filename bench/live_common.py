@@ -285,6 +285,13 @@ def stop(proc: subprocess.Popen | None) -> None:
         proc.wait()
 
 
+def add_generator_client(parser) -> None:
+    """`--generator-client`: the Node generators' Socket.IO client (bench/node/lean.js: `openSocket`)."""
+    parser.add_argument("--generator-client", choices=["lean", "socket.io-client"], default="lean",
+                        help="the generator's clients: lean.js (Socket.IO on a bare ws websocket, about half the CPU "
+                             "per message) or socket.io-client 4.8.1 (the figures before 2026-12-05)")
+
+
 def ensure_node() -> str:
     node = shutil.which("node")
     if not node:

@@ -221,9 +221,7 @@ def main() -> int:
                         help="clients connecting at once (500 or more: a join storm)")
     parser.add_argument("--ask-during-joins", type=float, default=0.0, metavar="SECONDS",
                         help="one more client asks a question at this interval while the others join (0: none)")
-    parser.add_argument("--generator-client", choices=["lean", "socket.io-client"], default="lean",
-                        help="the listeners' client in the Node generator: lean.js (a Socket.IO client on a bare "
-                             "websocket, ~half the CPU per message) or socket.io-client (the figures before 2026-12-05)")
+    lc.add_generator_client(parser)
     parser.add_argument("--warmup", type=int, default=3, metavar="QUESTIONS",
                         help="questions asked and not measured before the first rate (0: none)")
     parser.add_argument("--json", metavar="FILE", help="write machine-readable results here")

@@ -12,13 +12,13 @@
 
 const fs = require("fs");
 const { performance } = require("perf_hooks");
-const { io } = require("socket.io-client");
-const { LeanSocket } = require("./lean");
+const { openSocket } = require("./lean");
 
 const cfg = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
 const log = (msg) => process.stderr.write(`fanout[${cfg.mode}]: ${msg}\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const CLK = 100; // USER_HZ on Linux
+const PER_K = Boolean(process.env.FANOUT_PER_K); // log each question's slowest receipt
 
 // The server's workers: `server_pids` (two processes) or `server_pid` (one); CPU is their sum.
 const serverPids = cfg.server_pids || (cfg.server_pid ? [cfg.server_pid] : []);
@@ -74,7 +74,7 @@ function onQuestion(client, data) {
   }
   phase.seen.add(key);
   phase.latencies.push(now - sent);
-  phase.perK[k] = Math.max(phase.perK[k] || 0, now - sent);
+  if (PER_K) phase.perK[k] = Math.max(phase.perK[k] || 0, now - sent);
   phase.lastReceipt = now;
 }
 
@@ -84,14 +84,11 @@ let joining = true;
 
 function connectOne(idx) {
   return new Promise((resolve) => {
-    const opts = { path: "/socket.io", transports: ["websocket"], forceNew: true, reconnection: false, timeout: 60000 };
-    // Browsers (and ws, by default) offer permessage-deflate; --no-deflate measures without it.
-    if (cfg.deflate === false) opts.perMessageDeflate = false;
-    if (cfg.mode === "app") opts.auth = { token: cfg.tokens[idx] };
     // The listeners' client: lean.js (default) or socket.io-client, which costs about what the app's
     // worker does per message (`client` in the config, --generator-client in live_fanout.py).
-    const socket = cfg.client === "socket.io-client" ? io(cfg.url + "/live", opts)
-      : new LeanSocket(cfg.url, "/live", { auth: opts.auth || null, perMessageDeflate: cfg.deflate !== false, timeout: 60000 });
+    // --no-deflate: no permessage-deflate offered (browsers offer it).
+    const socket = openSocket(cfg.client, cfg.url, "/live", {
+      auth: cfg.mode === "app" ? { token: cfg.tokens[idx] } : null, perMessageDeflate: cfg.deflate !== false });
     const client = { idx, socket };
     let done = false;
     const finish = (ok, why) => {
@@ -179,7 +176,7 @@ async function runPhase(index, sender, rate, duration) {
     generator_cpu_burst_max_pct: r(burst[burst.length - 1] ?? null),
     generator_cpu_burst_p90_pct: r(pct(burst, 90)),
   };
-  if (process.env.FANOUT_PER_K) log(`per question max ms: ${Object.values(phase.perK).map((x) => Math.round(x)).join(" ")}`);
+  if (PER_K) log(`per question max ms: ${Object.values(phase.perK).map((x) => Math.round(x)).join(" ")}`);
   phase = null;
   return result;
 }

@@ -21,8 +21,7 @@
 
 const fs = require("fs");
 const { performance } = require("perf_hooks");
-const { io } = require("socket.io-client");
-const { LeanSocket } = require("./lean");
+const { openSocket } = require("./lean");
 
 const cfg = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
 const log = (msg) => process.stderr.write(`interest: ${msg}\n`);
@@ -54,11 +53,7 @@ const r1 = (x) => (x === null || x === undefined ? null : Math.round(x * 10) / 1
 
 function connectOne(idx) {
   return new Promise((resolve) => {
-    const auth = { token: cfg.tokens[idx] };
-    const socket = cfg.client === "socket.io-client"
-      ? io(cfg.url + "/live", { path: "/socket.io", transports: ["websocket"], forceNew: true, reconnection: false,
-                               timeout: 60000, auth })
-      : new LeanSocket(cfg.url, "/live", { auth, timeout: 60000 });
+    const socket = openSocket(cfg.client, cfg.url, "/live", { auth: { token: cfg.tokens[idx] } });
     socket.on("connect", () => resolve({ idx, socket }));
     socket.on("connect_error", (err) => resolve({ idx, socket, error: String(err && err.message) }));
   });

@@ -5,9 +5,10 @@
 // so at 2,000 listeners the generator needed more CPU per broadcast than both workers together and the
 // two-worker figures measured it (../shared/BENCHMARKING.md: a generator must be much cheaper per message
 // than the server). This speaks the same protocol (Engine.IO 4 over a websocket, Socket.IO 5 packets in
-// one namespace, JSON only) with one parse per message, and offers the interface fanout.js uses of
+// one namespace, JSON only) with one parse per message, and offers the interface the generators use of
 // socket.io-client: `on(name, fn)`, `onAny(fn)`, the "connect" and "connect_error" events,
-// `timeout(ms).emit(name, data, (err, ack) => ...)`, `disconnect()` and `close()`.
+// `timeout(ms).emit(name, data, (err, ack) => ...)`, `disconnect()` and `close()`. `openSocket` opens
+// either client.
 "use strict";
 
 const WebSocket = require("ws");
@@ -21,6 +22,8 @@ class LeanSocket {
     this.acks = new Map();
     this.nextId = 0;
     this.connected = false;
+    this.failed = false; // connect_error told once
+    this.closing = false; // closed by this side: its close event is no failure
     const wsUrl = url.replace(/^http/, "ws") + "/socket.io/?EIO=4&transport=websocket";
     this.ws = new WebSocket(wsUrl, { perMessageDeflate });
     this.openTimer = setTimeout(() => this._fail("timeout"), timeout);
@@ -44,10 +47,6 @@ class LeanSocket {
 
   timeout(ms) {
     return { emit: (name, data, cb) => this._emit(name, data, cb, ms) };
-  }
-
-  emit(name, data) {
-    this._send(2, "", [name, data]);
   }
 
   disconnect() {
@@ -137,4 +136,15 @@ class LeanSocket {
   }
 }
 
-module.exports = { LeanSocket };
+// The generators' one way to open a client: `kind` "socket.io-client" or lean.js (anything else), with
+// the options fanout.js and interest.js pass (a token in `auth`, permessage-deflate offered or not).
+function openSocket(kind, url, namespace, { auth = null, perMessageDeflate = true, timeout = 60000 } = {}) {
+  if (kind !== "socket.io-client") return new LeanSocket(url, namespace, { auth, perMessageDeflate, timeout });
+  const { io } = require("socket.io-client");
+  const opts = { path: "/socket.io", transports: ["websocket"], forceNew: true, reconnection: false, timeout };
+  if (auth) opts.auth = auth;
+  if (!perMessageDeflate) opts.perMessageDeflate = false; // browsers (and ws, by default) offer it
+  return io(url + namespace, opts);
+}
+
+module.exports = { LeanSocket, openSocket };

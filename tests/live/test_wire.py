@@ -307,17 +307,24 @@ def test_a_full_or_failed_socket_and_what_is_not_a_built_frame_are_queued(app, d
 def test_only_a_gevent_worker_writes_on_the_sender_s_greenlet():
     """The choice `direct_send` makes at its first send: the suite (threads) queues; a gevent-patched
     process (a server's worker) writes."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
     from app.live import wire
 
     assert wire.gevent_patched() is False
     script = "from gevent import monkey; monkey.patch_all()\nfrom app.live import wire\nprint(wire.gevent_patched())"
+    assert _last_line_of(script) == "True"
+
+
+def _last_line_of(script: str) -> str:
+    """Run `script` in a Python process of its own (gevent patches a whole process; the suite is not
+    patched) from the project's folder; it must succeed. The last line it printed."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
                          cwd=Path(__file__).resolve().parents[2])
-    assert out.stdout.strip().splitlines()[-1] == "True", out.stderr
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip().splitlines()[-1]
 
 
 def test_the_writer_is_marked_waiting_only_while_it_waits_for_a_packet(app):
@@ -415,14 +422,8 @@ def test_in_a_gevent_worker_a_connection_outlives_its_writer_s_wait():
     messages and pings go out at once, and the connection is still open after the writer's wait of
     ping interval + timeout (the writer closed it there while nothing was queued)."""
     import json
-    import subprocess
-    import sys
-    from pathlib import Path
 
-    out = subprocess.run([sys.executable, "-c", _A_QUIET_CONNECTION], capture_output=True, text=True, timeout=60,
-                         cwd=Path(__file__).resolve().parents[2])
-    assert out.returncode == 0, out.stderr
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result = json.loads(_last_line_of(_A_QUIET_CONNECTION))
     assert result["waiting"] is True  # the writer waited in its poll: what was sent went out at once
     assert result["got"] == ["m0", "m1", "m2"]
     assert (result["state"], result["disconnects"]) == ("connected", [])
