@@ -178,9 +178,9 @@ _PG_LEAD_AND_INTEREST = (
                             " FROM up ON CONFLICT (user_id, client_id) DO NOTHING RETURNING interests.id)"
                             " SELECT up.*, (SELECT stage FROM prev) AS previous, (SELECT id FROM ins) AS interest_id"
                             " FROM up"))
-#: The same in psycopg's own parameter style, for `write_interests` (psycopg adapts the list of lower
-#: stages to an array).
-_PG_LEAD_AND_INTEREST_DRIVER = statements.for_psycopg(_PG_LEAD_AND_INTEREST.replace("IN :lower", "= ANY(:lower)"))
+#: The same in psycopg's own parameter style, for `write_interests` (the lower stages sent as the text of
+#: an array: `_array_literal`).
+_PG_LEAD_AND_INTEREST_DRIVER = statements.for_psycopg(_PG_LEAD_AND_INTEREST.replace("IN :lower", "= ANY(:lower::text[])"))
 _LEAD_COLUMNS = {"id": Integer(), "stage": String(), "owner_id": Integer(), "expected_amount": Numeric(18, 2),
                  "currency": String(), "next_action_on": Date(), "stage_changed_at": UTCDateTime(),
                  "created_at": UTCDateTime(), "previous": String()}
@@ -399,8 +399,9 @@ _UTC = UTCDateTime()
 def write_interests(items: list[tuple]) -> list[StoredInterest | None]:
     """`write_interest(actor, room, values, at=, attachment=)` for each item (those five, in order), as
     the group commit writes a batch. On PostgreSQL the items' statements (one each: `_PG_LEAD_AND_INTEREST`)
-    go to the server together in psycopg's pipeline mode: the server runs them one after another as
-    before, in the caller's transaction, and the batch waits for one round trip instead of one each."""
+    go to the server together in psycopg's pipeline mode, as one `executemany` (the statement converted
+    once, each item's values adapted): the server runs them one after another as before, in the caller's
+    transaction, and the batch waits for one round trip instead of one each."""
     if len(items) < 2 or db.session.get_bind().dialect.name != "postgresql":
         return [write_interest(actor, room, values, at=at, attachment=attachment)
                 for actor, room, values, at, attachment in items]
@@ -410,24 +411,31 @@ def write_interests(items: list[tuple]) -> list[StoredInterest | None]:
         row = _interest_row(actor, room, values, at, attachment, now)
         params = {**_lead_params(room, values["project_id"], actor, values["level"], now),
                   **{name: row[name] for name in _INTEREST_OWN_COLUMNS}}
+        params["lower"] = _array_literal(params["lower"])
         prepared.append((now, row, params, _interest_notices(room, actor, values["project_id"], values, now)))
     driver = db.session.connection().connection.driver_connection  # the session's transaction's connection
-    cursors = []
-    with driver.pipeline():
-        for _, _, params, _ in prepared:
-            cursor = driver.cursor()
-            cursor.execute(_PG_LEAD_AND_INTEREST_DRIVER, params)
-            cursors.append(cursor)
+    leads = []
+    with driver.cursor() as cursor:
+        with driver.pipeline():  # one executemany: the statement converted once, each item's values adapted
+            cursor.executemany(_PG_LEAD_AND_INTEREST_DRIVER, [params for _, _, params, _ in prepared], returning=True)
+        names = [column.name for column in cursor.description]
+        for _ in prepared:
+            leads.append(dict(zip(names, cursor.fetchone())))
+            cursor.nextset()
     out = []
-    for (actor, _, values, _, _), (now, row, _, notices), cursor in zip(items, prepared, cursors):
-        with cursor:
-            lead = dict(zip((column.name for column in cursor.description), cursor.fetchone()))
+    for (actor, _, values, _, _), (now, row, _, notices), lead in zip(items, prepared, leads):
         for name in ("stage_changed_at", "created_at"):  # as the ORM's statements return them
             lead[name] = _UTC.process_result_value(lead[name], None)
         row["lead_id"] = lead["id"]
         interest_id = lead.pop("interest_id")
         out.append(_stored(actor, values, row, interest_id, _lead_outcome(lead, None, now), notices, now))
     return out
+
+
+def _array_literal(stages: list[str]) -> str:
+    """The lower stages as PostgreSQL's text of an array (stage names need no quoting): psycopg adapts one
+    string, where a list was adapted element by element for every interest."""
+    return "{" + ",".join(stages) + "}"
 
 
 def _interest_row(actor, room: InterestRoom, values: dict, at, attachment, now: datetime) -> dict:

@@ -189,6 +189,35 @@ def test_a_batch_stores_each_interest_once_numbers_its_events_and_folds_the_orga
 
 
 @postgres_only
+def test_a_batch_moves_leads_forward_only_and_never_out_of_dropped(app, room, monkeypatch):
+    """The batch's statement compares each lead's stage with the stages below the interest's own (sent as
+    one array per interest): a lead further on, or dropped, keeps its stage; one behind moves up."""
+    sid, project = room["session"].id, room["project"].id
+    people = [make_user("attendee", organisation=f"Town {n} Commerce Bureau") for n in range(4)]
+    for person, stage in zip(people, ("negotiating", "dropped", "seeking_partner")):
+        db.session.add(Lead(project_id=project, organisation_id=person.organisation_id, stage=stage))
+    db.session.commit()
+    ids = [person.id for person in people]
+    db.session.remove()
+    commit = _batched(monkeypatch, 4)
+    sends = [(ids[0], "intent"), (ids[1], "intent"), (ids[2], "intent"), (ids[3], "info")]
+    results = in_threads([_express(app, user_id, sid, {"project_id": project, "level": level,
+                                                       "client_id": f"i-order-{n:04d}"})
+                          for n, (user_id, level) in enumerate(sends)])
+
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert commit.batches[0] == 4
+    stages = dict(db.session.execute(select(Lead.organisation_id, Lead.stage).where(Lead.project_id == project)).all())
+    organisation = {person_id: db.session.get(User, person_id).organisation_id for person_id in ids}
+    assert [stages[organisation[person_id]] for person_id in ids] == [
+        "negotiating", "dropped", "preliminary_intent", "partner_identified"]
+    assert [r.value["lead"]["stage"] for r in results] == [
+        "negotiating", "dropped", "preliminary_intent", "partner_identified"]
+    history = db.session.execute(select(LeadEvent.from_stage, LeadEvent.to_stage).order_by(LeadEvent.id)).all()
+    assert sorted(history, key=str) == sorted([("seeking_partner", "preliminary_intent"), (None, "partner_identified")], key=str)
+
+
+@postgres_only
 def test_a_refusal_in_a_batch_is_that_interest_s_answer_alone_in_its_own_language(app, room, monkeypatch):
     sid, project = room["session"].id, room["project"].id
     monkeypatch.setitem(app.config, "LIVE_INTERESTS_PER_MINUTE", 1)
