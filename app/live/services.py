@@ -168,6 +168,8 @@ def record_many(events: list[tuple[int, str, dict, str]]) -> list[Outgoing]:
 
 #: PostgreSQL, psycopg's style: a session's next `n` numbers and its `n` events in one statement (the
 #: events' names, audiences and JSON payloads as arrays, numbered in their order), returning their seqs.
+#: The arrays go in binary (`%(...)b`): in text, psycopg escaped every quote of every JSON payload with a
+#: regular expression, 6.5 CPU-ms for a batch of 100 interests' events against 0.08 in binary (BENCHMARKS.md).
 _PG_RECORD_MANY = (
     "WITH counter AS (INSERT INTO live_counters (session_id, seq) VALUES (%(session_id)s, %(n)s)"
     " ON CONFLICT (session_id) DO UPDATE SET seq = live_counters.seq + excluded.seq RETURNING seq)"
@@ -175,7 +177,7 @@ _PG_RECORD_MANY = (
     " SELECT %(session_id)s, counter.seq - %(n)s + e.ord, e.name, e.audience,"
     " CAST(CAST(e.payload AS jsonb) || jsonb_build_object('seq', counter.seq - %(n)s + e.ord) AS json),"
     " %(created_at)s"
-    " FROM counter, unnest(%(names)s::text[], %(audiences)s::text[], %(payloads)s::text[])"
+    " FROM counter, unnest(%(names)b::text[], %(audiences)b::text[], %(payloads)b::text[])"
     " WITH ORDINALITY AS e(name, audience, payload, ord)"
     " RETURNING seq")
 

@@ -350,12 +350,14 @@ def test_a_batch_s_history_notifications_and_events_go_with_its_commit_and_are_s
     monkeypatch.setattr(psycopg.Connection, "commit",
                         lambda self: commits.append(self._pipeline is not None) or original(self))
     _batched(monkeypatch, 3)
-    results = in_threads([_express(app, person, sid, {"project_id": project, "level": "intent",
+    notes = ['Land "near the port", 50 mu', "路径 C:\\parks\\新区 {a,b}", "Visit in March 🚄, NULL"]  # what a text array escapes
+    results = in_threads([_express(app, person, sid, {"project_id": project, "level": "intent", "note": notes[n],
                                                       "client_id": f"i-tail-{n:04d}"})
                           for n, person in enumerate(people)])
 
     assert not [r for r in results if isinstance(r, Exception)], results
     assert commits[0] is True  # the batch's own commit, in the pipeline with its tail
+    assert sorted(event.payload["note"] for r in results for event in r.events) == sorted(notes)
     sent = sorted((event.payload for r in results for event in r.events), key=lambda body: body["seq"])
     stored = {e.seq: e.payload for e in db.session.scalars(select(LiveEvent).where(LiveEvent.name == "interest"))}
     assert [body["seq"] for body in sent] == list(range(sent[0]["seq"], sent[0]["seq"] + 3))
