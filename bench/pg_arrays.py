@@ -3,8 +3,8 @@
 `live.services.record_queued` sends a batch's events to PostgreSQL as arrays (names, audiences, JSON
 payloads) in one statement. In text format psycopg escapes each element's quotes and backslashes with a
 regular expression, and a JSON payload is mostly quotes; in binary each element goes as it is.
-This sends 100 payloads shaped like an interest's staff event, 500 times each way, and prints the
-client's CPU per statement (the server's share is the same for both).
+This sends 100 payloads shaped like an interest's staff event, 500 times each way, and prints this
+process's CPU per statement (psycopg's side: what a server's worker pays).
 
 Usage: .venv/bin/python bench/pg_arrays.py [postgresql://postgres@127.0.0.1/test]
 """

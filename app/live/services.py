@@ -169,7 +169,7 @@ def record_many(events: list[tuple[int, str, dict, str]]) -> list[Outgoing]:
 #: PostgreSQL, psycopg's style: a session's next `n` numbers and its `n` events in one statement (the
 #: events' names, audiences and JSON payloads as arrays, numbered in their order), returning their seqs.
 #: The arrays go in binary (`%(...)b`): in text, psycopg escaped every quote of every JSON payload with a
-#: regular expression, 6.5 CPU-ms for a batch of 100 interests' events against 0.08 in binary (BENCHMARKS.md).
+#: regular expression, about 6 CPU-ms for 100 events against 0.1 in binary (`bench/pg_arrays.py`).
 _PG_RECORD_MANY = (
     "WITH counter AS (INSERT INTO live_counters (session_id, seq) VALUES (%(session_id)s, %(n)s)"
     " ON CONFLICT (session_id) DO UPDATE SET seq = live_counters.seq + excluded.seq RETURNING seq)"

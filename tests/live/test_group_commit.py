@@ -197,7 +197,7 @@ def test_a_batch_moves_leads_forward_only_and_never_out_of_dropped(app, room, mo
     for person, stage in zip(people, ("negotiating", "dropped", "seeking_partner")):
         db.session.add(Lead(project_id=project, organisation_id=person.organisation_id, stage=stage))
     db.session.commit()
-    ids = [person.id for person in people]
+    ids, organisations = [person.id for person in people], [person.organisation_id for person in people]
     db.session.remove()
     commit = _batched(monkeypatch, 4)
     sends = [(ids[0], "intent"), (ids[1], "intent"), (ids[2], "intent"), (ids[3], "info")]
@@ -208,8 +208,7 @@ def test_a_batch_moves_leads_forward_only_and_never_out_of_dropped(app, room, mo
     assert not [r for r in results if isinstance(r, Exception)], results
     assert commit.batches[0] == 4
     stages = dict(db.session.execute(select(Lead.organisation_id, Lead.stage).where(Lead.project_id == project)).all())
-    organisation = {person_id: db.session.get(User, person_id).organisation_id for person_id in ids}
-    assert [stages[organisation[person_id]] for person_id in ids] == [
+    assert [stages[organisation] for organisation in organisations] == [
         "negotiating", "dropped", "preliminary_intent", "partner_identified"]
     assert [r.value["lead"]["stage"] for r in results] == [
         "negotiating", "dropped", "preliminary_intent", "partner_identified"]
