@@ -32,9 +32,12 @@ class Config:
     #: join storm with SQLAlchemy's default of 5 opened and closed a connection for most of its joins.
     DATABASE_POOL_SIZE = int(os.environ.get("DATABASE_POOL_SIZE", "15"))
     DATABASE_MAX_OVERFLOW = int(os.environ.get("DATABASE_MAX_OVERFLOW", "10"))
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True} | (
+    SQLALCHEMY_ENGINE_OPTIONS: dict = (
         {} if SQLALCHEMY_DATABASE_URI.startswith("sqlite")  # SQLite's pools are its own: a file, one process
         else {"pool_size": DATABASE_POOL_SIZE, "max_overflow": DATABASE_MAX_OVERFLOW})
+    #: A pooled connection idle this long or longer is pinged when checked out (`app/pool.py`); one given back
+    #: more recently is handed out as it is (0: ping every checkout, as SQLAlchemy's `pool_pre_ping`).
+    DATABASE_PING_AFTER_SECONDS = float(os.environ.get("DATABASE_PING_AFTER_SECONDS", "0.5"))
     REDIS_URL = os.environ.get("REDIS_URL") or None
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(BASE_DIR / "instance" / "uploads"))
     MAX_UPLOAD_MB = int(os.environ.get("MAX_UPLOAD_MB", "50"))

@@ -33,6 +33,11 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     _register_models()
     _connect_receivers()
     db.init_app(app)
+    from .pool import ping_after_idle
+
+    with app.app_context():
+        for engine in db.engines.values():
+            ping_after_idle(engine, app.config["DATABASE_PING_AFTER_SECONDS"])
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"))
     login.init_app(app)
     _limit_bodies(app)  # before CSRFProtect, whose hook reads form bodies

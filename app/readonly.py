@@ -8,7 +8,7 @@ of a transaction anyway: the reads see the same data, without the two round trip
 
 The mode is taken when the block's first statement runs, not when the block opens: a block that ends
 up reading nothing (a page kept in memory, a throttled broadcast) checks no connection out of the
-pool at all, and so pays no checkout and no `pool_pre_ping` round trip.
+pool at all, and so pays no checkout (nor the ping of a connection that lay idle: `app/pool.py`).
 """
 
 from __future__ import annotations

@@ -1176,8 +1176,8 @@ def _stale(pending: list[_PendingInterest]) -> set[_PendingInterest]:
     kept = [item for item in pending if item.person is not None]
     if not kept:
         return set()
-    people = {row[0]: tuple(row) for row in db.session.execute(_PEOPLE, {"ids": sorted({i.person.id for i in kept})})}
-    rooms = {row.id: _room_key(row) for row in db.session.execute(_ROOMS, {"ids": sorted({i.room.id for i in kept})})}
+    people = {row[0]: tuple(row) for row in _core(_PEOPLE, {"ids": sorted({i.person.id for i in kept})})}
+    rooms = {row.id: _room_key(row) for row in _core(_ROOMS, {"ids": sorted({i.room.id for i in kept})})}
     return {item for item in kept
             if people.get(item.person.id) != item.person.facts() or rooms.get(item.room.id) != item.room_key}
 

@@ -1,0 +1,101 @@
+"""Pooled connections are pinged on checkout only after lying idle (`app/pool.py`), and a dead one is
+replaced before anyone uses it."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import DBAPIError
+
+from app.extensions import db
+from app.pool import ping_after_idle
+
+POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
+postgres_only = pytest.mark.skipif(not POSTGRES_URL.startswith("postgresql"),
+                                   reason="a server that ends a backend: set TEST_DATABASE_URL to PostgreSQL")
+
+
+def _counting_pings(engine, monkeypatch) -> list:
+    pings = []
+    ping = engine.dialect.do_ping
+    monkeypatch.setattr(engine.dialect, "do_ping", lambda connection: pings.append(1) or ping(connection))
+    return pings
+
+
+def _use(engine) -> int:
+    """One statement on a pooled connection, given back after; the server's process id (0 on SQLite)."""
+    with engine.connect() as connection:
+        if engine.dialect.name == "postgresql":
+            return connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        connection.execute(text("SELECT 1"))
+        return 0
+
+
+def test_the_app_pings_a_connection_only_after_it_lay_idle(app, monkeypatch):
+    engine = db.engine
+    db.session.remove()
+    if engine.dialect.name == "postgresql":  # the pool hands out its oldest first: start from one connection
+        engine.dispose()
+    pings = _counting_pings(engine, monkeypatch)
+    _use(engine)  # given back now: the next checkouts within the window are not pinged
+    pings.clear()
+    for _ in range(5):
+        _use(engine)
+    assert pings == []
+    time.sleep(app.config["DATABASE_PING_AFTER_SECONDS"] + 0.1)
+    _use(engine)
+    assert pings == [1]
+
+
+def test_a_window_of_zero_pings_every_checkout(monkeypatch):
+    engine = create_engine("sqlite://")
+    ping_after_idle(engine, 0)
+    pings = _counting_pings(engine, monkeypatch)
+    for _ in range(3):
+        _use(engine)
+    assert pings == [1, 1, 1]
+
+
+@postgres_only
+def test_a_connection_that_died_while_idle_is_replaced_before_use():
+    engine = create_engine(POSTGRES_URL, pool_size=1, max_overflow=0)
+    ping_after_idle(engine, 0.2)
+    try:
+        first = _use(engine)
+        _terminate(engine, first)
+        time.sleep(0.3)
+        second = _use(engine)  # the ping found it dead: a new connection, and the statement ran
+        assert second != first
+    finally:
+        engine.dispose()
+
+
+@postgres_only
+def test_within_the_window_a_dead_connection_fails_once_and_the_pool_starts_afresh():
+    engine = create_engine(POSTGRES_URL, pool_size=2, max_overflow=0)
+    ping_after_idle(engine, 60)
+    try:
+        first = _use(engine)
+        _terminate(engine, first)
+        with pytest.raises(DBAPIError) as failed:  # handed out unpinged: its first statement finds it dead
+            _use(engine)
+        assert failed.value.connection_invalidated
+        assert _use(engine) != first  # the pool let go of it: the next checkout opens a new one
+    finally:
+        engine.dispose()
+
+
+def _terminate(engine, pid: int) -> None:
+    """End a server process from a connection of its own (outside the pool)."""
+    import psycopg
+
+    with psycopg.connect(engine.url.set(drivername="postgresql").render_as_string(hide_password=False),
+                         autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        for _ in range(50):  # gone from the server's list once it has ended
+            if not admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone():
+                return
+            time.sleep(0.02)
