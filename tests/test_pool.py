@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import time
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -59,33 +60,34 @@ def test_a_window_of_zero_pings_every_checkout(monkeypatch):
     assert pings == [1, 1, 1]
 
 
-@postgres_only
-def test_a_connection_that_died_while_idle_is_replaced_before_use():
+@contextmanager
+def _killed_after_use(window: float):
+    """A PostgreSQL pool checked after `window` seconds idle, and the server process of the connection
+    it last gave back, ended (the pool does not know)."""
     engine = create_engine(POSTGRES_URL, pool_size=1, max_overflow=0)
-    ping_after_idle(engine, 0.2)
+    ping_after_idle(engine, window)
     try:
         first = _use(engine)
         _terminate(engine, first)
-        time.sleep(0.3)
-        second = _use(engine)  # the ping found it dead: a new connection, and the statement ran
-        assert second != first
+        yield engine, first
     finally:
         engine.dispose()
+
+
+@postgres_only
+def test_a_connection_that_died_while_idle_is_replaced_before_use():
+    with _killed_after_use(0.2) as (engine, first):
+        time.sleep(0.3)
+        assert _use(engine) != first  # the ping found it dead: a new connection, and the statement ran
 
 
 @postgres_only
 def test_within_the_window_a_dead_connection_fails_once_and_the_pool_starts_afresh():
-    engine = create_engine(POSTGRES_URL, pool_size=2, max_overflow=0)
-    ping_after_idle(engine, 60)
-    try:
-        first = _use(engine)
-        _terminate(engine, first)
+    with _killed_after_use(60) as (engine, first):
         with pytest.raises(DBAPIError) as failed:  # handed out unpinged: its first statement finds it dead
             _use(engine)
         assert failed.value.connection_invalidated
         assert _use(engine) != first  # the pool let go of it: the next checkout opens a new one
-    finally:
-        engine.dispose()
 
 
 def _terminate(engine, pid: int) -> None:
