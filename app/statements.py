@@ -41,3 +41,13 @@ def for_psycopg(sql: str) -> str:
     sends on the driver's connection in pipeline mode (`leads.services.write_interests`, the live room's
     batch tail). A `%` of the SQL itself is doubled; a `::` cast is left alone."""
     return re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", sql.replace("%", "%%"))
+
+
+def compiled_for_psycopg(statement) -> str:
+    """A Core statement's SQL for PostgreSQL in psycopg's own parameter style (`%(name)s`), compiled once,
+    for a batch that sends it on the driver's connection in pipeline mode; its rows come back as psycopg
+    gives them (no SQLAlchemy result processing). A list goes as one array parameter (`= any(:ids)`),
+    not an expanding `IN`."""
+    from sqlalchemy.dialects.postgresql import psycopg
+
+    return str(statement.compile(dialect=psycopg.dialect()))

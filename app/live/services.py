@@ -972,11 +972,13 @@ _ROOM_ROWS = (select(FairSession.status, FairSession.starts_at, FairSession.ends
 _ROOM = _ROOM_ROWS.where(FairSession.id == bindparam("session_id"))
 #: The same for a batch of joins' sessions.
 _ROOMS_NOW = _ROOM_ROWS.where(FairSession.id.in_(bindparam("ids", expanding=True)))
-#: The same facts (but the event number) of a batch's sessions: what a kept room is checked against.
-_ROOMS = (select(FairSession.id, FairSession.status, FairSession.starts_at, FairSession.ends_at, Fair.published_at,
-                 Fair.revision, Fair.status.label("fair_status"))
-          .join(Fair, Fair.id == FairSession.fair_id)
-          .where(FairSession.id.in_(bindparam("ids", expanding=True))))
+#: The same facts (but the event number) of sessions: what a kept room is checked against (`_room_key`
+#: after the id).
+_ROOMS_OF = (select(FairSession.id, FairSession.status, FairSession.starts_at, FairSession.ends_at, Fair.published_at,
+                    Fair.revision, Fair.status.label("fair_status"))
+             .join(Fair, Fair.id == FairSession.fair_id))
+#: Those of a batch's sessions.
+_ROOMS = _ROOMS_OF.where(FairSession.id.in_(bindparam("ids", expanding=True)))
 
 
 def _room_key(row) -> tuple:
@@ -1176,10 +1178,56 @@ def _stale(pending: list[_PendingInterest]) -> set[_PendingInterest]:
     kept = [item for item in pending if item.person is not None]
     if not kept:
         return set()
-    people = {row[0]: tuple(row) for row in _core(_PEOPLE, {"ids": sorted({i.person.id for i in kept})})}
-    rooms = {row.id: _room_key(row) for row in _core(_ROOMS, {"ids": sorted({i.room.id for i in kept})})}
+    people = {row[0]: tuple(row) for row in _core(_PEOPLE, _people_ids(kept))}
+    rooms = {row.id: _room_key(row) for row in _core(_ROOMS, _room_ids(kept))}
+    return _no_longer_so(kept, people, rooms)
+
+
+def _people_ids(kept: list[_PendingInterest]) -> dict:
+    return {"ids": sorted({item.person.id for item in kept})}
+
+
+def _room_ids(kept: list[_PendingInterest]) -> dict:
+    return {"ids": sorted({item.room.id for item in kept})}
+
+
+def _no_longer_so(kept: list[_PendingInterest], people: dict, rooms: dict) -> set[_PendingInterest]:
+    """Those of `kept` whose person's facts or room's key differ from the rows read now (`people`: facts by
+    person id; `rooms`: `_room_key` by session id)."""
     return {item for item in kept
             if people.get(item.person.id) != item.person.facts() or rooms.get(item.room.id) != item.room_key}
+
+
+#: `_stale`'s two reads and the look-up of a batch's client ids already used, in psycopg's own SQL: on
+#: PostgreSQL the batch sends the three together in pipeline mode (`_looked_up`). A row's values compare
+#: equal to the ORM's (text columns; aware timestamps, equal at the same instant whatever their zone).
+_PG_PEOPLE = statements.compiled_for_psycopg(_PERSON_FACTS.where(User.id == func.any(bindparam("ids"))))
+_PG_ROOMS = statements.compiled_for_psycopg(_ROOMS_OF.where(FairSession.id == func.any(bindparam("ids"))))
+_PG_USED = (f"SELECT i.user_id, i.client_id FROM {Interest.__tablename__} AS i"
+            " JOIN unnest(%(people)s::integer[], %(client_ids)s::text[]) AS k(user_id, client_id)"
+            " ON i.user_id = k.user_id AND i.client_id = k.client_id")
+
+
+def _looked_up(batch: list[_PendingInterest]) -> tuple[set[_PendingInterest], dict]:
+    """`_stale(batch)`, and the replays' answers (`stored_replays`) of the batch's (person, client id)
+    pairs that name a stored interest. On PostgreSQL the facts and which pairs are used are read in one
+    round trip (psycopg's pipeline mode, in the batch's transaction); the answers of the pairs found, if
+    any (a replay: rare but in a burst of retries), in one query more."""
+    keys = sorted({pending.key for pending in batch})
+    if db.session.get_bind().dialect.name != "postgresql":
+        return _stale(batch), lead_queries.stored_replays(keys)
+    kept = [item for item in batch if item.person is not None]
+    driver = db.session.connection().connection.driver_connection  # the session's transaction's connection
+    with driver.cursor() as people, driver.cursor() as rooms, driver.cursor() as used:
+        with driver.pipeline():
+            if kept:
+                people.execute(_PG_PEOPLE, _people_ids(kept))
+                rooms.execute(_PG_ROOMS, _room_ids(kept))
+            used.execute(_PG_USED, {"people": [person for person, _ in keys], "client_ids": [client for _, client in keys]})
+        stale = _no_longer_so(kept, {row[0]: row for row in people.fetchall()},
+                              {row[0]: row[1:] for row in rooms.fetchall()}) if kept else set()
+        found = used.fetchall()
+    return stale, lead_queries.stored_replays(found) if found else {}
 
 
 def express_interest(actor, session_id, data: dict, *, at: datetime | None = None, attachment=None) -> Result:
@@ -1343,10 +1391,9 @@ def _write_interests(batch: list[_PendingInterest]) -> None:
 
 def _sort_out(batch: list[_PendingInterest]) -> tuple[list, dict, list]:
     """The batch's interests to write; the others answered now: stale ones, and replays of what is
-    stored (one query each). A second interest with the same person and client id as one to write is
+    stored (read together: `_looked_up`). A second interest with the same person and client id as one to write is
     put `again` (a replay of that `first` once it is stored)."""
-    stale = _stale(batch)
-    replays = lead_queries.stored_replays({pending.key for pending in batch})
+    stale, replays = _looked_up(batch)
     writing: list[_PendingInterest] = []
     first: dict[tuple[int, str], _PendingInterest] = {}
     again: list[_PendingInterest] = []

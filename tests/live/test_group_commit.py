@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from app.errors import RateLimited
 from app.accounts.models import User
 from app.extensions import db
+from app.fairs.models import FairSession
 from app.leads.models import Interest, Lead, LeadEvent
 from app.live import services as live
 from app.live.group_commit import GroupCommit
@@ -214,6 +215,43 @@ def test_a_batch_moves_leads_forward_only_and_never_out_of_dropped(app, room, mo
         "negotiating", "dropped", "preliminary_intent", "partner_identified"]
     history = {tuple(row) for row in db.session.execute(select(LeadEvent.from_stage, LeadEvent.to_stage))}
     assert history == {("seeking_partner", "preliminary_intent"), (None, "partner_identified")}
+
+
+@postgres_only
+@pytest.mark.parametrize("change", ["a person deactivated", "the session ended"])
+def test_a_batch_checks_its_kept_people_and_room_against_the_database_before_writing(app, room, monkeypatch, change):
+    """Interests over live connections carry the person and room the process kept; the batch reads both
+    (with its replays' look-up, in one round trip) and writes none whose facts changed meanwhile."""
+    sid, project = room["session"].id, room["project"].id
+    people = [make_user("attendee", organisation=f"Town {n} Commerce Bureau").id for n in range(3)]
+    kept = {person: live.KeptPerson.from_facts(tuple(db.session.execute(live._PEOPLE, {"ids": [person]}).one()))
+            for person in people}
+    live.interest_room(kept[people[0]], sid, kept=True)  # the room as this process keeps it
+    if change == "a person deactivated":
+        db.session.get(User, people[1]).active = False
+    else:
+        db.session.execute(FairSession.__table__.update().where(FairSession.id == sid).values(status="ended"))
+    db.session.commit()
+    db.session.remove()
+    commit = _batched(monkeypatch, 3)
+
+    def express(person: int, n: int):
+        def call():
+            with app.app_context(), app.test_request_context():
+                try:
+                    return live.express_interest(kept[person], sid, {"project_id": project, "level": "info",
+                                                                     "client_id": f"i-kept-{n:04d}"})
+                finally:
+                    db.session.remove()
+        return call
+
+    results = in_threads([express(person, n) for n, person in enumerate(people)])
+    assert commit.batches[0] == 3
+    stale = [n for n, r in enumerate(results) if isinstance(r, live.StaleFacts)]
+    assert stale == ([1] if change == "a person deactivated" else [0, 1, 2]), results
+    written = sorted(db.session.scalars(select(Interest.client_id)))
+    assert written == sorted(f"i-kept-{n:04d}" for n in range(3) if n not in stale)
+    assert all(not isinstance(results[n], Exception) and results[n].duplicate is False for n in range(3) if n not in stale)
 
 
 @postgres_only
