@@ -81,3 +81,29 @@ def reads_only() -> Iterator[None]:
             session = db.session()
             if session.info.pop(_PENDING, None) == _APPLIED:
                 session.rollback()
+
+
+@contextmanager
+def driver_cursor() -> Iterator:
+    """A cursor of a pooled PostgreSQL connection's own driver (psycopg), in autocommit mode, outside any
+    session: for the live room's hottest reads (a connect storm's tokens, a join storm's rooms and marks),
+    sent without SQLAlchemy's execution and result handling and without making a session at all. The rows
+    come as psycopg gives them. The connection goes back to the pool after (nothing to undo: autocommit);
+    one the driver found broken is discarded instead."""
+    import psycopg
+
+    pooled = db.engine.raw_connection()
+    try:
+        driver = pooled.driver_connection
+        driver.autocommit = True
+        try:
+            with driver.cursor() as cursor:
+                yield cursor
+        finally:
+            if not driver.closed:
+                driver.autocommit = False
+    except psycopg.OperationalError:
+        pooled.invalidate()
+        raise
+    finally:
+        pooled.close()

@@ -347,16 +347,50 @@ def sql_seen(record=lambda conn, statement: " ".join(statement.split())):
 
     from app.extensions import db
 
+    from app import readonly
+
     seen: list = []
 
     def listener(conn, cursor, statement, *args):
         seen.append(record(conn, statement))
 
+    plain = readonly.driver_cursor
+
+    @contextmanager
+    def observed():  # the statements sent on the driver's own cursor, which SQLAlchemy does not see
+        with plain() as cursor:
+            yield _Observed(cursor, lambda statement: seen.append(record(_DriverOnly(cursor.connection), statement)))
+
     event.listen(db.engine, "before_cursor_execute", listener)
+    readonly.driver_cursor = observed
     try:
         yield seen
     finally:
+        readonly.driver_cursor = plain
         event.remove(db.engine, "before_cursor_execute", listener)
+
+
+class _DriverOnly:
+    """What `sql_seen`'s `record` reads of a connection (`conn.connection.driver_connection`), for a
+    statement sent on the driver's own cursor."""
+
+    def __init__(self, driver):
+        self.connection = self
+        self.driver_connection = driver
+
+
+class _Observed:
+    """A driver cursor that tells `note` each statement before sending it."""
+
+    def __init__(self, cursor, note):
+        self._cursor, self._note = cursor, note
+
+    def execute(self, statement, *args, **kwargs):
+        self._note(statement)
+        return self._cursor.execute(statement, *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._cursor, name)
 
 
 def wait_until(condition, timeout: float = 10.0, every: float = 0.05):

@@ -121,13 +121,13 @@ def _connect(sid: str, environ: dict, auth) -> bool:
     # Engine.IO checks the origin of the handshake; checked again here for every transport.
     if not origin_allowed(environ.get("HTTP_ORIGIN"), environ, frozenset(current_app.config["CORS_ORIGINS"])):
         _refuse(environ, "forbidden_origin", lambda: gettext("This site may not connect."))
-    with reads_only():  # the token check and the person: reads only
-        if isinstance(auth, dict) and auth.get("token"):
-            person = services.person_for_token(str(auth["token"]))  # one row, no ORM objects
-        else:
+    if isinstance(auth, dict) and auth.get("token"):
+        person = services.person_for_token(str(auth["token"]))  # one row, no ORM objects (PostgreSQL: no session)
+    else:
+        with reads_only():  # the session cookie's person: reads only
             person = _cookie_person(environ)
-        if person is None or not person.active:
-            _refuse(environ, "unauthorized", lambda: gettext("Log in or send a valid API token."))
+    if person is None or not person.active:
+        _refuse(environ, "unauthorized", lambda: gettext("Log in or send a valid API token."))
     if not presence.connect(person.id, sid):
         _refuse(environ, "too_many_connections",
                 lambda: gettext("You have too many live connections open; close another tab or device."))

@@ -1121,8 +1121,11 @@ _PERSON_FACTS = (select(User.id, User.active, User.role, User.name, User.locale,
 _PEOPLE = _PERSON_FACTS.where(User.id.in_(bindparam("ids", expanding=True)))
 #: The active people behind some live (unrevoked, unexpired) API tokens, each row with its token's hash
 #: last: every live connect asks it, alone or with the connects that arrive together.
-_TOKENS_PEOPLE = (_PERSON_FACTS.add_columns(ApiToken.token_hash).join(ApiToken, ApiToken.user_id == User.id)
-                  .where(ApiToken.token_hash.in_(bindparam("token_hashes", expanding=True)), *TOKEN_LETS_IN))
+_PEOPLE_BY_TOKEN = _PERSON_FACTS.add_columns(ApiToken.token_hash).join(ApiToken, ApiToken.user_id == User.id)
+_TOKENS_PEOPLE = _PEOPLE_BY_TOKEN.where(ApiToken.token_hash.in_(bindparam("token_hashes", expanding=True)), *TOKEN_LETS_IN)
+#: The same in psycopg's SQL, the hashes as one array (`readonly.driver_cursor`).
+_PG_TOKENS_PEOPLE = statements.compiled_for_psycopg(
+    _PEOPLE_BY_TOKEN.where(ApiToken.token_hash == func.any(bindparam("token_hashes")), *TOKEN_LETS_IN))
 
 
 @dataclass(eq=False)
@@ -1153,15 +1156,20 @@ def _read_tokens(batch: list[_PendingToken]) -> None:
     to its caller."""
     if len(batch) == 1:
         return
-    with reads_only():  # the caller's own block applies where it has one (a connect's)
-        found = _people_for_tokens(sorted({p.token_hash for p in batch}))
+    found = _people_for_tokens(sorted({p.token_hash for p in batch}))
     for pending in batch:
         pending.person, pending.read = found.get(pending.token_hash), True
 
 
 def _people_for_tokens(token_hashes: list[str]) -> dict[str, KeptPerson]:
-    return {row[-1]: KeptPerson.from_facts(row[:-1]) for row in _core(
-        _TOKENS_PEOPLE, {"token_hashes": token_hashes, "now": utcnow()})}
+    """The people behind these token hashes, by hash; on PostgreSQL on the driver's own cursor (no session)."""
+    params = {"token_hashes": token_hashes, "now": utcnow()}
+    if db.engine.dialect.name == "postgresql":
+        with readonly.driver_cursor() as cursor:
+            rows = cursor.execute(_PG_TOKENS_PEOPLE, params).fetchall()
+    else:
+        rows = _core(_TOKENS_PEOPLE, params)
+    return {row[-1]: KeptPerson.from_facts(row[:-1]) for row in rows}
 
 
 #: This process's group read of tokens (a waiting connect holds no connection: its block has read nothing).
