@@ -84,8 +84,8 @@ def reads_only() -> Iterator[None]:
 
 
 @contextmanager
-def driver_cursor() -> Iterator:
-    """A cursor of a pooled PostgreSQL connection's own driver (psycopg), in autocommit mode, outside any
+def driver_connection() -> Iterator:
+    """A pooled PostgreSQL connection's own driver connection (psycopg), in autocommit mode, outside any
     session: for the live room's hottest reads (a connect storm's tokens, a join storm's rooms and marks),
     sent without SQLAlchemy's execution and result handling and without making a session at all. The rows
     come as psycopg gives them. The connection goes back to the pool after (nothing to undo: autocommit);
@@ -97,8 +97,7 @@ def driver_cursor() -> Iterator:
         driver = pooled.driver_connection
         driver.autocommit = True
         try:
-            with driver.cursor() as cursor:
-                yield cursor
+            yield driver
         finally:
             if not driver.closed:
                 driver.autocommit = False

@@ -354,25 +354,25 @@ def sql_seen(record=lambda conn, statement: " ".join(statement.split())):
     def listener(conn, cursor, statement, *args):
         seen.append(record(conn, statement))
 
-    plain = readonly.driver_cursor
+    plain = readonly.driver_connection
 
     @contextmanager
-    def observed():  # the statements sent on the driver's own cursor, which SQLAlchemy does not see
-        with plain() as cursor:
-            yield _Observed(cursor, lambda statement: seen.append(record(_DriverOnly(cursor.connection), statement)))
+    def observed():  # the statements sent on the driver's own connection, which SQLAlchemy does not see
+        with plain() as driver:
+            yield _Observed(driver, lambda statement: seen.append(record(_DriverOnly(driver), statement)))
 
     event.listen(db.engine, "before_cursor_execute", listener)
-    readonly.driver_cursor = observed
+    readonly.driver_connection = observed
     try:
         yield seen
     finally:
-        readonly.driver_cursor = plain
+        readonly.driver_connection = plain
         event.remove(db.engine, "before_cursor_execute", listener)
 
 
 class _DriverOnly:
     """What `sql_seen`'s `record` reads of a connection (`conn.connection.driver_connection`), for a
-    statement sent on the driver's own cursor."""
+    statement sent on the driver's own connection."""
 
     def __init__(self, driver):
         self.connection = self
@@ -380,17 +380,27 @@ class _DriverOnly:
 
 
 class _Observed:
-    """A driver cursor that tells `note` each statement before sending it."""
+    """A driver connection, or one of its cursors, that tells `note` each statement before sending it."""
 
-    def __init__(self, cursor, note):
-        self._cursor, self._note = cursor, note
+    def __init__(self, inner, note):
+        self._inner, self._note = inner, note
 
     def execute(self, statement, *args, **kwargs):
         self._note(statement)
-        return self._cursor.execute(statement, *args, **kwargs)
+        return self._inner.execute(statement, *args, **kwargs)
+
+    def cursor(self, *args, **kwargs):
+        return _Observed(self._inner.cursor(*args, **kwargs), self._note)
+
+    def __enter__(self):
+        self._inner.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self._inner.__exit__(*exc)
 
     def __getattr__(self, name):
-        return getattr(self._cursor, name)
+        return getattr(self._inner, name)
 
 
 def wait_until(condition, timeout: float = 10.0, every: float = 0.05):

@@ -16,10 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import SimpleNamespace
+from typing import NamedTuple
 
 from flask import current_app
 from flask_babel import force_locale, gettext
-from sqlalchemy import JSON, bindparam, func, insert, inspect, literal, or_, select, text, union_all, update
+from sqlalchemy import JSON, bindparam, func, insert, inspect, literal, literal_column, or_, select, text, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -562,7 +563,21 @@ def _core(statement, params: dict):
 
 def _read_batch(batch: list[_PendingJoin]) -> None:
     ids = sorted({p.session_id for p in batch if _an_id(p.session_id)})
+    if ids and db.engine.dialect.name == "postgresql":
+        return _read_batch_together(batch, ids)
     rows = {row.id: row for row in _core(_ROOMS_NOW, {"ids": ids})} if ids else {}
+    joined = _rooms_for(batch, rows)
+    if joined:
+        params = {"sessions": sorted({p.room.id for p in joined}), "people": sorted({p.actor.id for p in joined})}
+        _mark(joined, _core(_MARKED_QUESTIONS, params))
+        _batch_interests(_attendees(joined))
+    for pending in batch:
+        pending.read = True
+
+
+def _rooms_for(batch: list[_PendingJoin], rows: dict) -> list[_PendingJoin]:
+    """Each join's room from its session's row (`rows` by id), checked as `live_room` checks it; those
+    that may join, the others with their error."""
     joined = []
     for pending in batch:
         try:
@@ -574,16 +589,63 @@ def _read_batch(batch: list[_PendingJoin]) -> None:
             joined.append(pending)
         except ServiceError as error:
             pending.error = error
-    if joined:
-        params = {"sessions": sorted({p.room.id for p in joined}), "people": sorted({p.actor.id for p in joined})}
-        found: dict[tuple[int, int, int], set[int]] = {}
-        for session_id, user_id, question_id, mark in _core(_MARKED_QUESTIONS, params):
-            found.setdefault((session_id, user_id, mark), set()).add(question_id)
-        for pending in joined:
-            for mark in (0, 1):
-                pending.marks[mark].update(found.get((pending.room.id, pending.actor.id, mark), ()))
-        _batch_interests([p for p in joined if p.actor.role == Role.ATTENDEE and p.actor.organisation_id is not None
-                          and p.room.projects])
+    return joined
+
+
+def _mark(joined: list[_PendingJoin], rows) -> None:
+    """The joiners' own questions and votes from `_MARKED_QUESTIONS`' rows (of these rooms and people,
+    or more: a row of a room or person not joined here is left)."""
+    found: dict[tuple[int, int, int], set[int]] = {}
+    for session_id, user_id, question_id, mark in rows:
+        found.setdefault((session_id, user_id, mark), set()).add(question_id)
+    for pending in joined:
+        for mark in (0, 1):
+            pending.marks[mark].update(found.get((pending.room.id, pending.actor.id, mark), ()))
+
+
+def _attendees(joined: list[_PendingJoin]) -> list[_PendingJoin]:
+    """The joins whose organisation's interests the room shows them."""
+    return [p for p in joined if p.actor.role == Role.ATTENDEE and p.actor.organisation_id is not None and p.room.projects]
+
+
+#: A join storm's three reads in psycopg's SQL (lists as arrays), sent together (`_read_batch_together`).
+_PG_MARKED_QUESTIONS = statements.compiled_for_psycopg(union_all(
+    select(Question.session_id, Question.user_id, Question.id, literal_column("0")).where(
+        Question.session_id == func.any(bindparam("sessions")), Question.user_id == func.any(bindparam("people"))),
+    select(Question.session_id, QuestionVote.user_id, Question.id, literal_column("1"))
+    .join(QuestionVote, QuestionVote.question_id == Question.id)
+    .where(Question.session_id == func.any(bindparam("sessions")), QuestionVote.user_id == func.any(bindparam("people")))))
+
+
+def _read_batch_together(batch: list[_PendingJoin], ids: list[int]) -> None:
+    """`_read_batch` on PostgreSQL: the rooms' rows, the joiners' marks and (when this process keeps every
+    room asked for, as it does once a storm's first joins are in) their organisations' interests in the
+    kept rooms' projects go in one round trip, on the driver's own connection in autocommit (no session);
+    the marks and interests are read for every room asked for and each join keeps its own room's. When a
+    joined room's projects were not all known (a room read now for the first time, or changed), the
+    interests are read again after, for the joined rooms' projects."""
+    kept_rooms = current_app.extensions.setdefault("cloudfair.interest_rooms", {})
+    projects = sorted({project.id for session_id in ids if (room := kept_rooms.get(session_id)) is not None
+                       for project in room.projects})
+    people = [p.actor for p in batch if p.actor is not None]
+    organisations = sorted({a.organisation_id for a in people if a.role == Role.ATTENDEE and a.organisation_id is not None})
+    with readonly.driver_connection() as connection:
+        with connection.cursor() as rooms, connection.cursor() as marks, connection.cursor() as interests:
+            with connection.pipeline():
+                rooms.execute(_PG_ROOMS_NOW, {"ids": ids})
+                marks.execute(_PG_MARKED_QUESTIONS, {"sessions": ids, "people": sorted({a.id for a in people})})
+                if projects and organisations:
+                    interests.execute(_PG_ORGANISATIONS_INTERESTS, {"organisations": organisations, "project_ids": projects})
+            rows = {row.id: row for row in map(_RoomRow.of, rooms.fetchall())}
+            marked = marks.fetchall()
+            interest_rows = interests.fetchall() if projects and organisations else []
+    joined = _rooms_for(batch, rows)
+    _mark(joined, marked)
+    attendees = _attendees(joined)
+    if attendees and not {project.id for p in attendees for project in p.room.projects} <= set(projects):
+        _batch_interests(attendees)  # a room's projects were not known before its row was read
+    else:
+        _share_interests(attendees, interest_rows)
     for pending in batch:
         pending.read = True
 
@@ -599,13 +661,28 @@ _ORGANISATIONS_INTERESTS = (
     .order_by(Interest.created_at, Interest.id))
 
 
+#: The same in psycopg's SQL (`_read_batch_together`).
+_PG_ORGANISATIONS_INTERESTS = statements.compiled_for_psycopg(
+    select(*_ORGANISATIONS_INTERESTS.selected_columns).join(User, User.id == Interest.user_id)
+    .where(Interest.organisation_id == func.any(bindparam("organisations")),
+           Interest.project_id == func.any(bindparam("project_ids")))
+    .order_by(Interest.created_at, Interest.id))
+
+
 def _batch_interests(joined: list[_PendingJoin]) -> None:
     if not joined:
         return
+    _share_interests(joined, _core(_ORGANISATIONS_INTERESTS, {
+        "organisations": sorted({p.actor.organisation_id for p in joined}),
+        "project_ids": sorted({project.id for p in joined for project in p.room.projects})}))
+
+
+def _share_interests(joined: list[_PendingJoin], found) -> None:
+    """Each join's organisation's interests in its room's projects, from `_ORGANISATIONS_INTERESTS`' rows
+    (of these organisations and projects, or more). A row's time is UTC, as the ORM gives it."""
     rows: dict[int, list[tuple]] = {}
-    for organisation_id, *row in _core(_ORGANISATIONS_INTERESTS, {
-            "organisations": sorted({p.actor.organisation_id for p in joined}),
-            "project_ids": sorted({project.id for p in joined for project in p.room.projects})}):
+    for organisation_id, *row in found:
+        row[-1] = _UTC.process_result_value(row[-1], None)
         rows.setdefault(organisation_id, []).append(row)
     for pending in joined:
         projects = {project.id for project in pending.room.projects}
@@ -972,6 +1049,28 @@ _ROOM_ROWS = (select(FairSession.status, FairSession.starts_at, FairSession.ends
 _ROOM = _ROOM_ROWS.where(FairSession.id == bindparam("session_id"))
 #: The same for a batch of joins' sessions.
 _ROOMS_NOW = _ROOM_ROWS.where(FairSession.id.in_(bindparam("ids", expanding=True)))
+#: The same in psycopg's SQL, the ids as one array (`_read_batch_together`).
+_PG_ROOMS_NOW = statements.compiled_for_psycopg(_ROOM_ROWS.where(FairSession.id == func.any(bindparam("ids"))))
+
+
+class _RoomRow(NamedTuple):
+    """A `_ROOM_ROWS` row as read on the driver's own cursor (`_read_batch_together`), its times in UTC as
+    the ORM gives them."""
+
+    status: str
+    starts_at: datetime
+    ends_at: datetime
+    published_at: datetime | None
+    revision: int
+    fair_status: str
+    seq: int | None
+    id: int
+
+    @classmethod
+    def of(cls, row: tuple) -> _RoomRow:
+        status, starts_at, ends_at, published_at, *rest = row
+        return cls(status, *(_UTC.process_result_value(value, None) for value in (starts_at, ends_at, published_at)),
+                   *rest)
 #: The same facts (but the event number) of sessions: what a kept room is checked against (`_room_key`
 #: after the id).
 _ROOMS_OF = (select(FairSession.id, FairSession.status, FairSession.starts_at, FairSession.ends_at, Fair.published_at,
@@ -1123,7 +1222,7 @@ _PEOPLE = _PERSON_FACTS.where(User.id.in_(bindparam("ids", expanding=True)))
 #: last: every live connect asks it, alone or with the connects that arrive together.
 _PEOPLE_BY_TOKEN = _PERSON_FACTS.add_columns(ApiToken.token_hash).join(ApiToken, ApiToken.user_id == User.id)
 _TOKENS_PEOPLE = _PEOPLE_BY_TOKEN.where(ApiToken.token_hash.in_(bindparam("token_hashes", expanding=True)), *TOKEN_LETS_IN)
-#: The same in psycopg's SQL, the hashes as one array (`readonly.driver_cursor`).
+#: The same in psycopg's SQL, the hashes as one array (`readonly.driver_connection`).
 _PG_TOKENS_PEOPLE = statements.compiled_for_psycopg(
     _PEOPLE_BY_TOKEN.where(ApiToken.token_hash == func.any(bindparam("token_hashes")), *TOKEN_LETS_IN))
 
@@ -1162,11 +1261,11 @@ def _read_tokens(batch: list[_PendingToken]) -> None:
 
 
 def _people_for_tokens(token_hashes: list[str]) -> dict[str, KeptPerson]:
-    """The people behind these token hashes, by hash; on PostgreSQL on the driver's own cursor (no session)."""
+    """The people behind these token hashes, by hash; on PostgreSQL on the driver's own connection (no session)."""
     params = {"token_hashes": token_hashes, "now": utcnow()}
     if db.engine.dialect.name == "postgresql":
-        with readonly.driver_cursor() as cursor:
-            rows = cursor.execute(_PG_TOKENS_PEOPLE, params).fetchall()
+        with readonly.driver_connection() as connection:
+            rows = connection.execute(_PG_TOKENS_PEOPLE, params).fetchall()
     else:
         rows = _core(_TOKENS_PEOPLE, params)
     return {row[-1]: KeptPerson.from_facts(row[:-1]) for row in rows}
