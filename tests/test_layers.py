@@ -17,7 +17,7 @@ APP = ROOT / "app"
 
 #: The shared layer (2): helpers every package may use; below it only `app.extensions` (1).
 SHARED = {"errors", "schemas", "validation", "bounds", "types", "i18n", "bilingual", "pagination", "spreadsheets",
-          "openapi", "forms", "signals", "caching", "audiences", "statements", "readonly"}
+          "openapi", "forms", "signals", "caching", "audiences", "statements", "readonly", "pool"}
 #: The foundation (3), in order: reference data, identity and access, notifications (and the mail
 #: outbox, `app/mail.py`), the home of heartbeats. Each may use the ones before it.
 FOUNDATION = {"reference": 1, "accounts": 2, "notifications": 3, "mail": 3, "core": 4}
