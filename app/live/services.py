@@ -1071,6 +1071,8 @@ class _RoomRow(NamedTuple):
         status, starts_at, ends_at, published_at, *rest = row
         return cls(status, *(_UTC.process_result_value(value, None) for value in (starts_at, ends_at, published_at)),
                    *rest)
+
+
 #: The same facts (but the event number) of sessions: what a kept room is checked against (`_room_key`
 #: after the id).
 _ROOMS_OF = (select(FairSession.id, FairSession.status, FairSession.starts_at, FairSession.ends_at, Fair.published_at,
