@@ -9,11 +9,12 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from app.extensions import db
 from app.leads.models import Interest, Lead, LeadEvent
 from app.live import services
+from tests.conftest import sql_seen
 from tests.factories import make_fair, make_organiser, make_presenter, make_project, make_session, make_user
 
 NS = "/live"
@@ -178,19 +179,10 @@ def test_the_join_reads_the_persons_marks_in_one_query(app, room, connect):
     for n, client in enumerate(others):
         question = _ask(client, sid, f"Question {n}", f"q-many-{n:04d}")
         _emit(me, "vote", {"question_id": question["id"]})
-    statements = []
-
-    def count(conn, cursor, statement, *args):
-        if "question_votes" in statement:
-            statements.append(statement)
-
-    engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with sql_seen() as seen:  # through the session or on the driver's own connection
         ack = _emit(me, "join", {"session_id": sid})
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
     assert len(ack["voted"]) == 3
+    statements = [statement for statement in seen if "question_votes" in statement]
     assert len(statements) == 1  # one query for the person's questions and votes, not one per question
 
 
