@@ -101,3 +101,26 @@ def _terminate(engine, pid: int) -> None:
             if not admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone():
                 return
             time.sleep(0.02)
+
+
+@postgres_only
+def test_a_driver_connection_found_broken_is_discarded_not_given_back(app):
+    """`readonly.driver_connection` (the live room's reads outside a session): a connection whose server
+    process ended fails its statement, and the pool opens a new one for the next reader."""
+    import psycopg
+
+    from app.readonly import driver_connection
+
+    db.session.remove()
+    db.engine.dispose()  # one connection in the pool: the one the reader gets
+    with driver_connection() as connection:
+        first = connection.execute("SELECT pg_backend_pid()").fetchone()[0]
+    _terminate(db.engine, first)
+    with pytest.raises(psycopg.OperationalError):
+        with driver_connection() as connection:
+            connection.execute("SELECT 1")
+    with driver_connection() as connection:
+        assert connection.autocommit is True
+        assert connection.execute("SELECT pg_backend_pid()").fetchone()[0] != first
+    with db.engine.connect() as given_back:  # the same connection, as the session would take it: not in autocommit
+        assert given_back.connection.driver_connection.autocommit is False
