@@ -91,18 +91,20 @@ def driver_connection() -> Iterator:
     come as psycopg gives them. The connection goes back to the pool after (nothing to undo: autocommit);
     one the driver found broken is discarded instead."""
     import psycopg
+    from psycopg.pq import TransactionStatus
 
     pooled = db.engine.raw_connection()
+    driver = pooled.driver_connection
     try:
-        driver = pooled.driver_connection
         driver.autocommit = True
-        try:
-            yield driver
-        finally:
-            if not driver.closed:
-                driver.autocommit = False
+        yield driver
     except psycopg.OperationalError:
-        pooled.invalidate()
+        pooled.invalidate()  # discarded: the pool opens a new one for the next reader
         raise
     finally:
-        pooled.close()
+        if pooled.dbapi_connection is not None:
+            if driver.closed or driver.info.transaction_status != TransactionStatus.IDLE:
+                pooled.invalidate()  # stopped mid-statement (its greenlet killed): not for the next reader
+            else:
+                driver.autocommit = False
+                pooled.close()

@@ -124,3 +124,21 @@ def test_a_driver_connection_found_broken_is_discarded_not_given_back(app):
         assert connection.execute("SELECT pg_backend_pid()").fetchone()[0] != first
     with db.engine.connect() as given_back:  # the same connection, as the session would take it: not in autocommit
         assert given_back.connection.driver_connection.autocommit is False
+
+
+@postgres_only
+def test_a_driver_connection_left_mid_statement_is_not_handed_to_the_next_reader(app):
+    """A reader stopped while its statement still runs (its greenlet killed, say) leaves a connection
+    that is busy: the pool discards it instead of giving the next reader a connection mid-query."""
+    from app.readonly import driver_connection
+
+    db.session.remove()
+    db.engine.dispose()
+    with pytest.raises(RuntimeError):
+        with driver_connection() as connection:
+            busy = connection.info.backend_pid
+            connection.pgconn.send_query(b"SELECT pg_sleep(0.2)")  # sent, its answer never read
+            raise RuntimeError("stopped")
+    with driver_connection() as connection:
+        assert connection.info.backend_pid != busy
+        assert connection.execute("SELECT 1").fetchone() == (1,)
