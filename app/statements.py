@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import Table, bindparam, text
+from sqlalchemy import Table, bindparam, func, text
 from sqlalchemy.sql.elements import TextClause
 
 
@@ -51,3 +51,14 @@ def compiled_for_psycopg(statement) -> str:
     from sqlalchemy.dialects.postgresql import psycopg
 
     return str(statement.compile(dialect=psycopg.dialect()))
+
+
+def in_list(column, name: str):
+    """`column` is one of the list parameter `name`, expanded into `IN (…)` (any database)."""
+    return column.in_(bindparam(name, expanding=True))
+
+
+def in_array(column, name: str):
+    """`column` is one of the list parameter `name`, sent as one PostgreSQL array (`= any(…)`): the form
+    for `compiled_for_psycopg`. A statement built by a function of `one_of` takes either."""
+    return column == func.any(bindparam(name))

@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 from flask import current_app
 from flask_babel import force_locale, gettext
-from sqlalchemy import JSON, bindparam, func, insert, inspect, literal, literal_column, or_, select, text, union_all, update
+from sqlalchemy import JSON, bindparam, func, insert, inspect, literal_column, or_, select, text, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -531,14 +531,20 @@ def _join_reads(actor, session_id) -> tuple[LiveRoom, tuple[set[int], set[int]],
         return session, personal_marks(actor, session.id), organisation_interests(actor, session)
 
 
-#: The joiners' own questions (mark 0) and the questions they voted for (mark 1) in their rooms: one statement.
-_MARKED_QUESTIONS = union_all(
-    select(Question.session_id, Question.user_id, Question.id, literal(0)).where(
-        Question.session_id.in_(bindparam("sessions", expanding=True)), Question.user_id.in_(bindparam("people", expanding=True))),
-    select(Question.session_id, QuestionVote.user_id, Question.id, literal(1))
-    .join(QuestionVote, QuestionVote.question_id == Question.id)
-    .where(Question.session_id.in_(bindparam("sessions", expanding=True)),
-           QuestionVote.user_id.in_(bindparam("people", expanding=True))))
+def _marked_questions(one_of):
+    """The joiners' own questions (mark 0) and the questions they voted for (mark 1) in their rooms: one
+    statement, its lists as `one_of` (`statements.in_list` or `in_array`) makes them."""
+    return union_all(
+        select(Question.session_id, Question.user_id, Question.id, literal_column("0")).where(
+            one_of(Question.session_id, "sessions"), one_of(Question.user_id, "people")),
+        select(Question.session_id, QuestionVote.user_id, Question.id, literal_column("1"))
+        .join(QuestionVote, QuestionVote.question_id == Question.id)
+        .where(one_of(Question.session_id, "sessions"), one_of(QuestionVote.user_id, "people")))
+
+
+_MARKED_QUESTIONS = _marked_questions(statements.in_list)
+#: The same in psycopg's SQL, the lists as arrays (`_read_batch_together`).
+_PG_MARKED_QUESTIONS = statements.compiled_for_psycopg(_marked_questions(statements.in_array))
 
 
 def _read_joins(batch: list[_PendingJoin]) -> None:
@@ -604,18 +610,14 @@ def _mark(joined: list[_PendingJoin], rows) -> None:
             pending.marks[mark].update(found.get((pending.room.id, pending.actor.id, mark), ()))
 
 
+def _shown_interests_of(actor) -> int | None:
+    """The organisation whose interests a room shows this joiner (attendees of an organisation), or None."""
+    return actor.organisation_id if actor.role == Role.ATTENDEE else None
+
+
 def _attendees(joined: list[_PendingJoin]) -> list[_PendingJoin]:
     """The joins whose organisation's interests the room shows them."""
-    return [p for p in joined if p.actor.role == Role.ATTENDEE and p.actor.organisation_id is not None and p.room.projects]
-
-
-#: A join storm's three reads in psycopg's SQL (lists as arrays), sent together (`_read_batch_together`).
-_PG_MARKED_QUESTIONS = statements.compiled_for_psycopg(union_all(
-    select(Question.session_id, Question.user_id, Question.id, literal_column("0")).where(
-        Question.session_id == func.any(bindparam("sessions")), Question.user_id == func.any(bindparam("people"))),
-    select(Question.session_id, QuestionVote.user_id, Question.id, literal_column("1"))
-    .join(QuestionVote, QuestionVote.question_id == Question.id)
-    .where(Question.session_id == func.any(bindparam("sessions")), QuestionVote.user_id == func.any(bindparam("people")))))
+    return [p for p in joined if _shown_interests_of(p.actor) is not None and p.room.projects]
 
 
 def _read_batch_together(batch: list[_PendingJoin], ids: list[int]) -> None:
@@ -629,7 +631,7 @@ def _read_batch_together(batch: list[_PendingJoin], ids: list[int]) -> None:
     projects = sorted({project.id for session_id in ids if (room := kept_rooms.get(session_id)) is not None
                        for project in room.projects})
     people = [p.actor for p in batch if p.actor is not None]
-    organisations = sorted({a.organisation_id for a in people if a.role == Role.ATTENDEE and a.organisation_id is not None})
+    organisations = sorted({_shown_interests_of(a) for a in people} - {None})
     with readonly.driver_connection() as connection:
         with connection.cursor() as rooms, connection.cursor() as marks, connection.cursor() as interests:
             with connection.pipeline():
@@ -651,23 +653,20 @@ def _read_batch_together(batch: list[_PendingJoin], ids: list[int]) -> None:
         pending.read = True
 
 
-#: Some organisations' interests in some projects with who expressed each, oldest first (built once; the
-#: person's name comes in the same query, not loaded per interest): one organisation's for a join alone.
-_ORGANISATIONS_INTERESTS = (
-    select(Interest.organisation_id, Interest.id, Interest.client_id, Interest.project_id, Interest.level, Interest.note,
-           User.name, Interest.created_at)
-    .join(User, User.id == Interest.user_id)
-    .where(Interest.organisation_id.in_(bindparam("organisations", expanding=True)),
-           Interest.project_id.in_(bindparam("project_ids", expanding=True)))
-    .order_by(Interest.created_at, Interest.id))
+def _organisations_interests(one_of):
+    """Some organisations' interests in some projects with who expressed each, oldest first (the person's
+    name comes in the same query, not loaded per interest); its lists as `one_of` makes them."""
+    return (select(Interest.organisation_id, Interest.id, Interest.client_id, Interest.project_id, Interest.level,
+                   Interest.note, User.name, Interest.created_at)
+            .join(User, User.id == Interest.user_id)
+            .where(one_of(Interest.organisation_id, "organisations"), one_of(Interest.project_id, "project_ids"))
+            .order_by(Interest.created_at, Interest.id))
 
 
+#: Built once: one organisation's for a join alone, the batch's organisations for a batch.
+_ORGANISATIONS_INTERESTS = _organisations_interests(statements.in_list)
 #: The same in psycopg's SQL (`_read_batch_together`).
-_PG_ORGANISATIONS_INTERESTS = statements.compiled_for_psycopg(
-    select(*_ORGANISATIONS_INTERESTS.selected_columns).join(User, User.id == Interest.user_id)
-    .where(Interest.organisation_id == func.any(bindparam("organisations")),
-           Interest.project_id == func.any(bindparam("project_ids")))
-    .order_by(Interest.created_at, Interest.id))
+_PG_ORGANISATIONS_INTERESTS = statements.compiled_for_psycopg(_organisations_interests(statements.in_array))
 
 
 def _batch_interests(joined: list[_PendingJoin]) -> None:
@@ -1049,9 +1048,9 @@ _ROOM_ROWS = (select(FairSession.status, FairSession.starts_at, FairSession.ends
               .outerjoin(LiveCounter, LiveCounter.session_id == FairSession.id))
 _ROOM = _ROOM_ROWS.where(FairSession.id == bindparam("session_id"))
 #: The same for a batch of joins' sessions.
-_ROOMS_NOW = _ROOM_ROWS.where(FairSession.id.in_(bindparam("ids", expanding=True)))
+_ROOMS_NOW = _ROOM_ROWS.where(statements.in_list(FairSession.id, "ids"))
 #: The same in psycopg's SQL, the ids as one array (`_read_batch_together`).
-_PG_ROOMS_NOW = statements.compiled_for_psycopg(_ROOM_ROWS.where(FairSession.id == func.any(bindparam("ids"))))
+_PG_ROOMS_NOW = statements.compiled_for_psycopg(_ROOM_ROWS.where(statements.in_array(FairSession.id, "ids")))
 
 
 class _RoomRow(NamedTuple):
@@ -1080,7 +1079,7 @@ _ROOMS_OF = (select(FairSession.id, FairSession.status, FairSession.starts_at, F
                     Fair.revision, Fair.status.label("fair_status"))
              .join(Fair, Fair.id == FairSession.fair_id))
 #: Those of a batch's sessions.
-_ROOMS = _ROOMS_OF.where(FairSession.id.in_(bindparam("ids", expanding=True)))
+_ROOMS = _ROOMS_OF.where(statements.in_list(FairSession.id, "ids"))
 
 
 def _room_key(row) -> tuple:
@@ -1220,14 +1219,14 @@ _PERSON_FACTS = (select(User.id, User.active, User.role, User.name, User.locale,
                         Organisation.name, Organisation.name_zh, Organisation.name_en, Organisation.city)
                  .outerjoin(Organisation, Organisation.id == User.organisation_id))
 #: A batch's people, one query.
-_PEOPLE = _PERSON_FACTS.where(User.id.in_(bindparam("ids", expanding=True)))
+_PEOPLE = _PERSON_FACTS.where(statements.in_list(User.id, "ids"))
 #: The active people behind some live (unrevoked, unexpired) API tokens, each row with its token's hash
 #: last: every live connect asks it, alone or with the connects that arrive together.
 _PEOPLE_BY_TOKEN = _PERSON_FACTS.add_columns(ApiToken.token_hash).join(ApiToken, ApiToken.user_id == User.id)
-_TOKENS_PEOPLE = _PEOPLE_BY_TOKEN.where(ApiToken.token_hash.in_(bindparam("token_hashes", expanding=True)), *TOKEN_LETS_IN)
+_TOKENS_PEOPLE = _PEOPLE_BY_TOKEN.where(statements.in_list(ApiToken.token_hash, "token_hashes"), *TOKEN_LETS_IN)
 #: The same in psycopg's SQL, the hashes as one array (`readonly.driver_connection`).
 _PG_TOKENS_PEOPLE = statements.compiled_for_psycopg(
-    _PEOPLE_BY_TOKEN.where(ApiToken.token_hash == func.any(bindparam("token_hashes")), *TOKEN_LETS_IN))
+    _PEOPLE_BY_TOKEN.where(statements.in_array(ApiToken.token_hash, "token_hashes"), *TOKEN_LETS_IN))
 
 
 @dataclass(eq=False)
@@ -1311,8 +1310,8 @@ def _no_longer_so(kept: list[_PendingInterest], people: dict, rooms: dict) -> se
 #: `_stale`'s two reads and the look-up of a batch's client ids already used, in psycopg's own SQL: on
 #: PostgreSQL the batch sends the three together in pipeline mode (`_looked_up`). A row's values compare
 #: equal to the ORM's (text columns; aware timestamps, equal at the same instant whatever their zone).
-_PG_PEOPLE = statements.compiled_for_psycopg(_PERSON_FACTS.where(User.id == func.any(bindparam("ids"))))
-_PG_ROOMS = statements.compiled_for_psycopg(_ROOMS_OF.where(FairSession.id == func.any(bindparam("ids"))))
+_PG_PEOPLE = statements.compiled_for_psycopg(_PERSON_FACTS.where(statements.in_array(User.id, "ids")))
+_PG_ROOMS = statements.compiled_for_psycopg(_ROOMS_OF.where(statements.in_array(FairSession.id, "ids")))
 _PG_USED = (f"SELECT i.user_id, i.client_id FROM {Interest.__tablename__} AS i"
             " JOIN unnest(%(people)s::integer[], %(client_ids)s::text[]) AS k(user_id, client_id)"
             " ON i.user_id = k.user_id AND i.client_id = k.client_id")
