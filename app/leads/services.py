@@ -8,6 +8,7 @@ Reads are in `queries`."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -178,9 +179,6 @@ _PG_LEAD_AND_INTEREST = (
                             " FROM up ON CONFLICT (user_id, client_id) DO NOTHING RETURNING interests.id)"
                             " SELECT up.*, (SELECT stage FROM prev) AS previous, (SELECT id FROM ins) AS interest_id"
                             " FROM up"))
-#: The same in psycopg's own parameter style, for `write_interests` (the lower stages sent as the text of
-#: an array: `_array_literal`).
-_PG_LEAD_AND_INTEREST_DRIVER = statements.for_psycopg(_PG_LEAD_AND_INTEREST.replace("IN :lower", "= ANY(:lower::text[])"))
 _LEAD_COLUMNS = {"id": Integer(), "stage": String(), "owner_id": Integer(), "expected_amount": Numeric(18, 2),
                  "currency": String(), "next_action_on": Date(), "stage_changed_at": UTCDateTime(),
                  "created_at": UTCDateTime(), "previous": String()}
@@ -324,19 +322,15 @@ def _interest_notices(room: InterestRoom, actor, project_id: int, values: dict, 
     return rows, folded
 
 
-def complete_interests(*stored: StoredInterest, driver=None) -> None:
+def complete_interests(*stored: StoredInterest) -> None:
     """Write what stored interests still need, in the caller's transaction: the leads' history rows in
     one statement, then the notifications in one upsert, which locks each organiser's folded row until
-    the commit, so the live room writes it last, right before the events.
-
-    With `driver` (the session's psycopg connection, in pipeline mode) both are only queued on it: the
-    caller's commit on that connection sends them with it (`live.services._write_interests`)."""
+    the commit, so the live room writes it last, right before the events. (A PostgreSQL batch writes
+    both with its interests: `queue_interests`.)"""
     history = [one.history for one in stored if one.history is not None]
-    if history and driver is not None:
-        driver.cursor().executemany(_PG_INSERT_LEAD_EVENT, history)
-    elif history:
+    if history:
         db.session.execute(_INSERT_LEAD_EVENT, history)
-    notifications.add_folded_many([one.notices for one in stored], driver=driver)
+    notifications.add_folded_many([one.notices for one in stored])
 
 
 _INTEREST_COLUMNS = ("client_id", "session_id", "project_id", "organisation_id", "user_id", "lead_id", "level", "note",
@@ -347,10 +341,6 @@ _INTEREST_OWN_COLUMNS = ("client_id", "level", "note", "pitch_second", "attachme
 #: The interest, or nothing when the person already used the client id (compiled once: `statements`).
 _INSERT_INTEREST = statements.upsert(Interest.__table__, _INTEREST_COLUMNS, ("user_id", "client_id"), returning=("id",))
 _INSERT_LEAD_EVENT = insert(LeadEvent.__table__)
-#: The same rows in psycopg's style (every column an interest's history row names; the rest have no default).
-_PG_INSERT_LEAD_EVENT = ("INSERT INTO lead_events (lead_id, user_id, from_stage, to_stage, source, note, created_at)"
-                         " VALUES (%(lead_id)s, %(user_id)s, %(from_stage)s, %(to_stage)s, %(source)s, %(note)s,"
-                         " %(created_at)s)")
 
 
 def store_interest(actor, room: InterestRoom, data: dict, *, at: datetime | None = None,
@@ -397,45 +387,144 @@ _UTC = UTCDateTime()
 
 
 def write_interests(items: list[tuple]) -> list[StoredInterest | None]:
-    """`write_interest(actor, room, values, at=, attachment=)` for each item (those five, in order), as
-    the group commit writes a batch. On PostgreSQL the items' statements (one each: `_PG_LEAD_AND_INTEREST`)
-    go to the server together in psycopg's pipeline mode, as one `executemany` (the statement converted
-    once, each item's values adapted): the server runs them one after another as before, in the caller's
-    transaction, and the batch waits for one round trip instead of one each."""
-    if len(items) < 2 or db.session.get_bind().dialect.name != "postgresql":
-        return [write_interest(actor, room, values, at=at, attachment=attachment)
-                for actor, room, values, at, attachment in items]
+    """`write_interest(actor, room, values, at=, attachment=)` for each item (those five, in order), in the
+    caller's transaction: SQLite's batch (a PostgreSQL batch is queued whole: `queue_interests`)."""
+    return [write_interest(actor, room, values, at=at, attachment=attachment)
+            for actor, room, values, at, attachment in items]
+
+
+#: `n` new interest ids, for a batch to know its interests' ids before it writes them (`queue_interests`).
+PG_NEW_INTEREST_IDS = ("SELECT nextval(pg_get_serial_sequence('interests', 'id'))"
+                       " FROM generate_series(1, %(n)s)")
+
+
+def queue_interests(driver, items: list[tuple], ids: list[int]) -> tuple[list[dict], Callable[[], list[StoredInterest]]]:
+    """Queue a batch of interests on `driver` (the session's psycopg connection, on PostgreSQL, in
+    pipeline mode: `items` then hold plain values, as the live room's do, since nothing may be read
+    through the session meanwhile), with everything they write: each `write_interest(actor, room, values, at=, attachment=)`
+    of `items`, stored with its id of `ids` (`PG_NEW_INTEREST_IDS`), then the leads' history and the
+    notifications (what `complete_interests` writes). The leads, interests and history go in a few
+    set-based statements (`_PG_LEADS_AND_INTERESTS`: one per `_rounds`, usually one or two).
+
+    Gives each interest's columns as they will be stored (`interest_dict`; its lead's id is not known
+    yet, so the live room's event takes it from the database: `live.services`), and the function that,
+    once the connection has sent them (the caller's commit), gives each item's `StoredInterest`, the
+    lead as it stood after that item. A client id already used (a replay stored meanwhile) fails the
+    whole batch with a unique violation."""
     prepared = []  # everything but what the statements answer, before the first lead's row is locked
-    for actor, room, values, at, attachment in items:
+    for (actor, room, values, at, attachment), interest_id in zip(items, ids):
         now = utcnow()
         row = _interest_row(actor, room, values, at, attachment, now)
-        params = {**_lead_params(room, values["project_id"], actor, values["level"], now),
-                  **{name: row[name] for name in _INTEREST_OWN_COLUMNS}}
-        params["lower"] = _array_literal(params["lower"])
-        prepared.append((now, row, params, _interest_notices(room, actor, values["project_id"], values, now)))
-    driver = db.session.connection().connection.driver_connection  # the session's transaction's connection
-    leads = []
-    with driver.cursor() as cursor:
-        with driver.pipeline():  # one executemany: the statement converted once, each item's values adapted
-            cursor.executemany(_PG_LEAD_AND_INTEREST_DRIVER, [params for _, _, params, _ in prepared], returning=True)
-        names = [column.name for column in cursor.description]
-        for _ in prepared:
-            leads.append(dict(zip(names, cursor.fetchone())))
-            cursor.nextset()
-    out = []
-    for (actor, _, values, _, _), (now, row, _, notices), lead in zip(items, prepared, leads):
-        for name in ("stage_changed_at", "created_at"):  # as the ORM's statements return them
-            lead[name] = _UTC.process_result_value(lead[name], None)
-        row["lead_id"] = lead["id"]
-        interest_id = lead.pop("interest_id")
-        out.append(_stored(actor, values, row, interest_id, _lead_outcome(lead, None, now), notices, now))
-    return out
+        row["id"] = interest_id
+        notices = _interest_notices(room, actor, values["project_id"], values, now)
+        prepared.append((now, row, notices, {**row, "stage": stage_for_level(values["level"]).value,
+                                             "fair_id": room.fair_id}))
+    rounds = _rounds([sent for *_, sent in prepared])
+    cursors = []
+    for indexes in rounds:
+        cursor = driver.cursor()
+        cursor.execute(_PG_LEADS_AND_INTERESTS, {**_round_params([prepared[index][3] for index in indexes]),
+                                                 "made": _MADE, "raised": _RAISED})
+        cursors.append(cursor)
+    notifications.add_folded_many([notices for _, _, notices, _ in prepared], driver=driver)
+
+    def stored() -> list[StoredInterest]:
+        leads: list[dict | None] = [None] * len(items)
+        for cursor, indexes in zip(cursors, rounds):
+            with cursor:
+                names = [column.name for column in cursor.description]
+                for index, found in zip(indexes, cursor.fetchall()):
+                    leads[index] = dict(zip(names, found))
+        out = []
+        for (actor, _, values, _, _), (now, row, notices, _), lead in zip(items, prepared, leads):
+            for name in ("stage_changed_at", "created_at"):  # as the ORM's statements return them
+                lead[name] = _UTC.process_result_value(lead[name], None)
+            row["lead_id"] = lead["id"]
+            previous, created = lead.pop("previous"), lead.pop("created")
+            one = _stored(actor, values, row, row.pop("id"), (lead, previous, created, not created and previous != lead["stage"]),
+                          notices, now)
+            one.history = None  # written by the statement
+            out.append(one)
+        return out
+
+    return [interest_dict(SimpleNamespace(**row)) for _, row, _, _ in prepared], stored
 
 
-def _array_literal(stages: list[str]) -> str:
-    """The lower stages as PostgreSQL's text of an array (stage names need no quoting): psycopg adapts one
-    string, where a list was adapted element by element for every interest."""
-    return "{" + ",".join(stages) + "}"
+def _rounds(rows: list[dict]) -> list[list[int]]:
+    """The rows' indexes in rounds, each naming a lead (project, organisation) at most once (a statement
+    upserts a row once), a lead's interests in their order across the rounds: the first round holds
+    every lead of the batch, so a later round locks none the batch does not already hold."""
+    rounds: list[list[int]] = []
+    seen: dict[tuple[int, int], int] = {}
+    for index, row in enumerate(rows):
+        key = (row["project_id"], row["organisation_id"])
+        level = seen.get(key, 0)
+        seen[key] = level + 1
+        if level == len(rounds):
+            rounds.append([])
+        rounds[level].append(index)
+    return rounds
+
+
+#: A round's columns, each sent as one array (binary: psycopg adapts a list once, not value by value).
+_ROUND_COLUMNS = {"id": "integer", "project_id": "integer", "organisation_id": "integer", "user_id": "integer", "stage": "text",
+                  "fair_id": "integer", "session_id": "integer", "client_id": "text", "level": "text",
+                  "note": "text", "pitch_second": "integer", "attachment_sha256": "text", "attachment_mime": "text",
+                  "attachment_name": "text", "created_at": "timestamptz"}
+
+
+def _round_params(rows: list[dict]) -> dict:
+    return {name: [row[name] for row in rows] for name in _ROUND_COLUMNS}
+
+
+_STAGE_ORDER_SQL = "ARRAY[" + ", ".join(f"'{stage.value}'" for stage in STAGE_ORDER) + "]::text[]"
+#: A lead moves only forward in the pipeline's order (a dropped lead, not in it, never: NULL compares false).
+_FORWARD = (f"array_position({_STAGE_ORDER_SQL}, leads.stage) < array_position({_STAGE_ORDER_SQL}, excluded.stage)")
+#: A lead's history note when an interest made it, and when one raised it.
+_MADE, _RAISED = "Interest expressed in a live session.", "Interest raised to intent."
+#: `_PG_LEAD_AND_INTEREST` for a round of rows (`_rounds`), set-based, with the leads' history: the rows'
+#: existing leads locked first, in one order (`prev`, counted by `locked` before anything is inserted, so
+#: that concurrent batches lock alike), then every lead upserted and every interest inserted with its id
+#: (a client id the person used fails the statement: a unique violation), then a history row for each
+#: lead made or moved; answered in the rows' order with the stage each lead had before (`previous`) and
+#: whether it was made now (`created`), decided as `_lead_outcome` decides them for one interest.
+_PG_LEADS_AND_INTERESTS = (
+    "WITH k AS (SELECT * FROM unnest("
+    + ", ".join(f"%({name})b::{kind}[]" for name, kind in _ROUND_COLUMNS.items())
+    + ") WITH ORDINALITY AS k(" + ", ".join(_ROUND_COLUMNS) + ", ord)),"
+    " prev AS (SELECT l.project_id, l.organisation_id, l.stage FROM leads AS l"
+    " JOIN k ON l.project_id = k.project_id AND l.organisation_id = k.organisation_id"
+    " ORDER BY l.project_id, l.organisation_id FOR UPDATE OF l),"
+    " locked AS (SELECT count(*) AS n FROM prev),"
+    " up AS (INSERT INTO leads (project_id, organisation_id, owner_id, stage, fair_id, session_id, stage_changed_at,"
+    " last_progress_at, created_at, updated_at)"
+    " SELECT k.project_id, k.organisation_id, k.user_id, k.stage, k.fair_id, k.session_id, k.created_at, k.created_at,"
+    " k.created_at, k.created_at FROM locked, k ORDER BY k.ord"
+    " ON CONFLICT (project_id, organisation_id) DO UPDATE SET"
+    f" stage = CASE WHEN {_FORWARD} THEN excluded.stage ELSE leads.stage END,"
+    f" stage_changed_at = CASE WHEN {_FORWARD} THEN excluded.stage_changed_at ELSE leads.stage_changed_at END,"
+    " last_progress_at = excluded.last_progress_at, updated_at = excluded.updated_at"
+    " RETURNING leads.id, leads.project_id, leads.organisation_id, leads.stage, leads.owner_id, leads.expected_amount,"
+    " leads.currency, leads.next_action_on, leads.stage_changed_at, leads.created_at),"
+    " ins AS (INSERT INTO interests (id, client_id, session_id, project_id, organisation_id, user_id, lead_id, level,"
+    " note, pitch_second, attachment_sha256, attachment_mime, attachment_name, created_at)"
+    " SELECT k.id, k.client_id, k.session_id, k.project_id, k.organisation_id, k.user_id, up.id, k.level, k.note,"
+    " k.pitch_second, k.attachment_sha256, k.attachment_mime, k.attachment_name, k.created_at"
+    " FROM k JOIN up ON up.project_id = k.project_id AND up.organisation_id = k.organisation_id ORDER BY k.ord),"
+    " o AS (SELECT k.ord, k.user_id, k.created_at AS now, up.id, up.stage, up.owner_id, up.expected_amount, up.currency,"
+    " up.next_action_on, up.stage_changed_at, up.created_at, prev.stage AS known,"
+    " (prev.stage IS NULL AND up.created_at = k.created_at) AS created"
+    " FROM k JOIN up ON up.project_id = k.project_id AND up.organisation_id = k.organisation_id"
+    " LEFT JOIN prev ON prev.project_id = k.project_id AND prev.organisation_id = k.organisation_id),"
+    # made by a concurrent interest a moment ago (this one waited for it): it started at partner_identified
+    # if this one moved it, else at the stage it has
+    " r AS (SELECT o.*, CASE WHEN o.known IS NOT NULL OR o.created THEN o.known"
+    f" WHEN o.stage_changed_at = o.now THEN '{LeadStage.PARTNER_IDENTIFIED.value}' ELSE o.stage END AS previous FROM o),"
+    " hist AS (INSERT INTO lead_events (lead_id, user_id, from_stage, to_stage, source, note, created_at)"
+    " SELECT r.id, r.user_id, r.previous, r.stage, 'interest', CASE WHEN r.created THEN %(made)s ELSE %(raised)s END,"
+    " r.now FROM r WHERE r.created OR r.previous IS DISTINCT FROM r.stage ORDER BY r.ord)"
+    " SELECT r.id, r.stage, r.owner_id, r.expected_amount, r.currency, r.next_action_on, r.stage_changed_at,"
+    " r.created_at, r.previous, r.created FROM r ORDER BY r.ord")
 
 
 def _interest_row(actor, room: InterestRoom, values: dict, at, attachment, now: datetime) -> dict:
@@ -455,7 +544,7 @@ def _stored(actor, values: dict, row: dict, interest_id: int | None, outcome: tu
     lead, previous, created, moved = outcome
     history = {"lead_id": lead["id"], "user_id": actor.id, "from_stage": previous, "to_stage": lead["stage"],
                "source": "interest", "created_at": now,
-               "note": "Interest expressed in a live session." if created else "Interest raised to intent."}
+               "note": _MADE if created else _RAISED}
     interest = interest_dict(SimpleNamespace(id=interest_id, **row))  # its columns as written (no ORM instance)
     return StoredInterest(interest, {
         "id": lead["id"], "project_id": values["project_id"], "organisation_id": actor.organisation_id,

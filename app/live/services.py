@@ -183,49 +183,60 @@ _PG_RECORD_MANY = (
     " RETURNING seq")
 
 
-def record_queued(driver, events: list[tuple[int, str, dict, str]]) -> Callable[[], list[Outgoing]]:
+#: `_PG_RECORD_MANY` for interests' events: each event's payload takes its interest's `lead_id`.
+_PG_RECORD_INTERESTS = (_PG_RECORD_MANY
+                        .replace("%(payloads)b::text[])", "%(payloads)b::text[], %(interests)b::integer[])")
+                        .replace("AS e(name, audience, payload, ord)", "AS e(name, audience, payload, interest, ord)"
+                                 " JOIN interests AS i ON i.id = e.interest")
+                        .replace("jsonb_build_object('seq', counter.seq - %(n)s + e.ord)",
+                                 "jsonb_build_object('seq', counter.seq - %(n)s + e.ord, 'lead_id', i.lead_id)"))
+assert _PG_RECORD_INTERESTS.count("i.lead_id") == 1 and "e.interest" in _PG_RECORD_INTERESTS
+
+
+def record_queued(driver, events: list[tuple[int, str, dict, str]], *,
+                  interests: list[int] | None = None) -> Callable[..., list[Outgoing]]:
     """`record_many` on PostgreSQL with its statements only queued on `driver` (the session's psycopg
     connection in pipeline mode: one statement per session numbers and stores its events): the caller's
     commit on that connection sends them, then the returned function gives the events as `record_many`
-    does."""
+    does. With `interests` (each event's interest id, written by the same transaction), each event's
+    stored payload takes its interest's `lead_id` from the database (a batch's leads are known only once
+    it is sent); the returned function is then given those payloads' lead ids (`lead_ids`, in order)."""
     now, queued = utcnow(), []
     for session_id, indexes in _by_session(events):
         payloads = [{**events[index][2], "session_id": session_id} for index in indexes]
+        params = {"session_id": session_id, "n": len(indexes), "created_at": now,
+                  "names": [events[index][1] for index in indexes], "audiences": [events[index][3] for index in indexes],
+                  "payloads": [json.dumps(payload) for payload in payloads]}
+        if interests is not None:
+            params["interests"] = [interests[index] for index in indexes]
         cursor = driver.cursor()
-        cursor.execute(_PG_RECORD_MANY, {
-            "session_id": session_id, "n": len(indexes), "created_at": now,
-            "names": [events[index][1] for index in indexes], "audiences": [events[index][3] for index in indexes],
-            "payloads": [json.dumps(payload) for payload in payloads]})
+        cursor.execute(_PG_RECORD_MANY if interests is None else _PG_RECORD_INTERESTS, params)
         queued.append((session_id, indexes, payloads, cursor))
 
-    def numbered() -> list[Outgoing]:
+    def numbered(lead_ids: list[int] | None = None) -> list[Outgoing]:
         out: list[Outgoing | None] = [None] * len(events)
         for session_id, indexes, payloads, cursor in queued:
             with cursor:
                 last = max(seq for (seq,) in cursor.fetchall())
             for seq, index, payload in zip(range(last - len(indexes) + 1, last + 1), indexes, payloads):
-                out[index] = Outgoing(session_id, events[index][1], {**payload, "seq": seq}, events[index][3])
+                body = {**payload, "seq": seq} if lead_ids is None else {**payload, "lead_id": lead_ids[index], "seq": seq}
+                out[index] = Outgoing(session_id, events[index][1], body, events[index][3])
         return out
 
     return numbered
 
 
-def record_and_commit(events: list[tuple[int, str, dict, str]], first: Callable | None = None) -> list[Outgoing]:
-    """`record_many` and the commit, after `first(driver)` (what else the transaction writes last). On
-    PostgreSQL `first`'s statements, the events' numbering and the COMMIT are queued in psycopg's
-    pipeline mode and go in one round trip, so the rows they lock (the session's counter, which every
-    event of the room moves; an organiser's folded notification) are held for that round trip alone
-    rather than across the worker's turns; on SQLite `first(None)` runs its statements at once."""
+def record_and_commit(events: list[tuple[int, str, dict, str]]) -> list[Outgoing]:
+    """`record_many` and the commit. On PostgreSQL the events' numbering and the COMMIT are queued in
+    psycopg's pipeline mode and go in one round trip, so the row they lock (the session's counter, which
+    every event of the room moves) is held for that round trip alone rather than across the worker's
+    turns."""
     if db.session.get_bind().dialect.name != "postgresql":
-        if first is not None:
-            first(None)
         out = record_many(events)
         db.session.commit()
         return out
     driver = db.session.connection().connection.driver_connection  # the session's transaction's connection
     with driver.pipeline():
-        if first is not None:
-            first(driver)
         numbered = record_queued(driver, events)
         driver.commit()
     out = numbered()
@@ -1317,26 +1328,29 @@ _PG_USED = (f"SELECT i.user_id, i.client_id FROM {Interest.__tablename__} AS i"
             " ON i.user_id = k.user_id AND i.client_id = k.client_id")
 
 
-def _looked_up(batch: list[_PendingInterest]) -> tuple[set[_PendingInterest], dict]:
-    """`_stale(batch)`, and the replays' answers (`stored_replays`) of the batch's (person, client id)
-    pairs that name a stored interest. On PostgreSQL the facts and which pairs are used are read in one
-    round trip (psycopg's pipeline mode, in the batch's transaction); the answers of the pairs found, if
-    any (a replay: rare but in a burst of retries), in one query more."""
+def _looked_up(batch: list[_PendingInterest]) -> tuple[set[_PendingInterest], dict, list[int] | None]:
+    """`_stale(batch)`, the replays' answers (`stored_replays`) of the batch's (person, client id) pairs
+    that name a stored interest, and on PostgreSQL an interest id for each of the batch (for
+    `leads.queue_interests`; None on SQLite). On PostgreSQL the facts, which pairs are used and the ids
+    are read in one round trip (psycopg's pipeline mode, in the batch's transaction); the answers of
+    the pairs found, if any (a replay: rare but in a burst of retries), in one query more."""
     keys = sorted({pending.key for pending in batch})
     if db.session.get_bind().dialect.name != "postgresql":
-        return _stale(batch), lead_queries.stored_replays(keys)
+        return _stale(batch), lead_queries.stored_replays(keys), None
     kept = [item for item in batch if item.person is not None]
     driver = db.session.connection().connection.driver_connection  # the session's transaction's connection
-    with driver.cursor() as people, driver.cursor() as rooms, driver.cursor() as used:
+    with driver.cursor() as people, driver.cursor() as rooms, driver.cursor() as used, driver.cursor() as new:
         with driver.pipeline():
             if kept:
                 people.execute(_PG_PEOPLE, _people_ids(kept))
                 rooms.execute(_PG_ROOMS, _room_ids(kept))
             used.execute(_PG_USED, {"people": [person for person, _ in keys], "client_ids": [client for _, client in keys]})
+            new.execute(leads.PG_NEW_INTEREST_IDS, {"n": len(batch)})
         stale = _no_longer_so(kept, {row[0]: row for row in people.fetchall()},
                               {row[0]: row[1:] for row in rooms.fetchall()}) if kept else set()
         found = used.fetchall()
-    return stale, lead_queries.stored_replays(found) if found else {}
+        ids = [interest_id for (interest_id,) in new.fetchall()]
+    return stale, lead_queries.stored_replays(found) if found else {}, ids
 
 
 def express_interest(actor, session_id, data: dict, *, at: datetime | None = None, attachment=None) -> Result:
@@ -1461,7 +1475,8 @@ def _write_interests(batch: list[_PendingInterest]) -> None:
     stored: refused, or its batch failed). Each person's rate is counted (a refusal is that interest's
     answer alone); then, in the leads' order (so that concurrent batches lock them alike), each
     interest's lead and row, and the leads' history, the notifications of all and the events, numbered
-    last, with the one commit (`_complete_and_commit`).
+    last, with the one commit (on PostgreSQL all in one round trip: `_write_and_commit`; on SQLite
+    `_complete_and_commit`).
     If anything else fails, nothing of the batch is kept and each interest is written alone, so one
     interest's error is its own answer and no other's.
     """
@@ -1469,7 +1484,7 @@ def _write_interests(batch: list[_PendingInterest]) -> None:
         return
     writing: list[_PendingInterest] = []
     try:
-        writing, first, again = _sort_out(batch)
+        writing, first, again, ids = _sort_out(batch)
         for pending, retry_after in zip(list(writing), count_people("interest", [p.actor.id for p in writing])):
             if retry_after is None:
                 pending.counted = True
@@ -1478,31 +1493,35 @@ def _write_interests(batch: list[_PendingInterest]) -> None:
                 pending.outcome, pending.error = _Outcome.FAILED, refusal(retry_after)
             writing.remove(pending)
         writing.sort(key=lambda pending: (pending.values["project_id"], pending.actor.organisation_id))
-        written = leads.write_interests([(pending.actor, pending.room, pending.values, pending.at, pending.attachment)
-                                         for pending in writing])
-        for pending, stored in zip(writing, written):
-            pending.stored = stored
-            if stored is None:
-                raise _UsedMeanwhile
-        for pending, event in zip(writing, _complete_and_commit(writing)):
-            pending.events, pending.outcome = [event], _Outcome.STORED
+        if ids is not None:
+            _write_and_commit(writing, ids)
+        else:
+            written = leads.write_interests([(pending.actor, pending.room, pending.values, pending.at,
+                                              pending.attachment) for pending in writing])
+            for pending, stored in zip(writing, written):
+                pending.stored = stored
+                if stored is None:
+                    raise _UsedMeanwhile
+            for pending, event in zip(writing, _complete_and_commit(writing)):
+                pending.events, pending.outcome = [event], _Outcome.STORED
         for pending in again:  # a replay of what the batch stored; if its first was not stored, written alone
             if first[pending.key].outcome is _Outcome.STORED:
                 stored = first[pending.key].stored
                 pending.outcome, pending.replay = _Outcome.REPLAYED, (stored.interest, stored.lead)
     except Exception as error:
         db.session.rollback()
-        if not isinstance(error, _UsedMeanwhile):
+        if not isinstance(error, _UsedMeanwhile) and not _client_id_used(error):
             log.warning("A batch of %d interests failed as a whole (%r): each is written alone", len(batch), error)
         for pending in writing:
             pending.outcome, pending.events, pending.stored = _Outcome.ALONE, [], None
 
 
-def _sort_out(batch: list[_PendingInterest]) -> tuple[list, dict, list]:
+def _sort_out(batch: list[_PendingInterest]) -> tuple[list, dict, list, list[int] | None]:
     """The batch's interests to write; the others answered now: stale ones, and replays of what is
-    stored (read together: `_looked_up`). A second interest with the same person and client id as one to write is
-    put `again` (a replay of that `first` once it is stored)."""
-    stale, replays = _looked_up(batch)
+    stored (read together: `_looked_up`, with the ids for the interests on PostgreSQL). A second
+    interest with the same person and client id as one to write is put `again` (a replay of that
+    `first` once it is stored)."""
+    stale, replays, ids = _looked_up(batch)
     writing: list[_PendingInterest] = []
     first: dict[tuple[int, str], _PendingInterest] = {}
     again: list[_PendingInterest] = []
@@ -1516,17 +1535,41 @@ def _sort_out(batch: list[_PendingInterest]) -> tuple[list, dict, list]:
         else:
             first[pending.key] = pending
             writing.append(pending)
-    return writing, first, again
+    return writing, first, again, ids
+
+
+def _write_and_commit(writing: list[_PendingInterest], ids: list[int]) -> None:
+    """PostgreSQL: the batch's leads, interests (with `ids`), history, notifications and staff events,
+    and the COMMIT, in one round trip (queued in psycopg's pipeline mode: `leads.queue_interests`, then
+    `record_queued`), so the rows the batch locks (its leads, the organisers' folded notifications, the
+    session's counter) are held only while the server runs it, never across this worker's turns."""
+    driver = db.session.connection().connection.driver_connection  # the session's transaction's connection
+    with driver.pipeline():
+        interests, stored_of = leads.queue_interests(
+            driver, [(pending.actor, pending.room, pending.values, pending.at, pending.attachment) for pending in writing],
+            ids[:len(writing)])
+        numbered = record_queued(driver, [(pending.room.id, "interest", {**interest, **pending.detail}, Audience.STAFF)
+                                          for pending, interest in zip(writing, interests)],
+                                 interests=[interest["id"] for interest in interests])
+        driver.commit()
+    stored = stored_of()
+    events = numbered([one.interest["lead_id"] for one in stored])
+    db.session.commit()  # the connection's transaction is over: this ends the session's
+    for pending, one, event in zip(writing, stored, events):
+        pending.stored, pending.events, pending.outcome = one, [event], _Outcome.STORED
+
+
+def _client_id_used(error: Exception) -> bool:
+    """A batch written with `_write_and_commit` failed because another process stored one of its client
+    ids after the batch looked (an expected race: each interest is then written alone, a replay)."""
+    return getattr(getattr(error, "diag", None), "constraint_name", None) == "uq_interests_user_id_client_id"
 
 
 def _complete_and_commit(writing: list[_PendingInterest]) -> list[Outgoing]:
-    """The written interests' history, notifications and staff events, and the commit; their events
-    in order. On PostgreSQL all of it goes in one round trip: queued in psycopg's pipeline mode, the
-    COMMIT with them, so the rows the batch locks (the organisers' folded notifications, the session's
-    counter) are held for that round trip alone."""
-    stored = [pending.stored for pending in writing]
-    return record_and_commit([_staff_event(pending) for pending in writing],
-                             lambda driver: leads.complete_interests(*stored, driver=driver))
+    """SQLite: the written interests' history, notifications and staff events, and the commit; their
+    events in order (PostgreSQL writes a batch with `_write_and_commit`)."""
+    leads.complete_interests(*(pending.stored for pending in writing))
+    return record_and_commit([_staff_event(pending) for pending in writing])
 
 
 class _UsedMeanwhile(Exception):

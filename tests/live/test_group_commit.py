@@ -217,6 +217,95 @@ def test_a_batch_moves_leads_forward_only_and_never_out_of_dropped(app, room, mo
     assert history == {("seeking_partner", "preliminary_intent"), (None, "partner_identified")}
 
 
+def test_a_batch_s_rows_go_in_rounds_that_name_each_lead_once_in_its_order():
+    from app.leads.services import _rounds
+
+    rows = [{"project_id": p, "organisation_id": o} for p, o in ((1, 7), (1, 8), (1, 7), (1, 7), (2, 7))]
+    assert _rounds(rows) == [[0, 1, 4], [2], [3]]
+    assert _rounds([]) == []
+
+
+@postgres_only
+def test_a_lead_named_by_several_interests_of_a_batch_is_answered_as_it_stood_after_each(app, room, monkeypatch,
+                                                                                         caplog):
+    """Colleagues of one organisation in one batch share a lead: the set-based statements take them in
+    rounds, and each acknowledgement shows the lead after that interest, the history one row per step."""
+    from app.leads.enums import stage_rank
+
+    sid, project = room["session"].id, room["project"].id
+    colleagues = [make_user("attendee", organisation="Langfang Commerce Bureau").id for _ in range(4)]
+    db.session.commit()
+    commit = _batched(monkeypatch, 4)
+    levels = ["info", "intent", "info", "meeting"]
+    caplog.set_level("WARNING", logger="app.live.services")
+    results = in_threads([_express(app, user_id, sid, {"project_id": project, "level": level,
+                                                       "client_id": f"i-round-{n:04d}"})
+                          for n, (user_id, level) in enumerate(zip(colleagues, levels))])
+
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert commit.batches[0] == 4
+    assert len({r.value["lead"]["id"] for r in results}) == 1
+    # in the order the batch wrote them (their ids were given in that order), the lead only moves forward
+    written = sorted(results, key=lambda r: r.value["interest"]["id"])
+    expected, stage, steps = [], None, []
+    for r in written:
+        wanted = "preliminary_intent" if r.value["interest"]["level"] == "intent" else "partner_identified"
+        if stage is None or stage_rank(stage) < stage_rank(wanted):
+            steps.append((stage, wanted, r.value["interest"]["user_id"]))
+            stage = wanted
+        expected.append(stage)
+    assert [r.value["lead"]["stage"] for r in written] == expected
+    assert expected[-1] == "preliminary_intent"
+    history = db.session.execute(select(LeadEvent.from_stage, LeadEvent.to_stage, LeadEvent.user_id)
+                                 .order_by(LeadEvent.id)).all()
+    assert [tuple(row) for row in history] == steps
+    assert not [r for r in caplog.records if "failed as a whole" in r.getMessage()]  # written as one batch
+    assert {e.payload["lead_id"] for e in db.session.scalars(select(LiveEvent).where(LiveEvent.name == "interest"))} == {
+        results[0].value["lead"]["id"]}
+
+
+@postgres_only
+def test_a_client_id_stored_by_another_process_after_the_batch_looked_is_answered_as_a_replay(app, room, monkeypatch,
+                                                                                              caplog):
+    """Another process stores one of the batch's client ids between the batch's look-up and its write:
+    the batch fails as a whole on the unique (person, client id), which is expected (no warning), and
+    each interest is written alone: that one is answered with the stored interest, the others stored."""
+    from app.leads import services as leads
+
+    sid, project = room["session"].id, room["project"].id
+    people = [make_user("attendee", organisation=f"City {n} Commerce Bureau").id for n in range(3)]
+    db.session.commit()
+    looked_up = live._looked_up
+    elsewhere = {}
+
+    def store_elsewhere():
+        person = db.session.get(User, people[1])
+        facts, _ = live.interest_room(person, sid)
+        values = leads.check_interest(person, facts, {"project_id": project, "level": "info", "client_id": "i-race-0001"})
+        elsewhere["stored"] = leads.write_interest(person, facts, values)
+        leads.complete_interests(elsewhere["stored"])
+        db.session.commit()
+
+    def racing(batch):
+        found = looked_up(batch)
+        in_threads([_in_app(app, store_elsewhere)])
+        return found
+
+    monkeypatch.setattr(live, "_looked_up", racing)
+    _batched(monkeypatch, 3)
+    with caplog.at_level("WARNING", logger="app.live.services"):
+        results = in_threads([_express(app, user_id, sid, {"project_id": project, "level": "info",
+                                                           "client_id": f"i-race-{n:04d}"})
+                              for n, user_id in enumerate(people)])
+
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert [r.duplicate for r in results] == [False, True, False]
+    assert results[1].value["interest"]["id"] == elsewhere["stored"].interest["id"]
+    assert _count(select(Interest).subquery()) == 3
+    assert _count(select(LiveEvent).where(LiveEvent.name == "interest").subquery()) == 2  # the batch's, written alone
+    assert not [r for r in caplog.records if "failed as a whole" in r.getMessage()]
+
+
 @postgres_only
 @pytest.mark.parametrize("change", ["a person deactivated", "the session ended"])
 def test_a_batch_checks_its_kept_people_and_room_against_the_database_before_writing(app, room, monkeypatch, change):
@@ -281,20 +370,20 @@ def test_a_batch_that_fails_as_a_whole_is_written_one_by_one_and_only_the_faulty
     sid, project = room["session"].id, room["project"].id
     people = [make_user("attendee", organisation=f"City {n}").id for n in range(4)]
     commit = _batched(monkeypatch, 4)
-    write, write_batch = live.leads.write_interest, live.leads.write_interests
+    write, queue = live.leads.write_interest, live.leads.queue_interests
 
     def faulty(actor, room_, values, **kwargs):
         if values["client_id"] == "i-fault-0002":
             raise RuntimeError("a fault in one interest's rows")
         return write(actor, room_, values, **kwargs)
 
-    def faulty_batch(items):  # the batch's statements fail with the faulty interest's
+    def faulty_batch(driver, items, ids):  # the batch's statements fail with the faulty interest's
         if any(values["client_id"] == "i-fault-0002" for _, _, values, _, _ in items):
             raise RuntimeError("a fault in one interest's rows")
-        return write_batch(items)
+        return queue(driver, items, ids)
 
     monkeypatch.setattr(live.leads, "write_interest", faulty)
-    monkeypatch.setattr(live.leads, "write_interests", faulty_batch)
+    monkeypatch.setattr(live.leads, "queue_interests", faulty_batch)
     sends = [(user_id, {"project_id": project, "level": "info", "client_id": f"i-fault-{n:04d}"})
              for n, user_id in enumerate(people)]
     results = in_threads([_express(app, user_id, sid, data) for user_id, data in sends])
@@ -349,27 +438,42 @@ def test_replays_in_a_batch_are_answered_from_the_batch_s_own_query(app, room, m
 
 
 @postgres_only
-def test_a_database_error_inside_a_pipelined_batch_leaves_nothing_and_the_session_usable(app, room):
-    """The batch's statements go to PostgreSQL together (psycopg's pipeline mode): one that fails
-    aborts the batch, the rollback leaves nothing of it, and the next write works."""
+def test_a_database_error_inside_a_batch_leaves_nothing_and_the_session_usable(app, room):
+    """A batch's statements go to PostgreSQL together (psycopg's pipeline mode, as the live room sends
+    them with its commit): one row the server refuses aborts the batch, the rollback leaves nothing of
+    it, and the next write works."""
     from app.leads import services as leads
 
     sid, project = room["session"].id, room["project"].id
     people = [db.session.get(User, make_user("attendee", organisation=f"City {n}").id) for n in range(2)]
     facts, _ = live.interest_room(people[0], sid)
+
+    def write(items):
+        for person, *_ in items:
+            person.organisation.name  # loaded first: nothing may be read through the session in pipeline mode
+        driver = db.session.connection().connection.driver_connection
+        with driver.cursor() as cursor:
+            cursor.execute(leads.PG_NEW_INTEREST_IDS, {"n": len(items)})
+            ids = [interest_id for (interest_id,) in cursor.fetchall()]
+        with driver.pipeline():
+            _, stored = leads.queue_interests(driver, items, ids)
+            driver.commit()
+        return stored()
+
     items = [(person, facts, leads.check_interest(person, facts, {"project_id": project, "level": "info",
                                                                    "client_id": f"i-pipe-{n:05d}"}), None, None)
              for n, person in enumerate(people)]
-    items[1][2]["level"] = "x" * 500  # longer than the column: the server refuses the second statement
+    items[1][2]["level"] = "x" * 500  # longer than the column: the server refuses the batch's statement
     with pytest.raises(Exception):
-        leads.write_interests(items)
+        write(items)
     db.session.rollback()
     assert _count(select(Interest).subquery()) == 0 and _count(select(Lead).subquery()) == 0
     items[1][2]["level"] = "info"
-    written = leads.write_interests(items)
+    written = write(items)
     db.session.commit()
     assert [w.interest["client_id"] for w in written] == ["i-pipe-00000", "i-pipe-00001"]
-    assert _count(select(Interest).subquery()) == 2
+    assert [w.interest["id"] for w in written] == sorted(w.interest["id"] for w in written)
+    assert _count(select(Interest).subquery()) == 2 and _count(select(LeadEvent).subquery()) == 2
 
 
 @postgres_only
