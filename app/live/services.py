@@ -1122,6 +1122,12 @@ def _room(actor, session_id, *, kept: bool = False):
         raise ValidationFailed({"session_id": gettext("Give a session id.")})
     cache = current_app.extensions.setdefault("cloudfair.interest_rooms", {})
     room = cache.get(session_id)
+    if kept and room is None:  # the first of a burst reads the room; the rest wait and use what it read
+        with _reading(session_id):
+            room = cache.get(session_id)
+            if room is None:
+                row = db.session.execute(_ROOM, {"session_id": session_id}).one_or_none()
+                return _room_of_row(actor, session_id, row)
     refresh = False
     if kept and room is not None:
         now = time.monotonic()
@@ -1161,6 +1167,19 @@ def _room_of_row(actor, session_id: int, row, *, refresh: bool = False):
     elif room.row is not row:
         cache[session_id] = replace(room, row=row)
     return row, room
+
+
+#: Per session, the lock under which a burst's first interest reads a room this process does not keep.
+_room_locks: dict[int, threading.Lock] = {}
+
+
+def _reading(session_id: int) -> threading.Lock:
+    """The lock under which this process's first interest of a burst reads a session's room it does not
+    keep yet (`_room`): the rest of the burst wait for that read and use it, instead of each reading the
+    row and the room's facts at once (a fair's first burst in a process read them once per interest).
+    Those who wait hold no database connection (nothing was read for a kept person before), so the one
+    reading always gets one."""
+    return _room_locks.setdefault(session_id, threading.Lock())
 
 
 def interest_room(actor, session_id, *, kept: bool = False) -> tuple[leads.InterestRoom, tuple]:

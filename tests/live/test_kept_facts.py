@@ -6,6 +6,7 @@ session ended or given another project) is decided again on fresh reads, never w
 from __future__ import annotations
 
 import re
+import time
 import pytest
 from sqlalchemy import event, func, select
 
@@ -210,3 +211,39 @@ def test_a_kept_room_past_its_time_is_read_again_by_one_caller_while_a_burst_goe
     assert cache[sid] is kept and kept.until > live.time.monotonic() + 1  # read again: a whole period ahead
     assert _interest(client, room, "kept-0000052", project="other_project")["ok"] is True
     assert _count() == 2
+
+
+def test_a_burst_s_first_interests_in_a_process_read_the_room_once(app, room, monkeypatch):
+    """The room is not kept yet (a fair's first burst in this process): the first interest reads it, the
+    rest of the burst wait for that read and use it, instead of each reading the row and the facts."""
+    from app.leads import services as leads
+    from tests.conftest import in_threads
+
+    sid = room["session"].id
+    people = [live.KeptPerson.of(make_user("attendee", organisation=f"City {n} Commerce Bureau")) for n in range(6)]
+    db.session.commit()
+    app.extensions.get("cloudfair.interest_rooms", {}).pop(sid, None)
+    reads, read = [], leads.interest_room
+
+    def slow_read(session):  # a read that takes a moment, as on a busy server: the burst arrives meanwhile
+        reads.append(session.id)
+        time.sleep(0.05)
+        return read(session)
+
+    monkeypatch.setattr(leads, "interest_room", slow_read)
+
+    def check(person):
+        def call():
+            with app.app_context():
+                try:
+                    facts, key = live.interest_room(person, sid, kept=True)
+                    return facts.id, sorted(facts.projects), key
+                finally:
+                    db.session.remove()
+        return call
+
+    results = in_threads([check(person) for person in people])
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert reads == [sid]  # read once for the six
+    assert len(set((fid, tuple(projects), key) for fid, projects, key in results)) == 1
+    assert sorted(results[0][1]) == sorted([room["project"].id, room["other_project"].id])
