@@ -401,8 +401,8 @@ PG_NEW_INTEREST_IDS = ("SELECT nextval(pg_get_serial_sequence('interests', 'id')
 def queue_interests(driver, items: list[tuple], ids: list[int]) -> tuple[list[dict], Callable[[], list[StoredInterest]]]:
     """Queue a batch of interests on `driver` (the session's psycopg connection, on PostgreSQL, in
     pipeline mode: `items` then hold plain values, as the live room's do, since nothing may be read
-    through the session meanwhile), with everything they write: each `write_interest(actor, room, values, at=, attachment=)`
-    of `items`, stored with its id of `ids` (`PG_NEW_INTEREST_IDS`), then the leads' history and the
+    through the session meanwhile), with everything they write: each
+    `write_interest(actor, room, values, at=, attachment=)` of `items`, stored with its id of `ids` (`PG_NEW_INTEREST_IDS`), then the leads' history and the
     notifications (what `complete_interests` writes). The leads, interests and history go in a few
     set-based statements (`_PG_LEADS_AND_INTERESTS`: one per `_rounds`, usually one or two).
 
@@ -441,8 +441,8 @@ def queue_interests(driver, items: list[tuple], ids: list[int]) -> tuple[list[di
                 lead[name] = _UTC.process_result_value(lead[name], None)
             row["lead_id"] = lead["id"]
             previous, created = lead.pop("previous"), lead.pop("created")
-            one = _stored(actor, values, row, row.pop("id"), (lead, previous, created, not created and previous != lead["stage"]),
-                          notices, now)
+            moved = not created and previous != lead["stage"]
+            one = _stored(actor, values, row, row.pop("id"), (lead, previous, created, moved), notices, now)
             one.history = None  # written by the statement
             out.append(one)
         return out
@@ -467,8 +467,8 @@ def _rounds(rows: list[dict]) -> list[list[int]]:
 
 
 #: A round's columns, each sent as one array (binary: psycopg adapts a list once, not value by value).
-_ROUND_COLUMNS = {"id": "integer", "project_id": "integer", "organisation_id": "integer", "user_id": "integer", "stage": "text",
-                  "fair_id": "integer", "session_id": "integer", "client_id": "text", "level": "text",
+_ROUND_COLUMNS = {"id": "integer", "project_id": "integer", "organisation_id": "integer", "user_id": "integer",
+                  "stage": "text", "fair_id": "integer", "session_id": "integer", "client_id": "text", "level": "text",
                   "note": "text", "pitch_second": "integer", "attachment_sha256": "text", "attachment_mime": "text",
                   "attachment_name": "text", "created_at": "timestamptz"}
 
