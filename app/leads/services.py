@@ -452,8 +452,10 @@ def queue_interests(driver, items: list[tuple], ids: list[int]) -> tuple[list[di
 
 def _rounds(rows: list[dict]) -> list[list[int]]:
     """The rows' indexes in rounds, each naming a lead (project, organisation) at most once (a statement
-    upserts a row once), a lead's interests in their order across the rounds: the first round holds
-    every lead of the batch, so a later round locks none the batch does not already hold."""
+    upserts a row once), a lead's interests in their order across the rounds, each round in the leads'
+    order (so that concurrent batches lock and insert them alike, whatever their callers' order): the
+    first round holds every lead of the batch, so a later round locks none the batch does not already
+    hold."""
     rounds: list[list[int]] = []
     seen: dict[tuple[int, int], int] = {}
     for index, row in enumerate(rows):
@@ -463,7 +465,8 @@ def _rounds(rows: list[dict]) -> list[list[int]]:
         if level == len(rounds):
             rounds.append([])
         rounds[level].append(index)
-    return rounds
+    return [sorted(indexes, key=lambda index: (rows[index]["project_id"], rows[index]["organisation_id"]))
+            for indexes in rounds]
 
 
 #: A round's columns, each sent as one array (binary: psycopg adapts a list once, not value by value).

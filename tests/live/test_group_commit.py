@@ -222,6 +222,8 @@ def test_a_batch_s_rows_go_in_rounds_that_name_each_lead_once_in_its_order():
 
     rows = [{"project_id": p, "organisation_id": o} for p, o in ((1, 7), (1, 8), (1, 7), (1, 7), (2, 7))]
     assert _rounds(rows) == [[0, 1, 4], [2], [3]]
+    rows = [{"project_id": p, "organisation_id": o} for p, o in ((2, 7), (1, 8), (1, 8), (1, 7))]
+    assert _rounds(rows) == [[3, 1, 0], [2]]  # each round in the leads' order
     assert _rounds([]) == []
 
 
@@ -474,6 +476,55 @@ def test_a_database_error_inside_a_batch_leaves_nothing_and_the_session_usable(a
     assert [w.interest["client_id"] for w in written] == ["i-pipe-00000", "i-pipe-00001"]
     assert [w.interest["id"] for w in written] == sorted(w.interest["id"] for w in written)
     assert _count(select(Interest).subquery()) == 2 and _count(select(LeadEvent).subquery()) == 2
+
+
+@postgres_only
+def test_two_processes_batches_over_the_same_leads_in_opposite_orders_both_commit(app, room):
+    """Two batches (two processes' writers) name the same leads, new and then existing, given in
+    opposite orders, at once: both commit every time, each lead made once and moved once (the order a
+    round locks and inserts its leads in, whatever the caller's: the test of `_rounds` above)."""
+    from app.leads import services as leads
+
+    sid, projects = room["session"].id, [room["project"].id, room["other"].id]
+    people = [db.session.get(User, make_user("attendee", organisation=f"Town {n} Commerce Bureau").id)
+              for n in range(6)]
+    colleagues = [db.session.get(User, make_user("attendee", organisation=f"Town {n} Commerce Bureau").id)
+                  for n in range(6)]
+    db.session.commit()
+    ids = [(p.id, c.id) for p, c in zip(people, colleagues)]
+    db.session.remove()
+
+    def batch(side: int, attempt: int, reverse: bool):
+        def call():
+            with app.app_context():
+                try:
+                    senders = [db.session.get(User, pair[side]) for pair in ids]
+                    facts, _ = live.interest_room(senders[0], sid)
+                    items = [(person, facts, leads.check_interest(person, facts, {
+                        "project_id": project, "level": "intent" if attempt else "info",
+                        "client_id": f"i-both-{side}-{attempt}-{person.id}-{project}"}), None, None)
+                        for person in senders for project in projects]
+                    for person in senders:
+                        person.organisation.name  # loaded first: nothing is read through the session in pipeline mode
+                    driver = db.session.connection().connection.driver_connection
+                    with driver.cursor() as cursor:
+                        cursor.execute(leads.PG_NEW_INTEREST_IDS, {"n": len(items)})
+                        new_ids = [found for (found,) in cursor.fetchall()]
+                    with driver.pipeline():
+                        _, stored = leads.queue_interests(driver, items[::-1] if reverse else items, new_ids)
+                        driver.commit()
+                    return len(stored())
+                finally:
+                    db.session.remove()
+        return call
+
+    for attempt in range(3):
+        results = in_threads([batch(0, attempt, False), batch(1, attempt, True)])
+        assert results == [12, 12], results
+    assert _count(select(Interest).subquery()) == 72 and _count(select(Lead).subquery()) == 12
+    steps = db.session.execute(select(LeadEvent.from_stage, LeadEvent.to_stage)).all()
+    assert sorted(steps, key=str) == sorted([(None, "partner_identified")] * 12
+                                            + [("partner_identified", "preliminary_intent")] * 12, key=str)
 
 
 @postgres_only
