@@ -528,6 +528,71 @@ def test_two_processes_batches_over_the_same_leads_in_opposite_orders_both_commi
 
 
 @postgres_only
+@pytest.mark.parametrize("theirs, ours, stage, history", [
+    ("partner_identified", "intent", "preliminary_intent", [("partner_identified", "preliminary_intent")]),
+    ("preliminary_intent", "info", "preliminary_intent", []),
+])
+def test_a_lead_another_transaction_made_while_the_batch_waited_is_moved_from_its_stage(app, room, theirs, ours,
+                                                                                       stage, history):
+    """The batch's statement does not see a lead another transaction is making (not committed when the
+    statement started): its insert waits for that one, then moves the lead as an interest would. The
+    batch's rule for that case (`_PG_LEADS_AND_INTERESTS`' `r`) answers as `_lead_outcome` does: not
+    made by this batch; moved from the stage the other made it at, or not moved."""
+    import threading
+
+    from sqlalchemy import text as sql
+
+    from app.leads import services as leads
+    from app.types import utcnow
+
+    sid, project = room["session"].id, room["project"].id
+    people = [db.session.get(User, make_user("attendee", organisation=f"Cangzhou {n} Commerce Bureau").id)
+              for n in range(2)]
+    organisation = people[0].organisation_id
+    facts, _ = live.interest_room(people[0], sid)
+    items = [(person, facts, leads.check_interest(person, facts, {"project_id": project, "level": ours,
+                                                                   "client_id": f"i-wait-{n:04d}"}), None, None)
+             for n, person in enumerate(people)]
+    db.session.commit()  # the people and their organisations, for the other transaction to see
+    for person in people:
+        person.organisation.name  # loaded first: nothing is read through the session in pipeline mode
+    driver = db.session.connection().connection.driver_connection
+    with driver.cursor() as cursor:
+        cursor.execute(leads.PG_NEW_INTEREST_IDS, {"n": 2})
+        ids = [found for (found,) in cursor.fetchall()]
+    written = {}
+
+    def write():  # on this test's connection, in a thread of its own (with the app's settings)
+        try:
+            with app.app_context(), driver.pipeline():
+                _, stored = leads.queue_interests(driver, items, ids)
+                driver.commit()
+            written["stored"] = stored()
+        except Exception as error:  # the test looks at it
+            written["error"] = error
+
+    with db.engine.connect() as other:  # the other process: its lead made, not committed yet
+        other.execute(sql("INSERT INTO leads (project_id, organisation_id, stage, stage_changed_at, last_progress_at,"
+                          " created_at, updated_at) VALUES (:p, :o, :s, :t, :t, :t, :t)"),
+                      {"p": project, "o": organisation, "s": theirs, "t": utcnow()})
+        batch = threading.Thread(target=write)
+        batch.start()
+        batch.join(0.5)
+        waited = batch.is_alive()
+        other.commit()
+    batch.join(10)
+    assert waited and not batch.is_alive() and "error" not in written, written
+    db.session.commit()
+
+    mine = written["stored"][0]
+    assert mine.lead["stage"] == stage
+    steps = db.session.execute(select(LeadEvent.from_stage, LeadEvent.to_stage)
+                               .where(LeadEvent.lead_id == mine.lead["id"])).all()
+    assert [tuple(step) for step in steps] == history  # never "made" by this batch: the other made it
+    assert _count(select(Lead).where(Lead.organisation_id == organisation).subquery()) == 1
+
+
+@postgres_only
 def test_a_batch_s_history_notifications_and_events_go_with_its_commit_and_are_stored_as_sent(app, room, monkeypatch):
     """After the leads, the batch's tail (history, notifications, the numbered events) is queued in
     psycopg's pipeline mode and the COMMIT goes with it: what the room is sent is what the event log
