@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from types import SimpleNamespace
+from typing import NamedTuple
 
 from flask import current_app
 from flask_babel import force_locale, gettext
@@ -398,35 +399,43 @@ PG_NEW_INTEREST_IDS = ("SELECT nextval(pg_get_serial_sequence('interests', 'id')
                        " FROM generate_series(1, %(n)s)")
 
 
+class _Queued(NamedTuple):
+    """One item of a batch `queue_interests` queued: what its statements do not answer."""
+
+    now: datetime
+    row: dict  # the interest's columns (its id; its lead's id once known)
+    notices: tuple  # `_interest_notices`
+    sent: dict  # `row` with the lead's stage and fair: what its round binds (`_ROUND_COLUMNS`)
+
+
 def queue_interests(driver, items: list[tuple], ids: list[int]) -> tuple[list[dict], Callable[[], list[StoredInterest]]]:
     """Queue a batch of interests on `driver` (the session's psycopg connection, on PostgreSQL, in
     pipeline mode: `items` then hold plain values, as the live room's do, since nothing may be read
     through the session meanwhile), with everything they write: each
-    `write_interest(actor, room, values, at=, attachment=)` of `items`, stored with its id of `ids` (`PG_NEW_INTEREST_IDS`), then the leads' history and the
-    notifications (what `complete_interests` writes). The leads, interests and history go in a few
-    set-based statements (`_PG_LEADS_AND_INTERESTS`: one per `_rounds`, usually one or two).
+    `write_interest(actor, room, values, at=, attachment=)` of `items`, stored with its id of `ids`
+    (`PG_NEW_INTEREST_IDS`), then the leads' history and the notifications (what `complete_interests`
+    writes). The leads, interests and history go in a few set-based statements
+    (`_PG_LEADS_AND_INTERESTS`: one per `_rounds`, usually one or two).
 
     Gives each interest's columns as they will be stored (`interest_dict`; its lead's id is not known
     yet, so the live room's event takes it from the database: `live.services`), and the function that,
     once the connection has sent them (the caller's commit), gives each item's `StoredInterest`, the
     lead as it stood after that item. A client id already used (a replay stored meanwhile) fails the
     whole batch with a unique violation."""
-    prepared = []  # everything but what the statements answer, before the first lead's row is locked
+    queued = []  # everything but what the statements answer, before the first lead's row is locked
     for (actor, room, values, at, attachment), interest_id in zip(items, ids):
         now = utcnow()
-        row = _interest_row(actor, room, values, at, attachment, now)
-        row["id"] = interest_id
-        notices = _interest_notices(room, actor, values["project_id"], values, now)
-        prepared.append((now, row, notices, {**row, "stage": stage_for_level(values["level"]).value,
-                                             "fair_id": room.fair_id}))
-    rounds = _rounds([sent for *_, sent in prepared])
+        row = {**_interest_row(actor, room, values, at, attachment, now), "id": interest_id}
+        queued.append(_Queued(now, row, _interest_notices(room, actor, values["project_id"], values, now),
+                              {**row, "stage": stage_for_level(values["level"]).value, "fair_id": room.fair_id}))
+    rounds = _rounds([one.sent for one in queued])
     cursors = []
     for indexes in rounds:
         cursor = driver.cursor()
-        cursor.execute(_PG_LEADS_AND_INTERESTS, {**_round_params([prepared[index][3] for index in indexes]),
+        cursor.execute(_PG_LEADS_AND_INTERESTS, {**_round_params([queued[index].sent for index in indexes]),
                                                  "made": _MADE, "raised": _RAISED})
         cursors.append(cursor)
-    notifications.add_folded_many([notices for _, _, notices, _ in prepared], driver=driver)
+    notifications.add_folded_many([one.notices for one in queued], driver=driver)
 
     def stored() -> list[StoredInterest]:
         leads: list[dict | None] = [None] * len(items)
@@ -436,18 +445,19 @@ def queue_interests(driver, items: list[tuple], ids: list[int]) -> tuple[list[di
                 for index, found in zip(indexes, cursor.fetchall()):
                     leads[index] = dict(zip(names, found))
         out = []
-        for (actor, _, values, _, _), (now, row, notices, _), lead in zip(items, prepared, leads):
+        for (actor, _, values, _, _), one, lead in zip(items, queued, leads):
             for name in ("stage_changed_at", "created_at"):  # as the ORM's statements return them
                 lead[name] = _UTC.process_result_value(lead[name], None)
-            row["lead_id"] = lead["id"]
+            row = {**one.row, "lead_id": lead["id"]}
+            interest_id = row.pop("id")
             previous, created = lead.pop("previous"), lead.pop("created")
             moved = not created and previous != lead["stage"]
-            one = _stored(actor, values, row, row.pop("id"), (lead, previous, created, moved), notices, now)
-            one.history = None  # written by the statement
-            out.append(one)
+            written = _stored(actor, values, row, interest_id, (lead, previous, created, moved), one.notices, one.now)
+            written.history = None  # written by the statement
+            out.append(written)
         return out
 
-    return [interest_dict(SimpleNamespace(**row)) for _, row, _, _ in prepared], stored
+    return [interest_dict(SimpleNamespace(**one.row)) for one in queued], stored
 
 
 def _rounds(rows: list[dict]) -> list[list[int]]:
