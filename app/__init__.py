@@ -232,6 +232,7 @@ def _init_socketio(app: Flask) -> None:
         cors_allowed_origins=origin_allowed,
         max_http_buffer_size=app.config["LIVE_MAX_PACKET_BYTES"],
         manage_session=False,
+        serializer=wire.LivePacket,  # packets written by orjson, a quicker look for binary parts
         logger=False,
         engineio_logger=False,
     )
