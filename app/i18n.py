@@ -15,17 +15,19 @@ from typing import Any
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_datetime as babel_format_datetime
 from babel.numbers import format_decimal
 from flask import has_request_context, request
-from flask_babel import get_locale
+from flask_babel import force_locale, get_locale
 from flask_login import current_user
 
 
 LANGUAGES = ("zh", "en")
 LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
 COOKIE = "lang"
-
+#: Each language as babel's `Locale`, parsed once (`speaking`).
+_PARSED = {code: Locale.parse(code) for code in LANGUAGES}
 
 
 def select_locale() -> str:
@@ -37,6 +39,12 @@ def select_locale() -> str:
     if cookie in LANGUAGES:
         return cookie
     return request.accept_languages.best_match(LANGUAGES) or "en"
+
+
+def speaking(locale: str):
+    """`flask_babel.force_locale` with the language parsed once: given a code, it parses it on every
+    call (about 20 µs of a live event's CPU, and every live event speaks its person's language)."""
+    return force_locale(_PARSED.get(locale, locale))
 
 
 def ui_locale() -> str:

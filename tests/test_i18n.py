@@ -149,3 +149,23 @@ def test_amounts_group_their_digits_and_drop_whole_cents(app):
         assert format_amount("15000000", "EUR") == "EUR 15,000,000"
         assert format_amount("1234.5") == "1,234.50"
         assert format_amount(None) == "—"
+
+
+def test_speaking_forces_a_language_parsed_once(app):
+    """The live room's `speaking`: the same words as `force_locale`, with the language's `Locale` parsed
+    once (the same object every time), and a code it does not keep still parsed."""
+    from flask_babel import force_locale, get_locale, gettext
+
+    from app import i18n
+
+    with app.test_request_context():
+        for code in i18n.LANGUAGES:
+            with i18n.speaking(code):
+                locale, words = get_locale(), gettext("Send a JSON object.")
+            with force_locale(code):
+                assert words == gettext("Send a JSON object.")
+            assert locale is i18n._PARSED[code]
+        with i18n.speaking("zh"):
+            assert gettext("Send a JSON object.") != "Send a JSON object."
+        with i18n.speaking("en_GB"):
+            assert str(get_locale()) == "en_GB"

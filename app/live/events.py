@@ -16,7 +16,7 @@ from datetime import datetime
 from functools import wraps
 
 from flask import Flask, current_app, request
-from flask_babel import force_locale, gettext
+from flask_babel import gettext
 from flask_babel import refresh as flask_babel_refresh
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, leave_room
@@ -26,6 +26,7 @@ from sqlalchemy.orm import joinedload
 from ..accounts.models import User
 from ..bounds import check_payload, moment_in_range
 from ..errors import ServiceError, ValidationFailed
+from ..i18n import speaking
 from ..extensions import db, socketio
 from ..readonly import reads_only
 from . import broadcast, presence, services
@@ -198,7 +199,7 @@ def live_event(name: str, *, kept: bool | str = False, plain: bool = False):
             connection = connections.get(sid)
             if connection is None:
                 return _error("unauthorized", gettext("This connection is not logged in."))
-            with force_locale(connection.locale):
+            with speaking(connection.locale):
                 return _handle(name, handler, connection, data, kept)
 
         if plain:
@@ -261,7 +262,7 @@ def _handle(name: str, handler, connection: Connection, data, kept: bool = False
         actor = _kept_person(connection, kept) or _person(connection)
         if actor is None:
             return _error("unauthorized", gettext("This account is no longer active."))
-        with force_locale(connection.locale) if connection.locale != forced else nullcontext():
+        with speaking(connection.locale) if connection.locale != forced else nullcontext():
             check_payload(data)  # ids within 0 … 2^31−1, no NUL or lone surrogate in any text
             try:
                 return {"ok": True, **handler(actor, connection, data)}
@@ -270,7 +271,7 @@ def _handle(name: str, handler, connection: Connection, data, kept: bool = False
         actor = _person(connection)
         if actor is None:
             return _error("unauthorized", gettext("This account is no longer active."))
-        with force_locale(connection.locale):
+        with speaking(connection.locale):
             return {"ok": True, **handler(actor, connection, data)}
     except ServiceError as exc:
         db.session.rollback()

@@ -19,7 +19,7 @@ from types import SimpleNamespace
 from typing import NamedTuple
 
 from flask import current_app
-from flask_babel import force_locale, gettext
+from flask_babel import gettext
 from sqlalchemy import JSON, bindparam, func, insert, inspect, literal_column, or_, select, text, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -34,7 +34,7 @@ from ..extensions import db
 from ..fairs import services as fairs
 from ..fairs.enums import SessionStatus
 from ..fairs.models import Fair, FairSession
-from ..i18n import ui_locale
+from ..i18n import speaking, ui_locale
 from ..leads import queries as lead_queries
 from ..leads import services as leads
 from ..leads.enums import InterestLevel
@@ -1508,7 +1508,7 @@ def _write_interests(batch: list[_PendingInterest]) -> None:
             if retry_after is None:
                 pending.counted = True
                 continue
-            with force_locale(pending.locale):  # refused: that interest's answer alone, in its sender's language
+            with speaking(pending.locale):  # refused: that interest's answer alone, in its sender's language
                 pending.outcome, pending.error = _Outcome.FAILED, refusal(retry_after)
             writing.remove(pending)
         writing.sort(key=lambda pending: (pending.values["project_id"], pending.actor.organisation_id))
@@ -1610,7 +1610,7 @@ def _write_alone(pending: _PendingInterest) -> None:
             pending.outcome = _Outcome.REPLAYED
             return
         if not pending.counted:
-            with force_locale(pending.locale):
+            with speaking(pending.locale):
                 check_person("interest", pending.actor.id)  # a replay is not counted: it creates nothing
         leads.complete_interests(pending.stored)
         pending.events = [record(*_staff_event(pending))]
