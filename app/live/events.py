@@ -26,8 +26,8 @@ from sqlalchemy.orm import joinedload
 from ..accounts.models import User
 from ..bounds import check_payload, moment_in_range
 from ..errors import ServiceError, ValidationFailed
-from ..i18n import speaking
 from ..extensions import db, socketio
+from ..i18n import speaking
 from ..readonly import reads_only
 from . import broadcast, presence, services
 from .limits import TokenBucket

@@ -1,7 +1,7 @@
-"""How live messages leave the server: permessage-deflate only for large messages, a broadcast's
-websocket frame built once for all its recipients and written by the sender where the recipient's
-writer waits (`direct_send`), every frame sent whole, and at most `LIVE_PACKETS_PER_POLL` packets in
-one long-polling answer.
+"""How live messages leave the server: each packet written by orjson (`LivePacket`), permessage-deflate
+only for large messages, a broadcast's websocket frame built once for all its recipients and written
+by the sender where the recipient's writer waits (`direct_send`), every frame sent whole, and at most
+`LIVE_PACKETS_PER_POLL` packets in one long-polling answer.
 
 simple-websocket accepts permessage-deflate whenever the client offers it (browsers and Node's `ws`
 always do), and wsproto then deflates every message for every recipient: a broadcast of a 300-byte
@@ -26,8 +26,8 @@ import zlib
 import orjson
 from engineio import exceptions as engineio_exceptions
 from engineio import socket as engineio_socket
-from socketio.packet import Packet
 from simple_websocket.errors import ConnectionClosed
+from socketio.packet import Packet
 from wsproto.connection import ConnectionState
 from wsproto.events import Message, TextMessage
 from wsproto.extensions import PerMessageDeflate
@@ -58,14 +58,14 @@ class _JSON:
     standard library reads what clients send.
 
     A join's acknowledgement (the first twenty questions, the person's marks and interests) took the
-    standard library about 150 µs to write on this project's 2-core machine, orjson about a tenth of it;
-    every broadcast, acknowledgement and Redis message is written here. The text differs only where JSON
-    allows it to (compact separators, characters outside ASCII as UTF-8 rather than `\\u` escapes);
-    clients read the same values. Whatever orjson refuses or would write differently in meaning (a
-    lone surrogate, an integer beyond 64 bits, a date or a dataclass, which the standard library
-    refuses) is written by the standard library, as before, or refused by it in the same way.
-    Reading stays with the standard library: a client's message is small, and what it accepts is
-    unchanged."""
+    standard library about 150 µs to write on this project's 2-core machine, orjson about a tenth of
+    it; every broadcast, acknowledgement and Redis message is written here. The text differs only where
+    JSON allows it to (compact separators, characters outside ASCII as UTF-8 rather than `\\u` escapes),
+    and where the standard library wrote what is not JSON (NaN and the infinities, which no browser
+    reads, are now `null`). Whatever orjson refuses or would write differently in meaning (a lone
+    surrogate, an integer beyond 64 bits, a date or a dataclass, which the standard library refuses)
+    goes to the standard library, which writes it as before or refuses it in the same way. Reading
+    stays with the standard library: a client's message is small, and what it accepts is unchanged."""
 
     _OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 

@@ -69,7 +69,7 @@ def test_non_ascii_text_goes_as_utf_8_and_numbers_as_json_writes_them():
     assert text == '2/live,["question",{"text":"石家庄 — ceramic filters","votes":3,"share":0.25,"7":true}]'
     assert Packet(encoded_packet=text).data == ["question", {"text": "石家庄 — ceramic filters", "votes": 3,
                                                               "share": 0.25, "7": True}]
-    assert json.loads(_JSON.dumps([math.nan])) == [None]  # JSON has no NaN (the library wrote one no browser reads)
+    assert json.loads(_JSON.dumps([math.nan, math.inf])) == [None, None]  # JSON has neither (the library wrote NaN, Infinity)
 
 
 def test_the_app_s_server_and_its_queue_write_live_packets(app):
