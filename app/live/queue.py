@@ -13,6 +13,12 @@ publishes, so each process keeps serving its own rooms while Redis is down. What
   not held up by Redis's answer (nor, before `wire.direct_send`, by this process's writers, which ran
   while the emitter waited). Publishing before this process's own delivery was tried and not kept
   (BENCHMARKS.md: no gain at two workers);
+- while a PUBLISH of this process waits for its reply, the emits that come meanwhile are held and go
+  together, as one message (`"method": "batch"`), when the reply comes: a burst of interests is a few
+  messages for Redis and for every other process to read, not two per interest for each. An emit in
+  a quiet moment (a question to a full room) still goes at once; what a burst holds waits at most for
+  one reply and for this process's greenlets already running. Every process of a release reads
+  batches (`_listen`) and skips its own unread;
 - elsewhere (the scheduler's process, a CLI command: they may exit right after an emit) an emit
   returns once Redis has it, and the emits that arrive together are published together: the first
   emitter sends what was queued meanwhile, in order, in one pipeline (one round trip).
@@ -20,10 +26,12 @@ publishes, so each process keeps serving its own rooms while Redis is down. What
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
 
+import orjson
 import socketio
 
 from .group_commit import GroupCommit
@@ -53,6 +61,8 @@ class ResilientRedisManager(IndexedRooms, socketio.RedisManager):
         self._lock = threading.Lock()
         self._connection = None  # the connection `_post` writes to
         self._unread = 0  # PUBLISH replies not read yet on it
+        #: The emits (JSON text) held while a PUBLISH waits for its reply, oldest first (`_post`).
+        self._held: list[str] = []
         self._reading = False  # whether a `_read_replies` runs for it
         #: Whether the listener is subscribed now (for /healthz and the tests' logs).
         self.listening = False
@@ -78,26 +88,43 @@ class ResilientRedisManager(IndexedRooms, socketio.RedisManager):
     def _post(self, message: str) -> None:
         """Write one PUBLISH to Redis now, without yielding to the loop unless the socket's buffer is
         full, and return: the other processes have it before any of this one's writers runs (what
-        `wire.direct_send` could not write at once waits for them). The replies come back in order on
-        the same connection and one `_read_replies` reads them; a failure drops the connection and
-        skips Redis for `retry_seconds`."""
+        `wire.direct_send` could not write at once waits for them). If a PUBLISH is still waiting for
+        its reply, `message` is held instead and goes with the others held meanwhile, as one message,
+        once the replies are in (`_read_replies`; at once if `PUBLISH_MOST` are held). The replies come
+        back in order on the same connection and one `_read_replies` reads them; a failure drops the
+        connection (and what it held) and skips Redis for `retry_seconds`."""
         connection = None
         try:
             with self._lock:
                 connection = self._connection
+                if connection is not None and self._unread:
+                    self._held.append(message)
+                    if len(self._held) < self.PUBLISH_MOST:
+                        return
+                    message, self._held = self._batch(self._held), []
                 if connection is None:
                     connection = self._connection = self._redis().connection_pool.make_connection()
-                connection.send_packed_command(connection.pack_command("PUBLISH", self.channel, message),
-                                               check_health=False)
-                self._unread += 1
+                self._write(connection, message)
                 start, self._reading = not self._reading, True
             if start:
                 self._spawn(self._read_replies, connection)
         except Exception as exc:
             self._failed(exc, connection)
 
+    def _write(self, connection, message: str) -> None:
+        connection.send_packed_command(connection.pack_command("PUBLISH", self.channel, message), check_health=False)
+        self._unread += 1
+
+    def _batch(self, messages: list[str]) -> str:
+        """Held emits as one message: one alone as itself; more in a batch that names this process
+        first, so that it can skip its own batches unread (`_listen`)."""
+        if len(messages) == 1:
+            return messages[0]
+        return f'{{"method":"batch","host_id":"{self.host_id}","messages":[{",".join(messages)}]}}'
+
     def _read_replies(self, connection) -> None:
-        """Read `connection`'s PUBLISH replies until none is owed (a greenlet in a gevent worker)."""
+        """Read `connection`'s PUBLISH replies until none is owed (a greenlet in a gevent worker); when
+        the last owed is read, what was held meanwhile goes as one message."""
         try:
             while True:
                 with self._lock:
@@ -109,14 +136,29 @@ class ResilientRedisManager(IndexedRooms, socketio.RedisManager):
                 with self._lock:
                     if self._connection is connection:
                         self._unread -= 1
+                        if not self._unread and self._held:
+                            held, self._held = self._held, []
+                            self._write(connection, self._batch(held))
         except Exception as exc:
             self._failed(exc, connection)
+
+    def _listen(self):
+        """The messages of the other processes as python-socketio's listener reads them, a batch's
+        (`_batch`) one by one, in order; this process's own batches skipped without being read."""
+        own = f'{{"method":"batch","host_id":"{self.host_id}"'.encode()
+        for data in super()._listen():
+            if isinstance(data, bytes) and data.startswith(_BATCH):
+                if data.startswith(own):
+                    continue
+                yield from _loads(data)["messages"]
+            else:
+                yield data
 
     def _failed(self, exc: Exception, connection) -> None:
         with self._lock:
             if self._connection is not connection:  # the other side of the pair saw it first
                 return
-            self._connection, self._unread, self._reading = None, 0, False
+            self._connection, self._unread, self._reading, self._held = None, 0, False, []
             self._skip_until = time.monotonic() + self.retry_seconds
         try:
             if connection is not None:
@@ -163,6 +205,18 @@ class ResilientRedisManager(IndexedRooms, socketio.RedisManager):
                                 exc.__class__.__name__, self.retry_seconds)
                 subscribed = self.listening = False
                 time.sleep(self.retry_seconds)
+
+
+_BATCH = b'{"method":"batch",'
+
+
+def _loads(data: bytes):
+    """A batch written by `_batch`: orjson reads it (the standard library what orjson refuses: a lone
+    surrogate's escape, which `wire` leaves to the standard library to write)."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data)
 
 
 def _spawner():

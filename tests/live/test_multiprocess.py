@@ -18,6 +18,7 @@ from a random offset.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import random
 import signal
@@ -425,6 +426,47 @@ def test_interest_on_one_server_reaches_the_room_and_the_staff_on_the_other(clus
     # Staff-only detail stays with the staff.
     time.sleep(0.3)
     assert b.received("interest") == [] and a.received("interest") == []
+
+
+@_print_logs_on_failure
+def test_a_burst_of_interests_on_one_server_reaches_the_staff_on_the_other_whole_and_in_order(cluster, room, connect):
+    """The emits of a burst go to Redis as a few batches (`live.queue`), not one message each; the
+    other server reads each batch one emit at a time: its staff hear every interest, in order."""
+    import redis
+
+    a, staff = connect(0, ATTENDEE_A), connect(1, ORGANISER)
+    _ok(a.call("join", {"session_id": room.session_id}))
+    _ok(staff.call("join", {"session_id": room.session_id}))
+    channel = redis.Redis.from_url(TEST_REDIS_URL).pubsub(ignore_subscribe_messages=True)
+    channel.subscribe(KEY_PREFIX + "-socketio")
+    channel.get_message(timeout=1)
+    acks: list[dict] = []
+    done = threading.Event()
+    burst = 30
+
+    def acknowledged(ack):
+        acks.append(ack)
+        if len(acks) == burst:
+            done.set()
+
+    for n in range(burst):  # all sent before the first is answered
+        a.client.emit("express_interest", {"session_id": room.session_id, "project_id": room.project_id,
+                                           "level": "intent", "note": f"Burst {n}", "client_id": _client_id()},
+                      namespace=NS, callback=acknowledged)
+    assert done.wait(TIMEOUT), acks
+    ids = {_ok(ack)["interest"]["id"] for ack in acks}
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not ids <= {d["id"] for d in staff.received("interest")}:
+        time.sleep(0.05)
+    heard = [d for d in staff.received("interest") if d["id"] in ids]
+    assert {d["id"] for d in heard} == ids and len(heard) == burst  # every one, once
+    assert [d["seq"] for d in heard] == sorted(d["seq"] for d in heard)  # in the order they were numbered
+    messages = []
+    while (message := channel.get_message(timeout=0.5)) is not None:
+        messages.append(json.loads(message["data"]))
+    emits = [m for message in messages for m in (message["messages"] if message.get("method") == "batch" else [message])]
+    assert len([m for m in emits if m.get("event") == "interest"]) == burst
+    assert len(messages) < len(emits)  # the burst went in batches, not one message per emit
 
 
 @_print_logs_on_failure

@@ -1,7 +1,8 @@
 """The message queue's publisher (`live.queue.ResilientRedisManager`). Outside a server (the scheduler's
 process, CLI commands) emits at once go out in one pipeline and each emit has been sent when it
-returns (also from a thread with no event loop); in a server's worker each emit is written at once and
-not waited for. Either way a Redis failure drops only what was being sent (this process's own clients
+returns (also from a thread with no event loop); in a server's worker an emit is written at once and
+not waited for, and those that come while its reply is awaited go after it as one batch, which the
+other processes read one emit at a time. Either way a Redis failure drops only what was being sent (this process's own clients
 have it already) and Redis is tried again after the pause.
 Needs TEST_REDIS_URL (a real Redis, on a channel of the test's own)."""
 
@@ -12,6 +13,7 @@ import os
 import threading
 import time
 import uuid
+from types import SimpleNamespace
 
 import pytest
 import redis
@@ -107,7 +109,9 @@ def _serving(manager: ResilientRedisManager) -> ResilientRedisManager:
 
 def test_a_server_s_emit_is_written_at_once_and_returns_before_redis_answers(monkeypatch):
     """In a server's worker the PUBLISH is on its way when `_publish` returns, but the emit does not
-    wait for the reply: the other processes start their fan-out while this one does its own."""
+    wait for the reply: the other processes start their fan-out while this one does its own. The
+    emits that come while that reply is awaited are held, and go together as one batch when it is
+    read, in their order."""
     channel = f"cf-test-{uuid.uuid4().hex}"
     manager = _serving(_manager(URL, channel))
     pubsub = _listen(channel)
@@ -122,16 +126,74 @@ def test_a_server_s_emit_is_written_at_once_and_returns_before_redis_answers(mon
     monkeypatch.setattr(redis.connection.AbstractConnection, "read_response", read_response)
     for n in range(5):
         manager._publish({"method": "emit", "event": "e", "data": [n]})  # returns: no reply read yet
-    assert manager._unread == 5
+    assert manager._unread == 1 and len(manager._held) == 4  # the first sent, the rest held
 
-    assert [m["data"][0] for m in _received(pubsub, 5)] == [0, 1, 2, 3, 4]  # sent, in order
+    assert [m["data"] for m in _received(pubsub, 1)] == [[0]]  # sent before any reply was read
+    assert pubsub.get_message(timeout=0.3) is None  # the held ones wait for that reply
     replies.set()
+    [batch] = _received(pubsub, 1)
+    assert (batch["method"], batch["host_id"]) == ("batch", manager.host_id)
+    assert [m["data"][0] for m in batch["messages"]] == [1, 2, 3, 4]  # together, in order
     deadline = time.monotonic() + 5
     while (manager._unread or manager._reading) and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert (manager._unread, manager._reading) == (0, False)  # every reply read, the reader stopped
-    manager._publish({"method": "emit", "event": "e", "data": ["next"]})  # a new reader for the next
+    assert (manager._unread, manager._reading, manager._held) == (0, False, [])  # every reply read, the reader stopped
+    manager._publish({"method": "emit", "event": "e", "data": ["next"]})  # a quiet moment: sent at once
     assert [m["data"] for m in _received(pubsub, 1)] == [["next"]]
+
+
+def test_a_server_holds_at_most_a_pipeline_s_worth_before_it_sends_them(monkeypatch):
+    """`PUBLISH_MOST` emits held while a reply is awaited go at once, as a batch, without that reply."""
+    channel = f"cf-test-{uuid.uuid4().hex}"
+    manager = _serving(_manager(URL, channel))
+    monkeypatch.setattr(manager, "PUBLISH_MOST", 3)
+    pubsub = _listen(channel)
+    replies = threading.Event()
+    original = redis.connection.AbstractConnection.read_response
+
+    def read_response(self, *args, **kwargs):
+        if threading.current_thread() is not threading.main_thread():
+            assert replies.wait(5), "the test never let the replies be read"
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(redis.connection.AbstractConnection, "read_response", read_response)
+    for n in range(5):
+        manager._publish({"method": "emit", "event": "e", "data": [n]})
+    first, batch = _received(pubsub, 2)  # no reply read yet: the first, and the three held
+    assert first["data"] == [0] and [m["data"][0] for m in batch["messages"]] == [1, 2, 3]
+    assert (manager._unread, len(manager._held)) == (2, 1)
+    replies.set()
+    [last] = _received(pubsub, 1)
+    assert last["data"] == [4]  # held alone: sent as itself
+    deadline = time.monotonic() + 5
+    while manager._reading and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert (manager._unread, manager._held) == (0, [])
+
+
+def _pubsub_messages(*payloads: bytes):
+    """What redis-py's `listen()` yields for `payloads` published on the manager's channel."""
+    return lambda: iter([{"type": "message", "channel": b"live", "data": payload} for payload in payloads])
+
+
+def test_the_listener_reads_other_processes_batches_one_emit_at_a_time_and_skips_its_own():
+    manager = _manager(URL, "live")
+    other = _manager(URL, "live")
+    emits = [json.dumps({"method": "emit", "event": "e", "data": [n], "host_id": other.host_id}) for n in range(3)]
+    own = json.dumps({"method": "emit", "event": "e", "data": ["mine"], "host_id": manager.host_id})
+    lone = json.dumps({"method": "emit", "event": "e", "data": ["alone"], "host_id": other.host_id}).encode()
+    manager._redis_listen_with_retries = _pubsub_messages(
+        other._batch(emits).encode(), manager._batch([own, own]).encode(), lone,
+        other._batch([json.dumps({"method": "emit", "event": "e", "data": ["\ud800 lone"], "host_id": other.host_id}),
+                      emits[0]]).encode())
+    manager.pubsub = SimpleNamespace(unsubscribe=lambda channel: None)  # what the listener leaves when it ends
+
+    got = list(manager._listen())
+
+    assert got[:3] == [json.loads(emit) for emit in emits]  # the batch's emits, in order, as python-socketio reads them
+    assert got[3] == lone  # a single message as it came; this process's own batch skipped unread
+    assert got[4]["data"] == ["\ud800 lone"] and got[5] == json.loads(emits[0])  # what orjson refuses, read as before
+    assert len(got) == 6
 
 
 def test_a_server_s_publish_whose_reply_never_comes_drops_the_connection(monkeypatch):
@@ -152,16 +214,20 @@ def test_a_server_s_publish_whose_reply_never_comes_drops_the_connection(monkeyp
     monkeypatch.setattr(redis.connection.AbstractConnection, "read_response", read_response)
     started = time.monotonic()
     manager._publish({"method": "emit", "event": "e", "data": ["unanswered"]})
-    assert time.monotonic() - started < 0.2  # the emit did not wait for the answer
+    manager._publish({"method": "emit", "event": "e", "data": ["held"]})  # waits for that reply
+    assert time.monotonic() - started < 0.2  # the emits did not wait for the answer
+    assert manager._held
     deadline = time.monotonic() + 5
     while manager._connection is not None and time.monotonic() < deadline:
         time.sleep(0.01)
     assert manager._connection is None and manager._skip_until > time.monotonic() - 0.5
+    assert manager._held == []  # dropped with the connection: never sent late
     hung["on"] = False
     pubsub = _listen(channel)
     time.sleep(max(0.0, manager._skip_until - time.monotonic()) + 0.05)
     manager._publish({"method": "emit", "event": "e", "data": ["back"]})
     assert [m["data"] for m in _received(pubsub, 1)] == [["back"]]
+    assert pubsub.get_message(timeout=0.3) is None  # alone: what was held before the failure is gone
 
 
 _IN_A_GEVENT_WORKER = r"""
@@ -194,7 +260,8 @@ while len(got) < 4:
     message = listener.get_message(timeout=1)
     if message is None:
         break
-    got.append(json.loads(message["data"])["n"])
+    data = json.loads(message["data"])
+    got.extend(m["n"] for m in data["messages"]) if data.get("method") == "batch" else got.append(data["n"])
 print(json.dumps({"later": manager.publish_later, "yielded": yielded, "unread": manager._unread,
                   "reading": manager._reading, "got": got}))
 """
@@ -216,5 +283,5 @@ def test_in_a_gevent_worker_emits_are_written_without_yielding_to_the_fan_out():
     assert result["later"] is True  # a patched process publishes without waiting
     assert result["yielded"] == []  # three emits, and the woken greenlet has not run yet
     assert (result["unread"], result["reading"]) == (0, False)  # every reply read, the reader done
-    assert result["got"] == [0, 1, 2, 3]  # all on Redis, in order
+    assert result["got"] == [0, 1, 2, 3]  # all on Redis, in order (2 and 3 held for 1's reply, then together)
 
