@@ -150,7 +150,12 @@ class ResilientRedisManager(IndexedRooms, socketio.RedisManager):
             if isinstance(data, bytes) and data.startswith(_BATCH):
                 if data.startswith(own):
                     continue
-                yield from _loads(data)["messages"]
+                try:
+                    messages = _loads(data)["messages"]
+                except (ValueError, KeyError, TypeError):  # not one of ours: python-socketio drops what it cannot read
+                    log.warning("Dropped a malformed batch on the Socket.IO queue")
+                    continue
+                yield from messages
             else:
                 yield data
 

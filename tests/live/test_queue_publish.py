@@ -183,7 +183,8 @@ def test_the_listener_reads_other_processes_batches_one_emit_at_a_time_and_skips
     own = json.dumps({"method": "emit", "event": "e", "data": ["mine"], "host_id": manager.host_id})
     lone = json.dumps({"method": "emit", "event": "e", "data": ["alone"], "host_id": other.host_id}).encode()
     manager._redis_listen_with_retries = _pubsub_messages(
-        other._batch(emits).encode(), manager._batch([own, own]).encode(), lone,
+        other._batch(emits).encode(), manager._batch([own, own]).encode(), b'{"method":"batch","messages":[{"no',
+        b'{"method":"batch","host_id":"x"}', lone,
         other._batch([json.dumps({"method": "emit", "event": "e", "data": ["\ud800 lone"], "host_id": other.host_id}),
                       emits[0]]).encode())
     manager.pubsub = SimpleNamespace(unsubscribe=lambda channel: None)  # what the listener leaves when it ends
@@ -191,7 +192,7 @@ def test_the_listener_reads_other_processes_batches_one_emit_at_a_time_and_skips
     got = list(manager._listen())
 
     assert got[:3] == [json.loads(emit) for emit in emits]  # the batch's emits, in order, as python-socketio reads them
-    assert got[3] == lone  # a single message as it came; this process's own batch skipped unread
+    assert got[3] == lone  # a single message as it came; this process's own batch and malformed ones skipped
     assert got[4]["data"] == ["\ud800 lone"] and got[5] == json.loads(emits[0])  # what orjson refuses, read as before
     assert len(got) == 6
 
