@@ -63,6 +63,8 @@ class ResilientRedisManager(IndexedRooms, socketio.RedisManager):
         self._unread = 0  # PUBLISH replies not read yet on it
         #: The emits (JSON text) held while a PUBLISH waits for its reply, oldest first (`_post`).
         self._held: list[str] = []
+        #: How this process's batches begin (`_batch`), by which it knows its own (`_listen`).
+        self._batch_head = f'{{"method":"batch","host_id":"{self.host_id}"'
         self._reading = False  # whether a `_read_replies` runs for it
         #: Whether the listener is subscribed now (for /healthz and the tests' logs).
         self.listening = False
@@ -120,7 +122,7 @@ class ResilientRedisManager(IndexedRooms, socketio.RedisManager):
         first, so that it can skip its own batches unread (`_listen`)."""
         if len(messages) == 1:
             return messages[0]
-        return f'{{"method":"batch","host_id":"{self.host_id}","messages":[{",".join(messages)}]}}'
+        return f'{self._batch_head},"messages":[{",".join(messages)}]}}'
 
     def _read_replies(self, connection) -> None:
         """Read `connection`'s PUBLISH replies until none is owed (a greenlet in a gevent worker); when
@@ -145,7 +147,7 @@ class ResilientRedisManager(IndexedRooms, socketio.RedisManager):
     def _listen(self):
         """The messages of the other processes as python-socketio's listener reads them, a batch's
         (`_batch`) one by one, in order; this process's own batches skipped without being read."""
-        own = f'{{"method":"batch","host_id":"{self.host_id}"'.encode()
+        own = self._batch_head.encode()
         for data in super()._listen():
             if isinstance(data, bytes) and data.startswith(_BATCH):
                 if data.startswith(own):

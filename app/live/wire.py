@@ -318,9 +318,7 @@ def _handshake(self) -> None:
             or environ.get("HTTP_UPGRADE", "").lower() != "websocket"
             or not any(token.lower() == "upgrade" for token in split_comma_header(connection))):
         return _library_handshake(self)
-    import simple_websocket.ws
-
-    extensions = [simple_websocket.ws.PerMessageDeflate()]  # what the library offers (`install`: ThresholdDeflate)
+    extensions = [ThresholdDeflate()]  # what `install` has the library offer
     offered = environ.get("HTTP_SEC_WEBSOCKET_EXTENSIONS")
     agreed = server_extensions_handshake(split_comma_header(offered.encode("latin-1")), extensions) if offered else None
     response = (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
