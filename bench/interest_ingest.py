@@ -203,19 +203,19 @@ def main() -> int:
             "generator CPU burst max / p90 / avg |",
             "|---:|---|---:|---:|---|---:|---:|---:|---:|---|---|---|---|",
         ]
+        def figure(value, spec: str = ".0f", unit: str = "") -> str:
+            return "–" if value is None else f"{value:{spec}}{unit}"
+
         for r in rounds:
             lines.append(
                 f"| {r['round']} | {r['burst_sends']} ({r['unique_sent']} + {r['concurrent_replays']}) | {r['new_acks']} | "
                 f"{r['duplicate_acks']} | {json.dumps(r['errors']) if r['errors'] else 0} | {r['acked_per_s']:,} | "
-                f"{r['ack_p50_ms']:.0f} | {r['ack_p99_ms']:.0f} | {r['server_cpu_ms_per_interest'] or 0:.1f} | "
+                f"{figure(r['ack_p50_ms'])} | {figure(r['ack_p99_ms'])} | {figure(r['server_cpu_ms_per_interest'], '.1f')} | "
                 f"{r['rows']} = {r['new_acks']} {'✓' if r['rows'] == r['new_acks'] else '✗'} | "
                 f"{r['duplicate_rows']} / {r['duplicate_leads']} | {r['late_duplicate_acks']}/{r['late_replays']} | "
-                f"{r['generator_cpu_burst_max_pct']:.0f}% / {r['generator_cpu_burst_p90_pct']:.0f}% / "
-                f"{r['generator_cpu_avg_pct']:.0f}% |"
+                f"{figure(r['generator_cpu_burst_max_pct'], '.0f', '%')} / {figure(r['generator_cpu_burst_p90_pct'], '.0f', '%')} / "
+                f"{figure(r['generator_cpu_avg_pct'], '.0f', '%')} |"
             )
-        def figure(value, spec: str = ".0f", unit: str = "") -> str:
-            return "–" if value is None else f"{value:{spec}}{unit}"
-
         for r in bare_rounds:
             lines.append(
                 f"| bare {r['round']} | {r['burst_sends']} ({r['unique_sent']} + {r['concurrent_replays']}) | "

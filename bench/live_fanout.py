@@ -25,7 +25,9 @@ the app against a bare python-socketio server, in the same run.
    500), the workers' CPU per join, refusals, and the workers' resident memory per joined connection.
 6. `--workers 2`: the app as production runs it on this box (two gevent workers on both cores, Redis as
    the message queue between them, `--redis-url`); the clients land on either worker (websocket, no
-   stickiness needed) and a question asked on one reaches the other's clients through Redis. The bare
+   stickiness needed; how many each holds is logged and kept as `connections_per_worker`: the split is
+   the kernel's and the workers' accept loops', 515/1,485 to 1,117/883 of 2,000 on 2026-12-06) and a
+   question asked on one reaches the other's clients through Redis. The bare
    server stays one process: the goal compares two workers at 2N with one bare process at N. With
    `--bare-workers 2`, bare python-socketio also runs on two processes with its Redis manager (`bare2`),
    measured at the same N as the app: what the app adds to the same shape of server.
@@ -284,6 +286,7 @@ def main() -> int:
                         "generator_cpu_s": result.get("connect_join_generator_cpu_s"),
                         "cpu_ms_per_join": 1000 * cpu / result["connected"] if cpu is not None and result["connected"] else None,
                         "kb_per_connection": result.get("kb_per_connection"),
+                        "connections_per_worker": result.get("connections_per_worker"),
                         "failures": result["connect_failures"],
                         "asks": result.get("asks_during_joins"),
                         "heard": result.get("heard_during_joins") or {},

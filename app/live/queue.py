@@ -1,18 +1,17 @@
 """The Socket.IO message queue between processes (Redis), made to ride out a Redis outage.
 
-python-socketio's `RedisManager` already delivers an emit to this process's own clients before it
-publishes, so each process keeps serving its own rooms while Redis is down. What this class changes:
+python-socketio's `RedisManager` delivers an emit to this process's own clients itself, so each
+process keeps serving its own rooms while Redis is down. What this class changes:
 
 - the listener reconnects every `LIVE_QUEUE_RETRY_SECONDS` (0.5 s) instead of backing off to a
   minute, so cross-process delivery is back within a second or two of Redis returning;
 - publishing uses its own connection with short timeouts, and after a failure skips Redis for the
   same short while (no emit waits twice for a dead Redis); what other processes miss meanwhile,
   their clients fetch from the event log (gap filling);
-- in a server's worker (gevent: sockets patched) an emit writes its PUBLISH to Redis at once and
-  returns without waiting for the reply (one greenlet reads the replies): the caller's next step is
-  not held up by Redis's answer (nor, before `wire.direct_send`, by this process's writers, which ran
-  while the emitter waited). Publishing before this process's own delivery was tried and not kept
-  (BENCHMARKS.md: no gain at two workers);
+- in a server's worker (gevent: sockets patched) an emit writes its PUBLISH to Redis at once, before
+  this process delivers it (python-socketio delivers first: `_handle_emit`), and returns without
+  waiting for the reply (one greenlet reads the replies): the other processes start their fan-out
+  while this one does its own, which writes each frame at once without yielding (`wire.direct_send`);
 - while a PUBLISH of this process waits for its reply, the emits that come meanwhile are held and go
   together, as one message (`"method": "batch"`), when the reply comes: a burst of interests is a few
   messages for Redis and for every other process to read, not two per interest for each. An emit in
@@ -39,6 +38,9 @@ from .rooms import IndexedRooms
 from .wire import gevent_patched
 
 log = logging.getLogger(__name__)
+
+#: Marks an emit `_handle_emit` has published already (python-socketio publishes it after delivering it).
+_PUBLISHED = "cloudfair_published"
 
 
 class ResilientRedisManager(IndexedRooms, socketio.RedisManager):
@@ -69,19 +71,36 @@ class ResilientRedisManager(IndexedRooms, socketio.RedisManager):
         #: Whether the listener is subscribed now (for /healthz and the tests' logs).
         self.listening = False
 
-    def _publish(self, data):
-        """Publish `data` (python-socketio has already queued it for this process's own clients). In a
-        server's worker: written now, not waited for (`_post`). Elsewhere: with the emits of this
-        process that arrive at the same moment (`_outbox`, a group commit: the first emitter sends what
-        was queued meanwhile in one pipeline, in order, and each returns once its message was sent),
-        so that a process that exits right after emitting has sent it."""
-        if time.monotonic() < self._skip_until:
-            return None
+    def _handle_emit(self, message):
+        """Deliver an emit to this process's clients. python-socketio calls this for an emit of this
+        process before it publishes it; in a server's worker (`_at_once`) it is published first: the
+        delivery here writes each recipient's frame at once (`wire.direct_send`, a fan-out of
+        milliseconds that does not yield), and the other processes start theirs meanwhile instead of
+        after it. Neither step yields on the way (`_post`), so emits keep their order everywhere."""
+        if message.get("host_id") == self.host_id and self._at_once():
+            self._publish(message)
+            message[_PUBLISHED] = True
+        super()._handle_emit(message)
+
+    def _at_once(self) -> bool:
+        """Whether emits are written to Redis and not waited for (a server's worker), decided at the first."""
         if self.publish_later is None:
             spawn = _spawner()
             self.publish_later, self._spawn = spawn is not None, spawn or _thread
+        return self.publish_later
+
+    def _publish(self, data):
+        """Publish `data`. In a server's worker: written now, not waited for (`_post`), before this
+        process's own delivery (`_handle_emit`). Elsewhere (python-socketio has already delivered it
+        here): with the emits of this process that arrive at the same moment (`_outbox`, a group
+        commit: the first emitter sends what was queued meanwhile in one pipeline, in order, and each
+        returns once its message was sent), so that a process that exits right after emitting has sent it."""
+        if data.pop(_PUBLISHED, False):
+            return None
+        if time.monotonic() < self._skip_until:
+            return None
         message = self.json.dumps(data)
-        if self.publish_later:
+        if self._at_once():
             self._post(message)
         else:
             self._outbox.submit(message)

@@ -51,6 +51,34 @@ function serverRssKb() {
   return total;
 }
 
+// How many of the server's established connections on its port each worker holds (gunicorn's workers
+// share one listening socket: the kernel and the workers' accept loops decide the split).
+function connectionsPerWorker() {
+  const port = Number(new URL(cfg.url).port);
+  const inodes = new Set();
+  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    let text = "";
+    try { text = fs.readFileSync(table, "utf8"); } catch (e) { continue; }
+    for (const line of text.split("\n").slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 10 || f[3] !== "01") continue; // ESTABLISHED
+      if (parseInt(f[1].split(":").pop(), 16) === port) inodes.add(f[9]);
+    }
+  }
+  return serverPids.map((pid) => {
+    let held = 0;
+    try {
+      for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+        try {
+          const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
+          if (m && inodes.has(m[1])) held += 1;
+        } catch (e) { /* closed meanwhile */ }
+      }
+    } catch (e) { return null; }
+    return held;
+  });
+}
+
 function pct(sorted, p) {
   if (!sorted.length) return null;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
@@ -253,9 +281,11 @@ async function main() {
   log(`${clients.length}/${n} connected and joined in ${joinS.toFixed(1)} s; failures ${JSON.stringify(failures)}`);
   if (cfg.settle) await sleep(cfg.settle * 1000); // joins' broadcasts and buffers settle before memory is read
   const rss1 = serverRssKb();
+  const perWorker = connectionsPerWorker();
+  log(`connections per worker: ${JSON.stringify(perWorker)}`);
   const out = {
     mode: cfg.mode, clients: n, connected: clients.length, connect_failures: failures,
-    rss_before_kb: rss0, rss_joined_kb: rss1,
+    rss_before_kb: rss0, rss_joined_kb: rss1, connections_per_worker: perWorker,
     kb_per_connection: rss0 === null || rss1 === null || !clients.length ? null
       : Math.round((10 * (rss1 - rss0)) / clients.length) / 10,
     connect_join_s: Math.round(joinS * 10) / 10,

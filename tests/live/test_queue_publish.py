@@ -286,3 +286,32 @@ def test_in_a_gevent_worker_emits_are_written_without_yielding_to_the_fan_out():
     assert (result["unread"], result["reading"]) == (0, False)  # every reply read, the reader done
     assert result["got"] == [0, 1, 2, 3]  # all on Redis, in order (2 and 3 held for 1's reply, then together)
 
+
+
+@pytest.mark.parametrize("in_a_worker", [True, False])
+def test_a_server_s_emit_is_published_before_it_is_delivered_here(monkeypatch, in_a_worker):
+    """This process's delivery writes each recipient's frame at once (`wire.direct_send`), milliseconds
+    that do not yield: in a server's worker the PUBLISH goes first, so the other processes start their
+    fan-out meanwhile. Elsewhere python-socketio's order stays (delivered here, then published and
+    waited for). Published once either way, as python-socketio builds it."""
+    import socketio.pubsub_manager
+
+    channel = f"cf-test-{uuid.uuid4().hex}"
+    manager = _manager(URL, channel)
+    manager.publish_later = in_a_worker
+    pubsub = _listen(channel)
+    steps = []
+    monkeypatch.setattr(socketio.pubsub_manager.PubSubManager, "_handle_emit",
+                        lambda self, message: steps.append(("delivered", message["data"])))
+    post, submit = manager._post, manager._outbox.submit
+    monkeypatch.setattr(manager, "_post", lambda message: (steps.append(("published", json.loads(message)["data"])), post(message)))
+    monkeypatch.setattr(manager._outbox, "submit",
+                        lambda message: (steps.append(("published", json.loads(message)["data"])), submit(message)))
+
+    manager.emit("question", {"id": 1}, room="session:1", namespace="/live")
+
+    order = [("published", [{"id": 1}]), ("delivered", [{"id": 1}])]
+    assert steps == (order if in_a_worker else order[::-1])
+    received = _received(pubsub, 1)
+    assert [(m["event"], m["data"], m["room"]) for m in received] == [("question", [{"id": 1}], "session:1")]
+    assert "cloudfair_published" not in received[0]  # the mark stays in this process
