@@ -26,7 +26,7 @@ the app against a bare python-socketio server, in the same run.
 6. `--workers 2`: the app as production runs it on this box (two gevent workers on both cores, Redis as
    the message queue between them, `--redis-url`); the clients land on either worker (websocket, no
    stickiness needed; how many each holds is logged and kept as `connections_per_worker`: the split is
-   the kernel's and the workers' accept loops', 515/1,485 to 1,117/883 of 2,000 on 2026-12-06) and a
+   the kernel's and the workers' accept loops', 474/1,526 to 1,117/883 of 2,000 on 2026-12-06) and a
    question asked on one reaches the other's clients through Redis. The bare
    server stays one process: the goal compares two workers at 2N with one bare process at N. With
    `--bare-workers 2`, bare python-socketio also runs on two processes with its Redis manager (`bare2`),
