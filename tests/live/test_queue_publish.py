@@ -18,7 +18,7 @@ from types import SimpleNamespace
 import pytest
 import redis
 
-from app.live.queue import ResilientRedisManager
+from app.live.queue import _PUBLISHED, ResilientRedisManager
 from tests.conftest import filling, in_threads
 
 URL = os.environ.get("TEST_REDIS_URL", "")
@@ -287,7 +287,6 @@ def test_in_a_gevent_worker_emits_are_written_without_yielding_to_the_fan_out():
     assert result["got"] == [0, 1, 2, 3]  # all on Redis, in order (2 and 3 held for 1's reply, then together)
 
 
-
 @pytest.mark.parametrize("in_a_worker", [True, False])
 def test_a_server_s_emit_is_published_before_it_is_delivered_here(monkeypatch, in_a_worker):
     """This process's delivery writes each recipient's frame at once (`wire.direct_send`), milliseconds
@@ -314,4 +313,4 @@ def test_a_server_s_emit_is_published_before_it_is_delivered_here(monkeypatch, i
     assert steps == (order if in_a_worker else order[::-1])
     received = _received(pubsub, 1)
     assert [(m["event"], m["data"], m["room"]) for m in received] == [("question", [{"id": 1}], "session:1")]
-    assert "cloudfair_published" not in received[0]  # the mark stays in this process
+    assert _PUBLISHED not in received[0]  # the mark stays in this process
