@@ -183,15 +183,15 @@ def live_event(name: str, *, kept: bool | str = False, plain: bool = False):
     handler is given the connection's `KeptPerson` instead of a query's (the hot path of a burst; its
     service checks it against the database before writing and raises `services.StaleFacts` where it
     no longer holds, and the handler then runs again with the person read afresh). With
-    `kept="fresh"`, only a person read within `LIVE_PERSON_FRESH_SECONDS` is used (a join or a vote
-    right after connecting or another event: the person was read a moment before); an older one is
+    `kept="fresh"`, only a person read within `LIVE_PERSON_FRESH_SECONDS` is used (a join, a vote or an
+    ask right after connecting or another event: the person was read a moment before); an older one is
     read again.
 
     With `plain`, the handler is python-socketio's own and runs in an app context only, not in
     Flask-SocketIO's request context (a request object, URL routing and the session cookie for every
     event were a tenth of an interest's CPU): for handlers that need nothing of the request (no
     `request`, `current_user`, `join_room`; rooms are entered with `connection.sid`): the hottest ones
-    (`express_interest`, `join`, `vote`).
+    (`express_interest`, `join`, `vote`, `ask`).
     """
 
     def decorate(handler):
@@ -316,7 +316,7 @@ def on_leave(actor, connection, data):
     return {"session_id": session_id}
 
 
-@live_event("ask")
+@live_event("ask", kept="fresh", plain=True)
 def on_ask(actor, connection, data):
     result = services.ask(actor, data.get("session_id"), data.get("text"), data.get("client_id"))
     return {"question": result.value, "duplicate": result.duplicate}

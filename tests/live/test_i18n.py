@@ -186,11 +186,12 @@ def test_a_closed_session_says_so_in_chinese(room, connect, browser):
     assert expected in html
 
 
-def test_a_language_changed_while_connected_answers_the_next_event_in_it(room, connect):
+def test_a_language_changed_while_connected_answers_the_next_event_in_it(room, connect, app):
     """The connection keeps the person's language from its last read; an event that reads the person
     again (not a kept one) answers in the language set since, in another tab or device."""
     from app.extensions import db
 
+    app.config["LIVE_PERSON_FRESH_SECONDS"] = 0  # an ask reads the person again (a kept read is not reused)
     client = connect(room["sjz"])
     sid = room["session"].id
     before = _emit(client, "ask", {"session_id": sid, "text": " ", "client_id": "i18n-q-0000010"})
