@@ -102,6 +102,7 @@ function onQuestion(client, data) {
   }
   phase.seen.add(key);
   phase.latencies.push(now - sent);
+  if (!(phase.first[k] <= now - sent)) phase.first[k] = now - sent;
   if (PER_K) phase.perK[k] = Math.max(phase.perK[k] || 0, now - sent);
   phase.lastReceipt = now;
 }
@@ -139,7 +140,7 @@ function connectOne(idx) {
 
 async function runPhase(index, sender, rate, duration) {
   const count = Math.round(rate * duration);
-  phase = { index, sentAt: {}, seen: new Set(), latencies: [], perK: {}, duplicates: 0, lastReceipt: 0, acks: [], ackErrors: {} };
+  phase = { index, sentAt: {}, seen: new Set(), latencies: [], perK: {}, first: {}, duplicates: 0, lastReceipt: 0, acks: [], ackErrors: {} };
   const cpuSamples = [];
   let lastCpu = process.cpuUsage();
   let lastT = performance.now();
@@ -188,6 +189,7 @@ async function runPhase(index, sender, rate, duration) {
   clearInterval(sampler);
   const lat = phase.latencies.slice().sort((a, b) => a - b);
   const acks = phase.acks.slice().sort((a, b) => a - b);
+  const firsts = Object.values(phase.first).sort((a, b) => a - b); // each question's earliest receipt
   const windowS = (end - start) / 1000;
   const burst = cpuSamples.slice().sort((a, b) => a - b);
   const r = (x) => (x === null ? null : Math.round(x * 10) / 10);
@@ -197,6 +199,7 @@ async function runPhase(index, sender, rate, duration) {
     duplicates: phase.duplicates,
     p50_ms: r(pct(lat, 50)), p90_ms: r(pct(lat, 90)), p99_ms: r(pct(lat, 99)), max_ms: r(lat[lat.length - 1] ?? null),
     ack_p50_ms: r(pct(acks, 50)), ack_p99_ms: r(pct(acks, 99)),
+    first_receipt_p50_ms: r(pct(firsts, 50)), first_receipt_max_ms: r(firsts[firsts.length - 1] ?? null),
     window_s: Math.round(windowS * 1000) / 1000,
     deliveries_per_s: Math.round(lat.length / windowS),
     server_cpu_s: srv0 === null || srv1 === null ? null : Math.round((srv1 - srv0) * 1000) / 1000,
