@@ -51,6 +51,23 @@ def test_the_answer_and_the_broadcast_are_the_question_as_stored(room, connect):
     assert heard == {**stored, "seq": heard["seq"]}
 
 
+def test_the_answer_names_the_organisation_in_both_languages_as_stored(room, connect):  # noqa: F811
+    """The kept person's organisation (read with the token) gives the answer its two names, as a later
+    read of the stored question does."""
+    from app.accounts.models import Organisation
+
+    organisation = db.session.get(Organisation, room["sjz"].organisation_id)
+    organisation.name_zh, organisation.name_en = "石家庄市商务局", "Shijiazhuang Commerce Bureau"
+    db.session.commit()
+    ack = _emit(connect(room["sjz"]), "ask", {"session_id": room["session"].id, "text": "港口在哪里？",
+                                               "client_id": "ask-i18n-0001"})
+    assert ack["ok"] is True
+    assert ack["question"]["organisation_i18n"] == {"zh": "石家庄市商务局", "en": "Shijiazhuang Commerce Bureau"}
+    db.session.expire_all()
+    stored = live.question_dict(db.session.get(Question, ack["question"]["id"]))
+    assert {k: v for k, v in ack["question"].items() if k not in ("mine", "voted")} == stored
+
+
 def test_a_new_question_is_one_insert_with_no_read_of_its_client_id_first(app, room):  # noqa: F811
     asker = db.session.get(User, room["sjz"].id)
     with Seen() as seen:
