@@ -792,32 +792,32 @@ def ask(actor, session_id, text, client_id) -> Result:
     session = live_room(actor, session_id)  # one query; who may see it as `get_live_session`
     text = _check_text(text)
     client_id = leads.check_client_id(client_id)
-    if session.status in _CLOSED:  # a resend of a question asked before the end is still answered
+    try:
+        _open_for_input(session)
+    except Conflict:  # a resend of a question asked before the end is still answered
         existing = _question_by_client_id(actor, client_id)
-        if existing is not None:
-            return _replayed_question(existing, session, text)
-    _open_for_input(session)
+        if existing is None:
+            raise
+        return _replayed_question(existing, session, text)
     now = utcnow()
-    question_id = db.session.scalar(_NEW_QUESTION, {
-        "session_id": session.id, "user_id": actor.id, "organisation_id": actor.organisation_id,
-        "client_id": client_id, "text": text, "status": QuestionStatus.OPEN.value, "pinned": False, "votes": 0,
-        "created_at": now, "updated_at": now})
+    values = {"session_id": session.id, "user_id": actor.id, "organisation_id": actor.organisation_id,
+              "client_id": client_id, "text": text, "status": QuestionStatus.OPEN.value, "pinned": False,
+              "votes": 0, "created_at": now, "updated_at": now}
+    question_id = db.session.scalar(_NEW_QUESTION, values)
     if question_id is None:  # the person's client id is taken: a resend, or the id reused
         existing = _question_by_client_id(actor, client_id)
         if existing is None:  # deleted since the insert saw it (its session was deleted)
             raise NotFound(gettext("No such session."))
         return _replayed_question(existing, session, text)
-    person_id = actor.id  # read before the commit: nothing after it
-    check_person("question", person_id)  # a resend above is not counted: it creates nothing
-    shown = _new_question_dict(question_id, session.id, client_id, text, actor, now)
+    check_person("question", values["user_id"])  # a resend above is not counted: it creates nothing
+    # As written, with its author as this connection knows them (a `User` or a `KeptPerson`): nothing read back.
+    shown = question_dict(SimpleNamespace(id=question_id, **values, user=actor, organisation=actor.organisation))
     # its event numbered with the COMMIT: the room's counter held for one round trip (`record_and_commit`)
     event, = record_and_commit([(session.id, "question", shown, Audience.ROOM)])
     result = _publish(Result({**shown, "mine": True, "voted": False}, events=[event]))
-    broadcast.send_personal(person_id, "own_question", {"session_id": shown["session_id"], "question_id": shown["id"]})
+    broadcast.send_personal(values["user_id"], "own_question", {"session_id": shown["session_id"], "question_id": shown["id"]})
     return result
 
-
-_CLOSED = (SessionStatus.CANCELLED, SessionStatus.ENDED)
 
 #: A new question, or nothing where the person used its client id already (`RETURNING` its id only when
 #: written). Concurrent resends of one id wait for the first's transaction and then find it.
@@ -825,16 +825,6 @@ _NEW_QUESTION = statements.upsert(
     Question.__table__, ("session_id", "user_id", "organisation_id", "client_id", "text", "status", "pinned",
                          "votes", "created_at", "updated_at"),
     ("user_id", "client_id"), returning=("id",))
-
-
-def _new_question_dict(question_id: int, session_id: int, client_id: str, text: str, actor, now: datetime) -> dict:
-    """`question_dict` of a question just written by `actor` (a `User` or `KeptPerson`): open, unpinned,
-    no votes."""
-    organisation = actor.organisation
-    return {"id": question_id, "session_id": session_id, "client_id": client_id, "text": text,
-            "status": QuestionStatus.OPEN.value, "pinned": False, "votes": 0, "author": actor.name,
-            "organisation": organisation.name, "organisation_i18n": bilingual.pair(organisation, "name"),
-            "created_at": now.isoformat(), "updated_at": now.isoformat()}
 
 
 #: Whether the person used this client id already: an id only, one statement built once (a resend,
