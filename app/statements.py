@@ -16,17 +16,22 @@ from sqlalchemy.sql.elements import TextClause
 
 
 def upsert(table: Table, columns: tuple[str, ...], conflict: tuple[str, ...], *, update: str | None = None,
-           returning: tuple[str, ...] = ()) -> TextClause:
+           returning: tuple[str, ...] = (), where: str | None = None) -> TextClause:
     """`INSERT INTO table (columns) VALUES (:column, ...) ON CONFLICT (conflict) DO NOTHING`, or
     `DO UPDATE SET <update>` (SQL that may use `excluded.<column>`, the table's own columns and
     further bind parameters), `RETURNING <returning>`.
+
+    With `where` (`FROM … WHERE …`, SQL that may use further bind parameters) the row is written only
+    where that finds a row: `INSERT INTO table (columns) SELECT :column, ... FROM … WHERE … ON CONFLICT …`
+    (the WHERE is needed: SQLite would read a bare `FROM t ON CONFLICT` as a join's `ON`).
 
     Each column's bind parameter has the column's type (so an aware datetime is stored as the model
     stores it); the returned columns are typed the same way. Callers keep each statement as a module
     constant, so it is built once and compiled once."""
     names = ", ".join(columns)
     values = ", ".join(f":{column}" for column in columns)
-    sql = f"INSERT INTO {table.name} ({names}) VALUES ({values}) ON CONFLICT ({', '.join(conflict)}) "
+    values = f"SELECT {values} {where}" if where else f"VALUES ({values})"
+    sql = f"INSERT INTO {table.name} ({names}) {values} ON CONFLICT ({', '.join(conflict)}) "
     sql += f"DO UPDATE SET {update}" if update else "DO NOTHING"
     if returning:
         sql += " RETURNING " + ", ".join(returning)

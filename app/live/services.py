@@ -785,46 +785,60 @@ def ask(actor, session_id, text, client_id) -> Result:
     stored question) or, with other text or in another session, a conflict.
 
     `actor` is a `User` or a live connection's `KeptPerson` (`live.events`): its id, organisation and
-    names are all the question takes of it. The question is written with one statement that also tells
-    a resend (`_NEW_QUESTION`: the insert does nothing where the person's client id is taken, and the
-    stored question is read only then), and its answer and broadcast are built from what was written,
-    with nothing read back."""
-    session = live_room(actor, session_id)  # one query; who may see it as `get_live_session`
-    text = _check_text(text)
-    client_id = leads.check_client_id(client_id)
+    names are all the question takes of it. The question is written with one statement that also checks
+    the room and tells a resend (`_NEW_QUESTION`: it writes nothing where the session is not one the
+    person may ask in, or their client id is taken); only then are the room and the stored question read,
+    to say which. Its answer and broadcast are built from what was written, with nothing read back."""
+    _check_room_id(actor, session_id)
     try:
-        _open_for_input(session)
-    except Conflict:  # a resend of a question asked before the end is still answered
-        existing = _question_by_client_id(actor, client_id)
-        if existing is None:
-            raise
-        return _replayed_question(existing, session, text)
+        text = _check_text(text)
+        client_id = leads.check_client_id(client_id)
+    except ValidationFailed:
+        live_room(actor, session_id)  # a session the person may not see is not found, whatever was sent
+        raise
     now = utcnow()
-    values = {"session_id": session.id, "user_id": actor.id, "organisation_id": actor.organisation_id,
+    values = {"session_id": session_id, "user_id": actor.id, "organisation_id": actor.organisation_id,
               "client_id": client_id, "text": text, "status": QuestionStatus.OPEN.value, "pinned": False,
               "votes": 0, "created_at": now, "updated_at": now}
-    question_id = db.session.scalar(_NEW_QUESTION, values)
-    if question_id is None:  # the person's client id is taken: a resend, or the id reused
-        existing = _question_by_client_id(actor, client_id)
-        if existing is None:  # deleted since the insert saw it (its session was deleted)
-            raise NotFound(gettext("No such session."))
-        return _replayed_question(existing, session, text)
-    check_person("question", values["user_id"])  # a resend above is not counted: it creates nothing
+    question_id = db.session.scalar(_NEW_QUESTION, {**values, "organiser": fairs.is_organiser(actor)})
+    if question_id is None:  # not a room the person may ask in, or their client id is taken
+        return _not_written(actor, session_id, text, client_id)
+    check_person("question", values["user_id"])  # a resend is not counted: it creates nothing
     # As written, with its author as this connection knows them (a `User` or a `KeptPerson`): nothing read back.
     shown = question_dict(SimpleNamespace(id=question_id, **values, user=actor, organisation=actor.organisation))
     # its event numbered with the COMMIT: the room's counter held for one round trip (`record_and_commit`)
-    event, = record_and_commit([(session.id, "question", shown, Audience.ROOM)])
+    event, = record_and_commit([(session_id, "question", shown, Audience.ROOM)])
     result = _publish(Result({**shown, "mine": True, "voted": False}, events=[event]))
     broadcast.send_personal(values["user_id"], "own_question", {"session_id": shown["session_id"], "question_id": shown["id"]})
     return result
 
 
-#: A new question, or nothing where the person used its client id already (`RETURNING` its id only when
+def _not_written(actor, session_id: int, text: str, client_id: str) -> Result:
+    """Why `_NEW_QUESTION` wrote nothing: no session the person may see (404); their client id taken (the
+    stored question if this is a resend, also of a question asked before the session ended; else 409);
+    a session ended or cancelled (409)."""
+    session = live_room(actor, session_id)
+    existing = _question_by_client_id(actor, client_id)
+    if existing is not None:
+        return _replayed_question(existing, session, text)
+    _open_for_input(session)
+    # Open, and the id free: the question the insert saw was deleted since (its session was deleted), or
+    # the session opened to the person in between.
+    raise NotFound(gettext("No such session."))
+
+
+#: A new question where the person may ask (the session exists, its fair is published or the person
+#: organises, and it has neither ended nor been cancelled: what `live_room` and `_open_for_input` check),
+#: and nothing where not or where the person used its client id already (`RETURNING` its id only when
 #: written). Concurrent resends of one id wait for the first's transaction and then find it.
 _NEW_QUESTION = statements.upsert(
     Question.__table__, ("session_id", "user_id", "organisation_id", "client_id", "text", "status", "pinned",
                          "votes", "created_at", "updated_at"),
-    ("user_id", "client_id"), returning=("id",))
+    ("user_id", "client_id"), returning=("id",),
+    where=f"FROM {FairSession.__tablename__} JOIN {Fair.__tablename__} ON {Fair.__tablename__}.id = "
+          f"{FairSession.__tablename__}.fair_id WHERE {FairSession.__tablename__}.id = :session_id "
+          f"AND {FairSession.__tablename__}.status NOT IN ('{SessionStatus.ENDED.value}', '{SessionStatus.CANCELLED.value}') "
+          f"AND ({Fair.__tablename__}.published_at IS NOT NULL OR :organiser)")
 
 
 #: Whether the person used this client id already: an id only, one statement built once (a resend,
@@ -1141,10 +1155,7 @@ def _room(actor, session_id, *, kept: bool = False):
     the person may see it); the projects, presenters and the people told of interests are kept per
     process until the revision rises (or `LIVE_ROOM_CACHE_SECONDS` pass). With `kept` (the interest path
     of a kept person) the row last read is used without a query, until then: its writer checks it."""
-    if actor is None:
-        raise Forbidden(gettext("Log in first."))
-    if not _an_id(session_id):
-        raise ValidationFailed({"session_id": gettext("Give a session id.")})
+    _check_room_id(actor, session_id)
     cache = current_app.extensions.setdefault("cloudfair.interest_rooms", {})
     room = cache.get(session_id)
     if kept and room is None:  # the first of a burst reads the room; the rest wait and use what it read
@@ -1164,6 +1175,14 @@ def _room(actor, session_id, *, kept: bool = False):
         refresh = True
     row = db.session.execute(_ROOM, {"session_id": session_id}).one_or_none()
     return _room_of_row(actor, session_id, row, refresh=refresh)
+
+
+def _check_room_id(actor, session_id) -> None:
+    """What `_room` refuses before any query: no one logged in, or no session id."""
+    if actor is None:
+        raise Forbidden(gettext("Log in first."))
+    if not _an_id(session_id):
+        raise ValidationFailed({"session_id": gettext("Give a session id.")})
 
 
 def _an_id(value) -> bool:

@@ -1,5 +1,6 @@
-"""A question: written with one statement that also tells a resend (the person's client id taken), its
-answer and broadcast built from what was written with nothing read back; a resend is the stored question
+"""A question: written with one statement that also checks the room (a session the person may see, not
+ended or cancelled) and tells a resend (the person's client id taken), with no read of the room before
+it; its answer and broadcast built from what was written with nothing read back; a resend is the stored question
 (also once the session has ended), the same id with other text a conflict, and concurrent resends of
 one id make one question. Over a live connection, an ask right after a read of the person uses that
 read (as a join and a vote do); an older one is read again."""
@@ -12,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.accounts.models import User
-from app.errors import Conflict, RateLimited
+from app.errors import Conflict, NotFound, RateLimited, ValidationFailed
 from app.extensions import db
 from app.fairs.models import FairSession
 from app.live import services as live
@@ -69,12 +70,14 @@ def test_the_answer_names_the_organisation_in_both_languages_as_stored(room, con
 
 
 def test_a_new_question_is_one_insert_with_no_read_of_its_client_id_first(app, room):  # noqa: F811
-    asker = db.session.get(User, room["sjz"].id)
+    asker, sid = db.session.get(User, room["sjz"].id), room["session"].id
     with Seen() as seen:
-        live.ask(asker, room["session"].id, "Which port serves the park?", "ask-insert-01")
+        live.ask(asker, sid, "Which port serves the park?", "ask-insert-01")
     inserts = [s for s in seen.statements if s.startswith("INSERT INTO questions")]
     assert len(inserts) == 1 and "ON CONFLICT (user_id, client_id) DO NOTHING" in inserts[0], seen.statements
     assert not any(_client_id_read(s) for s in seen.statements), seen.statements
+    before = seen.statements[:seen.statements.index(inserts[0])]
+    assert not any("fair_sessions" in s for s in before), "\n".join(before)  # the insert checks the room itself
     after = seen.statements[seen.statements.index(inserts[0]) + 1:]
     assert not any(s.startswith("SELECT") for s in after), "\n".join(after)  # nothing read back
     assert _count(Question) == 1 and _count(LiveEvent) == 1
@@ -114,6 +117,37 @@ def test_after_the_session_ends_a_resend_is_answered_and_a_new_question_refused(
     assert refused.value.code == "session_closed"
     db.session.rollback()
     assert _count(Question) == 1
+
+
+def test_no_question_where_the_person_may_not_ask_and_the_refusal_says_why(app, room):  # noqa: F811
+    """The insert's own check of the room refuses as reading the room first did: a session of an
+    unpublished fair is not found but for an organiser, one that does not exist is not found (also with
+    text that would be refused), a cancelled one is closed; nothing is written for any of them."""
+    from tests.factories import make_fair, make_session
+
+    asker, organiser = room["sjz"], room["organiser"]
+    hidden = make_session(make_fair(organiser, publish=False), organiser, title="Not yet announced")
+    with pytest.raises(NotFound):
+        live.ask(asker, hidden.id, "Is there a bonded zone?", "ask-hidden-01")
+    db.session.rollback()
+    with pytest.raises(NotFound):
+        live.ask(asker, hidden.id, "   ", "ask-hidden-02")  # not found before the text is judged
+    db.session.rollback()
+    with pytest.raises(NotFound):
+        live.ask(asker, 987654, "Is there a bonded zone?", "ask-missing-01")
+    db.session.rollback()
+    with pytest.raises(ValidationFailed):
+        live.ask(asker, room["session"].id, "   ", "ask-blank-01")
+    db.session.rollback()
+    assert _count(Question) == 0 and _count(LiveEvent) == 0
+    assert live.ask(organiser, hidden.id, "Rehearsal: is the sound on?", "ask-hidden-03").value["session_id"] == hidden.id
+    db.session.get(FairSession, room["session"].id).status = "cancelled"
+    db.session.commit()
+    with pytest.raises(Conflict) as refused:
+        live.ask(asker, room["session"].id, "Is there a bonded zone?", "ask-cancelled-01")
+    assert refused.value.code == "session_closed"
+    db.session.rollback()
+    assert _count(Question) == 1 and _count(LiveEvent) == 1
 
 
 @postgres_only

@@ -28,6 +28,7 @@ postgres_only = pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL", "").s
 @pytest.fixture
 def asked(app, room, monkeypatch):  # noqa: F811
     monkeypatch.setattr(live, "question_votes_changed", lambda *args: None)  # the room's tally: tests/live/test_events.py
+    live.live_room(room["sjz"], room["session"].id)  # kept by this process, as the voters' joins leave it
     question = live.ask(room["sjz"], room["session"].id, "Where is the nearest bonded zone?", "q-votes-00001").value
     return question["id"]
 
