@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext, ngettext
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -848,18 +848,22 @@ def registration_counts(fair_id: int | None = None) -> dict[str, int]:
 
     `registered` are places taken now; `attended` everyone who joined a session while it was live
     (registered, walk-ins, waiting people, and people who withdrew afterwards); `walk_ins` those
-    who attended without a place.
+    who attended without a place. One query, its statement built once (every agenda page asks).
     """
-    query = select(
-        func.count(Registration.id).filter(Registration.status == RegistrationStatus.REGISTERED),
-        func.count(Registration.id).filter(Registration.status == RegistrationStatus.WAITLISTED),
-        func.count(Registration.id).filter(Registration.attended_at.is_not(None)),
-        func.count(Registration.id).filter(Registration.status == RegistrationStatus.WALK_IN),
-    )
-    if fair_id is not None:
-        query = query.where(Registration.fair_id == fair_id)
-    row = db.session.execute(query).one()
+    if fair_id is None:
+        row = db.session.execute(_COUNTS).one()
+    else:
+        row = db.session.execute(_COUNTS_OF_FAIR, {"fair_id": fair_id}).one()
     return {"registered": row[0] or 0, "waitlisted": row[1] or 0, "attended": row[2] or 0, "walk_ins": row[3] or 0}
+
+
+_COUNTS = select(
+    func.count(Registration.id).filter(Registration.status == RegistrationStatus.REGISTERED),
+    func.count(Registration.id).filter(Registration.status == RegistrationStatus.WAITLISTED),
+    func.count(Registration.id).filter(Registration.attended_at.is_not(None)),
+    func.count(Registration.id).filter(Registration.status == RegistrationStatus.WALK_IN),
+)
+_COUNTS_OF_FAIR = _COUNTS.where(Registration.fair_id == bindparam("fair_id"))
 
 
 # ---------------------------------------------------------------- attendance

@@ -86,17 +86,23 @@ def _anonymous_pages() -> PageCache:
 @allow(PUBLIC)
 def fair_page(fair_id: int):
     actor = _actor()
-    fair = services.get_fair(actor, fair_id)
-    counts = services.registration_counts(fair.id)
     key = None
     if actor is None and not cookie_session.get("_flashes"):
-        # Anonymous pages carry no CSRF token or personal data; the fair's revision moves on
-        # every change of the fair or its sessions, the TTL bounds renamed projects and people.
-        key = (fair.id, fair.revision, fair.status, counts["registered"], counts["waitlisted"], viewer_timezone(),
-               str(get_locale()), request.cookies.get("tz"))
+        # Anonymous pages carry no CSRF token or personal data. A kept one costs two queries and no fair
+        # loaded: its version (publication, revision, status and each session's status: the revision moves
+        # on every change of the fair or its sessions but the scheduler's flips to live and ended, which
+        # the badges show) and its places; the TTL bounds renamed projects and people.
+        # A page kept under a key is at least as new as the key (the key is read first).
+        version = services.fair_version(actor, fair_id)  # 404 for a fair the visitor may not see, as get_fair
+        counts = services.registration_counts(fair_id)
+        key = (fair_id, version, counts["registered"], counts["waitlisted"], viewer_timezone(), str(get_locale()),
+               request.cookies.get("tz"))
         cached = _anonymous_pages().get(key)
         if cached is not None:
             return cached
+    fair = services.get_fair(actor, fair_id)
+    if key is None:
+        counts = services.registration_counts(fair.id)
     sessions = services.agenda(fair)
     html = render_template(
         "fairs/fair.html",

@@ -319,3 +319,32 @@ def test_anonymous_agenda_page_is_cached_until_the_fair_changes(client):
     assert "Ceramic membrane pitch" in client.get(f"/fairs/{fair.id}").text
     client.set_cookie("tz", "Europe/Berlin")
     assert "Europe/Berlin" in client.get(f"/fairs/{fair.id}").text
+
+
+def test_a_kept_anonymous_agenda_page_is_two_reads_and_shows_the_scheduler_s_flips_and_places_at_once(client):
+    """A kept page costs the fair's version (its sessions' statuses with it) and its places, no fair
+    loaded; a session the scheduler flips to live (no new revision), a new registration, or a fair
+    unpublished show on the next request."""
+    from app.notifications.reminders import flip_statuses
+    from tests.live.test_interest_ingest import Statements
+
+    organiser = make_organiser()
+    fair = make_fair(organiser, capacity=10)
+    session = make_session(fair, organiser, title="Membrane pitch", starts_at=fair.starts_at + timedelta(hours=1))
+    flip_statuses(fair.starts_at)  # the fair is live, its session not yet
+    fair_id, session_starts = fair.id, session.starts_at
+    first = client.get(f"/fairs/{fair_id}")
+    assert "0 of 10 places taken." in first.text and first.text.count("badge-live") == 1
+    db.session.expunge_all()  # as a request of its own finds it: nothing of the fair in the session
+    with Statements() as seen:
+        assert client.get(f"/fairs/{fair_id}").text == first.text
+    assert len(seen.log) == 2 and seen.log[0].startswith("SELECT fairs.published_at"), seen.log
+    assert not any(s.startswith("SELECT fairs.id") for s in seen.log), seen.log  # no fair loaded
+
+    flip_statuses(session_starts)  # the session's flip moves no revision
+    assert client.get(f"/fairs/{fair_id}").text.count("badge-live") == 2
+    services.register(make_user("attendee"), fair_id)
+    assert "1 of 10 places taken." in client.get(f"/fairs/{fair_id}").text
+    db.session.get(type(fair), fair_id).published_at = None
+    db.session.commit()
+    assert client.get(f"/fairs/{fair_id}").status_code == 404
