@@ -91,8 +91,8 @@ def fair_page(fair_id: int):
         # Anonymous pages carry no CSRF token or personal data. A kept one costs two queries and no fair
         # loaded: its version (publication, revision, status and each session's status: the revision moves
         # on every change of the fair or its sessions but the scheduler's flips to live and ended, which
-        # the badges show) and its places; the TTL bounds renamed projects and people.
-        # A page kept under a key is at least as new as the key (the key is read first).
+        # the badges show) and its places; the TTL bounds renamed projects and people. The key is read
+        # before the page is made, so a page kept under it is never older than it.
         version = services.fair_version(actor, fair_id)  # 404 for a fair the visitor may not see, as get_fair
         counts = services.registration_counts(fair_id)
         key = (fair_id, version, counts["registered"], counts["waitlisted"], viewer_timezone(), str(get_locale()),

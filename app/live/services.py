@@ -835,10 +835,9 @@ _NEW_QUESTION = statements.upsert(
     Question.__table__, ("session_id", "user_id", "organisation_id", "client_id", "text", "status", "pinned",
                          "votes", "created_at", "updated_at"),
     ("user_id", "client_id"), returning=("id",),
-    where=f"FROM {FairSession.__tablename__} JOIN {Fair.__tablename__} ON {Fair.__tablename__}.id = "
-          f"{FairSession.__tablename__}.fair_id WHERE {FairSession.__tablename__}.id = :session_id "
-          f"AND {FairSession.__tablename__}.status NOT IN ('{SessionStatus.ENDED.value}', '{SessionStatus.CANCELLED.value}') "
-          f"AND ({Fair.__tablename__}.published_at IS NOT NULL OR :organiser)")
+    where="FROM fair_sessions JOIN fairs ON fairs.id = fair_sessions.fair_id WHERE fair_sessions.id = :session_id "
+          f"AND fair_sessions.status NOT IN ('{SessionStatus.ENDED.value}', '{SessionStatus.CANCELLED.value}') "
+          "AND (fairs.published_at IS NOT NULL OR :organiser)")
 
 
 #: Whether the person used this client id already: an id only, one statement built once (a resend,
