@@ -90,13 +90,16 @@ def is_staff(actor, session: FairSession) -> bool:
     return actor is not None and (actor.role == Role.ORGANISER or any(p.id == actor.id for p in session.presenters))
 
 
+#: The statuses of a session that takes no more questions or interest: `_open_for_input` refuses them,
+#: the interest path looks for a replay in them, and a question's insert checks them in SQL (`_NEW_QUESTION`).
+_CLOSED = (SessionStatus.CANCELLED, SessionStatus.ENDED)
+
+
 def _open_for_input(session: FairSession) -> None:
-    if session.status == SessionStatus.CANCELLED:
-        raise Conflict(gettext("This session is cancelled; it takes no more questions or interest."),
-                       code="session_closed")
-    if session.status == SessionStatus.ENDED:
-        raise Conflict(gettext("This session has ended; it takes no more questions or interest."),
-                       code="session_closed")
+    if session.status in _CLOSED:
+        raise Conflict(gettext("This session is cancelled; it takes no more questions or interest.")
+                       if session.status == SessionStatus.CANCELLED else
+                       gettext("This session has ended; it takes no more questions or interest."), code="session_closed")
 
 
 # ---------------------------------------------------------------- the event log
@@ -836,7 +839,7 @@ _NEW_QUESTION = statements.upsert(
                          "votes", "created_at", "updated_at"),
     ("user_id", "client_id"), returning=("id",),
     where="FROM fair_sessions JOIN fairs ON fairs.id = fair_sessions.fair_id WHERE fair_sessions.id = :session_id "
-          f"AND fair_sessions.status NOT IN ('{SessionStatus.ENDED.value}', '{SessionStatus.CANCELLED.value}') "
+          f"AND fair_sessions.status NOT IN ({', '.join(repr(status.value) for status in _CLOSED)}) "
           "AND (fairs.published_at IS NOT NULL OR :organiser)")
 
 
@@ -1433,7 +1436,7 @@ def express_interest(actor, session_id, data: dict, *, at: datetime | None = Non
         if actor.role != Role.ATTENDEE:
             raise Forbidden(gettext("Only attendees express interest."))
         client_id = leads.check_client_id(data.get("client_id"))
-        if room.status in (SessionStatus.CANCELLED, SessionStatus.ENDED):  # a replay is still acknowledged
+        if room.status in _CLOSED:  # a replay is still acknowledged
             if kept:
                 raise StaleFacts
             if lead_queries.find_interest(actor, client_id) is None:
