@@ -13,9 +13,10 @@ through the app, on PostgreSQL.
    every --concurrent-replay-every'th client_id is sent twice at once, and after all acks every
    --late-replay-every'th is sent again.
 4. Reports acknowledged (new) interests per second over the burst (first emit to last ack), ack
-   latency p50/p99, the worker's and the generator's CPU; then checks the database: rows with the
-   burst's client ids == new acks, no (user, client_id) twice, every replay acknowledged as
-   `duplicate: true` with the original interest's id. Exit 0 whatever the figures.
+   latency p50/p99, the worker's and the generator's CPU and the whole machine's (PostgreSQL and
+   Redis included); then checks the database: rows with the burst's client ids == new acks, no
+   (user, client_id) twice, every replay acknowledged as `duplicate: true` with the original
+   interest's id. Exit 0 whatever the figures.
 
 With --join every attendee is also in the session's room, as at a fair, and the room's messages
 during the burst are counted (a staff-only interest reaches the room as a folded `skip`). With
@@ -81,6 +82,11 @@ def check_questions(url: str, run: str) -> dict:
         twice = conn.execute("SELECT count(*) FROM (SELECT user_id, client_id FROM questions GROUP BY user_id, client_id "
                              "HAVING count(*) > 1) AS d").fetchone()[0]
     return {"rows": rows, "duplicate_rows": twice, "duplicate_leads": 0}
+
+
+def machine_per_send(result: dict) -> float | None:
+    """The whole machine's CPU over the burst per send: the workers, PostgreSQL, Redis and the generator."""
+    return 1000 * result["machine_cpu_s"] / result["burst_sends"] if result.get("machine_cpu_s") else None
 
 
 def check_database(url: str, run: str) -> dict:
@@ -153,6 +159,7 @@ def main() -> int:
                         "client": args.generator_client}, tmpdir, f"bare-{rnd}")
                     result["server_cpu_ms_per_interest"] = (1000 * result["server_cpu_s"] / result["burst_sends"]
                                                             if result["server_cpu_s"] else None)
+                    result["machine_cpu_ms_per_interest"] = machine_per_send(result)
                     result["round"] = rnd
                     lc.log(f"bench: bare round {rnd}: {result['acked_per_s']} acked/s, p99 {result['ack_p99_ms']} ms")
                     bare_rounds.append(result)
@@ -183,6 +190,7 @@ def main() -> int:
                                     and result["late_new_acks"] == 0 and not result["errors"])
             result["server_cpu_ms_per_interest"] = (1000 * result["server_cpu_s"] / result["burst_sends"]
                                                     if result["server_cpu_s"] else None)
+            result["machine_cpu_ms_per_interest"] = machine_per_send(result)
             lc.log(f"bench: round {rnd}: {result['acked_per_s']} acked/s, p99 {result['ack_p99_ms']} ms, "
                    f"rows {db['rows']} vs new acks {result['new_acks']}, consistent {result['consistent']}")
             rounds.append(result)
@@ -199,9 +207,9 @@ def main() -> int:
             + ", PostgreSQL. Worker CPU is the workers' sum.",
             "",
             "| round | sends (unique + concurrent replays) | new acks | duplicate acks | errors | acked/s | ack p50 ms | "
-            "ack p99 ms | worker CPU-ms per send | rows = new acks | duplicate rows / leads | late replays → duplicate | "
+            "ack p99 ms | worker CPU-ms per send | machine CPU-ms per send | rows = new acks | duplicate rows / leads | late replays → duplicate | "
             "generator CPU burst max / p90 / avg |",
-            "|---:|---|---:|---:|---|---:|---:|---:|---:|---|---|---|---|",
+            "|---:|---|---:|---:|---|---:|---:|---:|---:|---:|---|---|---|---|",
         ]
         def figure(value, spec: str = ".0f", unit: str = "") -> str:
             return "–" if value is None else f"{value:{spec}}{unit}"
@@ -211,6 +219,7 @@ def main() -> int:
                 f"| {r['round']} | {r['burst_sends']} ({r['unique_sent']} + {r['concurrent_replays']}) | {r['new_acks']} | "
                 f"{r['duplicate_acks']} | {json.dumps(r['errors']) if r['errors'] else 0} | {r['acked_per_s']:,} | "
                 f"{figure(r['ack_p50_ms'])} | {figure(r['ack_p99_ms'])} | {figure(r['server_cpu_ms_per_interest'], '.1f')} | "
+                f"{figure(r['machine_cpu_ms_per_interest'], '.1f')} | "
                 f"{r['rows']} = {r['new_acks']} {'✓' if r['rows'] == r['new_acks'] else '✗'} | "
                 f"{r['duplicate_rows']} / {r['duplicate_leads']} | {r['late_duplicate_acks']}/{r['late_replays']} | "
                 f"{figure(r['generator_cpu_burst_max_pct'], '.0f', '%')} / {figure(r['generator_cpu_burst_p90_pct'], '.0f', '%')} / "
@@ -221,7 +230,8 @@ def main() -> int:
                 f"| bare {r['round']} | {r['burst_sends']} ({r['unique_sent']} + {r['concurrent_replays']}) | "
                 f"{r['new_acks']} | {r['duplicate_acks']} | {json.dumps(r['errors']) if r['errors'] else 0} | "
                 f"{r['acked_per_s']:,} | {figure(r['ack_p50_ms'])} | {figure(r['ack_p99_ms'])} | "
-                f"{figure(r['server_cpu_ms_per_interest'], '.2f')} | (no database) | – | "
+                f"{figure(r['server_cpu_ms_per_interest'], '.2f')} | {figure(r['machine_cpu_ms_per_interest'], '.2f')} | "
+                f"(no database) | – | "
                 f"{r['late_duplicate_acks']}/{r['late_replays']} | {figure(r['generator_cpu_burst_max_pct'], '.0f', '%')} / "
                 f"{figure(r['generator_cpu_burst_p90_pct'], '.0f', '%')} / {figure(r['generator_cpu_avg_pct'], '.0f', '%')} |")
         if args.join:

@@ -45,6 +45,17 @@ function serverCpu() {
   }
 }
 
+// The whole machine's busy CPU seconds so far (every core; /proc/stat's user, nice, system, irq,
+// softirq, steal), to say what the burst cost besides the workers: PostgreSQL, Redis, this generator.
+function machineCpu() {
+  try {
+    const f = fs.readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+    return (f[0] + f[1] + f[2] + f[5] + f[6] + f[7]) / 100;
+  } catch (e) {
+    return null;
+  }
+}
+
 function pct(sorted, p) {
   if (!sorted.length) return null;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
@@ -146,6 +157,7 @@ async function main() {
   }, 100);
   const cpu0 = process.cpuUsage();
   const srv0 = serverCpu();
+  const all0 = machineCpu();
   const t0 = performance.now();
   counting = true;
   const pending = [];
@@ -167,6 +179,7 @@ async function main() {
   await sleep(cfg.join ? 1000 : 0); // what the burst still sends to the room (folded numbers, counts)
   counting = false;
   const srv1 = serverCpu(); // with `join`, the room's share after the last ack too
+  const all1 = machineCpu();
   const cpu = process.cpuUsage(cpu0);
   clearInterval(sampler);
 
@@ -223,6 +236,8 @@ async function main() {
     all_acks_per_s: Math.round((newAcks - lateNew + dupAcks) / windowS),
     ack_p50_ms: r1(pct(lat, 50)), ack_p90_ms: r1(pct(lat, 90)), ack_p99_ms: r1(pct(lat, 99)), ack_max_ms: r1(lat[lat.length - 1]),
     server_cpu_s: srv0 === null || srv1 === null ? null : Math.round((srv1 - srv0) * 1000) / 1000,
+    machine_cpu_s: all0 === null || all1 === null ? null : Math.round((all1 - all0) * 1000) / 1000,
+    generator_cpu_s: Math.round((cpu.user + cpu.system) / 1000) / 1000,
     generator_cpu_avg_pct: r1((100 * (cpu.user + cpu.system) / 1000) / (tEnd - t0)),
     generator_cpu_burst_max_pct: r1(burst[burst.length - 1]),
     generator_cpu_burst_p90_pct: r1(pct(burst, 90)),
