@@ -79,18 +79,23 @@ def add_folded_many(notices: list[tuple[list[dict], dict[str, dict]]], *, driver
     """`add_folded` for several events' (rows, folded texts) in one statement, in their order. Rows of
     the same person and fold key are folded here first (`_fold`), so a burst's organiser gets one
     row written per batch, not one per event. With `driver` (the session's psycopg connection in
-    pipeline mode) the statement is only queued on it, for the caller's commit to send."""
+    pipeline mode) the statements are only queued on it, for the caller's commit to send: the rows
+    with no fold key (which no row already there can take: the unique key holds NULLs apart), such as
+    a presenter's one row per interest, in one insert of arrays (`_PG_ADD_PLAIN`); the others in the
+    upsert, one execution each (after folding, one per person and key)."""
     params: list[dict] = []
+    plain: list[dict] = []
     folding: dict[tuple[int, str], dict] = {}
     for rows, folded in notices:
-        texts_of = {}
-        for lang in ("zh", "en"):  # what a row already there takes instead (no folded texts: nothing folds)
-            texts = folded.get(lang) or {}
-            texts_of[f"before_{lang}"], texts_of[f"after_{lang}"] = texts.get("title", ("", ""))
-            texts_of[f"folded_body_{lang}"] = (texts.get("body") or "")[:2000]
+        texts_of = None
         for row in rows:
-            param = {**texts_of, **{column: row.get(column) for column in _FOLDED_COLUMNS}}
             key = (row["user_id"], row.get("fold_key"))
+            if key[1] is None and driver is not None:
+                plain.append(row)
+                continue
+            if texts_of is None:
+                texts_of = _texts_of(folded)
+            param = {**texts_of, **{column: row.get(column) for column in _FOLDED_COLUMNS}}
             foldable = bool(folded) and key[1] is not None and row.get("fold_count") == 1
             if foldable and key in folding:
                 _fold(folding[key], param)
@@ -99,10 +104,23 @@ def add_folded_many(notices: list[tuple[list[dict], dict[str, dict]]], *, driver
                 folding[key] = param
             params.append(param)
     params.sort(key=lambda param: param["user_id"])  # people in one order: concurrent batches lock them alike
-    if params and driver is not None:
-        driver.cursor().executemany(_ADD_FOLDED_PSYCOPG, params)
+    if driver is not None:
+        if plain:
+            driver.cursor().execute(_PG_ADD_PLAIN, {column: [row.get(column) for row in plain] for column in _FOLDED_COLUMNS})
+        if params:
+            driver.cursor().executemany(_ADD_FOLDED_PSYCOPG, params)
     elif params:
         db.session.execute(_ADD_FOLDED, params)
+
+
+def _texts_of(folded: dict[str, dict]) -> dict[str, str]:
+    """What a row already there takes instead, per language (no folded texts: nothing folds)."""
+    texts_of = {}
+    for lang in ("zh", "en"):
+        texts = folded.get(lang) or {}
+        texts_of[f"before_{lang}"], texts_of[f"after_{lang}"] = texts.get("title", ("", ""))
+        texts_of[f"folded_body_{lang}"] = (texts.get("body") or "")[:2000]
+    return texts_of
 
 
 def _fold(earlier: dict, later: dict) -> None:
@@ -140,6 +158,15 @@ _ADD_FOLDED = statements.upsert(Notification.__table__, _FOLDED_COLUMNS, ("user_
 
 #: The same in psycopg's own style (`add_folded_many(..., driver=)`).
 _ADD_FOLDED_PSYCOPG = statements.for_psycopg(_ADD_FOLDED.text)
+
+#: PostgreSQL, psycopg's style: rows without a fold key, each column one array sent in binary (psycopg
+#: adapts a list once, not a row's values one by one, and the server runs one statement, not one a row).
+_PG_COLUMN_TYPES = {"user_id": "integer", "kind": "text", "title": "text", "title_zh": "text", "title_en": "text",
+                    "body": "text", "body_zh": "text", "body_en": "text", "link": "text", "created_at": "timestamptz",
+                    "fold_key": "text", "fold_count": "integer"}
+assert tuple(_PG_COLUMN_TYPES) == _FOLDED_COLUMNS
+_PG_ADD_PLAIN = (f"INSERT INTO {Notification.__tablename__} ({', '.join(_FOLDED_COLUMNS)}) SELECT * FROM unnest("
+                 + ", ".join(f"%({column})b::{kind}[]" for column, kind in _PG_COLUMN_TYPES.items()) + ")")
 
 
 def list_notifications(actor, *, unread_only: bool = False, page: int = 1, per_page: int = 20):

@@ -625,6 +625,46 @@ def test_a_batch_s_history_notifications_and_events_go_with_its_commit_and_are_s
 
 
 @postgres_only
+def test_a_batch_writes_the_presenter_s_row_per_interest_in_one_statement_as_one_at_a_time_would(app, room,
+                                                                                                  monkeypatch):
+    """The presenter hears of each interest in a row of its own (no fold key): a batch writes those rows
+    in one insert of arrays, not one statement per row, and they read as the rows of the same interests
+    written one at a time (texts, notes that a text array would escape, link, language columns)."""
+    import psycopg
+
+    sid, project, agent = room["session"].id, room["project"].id, room["agent"].id
+    people = [make_user("attendee", organisation=f"City {n} Commerce Bureau").id for n in range(3)]
+    db.session.commit()
+    notes = ['Land "near the port", 50 mu', "路径 C:\\parks\\新区 {a,b}", "Visit in March 🚄, NULL"]
+    sent = []
+    for name in ("execute", "executemany"):
+        original = getattr(psycopg.Cursor, name)
+        monkeypatch.setattr(psycopg.Cursor, name, lambda self, query, *args, _original=original, _name=name, **kwargs:
+                            sent.append((_name, str(query))) or _original(self, query, *args, **kwargs))
+    _batched(monkeypatch, 3)
+    results = in_threads([_express(app, person, sid, {"project_id": project, "level": "intent", "note": notes[n],
+                                                      "client_id": f"i-pres-{n:04d}"})
+                          for n, person in enumerate(people)])
+    assert not [r for r in results if isinstance(r, Exception)], results
+    to_notifications = [(name, query) for name, query in sent if "INSERT INTO notifications" in query]
+    assert [name for name, query in to_notifications if "unnest" in query] == ["execute"]  # the three rows at once
+    assert all("unnest" in query or "ON CONFLICT" in query for _, query in to_notifications)  # the rest: folded rows
+    monkeypatch.undo()
+
+    _batched(monkeypatch, 1)  # the same interests again, each written alone
+    for n, person in enumerate(people):
+        [alone] = in_threads([_express(app, person, sid, {"project_id": project, "level": "intent", "note": notes[n],
+                                                          "client_id": f"i-alone-{n:04d}"})])
+        assert not isinstance(alone, Exception), alone
+    columns = ("kind", "title", "title_zh", "title_en", "body", "body_zh", "body_en", "link", "fold_key", "fold_count")
+    rows = db.session.scalars(select(Notification).where(Notification.user_id == agent, Notification.kind == "interest")
+                              .order_by(Notification.id)).all()
+    written = sorted(tuple(getattr(row, c) for c in columns) for row in rows)
+    assert len(rows) == 6 and written[0::2] == written[1::2]  # each batch row has its one-at-a-time twin
+    assert sorted(row[4] for row in written[0::2]) == sorted(notes)
+
+
+@postgres_only
 def test_a_failure_in_the_batch_s_tail_leaves_nothing_of_it_and_each_interest_is_written_alone(app, room,
                                                                                                monkeypatch):
     from app.notifications import services as notifications
