@@ -56,6 +56,10 @@ def check_client_id(value) -> str:
     return value
 
 
+#: The levels an interest may name (read per interest: a burst's checks walked the enum each time).
+_LEVELS = frozenset(level.value for level in InterestLevel)
+
+
 def _check_interest(project_ids, data: dict) -> dict:
     errors: dict[str, str] = {}
     project_id = data.get("project_id")
@@ -64,7 +68,7 @@ def _check_interest(project_ids, data: dict) -> dict:
     elif project_id not in project_ids:
         errors["project_id"] = gettext("This project is not pitched in this session.")
     level = data.get("level")
-    if level not in {lv.value for lv in InterestLevel}:
+    if level not in _LEVELS:
         errors["level"] = gettext("The level is one of %(levels)s.", levels=", ".join(lv.value for lv in InterestLevel))
     note = data.get("note") or ""
     if not isinstance(note, str) or len(note) > 2000:
