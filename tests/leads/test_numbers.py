@@ -420,3 +420,60 @@ def test_the_workbook_carries_the_proposal_figures_in_chinese(client, auth, prop
     assert city[0][-3:] == ("发出的选址建议书", "路演人已打开的选址建议书", "促成实地考察的选址建议书")
     by_name = {r[0]: r for r in city[1:]}
     assert by_name["沧州市"][-3:] == (2, 1, 1) and by_name["合计"][-3:] == (4, 3, 2)
+
+
+@pytest.mark.skipif(not __import__("os").environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),
+                    reason="PostgreSQL sums the pipeline statistics in SQL (set TEST_DATABASE_URL)")
+@pytest.mark.parametrize("group_by", ["stage", "city", "sector", "country", "fair"])
+def test_postgresql_sums_the_pipeline_statistics_as_the_rule_counts_them_lead_by_lead(book, group_by):
+    """PostgreSQL sums the statistics in SQL (`_pipeline_sums`); on data that meets every branch of the rule
+    (a project's open leads with and without amounts of their own, two made at the same moment, signed
+    leads with and without one, dropped ones, a county, a province-level and an empty division, a project
+    without a country, a currency without a rate, two fairs) it gives, group by group and currency, what
+    the rule gives lead by lead (`_pipeline_shares`), and the same statistics."""
+    from app.fairs.models import Fair
+    from app.leads.queries import _pipeline_shares, _pipeline_sums
+    from tests.factories import make_fair
+
+    organiser, agent = book["organiser"], make_presenter(name="Anna Virtanen", country="FI")
+    fairs = [make_fair(organiser, title=f"Fair {n}") for n in range(2)]
+    db.session.merge(Division(code="110000", level="province", parent_code=None, name_zh="北京市", name_en="Beijing",
+                              pinyin="beijing", aliases=[]))
+    people = []
+    for n, code in enumerate(("130123", "110000", None, "130900", "130100")):
+        person = make_user("attendee", name=f"Person {n}", organisation=f"Organisation {n}")
+        person.organisation.division_code = code
+        people.append(person)
+    projects = [make_project(agent, title="Solar glass", sector="new_materials", country="",
+                             investment_amount=Decimal("9000000.55"), currency="GBP"),  # no rate for GBP
+                make_project(agent, title="Cold chain", sector="modern_logistics", country="CN",
+                             investment_amount=Decimal("70000000"), currency="CNY"),
+                make_project(agent, title="No amount", sector="ice_snow", country="FI")]
+    db.session.commit()
+    moment = _utc("2027-06-01T09:00+08:00")
+    plan = [  # (person, project, stage, own amount, currency, fair)
+        (0, 0, "follow_up", None, None, 0), (1, 0, "negotiating", None, None, 1),  # the same moment: the lower id carries
+        (2, 1, "preliminary_intent", Decimal("1000000.10"), "CNY", 0), (3, 1, "follow_up", None, None, None),
+        (4, 1, "signed", None, None, 0), (0, 2, "signed", Decimal("5.50"), "EUR", 1), (1, 2, "dropped", None, None, 0),
+        (2, 2, "intent_reached", None, "USD", None), (3, 0, "operating", Decimal("300"), "GBP", 1),
+    ]
+    for person, project, stage, amount, currency, fair in plan:
+        db.session.add(Lead(project_id=projects[project].id, organisation_id=people[person].organisation_id,
+                            stage=stage, created_at=moment, stage_changed_at=moment, last_progress_at=moment,
+                            expected_amount=amount, currency=currency,
+                            fair_id=None if fair is None else fairs[fair].id))
+    db.session.commit()
+
+    for fair_id in (None, fairs[0].id, fairs[1].id):
+        by_rule: dict = {}
+        shares, totals = _pipeline_shares(group_by, fair_id)
+        for key, cur, count, amount in shares:
+            got = by_rule.setdefault((key, cur), [0, None])
+            got[0] += count
+            if amount is not None:
+                got[1] = (got[1] or Decimal(0)) + amount
+        sums, sum_totals = _pipeline_sums(group_by, fair_id)
+        assert {(key, cur): [count, amount] for key, cur, count, amount in sums} == by_rule, fair_id
+        assert sum_totals == totals, fair_id
+    assert db.session.scalar(select(Fair.id).where(Fair.id == fairs[0].id))  # the fairs the leads name exist
+    assert queries.pipeline_stats(organiser, group_by)["missing_rates"] == ["GBP"]
