@@ -80,9 +80,10 @@ def add_folded_many(notices: list[tuple[list[dict], dict[str, dict]]], *, driver
     `driver`: below). Rows of the same person and fold key are folded here first (`_fold`), so a
     burst's organiser gets one row written per batch, not one per event. With `driver` (the session's
     psycopg connection in pipeline mode) the statements are only queued on it, for the caller's commit
-    to send: the rows with no fold key (which no row already there can take: the unique key holds NULLs apart), such as
-    a presenter's one row per interest, in one insert of arrays (`_PG_ADD_PLAIN`); the others in the
-    upsert, one execution each (after folding, one per person and key)."""
+    to send: the rows with no fold key (which no row already there can take: the unique key holds
+    NULLs apart), such as a presenter's one row per interest, in one insert of arrays
+    (`_PG_ADD_PLAIN`); the others in the upsert, one execution each (after folding, one per person and
+    key)."""
     params: list[dict] = []
     plain: list[dict] = []
     folding: dict[tuple[int, str], dict] = {}
