@@ -17,7 +17,9 @@ What it does, in order:
    (app.accounts.services.issue_token) and calls through the Flask test client:
    `GET /api/v1/stats/pipeline?group_by=` stage, city, sector, country, fair, and stage with a
    fair_id; `GET /api/v1/leads?per_page=50` as organiser, as attendee, and organiser with
-   stalled=true. Each is warmed up, then repeated --repeat times; median and p90 in ms.
+   stalled=true; not in the goal: other board filters and `GET /api/v1/stats/summary` over the
+   months the leads were made in (the dashboard's numbers). Each is warmed up, then repeated
+   --repeat times; median and p90 in ms.
 4. Times the same work called directly (the pipeline function inside a fresh app context, with
    time.perf_counter) to separate the request / JSON cost from the queries.
 5. Shows the statements the slowest target runs with their times, and EXPLAIN (ANALYZE, BUFFERS)
@@ -46,6 +48,7 @@ import platform  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import time  # noqa: E402
+from datetime import date as _date, timedelta as _timedelta  # noqa: E402
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/cf_bench_stats"
 GOAL_MS = 300.0
@@ -305,6 +308,10 @@ EXTRA_TARGETS = [
     ("leads p1 Baoding+sector+stalled (organiser)", "organiser",
      "/api/v1/leads?per_page=50&city=130600&sector=ice_snow&stalled=true"),  # 130600: Baoding
     ("leads page 1000 (organiser)", "organiser", "/api/v1/leads?per_page=50&page=1000"),
+    # The dashboard's numbers over the months the load's leads were made in (380-580 days ago: all of them).
+    ("summary, the leads' months (organiser)", "organiser",
+     "/api/v1/stats/summary?from={:%Y-%m}&to={:%Y-%m}".format(_date.today() - _timedelta(days=600),
+                                                             _date.today() - _timedelta(days=370))),
 ]
 
 
@@ -316,6 +323,10 @@ def direct_call(path: str):
 
     parts = urlsplit(path)
     q = {k: v[0] for k, v in parse_qs(parts.query).items()}
+    if parts.path.endswith("/stats/summary"):
+        from app.leads.queries import numbers
+
+        return lambda actor: numbers.summary(actor, numbers.parse_period(q["from"], q["to"]))
     if parts.path.endswith("/stats/pipeline"):
         return lambda actor: queries.pipeline_stats(actor, q.get("group_by", "stage"),
                                                      int(q["fair_id"]) if "fair_id" in q else None)
@@ -396,6 +407,7 @@ def measure(app, repeat: int, warmup: int) -> tuple[list[dict], dict]:
         recording["on"] = False
         stmts = sorted(statements, key=lambda s: -s[2])
         summary = (f"{len(body['groups'])} groups, {body['totals']['count']} leads" if "groups" in body
+                   else f"{body['leads']} leads, {body['projects']} projects" if "projects" in body
                    else f"{len(body['items'])} items of {body['total']}")
         results.append({
             "key": key, "in_goal": (key, who, path) not in EXTRA_TARGETS, "path": path, "who": who, "summary": summary,
