@@ -279,7 +279,7 @@ def rates() -> dict[str, Decimal]:
     return table
 
 
-GROUPS = {
+GROUPS = {  # the same keys in SQL: numbers.PIPELINE_GROUP_KEYS
     "stage": lambda f: f.stage,
     "city": lambda f: numbers.prefecture_of(f.division),
     "sector": lambda f: f.sector,
@@ -303,7 +303,7 @@ def pipeline_stats(actor, group_by: str = "stage", fair_id: int | None = None, *
     money = numbers.Money()
     groups: dict = {}
     if db.session.get_bind().dialect.name == "postgresql":
-        shares, totals = _pipeline_sums(group_by, fair_id)
+        shares, totals = numbers.pipeline_sums(group_by, fair_id)
     else:
         shares, totals = _pipeline_shares(group_by, fair_id)
     for key, cur, count, amount in shares:
@@ -338,7 +338,7 @@ def _pipeline_shares(group_by: str, fair_id: int | None) -> tuple[list[tuple], d
     """The statistics' leads by the counting rule (`numbers`), one (group key, currency, 1, amount) per
     lead alive (not dropped), its share of the investment: a signed lead its contracted amount, the open
     leads of a project the project's amount once or their own, never both (`numbers.pipeline_shares`);
-    and the totals. Every lead read as a fact (SQLite; PostgreSQL sums them: `_pipeline_sums`)."""
+    and the totals. Every lead read as a fact (SQLite; PostgreSQL sums them: `numbers.pipeline_sums`)."""
     key = GROUPS[group_by]
     everything = numbers.facts(None, numbers.Scope(fair_id=fair_id))
     live = [f for f in everything if f.stage != LeadStage.DROPPED]
@@ -352,65 +352,7 @@ def _pipeline_shares(group_by: str, fair_id: int | None) -> tuple[list[tuple], d
              "foreign_projects": len({f.project_id for f in live if f.foreign}), "dropped": len(everything) - len(live)})
 
 
-#: PostgreSQL: `_pipeline_shares`' rule in SQL, summed per (group key, currency): a province's 100,000
-#: leads were ~1.2 million values read into Python (1.35–1.54 s a request; BENCHMARKS.md). The same
-#: tests with known answers run on both paths (tests/leads/test_pipeline.py, test_numbers.py).
-_PG_GROUP_KEYS = {
-    "stage": "l.stage",
-    "city": ("CASE WHEN coalesce(o.division_code, '') = '' THEN NULL WHEN o.division_code LIKE '%%0000'"
-             " THEN o.division_code ELSE substr(o.division_code, 1, 4) || '00' END"),  # numbers.prefecture_of
-    "sector": "p.sector",
-    "country": "p.country",
-    "fair": "l.fair_id",
-}
-assert set(_PG_GROUP_KEYS) == set(GROUPS)
-_PG_FAIR = "(%(fair_id)s::integer IS NULL OR l.fair_id = %(fair_id)s::integer)"
-_PG_OPEN = "l.stage NOT IN ({})".format(", ".join(f"'{code}'" for code in numbers.CLOSED_CODES))
-#: Per project with open leads, whether any has an amount of its own and which one carries the project's
-#: amount (the first made, then the lowest id): two passes over the leads alone (every lead has its
-#: project and organisation), then one over the leads with their projects and organisations, each a hash
-#: aggregate (sorting every lead by project and moment took most of a first version's 400 ms).
-_PG_SUMS = f"""
-WITH firsts AS (
-  SELECT l.project_id, bool_or(l.expected_amount IS NOT NULL) AS own, min(l.created_at) AS first_at
-  FROM leads AS l WHERE {_PG_FAIR} AND {_PG_OPEN} GROUP BY l.project_id
-), carriers AS (
-  SELECT l.project_id, min(l.id) AS carrier
-  FROM leads AS l JOIN firsts ON firsts.project_id = l.project_id AND firsts.first_at = l.created_at
-  WHERE {_PG_FAIR} AND {_PG_OPEN} GROUP BY l.project_id
-)
-SELECT {{key}} AS key,
-       CASE WHEN NOT ({_PG_OPEN}) THEN (CASE WHEN l.expected_amount IS NOT NULL THEN l.currency ELSE p.currency END)
-            WHEN firsts.own THEN l.currency WHEN l.id = carriers.carrier THEN p.currency END AS currency,
-       count(*),
-       sum(CASE WHEN NOT ({_PG_OPEN}) THEN coalesce(l.expected_amount, p.investment_amount)
-                WHEN firsts.own THEN l.expected_amount WHEN l.id = carriers.carrier THEN p.investment_amount END)
-FROM leads AS l JOIN projects AS p ON p.id = l.project_id JOIN organisations AS o ON o.id = l.organisation_id
-     LEFT JOIN firsts ON firsts.project_id = l.project_id LEFT JOIN carriers ON carriers.project_id = l.project_id
-WHERE {_PG_FAIR} AND l.stage <> 'dropped'
-GROUP BY 1, 2
-"""
-#: The totals: per project first (a hash aggregate, no sort for the distinct projects).
-_PG_TOTALS = ("SELECT coalesce(sum(alive), 0)::integer, count(*) FILTER (WHERE alive > 0),"
-              " count(*) FILTER (WHERE alive > 0 AND foreign_funded), coalesce(sum(dropped), 0)::integer FROM ("
-              " SELECT l.project_id, count(*) FILTER (WHERE l.stage <> 'dropped') AS alive,"
-              " count(*) FILTER (WHERE l.stage = 'dropped') AS dropped,"
-              " bool_or(coalesce(nullif(p.country, ''), 'CN') <> 'CN') AS foreign_funded"
-              f" FROM leads AS l JOIN projects AS p ON p.id = l.project_id WHERE {_PG_FAIR} GROUP BY l.project_id)"
-              " AS per_project")
-
-
-def _pipeline_sums(group_by: str, fair_id: int | None) -> tuple[list[tuple], dict[str, int]]:
-    """`_pipeline_shares` summed by PostgreSQL: (group key, currency, leads, amount) per group and currency."""
-    driver = db.session.connection().connection.driver_connection
-    params = {"fair_id": fair_id}
-    with driver.cursor() as cursor:
-        # For this transaction: the last step's 92,000 rows hashed in memory, not sorted on disk (the
-        # planner cannot tell that a CASE's groups are few): 359 → 291 ms, median of 24 alternating runs.
-        cursor.execute("SET LOCAL work_mem = '16MB'")
-        rows = cursor.execute(_PG_SUMS.format(key=_PG_GROUP_KEYS[group_by]), params).fetchall()
-        count, projects, foreign, dropped = cursor.execute(_PG_TOTALS, params).fetchone()
-    return rows, {"count": count, "projects": projects, "foreign_projects": foreign, "dropped": dropped}
+assert set(GROUPS) == set(numbers.PIPELINE_GROUP_KEYS)
 
 
 def funnel(fair_id: int | None = None) -> dict[str, int]:
